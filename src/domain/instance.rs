@@ -1,0 +1,253 @@
+//! The MCP server instance aggregate and the rules on its fields.
+
+use super::spec::ProviderKind;
+use super::status::{DesiredState, Status};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// Largest json_spec accepted, serialized (1 MiB).
+pub const MAX_SPEC_BYTES: usize = 1024 * 1024;
+/// Largest description accepted.
+pub const MAX_DESCRIPTION_CHARS: usize = 4096;
+
+/// An MCP server instance as the platform holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Instance {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub server_spec_id: Option<String>,
+    pub json_spec: Map<String, Value>,
+    pub status: Status,
+    /// Free-text reason for the current status (an error, a probe failure).
+    #[serde(default)]
+    pub status_reason: Option<String>,
+    pub desired_state: DesiredState,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Configuration version for optimistic concurrency: bumped by create and update.
+    pub version: u64,
+    /// Bumped by every event of this aggregate (status changes included).
+    #[serde(default)]
+    pub aggregate_version: u64,
+    /// Who made the last configuration change ("cli", "console", "serve", with host and pid).
+    #[serde(default)]
+    pub updated_by: Option<String>,
+    /// Time of the last good health probe.
+    #[serde(default)]
+    pub last_healthy_at: Option<DateTime<Utc>>,
+    /// Number of tools the runtime discovered, when known.
+    #[serde(default)]
+    pub tool_count: Option<u32>,
+    /// How often the runtime restarted it.
+    #[serde(default)]
+    pub restarts: u32,
+}
+
+impl Instance {
+    pub fn kind(&self) -> ProviderKind {
+        ProviderKind::detect(&self.json_spec)
+    }
+
+    pub fn id_string(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+/// Check an instance name: 1-63 chars, lowercase letters, digits and `-`,
+/// starting and ending with a letter or digit (a DNS label), because
+/// runtimes use names as service names.
+pub fn validate_name(name: &str) -> Result<(), String> {
+    const RULE: &str = "names are 1-63 characters of lowercase letters, digits and '-', starting and ending with a letter or digit";
+    let shown: String = name
+        .chars()
+        .take(40)
+        .flat_map(char::escape_default)
+        .collect();
+    if name.is_empty() {
+        return Err(format!("the name is empty; {RULE}"));
+    }
+    if name.len() > 63 {
+        return Err(format!(
+            "the name '{shown}…' is {} characters long; {RULE}",
+            name.chars().count()
+        ));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(format!(
+            "the name '{shown}' contains '{}'; {RULE}",
+            bad.escape_default()
+        ));
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Err(format!(
+            "the name '{shown}' starts or ends with '-'; {RULE}"
+        ));
+    }
+    Ok(())
+}
+
+/// Check a json_spec value's shape and size before anything else looks at it.
+pub fn check_spec_shape(spec: &Value) -> Result<&Map<String, Value>, String> {
+    let obj = match spec {
+        Value::Object(map) => map,
+        Value::Array(_) => return Err("json_spec must be a JSON object, not an array".into()),
+        Value::Null => return Err("json_spec must be a JSON object, not null".into()),
+        _ => return Err("json_spec must be a JSON object".into()),
+    };
+    let size = serde_json::to_vec(spec)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
+    if size > MAX_SPEC_BYTES {
+        return Err(format!(
+            "json_spec is {} KiB; the limit is {} KiB",
+            size / 1024,
+            MAX_SPEC_BYTES / 1024
+        ));
+    }
+    Ok(obj)
+}
+
+/// A request to create an instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewInstance {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub server_spec_id: Option<String>,
+    pub json_spec: Value,
+}
+
+/// A partial update; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstancePatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `Some(None)` clears the description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_spec_id: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_spec: Option<Value>,
+}
+
+impl InstancePatch {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.description.is_none()
+            && self.server_spec_id.is_none()
+            && self.json_spec.is_none()
+    }
+
+    /// Names of the fields this patch would change on `current`.
+    pub fn changed_fields(&self, current: &Instance) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.name.as_ref().is_some_and(|n| *n != current.name) {
+            out.push("name");
+        }
+        if self
+            .description
+            .as_ref()
+            .is_some_and(|d| *d != current.description)
+        {
+            out.push("description");
+        }
+        if self
+            .server_spec_id
+            .as_ref()
+            .is_some_and(|d| *d != current.server_spec_id)
+        {
+            out.push("server_spec_id");
+        }
+        if self
+            .json_spec
+            .as_ref()
+            .is_some_and(|s| s.as_object() != Some(&current.json_spec))
+        {
+            out.push("json_spec");
+        }
+        out
+    }
+}
+
+/// What the caller believes the instance looks like, for optimistic concurrency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition {
+    /// Our own platforms: the configuration version.
+    Version(u64),
+    /// AgentArea's API has no version: compare `updated_at`.
+    UpdatedAt(DateTime<Utc>),
+}
+
+/// The document `aacon instances apply -f` takes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceDocument {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub server_spec_id: Option<String>,
+    pub json_spec: Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn good_names_pass() {
+        for n in ["a", "web-1", "fs", "x".repeat(63).as_str(), "0abc"] {
+            assert_eq!(validate_name(n), Ok(()), "{n}");
+        }
+    }
+
+    #[test]
+    fn bad_names_say_what_is_allowed() {
+        for n in [
+            "",
+            "Web",
+            "a_b",
+            "-a",
+            "a-",
+            "a;rm -rf /",
+            "ü",
+            &"x".repeat(64),
+        ] {
+            let err = validate_name(n).unwrap_err();
+            assert!(
+                err.contains("lowercase letters, digits and '-'"),
+                "{n}: {err}"
+            );
+        }
+        assert!(
+            validate_name("a;rm -rf")
+                .unwrap_err()
+                .contains("contains ';'")
+        );
+    }
+
+    #[test]
+    fn spec_must_be_an_object_of_bounded_size() {
+        assert!(
+            check_spec_shape(&serde_json::json!([1]))
+                .unwrap_err()
+                .contains("not an array")
+        );
+        assert!(check_spec_shape(&Value::Null).is_err());
+        let big = serde_json::json!({"x": "a".repeat(MAX_SPEC_BYTES + 1)});
+        assert!(
+            check_spec_shape(&big)
+                .unwrap_err()
+                .contains("the limit is 1024 KiB")
+        );
+        assert!(check_spec_shape(&serde_json::json!({"command": ["x"]})).is_ok());
+    }
+}

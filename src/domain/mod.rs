@@ -1,0 +1,12 @@
+//! Pure types and rules: no I/O here.
+
+pub mod event;
+pub mod instance;
+pub mod projection;
+pub mod spec;
+pub mod status;
+
+pub use event::{Envelope, EventType};
+pub use instance::{Instance, InstanceDocument, InstancePatch, NewInstance, Precondition};
+pub use spec::ProviderKind;
+pub use status::{DesiredState, Status};

@@ -1,0 +1,478 @@
+//! The read model: instances as a stream of envelopes says they are.
+//!
+//! Applying is idempotent and order-insensitive: duplicates (same
+//! `event_id`) are ignored, and each group of fields (configuration, desired
+//! state, observed status) takes its value from the event with the highest
+//! `aggregate_version` that touched it, so at-least-once delivery in any
+//! order converges on the same state as the ordered, de-duplicated stream.
+//! Events without an `aggregate_version` (AgentArea's own) apply in arrival
+//! order.
+
+use super::event::{Envelope, EventType, timestamp};
+use super::instance::Instance;
+use super::status::{DesiredState, Status};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// What applying one envelope did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// The instance changed; these field groups moved.
+    Changed { id: Uuid, fields: ChangedFields },
+    /// The instance is gone.
+    Removed(Uuid),
+    /// Seen before, or older than what we hold.
+    Ignored,
+    /// An event that names no instance we can place (AgentArea's empty
+    /// `Updated`): the caller should refresh from the source of truth.
+    NeedsRefresh,
+    /// Not an instance event we understand; shown raw, changes nothing.
+    Unknown,
+}
+
+/// Which groups of fields an event moved, for highlighting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChangedFields {
+    pub config: bool,
+    pub desired: bool,
+    pub status: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct GroupVersions {
+    config: u64,
+    desired: u64,
+    status: u64,
+}
+
+/// The projection of all instances.
+#[derive(Debug, Default, Clone)]
+pub struct Projection {
+    instances: HashMap<Uuid, Instance>,
+    versions: HashMap<Uuid, GroupVersions>,
+    /// Deleted aggregates and the version that deleted them.
+    tombstones: HashMap<Uuid, u64>,
+    seen: HashSet<String>,
+}
+
+impl Projection {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Seed from a snapshot (a list call); events at or below each
+    /// instance's `aggregate_version` are then stale.
+    pub fn seed(&mut self, instances: impl IntoIterator<Item = Instance>) {
+        for inst in instances {
+            let v = inst.aggregate_version;
+            self.versions.insert(
+                inst.id,
+                GroupVersions {
+                    config: v,
+                    desired: v,
+                    status: v,
+                },
+            );
+            self.instances.insert(inst.id, inst);
+        }
+    }
+
+    /// Replace everything with a fresh snapshot (after a refresh).
+    pub fn reset(&mut self, instances: impl IntoIterator<Item = Instance>) {
+        self.instances.clear();
+        self.versions.clear();
+        self.tombstones.clear();
+        self.seed(instances);
+    }
+
+    pub fn get(&self, id: &Uuid) -> Option<&Instance> {
+        self.instances.get(id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.instances.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.instances.is_empty()
+    }
+
+    pub fn instances(&self) -> impl Iterator<Item = &Instance> {
+        self.instances.values()
+    }
+
+    /// Instances sorted by name, then id (a stable order for comparisons).
+    pub fn sorted(&self) -> Vec<&Instance> {
+        let mut v: Vec<&Instance> = self.instances.values().collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        v
+    }
+
+    pub fn apply(&mut self, env: &Envelope) -> Applied {
+        let Some(kind) = env.kind() else {
+            return Applied::Unknown;
+        };
+        if !self.seen.insert(env.event_id.clone()) {
+            return Applied::Ignored;
+        }
+        let Some(id) = env.instance_id() else {
+            return Applied::NeedsRefresh;
+        };
+        let version = env.aggregate_version;
+        if let (Some(dead_at), Some(v)) = (self.tombstones.get(&id), version) {
+            if v <= *dead_at || kind != EventType::Deleted {
+                return Applied::Ignored;
+            }
+        }
+        if kind == EventType::Deleted {
+            self.tombstones.insert(id, version.unwrap_or(u64::MAX));
+            self.versions.remove(&id);
+            return match self.instances.remove(&id) {
+                Some(_) => Applied::Removed(id),
+                None => Applied::Ignored,
+            };
+        }
+        let data = env.data.as_object();
+        let known = self.instances.contains_key(&id);
+        if !known && data.is_none_or(|d| d.get("name").and_then(Value::as_str).is_none()) {
+            // Nothing to show for an instance we have never heard of.
+            return Applied::NeedsRefresh;
+        }
+        let gv = self.versions.entry(id).or_default();
+        let inst = self
+            .instances
+            .entry(id)
+            .or_insert_with(|| placeholder(id, env.timestamp));
+        let newer = |held: &mut u64| match version {
+            Some(v) if v <= *held => false,
+            Some(v) => {
+                *held = v;
+                true
+            }
+            None => true,
+        };
+        let mut changed = ChangedFields::default();
+        let empty = Map::new();
+        let data = data.unwrap_or(&empty);
+        if let Some(v) = version {
+            inst.aggregate_version = inst.aggregate_version.max(v);
+        }
+        match kind {
+            EventType::Created | EventType::Updated => {
+                if kind == EventType::Created {
+                    inst.created_at = env.timestamp;
+                }
+                if newer(&mut gv.config) {
+                    apply_config(inst, data, env);
+                    changed.config = true;
+                }
+                if kind == EventType::Created && newer(&mut gv.desired) {
+                    if let Some(d) = desired(data) {
+                        inst.desired_state = d;
+                    }
+                    changed.desired = true;
+                }
+                if kind == EventType::Created && newer(&mut gv.status) {
+                    if let Some(s) = status(data) {
+                        inst.status = s;
+                    }
+                    changed.status = true;
+                }
+            }
+            EventType::Started | EventType::Stopped => {
+                if newer(&mut gv.desired) {
+                    inst.desired_state = if kind == EventType::Started {
+                        DesiredState::Running
+                    } else {
+                        DesiredState::Stopped
+                    };
+                    changed.desired = true;
+                }
+            }
+            EventType::StatusChanged | EventType::Error => {
+                if newer(&mut gv.status) {
+                    apply_status(inst, data, kind, env);
+                    changed.status = true;
+                }
+            }
+            EventType::Deleted => unreachable_deleted(),
+        }
+        if changed == ChangedFields::default() {
+            Applied::Ignored
+        } else {
+            Applied::Changed {
+                id,
+                fields: changed,
+            }
+        }
+    }
+}
+
+#[inline]
+fn unreachable_deleted() {
+    // Deleted returns early above; nothing to do here.
+}
+
+fn placeholder(id: Uuid, at: DateTime<Utc>) -> Instance {
+    Instance {
+        id,
+        name: String::new(),
+        description: None,
+        server_spec_id: None,
+        json_spec: Map::new(),
+        status: Status::Pending,
+        status_reason: None,
+        desired_state: DesiredState::Stopped,
+        created_at: at,
+        updated_at: at,
+        version: 0,
+        aggregate_version: 0,
+        updated_by: None,
+        last_healthy_at: None,
+        tool_count: None,
+        restarts: 0,
+    }
+}
+
+fn str_field<'a>(d: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
+    d.get(k).and_then(Value::as_str)
+}
+
+fn desired(d: &Map<String, Value>) -> Option<DesiredState> {
+    str_field(d, "desired_state").and_then(|s| s.parse().ok())
+}
+
+fn status(d: &Map<String, Value>) -> Option<Status> {
+    str_field(d, "status").and_then(Status::from_foreign)
+}
+
+fn apply_config(inst: &mut Instance, d: &Map<String, Value>, env: &Envelope) {
+    if let Some(n) = str_field(d, "name") {
+        inst.name = n.to_string();
+    }
+    if let Some(v) = d.get("description") {
+        inst.description = v.as_str().map(str::to_string);
+    }
+    if let Some(v) = d.get("server_spec_id") {
+        inst.server_spec_id = v.as_str().map(str::to_string);
+    }
+    if let Some(Value::Object(spec)) = d.get("json_spec") {
+        inst.json_spec = spec.clone();
+    }
+    if let Some(v) = d.get("version").and_then(Value::as_u64) {
+        inst.version = v;
+    }
+    if let Some(v) = d.get("updated_by") {
+        inst.updated_by = v.as_str().map(str::to_string);
+    }
+    inst.updated_at = env.timestamp;
+}
+
+fn apply_status(inst: &mut Instance, d: &Map<String, Value>, kind: EventType, env: &Envelope) {
+    let reason = str_field(d, "reason").or_else(|| str_field(d, "error"));
+    match status(d) {
+        Some(s) => inst.status = s,
+        None if kind == EventType::Error => inst.status = Status::Error,
+        None => {}
+    }
+    // Free-text status from a foreign manager is kept as the reason.
+    let foreign_text = str_field(d, "status").filter(|s| Status::from_foreign(s).is_none());
+    inst.status_reason = reason.or(foreign_text).map(str::to_string);
+    if let Some(n) = d.get("tool_count") {
+        inst.tool_count = n.as_u64().map(|n| n.min(u32::MAX as u64) as u32);
+    }
+    if let Some(n) = d.get("restarts").and_then(Value::as_u64) {
+        inst.restarts = n.min(u32::MAX as u64) as u32;
+    }
+    if let Some(t) = d.get("last_healthy_at") {
+        inst.last_healthy_at = timestamp::parse_value(t);
+    } else if inst.status == Status::Running {
+        inst.last_healthy_at = Some(env.timestamp);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::instance::Instance;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn inst(name: &str) -> Instance {
+        let mut i = placeholder(Uuid::new_v4(), Utc::now());
+        i.name = name.into();
+        i.json_spec = json!({"command": ["x"]}).as_object().unwrap().clone();
+        i
+    }
+
+    /// A plausible history for one instance: created, updates, starts,
+    /// stops, status reports, each bumping the aggregate version.
+    fn history(base: &Instance, steps: &[u8]) -> Vec<Envelope> {
+        let mut cur = base.clone();
+        cur.aggregate_version = 1;
+        cur.version = 1;
+        let mut out = vec![Envelope::created(&cur, None)];
+        for (n, step) in steps.iter().enumerate() {
+            cur.aggregate_version += 1;
+            let e = match step % 5 {
+                0 => {
+                    cur.version += 1;
+                    cur.description = Some(format!("d{n}"));
+                    Envelope::updated(&cur, &["description"], None)
+                }
+                1 => {
+                    cur.desired_state = DesiredState::Running;
+                    Envelope::started(&cur, None)
+                }
+                2 => {
+                    cur.desired_state = DesiredState::Stopped;
+                    Envelope::stopped(&cur, None)
+                }
+                3 => {
+                    let prev = cur.status;
+                    cur.status = Status::ALL[n % Status::ALL.len()];
+                    cur.restarts = n as u32;
+                    Envelope::status_changed(&cur, prev, None)
+                }
+                _ => {
+                    cur.status = Status::Error;
+                    Envelope::error(&cur, &format!("e{n}"), None)
+                }
+            };
+            out.push(e);
+        }
+        out
+    }
+
+    fn fingerprint(
+        p: &Projection,
+    ) -> Vec<(
+        String,
+        Option<String>,
+        u64,
+        Status,
+        DesiredState,
+        u32,
+        Option<String>,
+    )> {
+        p.sorted()
+            .into_iter()
+            .map(|i| {
+                (
+                    i.name.clone(),
+                    i.description.clone(),
+                    i.version,
+                    i.status,
+                    i.desired_state,
+                    i.restarts,
+                    i.status_reason.clone(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn duplicates_are_ignored() {
+        let i = inst("a");
+        let evs = history(&i, &[0, 1, 3]);
+        let mut p = Projection::new();
+        for e in &evs {
+            p.apply(e);
+        }
+        assert_eq!(p.apply(&evs[1]), Applied::Ignored);
+        assert_eq!(p.get(&i.id).unwrap().desired_state, DesiredState::Running);
+    }
+
+    #[test]
+    fn stale_versions_are_ignored() {
+        let i = inst("a");
+        let evs = history(&i, &[1, 2]);
+        let mut p = Projection::new();
+        p.apply(&evs[0]);
+        p.apply(&evs[2]); // stopped, v3
+        let mut stale = evs[1].clone(); // started, v2, under a new id
+        stale.event_id = "other".into();
+        assert_eq!(p.apply(&stale), Applied::Ignored);
+        assert_eq!(p.get(&i.id).unwrap().desired_state, DesiredState::Stopped);
+    }
+
+    #[test]
+    fn delete_is_final() {
+        let i = inst("a");
+        let mut cur = i.clone();
+        cur.aggregate_version = 1;
+        let c = Envelope::created(&cur, None);
+        cur.aggregate_version = 2;
+        let d = Envelope::deleted(&cur, None);
+        let mut p = Projection::new();
+        p.apply(&d);
+        p.apply(&c);
+        assert!(p.is_empty());
+    }
+
+    #[test]
+    fn empty_agentarea_update_asks_for_refresh() {
+        let raw = r#"{"event_id": "e1", "timestamp": "1795522904.707781", "event_type": "MCPServerInstanceUpdated", "data": {}}"#;
+        let e: Envelope = serde_json::from_str(raw).unwrap();
+        assert_eq!(Projection::new().apply(&e), Applied::NeedsRefresh);
+        let unknown: Envelope = serde_json::from_str(
+            r#"{"event_id": "e2", "timestamp": "1", "event_type": "SomethingElse", "data": {}}"#,
+        )
+        .unwrap();
+        assert_eq!(Projection::new().apply(&unknown), Applied::Unknown);
+    }
+
+    #[test]
+    fn foreign_free_text_status_is_kept_as_reason() {
+        let i = inst("a");
+        let mut p = Projection::new();
+        p.seed([i.clone()]);
+        let e: Envelope = serde_json::from_value(json!({"event_id": "evt_1", "timestamp": "2026-11-24T12:21:44Z", "event_type": "MCPServerInstanceStatusChanged",
+            "data": {"instance_id": i.id.to_string(), "name": "a", "status": "pulling image"}})).unwrap();
+        assert!(matches!(p.apply(&e), Applied::Changed { .. }));
+        assert_eq!(
+            p.get(&i.id).unwrap().status_reason.as_deref(),
+            Some("pulling image")
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn any_order_with_duplicates_converges(
+            steps_a in proptest::collection::vec(any::<u8>(), 0..12),
+            steps_b in proptest::collection::vec(any::<u8>(), 0..12),
+            order in proptest::collection::vec(any::<u32>(), 0..64),
+            dups in proptest::collection::vec(any::<u32>(), 0..16),
+        ) {
+            let a = inst("a");
+            let b = inst("b");
+            let mut evs = history(&a, &steps_a);
+            evs.extend(history(&b, &steps_b));
+
+            let mut ordered = Projection::new();
+            for e in &evs {
+                ordered.apply(e);
+            }
+
+            // Shuffle deterministically from `order`, then sprinkle duplicates.
+            let mut shuffled = evs.clone();
+            for (i, r) in order.iter().enumerate() {
+                let n = shuffled.len();
+                shuffled.swap(i % n, (*r as usize) % n);
+            }
+            for d in &dups {
+                let e = evs[(*d as usize) % evs.len()].clone();
+                let at = (*d as usize) % (shuffled.len() + 1);
+                shuffled.insert(at, e);
+            }
+            let mut chaotic = Projection::new();
+            for e in &shuffled {
+                chaotic.apply(e);
+            }
+            prop_assert_eq!(fingerprint(&ordered), fingerprint(&chaotic));
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The in-process platform: store, event log tail, runtime host lock.

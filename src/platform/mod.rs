@@ -1,0 +1,127 @@
+//! The port the console and the CLI talk to, and its adapters.
+//!
+//! Every adapter (the in-process [`embedded`] platform today, the REST API
+//! client later) implements [`Platform`]. [`ReadOnly`] wraps any of them and
+//! refuses every mutation, so `--read-only` is enforced here, not only
+//! hidden in the UI.
+
+pub mod embedded;
+mod read_only;
+
+pub use read_only::ReadOnly;
+
+use crate::domain::spec::Report;
+use crate::domain::{Envelope, Instance, InstancePatch, NewInstance, Precondition};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use thiserror::Error;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+/// Errors a platform call can end with; each displays as one sentence.
+#[derive(Debug, Clone, Error, PartialEq)]
+pub enum PlatformError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("json_spec is not valid: {}", .0.summary())]
+    InvalidSpec(Report),
+    #[error("read-only mode: {0} is not allowed")]
+    ReadOnly(&'static str),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl PlatformError {
+    /// The CLI exit code for this error (see README).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            PlatformError::NotFound(_) => 4,
+            PlatformError::Conflict(_) => 5,
+            PlatformError::Invalid(_) | PlatformError::InvalidSpec(_) => 3,
+            PlatformError::ReadOnly(_) => 1,
+            PlatformError::Unavailable(_) | PlatformError::Internal(_) => 1,
+        }
+    }
+}
+
+pub type Result<T, E = PlatformError> = std::result::Result<T, E>;
+
+/// What a start or stop did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionOutcome {
+    pub instance: Instance,
+    /// One sentence for the user, e.g. that no runtime host is up.
+    pub message: String,
+}
+
+/// Which events to read back from history.
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    pub instance: Option<Uuid>,
+    pub since: Option<DateTime<Utc>>,
+    /// The newest `limit` events (in order oldest → newest).
+    pub limit: Option<usize>,
+}
+
+/// Where live events come from and how that source is doing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceState {
+    Connected(String),
+    Retrying { source: String, in_secs: u64 },
+    Off,
+}
+
+/// What the platform pushes to subscribers.
+#[derive(Debug, Clone)]
+pub enum PlatformEvent {
+    /// A domain event, in commit order for one source.
+    Event(std::sync::Arc<Envelope>),
+    /// A payload that could not be decoded, kept raw for inspection.
+    Malformed {
+        source: String,
+        raw: String,
+        error: String,
+    },
+    /// The event source's state changed.
+    Source(SourceState),
+    /// Subscribers should reload from `list` (they fell behind, or a
+    /// foreign event named no instance).
+    Refresh,
+}
+
+/// Facts about the backend, for the header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendInfo {
+    /// "embedded" or the API URL.
+    pub name: String,
+    pub read_only: bool,
+}
+
+#[async_trait]
+pub trait Platform: Send + Sync {
+    fn info(&self) -> BackendInfo;
+
+    async fn list(&self) -> Result<Vec<Instance>>;
+    /// Find by id or by name.
+    async fn get(&self, key: &str) -> Result<Instance>;
+    async fn create(&self, new: NewInstance) -> Result<Instance>;
+    async fn update(
+        &self,
+        id: Uuid,
+        patch: InstancePatch,
+        expect: Option<Precondition>,
+    ) -> Result<Instance>;
+    async fn delete(&self, id: Uuid) -> Result<()>;
+    async fn start(&self, id: Uuid) -> Result<ActionOutcome>;
+    async fn stop(&self, id: Uuid) -> Result<ActionOutcome>;
+    async fn validate(&self, spec: &serde_json::Value) -> Result<Report>;
+    async fn events(&self, query: EventQuery) -> Result<Vec<Envelope>>;
+    /// Live events from now on.
+    fn subscribe(&self) -> broadcast::Receiver<PlatformEvent>;
+}

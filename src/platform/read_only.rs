@@ -1,0 +1,56 @@
+use super::PlatformError::ReadOnly as Refused;
+use super::{ActionOutcome, BackendInfo, EventQuery, Platform, PlatformEvent, Result};
+use crate::domain::spec::Report;
+use crate::domain::{Envelope, Instance, InstancePatch, NewInstance, Precondition};
+use async_trait::async_trait;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+/// Wraps a platform and refuses every mutation.
+pub struct ReadOnly(pub Arc<dyn Platform>);
+
+#[async_trait]
+impl Platform for ReadOnly {
+    fn info(&self) -> BackendInfo {
+        BackendInfo {
+            read_only: true,
+            ..self.0.info()
+        }
+    }
+    async fn list(&self) -> Result<Vec<Instance>> {
+        self.0.list().await
+    }
+    async fn get(&self, key: &str) -> Result<Instance> {
+        self.0.get(key).await
+    }
+    async fn create(&self, _new: NewInstance) -> Result<Instance> {
+        Err(Refused("creating an instance"))
+    }
+    async fn update(
+        &self,
+        _id: Uuid,
+        _p: InstancePatch,
+        _e: Option<Precondition>,
+    ) -> Result<Instance> {
+        Err(Refused("editing an instance"))
+    }
+    async fn delete(&self, _id: Uuid) -> Result<()> {
+        Err(Refused("deleting an instance"))
+    }
+    async fn start(&self, _id: Uuid) -> Result<ActionOutcome> {
+        Err(Refused("starting an instance"))
+    }
+    async fn stop(&self, _id: Uuid) -> Result<ActionOutcome> {
+        Err(Refused("stopping an instance"))
+    }
+    async fn validate(&self, spec: &serde_json::Value) -> Result<Report> {
+        self.0.validate(spec).await
+    }
+    async fn events(&self, query: EventQuery) -> Result<Vec<Envelope>> {
+        self.0.events(query).await
+    }
+    fn subscribe(&self) -> broadcast::Receiver<PlatformEvent> {
+        self.0.subscribe()
+    }
+}

@@ -1,0 +1,48 @@
+//! Versioned schema migrations. Each entry upgrades from the previous
+//! version; `schema_meta` records where a database stands.
+
+/// Migrations in order; index + 1 is the version they bring a database to.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: instances, the append-only event log and the outbox.
+    r#"
+    CREATE TABLE instances (
+        id               TEXT PRIMARY KEY,
+        name             TEXT NOT NULL,
+        description      TEXT,
+        server_spec_id   TEXT,
+        json_spec        TEXT NOT NULL,
+        status           TEXT NOT NULL,
+        status_reason    TEXT,
+        desired_state    TEXT NOT NULL,
+        created_at       TEXT NOT NULL,
+        updated_at       TEXT NOT NULL,
+        version          INTEGER NOT NULL,
+        aggregate_version INTEGER NOT NULL,
+        updated_by       TEXT,
+        last_healthy_at  TEXT,
+        tool_count       INTEGER,
+        restarts         INTEGER NOT NULL DEFAULT 0,
+        deleted_at       TEXT
+    );
+    CREATE UNIQUE INDEX instances_live_name ON instances(name) WHERE deleted_at IS NULL;
+    CREATE TABLE events (
+        seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id         TEXT NOT NULL UNIQUE,
+        aggregate_id     TEXT,
+        aggregate_version INTEGER,
+        event_type       TEXT NOT NULL,
+        timestamp        TEXT NOT NULL,
+        correlation_id   TEXT,
+        envelope         TEXT NOT NULL
+    );
+    CREATE INDEX events_aggregate ON events(aggregate_id, seq);
+    CREATE INDEX events_time ON events(timestamp);
+    CREATE TABLE outbox (
+        seq              INTEGER PRIMARY KEY REFERENCES events(seq),
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        last_error       TEXT
+    );
+    "#,
+];
+
+pub const CURRENT: u32 = MIGRATIONS.len() as u32;

@@ -1,0 +1,4 @@
+//! The full-screen console.
+
+pub mod keymap;
+pub mod theme;
