@@ -4,4 +4,5 @@
 pub mod domain;
 pub mod paths;
 pub mod platform;
+pub mod store;
 pub mod tui;
