@@ -5,6 +5,7 @@
 //! refuses every mutation, so `--read-only` is enforced here, not only
 //! hidden in the UI.
 
+pub mod api;
 pub mod embedded;
 mod read_only;
 

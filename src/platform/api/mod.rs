@@ -1,0 +1,1020 @@
+//! The REST API adapter: drives a remote platform (a real AgentArea or
+//! `aacon serve`) through AgentArea's `/v1/mcp-server-instances` contract.
+//!
+//! - reqwest with rustls; one client, so connections are reused; a timeout
+//!   on every request.
+//! - GETs are retried with backoff on connect errors and 502/503/504;
+//!   mutations are never retried.
+//! - Every failure is one sentence; 401/403/404/409/422/5xx each get their
+//!   own, and a body that is not the JSON we expect (HTML, truncated) says so.
+//! - The token travels only in the `Authorization` header (marked sensitive)
+//!   and never reaches a log, an error or the screen.
+//! - Live status without Redis: a task polls the list (`If-None-Match`), diffs
+//!   it against the last snapshot and emits synthetic events.
+//! - Concurrency: a real AgentArea has no version, so edits compare
+//!   `updated_at` (GET, compare, PATCH). Our `serve` sends `version`; then the
+//!   PATCH carries `If-Match: "<version>"` and the server re-checks atomically.
+
+pub mod wire;
+
+use super::{
+    ActionOutcome, BackendInfo, EventQuery, Platform, PlatformError, PlatformEvent, Result,
+    SourceState,
+};
+use crate::domain::spec::{self, Report};
+use crate::domain::{Envelope, Instance, InstancePatch, NewInstance, Precondition, Status};
+use async_trait::async_trait;
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+use wire::{
+    BASE_PATH, CheckRequest, CheckResponse, ContainersHealth, EVENTS_PATH, Environment, ErrorBody,
+    StatusMessage, WireInstance,
+};
+
+/// Environment variable with the API URL.
+pub const URL_ENV: &str = "AACON_API_URL";
+/// Environment variable with the bearer token.
+pub const TOKEN_ENV: &str = "AACON_API_TOKEN";
+/// Environment variable with the workspace id.
+pub const WORKSPACE_ENV: &str = "AACON_WORKSPACE";
+/// Largest response body accepted.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+/// Subscriber buffer.
+const CAPACITY: usize = 4096;
+
+/// A bearer token; its `Debug` never shows it and it has no `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiToken(String);
+
+impl ApiToken {
+    /// A token fit for an HTTP header.
+    pub fn new(token: &str) -> std::result::Result<ApiToken, String> {
+        let t = token.trim();
+        if t.is_empty() {
+            return Err("the API token is empty".into());
+        }
+        if !t.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(
+                "the API token has spaces or characters an HTTP header cannot carry".into(),
+            );
+        }
+        Ok(ApiToken(t.to_string()))
+    }
+
+    /// The secret itself, for the one header (or comparison) that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiToken(<redacted>)")
+    }
+}
+
+/// How to reach the API.
+#[derive(Debug, Clone)]
+pub struct ApiOptions {
+    pub url: String,
+    pub token: Option<ApiToken>,
+    pub workspace: Option<String>,
+    /// Whole-request timeout.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// How often the list is polled for live status (without Redis).
+    pub poll_interval: Duration,
+    /// Extra tries for a GET after a connect error or a 502/503/504.
+    pub get_retries: u32,
+}
+
+impl ApiOptions {
+    pub fn new(url: impl Into<String>) -> ApiOptions {
+        ApiOptions {
+            url: url.into(),
+            token: None,
+            workspace: None,
+            timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+            poll_interval: Duration::from_secs(2),
+            get_retries: 3,
+        }
+    }
+}
+
+/// Check an API URL: http or https, a host, no credentials. Returns the
+/// base (no trailing slash, no query) and the form shown to users.
+pub fn parse_base_url(raw: &str) -> Result<(Url, String)> {
+    let raw = raw.trim();
+    let shown_raw: String = raw
+        .chars()
+        .take(80)
+        .flat_map(char::escape_default)
+        .collect();
+    let mut url = Url::parse(raw).map_err(|e| {
+        PlatformError::Invalid(format!(
+            "'{shown_raw}' is not a URL ({e}); write it like http://127.0.0.1:8080"
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(PlatformError::Invalid(format!(
+            "the API URL must start with http:// or https://, not {}://",
+            url.scheme()
+        )));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(PlatformError::Invalid(format!(
+            "the API URL '{shown_raw}' names no host"
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(PlatformError::Invalid(
+            "the API URL must not carry credentials; put the token in AACON_API_TOKEN or the config file"
+                .into(),
+        ));
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    let mut path = url.path().trim_end_matches('/').to_string();
+    if let Some(p) = path.strip_suffix(BASE_PATH) {
+        path = p.to_string();
+    }
+    url.set_path(&path);
+    let shown = url.as_str().trim_end_matches('/').to_string();
+    Ok((url, shown))
+}
+
+/// Text from a remote server made safe for one line on a terminal.
+fn clean(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(300)
+        .collect();
+    if s.chars().count() > 300 {
+        out.push('…');
+    }
+    out.trim().to_string()
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+/// A response that arrived whole.
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+struct Inner {
+    client: reqwest::Client,
+    base: Url,
+    shown: String,
+    token: Option<ApiToken>,
+    workspace: Option<String>,
+    timeout: Duration,
+    poll_interval: Duration,
+    get_retries: u32,
+}
+
+/// The platform behind a REST API.
+pub struct ApiPlatform {
+    inner: Arc<Inner>,
+    events: broadcast::Sender<PlatformEvent>,
+    poller: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for ApiPlatform {
+    fn drop(&mut self) {
+        if let Ok(mut p) = self.poller.lock()
+            && let Some(h) = p.take()
+        {
+            h.abort();
+        }
+    }
+}
+
+impl ApiPlatform {
+    pub fn new(opts: ApiOptions) -> Result<ApiPlatform> {
+        let (base, shown) = parse_base_url(&opts.url)?;
+        if let Some(ws) = &opts.workspace
+            && HeaderValue::from_str(ws).is_err()
+        {
+            return Err(PlatformError::Invalid(
+                "the workspace id has characters an HTTP header cannot carry".into(),
+            ));
+        }
+        let client = reqwest::Client::builder()
+            .timeout(opts.timeout)
+            .connect_timeout(opts.connect_timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::limited(3))
+            .user_agent(concat!("aacon/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| {
+                PlatformError::Internal(format!("cannot build the HTTP client: {}", root_cause(&e)))
+            })?;
+        let (events, _) = broadcast::channel(CAPACITY);
+        Ok(ApiPlatform {
+            inner: Arc::new(Inner {
+                client,
+                base,
+                shown,
+                token: opts.token,
+                workspace: opts.workspace,
+                timeout: opts.timeout,
+                poll_interval: opts.poll_interval,
+                get_retries: opts.get_retries,
+            }),
+            events,
+            poller: Mutex::new(None),
+        })
+    }
+
+    /// The URL shown to users (no credentials).
+    pub fn url(&self) -> &str {
+        &self.inner.shown
+    }
+
+    /// `GET /{id}/tools`: the tools the platform discovered.
+    pub async fn tools(&self, id: Uuid) -> Result<Vec<Value>> {
+        let r = self
+            .inner
+            .get(&format!("/{id}/tools"), HeaderMap::new())
+            .await?;
+        self.inner.expect_ok(r, "reading tools", Some(id))
+    }
+
+    /// `GET /{id}/environment`: the names (never values) of its variables.
+    pub async fn environment(&self, id: Uuid) -> Result<Environment> {
+        let r = self
+            .inner
+            .get(&format!("/{id}/environment"), HeaderMap::new())
+            .await?;
+        self.inner.expect_ok(r, "reading the environment", Some(id))
+    }
+
+    /// `GET /health/containers`: the manager's health report.
+    pub async fn container_health(&self) -> Result<ContainersHealth> {
+        let r = self
+            .inner
+            .get("/health/containers", HeaderMap::new())
+            .await?;
+        self.inner.expect_ok(r, "reading container health", None)
+    }
+
+    fn ensure_poller(&self) {
+        let Ok(mut slot) = self.poller.lock() else {
+            return;
+        };
+        if slot.as_ref().is_some_and(|h| !h.is_finished()) {
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                let inner = self.inner.clone();
+                let tx = self.events.clone();
+                *slot = Some(rt.spawn(poll_loop(inner, tx)));
+            }
+            Err(_) => tracing::warn!("no async runtime: live status polling not started"),
+        }
+    }
+}
+
+impl Inner {
+    fn url(&self, path: &str) -> Url {
+        let mut u = self.base.clone();
+        let p = format!(
+            "{}{BASE_PATH}{path}",
+            self.base.path().trim_end_matches('/')
+        );
+        u.set_path(&p);
+        u
+    }
+
+    fn request(&self, method: Method, url: Url, extra: HeaderMap) -> reqwest::RequestBuilder {
+        let mut headers = extra;
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(t) = &self.token
+            && let Ok(mut v) = HeaderValue::from_str(&format!("Bearer {}", t.expose()))
+        {
+            v.set_sensitive(true);
+            headers.insert(header::AUTHORIZATION, v);
+        }
+        if let Some(ws) = &self.workspace
+            && let Ok(v) = HeaderValue::from_str(ws)
+        {
+            headers.insert("x-workspace-id", v);
+        }
+        self.client.request(method, url).headers(headers)
+    }
+
+    async fn send_once(
+        &self,
+        rb: reqwest::RequestBuilder,
+    ) -> std::result::Result<Reply, reqwest::Error> {
+        let mut resp = rb.send().await?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await? {
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                tracing::warn!(limit = MAX_RESPONSE_BYTES, "API response too large; cut");
+                break;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn transport_error(&self, e: &reqwest::Error) -> PlatformError {
+        if e.is_timeout() {
+            PlatformError::Unavailable(format!(
+                "the API at {} did not answer within {} s",
+                self.shown,
+                self.timeout.as_secs_f64()
+            ))
+        } else if e.is_connect() {
+            PlatformError::Unavailable(format!(
+                "cannot reach the API at {}: {}",
+                self.shown,
+                clean(&root_cause(e))
+            ))
+        } else {
+            PlatformError::Unavailable(format!(
+                "the request to the API at {} failed: {}",
+                self.shown,
+                clean(&root_cause(e))
+            ))
+        }
+    }
+
+    /// A GET, retried with backoff on connect errors and 502/503/504.
+    async fn get(&self, path: &str, extra: HeaderMap) -> Result<Reply> {
+        self.get_url(self.url(path), extra).await
+    }
+
+    async fn get_url(&self, url: Url, extra: HeaderMap) -> Result<Reply> {
+        let mut attempt = 0;
+        loop {
+            let rb = self.request(Method::GET, url.clone(), extra.clone());
+            let retryable = match self.send_once(rb).await {
+                Ok(r)
+                    if matches!(
+                        r.status,
+                        StatusCode::BAD_GATEWAY
+                            | StatusCode::SERVICE_UNAVAILABLE
+                            | StatusCode::GATEWAY_TIMEOUT
+                    ) && attempt < self.get_retries =>
+                {
+                    tracing::debug!(status = %r.status, path = url.path(), attempt, "GET retried");
+                    true
+                }
+                Ok(r) => return Ok(r),
+                Err(e) if e.is_connect() && attempt < self.get_retries => {
+                    tracing::debug!(path = url.path(), attempt, error = %root_cause(&e), "GET retried");
+                    true
+                }
+                Err(e) => return Err(self.transport_error(&e)),
+            };
+            debug_assert!(retryable);
+            attempt += 1;
+            tokio::time::sleep(Duration::from_millis(150 * (1 << attempt.min(5)))).await;
+        }
+    }
+
+    /// A mutation: sent once, never retried.
+    async fn mutate(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        extra: HeaderMap,
+    ) -> Result<Reply> {
+        let mut rb = self.request(method, self.url(path), extra);
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        self.send_once(rb)
+            .await
+            .map_err(|e| self.transport_error(&e))
+    }
+
+    /// What a body that is not the expected JSON looks like, as a sentence.
+    fn unreadable(&self, r: &Reply, e: &serde_json::Error) -> PlatformError {
+        let text = String::from_utf8_lossy(&r.body);
+        let head = text.trim_start();
+        let ctype = r
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let msg = if head.is_empty() {
+            format!(
+                "the API at {} answered {} with an empty body where JSON was expected",
+                self.shown, r.status
+            )
+        } else if ctype.contains("html") || head.starts_with('<') {
+            format!(
+                "the API at {} answered {} with an HTML page, not JSON; is that the AgentArea API's address?",
+                self.shown, r.status
+            )
+        } else if e.is_eof() {
+            format!(
+                "the API at {} sent truncated JSON ({}); the connection may have been cut",
+                self.shown,
+                clean(&e.to_string())
+            )
+        } else if e.is_syntax() {
+            format!(
+                "the API at {} sent a body that is not valid JSON ({})",
+                self.shown,
+                clean(&e.to_string())
+            )
+        } else {
+            format!(
+                "the API at {} sent JSON of an unexpected shape ({})",
+                self.shown,
+                clean(&e.to_string())
+            )
+        };
+        PlatformError::Unavailable(msg)
+    }
+
+    /// The error an unsuccessful answer stands for. `op` names the action
+    /// ("creating an instance"); `id` the instance, for a 404.
+    fn http_error(&self, r: &Reply, op: &'static str, id: Option<Uuid>) -> PlatformError {
+        let body: Option<ErrorBody> = serde_json::from_slice(&r.body).ok();
+        let detail = body
+            .as_ref()
+            .and_then(ErrorBody::sentence)
+            .map(|d| clean(&d));
+        let code = r.status.as_u16();
+        let with = |d: &Option<String>| match d {
+            Some(d) => format!(": {d}"),
+            None => String::new(),
+        };
+        match r.status {
+            StatusCode::BAD_REQUEST => {
+                if let Some(issues) = body.as_ref().and_then(|b| b.issues.as_ref()) {
+                    return PlatformError::InvalidSpec(Report {
+                        kind: None,
+                        issues: wire::issues_from_wire(issues),
+                    });
+                }
+                PlatformError::Invalid(
+                    detail.unwrap_or_else(|| {
+                        format!("the API at {} rejected {op} (400)", self.shown)
+                    }),
+                )
+            }
+            StatusCode::UNAUTHORIZED => PlatformError::Unavailable(format!(
+                "the API at {} refused {op}: not authenticated (401); set {TOKEN_ENV} (and {WORKSPACE_ENV}) or token in the [api] section of the config",
+                self.shown
+            )),
+            StatusCode::FORBIDDEN => {
+                if detail
+                    .as_deref()
+                    .is_some_and(|d| d.starts_with("read-only mode"))
+                {
+                    PlatformError::ReadOnly(op)
+                } else {
+                    PlatformError::Unavailable(format!(
+                        "the API at {} forbids {op} (403){}",
+                        self.shown,
+                        with(&detail)
+                    ))
+                }
+            }
+            StatusCode::NOT_FOUND => match (id, detail.as_deref()) {
+                (_, Some("Not Found")) | (None, _) => PlatformError::Unavailable(format!(
+                    "the API at {} has no such route (404 while {op}); is the URL right?",
+                    self.shown
+                )),
+                (Some(id), _) => PlatformError::NotFound(format!("no instance with id '{id}'")),
+            },
+            StatusCode::CONFLICT => PlatformError::Conflict(detail.unwrap_or_else(|| {
+                format!("{op} conflicts with a change made meanwhile (409); reload and try again")
+            })),
+            StatusCode::PAYLOAD_TOO_LARGE => PlatformError::Invalid(format!(
+                "the request is too large for the API at {} (413)",
+                self.shown
+            )),
+            StatusCode::UNPROCESSABLE_ENTITY => PlatformError::Invalid(format!(
+                "the API at {} found the request for {op} malformed (422){}",
+                self.shown,
+                with(&detail)
+            )),
+            s if s.is_server_error() => PlatformError::Unavailable(format!(
+                "the API at {} failed while {op} ({code}){}",
+                self.shown,
+                with(&detail)
+            )),
+            _ => PlatformError::Unavailable(format!(
+                "the API at {} answered {op} with {code}{}",
+                self.shown,
+                with(&detail)
+            )),
+        }
+    }
+
+    fn expect_ok<T: DeserializeOwned>(
+        &self,
+        r: Reply,
+        op: &'static str,
+        id: Option<Uuid>,
+    ) -> Result<T> {
+        if !r.status.is_success() {
+            return Err(self.http_error(&r, op, id));
+        }
+        serde_json::from_slice(&r.body).map_err(|e| self.unreadable(&r, &e))
+    }
+
+    async fn list(&self) -> Result<Vec<Instance>> {
+        Ok(self
+            .list_conditional(None)
+            .await?
+            .map(|(l, _)| l)
+            .unwrap_or_default())
+    }
+
+    /// The list, or `None` when it is unchanged since `etag`.
+    async fn list_conditional(
+        &self,
+        etag: Option<&str>,
+    ) -> Result<Option<(Vec<Instance>, Option<String>)>> {
+        let mut h = HeaderMap::new();
+        if let Some(t) = etag.and_then(|t| HeaderValue::from_str(t).ok()) {
+            h.insert(header::IF_NONE_MATCH, t);
+        }
+        let r = self.get("/", h).await?;
+        if r.status == StatusCode::NOT_MODIFIED {
+            return Ok(None);
+        }
+        let tag = r
+            .headers
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let list: Vec<WireInstance> = self.expect_ok(r, "listing instances", None)?;
+        Ok(Some((
+            list.into_iter().map(WireInstance::into_instance).collect(),
+            tag,
+        )))
+    }
+
+    async fn get_wire(&self, id: Uuid) -> Result<WireInstance> {
+        let r = self.get(&format!("/{id}"), HeaderMap::new()).await?;
+        self.expect_ok(r, "reading an instance", Some(id))
+    }
+}
+
+fn changed_meanwhile(cur: &Instance, yours: String) -> PlatformError {
+    let by = cur
+        .updated_by
+        .as_deref()
+        .map(|b| format!(" by {}", clean(b)))
+        .unwrap_or_default();
+    PlatformError::Conflict(format!(
+        "instance '{}' changed meanwhile: it was updated at {}{by} ({yours}); reload it and apply your edit again",
+        clean(&cur.name),
+        cur.updated_at.format("%Y-%m-%d %H:%M:%S%.3f UTC"),
+    ))
+}
+
+fn patch_body(patch: &InstancePatch) -> Value {
+    let mut m = Map::new();
+    if let Some(n) = &patch.name {
+        m.insert("name".into(), json!(n));
+    }
+    if let Some(d) = &patch.description {
+        m.insert("description".into(), json!(d));
+    }
+    if let Some(s) = &patch.server_spec_id {
+        m.insert("server_spec_id".into(), json!(s));
+    }
+    if let Some(s) = &patch.json_spec {
+        m.insert("json_spec".into(), s.clone());
+    }
+    Value::Object(m)
+}
+
+#[async_trait]
+impl Platform for ApiPlatform {
+    fn info(&self) -> BackendInfo {
+        BackendInfo {
+            name: self.inner.shown.clone(),
+            read_only: false,
+        }
+    }
+
+    async fn list(&self) -> Result<Vec<Instance>> {
+        self.inner.list().await
+    }
+
+    async fn get(&self, key: &str) -> Result<Instance> {
+        if let Ok(id) = Uuid::parse_str(key.trim()) {
+            return Ok(self.inner.get_wire(id).await?.into_instance());
+        }
+        let list = self.inner.list().await?;
+        list.into_iter().find(|i| i.name == key).ok_or_else(|| {
+            PlatformError::NotFound(format!(
+                "no instance named or with id '{}'",
+                clean(&key.chars().take(80).collect::<String>())
+            ))
+        })
+    }
+
+    async fn create(&self, new: NewInstance) -> Result<Instance> {
+        let body = serde_json::to_value(&new)
+            .map_err(|e| PlatformError::Internal(format!("cannot encode the instance: {e}")))?;
+        let r = self
+            .inner
+            .mutate(Method::POST, "/", Some(&body), HeaderMap::new())
+            .await?;
+        let w: WireInstance = self.inner.expect_ok(r, "creating an instance", None)?;
+        Ok(w.into_instance())
+    }
+
+    async fn update(
+        &self,
+        id: Uuid,
+        patch: InstancePatch,
+        expect: Option<Precondition>,
+    ) -> Result<Instance> {
+        if patch.is_empty() {
+            return Err(PlatformError::Invalid("nothing to change".into()));
+        }
+        let mut h = HeaderMap::new();
+        if let Some(expect) = expect {
+            let cur = self.inner.get_wire(id).await?;
+            let ours = cur.is_ours();
+            let cur = cur.into_instance();
+            match expect {
+                Precondition::UpdatedAt(t)
+                    if t.timestamp_micros() != cur.updated_at.timestamp_micros() =>
+                {
+                    return Err(changed_meanwhile(
+                        &cur,
+                        format!(
+                            "you had the copy from {}",
+                            t.format("%Y-%m-%d %H:%M:%S%.3f UTC")
+                        ),
+                    ));
+                }
+                Precondition::Version(v) if v != cur.version => {
+                    return Err(changed_meanwhile(
+                        &cur,
+                        format!("you had version {v}, it is at {}", cur.version),
+                    ));
+                }
+                _ => {}
+            }
+            // Our server re-checks under its own lock, closing the window
+            // between this GET and the PATCH.
+            if ours && let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", cur.version)) {
+                h.insert(header::IF_MATCH, v);
+            }
+        }
+        let r = self
+            .inner
+            .mutate(
+                Method::PATCH,
+                &format!("/{id}"),
+                Some(&patch_body(&patch)),
+                h,
+            )
+            .await?;
+        let w: WireInstance = self.inner.expect_ok(r, "editing an instance", Some(id))?;
+        Ok(w.into_instance())
+    }
+
+    async fn delete(&self, id: Uuid) -> Result<()> {
+        let r = self
+            .inner
+            .mutate(Method::DELETE, &format!("/{id}"), None, HeaderMap::new())
+            .await?;
+        let _: Value = self.inner.expect_ok(r, "deleting an instance", Some(id))?;
+        Ok(())
+    }
+
+    async fn start(&self, id: Uuid) -> Result<ActionOutcome> {
+        self.action(id, true).await
+    }
+
+    async fn stop(&self, id: Uuid) -> Result<ActionOutcome> {
+        self.action(id, false).await
+    }
+
+    async fn validate(&self, spec: &Value) -> Result<Report> {
+        let local = spec::validate(spec);
+        if !spec.is_object() {
+            return Ok(local);
+        }
+        let body = serde_json::to_value(CheckRequest {
+            json_spec: spec.clone(),
+        })
+        .map_err(|e| PlatformError::Internal(format!("cannot encode the json_spec: {e}")))?;
+        let r = self
+            .inner
+            .mutate(Method::POST, "/check", Some(&body), HeaderMap::new())
+            .await?;
+        let check: CheckResponse = self.inner.expect_ok(r, "checking a json_spec", None)?;
+        Ok(check.into_report(local))
+    }
+
+    async fn events(&self, query: EventQuery) -> Result<Vec<Envelope>> {
+        let mut url = self.inner.base.clone();
+        url.set_path(&format!(
+            "{}{EVENTS_PATH}",
+            self.inner.base.path().trim_end_matches('/')
+        ));
+        {
+            let mut q = url.query_pairs_mut();
+            if let Some(i) = query.instance {
+                q.append_pair("instance", &i.to_string());
+            }
+            if let Some(s) = query.since {
+                q.append_pair("since", &s.to_rfc3339());
+            }
+            if let Some(l) = query.limit {
+                q.append_pair("limit", &l.to_string());
+            }
+        }
+        let r = self.inner.get_url(url, HeaderMap::new()).await?;
+        if r.status == StatusCode::NOT_FOUND {
+            // A real AgentArea keeps no event history for clients.
+            tracing::debug!("the API server has no event history endpoint");
+            return Ok(Vec::new());
+        }
+        self.inner.expect_ok(r, "reading events", None)
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<PlatformEvent> {
+        let rx = self.events.subscribe();
+        self.ensure_poller();
+        rx
+    }
+}
+
+impl ApiPlatform {
+    async fn action(&self, id: Uuid, start: bool) -> Result<ActionOutcome> {
+        let (path, op) = if start {
+            (format!("/{id}/start"), "starting an instance")
+        } else {
+            (format!("/{id}/stop"), "stopping an instance")
+        };
+        let r = self
+            .inner
+            .mutate(Method::POST, &path, None, HeaderMap::new())
+            .await?;
+        let msg: StatusMessage = self.inner.expect_ok(r, op, Some(id))?;
+        let instance = match msg.instance {
+            Some(w) => w.into_instance(),
+            None => self.inner.get_wire(id).await?.into_instance(),
+        };
+        let message = msg.message.map(|m| clean(&m)).unwrap_or_else(|| {
+            format!(
+                "{} requested for '{}'",
+                if start { "start" } else { "stop" },
+                clean(&instance.name)
+            )
+        });
+        Ok(ActionOutcome { instance, message })
+    }
+}
+
+/// The events that turn snapshot `old` into `new`, as the poller emits them.
+/// Ids are fresh; an instance without our `aggregate_version` gets none, so
+/// a projection applies it (polls arrive in order).
+pub fn diff(old: &HashMap<Uuid, Instance>, new: &[Instance]) -> Vec<Envelope> {
+    let mut out = Vec::new();
+    let fix = |mut e: Envelope, i: &Instance| {
+        if i.aggregate_version == 0 {
+            e.aggregate_version = None;
+        }
+        e
+    };
+    for i in new {
+        let Some(o) = old.get(&i.id) else {
+            out.push(fix(Envelope::created(i, None), i));
+            continue;
+        };
+        let mut changed = Vec::new();
+        if o.name != i.name {
+            changed.push("name");
+        }
+        if o.description != i.description {
+            changed.push("description");
+        }
+        if o.server_spec_id != i.server_spec_id {
+            changed.push("server_spec_id");
+        }
+        if o.json_spec != i.json_spec {
+            changed.push("json_spec");
+        }
+        if !changed.is_empty() || o.version != i.version || o.updated_at != i.updated_at {
+            let mut e = fix(Envelope::updated(i, &changed, None), i);
+            e.timestamp = i.updated_at;
+            out.push(e);
+        }
+        if o.desired_state != i.desired_state {
+            let e = match i.desired_state {
+                crate::domain::DesiredState::Running => Envelope::started(i, None),
+                crate::domain::DesiredState::Stopped => Envelope::stopped(i, None),
+            };
+            out.push(fix(e, i));
+        }
+        if o.status != i.status
+            || o.status_reason != i.status_reason
+            || o.tool_count != i.tool_count
+            || o.restarts != i.restarts
+            || o.last_healthy_at != i.last_healthy_at
+        {
+            let e = if i.status == Status::Error && o.status != Status::Error {
+                Envelope::error(i, i.status_reason.as_deref().unwrap_or("error"), None)
+            } else {
+                Envelope::status_changed(i, o.status, None)
+            };
+            out.push(fix(e, i));
+        }
+    }
+    let present: std::collections::HashSet<Uuid> = new.iter().map(|i| i.id).collect();
+    for (id, o) in old {
+        if !present.contains(id) {
+            out.push(fix(Envelope::deleted(o, None), o));
+        }
+    }
+    out
+}
+
+async fn poll_loop(inner: Arc<Inner>, tx: broadcast::Sender<PlatformEvent>) {
+    let every = inner.poll_interval.max(Duration::from_millis(50));
+    let source = format!(
+        "polling {} every {}",
+        inner.shown,
+        if every.as_millis() % 1000 == 0 {
+            format!("{} s", every.as_secs())
+        } else {
+            format!("{} ms", every.as_millis())
+        }
+    );
+    let mut snapshot: Option<HashMap<Uuid, Instance>> = None;
+    let mut etag: Option<String> = None;
+    let mut failures: u32 = 0;
+    let mut connected = false;
+    loop {
+        if tx.receiver_count() == 0 {
+            tokio::time::sleep(every).await;
+            continue;
+        }
+        match inner.list_conditional(etag.as_deref()).await {
+            Ok(got) => {
+                if !connected {
+                    let _ = tx.send(PlatformEvent::Source(SourceState::Connected(
+                        source.clone(),
+                    )));
+                    connected = true;
+                    failures = 0;
+                }
+                if let Some((list, tag)) = got {
+                    etag = tag;
+                    match &snapshot {
+                        None => {
+                            let _ = tx.send(PlatformEvent::Refresh);
+                        }
+                        Some(old) => {
+                            for e in diff(old, &list) {
+                                let _ = tx.send(PlatformEvent::Event(Arc::new(e)));
+                            }
+                        }
+                    }
+                    snapshot = Some(list.into_iter().map(|i| (i.id, i)).collect());
+                }
+                tokio::time::sleep(every).await;
+            }
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                connected = false;
+                let wait =
+                    (every * 2u32.saturating_pow(failures.min(5))).min(Duration::from_secs(30));
+                tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "polling the API failed");
+                let _ = tx.send(PlatformEvent::Source(SourceState::Retrying {
+                    source: source.clone(),
+                    in_secs: wait.as_secs().max(1),
+                }));
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked_and_shown_without_credentials() {
+        let (u, shown) = parse_base_url("http://127.0.0.1:8080/").unwrap();
+        assert_eq!(shown, "http://127.0.0.1:8080");
+        assert_eq!(u.path(), "/");
+        let (_, shown) = parse_base_url("https://h.example/api/v1/mcp-server-instances/").unwrap();
+        assert_eq!(shown, "https://h.example/api");
+        let e = parse_base_url("ftp://127.0.0.1/").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "the API URL must start with http:// or https://, not ftp://"
+        );
+        let e = parse_base_url("http://u:secret@127.0.0.1/")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("secret"), "{e}");
+        assert!(e.contains("must not carry credentials"), "{e}");
+        let e = parse_base_url("127.0.0.1:8080").unwrap_err().to_string();
+        assert!(e.contains("http"), "{e}");
+        assert!(parse_base_url("not a url").is_err());
+    }
+
+    #[test]
+    fn the_token_never_shows_in_debug_output() {
+        let t = ApiToken::new("s3cr3t-token").unwrap();
+        let mut o = ApiOptions::new("http://127.0.0.1:1");
+        o.token = Some(t);
+        let dbg = format!("{o:?}");
+        assert!(!dbg.contains("s3cr3t"), "{dbg}");
+        assert!(ApiToken::new("has space").is_err());
+        assert!(ApiToken::new("").is_err());
+    }
+
+    fn inst(name: &str) -> Instance {
+        WireInstance {
+            id: Uuid::new_v4(),
+            name: name.into(),
+            description: None,
+            server_spec_id: None,
+            json_spec: json!({"type": "docker", "image": "x"}),
+            status: "pending".into(),
+            created_at: Some(chrono::Utc::now()),
+            updated_at: Some(chrono::Utc::now()),
+            version: None,
+            desired_state: None,
+            kind: None,
+            status_reason: None,
+            aggregate_version: None,
+            updated_by: None,
+            last_healthy_at: None,
+            tool_count: None,
+            restarts: None,
+        }
+        .into_instance()
+    }
+
+    #[test]
+    fn diff_emits_what_changed_and_a_projection_follows_it() {
+        use crate::domain::EventType;
+        use crate::domain::projection::Projection;
+        let a = inst("a");
+        let b = inst("b");
+        let old: HashMap<Uuid, Instance> =
+            [(a.id, a.clone()), (b.id, b.clone())].into_iter().collect();
+        let mut p = Projection::new();
+        p.seed(old.values().cloned());
+        let mut a2 = a.clone();
+        a2.status = Status::Running;
+        a2.desired_state = crate::domain::DesiredState::Running;
+        let c = inst("c");
+        let events = diff(&old, &[a2.clone(), c.clone()]);
+        let kinds: Vec<_> = events.iter().filter_map(|e| e.kind()).collect();
+        assert!(kinds.contains(&EventType::StatusChanged), "{kinds:?}");
+        assert!(kinds.contains(&EventType::Started), "{kinds:?}");
+        assert!(kinds.contains(&EventType::Created), "{kinds:?}");
+        assert!(kinds.contains(&EventType::Deleted), "{kinds:?}");
+        assert!(!kinds.contains(&EventType::Updated), "{kinds:?}");
+        for e in &events {
+            p.apply(e);
+        }
+        assert_eq!(p.get(&a.id).unwrap().status, Status::Running);
+        assert!(p.get(&b.id).is_none());
+        assert_eq!(p.get(&c.id).unwrap().name, "c");
+        assert!(diff(&[(a2.id, a2.clone())].into_iter().collect(), &[a2]).is_empty());
+    }
+}
