@@ -6,5 +6,6 @@ pub mod domain;
 pub mod logging;
 pub mod paths;
 pub mod platform;
+pub mod serve;
 pub mod store;
 pub mod tui;

@@ -872,7 +872,7 @@ async fn poll_loop(inner: Arc<Inner>, tx: broadcast::Sender<PlatformEvent>) {
     let source = format!(
         "polling {} every {}",
         inner.shown,
-        if every.as_millis() % 1000 == 0 {
+        if every.as_millis().is_multiple_of(1000) {
             format!("{} s", every.as_secs())
         } else {
             format!("{} ms", every.as_millis())
@@ -1016,5 +1016,130 @@ mod tests {
         assert!(p.get(&b.id).is_none());
         assert_eq!(p.get(&c.id).unwrap().name, "c");
         assert!(diff(&[(a2.id, a2.clone())].into_iter().collect(), &[a2]).is_empty());
+    }
+}
+
+/// The `[api]` and `[serve]` sections of the config file.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+pub struct ConfigSections {
+    #[serde(default)]
+    pub api: ApiSection,
+    #[serde(default)]
+    pub serve: ServeSection,
+}
+
+/// `[api]`: how the console reaches a remote platform.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+pub struct ApiSection {
+    pub url: Option<String>,
+    pub token: Option<String>,
+    pub workspace: Option<String>,
+    pub poll_interval_ms: Option<u64>,
+    pub timeout_ms: Option<u64>,
+}
+
+/// `[serve]`: the token clients of `aacon serve` must send.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+pub struct ServeSection {
+    pub token: Option<String>,
+    pub listen: Option<String>,
+}
+
+impl ConfigSections {
+    /// Read `path`; a missing file is an empty config, other sections are ignored.
+    pub fn load(path: &std::path::Path) -> std::result::Result<ConfigSections, String> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(format!("cannot read the config {}: {e}", path.display())),
+        };
+        toml::from_str(&text).map_err(|e| {
+            format!(
+                "the config {} is not valid: {}",
+                path.display(),
+                e.message()
+            )
+        })
+    }
+
+    /// Client options when an API URL is given (flag or env first, then the
+    /// config). Token and workspace come from the environment or the config,
+    /// never from argv.
+    pub fn client_options(
+        &self,
+        url_flag: Option<&str>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<ApiOptions>> {
+        let Some(url) = url_flag
+            .map(str::to_string)
+            .or_else(|| env(URL_ENV))
+            .or_else(|| self.api.url.clone())
+            .filter(|u| !u.trim().is_empty())
+        else {
+            return Ok(None);
+        };
+        let mut o = ApiOptions::new(url);
+        if let Some(t) = env(TOKEN_ENV)
+            .or_else(|| self.api.token.clone())
+            .filter(|t| !t.is_empty())
+        {
+            o.token = Some(ApiToken::new(&t).map_err(PlatformError::Invalid)?);
+        }
+        o.workspace = env(WORKSPACE_ENV)
+            .or_else(|| self.api.workspace.clone())
+            .filter(|w| !w.is_empty());
+        if let Some(ms) = self.api.poll_interval_ms {
+            o.poll_interval = Duration::from_millis(ms.max(100));
+        }
+        if let Some(ms) = self.api.timeout_ms {
+            o.timeout = Duration::from_millis(ms.max(100));
+        }
+        Ok(Some(o))
+    }
+
+    /// The token `aacon serve` requires: `AACON_API_TOKEN`, else `[serve] token`.
+    pub fn serve_token(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<ApiToken>> {
+        env(TOKEN_ENV)
+            .or_else(|| self.serve.token.clone())
+            .filter(|t| !t.is_empty())
+            .map(|t| ApiToken::new(&t).map_err(PlatformError::Invalid))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    #[test]
+    fn flag_beats_env_beats_config_and_token_comes_from_env_or_config() {
+        let cfg: ConfigSections = toml::from_str(
+            "[api]\nurl = \"http://127.0.0.1:1\"\ntoken = \"from-config\"\npoll_interval_ms = 500\n[ui]\ntheme = \"x\"\n",
+        )
+        .unwrap();
+        let no_env = |_: &str| None;
+        let o = cfg.client_options(None, &no_env).unwrap().unwrap();
+        assert_eq!(o.url, "http://127.0.0.1:1");
+        assert_eq!(o.token.as_ref().unwrap().expose(), "from-config");
+        assert_eq!(o.poll_interval, Duration::from_millis(500));
+        let env = |k: &str| match k {
+            URL_ENV => Some("http://127.0.0.1:2".to_string()),
+            TOKEN_ENV => Some("from-env".to_string()),
+            _ => None,
+        };
+        let o = cfg.client_options(None, &env).unwrap().unwrap();
+        assert_eq!(o.url, "http://127.0.0.1:2");
+        assert_eq!(o.token.unwrap().expose(), "from-env");
+        let o = cfg
+            .client_options(Some("http://127.0.0.1:3"), &env)
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.url, "http://127.0.0.1:3");
+        assert!(
+            ConfigSections::default()
+                .client_options(None, &no_env)
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -1,0 +1,119 @@
+//! The OpenAPI 3.1 description of what `serve` answers.
+
+use crate::platform::api::wire::{BASE_PATH, EVENTS_PATH};
+use serde_json::{Value, json};
+
+fn err(desc: &str) -> Value {
+    json!({"description": desc, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+fn ok(desc: &str, schema: Value) -> Value {
+    json!({"description": desc, "content": {"application/json": {"schema": schema}}})
+}
+
+fn id_param() -> Value {
+    json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}})
+}
+
+fn inst() -> Value {
+    json!({"$ref": "#/components/schemas/Instance"})
+}
+
+/// The document; `auth` says whether a bearer token is required.
+pub fn document(auth: bool, read_only: bool) -> Value {
+    let common = json!({
+        "401": err("Missing or wrong bearer token"),
+        "403": err("Read-only server: mutations are refused"),
+        "422": err("Malformed request (FastAPI validation list in detail)"),
+    });
+    let with = |mut responses: Value| {
+        if let (Some(r), Some(c)) = (responses.as_object_mut(), common.as_object()) {
+            for (k, v) in c {
+                r.entry(k.clone()).or_insert(v.clone());
+            }
+        }
+        responses
+    };
+    let base = format!("{BASE_PATH}/");
+    let one = format!("{BASE_PATH}/{{id}}");
+    let mut doc = json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "aacon serve — AgentArea MCP server instances",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": format!(
+                "AgentArea's /v1/mcp-server-instances contract served by aacon's embedded platform.{}{} \
+                 Extensions AgentArea clients may ignore: instance fields version, desired_state, kind, status_reason, \
+                 aggregate_version, updated_by, last_healthy_at, tool_count, restarts; ETag and If-None-Match on the list; \
+                 ETag \"<version>\" on an instance and If-Match \"<version>\" on PATCH (409 when stale); \
+                 issues on a 400 for an invalid json_spec; the instance in start/stop answers; {EVENTS_PATH}.",
+                if auth { " Every /v1 call needs Authorization: Bearer <token>." } else { " No token is configured: loopback only." },
+                if read_only { " This server is read-only." } else { "" },
+            ),
+        },
+        "paths": {
+            "/health": {"get": {"summary": "Liveness", "security": [], "responses": {"200": ok("Healthy", json!({"type": "object"}))}}},
+            "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": ok("OpenAPI", json!({"type": "object"}))}}},
+            base.clone(): {
+                "get": {"summary": "List instances", "parameters": [{"name": "If-None-Match", "in": "header", "schema": {"type": "string"}}],
+                        "responses": with(json!({"200": ok("Instances", json!({"type": "array", "items": inst()})), "304": {"description": "Unchanged since the ETag"}}))},
+                "post": {"summary": "Create an instance", "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewInstance"}}}},
+                         "responses": with(json!({"200": ok("Created", inst()), "400": err("Invalid name or json_spec (issues lists every finding)"), "409": err("Name taken"), "413": err("Body too large")}))}
+            },
+            format!("{BASE_PATH}/check"): {
+                "post": {"summary": "Validate a json_spec", "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["json_spec"], "properties": {"json_spec": {"type": "object"}}}}}},
+                         "responses": with(json!({"200": ok("Verdict", json!({"$ref": "#/components/schemas/Check"}))}))}
+            },
+            format!("{BASE_PATH}/health/containers"): {
+                "get": {"summary": "Health of every instance", "responses": with(json!({"200": ok("Health report", json!({"type": "object", "properties": {"health_checks": {"type": "array", "items": {"type": "object", "properties": {"service_name": {"type": "string"}, "container_status": {"type": "string"}, "healthy": {"type": "boolean"}, "instance_id": {"type": "string"}}}}, "total": {"type": "integer"}, "healthy": {"type": "integer"}}}))}))}
+            },
+            one.clone(): {
+                "parameters": [id_param()],
+                "get": {"summary": "Read an instance", "responses": with(json!({"200": ok("Instance", inst()), "404": err("MCP Server Instance not found")}))},
+                "patch": {"summary": "Change an instance", "parameters": [{"name": "If-Match", "in": "header", "schema": {"type": "string"}, "description": "\"<version>\": refuse with 409 unless the instance is at that version"}],
+                          "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Patch"}}}},
+                          "responses": with(json!({"200": ok("Instance", inst()), "400": err("Invalid change"), "404": err("Not found"), "409": err("Changed meanwhile, or name taken")}))},
+                "delete": {"summary": "Delete an instance", "responses": with(json!({"200": ok("Deleted", json!({"type": "object", "properties": {"status": {"const": "success"}}})), "404": err("Not found")}))}
+            },
+            format!("{one}/start"): {"parameters": [id_param()], "post": {"summary": "Ask for it to run", "responses": with(json!({"200": ok("Requested", json!({"$ref": "#/components/schemas/Action"})), "404": err("Not found")}))}},
+            format!("{one}/stop"): {"parameters": [id_param()], "post": {"summary": "Ask for it to stop", "responses": with(json!({"200": ok("Requested", json!({"$ref": "#/components/schemas/Action"})), "404": err("Not found")}))}},
+            format!("{one}/tools"): {"parameters": [id_param()], "get": {"summary": "Discovered tools (json_spec.available_tools)", "responses": with(json!({"200": ok("Tools", json!({"type": "array", "items": {"type": "object"}})), "404": err("Not found")}))}},
+            format!("{one}/environment"): {"parameters": [id_param()], "get": {"summary": "Environment variable names (never values)", "responses": with(json!({"200": ok("Names", json!({"type": "object", "properties": {"instance_id": {"type": "string"}, "env_vars": {"type": "array", "items": {"type": "string"}}, "message": {"type": "string"}}})), "404": err("Not found")}))}},
+            EVENTS_PATH: {"get": {"summary": "Event history (aacon extension)", "parameters": [
+                {"name": "instance", "in": "query", "schema": {"type": "string", "format": "uuid"}},
+                {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "default": 100}}],
+                "responses": with(json!({"200": ok("Envelopes, oldest first", json!({"type": "array", "items": {"type": "object"}}))}))}}
+        },
+        "components": {
+            "schemas": {
+                "Error": {"type": "object", "required": ["detail"], "properties": {
+                    "detail": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object", "properties": {"loc": {"type": "array"}, "msg": {"type": "string"}, "type": {"type": "string"}}}}]},
+                    "issues": {"type": "array", "items": {"$ref": "#/components/schemas/Issue"}}}},
+                "Issue": {"type": "object", "properties": {"severity": {"enum": ["error", "warning", "note"]}, "pointer": {"type": "string"}, "message": {"type": "string"}}},
+                "Instance": {"type": "object", "required": ["id", "name", "json_spec", "status", "created_at", "updated_at"], "properties": {
+                    "id": {"type": "string", "format": "uuid"}, "name": {"type": "string"}, "description": {"type": ["string", "null"]},
+                    "server_spec_id": {"type": ["string", "null"]}, "json_spec": {"type": "object"},
+                    "status": {"enum": ["pending", "validating", "starting", "running", "unhealthy", "stopping", "stopped", "error"]},
+                    "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"},
+                    "version": {"type": "integer"}, "desired_state": {"enum": ["running", "stopped"]}, "kind": {"enum": ["external", "process", "container"]},
+                    "status_reason": {"type": ["string", "null"]}, "aggregate_version": {"type": "integer"}, "updated_by": {"type": ["string", "null"]},
+                    "last_healthy_at": {"type": ["string", "null"], "format": "date-time"}, "tool_count": {"type": ["integer", "null"]}, "restarts": {"type": "integer"}}},
+                "NewInstance": {"type": "object", "required": ["name", "json_spec"], "properties": {
+                    "name": {"type": "string"}, "description": {"type": ["string", "null"]}, "server_spec_id": {"type": ["string", "null"]}, "json_spec": {"type": "object"}}},
+                "Patch": {"type": "object", "properties": {
+                    "name": {"type": "string"}, "description": {"type": ["string", "null"]}, "server_spec_id": {"type": ["string", "null"]}, "json_spec": {"type": "object"}}},
+                "Check": {"type": "object", "required": ["valid", "message"], "properties": {
+                    "valid": {"type": "boolean"}, "message": {"type": "string"}, "details": {"type": "object"}, "status_code": {"type": "integer"},
+                    "kind": {"type": "string"}, "issues": {"type": "array", "items": {"$ref": "#/components/schemas/Issue"}}}},
+                "Action": {"type": "object", "properties": {"status": {"const": "success"}, "message": {"type": "string"}, "instance": {"$ref": "#/components/schemas/Instance"}}}
+            }
+        }
+    });
+    if auth {
+        doc["components"]["securitySchemes"] =
+            json!({"bearer": {"type": "http", "scheme": "bearer"}});
+        doc["security"] = json!([{"bearer": []}]);
+    }
+    doc
+}
