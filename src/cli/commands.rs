@@ -19,7 +19,7 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn new(code: i32, message: impl Into<String>) -> Self {
+    pub(super) fn new(code: i32, message: impl Into<String>) -> Self {
         Failure {
             code,
             message: message.into(),
@@ -120,25 +120,35 @@ async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
             "the console needs a terminal build that is not part of this binary yet",
         )),
         Some(Command::Instances(cmd)) => {
-            let platform = open_cli_platform(&dir, cli.global.read_only)?;
+            let platform = open_cli_platform(&dir, &cli.global)?;
             instances(platform.as_ref(), cmd, fmt).await
         }
         Some(Command::Events(args)) => {
-            let platform = open_cli_platform(&dir, cli.global.read_only)?;
+            let platform = open_cli_platform(&dir, &cli.global)?;
             events(platform.as_ref(), args, fmt).await
         }
+        Some(Command::Serve(args)) => super::serve_cmd::serve(&dir, &cli.global, args).await,
     }
 }
 
-fn open_cli_platform(dir: &DataDir, read_only: bool) -> Result<Arc<dyn Platform>, Failure> {
-    let p: Arc<dyn Platform> = Arc::new(EmbeddedPlatform::open(
-        dir.clone(),
-        EmbeddedOptions {
-            role: Role::Cli,
-            host_runtime: false,
-        },
-    )?);
-    Ok(if read_only { Arc::new(ReadOnly(p)) } else { p })
+/// The embedded platform, or the API adapter when `--api`/`AACON_API_URL`
+/// (or `[api] url` in the config) names one.
+fn open_cli_platform(dir: &DataDir, global: &super::Global) -> Result<Arc<dyn Platform>, Failure> {
+    let p: Arc<dyn Platform> = match super::serve_cmd::api_options(global)? {
+        Some(opts) => Arc::new(crate::platform::api::ApiPlatform::new(opts)?),
+        None => Arc::new(EmbeddedPlatform::open(
+            dir.clone(),
+            EmbeddedOptions {
+                role: Role::Cli,
+                host_runtime: false,
+            },
+        )?),
+    };
+    Ok(if global.read_only {
+        Arc::new(ReadOnly(p))
+    } else {
+        p
+    })
 }
 
 fn read_source(src: &str, what: &str) -> Result<String, Failure> {

@@ -3,6 +3,7 @@
 
 mod commands;
 mod output;
+mod serve_cmd;
 
 pub use commands::run;
 
@@ -50,6 +51,10 @@ pub struct Global {
     /// Show full error reports.
     #[arg(long, global = true)]
     pub debug: bool,
+    /// Drive a remote platform through its REST API (AgentArea or `aacon serve`).
+    /// Token and workspace come from AACON_API_TOKEN / AACON_WORKSPACE or the config.
+    #[arg(long, global = true, value_name = "URL", env = "AACON_API_URL")]
+    pub api: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -66,6 +71,16 @@ pub enum Command {
     Instances(InstancesCmd),
     /// Print domain events; with --follow, keep printing as they happen.
     Events(EventsArgs),
+    /// Serve the embedded platform through AgentArea's REST API.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port). Without a token
+    /// (AACON_API_TOKEN or [serve] token) only loopback addresses are allowed.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
 }
 
 #[derive(Debug, Subcommand)]
