@@ -252,7 +252,7 @@ fn platform_error(e: PlatformError) -> Response {
 
 fn body_rejection(r: BytesRejection) -> Response {
     let status = r.status();
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
+    let mut resp = if status == StatusCode::PAYLOAD_TOO_LARGE {
         detail(
             status,
             format!(
@@ -262,7 +262,12 @@ fn body_rejection(r: BytesRejection) -> Response {
         )
     } else {
         detail(status, r.body_text())
-    }
+    };
+    // The unread rest of the body leaves the connection unusable: tell the
+    // client not to reuse it.
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    resp
 }
 
 fn parse_id(raw: &str) -> Result<Uuid, Response> {
