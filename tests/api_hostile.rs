@@ -1,0 +1,343 @@
+//! The API adapter against servers that misbehave, and against a stand-in
+//! for a real AgentArea (no versions, naive datetimes): one clear sentence
+//! each, no panic, mutations never retried.
+
+use aacon::domain::{InstancePatch, NewInstance, Precondition, Status};
+use aacon::platform::api::{ApiOptions, ApiPlatform};
+use aacon::platform::{Platform, PlatformError};
+use axum::Router;
+use axum::routing::get;
+use serde_json::json;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// A raw HTTP/1.1 server on 127.0.0.1: answers the n-th request with
+/// `replies[min(n, last)]` (`None` = never answer) and counts requests.
+fn raw_server(replies: Vec<Option<String>>) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let n = seen.fetch_add(1, Ordering::SeqCst);
+            let reply = replies[n.min(replies.len() - 1)].clone();
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // Read the head and any body it announces.
+                loop {
+                    let Ok(k) = stream.read(&mut chunk) else {
+                        return;
+                    };
+                    if k == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..k]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                match reply {
+                    Some(r) => {
+                        let _ = stream.write_all(r.as_bytes());
+                    }
+                    None => std::thread::sleep(Duration::from_secs(30)),
+                }
+            });
+        }
+    });
+    (url, count)
+}
+
+fn http(status: &str, ctype: &str, body: &str) -> Option<String> {
+    Some(format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ))
+}
+
+fn client(url: &str) -> ApiPlatform {
+    let mut o = ApiOptions::new(url);
+    o.timeout = Duration::from_secs(1);
+    o.connect_timeout = Duration::from_secs(1);
+    ApiPlatform::new(o).unwrap()
+}
+
+fn new() -> NewInstance {
+    NewInstance {
+        name: "web".into(),
+        description: None,
+        server_spec_id: None,
+        json_spec: json!({"type": "docker", "image": "mcp/fs"}),
+    }
+}
+
+fn one_sentence(e: &PlatformError) -> String {
+    let s = e.to_string();
+    assert!(!s.contains('\n'), "one line: {s}");
+    assert!(!s.is_empty());
+    s
+}
+
+#[tokio::test]
+async fn an_html_page_is_named_as_such() {
+    let (url, _) = raw_server(vec![http(
+        "200 OK",
+        "text/html",
+        "<!doctype html><html><body>Login</body></html>",
+    )]);
+    let e = client(&url).list().await.unwrap_err();
+    let s = one_sentence(&e);
+    assert!(
+        s.contains("answered 200 OK with an HTML page, not JSON"),
+        "{s}"
+    );
+    assert!(s.contains(&url), "{s}");
+}
+
+#[tokio::test]
+async fn truncated_json_is_named_as_such() {
+    let (url, _) = raw_server(vec![http(
+        "200 OK",
+        "application/json",
+        r#"[{"id": "7f1c0a9e-35a4-4e43-9d6c-1a4f5a0b8c11", "name": "fs", "json_spec": {"ty"#,
+    )]);
+    let s = one_sentence(&client(&url).list().await.unwrap_err());
+    assert!(s.contains("sent truncated JSON"), "{s}");
+}
+
+#[tokio::test]
+async fn json_of_the_wrong_shape_is_named_as_such() {
+    let (url, _) = raw_server(vec![http("200 OK", "application/json", r#"{"items": []}"#)]);
+    let s = one_sentence(&client(&url).list().await.unwrap_err());
+    assert!(s.contains("sent JSON of an unexpected shape"), "{s}");
+}
+
+#[tokio::test]
+async fn a_hanging_server_times_out_without_retries() {
+    let (url, count) = raw_server(vec![None]);
+    let t = Instant::now();
+    let s = one_sentence(&client(&url).list().await.unwrap_err());
+    assert_eq!(
+        s,
+        format!("the API at {url} did not answer within 1 s"),
+        "{s}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+    assert_eq!(count.load(Ordering::SeqCst), 1, "a timeout is not retried");
+}
+
+#[tokio::test]
+async fn a_wrong_scheme_or_a_url_with_credentials_is_refused_up_front() {
+    for (url, want) in [
+        (
+            "ftp://127.0.0.1:8080",
+            "must start with http:// or https://, not ftp://",
+        ),
+        ("127.0.0.1:8080", "write it like http://127.0.0.1:8080"),
+        (
+            "localhost:8080",
+            "must start with http:// or https://, not localhost://",
+        ),
+        (
+            "http://admin:hunter2@127.0.0.1:8080",
+            "must not carry credentials",
+        ),
+        ("not a url", "is not a URL"),
+    ] {
+        let e = ApiPlatform::new(ApiOptions::new(url)).err().expect(url);
+        let s = one_sentence(&e);
+        assert!(s.contains(want), "{url}: {s}");
+        assert!(!s.contains("hunter2"), "{s}");
+    }
+}
+
+#[tokio::test]
+async fn nobody_listening_is_cannot_reach() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let s = one_sentence(&client(&url).list().await.unwrap_err());
+    assert!(
+        s.starts_with(&format!("cannot reach the API at {url}: ")),
+        "{s}"
+    );
+}
+
+#[tokio::test]
+async fn gets_are_retried_on_502_503_504_and_mutations_never() {
+    let (url, count) = raw_server(vec![
+        http("502 Bad Gateway", "text/plain", "upstream down"),
+        http("504 Gateway Timeout", "text/plain", "slow"),
+        http("200 OK", "application/json", "[]"),
+    ]);
+    assert!(client(&url).list().await.unwrap().is_empty());
+    assert_eq!(count.load(Ordering::SeqCst), 3);
+
+    let (url, count) = raw_server(vec![http(
+        "503 Service Unavailable",
+        "application/json",
+        r#"{"detail": "database is down"}"#,
+    )]);
+    let s = one_sentence(&client(&url).create(new()).await.unwrap_err());
+    assert_eq!(
+        s,
+        format!("the API at {url} failed while creating an instance (503): database is down")
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 1, "a POST is sent once");
+}
+
+#[tokio::test]
+async fn each_status_code_has_its_own_sentence() {
+    let cases = [
+        (
+            "400 Bad Request",
+            r#"{"detail": "Invalid json_spec: image is required"}"#,
+            "Invalid json_spec: image is required",
+        ),
+        (
+            "401 Unauthorized",
+            r#"{"detail": "Not authenticated"}"#,
+            "not authenticated (401)",
+        ),
+        (
+            "403 Forbidden",
+            r#"{"detail": "Workspace access denied"}"#,
+            "forbids creating an instance (403): Workspace access denied",
+        ),
+        (
+            "409 Conflict",
+            r#"{"detail": "name already exists"}"#,
+            "name already exists",
+        ),
+        (
+            "422 Unprocessable Entity",
+            r#"{"detail": [{"loc": ["body", "json_spec"], "msg": "Field required", "type": "missing"}]}"#,
+            "malformed (422): body.json_spec: Field required",
+        ),
+        (
+            "500 Internal Server Error",
+            r#"{"detail": "boom \u001b[31mred"}"#,
+            "failed while creating an instance (500): boom  [31mred",
+        ),
+        (
+            "500 Internal Server Error",
+            "Internal Server Error",
+            "failed while creating an instance (500)",
+        ),
+    ];
+    for (status, body, want) in cases {
+        let (url, _) = raw_server(vec![http(status, "application/json", body)]);
+        let e = client(&url).create(new()).await.unwrap_err();
+        let s = one_sentence(&e);
+        assert!(s.contains(want), "{status}: {s}");
+        assert!(!s.contains('\u{1b}'), "no terminal escapes: {s:?}");
+    }
+    let (url, _) = raw_server(vec![http(
+        "404 Not Found",
+        "application/json",
+        r#"{"detail": "MCP Server Instance not found"}"#,
+    )]);
+    let id = uuid::Uuid::new_v4();
+    let e = client(&url).delete(id).await.unwrap_err();
+    assert_eq!(
+        e,
+        PlatformError::NotFound(format!("no instance with id '{id}'"))
+    );
+    let (url, _) = raw_server(vec![http(
+        "404 Not Found",
+        "application/json",
+        r#"{"detail": "Not Found"}"#,
+    )]);
+    let s = one_sentence(&client(&url).list().await.unwrap_err());
+    assert!(s.contains("has no such route"), "{s}");
+}
+
+/// A stand-in for a real AgentArea: its documented shapes, no `version`,
+/// naive datetimes; it counts PATCHes.
+#[tokio::test]
+async fn against_agentarea_an_edit_compares_updated_at_first() {
+    let id = "7f1c0a9e-35a4-4e43-9d6c-1a4f5a0b8c11";
+    let patches = Arc::new(AtomicUsize::new(0));
+    let instance = json!({
+        "id": id, "name": "filesystem", "description": null, "server_spec_id": null,
+        "json_spec": {"type": "docker", "image": "mcp/filesystem", "port": 8000},
+        "status": "running", "created_at": "2026-11-24T12:21:44.123456",
+        "updated_at": "2026-11-24T12:30:00.000001"
+    });
+    let served = instance.clone();
+    let counted = patches.clone();
+    let app = Router::new()
+        .route(
+            "/v1/mcp-server-instances/",
+            get({
+                let v = served.clone();
+                move || async move { axum::Json(json!([v])) }
+            }),
+        )
+        .route(
+            "/v1/mcp-server-instances/{id}",
+            get({
+                let v = served.clone();
+                move || async move { axum::Json(v) }
+            })
+            .patch({
+                let v = served.clone();
+                move || async move {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    axum::Json(v)
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let api = client(&url);
+    let got = api.get("filesystem").await.unwrap();
+    assert_eq!(got.version, 0, "AgentArea has no version");
+    assert_eq!(got.status, Status::Running);
+    let patch = InstancePatch {
+        description: Some(Some("x".into())),
+        ..Default::default()
+    };
+    let stale = got.updated_at - chrono::Duration::seconds(5);
+    let e = api
+        .update(got.id, patch.clone(), Some(Precondition::UpdatedAt(stale)))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, PlatformError::Conflict(_)), "{e:?}");
+    let s = one_sentence(&e);
+    assert!(
+        s.starts_with(
+            "instance 'filesystem' changed meanwhile: it was updated at 2026-11-24 12:30:00.000 UTC"
+        ),
+        "{s}"
+    );
+    assert_eq!(patches.load(Ordering::SeqCst), 0, "nothing was sent");
+    api.update(got.id, patch, Some(Precondition::UpdatedAt(got.updated_at)))
+        .await
+        .unwrap();
+    assert_eq!(patches.load(Ordering::SeqCst), 1);
+    // No event history on a real AgentArea: empty, not an error.
+    assert!(api.events(Default::default()).await.unwrap().is_empty());
+}
