@@ -1,1 +1,6 @@
-fn main() {}
+use clap::Parser;
+
+fn main() {
+    let cli = aacon::cli::Cli::parse();
+    std::process::exit(aacon::cli::run(cli));
+}
