@@ -1,4 +1,5 @@
 //! The full-screen console.
 
 pub mod keymap;
+pub mod templates;
 pub mod theme;
