@@ -732,7 +732,9 @@ fn the_cli_drives_serve_in_api_mode() {
         Some("cli-token"),
     );
     assert_ne!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("must start with http:// or https://"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not an http or https URL"), "{err}");
+    assert_eq!(out.status.code(), Some(2));
     // The CLI's own data dir was never used as a store in API mode.
     assert!(!s.dir.path().join("cli-data").join("aacon.db").exists());
 }

@@ -2,8 +2,9 @@
 
 use super::commands::Failure;
 use super::{Global, ServeArgs, exit};
-use crate::paths::{self, DataDir};
-use crate::platform::api::{ApiOptions, ConfigSections};
+use crate::config::{self, Overrides, Settings};
+use crate::paths::DataDir;
+use crate::platform::api::{ApiOptions, ApiToken};
 use crate::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
 use crate::platform::{Platform, ReadOnly};
 use crate::serve::{ServeOptions, Server, shutdown_signal};
@@ -14,25 +15,29 @@ fn env(key: &str) -> Option<String> {
     std::env::var(key).ok()
 }
 
-fn config(global: &Global) -> Result<ConfigSections, Failure> {
-    let path = match &global.config {
-        Some(p) => p.clone(),
-        None => match paths::config_dir() {
-            Some(d) => d.join("config.toml"),
-            None => return Ok(ConfigSections::default()),
-        },
+/// The settings: flag > environment > config file > default.
+pub(super) fn settings(global: &Global) -> Result<Settings, Failure> {
+    let usage = |e: crate::config::ConfigError| Failure::new(exit::USAGE, e.to_string());
+    let file = config::load_from(global.config.as_deref(), &env).map_err(usage)?;
+    let flags = Overrides {
+        api_url: global.api.clone(),
+        ..Default::default()
     };
-    ConfigSections::load(&path).map_err(|e| Failure::new(exit::USAGE, e))
+    Settings::resolve(&flags, &env, file).map_err(usage)
 }
 
-/// API client options when `--api`, `AACON_API_URL` or `[api] url` names a server.
+/// API client options when `--api`, `AACON_API_URL` or `backend.api_url` names a server.
 pub(super) fn api_options(global: &Global) -> Result<Option<ApiOptions>, Failure> {
-    Ok(config(global)?.client_options(global.api.as_deref(), &env)?)
+    Ok(ApiOptions::from_settings(&settings(global)?, &env)?)
 }
 
 pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Result<(), Failure> {
-    let cfg = config(global)?;
-    let token = cfg.serve_token(&env)?;
+    // The token clients must send: AACON_API_TOKEN or backend.token.
+    let token = settings(global)?
+        .api_token
+        .map(|t| ApiToken::new(t.expose()))
+        .transpose()
+        .map_err(|e| Failure::new(exit::USAGE, e))?;
     let embedded = Arc::new(EmbeddedPlatform::open(
         dir.clone(),
         EmbeddedOptions {
@@ -61,7 +66,7 @@ pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Re
         .map_err(|e| Failure::new(exit::RUNTIME, e))?;
     if !has_token {
         eprintln!(
-            "aacon: no API token configured (AACON_API_TOKEN or [serve] token): serving on loopback only, without authentication"
+            "aacon: no API token configured (AACON_API_TOKEN or backend.token): serving on loopback only, without authentication"
         );
     }
     if global.read_only {

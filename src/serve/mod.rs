@@ -119,7 +119,7 @@ impl Server {
     pub async fn bind(platform: Arc<dyn Platform>, opts: ServeOptions) -> Result<Server, String> {
         if opts.token.is_none() && !opts.listen.ip().is_loopback() {
             return Err(format!(
-                "refusing to listen on {} without an API token; set AACON_API_TOKEN (or token in the [serve] section of the config), or listen on 127.0.0.1",
+                "refusing to listen on {} without an API token; set AACON_API_TOKEN (or backend.token in the config), or listen on 127.0.0.1",
                 opts.listen
             ));
         }

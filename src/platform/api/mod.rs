@@ -488,7 +488,7 @@ impl Inner {
                 )
             }
             StatusCode::UNAUTHORIZED => PlatformError::Unavailable(format!(
-                "the API at {} refused {op}: not authenticated (401); set {TOKEN_ENV} (and {WORKSPACE_ENV}) or token in the [api] section of the config",
+                "the API at {} refused {op}: not authenticated (401); set {TOKEN_ENV} (and {WORKSPACE_ENV}) or backend.token in the config",
                 self.shown
             )),
             StatusCode::FORBIDDEN => {
@@ -1019,127 +1019,60 @@ mod tests {
     }
 }
 
-/// The `[api]` and `[serve]` sections of the config file.
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
-pub struct ConfigSections {
-    #[serde(default)]
-    pub api: ApiSection,
-    #[serde(default)]
-    pub serve: ServeSection,
-}
+/// Environment variable with the polling interval in milliseconds (live
+/// status without Redis; default 2000).
+pub const POLL_MS_ENV: &str = "AACON_API_POLL_MS";
 
-/// `[api]`: how the console reaches a remote platform.
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
-pub struct ApiSection {
-    pub url: Option<String>,
-    pub token: Option<String>,
-    pub workspace: Option<String>,
-    pub poll_interval_ms: Option<u64>,
-    pub timeout_ms: Option<u64>,
-}
-
-/// `[serve]`: the token clients of `aacon serve` must send.
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
-pub struct ServeSection {
-    pub token: Option<String>,
-    pub listen: Option<String>,
-}
-
-impl ConfigSections {
-    /// Read `path`; a missing file is an empty config, other sections are ignored.
-    pub fn load(path: &std::path::Path) -> std::result::Result<ConfigSections, String> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(e) => return Err(format!("cannot read the config {}: {e}", path.display())),
-        };
-        toml::from_str(&text).map_err(|e| {
-            format!(
-                "the config {} is not valid: {}",
-                path.display(),
-                e.message()
-            )
-        })
-    }
-
-    /// Client options when an API URL is given (flag or env first, then the
-    /// config). Token and workspace come from the environment or the config,
-    /// never from argv.
-    pub fn client_options(
-        &self,
-        url_flag: Option<&str>,
+impl ApiOptions {
+    /// Client options from resolved settings when they name an API URL
+    /// (token and workspace come from the environment or the config file,
+    /// never from argv).
+    pub fn from_settings(
+        s: &crate::config::Settings,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Option<ApiOptions>> {
-        let Some(url) = url_flag
-            .map(str::to_string)
-            .or_else(|| env(URL_ENV))
-            .or_else(|| self.api.url.clone())
-            .filter(|u| !u.trim().is_empty())
-        else {
+        let Some(url) = s.api_url.clone() else {
             return Ok(None);
         };
         let mut o = ApiOptions::new(url);
-        if let Some(t) = env(TOKEN_ENV)
-            .or_else(|| self.api.token.clone())
-            .filter(|t| !t.is_empty())
-        {
-            o.token = Some(ApiToken::new(&t).map_err(PlatformError::Invalid)?);
+        if let Some(t) = &s.api_token {
+            o.token = Some(ApiToken::new(t.expose()).map_err(PlatformError::Invalid)?);
         }
-        o.workspace = env(WORKSPACE_ENV)
-            .or_else(|| self.api.workspace.clone())
-            .filter(|w| !w.is_empty());
-        if let Some(ms) = self.api.poll_interval_ms {
-            o.poll_interval = Duration::from_millis(ms.max(100));
-        }
-        if let Some(ms) = self.api.timeout_ms {
-            o.timeout = Duration::from_millis(ms.max(100));
+        o.workspace = s.workspace.clone();
+        if let Some(ms) = env(POLL_MS_ENV) {
+            let ms: u64 = ms.trim().parse().map_err(|_| {
+                PlatformError::Invalid(format!(
+                    "{POLL_MS_ENV} must be a whole number of milliseconds"
+                ))
+            })?;
+            o.poll_interval = Duration::from_millis(ms.clamp(100, 600_000));
         }
         Ok(Some(o))
-    }
-
-    /// The token `aacon serve` requires: `AACON_API_TOKEN`, else `[serve] token`.
-    pub fn serve_token(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<ApiToken>> {
-        env(TOKEN_ENV)
-            .or_else(|| self.serve.token.clone())
-            .filter(|t| !t.is_empty())
-            .map(|t| ApiToken::new(&t).map_err(PlatformError::Invalid))
-            .transpose()
     }
 }
 
 #[cfg(test)]
-mod config_tests {
+mod settings_tests {
     use super::*;
+    use crate::config::{Overrides, Settings};
 
     #[test]
-    fn flag_beats_env_beats_config_and_token_comes_from_env_or_config() {
-        let cfg: ConfigSections = toml::from_str(
-            "[api]\nurl = \"http://127.0.0.1:1\"\ntoken = \"from-config\"\npoll_interval_ms = 500\n[ui]\ntheme = \"x\"\n",
-        )
-        .unwrap();
-        let no_env = |_: &str| None;
-        let o = cfg.client_options(None, &no_env).unwrap().unwrap();
-        assert_eq!(o.url, "http://127.0.0.1:1");
-        assert_eq!(o.token.as_ref().unwrap().expose(), "from-config");
-        assert_eq!(o.poll_interval, Duration::from_millis(500));
+    fn options_come_from_settings_and_the_token_from_env() {
         let env = |k: &str| match k {
-            URL_ENV => Some("http://127.0.0.1:2".to_string()),
-            TOKEN_ENV => Some("from-env".to_string()),
+            "AACON_API_URL" => Some("http://127.0.0.1:2".to_string()),
+            "AACON_API_TOKEN" => Some("from-env".to_string()),
+            "AACON_WORKSPACE" => Some("ws".to_string()),
+            POLL_MS_ENV => Some("500".to_string()),
             _ => None,
         };
-        let o = cfg.client_options(None, &env).unwrap().unwrap();
+        let s = Settings::resolve(&Overrides::default(), &env, None).unwrap();
+        let o = ApiOptions::from_settings(&s, &env).unwrap().unwrap();
         assert_eq!(o.url, "http://127.0.0.1:2");
         assert_eq!(o.token.unwrap().expose(), "from-env");
-        let o = cfg
-            .client_options(Some("http://127.0.0.1:3"), &env)
-            .unwrap()
-            .unwrap();
-        assert_eq!(o.url, "http://127.0.0.1:3");
-        assert!(
-            ConfigSections::default()
-                .client_options(None, &no_env)
-                .unwrap()
-                .is_none()
-        );
+        assert_eq!(o.workspace.as_deref(), Some("ws"));
+        assert_eq!(o.poll_interval, Duration::from_millis(500));
+        let none = |_: &str| None;
+        let s = Settings::resolve(&Overrides::default(), &none, None).unwrap();
+        assert!(ApiOptions::from_settings(&s, &none).unwrap().is_none());
     }
 }
