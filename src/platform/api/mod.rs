@@ -95,6 +95,8 @@ pub struct ApiOptions {
     pub poll_interval: Duration,
     /// Extra tries for a GET after a connect error or a 502/503/504.
     pub get_retries: u32,
+    /// Live status from this Redis stream instead of polling.
+    pub redis: Option<crate::bus::RedisConfig>,
 }
 
 impl ApiOptions {
@@ -107,6 +109,7 @@ impl ApiOptions {
             connect_timeout: Duration::from_secs(5),
             poll_interval: Duration::from_secs(2),
             get_retries: 3,
+            redis: None,
         }
     }
 }
@@ -197,6 +200,9 @@ pub struct ApiPlatform {
     inner: Arc<Inner>,
     events: broadcast::Sender<PlatformEvent>,
     poller: Mutex<Option<JoinHandle<()>>>,
+    redis: Option<crate::bus::RedisConfig>,
+    watcher: Mutex<Option<crate::bus::WatchHandle>>,
+    pubsub: Mutex<Option<crate::bus::pubsub::PubSubHandle>>,
 }
 
 impl Drop for ApiPlatform {
@@ -243,6 +249,9 @@ impl ApiPlatform {
             }),
             events,
             poller: Mutex::new(None),
+            redis: opts.redis,
+            watcher: Mutex::new(None),
+            pubsub: Mutex::new(None),
         })
     }
 
@@ -276,6 +285,38 @@ impl ApiPlatform {
             .get("/health/containers", HeaderMap::new())
             .await?;
         self.inner.expect_ok(r, "reading container health", None)
+    }
+
+    /// Start the live source once: the Redis watcher when configured, else the poller.
+    fn ensure_live(&self) {
+        if let Some(cfg) = &self.redis {
+            let Ok(mut slot) = self.watcher.lock() else {
+                return;
+            };
+            if slot.as_ref().is_some_and(|h| !h.is_finished()) {
+                return;
+            }
+            if tokio::runtime::Handle::try_current().is_err() {
+                tracing::warn!("no async runtime: live status from Redis not started");
+                return;
+            }
+            *slot = Some(crate::bus::Watcher::spawn(
+                cfg.clone(),
+                crate::bus::Start::Tip,
+                self.events.clone(),
+            ));
+            // A real AgentArea publishes on pub/sub channels, not our stream.
+            if cfg.agentarea_pubsub
+                && let Ok(mut p) = self.pubsub.lock()
+            {
+                *p = Some(crate::bus::pubsub::PubSubListener::spawn(
+                    cfg.clone(),
+                    self.events.clone(),
+                ));
+            }
+            return;
+        }
+        self.ensure_poller();
     }
 
     fn ensure_poller(&self) {
@@ -771,7 +812,7 @@ impl Platform for ApiPlatform {
 
     fn subscribe(&self) -> broadcast::Receiver<PlatformEvent> {
         let rx = self.events.subscribe();
-        self.ensure_poller();
+        self.ensure_live();
         rx
     }
 }
@@ -1019,6 +1060,21 @@ mod tests {
     }
 }
 
+/// The Redis stream settings, when a Redis URL is configured.
+pub fn redis_config(
+    s: &crate::config::Settings,
+) -> std::result::Result<Option<crate::bus::RedisConfig>, String> {
+    let Some(url) = &s.redis_url else {
+        return Ok(None);
+    };
+    let mut c = crate::bus::RedisConfig::new(url.expose()).map_err(|e| e.to_string())?;
+    c.stream_key = s.stream_key.clone();
+    c.maxlen = s.maxlen;
+    c.agentarea_pubsub = s.agentarea_pubsub;
+    c.ca_cert = s.ca_cert.clone();
+    Ok(Some(c))
+}
+
 /// Environment variable with the polling interval in milliseconds (live
 /// status without Redis; default 2000).
 pub const POLL_MS_ENV: &str = "AACON_API_POLL_MS";
@@ -1039,6 +1095,7 @@ impl ApiOptions {
             o.token = Some(ApiToken::new(t.expose()).map_err(PlatformError::Invalid)?);
         }
         o.workspace = s.workspace.clone();
+        o.redis = redis_config(s).map_err(PlatformError::Invalid)?;
         if let Some(ms) = env(POLL_MS_ENV) {
             let ms: u64 = ms.trim().parse().map_err(|_| {
                 PlatformError::Invalid(format!(
