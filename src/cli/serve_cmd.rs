@@ -21,6 +21,7 @@ pub(super) fn settings(global: &Global) -> Result<Settings, Failure> {
     let file = config::load_from(global.config.as_deref(), &env).map_err(usage)?;
     let flags = Overrides {
         api_url: global.api.clone(),
+        redis_url: global.redis.clone().map(crate::config::Secret::new),
         ..Default::default()
     };
     Settings::resolve(&flags, &env, file).map_err(usage)
@@ -32,8 +33,11 @@ pub(super) fn api_options(global: &Global) -> Result<Option<ApiOptions>, Failure
 }
 
 pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Result<(), Failure> {
+    let settings = settings(global)?;
+    let redis =
+        crate::platform::api::redis_config(&settings).map_err(|e| Failure::new(exit::USAGE, e))?;
     // The token clients must send: AACON_API_TOKEN or backend.token.
-    let token = settings(global)?
+    let token = settings
         .api_token
         .map(|t| ApiToken::new(t.expose()))
         .transpose()
@@ -51,7 +55,7 @@ pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Re
         embedded.clone()
     };
     let has_token = token.is_some();
-    let server = Server::bind(
+    let mut server = Server::bind(
         platform,
         ServeOptions {
             listen: args.listen,
@@ -61,6 +65,29 @@ pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Re
     )
     .await
     .map_err(|e| Failure::new(exit::USAGE, e))?;
+    if let Some(cfg) = redis {
+        eprintln!(
+            "aacon: publishing events to {cfg} stream {}",
+            cfg.stream_key
+        );
+        let relay = crate::serve::start_relay(&embedded, cfg);
+        server.on_shutdown(Box::new(move || {
+            Box::pin(async move {
+                // One last flush of the outbox.
+                relay.shutdown().await;
+            })
+        }));
+    }
+    // The runtime's "stop managed processes" hook goes here when it lands.
+    run(server, &embedded, has_token, global.read_only).await
+}
+
+async fn run(
+    server: Server,
+    embedded: &EmbeddedPlatform,
+    has_token: bool,
+    read_only: bool,
+) -> Result<(), Failure> {
     let addr = server
         .local_addr()
         .map_err(|e| Failure::new(exit::RUNTIME, e))?;
@@ -69,7 +96,7 @@ pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Re
             "aacon: no API token configured (AACON_API_TOKEN or backend.token): serving on loopback only, without authentication"
         );
     }
-    if global.read_only {
+    if read_only {
         eprintln!("aacon: read-only: every change is refused with 403");
     }
     if !embedded.is_runtime_host() {
@@ -77,7 +104,7 @@ pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Re
             "aacon: another process hosts the runtime for this data dir; this server records desired state only"
         );
     }
-    tracing::info!(%addr, read_only = global.read_only, auth = has_token, "serving the API");
+    tracing::info!(%addr, read_only, auth = has_token, "serving the API");
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on http://{addr}");
