@@ -807,6 +807,18 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
                 .map(|(_, what)| (*what).to_string())
                 .or_else(|| SECTIONS.contains(&k).then(|| format!("a table [{k}]")))
         });
+        let header = located
+            .as_deref()
+            .filter(|k| SECTIONS.contains(k))
+            .filter(|k| {
+                text.lines()
+                    .nth(line - 1)
+                    .is_some_and(|l| l.trim_start().starts_with(&format!("[[{k}")))
+            });
+        if let Some(k) = header {
+            let message = format!("[[{k}]] makes an array of tables; write [{k}]");
+            return file_error(path, line, located.clone(), message);
+        }
         let message = match expect {
             Some(what) => format!("must be {what}, not {found}"),
             None => format!("this value has the wrong type ({found})"),
@@ -819,12 +831,12 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join("; ");
-    file_error(
-        path,
-        line,
-        located,
-        format!("this is not valid TOML ({detail})"),
-    )
+    let message = if detail.starts_with("duplicate key") {
+        "the key is set twice; keep one".to_string()
+    } else {
+        format!("this is not valid TOML ({detail})")
+    };
+    file_error(path, line, located, message)
 }
 
 fn file_error(path: &Path, line: usize, key: Option<String>, message: String) -> ConfigError {

@@ -575,6 +575,16 @@ fn syntax_errors_have_line_and_character_column() {
         e.to_string(),
         format!("line 1, column {}: {}", e.column, e.message)
     );
+    for (text, want) in [
+        ("{\"a\": 1 \"b\": 2}", "is a comma missing?"),
+        ("{\"a\": tru}", "unknown word"),
+        ("{\"a\": 'x'}", "strings need double quotes"),
+        ("{\"a\" 1}", "expected ':' after the key"),
+        ("{\"a\": 01}", "invalid number"),
+    ] {
+        let e = parse_and_validate(text).unwrap_err();
+        assert!(e.message.contains(want), "{text}: {e}");
+    }
     let deep = format!("{{\"a\":{}1{}}}", "[".repeat(200), "]".repeat(200));
     let e = parse_and_validate(&deep).unwrap_err();
     assert!(e.message.contains("too deeply"), "{e}");
@@ -830,4 +840,82 @@ proptest! {
         let redacted = redact_plain_secrets(&spec).to_string();
         prop_assert!(!redacted.contains("SECRETVALUE"));
     }
+}
+
+/// Every pointer in `v`, with whether it names an object member.
+fn all_pointers(v: &Value, base: String, out: &mut Vec<(String, bool, Value)>) {
+    match v {
+        Value::Object(map) => {
+            for (k, item) in map {
+                let p = format!("{base}/{}", pointer_token(k));
+                out.push((p.clone(), true, item.clone()));
+                all_pointers(item, p, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let p = format!("{base}/{i}");
+                out.push((p.clone(), false, item.clone()));
+                all_pointers(item, p, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The text from a 1-based line and character column on.
+fn text_at(text: &str, pos: Position) -> String {
+    let line = text.lines().nth(pos.line - 1).unwrap_or("");
+    let from: String = line.chars().skip(pos.column - 1).collect();
+    let rest: Vec<&str> = text.lines().skip(pos.line).collect();
+    format!("{from}\n{}", rest.join("\n"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
+    #[test]
+    fn locate_finds_every_pointer(
+        v in prop::collection::btree_map(".{0,6}", arb_small_json(), 0..6).prop_map(|m| Value::Object(m.into_iter().collect())),
+        pretty in any::<bool>(),
+    ) {
+        let text = if pretty { serde_json::to_string_pretty(&v).unwrap() } else { v.to_string() };
+        let mut ptrs = Vec::new();
+        all_pointers(&v, String::new(), &mut ptrs);
+        for (p, member, item) in ptrs {
+            let pos = locate(&text, &p);
+            prop_assert!(pos.is_some(), "{} in {}", p, text);
+            let at = text_at(&text, pos.unwrap());
+            if member {
+                let key = pointer_tokens(&p).unwrap().pop().unwrap();
+                prop_assert!(at.starts_with(&Value::String(key).to_string()), "{} at {:?}", p, at);
+            } else {
+                // The element's own text starts there.
+                let mut de = serde_json::Deserializer::from_str(&at).into_iter::<Value>();
+                prop_assert_eq!(de.next().unwrap().unwrap(), item);
+            }
+        }
+        prop_assert_eq!(locate(&text, "/no such key/x"), None);
+    }
+
+    #[test]
+    fn locate_never_panics(text in ".{0,80}", p in "(/[a-z0-9~]{0,3}){0,3}") {
+        let _ = locate(&text, &p);
+    }
+}
+
+fn arb_small_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i32>().prop_map(Value::from),
+        ".{0,8}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 32, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map("[a-z/~\"é]{0,4}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
 }
