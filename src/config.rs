@@ -637,6 +637,47 @@ impl Settings {
         self.origins.get(key).cloned().unwrap_or(Origin::Default)
     }
 
+    /// Every setting as `section.key = value  # origin`, one per line,
+    /// secrets redacted (for `aacon config show`).
+    pub fn describe(&self) -> String {
+        let opt = |v: Option<String>| v.unwrap_or_else(|| "(unset)".to_string());
+        let values: [(&str, String); 14] = [
+            (
+                "backend.api_url",
+                opt(self.api_url.as_deref().map(redacted_url)),
+            ),
+            ("backend.workspace", opt(self.workspace.clone())),
+            (
+                "backend.token",
+                opt(self.api_token.as_ref().map(Secret::to_string)),
+            ),
+            (
+                "redis.url",
+                opt(self.redis_url.as_ref().map(Secret::to_string)),
+            ),
+            ("redis.stream_key", self.stream_key.clone()),
+            ("redis.maxlen", self.maxlen.to_string()),
+            ("redis.agentarea_pubsub", self.agentarea_pubsub.to_string()),
+            (
+                "redis.ca_cert",
+                opt(self.ca_cert.as_ref().map(|p| p.display().to_string())),
+            ),
+            ("ui.theme", self.theme.clone()),
+            ("ui.keymap", self.keymap.clone()),
+            ("ui.read_only", self.read_only.to_string()),
+            ("ui.refresh_ms", self.refresh_ms.to_string()),
+            (
+                "runtime.health_interval_secs",
+                self.health_interval_secs.to_string(),
+            ),
+            ("log.level", self.log_level.clone()),
+        ];
+        values
+            .iter()
+            .map(|(k, v)| format!("{k} = {v}  # {}\n", self.origin(k)))
+            .collect()
+    }
+
     /// "embedded" or the API URL, for the header.
     pub fn backend_name(&self) -> String {
         self.api_url
