@@ -1,5 +1,5 @@
 use super::output::{self, inert};
-use super::{Cli, Command, EventsArgs, InstancesCmd, LogsCmd, Output, exit};
+use super::{Cli, Command, ConfigCmd, EventsArgs, InstancesCmd, LogsCmd, Output, exit};
 use crate::domain::spec::{self, Report, Severity};
 use crate::domain::{InstanceDocument, InstancePatch, NewInstance, Precondition};
 use crate::paths::{self, DataDir};
@@ -130,7 +130,27 @@ async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
         Some(Command::Completions { shell }) => completions(&shell),
         Some(Command::Man) => man(),
         Some(Command::Logs(cmd)) => logs(&dir, cmd).await,
+        Some(Command::Config(cmd)) => config(&cli.global, cmd),
     }
+}
+
+fn config(global: &super::Global, cmd: ConfigCmd) -> Outcome {
+    use crate::config;
+    let env = |k: &str| std::env::var(k).ok();
+    match cmd {
+        ConfigCmd::Path => print(&config::describe_locations(global.config.as_deref(), &env)),
+        ConfigCmd::Example => print(config::EXAMPLE),
+        ConfigCmd::Show => {
+            let flags = config::Overrides {
+                read_only: global.read_only.then_some(true),
+                ..config::Overrides::default()
+            };
+            let settings = config::Settings::load(global.config.as_deref(), &flags, &env)
+                .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
+            print(&settings.describe());
+        }
+    }
+    Ok(())
 }
 
 fn open_cli_platform(dir: &DataDir, read_only: bool) -> Result<Arc<dyn Platform>, Failure> {
