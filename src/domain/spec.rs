@@ -232,22 +232,22 @@ pub fn is_valid_secret_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
-/// Whether a key names something secret (headers and env var names).
+/// Whether a key names something secret (headers, env var names and other
+/// keys): `Authorization`, `Cookie`, `*_KEY`, `*TOKEN`, `*SECRET`,
+/// `*PASSWORD`, `apiKey`-style names, in any case, `-` or `_`.
 pub fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_uppercase().replace('-', "_");
-    k == "AUTHORIZATION"
-        || k == "PROXY_AUTHORIZATION"
-        || k == "COOKIE"
-        || k == "PASSWORD"
-        || k == "PASSWD"
-        || k == "TOKEN"
-        || k == "SECRET"
-        || k.ends_with("_KEY")
-        || k.ends_with("_TOKEN")
-        || k.ends_with("_SECRET")
-        || k.ends_with("_PASSWORD")
-        || k.ends_with("APIKEY")
-        || k == "X_API_KEY"
+    let compact = k.replace('_', "");
+    matches!(
+        k.as_str(),
+        "AUTHORIZATION" | "PROXY_AUTHORIZATION" | "COOKIE" | "SET_COOKIE" | "PASSWD"
+    ) || k.ends_with("_KEY")
+        || compact.ends_with("TOKEN")
+        || compact.ends_with("SECRET")
+        || compact.ends_with("PASSWORD")
+        || ["APIKEY", "ACCESSKEY", "PRIVATEKEY", "SECRETKEY"]
+            .iter()
+            .any(|s| compact.ends_with(s))
 }
 
 /// Whether a value is a credential whatever its key (`Bearer …`, `Basic …`).

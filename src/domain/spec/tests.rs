@@ -504,6 +504,48 @@ fn plain_secrets_are_flagged() {
 }
 
 #[test]
+fn secret_key_names() {
+    for k in [
+        "Authorization",
+        "proxy-authorization",
+        "Cookie",
+        "PASSWORD",
+        "password",
+        "passwd",
+        "TOKEN",
+        "token",
+        "SECRET",
+        "GITHUB_TOKEN",
+        "accessToken",
+        "x-auth-token",
+        "OPENAI_API_KEY",
+        "x-api-key",
+        "apiKey",
+        "api_key",
+        "AWS_SECRET_ACCESS_KEY",
+        "client_secret",
+        "clientSecret",
+        "DB_PASSWORD",
+        "privateKey",
+    ] {
+        assert!(is_secret_key(k), "{k}");
+    }
+    for k in [
+        "ROOT",
+        "PORT",
+        "monkey",
+        "hotkey",
+        "KEYBOARD",
+        "max_tokens",
+        "path",
+        "Accept",
+        "TOKENIZER",
+    ] {
+        assert!(!is_secret_key(k), "{k}");
+    }
+}
+
+#[test]
 fn unknown_keys_are_notes_with_escaped_pointers() {
     let r = validate(&json!({"command": "x", "a/b~c": 1, "comand": 2}));
     assert!(r.is_valid());
