@@ -780,6 +780,10 @@ impl Validator {
                             index(p, i),
                             "the program name (the first item of `command`) is empty",
                         ),
+                        Value::String(s) if s.is_empty() => self.error(
+                            index(p, i),
+                            "an item of `command` is empty; remove it or pass an empty value through `args`",
+                        ),
                         Value::String(_) => {}
                         other => self.error(
                             index(p, i),

@@ -279,6 +279,12 @@ fn command_rules() {
     error(json!({"command": ["npx", null]}), "/command/1", "not null");
     error(json!({"command": [" "]}), "/command/0", "program name");
     error(
+        json!({"command": ["npx", ""]}),
+        "/command/1",
+        "an item of `command` is empty",
+    );
+    clean(json!({"command": "x", "args": [""]}));
+    error(
         json!({"command": {"x": 1}}),
         "/command",
         "must be a program name or an array",
