@@ -478,9 +478,11 @@ impl Validator {
         }
         match key_kinds(key) {
             None => {
+                // Short keys get close matches only ("id" is not a typo of "cmd").
+                let near = if key.chars().count() <= 4 { 1 } else { 2 };
                 let hint = KNOWN_KEYS
                     .iter()
-                    .filter(|k| edit_distance(k, key) <= 2)
+                    .filter(|k| edit_distance(k, key) <= near)
                     .min_by_key(|k| edit_distance(k, key))
                     .map(|k| format!(" (did you mean `{k}`?)"))
                     .unwrap_or_default();

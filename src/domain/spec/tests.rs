@@ -557,6 +557,19 @@ fn unknown_keys_are_notes_with_escaped_pointers() {
     assert!(r.is_valid());
     has(&r, Severity::Note, "/a~1b~0c", "not a key aacon knows");
     has(&r, Severity::Note, "/comand", "did you mean `command`?");
+    let r = validate(&json!({"command": "x", "id": 1, "enviroment": {}, "imag": "i"}));
+    assert!(
+        !r.at("/id").any(|i| i.message.contains("did you mean")),
+        "{:#?}",
+        r.issues
+    );
+    has(
+        &r,
+        Severity::Note,
+        "/enviroment",
+        "did you mean `environment`?",
+    );
+    has(&r, Severity::Note, "/imag", "did you mean `image`?");
     note(
         json!({"endpoint_url": "https://h", "cwd": "/"}),
         "/cwd",
