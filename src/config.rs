@@ -803,9 +803,11 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
 
     // Unknown keys: serde names the field; we add the section.
     if let Some(field) = between(first_line, "unknown field `", "`") {
-        let section = located
-            .as_ref()
-            .and_then(|k| k.split_once('.').map(|(s, _)| s.to_string()));
+        // `[ui]` + `colour = …`, a dotted `ui.colour = …`, or an inline `ui = { colour = … }`.
+        let section = located.as_deref().and_then(|k| match k.split_once('.') {
+            Some((s, _)) => Some(s.to_string()),
+            None => (SECTIONS.contains(&k) && k != field).then(|| k.to_string()),
+        });
         let (key, message) = match section {
             Some(section) if SECTIONS.contains(&section.as_str()) => {
                 let allowed: Vec<&str> = KEYS

@@ -161,6 +161,18 @@ fn unknown_keys_name_file_line_and_key() {
         text.starts_with("/etc/aacon/config.toml line 3, key `colors`: unknown section or key"),
         "{text}"
     );
+    let e = file_err("ui = { theme = \"x\", colour = 1 }\n");
+    assert!(
+        e.to_string()
+            .contains("line 1, key `ui.colour`: unknown key; [ui] takes"),
+        "{e}"
+    );
+    let e = file_err("ui.colour = 1\n");
+    assert!(
+        e.to_string()
+            .contains("line 1, key `ui.colour`: unknown key; [ui] takes"),
+        "{e}"
+    );
     let e = file_err("theme = \"x\"\n");
     assert!(
         e.to_string()
