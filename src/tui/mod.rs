@@ -1,6 +1,7 @@
 //! The full-screen console.
 
 pub mod drafts;
+pub mod editor;
 pub mod keymap;
 pub mod templates;
 pub mod theme;
