@@ -1,5 +1,6 @@
 //! The full-screen console.
 
+pub mod conflict;
 pub mod drafts;
 pub mod editor;
 pub mod keymap;
