@@ -4,5 +4,6 @@ pub mod conflict;
 pub mod drafts;
 pub mod editor;
 pub mod keymap;
+pub mod svg;
 pub mod templates;
 pub mod theme;
