@@ -288,6 +288,71 @@ pub fn buffer_to_svg_with(buf: &Buffer, o: &SvgOptions) -> String {
     out
 }
 
+/// Draw into an off-screen buffer of `width` x `height` with the real
+/// render code (ratatui's test backend), for screenshots.
+pub fn render_to_buffer(
+    width: u16,
+    height: u16,
+    draw: impl FnOnce(&mut ratatui::Frame),
+) -> Result<Buffer, String> {
+    let backend = ratatui::backend::TestBackend::new(width, height);
+    let mut term = ratatui::Terminal::new(backend).map_err(|e| e.to_string())?;
+    term.draw(draw).map_err(|e| e.to_string())?;
+    Ok(term.backend().buffer().clone())
+}
+
+/// The kit's components in typical states, for the screenshots command:
+/// (file stem, buffer).
+pub fn kit_gallery(
+    theme: &crate::tui::theme::Theme,
+    width: u16,
+    height: u16,
+) -> Result<Vec<(&'static str, Buffer)>, String> {
+    use crate::tui::conflict::{ConflictScreen, Theirs};
+    use crate::tui::editor::{Editor, EditorMode};
+    use crate::tui::templates::{TEMPLATES, TemplatePicker};
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    let mut out = Vec::new();
+    let picker = TemplatePicker::new();
+    out.push((
+        "templates",
+        render_to_buffer(width, height, |f| picker.render(f, f.area(), theme))?,
+    ));
+    let valid = Editor::create(&TEMPLATES[1]);
+    out.push((
+        "editor",
+        render_to_buffer(width, height, |f| valid.render(f, f.area(), theme))?,
+    ));
+    let mut broken = Editor::new(
+        EditorMode::Create {
+            template: Some("external".into()),
+        },
+        "{\n  \"endpoint_url\": \"https://mcp.example.com/mcp\"\n  \"headers\": {\"Authorization\": \"secret_ref:EXAMPLE_TOKEN\"}\n}\n",
+    );
+    broken.handle_key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL));
+    out.push((
+        "editor-error",
+        render_to_buffer(width, height, |f| broken.render(f, f.area(), theme))?,
+    ));
+    let conflict = ConflictScreen::new(
+        "files",
+        "{\n  \"command\": [\"npx\", \"-y\", \"@modelcontextprotocol/server-filesystem\", \"/srv\"],\n  \"cwd\": \"/srv\"\n}\n",
+        3,
+        Theirs {
+            text: "{\n  \"command\": [\"npx\", \"-y\", \"@modelcontextprotocol/server-filesystem\", \"/data\"],\n  \"env_vars\": {\n    \"LOG_LEVEL\": \"debug\"\n  },\n  \"cwd\": \"/srv\"\n}\n".into(),
+            version: 5,
+            updated_at: chrono::DateTime::from_timestamp(1_795_522_904, 0),
+            updated_by: Some("cli on bastion-1".into()),
+        },
+    );
+    out.push((
+        "conflict",
+        render_to_buffer(width, height, |f| conflict.render(f, f.area(), theme))?,
+    ));
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,6 +400,26 @@ mod tests {
 </svg>
 "##;
         assert_eq!(svg, want);
+    }
+
+    #[test]
+    fn gallery_renders_every_component() {
+        let theme = crate::tui::theme::Theme::default_dark();
+        let g = kit_gallery(&theme, 100, 30).unwrap();
+        let names: Vec<&str> = g.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["templates", "editor", "editor-error", "conflict"]);
+        for (name, buf) in &g {
+            let svg = buffer_to_svg(buf);
+            assert!(svg.matches("<text").count() > 10, "{name}");
+        }
+        // With UPDATE_SCREENSHOTS set, write them to screenshots/.
+        if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshots");
+            std::fs::create_dir_all(&dir).unwrap();
+            for (name, buf) in &g {
+                std::fs::write(dir.join(format!("{name}.svg")), buffer_to_svg(buf)).unwrap();
+            }
+        }
     }
 
     #[test]
