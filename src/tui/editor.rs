@@ -179,9 +179,13 @@ fn syntax_error(text: &str, e: &serde_json::Error) -> SyntaxError {
 pub enum EditorOutcome {
     /// Nothing for the app to do (text changed, cursor moved, a message shown).
     None,
-    /// Save this json_spec (valid; the app calls the platform, then
-    /// [`Editor::saved`] or shows the conflict screen).
+    /// Save this json_spec over the instance being edited (valid; the app
+    /// updates it against the mode's version, then calls [`Editor::saved`]
+    /// or shows the conflict screen).
     Save(Value),
+    /// Create a new instance (valid json_spec, a valid name the user
+    /// typed); then [`Editor::saved`].
+    Create { name: String, json_spec: Value },
     /// Close the editor; unsaved changes, if any, were discarded on purpose
     /// (the app should remove the draft).
     Close,
@@ -189,9 +193,11 @@ pub enum EditorOutcome {
     Help,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 enum Confirm {
     Discard,
+    /// Asking for the new instance's name (create mode), in a one-line input.
+    Name(Box<TextArea<'static>>),
 }
 
 /// The editor component.
@@ -213,6 +219,8 @@ pub struct Editor {
     back_keys: Vec<KeyEvent>,
     help_keys: Vec<KeyEvent>,
     styled_for: Option<String>,
+    /// The name last typed for a new instance.
+    new_name: Option<String>,
 }
 
 fn textarea_of(text: &str) -> TextArea<'static> {
@@ -247,6 +255,7 @@ impl Editor {
             back_keys: vec![KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)],
             help_keys: vec![KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE)],
             styled_for: None,
+            new_name: None,
         };
         e.apply_theme(&Theme::default_dark());
         e
@@ -462,7 +471,64 @@ impl Editor {
 
     /// Whether the discard question is showing.
     pub fn is_confirming(&self) -> bool {
-        self.confirm.is_some()
+        matches!(self.confirm, Some(Confirm::Discard))
+    }
+
+    /// Whether the name prompt (create mode) is showing.
+    pub fn is_naming(&self) -> bool {
+        matches!(self.confirm, Some(Confirm::Name(_)))
+    }
+
+    fn open_name_prompt(&mut self, json_spec: &Value) {
+        let name = self
+            .new_name
+            .clone()
+            .unwrap_or_else(|| suggest_name(json_spec));
+        let mut input = TextArea::new(vec![name]);
+        input.move_cursor(tui_textarea::CursorMove::End);
+        self.confirm = Some(Confirm::Name(Box::new(input)));
+    }
+
+    fn handle_name_key(&mut self, key: KeyEvent) -> EditorOutcome {
+        let Some(Confirm::Name(input)) = &mut self.confirm else {
+            return EditorOutcome::None;
+        };
+        match key.code {
+            KeyCode::Esc => {
+                self.confirm = None;
+                EditorOutcome::None
+            }
+            KeyCode::Enter => {
+                let name = input.lines().concat().trim().to_string();
+                if let Err(msg) = crate::domain::instance::validate_name(&name) {
+                    self.message = Some((msg, true));
+                    return EditorOutcome::None;
+                }
+                let Validation::Checked { value, report } = &self.validation else {
+                    self.confirm = None;
+                    return EditorOutcome::None;
+                };
+                if !report.is_valid() {
+                    self.confirm = None;
+                    return EditorOutcome::None;
+                }
+                let json_spec = value.clone();
+                self.confirm = None;
+                self.message = None;
+                self.new_name = Some(name.clone());
+                EditorOutcome::Create { name, json_spec }
+            }
+            // One line only.
+            KeyCode::Char('m' | 'j') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                EditorOutcome::None
+            }
+            _ => {
+                if input.input(key) {
+                    self.message = None;
+                }
+                EditorOutcome::None
+            }
+        }
     }
 
     fn changed(&mut self) {
@@ -473,6 +539,10 @@ impl Editor {
 
     /// Insert pasted text (bracketed paste) at the cursor.
     pub fn paste(&mut self, text: &str) {
+        if let Some(Confirm::Name(input)) = &mut self.confirm {
+            input.insert_str(text.lines().next().unwrap_or_default().trim());
+            return;
+        }
         if self.confirm.is_some() {
             return;
         }
@@ -499,13 +569,18 @@ impl Editor {
                 self.message = Some((format!("cannot save: {}", report.summary()), true));
                 EditorOutcome::None
             }
-            Validation::Checked { value, .. } => {
-                if matches!(self.mode, EditorMode::Edit { .. }) && !self.is_dirty() {
-                    self.message = Some(("no changes to save".into(), false));
-                    return EditorOutcome::None;
+            Validation::Checked { value, .. } => match self.mode {
+                EditorMode::Create { .. } => {
+                    let value = value.clone();
+                    self.open_name_prompt(&value);
+                    EditorOutcome::None
                 }
-                EditorOutcome::Save(value.clone())
-            }
+                EditorMode::Edit { .. } if !self.is_dirty() => {
+                    self.message = Some(("no changes to save".into(), false));
+                    EditorOutcome::None
+                }
+                EditorMode::Edit { .. } => EditorOutcome::Save(value.clone()),
+            },
         }
     }
 
@@ -518,6 +593,9 @@ impl Editor {
             let label = key_label(&key);
             keys.iter().any(|k| key_label(k) == label)
         };
+        if self.is_naming() {
+            return self.handle_name_key(key);
+        }
         if let Some(Confirm::Discard) = self.confirm {
             let plain = !key.modifiers.contains(KeyModifiers::CONTROL);
             return match key.code {
@@ -692,8 +770,10 @@ impl Editor {
             frame.render_widget(Paragraph::new(right.right_aligned()), status);
         }
 
-        if self.confirm.is_some() {
-            self.render_confirm(frame, area, theme);
+        match &self.confirm {
+            Some(Confirm::Discard) => self.render_confirm(frame, area, theme),
+            Some(Confirm::Name(input)) => render_name_prompt(frame, area, theme, input),
+            None => {}
         }
     }
 
@@ -822,6 +902,109 @@ fn wrapped_rows(line: &Line<'_>, width: usize) -> usize {
     line.width().div_ceil(width.max(1)).max(1)
 }
 
+fn render_name_prompt(frame: &mut Frame, area: Rect, theme: &Theme, input: &TextArea<'static>) {
+    let w = 56.min(area.width);
+    let h = 6.min(area.height);
+    let popup = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    };
+    frame.render_widget(Clear, popup);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border_focus)
+        .title(Span::styled(" Name the new instance ", theme.title))
+        .style(theme.base);
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let [field, check, hint] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(2),
+    ])
+    .areas(inner);
+    let mut ta = input.clone();
+    ta.set_style(theme.base.add_modifier(Modifier::UNDERLINED));
+    ta.set_cursor_line_style(Style::default());
+    ta.set_cursor_style(theme.base.add_modifier(Modifier::REVERSED));
+    frame.render_widget(&ta, field);
+    let name = input.lines().concat();
+    let verdict = match crate::domain::instance::validate_name(name.trim()) {
+        Ok(()) => Line::from(Span::styled("✓ a valid name", theme.ok)),
+        Err(_) => Line::from(Span::styled(
+            "✗ lowercase letters, digits and '-', up to 63",
+            theme.error,
+        )),
+    };
+    frame.render_widget(Paragraph::new(verdict), check);
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("enter", theme.key),
+            Span::styled(" create  ", theme.dim),
+            Span::styled("esc", theme.key),
+            Span::styled(" back to the text", theme.dim),
+        ])),
+        hint,
+    );
+}
+
+/// A name for a new instance from its json_spec: the image or package
+/// name, or the endpoint's host; empty when nothing fits.
+pub fn suggest_name(spec: &Value) -> String {
+    let from = |s: &str| -> String {
+        let s = s.rsplit('/').next().unwrap_or(s);
+        let s = s.split([':', '@']).next().unwrap_or(s);
+        s.to_string()
+    };
+    let raw = if let Some(img) = spec.get("image").and_then(Value::as_str) {
+        from(img)
+    } else if let Some(cmd) = spec.get("command") {
+        let words: Vec<&str> = match cmd {
+            Value::String(s) => s.split_whitespace().collect(),
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        words
+            .iter()
+            .rev()
+            .find(|w| !w.starts_with('-'))
+            .map(|w| from(w.trim_start_matches('@')))
+            .unwrap_or_default()
+    } else if let Some(url) = spec
+        .get("endpoint_url")
+        .or_else(|| spec.get("endpoint"))
+        .and_then(Value::as_str)
+    {
+        let host = url.split("://").nth(1).unwrap_or(url);
+        host.split(['/', ':', '?'])
+            .next()
+            .unwrap_or("")
+            .replace('.', "-")
+    } else {
+        String::new()
+    };
+    let mut name = String::new();
+    for c in raw.to_ascii_lowercase().chars() {
+        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            c
+        } else {
+            '-'
+        };
+        if !(c == '-' && (name.is_empty() || name.ends_with('-'))) {
+            name.push(c);
+        }
+    }
+    let name: String = name.trim_matches('-').chars().take(63).collect();
+    let name = name.trim_end_matches('-').to_string();
+    if crate::domain::instance::validate_name(&name).is_ok() {
+        name
+    } else {
+        String::new()
+    }
+}
+
 fn plural(n: usize, what: &str) -> Option<String> {
     match n {
         0 => None,
@@ -932,11 +1115,76 @@ mod tests {
             "cannot save: /: json_spec must be a JSON object, not an array"
         );
 
-        let mut e = Editor::create(&TEMPLATES[1]);
+        let mut e = edit_of(json!({"command": "a"}));
+        type_str(&mut e, " ");
         match e.handle_key(ctrl('s')) {
-            EditorOutcome::Save(v) => assert_eq!(v["command"][0], "npx"),
+            EditorOutcome::Save(v) => assert_eq!(v, json!({"command": "a"})),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn create_asks_for_a_valid_name() {
+        let mut e = Editor::create(&TEMPLATES[1]);
+        assert_eq!(e.handle_key(ctrl('s')), EditorOutcome::None);
+        assert!(e.is_naming());
+        // Typing goes to the name, not the text.
+        let text = e.text();
+        for _ in 0.."server-everything".len() {
+            e.handle_key(key(KeyCode::Backspace));
+        }
+        type_str(&mut e, "Bad_Name");
+        assert_eq!(e.text(), text);
+        assert_eq!(e.handle_key(key(KeyCode::Enter)), EditorOutcome::None);
+        let (msg, is_err) = e.message.clone().unwrap();
+        assert!(is_err);
+        assert!(msg.starts_with("the name 'Bad_Name' contains 'B'"), "{msg}");
+        assert!(e.is_naming(), "stays open to fix the name");
+        // Esc goes back to the text; ctrl-s again remembers nothing typed
+        // until a valid name was accepted.
+        e.handle_key(key(KeyCode::Esc));
+        assert!(!e.is_naming());
+        e.handle_key(ctrl('s'));
+        e.paste("everything-1\nignored");
+        let out = e.handle_key(key(KeyCode::Enter));
+        let EditorOutcome::Create { name, json_spec } = out else {
+            panic!("{out:?}")
+        };
+        assert_eq!(name, "server-everythingeverything-1");
+        assert_eq!(
+            json_spec["command"][2],
+            "@modelcontextprotocol/server-everything"
+        );
+        // A second save offers the accepted name again.
+        e.handle_key(ctrl('s'));
+        let EditorOutcome::Create { name, .. } = e.handle_key(key(KeyCode::Enter)) else {
+            panic!()
+        };
+        assert_eq!(name, "server-everythingeverything-1");
+    }
+
+    #[test]
+    fn names_are_suggested_from_the_spec() {
+        assert_eq!(
+            suggest_name(&json!({"image": "mcp/filesystem:1.2"})),
+            "filesystem"
+        );
+        assert_eq!(
+            suggest_name(
+                &json!({"command": ["npx", "-y", "@modelcontextprotocol/server-everything"]})
+            ),
+            "server-everything"
+        );
+        assert_eq!(
+            suggest_name(&json!({"command": "uvx mcp-server-fetch --verbose"})),
+            "mcp-server-fetch"
+        );
+        assert_eq!(
+            suggest_name(&json!({"endpoint_url": "https://MCP.Example.com:8443/mcp"})),
+            "mcp-example-com"
+        );
+        assert_eq!(suggest_name(&json!({"env_vars": {}})), "");
+        assert_eq!(suggest_name(&json!({"image": "___"})), "");
     }
 
     #[test]
@@ -949,8 +1197,9 @@ mod tests {
         e.handle_key(key(KeyCode::Down));
         e.handle_key(key(KeyCode::End));
         type_str(&mut e, ",\"cwd\": \"/tmp\"");
-        let EditorOutcome::Save(v) = e.handle_key(ctrl('s')) else {
-            panic!()
+        let out = e.handle_key(ctrl('s'));
+        let EditorOutcome::Save(v) = out else {
+            panic!("{out:?}")
         };
         assert_eq!(v, json!({"command": "a", "cwd": "/tmp"}));
         assert!(e.is_dirty());
@@ -1057,9 +1306,11 @@ mod tests {
         let mut e = Editor::create(&TEMPLATES[0]);
         e.set_keys(&km);
         assert_eq!(e.handle_key(key(KeyCode::F(2))), EditorOutcome::Help);
-        assert!(matches!(e.handle_key(ctrl('w')), EditorOutcome::Save(_)));
         // ctrl-s is no longer save; it goes to the text area (no change).
         assert_eq!(e.handle_key(ctrl('s')), EditorOutcome::None);
+        assert!(!e.is_naming());
+        assert_eq!(e.handle_key(ctrl('w')), EditorOutcome::None);
+        assert!(e.is_naming(), "ctrl-w saves: a create asks for the name");
     }
 
     fn draw(e: &Editor, w: u16, h: u16) -> Terminal<TestBackend> {
@@ -1084,6 +1335,8 @@ mod tests {
             "[\n  {\"command\": \"srv\"}\n]\n",
         );
         schema.handle_key(ctrl('s'));
+        let mut naming = Editor::create(&TEMPLATES[2]);
+        naming.handle_key(ctrl('s'));
         let mut warn = edit_of(json!({"command": "srv", "env_vars": {"API_KEY": "hunter2"}}));
         warn.handle_key(key(KeyCode::Char(' ')));
         warn.handle_key(key(KeyCode::Esc));
@@ -1092,6 +1345,7 @@ mod tests {
             ("syntax_error", syntax),
             ("schema_error", schema),
             ("warning_and_confirm", warn),
+            ("name_prompt", naming),
         ]
     }
 
