@@ -507,7 +507,7 @@ mod tests {
             p.handle_key(key(KeyCode::Char('y'))),
             DraftPromptOutcome::Discard(b)
         );
-        assert_eq!(p.drafts(), &[a.clone()]);
+        assert_eq!(p.drafts(), std::slice::from_ref(&a));
         assert_eq!(
             p.handle_key(key(KeyCode::Char('r'))),
             DraftPromptOutcome::Restore(a)
