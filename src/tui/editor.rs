@@ -11,7 +11,7 @@ use crate::tui::keymap::{Action, Keymap, View, key_label};
 use crate::tui::templates::Template;
 use crate::tui::theme::Theme;
 use chrono::{DateTime, Utc};
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -21,6 +21,9 @@ use serde_json::Value;
 use std::time::{Duration, Instant};
 use tui_textarea::TextArea;
 use uuid::Uuid;
+
+/// Moves the cursor to the syntax error (as in many editors' "next problem").
+pub const JUMP_KEY: KeyCode = KeyCode::F(8);
 
 /// How long typing must pause before a draft is due.
 pub const DRAFT_IDLE: Duration = Duration::from_millis(500);
@@ -631,6 +634,10 @@ impl Editor {
         if is(&self.help_keys) {
             return EditorOutcome::Help;
         }
+        if key.code == JUMP_KEY && key.modifiers.is_empty() {
+            self.jump_to_problem();
+            return EditorOutcome::None;
+        }
         let modified = if key.code == KeyCode::Enter && key.modifiers.is_empty() {
             self.newline_with_indent();
             true
@@ -642,6 +649,23 @@ impl Editor {
             self.changed();
         }
         EditorOutcome::None
+    }
+
+    /// Move the cursor to the JSON syntax error, if there is one.
+    pub fn jump_to_problem(&mut self) {
+        if let Validation::Syntax(e) = &self.validation {
+            let row = e.line.saturating_sub(1).min(u16::MAX as usize) as u16;
+            let col = e.column.saturating_sub(1).min(u16::MAX as usize) as u16;
+            self.textarea
+                .move_cursor(tui_textarea::CursorMove::Jump(row, col));
+        }
+    }
+
+    /// Mouse wheel scrolls the text.
+    pub fn handle_mouse(&mut self, ev: MouseEvent) {
+        if self.confirm.is_none() {
+            self.textarea.input(ev);
+        }
     }
 
     /// Enter keeps the current line's indent, one level deeper after an
@@ -852,6 +876,13 @@ impl Editor {
             }
         };
         let mut hints = Vec::new();
+        if matches!(self.validation, Validation::Syntax(_)) {
+            hint(
+                &[KeyEvent::new(JUMP_KEY, KeyModifiers::NONE)],
+                "go to error",
+                &mut hints,
+            );
+        }
         hint(&self.save_keys, "save", &mut hints);
         hint(&self.back_keys, "close", &mut hints);
         hint(&self.help_keys, "help", &mut hints);
@@ -1283,6 +1314,18 @@ mod tests {
         e.rebase(10, None);
         assert!(matches!(e.mode(), EditorMode::Edit { version: 10, .. }));
         assert!(e.is_dirty());
+    }
+
+    #[test]
+    fn f8_jumps_to_the_syntax_error() {
+        let mut e = Editor::new(
+            EditorMode::Create { template: None },
+            "{\n  \"command\": \"x\"\n  \"cwd\": \"/\"\n}",
+        );
+        assert_eq!(e.cursor(), (1, 1));
+        e.handle_key(key(KeyCode::F(8)));
+        assert_eq!(e.cursor(), (3, 3));
+        assert_eq!(e.text().lines().count(), 4, "no text change");
     }
 
     #[test]
