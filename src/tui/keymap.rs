@@ -253,6 +253,10 @@ fn normalize(k: &KeyEvent) -> KeyEvent {
             mods.remove(KeyModifiers::SHIFT);
         }
         KeyCode::BackTab => mods.remove(KeyModifiers::SHIFT),
+        KeyCode::Tab if mods.contains(KeyModifiers::SHIFT) => {
+            code = KeyCode::BackTab;
+            mods.remove(KeyModifiers::SHIFT);
+        }
         _ => {}
     }
     // Terminals cannot tell ctrl-S from ctrl-s.
@@ -851,6 +855,32 @@ mod tests {
         assert_eq!(key_label(&parse_key("shift-g").unwrap()), "G");
         for bad in ["", "ctrl-", "f13", "hyper-x", "shift-1", "enterr"] {
             assert!(parse_key(bad).is_err(), "{bad:?} should not parse");
+        }
+    }
+
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        #[test]
+        fn any_key_label_parses_back_to_the_same_key(
+            code in proptest::prop_oneof![
+                proptest::char::range('!', '~').prop_map(KeyCode::Char),
+                proptest::char::any().prop_map(KeyCode::Char),
+                (1u8..=12).prop_map(KeyCode::F),
+                proptest::sample::select(NAMED.iter().map(|(_, c)| *c).collect::<Vec<_>>()),
+            ],
+            ctrl in proptest::bool::ANY,
+            alt in proptest::bool::ANY,
+            shift in proptest::bool::ANY,
+        ) {
+            let mut m = KeyModifiers::NONE;
+            if ctrl { m |= KeyModifiers::CONTROL; }
+            if alt { m |= KeyModifiers::ALT; }
+            if shift { m |= KeyModifiers::SHIFT; }
+            let k = KeyEvent::new(code, m);
+            let label = key_label(&k);
+            let parsed = parse_key(&label);
+            proptest::prop_assert_eq!(parsed, Ok(normalize(&k)), "label {:?}", label);
         }
     }
 
