@@ -4,6 +4,21 @@
 //! discarding changes, and the state the app needs to write drafts.
 //!
 //! The editor edits the real spec text; it never logs it.
+//!
+//! How the app drives it:
+//! - while it is open, every key goes to [`Editor::handle_key`] (no global
+//!   keys), pastes to [`Editor::paste`], the wheel to [`Editor::handle_mouse`];
+//! - on each tick, `if e.draft_due(now) { drafts.save(&e.draft()); e.mark_drafted() }`;
+//! - [`EditorOutcome::Save`]: update the instance against the mode's
+//!   version; on success `drafts.remove(&e.saved(Some((version, at))))`; on a
+//!   version conflict open a [`crate::tui::conflict::ConflictScreen`] with
+//!   `e.text()`, then `ReloadTheirs` → [`Editor::reload`], `Overwrite` →
+//!   [`Editor::rebase`] and save again, `BackToEditing` → back here;
+//! - [`EditorOutcome::Create`]: create it; on success remove the draft;
+//!   on failure [`Editor::set_message`] with the reason;
+//! - [`EditorOutcome::Close`]: remove the draft ([`Editor::draft_key`]) and close;
+//! - at start, offer `drafts.list()` in a [`crate::tui::drafts::DraftPrompt`]
+//!   and reopen one with [`Editor::from_draft`].
 
 use crate::domain::spec::{self, ProviderKind, Report, Severity};
 use crate::tui::drafts::{Draft, DraftMode};
