@@ -1318,6 +1318,34 @@ mod tests {
     }
 
     #[test]
+    fn a_draft_written_on_pause_survives_the_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let drafts = crate::tui::drafts::Drafts::open(dir.path().join("drafts")).unwrap();
+        let text = {
+            // Session one: edit, pause, the app writes the draft, then the
+            // session dies without saving.
+            let mut e = edit_of(json!({"command": "a"}));
+            e.handle_key(key(KeyCode::End));
+            type_str(&mut e, "  ");
+            let due = e.last_change().unwrap() + DRAFT_IDLE;
+            assert!(e.draft_due(due));
+            drafts.save(&e.draft()).unwrap();
+            e.mark_drafted();
+            e.text()
+        };
+        // Session two: the draft is offered and restores the same text.
+        let listed = drafts.list();
+        assert_eq!(listed.len(), 1);
+        let mut e = Editor::from_draft(&listed[0]);
+        assert_eq!(e.text(), text);
+        assert!(e.is_dirty());
+        // Saving it clears the draft.
+        assert!(matches!(e.handle_key(ctrl('s')), EditorOutcome::Save(_)));
+        drafts.remove(&e.saved(Some((4, Utc::now())))).unwrap();
+        assert!(drafts.list().is_empty());
+    }
+
+    #[test]
     fn reload_and_rebase_for_conflicts() {
         let mut e = edit_of(json!({"command": "a"}));
         type_str(&mut e, "zzz");
