@@ -238,7 +238,8 @@ fn trimmed(text: &str) -> &str {
 impl Editor {
     /// Open `text` for `mode`.
     pub fn new(mode: EditorMode, text: &str) -> Editor {
-        let text = trimmed(text);
+        let text = text.replace("\r\n", "\n");
+        let text = trimmed(&text);
         let draft_key = Draft::key_for(&mode.draft_mode());
         let mut e = Editor {
             mode,
@@ -1380,6 +1381,17 @@ mod tests {
         e.handle_key(key(KeyCode::F(8)));
         assert_eq!(e.cursor(), (3, 3));
         assert_eq!(e.text().lines().count(), 4, "no text change");
+    }
+
+    #[test]
+    fn crlf_text_opens_as_plain_lines() {
+        let e = Editor::new(
+            EditorMode::Create { template: None },
+            "{\r\n  \"command\": \"x\"\r\n}\r\n",
+        );
+        assert_eq!(e.text(), "{\n  \"command\": \"x\"\n}");
+        assert!(e.validation().is_valid());
+        assert!(!e.is_dirty());
     }
 
     #[test]
