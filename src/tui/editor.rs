@@ -13,7 +13,9 @@
 //!   version; on success `drafts.remove(&e.saved(Some((version, at))))`; on a
 //!   version conflict open a [`crate::tui::conflict::ConflictScreen`] with
 //!   `e.text()`, then `ReloadTheirs` → [`Editor::reload`], `Overwrite` →
-//!   [`Editor::rebase`] and save again, `BackToEditing` → back here;
+//!   [`Editor::rebase`] and save again, `BackToEditing` → back here; if the
+//!   instance is gone, [`crate::tui::conflict::ConflictScreen::deleted`] and
+//!   `Recreate` → create what [`Editor::recreate`] returns;
 //! - [`EditorOutcome::Create`]: create it; on success remove the draft;
 //!   on failure [`Editor::set_message`] with the reason;
 //! - [`EditorOutcome::Close`]: remove the draft ([`Editor::draft_key`]) and close;
@@ -462,6 +464,24 @@ impl Editor {
             *u = updated_at;
         }
         self.drafted = false;
+    }
+
+    /// The instance was deleted meanwhile (the conflict screen's
+    /// "create it again"): from now on this creates a new instance with the
+    /// old name. Returns what to create when the text is valid.
+    pub fn recreate(&mut self) -> Option<(String, Value)> {
+        if let EditorMode::Edit { name, .. } = &self.mode {
+            self.new_name = Some(name.clone());
+            self.mode = EditorMode::Create { template: None };
+            self.baseline = None;
+            self.drafted = false;
+        }
+        match &self.validation {
+            Validation::Checked { value, report, .. } if report.is_valid() => {
+                self.new_name.clone().map(|n| (n, value.clone()))
+            }
+            _ => None,
+        }
     }
 
     /// Show one sentence in the status line (e.g. why a save failed).
@@ -1392,6 +1412,28 @@ mod tests {
         assert_eq!(e.text(), "{\n  \"command\": \"x\"\n}");
         assert!(e.validation().is_valid());
         assert!(!e.is_dirty());
+    }
+
+    #[test]
+    fn recreate_turns_an_edit_into_a_create_with_the_old_name() {
+        let mut e = edit_of(json!({"command": "a"}));
+        let key_before = e.draft_key().to_string();
+        let (name, spec) = e.recreate().unwrap();
+        assert_eq!(name, "web");
+        assert_eq!(spec, json!({"command": "a"}));
+        assert_eq!(e.mode(), &EditorMode::Create { template: None });
+        assert!(e.is_dirty());
+        assert_eq!(
+            e.draft_key(),
+            key_before,
+            "the same draft is kept up to date"
+        );
+        // Saving now asks for the name, offering the old one.
+        e.handle_key(ctrl('s'));
+        let EditorOutcome::Create { name, .. } = e.handle_key(key(KeyCode::Enter)) else {
+            panic!()
+        };
+        assert_eq!(name, "web");
     }
 
     #[test]
