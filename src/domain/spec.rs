@@ -1165,20 +1165,23 @@ fn syntax_error(text: &str, e: &serde_json::Error) -> SyntaxError {
             }
             "EOF while parsing a value" => "the text ends where a value was expected".to_string(),
             "trailing comma" => "a trailing comma is not allowed in JSON".to_string(),
-            "expected `,` or `}`" => "expected ',' or '}' here; is a comma missing?".to_string(),
-            "expected `,` or `]`" => "expected ',' or ']' here; is a comma missing?".to_string(),
+            "expected `,` or `}`" => "expected ',' or '}' (is a comma missing?)".to_string(),
+            "expected `,` or `]`" => "expected ',' or ']' (is a comma missing?)".to_string(),
             "expected `:`" => "expected ':' after the key".to_string(),
             "expected value" => {
-                "a value was expected here; strings need double quotes".to_string()
+                "expected a value (a \"string\", a number, {…}, […], true, false or null)"
+                    .to_string()
             }
-            "expected ident" => {
-                "unknown word; JSON values are strings in double quotes, numbers, true, false or null".to_string()
-            }
+            "expected ident" => "expected true, false or null".to_string(),
             "invalid escape" => {
-                "invalid escape in a string; write \\\\ for a backslash".to_string()
+                "an invalid escape in a string (use \\\\, \\\", \\n, \\t or \\uXXXX)".to_string()
+            }
+            m if m.starts_with("control character") => {
+                "a line break or control character inside a string; write it as \\n".to_string()
             }
             "invalid number" => {
-                "invalid number; JSON numbers have no leading zeros, '+' or trailing '.'".to_string()
+                "invalid number; JSON numbers have no leading zeros, '+' or trailing '.'"
+                    .to_string()
             }
             "key must be a string" => "object keys must be strings in double quotes".to_string(),
             "trailing characters" => "there is text after the end of the JSON object".to_string(),

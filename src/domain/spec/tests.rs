@@ -637,11 +637,16 @@ fn syntax_errors_have_line_and_character_column() {
         format!("line 1, column {}: {}", e.column, e.message)
     );
     for (text, want) in [
-        ("{\"a\": 1 \"b\": 2}", "is a comma missing?"),
-        ("{\"a\": tru}", "unknown word"),
-        ("{\"a\": 'x'}", "strings need double quotes"),
+        ("{\"a\": 1 \"b\": 2}", "(is a comma missing?)"),
+        ("{\"a\": tru}", "expected true, false or null"),
+        ("{\"a\": 'x'}", "expected a value (a \"string\""),
         ("{\"a\" 1}", "expected ':' after the key"),
         ("{\"a\": 01}", "invalid number"),
+        (
+            "{\"a\": \"x\\q\"}",
+            "an invalid escape in a string (use \\\\, \\\", \\n",
+        ),
+        ("{\"a\": \"x\ny\"}", "write it as \\n"),
     ] {
         let e = parse_and_validate(text).unwrap_err();
         assert!(e.message.contains(want), "{text}: {e}");
