@@ -1,4 +1,10 @@
 //! The full-screen console.
 
+pub mod app;
+pub mod filter;
 pub mod keymap;
+pub mod run;
 pub mod theme;
+pub mod views;
+
+pub use run::{ConsoleOptions, run};
