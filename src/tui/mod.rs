@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod filter;
+pub mod fixtures;
 pub mod keymap;
 pub mod run;
 pub mod theme;

@@ -12,9 +12,15 @@ use ratatui::widgets::{Paragraph, Sparkline};
 
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let spark_w = if area.width >= 80 { 24 } else { 0 };
+    let spark_w = match area.width {
+        120.. => 36,
+        80.. => 26,
+        _ => 0,
+    };
+    let [top, bottom] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
     let [left, right] =
-        Layout::horizontal([Constraint::Min(10), Constraint::Length(spark_w)]).areas(area);
+        Layout::horizontal([Constraint::Min(10), Constraint::Length(spark_w)]).areas(top);
 
     let mut first = vec![
         Span::styled(" aacon ", t.title),
@@ -35,33 +41,40 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     }
 
     let counts = app.counts();
-    let mut second = vec![Span::styled(
-        format!(" {} instances ", app.projection.len()),
-        t.base,
-    )];
-    for (i, s) in Status::ALL.iter().enumerate() {
-        if counts[i] > 0 {
-            second.push(Span::styled(
-                format!(" {} {} {}", s.symbol(), s.as_str(), counts[i]),
-                t.status(*s),
-            ));
-        }
+    let lead = format!(" {} instances ", app.projection.len());
+    let present: Vec<(Status, usize)> = Status::ALL
+        .iter()
+        .zip(counts)
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| (*s, n))
+        .collect();
+    let long: usize = lead.chars().count()
+        + present
+            .iter()
+            .map(|(s, n)| s.as_str().len() + n.to_string().len() + 4)
+            .sum::<usize>();
+    // Names when they fit; symbols alone (still readable without colour) when not.
+    let named = long <= usize::from(bottom.width);
+    let mut second = vec![Span::styled(lead, t.base)];
+    for (s, n) in present {
+        let text = if named {
+            format!(" {} {} {n}", s.symbol(), s.as_str())
+        } else {
+            format!(" {}{n}", s.symbol())
+        };
+        second.push(Span::styled(text, t.status(s)));
     }
-    frame.render_widget(
-        Paragraph::new(vec![Line::from(first), Line::from(second)]),
-        left,
-    );
+    frame.render_widget(Paragraph::new(Line::from(first)), left);
+    frame.render_widget(Paragraph::new(Line::from(second)), bottom);
 
     if spark_w > 0 {
         let [label, spark] =
-            Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(right);
+            Layout::horizontal([Constraint::Length(14), Constraint::Min(1)]).areas(right);
         let now = app.rate.back().copied().unwrap_or(0);
-        let peak = app.rate.iter().copied().max().unwrap_or(0);
         frame.render_widget(
             Paragraph::new(Line::from(vec![
-                Span::styled("events/s ", t.dim),
-                Span::styled(format!("{now}"), t.header),
-                Span::styled(format!(" peak {peak}"), t.dim),
+                Span::styled("  events/s ", t.dim),
+                Span::styled(format!("{now:<3}"), t.header),
             ])),
             label,
         );

@@ -18,12 +18,7 @@ const SECTIONS: [(View, &str); 5] = [
 
 pub fn render(frame: &mut Frame, app: &App, scroll: u16, area: Rect) {
     let t = &app.theme;
-    let rect = Rect::new(
-        area.x + 1,
-        area.y,
-        area.width.saturating_sub(2),
-        area.height,
-    );
+    let rect = area;
     frame.render_widget(Clear, rect);
     let current = app.view();
     let mut order: Vec<(View, &str)> = SECTIONS.to_vec();

@@ -9,12 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 pub fn render(frame: &mut Frame, app: &App, title: &str, text: &str, scroll: u16, area: Rect) {
     let t = &app.theme;
-    let rect = Rect::new(
-        area.x + 1,
-        area.y,
-        area.width.saturating_sub(2),
-        area.height,
-    );
+    let rect = area;
     frame.render_widget(Clear, rect);
     let body: String = text.lines().map(inert).collect::<Vec<_>>().join("\n");
     frame.render_widget(

@@ -1,0 +1,188 @@
+//! End to end: the real `aacon` binary in a pseudo-terminal, driven like a
+//! user, with the CLI changing the same data dir from outside.
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const COLS: u16 = 120;
+const ROWS: u16 = 32;
+
+struct Console {
+    raw: Arc<Mutex<Vec<u8>>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+impl Console {
+    fn spawn(data: &Path, config: &Path, args: &[&str]) -> Console {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows: ROWS,
+                cols: COLS,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_aacon"));
+        cmd.args(args);
+        cmd.env("AACON_DATA_DIR", data);
+        cmd.env("AACON_CONFIG_DIR", config);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("NO_COLOR");
+        let child = pty.slave.spawn_command(cmd).unwrap();
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().unwrap();
+        let writer = pty.master.take_writer().unwrap();
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let sink = raw.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Console {
+            raw,
+            writer,
+            child,
+            _master: pty.master,
+        }
+    }
+
+    fn screen(&self) -> String {
+        let mut p = vt100::Parser::new(ROWS, COLS, 0);
+        p.process(&self.raw.lock().unwrap());
+        p.screen().contents()
+    }
+
+    fn wait_for(&self, what: &str, timeout: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(what) {
+                return s;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "'{what}' did not appear within {timeout:?}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+        self.writer.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    fn wait_exit(&mut self, timeout: Duration) -> portable_pty::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st;
+            }
+            if start.elapsed() > timeout {
+                let _ = self.child.kill();
+                panic!("the console did not exit; screen:\n{}", self.screen());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn raw_text(&self) -> Vec<u8> {
+        // Let the reader catch up with the last bytes.
+        std::thread::sleep(Duration::from_millis(200));
+        self.raw.lock().unwrap().clone()
+    }
+}
+
+fn cli(data: &Path, config: &Path, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_aacon"));
+    c.args(args)
+        .env("AACON_DATA_DIR", data)
+        .env("AACON_CONFIG_DIR", config)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn dirs() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let config = tmp.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    (tmp, data, config)
+}
+
+fn ends_restored(raw: &[u8]) {
+    let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(200)..]).to_string();
+    assert!(
+        tail.contains("\x1b[?1049l"),
+        "the alternate screen was not left: {tail:?}"
+    );
+    assert!(
+        tail.contains("\x1b[?25h"),
+        "the cursor was not shown: {tail:?}"
+    );
+    assert!(
+        tail.rfind("\x1b[?1049l") > tail.rfind("\x1b[?1049h"),
+        "re-entered the alternate screen after leaving it: {tail:?}"
+    );
+}
+
+#[test]
+fn instance_created_outside_appears_without_a_key_press_and_quit_restores() {
+    let (_tmp, data, config) = dirs();
+    let mut con = Console::spawn(&data, &config, &[]);
+    con.wait_for("No instances yet", Duration::from_secs(20));
+
+    let out = cli(
+        &data,
+        &config,
+        &["instances", "create", "pty-web", "--spec", "-"],
+        r#"{"command": ["mcp-server"], "env_vars": {"API_KEY": "secret_ref:k"}}"#,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let screen = con.wait_for("pty-web", Duration::from_secs(10));
+    assert!(screen.contains("process"), "{screen}");
+    assert!(screen.contains("1 instances"), "{screen}");
+
+    con.send(b"q");
+    let st = con.wait_exit(Duration::from_secs(10));
+    assert!(st.success(), "{st:?}");
+    ends_restored(&con.raw_text());
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let (_tmp, data, config) = dirs();
+    let mut con = Console::spawn(&data, &config, &[]);
+    con.wait_for("instances (0)", Duration::from_secs(20));
+    let pid = con.child.process_id().unwrap();
+    // SAFETY: plain kill(2) on the child we spawned.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGTERM);
+    }
+    con.wait_exit(Duration::from_secs(10));
+    ends_restored(&con.raw_text());
+}
