@@ -437,6 +437,7 @@ impl App {
         self.projection.reset(instances);
         self.loaded = true;
         self.rows_dirty = true;
+        self.rows_built_at = None;
         self.dirty = true;
     }
 

@@ -125,7 +125,7 @@ pub async fn run(platform: Arc<dyn Platform>, opts: ConsoleOptions) -> color_eyr
     };
     let theme = load_theme(&opts.theme, &opts).map_err(|e| eyre!(e))?;
     let keymap = load_keymap(&opts.keymap, &opts).map_err(|e| eyre!(e))?;
-    let app = App::new(theme, keymap, platform.info(), Utc::now());
+    let mut app = App::new(theme, keymap, platform.info(), Utc::now());
 
     install_hooks();
     let _guard = TerminalGuard::enter().wrap_err("cannot set up the terminal")?;
@@ -135,7 +135,7 @@ pub async fn run(platform: Arc<dyn Platform>, opts: ConsoleOptions) -> color_eyr
     let signals = signals()?;
     let out = run_loop(
         &mut terminal,
-        app,
+        &mut app,
         platform,
         opts,
         EventStream::new(),
@@ -177,7 +177,7 @@ pub fn no_signals() -> Signals {
 /// `TestBackend` and a channel).
 pub async fn run_loop<B, S>(
     terminal: &mut Terminal<B>,
-    mut app: App,
+    app: &mut App,
     platform: Arc<dyn Platform>,
     opts: ConsoleOptions,
     input: S,
@@ -209,7 +209,7 @@ where
         let due = last_draw.map_or(now, |t| t + FRAME);
         if app.dirty && now >= due {
             app.prepare();
-            terminal.draw(|f| views::render(f, &app))?;
+            terminal.draw(|f| views::render(f, app))?;
             app.dirty = false;
             stats.frames += 1;
             last_draw = Some(Instant::now());
