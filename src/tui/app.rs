@@ -5,11 +5,15 @@
 //! calls, file I/O). Nothing here awaits or touches the terminal, so views
 //! render from hand-built state in tests.
 
+use super::conflict::{ConflictOutcome, ConflictScreen, Theirs};
+use super::drafts::{Draft, DraftPrompt, DraftPromptOutcome};
+use super::editor::{Editor, EditorMode, EditorOutcome};
 use super::filter::{Filter, Subject};
 use super::keymap::{Action, Keymap, View};
+use super::templates::{PickerOutcome, TemplatePicker};
 use super::theme::Theme;
 use crate::domain::projection::{Applied, ChangedFields, Projection};
-use crate::domain::spec::{self, mask_secrets};
+use crate::domain::spec::{self, mask_secrets, redact_plain_secrets};
 use crate::domain::{Envelope, Instance, InstancePatch, NewInstance, Precondition, Status};
 use crate::platform::{BackendInfo, PlatformError, PlatformEvent, SourceState};
 use chrono::{DateTime, Duration, Utc};
@@ -56,6 +60,16 @@ pub enum Msg {
     Saved(Result<Instance, PlatformError>),
     ThemeLoaded(Result<Theme, String>),
     KeymapLoaded(Result<Keymap, String>),
+    /// Text pasted into the terminal.
+    Paste(String),
+    /// Drafts found at start.
+    Drafts(Vec<Draft>),
+    /// A fresh copy of an instance, to open in the editor.
+    EditTarget(Result<Instance, PlatformError>),
+    /// The instance as it is now, after a save hit a conflict.
+    Theirs(Result<Instance, PlatformError>),
+    /// A draft file could not be written or removed.
+    DraftFailed(String),
 }
 
 /// I/O for the runner to perform; results come back as [`Msg`]s.
@@ -75,6 +89,13 @@ pub enum Command {
     },
     LoadTheme(String),
     LoadKeymap(String),
+    LoadDrafts,
+    SaveDraft(Draft),
+    RemoveDraft(String),
+    /// Fetch an instance fresh and open it in the editor.
+    FetchForEdit(Uuid),
+    /// Fetch an instance for the conflict screen.
+    FetchTheirs(Uuid),
     Quit,
 }
 
@@ -203,11 +224,22 @@ pub struct DetailState {
     pub scroll: u16,
 }
 
+/// The editor and, when a save hit a conflict, the conflict screen.
+#[derive(Debug, Clone)]
+pub struct EditSession {
+    pub editor: Editor,
+    pub conflict: Option<ConflictScreen>,
+    /// A save is in flight.
+    pub saving: bool,
+}
+
 #[derive(Debug, Clone)]
 pub enum Screen {
     Instances,
     Detail(Box<DetailState>),
     Events,
+    Picker(TemplatePicker),
+    Editor(Box<EditSession>),
 }
 
 impl Screen {
@@ -216,6 +248,7 @@ impl Screen {
             Screen::Instances => View::Instances,
             Screen::Detail(_) => View::Detail,
             Screen::Events => View::Events,
+            Screen::Picker(_) | Screen::Editor(_) => View::Editor,
         }
     }
 }
@@ -259,6 +292,7 @@ pub enum Overlay {
         text: String,
         scroll: u16,
     },
+    Drafts(DraftPrompt),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -416,7 +450,11 @@ impl App {
     /// The commands to run once at start.
     pub fn init(&mut self) -> Vec<Command> {
         self.in_flight += 1;
-        vec![Command::Reload, Command::LoadRecentEvents]
+        vec![
+            Command::Reload,
+            Command::LoadRecentEvents,
+            Command::LoadDrafts,
+        ]
     }
 
     pub fn read_only(&self) -> bool {
@@ -558,10 +596,7 @@ impl App {
 
     pub fn update(&mut self, msg: Msg) -> Vec<Command> {
         match msg {
-            Msg::Tick(now) => {
-                self.tick(now);
-                Vec::new()
-            }
+            Msg::Tick(now) => self.tick(now),
             Msg::Key(k) => {
                 if k.kind == KeyEventKind::Release {
                     return Vec::new();
@@ -654,16 +689,87 @@ impl App {
             }
             Msg::Saved(r) => {
                 self.in_flight = self.in_flight.saturating_sub(1);
-                match r {
-                    Ok(i) => self.toast(Level::Ok, format!("saved {}", i.name)),
-                    Err(e) => self.toast(Level::Error, e.to_string()),
+                self.dirty = true;
+                self.saved(r)
+            }
+            Msg::Paste(text) => {
+                self.dirty = true;
+                match self.screens.last_mut() {
+                    Some(Screen::Editor(s)) if s.conflict.is_none() => s.editor.paste(&text),
+                    _ => {
+                        if let Some(Overlay::Command(i)) = &mut self.overlay {
+                            i.text.push_str(&text.replace(['\n', '\r'], " "));
+                        }
+                    }
                 }
+                Vec::new()
+            }
+            Msg::Drafts(list) => {
+                if let Some(p) = DraftPrompt::new(list) {
+                    self.overlay = Some(Overlay::Drafts(p));
+                    self.dirty = true;
+                }
+                Vec::new()
+            }
+            Msg::EditTarget(r) => {
+                self.in_flight = self.in_flight.saturating_sub(1);
+                self.dirty = true;
+                match r {
+                    Ok(i) => self.open_editor(Editor::edit(
+                        i.id,
+                        &i.name,
+                        i.version,
+                        Some(i.updated_at),
+                        &redact_plain_secrets(&serde_json::Value::Object(i.json_spec)),
+                    )),
+                    Err(e) => self.toast(Level::Error, format!("cannot edit: {e}")),
+                }
+                Vec::new()
+            }
+            Msg::Theirs(r) => {
+                self.in_flight = self.in_flight.saturating_sub(1);
+                self.dirty = true;
+                if let Some(Screen::Editor(s)) = self.screens.last_mut() {
+                    match r {
+                        Ok(i) => {
+                            let base = match s.editor.mode() {
+                                EditorMode::Edit { version, .. } => *version,
+                                EditorMode::Create { .. } => 0,
+                            };
+                            let mut theirs = i.clone();
+                            if let serde_json::Value::Object(m) =
+                                redact_plain_secrets(&serde_json::Value::Object(i.json_spec))
+                            {
+                                theirs.json_spec = m;
+                            }
+                            s.conflict = Some(ConflictScreen::new(
+                                &i.name,
+                                &s.editor.text(),
+                                base,
+                                Theirs::from_instance(&theirs),
+                            ));
+                        }
+                        Err(e) => s.editor.set_message(
+                            format!("the instance changed and cannot be read: {e}"),
+                            true,
+                        ),
+                    }
+                }
+                Vec::new()
+            }
+            Msg::DraftFailed(e) => {
+                self.toast(Level::Error, e);
                 Vec::new()
             }
             Msg::ThemeLoaded(r) => {
                 match r {
                     Ok(t) => {
                         let name = t.name.clone();
+                        for sc in &mut self.screens {
+                            if let Screen::Editor(s) = sc {
+                                s.editor.apply_theme(&t);
+                            }
+                        }
                         self.theme = t;
                         self.toast(Level::Ok, format!("theme {name}"));
                     }
@@ -675,6 +781,11 @@ impl App {
                 match r {
                     Ok(k) => {
                         let name = k.name.clone();
+                        for sc in &mut self.screens {
+                            if let Screen::Editor(s) = sc {
+                                s.editor.set_keys(&k);
+                            }
+                        }
                         self.keymap = k;
                         self.toast(Level::Ok, format!("keymap {name}"));
                     }
@@ -685,7 +796,14 @@ impl App {
         }
     }
 
-    fn tick(&mut self, now: DateTime<Utc>) {
+    fn tick(&mut self, now: DateTime<Utc>) -> Vec<Command> {
+        let mut out = Vec::new();
+        if let Some(Screen::Editor(s)) = self.screens.last_mut()
+            && s.editor.draft_due(std::time::Instant::now())
+        {
+            out.push(Command::SaveDraft(s.editor.draft()));
+            s.editor.mark_drafted();
+        }
         let sec = now.timestamp();
         if sec != self.rate_second {
             let steps = (sec - self.rate_second).clamp(0, RATE_SECS as i64);
@@ -714,6 +832,7 @@ impl App {
         if self.rows_dirty {
             self.dirty = true;
         }
+        out
     }
 
     fn push_stream(&mut self, item: StreamItem) {
@@ -795,6 +914,13 @@ impl App {
         if self.overlay.is_some() {
             return Vec::new();
         }
+        if let Some(Screen::Editor(s)) = self.screens.last_mut() {
+            if s.conflict.is_none() {
+                s.editor.handle_mouse(m);
+                self.dirty = true;
+            }
+            return Vec::new();
+        }
         let delta: isize = match m.kind {
             MouseEventKind::ScrollDown => 3,
             MouseEventKind::ScrollUp => -3,
@@ -860,13 +986,31 @@ impl App {
                     d.scroll = (d.scroll as isize + delta).clamp(0, u16::MAX as isize) as u16;
                 }
             }
-            None => {}
+            _ => {}
         }
     }
 
     fn key(&mut self, k: KeyEvent) -> Vec<Command> {
         if let Some(ov) = self.overlay.take() {
             return self.overlay_key(ov, k);
+        }
+        match self.screens.last_mut() {
+            Some(Screen::Picker(p)) => {
+                return match p.handle_key(k) {
+                    PickerOutcome::None => Vec::new(),
+                    PickerOutcome::Cancel => {
+                        self.screens.pop();
+                        Vec::new()
+                    }
+                    PickerOutcome::Chosen(t) => {
+                        self.screens.pop();
+                        self.open_editor(Editor::create(t));
+                        Vec::new()
+                    }
+                };
+            }
+            Some(Screen::Editor(_)) => return self.editor_key(k),
+            _ => {}
         }
         let view = self.view();
         let Some(action) = self.keymap.action(view, &k) else {
@@ -954,12 +1098,13 @@ impl App {
                     self.open_raw_detail();
                     Vec::new()
                 }
+                _ => Vec::new(),
             },
             Action::Raw => {
                 match self.screen() {
                     Screen::Events => self.open_raw_stream(),
                     Screen::Detail(_) => self.open_raw_detail(),
-                    Screen::Instances => {}
+                    _ => {}
                 }
                 Vec::new()
             }
@@ -968,14 +1113,36 @@ impl App {
             Action::Delete => self.mutate(Mutation::Delete),
             Action::Create | Action::Edit | Action::Save => {
                 if self.read_only() {
-                    self.toast(Level::Error, "read-only mode: editing is not allowed");
-                } else {
                     self.toast(
-                        Level::Info,
-                        "the json_spec editor is not part of this build yet",
+                        Level::Error,
+                        "read-only mode: creating and editing are not allowed",
                     );
+                    return Vec::new();
                 }
-                Vec::new()
+                match action {
+                    Action::Create => {
+                        self.screens.push(Screen::Picker(TemplatePicker::new()));
+                        Vec::new()
+                    }
+                    Action::Edit => {
+                        let id = match self.screen() {
+                            Screen::Detail(d) => Some(d.id),
+                            Screen::Instances => self.selected_id,
+                            _ => None,
+                        };
+                        match id {
+                            Some(id) => {
+                                self.in_flight += 1;
+                                vec![Command::FetchForEdit(id)]
+                            }
+                            None => {
+                                self.toast(Level::Info, "no instance selected");
+                                Vec::new()
+                            }
+                        }
+                    }
+                    _ => Vec::new(),
+                }
             }
             Action::Mark => {
                 if let Some(id) = self.selected_id {
@@ -1135,7 +1302,7 @@ impl App {
         let ids = match self.screen() {
             Screen::Detail(d) => vec![d.id],
             Screen::Instances => self.targets(),
-            Screen::Events => return Vec::new(),
+            _ => return Vec::new(),
         };
         let label = match what {
             Mutation::Start => "starting",
@@ -1226,6 +1393,27 @@ impl App {
                 }
                 Vec::new()
             }
+            Overlay::Drafts(mut p) => match p.handle_key(k) {
+                DraftPromptOutcome::None => {
+                    self.overlay = Some(Overlay::Drafts(p));
+                    Vec::new()
+                }
+                DraftPromptOutcome::Close => Vec::new(),
+                DraftPromptOutcome::Discard(d) => {
+                    if !p.drafts().is_empty() {
+                        self.overlay = Some(Overlay::Drafts(p));
+                    }
+                    vec![Command::RemoveDraft(d.key)]
+                }
+                DraftPromptOutcome::Restore(d) => {
+                    if self.read_only() {
+                        self.toast(Level::Error, "read-only mode: the draft is kept for later");
+                    } else {
+                        self.open_editor(Editor::from_draft(&d));
+                    }
+                    Vec::new()
+                }
+            },
             Overlay::Confirm(mut c) => {
                 let answer = match k.code {
                     KeyCode::Char('y') | KeyCode::Char('Y') if !ctrl_c => Some(true),
@@ -1308,6 +1496,158 @@ impl App {
                 }
                 apply(self, &input.text);
                 self.overlay = Some(Overlay::Filter { input, before });
+                Vec::new()
+            }
+        }
+    }
+
+    fn open_editor(&mut self, mut editor: Editor) {
+        editor.set_keys(&self.keymap);
+        editor.apply_theme(&self.theme);
+        self.screens.push(Screen::Editor(Box::new(EditSession {
+            editor,
+            conflict: None,
+            saving: false,
+        })));
+        self.dirty = true;
+    }
+
+    /// The draft to write before exiting, if the editor has unsaved text.
+    pub fn pending_draft(&self) -> Option<Draft> {
+        self.screens.iter().rev().find_map(|s| match s {
+            Screen::Editor(e) if e.editor.is_dirty() => Some(e.editor.draft()),
+            _ => None,
+        })
+    }
+
+    fn save_commands(s: &mut EditSession, value: serde_json::Value) -> Vec<Command> {
+        match s.editor.mode().clone() {
+            EditorMode::Edit { id, version, .. } => {
+                s.saving = true;
+                vec![Command::Update {
+                    id,
+                    patch: InstancePatch {
+                        json_spec: Some(value),
+                        ..Default::default()
+                    },
+                    expect: Precondition::Version(version),
+                }]
+            }
+            EditorMode::Create { .. } => Vec::new(),
+        }
+    }
+
+    fn editor_key(&mut self, k: KeyEvent) -> Vec<Command> {
+        let Some(Screen::Editor(s)) = self.screens.last_mut() else {
+            return Vec::new();
+        };
+        if let Some(c) = s.conflict.as_mut() {
+            return match c.handle_key(k) {
+                ConflictOutcome::None => Vec::new(),
+                ConflictOutcome::BackToEditing => {
+                    s.conflict = None;
+                    Vec::new()
+                }
+                ConflictOutcome::ReloadTheirs => {
+                    let t = c.theirs().clone();
+                    let reloaded: Option<serde_json::Value> = serde_json::from_str(&t.text).ok();
+                    if let Some(v) = reloaded {
+                        s.editor.reload(t.version, t.updated_at, &v);
+                    }
+                    s.conflict = None;
+                    Vec::new()
+                }
+                ConflictOutcome::Overwrite { their_version } => {
+                    let at = c.theirs().updated_at;
+                    s.conflict = None;
+                    s.editor.rebase(their_version, at);
+                    match s.editor.validation() {
+                        super::editor::Validation::Checked { value, .. }
+                            if s.editor.validation().is_valid() =>
+                        {
+                            let v = value.clone();
+                            self.in_flight += 1;
+                            Self::save_commands(s, v)
+                        }
+                        _ => {
+                            s.editor.set_message("fix the problems before saving", true);
+                            Vec::new()
+                        }
+                    }
+                }
+            };
+        }
+        if s.saving {
+            s.editor.set_message("saving…", false);
+            return Vec::new();
+        }
+        match s.editor.handle_key(k) {
+            EditorOutcome::None => Vec::new(),
+            EditorOutcome::Help => {
+                self.overlay = Some(Overlay::Help { scroll: 0 });
+                Vec::new()
+            }
+            EditorOutcome::Close => {
+                let key = s.editor.draft_key().to_string();
+                self.screens.pop();
+                vec![Command::RemoveDraft(key)]
+            }
+            EditorOutcome::Save(v) => {
+                let cmds = Self::save_commands(s, v);
+                if !cmds.is_empty() {
+                    self.in_flight += 1;
+                }
+                cmds
+            }
+            EditorOutcome::Create { name, json_spec } => {
+                s.saving = true;
+                self.in_flight += 1;
+                vec![Command::Create(NewInstance {
+                    name,
+                    description: None,
+                    server_spec_id: None,
+                    json_spec,
+                })]
+            }
+        }
+    }
+
+    fn saved(&mut self, r: Result<Instance, PlatformError>) -> Vec<Command> {
+        let Some(Screen::Editor(s)) = self.screens.last_mut() else {
+            match r {
+                Ok(i) => self.toast(Level::Ok, format!("saved {}", i.name)),
+                Err(e) => self.toast(Level::Error, e.to_string()),
+            }
+            return Vec::new();
+        };
+        s.saving = false;
+        match r {
+            Ok(i) => {
+                let created = matches!(s.editor.mode(), EditorMode::Create { .. });
+                let key = s.editor.saved(Some((i.version, i.updated_at)));
+                self.screens.pop();
+                let verb = if created { "created" } else { "saved" };
+                self.toast(
+                    Level::Ok,
+                    format!("{verb} {} (version {})", i.name, i.version),
+                );
+                if created {
+                    self.selected_id = Some(i.id);
+                }
+                vec![Command::RemoveDraft(key)]
+            }
+            Err(PlatformError::Conflict(msg)) => match s.editor.mode().clone() {
+                EditorMode::Edit { id, .. } => {
+                    self.in_flight += 1;
+                    vec![Command::FetchTheirs(id)]
+                }
+                EditorMode::Create { .. } => {
+                    s.editor.set_message(msg, true);
+                    Vec::new()
+                }
+            },
+            Err(e) => {
+                s.editor.set_message(e.to_string(), true);
                 Vec::new()
             }
         }

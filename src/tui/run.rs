@@ -2,14 +2,19 @@
 //! calls as tasks whose results come back as messages, and draws at most
 //! 60 frames a second, only when something changed.
 
-use super::app::{App, Command, Msg};
+use super::app::{App, Command, Level, Msg};
+use super::drafts::Drafts;
 use super::keymap::Keymap;
 use super::theme::Theme;
 use super::views;
+use crate::paths::DataDir;
 use crate::platform::{EventQuery, Platform, PlatformEvent, ReadOnly};
 use chrono::Utc;
 use color_eyre::eyre::{WrapErr, eyre};
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
+    EventStream,
+};
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
@@ -17,6 +22,7 @@ use crossterm::{cursor, execute};
 use futures::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::{Backend, CrosstermBackend};
+use serde_json::Value;
 use std::io;
 use std::path::PathBuf;
 use std::pin::pin;
@@ -65,9 +71,9 @@ pub fn load_theme(name: &str, opts: &ConsoleOptions) -> Result<Theme, String> {
     Theme::load(name, opts.config_dir.as_deref(), opts.no_color).map_err(|e| e.to_string())
 }
 
-/// Load a keymap by name.
-pub fn load_keymap(name: &str, _opts: &ConsoleOptions) -> Result<Keymap, String> {
-    Keymap::preset(name)
+/// Load a keymap by name, with the user's `keymap.toml` merged over it.
+pub fn load_keymap(name: &str, opts: &ConsoleOptions) -> Result<Keymap, String> {
+    Keymap::load(name, opts.config_dir.as_deref()).map_err(|e| e.to_string())
 }
 
 /// Restores the terminal when dropped (also on early return and unwind).
@@ -81,6 +87,7 @@ impl TerminalGuard {
             io::stdout(),
             EnterAlternateScreen,
             EnableMouseCapture,
+            EnableBracketedPaste,
             cursor::Hide
         )?;
         Ok(guard)
@@ -93,6 +100,7 @@ pub fn restore_terminal() {
     let _ = execute!(
         io::stdout(),
         DisableMouseCapture,
+        DisableBracketedPaste,
         LeaveAlternateScreen,
         cursor::Show
     );
@@ -188,6 +196,19 @@ where
     S: Stream<Item = io::Result<Event>>,
 {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let drafts = match Drafts::open(DataDir::new(&opts.data_dir).drafts()) {
+        Ok(d) => Some(Arc::new(d)),
+        Err(e) => {
+            app.toast(Level::Error, format!("drafts are off: {e}"));
+            None
+        }
+    };
+    let io = Io {
+        platform: platform.clone(),
+        tx: tx.clone(),
+        opts: opts.clone(),
+        drafts: drafts.clone(),
+    };
     let mut sub = Some(platform.subscribe());
     let mut input = pin!(input);
     let mut signal = signal;
@@ -199,7 +220,7 @@ where
     };
     let mut last_draw: Option<Instant> = None;
     let startup = app.init();
-    perform(startup, &platform, &tx, &opts);
+    perform(startup, &io);
 
     loop {
         if app.quit {
@@ -224,6 +245,7 @@ where
             ev = input.next() => match ev {
                 Some(Ok(Event::Key(k))) => msgs.push(Msg::Key(k)),
                 Some(Ok(Event::Mouse(m))) => msgs.push(Msg::Mouse(m)),
+                Some(Ok(Event::Paste(t))) => msgs.push(Msg::Paste(t)),
                 Some(Ok(Event::Resize(_, _))) => {
                     // A resize storm costs one frame per 16 ms, not one per event.
                     terminal.autoresize()?;
@@ -269,8 +291,14 @@ where
         }
         for m in msgs {
             let cmds = app.update(m);
-            perform(cmds, &platform, &tx, &opts);
+            perform(cmds, &io);
         }
+    }
+    // Unsaved editor text survives a signal, a dropped session or a quit.
+    if let (Some(d), Some(draft)) = (&drafts, app.pending_draft())
+        && let Err(e) = d.save(&draft)
+    {
+        tracing::warn!(error = %e, "could not save the draft on exit");
     }
     Ok(stats)
 }
@@ -292,16 +320,45 @@ fn plural(n: usize, what: &str) -> String {
     }
 }
 
+/// What commands need to run.
+struct Io {
+    platform: Arc<dyn Platform>,
+    tx: mpsc::UnboundedSender<Msg>,
+    opts: ConsoleOptions,
+    drafts: Option<Arc<Drafts>>,
+}
+
+/// Put stored values back where the editor showed `<redacted>` (plain
+/// secrets are never put on screen; saving keeps them).
+pub fn restore_redacted(new: &mut Value, old: &Value) {
+    match (new, old) {
+        (Value::Object(n), Value::Object(o)) => {
+            for (k, v) in n.iter_mut() {
+                if let Some(ov) = o.get(k) {
+                    restore_redacted(v, ov);
+                }
+            }
+        }
+        (Value::Array(n), Value::Array(o)) => {
+            for (v, ov) in n.iter_mut().zip(o) {
+                restore_redacted(v, ov);
+            }
+        }
+        (n @ Value::String(_), Value::String(o)) if n.as_str() == Some(REDACTED) => {
+            *n = Value::String(o.clone());
+        }
+        _ => {}
+    }
+}
+
+const REDACTED: &str = "<redacted>";
+
 /// Run commands as tasks; results come back on `tx`.
-fn perform(
-    cmds: Vec<Command>,
-    platform: &Arc<dyn Platform>,
-    tx: &mpsc::UnboundedSender<Msg>,
-    opts: &ConsoleOptions,
-) {
+fn perform(cmds: Vec<Command>, io: &Io) {
     for cmd in cmds {
-        let p = platform.clone();
-        let tx = tx.clone();
+        let p = io.platform.clone();
+        let tx = io.tx.clone();
+        let opts = &io.opts;
         match cmd {
             Command::Quit => {}
             Command::Reload => {
@@ -379,10 +436,58 @@ fn perform(
                     let _ = tx.send(Msg::Saved(p.create(new).await));
                 });
             }
-            Command::Update { id, patch, expect } => {
+            Command::Update {
+                id,
+                mut patch,
+                expect,
+            } => {
                 tokio::spawn(async move {
+                    if let Some(spec) = patch.json_spec.as_mut() {
+                        match p.get(&id.to_string()).await {
+                            Ok(cur) => restore_redacted(spec, &Value::Object(cur.json_spec)),
+                            Err(e) => {
+                                let _ = tx.send(Msg::Saved(Err(e)));
+                                return;
+                            }
+                        }
+                    }
                     let _ = tx.send(Msg::Saved(p.update(id, patch, Some(expect)).await));
                 });
+            }
+            Command::FetchForEdit(id) => {
+                tokio::spawn(async move {
+                    let _ = tx.send(Msg::EditTarget(p.get(&id.to_string()).await));
+                });
+            }
+            Command::FetchTheirs(id) => {
+                tokio::spawn(async move {
+                    let _ = tx.send(Msg::Theirs(p.get(&id.to_string()).await));
+                });
+            }
+            Command::LoadDrafts => {
+                if let Some(d) = io.drafts.clone() {
+                    tokio::task::spawn_blocking(move || {
+                        let _ = tx.send(Msg::Drafts(d.list()));
+                    });
+                }
+            }
+            Command::SaveDraft(draft) => {
+                if let Some(d) = io.drafts.clone() {
+                    tokio::task::spawn_blocking(move || {
+                        if let Err(e) = d.save(&draft) {
+                            let _ = tx.send(Msg::DraftFailed(format!("draft not saved: {e}")));
+                        }
+                    });
+                }
+            }
+            Command::RemoveDraft(key) => {
+                if let Some(d) = io.drafts.clone() {
+                    tokio::task::spawn_blocking(move || {
+                        if let Err(e) = d.remove(&key) {
+                            let _ = tx.send(Msg::DraftFailed(format!("draft not removed: {e}")));
+                        }
+                    });
+                }
             }
             Command::LoadTheme(name) => {
                 let _ = tx.send(Msg::ThemeLoaded(load_theme(&name, opts)));
