@@ -374,3 +374,54 @@ async fn read_only_is_enforced_at_the_port() {
     // Reads still work through the wrapper.
     assert_eq!(ro.list().await.unwrap().len(), 1);
 }
+
+#[test]
+fn create_goes_through_the_picker_and_the_name_prompt() {
+    let mut a = app();
+    a.update(key('n'));
+    assert!(matches!(a.screen(), aacon::tui::app::Screen::Picker(_)));
+    // Stdio command template.
+    a.update(key('2'));
+    assert!(matches!(a.screen(), aacon::tui::app::Screen::Editor(_)));
+    let cmds = a.update(ctrl('s'));
+    assert!(cmds.is_empty(), "the name is asked first: {cmds:?}");
+    for _ in 0..40 {
+        a.update(Msg::Key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)));
+    }
+    for c in "made-here".chars() {
+        a.update(key(c));
+    }
+    let cmds = a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    match cmds.as_slice() {
+        [Command::Create(n)] => {
+            assert_eq!(n.name, "made-here");
+            assert!(n.json_spec.get("command").is_some(), "{:?}", n.json_spec);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn esc_with_unsaved_changes_asks_first() {
+    let mut a = app();
+    let fs = fixtures::instances()[0].clone();
+    a.update(Msg::EditTarget(Ok(fs)));
+    a.update(key('x'));
+    a.update(Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+    assert!(matches!(a.screen(), aacon::tui::app::Screen::Editor(_)));
+    assert!(a.pending_draft().is_some());
+    let cmds = a.update(key('y'));
+    assert!(matches!(a.screen(), aacon::tui::app::Screen::Instances));
+    assert!(matches!(cmds.as_slice(), [Command::RemoveDraft(_)]), "{cmds:?}");
+}
+
+#[test]
+fn plain_secrets_are_restored_on_save() {
+    use aacon::tui::run::restore_redacted;
+    let old = json!({"headers": {"Authorization": "Bearer real"}, "args": ["a"]});
+    let mut new = json!({"headers": {"Authorization": "<redacted>"}, "args": ["a", "b"], "x": "<redacted>"});
+    restore_redacted(&mut new, &old);
+    assert_eq!(new["headers"]["Authorization"], "Bearer real");
+    assert_eq!(new["x"], "<redacted>");
+    assert_eq!(new["args"], json!(["a", "b"]));
+}

@@ -338,3 +338,73 @@ fn live_change_updates_the_row_in_place_with_a_highlight() {
     let b = draw(&mut a, 120, 24);
     assert_ne!(b[(x, line as u16)].bg, theme.changed.bg.unwrap());
 }
+
+fn open_editor(a: &mut App) {
+    let fs = fixtures::instances()[0].clone();
+    a.update(Msg::EditTarget(Ok(fs)));
+}
+
+#[test]
+fn editor_with_a_validation_error() {
+    both_sizes("editor_error", |a| {
+        open_editor(a);
+        // Before the opening brace: a JSON syntax error at 1:1.
+        a.update(key('x'));
+    });
+    let mut a = app();
+    open_editor(&mut a);
+    a.update(key('x'));
+    let s = render(&mut a, 120, 30);
+    assert!(s.contains("1:1") || s.contains("line 1"), "{s}");
+}
+
+#[test]
+fn editor_hides_plain_secrets() {
+    let mut a = app();
+    let gh = fixtures::instances()[1].clone();
+    a.update(Msg::EditTarget(Ok(gh)));
+    let s = render(&mut a, 120, 30);
+    assert!(s.contains("<redacted>"), "{s}");
+    assert!(!s.contains("ghp_plainTokenValue"), "{s}");
+}
+
+#[test]
+fn conflict_screen_after_a_stale_save() {
+    for (w, h) in [(80, 24), (200, 50)] {
+        let mut a = app();
+        open_editor(&mut a);
+        a.update(code(KeyCode::End));
+        a.update(code(KeyCode::Enter));
+        for c in r#""args": ["-v"],"#.chars() {
+            a.update(key(c));
+        }
+        let cmds = a.update(Msg::Key(KeyEvent::new(
+            KeyCode::Char('s'),
+            KeyModifiers::CONTROL,
+        )));
+        assert!(
+            matches!(cmds.as_slice(), [aacon::tui::app::Command::Update { .. }]),
+            "{cmds:?}"
+        );
+        let cmds = a.update(Msg::Saved(Err(aacon::platform::PlatformError::Conflict(
+            "filesystem changed since version 3".into(),
+        ))));
+        let fs = fixtures::instances()[0].clone();
+        assert_eq!(cmds, vec![aacon::tui::app::Command::FetchTheirs(fs.id)]);
+        let mut theirs = fs.clone();
+        theirs.version = 4;
+        theirs.updated_by = Some("cli on build-host".into());
+        theirs
+            .json_spec
+            .insert("cwd".into(), serde_json::json!("/srv/other"));
+        a.update(Msg::Theirs(Ok(theirs)));
+        insta::assert_snapshot!(format!("conflict_{w}x{h}"), render(&mut a, w, h));
+    }
+}
+
+#[test]
+fn template_picker() {
+    both_sizes("picker", |a| {
+        a.update(key('n'));
+    });
+}

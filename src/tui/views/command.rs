@@ -85,7 +85,8 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             }
             if let Some(tst) = &app.toast {
                 spans.push(toast::span(app, tst, usize::from(area.width)));
-            } else {
+            } else if app.view() != View::Editor {
+                // The editor and picker show their own keys.
                 let mut used = 2;
                 for (key, what) in hints(app, app.view()) {
                     let item = format!("{key} {what}");
