@@ -386,7 +386,10 @@ fn create_goes_through_the_picker_and_the_name_prompt() {
     let cmds = a.update(ctrl('s'));
     assert!(cmds.is_empty(), "the name is asked first: {cmds:?}");
     for _ in 0..40 {
-        a.update(Msg::Key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)));
+        a.update(Msg::Key(KeyEvent::new(
+            KeyCode::Backspace,
+            KeyModifiers::NONE,
+        )));
     }
     for c in "made-here".chars() {
         a.update(key(c));
@@ -412,14 +415,18 @@ fn esc_with_unsaved_changes_asks_first() {
     assert!(a.pending_draft().is_some());
     let cmds = a.update(key('y'));
     assert!(matches!(a.screen(), aacon::tui::app::Screen::Instances));
-    assert!(matches!(cmds.as_slice(), [Command::RemoveDraft(_)]), "{cmds:?}");
+    assert!(
+        matches!(cmds.as_slice(), [Command::RemoveDraft(_)]),
+        "{cmds:?}"
+    );
 }
 
 #[test]
 fn plain_secrets_are_restored_on_save() {
     use aacon::tui::run::restore_redacted;
     let old = json!({"headers": {"Authorization": "Bearer real"}, "args": ["a"]});
-    let mut new = json!({"headers": {"Authorization": "<redacted>"}, "args": ["a", "b"], "x": "<redacted>"});
+    let mut new =
+        json!({"headers": {"Authorization": "<redacted>"}, "args": ["a", "b"], "x": "<redacted>"});
     restore_redacted(&mut new, &old);
     assert_eq!(new["headers"]["Authorization"], "Bearer real");
     assert_eq!(new["x"], "<redacted>");

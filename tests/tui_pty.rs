@@ -167,6 +167,39 @@ fn instance_created_outside_appears_without_a_key_press_and_quit_restores() {
     assert!(screen.contains("process"), "{screen}");
     assert!(screen.contains("1 instances"), "{screen}");
 
+    // Edit its json_spec: after the opening brace, add an args line; save.
+    con.send(b"e");
+    con.wait_for("edit pty-web", Duration::from_secs(10));
+    con.send(b"\x1b[F"); // End
+    con.send(b"\r");
+    con.send(br#""args": ["--verbose"],"#);
+    con.wait_for("--verbose", Duration::from_secs(5));
+    con.send(b"\x13"); // ctrl-s
+    con.wait_for("saved pty-web", Duration::from_secs(10));
+    let out = cli(
+        &data,
+        &config,
+        &["instances", "get", "pty-web", "-o", "json"],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        got["json_spec"]["args"],
+        serde_json::json!(["--verbose"]),
+        "{got}"
+    );
+    assert_eq!(
+        got["json_spec"]["command"],
+        serde_json::json!(["mcp-server"]),
+        "{got}"
+    );
+    assert_eq!(got["version"], 2, "{got}");
+
     con.send(b"q");
     let st = con.wait_exit(Duration::from_secs(10));
     assert!(st.success(), "{st:?}");
@@ -185,4 +218,54 @@ fn sigterm_restores_the_terminal() {
     }
     con.wait_exit(Duration::from_secs(10));
     ends_restored(&con.raw_text());
+}
+
+#[test]
+fn a_dropped_session_keeps_the_edit_as_a_draft_offered_at_next_start() {
+    let (_tmp, data, config) = dirs();
+    let out = cli(
+        &data,
+        &config,
+        &["instances", "create", "drafty", "--spec", "-"],
+        r#"{"command": ["mcp-server"]}"#,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut con = Console::spawn(&data, &config, &[]);
+    con.wait_for("drafty", Duration::from_secs(20));
+    con.send(b"e");
+    con.wait_for("edit drafty", Duration::from_secs(10));
+    con.send(b"\x1b[F\r");
+    con.send(br#""cwd": "/tmp/unsaved-work","#);
+    con.wait_for("unsaved-work", Duration::from_secs(5));
+    // The SSH session drops: the terminal hangs up.
+    let pid = con.child.process_id().unwrap();
+    // SAFETY: plain kill(2) on the child we spawned.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGHUP);
+    }
+    con.wait_exit(Duration::from_secs(10));
+    ends_restored(&con.raw_text());
+
+    let mut again = Console::spawn(&data, &config, &[]);
+    let s = again.wait_for("Unsaved edits", Duration::from_secs(20));
+    assert!(s.contains("edit of 'drafty'"), "{s}");
+    again.send(b"\r");
+    again.wait_for("edit drafty", Duration::from_secs(10));
+    again.wait_for("unsaved-work", Duration::from_secs(5));
+    again.send(b"\x13");
+    again.wait_for("saved drafty", Duration::from_secs(10));
+    let out = cli(
+        &data,
+        &config,
+        &["instances", "get", "drafty", "-o", "json"],
+        "",
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got["json_spec"]["cwd"], "/tmp/unsaved-work", "{got}");
+    again.send(b"q");
+    again.wait_exit(Duration::from_secs(10));
 }
