@@ -1185,6 +1185,11 @@ impl App {
                 Vec::new()
             }
             Action::Follow => {
+                if let Some(Screen::Detail(d)) = self.screens.last_mut() {
+                    d.tab = DetailTab::Events;
+                    d.selected = d.events.len().saturating_sub(1);
+                    return Vec::new();
+                }
                 if let Screen::Events = self.screen() {
                     self.follow = !self.follow;
                     self.follow_tail();

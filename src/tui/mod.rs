@@ -8,6 +8,7 @@ pub mod filter;
 pub mod fixtures;
 pub mod keymap;
 pub mod run;
+pub mod screenshots;
 pub mod svg;
 pub mod templates;
 pub mod theme;

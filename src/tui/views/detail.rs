@@ -68,7 +68,7 @@ pub fn render(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
                 kv("desired", i.desired_state.as_str().into()),
                 kv(
                     "version",
-                    format!("{} (events {})", i.version, i.aggregate_version),
+                    format!("{} (event version {})", i.version, i.aggregate_version),
                 ),
                 kv(
                     "created",
