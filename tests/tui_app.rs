@@ -432,3 +432,52 @@ fn plain_secrets_are_restored_on_save() {
     assert_eq!(new["x"], "<redacted>");
     assert_eq!(new["args"], json!(["a", "b"]));
 }
+
+#[test]
+fn events_that_arrive_during_a_reload_survive_it() {
+    let mut a = app();
+    assert_eq!(
+        a.update(Msg::Platform(PlatformEvent::Refresh)),
+        vec![Command::Reload]
+    );
+    // A second refresh while one is in flight is coalesced.
+    assert!(a.update(Msg::Platform(PlatformEvent::Refresh)).is_empty());
+    let git = fixtures::instances()[2].clone();
+    a.update(Msg::Platform(fixtures::live_change(&git, Status::Starting)));
+    // The list was read before that event committed.
+    a.update(Msg::Loaded(Ok(fixtures::instances())));
+    assert_eq!(a.projection.get(&git.id).unwrap().status, Status::Starting);
+}
+
+#[test]
+fn copy_and_dump() {
+    let mut a = app();
+    assert_eq!(a.update(key('c')), vec![Command::Copy("everything".into())]);
+    a.size.set((100, 30));
+    match a.update(ctrl('o')).as_slice() {
+        [Command::Dump(text)] => {
+            assert!(text.contains("instances (8)"), "{text}");
+            assert_eq!(text.lines().count(), 30);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Copying a json_spec never carries a plain secret.
+    for _ in 0..3 {
+        a.action(Action::Down);
+    }
+    a.action(Action::Open);
+    a.action(Action::NextTab);
+    match a.update(key('c')).as_slice() {
+        [Command::Copy(text)] => {
+            assert!(text.contains("<redacted>"), "{text}");
+            assert!(!text.contains("ghp_"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        aacon::tui::run::base64(b"any carnal pleas"),
+        "YW55IGNhcm5hbCBwbGVhcw=="
+    );
+    assert_eq!(aacon::tui::run::base64(b"ab"), "YWI=");
+    assert_eq!(aacon::tui::run::base64(b""), "");
+}

@@ -269,3 +269,36 @@ fn a_dropped_session_keeps_the_edit_as_a_draft_offered_at_next_start() {
     again.send(b"q");
     again.wait_exit(Duration::from_secs(10));
 }
+
+#[test]
+fn a_bad_keymap_file_is_one_clear_error_before_the_screen_opens() {
+    let (_tmp, data, config) = dirs();
+    std::fs::write(
+        config.join("keymap.toml"),
+        "[instances]\nstart = \"s\"\nstop = \"s\"\n",
+    )
+    .unwrap();
+    let mut con = Console::spawn(&data, &config, &[]);
+    let st = con.wait_exit(Duration::from_secs(20));
+    assert!(!st.success());
+    let raw = con.raw_text();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.contains("keymap.toml"), "{text}");
+    assert!(
+        !text.contains("\x1b[?1049h"),
+        "the screen was opened: {text:?}"
+    );
+}
+
+#[test]
+fn an_unknown_theme_in_the_command_line_is_a_toast_not_a_crash() {
+    let (_tmp, data, config) = dirs();
+    let mut con = Console::spawn(&data, &config, &[]);
+    con.wait_for("instances (0)", Duration::from_secs(20));
+    con.send(b":theme nope\r");
+    con.wait_for("no theme 'nope'", Duration::from_secs(5));
+    con.send(b":theme light\r");
+    con.wait_for("theme light", Duration::from_secs(5));
+    con.send(b"q");
+    assert!(con.wait_exit(Duration::from_secs(10)).success());
+}

@@ -212,7 +212,32 @@ fn every_view_works_at_40x12() {
             }),
         ),
     ];
-    for (name, setup) in setups {
+    let more: Vec<(&str, Setup)> = vec![
+        ("editor", Box::new(open_editor)),
+        (
+            "editor-error",
+            Box::new(|a| {
+                open_editor(a);
+                a.update(key('x'));
+            }),
+        ),
+        ("picker", Box::new(|a| drop(a.update(key('n'))))),
+        (
+            "conflict",
+            Box::new(|a| {
+                open_editor(a);
+                a.update(Msg::Theirs(Ok(fixtures::instances()[0].clone())));
+            }),
+        ),
+        (
+            "drafts",
+            Box::new(|a| {
+                let e = aacon::tui::editor::Editor::create(&aacon::tui::templates::TEMPLATES[0]);
+                a.update(Msg::Drafts(vec![e.draft()]));
+            }),
+        ),
+    ];
+    for (name, setup) in setups.into_iter().chain(more) {
         let mut a = app();
         setup(&mut a);
         let s = render(&mut a, 40, 12);

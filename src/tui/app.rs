@@ -70,6 +70,8 @@ pub enum Msg {
     Theirs(Result<Instance, PlatformError>),
     /// A draft file could not be written or removed.
     DraftFailed(String),
+    /// Something not counted as in flight finished (a dump): the toast.
+    Notice(Result<String, String>),
 }
 
 /// I/O for the runner to perform; results come back as [`Msg`]s.
@@ -96,6 +98,10 @@ pub enum Command {
     FetchForEdit(Uuid),
     /// Fetch an instance for the conflict screen.
     FetchTheirs(Uuid),
+    /// Put text on the clipboard of the user's terminal (OSC 52, works over SSH).
+    Copy(String),
+    /// Write the screen's text to a file in the data dir.
+    Dump(String),
     Quit,
 }
 
@@ -355,6 +361,8 @@ pub struct App {
     /// Recently changed instances: until when, and what changed.
     pub flash: HashMap<Uuid, (DateTime<Utc>, ChangedFields)>,
     pub geometry: Cell<Geometry>,
+    /// The terminal size at the last frame.
+    pub size: Cell<(u16, u16)>,
 
     // Events view.
     pub stream: VecDeque<StreamItem>,
@@ -374,6 +382,10 @@ pub struct App {
     pub spinner: usize,
     pub dirty: bool,
     pub quit: bool,
+    reloading: bool,
+    follow_pending: bool,
+    /// Events received while a reload is in flight.
+    since_reload: Vec<Arc<Envelope>>,
 }
 
 fn plain_key(k: &KeyEvent) -> Option<char> {
@@ -431,6 +443,7 @@ impl App {
             marked: HashSet::new(),
             flash: HashMap::new(),
             geometry: Cell::new(Geometry::default()),
+            size: Cell::new((80, 24)),
             stream: VecDeque::new(),
             follow: true,
             stream_selected: 0,
@@ -444,12 +457,16 @@ impl App {
             spinner: 0,
             dirty: true,
             quit: false,
+            reloading: false,
+            follow_pending: false,
+            since_reload: Vec::new(),
         }
     }
 
     /// The commands to run once at start.
     pub fn init(&mut self) -> Vec<Command> {
         self.in_flight += 1;
+        self.reloading = true;
         vec![
             Command::Reload,
             Command::LoadRecentEvents,
@@ -472,7 +489,15 @@ impl App {
 
     /// Replace all instances (a fresh `list`).
     pub fn load(&mut self, instances: Vec<Instance>) {
-        self.projection.reset(instances);
+        // Events that arrived while the list was on its way may be newer
+        // than it: apply them over the fresh snapshot (stale ones are
+        // ignored by their aggregate version).
+        let mut fresh = Projection::new();
+        fresh.seed(instances);
+        for e in self.since_reload.drain(..) {
+            fresh.apply(&e);
+        }
+        self.projection = fresh;
         self.loaded = true;
         self.rows_dirty = true;
         self.rows_built_at = None;
@@ -482,6 +507,9 @@ impl App {
     /// Rebuild the sorted, filtered index if it is stale. Called once
     /// before each frame, so a burst of events costs one sort.
     pub fn prepare(&mut self) {
+        if std::mem::take(&mut self.follow_pending) && self.follow {
+            self.stream_selected = self.stream_rows().len().saturating_sub(1);
+        }
         if !self.rows_dirty {
             return;
         }
@@ -612,15 +640,18 @@ impl App {
             Msg::Platform(ev) => self.platform(ev),
             Msg::Lagged(n) => {
                 tracing::warn!(dropped = n, "console fell behind the event stream");
-                self.in_flight += 1;
                 self.dirty = true;
-                vec![Command::Reload]
+                self.reload()
             }
             Msg::Loaded(r) => {
                 self.in_flight = self.in_flight.saturating_sub(1);
+                self.reloading = false;
                 match r {
                     Ok(list) => self.load(list),
-                    Err(e) => self.toast(Level::Error, format!("could not list instances: {e}")),
+                    Err(e) => {
+                        self.since_reload.clear();
+                        self.toast(Level::Error, format!("could not list instances: {e}"))
+                    }
                 }
                 self.dirty = true;
                 Vec::new()
@@ -761,6 +792,13 @@ impl App {
                 self.toast(Level::Error, e);
                 Vec::new()
             }
+            Msg::Notice(r) => {
+                match r {
+                    Ok(t) => self.toast(Level::Ok, t),
+                    Err(t) => self.toast(Level::Error, t),
+                }
+                Vec::new()
+            }
             Msg::ThemeLoaded(r) => {
                 match r {
                     Ok(t) => {
@@ -846,9 +884,25 @@ impl App {
         }
     }
 
+    /// Ask for a fresh `list`, unless one is already on its way.
+    fn reload(&mut self) -> Vec<Command> {
+        if self.reloading {
+            return Vec::new();
+        }
+        self.reloading = true;
+        self.in_flight += 1;
+        vec![Command::Reload]
+    }
+
+    /// Keep the events view on the newest row when following; resolved in
+    /// [`App::prepare`] so a burst costs one pass.
     fn follow_tail(&mut self) {
         if self.follow {
-            self.stream_selected = self.stream_rows().len().saturating_sub(1);
+            if self.stream_filter.is_empty() {
+                self.stream_selected = self.stream.len().saturating_sub(1);
+            } else {
+                self.follow_pending = true;
+            }
         }
     }
 
@@ -856,6 +910,9 @@ impl App {
         self.dirty = true;
         match ev {
             PlatformEvent::Event(env) => {
+                if self.reloading && self.since_reload.len() < 200_000 {
+                    self.since_reload.push(env.clone());
+                }
                 match self.projection.apply(&env) {
                     Applied::Changed { id, fields } => {
                         self.flash
@@ -868,9 +925,9 @@ impl App {
                         self.rows_dirty = true;
                     }
                     Applied::NeedsRefresh => {
-                        self.in_flight += 1;
                         self.push_stream(StreamItem::Event(env));
-                        return vec![Command::Reload];
+                        self.follow_tail();
+                        return self.reload();
                     }
                     Applied::Ignored | Applied::Unknown => {}
                 }
@@ -903,10 +960,7 @@ impl App {
                 self.source = s;
                 Vec::new()
             }
-            PlatformEvent::Refresh => {
-                self.in_flight += 1;
-                vec![Command::Reload]
-            }
+            PlatformEvent::Refresh => self.reload(),
         }
     }
 
@@ -1038,7 +1092,8 @@ impl App {
             Action::Filter => {
                 let before = match self.screen() {
                     Screen::Events => self.stream_filter.source().to_string(),
-                    _ => self.filter.source().to_string(),
+                    Screen::Instances => self.filter.source().to_string(),
+                    _ => return Vec::new(),
                 };
                 self.overlay = Some(Overlay::Filter {
                     input: LineInput {
@@ -1198,10 +1253,7 @@ impl App {
                 }
                 Vec::new()
             }
-            Action::Refresh => {
-                self.in_flight += 1;
-                vec![Command::Reload]
-            }
+            Action::Refresh => self.reload(),
             Action::EventsView => {
                 self.screens = vec![Screen::Events];
                 self.follow_tail();
@@ -1211,14 +1263,87 @@ impl App {
                 self.screens = vec![Screen::Instances];
                 Vec::new()
             }
-            Action::Copy | Action::Dump => {
-                self.toast(
-                    Level::Info,
-                    format!("{} is not available in this build", action.describe()),
-                );
-                Vec::new()
+            Action::Copy => match self.copy_text() {
+                Some((what, text)) => {
+                    self.toast(Level::Ok, format!("copied {what}"));
+                    vec![Command::Copy(text)]
+                }
+                None => Vec::new(),
+            },
+            Action::Dump => {
+                let (w, h) = self.size.get();
+                vec![Command::Dump(self.screen_text(w.max(1), h.max(1)))]
             }
         }
+    }
+
+    /// What `copy` takes in the current view: a label and the text.
+    fn copy_text(&self) -> Option<(String, String)> {
+        match self.screen() {
+            Screen::Instances => self
+                .selected_instance()
+                .map(|i| (format!("name {}", i.name), i.name.clone())),
+            Screen::Detail(d) => {
+                let i = self.projection.get(&d.id)?;
+                match d.tab {
+                    DetailTab::Spec => Some((
+                        format!("json_spec of {}", i.name),
+                        serde_json::to_string_pretty(&redact_plain_secrets(
+                            &serde_json::Value::Object(i.json_spec.clone()),
+                        ))
+                        .unwrap_or_default(),
+                    )),
+                    DetailTab::Events => d
+                        .events
+                        .get(d.selected)
+                        .map(|e| (format!("event {}", e.event_id), raw_envelope(e))),
+                    _ => Some((format!("id of {}", i.name), i.id.to_string())),
+                }
+            }
+            Screen::Events => {
+                let rows = self.stream_rows();
+                match rows
+                    .get(self.stream_selected)
+                    .and_then(|i| self.stream.get(*i))?
+                {
+                    StreamItem::Event(e) => {
+                        Some((format!("event {}", e.event_id), raw_envelope(e)))
+                    }
+                    StreamItem::Malformed { raw, .. } => {
+                        Some(("malformed payload".into(), raw.clone()))
+                    }
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The current screen as plain text, `w`x`h` cells.
+    pub fn screen_text(&self, w: u16, h: u16) -> String {
+        let mut buf = ratatui::buffer::Buffer::empty(Rect::new(0, 0, w, h));
+        let backend = ratatui::backend::TestBackend::new(w, h);
+        if let Ok(mut t) = ratatui::Terminal::new(backend)
+            && let Ok(done) = t.draw(|f| super::views::render(f, self))
+        {
+            buf = done.buffer.clone();
+        }
+        let mut out = String::new();
+        for y in 0..h {
+            let mut line = String::new();
+            let mut skip = 0;
+            for x in 0..w {
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                let sym = buf[(x, y)].symbol();
+                skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
+                line.push_str(sym);
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
     }
 
     fn set_sort(&mut self, col: Column, reverse: bool) {

@@ -141,13 +141,14 @@ pub async fn run(platform: Arc<dyn Platform>, opts: ConsoleOptions) -> color_eyr
         .wrap_err("cannot set up the terminal")?;
     terminal.clear()?;
     let signals = signals()?;
-    let out = run_loop(
+    let out = run_loop_with(
         &mut terminal,
         &mut app,
         platform,
         opts,
         EventStream::new(),
         signals,
+        true,
     )
     .await;
     drop(terminal);
@@ -195,6 +196,22 @@ where
     B: Backend,
     S: Stream<Item = io::Result<Event>>,
 {
+    run_loop_with(terminal, app, platform, opts, input, signal, false).await
+}
+
+async fn run_loop_with<B, S>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    platform: Arc<dyn Platform>,
+    opts: ConsoleOptions,
+    input: S,
+    signal: Signals,
+    real_terminal: bool,
+) -> color_eyre::Result<LoopStats>
+where
+    B: Backend,
+    S: Stream<Item = io::Result<Event>>,
+{
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let drafts = match Drafts::open(DataDir::new(&opts.data_dir).drafts()) {
         Ok(d) => Some(Arc::new(d)),
@@ -208,6 +225,7 @@ where
         tx: tx.clone(),
         opts: opts.clone(),
         drafts: drafts.clone(),
+        osc52: real_terminal,
     };
     let mut sub = Some(platform.subscribe());
     let mut input = pin!(input);
@@ -326,6 +344,8 @@ struct Io {
     tx: mpsc::UnboundedSender<Msg>,
     opts: ConsoleOptions,
     drafts: Option<Arc<Drafts>>,
+    /// Whether the output is a real terminal (for OSC 52 copy).
+    osc52: bool,
 }
 
 /// Put stored values back where the editor showed `<redacted>` (plain
@@ -352,6 +372,28 @@ pub fn restore_redacted(new: &mut Value, old: &Value) {
 }
 
 const REDACTED: &str = "<redacted>";
+
+/// Standard base64 with padding (for OSC 52).
+pub fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ABC[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
 
 /// Run commands as tasks; results come back on `tx`.
 fn perform(cmds: Vec<Command>, io: &Io) {
@@ -462,6 +504,26 @@ fn perform(cmds: Vec<Command>, io: &Io) {
             Command::FetchTheirs(id) => {
                 tokio::spawn(async move {
                     let _ = tx.send(Msg::Theirs(p.get(&id.to_string()).await));
+                });
+            }
+            Command::Copy(text) => {
+                if io.osc52 {
+                    use std::io::Write;
+                    let mut out = io::stdout();
+                    let _ = write!(out, "\x1b]52;c;{}\x07", base64(text.as_bytes()));
+                    let _ = out.flush();
+                }
+            }
+            Command::Dump(text) => {
+                let dir = DataDir::new(&opts.data_dir).root().join("dumps");
+                tokio::task::spawn_blocking(move || {
+                    let name = format!("aacon-{}.txt", Utc::now().format("%Y%m%d-%H%M%S%.3f"));
+                    let path = dir.join(name);
+                    let r = std::fs::create_dir_all(&dir)
+                        .and_then(|_| std::fs::write(&path, text))
+                        .map(|_| format!("wrote {}", path.display()))
+                        .map_err(|e| format!("cannot write {}: {e}", path.display()));
+                    let _ = tx.send(Msg::Notice(r));
                 });
             }
             Command::LoadDrafts => {

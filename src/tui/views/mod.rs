@@ -23,6 +23,7 @@ pub const MIN_HEIGHT: u16 = 12;
 /// Draw the whole screen.
 pub fn render(frame: &mut Frame, app: &App) {
     let area = frame.area();
+    app.size.set((area.width, area.height));
     frame.render_widget(Block::default().style(app.theme.base), area);
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(frame, app, area);
