@@ -169,6 +169,8 @@ pub struct ConflictScreen {
     theirs: Theirs,
     rows: Vec<Row>,
     scroll: usize,
+    /// Columns scrolled to the right (long lines).
+    hscroll: usize,
     armed: bool,
     /// Rows visible at the last render (for page keys); set by the app via
     /// [`ConflictScreen::set_page`], defaults to 10.
@@ -186,6 +188,7 @@ impl ConflictScreen {
             theirs,
             rows,
             scroll: 0,
+            hscroll: 0,
             armed: false,
             page: 10,
         }
@@ -242,6 +245,18 @@ impl ConflictScreen {
             }
             KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(self.page),
             KeyCode::PageDown => self.scroll = (self.scroll + self.page).min(self.max_scroll()),
+            KeyCode::Left | KeyCode::Char('h') => self.hscroll = self.hscroll.saturating_sub(8),
+            KeyCode::Right | KeyCode::Char('l') => {
+                let longest = self
+                    .rows
+                    .iter()
+                    .flat_map(|r| [&r.mine, &r.theirs])
+                    .flatten()
+                    .map(|l| l.chars().count())
+                    .max()
+                    .unwrap_or(0);
+                self.hscroll = (self.hscroll + 8).min(longest.saturating_sub(1));
+            }
             KeyCode::Home | KeyCode::Char('g') => self.scroll = 0,
             KeyCode::End | KeyCode::Char('G') => self.scroll = self.max_scroll(),
             _ => {}
@@ -327,7 +342,7 @@ impl ConflictScreen {
                 Span::styled(" overwrite theirs with yours  ", theme.base),
                 Span::styled("e/esc", theme.key),
                 Span::styled(" back to editing  ", theme.base),
-                Span::styled("↑↓", theme.key),
+                Span::styled("↑↓←→", theme.key),
                 Span::styled(" scroll", theme.base),
             ])]
         };
@@ -369,9 +384,15 @@ impl ConflictScreen {
                 } else {
                     theme.warning
                 };
+                let shown: String = text
+                    .as_deref()
+                    .unwrap_or_default()
+                    .chars()
+                    .skip(self.hscroll)
+                    .collect();
                 Line::from(vec![
                     Span::styled(marker, marker_style),
-                    Span::styled(text.clone().unwrap_or_default(), style),
+                    Span::styled(shown, style),
                 ])
             })
             .collect();
@@ -470,6 +491,17 @@ mod tests {
         s.handle_key(key(KeyCode::Home));
         s.handle_key(key(KeyCode::Up));
         assert_eq!(s.scroll, 0);
+        s.handle_key(key(KeyCode::Right));
+        assert_eq!(s.hscroll, 8);
+        for _ in 0..20 {
+            s.handle_key(key(KeyCode::Right));
+        }
+        assert_eq!(
+            s.hscroll, 28,
+            "stops at the last character of the longest line"
+        );
+        s.handle_key(key(KeyCode::Left));
+        assert_eq!(s.hscroll, 20);
         let ctrl_r = KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL);
         assert_eq!(s.handle_key(ctrl_r), ConflictOutcome::None);
     }

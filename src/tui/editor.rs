@@ -4,6 +4,21 @@
 //! discarding changes, and the state the app needs to write drafts.
 //!
 //! The editor edits the real spec text; it never logs it.
+//!
+//! How the app drives it:
+//! - while it is open, every key goes to [`Editor::handle_key`] (no global
+//!   keys), pastes to [`Editor::paste`], the wheel to [`Editor::handle_mouse`];
+//! - on each tick, `if e.draft_due(now) { drafts.save(&e.draft()); e.mark_drafted() }`;
+//! - [`EditorOutcome::Save`]: update the instance against the mode's
+//!   version; on success `drafts.remove(&e.saved(Some((version, at))))`; on a
+//!   version conflict open a [`crate::tui::conflict::ConflictScreen`] with
+//!   `e.text()`, then `ReloadTheirs` → [`Editor::reload`], `Overwrite` →
+//!   [`Editor::rebase`] and save again, `BackToEditing` → back here;
+//! - [`EditorOutcome::Create`]: create it; on success remove the draft;
+//!   on failure [`Editor::set_message`] with the reason;
+//! - [`EditorOutcome::Close`]: remove the draft ([`Editor::draft_key`]) and close;
+//! - at start, offer `drafts.list()` in a [`crate::tui::drafts::DraftPrompt`]
+//!   and reopen one with [`Editor::from_draft`].
 
 use crate::domain::spec::{self, ProviderKind, Report, Severity};
 use crate::tui::drafts::{Draft, DraftMode};
@@ -1300,6 +1315,34 @@ mod tests {
         assert!(r.is_dirty());
         assert_eq!(r.draft_key(), d.key);
         assert!(matches!(r.mode(), EditorMode::Edit { version: 3, .. }));
+    }
+
+    #[test]
+    fn a_draft_written_on_pause_survives_the_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let drafts = crate::tui::drafts::Drafts::open(dir.path().join("drafts")).unwrap();
+        let text = {
+            // Session one: edit, pause, the app writes the draft, then the
+            // session dies without saving.
+            let mut e = edit_of(json!({"command": "a"}));
+            e.handle_key(key(KeyCode::End));
+            type_str(&mut e, "  ");
+            let due = e.last_change().unwrap() + DRAFT_IDLE;
+            assert!(e.draft_due(due));
+            drafts.save(&e.draft()).unwrap();
+            e.mark_drafted();
+            e.text()
+        };
+        // Session two: the draft is offered and restores the same text.
+        let listed = drafts.list();
+        assert_eq!(listed.len(), 1);
+        let mut e = Editor::from_draft(&listed[0]);
+        assert_eq!(e.text(), text);
+        assert!(e.is_dirty());
+        // Saving it clears the draft.
+        assert!(matches!(e.handle_key(ctrl('s')), EditorOutcome::Save(_)));
+        drafts.remove(&e.saved(Some((4, Utc::now())))).unwrap();
+        assert!(drafts.list().is_empty());
     }
 
     #[test]

@@ -1098,6 +1098,33 @@ mod tests {
         assert!(md.contains("| `\\|` | raw envelope |"), "{md}");
     }
 
+    /// If README.md marks a key table with `<!-- keys:start -->` and
+    /// `<!-- keys:end -->`, what is between is the generated table
+    /// (`UPDATE_KEY_TABLE=1` rewrites it).
+    #[test]
+    fn readme_key_table_is_current_when_marked() {
+        const START: &str = "<!-- keys:start -->\n";
+        const END: &str = "<!-- keys:end -->";
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+        let Ok(readme) = std::fs::read_to_string(&path) else {
+            return;
+        };
+        let (Some(a), Some(b)) = (readme.find(START), readme.find(END)) else {
+            return;
+        };
+        let table = markdown_key_table(&Keymap::preset("default").unwrap());
+        let body = &readme[a + START.len()..b];
+        if std::env::var_os("UPDATE_KEY_TABLE").is_some() && body != table {
+            let new = format!("{}{table}{}", &readme[..a + START.len()], &readme[b..]);
+            std::fs::write(&path, new).unwrap();
+            return;
+        }
+        assert_eq!(
+            body, table,
+            "README key table is stale; run UPDATE_KEY_TABLE=1 cargo test --lib tui::keymap"
+        );
+    }
+
     /// `keymaps/default.md` is generated from `keymaps/default.toml`; run
     /// with `UPDATE_KEY_TABLE=1` to rewrite it after changing the keymap.
     #[test]

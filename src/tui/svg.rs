@@ -28,8 +28,8 @@ impl Default for SvgOptions {
             fg: (0xd0, 0xd0, 0xd0),
             bg: (0x1c, 0x1c, 0x1c),
             font_family: "'DejaVu Sans Mono', 'Menlo', 'Consolas', monospace".into(),
-            font_size: 14.0,
-            cell_width: 8.4,
+            font_size: 15.0,
+            cell_width: 9.0,
             cell_height: 18.0,
         }
     }
@@ -105,6 +105,12 @@ fn indexed(i: u8) -> (u8, u8, u8) {
             (v, v, v)
         }
     }
+}
+
+/// A coordinate with at most two decimals and no trailing zeros.
+fn num(v: f32) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn hex((r, g, b): (u8, u8, u8)) -> String {
@@ -208,11 +214,11 @@ pub fn buffer_to_svg_with(buf: &Buffer, o: &SvgOptions) -> String {
             if bg != o.bg {
                 let _ = writeln!(
                     rects,
-                    r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{}"/>"#,
-                    f32::from(start) * cw,
-                    top,
-                    f32::from(end - start) * cw,
-                    ch,
+                    r#"<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>"#,
+                    num(f32::from(start) * cw),
+                    num(top),
+                    num(f32::from(end - start) * cw),
+                    num(ch),
                     hex(bg)
                 );
             }
@@ -222,14 +228,21 @@ pub fn buffer_to_svg_with(buf: &Buffer, o: &SvgOptions) -> String {
         let mut i = 0;
         while i < glyphs.len() {
             let lk = glyphs[i].3.clone();
-            let start = glyphs[i].0;
-            let mut end = start + glyphs[i].1;
-            let mut text = String::from(glyphs[i].2);
+            let mut end = glyphs[i].0 + glyphs[i].1;
             let mut j = i + 1;
             while j < glyphs.len() && glyphs[j].0 == end && same_text_look(&glyphs[j].3, &lk) {
                 end += glyphs[j].1;
-                text.push_str(glyphs[j].2);
                 j += 1;
+            }
+            // Every character sits at its cell's x, whatever the font's
+            // advance, so the grid holds in any renderer.
+            let mut text = String::new();
+            let mut xs = Vec::new();
+            for g in &glyphs[i..j] {
+                for c in g.2.chars() {
+                    text.push(c);
+                    xs.push(num(f32::from(g.0) * cw));
+                }
             }
             i = j;
             let blank = text.chars().all(|c| c == ' ');
@@ -254,10 +267,9 @@ pub fn buffer_to_svg_with(buf: &Buffer, o: &SvgOptions) -> String {
             }
             let _ = write!(
                 texts,
-                r#"<text x="{:.1}" y="{:.1}" textLength="{:.1}" lengthAdjust="spacingAndGlyphs"{attrs}>"#,
-                f32::from(start) * cw,
-                top + ch * 0.75,
-                f32::from(end - start) * cw,
+                r#"<text x="{}" y="{}"{attrs}>"#,
+                xs.join(" "),
+                num(top + ch * 0.75),
             );
             escape(&text, &mut texts);
             texts.push_str("</text>\n");
@@ -266,7 +278,11 @@ pub fn buffer_to_svg_with(buf: &Buffer, o: &SvgOptions) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w:.0}" height="{h:.0}" viewBox="0 0 {w:.1} {h:.1}">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="0 0 {} {}">"#,
+        w.ceil(),
+        h.ceil(),
+        num(w),
+        num(h)
     );
     let _ = writeln!(
         out,
@@ -385,17 +401,17 @@ mod tests {
             Style::default().add_modifier(Modifier::ITALIC | Modifier::DIM),
         );
         let svg = buffer_to_svg(&buf);
-        let want = r##"<svg xmlns="http://www.w3.org/2000/svg" width="50" height="36" viewBox="0 0 50.4 36.0">
+        let want = r##"<svg xmlns="http://www.w3.org/2000/svg" width="54" height="36" viewBox="0 0 54 36">
 <rect width="100%" height="100%" fill="#1c1c1c"/>
 <g shape-rendering="crispEdges">
-<rect x="25.2" y="0.0" width="16.8" height="18.0" fill="#ff0000"/>
-<rect x="0.0" y="18.0" width="25.2" height="18.0" fill="#d0d0d0"/>
+<rect x="27" y="0" width="18" height="18" fill="#ff0000"/>
+<rect x="0" y="18" width="27" height="18" fill="#d0d0d0"/>
 </g>
-<g font-family="&apos;DejaVu Sans Mono&apos;, &apos;Menlo&apos;, &apos;Consolas&apos;, monospace" font-size="14" xml:space="preserve">
-<text x="0.0" y="13.5" textLength="25.2" lengthAdjust="spacingAndGlyphs" fill="#cd0000">a&lt;b</text>
-<text x="25.2" y="13.5" textLength="16.8" lengthAdjust="spacingAndGlyphs" fill="#010203" font-weight="bold" text-decoration="underline">OK</text>
-<text x="0.0" y="31.5" textLength="25.2" lengthAdjust="spacingAndGlyphs" fill="#1c1c1c">界x</text>
-<text x="25.2" y="31.5" textLength="16.8" lengthAdjust="spacingAndGlyphs" fill="#d0d0d0" font-style="italic" fill-opacity="0.6">it</text>
+<g font-family="&apos;DejaVu Sans Mono&apos;, &apos;Menlo&apos;, &apos;Consolas&apos;, monospace" font-size="15" xml:space="preserve">
+<text x="0 9 18" y="13.5" fill="#cd0000">a&lt;b</text>
+<text x="27 36" y="13.5" fill="#010203" font-weight="bold" text-decoration="underline">OK</text>
+<text x="0 18" y="31.5" fill="#1c1c1c">界x</text>
+<text x="27 36" y="31.5" fill="#d0d0d0" font-style="italic" fill-opacity="0.6">it</text>
 </g>
 </svg>
 "##;
