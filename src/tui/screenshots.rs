@@ -1,5 +1,7 @@
 //! Screenshots of every view, rendered from fixture state with the real
 //! render code and written as SVG (`cargo run --example screenshots`).
+//! The kit's components alone are written by its own test
+//! (`UPDATE_SCREENSHOTS=1`), under other names.
 
 use super::app::{App, Msg};
 use super::fixtures;
@@ -86,7 +88,7 @@ pub fn scenes(theme: &Theme, keymap: &Keymap) -> Vec<(&'static str, App)> {
     for c in r#""args": ["--root", /srv"],"#.chars() {
         a.update(ch(c));
     }
-    out.push(("editor-error", a));
+    out.push(("console-editor-error", a));
 
     let mut a = base();
     let fs = fixtures::instances()[0].clone();
@@ -110,11 +112,11 @@ pub fn scenes(theme: &Theme, keymap: &Keymap) -> Vec<(&'static str, App)> {
         .json_spec
         .insert("cwd".into(), serde_json::json!("/srv/shared"));
     a.update(Msg::Theirs(Ok(theirs)));
-    out.push(("conflict", a));
+    out.push(("console-conflict", a));
 
     let mut a = base();
     a.update(ch('n'));
-    out.push(("templates", a));
+    out.push(("console-templates", a));
 
     let mut a = base();
     a.update(ch('?'));
@@ -149,12 +151,6 @@ pub fn write_all(dir: &Path) -> Result<Vec<PathBuf>, String> {
         app.prepare();
         let buf = render_to_buffer(W, H, |f| views::render(f, app))?;
         files.push(write(dir, name, &buf_svg(&buf, &SvgOptions::default()))?);
-    }
-    // The kit's components alone, for what the scenes above do not cover.
-    for (name, buf) in super::svg::kit_gallery(&dark, W, H)? {
-        if !all.iter().any(|(n, _)| *n == name) {
-            files.push(write(dir, name, &buf_svg(&buf, &SvgOptions::default()))?);
-        }
     }
     let light = Theme::preset("light")?;
     let mut a = fixtures::app(light, keymap);
