@@ -14,7 +14,7 @@ struct Console {
     raw: Arc<Mutex<Vec<u8>>>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
-    _master: Box<dyn portable_pty::MasterPty + Send>,
+    master: Box<dyn portable_pty::MasterPty + Send>,
 }
 
 impl Console {
@@ -52,7 +52,7 @@ impl Console {
             raw,
             writer,
             child,
-            _master: pty.master,
+            master: pty.master,
         }
     }
 
@@ -301,4 +301,63 @@ fn an_unknown_theme_in_the_command_line_is_a_toast_not_a_crash() {
     con.wait_for("theme light", Duration::from_secs(5));
     con.send(b"q");
     assert!(con.wait_exit(Duration::from_secs(10)).success());
+}
+
+#[test]
+fn read_only_console_shows_the_badge_and_refuses_changes() {
+    let (_tmp, data, config) = dirs();
+    let out = cli(
+        &data,
+        &config,
+        &["instances", "create", "keep-me", "--spec", "-"],
+        r#"{"command": ["mcp-server"]}"#,
+    );
+    assert!(out.status.success());
+    let mut con = Console::spawn(&data, &config, &["--read-only"]);
+    let s = con.wait_for("keep-me", Duration::from_secs(20));
+    assert!(s.contains("READ-ONLY"), "{s}");
+    con.send(b"\x04"); // ctrl-d: delete
+    con.wait_for("read-only mode", Duration::from_secs(5));
+    con.send(b"e");
+    con.send(b"y");
+    con.send(b"q");
+    assert!(con.wait_exit(Duration::from_secs(10)).success());
+    let out = cli(
+        &data,
+        &config,
+        &["instances", "get", "keep-me", "-o", "json"],
+        "",
+    );
+    assert!(out.status.success(), "the instance is still there");
+}
+
+#[test]
+fn a_resize_storm_is_fine() {
+    let (_tmp, data, config) = dirs();
+    let mut con = Console::spawn(&data, &config, &[]);
+    con.wait_for("instances (0)", Duration::from_secs(20));
+    for i in 0..60u16 {
+        let (cols, rows) = (20 + (i * 7) % 120, 5 + (i * 5) % 40);
+        con.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+    }
+    con.master
+        .resize(PtySize {
+            rows: ROWS,
+            cols: COLS,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(con.child.try_wait().unwrap().is_none(), "the console died");
+    con.send(b"q");
+    assert!(con.wait_exit(Duration::from_secs(10)).success());
+    ends_restored(&con.raw_text());
 }
