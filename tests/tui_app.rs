@@ -481,3 +481,56 @@ fn copy_and_dump() {
     assert_eq!(aacon::tui::run::base64(b"ab"), "YWI=");
     assert_eq!(aacon::tui::run::base64(b""), "");
 }
+
+#[test]
+fn mouse_clicks_select_rows_sort_by_header_and_the_wheel_scrolls() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut a = app();
+    let mut term = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    term.draw(|f| views::render(f, &a)).unwrap();
+    let click = |col: u16, row: u16| {
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: col,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    let buf = term.backend().buffer().clone();
+    let find = |text: &str| -> (u16, u16) {
+        for y in 0..buf.area.height {
+            let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+            if let Some(x) = line.find(text) {
+                return (line[..x].chars().count() as u16, y);
+            }
+        }
+        panic!("{text} not on screen");
+    };
+    // Click a row: it is selected; click it again: it opens.
+    let (x, y) = find(" github");
+    a.update(click(x + 2, y));
+    assert_eq!(a.selected_instance().unwrap().name, "github");
+    let cmds = a.update(click(x + 2, y));
+    assert!(
+        matches!(cmds.as_slice(), [Command::LoadHistory(_)]),
+        "{cmds:?}"
+    );
+    a.action(Action::Back);
+    // Click the RESTARTS header: sorted by it; again: reversed.
+    term.draw(|f| views::render(f, &a)).unwrap();
+    let (x, y) = find("RESTARTS");
+    a.update(click(x + 1, y));
+    assert_eq!(a.sort, Column::Restarts);
+    assert!(!a.sort_reverse);
+    a.update(click(x + 1, y));
+    assert!(a.sort_reverse);
+    // The wheel moves the selection.
+    a.action(Action::Top);
+    a.update(Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 5,
+        row: 10,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(a.selected, 3);
+}

@@ -332,6 +332,9 @@ pub enum StreamItem {
 pub struct Geometry {
     pub rows: Rect,
     pub first: usize,
+    /// The header row's y and each visible column's x range.
+    pub header_y: u16,
+    pub columns: [Option<(u16, u16, Column)>; 9],
 }
 
 pub struct App {
@@ -981,6 +984,20 @@ impl App {
             MouseEventKind::Down(MouseButton::Left) => {
                 if let Screen::Instances = self.screen() {
                     let g = self.geometry.get();
+                    if m.row == g.header_y && g.rows.height > 0 {
+                        let hit = g
+                            .columns
+                            .iter()
+                            .flatten()
+                            .find(|(x0, x1, _)| m.column >= *x0 && m.column < *x1);
+                        if let Some((_, _, col)) = hit {
+                            // Clicking the sorted column reverses it.
+                            let reverse = *col == self.sort && !self.sort_reverse;
+                            self.set_sort(*col, reverse);
+                            self.dirty = true;
+                        }
+                        return Vec::new();
+                    }
                     let inside = m.column >= g.rows.x
                         && m.column < g.rows.x + g.rows.width
                         && m.row >= g.rows.y

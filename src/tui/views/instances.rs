@@ -5,7 +5,7 @@ use crate::domain::Instance;
 use crate::tui::app::{App, Column, Geometry};
 use crate::tui::keymap::{Action, View};
 use ratatui::Frame;
-use ratatui::layout::{Alignment, Constraint, Rect};
+use ratatui::layout::{Alignment, Constraint, Flex, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
@@ -144,6 +144,25 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     }
     offset = offset.min(app.rows.len().saturating_sub(visible));
     app.offset.set(offset);
+    let widths: Vec<Constraint> = cols
+        .iter()
+        .map(|c| {
+            if *c == Column::Name {
+                Constraint::Min(width(*c))
+            } else {
+                Constraint::Length(width(*c))
+            }
+        })
+        .collect();
+    // The same split the table makes, for header clicks.
+    let cells = Layout::horizontal(widths.clone())
+        .flex(Flex::Start)
+        .spacing(1)
+        .split(inner);
+    let mut columns = [None; 9];
+    for (slot, (c, r)) in columns.iter_mut().zip(cols.iter().zip(cells.iter())) {
+        *slot = Some((r.x, r.x + r.width, *c));
+    }
     app.geometry.set(Geometry {
         rows: Rect::new(
             inner.x,
@@ -152,6 +171,8 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             inner.height.saturating_sub(1),
         ),
         first: offset,
+        header_y: inner.y,
+        columns,
     });
 
     let header = Row::new(cols.iter().map(|c| {
@@ -207,16 +228,6 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             }
         });
 
-    let widths: Vec<Constraint> = cols
-        .iter()
-        .map(|c| {
-            if *c == Column::Name {
-                Constraint::Min(width(*c))
-            } else {
-                Constraint::Length(width(*c))
-            }
-        })
-        .collect();
     frame.render_widget(
         Table::new(rows, widths).header(header).column_spacing(1),
         inner,
