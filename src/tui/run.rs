@@ -552,10 +552,16 @@ fn perform(cmds: Vec<Command>, io: &Io) {
                 }
             }
             Command::LoadTheme(name) => {
-                let _ = tx.send(Msg::ThemeLoaded(load_theme(&name, opts)));
+                let opts = opts.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(Msg::ThemeLoaded(load_theme(&name, &opts)));
+                });
             }
             Command::LoadKeymap(name) => {
-                let _ = tx.send(Msg::KeymapLoaded(load_keymap(&name, opts)));
+                let opts = opts.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(Msg::KeymapLoaded(load_keymap(&name, &opts)));
+                });
             }
         }
     }
