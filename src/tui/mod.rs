@@ -1,4 +1,11 @@
 //! The full-screen console.
+//!
+//! State and I/O are apart: [`app::App`] holds everything on screen and
+//! turns messages (keys, platform events, task results, ticks) into
+//! [`app::Command`]s; [`run`] owns the terminal, the `select!` loop and the
+//! tasks that perform commands; [`views`] draw `&App` (so tests render
+//! hand-built state, see [`fixtures`]). The kit's components ([`editor`],
+//! [`conflict`], [`templates`], [`drafts`]) are driven from `App`.
 
 pub mod app;
 pub mod conflict;
