@@ -2,7 +2,7 @@
 //!
 //! State and I/O are apart: [`app::App`] holds everything on screen and
 //! turns messages (keys, platform events, task results, ticks) into
-//! [`app::Command`]s; [`run`] owns the terminal, the `select!` loop and the
+//! [`app::Command`]s; [`mod@run`] owns the terminal, the `select!` loop and the
 //! tasks that perform commands; [`views`] draw `&App` (so tests render
 //! hand-built state, see [`fixtures`]). The kit's components ([`editor`],
 //! [`conflict`], [`templates`], [`drafts`]) are driven from `App`.

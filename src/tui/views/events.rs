@@ -8,7 +8,7 @@ use ratatui::layout::{Alignment, Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
-/// Cells for one event: time, type, [instance,] change, correlation id.
+/// Cells for one event: time, type, instance (if asked), change, correlation id.
 pub fn event_row<'a>(app: &App, e: &Envelope, with_instance: bool, width: u16) -> Vec<Cell<'a>> {
     let t = &app.theme;
     let kind = e
