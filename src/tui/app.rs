@@ -940,6 +940,10 @@ impl App {
                 {
                     let at_end = d.selected + 1 >= d.events.len();
                     d.events.push(env.clone());
+                    if d.events.len() > STREAM_CAP {
+                        d.events.remove(0);
+                        d.selected = d.selected.saturating_sub(1);
+                    }
                     if at_end {
                         d.selected = d.events.len() - 1;
                     }
