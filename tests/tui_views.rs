@@ -433,3 +433,25 @@ fn template_picker() {
         a.update(key('n'));
     });
 }
+
+#[test]
+fn events_say_what_changed() {
+    use aacon::domain::Envelope;
+    use aacon::platform::PlatformEvent;
+    use std::sync::Arc;
+    let mut a = app();
+    let mut fs = fixtures::instances()[0].clone();
+    fs.aggregate_version += 50;
+    for e in [
+        Envelope::updated(&fs, &["json_spec", "description"], Some("c-upd".into())),
+        Envelope::started(&fs, Some("c-go".into())),
+        Envelope::deleted(&fs, Some("c-del".into())),
+    ] {
+        a.update(Msg::Platform(PlatformEvent::Event(Arc::new(e))));
+    }
+    a.action(Action::EventsView);
+    let s = render(&mut a, 120, 30);
+    assert!(s.contains("changed json_spec, description"), "{s}");
+    assert!(s.contains("desired running"), "{s}");
+    assert!(s.contains("deleted"), "{s}");
+}

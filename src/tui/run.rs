@@ -586,15 +586,13 @@ where
     match (failed.first(), total) {
         (None, 1) => {
             let (name, message) = last;
-            let mut s = if name.is_empty() {
+            Ok(if !message.is_empty() {
+                message
+            } else if name.is_empty() {
                 format!("{verb}: done")
             } else {
                 format!("{verb} {name}: done")
-            };
-            if !message.is_empty() {
-                s = format!("{s}; {message}");
-            }
-            Ok(s)
+            })
         }
         (None, _) => Ok(format!("{verb}: {} done", plural(done, "instance"))),
         (Some(first), 1) => Err(format!("{verb} failed: {first}")),

@@ -1,7 +1,7 @@
 //! Events view: the live stream for all instances, follow or paused.
 
 use super::{fit, inert};
-use crate::domain::Envelope;
+use crate::domain::{Envelope, EventType};
 use crate::tui::app::{App, StreamItem};
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Rect};
@@ -14,34 +14,13 @@ pub fn event_row<'a>(app: &App, e: &Envelope, with_instance: bool, width: u16) -
     let kind = e
         .kind()
         .map_or_else(|| inert(&e.event_type), |k| k.short().to_string());
-    let change = match (e.previous_status(), e.status(), e.error_text()) {
-        (_, _, Some(err)) => Span::styled(inert(err), t.error),
-        (Some(p), Some(s), None) => Span::styled(
-            format!("{} {} → {} {}", p.symbol(), p, s.symbol(), s),
-            t.status(s),
-        ),
-        (None, Some(s), None) => Span::styled(format!("{} {}", s.symbol(), s), t.status(s)),
-        _ => match e.data.get("changed").and_then(|c| c.as_array()) {
-            Some(fields) => Span::styled(
-                format!(
-                    "changed {}",
-                    fields
-                        .iter()
-                        .filter_map(|f| f.as_str())
-                        .map(inert)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                t.base,
-            ),
-            None => Span::styled(
-                e.data
-                    .get("desired_state")
-                    .and_then(|d| d.as_str())
-                    .map_or(String::new(), |d| format!("desired {}", inert(d))),
-                t.base,
-            ),
-        },
+    let desired = e.data.get("desired_state").and_then(|d| d.as_str());
+    let change = match (e.kind(), desired) {
+        (Some(EventType::Started | EventType::Stopped), Some(d)) => {
+            Span::styled(format!("desired {}", inert(d)), t.base)
+        }
+        (Some(EventType::Deleted), _) => Span::styled("deleted", t.dim),
+        _ => status_change(app, e),
     };
     let mut cells = vec![
         Cell::from(e.timestamp.format("%H:%M:%S%.3f").to_string()).style(t.dim),
@@ -63,6 +42,33 @@ pub fn event_row<'a>(app: &App, e: &Envelope, with_instance: bool, width: u16) -
     let corr = e.correlation_id.as_deref().map_or("-".into(), inert);
     cells.push(Cell::from(fit(&corr, if width > 100 { 36 } else { 12 })).style(t.dim));
     cells
+}
+
+fn status_change(app: &App, e: &Envelope) -> Span<'static> {
+    let t = &app.theme;
+    if let Some(fields) = e.data.get("changed").and_then(|c| c.as_array()) {
+        let names: Vec<String> = fields
+            .iter()
+            .filter_map(|f| f.as_str())
+            .map(inert)
+            .collect();
+        return Span::styled(format!("changed {}", names.join(", ")), t.base);
+    }
+    match (e.previous_status(), e.status(), e.error_text()) {
+        (_, _, Some(err)) => Span::styled(inert(err), t.error),
+        (Some(p), Some(s), None) => Span::styled(
+            format!("{} {} → {} {}", p.symbol(), p, s.symbol(), s),
+            t.status(s),
+        ),
+        (None, Some(s), None) => Span::styled(format!("{} {}", s.symbol(), s), t.status(s)),
+        _ => Span::styled(
+            e.data
+                .get("desired_state")
+                .and_then(|d| d.as_str())
+                .map_or(String::new(), |d| format!("desired {}", inert(d))),
+            t.base,
+        ),
+    }
 }
 
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {

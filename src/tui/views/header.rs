@@ -33,6 +33,9 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             format!("▲ {} retrying in {in_secs}s", inert(source)),
             t.warning,
         ),
+        SourceState::Off if app.backend.name == "embedded" => {
+            Span::styled("○ local only (no redis)", t.dim)
+        }
         SourceState::Off => Span::styled("○ off", t.dim),
     });
     if app.read_only() {
