@@ -361,3 +361,68 @@ fn a_resize_storm_is_fine() {
     assert!(con.wait_exit(Duration::from_secs(10)).success());
     ends_restored(&con.raw_text());
 }
+
+/// Re-run this test binary in a pty as the child of
+/// `a_panic_restores_the_terminal_before_the_report`.
+#[test]
+fn panic_child() {
+    if std::env::var_os("AACON_PANIC_CHILD").is_none() {
+        return;
+    }
+    aacon::tui::run::install_hooks();
+    let _guard = aacon::tui::run::TerminalGuard::enter().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    panic!("deliberate panic for the hook test");
+}
+
+#[test]
+fn a_panic_restores_the_terminal_before_the_report() {
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: ROWS,
+            cols: COLS,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "panic_child", "--nocapture", "--test-threads=1"]);
+    cmd.env("AACON_PANIC_CHILD", "1");
+    cmd.env("TERM", "xterm-256color");
+    let mut child = pty.slave.spawn_command(cmd).unwrap();
+    drop(pty.slave);
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    let raw = Arc::new(Mutex::new(Vec::new()));
+    let sink = raw.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(start.elapsed() < Duration::from_secs(20), "the child hung");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let out = String::from_utf8_lossy(&raw.lock().unwrap()).to_string();
+    let entered = out
+        .find("\x1b[?1049h")
+        .expect("entered the alternate screen");
+    // The hook leaves the alternate screen before the report (the guard
+    // leaves it again while unwinding, harmlessly).
+    let left = out.find("\x1b[?1049l").expect("left the alternate screen");
+    let report = out
+        .find("deliberate panic for the hook test")
+        .expect("the panic report is printed");
+    assert!(entered < left && left < report, "{out:?}");
+    let shown = out[left..].find("\x1b[?25h").map(|i| i + left);
+    assert!(
+        shown.is_some_and(|i| i < report),
+        "the cursor is shown first: {out:?}"
+    );
+}

@@ -113,7 +113,7 @@ impl Drop for TerminalGuard {
 }
 
 /// Install color-eyre with a panic hook that restores the terminal first.
-fn install_hooks() {
+pub fn install_hooks() {
     let (panic_hook, eyre_hook) = color_eyre::config::HookBuilder::default().into_hooks();
     // Already installed (e.g. by the CLI): keep that one.
     let _ = eyre_hook.install();
