@@ -49,6 +49,9 @@ pub enum ConflictOutcome {
     },
     /// Back to the editor with my text, nothing decided.
     BackToEditing,
+    /// The instance was deleted meanwhile: create it again (same name)
+    /// from my text.
+    Recreate,
 }
 
 /// How a row of the side-by-side view differs.
@@ -169,6 +172,8 @@ pub struct ConflictScreen {
     theirs: Theirs,
     rows: Vec<Row>,
     scroll: usize,
+    /// The instance no longer exists.
+    deleted: bool,
     /// Columns scrolled to the right (long lines).
     hscroll: usize,
     armed: bool,
@@ -188,10 +193,33 @@ impl ConflictScreen {
             theirs,
             rows,
             scroll: 0,
+            deleted: false,
             hscroll: 0,
             armed: false,
             page: 10,
         }
+    }
+
+    /// The instance was deleted while `mine` was being edited.
+    pub fn deleted(name: &str, mine: &str, base_version: u64) -> ConflictScreen {
+        let mut s = ConflictScreen::new(
+            name,
+            mine,
+            base_version,
+            Theirs {
+                text: String::new(),
+                version: base_version,
+                updated_at: None,
+                updated_by: None,
+            },
+        );
+        s.deleted = true;
+        s
+    }
+
+    /// Whether the instance was deleted meanwhile.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted
     }
 
     pub fn rows(&self) -> &[Row] {
@@ -235,6 +263,8 @@ impl ConflictScreen {
             };
         }
         match key.code {
+            KeyCode::Char('c') if plain && self.deleted => return ConflictOutcome::Recreate,
+            KeyCode::Char('r' | 'o') if self.deleted => {}
             KeyCode::Char('r') if plain => return ConflictOutcome::ReloadTheirs,
             KeyCode::Char('o') if plain => self.armed = true,
             KeyCode::Char('e') if plain => return ConflictOutcome::BackToEditing,
@@ -282,7 +312,11 @@ impl ConflictScreen {
             .borders(Borders::ALL)
             .border_style(theme.warning)
             .title(Span::styled(
-                format!(" Conflict: '{}' changed while you were editing ", self.name),
+                if self.deleted {
+                    format!(" Conflict: '{}' was deleted ", self.name)
+                } else {
+                    format!(" Conflict: '{}' changed while you were editing ", self.name)
+                },
                 theme.title,
             ))
             .style(theme.base);
@@ -292,23 +326,39 @@ impl ConflictScreen {
             return;
         }
         let changed = self.rows.iter().filter(|r| r.kind != RowKind::Same).count();
-        let intro = vec![
-            Line::from(vec![
-                Span::styled("You edited version ", theme.base),
-                Span::styled(self.base_version.to_string(), theme.header),
-                Span::styled("; it is now ", theme.base),
-                Span::styled(self.who_when(), theme.header),
-                Span::styled(".", theme.base),
-            ]),
-            Line::from(Span::styled(
-                format!(
-                    "{changed} line{} differ{}. Nothing is saved until you choose.",
-                    if changed == 1 { "" } else { "s" },
-                    if changed == 1 { "s" } else { "" }
-                ),
-                theme.dim,
-            )),
-        ];
+        let intro = if self.deleted {
+            vec![
+                Line::from(Span::styled(
+                    format!(
+                        "'{}' was deleted while you were editing version {}.",
+                        self.name, self.base_version
+                    ),
+                    theme.base,
+                )),
+                Line::from(Span::styled(
+                    "Your text is kept. Nothing is saved until you choose.",
+                    theme.dim,
+                )),
+            ]
+        } else {
+            vec![
+                Line::from(vec![
+                    Span::styled("You edited version ", theme.base),
+                    Span::styled(self.base_version.to_string(), theme.header),
+                    Span::styled("; it is now ", theme.base),
+                    Span::styled(self.who_when(), theme.header),
+                    Span::styled(".", theme.base),
+                ]),
+                Line::from(Span::styled(
+                    format!(
+                        "{changed} line{} differ{}. Nothing is saved until you choose.",
+                        if changed == 1 { "" } else { "s" },
+                        if changed == 1 { "s" } else { "" }
+                    ),
+                    theme.dim,
+                )),
+            ]
+        };
         let intro_rows: u16 = if inner.height >= 10 { 3 } else { 0 };
         let [top, panes, footer] = Layout::vertical([
             Constraint::Length(intro_rows),
@@ -323,7 +373,16 @@ impl ConflictScreen {
         self.render_side(frame, left, theme, true);
         self.render_side(frame, right, theme, false);
 
-        let footer_lines = if self.armed {
+        let footer_lines = if self.deleted {
+            vec![Line::from(vec![
+                Span::styled("c", theme.key),
+                Span::styled(" create it again from yours  ", theme.base),
+                Span::styled("e/esc", theme.key),
+                Span::styled(" back to editing  ", theme.base),
+                Span::styled("↑↓←→", theme.key),
+                Span::styled(" scroll", theme.base),
+            ])]
+        } else if self.armed {
             vec![Line::from(vec![
                 Span::styled(
                     format!("Overwrite version {} with your text? ", self.theirs.version),
@@ -355,6 +414,8 @@ impl ConflictScreen {
     fn render_side(&self, frame: &mut Frame, area: Rect, theme: &Theme, mine: bool) {
         let title = if mine {
             format!(" yours (based on version {}) ", self.base_version)
+        } else if self.deleted {
+            " theirs (deleted) ".to_string()
         } else {
             format!(" theirs (version {}) ", self.theirs.version)
         };
@@ -372,6 +433,7 @@ impl ConflictScreen {
             .map(|r| {
                 let text = if mine { &r.mine } else { &r.theirs };
                 let (marker, style): (&str, Style) = match (r.kind, text.is_some()) {
+                    _ if self.deleted => ("  ", theme.base),
                     (RowKind::Same, _) => ("  ", theme.base),
                     (_, false) => ("  ", theme.dim),
                     (RowKind::Changed, true) => ("~ ", theme.changed),
@@ -526,6 +588,31 @@ mod tests {
         assert_eq!(t.version, 5);
         assert_eq!(t.updated_by.as_deref(), Some("serve"));
         assert_eq!(t.text, "{\n  \"command\": \"npx\"\n}\n");
+    }
+
+    #[test]
+    fn deleted_meanwhile_offers_recreate_only() {
+        let mut s = ConflictScreen::deleted("files", MINE, 3);
+        assert!(s.is_deleted());
+        assert!(s.rows().iter().all(|r| r.kind == RowKind::Mine));
+        assert_eq!(s.handle_key(key(KeyCode::Char('r'))), ConflictOutcome::None);
+        assert_eq!(s.handle_key(key(KeyCode::Char('o'))), ConflictOutcome::None);
+        assert!(!s.is_armed());
+        assert_eq!(
+            s.handle_key(key(KeyCode::Char('c'))),
+            ConflictOutcome::Recreate
+        );
+        assert_eq!(
+            s.handle_key(key(KeyCode::Esc)),
+            ConflictOutcome::BackToEditing
+        );
+        // On a live conflict, 'c' does nothing.
+        assert_eq!(
+            screen().handle_key(key(KeyCode::Char('c'))),
+            ConflictOutcome::None
+        );
+        insta::assert_snapshot!("conflict_deleted_80x24", draw(&s, 80, 24).backend());
+        draw(&s, 40, 12);
     }
 
     fn draw(s: &ConflictScreen, w: u16, h: u16) -> Terminal<TestBackend> {

@@ -13,14 +13,16 @@
 //!   version; on success `drafts.remove(&e.saved(Some((version, at))))`; on a
 //!   version conflict open a [`crate::tui::conflict::ConflictScreen`] with
 //!   `e.text()`, then `ReloadTheirs` → [`Editor::reload`], `Overwrite` →
-//!   [`Editor::rebase`] and save again, `BackToEditing` → back here;
+//!   [`Editor::rebase`] and save again, `BackToEditing` → back here; if the
+//!   instance is gone, [`crate::tui::conflict::ConflictScreen::deleted`] and
+//!   `Recreate` → create what [`Editor::recreate`] returns;
 //! - [`EditorOutcome::Create`]: create it; on success remove the draft;
 //!   on failure [`Editor::set_message`] with the reason;
 //! - [`EditorOutcome::Close`]: remove the draft ([`Editor::draft_key`]) and close;
 //! - at start, offer `drafts.list()` in a [`crate::tui::drafts::DraftPrompt`]
 //!   and reopen one with [`Editor::from_draft`].
 
-use crate::domain::spec::{self, ProviderKind, Report, Severity};
+use crate::domain::spec::{self, Parsed, Position, ProviderKind, Report, Severity};
 use crate::tui::drafts::{Draft, DraftMode};
 use crate::tui::keymap::{Action, Keymap, View, key_label};
 use crate::tui::templates::Template;
@@ -37,7 +39,7 @@ use std::time::{Duration, Instant};
 use tui_textarea::TextArea;
 use uuid::Uuid;
 
-/// Moves the cursor to the syntax error (as in many editors' "next problem").
+/// Moves the cursor to the first problem (as in many editors' "next problem").
 pub const JUMP_KEY: KeyCode = KeyCode::F(8);
 
 /// How long typing must pause before a draft is due.
@@ -78,13 +80,7 @@ impl EditorMode {
     }
 }
 
-/// A JSON syntax error: 1-based line and column, and one sentence.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntaxError {
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
+pub use crate::domain::spec::SyntaxError;
 
 /// The result of the last validation.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,27 +88,45 @@ pub enum Validation {
     /// The text is not JSON.
     Syntax(SyntaxError),
     /// The text is JSON; the report says whether it is a valid json_spec.
-    Checked { value: Value, report: Report },
+    Checked {
+        value: Value,
+        report: Report,
+        /// Where each of `report.issues` is in the text, when it can be found.
+        at: Vec<Option<Position>>,
+    },
 }
 
 impl Validation {
     /// Parse and validate json_spec text.
     pub fn of(text: &str) -> Validation {
-        if text.trim().is_empty() {
-            return Validation::Syntax(SyntaxError {
-                line: 1,
-                column: 1,
-                message:
-                    "json_spec is empty; write a JSON object such as {\"command\": \"my-server\"}"
-                        .into(),
-            });
-        }
-        match serde_json::from_str::<Value>(text) {
-            Ok(value) => {
-                let report = spec::validate(&value);
-                Validation::Checked { value, report }
+        match spec::parse_spec(text) {
+            Ok(Parsed { value, report }) => {
+                let at = report
+                    .issues
+                    .iter()
+                    .map(|i| spec::locate(text, &i.pointer))
+                    .collect();
+                Validation::Checked { value, report, at }
             }
-            Err(e) => Validation::Syntax(syntax_error(text, &e)),
+            Err(mut e) => {
+                e.message = plainer(&e.message);
+                Validation::Syntax(e)
+            }
+        }
+    }
+
+    /// Where the first problem is (1-based line, column): the syntax
+    /// error, else the first located error, else the first located issue.
+    pub fn first_position(&self) -> Option<(usize, usize)> {
+        match self {
+            Validation::Syntax(e) => Some((e.line, e.column)),
+            Validation::Checked { report, at, .. } => {
+                let located = || report.issues.iter().zip(at.iter());
+                located()
+                    .find(|(i, p)| i.severity == Severity::Error && p.is_some())
+                    .or_else(|| located().find(|(_, p)| p.is_some()))
+                    .and_then(|(_, p)| p.map(|p| (p.line, p.column)))
+            }
         }
     }
 
@@ -141,22 +155,9 @@ impl Validation {
     }
 }
 
-/// serde_json's message, made into one plain sentence, with the position
-/// kept apart.
-fn syntax_error(text: &str, e: &serde_json::Error) -> SyntaxError {
-    let full = e.to_string();
-    let raw = match full.rfind(" at line ") {
-        Some(i) => &full[..i],
-        None => full.as_str(),
-    };
-    let message = match raw {
-        "EOF while parsing an object" => "the text ends inside an object; a '}' is missing".into(),
-        "EOF while parsing a list" => "the text ends inside an array; a ']' is missing".into(),
-        "EOF while parsing a string" => "a string is not closed; a '\"' is missing".into(),
-        "EOF while parsing a value" => "the text ends where a value should be".into(),
-        "trailing comma" => "a trailing comma; remove the ',' before the closing bracket".into(),
-        "trailing characters" => "there is text after the end of the JSON object".into(),
-        "key must be a string" => "a key must be a string in double quotes".into(),
+/// serde_json's terse messages that the domain passes through, in words.
+fn plainer(message: &str) -> String {
+    match message {
         "expected `:`" => "expected ':' after the key".into(),
         "expected `,` or `}`" => "expected ',' or '}' (is a comma missing?)".into(),
         "expected `,` or `]`" => "expected ',' or ']' (is a comma missing?)".into(),
@@ -167,28 +168,10 @@ fn syntax_error(text: &str, e: &serde_json::Error) -> SyntaxError {
         "invalid escape" => {
             "an invalid escape in a string (use \\\\, \\\", \\n, \\t or \\uXXXX)".into()
         }
-        "invalid number" => "an invalid number".into(),
-        s if s.starts_with("control character") => {
+        m if m.starts_with("control character") => {
             "a line break or control character inside a string; write it as \\n".into()
         }
-        s => s.to_string(),
-    };
-    // An early end is reported where the text ends (after its last
-    // character), which is where the cursor is when typing.
-    let (mut line, mut column) = (e.line().max(1), e.column().max(1));
-    if e.is_eof() {
-        let body = text.trim_end();
-        line = body.split('\n').count().max(1);
-        column = body
-            .rsplit('\n')
-            .next()
-            .map(|l| l.chars().count() + 1)
-            .unwrap_or(1);
-    }
-    SyntaxError {
-        line,
-        column,
-        message,
+        m => m.to_string(),
     }
 }
 
@@ -257,7 +240,8 @@ fn trimmed(text: &str) -> &str {
 impl Editor {
     /// Open `text` for `mode`.
     pub fn new(mode: EditorMode, text: &str) -> Editor {
-        let text = trimmed(text);
+        let text = text.replace("\r\n", "\n");
+        let text = trimmed(&text);
         let draft_key = Draft::key_for(&mode.draft_mode());
         let mut e = Editor {
             mode,
@@ -482,6 +466,24 @@ impl Editor {
         self.drafted = false;
     }
 
+    /// The instance was deleted meanwhile (the conflict screen's
+    /// "create it again"): from now on this creates a new instance with the
+    /// old name. Returns what to create when the text is valid.
+    pub fn recreate(&mut self) -> Option<(String, Value)> {
+        if let EditorMode::Edit { name, .. } = &self.mode {
+            self.new_name = Some(name.clone());
+            self.mode = EditorMode::Create { template: None };
+            self.baseline = None;
+            self.drafted = false;
+        }
+        match &self.validation {
+            Validation::Checked { value, report, .. } if report.is_valid() => {
+                self.new_name.clone().map(|n| (n, value.clone()))
+            }
+            _ => None,
+        }
+    }
+
     /// Show one sentence in the status line (e.g. why a save failed).
     pub fn set_message(&mut self, message: impl Into<String>, is_error: bool) {
         self.message = Some((message.into(), is_error));
@@ -522,7 +524,7 @@ impl Editor {
                     self.message = Some((msg, true));
                     return EditorOutcome::None;
                 }
-                let Validation::Checked { value, report } = &self.validation else {
+                let Validation::Checked { value, report, .. } = &self.validation else {
                     self.confirm = None;
                     return EditorOutcome::None;
                 };
@@ -666,11 +668,11 @@ impl Editor {
         EditorOutcome::None
     }
 
-    /// Move the cursor to the JSON syntax error, if there is one.
+    /// Move the cursor to the first problem (see [`Validation::first_position`]).
     pub fn jump_to_problem(&mut self) {
-        if let Validation::Syntax(e) = &self.validation {
-            let row = e.line.saturating_sub(1).min(u16::MAX as usize) as u16;
-            let col = e.column.saturating_sub(1).min(u16::MAX as usize) as u16;
+        if let Some((line, column)) = self.validation.first_position() {
+            let row = line.saturating_sub(1).min(u16::MAX as usize) as u16;
+            let col = column.saturating_sub(1).min(u16::MAX as usize) as u16;
             self.textarea
                 .move_cursor(tui_textarea::CursorMove::Jump(row, col));
         }
@@ -843,12 +845,16 @@ impl Editor {
             Validation::Checked { report, .. } if report.issues.is_empty() => {
                 vec![Line::from(Span::styled("✓ no problems", theme.ok))]
             }
-            Validation::Checked { report, .. } => {
-                let mut issues: Vec<&spec::Issue> = report.issues.iter().collect();
-                issues.sort_by_key(|i| i.severity);
+            Validation::Checked { report, at, .. } => {
+                let mut issues: Vec<(&spec::Issue, Option<&Position>)> = report
+                    .issues
+                    .iter()
+                    .zip(at.iter().map(Option::as_ref).chain(std::iter::repeat(None)))
+                    .collect();
+                issues.sort_by_key(|(i, _)| i.severity);
                 issues
                     .into_iter()
-                    .map(|i| {
+                    .map(|(i, pos)| {
                         let (label, style) = match i.severity {
                             Severity::Error => ("✗ error ", theme.error),
                             Severity::Warning => ("! warning ", theme.warning),
@@ -859,11 +865,14 @@ impl Editor {
                         } else {
                             i.pointer.clone()
                         };
-                        Line::from(vec![
-                            Span::styled(label, style),
-                            Span::styled(format!("{pointer}: "), theme.key),
-                            Span::styled(i.message.clone(), theme.base),
-                        ])
+                        let mut spans = vec![Span::styled(label, style)];
+                        if let Some(p) = pos {
+                            spans
+                                .push(Span::styled(format!("{}:{} ", p.line, p.column), theme.key));
+                        }
+                        spans.push(Span::styled(format!("{pointer}: "), theme.key));
+                        spans.push(Span::styled(i.message.clone(), theme.base));
+                        Line::from(spans)
                     })
                     .collect()
             }
@@ -891,10 +900,10 @@ impl Editor {
             }
         };
         let mut hints = Vec::new();
-        if matches!(self.validation, Validation::Syntax(_)) {
+        if self.validation.first_position().is_some() {
             hint(
                 &[KeyEvent::new(JUMP_KEY, KeyModifiers::NONE)],
-                "go to error",
+                "go to problem",
                 &mut hints,
             );
         }
@@ -1107,6 +1116,21 @@ mod tests {
     }
 
     #[test]
+    fn schema_problems_are_located_in_the_text() {
+        let text = "{\n  \"command\": \"srv\",\n  \"port\": 99999\n}";
+        let v = Validation::of(text);
+        let Validation::Checked { report, at, .. } = &v else {
+            panic!("{v:?}")
+        };
+        assert!(!report.is_valid(), "{report:?}");
+        assert_eq!(at.len(), report.issues.len());
+        assert_eq!(v.first_position(), Some((3, 3)));
+        let mut e = Editor::new(EditorMode::Create { template: None }, text);
+        e.handle_key(key(KeyCode::F(8)));
+        assert_eq!(e.cursor(), (3, 3));
+    }
+
+    #[test]
     fn syntax_errors_have_line_and_column() {
         let v = Validation::of("{\n  \"command\": \"x\"\n  \"args\": []\n}");
         let Validation::Syntax(e) = v else {
@@ -1119,9 +1143,17 @@ mod tests {
         };
         assert_eq!(
             e.message,
-            "the text ends inside an object; a '}' is missing"
+            "the text ends before the object is closed; a '}' is missing"
         );
-        assert_eq!((e.line, e.column), (2, 17), "just after the last character");
+        assert_eq!(e.line, 3, "{e:?}");
+        let Validation::Syntax(e) = Validation::of("{\"a\": \"x\\q\"}") else {
+            panic!()
+        };
+        assert!(
+            e.message.starts_with("an invalid escape in a string"),
+            "{}",
+            e.message
+        );
         let Validation::Syntax(e) = Validation::of("  \n") else {
             panic!()
         };
@@ -1372,6 +1404,39 @@ mod tests {
     }
 
     #[test]
+    fn crlf_text_opens_as_plain_lines() {
+        let e = Editor::new(
+            EditorMode::Create { template: None },
+            "{\r\n  \"command\": \"x\"\r\n}\r\n",
+        );
+        assert_eq!(e.text(), "{\n  \"command\": \"x\"\n}");
+        assert!(e.validation().is_valid());
+        assert!(!e.is_dirty());
+    }
+
+    #[test]
+    fn recreate_turns_an_edit_into_a_create_with_the_old_name() {
+        let mut e = edit_of(json!({"command": "a"}));
+        let key_before = e.draft_key().to_string();
+        let (name, spec) = e.recreate().unwrap();
+        assert_eq!(name, "web");
+        assert_eq!(spec, json!({"command": "a"}));
+        assert_eq!(e.mode(), &EditorMode::Create { template: None });
+        assert!(e.is_dirty());
+        assert_eq!(
+            e.draft_key(),
+            key_before,
+            "the same draft is kept up to date"
+        );
+        // Saving now asks for the name, offering the old one.
+        e.handle_key(ctrl('s'));
+        let EditorOutcome::Create { name, .. } = e.handle_key(key(KeyCode::Enter)) else {
+            panic!()
+        };
+        assert_eq!(name, "web");
+    }
+
+    #[test]
     fn enter_keeps_indent_and_paste_inserts() {
         let mut e = blank();
         type_str(&mut e, "{\n\"a\": {\n\"b\": 1");
@@ -1418,7 +1483,7 @@ mod tests {
         syntax.handle_key(key(KeyCode::Backspace));
         let mut schema = Editor::new(
             EditorMode::Create { template: None },
-            "[\n  {\"command\": \"srv\"}\n]\n",
+            "{\n  \"command\": [],\n  \"cwd\": 7,\n  \"env_vars\": {\"API_KEY\": \"hunter2\"}\n}\n",
         );
         schema.handle_key(ctrl('s'));
         let mut naming = Editor::create(&TEMPLATES[2]);

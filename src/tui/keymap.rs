@@ -1125,22 +1125,24 @@ mod tests {
         );
     }
 
-    /// `keymaps/default.md` is generated from `keymaps/default.toml`; run
-    /// with `UPDATE_KEY_TABLE=1` to rewrite it after changing the keymap.
+    /// `keymaps/NAME.md` is generated from `keymaps/NAME.toml`; run
+    /// with `UPDATE_KEY_TABLE=1` to rewrite them after changing a keymap.
     #[test]
-    fn generated_key_table_is_current() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("keymaps/default.md");
-        let want = format!(
-            "<!-- generated from keymaps/default.toml by `UPDATE_KEY_TABLE=1 cargo test --lib tui::keymap`; do not edit -->\n\n{}",
-            markdown_key_table(&Keymap::preset("default").unwrap())
-        );
-        if std::env::var_os("UPDATE_KEY_TABLE").is_some() {
-            std::fs::write(&path, &want).unwrap();
+    fn generated_key_tables_are_current() {
+        for (name, _) in PRESETS {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("keymaps/{name}.md"));
+            let want = format!(
+                "<!-- generated from keymaps/{name}.toml by `UPDATE_KEY_TABLE=1 cargo test --lib tui::keymap`; do not edit -->\n\n{}",
+                markdown_key_table(&Keymap::preset(name).unwrap())
+            );
+            if std::env::var_os("UPDATE_KEY_TABLE").is_some() {
+                std::fs::write(&path, &want).unwrap();
+            }
+            let have = std::fs::read_to_string(&path).unwrap_or_default();
+            assert_eq!(
+                have, want,
+                "keymaps/{name}.md is stale; run UPDATE_KEY_TABLE=1 cargo test --lib tui::keymap"
+            );
         }
-        let have = std::fs::read_to_string(&path).unwrap_or_default();
-        assert_eq!(
-            have, want,
-            "keymaps/default.md is stale; run UPDATE_KEY_TABLE=1 cargo test --lib tui::keymap"
-        );
     }
 }
