@@ -534,3 +534,35 @@ fn mouse_clicks_select_rows_sort_by_header_and_the_wheel_scrolls() {
     }));
     assert_eq!(a.selected, 3);
 }
+
+#[test]
+fn saving_an_instance_deleted_meanwhile_offers_to_create_it_again() {
+    let mut a = app();
+    let fs = fixtures::instances()[0].clone();
+    a.update(Msg::EditTarget(Ok(fs.clone())));
+    a.update(Msg::Key(KeyEvent::new(KeyCode::End, KeyModifiers::NONE)));
+    a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    for c in r#""cwd": "/srv","#.chars() {
+        a.update(key(c));
+    }
+    let cmds = a.update(ctrl('s'));
+    assert!(
+        matches!(cmds.as_slice(), [Command::Update { .. }]),
+        "{cmds:?}"
+    );
+    a.update(Msg::Saved(Err(PlatformError::NotFound(
+        "no instance 'filesystem'".into(),
+    ))));
+    match a.screen() {
+        aacon::tui::app::Screen::Editor(s) => assert!(s.conflict.is_some()),
+        _ => panic!("not in the editor"),
+    }
+    let cmds = a.update(key('c'));
+    match cmds.as_slice() {
+        [Command::Create(n)] => {
+            assert_eq!(n.name, "filesystem");
+            assert_eq!(n.json_spec["cwd"], "/srv");
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -783,6 +783,9 @@ impl App {
                                 Theirs::from_instance(&theirs),
                             ));
                         }
+                        Err(PlatformError::NotFound(_)) => {
+                            s.conflict = Some(deleted_screen(&s.editor));
+                        }
                         Err(e) => s.editor.set_message(
                             format!("the instance changed and cannot be read: {e}"),
                             true,
@@ -1699,6 +1702,28 @@ impl App {
                     s.conflict = None;
                     Vec::new()
                 }
+                ConflictOutcome::Recreate => {
+                    s.conflict = None;
+                    match s.editor.recreate() {
+                        Some((name, json_spec)) => {
+                            s.saving = true;
+                            self.in_flight += 1;
+                            vec![Command::Create(NewInstance {
+                                name,
+                                description: None,
+                                server_spec_id: None,
+                                json_spec,
+                            })]
+                        }
+                        None => {
+                            s.editor.set_message(
+                                "fix the problems, then save to create it again",
+                                true,
+                            );
+                            Vec::new()
+                        }
+                    }
+                }
                 ConflictOutcome::ReloadTheirs => {
                     let t = c.theirs().clone();
                     let reloaded: Option<serde_json::Value> = serde_json::from_str(&t.text).ok();
@@ -1787,6 +1812,12 @@ impl App {
                 }
                 vec![Command::RemoveDraft(key)]
             }
+            Err(PlatformError::NotFound(_))
+                if matches!(s.editor.mode(), EditorMode::Edit { .. }) =>
+            {
+                s.conflict = Some(deleted_screen(&s.editor));
+                Vec::new()
+            }
             Err(PlatformError::Conflict(msg)) => match s.editor.mode().clone() {
                 EditorMode::Edit { id, .. } => {
                     self.in_flight += 1;
@@ -1861,6 +1892,15 @@ enum Mutation {
     Start,
     Stop,
     Delete,
+}
+
+/// The conflict screen for an edit whose instance was deleted meanwhile.
+fn deleted_screen(e: &Editor) -> ConflictScreen {
+    let (name, version) = match e.mode() {
+        EditorMode::Edit { name, version, .. } => (name.clone(), *version),
+        EditorMode::Create { .. } => (String::new(), 0),
+    };
+    ConflictScreen::deleted(&name, &e.text(), version)
 }
 
 /// Whether an instance passes the filter.
