@@ -534,7 +534,12 @@ impl App {
             .filter(|i| !i.name.is_empty() && instance_matches(filter, i))
             .collect();
         let col = self.sort;
-        rows.sort_unstable_by(|a, b| col.cmp(a, b));
+        if col == Column::Kind {
+            // The kind is detected from the json_spec: once per row, not per comparison.
+            rows.sort_by_cached_key(|i| (i.kind(), i.name.clone(), i.id));
+        } else {
+            rows.sort_unstable_by(|a, b| col.cmp(a, b));
+        }
         if self.sort_reverse {
             rows.reverse();
         }
