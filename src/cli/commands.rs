@@ -115,10 +115,7 @@ fn report(f: Failure, debug: bool) -> i32 {
 async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
     let fmt = cli.global.output;
     match cli.command {
-        None => Err(Failure::new(
-            exit::RUNTIME,
-            "the console needs a terminal build that is not part of this binary yet",
-        )),
+        None => console(&dir, cli.global.read_only).await,
         Some(Command::Instances(cmd)) => {
             let platform = open_cli_platform(&dir, cli.global.read_only)?;
             instances(platform.as_ref(), cmd, fmt).await
@@ -151,6 +148,23 @@ fn config(global: &super::Global, cmd: ConfigCmd) -> Outcome {
         }
     }
     Ok(())
+}
+
+/// Open the full-screen console on the embedded platform.
+async fn console(dir: &DataDir, read_only: bool) -> Outcome {
+    let p: Arc<dyn Platform> = Arc::new(EmbeddedPlatform::open(
+        dir.clone(),
+        EmbeddedOptions {
+            role: Role::Console,
+            host_runtime: true,
+        },
+    )?);
+    let mut opts = crate::tui::ConsoleOptions::new(dir.root().to_path_buf());
+    opts.config_dir = paths::config_dir();
+    opts.read_only = read_only;
+    crate::tui::run(p, opts)
+        .await
+        .map_err(|e| Failure::new(exit::RUNTIME, format!("{e:#}")))
 }
 
 fn open_cli_platform(dir: &DataDir, read_only: bool) -> Result<Arc<dyn Platform>, Failure> {
