@@ -92,6 +92,9 @@ pub enum Command {
     Logs(LogsCmd),
     /// Serve the embedded platform through AgentArea's REST API.
     Serve(ServeArgs),
+    /// The config file: where it is looked for, an example, the settings in effect.
+    #[command(subcommand)]
+    Config(ConfigCmd),
 }
 
 #[derive(Debug, Args)]
@@ -100,6 +103,16 @@ pub struct ServeArgs {
     /// (AACON_API_TOKEN or backend.token) only loopback addresses are allowed.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// Print where the config file, themes and keymaps are looked for.
+    Path,
+    /// Print a commented example with every key.
+    Example,
+    /// Print every setting in effect and where it came from (secrets hidden).
+    Show,
 }
 
 #[derive(Debug, Subcommand)]
