@@ -341,3 +341,32 @@ async fn against_agentarea_an_edit_compares_updated_at_first() {
     // No event history on a real AgentArea: empty, not an error.
     assert!(api.events(Default::default()).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn polling_a_server_that_is_down_says_retrying() {
+    use aacon::platform::{PlatformEvent, SourceState};
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut o = ApiOptions::new(format!("http://127.0.0.1:{port}"));
+    o.poll_interval = Duration::from_millis(100);
+    o.get_retries = 0;
+    let api = ApiPlatform::new(o).unwrap();
+    let mut rx = api.subscribe();
+    let ev = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("a source state within 5 s")
+        .unwrap();
+    match ev {
+        PlatformEvent::Source(SourceState::Retrying { source, in_secs }) => {
+            assert_eq!(
+                source,
+                format!("polling http://127.0.0.1:{port} every 100 ms")
+            );
+            assert!(in_secs >= 1);
+        }
+        other => panic!("expected Retrying, got {other:?}"),
+    }
+}

@@ -692,6 +692,7 @@ fn the_cli_drives_serve_in_api_mode() {
             .args(["--api", url])
             .args(args)
             .env("AACON_CONFIG_DIR", s.dir.path().join("config"))
+            .env("AACON_LOG", "trace")
             .env_remove("AACON_API_TOKEN")
             .stdin(Stdio::null());
         if let Some(t) = token {
@@ -737,4 +738,11 @@ fn the_cli_drives_serve_in_api_mode() {
     assert_eq!(out.status.code(), Some(2));
     // The CLI's own data dir was never used as a store in API mode.
     assert!(!s.dir.path().join("cli-data").join("aacon.db").exists());
+    // Even at trace level the token reaches no log line.
+    let mut logged = String::new();
+    for f in std::fs::read_dir(s.dir.path().join("cli-data").join("logs")).unwrap() {
+        logged.push_str(&std::fs::read_to_string(f.unwrap().path()).unwrap_or_default());
+    }
+    assert!(logged.contains("127.0.0.1"), "trace logs were written");
+    assert!(!logged.contains("cli-token"), "the token was logged");
 }
