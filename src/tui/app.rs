@@ -1681,15 +1681,25 @@ impl App {
 
     fn save_commands(s: &mut EditSession, value: serde_json::Value) -> Vec<Command> {
         match s.editor.mode().clone() {
-            EditorMode::Edit { id, version, .. } => {
+            EditorMode::Edit {
+                id,
+                version,
+                updated_at,
+                ..
+            } => {
                 s.saving = true;
+                // A real AgentArea has no version (it reads as 0): compare updated_at.
+                let expect = match (version, updated_at) {
+                    (0, Some(at)) => Precondition::UpdatedAt(at),
+                    _ => Precondition::Version(version),
+                };
                 vec![Command::Update {
                     id,
                     patch: InstancePatch {
                         json_spec: Some(value),
                         ..Default::default()
                     },
-                    expect: Precondition::Version(version),
+                    expect,
                 }]
             }
             EditorMode::Create { .. } => Vec::new(),
