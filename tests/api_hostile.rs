@@ -295,6 +295,12 @@ async fn against_agentarea_an_edit_compares_updated_at_first() {
             }),
         )
         .route(
+            "/v1/mcp-server-instances/{id}/start",
+            axum::routing::post(|| async {
+                axum::Json(json!({"status": "success", "message": "Instance start requested"}))
+            }),
+        )
+        .route(
             "/v1/mcp-server-instances/{id}",
             get({
                 let v = served.clone();
@@ -338,6 +344,10 @@ async fn against_agentarea_an_edit_compares_updated_at_first() {
         .await
         .unwrap();
     assert_eq!(patches.load(Ordering::SeqCst), 1);
+    // Start answers without our instance: the adapter reads it back.
+    let out = api.start(got.id).await.unwrap();
+    assert_eq!(out.message, "Instance start requested");
+    assert_eq!(out.instance.name, "filesystem");
     // No event history on a real AgentArea: empty, not an error.
     assert!(api.events(Default::default()).await.unwrap().is_empty());
 }

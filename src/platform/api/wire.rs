@@ -564,4 +564,30 @@ mod tests {
         let names = env_var_names(spec.as_object().unwrap());
         assert_eq!(names, vec!["API_KEY", "A", "B"]);
     }
+
+    #[test]
+    fn agentarea_action_health_and_environment_answers_parse() {
+        let del: StatusMessage = serde_json::from_value(json!({"status": "success"})).unwrap();
+        assert_eq!(del.status, "success");
+        assert!(del.instance.is_none());
+        let start: StatusMessage = serde_json::from_value(
+            json!({"status": "success", "message": "Instance start requested"}),
+        )
+        .unwrap();
+        assert_eq!(start.message.as_deref(), Some("Instance start requested"));
+        let h: ContainersHealth = serde_json::from_value(json!({
+            "health_checks": [{"service_name": "mcp-fs", "container_status": "running",
+                               "healthy": true, "response_time_ms": 12, "http_reachable": true}],
+            "summary": {"total": 1}
+        }))
+        .unwrap();
+        assert_eq!(h.health_checks[0].service_name, "mcp-fs");
+        assert!(h.health_checks[0].healthy);
+        let e: Environment = serde_json::from_value(json!({
+            "instance_id": "7f1c0a9e-35a4-4e43-9d6c-1a4f5a0b8c11",
+            "env_vars": ["API_KEY"], "message": "1 variable"
+        }))
+        .unwrap();
+        assert_eq!(e.env_vars, vec!["API_KEY"]);
+    }
 }
