@@ -418,26 +418,25 @@ impl Inner {
         let mut attempt = 0;
         loop {
             let rb = self.request(Method::GET, url.clone(), extra.clone());
-            let retryable = match self.send_once(rb).await {
+            let more = attempt < self.get_retries;
+            match self.send_once(rb).await {
                 Ok(r)
-                    if matches!(
-                        r.status,
-                        StatusCode::BAD_GATEWAY
-                            | StatusCode::SERVICE_UNAVAILABLE
-                            | StatusCode::GATEWAY_TIMEOUT
-                    ) && attempt < self.get_retries =>
+                    if more
+                        && matches!(
+                            r.status,
+                            StatusCode::BAD_GATEWAY
+                                | StatusCode::SERVICE_UNAVAILABLE
+                                | StatusCode::GATEWAY_TIMEOUT
+                        ) =>
                 {
                     tracing::debug!(status = %r.status, path = url.path(), attempt, "GET retried");
-                    true
                 }
                 Ok(r) => return Ok(r),
-                Err(e) if e.is_connect() && attempt < self.get_retries => {
+                Err(e) if more && e.is_connect() => {
                     tracing::debug!(path = url.path(), attempt, error = %root_cause(&e), "GET retried");
-                    true
                 }
                 Err(e) => return Err(self.transport_error(&e)),
-            };
-            debug_assert!(retryable);
+            }
             attempt += 1;
             tokio::time::sleep(Duration::from_millis(150 * (1 << attempt.min(5)))).await;
         }
