@@ -746,3 +746,45 @@ fn the_cli_drives_serve_in_api_mode() {
     assert!(logged.contains("127.0.0.1"), "trace logs were written");
     assert!(!logged.contains("cli-token"), "the token was logged");
 }
+
+#[cfg(unix)]
+#[test]
+fn sigterm_lets_an_in_flight_request_finish() {
+    use std::io::Write;
+    let mut s = Serve::start(&[], None);
+    let addr = s.url.strip_prefix("http://").unwrap().to_string();
+    let body = r#"{"name": "late", "json_spec": {"command": ["srv"]}}"#;
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        conn,
+        "POST /v1/mcp-server-instances/ HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{}",
+        body.len(),
+        &body[..10]
+    )
+    .unwrap();
+    conn.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(s.child.id() as i32, libc::SIGTERM) }, 0);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        s.child.try_wait().unwrap().is_none(),
+        "serve waits for the request in flight"
+    );
+    conn.write_all(&body.as_bytes()[10..]).unwrap();
+    let mut reply = String::new();
+    let _ = conn.read_to_string(&mut reply);
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.contains("\"name\":\"late\""), "{reply}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(st) = s.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+}
