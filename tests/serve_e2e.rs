@@ -151,10 +151,9 @@ async fn whole_lifecycle_through_the_api() {
 
     let started = api.start(created.id).await.unwrap();
     assert_eq!(started.instance.desired_state, DesiredState::Running);
-    assert!(
-        started.message.contains("start requested for 'web'"),
-        "{}",
-        started.message
+    assert_eq!(
+        started.message,
+        "start requested for 'web'; the API server hosts the runtime"
     );
     let stopped = api.stop(created.id).await.unwrap();
     assert_eq!(stopped.instance.desired_state, DesiredState::Stopped);

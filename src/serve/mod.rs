@@ -637,7 +637,11 @@ async fn action(st: AppState, id: String, start: bool) -> Response {
     match out {
         Ok(o) => Json(StatusMessage {
             status: "success".into(),
-            message: Some(o.message),
+            // Said to a remote client, "this process" would mislead.
+            message: Some(o.message.replace(
+                "this process hosts the runtime",
+                "the API server hosts the runtime",
+            )),
             instance: Some(WireInstance::from_instance(&o.instance)),
         })
         .into_response(),
