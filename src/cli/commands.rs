@@ -19,7 +19,7 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn new(code: i32, message: impl Into<String>) -> Self {
+    pub(super) fn new(code: i32, message: impl Into<String>) -> Self {
         Failure {
             code,
             message: message.into(),
@@ -127,6 +127,12 @@ async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
             let platform = open_cli_platform(&dir, cli.global.read_only)?;
             events(platform.as_ref(), args, fmt).await
         }
+        Some(Command::Secrets(cmd)) => {
+            super::runtime_cmds::secrets(&dir, cmd, fmt, cli.global.read_only)
+        }
+        Some(Command::Tools(cmd)) => {
+            super::runtime_cmds::tools(&dir, cmd, fmt, cli.global.read_only).await
+        }
     }
 }
 
@@ -195,7 +201,7 @@ fn warn_issues(spec: &Value) {
     }
 }
 
-fn print(s: &str) {
+pub(super) fn print(s: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(s.as_bytes());
     let _ = out.flush();
