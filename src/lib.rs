@@ -1,7 +1,9 @@
 //! aacon, the AgentArea console: a terminal control console for an MCP
 //! orchestration platform. See ARCHITECTURE.md for the map of modules.
 
+pub mod bus;
 pub mod cli;
+pub mod config;
 pub mod domain;
 pub mod logging;
 pub mod paths;

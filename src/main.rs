@@ -1,6 +1,8 @@
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 fn main() {
+    // `COMPLETE=bash aacon …` answers shell completion requests and exits.
+    clap_complete::CompleteEnv::with_factory(aacon::cli::Cli::command).complete();
     let cli = aacon::cli::Cli::parse();
     std::process::exit(aacon::cli::run(cli));
 }

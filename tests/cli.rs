@@ -364,3 +364,83 @@ fn events_filters_by_instance_and_since() {
         .stderr(predicate::str::contains("like 30s"));
     env.run(&["events", "--instance", "ghost"], "").code(4);
 }
+
+#[test]
+fn completions_are_valid_bash_and_complete_instance_names_live() {
+    let env = Env::new();
+    env.run(
+        &["instances", "create", "alpha", "--spec", "-"],
+        r#"{"command": "x"}"#,
+    )
+    .success();
+    env.run(
+        &["instances", "create", "beta", "--spec", "-"],
+        r#"{"command": "x"}"#,
+    )
+    .success();
+    let out = env.run(&["completions", "bash"], "").success();
+    let script = env.file(
+        "aacon.bash",
+        &String::from_utf8_lossy(&out.get_output().stdout),
+    );
+    let check = std::process::Command::new("bash")
+        .args(["-n", &script])
+        .status()
+        .unwrap();
+    assert!(check.success(), "bash -n rejects the completion script");
+    // Drive the completion function as bash would, with the real binary on PATH.
+    let bin_dir = assert_cmd::cargo::cargo_bin("aacon")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let probe = format!(
+        "source {script}; COMP_WORDS=(aacon instances start a); COMP_CWORD=3; COMP_LINE='aacon instances start a'; COMP_POINT=${{#COMP_LINE}}; _clap_complete_aacon aacon a instances; echo \"${{COMPREPLY[@]}}\""
+    );
+    let got = std::process::Command::new("bash")
+        .args(["-c", &probe])
+        .env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("AACON_DATA_DIR", env.dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), "alpha");
+    for shell in ["zsh", "fish"] {
+        env.run(&["completions", shell], "")
+            .success()
+            .stdout(predicate::str::contains("aacon"));
+    }
+    env.run(&["completions", "tcsh"], "").code(2);
+}
+
+#[test]
+fn man_page_and_log_file() {
+    let env = Env::new();
+    env.run(&["man"], "")
+        .success()
+        .stdout(predicate::str::starts_with(".ie").and(predicate::str::contains(".SH NAME")));
+    env.run(
+        &["instances", "create", "alpha", "--spec", "-"],
+        r#"{"command": "x"}"#,
+    )
+    .success();
+    let out = env.run(&["logs", "path"], "").success();
+    let path = String::from_utf8_lossy(&out.get_output().stdout)
+        .trim()
+        .to_string();
+    assert!(
+        path.starts_with(
+            &env.dir
+                .path()
+                .join("data")
+                .join("logs")
+                .to_string_lossy()
+                .into_owned()
+        ),
+        "{path}"
+    );
+    env.run(&["logs", "tail", "-n", "5"], "")
+        .success()
+        .stdout(predicate::str::contains("instance=alpha"));
+}

@@ -1,5 +1,5 @@
 use super::output::{self, inert};
-use super::{Cli, Command, EventsArgs, InstancesCmd, Output, exit};
+use super::{Cli, Command, EventsArgs, InstancesCmd, LogsCmd, Output, exit};
 use crate::domain::spec::{self, Report, Severity};
 use crate::domain::{InstanceDocument, InstancePatch, NewInstance, Precondition};
 use crate::paths::{self, DataDir};
@@ -133,6 +133,9 @@ async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
         Some(Command::Tools(cmd)) => {
             super::runtime_cmds::tools(&dir, cmd, fmt, cli.global.read_only).await
         }
+        Some(Command::Completions { shell }) => completions(&shell),
+        Some(Command::Man) => man(),
+        Some(Command::Logs(cmd)) => logs(&dir, cmd).await,
     }
 }
 
@@ -441,6 +444,117 @@ async fn events(p: &dyn Platform, args: EventsArgs, fmt: Output) -> Outcome {
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
             },
             _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
+}
+
+fn completions(shell: &str) -> Outcome {
+    let shells = clap_complete::env::Shells::builtins();
+    let completer = shells.completer(shell).ok_or_else(|| {
+        Failure::new(
+            exit::USAGE,
+            format!("no completions for the shell '{shell}'"),
+        )
+    })?;
+    let mut buf = Vec::new();
+    completer
+        .write_registration("COMPLETE", "aacon", "aacon", "aacon", &mut buf)
+        .map_err(|e| {
+            Failure::new(
+                exit::RUNTIME,
+                format!("cannot write the completion script: {e}"),
+            )
+        })?;
+    print(&String::from_utf8_lossy(&buf));
+    Ok(())
+}
+
+fn man() -> Outcome {
+    use clap::CommandFactory;
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut buf)
+        .map_err(|e| Failure::new(exit::RUNTIME, format!("cannot render the man page: {e}")))?;
+    print(&String::from_utf8_lossy(&buf));
+    Ok(())
+}
+
+/// The newest log file in the data dir.
+fn current_log(dir: &DataDir) -> Result<std::path::PathBuf, Failure> {
+    let logs = dir.logs();
+    let newest = std::fs::read_dir(&logs)
+        .map_err(|e| {
+            Failure::new(
+                exit::RUNTIME,
+                format!("cannot read the log dir {}: {e}", logs.display()),
+            )
+        })?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("aacon.log"))
+        })
+        .max();
+    newest.ok_or_else(|| {
+        Failure::new(
+            exit::NOT_FOUND,
+            format!("no log file yet in {}", logs.display()),
+        )
+    })
+}
+
+async fn logs(dir: &DataDir, cmd: LogsCmd) -> Outcome {
+    match cmd {
+        LogsCmd::Path => {
+            print(&format!("{}\n", current_log(dir)?.display()));
+            Ok(())
+        }
+        LogsCmd::Tail { lines, follow } => {
+            let path = current_log(dir)?;
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                Failure::new(
+                    exit::RUNTIME,
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            let all: Vec<&str> = text.lines().collect();
+            for l in &all[all.len().saturating_sub(lines)..] {
+                print(&format!("{}\n", inert(l)));
+            }
+            if !follow {
+                return Ok(());
+            }
+            let mut offset = text.len() as u64;
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+                    _ = tokio::signal::ctrl_c() => return Ok(()),
+                }
+                let Ok(meta) = std::fs::metadata(&path) else {
+                    continue;
+                };
+                if meta.len() < offset {
+                    offset = 0; // rotated or truncated
+                }
+                if meta.len() > offset {
+                    use std::io::Seek;
+                    let mut f = std::fs::File::open(&path).map_err(|e| {
+                        Failure::new(
+                            exit::RUNTIME,
+                            format!("cannot read {}: {e}", path.display()),
+                        )
+                    })?;
+                    let _ = f.seek(std::io::SeekFrom::Start(offset));
+                    let mut chunk = String::new();
+                    let _ = f.read_to_string(&mut chunk);
+                    offset += chunk.len() as u64;
+                    for l in chunk.lines() {
+                        print(&format!("{}\n", inert(l)));
+                    }
+                }
+            }
         }
     }
 }

@@ -8,6 +8,7 @@ mod runtime_cmds;
 pub use commands::run;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::ArgValueCandidates;
 use std::path::PathBuf;
 
 /// Exit codes scripts can rely on.
@@ -73,6 +74,19 @@ pub enum Command {
     /// See and call the tools of an instance's MCP server.
     #[command(subcommand)]
     Tools(ToolsCmd),
+    /// Print a shell completion script (instance names complete live).
+    ///
+    /// bash: `source <(aacon completions bash)`; zsh: `source <(aacon completions zsh)`;
+    /// fish: `aacon completions fish | source`.
+    Completions {
+        #[arg(value_parser = ["bash", "zsh", "fish", "elvish", "powershell"])]
+        shell: String,
+    },
+    /// Print the man page (roff) to stdout: `aacon man | man -l -`.
+    Man,
+    /// Where the log file is, or its last lines.
+    #[command(subcommand)]
+    Logs(LogsCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,6 +120,43 @@ pub enum ToolsCmd {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum LogsCmd {
+    /// Print the path of the current log file.
+    Path,
+    /// Print the last lines of the current log file.
+    Tail {
+        /// How many lines.
+        #[arg(short = 'n', long, default_value_t = 50)]
+        lines: usize,
+        /// Keep printing lines as they are written.
+        #[arg(short, long)]
+        follow: bool,
+    },
+}
+
+/// Instance names for shell completion (read straight from the store).
+fn instance_names() -> Vec<clap_complete::CompletionCandidate> {
+    let Ok(dir) = crate::paths::data_dir(None) else {
+        return Vec::new();
+    };
+    let path = crate::paths::DataDir::new(dir).store();
+    if !path.exists() {
+        return Vec::new();
+    }
+    crate::store::Store::open(&path, "completion")
+        .and_then(|s| s.list())
+        .map(|list| {
+            list.into_iter()
+                .map(|i| {
+                    clap_complete::CompletionCandidate::new(i.name)
+                        .help(Some(i.status.as_str().into()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Subcommand)]
 pub enum InstancesCmd {
     /// List instances.
     #[command(visible_alias = "ls")]
@@ -113,6 +164,7 @@ pub enum InstancesCmd {
     /// Show one instance.
     Get {
         /// Name or id.
+        #[arg(add = ArgValueCandidates::new(instance_names))]
         key: String,
     },
     /// Create an instance from a json_spec file (or - for stdin).
@@ -138,14 +190,21 @@ pub enum InstancesCmd {
     /// Delete an instance (asks first unless --yes).
     #[command(visible_alias = "rm")]
     Delete {
+        #[arg(add = ArgValueCandidates::new(instance_names))]
         key: String,
         #[arg(short, long)]
         yes: bool,
     },
     /// Ask for an instance to run.
-    Start { key: String },
+    Start {
+        #[arg(add = ArgValueCandidates::new(instance_names))]
+        key: String,
+    },
     /// Ask for an instance to stop.
-    Stop { key: String },
+    Stop {
+        #[arg(add = ArgValueCandidates::new(instance_names))]
+        key: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -154,7 +213,7 @@ pub struct EventsArgs {
     #[arg(short, long)]
     pub follow: bool,
     /// Only this instance (name or id).
-    #[arg(long, value_name = "NAME-OR-ID")]
+    #[arg(long, value_name = "NAME-OR-ID", add = ArgValueCandidates::new(instance_names))]
     pub instance: Option<String>,
     /// Only events newer than this (30s, 15m, 2h, 7d).
     #[arg(long, value_name = "DURATION")]

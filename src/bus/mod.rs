@@ -1,0 +1,78 @@
+//! The Redis event bus: publishing the outbox to a Stream, watching the
+//! Stream live (backfill, resume from the last id, reconnect with backoff),
+//! sharing work through a consumer group, and listening to AgentArea's own
+//! pub/sub channels.
+//!
+//! - [`relay`]: outbox → `XADD`, marked sent only after Redis acknowledged.
+//! - [`watcher`]: `XREVRANGE` backfill, then `XREAD BLOCK` from the last id.
+//! - [`group`]: `XREADGROUP`/`XACK`/`XAUTOCLAIM` workers.
+//! - [`pubsub`]: AgentArea's seven channels, all three wire shapes.
+//! - [`agentarea`]: pure decoding of every accepted payload shape.
+
+pub mod agentarea;
+pub mod backoff;
+pub mod config;
+pub mod entry;
+pub mod group;
+pub mod pubsub;
+pub mod relay;
+pub mod watcher;
+
+pub use config::{DEFAULT_STREAM_KEY, RedisConfig};
+pub use group::{GroupOptions, GroupStats, Handler, Worker};
+pub use relay::{Outbox, Relay, RelayHandle, relay_once};
+pub use watcher::{Start, WatchHandle, WatchStats, Watcher};
+
+use crate::platform::PlatformEvent;
+use async_trait::async_trait;
+use thiserror::Error;
+use tokio::sync::{broadcast, mpsc};
+
+/// Errors of the bus; each displays as one sentence, never with a password.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum BusError {
+    #[error("{0}")]
+    Config(String),
+    #[error("Redis: {0}")]
+    Redis(String),
+    #[error("outbox: {0}")]
+    Outbox(String),
+}
+
+/// Where decoded events go. Batches keep per-event overhead low.
+#[async_trait]
+pub trait EventSink: Send + Sync + 'static {
+    /// Deliver a batch in order; `false` when nobody listens any more.
+    async fn emit(&self, batch: Vec<PlatformEvent>) -> bool;
+}
+
+#[async_trait]
+impl EventSink for mpsc::Sender<PlatformEvent> {
+    async fn emit(&self, batch: Vec<PlatformEvent>) -> bool {
+        for e in batch {
+            if self.send(e).await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+#[async_trait]
+impl EventSink for mpsc::UnboundedSender<PlatformEvent> {
+    async fn emit(&self, batch: Vec<PlatformEvent>) -> bool {
+        batch.into_iter().all(|e| self.send(e).is_ok())
+    }
+}
+
+#[async_trait]
+impl EventSink for broadcast::Sender<PlatformEvent> {
+    /// A broadcast channel never closes while we hold the sender; having no
+    /// subscriber for a moment is not an end.
+    async fn emit(&self, batch: Vec<PlatformEvent>) -> bool {
+        for e in batch {
+            let _ = self.send(e);
+        }
+        true
+    }
+}

@@ -1,0 +1,304 @@
+//! The outbox relay: committed events → `XADD` to the stream.
+//!
+//! A row is marked sent only after Redis acknowledged its `XADD`, so a crash
+//! or an outage at any point means it is sent again (at least once; the
+//! watcher side dedupes by `event_id`). Rows are sent oldest first, in
+//! pipelined batches, so order per instance is kept.
+
+use super::backoff::{Backoff, secs_ceil};
+use super::entry::FIELD;
+use super::{BusError, RedisConfig};
+use crate::domain::Envelope;
+use crate::platform::{PlatformError, SourceState};
+use redis::aio::MultiplexedConnection;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+/// Where the relay reads committed-but-unsent events from.
+pub trait Outbox: Send + 'static {
+    /// Up to `limit` unsent events, oldest first, with their sequence.
+    fn pending(&mut self, limit: usize) -> Result<Vec<(i64, Envelope)>, PlatformError>;
+    /// Mark these sequences sent.
+    fn mark_sent(&mut self, seqs: &[i64]) -> Result<(), PlatformError>;
+}
+
+/// Writes envelopes to the stream.
+pub struct Publisher {
+    cfg: RedisConfig,
+    conn: MultiplexedConnection,
+}
+
+impl Publisher {
+    pub async fn connect(cfg: &RedisConfig) -> Result<Publisher, BusError> {
+        let conn = cfg.connect().await?;
+        Ok(Publisher {
+            cfg: cfg.clone(),
+            conn,
+        })
+    }
+
+    /// `XADD` each envelope in one pipeline; returns the stream ids.
+    pub async fn publish(&mut self, envs: &[&Envelope]) -> Result<Vec<String>, BusError> {
+        if envs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for e in envs {
+            pipe.add_command(xadd(&self.cfg, &e.to_json()));
+        }
+        pipe.query_async(&mut self.conn)
+            .await
+            .map_err(|e| self.cfg.error(e))
+    }
+
+    /// `XADD` raw payload bytes (for foreign producers in tests and tools).
+    pub async fn publish_raw(&mut self, payload: &[u8]) -> Result<String, BusError> {
+        let mut c = redis::cmd("XADD");
+        c.arg(&self.cfg.stream_key).arg("*").arg(FIELD).arg(payload);
+        c.query_async(&mut self.conn)
+            .await
+            .map_err(|e| self.cfg.error(e))
+    }
+}
+
+fn xadd(cfg: &RedisConfig, json: &str) -> redis::Cmd {
+    let mut c = redis::cmd("XADD");
+    c.arg(&cfg.stream_key);
+    if cfg.maxlen > 0 {
+        c.arg("MAXLEN").arg("~").arg(cfg.maxlen);
+    }
+    c.arg("*").arg(FIELD).arg(json);
+    c
+}
+
+fn outbox_err(e: PlatformError) -> BusError {
+    BusError::Outbox(e.to_string())
+}
+
+/// Send everything pending right now, once (for one-shot CLI commands).
+/// Returns how many events were sent; an unreachable Redis is an error
+/// and leaves the rows for the runtime host's relay.
+pub async fn relay_once<O: Outbox + ?Sized>(
+    cfg: &RedisConfig,
+    outbox: &mut O,
+) -> Result<usize, BusError> {
+    let mut publisher = Publisher::connect(cfg).await?;
+    let mut total = 0;
+    loop {
+        let batch = outbox.pending(cfg.batch.max(1)).map_err(outbox_err)?;
+        if batch.is_empty() {
+            return Ok(total);
+        }
+        let envs: Vec<&Envelope> = batch.iter().map(|(_, e)| e).collect();
+        publisher.publish(&envs).await?;
+        let seqs: Vec<i64> = batch.iter().map(|(s, _)| *s).collect();
+        outbox.mark_sent(&seqs).map_err(outbox_err)?;
+        total += seqs.len();
+    }
+}
+
+/// Counters of a running relay.
+#[derive(Debug, Default)]
+pub struct RelayStats {
+    pub sent: AtomicU64,
+    pub failures: AtomicU64,
+}
+
+/// A running relay; dropping it stops the task.
+pub struct RelayHandle {
+    stats: Arc<RelayStats>,
+    state: watch::Receiver<SourceState>,
+    stop: watch::Sender<bool>,
+    join: Option<JoinHandle<()>>,
+}
+
+impl RelayHandle {
+    /// Events sent since the relay started.
+    pub fn sent(&self) -> u64 {
+        self.stats.sent.load(Ordering::Relaxed)
+    }
+
+    pub fn stats(&self) -> Arc<RelayStats> {
+        self.stats.clone()
+    }
+
+    /// Connected, retrying, or off.
+    pub fn state(&self) -> SourceState {
+        self.state.borrow().clone()
+    }
+
+    pub fn watch_state(&self) -> watch::Receiver<SourceState> {
+        self.state.clone()
+    }
+
+    /// Stop after one last attempt to flush what is pending.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(j) = self.join.take() {
+            let _ = j.await;
+        }
+    }
+}
+
+impl Drop for RelayHandle {
+    fn drop(&mut self) {
+        if let Some(j) = self.join.take() {
+            j.abort();
+        }
+    }
+}
+
+/// The continuously running relay of a runtime host.
+pub struct Relay;
+
+type Shared<O> = Arc<Mutex<O>>;
+
+async fn blocking<O: Outbox, T: Send + 'static>(
+    outbox: &Shared<O>,
+    f: impl FnOnce(&mut O) -> Result<T, PlatformError> + Send + 'static,
+) -> Result<T, BusError> {
+    let o = outbox.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut guard = o
+            .lock()
+            .map_err(|_| BusError::Outbox("the outbox lock is poisoned".into()))?;
+        f(&mut guard).map_err(outbox_err)
+    })
+    .await
+    .map_err(|e| BusError::Outbox(format!("the outbox task failed: {e}")))?
+}
+
+async fn drain<O: Outbox>(
+    cfg: &RedisConfig,
+    outbox: &Shared<O>,
+    publisher: &mut Publisher,
+    stats: &RelayStats,
+) -> Result<usize, BusError> {
+    let limit = cfg.batch.max(1);
+    let mut total = 0;
+    loop {
+        let batch = blocking(outbox, move |o| o.pending(limit)).await?;
+        if batch.is_empty() {
+            return Ok(total);
+        }
+        let envs: Vec<&Envelope> = batch.iter().map(|(_, e)| e).collect();
+        publisher.publish(&envs).await?;
+        let seqs: Vec<i64> = batch.iter().map(|(s, _)| *s).collect();
+        let n = seqs.len();
+        blocking(outbox, move |o| o.mark_sent(&seqs)).await?;
+        stats.sent.fetch_add(n as u64, Ordering::Relaxed);
+        total += n;
+    }
+}
+
+impl Relay {
+    /// How often the relay looks at the outbox without being woken (other
+    /// processes may commit to the same store).
+    pub const POLL: Duration = Duration::from_millis(500);
+
+    /// Start relaying; `wake` is notified after each commit.
+    pub fn spawn<O: Outbox>(cfg: RedisConfig, outbox: O, wake: Arc<Notify>) -> RelayHandle {
+        Self::spawn_shared(cfg, Arc::new(Mutex::new(outbox)), wake)
+    }
+
+    /// Like [`Relay::spawn`], for an outbox the caller also uses.
+    pub fn spawn_shared<O: Outbox>(
+        cfg: RedisConfig,
+        outbox: Arc<Mutex<O>>,
+        wake: Arc<Notify>,
+    ) -> RelayHandle {
+        let stats = Arc::new(RelayStats::default());
+        let (state_tx, state_rx) = watch::channel(SourceState::Off);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let join = tokio::spawn(run(cfg, outbox, wake, stats.clone(), state_tx, stop_rx));
+        RelayHandle {
+            stats,
+            state: state_rx,
+            stop: stop_tx,
+            join: Some(join),
+        }
+    }
+}
+
+async fn run<O: Outbox>(
+    cfg: RedisConfig,
+    outbox: Shared<O>,
+    wake: Arc<Notify>,
+    stats: Arc<RelayStats>,
+    state: watch::Sender<SourceState>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let label = cfg.label();
+    let mut backoff = Backoff::new(cfg.backoff_min, cfg.backoff_max);
+    let mut publisher: Option<Publisher> = None;
+    loop {
+        let stopping = *stop.borrow();
+        if publisher.is_none() {
+            match Publisher::connect(&cfg).await {
+                Ok(p) => {
+                    tracing::info!(redis = %label, "relay connected");
+                    publisher = Some(p);
+                    backoff.reset();
+                    let _ = state.send(SourceState::Connected(label.clone()));
+                }
+                Err(e) if stopping => {
+                    tracing::warn!(redis = %label, error = %e, "relay stopping with events left in the outbox");
+                    break;
+                }
+                Err(e) => {
+                    let delay = backoff.next_delay();
+                    stats.failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(redis = %label, error = %e, retry_in = ?delay, "relay cannot reach Redis");
+                    let _ = state.send(SourceState::Retrying {
+                        source: label.clone(),
+                        in_secs: secs_ceil(delay),
+                    });
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = stop.changed() => {}
+                    }
+                    continue;
+                }
+            }
+        }
+        if let Some(p) = publisher.as_mut() {
+            match drain(&cfg, &outbox, p, &stats).await {
+                Ok(n) if n > 0 => tracing::debug!(sent = n, "relay flushed"),
+                Ok(_) => {}
+                Err(e) => {
+                    stats.failures.fetch_add(1, Ordering::Relaxed);
+                    if matches!(e, BusError::Redis(_)) {
+                        publisher = None;
+                    }
+                    if stopping {
+                        tracing::warn!(error = %e, "relay stopping with events left in the outbox");
+                        break;
+                    }
+                    let delay = backoff.next_delay();
+                    tracing::warn!(redis = %label, error = %e, retry_in = ?delay, "relay failed; events stay in the outbox");
+                    let _ = state.send(SourceState::Retrying {
+                        source: label.clone(),
+                        in_secs: secs_ceil(delay),
+                    });
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = stop.changed() => {}
+                    }
+                    continue;
+                }
+            }
+        }
+        if stopping {
+            break;
+        }
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(Relay::POLL) => {}
+            _ = stop.changed() => {}
+        }
+    }
+    let _ = state.send(SourceState::Off);
+}

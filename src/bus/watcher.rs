@@ -1,0 +1,347 @@
+//! Watching the stream: backfill the last N (`XREVRANGE`), then
+//! `XREAD BLOCK` from the last id seen. On any error: reconnect with capped
+//! exponential backoff and jitter, and resume from the last id, so an
+//! outage leaves no gap. Decoding happens here, in batches, off the UI.
+
+use super::backoff::{Backoff, secs_ceil};
+use super::entry::{self, RawEntry, StreamId};
+use super::{BusError, EventSink, RedisConfig};
+use crate::platform::{PlatformEvent, SourceState};
+use redis::aio::MultiplexedConnection;
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::task::JoinHandle;
+
+/// Where a watcher begins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    /// Show the last N entries, then go live.
+    Backfill(usize),
+    /// Only what arrives from now on.
+    Tip,
+    /// Everything after this stream id (resume).
+    After(String),
+}
+
+/// Counters of a watcher.
+#[derive(Debug, Default)]
+pub struct WatchStats {
+    /// Events delivered (decoded, not duplicates).
+    pub events: AtomicU64,
+    /// Entries that could not be decoded.
+    pub malformed: AtomicU64,
+    /// Entries dropped because their `event_id` was just seen.
+    pub duplicates: AtomicU64,
+    /// Entries delivered by the backfill.
+    pub backfilled: AtomicU64,
+    /// Successful connections after the first.
+    pub reconnects: AtomicU64,
+}
+
+/// A running watcher; dropping it stops the task.
+pub struct WatchHandle {
+    last_id: Arc<Mutex<Option<String>>>,
+    stats: Arc<WatchStats>,
+    join: JoinHandle<()>,
+}
+
+impl WatchHandle {
+    /// The id of the last entry seen (resume a new watcher from it).
+    pub fn last_id(&self) -> Option<String> {
+        self.last_id.lock().ok().and_then(|g| g.clone())
+    }
+
+    pub fn stats(&self) -> Arc<WatchStats> {
+        self.stats.clone()
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.join.is_finished()
+    }
+}
+
+impl Drop for WatchHandle {
+    fn drop(&mut self) {
+        self.join.abort();
+    }
+}
+
+/// Recently seen event ids, bounded (the projection dedupes fully; this
+/// keeps relay re-sends out of the events view).
+struct Recent {
+    set: HashSet<String>,
+    order: VecDeque<String>,
+    cap: usize,
+}
+
+impl Recent {
+    fn new(cap: usize) -> Recent {
+        Recent {
+            set: HashSet::with_capacity(cap.min(1 << 16)),
+            order: VecDeque::new(),
+            cap,
+        }
+    }
+
+    /// `true` if new.
+    fn insert(&mut self, id: &str) -> bool {
+        if self.set.contains(id) {
+            return false;
+        }
+        if self.order.len() >= self.cap
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
+        self.set.insert(id.to_string());
+        self.order.push_back(id.to_string());
+        true
+    }
+}
+
+/// Spawns watchers.
+pub struct Watcher;
+
+impl Watcher {
+    /// How many recent event ids are remembered for deduplication.
+    pub const DEDUPE_WINDOW: usize = 100_000;
+
+    pub fn spawn<S: EventSink>(cfg: RedisConfig, start: Start, sink: S) -> WatchHandle {
+        let last_id = Arc::new(Mutex::new(match &start {
+            Start::After(id) => Some(id.clone()),
+            _ => None,
+        }));
+        let stats = Arc::new(WatchStats::default());
+        let join = tokio::spawn(run(cfg, start, sink, last_id.clone(), stats.clone()));
+        WatchHandle {
+            last_id,
+            stats,
+            join,
+        }
+    }
+}
+
+struct State<S> {
+    cfg: RedisConfig,
+    sink: S,
+    source: String,
+    last_id: Arc<Mutex<Option<String>>>,
+    stats: Arc<WatchStats>,
+    recent: Recent,
+}
+
+enum Stop {
+    /// The connection failed: reconnect.
+    Error(BusError),
+    /// Nobody listens any more: end.
+    Closed,
+}
+
+impl<S: EventSink> State<S> {
+    fn last(&self) -> Option<String> {
+        self.last_id.lock().ok().and_then(|g| g.clone())
+    }
+
+    fn set_last(&self, id: String) {
+        if let Ok(mut g) = self.last_id.lock() {
+            *g = Some(id);
+        }
+    }
+
+    /// Decode, dedupe, deliver, and advance the last id.
+    async fn deliver(&mut self, entries: Vec<RawEntry>, backfill: bool) -> Result<(), Stop> {
+        let Some(newest) = entries.last().map(|e| e.id.clone()) else {
+            return Ok(());
+        };
+        let mut out = Vec::with_capacity(entries.len());
+        for e in &entries {
+            match entry::to_event(e, &self.source) {
+                PlatformEvent::Event(env) => {
+                    if self.recent.insert(&env.event_id) {
+                        out.push(PlatformEvent::Event(env));
+                    } else {
+                        self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                other => {
+                    self.stats.malformed.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(entry = %e.id, "undecodable stream entry kept for inspection");
+                    out.push(other);
+                }
+            }
+        }
+        let n = out
+            .iter()
+            .filter(|e| matches!(e, PlatformEvent::Event(_)))
+            .count() as u64;
+        if !out.is_empty() && !self.sink.emit(out).await {
+            return Err(Stop::Closed);
+        }
+        self.stats.events.fetch_add(n, Ordering::Relaxed);
+        if backfill {
+            self.stats.backfilled.fetch_add(n, Ordering::Relaxed);
+        }
+        self.set_last(newest);
+        Ok(())
+    }
+
+    async fn emit_state(&self, s: SourceState) -> Result<(), Stop> {
+        if self.sink.emit(vec![PlatformEvent::Source(s)]).await {
+            Ok(())
+        } else {
+            Err(Stop::Closed)
+        }
+    }
+
+    async fn session(
+        &mut self,
+        conn: &mut MultiplexedConnection,
+        start: &Start,
+        resumed: bool,
+    ) -> Result<(), Stop> {
+        let key = self.cfg.stream_key.clone();
+        let err = |cfg: &RedisConfig, e| Stop::Error(cfg.error(e));
+        match self.last() {
+            None => {
+                let n = match start {
+                    Start::Backfill(n) => *n,
+                    _ => 0,
+                };
+                let v: redis::Value = redis::cmd("XREVRANGE")
+                    .arg(&key)
+                    .arg("+")
+                    .arg("-")
+                    .arg("COUNT")
+                    .arg(n.max(1))
+                    .query_async(conn)
+                    .await
+                    .map_err(|e| err(&self.cfg, e))?;
+                let mut entries = entry::parse_entries(v);
+                entries.reverse();
+                match entries.last() {
+                    None => self.set_last("0-0".into()),
+                    Some(tip) if n == 0 => self.set_last(tip.id.clone()),
+                    Some(_) => self.deliver(entries, true).await?,
+                }
+            }
+            Some(last) if resumed && last != "0-0" => {
+                // Entries trimmed (MAXLEN) while we were away are a gap we
+                // cannot fill from the stream: ask for a reload.
+                let v: redis::Value = redis::cmd("XRANGE")
+                    .arg(&key)
+                    .arg("-")
+                    .arg("+")
+                    .arg("COUNT")
+                    .arg(1)
+                    .query_async(conn)
+                    .await
+                    .map_err(|e| err(&self.cfg, e))?;
+                let first = entry::parse_entries(v);
+                if let (Some(f), Some(l)) = (
+                    first.first().and_then(|e| StreamId::parse(&e.id)),
+                    StreamId::parse(&last),
+                ) && f > l
+                {
+                    tracing::warn!(last = %last, "entries were trimmed while disconnected; refreshing");
+                    if !self.sink.emit(vec![PlatformEvent::Refresh]).await {
+                        return Err(Stop::Closed);
+                    }
+                }
+            }
+            Some(_) => {}
+        }
+        let block = self.cfg.block.as_millis().max(1) as u64;
+        loop {
+            let from = self.last().unwrap_or_else(|| "0-0".into());
+            let v: redis::Value = redis::cmd("XREAD")
+                .arg("COUNT")
+                .arg(self.cfg.batch.max(1))
+                .arg("BLOCK")
+                .arg(block)
+                .arg("STREAMS")
+                .arg(&key)
+                .arg(&from)
+                .query_async(conn)
+                .await
+                .map_err(|e| err(&self.cfg, e))?;
+            let entries = entry::parse_read_reply(v);
+            self.deliver(entries, false).await?;
+        }
+    }
+}
+
+async fn run<S: EventSink>(
+    cfg: RedisConfig,
+    start: Start,
+    sink: S,
+    last_id: Arc<Mutex<Option<String>>>,
+    stats: Arc<WatchStats>,
+) {
+    let source = cfg.label();
+    let mut backoff = Backoff::new(cfg.backoff_min, cfg.backoff_max);
+    let mut st = State {
+        cfg,
+        sink,
+        source: source.clone(),
+        last_id,
+        stats,
+        recent: Recent::new(Watcher::DEDUPE_WINDOW),
+    };
+    let mut connected_before = false;
+    loop {
+        let result = match st
+            .cfg
+            .connect_with(&st.cfg.blocking_connection_config())
+            .await
+        {
+            Ok(mut conn) => {
+                backoff.reset();
+                if connected_before {
+                    st.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                }
+                tracing::info!(redis = %source, "watching the event stream");
+                match st.emit_state(SourceState::Connected(source.clone())).await {
+                    Err(_) => return,
+                    Ok(()) => {
+                        let resumed = connected_before;
+                        connected_before = true;
+                        st.session(&mut conn, &start, resumed).await
+                    }
+                }
+            }
+            Err(e) => Err(Stop::Error(e)),
+        };
+        match result {
+            Ok(()) | Err(Stop::Closed) => return,
+            Err(Stop::Error(e)) => {
+                let delay = backoff.next_delay();
+                tracing::warn!(redis = %source, error = %e, retry_in = ?delay, "event stream unavailable");
+                let retry = SourceState::Retrying {
+                    source: source.clone(),
+                    in_secs: secs_ceil(delay),
+                };
+                if st.emit_state(retry).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_window_is_bounded() {
+        let mut r = Recent::new(2);
+        assert!(r.insert("a"));
+        assert!(!r.insert("a"));
+        assert!(r.insert("b"));
+        assert!(r.insert("c"));
+        assert!(r.insert("a"), "a fell out of the window");
+        assert_eq!(r.set.len(), 2);
+    }
+}
