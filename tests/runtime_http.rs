@@ -197,3 +197,42 @@ async fn a_container_without_a_working_runtime_is_an_error_not_a_fake_success() 
         "{reason}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_protocol_version_refusal_is_named_a_mismatch() {
+    let rig = Rig::new(fast_config()).await;
+    let port = http_stub(
+        "200 OK",
+        "application/json",
+        r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"Unsupported protocol version"}}"#,
+    )
+    .await;
+    let inst = rig
+        .start(
+            "old-proto",
+            json!({"endpoint_url": format!("http://127.0.0.1:{port}/mcp")}),
+        )
+        .await;
+    let i = rig.wait_status(inst.id, Status::Error, 15).await;
+    assert_eq!(
+        i.status_reason.as_deref(),
+        Some("protocol version mismatch: Unsupported protocol version")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_that_never_answers_times_out() {
+    let cfg = aacon::runtime::RuntimeConfig {
+        init_timeout: Duration::from_secs(1),
+        ..fast_config()
+    };
+    let rig = Rig::new(cfg).await;
+    let port = http_hang().await;
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let inst = rig.start("silent", json!({"endpoint_url": url})).await;
+    let i = rig.wait_status(inst.id, Status::Error, 15).await;
+    assert_eq!(
+        i.status_reason.unwrap(),
+        format!("{url} did not answer within 1s")
+    );
+}

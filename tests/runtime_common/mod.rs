@@ -181,3 +181,19 @@ pub async fn http_stub(
     });
     port
 }
+
+/// A loopback server that accepts connections and never answers.
+pub async fn http_hang() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        for _ in 0..50 {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            held.push(sock);
+        }
+    });
+    port
+}
