@@ -212,19 +212,33 @@ pub(super) async fn tools(dir: &DataDir, cmd: ToolsCmd, fmt: Output, read_only: 
                     .map_err(|e| Failure::new(exit::VALIDATION, e))?;
             }
             let cfg = RuntimeConfig::default();
-            let out = runtime::call_tool_once(&platform, &inst, &tool, args, &cfg)
-                .await
-                .map_err(|e| {
-                    let code = if e.starts_with("the arguments do not fit")
-                        || e.starts_with("tool arguments must be")
-                        || e.starts_with("the server has no tool")
-                    {
-                        exit::VALIDATION
-                    } else {
-                        exit::RUNTIME
-                    };
-                    Failure::new(code, e)
-                })?;
+            let classify = |e: String| {
+                let code = if e.starts_with("the arguments do not fit")
+                    || e.starts_with("tool arguments must be")
+                    || e.starts_with("the server has no tool")
+                {
+                    exit::VALIDATION
+                } else {
+                    exit::RUNTIME
+                };
+                Failure::new(code, e)
+            };
+            // The runtime host's live session first; else a one-shot session.
+            let via_host = runtime::socket::call_tool(
+                &dir.socket(),
+                inst.id,
+                &tool,
+                args.clone(),
+                cfg.call_timeout + std::time::Duration::from_secs(5),
+            )
+            .await
+            .map_err(classify)?;
+            let out = match via_host {
+                Some(out) => out,
+                None => runtime::call_tool_once(&platform, &inst, &tool, args, &cfg)
+                    .await
+                    .map_err(classify)?,
+            };
             match fmt {
                 Output::Table => {
                     let lines: Vec<String> = out.text.lines().map(inert).collect();
