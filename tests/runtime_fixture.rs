@@ -21,7 +21,7 @@ async fn fixture_runs_lists_tools_answers_calls_and_stops_without_leftovers() {
         )
         .await;
     let running = rig.wait_status(inst.id, Status::Running, 20).await;
-    assert_eq!(running.tool_count, Some(3));
+    assert_eq!(running.tool_count, Some(4));
     assert!(running.last_healthy_at.is_some());
     // The status report carries the correlation id of the start command.
     let started = rig.last_correlation(inst.id, EventType::Started).await;
@@ -41,12 +41,12 @@ async fn fixture_runs_lists_tools_answers_calls_and_stops_without_leftovers() {
         .into_iter()
         .map(|t| t.name)
         .collect();
-    assert_eq!(names, vec!["echo", "add", "fail"]);
+    assert_eq!(names, vec!["echo", "add", "pid", "fail"]);
     // Stored for other processes too.
     let stored = aacon::runtime::stored_tools(&rig.platform, inst.id)
         .await
         .unwrap();
-    assert_eq!(stored.len(), 3);
+    assert_eq!(stored.len(), 4);
     assert!(
         stored
             .iter()
@@ -78,7 +78,7 @@ async fn fixture_runs_lists_tools_answers_calls_and_stops_without_leftovers() {
         .await
         .unwrap_err();
     assert!(
-        e.contains("no tool named 'nope'; it has: echo, add, fail"),
+        e.contains("no tool named 'nope'; it has: echo, add, pid, fail"),
         "{e}"
     );
     let e = rig
@@ -394,4 +394,61 @@ async fn a_changed_spec_restarts_the_server_with_it() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_reaches_the_server_the_runtime_host_runs_through_its_socket() {
+    let rig = Rig::new(fast_config()).await;
+    let inst = rig.start("shared", json!({"command": [FIXTURE]})).await;
+    rig.wait_status(inst.id, Status::Running, 20).await;
+    let pid = rig.rt().pid(inst.id).unwrap();
+    let sock = rig.dir.path().join("runtime.sock");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&sock).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(
+        aacon::runtime::socket::host_pid(&sock).await,
+        Some(std::process::id())
+    );
+    let data = rig.dir.path().to_path_buf();
+    let cli = move |args: &'static [&'static str]| {
+        let data = data.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                assert_cmd::Command::cargo_bin("aacon")
+                    .unwrap()
+                    .env("AACON_DATA_DIR", &data)
+                    .env("AACON_CONFIG_DIR", data.join("config"))
+                    .args(args)
+                    .output()
+                    .unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    // The call lands in the very process the host runs.
+    let out = cli(&["tools", "call", "shared", "pid"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), pid.to_string());
+    // Bad arguments are refused with the schema's words and exit code 3.
+    let out = cli(&["tools", "call", "shared", "echo", "--args", "{}"]).await;
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing required property 'message'"));
+    // Stopped in the host: the CLI falls back to a one-shot session of its own.
+    rig.platform.stop(inst.id).await.unwrap();
+    rig.wait_status(inst.id, Status::Stopped, 10).await;
+    let out = cli(&["tools", "call", "shared", "pid"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let other: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert_ne!(other, pid);
+    assert!(!alive(other), "the one-shot session closed its server");
 }

@@ -15,6 +15,7 @@ pub mod plan;
 pub mod procs;
 pub mod ring;
 pub mod session;
+pub mod socket;
 
 use crate::domain::{DesiredState, EventType, Instance, ProviderKind, Status};
 use crate::platform::embedded::EmbeddedPlatform;
@@ -64,6 +65,8 @@ pub struct RuntimeConfig {
     pub stderr_lines: usize,
     /// Kill every managed process group if this process panics.
     pub kill_on_panic: bool,
+    /// Answer other local aacon processes on `runtime.sock` in the data dir.
+    pub socket: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -81,6 +84,7 @@ impl Default for RuntimeConfig {
             reconcile_interval: Duration::from_secs(10),
             stderr_lines: 500,
             kill_on_panic: true,
+            socket: true,
         }
     }
 }
@@ -126,6 +130,7 @@ pub struct RuntimeHandle {
     supervisors: Arc<tokio::sync::Mutex<HashMap<Uuid, Supervisor>>>,
     stop_main: watch::Sender<bool>,
     main: Option<JoinHandle<()>>,
+    socket: Option<(JoinHandle<()>, std::path::PathBuf)>,
 }
 
 pub struct Runtime;
@@ -152,11 +157,24 @@ impl Runtime {
         let supervisors = Arc::new(tokio::sync::Mutex::new(HashMap::new()));
         let (stop_main, stop_rx) = watch::channel(false);
         let main = tokio::spawn(main_loop(shared.clone(), supervisors.clone(), stop_rx));
+        let socket = if shared.cfg.socket {
+            let path = shared.platform.data_dir().socket();
+            match socket::start(shared.clone(), path.clone()) {
+                Ok(task) => Some((task, path)),
+                Err(e) => {
+                    tracing::warn!(error = %e, path = %path.display(), "cannot open the runtime socket; other aacon processes cannot reach this runtime");
+                    None
+                }
+            }
+        } else {
+            None
+        };
         RuntimeHandle {
             shared,
             supervisors,
             stop_main,
             main: Some(main),
+            socket,
         }
     }
 }
@@ -323,6 +341,33 @@ fn apply(
 }
 
 impl Shared {
+    fn stderr_lines(&self, id: Uuid) -> Vec<String> {
+        self.with_live(id, |l| {
+            l.ring
+                .as_ref()
+                .and_then(|r| r.lock().ok().map(|r| r.lines()))
+                .unwrap_or_default()
+        })
+    }
+
+    async fn call_tool(
+        &self,
+        id: Uuid,
+        tool: &str,
+        args: Value,
+    ) -> Result<ToolCallOutcome, socket::CallError> {
+        let (peer, tools) = self.with_live(id, |l| (l.peer.clone(), l.tools.clone()));
+        let Some(peer) = peer else {
+            return Err(socket::CallError::NotRunning(
+                "the instance is not running in this runtime; start it first".into(),
+            ));
+        };
+        let args = check_args(&tools, tool, args).map_err(socket::CallError::Failed)?;
+        session::call_tool(&peer, tool, args, self.cfg.call_timeout)
+            .await
+            .map_err(socket::CallError::Failed)
+    }
+
     async fn report(&self, id: Uuid, report: StatusReport, correlation_id: Option<String>) {
         if let Err(e) = self
             .platform
@@ -776,12 +821,7 @@ async fn watch_session(
 impl RuntimeHandle {
     /// The last stderr lines of an instance's process (secrets masked).
     pub fn stderr(&self, id: Uuid) -> Vec<String> {
-        self.shared.with_live(id, |l| {
-            l.ring
-                .as_ref()
-                .and_then(|r| r.lock().ok().map(|r| r.lines()))
-                .unwrap_or_default()
-        })
+        self.shared.stderr_lines(id)
     }
 
     /// The tools of an instance: live when it runs here, else as stored.
@@ -821,14 +861,12 @@ impl RuntimeHandle {
         tool: &str,
         args: Value,
     ) -> Result<ToolCallOutcome, String> {
-        let (peer, tools) = self
-            .shared
-            .with_live(id, |l| (l.peer.clone(), l.tools.clone()));
-        let Some(peer) = peer else {
-            return Err("the instance is not running in this runtime; start it first".into());
-        };
-        let args = check_args(&tools, tool, args)?;
-        session::call_tool(&peer, tool, args, self.shared.cfg.call_timeout).await
+        self.shared
+            .call_tool(id, tool, args)
+            .await
+            .map_err(|e| match e {
+                socket::CallError::NotRunning(m) | socket::CallError::Failed(m) => m,
+            })
     }
 
     /// Stop every managed process (MCP shutdown, SIGTERM, SIGKILL) and end
@@ -857,7 +895,15 @@ impl RuntimeHandle {
         }
         let limit = self.shared.cfg.stop_grace + Duration::from_secs(5);
         let _ = tokio::time::timeout(limit, futures::future::join_all(tasks)).await;
+        self.close_socket();
         self.kill_own();
+    }
+
+    fn close_socket(&mut self) {
+        if let Some((task, path)) = self.socket.take() {
+            task.abort();
+            let _ = std::fs::remove_file(path);
+        }
     }
 
     fn kill_own(&self) {
@@ -883,6 +929,7 @@ impl Drop for RuntimeHandle {
                 s.task.abort();
             }
         }
+        self.close_socket();
         // Without an orderly shutdown, no process may outlive us.
         self.kill_own();
     }
