@@ -253,6 +253,7 @@ async fn flapping_health_goes_unhealthy_and_back_with_the_reason() {
     let cfg = RuntimeConfig {
         probe_interval: Duration::from_millis(150),
         probe_timeout: Duration::from_secs(1),
+        restart_after_failed_probes: 0,
         ..fast_config()
     };
     let rig = Rig::new(cfg).await;
@@ -451,4 +452,32 @@ async fn the_cli_reaches_the_server_the_runtime_host_runs_through_its_socket() {
     let other: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
     assert_ne!(other, pid);
     assert!(!alive(other), "the one-shot session closed its server");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_failing_probes_in_a_row_is_restarted() {
+    let cfg = RuntimeConfig {
+        probe_interval: Duration::from_millis(100),
+        probe_timeout: Duration::from_secs(1),
+        restart_after_failed_probes: 3,
+        ..fast_config()
+    };
+    let rig = Rig::new(cfg).await;
+    // Healthy for 1 s, then failing for 1 s: three failures in a row restart it.
+    let inst = rig
+        .start("sick", json!({"command": [FIXTURE, "--flap", "1"]}))
+        .await;
+    let i = rig.wait(inst.id, 15, |i| i.restarts >= 1).await;
+    assert!(i.restarts >= 1);
+    let err = rig
+        .events(inst.id)
+        .await
+        .into_iter()
+        .find(|e| e.kind() == Some(EventType::Error))
+        .unwrap();
+    let text = err.error_text().unwrap();
+    assert!(
+        text.starts_with("3 health probes failed in a row (last: the server answered with error"),
+        "{text}"
+    );
 }

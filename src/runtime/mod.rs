@@ -49,6 +49,9 @@ pub struct RuntimeConfig {
     pub probe_interval: Duration,
     /// Longest wait for one probe.
     pub probe_timeout: Duration,
+    /// Consecutive failed probes after which the session is restarted
+    /// (0: never; the instance stays `unhealthy`).
+    pub restart_after_failed_probes: u32,
     /// Probes in flight at once, across all instances.
     pub probe_concurrency: usize,
     /// First restart delay; doubles per consecutive failure.
@@ -76,6 +79,7 @@ impl Default for RuntimeConfig {
             call_timeout: Duration::from_secs(60),
             probe_interval: Duration::from_secs(15),
             probe_timeout: Duration::from_secs(5),
+            restart_after_failed_probes: 4,
             probe_concurrency: 8,
             backoff_base: Duration::from_secs(1),
             backoff_max: Duration::from_secs(60),
@@ -759,6 +763,7 @@ async fn watch_session(
     restarts: u32,
 ) -> SessionEnd {
     let mut healthy = true;
+    let mut failed_probes: u32 = 0;
     let mut next_probe = tokio::time::Instant::now() + shared.jittered(shared.cfg.probe_interval);
     loop {
         tokio::select! {
@@ -776,6 +781,7 @@ async fn watch_session(
                 };
                 match outcome {
                     Ok(tools) => {
+                        failed_probes = 0;
                         let now = Utc::now();
                         let changed = shared.with_live(id, |l| {
                             l.last_good_probe = Some(now);
@@ -798,6 +804,11 @@ async fn watch_session(
                         }
                     }
                     Err(e) => {
+                        failed_probes += 1;
+                        let limit = shared.cfg.restart_after_failed_probes;
+                        if limit > 0 && failed_probes >= limit {
+                            return SessionEnd::Died(format!("{failed_probes} health probes failed in a row (last: {e})"));
+                        }
                         if healthy {
                             healthy = false;
                             let last = shared.with_live(id, |l| l.last_good_probe)
