@@ -481,3 +481,53 @@ async fn a_server_failing_probes_in_a_row_is_restarted() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_process_takes_the_runtime_over_when_the_host_exits() {
+    use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
+    let mut rig = Rig::new(fast_config()).await;
+    let inst = rig.start("handover", json!({"command": [FIXTURE]})).await;
+    rig.wait_status(inst.id, Status::Running, 20).await;
+    let first = rig.rt().pid(inst.id).unwrap();
+    // A second platform on the same data dir waits for the lock.
+    let other = std::sync::Arc::new(
+        EmbeddedPlatform::open(
+            aacon::paths::DataDir::new(rig.dir.path()),
+            EmbeddedOptions {
+                role: Role::Serve,
+                host_runtime: false,
+            },
+        )
+        .unwrap(),
+    );
+    let host = aacon::runtime::Host::start(
+        other.clone(),
+        Role::Serve,
+        fast_config(),
+        Duration::from_millis(100),
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !host.is_hosting().await,
+        "the lock is held by the first host"
+    );
+    // The first host exits.
+    rig.runtime.take().unwrap().shutdown().await;
+    wait_dead(first, 5).await;
+    let platform = std::mem::replace(&mut rig.platform, other.clone());
+    drop(platform);
+    // The second takes over and reconciles: desired running → up again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let second = loop {
+        if let Some(Some(pid)) = host.with(|h| h.pid(inst.id)).await {
+            break pid;
+        }
+        assert!(std::time::Instant::now() < deadline, "no takeover");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_ne!(first, second);
+    assert!(other.is_runtime_host());
+    rig.wait_status(inst.id, Status::Running, 10).await;
+    host.shutdown().await;
+    wait_dead(second, 5).await;
+}

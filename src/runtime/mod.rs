@@ -1038,3 +1038,63 @@ pub async fn call_tool_once(
 pub fn kind_of(inst: &Instance) -> ProviderKind {
     inst.kind()
 }
+
+/// Runtime hosting for a console or `aacon serve`: host now if this
+/// process holds the runtime lock, else keep trying to take it over (when
+/// the current host exits) and then reconcile.
+pub struct Host {
+    runtime: Arc<tokio::sync::Mutex<Option<RuntimeHandle>>>,
+    task: JoinHandle<()>,
+}
+
+impl Host {
+    /// Start hosting on `platform` as `role`, retrying the lock every `retry`.
+    pub fn start(
+        platform: Arc<EmbeddedPlatform>,
+        role: crate::platform::embedded::Role,
+        cfg: RuntimeConfig,
+        retry: Duration,
+    ) -> Host {
+        let runtime = Arc::new(tokio::sync::Mutex::new(None));
+        let slot = runtime.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                match platform.try_take_runtime(role) {
+                    Ok(true) => {
+                        tracing::info!("this process now hosts the runtime");
+                        *slot.lock().await = Some(Runtime::spawn(platform.clone(), cfg));
+                        return;
+                    }
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "cannot take the runtime lock"),
+                }
+                tokio::time::sleep(retry).await;
+            }
+        });
+        Host { runtime, task }
+    }
+
+    /// Whether this process hosts the runtime now.
+    pub async fn is_hosting(&self) -> bool {
+        self.runtime.lock().await.is_some()
+    }
+
+    /// Run `f` on the runtime if this process hosts it.
+    pub async fn with<T>(&self, f: impl FnOnce(&RuntimeHandle) -> T) -> Option<T> {
+        self.runtime.lock().await.as_ref().map(f)
+    }
+
+    /// The shared slot holding the runtime (None until this process hosts).
+    pub fn slot(&self) -> Arc<tokio::sync::Mutex<Option<RuntimeHandle>>> {
+        self.runtime.clone()
+    }
+
+    /// Stop trying, and shut the runtime down if it runs here.
+    pub async fn shutdown(self) {
+        self.task.abort();
+        let rt = self.runtime.lock().await.take();
+        if let Some(rt) = rt {
+            rt.shutdown().await;
+        }
+    }
+}
