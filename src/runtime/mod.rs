@@ -4,7 +4,13 @@
 //! [`EmbeddedPlatform::report_status`] with the correlation id of the
 //! command that caused it.
 //!
-//! Only the process holding the runtime lock should call [`Runtime::spawn`].
+//! Only the process holding the runtime lock should call [`Runtime::spawn`];
+//! consoles and `aacon serve` use [`Host::start`], which hosts now or takes
+//! the lock over when the current host exits, and call
+//! [`Host::shutdown`] on exit. A panic hook ([`procs::install_panic_hook`],
+//! installed by `spawn`; after installing another hook such as color-eyre's,
+//! call [`procs::wrap_panic_hook`]) kills every managed process group. The host also answers
+//! other local aacon processes on `runtime.sock` ([`socket`]).
 //! Events come from the platform's in-process subscription (which tails the
 //! shared event log, so CLI commands from other processes arrive too); the
 //! Redis consumer group, when it lands, feeds the same `handle_event`.
@@ -17,7 +23,7 @@ pub mod ring;
 pub mod session;
 pub mod socket;
 
-use crate::domain::{DesiredState, EventType, Instance, ProviderKind, Status};
+use crate::domain::{DesiredState, EventType, Instance, Status};
 use crate::platform::embedded::EmbeddedPlatform;
 use crate::platform::{Platform, PlatformError, PlatformEvent};
 use crate::secrets::SecretStore;
@@ -1032,11 +1038,6 @@ pub async fn call_tool_once(
     };
     session.shutdown(cfg.stop_grace).await;
     result
-}
-
-/// The kind of an instance, for messages.
-pub fn kind_of(inst: &Instance) -> ProviderKind {
-    inst.kind()
 }
 
 /// Runtime hosting for a console or `aacon serve`: host now if this

@@ -56,6 +56,16 @@ pub fn live_groups() -> usize {
         .unwrap_or(0)
 }
 
+/// Wrap the current panic hook (unconditionally) so that it first kills
+/// every managed group: call after installing a hook of your own.
+pub fn wrap_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        kill_all();
+        previous(info);
+    }));
+}
+
 /// Install (once) a panic hook that kills every managed group before the
 /// previous hook runs, so a panicking console leaves no process behind.
 pub fn install_panic_hook() {
