@@ -531,3 +531,25 @@ async fn another_process_takes_the_runtime_over_when_the_host_exits() {
     host.shutdown().await;
     wait_dead(second, 5).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_healthy_instance_keeps_its_last_good_probe_time_fresh() {
+    let cfg = RuntimeConfig {
+        probe_interval: Duration::from_millis(100),
+        health_persist_every: Duration::from_millis(300),
+        ..fast_config()
+    };
+    let rig = Rig::new(cfg).await;
+    let inst = rig.start("fresh", json!({"command": [FIXTURE]})).await;
+    let first = rig
+        .wait_status(inst.id, Status::Running, 20)
+        .await
+        .last_healthy_at
+        .unwrap();
+    let later = rig
+        .wait(inst.id, 10, |i| {
+            i.last_healthy_at.is_some_and(|t| t > first)
+        })
+        .await;
+    assert_eq!(later.status, Status::Running);
+}

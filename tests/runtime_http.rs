@@ -236,3 +236,47 @@ async fn an_endpoint_that_never_answers_times_out() {
         format!("{url} did not answer within 1s")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn header_secrets_are_resolved_only_on_the_wire() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rig = Rig::new(fast_config()).await;
+    aacon::secrets::SecretStore::open(rig.dir.path())
+        .set("TOK", &aacon::secrets::SecretValue::new("hdr-canary-91"))
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    tokio::spawn(async move {
+        for _ in 0..20 {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let n = sock.read(&mut buf).await.unwrap_or(0);
+                let _ = tx.send(String::from_utf8_lossy(&buf[..n]).to_string());
+                let _ = sock
+                    .write_all(b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 6\r\nconnection: close\r\n\r\ndenied")
+                    .await;
+            });
+        }
+    });
+    let inst = rig
+        .start(
+            "with-header",
+            json!({"endpoint_url": format!("http://127.0.0.1:{port}/mcp"), "headers": {"Authorization": "secret_ref:TOK"}}),
+        )
+        .await;
+    let i = rig.wait_status(inst.id, Status::Error, 15).await;
+    let request = rx.recv().await.unwrap().to_ascii_lowercase();
+    assert!(
+        request.contains("authorization: hdr-canary-91"),
+        "{request}"
+    );
+    let reason = i.status_reason.unwrap();
+    assert!(reason.contains("HTTP 401"), "{reason}");
+    let all = serde_json::to_string(&rig.events(inst.id).await).unwrap() + &reason;
+    assert!(!all.contains("hdr-canary-91"));
+}

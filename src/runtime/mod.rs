@@ -58,6 +58,9 @@ pub struct RuntimeConfig {
     /// Consecutive failed probes after which the session is restarted
     /// (0: never; the instance stays `unhealthy`).
     pub restart_after_failed_probes: u32,
+    /// How often a healthy instance's last good probe time is written to
+    /// the store (each write is a status event), besides on transitions.
+    pub health_persist_every: Duration,
     /// Probes in flight at once, across all instances.
     pub probe_concurrency: usize,
     /// First restart delay; doubles per consecutive failure.
@@ -86,6 +89,7 @@ impl Default for RuntimeConfig {
             probe_interval: Duration::from_secs(15),
             probe_timeout: Duration::from_secs(5),
             restart_after_failed_probes: 4,
+            health_persist_every: Duration::from_secs(300),
             probe_concurrency: 8,
             backoff_base: Duration::from_secs(1),
             backoff_max: Duration::from_secs(60),
@@ -770,6 +774,7 @@ async fn watch_session(
 ) -> SessionEnd {
     let mut healthy = true;
     let mut failed_probes: u32 = 0;
+    let mut persisted = Instant::now();
     let mut next_probe = tokio::time::Instant::now() + shared.jittered(shared.cfg.probe_interval);
     loop {
         tokio::select! {
@@ -798,8 +803,9 @@ async fn watch_session(
                         if changed {
                             shared.store_tools(id, tools.clone()).await;
                         }
-                        if !healthy || changed {
+                        if !healthy || changed || persisted.elapsed() >= shared.cfg.health_persist_every {
                             healthy = true;
+                            persisted = Instant::now();
                             shared.report(id, StatusReport {
                                 status: Some(Status::Running),
                                 tool_count: Some(Some(tools.len() as u32)),
