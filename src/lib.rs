@@ -9,5 +9,7 @@ pub mod logging;
 pub mod paths;
 pub mod platform;
 pub mod serve;
+pub mod runtime;
+pub mod secrets;
 pub mod store;
 pub mod tui;

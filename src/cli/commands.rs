@@ -125,6 +125,12 @@ async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
             events(platform.as_ref(), args, fmt).await
         }
         Some(Command::Serve(args)) => super::serve_cmd::serve(&dir, &cli.global, args).await,
+        Some(Command::Secrets(cmd)) => {
+            super::runtime_cmds::secrets(&dir, cmd, fmt, cli.global.read_only)
+        }
+        Some(Command::Tools(cmd)) => {
+            super::runtime_cmds::tools(&dir, cmd, fmt, cli.global.read_only).await
+        }
         Some(Command::Completions { shell }) => completions(&shell),
         Some(Command::Man) => man(),
         Some(Command::Logs(cmd)) => logs(&dir, cmd).await,
@@ -247,7 +253,7 @@ fn warn_issues(spec: &Value) {
     }
 }
 
-fn print(s: &str) {
+pub(super) fn print(s: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(s.as_bytes());
     let _ = out.flush();
