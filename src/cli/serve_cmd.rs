@@ -65,6 +65,23 @@ pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Re
     )
     .await
     .map_err(|e| Failure::new(exit::USAGE, e))?;
+    // Host the runtime (now, or when the current host exits); on shutdown
+    // stop every managed process before the outbox's last flush.
+    let runtime_cfg = crate::runtime::RuntimeConfig {
+        probe_interval: std::time::Duration::from_secs(settings.health_interval_secs),
+        ..Default::default()
+    };
+    let host = crate::runtime::Host::start(
+        embedded.clone(),
+        Role::Serve,
+        runtime_cfg,
+        std::time::Duration::from_secs(2),
+    );
+    server.on_shutdown(Box::new(move || {
+        Box::pin(async move {
+            host.shutdown().await;
+        })
+    }));
     if let Some(cfg) = redis {
         eprintln!(
             "aacon: publishing events to {cfg} stream {}",
@@ -78,7 +95,6 @@ pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Re
             })
         }));
     }
-    // The runtime's "stop managed processes" hook goes here when it lands.
     run(server, &embedded, has_token, global.read_only).await
 }
 
@@ -101,7 +117,7 @@ async fn run(
     }
     if !embedded.is_runtime_host() {
         eprintln!(
-            "aacon: another process hosts the runtime for this data dir; this server records desired state only"
+            "aacon: another process hosts the runtime for this data dir; this server takes it over when that process exits"
         );
     }
     tracing::info!(%addr, read_only, auth = has_token, "serving the API");
