@@ -1,0 +1,113 @@
+//! `aacon serve` hosts the runtime: an instance started through the API
+//! runs (a real MCP server process), its status reaches an API client, and
+//! SIGTERM stops the process before serve exits.
+
+use aacon::domain::{NewInstance, Status};
+use aacon::platform::Platform;
+use aacon::platform::api::{ApiOptions, ApiPlatform};
+use serde_json::json;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-fixture");
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Pids of live processes whose command line contains `marker`.
+fn pids_with(marker: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        let zombie = stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+        if !zombie && String::from_utf8_lossy(&cmd).contains(marker) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_instances_and_stops_them_on_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut serve = Killed(
+        Command::new(env!("CARGO_BIN_EXE_aacon"))
+            .arg("--data-dir")
+            .arg(tmp.path().join("data"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("AACON_CONFIG_DIR", tmp.path().join("config"))
+            .env_remove("AACON_API_TOKEN")
+            .env_remove("AACON_API_URL")
+            .env_remove("AACON_REDIS_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(serve.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+    let api = ApiPlatform::new(ApiOptions::new(&url)).unwrap();
+    let marker = format!("serve-runtime-{}", uuid::Uuid::new_v4());
+    let inst = api
+        .create(NewInstance {
+            name: "fixture".into(),
+            description: None,
+            server_spec_id: None,
+            json_spec: json!({"command": [FIXTURE], "args": ["--stderr", marker]}),
+        })
+        .await
+        .unwrap();
+    api.start(inst.id).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = api.get(&inst.id.to_string()).await.unwrap();
+        if now.status == Status::Running {
+            assert!(now.tool_count.is_some_and(|n| n > 0), "{now:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never running: {:?} {:?}",
+            now.status,
+            now.status_reason
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(pids_with(&marker).len(), 1, "one managed process");
+
+    // SAFETY: signalling our own child.
+    assert_eq!(unsafe { libc::kill(serve.0.id() as i32, libc::SIGTERM) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(st) = serve.0.try_wait().unwrap() {
+            assert!(st.success(), "{st:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        pids_with(&marker).is_empty(),
+        "the managed process outlived serve"
+    );
+}
