@@ -156,21 +156,33 @@ fn config(global: &super::Global, cmd: ConfigCmd) -> Outcome {
     Ok(())
 }
 
-/// Open the full-screen console on the embedded platform.
+/// Open the full-screen console on the embedded platform. This process
+/// hosts the runtime (or takes it over when the current host exits) for as
+/// long as the console is open.
 async fn console(dir: &DataDir, read_only: bool) -> Outcome {
-    let p: Arc<dyn Platform> = Arc::new(EmbeddedPlatform::open(
+    let embedded = Arc::new(EmbeddedPlatform::open(
         dir.clone(),
         EmbeddedOptions {
             role: Role::Console,
             host_runtime: true,
         },
     )?);
+    let host = crate::runtime::Host::start(
+        embedded.clone(),
+        Role::Console,
+        crate::runtime::RuntimeConfig::default(),
+        std::time::Duration::from_secs(2),
+    );
     let mut opts = crate::tui::ConsoleOptions::new(dir.root().to_path_buf());
     opts.config_dir = paths::config_dir();
     opts.read_only = read_only;
-    crate::tui::run(p, opts)
+    let p: Arc<dyn Platform> = embedded;
+    let out = crate::tui::run(p, opts)
         .await
-        .map_err(|e| Failure::new(exit::RUNTIME, format!("{e:#}")))
+        .map_err(|e| Failure::new(exit::RUNTIME, format!("{e:#}")));
+    // Stop every managed process before the console exits.
+    host.shutdown().await;
+    out
 }
 
 fn open_cli_platform(dir: &DataDir, read_only: bool) -> Result<Arc<dyn Platform>, Failure> {
