@@ -157,26 +157,40 @@ fn config(global: &super::Global, cmd: ConfigCmd) -> Outcome {
     Ok(())
 }
 
-/// Open the full-screen console on the embedded platform, or on the API
-/// adapter when an API URL is configured.
+/// Open the full-screen console: on the API adapter when an API URL is
+/// configured, else on the embedded platform, where this process hosts the
+/// runtime (or takes it over when the current host exits) for as long as
+/// the console is open.
 async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
-    let read_only = global.read_only;
-    let p: Arc<dyn Platform> = match super::serve_cmd::api_options(global)? {
-        Some(opts) => Arc::new(crate::platform::api::ApiPlatform::new(opts)?),
-        None => Arc::new(EmbeddedPlatform::open(
-            dir.clone(),
-            EmbeddedOptions {
-                role: Role::Console,
-                host_runtime: true,
-            },
-        )?),
-    };
     let mut opts = crate::tui::ConsoleOptions::new(dir.root().to_path_buf());
     opts.config_dir = paths::config_dir();
-    opts.read_only = read_only;
-    crate::tui::run(p, opts)
+    opts.read_only = global.read_only;
+    if let Some(api) = super::serve_cmd::api_options(global)? {
+        let p: Arc<dyn Platform> = Arc::new(crate::platform::api::ApiPlatform::new(api)?);
+        return crate::tui::run(p, opts)
+            .await
+            .map_err(|e| Failure::new(exit::RUNTIME, format!("{e:#}")));
+    }
+    let embedded = Arc::new(EmbeddedPlatform::open(
+        dir.clone(),
+        EmbeddedOptions {
+            role: Role::Console,
+            host_runtime: true,
+        },
+    )?);
+    let host = crate::runtime::Host::start(
+        embedded.clone(),
+        Role::Console,
+        crate::runtime::RuntimeConfig::default(),
+        std::time::Duration::from_secs(2),
+    );
+    let p: Arc<dyn Platform> = embedded;
+    let out = crate::tui::run(p, opts)
         .await
-        .map_err(|e| Failure::new(exit::RUNTIME, format!("{e:#}")))
+        .map_err(|e| Failure::new(exit::RUNTIME, format!("{e:#}")));
+    // Stop every managed process before the console exits.
+    host.shutdown().await;
+    out
 }
 
 /// The embedded platform, or the API adapter when `--api`/`AACON_API_URL`

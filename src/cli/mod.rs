@@ -3,8 +3,8 @@
 
 mod commands;
 mod output;
-mod serve_cmd;
 mod runtime_cmds;
+mod serve_cmd;
 
 pub use commands::run;
 

@@ -122,6 +122,8 @@ pub fn install_hooks() {
         restore_terminal();
         panic_hook(info);
     }));
+    // Kill every managed MCP process group first: no orphans, even on a panic.
+    crate::runtime::procs::wrap_panic_hook();
 }
 
 /// Open the console on `platform` until the user quits or a signal ends it.
