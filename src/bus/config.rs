@@ -106,6 +106,11 @@ impl RedisConfig {
 
     /// A client for this configuration (TLS roots loaded here).
     pub fn client(&self) -> Result<Client, BusError> {
+        if self.is_tls() {
+            // redis's rustls support selects no crypto provider; ring is ours.
+            // An error only means one is installed already.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         let result = match (&self.ca_cert, self.is_tls()) {
             (Some(path), true) => {
                 let pem = std::fs::read(path).map_err(|e| {

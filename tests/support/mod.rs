@@ -1,0 +1,8 @@
+//! Helpers shared by integration tests: real servers, not mocks.
+
+#![allow(dead_code)]
+
+pub mod bus;
+pub mod redis;
+
+pub use self::redis::{RedisServer, free_port};
