@@ -2,7 +2,10 @@
 //! orchestration platform. See ARCHITECTURE.md for the map of modules.
 
 pub mod bus;
+pub mod cli;
 pub mod domain;
+pub mod logging;
 pub mod paths;
 pub mod platform;
+pub mod store;
 pub mod tui;

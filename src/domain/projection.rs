@@ -121,10 +121,10 @@ impl Projection {
             return Applied::NeedsRefresh;
         };
         let version = env.aggregate_version;
-        if let (Some(dead_at), Some(v)) = (self.tombstones.get(&id), version) {
-            if v <= *dead_at || kind != EventType::Deleted {
-                return Applied::Ignored;
-            }
+        if let (Some(dead_at), Some(v)) = (self.tombstones.get(&id), version)
+            && (v <= *dead_at || kind != EventType::Deleted)
+        {
+            return Applied::Ignored;
         }
         if kind == EventType::Deleted {
             self.tombstones.insert(id, version.unwrap_or(u64::MAX));
@@ -346,9 +346,7 @@ mod tests {
         out
     }
 
-    fn fingerprint(
-        p: &Projection,
-    ) -> Vec<(
+    type Fingerprint = (
         String,
         Option<String>,
         u64,
@@ -356,7 +354,9 @@ mod tests {
         DesiredState,
         u32,
         Option<String>,
-    )> {
+    );
+
+    fn fingerprint(p: &Projection) -> Vec<Fingerprint> {
         p.sorted()
             .into_iter()
             .map(|i| {

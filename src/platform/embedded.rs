@@ -1,1 +1,544 @@
-//! The in-process platform: store, event log tail, runtime host lock.
+//! The in-process platform: the SQLite store, a tail of the event log that
+//! feeds subscribers, and the runtime host lock.
+//!
+//! Several processes may share one data dir. Each sees the others' events by
+//! tailing the event log by sequence number: a tail thread checks SQLite's
+//! `PRAGMA data_version` every 100 ms (a cheap read that changes when any
+//! other connection commits) and is woken at once after this process's own
+//! commits. Exactly one process at a time hosts the runtime: it holds an
+//! exclusive lock on `runtime.lock` in the data dir.
+
+use super::{
+    ActionOutcome, BackendInfo, EventQuery, Platform, PlatformError, PlatformEvent, Result,
+};
+use crate::domain::spec::{self, Report};
+use crate::domain::{DesiredState, Envelope, Instance, InstancePatch, NewInstance, Precondition};
+use crate::paths::DataDir;
+use crate::store::{StatusReport, Store};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tokio::sync::{Notify, broadcast};
+use uuid::Uuid;
+
+/// How often the tail looks for other processes' commits.
+pub const TAIL_INTERVAL: Duration = Duration::from_millis(100);
+/// Subscriber buffer; a subscriber that falls further behind gets `Lagged`
+/// and should reload with `list`.
+pub const SUBSCRIBER_CAPACITY: usize = 65_536;
+
+/// Which kind of process this is, for conflict messages and the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Cli,
+    Console,
+    Serve,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::Cli => "cli",
+            Role::Console => "console",
+            Role::Serve => "serve",
+        }
+    }
+}
+
+fn actor(role: Role) -> String {
+    let host = hostname();
+    format!("{}@{host} pid {}", role.as_str(), std::process::id())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// The runtime host lock, held for as long as this value lives.
+pub struct RuntimeLock {
+    _file: File,
+}
+
+/// Who holds the runtime lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockHolder {
+    pub pid: u32,
+    pub role: String,
+    pub since: String,
+}
+
+impl RuntimeLock {
+    /// Take the lock if nobody holds it.
+    pub fn try_acquire(dir: &DataDir, role: Role) -> Result<Option<RuntimeLock>> {
+        let mut file = open_lock_file(dir)?;
+        match file.try_lock() {
+            Ok(()) => {
+                let line = format!(
+                    "{} {} {}\n",
+                    std::process::id(),
+                    role.as_str(),
+                    Utc::now().to_rfc3339()
+                );
+                file.set_len(0)
+                    .and_then(|_| file.rewind())
+                    .and_then(|_| file.write_all(line.as_bytes()))
+                    .map_err(|e| {
+                        PlatformError::Internal(format!("cannot write the runtime lock: {e}"))
+                    })?;
+                Ok(Some(RuntimeLock { _file: file }))
+            }
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(PlatformError::Internal(format!(
+                "cannot lock {}: {e}",
+                dir.runtime_lock().display()
+            ))),
+        }
+    }
+
+    /// Who holds the lock, if anyone (without taking it).
+    pub fn holder(dir: &DataDir) -> Result<Option<LockHolder>> {
+        let mut file = open_lock_file(dir)?;
+        match file.try_lock_shared() {
+            Ok(()) => Ok(None),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut text = String::new();
+                let _ = file.read_to_string(&mut text);
+                let mut parts = text.split_whitespace();
+                Ok(Some(LockHolder {
+                    pid: parts.next().and_then(|p| p.parse().ok()).unwrap_or(0),
+                    role: parts.next().unwrap_or("unknown").to_string(),
+                    since: parts.next().unwrap_or("").to_string(),
+                }))
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(PlatformError::Internal(format!(
+                "cannot read the runtime lock {}: {e}",
+                dir.runtime_lock().display()
+            ))),
+        }
+    }
+}
+
+fn open_lock_file(dir: &DataDir) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(dir.runtime_lock())
+        .map_err(|e| {
+            PlatformError::Unavailable(format!("cannot open {}: {e}", dir.runtime_lock().display()))
+        })
+}
+
+/// Options for opening the embedded platform.
+#[derive(Debug, Clone)]
+pub struct EmbeddedOptions {
+    pub role: Role,
+    /// Try to become the runtime host (console and serve do; CLI does not).
+    pub host_runtime: bool,
+}
+
+pub struct EmbeddedPlatform {
+    dir: DataDir,
+    store: Arc<Mutex<Store>>,
+    events: broadcast::Sender<PlatformEvent>,
+    wake_tail: std_mpsc::Sender<()>,
+    tail: Option<JoinHandle<()>>,
+    outbox_wake: Arc<Notify>,
+    runtime_lock: Mutex<Option<RuntimeLock>>,
+}
+
+impl EmbeddedPlatform {
+    /// Open the platform on `dir` (created if missing).
+    pub fn open(dir: DataDir, opts: EmbeddedOptions) -> Result<EmbeddedPlatform> {
+        dir.ensure().map_err(PlatformError::Unavailable)?;
+        let actor = actor(opts.role);
+        let store = Store::open(&dir.store(), &actor)?;
+        let reader = Store::open(&dir.store(), &actor)?;
+        let start_seq = reader.last_seq()?;
+        let (events, _) = broadcast::channel(SUBSCRIBER_CAPACITY);
+        let (wake_tail, wake_rx) = std_mpsc::channel();
+        let tx = events.clone();
+        let tail = std::thread::Builder::new()
+            .name("aacon-event-tail".into())
+            .spawn(move || tail_loop(reader, start_seq, wake_rx, tx))
+            .map_err(|e| PlatformError::Internal(format!("cannot start the event tail: {e}")))?;
+        let runtime_lock = if opts.host_runtime {
+            RuntimeLock::try_acquire(&dir, opts.role)?
+        } else {
+            None
+        };
+        Ok(EmbeddedPlatform {
+            dir,
+            store: Arc::new(Mutex::new(store)),
+            events,
+            wake_tail,
+            tail: Some(tail),
+            outbox_wake: Arc::new(Notify::new()),
+            runtime_lock: Mutex::new(runtime_lock),
+        })
+    }
+
+    pub fn data_dir(&self) -> &DataDir {
+        &self.dir
+    }
+
+    /// The store, for the outbox relay and the runtime.
+    pub fn store(&self) -> Arc<Mutex<Store>> {
+        self.store.clone()
+    }
+
+    /// Notified after every commit, so an outbox relay flushes promptly.
+    pub fn outbox_wake(&self) -> Arc<Notify> {
+        self.outbox_wake.clone()
+    }
+
+    /// Whether this process hosts the runtime.
+    pub fn is_runtime_host(&self) -> bool {
+        self.runtime_lock
+            .lock()
+            .map(|l| l.is_some())
+            .unwrap_or(false)
+    }
+
+    /// Try again to become the runtime host (after the holder exited).
+    pub fn try_take_runtime(&self, role: Role) -> Result<bool> {
+        let mut held = self
+            .runtime_lock
+            .lock()
+            .map_err(|_| PlatformError::Internal("the runtime lock state is poisoned".into()))?;
+        if held.is_none() {
+            *held = RuntimeLock::try_acquire(&self.dir, role)?;
+        }
+        Ok(held.is_some())
+    }
+
+    /// Record a runtime status report (used by the MCP runtime).
+    pub async fn report_status(
+        &self,
+        id: Uuid,
+        report: StatusReport,
+        correlation_id: Option<String>,
+    ) -> Result<Instance> {
+        self.command(move |s| s.report_status(id, report, correlation_id))
+            .await
+    }
+
+    async fn blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<T> + Send + 'static,
+    {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = store
+                .lock()
+                .map_err(|_| PlatformError::Internal("the store lock is poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| PlatformError::Internal(format!("a store task failed: {e}")))?
+    }
+
+    async fn command<F>(&self, f: F) -> Result<Instance>
+    where
+        F: FnOnce(&mut Store) -> Result<(Instance, Envelope)> + Send + 'static,
+    {
+        let (inst, env) = self.blocking(f).await?;
+        tracing::info!(event = %env.event_type, instance = %inst.name, correlation_id = ?env.correlation_id, "committed");
+        let _ = self.wake_tail.send(());
+        self.outbox_wake.notify_one();
+        Ok(inst)
+    }
+
+    fn host_message(&self, what: &str, name: &str) -> Result<String> {
+        if self.is_runtime_host() {
+            return Ok(format!("{what} '{name}'; this process hosts the runtime"));
+        }
+        Ok(match RuntimeLock::holder(&self.dir)? {
+            Some(h) => format!(
+                "{what} '{name}'; the runtime host ({} pid {}) acts on it",
+                h.role, h.pid
+            ),
+            None => format!(
+                "{what} '{name}' (desired state recorded); no runtime host is up — open the console or run `aacon serve` to act on it"
+            ),
+        })
+    }
+}
+
+impl Drop for EmbeddedPlatform {
+    fn drop(&mut self) {
+        // Closing the wake channel ends the tail thread.
+        let (dead, _) = std_mpsc::channel();
+        self.wake_tail = dead;
+        if let Some(t) = self.tail.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn tail_loop(
+    reader: Store,
+    mut last_seq: i64,
+    wake: std_mpsc::Receiver<()>,
+    tx: broadcast::Sender<PlatformEvent>,
+) {
+    let mut last_version = reader.data_version().unwrap_or(0);
+    loop {
+        let woken = match wake.recv_timeout(TAIL_INTERVAL) {
+            Ok(()) => true,
+            Err(std_mpsc::RecvTimeoutError::Timeout) => false,
+            Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+        };
+        let version = match reader.data_version() {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "event tail cannot read the store");
+                continue;
+            }
+        };
+        if !woken && version == last_version {
+            continue;
+        }
+        last_version = version;
+        loop {
+            match reader.events_after(last_seq, 1000) {
+                Ok(batch) if batch.is_empty() => break,
+                Ok(batch) => {
+                    for (seq, env) in batch {
+                        last_seq = seq;
+                        // No receivers is fine: nobody is listening yet.
+                        let _ = tx.send(PlatformEvent::Event(Arc::new(env)));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "event tail cannot read new events");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn correlation() -> Option<String> {
+    Some(Uuid::new_v4().to_string())
+}
+
+#[async_trait]
+impl Platform for EmbeddedPlatform {
+    fn info(&self) -> BackendInfo {
+        BackendInfo {
+            name: "embedded".into(),
+            read_only: false,
+        }
+    }
+
+    async fn list(&self) -> Result<Vec<Instance>> {
+        self.blocking(|s| s.list()).await
+    }
+
+    async fn get(&self, key: &str) -> Result<Instance> {
+        let key = key.to_string();
+        self.blocking(move |s| s.get(&key)).await
+    }
+
+    async fn create(&self, new: NewInstance) -> Result<Instance> {
+        self.command(move |s| s.create(new, correlation())).await
+    }
+
+    async fn update(
+        &self,
+        id: Uuid,
+        patch: InstancePatch,
+        expect: Option<Precondition>,
+    ) -> Result<Instance> {
+        if patch.is_empty() {
+            return Err(PlatformError::Invalid("nothing to change".into()));
+        }
+        self.command(move |s| s.update(id, patch, expect, correlation()))
+            .await
+    }
+
+    async fn delete(&self, id: Uuid) -> Result<()> {
+        self.command(move |s| s.delete(id, correlation()))
+            .await
+            .map(|_| ())
+    }
+
+    async fn start(&self, id: Uuid) -> Result<ActionOutcome> {
+        let inst = self
+            .command(move |s| s.set_desired(id, DesiredState::Running, correlation()))
+            .await?;
+        let message = self.host_message("start requested for", &inst.name)?;
+        Ok(ActionOutcome {
+            instance: inst,
+            message,
+        })
+    }
+
+    async fn stop(&self, id: Uuid) -> Result<ActionOutcome> {
+        let inst = self
+            .command(move |s| s.set_desired(id, DesiredState::Stopped, correlation()))
+            .await?;
+        let message = self.host_message("stop requested for", &inst.name)?;
+        Ok(ActionOutcome {
+            instance: inst,
+            message,
+        })
+    }
+
+    async fn validate(&self, spec: &serde_json::Value) -> Result<Report> {
+        Ok(spec::validate(spec))
+    }
+
+    async fn events(&self, query: EventQuery) -> Result<Vec<Envelope>> {
+        self.blocking(move |s| s.events(&query)).await
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<PlatformEvent> {
+        self.events.subscribe()
+    }
+}
+
+/// Parse `30s`, `5m`, `2h`, `1d` into a time before now.
+pub fn since(duration: &str) -> std::result::Result<DateTime<Utc>, String> {
+    let d = duration.trim();
+    let (num, unit) = d.split_at(d.find(|c: char| !c.is_ascii_digit()).unwrap_or(d.len()));
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("'{d}' is not a duration; write it like 30s, 15m, 2h or 7d"))?;
+    let secs = match unit {
+        "s" | "" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => {
+            return Err(format!(
+                "'{d}' is not a duration; write it like 30s, 15m, 2h or 7d"
+            ));
+        }
+    };
+    Ok(Utc::now() - chrono::Duration::seconds(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::EventType;
+    use serde_json::json;
+
+    fn opts(role: Role, host: bool) -> EmbeddedOptions {
+        EmbeddedOptions {
+            role,
+            host_runtime: host,
+        }
+    }
+
+    fn new(name: &str) -> NewInstance {
+        NewInstance {
+            name: name.into(),
+            description: None,
+            server_spec_id: None,
+            json_spec: json!({"command": "srv"}),
+        }
+    }
+
+    async fn next_event(rx: &mut broadcast::Receiver<PlatformEvent>) -> Arc<Envelope> {
+        loop {
+            let ev = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+                .await
+                .expect("an event within 5 s")
+                .unwrap();
+            if let PlatformEvent::Event(e) = ev {
+                return e;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn two_platforms_on_one_dir_see_each_others_events() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::new(tmp.path());
+        let a = EmbeddedPlatform::open(dir.clone(), opts(Role::Console, true)).unwrap();
+        let b = EmbeddedPlatform::open(dir.clone(), opts(Role::Cli, false)).unwrap();
+        let mut rx_a = a.subscribe();
+        let mut rx_b = b.subscribe();
+        let created = b.create(new("web")).await.unwrap();
+        let seen_by_a = next_event(&mut rx_a).await;
+        assert_eq!(seen_by_a.kind(), Some(EventType::Created));
+        assert_eq!(seen_by_a.instance_id(), Some(created.id));
+        let seen_by_b = next_event(&mut rx_b).await;
+        assert_eq!(seen_by_b.event_id, seen_by_a.event_id);
+        // The console holds the runtime lock; the CLI names it.
+        assert!(a.is_runtime_host());
+        assert!(!b.is_runtime_host());
+        let out = b.start(created.id).await.unwrap();
+        assert!(
+            out.message.contains("the runtime host (console pid"),
+            "{}",
+            out.message
+        );
+        drop(a);
+        let out = b.stop(created.id).await.unwrap();
+        assert!(
+            out.message.contains("no runtime host is up"),
+            "{}",
+            out.message
+        );
+        assert!(b.try_take_runtime(Role::Serve).unwrap());
+    }
+
+    #[tokio::test]
+    async fn read_only_refuses_every_mutation_at_the_port() {
+        let tmp = tempfile::tempdir().unwrap();
+        let inner: Arc<dyn Platform> = Arc::new(
+            EmbeddedPlatform::open(DataDir::new(tmp.path()), opts(Role::Cli, false)).unwrap(),
+        );
+        let inst = inner.create(new("web")).await.unwrap();
+        let ro = crate::platform::ReadOnly(inner.clone());
+        assert!(ro.info().read_only);
+        assert_eq!(ro.list().await.unwrap().len(), 1);
+        let errs = [
+            ro.create(new("other")).await.err(),
+            ro.update(
+                inst.id,
+                InstancePatch {
+                    description: Some(None),
+                    ..Default::default()
+                },
+                None,
+            )
+            .await
+            .err(),
+            ro.delete(inst.id).await.err(),
+            ro.start(inst.id).await.err(),
+            ro.stop(inst.id).await.err(),
+        ];
+        for e in errs {
+            let e = e.expect("refused");
+            assert!(matches!(e, PlatformError::ReadOnly(_)));
+            assert!(e.to_string().starts_with("read-only mode: "), "{e}");
+        }
+        let still = inner.get("web").await.unwrap();
+        assert_eq!(still, inst, "nothing changed");
+    }
+
+    #[test]
+    fn durations_parse_or_say_how_to_write_them() {
+        let t = since("5m").unwrap();
+        assert!((Utc::now() - t).num_seconds() >= 299);
+        assert!(since("soon").unwrap_err().contains("like 30s"));
+        assert!(since("5y").is_err());
+    }
+}

@@ -6,6 +6,9 @@
 //! merges over a preset.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::fmt;
+use std::path::Path;
+use toml::de::{DeTable, DeValue};
 
 /// Where a binding applies. `Global` applies everywhere a view does not
 /// bind the key itself.
@@ -53,7 +56,107 @@ pub enum Action {
     InstancesView,
 }
 
+impl View {
+    pub const ALL: [View; 5] = [
+        View::Global,
+        View::Instances,
+        View::Detail,
+        View::Events,
+        View::Editor,
+    ];
+
+    /// The section name in keymap files.
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Global => "global",
+            View::Instances => "instances",
+            View::Detail => "detail",
+            View::Events => "events",
+            View::Editor => "editor",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<View> {
+        View::ALL.into_iter().find(|v| v.name() == s)
+    }
+}
+
 impl Action {
+    pub const ALL: [Action; 31] = [
+        Action::Quit,
+        Action::Help,
+        Action::Command,
+        Action::Filter,
+        Action::Back,
+        Action::Up,
+        Action::Down,
+        Action::PageUp,
+        Action::PageDown,
+        Action::Top,
+        Action::Bottom,
+        Action::Open,
+        Action::Create,
+        Action::Edit,
+        Action::Delete,
+        Action::Start,
+        Action::Stop,
+        Action::Mark,
+        Action::MarkAll,
+        Action::SortNext,
+        Action::SortReverse,
+        Action::NextTab,
+        Action::PrevTab,
+        Action::Follow,
+        Action::Raw,
+        Action::Save,
+        Action::Refresh,
+        Action::Copy,
+        Action::Dump,
+        Action::EventsView,
+        Action::InstancesView,
+    ];
+
+    /// The name in keymap files (snake_case).
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Quit => "quit",
+            Action::Help => "help",
+            Action::Command => "command",
+            Action::Filter => "filter",
+            Action::Back => "back",
+            Action::Up => "up",
+            Action::Down => "down",
+            Action::PageUp => "page_up",
+            Action::PageDown => "page_down",
+            Action::Top => "top",
+            Action::Bottom => "bottom",
+            Action::Open => "open",
+            Action::Create => "create",
+            Action::Edit => "edit",
+            Action::Delete => "delete",
+            Action::Start => "start",
+            Action::Stop => "stop",
+            Action::Mark => "mark",
+            Action::MarkAll => "mark_all",
+            Action::SortNext => "sort_next",
+            Action::SortReverse => "sort_reverse",
+            Action::NextTab => "next_tab",
+            Action::PrevTab => "prev_tab",
+            Action::Follow => "follow",
+            Action::Raw => "raw",
+            Action::Save => "save",
+            Action::Refresh => "refresh",
+            Action::Copy => "copy",
+            Action::Dump => "dump",
+            Action::EventsView => "events_view",
+            Action::InstancesView => "instances_view",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.name() == s)
+    }
+
     /// One short phrase for the help screen and help bar.
     pub fn describe(self) -> &'static str {
         match self {
@@ -108,20 +211,457 @@ pub struct Keymap {
     bindings: Vec<Binding>,
 }
 
-fn key(code: KeyCode) -> KeyEvent {
-    KeyEvent::new(code, KeyModifiers::NONE)
+/// A keymap shipped in the binary: its name and its TOML text.
+pub const PRESETS: &[(&str, &str)] = &[
+    ("default", include_str!("../../keymaps/default.toml")),
+    ("vim", include_str!("../../keymaps/vim.toml")),
+];
+
+/// The user's keymap file inside the config dir.
+pub const USER_FILE: &str = "keymap.toml";
+
+/// Why a keymap could not be loaded: one sentence naming the file and line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeymapError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for KeymapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.file)?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for KeymapError {}
+
+/// The form keys are compared in: only ctrl/alt/shift, and no shift on
+/// characters (the character carries it) or on back-tab.
+fn normalize(k: &KeyEvent) -> KeyEvent {
+    let mut mods = k.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+    let mut code = k.code;
+    match code {
+        KeyCode::Char(c) => {
+            if mods.contains(KeyModifiers::SHIFT) && c.is_ascii_lowercase() {
+                code = KeyCode::Char(c.to_ascii_uppercase());
+            }
+            mods.remove(KeyModifiers::SHIFT);
+        }
+        KeyCode::BackTab => mods.remove(KeyModifiers::SHIFT),
+        _ => {}
+    }
+    // Terminals cannot tell ctrl-S from ctrl-s.
+    if let KeyCode::Char(c) = code
+        && mods.contains(KeyModifiers::CONTROL)
+    {
+        code = KeyCode::Char(c.to_ascii_lowercase());
+    }
+    KeyEvent::new(code, mods)
+}
+
+const NAMED: &[(&str, KeyCode)] = &[
+    ("enter", KeyCode::Enter),
+    ("esc", KeyCode::Esc),
+    ("tab", KeyCode::Tab),
+    ("shift-tab", KeyCode::BackTab),
+    ("space", KeyCode::Char(' ')),
+    ("backspace", KeyCode::Backspace),
+    ("delete", KeyCode::Delete),
+    ("insert", KeyCode::Insert),
+    ("home", KeyCode::Home),
+    ("end", KeyCode::End),
+    ("pgup", KeyCode::PageUp),
+    ("pgdn", KeyCode::PageDown),
+    ("up", KeyCode::Up),
+    ("down", KeyCode::Down),
+    ("left", KeyCode::Left),
+    ("right", KeyCode::Right),
+];
+
+const ALIASES: &[(&str, &str)] = &[
+    ("return", "enter"),
+    ("escape", "esc"),
+    ("backtab", "shift-tab"),
+    ("del", "delete"),
+    ("ins", "insert"),
+    ("pageup", "pgup"),
+    ("pagedown", "pgdn"),
+    ("pgdown", "pgdn"),
+    ("bs", "backspace"),
+];
+
+/// Parse a key label (`q`, `G`, `ctrl-s`, `shift-tab`, `alt-enter`, `f5`).
+pub fn parse_key(label: &str) -> Result<KeyEvent, String> {
+    let bad = || {
+        format!(
+            "'{label}' is not a key (use a character, or enter, esc, tab, shift-tab, space, backspace, delete, insert, home, end, pgup, pgdn, up, down, left, right, f1-f12, with ctrl-, alt- or shift- before it)"
+        )
+    };
+    let mut mods = KeyModifiers::NONE;
+    let mut rest = label;
+    loop {
+        let lower = rest.to_ascii_lowercase();
+        if lower == "shift-tab" || lower == "backtab" {
+            break;
+        }
+        let (prefix, m) = if lower.starts_with("ctrl-") && rest.len() > 5 {
+            (5, KeyModifiers::CONTROL)
+        } else if lower.starts_with("alt-") && rest.len() > 4 {
+            (4, KeyModifiers::ALT)
+        } else if lower.starts_with("shift-") && rest.len() > 6 {
+            (6, KeyModifiers::SHIFT)
+        } else {
+            break;
+        };
+        mods |= m;
+        rest = &rest[prefix..];
+    }
+    let mut chars = rest.chars();
+    let code = match (chars.next(), chars.next()) {
+        (Some(c), None) => KeyCode::Char(c),
+        _ => {
+            let lower = rest.to_ascii_lowercase();
+            let name = ALIASES
+                .iter()
+                .find(|(a, _)| *a == lower)
+                .map(|(_, n)| *n)
+                .unwrap_or(lower.as_str());
+            if let Some((_, code)) = NAMED.iter().find(|(n, _)| *n == name) {
+                *code
+            } else if let Some(n) = name.strip_prefix('f').and_then(|d| d.parse::<u8>().ok()) {
+                if (1..=12).contains(&n) {
+                    KeyCode::F(n)
+                } else {
+                    return Err(bad());
+                }
+            } else {
+                return Err(bad());
+            }
+        }
+    };
+    if let KeyCode::Char(c) = code
+        && mods.contains(KeyModifiers::SHIFT)
+        && !c.is_ascii_alphabetic()
+    {
+        // shift-1 is whatever the layout makes it; say the character instead.
+        return Err(format!(
+            "'{label}': write the character shift gives instead (such as \"!\")"
+        ));
+    }
+    if mods.contains(KeyModifiers::SHIFT) && matches!(code, KeyCode::Tab) {
+        return Ok(KeyEvent::new(KeyCode::BackTab, mods - KeyModifiers::SHIFT));
+    }
+    Ok(normalize(&KeyEvent::new(code, mods)))
+}
+
+/// The canonical label of a key; `parse_key(&key_label(k)) == normalize(k)`.
+pub fn key_label(k: &KeyEvent) -> String {
+    let k = normalize(k);
+    let mut out = String::new();
+    if k.modifiers.contains(KeyModifiers::CONTROL) {
+        out.push_str("ctrl-");
+    }
+    if k.modifiers.contains(KeyModifiers::ALT) {
+        out.push_str("alt-");
+    }
+    if k.modifiers.contains(KeyModifiers::SHIFT) {
+        out.push_str("shift-");
+    }
+    match k.code {
+        KeyCode::Char(' ') => out.push_str("space"),
+        KeyCode::Char(c) => out.push(c),
+        KeyCode::F(n) => out.push_str(&format!("f{n}")),
+        code => match NAMED.iter().find(|(_, c)| *c == code) {
+            Some((n, _)) => out.push_str(n),
+            None => out.push_str(&format!("{code:?}").to_ascii_lowercase()),
+        },
+    }
+    out
+}
+
+/// One `action = keys` line of a keymap file, before merging.
+#[derive(Debug, Clone)]
+struct Entry {
+    view: View,
+    action: Action,
+    keys: Vec<(KeyEvent, String)>,
+    file: String,
+    line: usize,
+    /// From the user's file (reported first in a conflict).
+    user: bool,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset.min(text.len()))
+        .map(|s| s.matches('\n').count() + 1)
+        .unwrap_or(1)
+}
+
+/// Parse one keymap file into entries (in file order) and its `preset`.
+fn parse_file(
+    file: &str,
+    text: &str,
+    user: bool,
+) -> Result<(Option<String>, Vec<Entry>), KeymapError> {
+    let err = |span: std::ops::Range<usize>, message: String| KeymapError {
+        file: file.to_string(),
+        line: Some(line_of(text, span.start)),
+        message,
+    };
+    let doc = DeTable::parse(text).map_err(|e| KeymapError {
+        file: file.to_string(),
+        line: e.span().map(|s| line_of(text, s.start)),
+        message: format!("not valid TOML: {}", e.message().trim_end_matches('\n')),
+    })?;
+    let mut preset = None;
+    let mut entries: Vec<(usize, Entry)> = Vec::new();
+    let views = View::ALL.map(View::name).join(", ");
+    for (k, v) in doc.get_ref().iter() {
+        let name = k.get_ref().as_ref();
+        if user && name == "preset" {
+            match v.get_ref().as_str() {
+                Some(p) => preset = Some(p.to_string()),
+                None => {
+                    return Err(err(
+                        v.span(),
+                        "'preset' must be a keymap name in quotes, such as \"vim\"".into(),
+                    ));
+                }
+            }
+            continue;
+        }
+        let Some(view) = View::from_name(name) else {
+            return Err(err(
+                k.span(),
+                format!(
+                    "'{name}' is not a view (use {views}{})",
+                    if user { ", or preset = \"NAME\"" } else { "" }
+                ),
+            ));
+        };
+        let Some(table) = v.get_ref().as_table() else {
+            return Err(err(
+                v.span(),
+                format!("'{name}' must be a section, such as [{name}]"),
+            ));
+        };
+        for (ak, av) in table.iter() {
+            let aname = ak.get_ref().as_ref();
+            let Some(action) = Action::from_name(aname) else {
+                return Err(err(
+                    ak.span(),
+                    format!(
+                        "'{aname}' in [{name}] is not an action (known: {})",
+                        Action::ALL.map(Action::name).join(", ")
+                    ),
+                ));
+            };
+            let labels: Vec<(&str, std::ops::Range<usize>)> = match av.get_ref() {
+                DeValue::String(s) => vec![(s.as_ref(), av.span())],
+                DeValue::Array(items) => {
+                    let mut out = Vec::new();
+                    for item in items.iter() {
+                        match item.get_ref().as_str() {
+                            Some(s) => out.push((s, item.span())),
+                            None => {
+                                return Err(err(
+                                    item.span(),
+                                    format!(
+                                        "'{aname}' in [{name}]: every key must be in quotes, such as \"ctrl-s\""
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                    out
+                }
+                _ => {
+                    return Err(err(
+                        av.span(),
+                        format!(
+                            "'{aname}' in [{name}] must be a key such as \"ctrl-s\" or a list such as [\"k\", \"up\"]"
+                        ),
+                    ));
+                }
+            };
+            let mut keys = Vec::new();
+            for (label, span) in labels {
+                let key = parse_key(label).map_err(|m| err(span.clone(), m))?;
+                if view == View::Editor && typing_key(&key) {
+                    return Err(err(
+                        span,
+                        format!(
+                            "key '{label}' in [editor] would stop you typing it; use a key with ctrl- or alt-, a function key, or esc"
+                        ),
+                    ));
+                }
+                if !keys.iter().any(|(k, _)| *k == key) {
+                    keys.push((key, label.to_string()));
+                }
+            }
+            entries.push((
+                ak.span().start,
+                Entry {
+                    view,
+                    action,
+                    keys,
+                    file: file.to_string(),
+                    line: line_of(text, ak.span().start),
+                    user,
+                },
+            ));
+        }
+    }
+    // toml's map is sorted by key; put the entries back in file order.
+    entries.sort_by_key(|(pos, _)| *pos);
+    Ok((preset, entries.into_iter().map(|(_, e)| e).collect()))
+}
+
+/// Keys the editor needs for text: characters without ctrl/alt, enter,
+/// tab, backspace, delete and the arrows.
+fn typing_key(k: &KeyEvent) -> bool {
+    let plain = !k
+        .modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+    plain
+        && matches!(
+            k.code,
+            KeyCode::Char(_)
+                | KeyCode::Enter
+                | KeyCode::Tab
+                | KeyCode::Backspace
+                | KeyCode::Delete
+                | KeyCode::Left
+                | KeyCode::Right
+                | KeyCode::Up
+                | KeyCode::Down
+        )
+}
+
+/// Actions without which the console cannot be used: (view, action).
+const REQUIRED: &[(View, Action)] = &[
+    (View::Global, Action::Quit),
+    (View::Global, Action::Back),
+    (View::Global, Action::Help),
+    (View::Editor, Action::Save),
+    (View::Editor, Action::Back),
+];
+
+/// Merge entries, check them, and build the keymap.
+fn assemble(
+    name: &str,
+    mut entries: Vec<Entry>,
+    overrides: Vec<Entry>,
+    user_file: Option<&str>,
+) -> Result<Keymap, KeymapError> {
+    for o in overrides {
+        match entries
+            .iter()
+            .position(|e| e.view == o.view && e.action == o.action)
+        {
+            Some(i) => entries[i] = o,
+            None => entries.push(o),
+        }
+    }
+    // Two actions on one key in one view.
+    for (i, a) in entries.iter().enumerate() {
+        for b in entries.iter().take(i) {
+            if a.view != b.view || a.action == b.action {
+                continue;
+            }
+            if let Some((_, label)) = a
+                .keys
+                .iter()
+                .find(|(k, _)| b.keys.iter().any(|(bk, _)| bk == k))
+            {
+                let (a, b) = if b.user && !a.user { (b, a) } else { (a, b) };
+                let other = if b.file == a.file {
+                    format!("line {}", b.line)
+                } else {
+                    format!("{}:{}", b.file, b.line)
+                };
+                return Err(KeymapError {
+                    file: a.file.clone(),
+                    line: Some(a.line),
+                    message: format!(
+                        "key '{label}' in [{}] is bound to both '{}' ({other}) and '{}'; give one of them another key",
+                        a.view.name(),
+                        b.action.name(),
+                        a.action.name()
+                    ),
+                });
+            }
+        }
+    }
+    for (view, action) in REQUIRED {
+        if !entries
+            .iter()
+            .any(|e| e.view == *view && e.action == *action && !e.keys.is_empty())
+        {
+            return Err(KeymapError {
+                file: user_file
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("keymaps/{name}.toml")),
+                line: None,
+                message: format!(
+                    "'{}' has no key in [{}], so it could not be done at all; bind one",
+                    action.name(),
+                    view.name()
+                ),
+            });
+        }
+    }
+    let bindings = entries
+        .into_iter()
+        .flat_map(|e| {
+            e.keys.into_iter().map(move |(key, _)| Binding {
+                view: e.view,
+                label: key_label(&key),
+                key,
+                action: e.action,
+            })
+        })
+        .collect();
+    Ok(Keymap {
+        name: name.to_string(),
+        bindings,
+    })
+}
+
+fn preset_entries(name: &str) -> Result<Vec<Entry>, String> {
+    let text = PRESETS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| *t)
+        .ok_or_else(|| {
+            format!(
+                "unknown keymap '{name}' (built in: {})",
+                PRESETS
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?;
+    parse_file(&format!("keymaps/{name}.toml"), text, false)
+        .map(|(_, e)| e)
+        .map_err(|e| e.to_string())
 }
 
 impl Keymap {
-    /// The action bound to `key` in `view`, falling back to `Global`.
+    /// The action bound to `key` in `view`, falling back to `Global`
+    /// (except in the editor, where unbound keys are text).
     pub fn action(&self, view: View, k: &KeyEvent) -> Option<Action> {
-        let norm = KeyEvent::new(k.code, k.modifiers);
+        let norm = normalize(k);
         let find = |v: View| {
             self.bindings
                 .iter()
-                .find(|b| {
-                    b.view == v && b.key.code == norm.code && b.key.modifiers == norm.modifiers
-                })
+                .find(|b| b.view == v && b.key == norm)
                 .map(|b| b.action)
         };
         find(view).or_else(|| {
@@ -148,54 +688,402 @@ impl Keymap {
         out
     }
 
+    /// Every binding of every view, in file order.
+    pub fn all_bindings(&self) -> &[Binding] {
+        &self.bindings
+    }
+
+    /// The labels of the keys for `action` in `view` (global ones too,
+    /// outside the editor), for hints such as "ctrl-s save".
+    pub fn keys_for(&self, view: View, action: Action) -> Vec<&str> {
+        self.bindings(view)
+            .into_iter()
+            .filter(|b| b.action == action)
+            .map(|b| b.label.as_str())
+            .collect()
+    }
+
+    /// A built-in keymap by name (the embedded `keymaps/*.toml`).
     pub fn preset(name: &str) -> Result<Keymap, String> {
-        if name != "default" {
-            return Err(format!("unknown keymap '{name}'"));
-        }
-        let b = |view, label: &str, key, action| Binding {
-            view,
-            key,
-            label: label.into(),
-            action,
+        let entries = preset_entries(name)?;
+        assemble(name, entries, Vec::new(), None).map_err(|e| e.to_string())
+    }
+
+    /// Load keymap `name`, with `<config_dir>/keymap.toml` merged over it
+    /// when that file exists. The file's `preset = "NAME"` picks the base
+    /// instead of `name`; each action it lists replaces that action's keys
+    /// in that view.
+    pub fn load(name: &str, config_dir: Option<&Path>) -> Result<Keymap, KeymapError> {
+        let user = config_dir
+            .map(|d| d.join(USER_FILE))
+            .filter(|p| p.is_file());
+        let Some(path) = user else {
+            return preset_entries(name)
+                .map_err(|m| KeymapError {
+                    file: "keymap".into(),
+                    line: None,
+                    message: m,
+                })
+                .and_then(|e| assemble(name, e, Vec::new(), None));
         };
-        use Action as A;
-        use View as V;
-        let bindings = vec![
-            b(V::Global, "q", key(KeyCode::Char('q')), A::Quit),
-            b(V::Global, "?", key(KeyCode::Char('?')), A::Help),
-            b(V::Global, ":", key(KeyCode::Char(':')), A::Command),
-            b(V::Global, "/", key(KeyCode::Char('/')), A::Filter),
-            b(V::Global, "esc", key(KeyCode::Esc), A::Back),
-            b(V::Global, "up", key(KeyCode::Up), A::Up),
-            b(V::Global, "down", key(KeyCode::Down), A::Down),
-            b(V::Global, "pgup", key(KeyCode::PageUp), A::PageUp),
-            b(V::Global, "pgdn", key(KeyCode::PageDown), A::PageDown),
-            b(V::Global, "home", key(KeyCode::Home), A::Top),
-            b(V::Global, "end", key(KeyCode::End), A::Bottom),
-            b(V::Instances, "enter", key(KeyCode::Enter), A::Open),
-            b(V::Instances, "n", key(KeyCode::Char('n')), A::Create),
-            b(V::Instances, "e", key(KeyCode::Char('e')), A::Edit),
-            b(
-                V::Instances,
-                "ctrl-d",
-                KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL),
-                A::Delete,
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|e| KeymapError {
+            file: file.clone(),
+            line: None,
+            message: format!("cannot be read ({e})"),
+        })?;
+        let (preset, overrides) = parse_file(&file, &text, true)?;
+        let base = preset.as_deref().unwrap_or(name);
+        let entries = preset_entries(base).map_err(|m| KeymapError {
+            file: file.clone(),
+            line: None,
+            message: m,
+        })?;
+        assemble(base, entries, overrides, Some(&file))
+    }
+}
+
+/// A Markdown table of every binding, one section per view, for the README
+/// and `keymaps/default.md`.
+pub fn markdown_key_table(km: &Keymap) -> String {
+    let mut out = String::new();
+    for view in View::ALL {
+        let mut rows: Vec<(Action, Vec<&str>)> = Vec::new();
+        for b in km.bindings.iter().filter(|b| b.view == view) {
+            match rows.iter_mut().find(|(a, _)| *a == b.action) {
+                Some((_, keys)) => keys.push(&b.label),
+                None => rows.push((b.action, vec![&b.label])),
+            }
+        }
+        if rows.is_empty() {
+            continue;
+        }
+        let title = match view {
+            View::Global => "Everywhere (except the editor)".to_string(),
+            v => {
+                let n = v.name();
+                let mut c = n.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                    .unwrap_or_default()
+            }
+        };
+        out.push_str(&format!("### {title}\n\n| Key | Action |\n|---|---|\n"));
+        for (action, keys) in rows {
+            let keys: Vec<String> = keys.iter().map(|k| md_code(k)).collect();
+            out.push_str(&format!(
+                "| {} | {} |\n",
+                keys.join(", "),
+                action.describe()
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn md_code(s: &str) -> String {
+    let s = s.replace('|', "\\|");
+    if s.contains('`') {
+        format!("`` {s} ``")
+    } else {
+        format!("`{s}`")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn k(code: KeyCode, m: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, m)
+    }
+
+    fn user(text: &str) -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(USER_FILE);
+        std::fs::write(&p, text).unwrap();
+        let file = p.display().to_string();
+        (dir, file)
+    }
+
+    #[test]
+    fn labels_round_trip() {
+        for label in [
+            "q",
+            "G",
+            "?",
+            ":",
+            "/",
+            "ctrl-s",
+            "ctrl-d",
+            "alt-enter",
+            "shift-tab",
+            "enter",
+            "esc",
+            "space",
+            "tab",
+            "f1",
+            "f12",
+            "pgup",
+            "pgdn",
+            "home",
+            "end",
+            "up",
+            "down",
+            "left",
+            "right",
+            "backspace",
+            "delete",
+            "insert",
+            "ctrl-alt-x",
+            "alt-shift-up",
+            "-",
+            "ctrl--",
+        ] {
+            let key = parse_key(label).unwrap_or_else(|e| panic!("{label}: {e}"));
+            assert_eq!(key_label(&key), label, "round trip of {label}");
+        }
+        // Aliases and case print in canonical form.
+        assert_eq!(key_label(&parse_key("Ctrl-S").unwrap()), "ctrl-s");
+        assert_eq!(key_label(&parse_key("PageDown").unwrap()), "pgdn");
+        assert_eq!(key_label(&parse_key("backtab").unwrap()), "shift-tab");
+        assert_eq!(key_label(&parse_key("shift-g").unwrap()), "G");
+        for bad in ["", "ctrl-", "f13", "hyper-x", "shift-1", "enterr"] {
+            assert!(parse_key(bad).is_err(), "{bad:?} should not parse");
+        }
+    }
+
+    #[test]
+    fn terminal_shift_reports_match_bindings() {
+        let km = Keymap::preset("vim").unwrap();
+        // Terminals report G as Char('G') with SHIFT; some as Char('g')+SHIFT.
+        assert_eq!(
+            km.action(View::Instances, &k(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(Action::Bottom)
+        );
+        assert_eq!(
+            km.action(View::Instances, &k(KeyCode::Char('g'), KeyModifiers::SHIFT)),
+            Some(Action::Bottom)
+        );
+        assert_eq!(
+            km.action(View::Instances, &k(KeyCode::Char('g'), KeyModifiers::NONE)),
+            Some(Action::Top)
+        );
+        assert_eq!(
+            km.action(View::Detail, &k(KeyCode::BackTab, KeyModifiers::SHIFT)),
+            Some(Action::PrevTab)
+        );
+        assert_eq!(
+            km.action(View::Global, &k(KeyCode::Char('?'), KeyModifiers::SHIFT)),
+            Some(Action::Help)
+        );
+    }
+
+    #[test]
+    fn presets_load_and_bind_every_action() {
+        for (name, _) in PRESETS {
+            let km = Keymap::preset(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            for a in Action::ALL {
+                assert!(
+                    km.all_bindings().iter().any(|b| b.action == a),
+                    "{name}: {} has no key",
+                    a.name()
+                );
+            }
+        }
+        assert!(
+            Keymap::preset("emacs")
+                .unwrap_err()
+                .contains("unknown keymap 'emacs'")
+        );
+    }
+
+    #[test]
+    fn default_preset_is_k9s_like() {
+        let km = Keymap::preset("default").unwrap();
+        let ctrl = |c| k(KeyCode::Char(c), KeyModifiers::CONTROL);
+        let ch = |c| k(KeyCode::Char(c), KeyModifiers::NONE);
+        assert_eq!(km.action(View::Instances, &ch(':')), Some(Action::Command));
+        assert_eq!(km.action(View::Instances, &ch('/')), Some(Action::Filter));
+        assert_eq!(km.action(View::Events, &ch('?')), Some(Action::Help));
+        assert_eq!(
+            km.action(View::Instances, &k(KeyCode::Enter, KeyModifiers::NONE)),
+            Some(Action::Open)
+        );
+        assert_eq!(
+            km.action(View::Detail, &k(KeyCode::Esc, KeyModifiers::NONE)),
+            Some(Action::Back)
+        );
+        assert_eq!(km.action(View::Instances, &ctrl('d')), Some(Action::Delete));
+        assert_eq!(km.action(View::Instances, &ch('s')), Some(Action::Start));
+        assert_eq!(km.action(View::Instances, &ch('x')), Some(Action::Stop));
+        assert_eq!(km.action(View::Editor, &ctrl('s')), Some(Action::Save));
+        // The editor does not fall back to global keys: 'q' is text there.
+        assert_eq!(km.action(View::Editor, &ch('q')), None);
+        assert_eq!(km.action(View::Instances, &ch('q')), Some(Action::Quit));
+        // A view's own binding shadows the global one in bindings().
+        let detail = km.bindings(View::Detail);
+        assert!(
+            detail
+                .iter()
+                .any(|b| b.label == "tab" && b.action == Action::NextTab)
+        );
+        assert_eq!(km.keys_for(View::Editor, Action::Save), vec!["ctrl-s"]);
+        assert_eq!(km.keys_for(View::Detail, Action::Quit), vec!["q"]);
+    }
+
+    #[test]
+    fn user_file_merges_over_the_chosen_preset() {
+        let (dir, _) = user(
+            "preset = \"vim\"\n[instances]\ndelete = [\"ctrl-x\", \"delete\"]\n[global]\nquit = \"ctrl-q\"\n",
+        );
+        let km = Keymap::load("default", Some(dir.path())).unwrap();
+        assert_eq!(km.name, "vim");
+        let ctrl = |c| k(KeyCode::Char(c), KeyModifiers::CONTROL);
+        assert_eq!(km.action(View::Instances, &ctrl('x')), Some(Action::Delete));
+        assert_eq!(
+            km.action(View::Instances, &k(KeyCode::Delete, KeyModifiers::NONE)),
+            Some(Action::Delete)
+        );
+        // The replaced keys are gone; the rest of vim stays.
+        assert_eq!(
+            km.action(View::Instances, &k(KeyCode::Char('D'), KeyModifiers::SHIFT)),
+            None
+        );
+        assert_eq!(
+            km.action(View::Instances, &k(KeyCode::Char('q'), KeyModifiers::NONE)),
+            None
+        );
+        assert_eq!(km.action(View::Instances, &ctrl('q')), Some(Action::Quit));
+        assert_eq!(
+            km.action(View::Instances, &k(KeyCode::Char('j'), KeyModifiers::NONE)),
+            Some(Action::Down)
+        );
+        // Without a user file, load is the preset.
+        let empty = tempfile::tempdir().unwrap();
+        let km = Keymap::load("default", Some(empty.path())).unwrap();
+        assert_eq!(
+            km.action(View::Instances, &k(KeyCode::Char('q'), KeyModifiers::NONE)),
+            Some(Action::Quit)
+        );
+    }
+
+    #[test]
+    fn two_actions_on_one_key_name_both() {
+        // Against the preset: 'x' is stop in [instances].
+        let (dir, file) = user("# mine\n[instances]\ndelete = \"x\"\n");
+        let e = Keymap::load("default", Some(dir.path())).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{file}:3: key 'x' in [instances] is bound to both 'stop' (keymaps/default.toml:38) and 'delete'; give one of them another key"
+            )
+        );
+        // Within the user file.
+        let (dir, file) = user("[events]\nraw = \"z\"\nfollow = \"z\"\n");
+        let e = Keymap::load("default", Some(dir.path())).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{file}:3: key 'z' in [events] is bound to both 'raw' (line 2) and 'follow'; give one of them another key"
+            )
+        );
+        // The same key in different views is fine.
+        let (dir, _) = user("[events]\nraw = \"z\"\n[detail]\nfollow = \"z\"\n");
+        assert!(Keymap::load("default", Some(dir.path())).is_ok());
+    }
+
+    #[test]
+    fn bad_user_files_name_file_and_line() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "[instances]\nexplode = \"x\"\n",
+                ":2: 'explode' in [instances] is not an action (known: quit, help,",
             ),
-            b(V::Instances, "s", key(KeyCode::Char('s')), A::Start),
-            b(V::Instances, "x", key(KeyCode::Char('x')), A::Stop),
-            b(V::Instances, "space", key(KeyCode::Char(' ')), A::Mark),
-            b(V::Instances, "Tab", key(KeyCode::Tab), A::SortNext),
-            b(
-                V::Editor,
-                "ctrl-s",
-                KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL),
-                A::Save,
+            (
+                "\n[sidebar]\nquit = \"q\"\n",
+                ":2: 'sidebar' is not a view (use global, instances, detail, events, editor, or preset = \"NAME\")",
             ),
-            b(V::Editor, "esc", key(KeyCode::Esc), A::Back),
+            (
+                "[global]\nquit = \"ctrl-hyper-q\"\n",
+                ":2: 'ctrl-hyper-q' is not a key (use a character, or enter",
+            ),
+            (
+                "[global]\nquit = 5\n",
+                ":2: 'quit' in [global] must be a key such as \"ctrl-s\" or a list such as [\"k\", \"up\"]",
+            ),
+            (
+                "[global]\nquit = [\"q\", 5]\n",
+                ":2: 'quit' in [global]: every key must be in quotes",
+            ),
+            (
+                "[editor]\nsave = \"s\"\n",
+                ":2: key 's' in [editor] would stop you typing it; use a key with ctrl- or alt-, a function key, or esc",
+            ),
+            ("[global\n", ":1: not valid TOML"),
+            (
+                "preset = \"emacs\"\n",
+                ": unknown keymap 'emacs' (built in: default, vim)",
+            ),
+            (
+                "[global]\nquit = []\n",
+                ": 'quit' has no key in [global], so it could not be done at all; bind one",
+            ),
         ];
-        Ok(Keymap {
-            name: name.into(),
-            bindings,
-        })
+        for (text, want) in cases {
+            let (dir, file) = user(text);
+            let e = Keymap::load("default", Some(dir.path()))
+                .unwrap_err()
+                .to_string();
+            let want = format!("{file}{want}");
+            assert!(e.starts_with(&want), "got:  {e}\nwant: {want}");
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
+    }
+
+    #[test]
+    fn markdown_table_lists_every_binding() {
+        let km = Keymap::preset("default").unwrap();
+        let md = markdown_key_table(&km);
+        assert!(md.starts_with("### Everywhere (except the editor)\n\n| Key | Action |\n|---|---|\n| `q` | quit |\n"), "{md}");
+        assert!(md.contains("### Detail\n"));
+        assert!(md.contains("| `tab`, `right` | next tab |"));
+        assert!(md.contains("| `ctrl-s` | save |"));
+        assert_eq!(
+            md.matches("\n| `").count(),
+            km.all_bindings()
+                .iter()
+                .fold(Vec::new(), |mut acc: Vec<(View, Action)>, b| {
+                    if !acc.contains(&(b.view, b.action)) {
+                        acc.push((b.view, b.action));
+                    }
+                    acc
+                })
+                .len()
+        );
+        // A '|' key must not break the table.
+        let (dir, _) = user("[events]\nraw = \"|\"\n");
+        let md = markdown_key_table(&Keymap::load("default", Some(dir.path())).unwrap());
+        assert!(md.contains("| `\\|` | raw envelope |"), "{md}");
+    }
+
+    /// `keymaps/default.md` is generated from `keymaps/default.toml`; run
+    /// with `UPDATE_KEY_TABLE=1` to rewrite it after changing the keymap.
+    #[test]
+    fn generated_key_table_is_current() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("keymaps/default.md");
+        let want = format!(
+            "<!-- generated from keymaps/default.toml by `UPDATE_KEY_TABLE=1 cargo test --lib tui::keymap`; do not edit -->\n\n{}",
+            markdown_key_table(&Keymap::preset("default").unwrap())
+        );
+        if std::env::var_os("UPDATE_KEY_TABLE").is_some() {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(
+            have, want,
+            "keymaps/default.md is stale; run UPDATE_KEY_TABLE=1 cargo test --lib tui::keymap"
+        );
     }
 }

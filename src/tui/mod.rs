@@ -1,4 +1,6 @@
 //! The full-screen console.
 
+pub mod drafts;
 pub mod keymap;
+pub mod templates;
 pub mod theme;

@@ -1,0 +1,554 @@
+use super::output::{self, inert};
+use super::{Cli, Command, EventsArgs, InstancesCmd, LogsCmd, Output, exit};
+use crate::domain::spec::{self, Report, Severity};
+use crate::domain::{InstanceDocument, InstancePatch, NewInstance, Precondition};
+use crate::paths::{self, DataDir};
+use crate::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
+use crate::platform::{EventQuery, Platform, PlatformError, PlatformEvent, ReadOnly};
+use serde_json::Value;
+use std::collections::HashSet;
+use std::io::{IsTerminal, Read, Write};
+use std::sync::Arc;
+
+/// A failed command: an exit code and one sentence (plus details lines).
+#[derive(Debug)]
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+    pub details: Vec<String>,
+}
+
+impl Failure {
+    fn new(code: i32, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+}
+
+impl From<PlatformError> for Failure {
+    fn from(e: PlatformError) -> Self {
+        let details = match &e {
+            PlatformError::InvalidSpec(r) => issue_lines(r),
+            _ => Vec::new(),
+        };
+        Failure {
+            code: e.exit_code(),
+            message: e.to_string(),
+            details,
+        }
+    }
+}
+
+fn issue_lines(r: &Report) -> Vec<String> {
+    r.issues
+        .iter()
+        .map(|i| {
+            let sev = match i.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Note => "note",
+            };
+            let ptr = if i.pointer.is_empty() {
+                "/"
+            } else {
+                &i.pointer
+            };
+            format!("{sev}: {}: {}", inert(ptr), inert(&i.message))
+        })
+        .collect()
+}
+
+type Outcome = Result<(), Failure>;
+
+/// Run the parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    let data_dir = match paths::data_dir(cli.global.data_dir.as_deref()) {
+        Ok(d) => DataDir::new(d),
+        Err(e) => return report(Failure::new(exit::RUNTIME, e), cli.global.debug),
+    };
+    if let Err(e) = data_dir.ensure() {
+        return report(Failure::new(exit::RUNTIME, e), cli.global.debug);
+    }
+    let filter = std::env::var("AACON_LOG").unwrap_or_else(|_| "info".into());
+    let _log_guard = crate::logging::init(&data_dir, &filter).ok();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return report(
+                Failure::new(
+                    exit::RUNTIME,
+                    format!("cannot start the async runtime: {e}"),
+                ),
+                cli.global.debug,
+            );
+        }
+    };
+    let debug = cli.global.debug;
+    match runtime.block_on(dispatch(cli, data_dir)) {
+        Ok(()) => exit::OK,
+        Err(f) => report(f, debug),
+    }
+}
+
+fn report(f: Failure, debug: bool) -> i32 {
+    tracing::warn!(code = f.code, message = %f.message, "command failed");
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "aacon: {}", f.message);
+    for d in &f.details {
+        let _ = writeln!(err, "  {d}");
+    }
+    if debug {
+        let report = color_eyre::eyre::eyre!("{}", f.message)
+            .wrap_err(format!("aacon failed with exit code {}", f.code));
+        let _ = writeln!(err, "{report:?}");
+    }
+    f.code
+}
+
+async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
+    let fmt = cli.global.output;
+    match cli.command {
+        None => Err(Failure::new(
+            exit::RUNTIME,
+            "the console needs a terminal build that is not part of this binary yet",
+        )),
+        Some(Command::Instances(cmd)) => {
+            let platform = open_cli_platform(&dir, cli.global.read_only)?;
+            instances(platform.as_ref(), cmd, fmt).await
+        }
+        Some(Command::Events(args)) => {
+            let platform = open_cli_platform(&dir, cli.global.read_only)?;
+            events(platform.as_ref(), args, fmt).await
+        }
+        Some(Command::Completions { shell }) => completions(&shell),
+        Some(Command::Man) => man(),
+        Some(Command::Logs(cmd)) => logs(&dir, cmd).await,
+    }
+}
+
+fn open_cli_platform(dir: &DataDir, read_only: bool) -> Result<Arc<dyn Platform>, Failure> {
+    let p: Arc<dyn Platform> = Arc::new(EmbeddedPlatform::open(
+        dir.clone(),
+        EmbeddedOptions {
+            role: Role::Cli,
+            host_runtime: false,
+        },
+    )?);
+    Ok(if read_only { Arc::new(ReadOnly(p)) } else { p })
+}
+
+fn read_source(src: &str, what: &str) -> Result<String, Failure> {
+    let mut text = String::new();
+    if src == "-" {
+        std::io::stdin().read_to_string(&mut text).map_err(|e| {
+            Failure::new(
+                exit::USAGE,
+                format!("cannot read the {what} from stdin: {e}"),
+            )
+        })?;
+    } else {
+        text = std::fs::read_to_string(src).map_err(|e| {
+            Failure::new(
+                exit::USAGE,
+                format!("cannot read the {what} from {src}: {e}"),
+            )
+        })?;
+    }
+    Ok(text)
+}
+
+fn parse_json(text: &str, src: &str, what: &str) -> Result<Value, Failure> {
+    let from = if src == "-" {
+        "stdin".to_string()
+    } else {
+        src.to_string()
+    };
+    serde_json::from_str(text).map_err(|e| {
+        Failure::new(
+            exit::VALIDATION,
+            format!(
+                "the {what} in {from} is not valid JSON: line {} column {}: {}",
+                e.line(),
+                e.column(),
+                first_clause(&e.to_string())
+            ),
+        )
+    })
+}
+
+/// serde_json's message without its trailing " at line L column C".
+fn first_clause(msg: &str) -> String {
+    msg.split(" at line ").next().unwrap_or(msg).to_string()
+}
+
+fn warn_issues(spec: &Value) {
+    let r = spec::validate(spec);
+    for line in issue_lines(&r)
+        .into_iter()
+        .filter(|l| !l.starts_with("error"))
+    {
+        eprintln!("aacon: {line}");
+    }
+}
+
+fn print(s: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.as_bytes());
+    let _ = out.flush();
+}
+
+async fn instances(p: &dyn Platform, cmd: InstancesCmd, fmt: Output) -> Outcome {
+    match cmd {
+        InstancesCmd::List => {
+            print(&output::instances(&p.list().await?, fmt));
+        }
+        InstancesCmd::Get { key } => {
+            print(&output::instance(&p.get(&key).await?, fmt));
+        }
+        InstancesCmd::Create {
+            name,
+            spec: src,
+            description,
+            server_spec_id,
+        } => {
+            let text = read_source(&src, "json_spec")?;
+            let json_spec = parse_json(&text, &src, "json_spec")?;
+            let inst = p
+                .create(NewInstance {
+                    name,
+                    description,
+                    server_spec_id,
+                    json_spec: json_spec.clone(),
+                })
+                .await?;
+            warn_issues(&json_spec);
+            print(&output::instance(&inst, fmt));
+        }
+        InstancesCmd::Apply {
+            file,
+            expect_version,
+        } => apply(p, &file, expect_version, fmt).await?,
+        InstancesCmd::Delete { key, yes } => {
+            let inst = p.get(&key).await?;
+            if !yes {
+                confirm(&format!(
+                    "delete instance '{}' ({})?",
+                    inert(&inst.name),
+                    inst.id
+                ))?;
+            }
+            p.delete(inst.id).await?;
+            if fmt == Output::Table {
+                print(&format!("deleted instance '{}'\n", inert(&inst.name)));
+            } else {
+                print(&format!(
+                    "{}\n",
+                    serde_json::json!({"status": "success", "id": inst.id.to_string(), "name": inst.name})
+                ));
+            }
+        }
+        InstancesCmd::Start { key } => action(p, &key, true, fmt).await?,
+        InstancesCmd::Stop { key } => action(p, &key, false, fmt).await?,
+    }
+    Ok(())
+}
+
+async fn action(p: &dyn Platform, key: &str, start: bool, fmt: Output) -> Outcome {
+    let inst = p.get(key).await?;
+    let out = if start {
+        p.start(inst.id).await?
+    } else {
+        p.stop(inst.id).await?
+    };
+    match fmt {
+        Output::Table => print(&format!("{}\n", inert(&out.message))),
+        _ => {
+            print(&output::instance(&out.instance, fmt));
+            eprintln!("aacon: {}", inert(&out.message));
+        }
+    }
+    Ok(())
+}
+
+fn confirm(question: &str) -> Outcome {
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::new(
+            exit::USAGE,
+            "refusing to delete without --yes because stdin is not a terminal",
+        ));
+    }
+    eprint!("{question} [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| Failure::new(exit::RUNTIME, format!("cannot read the answer: {e}")))?;
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(Failure::new(exit::RUNTIME, "not deleted"))
+    }
+}
+
+/// Put stored values back where the document says `<redacted>` (what `get`
+/// prints for plain secrets), so get → edit → apply keeps them.
+fn restore_redacted(new: &mut Value, old: &Value) {
+    match (new, old) {
+        (Value::Object(n), Value::Object(o)) => {
+            for (k, v) in n.iter_mut() {
+                if let Some(ov) = o.get(k) {
+                    restore_redacted(v, ov);
+                }
+            }
+        }
+        (Value::Array(n), Value::Array(o)) => {
+            for (v, ov) in n.iter_mut().zip(o) {
+                restore_redacted(v, ov);
+            }
+        }
+        (n @ Value::String(_), Value::String(o)) if n.as_str() == Some("<redacted>") => {
+            *n = Value::String(o.clone());
+        }
+        _ => {}
+    }
+}
+
+async fn apply(p: &dyn Platform, file: &str, expect_version: Option<u64>, fmt: Output) -> Outcome {
+    let text = read_source(file, "instance document")?;
+    let raw = parse_json(&text, file, "instance document")?;
+    let mut doc: InstanceDocument = serde_json::from_value(raw).map_err(|e| {
+        Failure::new(exit::VALIDATION, format!("the instance document is not valid: {e} (expected {{\"name\", \"description\", \"server_spec_id\", \"json_spec\"}})"))
+    })?;
+    match p.get(&doc.name).await {
+        Ok(cur) => {
+            restore_redacted(&mut doc.json_spec, &Value::Object(cur.json_spec.clone()));
+            let patch = InstancePatch {
+                name: None,
+                description: Some(doc.description.clone()),
+                server_spec_id: Some(doc.server_spec_id.clone()),
+                json_spec: Some(doc.json_spec.clone()),
+            };
+            if patch.changed_fields(&cur).is_empty() {
+                if let Some(v) = expect_version.filter(|v| *v != cur.version) {
+                    return Err(Failure::new(
+                        exit::CONFLICT,
+                        format!(
+                            "instance '{}' is at version {}, not {v}",
+                            inert(&cur.name),
+                            cur.version
+                        ),
+                    ));
+                }
+                eprintln!("aacon: instance '{}' unchanged", inert(&cur.name));
+                print(&output::instance(&cur, fmt));
+                return Ok(());
+            }
+            let inst = p
+                .update(cur.id, patch, expect_version.map(Precondition::Version))
+                .await?;
+            warn_issues(&doc.json_spec);
+            eprintln!(
+                "aacon: instance '{}' updated to version {}",
+                inert(&inst.name),
+                inst.version
+            );
+            print(&output::instance(&inst, fmt));
+        }
+        Err(PlatformError::NotFound(_)) => {
+            if let Some(v) = expect_version {
+                return Err(Failure::new(
+                    exit::NOT_FOUND,
+                    format!(
+                        "no instance named '{}' to update at version {v}",
+                        inert(&doc.name)
+                    ),
+                ));
+            }
+            let inst = p
+                .create(NewInstance {
+                    name: doc.name,
+                    description: doc.description,
+                    server_spec_id: doc.server_spec_id,
+                    json_spec: doc.json_spec.clone(),
+                })
+                .await?;
+            warn_issues(&doc.json_spec);
+            eprintln!("aacon: instance '{}' created", inert(&inst.name));
+            print(&output::instance(&inst, fmt));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+async fn events(p: &dyn Platform, args: EventsArgs, fmt: Output) -> Outcome {
+    let instance = match &args.instance {
+        Some(key) => Some(p.get(key).await?.id),
+        None => None,
+    };
+    let since = match &args.since {
+        Some(d) => {
+            Some(crate::platform::embedded::since(d).map_err(|e| Failure::new(exit::USAGE, e))?)
+        }
+        None => None,
+    };
+    // Subscribe before reading history so nothing falls between the two.
+    let mut live = args.follow.then(|| p.subscribe());
+    let history = p
+        .events(EventQuery {
+            instance,
+            since,
+            limit: Some(args.limit),
+        })
+        .await?;
+    let mut seen: HashSet<String> = HashSet::new();
+    if fmt == Output::Json && !args.follow {
+        print(&(serde_json::to_string_pretty(&history).unwrap_or_default() + "\n"));
+        return Ok(());
+    }
+    if fmt == Output::Table {
+        print(&(output::event_header() + "\n"));
+    }
+    for e in &history {
+        seen.insert(e.event_id.clone());
+        print(&(output::event_line(e, fmt) + "\n"));
+    }
+    let Some(rx) = live.as_mut() else {
+        return Ok(());
+    };
+    loop {
+        tokio::select! {
+            ev = rx.recv() => match ev {
+                Ok(PlatformEvent::Event(e)) => {
+                    if instance.is_some_and(|id| e.instance_id() != Some(id)) || !seen.insert(e.event_id.clone()) {
+                        continue;
+                    }
+                    print(&(output::event_line(&e, fmt) + "\n"));
+                }
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    eprintln!("aacon: fell behind and skipped {n} events");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
+            },
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
+}
+
+fn completions(shell: &str) -> Outcome {
+    let shells = clap_complete::env::Shells::builtins();
+    let completer = shells.completer(shell).ok_or_else(|| {
+        Failure::new(
+            exit::USAGE,
+            format!("no completions for the shell '{shell}'"),
+        )
+    })?;
+    let mut buf = Vec::new();
+    completer
+        .write_registration("COMPLETE", "aacon", "aacon", "aacon", &mut buf)
+        .map_err(|e| {
+            Failure::new(
+                exit::RUNTIME,
+                format!("cannot write the completion script: {e}"),
+            )
+        })?;
+    print(&String::from_utf8_lossy(&buf));
+    Ok(())
+}
+
+fn man() -> Outcome {
+    use clap::CommandFactory;
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut buf)
+        .map_err(|e| Failure::new(exit::RUNTIME, format!("cannot render the man page: {e}")))?;
+    print(&String::from_utf8_lossy(&buf));
+    Ok(())
+}
+
+/// The newest log file in the data dir.
+fn current_log(dir: &DataDir) -> Result<std::path::PathBuf, Failure> {
+    let logs = dir.logs();
+    let newest = std::fs::read_dir(&logs)
+        .map_err(|e| {
+            Failure::new(
+                exit::RUNTIME,
+                format!("cannot read the log dir {}: {e}", logs.display()),
+            )
+        })?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("aacon.log"))
+        })
+        .max();
+    newest.ok_or_else(|| {
+        Failure::new(
+            exit::NOT_FOUND,
+            format!("no log file yet in {}", logs.display()),
+        )
+    })
+}
+
+async fn logs(dir: &DataDir, cmd: LogsCmd) -> Outcome {
+    match cmd {
+        LogsCmd::Path => {
+            print(&format!("{}\n", current_log(dir)?.display()));
+            Ok(())
+        }
+        LogsCmd::Tail { lines, follow } => {
+            let path = current_log(dir)?;
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                Failure::new(
+                    exit::RUNTIME,
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            let all: Vec<&str> = text.lines().collect();
+            for l in &all[all.len().saturating_sub(lines)..] {
+                print(&format!("{}\n", inert(l)));
+            }
+            if !follow {
+                return Ok(());
+            }
+            let mut offset = text.len() as u64;
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+                    _ = tokio::signal::ctrl_c() => return Ok(()),
+                }
+                let Ok(meta) = std::fs::metadata(&path) else {
+                    continue;
+                };
+                if meta.len() < offset {
+                    offset = 0; // rotated or truncated
+                }
+                if meta.len() > offset {
+                    use std::io::Seek;
+                    let mut f = std::fs::File::open(&path).map_err(|e| {
+                        Failure::new(
+                            exit::RUNTIME,
+                            format!("cannot read {}: {e}", path.display()),
+                        )
+                    })?;
+                    let _ = f.seek(std::io::SeekFrom::Start(offset));
+                    let mut chunk = String::new();
+                    let _ = f.read_to_string(&mut chunk);
+                    offset += chunk.len() as u64;
+                    for l in chunk.lines() {
+                        print(&format!("{}\n", inert(l)));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The command line: argument shapes (clap) and the commands behind them.
+//! The console opens when no subcommand is given.
+
+mod commands;
+mod output;
+
+pub use commands::run;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::ArgValueCandidates;
+use std::path::PathBuf;
+
+/// Exit codes scripts can rely on.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const RUNTIME: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const VALIDATION: i32 = 3;
+    pub const NOT_FOUND: i32 = 4;
+    pub const CONFLICT: i32 = 5;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "aacon",
+    version,
+    about = "aacon — the AgentArea console: watch, edit and run MCP server instances",
+    long_about = "aacon — the AgentArea console.\n\nWith no command it opens the full-screen console on the embedded platform (a SQLite store in the data dir and the in-process runtime). The commands below script the same platform.\n\nExit codes: 0 ok, 1 runtime error, 2 usage, 3 validation failed, 4 not found, 5 conflict."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Data dir (store, drafts, logs). Default: $AACON_DATA_DIR, else the platform's data dir.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Config file. Default: config.toml in $AACON_CONFIG_DIR, else the platform's config dir.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output format.
+    #[arg(short, long, global = true, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    /// Refuse every change (enforced by the platform, not only hidden).
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Show full error reports.
+    #[arg(long, global = true)]
+    pub debug: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+    Jsonl,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create, list, change and remove MCP server instances.
+    #[command(subcommand, visible_alias = "i")]
+    Instances(InstancesCmd),
+    /// Print domain events; with --follow, keep printing as they happen.
+    Events(EventsArgs),
+    /// Print a shell completion script (instance names complete live).
+    ///
+    /// bash: `source <(aacon completions bash)`; zsh: `source <(aacon completions zsh)`;
+    /// fish: `aacon completions fish | source`.
+    Completions {
+        #[arg(value_parser = ["bash", "zsh", "fish", "elvish", "powershell"])]
+        shell: String,
+    },
+    /// Print the man page (roff) to stdout: `aacon man | man -l -`.
+    Man,
+    /// Where the log file is, or its last lines.
+    #[command(subcommand)]
+    Logs(LogsCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogsCmd {
+    /// Print the path of the current log file.
+    Path,
+    /// Print the last lines of the current log file.
+    Tail {
+        /// How many lines.
+        #[arg(short = 'n', long, default_value_t = 50)]
+        lines: usize,
+        /// Keep printing lines as they are written.
+        #[arg(short, long)]
+        follow: bool,
+    },
+}
+
+/// Instance names for shell completion (read straight from the store).
+fn instance_names() -> Vec<clap_complete::CompletionCandidate> {
+    let Ok(dir) = crate::paths::data_dir(None) else {
+        return Vec::new();
+    };
+    let path = crate::paths::DataDir::new(dir).store();
+    if !path.exists() {
+        return Vec::new();
+    }
+    crate::store::Store::open(&path, "completion")
+        .and_then(|s| s.list())
+        .map(|list| {
+            list.into_iter()
+                .map(|i| {
+                    clap_complete::CompletionCandidate::new(i.name)
+                        .help(Some(i.status.as_str().into()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InstancesCmd {
+    /// List instances.
+    #[command(visible_alias = "ls")]
+    List,
+    /// Show one instance.
+    Get {
+        /// Name or id.
+        #[arg(add = ArgValueCandidates::new(instance_names))]
+        key: String,
+    },
+    /// Create an instance from a json_spec file (or - for stdin).
+    Create {
+        name: String,
+        /// The json_spec: a file path, or - to read stdin.
+        #[arg(long, value_name = "FILE|-")]
+        spec: String,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long, value_name = "ID")]
+        server_spec_id: Option<String>,
+    },
+    /// Create or update by name from an instance document {"name", "description", "server_spec_id", "json_spec"}.
+    Apply {
+        /// The document: a file path, or - to read stdin.
+        #[arg(short = 'f', long = "file", value_name = "FILE|-")]
+        file: String,
+        /// Fail with a conflict unless the instance is at this version.
+        #[arg(long, value_name = "N")]
+        expect_version: Option<u64>,
+    },
+    /// Delete an instance (asks first unless --yes).
+    #[command(visible_alias = "rm")]
+    Delete {
+        #[arg(add = ArgValueCandidates::new(instance_names))]
+        key: String,
+        #[arg(short, long)]
+        yes: bool,
+    },
+    /// Ask for an instance to run.
+    Start {
+        #[arg(add = ArgValueCandidates::new(instance_names))]
+        key: String,
+    },
+    /// Ask for an instance to stop.
+    Stop {
+        #[arg(add = ArgValueCandidates::new(instance_names))]
+        key: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Keep printing events as they happen.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Only this instance (name or id).
+    #[arg(long, value_name = "NAME-OR-ID", add = ArgValueCandidates::new(instance_names))]
+    pub instance: Option<String>,
+    /// Only events newer than this (30s, 15m, 2h, 7d).
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    /// At most this many past events.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+}

@@ -1,0 +1,240 @@
+//! How the CLI prints instances and events: table, json, jsonl.
+//!
+//! JSON output of an instance uses AgentArea's response field names plus
+//! ours (`version`, `desired_state`, `kind`). Plain secret-looking values in
+//! json_spec print as `<redacted>` (references print as they are); `apply`
+//! puts the stored value back where it finds `<redacted>`.
+
+use super::Output;
+use crate::domain::spec::redact_plain_secrets;
+use crate::domain::{Envelope, Instance};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Serialize)]
+pub struct InstanceJson {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub server_spec_id: Option<String>,
+    pub json_spec: Value,
+    pub status: &'static str,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+    pub desired_state: &'static str,
+    pub kind: &'static str,
+    pub status_reason: Option<String>,
+    pub restarts: u32,
+    pub tool_count: Option<u32>,
+    pub last_healthy_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Instance> for InstanceJson {
+    fn from(i: &Instance) -> Self {
+        InstanceJson {
+            id: i.id.to_string(),
+            name: i.name.clone(),
+            description: i.description.clone(),
+            server_spec_id: i.server_spec_id.clone(),
+            json_spec: redact_plain_secrets(&Value::Object(i.json_spec.clone())),
+            status: i.status.as_str(),
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+            version: i.version,
+            desired_state: i.desired_state.as_str(),
+            kind: i.kind().as_str(),
+            status_reason: i.status_reason.clone(),
+            restarts: i.restarts,
+            tool_count: i.tool_count,
+            last_healthy_at: i.last_healthy_at,
+        }
+    }
+}
+
+fn json_line<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn json_pretty<T: Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+/// Terminal-safe text: control characters (ANSI escapes included) shown
+/// escaped, so names and values cannot drive the terminal.
+pub fn inert(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+pub fn age(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let s = (now - t).num_seconds().max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: Vec<String>, out: &mut String| {
+        let n = cells.len();
+        for (i, c) in cells.into_iter().enumerate() {
+            out.push_str(&c);
+            if i + 1 < n {
+                out.push_str(&" ".repeat(widths[i] - c.chars().count() + 2));
+            }
+        }
+        out.push('\n');
+    };
+    line(headers.iter().map(|h| h.to_string()).collect(), &mut out);
+    for r in rows {
+        line(r.clone(), &mut out);
+    }
+    out
+}
+
+pub fn instances(list: &[Instance], fmt: Output) -> String {
+    match fmt {
+        Output::Json => {
+            json_pretty(&list.iter().map(InstanceJson::from).collect::<Vec<_>>()) + "\n"
+        }
+        Output::Jsonl => list
+            .iter()
+            .map(|i| json_line(&InstanceJson::from(i)) + "\n")
+            .collect(),
+        Output::Table => {
+            let now = Utc::now();
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|i| {
+                    vec![
+                        inert(&i.name),
+                        i.kind().to_string(),
+                        format!("{} {}", i.status.symbol(), i.status),
+                        i.desired_state.to_string(),
+                        i.version.to_string(),
+                        age(i.created_at, now),
+                        age(i.updated_at, now),
+                    ]
+                })
+                .collect();
+            table(
+                &[
+                    "NAME", "KIND", "STATUS", "DESIRED", "VERSION", "AGE", "UPDATED",
+                ],
+                &rows,
+            )
+        }
+    }
+}
+
+pub fn instance(i: &Instance, fmt: Output) -> String {
+    match fmt {
+        Output::Json => json_pretty(&InstanceJson::from(i)) + "\n",
+        Output::Jsonl => json_line(&InstanceJson::from(i)) + "\n",
+        Output::Table => {
+            let j = InstanceJson::from(i);
+            let mut out = String::new();
+            let mut kv = |k: &str, v: String| out.push_str(&format!("{k:<15} {v}\n"));
+            kv("name", inert(&j.name));
+            kv("id", j.id);
+            kv("kind", j.kind.into());
+            kv("status", format!("{} {}", i.status.symbol(), j.status));
+            if let Some(r) = &j.status_reason {
+                kv("reason", inert(r));
+            }
+            kv("desired", j.desired_state.into());
+            kv("version", j.version.to_string());
+            kv(
+                "description",
+                inert(j.description.as_deref().unwrap_or("-")),
+            );
+            kv(
+                "server_spec_id",
+                inert(j.server_spec_id.as_deref().unwrap_or("-")),
+            );
+            kv("created", j.created_at.to_rfc3339());
+            kv(
+                "updated",
+                format!(
+                    "{} by {}",
+                    j.updated_at.to_rfc3339(),
+                    inert(i.updated_by.as_deref().unwrap_or("?"))
+                ),
+            );
+            out.push_str("json_spec:\n");
+            for l in json_pretty(&j.json_spec).lines() {
+                out.push_str(&format!("  {}\n", inert(l)));
+            }
+            out
+        }
+    }
+}
+
+/// One event in table form (one line).
+pub fn event_row(e: &Envelope) -> String {
+    let status = match (e.previous_status(), e.status()) {
+        (Some(a), Some(b)) => format!("{a}→{b}"),
+        (None, Some(b)) => b.to_string(),
+        _ => "-".into(),
+    };
+    format!(
+        "{}  {:<31}  {:<20}  {:<22}  {}",
+        e.timestamp.format("%Y-%m-%d %H:%M:%S%.3f"),
+        inert(&e.event_type),
+        inert(e.instance_name().unwrap_or("-")),
+        status,
+        inert(e.correlation_id.as_deref().unwrap_or("-")),
+    )
+}
+
+pub fn event_header() -> String {
+    format!(
+        "{:<23}  {:<31}  {:<20}  {:<22}  {}",
+        "TIME", "TYPE", "INSTANCE", "STATUS", "CORRELATION"
+    )
+}
+
+pub fn event_line(e: &Envelope, fmt: Output) -> String {
+    match fmt {
+        Output::Table => event_row(e),
+        Output::Json | Output::Jsonl => e.to_json(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inert_escapes_terminal_control() {
+        assert_eq!(inert("a\u{1b}[31mred"), "a\\u{1b}[31mred");
+        assert_eq!(inert("plain-name"), "plain-name");
+    }
+
+    #[test]
+    fn ages_read_like_kubectl() {
+        let now = Utc::now();
+        assert_eq!(age(now - chrono::Duration::seconds(5), now), "5s");
+        assert_eq!(age(now - chrono::Duration::minutes(5), now), "5m");
+        assert_eq!(age(now - chrono::Duration::hours(5), now), "5h");
+        assert_eq!(age(now - chrono::Duration::days(5), now), "5d");
+    }
+}

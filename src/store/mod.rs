@@ -1,0 +1,710 @@
+//! The embedded store: SQLite (WAL) holding instances, the append-only
+//! event log and the outbox.
+//!
+//! Every command writes the state change, its event and its outbox row in
+//! ONE transaction. Updates carry the expected version; a mismatch is a
+//! `Conflict` naming who changed what and when. Deletes are soft, so the
+//! audit trail stays.
+
+mod schema;
+
+use crate::domain::event::timestamp;
+use crate::domain::instance::{MAX_DESCRIPTION_CHARS, check_spec_shape, validate_name};
+use crate::domain::spec;
+use crate::domain::{
+    DesiredState, Envelope, EventType, Instance, InstancePatch, NewInstance, Precondition, Status,
+};
+use crate::platform::{EventQuery, PlatformError, Result};
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
+use serde_json::{Map, Value};
+use std::path::Path;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub use schema::CURRENT as SCHEMA_VERSION;
+
+fn db_err(e: rusqlite::Error) -> PlatformError {
+    PlatformError::Internal(format!("the store failed: {e}"))
+}
+
+fn ts(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Now, at the microsecond precision the store keeps.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+fn parse_ts(s: &str) -> DateTime<Utc> {
+    timestamp::parse_str(s).unwrap_or_default()
+}
+
+/// A runtime status report (from the MCP runtime).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatusReport {
+    pub status: Option<Status>,
+    pub reason: Option<String>,
+    pub tool_count: Option<Option<u32>>,
+    pub restarts: Option<u32>,
+    pub healthy_now: bool,
+    /// Record as an `MCPServerInstanceError` event with this text.
+    pub error: Option<String>,
+}
+
+/// Where a fault is injected (tests only): after the state write, before
+/// the event write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultPoint {
+    AfterStateWrite,
+}
+
+pub struct Store {
+    conn: Connection,
+    actor: String,
+    fault: Option<FaultPoint>,
+}
+
+const INSTANCE_COLUMNS: &str = "id, name, description, server_spec_id, json_spec, status, status_reason, desired_state, created_at, updated_at, version, aggregate_version, updated_by, last_healthy_at, tool_count, restarts";
+
+fn row_to_instance(r: &Row<'_>) -> rusqlite::Result<Instance> {
+    let id: String = r.get(0)?;
+    let spec: String = r.get(4)?;
+    let status: String = r.get(5)?;
+    let desired: String = r.get(7)?;
+    let created: String = r.get(8)?;
+    let updated: String = r.get(9)?;
+    let healthy: Option<String> = r.get(13)?;
+    Ok(Instance {
+        id: Uuid::parse_str(&id).unwrap_or_default(),
+        name: r.get(1)?,
+        description: r.get(2)?,
+        server_spec_id: r.get(3)?,
+        json_spec: serde_json::from_str::<Map<String, Value>>(&spec).unwrap_or_default(),
+        status: status.parse().unwrap_or(Status::Error),
+        status_reason: r.get(6)?,
+        desired_state: desired.parse().unwrap_or(DesiredState::Stopped),
+        created_at: parse_ts(&created),
+        updated_at: parse_ts(&updated),
+        version: r.get::<_, i64>(10)? as u64,
+        aggregate_version: r.get::<_, i64>(11)? as u64,
+        updated_by: r.get(12)?,
+        last_healthy_at: healthy.as_deref().map(parse_ts),
+        tool_count: r.get::<_, Option<i64>>(14)?.map(|n| n as u32),
+        restarts: r.get::<_, i64>(15)? as u32,
+    })
+}
+
+impl Store {
+    /// Open (creating if needed) the store at `path`. `actor` names this
+    /// process in conflict messages ("cli@host pid 12").
+    pub fn open(path: &Path, actor: &str) -> Result<Store> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| {
+            PlatformError::Unavailable(format!("cannot open the store {}: {e}", path.display()))
+        })?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(db_err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(|e| {
+            PlatformError::Unavailable(format!(
+                "cannot use the store {} (is it a SQLite database?): {e}",
+                path.display()
+            ))
+        })?;
+        let mut store = Store {
+            conn,
+            actor: actor.to_string(),
+            fault: None,
+        };
+        store.migrate(path)?;
+        Ok(store)
+    }
+
+    /// An in-memory store (tests and benchmarks).
+    pub fn open_in_memory(actor: &str) -> Result<Store> {
+        let conn = Connection::open_in_memory().map_err(db_err)?;
+        let mut store = Store {
+            conn,
+            actor: actor.to_string(),
+            fault: None,
+        };
+        store.migrate(Path::new(":memory:"))?;
+        Ok(store)
+    }
+
+    /// Tests only: fail the next command at `point`.
+    pub fn inject_fault(&mut self, point: Option<FaultPoint>) {
+        self.fault = point;
+    }
+
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    fn migrate(&mut self, path: &Path) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err)?;
+        tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_meta (version INTEGER NOT NULL)")
+            .map_err(db_err)?;
+        let have: Option<i64> = tx
+            .query_row("SELECT version FROM schema_meta", [], |r| r.get(0))
+            .optional()
+            .map_err(db_err)?;
+        let have = have.unwrap_or(0) as u32;
+        if have > schema::CURRENT {
+            return Err(PlatformError::Unavailable(format!(
+                "the store {} was written by a newer aacon (schema {have}); this aacon knows schema {} — upgrade aacon or use another --data-dir",
+                path.display(),
+                schema::CURRENT
+            )));
+        }
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(have as usize) {
+            tx.execute_batch(sql).map_err(db_err)?;
+            tracing::info!(version = i + 1, "store schema migrated");
+        }
+        if have == 0 {
+            tx.execute(
+                "INSERT INTO schema_meta (version) VALUES (?1)",
+                [schema::CURRENT],
+            )
+            .map_err(db_err)?;
+        } else if have < schema::CURRENT {
+            tx.execute("UPDATE schema_meta SET version = ?1", [schema::CURRENT])
+                .map_err(db_err)?;
+        }
+        tx.commit().map_err(db_err)
+    }
+
+    pub fn schema_version(&self) -> Result<u32> {
+        self.conn
+            .query_row("SELECT version FROM schema_meta", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|v| v as u32)
+            .map_err(db_err)
+    }
+
+    // ---- queries -------------------------------------------------------
+
+    pub fn list(&self) -> Result<Vec<Instance>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {INSTANCE_COLUMNS} FROM instances WHERE deleted_at IS NULL ORDER BY name"
+            ))
+            .map_err(db_err)?;
+        let rows = stmt.query_map([], row_to_instance).map_err(db_err)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
+    }
+
+    /// Find a live instance by id or by name.
+    pub fn get(&self, key: &str) -> Result<Instance> {
+        self.find(key)?.ok_or_else(|| {
+            PlatformError::NotFound(format!("no instance named or with id '{}'", shown(key)))
+        })
+    }
+
+    fn find(&self, key: &str) -> Result<Option<Instance>> {
+        let by_id = Uuid::parse_str(key).ok().map(|u| u.to_string());
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {INSTANCE_COLUMNS} FROM instances WHERE deleted_at IS NULL AND (id = ?1 OR name = ?2)"
+            ))
+            .map_err(db_err)?;
+        stmt.query_row(params![by_id, key], row_to_instance)
+            .optional()
+            .map_err(db_err)
+    }
+
+    /// Events in log order. With `limit`, the newest `limit` of them.
+    pub fn events(&self, q: &EventQuery) -> Result<Vec<Envelope>> {
+        let limit = q.limit.map(|l| l as i64).unwrap_or(-1);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT envelope FROM (SELECT seq, envelope FROM events
+                  WHERE (?1 IS NULL OR aggregate_id = ?1) AND (?2 IS NULL OR timestamp >= ?2)
+                  ORDER BY seq DESC LIMIT ?3) ORDER BY seq ASC",
+            )
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map(
+                params![
+                    q.instance.map(|u| u.to_string()),
+                    q.since.as_ref().map(ts),
+                    limit
+                ],
+                |r| r.get::<_, String>(0),
+            )
+            .map_err(db_err)?;
+        let mut out = Vec::new();
+        for text in rows {
+            let text = text.map_err(db_err)?;
+            match serde_json::from_str(&text) {
+                Ok(e) => out.push(e),
+                Err(e) => tracing::warn!(error = %e, "unreadable envelope in the event log"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Events with a sequence number above `after`, oldest first.
+    pub fn events_after(&self, after: i64, limit: usize) -> Result<Vec<(i64, Envelope)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT seq, envelope FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map(params![after, limit as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, text) = row.map_err(db_err)?;
+            if let Ok(e) = serde_json::from_str(&text) {
+                out.push((seq, e));
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn last_seq(&self) -> Result<i64> {
+        self.conn
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))
+            .map_err(db_err)
+    }
+
+    /// Changes when another connection commits (cheap to poll).
+    pub fn data_version(&self) -> Result<i64> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(db_err)
+    }
+
+    pub fn integrity_check(&self) -> Result<String> {
+        self.conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(db_err)
+    }
+
+    // ---- outbox ----------------------------------------------------------
+
+    /// Unsent events, oldest first.
+    pub fn outbox_pending(&self, limit: usize) -> Result<Vec<(i64, Envelope)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT e.seq, e.envelope FROM outbox o JOIN events e ON e.seq = o.seq ORDER BY o.seq LIMIT ?1",
+            )
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map([limit as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, text) = row.map_err(db_err)?;
+            match serde_json::from_str(&text) {
+                Ok(e) => out.push((seq, e)),
+                Err(e) => tracing::warn!(seq, error = %e, "unreadable envelope in the outbox"),
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn outbox_mark_sent(&mut self, seqs: &[i64]) -> Result<()> {
+        let tx = self.conn.transaction().map_err(db_err)?;
+        {
+            let mut stmt = tx
+                .prepare_cached("DELETE FROM outbox WHERE seq = ?1")
+                .map_err(db_err)?;
+            for s in seqs {
+                stmt.execute([s]).map_err(db_err)?;
+            }
+        }
+        tx.commit().map_err(db_err)
+    }
+
+    pub fn outbox_len(&self) -> Result<u64> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(db_err)
+    }
+
+    // ---- commands --------------------------------------------------------
+
+    /// Run `f` in one immediate transaction; `f` returns the new state and
+    /// the event, which is appended to the log and the outbox in the same
+    /// transaction.
+    fn command<F>(&mut self, f: F) -> Result<(Instance, Envelope)>
+    where
+        F: FnOnce(&rusqlite::Transaction<'_>, &str) -> Result<(Instance, Envelope)>,
+    {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err)?;
+        let (inst, env) = f(&tx, &self.actor)?;
+        if self.fault.take() == Some(FaultPoint::AfterStateWrite) {
+            // Dropping `tx` rolls the state write back.
+            return Err(PlatformError::Internal(
+                "injected fault after the state write".into(),
+            ));
+        }
+        append_event(&tx, &env)?;
+        tx.commit().map_err(db_err)?;
+        Ok((inst, env))
+    }
+
+    pub fn create(
+        &mut self,
+        new: NewInstance,
+        correlation_id: Option<String>,
+    ) -> Result<(Instance, Envelope)> {
+        validate_name(&new.name).map_err(PlatformError::Invalid)?;
+        check_description(new.description.as_deref())?;
+        let report = spec::validate(&new.json_spec);
+        if !report.is_valid() {
+            return Err(PlatformError::InvalidSpec(report));
+        }
+        let json_spec = check_spec_shape(&new.json_spec)
+            .map_err(PlatformError::Invalid)?
+            .clone();
+        self.command(|tx, actor| {
+            ensure_name_free(tx, &new.name, None)?;
+            let now = now();
+            let inst = Instance {
+                id: Uuid::new_v4(),
+                name: new.name.clone(),
+                description: new.description.clone(),
+                server_spec_id: new.server_spec_id.clone(),
+                json_spec,
+                status: Status::Pending,
+                status_reason: None,
+                desired_state: DesiredState::Stopped,
+                created_at: now,
+                updated_at: now,
+                version: 1,
+                aggregate_version: 1,
+                updated_by: Some(actor.to_string()),
+                last_healthy_at: None,
+                tool_count: None,
+                restarts: 0,
+            };
+            tx.execute(
+                &format!("INSERT INTO instances ({INSTANCE_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)"),
+                params![
+                    inst.id.to_string(), inst.name, inst.description, inst.server_spec_id,
+                    Value::Object(inst.json_spec.clone()).to_string(), inst.status.as_str(), inst.status_reason,
+                    inst.desired_state.as_str(), ts(&inst.created_at), ts(&inst.updated_at),
+                    inst.version as i64, inst.aggregate_version as i64, inst.updated_by,
+                    Option::<String>::None, Option::<i64>::None, 0i64
+                ],
+            )
+            .map_err(|e| unique_violation(e, &new.name))?;
+            let env = Envelope::created(&inst, correlation_id);
+            Ok((inst, env))
+        })
+    }
+
+    pub fn update(
+        &mut self,
+        id: Uuid,
+        patch: InstancePatch,
+        expect: Option<Precondition>,
+        correlation_id: Option<String>,
+    ) -> Result<(Instance, Envelope)> {
+        if let Some(n) = &patch.name {
+            validate_name(n).map_err(PlatformError::Invalid)?;
+        }
+        if let Some(d) = &patch.description {
+            check_description(d.as_deref())?;
+        }
+        if let Some(s) = &patch.json_spec {
+            let report = spec::validate(s);
+            if !report.is_valid() {
+                return Err(PlatformError::InvalidSpec(report));
+            }
+        }
+        self.command(|tx, actor| {
+            let cur = get_in(tx, id)?;
+            check_precondition(tx, &cur, expect)?;
+            let changed = patch.changed_fields(&cur);
+            let mut inst = cur.clone();
+            if let Some(n) = &patch.name {
+                if *n != cur.name {
+                    ensure_name_free(tx, n, Some(id))?;
+                }
+                inst.name = n.clone();
+            }
+            if let Some(d) = &patch.description {
+                inst.description = d.clone();
+            }
+            if let Some(s) = &patch.server_spec_id {
+                inst.server_spec_id = s.clone();
+            }
+            if let Some(s) = &patch.json_spec {
+                inst.json_spec = check_spec_shape(s).map_err(PlatformError::Invalid)?.clone();
+            }
+            inst.version += 1;
+            inst.aggregate_version += 1;
+            inst.updated_at = now();
+            inst.updated_by = Some(actor.to_string());
+            tx.execute(
+                "UPDATE instances SET name=?2, description=?3, server_spec_id=?4, json_spec=?5, updated_at=?6, version=?7, aggregate_version=?8, updated_by=?9 WHERE id=?1",
+                params![
+                    id.to_string(), inst.name, inst.description, inst.server_spec_id,
+                    Value::Object(inst.json_spec.clone()).to_string(), ts(&inst.updated_at),
+                    inst.version as i64, inst.aggregate_version as i64, inst.updated_by
+                ],
+            )
+            .map_err(|e| unique_violation(e, &inst.name))?;
+            let env = Envelope::updated(&inst, &changed, correlation_id);
+            Ok((inst, env))
+        })
+    }
+
+    /// Soft delete: the row and its events stay for the audit trail.
+    pub fn delete(
+        &mut self,
+        id: Uuid,
+        correlation_id: Option<String>,
+    ) -> Result<(Instance, Envelope)> {
+        self.command(|tx, actor| {
+            let mut inst = get_in(tx, id)?;
+            inst.aggregate_version += 1;
+            inst.desired_state = DesiredState::Stopped;
+            inst.updated_by = Some(actor.to_string());
+            let now = now();
+            tx.execute(
+                "UPDATE instances SET deleted_at=?2, aggregate_version=?3, desired_state='stopped', updated_by=?4 WHERE id=?1",
+                params![id.to_string(), ts(&now), inst.aggregate_version as i64, inst.updated_by],
+            )
+            .map_err(db_err)?;
+            let env = Envelope::deleted(&inst, correlation_id);
+            Ok((inst, env))
+        })
+    }
+
+    /// Record what the user wants (start / stop).
+    pub fn set_desired(
+        &mut self,
+        id: Uuid,
+        desired: DesiredState,
+        correlation_id: Option<String>,
+    ) -> Result<(Instance, Envelope)> {
+        self.command(|tx, _actor| {
+            let mut inst = get_in(tx, id)?;
+            inst.aggregate_version += 1;
+            inst.desired_state = desired;
+            tx.execute(
+                "UPDATE instances SET desired_state=?2, aggregate_version=?3 WHERE id=?1",
+                params![
+                    id.to_string(),
+                    desired.as_str(),
+                    inst.aggregate_version as i64
+                ],
+            )
+            .map_err(db_err)?;
+            let env = match desired {
+                DesiredState::Running => Envelope::started(&inst, correlation_id),
+                DesiredState::Stopped => Envelope::stopped(&inst, correlation_id),
+            };
+            Ok((inst, env))
+        })
+    }
+
+    /// Record what the runtime observed.
+    pub fn report_status(
+        &mut self,
+        id: Uuid,
+        report: StatusReport,
+        correlation_id: Option<String>,
+    ) -> Result<(Instance, Envelope)> {
+        self.command(|tx, _actor| {
+            let mut inst = get_in(tx, id)?;
+            let previous = inst.status;
+            if let Some(s) = report.status {
+                if !previous.can_transition_to(s) {
+                    tracing::warn!(from = %previous, to = %s, instance = %inst.name, "status transition outside the lifecycle table");
+                }
+                inst.status = s;
+            }
+            if report.error.is_some() {
+                inst.status = Status::Error;
+            }
+            inst.status_reason = report.error.clone().or(report.reason.clone());
+            if let Some(t) = report.tool_count {
+                inst.tool_count = t;
+            }
+            if let Some(r) = report.restarts {
+                inst.restarts = r;
+            }
+            if report.healthy_now {
+                inst.last_healthy_at = Some(now());
+            }
+            inst.aggregate_version += 1;
+            tx.execute(
+                "UPDATE instances SET status=?2, status_reason=?3, tool_count=?4, restarts=?5, last_healthy_at=?6, aggregate_version=?7 WHERE id=?1",
+                params![
+                    id.to_string(), inst.status.as_str(), inst.status_reason,
+                    inst.tool_count.map(i64::from), inst.restarts as i64,
+                    inst.last_healthy_at.as_ref().map(ts), inst.aggregate_version as i64
+                ],
+            )
+            .map_err(db_err)?;
+            let env = match &report.error {
+                Some(text) => Envelope::error(&inst, text, correlation_id),
+                None => Envelope::status_changed(&inst, previous, correlation_id),
+            };
+            Ok((inst, env))
+        })
+    }
+}
+
+fn shown(s: &str) -> String {
+    s.chars().take(80).flat_map(char::escape_default).collect()
+}
+
+fn check_description(d: Option<&str>) -> Result<()> {
+    match d {
+        Some(d) if d.chars().count() > MAX_DESCRIPTION_CHARS => {
+            Err(PlatformError::Invalid(format!(
+                "the description is {} characters long; the limit is {MAX_DESCRIPTION_CHARS}",
+                d.chars().count()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn get_in(tx: &rusqlite::Transaction<'_>, id: Uuid) -> Result<Instance> {
+    tx.query_row(
+        &format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?1 AND deleted_at IS NULL"),
+        [id.to_string()],
+        row_to_instance,
+    )
+    .optional()
+    .map_err(db_err)?
+    .ok_or_else(|| PlatformError::NotFound(format!("no instance with id '{id}'")))
+}
+
+fn ensure_name_free(
+    tx: &rusqlite::Transaction<'_>,
+    name: &str,
+    except: Option<Uuid>,
+) -> Result<()> {
+    let holder: Option<String> = tx
+        .query_row(
+            "SELECT id FROM instances WHERE name = ?1 AND deleted_at IS NULL",
+            [name],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err)?;
+    match holder {
+        Some(h) if Some(h.as_str()) != except.map(|u| u.to_string()).as_deref() => {
+            Err(PlatformError::Conflict(format!(
+                "an instance named '{name}' already exists (id {h})"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn unique_violation(e: rusqlite::Error, name: &str) -> PlatformError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            PlatformError::Conflict(format!("an instance named '{name}' already exists"))
+        }
+        _ => db_err(e),
+    }
+}
+
+fn check_precondition(
+    tx: &rusqlite::Transaction<'_>,
+    cur: &Instance,
+    expect: Option<Precondition>,
+) -> Result<()> {
+    let stale = match expect {
+        None => return Ok(()),
+        Some(Precondition::Version(v)) => v != cur.version,
+        Some(Precondition::UpdatedAt(t)) => {
+            t.timestamp_micros() != cur.updated_at.timestamp_micros()
+        }
+    };
+    if !stale {
+        return Ok(());
+    }
+    // Name who changed what: the last Updated event of this instance.
+    let last: Option<String> = tx
+        .query_row(
+            "SELECT envelope FROM events WHERE aggregate_id = ?1 AND event_type = ?2 ORDER BY seq DESC LIMIT 1",
+            params![cur.id.to_string(), EventType::Updated.as_str()],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err)?;
+    let fields = last
+        .and_then(|t| serde_json::from_str::<Envelope>(&t).ok())
+        .and_then(|e| e.data.get("changed").cloned())
+        .and_then(|c| serde_json::from_value::<Vec<String>>(c).ok())
+        .filter(|f| !f.is_empty())
+        .map(|f| f.join(", "))
+        .unwrap_or_else(|| "it".to_string());
+    let yours = match expect {
+        Some(Precondition::Version(v)) => format!("you had version {v}"),
+        Some(Precondition::UpdatedAt(t)) => format!(
+            "you had the copy from {}",
+            t.format("%Y-%m-%d %H:%M:%S UTC")
+        ),
+        None => String::new(),
+    };
+    Err(PlatformError::Conflict(format!(
+        "instance '{}' changed meanwhile: {} changed {} at {} (now version {}; {yours})",
+        cur.name,
+        cur.updated_by.as_deref().unwrap_or("someone"),
+        fields,
+        cur.updated_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        cur.version,
+    )))
+}
+
+fn append_event(tx: &rusqlite::Transaction<'_>, env: &Envelope) -> Result<()> {
+    tx.execute(
+        "INSERT INTO events (event_id, aggregate_id, aggregate_version, event_type, timestamp, correlation_id, envelope)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            env.event_id,
+            env.aggregate_id.map(|u| u.to_string()),
+            env.aggregate_version.map(|v| v as i64),
+            env.event_type,
+            ts(&env.timestamp),
+            env.correlation_id,
+            env.to_json()
+        ],
+    )
+    .map_err(db_err)?;
+    tx.execute("INSERT INTO outbox (seq) VALUES (last_insert_rowid())", [])
+        .map_err(db_err)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

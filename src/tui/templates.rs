@@ -1,0 +1,302 @@
+//! The template picker for `n` (create): a starting json_spec per provider
+//! kind. Secrets are `secret_ref:NAME` placeholders, so every template is
+//! valid as chosen.
+
+use crate::domain::spec::ProviderKind;
+use crate::tui::theme::Theme;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Block, Borders, Clear, List, ListItem, ListState, Padding, Paragraph, Wrap,
+};
+
+/// One starting point for a new instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Template {
+    /// Stable id (drafts record it).
+    pub id: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub kind: ProviderKind,
+    /// The json_spec text the editor opens with.
+    pub text: &'static str,
+}
+
+/// Every template, in picker order.
+pub const TEMPLATES: [Template; 3] = [
+    Template {
+        id: "external",
+        title: "External endpoint",
+        description: "An MCP server already running somewhere, reached over HTTP. Put the token in the secret store (`aacon secrets set EXAMPLE_TOKEN`) and keep the reference here.",
+        kind: ProviderKind::External,
+        text: r#"{
+  "endpoint_url": "https://mcp.example.com/mcp",
+  "headers": {
+    "Authorization": "secret_ref:EXAMPLE_TOKEN"
+  }
+}
+"#,
+    },
+    Template {
+        id: "stdio",
+        title: "Stdio command",
+        description: "A local MCP server the embedded runtime starts as a child process and speaks to over stdin/stdout.",
+        kind: ProviderKind::Process,
+        text: r#"{
+  "command": ["npx", "-y", "@modelcontextprotocol/server-everything"],
+  "args": [],
+  "env_vars": {
+    "EXAMPLE_API_KEY": "secret_ref:EXAMPLE_API_KEY"
+  }
+}
+"#,
+    },
+    Template {
+        id: "container",
+        title: "Container",
+        description: "An MCP server image run through the container CLI (AgentArea's docker dialect).",
+        kind: ProviderKind::Container,
+        text: r#"{
+  "type": "docker",
+  "image": "mcp/filesystem",
+  "port": 8000,
+  "environment": {
+    "API_KEY": "secret_ref:FILESYSTEM_API_KEY"
+  }
+}
+"#,
+    },
+];
+
+impl Template {
+    pub fn by_id(id: &str) -> Option<&'static Template> {
+        TEMPLATES.iter().find(|t| t.id == id)
+    }
+}
+
+/// What a key did to the picker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PickerOutcome {
+    None,
+    Chosen(&'static Template),
+    Cancel,
+}
+
+/// A list of templates with a description and a preview of the selected one.
+#[derive(Debug, Clone, Default)]
+pub struct TemplatePicker {
+    state: ListState,
+}
+
+impl TemplatePicker {
+    pub fn new() -> Self {
+        Self {
+            state: ListState::default().with_selected(Some(0)),
+        }
+    }
+
+    pub fn selected(&self) -> &'static Template {
+        // `select` keeps the index within TEMPLATES.
+        &TEMPLATES[self.state.selected().unwrap_or(0).min(TEMPLATES.len() - 1)]
+    }
+
+    fn select(&mut self, i: usize) {
+        self.state.select(Some(i.min(TEMPLATES.len() - 1)));
+    }
+
+    /// Arrows/j/k/tab move, 1-3 pick directly, enter chooses, esc/q cancels.
+    pub fn handle_key(&mut self, key: KeyEvent) -> PickerOutcome {
+        let i = self.state.selected().unwrap_or(0);
+        let n = TEMPLATES.len();
+        if key.modifiers.contains(KeyModifiers::CONTROL) {
+            return match key.code {
+                KeyCode::Char('c') => PickerOutcome::Cancel,
+                KeyCode::Char('n') => {
+                    self.select((i + 1) % n);
+                    PickerOutcome::None
+                }
+                KeyCode::Char('p') => {
+                    self.select((i + n - 1) % n);
+                    PickerOutcome::None
+                }
+                _ => PickerOutcome::None,
+            };
+        }
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') | KeyCode::BackTab => self.select((i + n - 1) % n),
+            KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab => self.select((i + 1) % n),
+            KeyCode::Home | KeyCode::Char('g') => self.select(0),
+            KeyCode::End | KeyCode::Char('G') => self.select(n - 1),
+            KeyCode::Char(c @ '1'..='9') => {
+                let idx = c as usize - '1' as usize;
+                if idx < n {
+                    self.select(idx);
+                    return PickerOutcome::Chosen(self.selected());
+                }
+            }
+            KeyCode::Enter => return PickerOutcome::Chosen(self.selected()),
+            KeyCode::Esc | KeyCode::Char('q') => return PickerOutcome::Cancel,
+            _ => {}
+        }
+        PickerOutcome::None
+    }
+
+    /// Draw the picker over `area` (it clears what is beneath).
+    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        frame.render_widget(Clear, area);
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border_focus)
+            .title(Span::styled(" New instance: pick a template ", theme.title))
+            .style(theme.base);
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        if inner.width == 0 || inner.height == 0 {
+            return;
+        }
+        let [body, hint] =
+            Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
+        let wide = body.width >= 70;
+        let parts = if wide {
+            Layout::default()
+                .direction(Direction::Horizontal)
+                .constraints([Constraint::Length(34), Constraint::Min(0)])
+                .split(body)
+        } else {
+            Layout::default()
+                .direction(Direction::Vertical)
+                .constraints([
+                    Constraint::Length(TEMPLATES.len() as u16 * 2),
+                    Constraint::Min(0),
+                ])
+                .split(body)
+        };
+        let items: Vec<ListItem> = TEMPLATES
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                ListItem::new(vec![
+                    Line::from(vec![
+                        Span::styled(format!("{} ", i + 1), theme.key),
+                        Span::raw(t.title),
+                    ]),
+                    Line::from(Span::styled(format!("  {}", t.kind), theme.dim)),
+                ])
+            })
+            .collect();
+        let list = List::new(items)
+            .highlight_style(theme.selected)
+            .highlight_symbol("▶ ");
+        let mut state = self.state.clone();
+        frame.render_stateful_widget(list, parts[0], &mut state);
+
+        let t = self.selected();
+        let mut lines = vec![
+            Line::from(Span::styled(t.description, theme.base)),
+            Line::from(""),
+        ];
+        lines.extend(
+            t.text
+                .lines()
+                .map(|l| Line::from(Span::styled(l, theme.dim))),
+        );
+        let preview = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(if wide { Borders::LEFT } else { Borders::TOP })
+                .border_style(theme.border)
+                .padding(Padding::left(1)),
+        );
+        frame.render_widget(preview, parts[1]);
+        let hint_line = Line::from(vec![
+            Span::styled("enter", theme.key),
+            Span::styled(" choose  ", theme.dim),
+            Span::styled("↑↓", theme.key),
+            Span::styled(" move  ", theme.dim),
+            Span::styled("esc", theme.key),
+            Span::styled(" cancel", theme.dim),
+        ]);
+        frame.render_widget(Paragraph::new(hint_line), hint);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::spec;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn every_template_is_valid_and_of_its_kind() {
+        for t in TEMPLATES {
+            let v: serde_json::Value = serde_json::from_str(t.text).unwrap();
+            let r = spec::validate(&v);
+            assert!(r.is_valid(), "{}: {:?}", t.id, r.issues);
+            assert!(
+                !r.issues
+                    .iter()
+                    .any(|i| i.severity == spec::Severity::Warning),
+                "{}: {:?}",
+                t.id,
+                r.issues
+            );
+            assert_eq!(r.kind, Some(t.kind), "{}", t.id);
+            assert!(
+                t.text.contains(spec::SECRET_REF_PREFIX),
+                "{} shows how to reference a secret",
+                t.id
+            );
+            assert_eq!(Template::by_id(t.id), Some(&t));
+        }
+    }
+
+    #[test]
+    fn keys_move_choose_and_cancel() {
+        let mut p = TemplatePicker::new();
+        assert_eq!(p.selected().id, "external");
+        assert_eq!(p.handle_key(key(KeyCode::Down)), PickerOutcome::None);
+        assert_eq!(p.selected().id, "stdio");
+        p.handle_key(key(KeyCode::Up));
+        p.handle_key(key(KeyCode::Up));
+        assert_eq!(p.selected().id, "container", "wraps around");
+        assert_eq!(
+            p.handle_key(key(KeyCode::Enter)),
+            PickerOutcome::Chosen(&TEMPLATES[2])
+        );
+        assert_eq!(
+            p.handle_key(key(KeyCode::Char('2'))),
+            PickerOutcome::Chosen(&TEMPLATES[1])
+        );
+        assert_eq!(p.handle_key(key(KeyCode::Char('7'))), PickerOutcome::None);
+        assert_eq!(p.handle_key(key(KeyCode::Esc)), PickerOutcome::Cancel);
+    }
+
+    fn render(w: u16, h: u16, p: &TemplatePicker) -> Terminal<TestBackend> {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| p.render(f, f.area(), &Theme::default_dark()))
+            .unwrap();
+        term
+    }
+
+    #[test]
+    fn snapshots() {
+        let mut p = TemplatePicker::new();
+        p.handle_key(key(KeyCode::Down));
+        insta::assert_snapshot!("templates_80x24", render(80, 24, &p).backend());
+        insta::assert_snapshot!("templates_200x50", render(200, 50, &p).backend());
+    }
+
+    #[test]
+    fn renders_small_and_tiny_without_panicking() {
+        let p = TemplatePicker::new();
+        for (w, h) in [(40, 12), (10, 3), (1, 1), (0, 0)] {
+            render(w, h, &p);
+        }
+    }
+}
