@@ -302,3 +302,15 @@ async fn run<O: Outbox>(
     }
     let _ = state.send(SourceState::Off);
 }
+
+/// The embedded store's outbox (SQLite: rows leave the outbox table when
+/// marked sent).
+impl Outbox for crate::store::Store {
+    fn pending(&mut self, limit: usize) -> Result<Vec<(i64, Envelope)>, PlatformError> {
+        self.outbox_pending(limit)
+    }
+
+    fn mark_sent(&mut self, seqs: &[i64]) -> Result<(), PlatformError> {
+        self.outbox_mark_sent(seqs)
+    }
+}

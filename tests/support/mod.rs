@@ -5,4 +5,5 @@
 pub mod bus;
 pub mod redis;
 
+#[allow(unused_imports)]
 pub use self::redis::{RedisServer, free_port};
