@@ -54,7 +54,7 @@ fn command(store: &mut Store, ids: &[Uuid], n: usize) {
         }
         2 => {
             let report = StatusReport {
-                status: Some(if n % 3 == 0 {
+                status: Some(if n.is_multiple_of(3) {
                     Status::Unhealthy
                 } else {
                     Status::Running

@@ -15,9 +15,12 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 /// An outbox in memory: rows in commit order, each sent or not.
+/// The last sequence, and each row with its sent flag.
+type Rows = (i64, BTreeMap<i64, (Envelope, bool)>);
+
 #[derive(Clone, Default)]
 pub struct MemOutbox {
-    rows: Arc<Mutex<(i64, BTreeMap<i64, (Envelope, bool)>)>>,
+    rows: Arc<Mutex<Rows>>,
 }
 
 impl MemOutbox {
