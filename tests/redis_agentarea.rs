@@ -200,3 +200,35 @@ async fn faststream_entries_on_the_stream_decode_too() {
     assert_eq!(col.events[1].correlation_id.as_deref(), Some("corr-b2"));
     assert_eq!(col.events[2].status(), Some(Status::Starting));
 }
+
+#[tokio::test]
+async fn live_merges_our_stream_and_agentarea_pubsub_into_one_sink() {
+    let server = RedisServer::start();
+    let mut c = cfg(&server.url());
+    c.agentarea_pubsub = true;
+    let (tx, mut col) = Collector::new();
+    let live = aacon::bus::Live::start(&c, Start::Backfill(c.backfill), tx);
+    assert!(live.pubsub.is_some());
+    col.until(WAIT, "both sources connected", |c| {
+        c.states
+            .iter()
+            .filter(|s| matches!(s, SourceState::Connected(_)))
+            .count()
+            == 2
+    })
+    .await;
+    publish(
+        &c,
+        "MCPServerInstanceStatusChanged",
+        status_go("running").as_bytes(),
+    )
+    .await;
+    let mut p = aacon::bus::relay::Publisher::connect(&c).await.unwrap();
+    let ours = aacon::domain::Envelope::created(&support::bus::instance("ours"), None);
+    p.publish(&[&ours]).await.unwrap();
+    col.until(WAIT, "one event from each source", |c| c.events.len() == 2)
+        .await;
+    let ids: Vec<&str> = col.events.iter().map(|e| e.event_id.as_str()).collect();
+    assert!(ids.contains(&"evt_20261124_122144_ab12cd34"));
+    assert!(ids.contains(&ours.event_id.as_str()));
+}

@@ -8,18 +8,21 @@
 //! - [`group`]: `XREADGROUP`/`XACK`/`XAUTOCLAIM` workers.
 //! - [`pubsub`]: AgentArea's seven channels, all three wire shapes.
 //! - [`agentarea`]: pure decoding of every accepted payload shape.
+//! - [`live`]: watcher + pub/sub into one sink, for the console and the CLI.
 
 pub mod agentarea;
 pub mod backoff;
 pub mod config;
 pub mod entry;
 pub mod group;
+pub mod live;
 pub mod pubsub;
 pub mod relay;
 pub mod watcher;
 
-pub use config::{DEFAULT_STREAM_KEY, RedisConfig};
-pub use group::{GroupOptions, GroupStats, Handler, Worker};
+pub use config::{DEFAULT_STREAM_KEY, RedisConfig, RedisSettings};
+pub use group::{GroupOptions, GroupStats, Handler, Worker, WorkerHandle};
+pub use live::Live;
 pub use relay::{Outbox, Relay, RelayHandle, relay_once};
 pub use watcher::{Start, WatchHandle, WatchStats, Watcher};
 
