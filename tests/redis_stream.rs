@@ -300,3 +300,70 @@ async fn rediss_with_a_private_ca() {
     let untrusted = cfg(&server.url());
     assert!(relay_once(&untrusted, &mut outbox).await.is_err());
 }
+
+#[tokio::test]
+async fn resuming_after_trimmed_entries_asks_for_a_refresh() {
+    let server = RedisServer::start();
+    let c = cfg(&server.url());
+    let mut conn = c.connect().await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let e = Envelope::created(&instance(&format!("t{i}")), None);
+        let id: String = redis::cmd("XADD")
+            .arg(&c.stream_key)
+            .arg("MAXLEN")
+            .arg("=")
+            .arg(5)
+            .arg("*")
+            .arg("__data__")
+            .arg(e.to_json())
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    // Resuming from entry 3: entries 4..15 are gone; the 5 left arrive and
+    // the subscriber is told to reload.
+    let (tx, mut col) = Collector::new();
+    let _w = Watcher::spawn(c.clone(), Start::After(ids[3].clone()), tx);
+    col.until(WAIT, "refresh and the 5 kept", |c| {
+        c.refreshes == 1 && c.events.len() == 5
+    })
+    .await;
+    assert_eq!(col.events[0].instance_name(), Some("t15"));
+
+    // Resuming from an id still in the stream is no gap.
+    let (tx, mut col) = Collector::new();
+    let _w = Watcher::spawn(c.clone(), Start::After(ids[16].clone()), tx);
+    col.until(WAIT, "3 events", |c| c.events.len() == 3).await;
+    col.drain_for(Duration::from_millis(200)).await;
+    assert_eq!(col.refreshes, 0);
+}
+
+#[tokio::test]
+async fn the_relay_trims_the_stream_to_about_maxlen() {
+    let server = RedisServer::start();
+    let mut c = cfg(&server.url());
+    c.maxlen = 100;
+    c.stream_key = "custom:events".into();
+    let mut outbox = MemOutbox::default();
+    let mut inst = instance("trim");
+    outbox.commit(Envelope::created(&inst, None));
+    for n in 0..999 {
+        outbox.commit(step(&mut inst, n));
+    }
+    relay_once(&c, &mut outbox).await.unwrap();
+    let mut conn = c.connect().await.unwrap();
+    let len: usize = redis::cmd("XLEN")
+        .arg("custom:events")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!((100..1000).contains(&len), "XLEN {len}");
+    let default_len: usize = redis::cmd("XLEN")
+        .arg("agentarea:events")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(default_len, 0, "only the configured key is written");
+}

@@ -329,7 +329,8 @@ async fn run<S: EventSink>(
                 match reader.send(Msg::Other(up)).await {
                     Err(_) => return,
                     Ok(()) => {
-                        let resumed = connected_before;
+                        // A reconnect, or a start after a given id, resumes.
+                        let resumed = connected_before || matches!(start, Start::After(_));
                         connected_before = true;
                         reader.session(&mut conn, &start, resumed).await
                     }
