@@ -220,3 +220,57 @@ async fn kill9_redis_mid_stream_loses_nothing_and_duplicates_nothing() {
     relay.shutdown().await;
     let _ = Outbox::pending(&mut *producer.lock().unwrap(), 1).unwrap();
 }
+
+#[tokio::test]
+async fn relay_started_before_redis_waits_then_flushes_in_order() {
+    let port = support::free_port();
+    let c = cfg(&format!("redis://127.0.0.1:{port}"));
+    let outbox = support::bus::MemOutbox::default();
+    let wake = Arc::new(Notify::new());
+    let relay = Relay::spawn(c.clone(), outbox.clone(), wake.clone());
+    let mut inst = support::bus::instance("early");
+    outbox.commit(aacon::domain::Envelope::created(&inst, None));
+    for n in 0..9 {
+        outbox.commit(support::bus::step(&mut inst, n));
+        wake.notify_one();
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !matches!(relay.state(), SourceState::Retrying { .. }) {
+        assert!(Instant::now() < deadline, "relay should say it is retrying");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(outbox.unsent(), 10, "nothing marked sent without Redis");
+
+    let _server = RedisServer::builder().port(port).start();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while outbox.unsent() > 0 {
+        assert!(Instant::now() < deadline, "outbox did not drain");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(matches!(relay.state(), SourceState::Connected(_)));
+    assert_eq!(relay.sent(), 10);
+
+    // In commit order on the stream.
+    let mut conn = c.connect().await.unwrap();
+    let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+        .arg(&c.stream_key)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let got: Vec<String> = entries
+        .iter()
+        .map(|(_, f)| {
+            let e: aacon::domain::Envelope = serde_json::from_str(&f[0].1).unwrap();
+            e.event_id
+        })
+        .collect();
+    let want: Vec<String> = outbox.all().into_iter().map(|e| e.event_id).collect();
+    assert_eq!(got, want);
+
+    // Shutdown flushes what was committed just before.
+    outbox.commit(support::bus::step(&mut inst, 9));
+    relay.shutdown().await;
+    assert_eq!(outbox.unsent(), 0);
+}
