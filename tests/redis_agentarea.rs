@@ -232,3 +232,40 @@ async fn live_merges_our_stream_and_agentarea_pubsub_into_one_sink() {
     assert!(ids.contains(&"evt_20261124_122144_ab12cd34"));
     assert!(ids.contains(&ours.event_id.as_str()));
 }
+
+#[tokio::test]
+async fn an_unanswered_ping_reconnects_the_subscription() {
+    let server = RedisServer::start();
+    let mut c = cfg(&server.url());
+    c.keepalive = Duration::from_millis(200);
+    c.read_timeout = Duration::from_millis(300);
+    let (tx, mut col) = Collector::new();
+    let _l = PubSubListener::spawn(c.clone(), tx);
+    col.until(WAIT, "subscribed", |c| c.connected()).await;
+    // The server stops answering for 1.5 s (a dead link, as seen from here).
+    let mut conn = c.connect().await.unwrap();
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(1500)
+        .arg("ALL")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    col.until(WAIT, "retrying after the missed pong", |c| {
+        c.states
+            .iter()
+            .any(|s| matches!(s, SourceState::Retrying { .. }))
+    })
+    .await;
+    col.until(WAIT, "resubscribed with a refresh", |c| {
+        c.connected() && c.refreshes >= 1
+    })
+    .await;
+    publish(
+        &c,
+        "MCPServerInstanceStatusChanged",
+        status_go("running").as_bytes(),
+    )
+    .await;
+    col.until(WAIT, "live again", |c| c.events.len() == 1).await;
+}

@@ -31,6 +31,8 @@ pub struct RedisConfig {
     pub read_timeout: Duration,
     /// How long one `XREAD BLOCK` waits before asking again.
     pub block: Duration,
+    /// How often an idle pub/sub link is checked with a PING.
+    pub keepalive: Duration,
     /// First and largest reconnect delay (exponential, with jitter).
     pub backoff_min: Duration,
     pub backoff_max: Duration,
@@ -58,6 +60,7 @@ impl RedisConfig {
             connect_timeout: Duration::from_secs(3),
             read_timeout: Duration::from_secs(5),
             block: Duration::from_secs(5),
+            keepalive: Duration::from_secs(15),
             backoff_min: Duration::from_millis(200),
             backoff_max: Duration::from_secs(30),
             agentarea_pubsub: false,
@@ -183,6 +186,7 @@ pub struct RedisSettings {
     pub batch: Option<usize>,
     pub connect_timeout_ms: Option<u64>,
     pub read_timeout_ms: Option<u64>,
+    pub keepalive_ms: Option<u64>,
     pub agentarea_pubsub: Option<bool>,
     pub ca_cert: Option<PathBuf>,
 }
@@ -251,6 +255,9 @@ impl RedisConfig {
         if let Some(ms) = settings.read_timeout_ms {
             c.read_timeout = Duration::from_millis(ms.max(1));
         }
+        if let Some(ms) = settings.keepalive_ms {
+            c.keepalive = Duration::from_millis(ms.max(10));
+        }
         if let Some(b) = settings.agentarea_pubsub {
             c.agentarea_pubsub = b;
         }
@@ -308,6 +315,7 @@ impl fmt::Debug for RedisConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("read_timeout", &self.read_timeout)
             .field("block", &self.block)
+            .field("keepalive", &self.keepalive)
             .field("agentarea_pubsub", &self.agentarea_pubsub)
             .field("ca_cert", &self.ca_cert)
             .finish()

@@ -95,8 +95,30 @@ async fn run<S: EventSink>(cfg: RedisConfig, sink: S, stats: Arc<PubSubStats>) {
                 if !sink.emit(first).await {
                     return;
                 }
-                let mut messages = ps.into_on_message().ready_chunks(cfg.batch.max(1));
-                while let Some(batch) = messages.next().await {
+                let (mut control, stream) = ps.split();
+                let mut messages = stream.ready_chunks(cfg.batch.max(1));
+                // Pub/sub is silent when idle: ping so a dead link is noticed.
+                let mut ping = tokio::time::interval(cfg.keepalive);
+                ping.tick().await;
+                loop {
+                    let batch = tokio::select! {
+                        b = messages.next() => match b {
+                            Some(b) => b,
+                            None => break,
+                        },
+                        _ = ping.tick() => {
+                            let pong = tokio::time::timeout(
+                                cfg.read_timeout,
+                                control.ping::<redis::Value>(),
+                            )
+                            .await;
+                            if !matches!(pong, Ok(Ok(_))) {
+                                tracing::warn!(redis = %source, "pub/sub ping failed");
+                                break;
+                            }
+                            continue;
+                        }
+                    };
                     let out: Vec<PlatformEvent> = batch
                         .iter()
                         .map(|m| to_event(m.get_payload_bytes(), &source))
