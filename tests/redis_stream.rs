@@ -367,3 +367,47 @@ async fn the_relay_trims_the_stream_to_about_maxlen() {
         .unwrap();
     assert_eq!(default_len, 0, "only the configured key is written");
 }
+
+#[tokio::test]
+async fn a_server_that_stops_answering_is_left_and_rejoined_without_a_gap() {
+    let server = RedisServer::start();
+    let mut c = cfg(&server.url());
+    c.block = Duration::from_millis(200);
+    c.read_timeout = Duration::from_millis(300);
+    let (tx, mut col) = Collector::new();
+    let w = Watcher::spawn(c.clone(), Start::Backfill(10), tx);
+    col.until(WAIT, "connected", |c| c.connected()).await;
+    let mut outbox = MemOutbox::default();
+    let mut inst = instance("quiet");
+    outbox.commit(Envelope::created(&inst, None));
+    relay_once(&c, &mut outbox).await.unwrap();
+    col.until(WAIT, "first event", |c| c.events.len() == 1)
+        .await;
+
+    let mut conn = c.connect().await.unwrap();
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(1500)
+        .arg("ALL")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let paused = std::time::Instant::now();
+    // Its blocking read gets no answer: the watcher gives up on the link.
+    col.until(WAIT, "retrying", |c| {
+        c.states
+            .iter()
+            .any(|s| matches!(s, SourceState::Retrying { .. }))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1600).saturating_sub(paused.elapsed())).await;
+    for n in 0..3 {
+        outbox.commit(step(&mut inst, n));
+    }
+    relay_once(&c, &mut outbox).await.unwrap();
+    col.until(WAIT, "the 3 written after the pause", |c| {
+        c.events.len() == 4
+    })
+    .await;
+    assert!(w.stats().reconnects.load(Ordering::Relaxed) >= 1);
+}
