@@ -31,6 +31,9 @@ pub struct RedisConfig {
     pub read_timeout: Duration,
     /// How long one `XREAD BLOCK` waits before asking again.
     pub block: Duration,
+    /// How often the relay looks at the outbox without being woken (other
+    /// processes may commit to the same store).
+    pub relay_poll: Duration,
     /// How often an idle pub/sub link is checked with a PING.
     pub keepalive: Duration,
     /// First and largest reconnect delay (exponential, with jitter).
@@ -60,6 +63,7 @@ impl RedisConfig {
             connect_timeout: Duration::from_secs(3),
             read_timeout: Duration::from_secs(5),
             block: Duration::from_secs(5),
+            relay_poll: Duration::from_millis(500),
             keepalive: Duration::from_secs(15),
             backoff_min: Duration::from_millis(200),
             backoff_max: Duration::from_secs(30),

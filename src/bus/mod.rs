@@ -23,7 +23,7 @@ pub mod watcher;
 pub use config::{DEFAULT_STREAM_KEY, RedisConfig, RedisSettings};
 pub use group::{GroupOptions, GroupStats, Handler, Worker, WorkerHandle};
 pub use live::Live;
-pub use relay::{Outbox, Relay, RelayHandle, relay_once};
+pub use relay::{Outbox, Relay, RelayHandle, relay_once, relay_once_shared};
 pub use watcher::{Start, WatchHandle, WatchStats, Watcher};
 
 use crate::platform::PlatformEvent;

@@ -13,7 +13,6 @@ use crate::platform::{PlatformError, SourceState};
 use redis::aio::MultiplexedConnection;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
@@ -98,6 +97,16 @@ pub async fn relay_once<O: Outbox + ?Sized>(
         outbox.mark_sent(&seqs).map_err(outbox_err)?;
         total += seqs.len();
     }
+}
+
+/// [`relay_once`] for an outbox behind a mutex (the embedded platform's
+/// store); the store is used on the blocking pool, never across an await.
+pub async fn relay_once_shared<O: Outbox>(
+    cfg: &RedisConfig,
+    outbox: &Arc<Mutex<O>>,
+) -> Result<usize, BusError> {
+    let mut publisher = Publisher::connect(cfg).await?;
+    drain(cfg, outbox, &mut publisher, &RelayStats::default()).await
 }
 
 /// Counters of a running relay.
@@ -195,10 +204,6 @@ async fn drain<O: Outbox>(
 }
 
 impl Relay {
-    /// How often the relay looks at the outbox without being woken (other
-    /// processes may commit to the same store).
-    pub const POLL: Duration = Duration::from_millis(500);
-
     /// Start relaying; `wake` is notified after each commit.
     pub fn spawn<O: Outbox>(cfg: RedisConfig, outbox: O, wake: Arc<Notify>) -> RelayHandle {
         Self::spawn_shared(cfg, Arc::new(Mutex::new(outbox)), wake)
@@ -296,7 +301,7 @@ async fn run<O: Outbox>(
         }
         tokio::select! {
             _ = wake.notified() => {}
-            _ = tokio::time::sleep(Relay::POLL) => {}
+            _ = tokio::time::sleep(cfg.relay_poll) => {}
             _ = stop.changed() => {}
         }
     }
