@@ -260,4 +260,8 @@ async fn a_restarted_consumer_finishes_its_own_pending_first() {
     .await;
     assert_eq!(pending(&c).await, 0);
     assert_eq!(again.stats().claimed.load(Ordering::Relaxed), 0);
+    // A graceful stop returns within a read block.
+    tokio::time::timeout(Duration::from_secs(2), again.shutdown())
+        .await
+        .expect("the worker stops");
 }

@@ -14,7 +14,7 @@ use crate::platform::PlatformEvent;
 use async_trait::async_trait;
 use redis::aio::MultiplexedConnection;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
@@ -62,6 +62,7 @@ pub struct GroupStats {
 /// A running worker; dropping it stops the task.
 pub struct WorkerHandle {
     stats: Arc<GroupStats>,
+    stop: Arc<AtomicBool>,
     join: JoinHandle<()>,
 }
 
@@ -77,6 +78,13 @@ impl WorkerHandle {
 
     pub fn is_finished(&self) -> bool {
         self.join.is_finished()
+    }
+
+    /// Stop after the batch in hand is handled and acknowledged (within
+    /// one read block).
+    pub async fn shutdown(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = (&mut self.join).await;
     }
 }
 
@@ -113,8 +121,9 @@ impl Worker {
 
     pub fn spawn<H: Handler>(cfg: RedisConfig, opts: GroupOptions, handler: H) -> WorkerHandle {
         let stats = Arc::new(GroupStats::default());
-        let join = tokio::spawn(run(cfg, opts, handler, stats.clone()));
-        WorkerHandle { stats, join }
+        let stop = Arc::new(AtomicBool::new(false));
+        let join = tokio::spawn(run(cfg, opts, handler, stats.clone(), stop.clone()));
+        WorkerHandle { stats, stop, join }
     }
 }
 
@@ -124,6 +133,7 @@ struct Ctx<H> {
     handler: H,
     stats: Arc<GroupStats>,
     source: String,
+    stop: Arc<AtomicBool>,
 }
 
 impl<H: Handler> Ctx<H> {
@@ -247,7 +257,7 @@ impl<H: Handler> Ctx<H> {
         self.recover_own(conn).await?;
         let block = self.cfg.block.min(self.opts.claim_every).as_millis().max(1) as u64;
         let mut last_claim: Option<Instant> = None;
-        loop {
+        while !self.stop.load(Ordering::Relaxed) {
             if last_claim.is_none_or(|t| t.elapsed() >= self.opts.claim_every) {
                 self.claim(conn).await?;
                 last_claim = Some(Instant::now());
@@ -257,10 +267,17 @@ impl<H: Handler> Ctx<H> {
                 self.process(conn, entries).await?;
             }
         }
+        Ok(())
     }
 }
 
-async fn run<H: Handler>(cfg: RedisConfig, opts: GroupOptions, handler: H, stats: Arc<GroupStats>) {
+async fn run<H: Handler>(
+    cfg: RedisConfig,
+    opts: GroupOptions,
+    handler: H,
+    stats: Arc<GroupStats>,
+    stop: Arc<AtomicBool>,
+) {
     let source = format!("{} group {}", cfg.label(), opts.group);
     let mut backoff = Backoff::new(cfg.backoff_min, cfg.backoff_max);
     let mut ctx = Ctx {
@@ -269,8 +286,9 @@ async fn run<H: Handler>(cfg: RedisConfig, opts: GroupOptions, handler: H, stats
         handler,
         stats,
         source,
+        stop,
     };
-    loop {
+    while !ctx.stop.load(Ordering::Relaxed) {
         let conn = ctx
             .cfg
             .connect_with(&ctx.cfg.blocking_connection_config())
