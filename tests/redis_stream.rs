@@ -411,3 +411,20 @@ async fn a_server_that_stops_answering_is_left_and_rejoined_without_a_gap() {
     .await;
     assert!(w.stats().reconnects.load(Ordering::Relaxed) >= 1);
 }
+
+#[tokio::test]
+async fn requirepass_with_the_password_from_config_only() {
+    let server = RedisServer::builder().password("only-pw-42").start();
+    let mut outbox = MemOutbox::default();
+    outbox.commit(Envelope::created(&instance("pw"), None));
+    let without = cfg(&server.url());
+    let err = relay_once(&without, &mut outbox).await.unwrap_err();
+    assert!(err.to_string().starts_with("Redis:"), "{err}");
+    assert_eq!(outbox.unsent(), 1);
+    let with = cfg(&server.url()).with_password("only-pw-42");
+    assert_eq!(
+        with.to_string(),
+        format!("redis://:***@127.0.0.1:{}/0", server.port())
+    );
+    assert_eq!(relay_once(&with, &mut outbox).await.unwrap(), 1);
+}
