@@ -428,3 +428,29 @@ async fn requirepass_with_the_password_from_config_only() {
     );
     assert_eq!(relay_once(&with, &mut outbox).await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn a_backfill_larger_than_the_stream_reads_it_all_in_batches() {
+    let server = RedisServer::start();
+    let mut c = cfg(&server.url());
+    c.batch = 100;
+    let mut outbox = MemOutbox::default();
+    let mut inst = instance("whole");
+    outbox.commit(Envelope::created(&inst, None));
+    for n in 0..249 {
+        outbox.commit(step(&mut inst, n));
+    }
+    relay_once(&c, &mut outbox).await.unwrap();
+    let (tx, mut col) = Collector::new();
+    let w = Watcher::spawn(c.clone(), Start::Backfill(1000), tx);
+    col.until(WAIT, "all 250", |c| c.events.len() == 250).await;
+    let want: Vec<String> = outbox.all().into_iter().map(|e| e.event_id).collect();
+    let got: Vec<String> = col.events.iter().map(|e| e.event_id.clone()).collect();
+    assert_eq!(got, want);
+    assert_eq!(w.stats().backfilled.load(Ordering::Relaxed), 250);
+    outbox.commit(step(&mut inst, 249));
+    relay_once(&c, &mut outbox).await.unwrap();
+    col.until(WAIT, "1 live", |c| c.events.len() == 251).await;
+    assert_eq!(w.stats().backfilled.load(Ordering::Relaxed), 250);
+    assert_eq!(w.stats().events.load(Ordering::Relaxed), 251);
+}

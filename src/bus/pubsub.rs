@@ -134,11 +134,11 @@ async fn run<S: EventSink>(cfg: RedisConfig, sink: S, stats: Arc<PubSubStats>) {
                         );
                     }
                     let good = out.len() as u64 - bad;
+                    stats.events.fetch_add(good, Ordering::Relaxed);
+                    stats.malformed.fetch_add(bad, Ordering::Relaxed);
                     if !sink.emit(out).await {
                         return;
                     }
-                    stats.events.fetch_add(good, Ordering::Relaxed);
-                    stats.malformed.fetch_add(bad, Ordering::Relaxed);
                 }
                 tracing::warn!(redis = %source, "pub/sub connection closed");
             }

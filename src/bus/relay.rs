@@ -112,6 +112,7 @@ pub async fn relay_once_shared<O: Outbox>(
 /// Counters of a running relay.
 #[derive(Debug, Default)]
 pub struct RelayStats {
+    /// Events Redis acknowledged.
     pub sent: AtomicU64,
     pub failures: AtomicU64,
 }
@@ -197,8 +198,8 @@ async fn drain<O: Outbox>(
         publisher.publish(&envs).await?;
         let seqs: Vec<i64> = batch.iter().map(|(s, _)| *s).collect();
         let n = seqs.len();
-        blocking(outbox, move |o| o.mark_sent(&seqs)).await?;
         stats.sent.fetch_add(n as u64, Ordering::Relaxed);
+        blocking(outbox, move |o| o.mark_sent(&seqs)).await?;
         total += n;
     }
 }

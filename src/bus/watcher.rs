@@ -71,8 +71,8 @@ impl Drop for WatchHandle {
 /// Recently seen event ids, bounded (the projection dedupes fully; this
 /// keeps relay re-sends out of the events view).
 struct Recent {
-    set: HashSet<String>,
-    order: VecDeque<String>,
+    set: HashSet<Arc<str>>,
+    order: VecDeque<Arc<str>>,
     cap: usize,
 }
 
@@ -95,8 +95,9 @@ impl Recent {
         {
             self.set.remove(&old);
         }
-        self.set.insert(id.to_string());
-        self.order.push_back(id.to_string());
+        let id: Arc<str> = Arc::from(id);
+        self.set.insert(id.clone());
+        self.order.push_back(id);
         true
     }
 }
@@ -175,12 +176,13 @@ async fn decode_loop<S: EventSink>(
                 }
             }
         }
-        if !out.is_empty() && !sink.emit(out).await {
-            return;
-        }
+        // Counted before delivery, so a receiver never sees stale counts.
         stats.events.fetch_add(n, Ordering::Relaxed);
         if backfill {
             stats.backfilled.fetch_add(n, Ordering::Relaxed);
+        }
+        if !out.is_empty() && !sink.emit(out).await {
+            return;
         }
         if let Ok(mut g) = last_id.lock() {
             *g = Some(newest);
@@ -202,6 +204,8 @@ struct Reader {
     /// The id of the last entry read (ahead of the delivered last id by at
     /// most what is queued for the decoder).
     cursor: Option<String>,
+    /// While reading a whole-stream backfill forward: its newest id.
+    backfill_tip: Option<StreamId>,
 }
 
 impl Reader {
@@ -211,6 +215,8 @@ impl Reader {
 
     async fn entries(&mut self, entries: Vec<RawEntry>, backfill: bool) -> Result<(), Stop> {
         if let Some(last) = entries.last() {
+            let id = StreamId::parse(&last.id);
+            let backfill = backfill || (id.is_some() && id <= self.backfill_tip);
             self.cursor = Some(last.id.clone());
             self.send(Msg::Entries { entries, backfill }).await?;
         }
@@ -231,12 +237,18 @@ impl Reader {
                     Start::Backfill(n) => *n,
                     _ => 0,
                 };
+                let len: usize = redis::cmd("XLEN")
+                    .arg(&key)
+                    .query_async(conn)
+                    .await
+                    .map_err(|e| err(&self.cfg, e))?;
+                let count = if n >= len { 1 } else { n.max(1) };
                 let v: redis::Value = redis::cmd("XREVRANGE")
                     .arg(&key)
                     .arg("+")
                     .arg("-")
                     .arg("COUNT")
-                    .arg(n.max(1))
+                    .arg(count)
                     .query_async(conn)
                     .await
                     .map_err(|e| err(&self.cfg, e))?;
@@ -245,6 +257,12 @@ impl Reader {
                 match entries.last() {
                     None => self.cursor = Some("0-0".into()),
                     Some(tip) if n == 0 => self.cursor = Some(tip.id.clone()),
+                    Some(tip) if n >= len => {
+                        // The whole stream: read it forward in batches
+                        // rather than in one reply.
+                        self.backfill_tip = StreamId::parse(&tip.id);
+                        self.cursor = Some("0-0".into());
+                    }
                     Some(_) => self.entries(entries, true).await?,
                 }
             }
@@ -310,7 +328,12 @@ async fn run<S: EventSink>(
         stats.clone(),
     ));
     let _abort_decoder = AbortOnDrop(decoder);
-    let mut reader = Reader { cfg, tx, cursor };
+    let mut reader = Reader {
+        cfg,
+        tx,
+        cursor,
+        backfill_tip: None,
+    };
     let mut backoff = Backoff::new(reader.cfg.backoff_min, reader.cfg.backoff_max);
     let mut connected_before = false;
     loop {
