@@ -295,10 +295,13 @@ async fn run<H: Handler>(
             .await;
         let err = match conn {
             Ok(mut c) => {
-                backoff.reset();
+                let since = Instant::now();
                 match ctx.session(&mut c).await {
                     Ok(()) => return,
-                    Err(e) => e,
+                    Err(e) => {
+                        backoff.reset_if_stable(since.elapsed());
+                        e
+                    }
                 }
             }
             Err(e) => e,

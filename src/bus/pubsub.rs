@@ -83,7 +83,7 @@ async fn run<S: EventSink>(cfg: RedisConfig, sink: S, stats: Arc<PubSubStats>) {
     loop {
         match subscribe(&cfg).await {
             Ok(ps) => {
-                backoff.reset();
+                let since = std::time::Instant::now();
                 tracing::info!(redis = %source, "subscribed to AgentArea channels");
                 let mut first = vec![PlatformEvent::Source(SourceState::Connected(
                     source.clone(),
@@ -141,6 +141,7 @@ async fn run<S: EventSink>(cfg: RedisConfig, sink: S, stats: Arc<PubSubStats>) {
                     }
                 }
                 tracing::warn!(redis = %source, "pub/sub connection closed");
+                backoff.reset_if_stable(since.elapsed());
             }
             Err(e) => {
                 tracing::warn!(redis = %source, error = %e, "cannot subscribe to AgentArea channels");

@@ -247,7 +247,6 @@ async fn run<O: Outbox>(
                 Ok(p) => {
                     tracing::info!(redis = %label, "relay connected");
                     publisher = Some(p);
-                    backoff.reset();
                     let _ = state.send(SourceState::Connected(label.clone()));
                 }
                 Err(e) if stopping => {
@@ -272,8 +271,12 @@ async fn run<O: Outbox>(
         }
         if let Some(p) = publisher.as_mut() {
             match drain(&cfg, &outbox, p, &stats).await {
-                Ok(n) if n > 0 => tracing::debug!(sent = n, "relay flushed"),
-                Ok(_) => {}
+                Ok(n) => {
+                    backoff.reset();
+                    if n > 0 {
+                        tracing::debug!(sent = n, "relay flushed");
+                    }
+                }
                 Err(e) => {
                     stats.failures.fetch_add(1, Ordering::Relaxed);
                     if matches!(e, BusError::Redis(_)) {

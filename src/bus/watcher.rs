@@ -341,9 +341,10 @@ async fn run<S: EventSink>(
             .cfg
             .connect_with(&reader.cfg.blocking_connection_config())
             .await;
+        let mut lived = std::time::Duration::ZERO;
         let result = match conn {
             Ok(mut conn) => {
-                backoff.reset();
+                let since = std::time::Instant::now();
                 if connected_before {
                     stats.reconnects.fetch_add(1, Ordering::Relaxed);
                 }
@@ -355,7 +356,9 @@ async fn run<S: EventSink>(
                         // A reconnect, or a start after a given id, resumes.
                         let resumed = connected_before || matches!(start, Start::After(_));
                         connected_before = true;
-                        reader.session(&mut conn, &start, resumed).await
+                        let r = reader.session(&mut conn, &start, resumed).await;
+                        lived = since.elapsed();
+                        r
                     }
                 }
             }
@@ -364,6 +367,7 @@ async fn run<S: EventSink>(
         match result {
             Ok(()) | Err(Stop::Closed) => return,
             Err(Stop::Error(e)) => {
+                backoff.reset_if_stable(lived);
                 let delay = backoff.next_delay();
                 tracing::warn!(redis = %source, error = %e, retry_in = ?delay, "event stream unavailable");
                 let retry = SourceState::Retrying {
