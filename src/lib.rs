@@ -3,6 +3,7 @@
 
 pub mod bus;
 pub mod cli;
+pub mod config;
 pub mod domain;
 pub mod logging;
 pub mod paths;
