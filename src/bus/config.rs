@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The default stream key, shared with AgentArea's seed design.
-pub const DEFAULT_STREAM_KEY: &str = "agentarea:events";
+pub use crate::config::DEFAULT_STREAM_KEY;
 
 /// Everything needed to reach Redis and use the event stream.
 #[derive(Clone)]
@@ -57,7 +57,7 @@ impl RedisConfig {
         Ok(RedisConfig {
             info,
             stream_key: DEFAULT_STREAM_KEY.to_string(),
-            maxlen: 1_000_000,
+            maxlen: crate::config::DEFAULT_MAXLEN,
             backfill: 200,
             batch: 1000,
             connect_timeout: Duration::from_secs(3),
@@ -175,97 +175,18 @@ impl RedisConfig {
     }
 }
 
-/// The `[redis]` table of the config file; every field optional. The
-/// password never prints.
-#[derive(Clone, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RedisSettings {
-    pub url: Option<String>,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    pub db: Option<i64>,
-    pub stream_key: Option<String>,
-    pub maxlen: Option<usize>,
-    pub backfill: Option<usize>,
-    pub batch: Option<usize>,
-    pub connect_timeout_ms: Option<u64>,
-    pub read_timeout_ms: Option<u64>,
-    pub keepalive_ms: Option<u64>,
-    pub agentarea_pubsub: Option<bool>,
-    pub ca_cert: Option<PathBuf>,
-}
-
-impl fmt::Debug for RedisSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let url = self
-            .url
-            .as_deref()
-            .map(|u| scrub_text(u, url_password(u).as_deref()));
-        f.debug_struct("RedisSettings")
-            .field("url", &url)
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "***"))
-            .field("db", &self.db)
-            .field("stream_key", &self.stream_key)
-            .finish_non_exhaustive()
-    }
-}
-
 impl RedisConfig {
-    /// From the config file, with `url_override` (`--redis`) taking
-    /// precedence over `settings.url`. `None` when no URL is given anywhere.
-    pub fn from_settings(
-        settings: &RedisSettings,
-        url_override: Option<&str>,
-    ) -> Result<Option<RedisConfig>, BusError> {
-        let Some(url) = url_override.or(settings.url.as_deref()) else {
+    /// From resolved settings (flag > env > file > default; see
+    /// [`crate::config::Settings`]). `None` when no Redis URL is set.
+    pub fn from_settings(s: &crate::config::Settings) -> Result<Option<RedisConfig>, BusError> {
+        let Some(url) = &s.redis_url else {
             return Ok(None);
         };
-        let mut c = RedisConfig::new(url)?;
-        if let Some(u) = &settings.username {
-            c = c.with_username(u);
-        }
-        if let Some(p) = &settings.password {
-            c = c.with_password(p);
-        }
-        if let Some(db) = settings.db {
-            if db < 0 {
-                return Err(BusError::Config(format!(
-                    "redis.db must be 0 or more, not {db}"
-                )));
-            }
-            c = c.with_db(db);
-        }
-        if let Some(k) = &settings.stream_key {
-            if k.trim().is_empty() {
-                return Err(BusError::Config(
-                    "redis.stream_key must not be empty".into(),
-                ));
-            }
-            c.stream_key = k.clone();
-        }
-        if let Some(n) = settings.maxlen {
-            c.maxlen = n;
-        }
-        if let Some(n) = settings.backfill {
-            c.backfill = n;
-        }
-        if let Some(n) = settings.batch {
-            c.batch = n.clamp(1, 100_000);
-        }
-        if let Some(ms) = settings.connect_timeout_ms {
-            c.connect_timeout = Duration::from_millis(ms.max(1));
-        }
-        if let Some(ms) = settings.read_timeout_ms {
-            c.read_timeout = Duration::from_millis(ms.max(1));
-        }
-        if let Some(ms) = settings.keepalive_ms {
-            c.keepalive = Duration::from_millis(ms.max(10));
-        }
-        if let Some(b) = settings.agentarea_pubsub {
-            c.agentarea_pubsub = b;
-        }
-        c.ca_cert = settings.ca_cert.clone();
+        let mut c = RedisConfig::new(url.expose())?;
+        c.stream_key = s.stream_key.clone();
+        c.maxlen = s.maxlen;
+        c.agentarea_pubsub = s.agentarea_pubsub;
+        c.ca_cert = s.ca_cert.clone();
         Ok(Some(c))
     }
 }
@@ -357,42 +278,31 @@ mod tests {
     }
 
     #[test]
-    fn settings_from_toml_with_flag_override() {
-        let s: RedisSettings = toml::from_str(
-            r#"
-            url = "redis://127.0.0.1:6379"
-            username = "ops"
-            password = "from-config-pw"
-            db = 4
-            stream_key = "team:events"
-            maxlen = 5000
-            backfill = 50
-            connect_timeout_ms = 1500
-            read_timeout_ms = 2500
-            agentarea_pubsub = true
-            "#,
-        )
-        .unwrap();
-        assert!(!format!("{s:?}").contains("from-config-pw"));
-        let c = RedisConfig::from_settings(&s, None).unwrap().unwrap();
-        assert_eq!(c.to_string(), "redis://ops:***@127.0.0.1:6379/4");
-        assert_eq!(c.stream_key, "team:events");
-        assert_eq!((c.maxlen, c.backfill), (5000, 50));
-        assert_eq!(c.connect_timeout, Duration::from_millis(1500));
-        assert_eq!(c.read_timeout, Duration::from_millis(2500));
-        assert!(c.agentarea_pubsub);
-        let c = RedisConfig::from_settings(&s, Some("redis://10.0.0.9:7000"))
-            .unwrap()
-            .unwrap();
-        assert!(c.to_string().contains("10.0.0.9:7000"));
+    fn from_resolved_settings() {
+        use crate::config::{Secret, Settings};
         assert!(
-            RedisConfig::from_settings(&RedisSettings::default(), None)
+            RedisConfig::from_settings(&Settings::default())
                 .unwrap()
                 .is_none()
         );
-        let bad: RedisSettings = toml::from_str("url = \"redis://h\"\ndb = -1").unwrap();
-        assert!(RedisConfig::from_settings(&bad, None).is_err());
-        assert!(toml::from_str::<RedisSettings>("urll = \"x\"").is_err());
+        let s = Settings {
+            redis_url: Some(Secret::new("rediss://ops:from-config-pw@127.0.0.1:6380/4")),
+            stream_key: "team:events".into(),
+            maxlen: 5000,
+            agentarea_pubsub: true,
+            ca_cert: Some("/ca.pem".into()),
+            ..Settings::default()
+        };
+        let c = RedisConfig::from_settings(&s).unwrap().unwrap();
+        assert_eq!(c.to_string(), "rediss://ops:***@127.0.0.1:6380/4");
+        assert_eq!(c.stream_key, "team:events");
+        assert_eq!(c.maxlen, 5000);
+        assert!(c.agentarea_pubsub && c.is_tls());
+        assert_eq!(c.ca_cert.as_deref(), Some(std::path::Path::new("/ca.pem")));
+        assert_eq!(
+            RedisConfig::new("redis://h").unwrap().maxlen,
+            crate::config::DEFAULT_MAXLEN
+        );
     }
 
     #[test]

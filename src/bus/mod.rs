@@ -20,7 +20,7 @@ pub mod pubsub;
 pub mod relay;
 pub mod watcher;
 
-pub use config::{DEFAULT_STREAM_KEY, RedisConfig, RedisSettings};
+pub use config::{DEFAULT_STREAM_KEY, RedisConfig};
 pub use group::{GroupOptions, GroupStats, Handler, Worker, WorkerHandle};
 pub use live::Live;
 pub use relay::{Outbox, Relay, RelayHandle, relay_once, relay_once_shared};
