@@ -274,3 +274,75 @@ async fn relay_started_before_redis_waits_then_flushes_in_order() {
     relay.shutdown().await;
     assert_eq!(outbox.unsent(), 0);
 }
+
+/// An outbox whose first `mark_sent` fails, as if the process died after
+/// Redis acknowledged the XADDs but before the rows were marked.
+struct ForgetsFirstMark {
+    inner: support::bus::MemOutbox,
+    failed: bool,
+}
+
+impl Outbox for ForgetsFirstMark {
+    fn pending(
+        &mut self,
+        limit: usize,
+    ) -> Result<Vec<(i64, aacon::domain::Envelope)>, aacon::platform::PlatformError> {
+        self.inner.pending(limit)
+    }
+
+    fn mark_sent(&mut self, seqs: &[i64]) -> Result<(), aacon::platform::PlatformError> {
+        if !self.failed {
+            self.failed = true;
+            return Err(aacon::platform::PlatformError::Internal(
+                "crashed before marking".into(),
+            ));
+        }
+        self.inner.mark_sent(seqs)
+    }
+}
+
+#[tokio::test]
+async fn a_resend_after_a_crash_before_marking_is_deduplicated() {
+    let server = RedisServer::start();
+    let c = cfg(&server.url());
+    let outbox = support::bus::MemOutbox::default();
+    let mut inst = support::bus::instance("twice");
+    outbox.commit(aacon::domain::Envelope::created(&inst, None));
+    for n in 0..4 {
+        outbox.commit(support::bus::step(&mut inst, n));
+    }
+    let (tx, mut col) = Collector::new();
+    let w = Watcher::spawn(c.clone(), Start::Backfill(100), tx);
+    let mut flaky = ForgetsFirstMark {
+        inner: outbox.clone(),
+        failed: false,
+    };
+    assert!(aacon::bus::relay_once(&c, &mut flaky).await.is_err());
+    assert_eq!(outbox.unsent(), 5, "nothing marked");
+    assert_eq!(aacon::bus::relay_once(&c, &mut flaky).await.unwrap(), 5);
+
+    // The stream holds every event twice; the watcher delivers each once.
+    let mut conn = c.connect().await.unwrap();
+    let len: usize = redis::cmd("XLEN")
+        .arg(&c.stream_key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(len, 10);
+    col.until(Duration::from_secs(10), "5 events", |c| c.events.len() == 5)
+        .await;
+    col.drain_for(Duration::from_millis(300)).await;
+    assert_eq!(col.events.len(), 5);
+    assert_eq!(w.stats().duplicates.load(Ordering::Relaxed), 5);
+    let mut p = Projection::new();
+    let changed = col
+        .events
+        .iter()
+        .filter(|e| !matches!(p.apply(e), Applied::Ignored))
+        .count();
+    assert_eq!(changed, 5);
+    assert_eq!(
+        p.get(&inst.id).unwrap().aggregate_version,
+        inst.aggregate_version
+    );
+}
