@@ -159,6 +159,7 @@ async fn decode_loop<S: EventSink>(
         };
         let mut out = Vec::with_capacity(entries.len());
         let mut n = 0u64;
+        let mut bad = 0u64;
         for e in &entries {
             match entry::to_event(e, &source) {
                 PlatformEvent::Event(env) => {
@@ -170,11 +171,15 @@ async fn decode_loop<S: EventSink>(
                     }
                 }
                 other => {
-                    stats.malformed.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(entry = %e.id, "undecodable stream entry kept for inspection");
+                    bad += 1;
                     out.push(other);
                 }
             }
+        }
+        if bad > 0 {
+            // One line per batch, however much garbage arrives.
+            stats.malformed.fetch_add(bad, Ordering::Relaxed);
+            tracing::warn!(count = bad, last = %newest, "undecodable stream entries kept for inspection");
         }
         // Counted before delivery, so a receiver never sees stale counts.
         stats.events.fetch_add(n, Ordering::Relaxed);
