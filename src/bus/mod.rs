@@ -9,6 +9,12 @@
 //! - [`pubsub`]: AgentArea's seven channels, all three wire shapes.
 //! - [`agentarea`]: pure decoding of every accepted payload shape.
 //! - [`live`]: watcher + pub/sub into one sink, for the console and the CLI.
+//!
+//! Wiring: a runtime host runs `Relay::spawn_shared(cfg, platform.store(),
+//! platform.outbox_wake())`; a one-shot command calls `relay_once_shared`
+//! once after committing (failure leaves the rows for the host); watchers
+//! run `Live::start(&cfg, Start::Backfill(cfg.backfill), sender)`. Build
+//! `cfg` with [`RedisConfig::from_settings`].
 
 pub mod agentarea;
 pub mod backoff;
