@@ -265,3 +265,66 @@ async fn a_restarted_consumer_finishes_its_own_pending_first() {
         .await
         .expect("the worker stops");
 }
+
+/// Fails one event every time; handles the rest.
+struct Poisoned {
+    bad: String,
+    attempts: Arc<Mutex<usize>>,
+}
+
+#[async_trait]
+impl Handler for Poisoned {
+    async fn handle(&mut self, _id: &str, env: &Envelope) -> Result<(), String> {
+        if env.event_id == self.bad {
+            *self.attempts.lock().unwrap() += 1;
+            return Err("cannot handle this one".into());
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_entry_failing_every_time_goes_to_the_dead_letter_stream() {
+    let server = RedisServer::start();
+    let c = cfg(&server.url());
+    let mut outbox = MemOutbox::default();
+    let mut insts = vec![instance("poison")];
+    outbox.commit(Envelope::created(&insts[0], None));
+    publish(&c, &mut outbox, &mut insts, 0, 4).await;
+    let bad = outbox.all()[2].event_id.clone();
+    let attempts = Arc::new(Mutex::new(0));
+    let mut o = opts("w");
+    o.min_idle = Duration::from_millis(150);
+    o.claim_every = Duration::from_millis(100);
+    o.max_deliveries = 3;
+    let w = Worker::spawn(
+        c.clone(),
+        o,
+        Poisoned {
+            bad: bad.clone(),
+            attempts: attempts.clone(),
+        },
+    );
+    wait_for(Duration::from_secs(10), "the poison entry buried", || {
+        w.stats().dead.load(Ordering::Relaxed) == 1
+    })
+    .await;
+    assert_eq!(*attempts.lock().unwrap(), 3, "handled max_deliveries times");
+    assert_eq!(w.stats().acked.load(Ordering::Relaxed), 4);
+    assert_eq!(pending(&c).await, 0);
+    let mut conn = c.connect().await.unwrap();
+    let dead: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+        .arg(format!("{}:dead", c.stream_key))
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    let fields: HashMap<_, _> = dead[0].1.iter().cloned().collect();
+    assert_eq!(fields["group"], "runtime");
+    let env: Envelope = serde_json::from_str(&fields["__data__"]).unwrap();
+    assert_eq!(env.event_id, bad);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(*attempts.lock().unwrap(), 3, "never handled again");
+}

@@ -33,6 +33,9 @@ pub struct GroupOptions {
     pub min_idle: Duration,
     /// How often to look for such entries.
     pub claim_every: Duration,
+    /// An entry delivered this often without success is moved to the
+    /// dead-letter stream `<stream_key>:dead` and acknowledged.
+    pub max_deliveries: u64,
 }
 
 impl GroupOptions {
@@ -42,6 +45,7 @@ impl GroupOptions {
             consumer: consumer.to_string(),
             min_idle: Duration::from_secs(30),
             claim_every: Duration::from_secs(5),
+            max_deliveries: 10,
         }
     }
 }
@@ -57,6 +61,8 @@ pub struct GroupStats {
     pub failed: AtomicU64,
     /// Undecodable entries (acknowledged so they do not come back).
     pub malformed: AtomicU64,
+    /// Entries moved to the dead-letter stream after `max_deliveries`.
+    pub dead: AtomicU64,
 }
 
 /// A running worker; dropping it stops the task.
@@ -213,6 +219,87 @@ impl<H: Handler> Ctx<H> {
         }
     }
 
+    /// Move idle entries delivered `max_deliveries` times to the
+    /// dead-letter stream, so one poison entry cannot loop forever.
+    async fn bury(&mut self, conn: &mut MultiplexedConnection) -> Result<(), BusError> {
+        let idle = self.opts.min_idle.as_millis() as u64;
+        let v: redis::Value = redis::cmd("XPENDING")
+            .arg(&self.cfg.stream_key)
+            .arg(&self.opts.group)
+            .arg("IDLE")
+            .arg(idle)
+            .arg("-")
+            .arg("+")
+            .arg(self.cfg.batch.max(1))
+            .query_async(conn)
+            .await
+            .map_err(|e| self.cfg.error(e))?;
+        let redis::Value::Array(rows) = v else {
+            return Ok(());
+        };
+        let poison: Vec<String> = rows
+            .into_iter()
+            .filter_map(|row| {
+                let redis::Value::Array(f) = row else {
+                    return None;
+                };
+                let id = match f.first()? {
+                    redis::Value::BulkString(b) => String::from_utf8(b.clone()).ok()?,
+                    redis::Value::SimpleString(s) => s.clone(),
+                    _ => return None,
+                };
+                match f.get(3)? {
+                    redis::Value::Int(n) if *n as u64 >= self.opts.max_deliveries => Some(id),
+                    _ => None,
+                }
+            })
+            .collect();
+        if poison.is_empty() {
+            return Ok(());
+        }
+        let v: redis::Value = redis::cmd("XCLAIM")
+            .arg(&self.cfg.stream_key)
+            .arg(&self.opts.group)
+            .arg(&self.opts.consumer)
+            .arg(idle)
+            .arg(&poison)
+            .query_async(conn)
+            .await
+            .map_err(|e| self.cfg.error(e))?;
+        let entries = entry::parse_entries(v);
+        let dead_key = format!("{}:dead", self.cfg.stream_key);
+        let mut pipe = redis::pipe();
+        for e in &entries {
+            let c = pipe
+                .cmd("XADD")
+                .arg(&dead_key)
+                .arg("*")
+                .arg("source_id")
+                .arg(&e.id)
+                .arg("group")
+                .arg(&self.opts.group);
+            if let Some(p) = &e.payload {
+                c.arg(entry::FIELD).arg(p.as_slice());
+            }
+        }
+        let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+        if !ids.is_empty() {
+            pipe.cmd("XACK")
+                .arg(&self.cfg.stream_key)
+                .arg(&self.opts.group)
+                .arg(&ids);
+            let _: redis::Value = pipe
+                .query_async(conn)
+                .await
+                .map_err(|e| self.cfg.error(e))?;
+            tracing::warn!(count = ids.len(), dead_letters = %dead_key, "entries failed too often; moved to the dead-letter stream");
+            self.stats
+                .dead
+                .fetch_add(ids.len() as u64, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
     /// Take over entries idle longer than `min_idle`.
     async fn claim(&mut self, conn: &mut MultiplexedConnection) -> Result<(), BusError> {
         let mut cursor = "0-0".to_string();
@@ -259,6 +346,7 @@ impl<H: Handler> Ctx<H> {
         let mut last_claim: Option<Instant> = None;
         while !self.stop.load(Ordering::Relaxed) {
             if last_claim.is_none_or(|t| t.elapsed() >= self.opts.claim_every) {
+                self.bury(conn).await?;
                 self.claim(conn).await?;
                 last_claim = Some(Instant::now());
             }
