@@ -328,3 +328,53 @@ async fn an_entry_failing_every_time_goes_to_the_dead_letter_stream() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(*attempts.lock().unwrap(), 3, "never handled again");
 }
+
+#[tokio::test]
+async fn a_group_created_at_the_tip_skips_history() {
+    let server = RedisServer::start();
+    let c = cfg(&server.url());
+    let mut outbox = MemOutbox::default();
+    let mut insts = vec![instance("tip")];
+    outbox.commit(Envelope::created(&insts[0], None));
+    publish(&c, &mut outbox, &mut insts, 0, 4).await;
+    let shared = Arc::new(Mutex::new(Shared::default()));
+    let mut o = opts("t");
+    o.create_from = "$".into();
+    let hung = Arc::new(Notify::new());
+    let w = Worker::spawn(
+        c.clone(),
+        o,
+        Apply {
+            name: "t",
+            shared: shared.clone(),
+            count: 0,
+            hang_at: None,
+            hung,
+        },
+    );
+    // Wait until the worker has created the group.
+    let mut conn = c.connect().await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let v: redis::RedisResult<redis::Value> = redis::cmd("XINFO")
+            .arg("GROUPS")
+            .arg(&c.stream_key)
+            .query_async(&mut conn)
+            .await;
+        if matches!(v, Ok(redis::Value::Array(g)) if !g.is_empty()) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no group");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    publish(&c, &mut outbox, &mut insts, 4, 2).await;
+    wait_for(Duration::from_secs(5), "2 new entries", || {
+        w.stats().acked.load(Ordering::Relaxed) == 2
+    })
+    .await;
+    let s = shared.lock().unwrap();
+    let all = outbox.all();
+    assert_eq!(s.handled.len(), 2);
+    assert!(s.handled.contains_key(&all[5].event_id));
+    assert!(!s.handled.contains_key(&all[0].event_id));
+}

@@ -36,6 +36,9 @@ pub struct GroupOptions {
     /// An entry delivered this often without success is moved to the
     /// dead-letter stream `<stream_key>:dead` and acknowledged.
     pub max_deliveries: u64,
+    /// Where a group created by this worker starts: `0` (default, the whole
+    /// stream) or `$` (only new entries). An existing group keeps its place.
+    pub create_from: String,
 }
 
 impl GroupOptions {
@@ -46,6 +49,7 @@ impl GroupOptions {
             min_idle: Duration::from_secs(30),
             claim_every: Duration::from_secs(5),
             max_deliveries: 10,
+            create_from: "0".to_string(),
         }
     }
 }
@@ -104,17 +108,19 @@ impl Drop for WorkerHandle {
 pub struct Worker;
 
 impl Worker {
-    /// Create the group (at the start of the stream) if it does not exist.
+    /// Create the group if it does not exist, positioned at `from` (`0`:
+    /// the whole stream; `$`: only entries added from now on).
     pub async fn ensure_group(
         cfg: &RedisConfig,
         conn: &mut MultiplexedConnection,
         group: &str,
+        from: &str,
     ) -> Result<(), BusError> {
         let r: redis::RedisResult<redis::Value> = redis::cmd("XGROUP")
             .arg("CREATE")
             .arg(&cfg.stream_key)
             .arg(group)
-            .arg("0")
+            .arg(from)
             .arg("MKSTREAM")
             .query_async(conn)
             .await;
@@ -340,7 +346,7 @@ impl<H: Handler> Ctx<H> {
     }
 
     async fn session(&mut self, conn: &mut MultiplexedConnection) -> Result<(), BusError> {
-        Worker::ensure_group(&self.cfg, conn, &self.opts.group).await?;
+        Worker::ensure_group(&self.cfg, conn, &self.opts.group, &self.opts.create_from).await?;
         self.recover_own(conn).await?;
         let block = self.cfg.block.min(self.opts.claim_every).as_millis().max(1) as u64;
         let mut last_claim: Option<Instant> = None;
