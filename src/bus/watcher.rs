@@ -228,14 +228,19 @@ impl Reader {
         Ok(())
     }
 
+    /// Position (backfill or resume check), say `up` once positioned, then
+    /// read live until an error.
     async fn session(
         &mut self,
         conn: &mut MultiplexedConnection,
         start: &Start,
         resumed: bool,
+        up: PlatformEvent,
     ) -> Result<(), Stop> {
         let key = self.cfg.stream_key.clone();
         let err = |cfg: &RedisConfig, e| Stop::Error(cfg.error(e));
+        let mut backfill = Vec::new();
+        let mut refresh = false;
         match self.cursor.clone() {
             None => {
                 let n = match start {
@@ -268,7 +273,7 @@ impl Reader {
                         self.backfill_tip = StreamId::parse(&tip.id);
                         self.cursor = Some("0-0".into());
                     }
-                    Some(_) => self.entries(entries, true).await?,
+                    Some(_) => backfill = entries,
                 }
             }
             Some(last) if resumed && last != "0-0" => {
@@ -290,11 +295,17 @@ impl Reader {
                 ) && f > l
                 {
                     tracing::warn!(last = %last, "entries were trimmed while disconnected; refreshing");
-                    self.send(Msg::Other(PlatformEvent::Refresh)).await?;
+                    refresh = true;
                 }
             }
             Some(_) => {}
         }
+        // Connected only once positioned: what is added from here on is seen.
+        self.send(Msg::Other(up)).await?;
+        if refresh {
+            self.send(Msg::Other(PlatformEvent::Refresh)).await?;
+        }
+        self.entries(backfill, true).await?;
         let block = self.cfg.block.as_millis().max(1) as u64;
         loop {
             let from = self.cursor.clone().unwrap_or_else(|| "0-0".into());
@@ -355,17 +366,12 @@ async fn run<S: EventSink>(
                 }
                 tracing::info!(redis = %source, "watching the event stream");
                 let up = PlatformEvent::Source(SourceState::Connected(source.clone()));
-                match reader.send(Msg::Other(up)).await {
-                    Err(_) => return,
-                    Ok(()) => {
-                        // A reconnect, or a start after a given id, resumes.
-                        let resumed = connected_before || matches!(start, Start::After(_));
-                        connected_before = true;
-                        let r = reader.session(&mut conn, &start, resumed).await;
-                        lived = since.elapsed();
-                        r
-                    }
-                }
+                // A reconnect, or a start after a given id, resumes.
+                let resumed = connected_before || matches!(start, Start::After(_));
+                connected_before = true;
+                let r = reader.session(&mut conn, &start, resumed, up).await;
+                lived = since.elapsed();
+                r
             }
             Err(e) => Err(Stop::Error(e)),
         };

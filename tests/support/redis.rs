@@ -62,6 +62,7 @@ impl Builder {
         let port = self.port.unwrap_or_else(free_port);
         let mut s = RedisServer {
             port,
+            spawns: 0,
             dir,
             child: None,
             opts: self,
@@ -69,13 +70,26 @@ impl Builder {
         if s.opts.tls {
             s.make_certs();
         }
-        s.spawn();
-        s
+        // A free port can be taken between the check and the bind by a
+        // parallel test; pick another unless the port was asked for.
+        for _ in 0..5 {
+            if s.try_spawn() {
+                return s;
+            }
+            if s.opts.port.is_some() {
+                break;
+            }
+            s.port = free_port();
+        }
+        let log = std::fs::read_to_string(s.log_path()).unwrap_or_default();
+        panic!("redis-server did not start:\n{log}");
     }
 }
 
 pub struct RedisServer {
     port: u16,
+    /// Processes started so far (each logs to its own file).
+    spawns: u32,
     dir: tempfile::TempDir,
     child: Option<Child>,
     opts: Builder,
@@ -129,6 +143,19 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) {
+        if !self.try_spawn() {
+            let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+            panic!("redis-server did not restart on port {}:\n{log}", self.port);
+        }
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join(format!("redis-{}.log", self.spawns))
+    }
+
+    /// Start the process; `false` if it exited at once (port taken).
+    fn try_spawn(&mut self) -> bool {
+        self.spawns += 1;
         let d = self.dir.path();
         let mut cmd = Command::new("redis-server");
         cmd.arg("--bind")
@@ -140,7 +167,7 @@ impl RedisServer {
             .arg("--daemonize")
             .arg("no")
             .arg("--logfile")
-            .arg(d.join("redis.log"))
+            .arg(self.log_path())
             .arg("--protected-mode")
             .arg("no");
         if self.opts.tls {
@@ -186,25 +213,22 @@ impl RedisServer {
             .spawn()
             .expect("redis-server must be installed (apt-get install redis-server)");
         self.child = Some(child);
-        self.wait_ready();
+        self.wait_ready()
     }
 
-    fn wait_ready(&mut self) {
+    fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             if !self.is_running() {
-                let log =
-                    std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default();
-                panic!("redis-server exited at start:\n{log}");
+                self.child = None;
+                return false;
             }
-            if self.opts.tls {
-                // A TCP accept is enough; clients do the handshake.
-                if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                    std::thread::sleep(Duration::from_millis(50));
-                    return;
-                }
-            } else if self.ping() {
-                return;
+            // Our own process says it is ready (not some other server that
+            // holds the port), and it answers.
+            let ready = std::fs::read_to_string(self.log_path())
+                .is_ok_and(|l| l.contains("Ready to accept connections"));
+            if ready && (self.opts.tls || self.ping()) {
+                return true;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
