@@ -637,6 +637,47 @@ impl Settings {
         self.origins.get(key).cloned().unwrap_or(Origin::Default)
     }
 
+    /// Every setting as `section.key = value  # origin`, one per line,
+    /// secrets redacted (for `aacon config show`).
+    pub fn describe(&self) -> String {
+        let opt = |v: Option<String>| v.unwrap_or_else(|| "(unset)".to_string());
+        let values: [(&str, String); 14] = [
+            (
+                "backend.api_url",
+                opt(self.api_url.as_deref().map(redacted_url)),
+            ),
+            ("backend.workspace", opt(self.workspace.clone())),
+            (
+                "backend.token",
+                opt(self.api_token.as_ref().map(Secret::to_string)),
+            ),
+            (
+                "redis.url",
+                opt(self.redis_url.as_ref().map(Secret::to_string)),
+            ),
+            ("redis.stream_key", self.stream_key.clone()),
+            ("redis.maxlen", self.maxlen.to_string()),
+            ("redis.agentarea_pubsub", self.agentarea_pubsub.to_string()),
+            (
+                "redis.ca_cert",
+                opt(self.ca_cert.as_ref().map(|p| p.display().to_string())),
+            ),
+            ("ui.theme", self.theme.clone()),
+            ("ui.keymap", self.keymap.clone()),
+            ("ui.read_only", self.read_only.to_string()),
+            ("ui.refresh_ms", self.refresh_ms.to_string()),
+            (
+                "runtime.health_interval_secs",
+                self.health_interval_secs.to_string(),
+            ),
+            ("log.level", self.log_level.clone()),
+        ];
+        values
+            .iter()
+            .map(|(k, v)| format!("{k} = {v}  # {}\n", self.origin(k)))
+            .collect()
+    }
+
     /// "embedded" or the API URL, for the header.
     pub fn backend_name(&self) -> String {
         self.api_url
@@ -762,9 +803,11 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
 
     // Unknown keys: serde names the field; we add the section.
     if let Some(field) = between(first_line, "unknown field `", "`") {
-        let section = located
-            .as_ref()
-            .and_then(|k| k.split_once('.').map(|(s, _)| s.to_string()));
+        // `[ui]` + `colour = …`, a dotted `ui.colour = …`, or an inline `ui = { colour = … }`.
+        let section = located.as_deref().and_then(|k| match k.split_once('.') {
+            Some((s, _)) => Some(s.to_string()),
+            None => (SECTIONS.contains(&k) && k != field).then(|| k.to_string()),
+        });
         let (key, message) = match section {
             Some(section) if SECTIONS.contains(&section.as_str()) => {
                 let allowed: Vec<&str> = KEYS
@@ -807,6 +850,18 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
                 .map(|(_, what)| (*what).to_string())
                 .or_else(|| SECTIONS.contains(&k).then(|| format!("a table [{k}]")))
         });
+        let header = located
+            .as_deref()
+            .filter(|k| SECTIONS.contains(k))
+            .filter(|k| {
+                text.lines()
+                    .nth(line - 1)
+                    .is_some_and(|l| l.trim_start().starts_with(&format!("[[{k}")))
+            });
+        if let Some(k) = header {
+            let message = format!("[[{k}]] makes an array of tables; write [{k}]");
+            return file_error(path, line, located.clone(), message);
+        }
         let message = match expect {
             Some(what) => format!("must be {what}, not {found}"),
             None => format!("this value has the wrong type ({found})"),
@@ -819,12 +874,12 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join("; ");
-    file_error(
-        path,
-        line,
-        located,
-        format!("this is not valid TOML ({detail})"),
-    )
+    let message = if detail.starts_with("duplicate key") {
+        "the key is set twice; keep one".to_string()
+    } else {
+        format!("this is not valid TOML ({detail})")
+    };
+    file_error(path, line, located, message)
 }
 
 fn file_error(path: &Path, line: usize, key: Option<String>, message: String) -> ConfigError {

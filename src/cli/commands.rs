@@ -1,5 +1,5 @@
 use super::output::{self, inert};
-use super::{Cli, Command, EventsArgs, InstancesCmd, LogsCmd, Output, exit};
+use super::{Cli, Command, ConfigCmd, EventsArgs, InstancesCmd, LogsCmd, Output, exit};
 use crate::domain::spec::{self, Report, Severity};
 use crate::domain::{InstanceDocument, InstancePatch, NewInstance, Precondition};
 use crate::paths::{self, DataDir};
@@ -115,10 +115,7 @@ fn report(f: Failure, debug: bool) -> i32 {
 async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
     let fmt = cli.global.output;
     match cli.command {
-        None => Err(Failure::new(
-            exit::RUNTIME,
-            "the console needs a terminal build that is not part of this binary yet",
-        )),
+        None => console(&dir, cli.global.read_only).await,
         Some(Command::Instances(cmd)) => {
             let platform = open_cli_platform(&dir, cli.global.read_only)?;
             instances(platform.as_ref(), cmd, fmt).await
@@ -130,7 +127,44 @@ async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
         Some(Command::Completions { shell }) => completions(&shell),
         Some(Command::Man) => man(),
         Some(Command::Logs(cmd)) => logs(&dir, cmd).await,
+        Some(Command::Config(cmd)) => config(&cli.global, cmd),
     }
+}
+
+fn config(global: &super::Global, cmd: ConfigCmd) -> Outcome {
+    use crate::config;
+    let env = |k: &str| std::env::var(k).ok();
+    match cmd {
+        ConfigCmd::Path => print(&config::describe_locations(global.config.as_deref(), &env)),
+        ConfigCmd::Example => print(config::EXAMPLE),
+        ConfigCmd::Show => {
+            let flags = config::Overrides {
+                read_only: global.read_only.then_some(true),
+                ..config::Overrides::default()
+            };
+            let settings = config::Settings::load(global.config.as_deref(), &flags, &env)
+                .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
+            print(&settings.describe());
+        }
+    }
+    Ok(())
+}
+
+/// Open the full-screen console on the embedded platform.
+async fn console(dir: &DataDir, read_only: bool) -> Outcome {
+    let p: Arc<dyn Platform> = Arc::new(EmbeddedPlatform::open(
+        dir.clone(),
+        EmbeddedOptions {
+            role: Role::Console,
+            host_runtime: true,
+        },
+    )?);
+    let mut opts = crate::tui::ConsoleOptions::new(dir.root().to_path_buf());
+    opts.config_dir = paths::config_dir();
+    opts.read_only = read_only;
+    crate::tui::run(p, opts)
+        .await
+        .map_err(|e| Failure::new(exit::RUNTIME, format!("{e:#}")))
 }
 
 fn open_cli_platform(dir: &DataDir, read_only: bool) -> Result<Arc<dyn Platform>, Failure> {

@@ -80,6 +80,19 @@ pub enum Command {
     /// Where the log file is, or its last lines.
     #[command(subcommand)]
     Logs(LogsCmd),
+    /// The config file: where it is looked for, an example, the settings in effect.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// Print where the config file, themes and keymaps are looked for.
+    Path,
+    /// Print a commented example with every key.
+    Example,
+    /// Print every setting in effect and where it came from (secrets hidden).
+    Show,
 }
 
 #[derive(Debug, Subcommand)]

@@ -161,6 +161,18 @@ fn unknown_keys_name_file_line_and_key() {
         text.starts_with("/etc/aacon/config.toml line 3, key `colors`: unknown section or key"),
         "{text}"
     );
+    let e = file_err("ui = { theme = \"x\", colour = 1 }\n");
+    assert!(
+        e.to_string()
+            .contains("line 1, key `ui.colour`: unknown key; [ui] takes"),
+        "{e}"
+    );
+    let e = file_err("ui.colour = 1\n");
+    assert!(
+        e.to_string()
+            .contains("line 1, key `ui.colour`: unknown key; [ui] takes"),
+        "{e}"
+    );
     let e = file_err("theme = \"x\"\n");
     assert!(
         e.to_string()
@@ -212,7 +224,14 @@ fn bad_toml_names_file_and_line() {
         e.to_string().starts_with("/etc/aacon/config.toml line 1"),
         "{e}"
     );
+    let e = file_err("[[ui]]\ntheme = \"x\"\n");
+    assert!(
+        e.to_string()
+            .contains("line 1, key `ui`: [[ui]] makes an array of tables; write [ui]"),
+        "{e}"
+    );
     let e = file_err("[ui]\ntheme = \"a\"\ntheme = \"b\"\n");
+    assert!(e.to_string().contains("the key is set twice"), "{e}");
     let text = e.to_string();
     assert!(text.contains("line 3"), "{text}");
     assert!(text.contains("ui.theme"), "{text}");

@@ -232,22 +232,22 @@ pub fn is_valid_secret_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
-/// Whether a key names something secret (headers and env var names).
+/// Whether a key names something secret (headers, env var names and other
+/// keys): `Authorization`, `Cookie`, `*_KEY`, `*TOKEN`, `*SECRET`,
+/// `*PASSWORD`, `apiKey`-style names, in any case, `-` or `_`.
 pub fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_uppercase().replace('-', "_");
-    k == "AUTHORIZATION"
-        || k == "PROXY_AUTHORIZATION"
-        || k == "COOKIE"
-        || k == "PASSWORD"
-        || k == "PASSWD"
-        || k == "TOKEN"
-        || k == "SECRET"
-        || k.ends_with("_KEY")
-        || k.ends_with("_TOKEN")
-        || k.ends_with("_SECRET")
-        || k.ends_with("_PASSWORD")
-        || k.ends_with("APIKEY")
-        || k == "X_API_KEY"
+    let compact = k.replace('_', "");
+    matches!(
+        k.as_str(),
+        "AUTHORIZATION" | "PROXY_AUTHORIZATION" | "COOKIE" | "SET_COOKIE" | "PASSWD"
+    ) || k.ends_with("_KEY")
+        || compact.ends_with("TOKEN")
+        || compact.ends_with("SECRET")
+        || compact.ends_with("PASSWORD")
+        || ["APIKEY", "ACCESSKEY", "PRIVATEKEY", "SECRETKEY"]
+            .iter()
+            .any(|s| compact.ends_with(s))
 }
 
 /// Whether a value is a credential whatever its key (`Bearer …`, `Basic …`).
@@ -478,9 +478,11 @@ impl Validator {
         }
         match key_kinds(key) {
             None => {
+                // Short keys get close matches only ("id" is not a typo of "cmd").
+                let near = if key.chars().count() <= 4 { 1 } else { 2 };
                 let hint = KNOWN_KEYS
                     .iter()
-                    .filter(|k| edit_distance(k, key) <= 2)
+                    .filter(|k| edit_distance(k, key) <= near)
                     .min_by_key(|k| edit_distance(k, key))
                     .map(|k| format!(" (did you mean `{k}`?)"))
                     .unwrap_or_default();
@@ -779,6 +781,10 @@ impl Validator {
                         Value::String(s) if i == 0 && s.trim().is_empty() => self.error(
                             index(p, i),
                             "the program name (the first item of `command`) is empty",
+                        ),
+                        Value::String(s) if s.is_empty() => self.error(
+                            index(p, i),
+                            "an item of `command` is empty; remove it or pass an empty value through `args`",
                         ),
                         Value::String(_) => {}
                         other => self.error(
@@ -1159,6 +1165,24 @@ fn syntax_error(text: &str, e: &serde_json::Error) -> SyntaxError {
             }
             "EOF while parsing a value" => "the text ends where a value was expected".to_string(),
             "trailing comma" => "a trailing comma is not allowed in JSON".to_string(),
+            "expected `,` or `}`" => "expected ',' or '}' (is a comma missing?)".to_string(),
+            "expected `,` or `]`" => "expected ',' or ']' (is a comma missing?)".to_string(),
+            "expected `:`" => "expected ':' after the key".to_string(),
+            "expected value" => {
+                "expected a value (a \"string\", a number, {…}, […], true, false or null)"
+                    .to_string()
+            }
+            "expected ident" => "expected true, false or null".to_string(),
+            "invalid escape" => {
+                "an invalid escape in a string (use \\\\, \\\", \\n, \\t or \\uXXXX)".to_string()
+            }
+            m if m.starts_with("control character") => {
+                "a line break or control character inside a string; write it as \\n".to_string()
+            }
+            "invalid number" => {
+                "invalid number; JSON numbers have no leading zeros, '+' or trailing '.'"
+                    .to_string()
+            }
             "key must be a string" => "object keys must be strings in double quotes".to_string(),
             "trailing characters" => "there is text after the end of the JSON object".to_string(),
             "recursion limit exceeded" => {

@@ -212,6 +212,168 @@ impl Drafts {
     }
 }
 
+/// What a key did in the draft prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DraftPromptOutcome {
+    None,
+    /// Open this draft in the editor.
+    Restore(Draft),
+    /// The user discarded this draft (confirmed): remove its file. The
+    /// prompt has dropped it from its list.
+    Discard(Draft),
+    /// Not now: keep every draft for later.
+    Close,
+}
+
+/// "Unsaved edits were found": the drafts newest first, to restore or
+/// discard, shown at start.
+#[derive(Debug, Clone)]
+pub struct DraftPrompt {
+    drafts: Vec<Draft>,
+    state: ratatui::widgets::ListState,
+    armed: bool,
+}
+
+impl DraftPrompt {
+    /// `None` when there is nothing to offer.
+    pub fn new(drafts: Vec<Draft>) -> Option<DraftPrompt> {
+        (!drafts.is_empty()).then(|| DraftPrompt {
+            drafts,
+            state: ratatui::widgets::ListState::default().with_selected(Some(0)),
+            armed: false,
+        })
+    }
+
+    pub fn drafts(&self) -> &[Draft] {
+        &self.drafts
+    }
+
+    fn index(&self) -> usize {
+        self.state
+            .selected()
+            .unwrap_or(0)
+            .min(self.drafts.len().saturating_sub(1))
+    }
+
+    /// enter/r restore, d then y discard, ↑↓/j/k move, esc/q later.
+    pub fn handle_key(&mut self, key: crossterm::event::KeyEvent) -> DraftPromptOutcome {
+        use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
+        if key.kind == KeyEventKind::Release || self.drafts.is_empty() {
+            return DraftPromptOutcome::None;
+        }
+        let i = self.index();
+        if self.armed {
+            self.armed = false;
+            if key.code == KeyCode::Char('y') && key.modifiers.is_empty() {
+                let d = self.drafts.remove(i);
+                self.state
+                    .select(Some(i.min(self.drafts.len().saturating_sub(1))));
+                return DraftPromptOutcome::Discard(d);
+            }
+            return DraftPromptOutcome::None;
+        }
+        if key.modifiers.contains(KeyModifiers::CONTROL) {
+            return DraftPromptOutcome::None;
+        }
+        let n = self.drafts.len();
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => self.state.select(Some(i.saturating_sub(1))),
+            KeyCode::Down | KeyCode::Char('j') => self.state.select(Some((i + 1).min(n - 1))),
+            KeyCode::Enter | KeyCode::Char('r') => {
+                return DraftPromptOutcome::Restore(self.drafts[i].clone());
+            }
+            KeyCode::Char('d') | KeyCode::Delete => self.armed = true,
+            KeyCode::Esc | KeyCode::Char('q') => return DraftPromptOutcome::Close,
+            _ => {}
+        }
+        DraftPromptOutcome::None
+    }
+
+    /// Draw the prompt over `area` (it clears what is beneath).
+    pub fn render(
+        &self,
+        frame: &mut ratatui::Frame,
+        area: ratatui::layout::Rect,
+        theme: &crate::tui::theme::Theme,
+    ) {
+        use ratatui::layout::{Constraint, Layout};
+        use ratatui::text::{Line, Span};
+        use ratatui::widgets::{Block, Borders, Clear, List, ListItem, Paragraph};
+        frame.render_widget(Clear, area);
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border_focus)
+            .title(Span::styled(
+                " Unsaved edits from an earlier session ",
+                theme.title,
+            ))
+            .style(theme.base);
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        if inner.height == 0 || inner.width == 0 {
+            return;
+        }
+        let list_h = (self.drafts.len() as u16).min(inner.height / 2).max(1);
+        let [list_area, preview, hint] = Layout::vertical([
+            Constraint::Length(list_h),
+            Constraint::Min(0),
+            Constraint::Length(1),
+        ])
+        .areas(inner);
+        let items: Vec<ListItem> = self
+            .drafts
+            .iter()
+            .map(|d| ListItem::new(Line::from(d.describe())))
+            .collect();
+        let mut state = self.state.clone();
+        frame.render_stateful_widget(
+            List::new(items)
+                .highlight_style(theme.selected)
+                .highlight_symbol("▶ "),
+            list_area,
+            &mut state,
+        );
+        if let Some(d) = self.drafts.get(self.index()) {
+            // Plain secrets are redacted in the preview when the text parses.
+            let shown = match serde_json::from_str::<serde_json::Value>(&d.text) {
+                Ok(v) => crate::tui::editor::pretty(&crate::domain::spec::redact_plain_secrets(&v)),
+                Err(_) => d.text.clone(),
+            };
+            let lines: Vec<Line> = shown
+                .lines()
+                .map(|l| Line::from(Span::styled(l.to_string(), theme.dim)))
+                .collect();
+            frame.render_widget(
+                Paragraph::new(lines).block(
+                    Block::default()
+                        .borders(Borders::TOP)
+                        .border_style(theme.border),
+                ),
+                preview,
+            );
+        }
+        let hint_line = if self.armed {
+            Line::from(vec![
+                Span::styled("Discard this draft for good? ", theme.warning),
+                Span::styled("y", theme.key),
+                Span::styled(" discard  ", theme.base),
+                Span::styled("any other key", theme.key),
+                Span::styled(" keep", theme.base),
+            ])
+        } else {
+            Line::from(vec![
+                Span::styled("enter", theme.key),
+                Span::styled(" restore  ", theme.dim),
+                Span::styled("d", theme.key),
+                Span::styled(" discard  ", theme.dim),
+                Span::styled("esc", theme.key),
+                Span::styled(" later", theme.dim),
+            ])
+        };
+        frame.render_widget(Paragraph::new(hint_line), hint);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,6 +465,96 @@ mod tests {
         );
         assert!(!tmp.path().parent().unwrap().join("evil.json").exists());
         assert!(drafts.remove("a/b").is_err());
+    }
+
+    #[test]
+    fn prompt_restores_discards_with_confirmation_and_closes() {
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let key = |c| KeyEvent::new(c, KeyModifiers::NONE);
+        assert!(DraftPrompt::new(Vec::new()).is_none());
+        let a = draft(
+            "create-a",
+            DraftMode::Create { template: None },
+            "{\"a\": 1}",
+            20,
+        );
+        let b = draft(
+            "create-b",
+            DraftMode::Create {
+                template: Some("stdio".into()),
+            },
+            "{}",
+            10,
+        );
+        let mut p = DraftPrompt::new(vec![a.clone(), b.clone()]).unwrap();
+        assert_eq!(
+            p.handle_key(key(KeyCode::Enter)),
+            DraftPromptOutcome::Restore(a.clone())
+        );
+        p.handle_key(key(KeyCode::Down));
+        assert_eq!(
+            p.handle_key(key(KeyCode::Char('d'))),
+            DraftPromptOutcome::None
+        );
+        assert_eq!(
+            p.handle_key(key(KeyCode::Char('n'))),
+            DraftPromptOutcome::None,
+            "cancels"
+        );
+        assert_eq!(p.drafts().len(), 2);
+        p.handle_key(key(KeyCode::Char('d')));
+        assert_eq!(
+            p.handle_key(key(KeyCode::Char('y'))),
+            DraftPromptOutcome::Discard(b)
+        );
+        assert_eq!(p.drafts(), std::slice::from_ref(&a));
+        assert_eq!(
+            p.handle_key(key(KeyCode::Char('r'))),
+            DraftPromptOutcome::Restore(a)
+        );
+        assert_eq!(p.handle_key(key(KeyCode::Esc)), DraftPromptOutcome::Close);
+    }
+
+    #[test]
+    fn prompt_snapshot_and_small_sizes() {
+        use ratatui::Terminal;
+        use ratatui::backend::TestBackend;
+        let theme = crate::tui::theme::Theme::default_dark();
+        let p = DraftPrompt::new(vec![
+            draft(
+                "edit-1",
+                DraftMode::Edit {
+                    id: Uuid::nil(),
+                    name: "files".into(),
+                    base_version: 4,
+                    base_updated_at: None,
+                },
+                "{\n  \"command\": \"mcp-files\",\n  \"env_vars\": {\"API_KEY\": \"hunter2\"}\n}",
+                60,
+            ),
+            draft(
+                "create-2",
+                DraftMode::Create {
+                    template: Some("external".into()),
+                },
+                "{}",
+                0,
+            ),
+        ])
+        .unwrap();
+        let draw = |w, h| {
+            let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+            t.draw(|f| p.render(f, f.area(), &theme)).unwrap();
+            t
+        };
+        let shot = draw(80, 24);
+        let screen = format!("{:?}", shot.backend());
+        assert!(!screen.contains("hunter2"), "plain secrets are not shown");
+        assert!(screen.contains("<redacted>"));
+        insta::assert_snapshot!("draft_prompt_80x24", shot.backend());
+        for (w, h) in [(40, 12), (5, 3), (0, 0)] {
+            draw(w, h);
+        }
     }
 
     #[test]

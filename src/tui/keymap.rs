@@ -253,6 +253,10 @@ fn normalize(k: &KeyEvent) -> KeyEvent {
             mods.remove(KeyModifiers::SHIFT);
         }
         KeyCode::BackTab => mods.remove(KeyModifiers::SHIFT),
+        KeyCode::Tab if mods.contains(KeyModifiers::SHIFT) => {
+            code = KeyCode::BackTab;
+            mods.remove(KeyModifiers::SHIFT);
+        }
         _ => {}
     }
     // Terminals cannot tell ctrl-S from ctrl-s.
@@ -854,6 +858,32 @@ mod tests {
         }
     }
 
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        #[test]
+        fn any_key_label_parses_back_to_the_same_key(
+            code in proptest::prop_oneof![
+                proptest::char::range('!', '~').prop_map(KeyCode::Char),
+                proptest::char::any().prop_map(KeyCode::Char),
+                (1u8..=12).prop_map(KeyCode::F),
+                proptest::sample::select(NAMED.iter().map(|(_, c)| *c).collect::<Vec<_>>()),
+            ],
+            ctrl in proptest::bool::ANY,
+            alt in proptest::bool::ANY,
+            shift in proptest::bool::ANY,
+        ) {
+            let mut m = KeyModifiers::NONE;
+            if ctrl { m |= KeyModifiers::CONTROL; }
+            if alt { m |= KeyModifiers::ALT; }
+            if shift { m |= KeyModifiers::SHIFT; }
+            let k = KeyEvent::new(code, m);
+            let label = key_label(&k);
+            let parsed = parse_key(&label);
+            proptest::prop_assert_eq!(parsed, Ok(normalize(&k)), "label {:?}", label);
+        }
+    }
+
     #[test]
     fn terminal_shift_reports_match_bindings() {
         let km = Keymap::preset("vim").unwrap();
@@ -1068,22 +1098,51 @@ mod tests {
         assert!(md.contains("| `\\|` | raw envelope |"), "{md}");
     }
 
-    /// `keymaps/default.md` is generated from `keymaps/default.toml`; run
-    /// with `UPDATE_KEY_TABLE=1` to rewrite it after changing the keymap.
+    /// If README.md marks a key table with `<!-- keys:start -->` and
+    /// `<!-- keys:end -->`, what is between is the generated table
+    /// (`UPDATE_KEY_TABLE=1` rewrites it).
     #[test]
-    fn generated_key_table_is_current() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("keymaps/default.md");
-        let want = format!(
-            "<!-- generated from keymaps/default.toml by `UPDATE_KEY_TABLE=1 cargo test --lib tui::keymap`; do not edit -->\n\n{}",
-            markdown_key_table(&Keymap::preset("default").unwrap())
-        );
-        if std::env::var_os("UPDATE_KEY_TABLE").is_some() {
-            std::fs::write(&path, &want).unwrap();
+    fn readme_key_table_is_current_when_marked() {
+        const START: &str = "<!-- keys:start -->\n";
+        const END: &str = "<!-- keys:end -->";
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+        let Ok(readme) = std::fs::read_to_string(&path) else {
+            return;
+        };
+        let (Some(a), Some(b)) = (readme.find(START), readme.find(END)) else {
+            return;
+        };
+        let table = markdown_key_table(&Keymap::preset("default").unwrap());
+        let body = &readme[a + START.len()..b];
+        if std::env::var_os("UPDATE_KEY_TABLE").is_some() && body != table {
+            let new = format!("{}{table}{}", &readme[..a + START.len()], &readme[b..]);
+            std::fs::write(&path, new).unwrap();
+            return;
         }
-        let have = std::fs::read_to_string(&path).unwrap_or_default();
         assert_eq!(
-            have, want,
-            "keymaps/default.md is stale; run UPDATE_KEY_TABLE=1 cargo test --lib tui::keymap"
+            body, table,
+            "README key table is stale; run UPDATE_KEY_TABLE=1 cargo test --lib tui::keymap"
         );
+    }
+
+    /// `keymaps/NAME.md` is generated from `keymaps/NAME.toml`; run
+    /// with `UPDATE_KEY_TABLE=1` to rewrite them after changing a keymap.
+    #[test]
+    fn generated_key_tables_are_current() {
+        for (name, _) in PRESETS {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("keymaps/{name}.md"));
+            let want = format!(
+                "<!-- generated from keymaps/{name}.toml by `UPDATE_KEY_TABLE=1 cargo test --lib tui::keymap`; do not edit -->\n\n{}",
+                markdown_key_table(&Keymap::preset(name).unwrap())
+            );
+            if std::env::var_os("UPDATE_KEY_TABLE").is_some() {
+                std::fs::write(&path, &want).unwrap();
+            }
+            let have = std::fs::read_to_string(&path).unwrap_or_default();
+            assert_eq!(
+                have, want,
+                "keymaps/{name}.md is stale; run UPDATE_KEY_TABLE=1 cargo test --lib tui::keymap"
+            );
+        }
     }
 }

@@ -1,6 +1,24 @@
 //! The full-screen console.
+//!
+//! State and I/O are apart: [`app::App`] holds everything on screen and
+//! turns messages (keys, platform events, task results, ticks) into
+//! [`app::Command`]s; [`mod@run`] owns the terminal, the `select!` loop and the
+//! tasks that perform commands; [`views`] draw `&App` (so tests render
+//! hand-built state, see [`fixtures`]). The kit's components ([`editor`],
+//! [`conflict`], [`templates`], [`drafts`]) are driven from `App`.
 
+pub mod app;
+pub mod conflict;
 pub mod drafts;
+pub mod editor;
+pub mod filter;
+pub mod fixtures;
 pub mod keymap;
+pub mod run;
+pub mod screenshots;
+pub mod svg;
 pub mod templates;
 pub mod theme;
+pub mod views;
+
+pub use run::{ConsoleOptions, run};

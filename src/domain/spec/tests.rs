@@ -279,6 +279,12 @@ fn command_rules() {
     error(json!({"command": ["npx", null]}), "/command/1", "not null");
     error(json!({"command": [" "]}), "/command/0", "program name");
     error(
+        json!({"command": ["npx", ""]}),
+        "/command/1",
+        "an item of `command` is empty",
+    );
+    clean(json!({"command": "x", "args": [""]}));
+    error(
         json!({"command": {"x": 1}}),
         "/command",
         "must be a program name or an array",
@@ -504,11 +510,66 @@ fn plain_secrets_are_flagged() {
 }
 
 #[test]
+fn secret_key_names() {
+    for k in [
+        "Authorization",
+        "proxy-authorization",
+        "Cookie",
+        "PASSWORD",
+        "password",
+        "passwd",
+        "TOKEN",
+        "token",
+        "SECRET",
+        "GITHUB_TOKEN",
+        "accessToken",
+        "x-auth-token",
+        "OPENAI_API_KEY",
+        "x-api-key",
+        "apiKey",
+        "api_key",
+        "AWS_SECRET_ACCESS_KEY",
+        "client_secret",
+        "clientSecret",
+        "DB_PASSWORD",
+        "privateKey",
+    ] {
+        assert!(is_secret_key(k), "{k}");
+    }
+    for k in [
+        "ROOT",
+        "PORT",
+        "monkey",
+        "hotkey",
+        "KEYBOARD",
+        "max_tokens",
+        "path",
+        "Accept",
+        "TOKENIZER",
+    ] {
+        assert!(!is_secret_key(k), "{k}");
+    }
+}
+
+#[test]
 fn unknown_keys_are_notes_with_escaped_pointers() {
     let r = validate(&json!({"command": "x", "a/b~c": 1, "comand": 2}));
     assert!(r.is_valid());
     has(&r, Severity::Note, "/a~1b~0c", "not a key aacon knows");
     has(&r, Severity::Note, "/comand", "did you mean `command`?");
+    let r = validate(&json!({"command": "x", "id": 1, "enviroment": {}, "imag": "i"}));
+    assert!(
+        !r.at("/id").any(|i| i.message.contains("did you mean")),
+        "{:#?}",
+        r.issues
+    );
+    has(
+        &r,
+        Severity::Note,
+        "/enviroment",
+        "did you mean `environment`?",
+    );
+    has(&r, Severity::Note, "/imag", "did you mean `image`?");
     note(
         json!({"endpoint_url": "https://h", "cwd": "/"}),
         "/cwd",
@@ -575,6 +636,21 @@ fn syntax_errors_have_line_and_character_column() {
         e.to_string(),
         format!("line 1, column {}: {}", e.column, e.message)
     );
+    for (text, want) in [
+        ("{\"a\": 1 \"b\": 2}", "(is a comma missing?)"),
+        ("{\"a\": tru}", "expected true, false or null"),
+        ("{\"a\": 'x'}", "expected a value (a \"string\""),
+        ("{\"a\" 1}", "expected ':' after the key"),
+        ("{\"a\": 01}", "invalid number"),
+        (
+            "{\"a\": \"x\\q\"}",
+            "an invalid escape in a string (use \\\\, \\\", \\n",
+        ),
+        ("{\"a\": \"x\ny\"}", "write it as \\n"),
+    ] {
+        let e = parse_and_validate(text).unwrap_err();
+        assert!(e.message.contains(want), "{text}: {e}");
+    }
     let deep = format!("{{\"a\":{}1{}}}", "[".repeat(200), "]".repeat(200));
     let e = parse_and_validate(&deep).unwrap_err();
     assert!(e.message.contains("too deeply"), "{e}");
@@ -830,4 +906,82 @@ proptest! {
         let redacted = redact_plain_secrets(&spec).to_string();
         prop_assert!(!redacted.contains("SECRETVALUE"));
     }
+}
+
+/// Every pointer in `v`, with whether it names an object member.
+fn all_pointers(v: &Value, base: String, out: &mut Vec<(String, bool, Value)>) {
+    match v {
+        Value::Object(map) => {
+            for (k, item) in map {
+                let p = format!("{base}/{}", pointer_token(k));
+                out.push((p.clone(), true, item.clone()));
+                all_pointers(item, p, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let p = format!("{base}/{i}");
+                out.push((p.clone(), false, item.clone()));
+                all_pointers(item, p, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The text from a 1-based line and character column on.
+fn text_at(text: &str, pos: Position) -> String {
+    let line = text.lines().nth(pos.line - 1).unwrap_or("");
+    let from: String = line.chars().skip(pos.column - 1).collect();
+    let rest: Vec<&str> = text.lines().skip(pos.line).collect();
+    format!("{from}\n{}", rest.join("\n"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
+    #[test]
+    fn locate_finds_every_pointer(
+        v in prop::collection::btree_map(".{0,6}", arb_small_json(), 0..6).prop_map(|m| Value::Object(m.into_iter().collect())),
+        pretty in any::<bool>(),
+    ) {
+        let text = if pretty { serde_json::to_string_pretty(&v).unwrap() } else { v.to_string() };
+        let mut ptrs = Vec::new();
+        all_pointers(&v, String::new(), &mut ptrs);
+        for (p, member, item) in ptrs {
+            let pos = locate(&text, &p);
+            prop_assert!(pos.is_some(), "{} in {}", p, text);
+            let at = text_at(&text, pos.unwrap());
+            if member {
+                let key = pointer_tokens(&p).unwrap().pop().unwrap();
+                prop_assert!(at.starts_with(&Value::String(key).to_string()), "{} at {:?}", p, at);
+            } else {
+                // The element's own text starts there.
+                let mut de = serde_json::Deserializer::from_str(&at).into_iter::<Value>();
+                prop_assert_eq!(de.next().unwrap().unwrap(), item);
+            }
+        }
+        prop_assert_eq!(locate(&text, "/no such key/x"), None);
+    }
+
+    #[test]
+    fn locate_never_panics(text in ".{0,80}", p in "(/[a-z0-9~]{0,3}){0,3}") {
+        let _ = locate(&text, &p);
+    }
+}
+
+fn arb_small_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i32>().prop_map(Value::from),
+        ".{0,8}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 32, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map("[a-z/~\"é]{0,4}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
 }

@@ -1,0 +1,1967 @@
+//! All console state and its pure update function.
+//!
+//! [`App::update`] takes a [`Msg`] (a key, a platform event, a task result,
+//! a tick) and returns the [`Command`]s the runner must perform (platform
+//! calls, file I/O). Nothing here awaits or touches the terminal, so views
+//! render from hand-built state in tests.
+
+use super::conflict::{ConflictOutcome, ConflictScreen, Theirs};
+use super::drafts::{Draft, DraftPrompt, DraftPromptOutcome};
+use super::editor::{Editor, EditorMode, EditorOutcome};
+use super::filter::{Filter, Subject};
+use super::keymap::{Action, Keymap, View};
+use super::templates::{PickerOutcome, TemplatePicker};
+use super::theme::Theme;
+use crate::domain::projection::{Applied, ChangedFields, Projection};
+use crate::domain::spec::{self, mask_secrets, redact_plain_secrets};
+use crate::domain::{Envelope, Instance, InstancePatch, NewInstance, Precondition, Status};
+use crate::platform::{BackendInfo, PlatformError, PlatformEvent, SourceState};
+use chrono::{DateTime, Duration, Utc};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::Rect;
+use std::cell::Cell;
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// How many stream items the events view keeps.
+pub const STREAM_CAP: usize = 10_000;
+/// How long a changed cell stays highlighted.
+pub const FLASH_MS: i64 = 1500;
+/// How long a toast stays.
+pub const TOAST_SECS: i64 = 4;
+/// Seconds of history in the events-per-second sparkline.
+pub const RATE_SECS: usize = 60;
+/// Above this many rows the sorted index is rebuilt at most 4 times a second.
+const LARGE: usize = 20_000;
+
+/// Something that happened, for [`App::update`].
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize,
+    Tick(DateTime<Utc>),
+    Platform(PlatformEvent),
+    /// The subscription dropped this many events; a reload follows.
+    Lagged(u64),
+    Loaded(Result<Vec<Instance>, PlatformError>),
+    History {
+        id: Uuid,
+        result: Result<Vec<Envelope>, PlatformError>,
+    },
+    RecentEvents(Result<Vec<Envelope>, PlatformError>),
+    /// A mutation finished: the sentence for the toast.
+    Done(Result<String, String>),
+    /// A save from the editor finished.
+    Saved(Result<Instance, PlatformError>),
+    ThemeLoaded(Result<Theme, String>),
+    KeymapLoaded(Result<Keymap, String>),
+    /// Text pasted into the terminal.
+    Paste(String),
+    /// Drafts found at start.
+    Drafts(Vec<Draft>),
+    /// A fresh copy of an instance, to open in the editor.
+    EditTarget(Result<Instance, PlatformError>),
+    /// The instance as it is now, after a save hit a conflict.
+    Theirs(Result<Instance, PlatformError>),
+    /// A draft file could not be written or removed.
+    DraftFailed(String),
+    /// Something not counted as in flight finished (a dump): the toast.
+    Notice(Result<String, String>),
+}
+
+/// I/O for the runner to perform; results come back as [`Msg`]s.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Reload,
+    LoadHistory(Uuid),
+    LoadRecentEvents,
+    Start(Vec<Uuid>),
+    Stop(Vec<Uuid>),
+    Delete(Vec<Uuid>),
+    Create(NewInstance),
+    Update {
+        id: Uuid,
+        patch: InstancePatch,
+        expect: Precondition,
+    },
+    LoadTheme(String),
+    LoadKeymap(String),
+    LoadDrafts,
+    SaveDraft(Draft),
+    RemoveDraft(String),
+    /// Fetch an instance fresh and open it in the editor.
+    FetchForEdit(Uuid),
+    /// Fetch an instance for the conflict screen.
+    FetchTheirs(Uuid),
+    /// Put text on the clipboard of the user's terminal (OSC 52, works over SSH).
+    Copy(String),
+    /// Write the screen's text to a file in the data dir.
+    Dump(String),
+    Quit,
+}
+
+impl Command {
+    /// Whether this command changes the platform.
+    pub fn is_mutation(&self) -> bool {
+        matches!(
+            self,
+            Command::Start(_)
+                | Command::Stop(_)
+                | Command::Delete(_)
+                | Command::Create(_)
+                | Command::Update { .. }
+        )
+    }
+}
+
+/// Instance table columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Name,
+    Kind,
+    Status,
+    Desired,
+    Health,
+    Tools,
+    Restarts,
+    Age,
+    Updated,
+}
+
+impl Column {
+    pub const ALL: [Column; 9] = [
+        Column::Name,
+        Column::Kind,
+        Column::Status,
+        Column::Desired,
+        Column::Health,
+        Column::Tools,
+        Column::Restarts,
+        Column::Age,
+        Column::Updated,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Column::Name => "NAME",
+            Column::Kind => "KIND",
+            Column::Status => "STATUS",
+            Column::Desired => "DESIRED",
+            Column::Health => "HEALTH",
+            Column::Tools => "TOOLS",
+            Column::Restarts => "RESTARTS",
+            Column::Age => "AGE",
+            Column::Updated => "UPDATED",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Column> {
+        Column::ALL
+            .into_iter()
+            .find(|c| c.title().eq_ignore_ascii_case(s))
+    }
+
+    fn cmp(self, a: &Instance, b: &Instance) -> Ordering {
+        match self {
+            Column::Name => a.name.cmp(&b.name),
+            Column::Kind => a.kind().cmp(&b.kind()),
+            Column::Status => a.status.cmp(&b.status),
+            Column::Desired => a.desired_state.cmp(&b.desired_state),
+            // Most recently healthy first; never healthy last.
+            Column::Health => b.last_healthy_at.cmp(&a.last_healthy_at),
+            Column::Tools => a.tool_count.cmp(&b.tool_count),
+            Column::Restarts => a.restarts.cmp(&b.restarts),
+            // Youngest first, as ages read.
+            Column::Age => b.created_at.cmp(&a.created_at),
+            Column::Updated => b.updated_at.cmp(&a.updated_at),
+        }
+        .then_with(|| a.name.cmp(&b.name))
+        .then_with(|| a.id.cmp(&b.id))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetailTab {
+    Overview,
+    Spec,
+    Events,
+    Tools,
+    Logs,
+}
+
+impl DetailTab {
+    pub const ALL: [DetailTab; 5] = [
+        DetailTab::Overview,
+        DetailTab::Spec,
+        DetailTab::Events,
+        DetailTab::Tools,
+        DetailTab::Logs,
+    ];
+    pub fn title(self) -> &'static str {
+        match self {
+            DetailTab::Overview => "Overview",
+            DetailTab::Spec => "json_spec",
+            DetailTab::Events => "Events",
+            DetailTab::Tools => "Tools",
+            DetailTab::Logs => "Logs",
+        }
+    }
+    fn index(self) -> usize {
+        DetailTab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DetailState {
+    pub id: Uuid,
+    pub tab: DetailTab,
+    /// This instance's events, oldest first.
+    pub events: Vec<Arc<Envelope>>,
+    pub loading: bool,
+    pub load_error: Option<String>,
+    /// Selected event (Events tab).
+    pub selected: usize,
+    /// Scroll of text tabs.
+    pub scroll: u16,
+}
+
+/// The editor and, when a save hit a conflict, the conflict screen.
+#[derive(Debug, Clone)]
+pub struct EditSession {
+    pub editor: Editor,
+    pub conflict: Option<ConflictScreen>,
+    /// A save is in flight.
+    pub saving: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Screen {
+    Instances,
+    Detail(Box<DetailState>),
+    Events,
+    Picker(TemplatePicker),
+    Editor(Box<EditSession>),
+}
+
+impl Screen {
+    pub fn view(&self) -> View {
+        match self {
+            Screen::Instances => View::Instances,
+            Screen::Detail(_) => View::Detail,
+            Screen::Events => View::Events,
+            Screen::Picker(_) | Screen::Editor(_) => View::Editor,
+        }
+    }
+}
+
+/// One line of text being typed (`:` or `/`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineInput {
+    pub text: String,
+}
+
+/// What a confirmation would do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pending {
+    Delete(Vec<Uuid>),
+    Stop(Vec<Uuid>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Confirm {
+    pub title: String,
+    /// Names what will be affected.
+    pub lines: Vec<String>,
+    pub pending: Pending,
+    /// Whether the "yes" button has focus (default: no).
+    pub yes_focused: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Overlay {
+    Help {
+        scroll: u16,
+    },
+    Command(LineInput),
+    Filter {
+        input: LineInput,
+        before: String,
+    },
+    Confirm(Confirm),
+    Raw {
+        title: String,
+        text: String,
+        scroll: u16,
+    },
+    Drafts(DraftPrompt),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Ok,
+    Error,
+}
+
+#[derive(Debug, Clone)]
+pub struct Toast {
+    pub text: String,
+    pub level: Level,
+    pub until: DateTime<Utc>,
+}
+
+/// One item of the live stream.
+#[derive(Debug, Clone)]
+pub enum StreamItem {
+    Event(Arc<Envelope>),
+    Malformed {
+        at: DateTime<Utc>,
+        source: String,
+        raw: String,
+        error: String,
+    },
+}
+
+/// Where the instance rows were drawn, for mouse hits (set by the view).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Geometry {
+    pub rows: Rect,
+    pub first: usize,
+    /// The header row's y and each visible column's x range.
+    pub header_y: u16,
+    pub columns: [Option<(u16, u16, Column)>; 9],
+}
+
+pub struct App {
+    pub theme: Theme,
+    pub keymap: Keymap,
+    pub backend: BackendInfo,
+    pub source: SourceState,
+    pub now: DateTime<Utc>,
+    pub projection: Projection,
+    /// Whether the first `list` has answered.
+    pub loaded: bool,
+    pub screens: Vec<Screen>,
+    pub overlay: Option<Overlay>,
+
+    // Instances table.
+    /// Sorted, filtered ids: the table's rows.
+    pub rows: Vec<Uuid>,
+    rows_dirty: bool,
+    rows_built_at: Option<DateTime<Utc>>,
+    pub sort: Column,
+    pub sort_reverse: bool,
+    pub filter: Filter,
+    pub selected: usize,
+    selected_id: Option<Uuid>,
+    pub offset: Cell<usize>,
+    pub marked: HashSet<Uuid>,
+    /// Recently changed instances: until when, and what changed.
+    pub flash: HashMap<Uuid, (DateTime<Utc>, ChangedFields)>,
+    pub geometry: Cell<Geometry>,
+    /// The terminal size at the last frame.
+    pub size: Cell<(u16, u16)>,
+
+    // Events view.
+    pub stream: VecDeque<StreamItem>,
+    pub follow: bool,
+    pub stream_selected: usize,
+    pub stream_filter: Filter,
+    pub malformed: u64,
+    pub stream_offset: Cell<usize>,
+
+    // Header.
+    /// Events per second, oldest first; the last entry is the current second.
+    pub rate: VecDeque<u64>,
+    rate_second: i64,
+
+    pub toast: Option<Toast>,
+    pub in_flight: usize,
+    pub spinner: usize,
+    pub dirty: bool,
+    pub quit: bool,
+    reloading: bool,
+    follow_pending: bool,
+    /// Events received while a reload is in flight.
+    since_reload: Vec<Arc<Envelope>>,
+}
+
+fn plain_key(k: &KeyEvent) -> Option<char> {
+    match k.code {
+        KeyCode::Char(c)
+            if !k
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+        {
+            Some(c)
+        }
+        _ => None,
+    }
+}
+
+/// Names for a confirmation: up to 5, then "and N more".
+pub fn name_list(names: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = names.iter().take(5).map(|n| format!("  {n}")).collect();
+    if names.len() > 5 {
+        out.push(format!("  and {} more", names.len() - 5));
+    }
+    out
+}
+
+/// The raw envelope as pretty JSON, with secret-looking values masked.
+pub fn raw_envelope(env: &Envelope) -> String {
+    let mut v = serde_json::to_value(env).unwrap_or(serde_json::Value::Null);
+    if let Some(data) = v.get_mut("data") {
+        *data = mask_secrets(data);
+    }
+    serde_json::to_string_pretty(&v).unwrap_or_default()
+}
+
+impl App {
+    pub fn new(theme: Theme, keymap: Keymap, backend: BackendInfo, now: DateTime<Utc>) -> App {
+        App {
+            theme,
+            keymap,
+            backend,
+            source: SourceState::Off,
+            now,
+            projection: Projection::new(),
+            loaded: false,
+            screens: vec![Screen::Instances],
+            overlay: None,
+            rows: Vec::new(),
+            rows_dirty: true,
+            rows_built_at: None,
+            sort: Column::Name,
+            sort_reverse: false,
+            filter: Filter::default(),
+            selected: 0,
+            selected_id: None,
+            offset: Cell::new(0),
+            marked: HashSet::new(),
+            flash: HashMap::new(),
+            geometry: Cell::new(Geometry::default()),
+            size: Cell::new((80, 24)),
+            stream: VecDeque::new(),
+            follow: true,
+            stream_selected: 0,
+            stream_filter: Filter::default(),
+            malformed: 0,
+            stream_offset: Cell::new(0),
+            rate: VecDeque::from(vec![0; RATE_SECS]),
+            rate_second: now.timestamp(),
+            toast: None,
+            in_flight: 0,
+            spinner: 0,
+            dirty: true,
+            quit: false,
+            reloading: false,
+            follow_pending: false,
+            since_reload: Vec::new(),
+        }
+    }
+
+    /// The commands to run once at start.
+    pub fn init(&mut self) -> Vec<Command> {
+        self.in_flight += 1;
+        self.reloading = true;
+        vec![
+            Command::Reload,
+            Command::LoadRecentEvents,
+            Command::LoadDrafts,
+        ]
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.backend.read_only
+    }
+
+    pub fn screen(&self) -> &Screen {
+        // Invariant: `screens` is never empty (Back never pops the last one).
+        self.screens.last().unwrap_or(&Screen::Instances)
+    }
+
+    pub fn view(&self) -> View {
+        self.screen().view()
+    }
+
+    /// Replace all instances (a fresh `list`).
+    pub fn load(&mut self, instances: Vec<Instance>) {
+        // Events that arrived while the list was on its way may be newer
+        // than it: apply them over the fresh snapshot (stale ones are
+        // ignored by their aggregate version).
+        let mut fresh = Projection::new();
+        fresh.seed(instances);
+        for e in self.since_reload.drain(..) {
+            fresh.apply(&e);
+        }
+        self.projection = fresh;
+        self.loaded = true;
+        self.rows_dirty = true;
+        self.rows_built_at = None;
+        self.dirty = true;
+    }
+
+    /// Rebuild the sorted, filtered index if it is stale. Called once
+    /// before each frame, so a burst of events costs one sort.
+    pub fn prepare(&mut self) {
+        if std::mem::take(&mut self.follow_pending) && self.follow {
+            self.stream_selected = self.stream_rows().len().saturating_sub(1);
+        }
+        if !self.rows_dirty {
+            return;
+        }
+        if self.projection.len() > LARGE
+            && let Some(at) = self.rows_built_at
+            && self.now - at < Duration::milliseconds(250)
+            && !self.rows.is_empty()
+        {
+            return;
+        }
+        self.rebuild_rows();
+    }
+
+    fn rebuild_rows(&mut self) {
+        let filter = &self.filter;
+        let mut rows: Vec<&Instance> = self
+            .projection
+            .instances()
+            .filter(|i| !i.name.is_empty() && instance_matches(filter, i))
+            .collect();
+        let col = self.sort;
+        if col == Column::Kind {
+            // The kind is detected from the json_spec: once per row, not per comparison.
+            rows.sort_by_cached_key(|i| (i.kind(), i.name.clone(), i.id));
+        } else {
+            rows.sort_unstable_by(|a, b| col.cmp(a, b));
+        }
+        if self.sort_reverse {
+            rows.reverse();
+        }
+        self.rows = rows.into_iter().map(|i| i.id).collect();
+        self.rows_dirty = false;
+        self.rows_built_at = Some(self.now);
+        self.marked.retain(|id| self.projection.get(id).is_some());
+        if let Some(id) = self.selected_id
+            && let Some(pos) = self.rows.iter().position(|r| *r == id)
+        {
+            self.selected = pos;
+        }
+        self.clamp_selection();
+    }
+
+    fn clamp_selection(&mut self) {
+        if self.rows.is_empty() {
+            self.selected = 0;
+        } else if self.selected >= self.rows.len() {
+            self.selected = self.rows.len() - 1;
+        }
+        self.selected_id = self.rows.get(self.selected).copied();
+    }
+
+    pub fn selected_instance(&self) -> Option<&Instance> {
+        self.rows
+            .get(self.selected)
+            .and_then(|id| self.projection.get(id))
+    }
+
+    /// Marked rows, or the selected one when none is marked.
+    fn targets(&self) -> Vec<Uuid> {
+        if self.marked.is_empty() {
+            self.selected_id.into_iter().collect()
+        } else {
+            let mut v: Vec<Uuid> = self
+                .rows
+                .iter()
+                .filter(|id| self.marked.contains(id))
+                .copied()
+                .collect();
+            // Marked rows hidden by the filter still count.
+            for id in &self.marked {
+                if !v.contains(id) {
+                    v.push(*id);
+                }
+            }
+            v
+        }
+    }
+
+    fn names(&self, ids: &[Uuid]) -> Vec<String> {
+        ids.iter()
+            .filter_map(|id| self.projection.get(id).map(|i| i.name.clone()))
+            .collect()
+    }
+
+    pub fn toast(&mut self, level: Level, text: impl Into<String>) {
+        self.toast = Some(Toast {
+            text: text.into(),
+            level,
+            until: self.now + Duration::seconds(TOAST_SECS),
+        });
+        self.dirty = true;
+    }
+
+    /// The stream items the events view shows (indices into `stream`).
+    pub fn stream_rows(&self) -> Vec<usize> {
+        if self.stream_filter.is_empty() {
+            return (0..self.stream.len()).collect();
+        }
+        self.stream
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| stream_matches(&self.stream_filter, it, &self.projection))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Counts per status, in `Status::ALL` order.
+    pub fn counts(&self) -> [usize; 8] {
+        let mut c = [0; 8];
+        for i in self.projection.instances() {
+            if let Some(p) = Status::ALL.iter().position(|s| *s == i.status) {
+                c[p] += 1;
+            }
+        }
+        c
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Command> {
+        match msg {
+            Msg::Tick(now) => self.tick(now),
+            Msg::Key(k) => {
+                if k.kind == KeyEventKind::Release {
+                    return Vec::new();
+                }
+                self.dirty = true;
+                self.key(k)
+            }
+            Msg::Mouse(m) => self.mouse(m),
+            Msg::Resize => {
+                self.dirty = true;
+                Vec::new()
+            }
+            Msg::Platform(ev) => self.platform(ev),
+            Msg::Lagged(n) => {
+                tracing::warn!(dropped = n, "console fell behind the event stream");
+                self.dirty = true;
+                self.reload()
+            }
+            Msg::Loaded(r) => {
+                self.in_flight = self.in_flight.saturating_sub(1);
+                self.reloading = false;
+                match r {
+                    Ok(list) => self.load(list),
+                    Err(e) => {
+                        self.since_reload.clear();
+                        self.toast(Level::Error, format!("could not list instances: {e}"))
+                    }
+                }
+                self.dirty = true;
+                Vec::new()
+            }
+            Msg::History { id, result } => {
+                self.in_flight = self.in_flight.saturating_sub(1);
+                if let Some(Screen::Detail(d)) = self.screens.last_mut()
+                    && d.id == id
+                {
+                    d.loading = false;
+                    match result {
+                        Ok(list) => {
+                            let mut seen: HashSet<String> =
+                                d.events.iter().map(|e| e.event_id.clone()).collect();
+                            let mut all: Vec<Arc<Envelope>> = list
+                                .into_iter()
+                                .filter(|e| seen.insert(e.event_id.clone()))
+                                .map(Arc::new)
+                                .collect();
+                            all.append(&mut d.events);
+                            all.sort_by_key(|e| e.timestamp);
+                            d.events = all;
+                        }
+                        Err(e) => d.load_error = Some(e.to_string()),
+                    }
+                }
+                self.dirty = true;
+                Vec::new()
+            }
+            Msg::RecentEvents(r) => {
+                match r {
+                    Ok(list) => {
+                        let seen: HashSet<&str> = self
+                            .stream
+                            .iter()
+                            .filter_map(|it| match it {
+                                StreamItem::Event(e) => Some(e.event_id.as_str()),
+                                _ => None,
+                            })
+                            .collect();
+                        let old: Vec<StreamItem> = list
+                            .into_iter()
+                            .filter(|e| !seen.contains(e.event_id.as_str()))
+                            .map(|e| StreamItem::Event(Arc::new(e)))
+                            .collect();
+                        for it in old.into_iter().rev() {
+                            self.stream.push_front(it);
+                        }
+                        while self.stream.len() > STREAM_CAP {
+                            self.stream.pop_front();
+                        }
+                        self.follow_tail();
+                    }
+                    Err(e) => self.toast(Level::Error, format!("could not read events: {e}")),
+                }
+                self.dirty = true;
+                Vec::new()
+            }
+            Msg::Done(r) => {
+                self.in_flight = self.in_flight.saturating_sub(1);
+                match r {
+                    Ok(t) => self.toast(Level::Ok, t),
+                    Err(t) => self.toast(Level::Error, t),
+                }
+                Vec::new()
+            }
+            Msg::Saved(r) => {
+                self.in_flight = self.in_flight.saturating_sub(1);
+                self.dirty = true;
+                self.saved(r)
+            }
+            Msg::Paste(text) => {
+                self.dirty = true;
+                match self.screens.last_mut() {
+                    Some(Screen::Editor(s)) if s.conflict.is_none() => s.editor.paste(&text),
+                    _ => {
+                        if let Some(Overlay::Command(i)) = &mut self.overlay {
+                            i.text.push_str(&text.replace(['\n', '\r'], " "));
+                        }
+                    }
+                }
+                Vec::new()
+            }
+            Msg::Drafts(list) => {
+                if let Some(p) = DraftPrompt::new(list) {
+                    self.overlay = Some(Overlay::Drafts(p));
+                    self.dirty = true;
+                }
+                Vec::new()
+            }
+            Msg::EditTarget(r) => {
+                self.in_flight = self.in_flight.saturating_sub(1);
+                self.dirty = true;
+                match r {
+                    Ok(i) => self.open_editor(Editor::edit(
+                        i.id,
+                        &i.name,
+                        i.version,
+                        Some(i.updated_at),
+                        &redact_plain_secrets(&serde_json::Value::Object(i.json_spec)),
+                    )),
+                    Err(e) => self.toast(Level::Error, format!("cannot edit: {e}")),
+                }
+                Vec::new()
+            }
+            Msg::Theirs(r) => {
+                self.in_flight = self.in_flight.saturating_sub(1);
+                self.dirty = true;
+                if let Some(Screen::Editor(s)) = self.screens.last_mut() {
+                    match r {
+                        Ok(i) => {
+                            let base = match s.editor.mode() {
+                                EditorMode::Edit { version, .. } => *version,
+                                EditorMode::Create { .. } => 0,
+                            };
+                            let mut theirs = i.clone();
+                            if let serde_json::Value::Object(m) =
+                                redact_plain_secrets(&serde_json::Value::Object(i.json_spec))
+                            {
+                                theirs.json_spec = m;
+                            }
+                            s.conflict = Some(ConflictScreen::new(
+                                &i.name,
+                                &s.editor.text(),
+                                base,
+                                Theirs::from_instance(&theirs),
+                            ));
+                        }
+                        Err(PlatformError::NotFound(_)) => {
+                            s.conflict = Some(deleted_screen(&s.editor));
+                        }
+                        Err(e) => s.editor.set_message(
+                            format!("the instance changed and cannot be read: {e}"),
+                            true,
+                        ),
+                    }
+                }
+                Vec::new()
+            }
+            Msg::DraftFailed(e) => {
+                self.toast(Level::Error, e);
+                Vec::new()
+            }
+            Msg::Notice(r) => {
+                match r {
+                    Ok(t) => self.toast(Level::Ok, t),
+                    Err(t) => self.toast(Level::Error, t),
+                }
+                Vec::new()
+            }
+            Msg::ThemeLoaded(r) => {
+                match r {
+                    Ok(t) => {
+                        let name = t.name.clone();
+                        for sc in &mut self.screens {
+                            if let Screen::Editor(s) = sc {
+                                s.editor.apply_theme(&t);
+                            }
+                        }
+                        self.theme = t;
+                        self.toast(Level::Ok, format!("theme {name}"));
+                    }
+                    Err(e) => self.toast(Level::Error, e),
+                }
+                Vec::new()
+            }
+            Msg::KeymapLoaded(r) => {
+                match r {
+                    Ok(k) => {
+                        let name = k.name.clone();
+                        for sc in &mut self.screens {
+                            if let Screen::Editor(s) = sc {
+                                s.editor.set_keys(&k);
+                            }
+                        }
+                        self.keymap = k;
+                        self.toast(Level::Ok, format!("keymap {name}"));
+                    }
+                    Err(e) => self.toast(Level::Error, e),
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    fn tick(&mut self, now: DateTime<Utc>) -> Vec<Command> {
+        let mut out = Vec::new();
+        if let Some(Screen::Editor(s)) = self.screens.last_mut()
+            && s.editor.draft_due(std::time::Instant::now())
+        {
+            out.push(Command::SaveDraft(s.editor.draft()));
+            s.editor.mark_drafted();
+        }
+        let sec = now.timestamp();
+        if sec != self.rate_second {
+            let steps = (sec - self.rate_second).clamp(0, RATE_SECS as i64);
+            for _ in 0..steps {
+                self.rate.push_back(0);
+                self.rate.pop_front();
+            }
+            self.rate_second = sec;
+            // Ages and the sparkline move once a second.
+            self.dirty = true;
+        }
+        self.now = now;
+        if self.in_flight > 0 {
+            self.spinner = self.spinner.wrapping_add(1);
+            self.dirty = true;
+        }
+        let before = self.flash.len();
+        self.flash.retain(|_, (until, _)| *until > now);
+        if self.flash.len() != before {
+            self.dirty = true;
+        }
+        if self.toast.as_ref().is_some_and(|t| t.until <= now) {
+            self.toast = None;
+            self.dirty = true;
+        }
+        if self.rows_dirty {
+            self.dirty = true;
+        }
+        out
+    }
+
+    fn push_stream(&mut self, item: StreamItem) {
+        self.stream.push_back(item);
+        if self.stream.len() > STREAM_CAP {
+            self.stream.pop_front();
+            self.stream_selected = self.stream_selected.saturating_sub(1);
+        }
+        if let Some(last) = self.rate.back_mut() {
+            *last += 1;
+        }
+    }
+
+    /// Ask for a fresh `list`, unless one is already on its way.
+    fn reload(&mut self) -> Vec<Command> {
+        if self.reloading {
+            return Vec::new();
+        }
+        self.reloading = true;
+        self.in_flight += 1;
+        vec![Command::Reload]
+    }
+
+    /// Keep the events view on the newest row when following; resolved in
+    /// [`App::prepare`] so a burst costs one pass.
+    fn follow_tail(&mut self) {
+        if self.follow {
+            if self.stream_filter.is_empty() {
+                self.stream_selected = self.stream.len().saturating_sub(1);
+            } else {
+                self.follow_pending = true;
+            }
+        }
+    }
+
+    fn platform(&mut self, ev: PlatformEvent) -> Vec<Command> {
+        self.dirty = true;
+        match ev {
+            PlatformEvent::Event(env) => {
+                if self.reloading && self.since_reload.len() < 200_000 {
+                    self.since_reload.push(env.clone());
+                }
+                match self.projection.apply(&env) {
+                    Applied::Changed { id, fields } => {
+                        self.flash
+                            .insert(id, (self.now + Duration::milliseconds(FLASH_MS), fields));
+                        self.rows_dirty = true;
+                    }
+                    Applied::Removed(id) => {
+                        self.flash.remove(&id);
+                        self.marked.remove(&id);
+                        self.rows_dirty = true;
+                    }
+                    Applied::NeedsRefresh => {
+                        self.push_stream(StreamItem::Event(env));
+                        self.follow_tail();
+                        return self.reload();
+                    }
+                    Applied::Ignored | Applied::Unknown => {}
+                }
+                if let Some(Screen::Detail(d)) = self.screens.last_mut()
+                    && env.instance_id() == Some(d.id)
+                    && !d.events.iter().any(|e| e.event_id == env.event_id)
+                {
+                    let at_end = d.selected + 1 >= d.events.len();
+                    d.events.push(env.clone());
+                    if d.events.len() > STREAM_CAP {
+                        d.events.remove(0);
+                        d.selected = d.selected.saturating_sub(1);
+                    }
+                    if at_end {
+                        d.selected = d.events.len() - 1;
+                    }
+                }
+                self.push_stream(StreamItem::Event(env));
+                self.follow_tail();
+                Vec::new()
+            }
+            PlatformEvent::Malformed { source, raw, error } => {
+                self.malformed += 1;
+                self.push_stream(StreamItem::Malformed {
+                    at: self.now,
+                    source,
+                    raw,
+                    error,
+                });
+                self.follow_tail();
+                Vec::new()
+            }
+            PlatformEvent::Source(s) => {
+                self.source = s;
+                Vec::new()
+            }
+            PlatformEvent::Refresh => self.reload(),
+        }
+    }
+
+    fn mouse(&mut self, m: MouseEvent) -> Vec<Command> {
+        if self.overlay.is_some() {
+            return Vec::new();
+        }
+        if let Some(Screen::Editor(s)) = self.screens.last_mut() {
+            if s.conflict.is_none() {
+                s.editor.handle_mouse(m);
+                self.dirty = true;
+            }
+            return Vec::new();
+        }
+        let delta: isize = match m.kind {
+            MouseEventKind::ScrollDown => 3,
+            MouseEventKind::ScrollUp => -3,
+            MouseEventKind::Down(MouseButton::Left) => {
+                if let Screen::Instances = self.screen() {
+                    let g = self.geometry.get();
+                    if m.row == g.header_y && g.rows.height > 0 {
+                        let hit = g
+                            .columns
+                            .iter()
+                            .flatten()
+                            .find(|(x0, x1, _)| m.column >= *x0 && m.column < *x1);
+                        if let Some((_, _, col)) = hit {
+                            // Clicking the sorted column reverses it.
+                            let reverse = *col == self.sort && !self.sort_reverse;
+                            self.set_sort(*col, reverse);
+                            self.dirty = true;
+                        }
+                        return Vec::new();
+                    }
+                    let inside = m.column >= g.rows.x
+                        && m.column < g.rows.x + g.rows.width
+                        && m.row >= g.rows.y
+                        && m.row < g.rows.y + g.rows.height;
+                    if inside {
+                        let idx = g.first + usize::from(m.row - g.rows.y);
+                        if idx < self.rows.len() {
+                            self.dirty = true;
+                            if idx == self.selected {
+                                return self.open_detail();
+                            }
+                            self.selected = idx;
+                            self.clamp_selection();
+                        }
+                    }
+                }
+                return Vec::new();
+            }
+            _ => return Vec::new(),
+        };
+        self.dirty = true;
+        self.move_by(delta);
+        Vec::new()
+    }
+
+    fn page(&self) -> isize {
+        let h = self.geometry.get().rows.height;
+        h.max(2) as isize - 1
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        match self.screens.last_mut() {
+            Some(Screen::Instances) => {
+                let n = self.rows.len();
+                if n == 0 {
+                    return;
+                }
+                self.selected = self.selected.saturating_add_signed(delta).min(n - 1);
+                self.clamp_selection();
+            }
+            Some(Screen::Events) => {
+                let n = self.stream_rows().len();
+                if n == 0 {
+                    return;
+                }
+                self.stream_selected = self.stream_selected.saturating_add_signed(delta).min(n - 1);
+                // Moving up pauses; reaching the end resumes following.
+                self.follow = self.stream_selected + 1 == n && delta > 0;
+            }
+            Some(Screen::Detail(d)) => {
+                if d.tab == DetailTab::Events {
+                    let n = d.events.len();
+                    if n > 0 {
+                        d.selected = d.selected.saturating_add_signed(delta).min(n - 1);
+                    }
+                } else {
+                    d.scroll = (d.scroll as isize + delta).clamp(0, u16::MAX as isize) as u16;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn key(&mut self, k: KeyEvent) -> Vec<Command> {
+        if let Some(ov) = self.overlay.take() {
+            return self.overlay_key(ov, k);
+        }
+        match self.screens.last_mut() {
+            Some(Screen::Picker(p)) => {
+                return match p.handle_key(k) {
+                    PickerOutcome::None => Vec::new(),
+                    PickerOutcome::Cancel => {
+                        self.screens.pop();
+                        Vec::new()
+                    }
+                    PickerOutcome::Chosen(t) => {
+                        self.screens.pop();
+                        self.open_editor(Editor::create(t));
+                        Vec::new()
+                    }
+                };
+            }
+            Some(Screen::Editor(_)) => return self.editor_key(k),
+            _ => {}
+        }
+        let view = self.view();
+        let Some(action) = self.keymap.action(view, &k) else {
+            return Vec::new();
+        };
+        self.action(action)
+    }
+
+    /// Perform a keymap action in the current view.
+    pub fn action(&mut self, action: Action) -> Vec<Command> {
+        let page = self.page();
+        match action {
+            Action::Quit => {
+                self.quit = true;
+                vec![Command::Quit]
+            }
+            Action::Help => {
+                self.overlay = Some(Overlay::Help { scroll: 0 });
+                Vec::new()
+            }
+            Action::Command => {
+                self.overlay = Some(Overlay::Command(LineInput::default()));
+                Vec::new()
+            }
+            Action::Filter => {
+                let before = match self.screen() {
+                    Screen::Events => self.stream_filter.source().to_string(),
+                    Screen::Instances => self.filter.source().to_string(),
+                    _ => return Vec::new(),
+                };
+                self.overlay = Some(Overlay::Filter {
+                    input: LineInput {
+                        text: before.clone(),
+                    },
+                    before,
+                });
+                Vec::new()
+            }
+            Action::Back => {
+                if self.screens.len() > 1 {
+                    self.screens.pop();
+                } else if matches!(self.screen(), Screen::Events) {
+                    if !self.stream_filter.is_empty() {
+                        self.set_stream_filter("");
+                    } else {
+                        self.screens = vec![Screen::Instances];
+                    }
+                } else if !self.marked.is_empty() {
+                    self.marked.clear();
+                } else if !self.filter.is_empty() {
+                    self.set_filter("");
+                }
+                Vec::new()
+            }
+            Action::Up => {
+                self.move_by(-1);
+                Vec::new()
+            }
+            Action::Down => {
+                self.move_by(1);
+                Vec::new()
+            }
+            Action::PageUp => {
+                self.move_by(-page);
+                Vec::new()
+            }
+            Action::PageDown => {
+                self.move_by(page);
+                Vec::new()
+            }
+            Action::Top => {
+                self.move_by(isize::MIN / 2);
+                Vec::new()
+            }
+            Action::Bottom => {
+                self.move_by(isize::MAX / 2);
+                Vec::new()
+            }
+            Action::Open => match self.screen() {
+                Screen::Instances => self.open_detail(),
+                Screen::Events => {
+                    self.open_raw_stream();
+                    Vec::new()
+                }
+                Screen::Detail(_) => {
+                    self.open_raw_detail();
+                    Vec::new()
+                }
+                _ => Vec::new(),
+            },
+            Action::Raw => {
+                match self.screen() {
+                    Screen::Events => self.open_raw_stream(),
+                    Screen::Detail(_) => self.open_raw_detail(),
+                    _ => {}
+                }
+                Vec::new()
+            }
+            Action::Start => self.mutate(Mutation::Start),
+            Action::Stop => self.mutate(Mutation::Stop),
+            Action::Delete => self.mutate(Mutation::Delete),
+            Action::Create | Action::Edit | Action::Save => {
+                if self.read_only() {
+                    self.toast(
+                        Level::Error,
+                        "read-only mode: creating and editing are not allowed",
+                    );
+                    return Vec::new();
+                }
+                match action {
+                    Action::Create => {
+                        self.screens.push(Screen::Picker(TemplatePicker::new()));
+                        Vec::new()
+                    }
+                    Action::Edit => {
+                        let id = match self.screen() {
+                            Screen::Detail(d) => Some(d.id),
+                            Screen::Instances => self.selected_id,
+                            _ => None,
+                        };
+                        match id {
+                            Some(id) => {
+                                self.in_flight += 1;
+                                vec![Command::FetchForEdit(id)]
+                            }
+                            None => {
+                                self.toast(Level::Info, "no instance selected");
+                                Vec::new()
+                            }
+                        }
+                    }
+                    _ => Vec::new(),
+                }
+            }
+            Action::Mark => {
+                if let Some(id) = self.selected_id {
+                    if !self.marked.remove(&id) {
+                        self.marked.insert(id);
+                    }
+                    self.move_by(1);
+                }
+                Vec::new()
+            }
+            Action::MarkAll => {
+                if self.marked.is_empty() {
+                    self.marked = self.rows.iter().copied().collect();
+                } else {
+                    self.marked.clear();
+                }
+                Vec::new()
+            }
+            Action::SortNext => {
+                let i = Column::ALL
+                    .iter()
+                    .position(|c| *c == self.sort)
+                    .unwrap_or(0);
+                self.set_sort(Column::ALL[(i + 1) % Column::ALL.len()], false);
+                Vec::new()
+            }
+            Action::SortReverse => {
+                self.sort_reverse = !self.sort_reverse;
+                self.rows_dirty = true;
+                self.rebuild_rows();
+                Vec::new()
+            }
+            Action::NextTab | Action::PrevTab => {
+                if let Some(Screen::Detail(d)) = self.screens.last_mut() {
+                    let n = DetailTab::ALL.len();
+                    let step = if action == Action::NextTab { 1 } else { n - 1 };
+                    d.tab = DetailTab::ALL[(d.tab.index() + step) % n];
+                    d.scroll = 0;
+                }
+                Vec::new()
+            }
+            Action::Follow => {
+                if let Some(Screen::Detail(d)) = self.screens.last_mut() {
+                    d.tab = DetailTab::Events;
+                    d.selected = d.events.len().saturating_sub(1);
+                    return Vec::new();
+                }
+                if let Screen::Events = self.screen() {
+                    self.follow = !self.follow;
+                    self.follow_tail();
+                    let t = if self.follow { "following" } else { "paused" };
+                    self.toast(Level::Info, t);
+                }
+                Vec::new()
+            }
+            Action::Refresh => self.reload(),
+            Action::EventsView => {
+                self.screens = vec![Screen::Events];
+                self.follow_tail();
+                Vec::new()
+            }
+            Action::InstancesView => {
+                self.screens = vec![Screen::Instances];
+                Vec::new()
+            }
+            Action::Copy => match self.copy_text() {
+                Some((what, text)) => {
+                    self.toast(Level::Ok, format!("copied {what}"));
+                    vec![Command::Copy(text)]
+                }
+                None => Vec::new(),
+            },
+            Action::Dump => {
+                let (w, h) = self.size.get();
+                vec![Command::Dump(self.screen_text(w.max(1), h.max(1)))]
+            }
+        }
+    }
+
+    /// What `copy` takes in the current view: a label and the text.
+    fn copy_text(&self) -> Option<(String, String)> {
+        match self.screen() {
+            Screen::Instances => self
+                .selected_instance()
+                .map(|i| (format!("name {}", i.name), i.name.clone())),
+            Screen::Detail(d) => {
+                let i = self.projection.get(&d.id)?;
+                match d.tab {
+                    DetailTab::Spec => Some((
+                        format!("json_spec of {}", i.name),
+                        serde_json::to_string_pretty(&redact_plain_secrets(
+                            &serde_json::Value::Object(i.json_spec.clone()),
+                        ))
+                        .unwrap_or_default(),
+                    )),
+                    DetailTab::Events => d
+                        .events
+                        .get(d.selected)
+                        .map(|e| (format!("event {}", e.event_id), raw_envelope(e))),
+                    _ => Some((format!("id of {}", i.name), i.id.to_string())),
+                }
+            }
+            Screen::Events => {
+                let rows = self.stream_rows();
+                match rows
+                    .get(self.stream_selected)
+                    .and_then(|i| self.stream.get(*i))?
+                {
+                    StreamItem::Event(e) => {
+                        Some((format!("event {}", e.event_id), raw_envelope(e)))
+                    }
+                    StreamItem::Malformed { raw, .. } => {
+                        Some(("malformed payload".into(), raw.clone()))
+                    }
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The current screen as plain text, `w`x`h` cells.
+    pub fn screen_text(&self, w: u16, h: u16) -> String {
+        let mut buf = ratatui::buffer::Buffer::empty(Rect::new(0, 0, w, h));
+        let backend = ratatui::backend::TestBackend::new(w, h);
+        if let Ok(mut t) = ratatui::Terminal::new(backend)
+            && let Ok(done) = t.draw(|f| super::views::render(f, self))
+        {
+            buf = done.buffer.clone();
+        }
+        let mut out = String::new();
+        for y in 0..h {
+            let mut line = String::new();
+            let mut skip = 0;
+            for x in 0..w {
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                let sym = buf[(x, y)].symbol();
+                skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
+                line.push_str(sym);
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+
+    fn set_sort(&mut self, col: Column, reverse: bool) {
+        self.sort = col;
+        self.sort_reverse = reverse;
+        self.rows_dirty = true;
+        self.rebuild_rows();
+    }
+
+    pub fn set_filter(&mut self, text: &str) {
+        self.filter = Filter::parse(text);
+        self.rows_dirty = true;
+        self.rebuild_rows();
+    }
+
+    pub fn set_stream_filter(&mut self, text: &str) {
+        self.stream_filter = Filter::parse(text);
+        let n = self.stream_rows().len();
+        self.stream_selected = self.stream_selected.min(n.saturating_sub(1));
+        self.follow_tail();
+    }
+
+    fn open_detail(&mut self) -> Vec<Command> {
+        let Some(id) = self.selected_id else {
+            return Vec::new();
+        };
+        let events: Vec<Arc<Envelope>> = self
+            .stream
+            .iter()
+            .filter_map(|it| match it {
+                StreamItem::Event(e) if e.instance_id() == Some(id) => Some(e.clone()),
+                _ => None,
+            })
+            .collect();
+        self.screens.push(Screen::Detail(Box::new(DetailState {
+            id,
+            tab: DetailTab::Overview,
+            selected: events.len().saturating_sub(1),
+            events,
+            loading: true,
+            load_error: None,
+            scroll: 0,
+        })));
+        self.in_flight += 1;
+        vec![Command::LoadHistory(id)]
+    }
+
+    fn open_raw_stream(&mut self) {
+        let rows = self.stream_rows();
+        let Some(item) = rows
+            .get(self.stream_selected)
+            .and_then(|i| self.stream.get(*i))
+        else {
+            return;
+        };
+        let (title, text) = match item {
+            StreamItem::Event(e) => (format!("event {}", e.event_id), raw_envelope(e)),
+            StreamItem::Malformed {
+                source, raw, error, ..
+            } => (
+                format!("malformed payload from {source}"),
+                format!("{error}\n\n{raw}"),
+            ),
+        };
+        self.overlay = Some(Overlay::Raw {
+            title,
+            text,
+            scroll: 0,
+        });
+    }
+
+    fn open_raw_detail(&mut self) {
+        if let Screen::Detail(d) = self.screen()
+            && d.tab == DetailTab::Events
+            && let Some(e) = d.events.get(d.selected)
+        {
+            self.overlay = Some(Overlay::Raw {
+                title: format!("event {}", e.event_id),
+                text: raw_envelope(e),
+                scroll: 0,
+            });
+        }
+    }
+
+    fn mutate(&mut self, what: Mutation) -> Vec<Command> {
+        let ids = match self.screen() {
+            Screen::Detail(d) => vec![d.id],
+            Screen::Instances => self.targets(),
+            _ => return Vec::new(),
+        };
+        let label = match what {
+            Mutation::Start => "starting",
+            Mutation::Stop => "stopping",
+            Mutation::Delete => "deleting",
+        };
+        if self.read_only() {
+            self.toast(
+                Level::Error,
+                format!("read-only mode: {label} instances is not allowed"),
+            );
+            return Vec::new();
+        }
+        if ids.is_empty() {
+            self.toast(Level::Info, "no instance selected");
+            return Vec::new();
+        }
+        let pending = match what {
+            Mutation::Start => {
+                self.in_flight += 1;
+                return vec![Command::Start(ids)];
+            }
+            Mutation::Stop => Pending::Stop(ids.clone()),
+            Mutation::Delete => Pending::Delete(ids.clone()),
+        };
+        {
+            {
+                let names = self.names(&ids);
+                let (verb, extra) = match pending {
+                    Pending::Delete(_) => (
+                        "Delete",
+                        "Running instances are stopped first. This cannot be undone.",
+                    ),
+                    Pending::Stop(_) => ("Stop", "Clients using them lose their connection."),
+                };
+                let title = if names.len() == 1 {
+                    format!("{verb} instance {}?", names[0])
+                } else {
+                    format!("{verb} {} instances?", names.len())
+                };
+                let mut lines = name_list(&names);
+                lines.push(String::new());
+                lines.push(extra.to_string());
+                self.overlay = Some(Overlay::Confirm(Confirm {
+                    title,
+                    lines,
+                    pending,
+                    yes_focused: false,
+                }));
+                Vec::new()
+            }
+        }
+    }
+
+    fn overlay_key(&mut self, ov: Overlay, k: KeyEvent) -> Vec<Command> {
+        let ctrl_c = k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
+        match ov {
+            Overlay::Help { scroll } | Overlay::Raw { scroll, .. }
+                if matches!(
+                    k.code,
+                    KeyCode::Up | KeyCode::Down | KeyCode::PageUp | KeyCode::PageDown
+                ) =>
+            {
+                let d: i32 = match k.code {
+                    KeyCode::Up => -1,
+                    KeyCode::Down => 1,
+                    KeyCode::PageUp => -10,
+                    _ => 10,
+                };
+                let s = (i32::from(scroll) + d).clamp(0, i32::from(u16::MAX)) as u16;
+                self.overlay = Some(match ov {
+                    Overlay::Help { .. } => Overlay::Help { scroll: s },
+                    Overlay::Raw { title, text, .. } => Overlay::Raw {
+                        title,
+                        text,
+                        scroll: s,
+                    },
+                    other => other,
+                });
+                Vec::new()
+            }
+            Overlay::Help { .. } | Overlay::Raw { .. } => {
+                let closes = matches!(k.code, KeyCode::Esc | KeyCode::Enter)
+                    || plain_key(&k).is_some_and(|c| c == 'q' || c == '?')
+                    || ctrl_c;
+                if !closes {
+                    self.overlay = Some(ov);
+                }
+                Vec::new()
+            }
+            Overlay::Drafts(mut p) => match p.handle_key(k) {
+                DraftPromptOutcome::None => {
+                    self.overlay = Some(Overlay::Drafts(p));
+                    Vec::new()
+                }
+                DraftPromptOutcome::Close => Vec::new(),
+                DraftPromptOutcome::Discard(d) => {
+                    if !p.drafts().is_empty() {
+                        self.overlay = Some(Overlay::Drafts(p));
+                    }
+                    vec![Command::RemoveDraft(d.key)]
+                }
+                DraftPromptOutcome::Restore(d) => {
+                    if self.read_only() {
+                        self.toast(Level::Error, "read-only mode: the draft is kept for later");
+                    } else {
+                        self.open_editor(Editor::from_draft(&d));
+                    }
+                    Vec::new()
+                }
+            },
+            Overlay::Confirm(mut c) => {
+                let answer = match k.code {
+                    KeyCode::Char('y') | KeyCode::Char('Y') if !ctrl_c => Some(true),
+                    KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Some(false),
+                    KeyCode::Char('c') if ctrl_c => Some(false),
+                    KeyCode::Enter => Some(c.yes_focused),
+                    KeyCode::Left | KeyCode::Right | KeyCode::Tab | KeyCode::BackTab => {
+                        c.yes_focused = !c.yes_focused;
+                        None
+                    }
+                    _ => None,
+                };
+                match answer {
+                    None => {
+                        self.overlay = Some(Overlay::Confirm(c));
+                        Vec::new()
+                    }
+                    Some(false) => Vec::new(),
+                    Some(true) => {
+                        self.marked.clear();
+                        self.in_flight += 1;
+                        vec![match c.pending {
+                            Pending::Delete(ids) => {
+                                if matches!(self.screen(), Screen::Detail(d) if ids.contains(&d.id))
+                                {
+                                    self.screens.pop();
+                                }
+                                Command::Delete(ids)
+                            }
+                            Pending::Stop(ids) => Command::Stop(ids),
+                        }]
+                    }
+                }
+            }
+            Overlay::Command(mut input) => match k.code {
+                KeyCode::Esc => Vec::new(),
+                KeyCode::Enter => self.run_command(input.text.trim()),
+                KeyCode::Backspace => {
+                    if input.text.pop().is_some() {
+                        self.overlay = Some(Overlay::Command(input));
+                    }
+                    Vec::new()
+                }
+                _ if ctrl_c => Vec::new(),
+                _ => {
+                    if let Some(c) = plain_key(&k) {
+                        input.text.push(c);
+                    }
+                    self.overlay = Some(Overlay::Command(input));
+                    Vec::new()
+                }
+            },
+            Overlay::Filter { mut input, before } => {
+                let events = matches!(self.screen(), Screen::Events);
+                let apply = |app: &mut App, t: &str| {
+                    if events {
+                        app.set_stream_filter(t);
+                    } else {
+                        app.set_filter(t);
+                    }
+                };
+                match k.code {
+                    KeyCode::Esc => {
+                        apply(self, &before);
+                        return Vec::new();
+                    }
+                    KeyCode::Enter => return Vec::new(),
+                    KeyCode::Backspace => {
+                        input.text.pop();
+                    }
+                    _ if ctrl_c => {
+                        apply(self, &before);
+                        return Vec::new();
+                    }
+                    _ => {
+                        if let Some(c) = plain_key(&k) {
+                            input.text.push(c);
+                        }
+                    }
+                }
+                apply(self, &input.text);
+                self.overlay = Some(Overlay::Filter { input, before });
+                Vec::new()
+            }
+        }
+    }
+
+    fn open_editor(&mut self, mut editor: Editor) {
+        editor.set_keys(&self.keymap);
+        editor.apply_theme(&self.theme);
+        self.screens.push(Screen::Editor(Box::new(EditSession {
+            editor,
+            conflict: None,
+            saving: false,
+        })));
+        self.dirty = true;
+    }
+
+    /// The draft to write before exiting, if the editor has unsaved text.
+    pub fn pending_draft(&self) -> Option<Draft> {
+        self.screens.iter().rev().find_map(|s| match s {
+            Screen::Editor(e) if e.editor.is_dirty() => Some(e.editor.draft()),
+            _ => None,
+        })
+    }
+
+    fn save_commands(s: &mut EditSession, value: serde_json::Value) -> Vec<Command> {
+        match s.editor.mode().clone() {
+            EditorMode::Edit { id, version, .. } => {
+                s.saving = true;
+                vec![Command::Update {
+                    id,
+                    patch: InstancePatch {
+                        json_spec: Some(value),
+                        ..Default::default()
+                    },
+                    expect: Precondition::Version(version),
+                }]
+            }
+            EditorMode::Create { .. } => Vec::new(),
+        }
+    }
+
+    fn editor_key(&mut self, k: KeyEvent) -> Vec<Command> {
+        let Some(Screen::Editor(s)) = self.screens.last_mut() else {
+            return Vec::new();
+        };
+        if let Some(c) = s.conflict.as_mut() {
+            return match c.handle_key(k) {
+                ConflictOutcome::None => Vec::new(),
+                ConflictOutcome::BackToEditing => {
+                    s.conflict = None;
+                    Vec::new()
+                }
+                ConflictOutcome::Recreate => {
+                    s.conflict = None;
+                    match s.editor.recreate() {
+                        Some((name, json_spec)) => {
+                            s.saving = true;
+                            self.in_flight += 1;
+                            vec![Command::Create(NewInstance {
+                                name,
+                                description: None,
+                                server_spec_id: None,
+                                json_spec,
+                            })]
+                        }
+                        None => {
+                            s.editor.set_message(
+                                "fix the problems, then save to create it again",
+                                true,
+                            );
+                            Vec::new()
+                        }
+                    }
+                }
+                ConflictOutcome::ReloadTheirs => {
+                    let t = c.theirs().clone();
+                    let reloaded: Option<serde_json::Value> = serde_json::from_str(&t.text).ok();
+                    if let Some(v) = reloaded {
+                        s.editor.reload(t.version, t.updated_at, &v);
+                    }
+                    s.conflict = None;
+                    Vec::new()
+                }
+                ConflictOutcome::Overwrite { their_version } => {
+                    let at = c.theirs().updated_at;
+                    s.conflict = None;
+                    s.editor.rebase(their_version, at);
+                    match s.editor.validation() {
+                        super::editor::Validation::Checked { value, .. }
+                            if s.editor.validation().is_valid() =>
+                        {
+                            let v = value.clone();
+                            self.in_flight += 1;
+                            Self::save_commands(s, v)
+                        }
+                        _ => {
+                            s.editor.set_message("fix the problems before saving", true);
+                            Vec::new()
+                        }
+                    }
+                }
+            };
+        }
+        if s.saving {
+            s.editor.set_message("saving…", false);
+            return Vec::new();
+        }
+        match s.editor.handle_key(k) {
+            EditorOutcome::None => Vec::new(),
+            EditorOutcome::Help => {
+                self.overlay = Some(Overlay::Help { scroll: 0 });
+                Vec::new()
+            }
+            EditorOutcome::Close => {
+                let key = s.editor.draft_key().to_string();
+                self.screens.pop();
+                vec![Command::RemoveDraft(key)]
+            }
+            EditorOutcome::Save(v) => {
+                let cmds = Self::save_commands(s, v);
+                if !cmds.is_empty() {
+                    self.in_flight += 1;
+                }
+                cmds
+            }
+            EditorOutcome::Create { name, json_spec } => {
+                s.saving = true;
+                self.in_flight += 1;
+                vec![Command::Create(NewInstance {
+                    name,
+                    description: None,
+                    server_spec_id: None,
+                    json_spec,
+                })]
+            }
+        }
+    }
+
+    fn saved(&mut self, r: Result<Instance, PlatformError>) -> Vec<Command> {
+        let Some(Screen::Editor(s)) = self.screens.last_mut() else {
+            match r {
+                Ok(i) => self.toast(Level::Ok, format!("saved {}", i.name)),
+                Err(e) => self.toast(Level::Error, e.to_string()),
+            }
+            return Vec::new();
+        };
+        s.saving = false;
+        match r {
+            Ok(i) => {
+                let created = matches!(s.editor.mode(), EditorMode::Create { .. });
+                let key = s.editor.saved(Some((i.version, i.updated_at)));
+                self.screens.pop();
+                let verb = if created { "created" } else { "saved" };
+                self.toast(
+                    Level::Ok,
+                    format!("{verb} {} (version {})", i.name, i.version),
+                );
+                if created {
+                    self.selected_id = Some(i.id);
+                }
+                vec![Command::RemoveDraft(key)]
+            }
+            Err(PlatformError::NotFound(_))
+                if matches!(s.editor.mode(), EditorMode::Edit { .. }) =>
+            {
+                s.conflict = Some(deleted_screen(&s.editor));
+                Vec::new()
+            }
+            Err(PlatformError::Conflict(msg)) => match s.editor.mode().clone() {
+                EditorMode::Edit { id, .. } => {
+                    self.in_flight += 1;
+                    vec![Command::FetchTheirs(id)]
+                }
+                EditorMode::Create { .. } => {
+                    s.editor.set_message(msg, true);
+                    Vec::new()
+                }
+            },
+            Err(e) => {
+                s.editor.set_message(e.to_string(), true);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Run a `:` command line.
+    pub fn run_command(&mut self, line: &str) -> Vec<Command> {
+        let mut words = line.split_whitespace();
+        let Some(cmd) = words.next() else {
+            return Vec::new();
+        };
+        let arg = words.next();
+        match (cmd, arg) {
+            ("q" | "quit" | "q!", None) => {
+                self.quit = true;
+                vec![Command::Quit]
+            }
+            ("instances" | "inst" | "i", None) => self.action(Action::InstancesView),
+            ("events" | "ev" | "e", None) => self.action(Action::EventsView),
+            ("help", None) => self.action(Action::Help),
+            ("theme", Some(name)) => vec![Command::LoadTheme(name.to_string())],
+            ("keymap", Some(name)) => vec![Command::LoadKeymap(name.to_string())],
+            ("sort", Some(col)) => {
+                let (name, reverse) = match col.strip_prefix('-') {
+                    Some(n) => (n, true),
+                    None => (col, false),
+                };
+                match Column::from_name(name) {
+                    Some(c) => self.set_sort(c, reverse),
+                    None => self.toast(
+                        Level::Error,
+                        format!(
+                            "unknown column '{name}'; columns: {}",
+                            Column::ALL.map(|c| c.title().to_lowercase()).join(", ")
+                        ),
+                    ),
+                }
+                Vec::new()
+            }
+            ("theme" | "keymap" | "sort", None) => {
+                self.toast(Level::Error, format!(":{cmd} needs a name"));
+                Vec::new()
+            }
+            _ => {
+                self.toast(
+                    Level::Error,
+                    format!(
+                        "unknown command ':{}'; try :instances, :events, :theme NAME, :keymap NAME, :sort COLUMN, :q",
+                        line.chars().take(40).collect::<String>()
+                    ),
+                );
+                Vec::new()
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Mutation {
+    Start,
+    Stop,
+    Delete,
+}
+
+/// The conflict screen for an edit whose instance was deleted meanwhile.
+fn deleted_screen(e: &Editor) -> ConflictScreen {
+    let (name, version) = match e.mode() {
+        EditorMode::Edit { name, version, .. } => (name.clone(), *version),
+        EditorMode::Create { .. } => (String::new(), 0),
+    };
+    ConflictScreen::deleted(&name, &e.text(), version)
+}
+
+/// Whether an instance passes the filter.
+pub fn instance_matches(f: &Filter, i: &Instance) -> bool {
+    if f.is_empty() {
+        return true;
+    }
+    let id = i.id.to_string();
+    let kind = i.kind();
+    f.matches(&Subject {
+        text: &[&i.name, &id, i.description.as_deref().unwrap_or("")],
+        status: Some(i.status.as_str()),
+        kind: Some(kind.as_str()),
+    })
+}
+
+fn stream_matches(f: &Filter, it: &StreamItem, p: &Projection) -> bool {
+    match it {
+        StreamItem::Event(e) => {
+            let name = e
+                .instance_name()
+                .map(str::to_string)
+                .or_else(|| {
+                    e.instance_id()
+                        .and_then(|id| p.get(&id))
+                        .map(|i| i.name.clone())
+                })
+                .unwrap_or_default();
+            let status = e.status().map(|s| s.as_str());
+            let kind = e
+                .instance_id()
+                .and_then(|id| p.get(&id))
+                .map(|i| i.kind().as_str());
+            f.matches(&Subject {
+                text: &[
+                    &name,
+                    &e.event_type,
+                    e.correlation_id.as_deref().unwrap_or(""),
+                    e.error_text().unwrap_or(""),
+                ],
+                status,
+                kind,
+            })
+        }
+        StreamItem::Malformed {
+            source, raw, error, ..
+        } => f.matches(&Subject {
+            text: &["malformed", source, raw, error],
+            status: None,
+            kind: None,
+        }),
+    }
+}
+
+/// Pretty json_spec with every secret-looking value masked, for the screen.
+pub fn masked_spec(i: &Instance) -> String {
+    let v = spec::mask_secrets(&serde_json::Value::Object(i.json_spec.clone()));
+    serde_json::to_string_pretty(&v).unwrap_or_default()
+}

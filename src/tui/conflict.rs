@@ -1,0 +1,642 @@
+//! The conflict screen: the instance changed while it was being edited.
+//! Shows both versions side by side with the differing lines marked, and
+//! lets the user reload theirs, overwrite deliberately (a second key
+//! confirms), or go back to editing.
+
+use crate::domain::Instance;
+use crate::tui::editor::pretty;
+use crate::tui::theme::Theme;
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use serde_json::Value;
+
+/// The other side: the instance as it is now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Theirs {
+    pub text: String,
+    pub version: u64,
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Who changed it, when known ("cli on host", "serve", …).
+    pub updated_by: Option<String>,
+}
+
+impl Theirs {
+    pub fn from_instance(i: &Instance) -> Theirs {
+        Theirs {
+            text: pretty(&Value::Object(i.json_spec.clone())),
+            version: i.version,
+            updated_at: Some(i.updated_at),
+            updated_by: i.updated_by.clone(),
+        }
+    }
+}
+
+/// What a key did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictOutcome {
+    None,
+    /// Discard mine and load theirs into the editor.
+    ReloadTheirs,
+    /// Save mine over theirs (confirmed): the app saves against
+    /// `their_version`.
+    Overwrite {
+        their_version: u64,
+    },
+    /// Back to the editor with my text, nothing decided.
+    BackToEditing,
+    /// The instance was deleted meanwhile: create it again (same name)
+    /// from my text.
+    Recreate,
+}
+
+/// How a row of the side-by-side view differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKind {
+    Same,
+    Changed,
+    /// Only in mine.
+    Mine,
+    /// Only in theirs.
+    Theirs,
+}
+
+/// One aligned row: my line, their line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub kind: RowKind,
+    pub mine: Option<String>,
+    pub theirs: Option<String>,
+}
+
+/// Align two texts line by line (longest common subsequence); runs of
+/// removed and added lines pair up as changed rows.
+pub fn align(mine: &str, theirs: &str) -> Vec<Row> {
+    let a: Vec<&str> = mine.lines().collect();
+    let b: Vec<&str> = theirs.lines().collect();
+    let (n, m) = (a.len(), b.len());
+    // Ops: 0 = same, 1 = only mine, 2 = only theirs.
+    let mut ops: Vec<(u8, usize, usize)> = Vec::new();
+    if n.saturating_mul(m) > 4_000_000 {
+        // Too big to align: pair by position.
+        for i in 0..n.max(m) {
+            match (a.get(i), b.get(i)) {
+                (Some(x), Some(y)) if x == y => ops.push((0, i, i)),
+                (Some(_), Some(_)) => {
+                    ops.push((1, i, i));
+                    ops.push((2, i, i));
+                }
+                (Some(_), None) => ops.push((1, i, 0)),
+                (None, Some(_)) => ops.push((2, 0, i)),
+                (None, None) => {}
+            }
+        }
+    } else {
+        let w = m + 1;
+        let mut lcs = vec![0u32; (n + 1) * w];
+        for i in (0..n).rev() {
+            for j in (0..m).rev() {
+                lcs[i * w + j] = if a[i] == b[j] {
+                    lcs[(i + 1) * w + j + 1] + 1
+                } else {
+                    lcs[(i + 1) * w + j].max(lcs[i * w + j + 1])
+                };
+            }
+        }
+        let (mut i, mut j) = (0, 0);
+        while i < n || j < m {
+            if i < n && j < m && a[i] == b[j] {
+                ops.push((0, i, j));
+                i += 1;
+                j += 1;
+            } else if j >= m || (i < n && lcs[(i + 1) * w + j] >= lcs[i * w + j + 1]) {
+                ops.push((1, i, 0));
+                i += 1;
+            } else {
+                ops.push((2, 0, j));
+                j += 1;
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    let mut k = 0;
+    while k < ops.len() {
+        if ops[k].0 == 0 {
+            rows.push(Row {
+                kind: RowKind::Same,
+                mine: Some(a[ops[k].1].to_string()),
+                theirs: Some(b[ops[k].2].to_string()),
+            });
+            k += 1;
+            continue;
+        }
+        let start = k;
+        while k < ops.len() && ops[k].0 != 0 {
+            k += 1;
+        }
+        let dels: Vec<&str> = ops[start..k]
+            .iter()
+            .filter(|o| o.0 == 1)
+            .map(|o| a[o.1])
+            .collect();
+        let adds: Vec<&str> = ops[start..k]
+            .iter()
+            .filter(|o| o.0 == 2)
+            .map(|o| b[o.2])
+            .collect();
+        for r in 0..dels.len().max(adds.len()) {
+            let (x, y) = (dels.get(r), adds.get(r));
+            rows.push(Row {
+                kind: match (x, y) {
+                    (Some(_), Some(_)) => RowKind::Changed,
+                    (Some(_), None) => RowKind::Mine,
+                    _ => RowKind::Theirs,
+                },
+                mine: x.map(|s| s.to_string()),
+                theirs: y.map(|s| s.to_string()),
+            });
+        }
+    }
+    rows
+}
+
+/// The conflict screen.
+#[derive(Debug, Clone)]
+pub struct ConflictScreen {
+    name: String,
+    base_version: u64,
+    theirs: Theirs,
+    rows: Vec<Row>,
+    scroll: usize,
+    /// The instance no longer exists.
+    deleted: bool,
+    /// Columns scrolled to the right (long lines).
+    hscroll: usize,
+    armed: bool,
+    /// Rows visible at the last render (for page keys); set by the app via
+    /// [`ConflictScreen::set_page`], defaults to 10.
+    page: usize,
+}
+
+impl ConflictScreen {
+    /// `mine` is the editor's text, based on `base_version`; `theirs` is
+    /// the instance as it is now.
+    pub fn new(name: &str, mine: &str, base_version: u64, theirs: Theirs) -> ConflictScreen {
+        let rows = align(mine, &theirs.text);
+        ConflictScreen {
+            name: name.to_string(),
+            base_version,
+            theirs,
+            rows,
+            scroll: 0,
+            deleted: false,
+            hscroll: 0,
+            armed: false,
+            page: 10,
+        }
+    }
+
+    /// The instance was deleted while `mine` was being edited.
+    pub fn deleted(name: &str, mine: &str, base_version: u64) -> ConflictScreen {
+        let mut s = ConflictScreen::new(
+            name,
+            mine,
+            base_version,
+            Theirs {
+                text: String::new(),
+                version: base_version,
+                updated_at: None,
+                updated_by: None,
+            },
+        );
+        s.deleted = true;
+        s
+    }
+
+    /// Whether the instance was deleted meanwhile.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted
+    }
+
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+
+    pub fn theirs(&self) -> &Theirs {
+        &self.theirs
+    }
+
+    /// Whether the overwrite question is showing.
+    pub fn is_armed(&self) -> bool {
+        self.armed
+    }
+
+    /// How many rows a page key moves.
+    pub fn set_page(&mut self, rows: usize) {
+        self.page = rows.max(1);
+    }
+
+    fn max_scroll(&self) -> usize {
+        self.rows.len().saturating_sub(1)
+    }
+
+    /// `r` reload theirs, `o` then `y` overwrite, `e`/esc back to editing,
+    /// arrows/j/k/page keys scroll.
+    pub fn handle_key(&mut self, key: KeyEvent) -> ConflictOutcome {
+        if key.kind == KeyEventKind::Release {
+            return ConflictOutcome::None;
+        }
+        let plain = !key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        if self.armed {
+            self.armed = false;
+            return match key.code {
+                KeyCode::Char('y') if plain => ConflictOutcome::Overwrite {
+                    their_version: self.theirs.version,
+                },
+                _ => ConflictOutcome::None,
+            };
+        }
+        match key.code {
+            KeyCode::Char('c') if plain && self.deleted => return ConflictOutcome::Recreate,
+            KeyCode::Char('r' | 'o') if self.deleted => {}
+            KeyCode::Char('r') if plain => return ConflictOutcome::ReloadTheirs,
+            KeyCode::Char('o') if plain => self.armed = true,
+            KeyCode::Char('e') if plain => return ConflictOutcome::BackToEditing,
+            KeyCode::Esc => return ConflictOutcome::BackToEditing,
+            KeyCode::Up | KeyCode::Char('k') => self.scroll = self.scroll.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.scroll = (self.scroll + 1).min(self.max_scroll())
+            }
+            KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(self.page),
+            KeyCode::PageDown => self.scroll = (self.scroll + self.page).min(self.max_scroll()),
+            KeyCode::Left | KeyCode::Char('h') => self.hscroll = self.hscroll.saturating_sub(8),
+            KeyCode::Right | KeyCode::Char('l') => {
+                let longest = self
+                    .rows
+                    .iter()
+                    .flat_map(|r| [&r.mine, &r.theirs])
+                    .flatten()
+                    .map(|l| l.chars().count())
+                    .max()
+                    .unwrap_or(0);
+                self.hscroll = (self.hscroll + 8).min(longest.saturating_sub(1));
+            }
+            KeyCode::Home | KeyCode::Char('g') => self.scroll = 0,
+            KeyCode::End | KeyCode::Char('G') => self.scroll = self.max_scroll(),
+            _ => {}
+        }
+        ConflictOutcome::None
+    }
+
+    fn who_when(&self) -> String {
+        let mut s = format!("version {}", self.theirs.version);
+        if let Some(by) = &self.theirs.updated_by {
+            s.push_str(&format!(", changed by {by}"));
+        }
+        if let Some(at) = self.theirs.updated_at {
+            s.push_str(&format!(" at {}", at.format("%Y-%m-%d %H:%M:%S UTC")));
+        }
+        s
+    }
+
+    /// Draw the screen over `area` (it clears what is beneath).
+    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        frame.render_widget(Clear, area);
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.warning)
+            .title(Span::styled(
+                if self.deleted {
+                    format!(" Conflict: '{}' was deleted ", self.name)
+                } else {
+                    format!(" Conflict: '{}' changed while you were editing ", self.name)
+                },
+                theme.title,
+            ))
+            .style(theme.base);
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        if inner.width == 0 || inner.height == 0 {
+            return;
+        }
+        let changed = self.rows.iter().filter(|r| r.kind != RowKind::Same).count();
+        let intro = if self.deleted {
+            vec![
+                Line::from(Span::styled(
+                    format!(
+                        "'{}' was deleted while you were editing version {}.",
+                        self.name, self.base_version
+                    ),
+                    theme.base,
+                )),
+                Line::from(Span::styled(
+                    "Your text is kept. Nothing is saved until you choose.",
+                    theme.dim,
+                )),
+            ]
+        } else {
+            vec![
+                Line::from(vec![
+                    Span::styled("You edited version ", theme.base),
+                    Span::styled(self.base_version.to_string(), theme.header),
+                    Span::styled("; it is now ", theme.base),
+                    Span::styled(self.who_when(), theme.header),
+                    Span::styled(".", theme.base),
+                ]),
+                Line::from(Span::styled(
+                    format!(
+                        "{changed} line{} differ{}. Nothing is saved until you choose.",
+                        if changed == 1 { "" } else { "s" },
+                        if changed == 1 { "s" } else { "" }
+                    ),
+                    theme.dim,
+                )),
+            ]
+        };
+        let intro_rows: u16 = if inner.height >= 10 { 3 } else { 0 };
+        let [top, panes, footer] = Layout::vertical([
+            Constraint::Length(intro_rows),
+            Constraint::Min(1),
+            Constraint::Length(if inner.height >= 4 { 2 } else { 1 }),
+        ])
+        .areas(inner);
+        frame.render_widget(Paragraph::new(intro).wrap(Wrap { trim: true }), top);
+
+        let [left, right] =
+            Layout::horizontal([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]).areas(panes);
+        self.render_side(frame, left, theme, true);
+        self.render_side(frame, right, theme, false);
+
+        let footer_lines = if self.deleted {
+            vec![Line::from(vec![
+                Span::styled("c", theme.key),
+                Span::styled(" create it again from yours  ", theme.base),
+                Span::styled("e/esc", theme.key),
+                Span::styled(" back to editing  ", theme.base),
+                Span::styled("↑↓←→", theme.key),
+                Span::styled(" scroll", theme.base),
+            ])]
+        } else if self.armed {
+            vec![Line::from(vec![
+                Span::styled(
+                    format!("Overwrite version {} with your text? ", self.theirs.version),
+                    theme.warning,
+                ),
+                Span::styled("y", theme.key),
+                Span::styled(" overwrite  ", theme.base),
+                Span::styled("any other key", theme.key),
+                Span::styled(" cancel", theme.base),
+            ])]
+        } else {
+            vec![Line::from(vec![
+                Span::styled("r", theme.key),
+                Span::styled(" reload theirs (discard yours)  ", theme.base),
+                Span::styled("o", theme.key),
+                Span::styled(" overwrite theirs with yours  ", theme.base),
+                Span::styled("e/esc", theme.key),
+                Span::styled(" back to editing  ", theme.base),
+                Span::styled("↑↓←→", theme.key),
+                Span::styled(" scroll", theme.base),
+            ])]
+        };
+        frame.render_widget(
+            Paragraph::new(footer_lines).wrap(Wrap { trim: true }),
+            footer,
+        );
+    }
+
+    fn render_side(&self, frame: &mut Frame, area: Rect, theme: &Theme, mine: bool) {
+        let title = if mine {
+            format!(" yours (based on version {}) ", self.base_version)
+        } else if self.deleted {
+            " theirs (deleted) ".to_string()
+        } else {
+            format!(" theirs (version {}) ", self.theirs.version)
+        };
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border)
+            .title(Span::styled(title, theme.header));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let lines: Vec<Line> = self
+            .rows
+            .iter()
+            .skip(self.scroll)
+            .take(inner.height as usize)
+            .map(|r| {
+                let text = if mine { &r.mine } else { &r.theirs };
+                let (marker, style): (&str, Style) = match (r.kind, text.is_some()) {
+                    _ if self.deleted => ("  ", theme.base),
+                    (RowKind::Same, _) => ("  ", theme.base),
+                    (_, false) => ("  ", theme.dim),
+                    (RowKind::Changed, true) => ("~ ", theme.changed),
+                    (RowKind::Mine, true) | (RowKind::Theirs, true) => {
+                        (if mine { "- " } else { "+ " }, theme.changed)
+                    }
+                };
+                let marker_style = if r.kind == RowKind::Same {
+                    theme.dim
+                } else {
+                    theme.warning
+                };
+                let shown: String = text
+                    .as_deref()
+                    .unwrap_or_default()
+                    .chars()
+                    .skip(self.hscroll)
+                    .collect();
+                Line::from(vec![
+                    Span::styled(marker, marker_style),
+                    Span::styled(shown, style),
+                ])
+            })
+            .collect();
+        frame.render_widget(Paragraph::new(lines), inner);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    const MINE: &str =
+        "{\n  \"command\": \"npx\",\n  \"args\": [\"-y\", \"server-a\"],\n  \"cwd\": \"/srv\"\n}\n";
+    const THEIRS: &str = "{\n  \"command\": \"npx\",\n  \"args\": [\"-y\", \"server-b\"],\n  \"env_vars\": {\n    \"ROOT\": \"/data\"\n  },\n  \"cwd\": \"/srv\"\n}\n";
+
+    fn screen() -> ConflictScreen {
+        ConflictScreen::new(
+            "files",
+            MINE,
+            3,
+            Theirs {
+                text: THEIRS.into(),
+                version: 5,
+                updated_at: Some(Utc.with_ymd_and_hms(2026, 11, 25, 12, 1, 3).unwrap()),
+                updated_by: Some("cli on bastion-1 (pid 4242)".into()),
+            },
+        )
+    }
+
+    #[test]
+    fn align_marks_changed_and_one_sided_lines() {
+        let rows = align(MINE, THEIRS);
+        let kinds: Vec<RowKind> = rows.iter().map(|r| r.kind).collect();
+        use RowKind::*;
+        assert_eq!(
+            kinds,
+            vec![Same, Same, Changed, Theirs, Theirs, Theirs, Same, Same]
+        );
+        assert_eq!(
+            rows[2].mine.as_deref(),
+            Some("  \"args\": [\"-y\", \"server-a\"],")
+        );
+        assert_eq!(
+            rows[2].theirs.as_deref(),
+            Some("  \"args\": [\"-y\", \"server-b\"],")
+        );
+        assert_eq!(rows[3].mine, None);
+        // Identical texts: all same; one empty side: all one-sided.
+        assert!(align(MINE, MINE).iter().all(|r| r.kind == Same));
+        assert!(align("", "a\nb").iter().all(|r| r.kind == Theirs));
+        assert!(align("a\nb", "").iter().all(|r| r.kind == Mine));
+    }
+
+    #[test]
+    fn overwrite_needs_a_second_key() {
+        let mut s = screen();
+        assert_eq!(s.handle_key(key(KeyCode::Char('o'))), ConflictOutcome::None);
+        assert!(s.is_armed());
+        // Anything but y cancels.
+        assert_eq!(s.handle_key(key(KeyCode::Char('o'))), ConflictOutcome::None);
+        assert!(!s.is_armed());
+        s.handle_key(key(KeyCode::Char('o')));
+        assert_eq!(
+            s.handle_key(key(KeyCode::Char('y'))),
+            ConflictOutcome::Overwrite { their_version: 5 }
+        );
+        assert_eq!(s.handle_key(key(KeyCode::Char('y'))), ConflictOutcome::None);
+    }
+
+    #[test]
+    fn reload_back_and_scroll() {
+        let mut s = screen();
+        assert_eq!(
+            s.handle_key(key(KeyCode::Char('r'))),
+            ConflictOutcome::ReloadTheirs
+        );
+        assert_eq!(
+            s.handle_key(key(KeyCode::Esc)),
+            ConflictOutcome::BackToEditing
+        );
+        assert_eq!(
+            s.handle_key(key(KeyCode::Char('e'))),
+            ConflictOutcome::BackToEditing
+        );
+        s.handle_key(key(KeyCode::End));
+        assert_eq!(s.scroll, s.rows().len() - 1);
+        s.handle_key(key(KeyCode::Down));
+        assert_eq!(s.scroll, s.rows().len() - 1, "stops at the end");
+        s.handle_key(key(KeyCode::Home));
+        s.handle_key(key(KeyCode::Up));
+        assert_eq!(s.scroll, 0);
+        s.handle_key(key(KeyCode::Right));
+        assert_eq!(s.hscroll, 8);
+        for _ in 0..20 {
+            s.handle_key(key(KeyCode::Right));
+        }
+        assert_eq!(
+            s.hscroll, 28,
+            "stops at the last character of the longest line"
+        );
+        s.handle_key(key(KeyCode::Left));
+        assert_eq!(s.hscroll, 20);
+        let ctrl_r = KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL);
+        assert_eq!(s.handle_key(ctrl_r), ConflictOutcome::None);
+    }
+
+    #[test]
+    fn theirs_from_an_instance_carries_who_and_when() {
+        let json = serde_json::json!({
+            "id": "6f1c1b7e-8d59-4a43-9d6a-0f2f5b7f2a11",
+            "name": "files",
+            "description": null,
+            "server_spec_id": null,
+            "json_spec": {"command": "npx"},
+            "status": "running",
+            "desired_state": "running",
+            "created_at": "2026-11-25T12:00:00Z",
+            "updated_at": "2026-11-25T12:01:03Z",
+            "version": 5,
+            "updated_by": "serve"
+        });
+        let inst: Instance = serde_json::from_value(json).unwrap();
+        let t = Theirs::from_instance(&inst);
+        assert_eq!(t.version, 5);
+        assert_eq!(t.updated_by.as_deref(), Some("serve"));
+        assert_eq!(t.text, "{\n  \"command\": \"npx\"\n}\n");
+    }
+
+    #[test]
+    fn deleted_meanwhile_offers_recreate_only() {
+        let mut s = ConflictScreen::deleted("files", MINE, 3);
+        assert!(s.is_deleted());
+        assert!(s.rows().iter().all(|r| r.kind == RowKind::Mine));
+        assert_eq!(s.handle_key(key(KeyCode::Char('r'))), ConflictOutcome::None);
+        assert_eq!(s.handle_key(key(KeyCode::Char('o'))), ConflictOutcome::None);
+        assert!(!s.is_armed());
+        assert_eq!(
+            s.handle_key(key(KeyCode::Char('c'))),
+            ConflictOutcome::Recreate
+        );
+        assert_eq!(
+            s.handle_key(key(KeyCode::Esc)),
+            ConflictOutcome::BackToEditing
+        );
+        // On a live conflict, 'c' does nothing.
+        assert_eq!(
+            screen().handle_key(key(KeyCode::Char('c'))),
+            ConflictOutcome::None
+        );
+        insta::assert_snapshot!("conflict_deleted_80x24", draw(&s, 80, 24).backend());
+        draw(&s, 40, 12);
+    }
+
+    fn draw(s: &ConflictScreen, w: u16, h: u16) -> Terminal<TestBackend> {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| s.render(f, f.area(), &Theme::default_dark()))
+            .unwrap();
+        term
+    }
+
+    #[test]
+    fn snapshots() {
+        let s = screen();
+        insta::assert_snapshot!("conflict_80x24", draw(&s, 80, 24).backend());
+        insta::assert_snapshot!("conflict_200x50", draw(&s, 200, 50).backend());
+        let mut armed = screen();
+        armed.handle_key(key(KeyCode::Char('o')));
+        insta::assert_snapshot!("conflict_armed_80x24", draw(&armed, 80, 24).backend());
+    }
+
+    #[test]
+    fn renders_small_and_tiny_without_panicking() {
+        let s = screen();
+        for (w, h) in [(40, 12), (12, 4), (1, 1), (0, 0)] {
+            draw(&s, w, h);
+        }
+    }
+}

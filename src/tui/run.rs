@@ -1,0 +1,604 @@
+//! The runner: owns the terminal and the `select!` loop, runs platform
+//! calls as tasks whose results come back as messages, and draws at most
+//! 60 frames a second, only when something changed.
+
+use super::app::{App, Command, Level, Msg};
+use super::drafts::Drafts;
+use super::keymap::Keymap;
+use super::theme::Theme;
+use super::views;
+use crate::paths::DataDir;
+use crate::platform::{EventQuery, Platform, PlatformEvent, ReadOnly};
+use chrono::Utc;
+use color_eyre::eyre::{WrapErr, eyre};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
+    EventStream,
+};
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use crossterm::{cursor, execute};
+use futures::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::{Backend, CrosstermBackend};
+use serde_json::Value;
+use std::io;
+use std::path::PathBuf;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+use tokio::time::{Instant, MissedTickBehavior};
+
+/// Shortest time between two frames (60 per second).
+pub const FRAME: Duration = Duration::from_millis(16);
+/// How often ages, spinners and highlights are refreshed.
+pub const TICK: Duration = Duration::from_millis(250);
+/// Most subscription events applied between two looks at the keyboard.
+const DRAIN: usize = 4096;
+
+/// What the console needs besides the platform.
+#[derive(Debug, Clone)]
+pub struct ConsoleOptions {
+    /// Theme name (a preset or a file in `<config_dir>/themes/`).
+    pub theme: String,
+    /// Keymap name (a preset; `<config_dir>/keymap.toml` merges over it).
+    pub keymap: String,
+    pub data_dir: PathBuf,
+    pub config_dir: Option<PathBuf>,
+    /// Refuse every mutation (the platform is wrapped in [`ReadOnly`]).
+    pub read_only: bool,
+    /// Honour `NO_COLOR`.
+    pub no_color: bool,
+}
+
+impl ConsoleOptions {
+    pub fn new(data_dir: PathBuf) -> ConsoleOptions {
+        ConsoleOptions {
+            theme: "default".into(),
+            keymap: "default".into(),
+            data_dir,
+            config_dir: None,
+            read_only: false,
+            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        }
+    }
+}
+
+/// Load a theme by name (the user's file first, then presets).
+pub fn load_theme(name: &str, opts: &ConsoleOptions) -> Result<Theme, String> {
+    Theme::load(name, opts.config_dir.as_deref(), opts.no_color).map_err(|e| e.to_string())
+}
+
+/// Load a keymap by name, with the user's `keymap.toml` merged over it.
+pub fn load_keymap(name: &str, opts: &ConsoleOptions) -> Result<Keymap, String> {
+    Keymap::load(name, opts.config_dir.as_deref()).map_err(|e| e.to_string())
+}
+
+/// Restores the terminal when dropped (also on early return and unwind).
+pub struct TerminalGuard;
+
+impl TerminalGuard {
+    pub fn enter() -> io::Result<TerminalGuard> {
+        enable_raw_mode()?;
+        let guard = TerminalGuard;
+        execute!(
+            io::stdout(),
+            EnterAlternateScreen,
+            EnableMouseCapture,
+            EnableBracketedPaste,
+            cursor::Hide
+        )?;
+        Ok(guard)
+    }
+}
+
+/// Put the terminal back as we found it; safe to call more than once.
+pub fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let _ = execute!(
+        io::stdout(),
+        DisableMouseCapture,
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        cursor::Show
+    );
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// Install color-eyre with a panic hook that restores the terminal first.
+pub fn install_hooks() {
+    let (panic_hook, eyre_hook) = color_eyre::config::HookBuilder::default().into_hooks();
+    // Already installed (e.g. by the CLI): keep that one.
+    let _ = eyre_hook.install();
+    let panic_hook = panic_hook.into_panic_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        panic_hook(info);
+    }));
+}
+
+/// Open the console on `platform` until the user quits or a signal ends it.
+pub async fn run(platform: Arc<dyn Platform>, opts: ConsoleOptions) -> color_eyre::Result<()> {
+    let platform: Arc<dyn Platform> = if opts.read_only && !platform.info().read_only {
+        Arc::new(ReadOnly(platform))
+    } else {
+        platform
+    };
+    let theme = load_theme(&opts.theme, &opts).map_err(|e| eyre!(e))?;
+    let keymap = load_keymap(&opts.keymap, &opts).map_err(|e| eyre!(e))?;
+    let mut app = App::new(theme, keymap, platform.info(), Utc::now());
+
+    install_hooks();
+    let _guard = TerminalGuard::enter().wrap_err("cannot set up the terminal")?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
+        .wrap_err("cannot set up the terminal")?;
+    terminal.clear()?;
+    let signals = signals()?;
+    let out = run_loop_with(
+        &mut terminal,
+        &mut app,
+        platform,
+        opts,
+        EventStream::new(),
+        signals,
+        true,
+    )
+    .await;
+    drop(terminal);
+    out.map(|_| ())
+}
+
+/// What ended the loop, and how many frames it drew.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoopStats {
+    pub frames: u64,
+    pub signalled: bool,
+}
+
+type Signals = std::pin::Pin<Box<dyn futures::Future<Output = ()> + Send>>;
+
+/// A future that resolves on SIGTERM or SIGHUP.
+fn signals() -> io::Result<Signals> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    Ok(Box::pin(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+    }))
+}
+
+/// A future that never resolves, for tests without signals.
+pub fn no_signals() -> Signals {
+    Box::pin(futures::future::pending())
+}
+
+/// The event loop, over any backend and input stream (tests use
+/// `TestBackend` and a channel).
+pub async fn run_loop<B, S>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    platform: Arc<dyn Platform>,
+    opts: ConsoleOptions,
+    input: S,
+    signal: Signals,
+) -> color_eyre::Result<LoopStats>
+where
+    B: Backend,
+    S: Stream<Item = io::Result<Event>>,
+{
+    run_loop_with(terminal, app, platform, opts, input, signal, false).await
+}
+
+async fn run_loop_with<B, S>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    platform: Arc<dyn Platform>,
+    opts: ConsoleOptions,
+    input: S,
+    signal: Signals,
+    real_terminal: bool,
+) -> color_eyre::Result<LoopStats>
+where
+    B: Backend,
+    S: Stream<Item = io::Result<Event>>,
+{
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let drafts = match Drafts::open(DataDir::new(&opts.data_dir).drafts()) {
+        Ok(d) => Some(Arc::new(d)),
+        Err(e) => {
+            app.toast(Level::Error, format!("drafts are off: {e}"));
+            None
+        }
+    };
+    let io = Io {
+        platform: platform.clone(),
+        tx: tx.clone(),
+        opts: opts.clone(),
+        drafts: drafts.clone(),
+        osc52: real_terminal,
+    };
+    let mut sub = Some(platform.subscribe());
+    let mut input = pin!(input);
+    let mut signal = signal;
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut stats = LoopStats {
+        frames: 0,
+        signalled: false,
+    };
+    let mut last_draw: Option<Instant> = None;
+    let startup = app.init();
+    perform(startup, &io);
+
+    loop {
+        if app.quit {
+            break;
+        }
+        let now = Instant::now();
+        let due = last_draw.map_or(now, |t| t + FRAME);
+        if app.dirty && now >= due {
+            app.prepare();
+            terminal.draw(|f| views::render(f, app))?;
+            app.dirty = false;
+            stats.frames += 1;
+            last_draw = Some(Instant::now());
+        }
+        let deadline = if app.dirty {
+            last_draw.map_or(now, |t| t + FRAME)
+        } else {
+            now + Duration::from_secs(3600)
+        };
+        let mut msgs = Vec::new();
+        tokio::select! {
+            ev = input.next() => match ev {
+                Some(Ok(Event::Key(k))) => msgs.push(Msg::Key(k)),
+                Some(Ok(Event::Mouse(m))) => msgs.push(Msg::Mouse(m)),
+                Some(Ok(Event::Paste(t))) => msgs.push(Msg::Paste(t)),
+                Some(Ok(Event::Resize(_, _))) => {
+                    // A resize storm costs one frame per 16 ms, not one per event.
+                    terminal.autoresize()?;
+                    msgs.push(Msg::Resize);
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(eyre!("cannot read the terminal: {e}")),
+                None => break,
+            },
+            r = recv(&mut sub) => {
+                match r {
+                    Ok(ev) => msgs.push(Msg::Platform(ev)),
+                    Err(broadcast::error::RecvError::Lagged(n)) => msgs.push(Msg::Lagged(n)),
+                    Err(broadcast::error::RecvError::Closed) => {
+                        sub = None;
+                        msgs.push(Msg::Platform(PlatformEvent::Source(crate::platform::SourceState::Off)));
+                    }
+                }
+                // Drain the burst before the next frame.
+                if let Some(rcv) = sub.as_mut() {
+                    for _ in 0..DRAIN {
+                        match rcv.try_recv() {
+                            Ok(ev) => msgs.push(Msg::Platform(ev)),
+                            Err(broadcast::error::TryRecvError::Lagged(n)) => msgs.push(Msg::Lagged(n)),
+                            Err(_) => break,
+                        }
+                    }
+                }
+            },
+            Some(m) = rx.recv() => {
+                msgs.push(m);
+                while let Ok(m) = rx.try_recv() {
+                    msgs.push(m);
+                }
+            },
+            _ = tick.tick() => msgs.push(Msg::Tick(Utc::now())),
+            _ = tokio::time::sleep_until(deadline) => {},
+            _ = &mut signal => {
+                tracing::info!("signal received; closing the console");
+                stats.signalled = true;
+                break;
+            }
+        }
+        for m in msgs {
+            let cmds = app.update(m);
+            perform(cmds, &io);
+        }
+    }
+    // Unsaved editor text survives a signal, a dropped session or a quit.
+    if let (Some(d), Some(draft)) = (&drafts, app.pending_draft())
+        && let Err(e) = d.save(&draft)
+    {
+        tracing::warn!(error = %e, "could not save the draft on exit");
+    }
+    Ok(stats)
+}
+
+async fn recv(
+    sub: &mut Option<broadcast::Receiver<PlatformEvent>>,
+) -> Result<PlatformEvent, broadcast::error::RecvError> {
+    match sub {
+        Some(s) => s.recv().await,
+        None => futures::future::pending().await,
+    }
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// What commands need to run.
+struct Io {
+    platform: Arc<dyn Platform>,
+    tx: mpsc::UnboundedSender<Msg>,
+    opts: ConsoleOptions,
+    drafts: Option<Arc<Drafts>>,
+    /// Whether the output is a real terminal (for OSC 52 copy).
+    osc52: bool,
+}
+
+/// Put stored values back where the editor showed `<redacted>` (plain
+/// secrets are never put on screen; saving keeps them).
+pub fn restore_redacted(new: &mut Value, old: &Value) {
+    match (new, old) {
+        (Value::Object(n), Value::Object(o)) => {
+            for (k, v) in n.iter_mut() {
+                if let Some(ov) = o.get(k) {
+                    restore_redacted(v, ov);
+                }
+            }
+        }
+        (Value::Array(n), Value::Array(o)) => {
+            for (v, ov) in n.iter_mut().zip(o) {
+                restore_redacted(v, ov);
+            }
+        }
+        (n @ Value::String(_), Value::String(o)) if n.as_str() == Some(REDACTED) => {
+            *n = Value::String(o.clone());
+        }
+        _ => {}
+    }
+}
+
+const REDACTED: &str = "<redacted>";
+
+/// Standard base64 with padding (for OSC 52).
+pub fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ABC[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Run commands as tasks; results come back on `tx`.
+fn perform(cmds: Vec<Command>, io: &Io) {
+    for cmd in cmds {
+        let p = io.platform.clone();
+        let tx = io.tx.clone();
+        let opts = &io.opts;
+        match cmd {
+            Command::Quit => {}
+            Command::Reload => {
+                tokio::spawn(async move {
+                    let _ = tx.send(Msg::Loaded(p.list().await));
+                });
+            }
+            Command::LoadHistory(id) => {
+                tokio::spawn(async move {
+                    let result = p
+                        .events(EventQuery {
+                            instance: Some(id),
+                            since: None,
+                            limit: Some(500),
+                        })
+                        .await;
+                    let _ = tx.send(Msg::History { id, result });
+                });
+            }
+            Command::LoadRecentEvents => {
+                tokio::spawn(async move {
+                    let r = p
+                        .events(EventQuery {
+                            instance: None,
+                            since: None,
+                            limit: Some(1000),
+                        })
+                        .await;
+                    let _ = tx.send(Msg::RecentEvents(r));
+                });
+            }
+            Command::Start(ids) | Command::Stop(ids) | Command::Delete(ids) if ids.is_empty() => {
+                let _ = tx.send(Msg::Done(Err("no instance selected".into())));
+            }
+            Command::Start(ids) => {
+                tokio::spawn(async move {
+                    let _ = tx.send(Msg::Done(
+                        bulk("start", ids, |id| {
+                            let p = p.clone();
+                            async move { p.start(id).await.map(|o| (o.instance.name, o.message)) }
+                        })
+                        .await,
+                    ));
+                });
+            }
+            Command::Stop(ids) => {
+                tokio::spawn(async move {
+                    let _ = tx.send(Msg::Done(
+                        bulk("stop", ids, |id| {
+                            let p = p.clone();
+                            async move { p.stop(id).await.map(|o| (o.instance.name, o.message)) }
+                        })
+                        .await,
+                    ));
+                });
+            }
+            Command::Delete(ids) => {
+                tokio::spawn(async move {
+                    let _ =
+                        tx.send(
+                            Msg::Done(
+                                bulk("delete", ids, |id| {
+                                    let p = p.clone();
+                                    async move {
+                                        p.delete(id).await.map(|_| (String::new(), String::new()))
+                                    }
+                                })
+                                .await,
+                            ),
+                        );
+                });
+            }
+            Command::Create(new) => {
+                tokio::spawn(async move {
+                    let _ = tx.send(Msg::Saved(p.create(new).await));
+                });
+            }
+            Command::Update {
+                id,
+                mut patch,
+                expect,
+            } => {
+                tokio::spawn(async move {
+                    if let Some(spec) = patch.json_spec.as_mut() {
+                        match p.get(&id.to_string()).await {
+                            Ok(cur) => restore_redacted(spec, &Value::Object(cur.json_spec)),
+                            Err(e) => {
+                                let _ = tx.send(Msg::Saved(Err(e)));
+                                return;
+                            }
+                        }
+                    }
+                    let _ = tx.send(Msg::Saved(p.update(id, patch, Some(expect)).await));
+                });
+            }
+            Command::FetchForEdit(id) => {
+                tokio::spawn(async move {
+                    let _ = tx.send(Msg::EditTarget(p.get(&id.to_string()).await));
+                });
+            }
+            Command::FetchTheirs(id) => {
+                tokio::spawn(async move {
+                    let _ = tx.send(Msg::Theirs(p.get(&id.to_string()).await));
+                });
+            }
+            Command::Copy(text) => {
+                if io.osc52 {
+                    use std::io::Write;
+                    let mut out = io::stdout();
+                    let _ = write!(out, "\x1b]52;c;{}\x07", base64(text.as_bytes()));
+                    let _ = out.flush();
+                }
+            }
+            Command::Dump(text) => {
+                let dir = DataDir::new(&opts.data_dir).root().join("dumps");
+                tokio::task::spawn_blocking(move || {
+                    let name = format!("aacon-{}.txt", Utc::now().format("%Y%m%d-%H%M%S%.3f"));
+                    let path = dir.join(name);
+                    let r = std::fs::create_dir_all(&dir)
+                        .and_then(|_| std::fs::write(&path, text))
+                        .map(|_| format!("wrote {}", path.display()))
+                        .map_err(|e| format!("cannot write {}: {e}", path.display()));
+                    let _ = tx.send(Msg::Notice(r));
+                });
+            }
+            Command::LoadDrafts => {
+                if let Some(d) = io.drafts.clone() {
+                    tokio::task::spawn_blocking(move || {
+                        let _ = tx.send(Msg::Drafts(d.list()));
+                    });
+                }
+            }
+            Command::SaveDraft(draft) => {
+                if let Some(d) = io.drafts.clone() {
+                    tokio::task::spawn_blocking(move || {
+                        if let Err(e) = d.save(&draft) {
+                            let _ = tx.send(Msg::DraftFailed(format!("draft not saved: {e}")));
+                        }
+                    });
+                }
+            }
+            Command::RemoveDraft(key) => {
+                if let Some(d) = io.drafts.clone() {
+                    tokio::task::spawn_blocking(move || {
+                        if let Err(e) = d.remove(&key) {
+                            let _ = tx.send(Msg::DraftFailed(format!("draft not removed: {e}")));
+                        }
+                    });
+                }
+            }
+            Command::LoadTheme(name) => {
+                let opts = opts.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(Msg::ThemeLoaded(load_theme(&name, &opts)));
+                });
+            }
+            Command::LoadKeymap(name) => {
+                let opts = opts.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(Msg::KeymapLoaded(load_keymap(&name, &opts)));
+                });
+            }
+        }
+    }
+}
+
+/// Run one call per id; one sentence for all of them.
+async fn bulk<F, Fut>(verb: &str, ids: Vec<uuid::Uuid>, call: F) -> Result<String, String>
+where
+    F: Fn(uuid::Uuid) -> Fut,
+    Fut: futures::Future<Output = crate::platform::Result<(String, String)>>,
+{
+    let total = ids.len();
+    let mut failed = Vec::new();
+    let mut last = (String::new(), String::new());
+    for id in ids {
+        match call(id).await {
+            Ok(r) => last = r,
+            Err(e) => failed.push(e.to_string()),
+        }
+    }
+    let done = total - failed.len();
+    match (failed.first(), total) {
+        (None, 1) => {
+            let (name, message) = last;
+            Ok(if !message.is_empty() {
+                message
+            } else if name.is_empty() {
+                format!("{verb}: done")
+            } else {
+                format!("{verb} {name}: done")
+            })
+        }
+        (None, _) => Ok(format!("{verb}: {} done", plural(done, "instance"))),
+        (Some(first), 1) => Err(format!("{verb} failed: {first}")),
+        (Some(first), _) => Err(format!(
+            "{verb}: {} of {total} failed; first: {first}",
+            failed.len()
+        )),
+    }
+}

@@ -1,0 +1,40 @@
+//! Confirmation dialog for destructive actions: names what is affected.
+
+use super::{centered, inert};
+use crate::tui::app::{App, Confirm};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+pub fn render(frame: &mut Frame, app: &App, c: &Confirm, area: Rect) {
+    let t = &app.theme;
+    let h = (c.lines.len() as u16 + 5).min(area.height);
+    let rect = centered(area, 60, h);
+    frame.render_widget(Clear, rect);
+    let mut lines: Vec<Line> = c
+        .lines
+        .iter()
+        .map(|l| Line::from(Span::styled(inert(l), t.base)))
+        .collect();
+    lines.push(Line::from(""));
+    let (yes, no) = if c.yes_focused {
+        (t.selected, t.dim)
+    } else {
+        (t.dim, t.selected)
+    };
+    lines.push(Line::from(vec![
+        Span::styled(" [y] Yes ", yes),
+        Span::raw("   "),
+        Span::styled(" [n] No ", no),
+    ]));
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(t.error)
+                .title(Span::styled(format!(" {} ", inert(&c.title)), t.error)),
+        ),
+        rect,
+    );
+}

@@ -1,0 +1,170 @@
+//! Events view: the live stream for all instances, follow or paused.
+
+use super::{fit, inert};
+use crate::domain::{Envelope, EventType};
+use crate::tui::app::{App, StreamItem};
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+
+/// Cells for one event: time, type, instance (if asked), change, correlation id.
+pub fn event_row<'a>(app: &App, e: &Envelope, with_instance: bool, width: u16) -> Vec<Cell<'a>> {
+    let t = &app.theme;
+    let kind = e
+        .kind()
+        .map_or_else(|| inert(&e.event_type), |k| k.short().to_string());
+    let desired = e.data.get("desired_state").and_then(|d| d.as_str());
+    let change = match (e.kind(), desired) {
+        (Some(EventType::Started | EventType::Stopped), Some(d)) => {
+            Span::styled(format!("desired {}", inert(d)), t.base)
+        }
+        (Some(EventType::Deleted), _) => Span::styled("deleted", t.dim),
+        _ => status_change(app, e),
+    };
+    let mut cells = vec![
+        Cell::from(e.timestamp.format("%H:%M:%S%.3f").to_string()).style(t.dim),
+        Cell::from(kind),
+    ];
+    if with_instance {
+        let name = e
+            .instance_name()
+            .map(inert)
+            .or_else(|| {
+                e.instance_id()
+                    .and_then(|id| app.projection.get(&id))
+                    .map(|i| inert(&i.name))
+            })
+            .unwrap_or_else(|| "-".into());
+        cells.push(Cell::from(name));
+    }
+    cells.push(Cell::from(Line::from(change)));
+    let corr = e.correlation_id.as_deref().map_or("-".into(), inert);
+    cells.push(Cell::from(fit(&corr, if width > 100 { 36 } else { 12 })).style(t.dim));
+    cells
+}
+
+fn status_change(app: &App, e: &Envelope) -> Span<'static> {
+    let t = &app.theme;
+    if let Some(fields) = e.data.get("changed").and_then(|c| c.as_array()) {
+        let names: Vec<String> = fields
+            .iter()
+            .filter_map(|f| f.as_str())
+            .map(inert)
+            .collect();
+        return Span::styled(format!("changed {}", names.join(", ")), t.base);
+    }
+    match (e.previous_status(), e.status(), e.error_text()) {
+        (_, _, Some(err)) => Span::styled(inert(err), t.error),
+        (Some(p), Some(s), None) => Span::styled(
+            format!("{} {} → {} {}", p.symbol(), p, s.symbol(), s),
+            t.status(s),
+        ),
+        (None, Some(s), None) => Span::styled(format!("{} {}", s.symbol(), s), t.status(s)),
+        _ => Span::styled(
+            e.data
+                .get("desired_state")
+                .and_then(|d| d.as_str())
+                .map_or(String::new(), |d| format!("desired {}", inert(d))),
+            t.base,
+        ),
+    }
+}
+
+pub fn render(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let rows_idx = app.stream_rows();
+    let mut title = vec![
+        Span::styled(format!(" events ({}) ", rows_idx.len()), t.title),
+        if app.follow {
+            Span::styled("following ", t.ok)
+        } else {
+            Span::styled("paused ", t.warning)
+        },
+    ];
+    if !app.stream_filter.is_empty() {
+        title.push(Span::styled(
+            format!("/{} ", fit(&inert(app.stream_filter.source()), 30)),
+            t.warning,
+        ));
+    }
+    if app.malformed > 0 {
+        title.push(Span::styled(
+            format!("{} malformed ", app.malformed),
+            t.error,
+        ));
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border_focus)
+        .title(Line::from(title));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if rows_idx.is_empty() {
+        let msg = if app.stream.is_empty() {
+            "No events yet. They appear here as they happen."
+        } else {
+            "No event matches the filter."
+        };
+        frame.render_widget(
+            Paragraph::new(msg)
+                .style(t.dim)
+                .alignment(Alignment::Center),
+            Rect::new(inner.x, inner.y + inner.height / 2, inner.width, 1),
+        );
+        return;
+    }
+    let visible = usize::from(inner.height.saturating_sub(1)).max(1);
+    let sel = app.stream_selected.min(rows_idx.len() - 1);
+    let mut offset = app.stream_offset.get();
+    if sel < offset {
+        offset = sel;
+    } else if sel >= offset + visible {
+        offset = sel + 1 - visible;
+    }
+    offset = offset.min(rows_idx.len().saturating_sub(visible));
+    app.stream_offset.set(offset);
+    let wide = inner.width > 60;
+    let rows = rows_idx
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(visible)
+        .filter_map(|(n, i)| app.stream.get(*i).map(|it| (n, it)))
+        .map(|(n, it)| {
+            let mut cells = match it {
+                StreamItem::Event(e) => event_row(app, e, true, inner.width),
+                StreamItem::Malformed {
+                    at, source, error, ..
+                } => vec![
+                    Cell::from(at.format("%H:%M:%S%.3f").to_string()).style(t.dim),
+                    Cell::from("MALFORMED").style(t.error),
+                    Cell::from(inert(source)),
+                    Cell::from(inert(error)).style(t.error),
+                    Cell::from("-").style(t.dim),
+                ],
+            };
+            if !wide {
+                cells.truncate(4);
+            }
+            let r = Row::new(cells);
+            if n == sel { r.style(t.selected) } else { r }
+        });
+    let mut widths = vec![
+        Constraint::Length(12),
+        Constraint::Length(13),
+        Constraint::Length(if wide { 16 } else { 10 }),
+        Constraint::Min(10),
+    ];
+    let mut head = vec!["TIME", "TYPE", "INSTANCE", "CHANGE"];
+    if wide {
+        widths.push(Constraint::Length(if inner.width > 100 { 36 } else { 12 }));
+        head.push("CORRELATION");
+    }
+    frame.render_widget(
+        Table::new(rows, widths)
+            .header(Row::new(head).style(t.header))
+            .column_spacing(1),
+        inner,
+    );
+}

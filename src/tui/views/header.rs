@@ -1,0 +1,92 @@
+//! Header: backend, event-source state, counts per status, read-only
+//! badge, events-per-second sparkline.
+
+use super::inert;
+use crate::domain::Status;
+use crate::platform::SourceState;
+use crate::tui::app::App;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Sparkline};
+
+pub fn render(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let spark_w = match area.width {
+        120.. => 36,
+        80.. => 26,
+        _ => 0,
+    };
+    let [top, bottom] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    let [left, right] =
+        Layout::horizontal([Constraint::Min(10), Constraint::Length(spark_w)]).areas(top);
+
+    let mut first = vec![
+        Span::styled(" aacon ", t.title),
+        Span::styled(inert(&app.backend.name), t.header),
+        Span::styled("  events: ", t.dim),
+    ];
+    first.push(match &app.source {
+        SourceState::Connected(s) => Span::styled(format!("● {}", inert(s)), t.ok),
+        SourceState::Retrying { source, in_secs } => Span::styled(
+            format!("▲ {} retrying in {in_secs}s", inert(source)),
+            t.warning,
+        ),
+        SourceState::Off if app.backend.name == "embedded" => {
+            Span::styled("○ local only (no redis)", t.dim)
+        }
+        SourceState::Off => Span::styled("○ off", t.dim),
+    });
+    if app.read_only() {
+        first.push(Span::raw("  "));
+        first.push(Span::styled(" READ-ONLY ", t.badge));
+    }
+
+    let counts = app.counts();
+    let lead = format!(" {} instances ", app.projection.len());
+    let present: Vec<(Status, usize)> = Status::ALL
+        .iter()
+        .zip(counts)
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| (*s, n))
+        .collect();
+    let long: usize = lead.chars().count()
+        + present
+            .iter()
+            .map(|(s, n)| s.as_str().len() + n.to_string().len() + 4)
+            .sum::<usize>();
+    // Names when they fit; symbols alone (still readable without colour) when not.
+    let named = long <= usize::from(bottom.width);
+    let mut second = vec![Span::styled(lead, t.base)];
+    for (s, n) in present {
+        let text = if named {
+            format!(" {} {} {n}", s.symbol(), s.as_str())
+        } else {
+            format!(" {}{n}", s.symbol())
+        };
+        second.push(Span::styled(text, t.status(s)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(first)), left);
+    frame.render_widget(Paragraph::new(Line::from(second)), bottom);
+
+    if spark_w > 0 {
+        let [label, spark] =
+            Layout::horizontal([Constraint::Length(14), Constraint::Min(1)]).areas(right);
+        let now = app.rate.back().copied().unwrap_or(0);
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled("  events/s ", t.dim),
+                Span::styled(format!("{now:<3}"), t.header),
+            ])),
+            label,
+        );
+        let data: Vec<u64> = app
+            .rate
+            .iter()
+            .skip(app.rate.len().saturating_sub(usize::from(spark.width)))
+            .copied()
+            .collect();
+        frame.render_widget(Sparkline::default().data(&data).style(t.header), spark);
+    }
+}

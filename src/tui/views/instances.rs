@@ -1,0 +1,235 @@
+//! The instances table: only the visible window of rows is built.
+
+use super::{age, fit, inert};
+use crate::domain::Instance;
+use crate::tui::app::{App, Column, Geometry};
+use crate::tui::keymap::{Action, View};
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Flex, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
+
+fn width(c: Column) -> u16 {
+    match c {
+        Column::Name => 14,
+        Column::Kind => 9,
+        Column::Status => 11,
+        Column::Desired => 7,
+        Column::Health => 6,
+        Column::Tools => 5,
+        Column::Restarts => 8,
+        Column::Age => 5,
+        Column::Updated => 7,
+    }
+}
+
+/// Columns that fit in `w` cells, most important first kept.
+pub fn visible_columns(w: u16) -> Vec<Column> {
+    const PRIORITY: [Column; 9] = [
+        Column::Name,
+        Column::Status,
+        Column::Kind,
+        Column::Age,
+        Column::Desired,
+        Column::Health,
+        Column::Updated,
+        Column::Tools,
+        Column::Restarts,
+    ];
+    let mut used = 0u16;
+    let mut keep = Vec::new();
+    for c in PRIORITY {
+        let need = width(c) + u16::from(!keep.is_empty());
+        if used + need <= w {
+            used += need;
+            keep.push(c);
+        }
+    }
+    Column::ALL
+        .into_iter()
+        .filter(|c| keep.contains(c))
+        .collect()
+}
+
+/// The first key bound to `action` in the instances view, for hints.
+pub fn key_for(app: &App, view: View, action: Action) -> String {
+    app.keymap
+        .bindings(view)
+        .into_iter()
+        .find(|b| b.action == action)
+        .map(|b| b.label.clone())
+        .unwrap_or_else(|| format!(":{}", action.describe()))
+}
+
+fn cell_text(app: &App, i: &Instance, c: Column) -> String {
+    match c {
+        Column::Name => inert(&i.name),
+        Column::Kind => i.kind().as_str().to_string(),
+        Column::Status => format!("{} {}", i.status.symbol(), i.status.as_str()),
+        Column::Desired => i.desired_state.as_str().to_string(),
+        Column::Health => age(app.now, i.last_healthy_at),
+        Column::Tools => i.tool_count.map_or("-".into(), |n| n.to_string()),
+        Column::Restarts => i.restarts.to_string(),
+        Column::Age => age(app.now, Some(i.created_at)),
+        Column::Updated => age(app.now, Some(i.updated_at)),
+    }
+}
+
+pub fn render(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let mut title = vec![Span::styled(
+        format!(" instances ({}", app.rows.len()),
+        t.title,
+    )];
+    if app.rows.len() != app.projection.len() {
+        title.push(Span::styled(format!("/{}", app.projection.len()), t.title));
+    }
+    title.push(Span::styled(") ", t.title));
+    if !app.filter.is_empty() {
+        title.push(Span::styled(
+            format!("/{} ", fit(&inert(app.filter.source()), 30)),
+            t.warning,
+        ));
+    }
+    if !app.marked.is_empty() {
+        title.push(Span::styled(
+            format!("{} marked ", app.marked.len()),
+            t.marked,
+        ));
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border_focus)
+        .title(Line::from(title));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+
+    if app.rows.is_empty() {
+        app.geometry.set(Geometry::default());
+        let msg = if !app.loaded {
+            "loading instances…".to_string()
+        } else if app.projection.is_empty() {
+            format!(
+                "No instances yet.\n\nPress {} to create one, or from a shell:\naacon instances create NAME --spec FILE",
+                key_for(app, View::Instances, Action::Create)
+            )
+        } else {
+            format!(
+                "No instance matches the filter '{}'.\n{} clears it.",
+                inert(app.filter.source()),
+                key_for(app, View::Instances, Action::Back)
+            )
+        };
+        let y = inner.height.saturating_sub(4) / 2;
+        let r = Rect::new(inner.x, inner.y + y, inner.width, inner.height - y);
+        frame.render_widget(
+            Paragraph::new(msg)
+                .style(t.dim)
+                .alignment(Alignment::Center)
+                .wrap(Wrap { trim: false }),
+            r,
+        );
+        return;
+    }
+
+    let cols = visible_columns(inner.width.saturating_sub(2));
+    let visible = usize::from(inner.height.saturating_sub(1)).max(1);
+    // Keep the selection in view.
+    let mut offset = app.offset.get();
+    if app.selected < offset {
+        offset = app.selected;
+    } else if app.selected >= offset + visible {
+        offset = app.selected + 1 - visible;
+    }
+    offset = offset.min(app.rows.len().saturating_sub(visible));
+    app.offset.set(offset);
+    let widths: Vec<Constraint> = cols
+        .iter()
+        .map(|c| {
+            if *c == Column::Name {
+                Constraint::Min(width(*c))
+            } else {
+                Constraint::Length(width(*c))
+            }
+        })
+        .collect();
+    // The same split the table makes, for header clicks.
+    let cells = Layout::horizontal(widths.clone())
+        .flex(Flex::Start)
+        .spacing(1)
+        .split(inner);
+    let mut columns = [None; 9];
+    for (slot, (c, r)) in columns.iter_mut().zip(cols.iter().zip(cells.iter())) {
+        *slot = Some((r.x, r.x + r.width, *c));
+    }
+    app.geometry.set(Geometry {
+        rows: Rect::new(
+            inner.x,
+            inner.y + 1,
+            inner.width,
+            inner.height.saturating_sub(1),
+        ),
+        first: offset,
+        header_y: inner.y,
+        columns,
+    });
+
+    let header = Row::new(cols.iter().map(|c| {
+        let mut s = c.title().to_string();
+        if *c == app.sort {
+            s.push(if app.sort_reverse { '↓' } else { '↑' });
+        }
+        Cell::from(s)
+    }))
+    .style(t.header);
+
+    let rows = app
+        .rows
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(visible)
+        .filter_map(|(idx, id)| app.projection.get(id).map(|i| (idx, i)))
+        .map(|(idx, i)| {
+            let flash = app.flash.get(&i.id).map(|(_, f)| *f);
+            let marked = app.marked.contains(&i.id);
+            let cells = cols.iter().map(|c| {
+                let mut text = cell_text(app, i, *c);
+                let mut style = match c {
+                    Column::Status => t.status(i.status),
+                    Column::Name if marked => t.marked,
+                    Column::Health | Column::Age | Column::Updated => t.dim,
+                    _ => Style::default(),
+                };
+                if *c == Column::Name {
+                    text = format!("{}{}", if marked { "✓" } else { " " }, text);
+                }
+                if let Some(f) = flash {
+                    let hit = match c {
+                        Column::Status | Column::Health | Column::Tools | Column::Restarts => {
+                            f.status
+                        }
+                        Column::Desired => f.desired,
+                        Column::Name | Column::Kind | Column::Updated => f.config,
+                        Column::Age => false,
+                    };
+                    if hit {
+                        style = style.patch(t.changed);
+                    }
+                }
+                Cell::from(text).style(style)
+            });
+            let row = Row::new(cells);
+            if idx == app.selected {
+                row.style(t.selected)
+            } else {
+                row
+            }
+        });
+
+    frame.render_widget(
+        Table::new(rows, widths).header(header).column_spacing(1),
+        inner,
+    );
+}

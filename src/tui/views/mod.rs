@@ -1,0 +1,157 @@
+//! Rendering: one file per view or widget, all drawing from `&App`.
+
+pub mod command;
+pub mod confirm;
+pub mod detail;
+pub mod events;
+pub mod header;
+pub mod help;
+pub mod instances;
+pub mod raw;
+pub mod toast;
+
+use super::app::{App, Overlay, Screen};
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+/// Smallest size every view works at.
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 12;
+
+/// Draw the whole screen.
+pub fn render(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    app.size.set((area.width, area.height));
+    frame.render_widget(Block::default().style(app.theme.base), area);
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(frame, app, area);
+        return;
+    }
+    let [head, body, foot] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    header::render(frame, app, head);
+    match app.screen() {
+        Screen::Instances => instances::render(frame, app, body),
+        Screen::Detail(d) => detail::render(frame, app, d, body),
+        Screen::Events => events::render(frame, app, body),
+        Screen::Picker(p) => p.render(frame, body, &app.theme),
+        Screen::Editor(s) => {
+            s.editor.render(frame, body, &app.theme);
+            if let Some(c) = &s.conflict {
+                c.render(frame, body, &app.theme);
+            }
+        }
+    }
+    command::render(frame, app, foot);
+    match &app.overlay {
+        Some(Overlay::Help { scroll }) => help::render(frame, app, *scroll, body),
+        Some(Overlay::Confirm(c)) => confirm::render(frame, app, c, body),
+        Some(Overlay::Raw {
+            title,
+            text,
+            scroll,
+        }) => raw::render(frame, app, title, text, *scroll, body),
+        Some(Overlay::Drafts(p)) => p.render(frame, body, &app.theme),
+        _ => {}
+    }
+}
+
+fn too_small(frame: &mut Frame, app: &App, area: Rect) {
+    let text = format!(
+        "terminal too small: {}x{}\nneed at least {MIN_WIDTH}x{MIN_HEIGHT}",
+        area.width, area.height
+    );
+    let y = area.height.saturating_sub(2) / 2;
+    let rect = Rect::new(
+        area.x,
+        area.y + y,
+        area.width,
+        area.height.saturating_sub(y),
+    );
+    frame.render_widget(
+        Paragraph::new(text)
+            .style(app.theme.warning)
+            .alignment(Alignment::Center)
+            .wrap(Wrap { trim: true }),
+        rect,
+    );
+}
+
+/// A compact age: `42s`, `5m`, `3h`, `12d`; `-` when unknown.
+pub fn age(now: DateTime<Utc>, t: Option<DateTime<Utc>>) -> String {
+    let Some(t) = t else {
+        return "-".into();
+    };
+    let s = (now - t).num_seconds().max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
+/// A rectangle of at most `w`x`h` centred in `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+/// Cut `s` to `width` display columns, ending with `…` when cut.
+pub fn fit(s: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    let mut out = String::new();
+    let mut used = 0;
+    let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
+    if total <= width {
+        return s.to_string();
+    }
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out
+}
+
+/// Strip control characters so foreign text cannot drive the terminal.
+pub fn inert(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_and_fitting() {
+        let now = Utc::now();
+        assert_eq!(age(now, None), "-");
+        assert_eq!(age(now, Some(now - chrono::Duration::seconds(59))), "59s");
+        assert_eq!(age(now, Some(now - chrono::Duration::seconds(7200))), "2h");
+        assert_eq!(age(now, Some(now - chrono::Duration::days(3))), "3d");
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("abc", 4), "abc");
+        assert_eq!(inert("a\x1b[2Jb"), "a [2Jb");
+    }
+}

@@ -1,0 +1,569 @@
+//! Console behaviour: the pure update function, the event loop against the
+//! real embedded platform, and read-only mode at the port.
+
+use aacon::domain::{Envelope, InstancePatch, NewInstance, Precondition, Status};
+use aacon::paths::DataDir;
+use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
+use aacon::platform::{
+    ActionOutcome, BackendInfo, EventQuery, Platform, PlatformError, PlatformEvent, ReadOnly,
+};
+use aacon::tui::app::{App, Column, Command, Msg, Overlay};
+use aacon::tui::fixtures;
+use aacon::tui::keymap::{Action, Keymap};
+use aacon::tui::run::{ConsoleOptions, no_signals, run_loop};
+use aacon::tui::theme::Theme;
+use aacon::tui::views;
+use async_trait::async_trait;
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+fn app() -> App {
+    fixtures::app(
+        Theme::preset("default").unwrap(),
+        Keymap::preset("default").unwrap(),
+    )
+}
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn ctrl(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+fn names(a: &App) -> Vec<String> {
+    a.rows
+        .iter()
+        .map(|id| a.projection.get(id).unwrap().name.clone())
+        .collect()
+}
+
+#[test]
+fn bulk_delete_asks_naming_the_rows_and_only_yes_deletes() {
+    let mut a = app();
+    a.update(key(' '));
+    a.update(key(' '));
+    let marked: Vec<Uuid> = a.rows[..2].to_vec();
+    assert!(a.update(ctrl('d')).is_empty());
+    match &a.overlay {
+        Some(Overlay::Confirm(c)) => {
+            assert_eq!(c.title, "Delete 2 instances?");
+            assert!(c.lines.iter().any(|l| l.contains("everything")));
+            assert!(c.lines.iter().any(|l| l.contains("filesystem")));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Enter on the default button (No) and n both cancel.
+    assert!(
+        a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)))
+            .is_empty()
+    );
+    assert!(a.overlay.is_none());
+    a.update(ctrl('d'));
+    assert!(a.update(key('n')).is_empty());
+    a.update(ctrl('d'));
+    assert_eq!(a.update(key('y')), vec![Command::Delete(marked)]);
+    assert!(a.marked.is_empty());
+}
+
+#[test]
+fn start_runs_at_once_and_stop_asks_first() {
+    let mut a = app();
+    let first = a.rows[0];
+    assert_eq!(a.update(key('s')), vec![Command::Start(vec![first])]);
+    assert!(a.update(key('x')).is_empty());
+    assert_eq!(a.update(key('y')), vec![Command::Stop(vec![first])]);
+}
+
+#[test]
+fn read_only_app_emits_no_mutation() {
+    let mut a = app();
+    a.backend.read_only = true;
+    a.update(key(' '));
+    for m in [key('s'), key('x'), ctrl('d'), key('y'), key('e'), key('n')] {
+        let cmds = a.update(m);
+        assert!(cmds.iter().all(|c| !c.is_mutation()), "{cmds:?}");
+    }
+    assert!(a.toast.as_ref().unwrap().text.contains("read-only"));
+}
+
+#[test]
+fn sort_by_any_column_and_reverse() {
+    let mut a = app();
+    assert_eq!(names(&a)[0], "everything");
+    a.run_command("sort status");
+    assert_eq!(a.sort, Column::Status);
+    assert_eq!(names(&a)[0], "everything"); // pending sorts first
+    assert_eq!(names(&a).last().unwrap(), "git"); // error last
+    a.run_command("sort -name");
+    assert_eq!(names(&a)[0], "slack");
+    a.update(Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
+    assert_eq!(a.sort, Column::Kind);
+    a.run_command("sort bogus");
+    assert!(
+        a.toast
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("unknown column 'bogus'")
+    );
+    a.run_command("frobnicate");
+    assert!(a.toast.as_ref().unwrap().text.contains("unknown command"));
+}
+
+#[test]
+fn selection_follows_the_instance_when_rows_move() {
+    let mut a = app();
+    a.action(Action::Down); // filesystem
+    let fs = a.rows[1];
+    a.run_command("sort -name");
+    assert_eq!(a.rows[a.selected], fs);
+}
+
+#[test]
+fn delete_event_removes_the_row_and_its_mark() {
+    let mut a = app();
+    let list = fixtures::instances();
+    a.update(key(' '));
+    let gone = list.iter().find(|i| i.name == "everything").unwrap();
+    let mut e = Envelope::deleted(gone, None);
+    e.aggregate_version = Some(gone.aggregate_version + 1);
+    a.update(Msg::Platform(PlatformEvent::Event(Arc::new(e))));
+    a.prepare();
+    assert!(!names(&a).contains(&"everything".to_string()));
+    assert!(a.marked.is_empty());
+}
+
+#[test]
+fn events_view_pauses_and_follows() {
+    let mut a = app();
+    a.action(Action::EventsView);
+    let n = a.stream_rows().len();
+    assert_eq!(a.stream_selected, n - 1);
+    a.action(Action::Up);
+    assert!(!a.follow);
+    let git = &fixtures::instances()[2];
+    a.update(Msg::Platform(fixtures::live_change(git, Status::Starting)));
+    assert_eq!(a.stream_selected, n - 2, "paused view stays put");
+    a.action(Action::Bottom);
+    assert!(a.follow);
+    a.set_stream_filter("git");
+    assert!(a.stream_rows().len() >= 2);
+    assert!(a.stream_rows().len() < a.stream.len());
+}
+
+#[test]
+fn hundred_thousand_rows_stay_fast() {
+    let base = fixtures::instances();
+    let many: Vec<_> = (0..100_000u128)
+        .map(|n| {
+            let t = &base[(n % 8) as usize];
+            let mut i = t.clone();
+            i.id = Uuid::from_u128(1_000_000 + n);
+            i.name = format!("inst-{n:06}");
+            i
+        })
+        .collect();
+    let mut a = app();
+    a.load(many.clone());
+    let t = Instant::now();
+    a.prepare();
+    let sort_time = t.elapsed();
+    assert_eq!(a.rows.len(), 100_000);
+    a.action(Action::Bottom);
+    let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
+    let t = Instant::now();
+    for _ in 0..10 {
+        term.draw(|f| views::render(f, &a)).unwrap();
+    }
+    let frame = t.elapsed() / 10;
+    eprintln!("100k rows: frame {frame:?}, sort {sort_time:?}");
+    assert!(
+        frame < Duration::from_millis(100),
+        "a frame of 100k rows took {frame:?}"
+    );
+    assert!(
+        sort_time < Duration::from_secs(3),
+        "sort took {sort_time:?}"
+    );
+    let s = format!("{:?}", term.backend().buffer());
+    assert!(
+        s.contains("inst-099999"),
+        "the last row is visible at the bottom"
+    );
+    // A status change lands in place.
+    let target = &many[99_999];
+    a.update(Msg::Platform(fixtures::live_change(target, Status::Error)));
+    assert_eq!(a.projection.get(&target.id).unwrap().status, Status::Error);
+}
+
+/// The real embedded platform, with live events injected from the test
+/// instead of its store tail (so a 10,000-event burst is cheap to produce).
+struct Injected {
+    inner: EmbeddedPlatform,
+    tx: broadcast::Sender<PlatformEvent>,
+}
+
+#[async_trait]
+impl Platform for Injected {
+    fn info(&self) -> BackendInfo {
+        self.inner.info()
+    }
+    async fn list(&self) -> aacon::platform::Result<Vec<aacon::domain::Instance>> {
+        self.inner.list().await
+    }
+    async fn get(&self, key: &str) -> aacon::platform::Result<aacon::domain::Instance> {
+        self.inner.get(key).await
+    }
+    async fn create(&self, new: NewInstance) -> aacon::platform::Result<aacon::domain::Instance> {
+        self.inner.create(new).await
+    }
+    async fn update(
+        &self,
+        id: Uuid,
+        patch: InstancePatch,
+        expect: Option<Precondition>,
+    ) -> aacon::platform::Result<aacon::domain::Instance> {
+        self.inner.update(id, patch, expect).await
+    }
+    async fn delete(&self, id: Uuid) -> aacon::platform::Result<()> {
+        self.inner.delete(id).await
+    }
+    async fn start(&self, id: Uuid) -> aacon::platform::Result<ActionOutcome> {
+        self.inner.start(id).await
+    }
+    async fn stop(&self, id: Uuid) -> aacon::platform::Result<ActionOutcome> {
+        self.inner.stop(id).await
+    }
+    async fn validate(
+        &self,
+        spec: &serde_json::Value,
+    ) -> aacon::platform::Result<aacon::domain::spec::Report> {
+        self.inner.validate(spec).await
+    }
+    async fn events(&self, q: EventQuery) -> aacon::platform::Result<Vec<Envelope>> {
+        self.inner.events(q).await
+    }
+    fn subscribe(&self) -> broadcast::Receiver<PlatformEvent> {
+        self.tx.subscribe()
+    }
+}
+
+fn embedded(dir: &std::path::Path) -> EmbeddedPlatform {
+    EmbeddedPlatform::open(
+        DataDir::new(dir),
+        EmbeddedOptions {
+            role: Role::Console,
+            host_runtime: false,
+        },
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_ten_thousand_events_costs_a_handful_of_frames() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tx, _) = broadcast::channel(16_384);
+    let platform: Arc<dyn Platform> = Arc::new(Injected {
+        inner: embedded(tmp.path()),
+        tx: tx.clone(),
+    });
+    let (keys_tx, keys_rx) = tokio::sync::mpsc::unbounded_channel::<std::io::Result<Event>>();
+    let input = tokio_stream_from(keys_rx);
+    let mut a = App::new(
+        Theme::preset("default").unwrap(),
+        Keymap::preset("default").unwrap(),
+        platform.info(),
+        chrono::Utc::now(),
+    );
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let opts = ConsoleOptions::new(tmp.path().to_path_buf());
+    let base = fixtures::instance(1, "x", json!({"command": ["x"]}), Status::Running, 5);
+    let driver = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        for n in 0..10_000u128 {
+            let mut i = base.clone();
+            i.id = Uuid::from_u128(n + 1);
+            i.name = format!("burst-{n:05}");
+            let _ = tx.send(PlatformEvent::Event(Arc::new(Envelope::created(&i, None))));
+        }
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let _ = keys_tx.send(Ok(Event::Key(KeyEvent::new(
+            KeyCode::Char('q'),
+            KeyModifiers::NONE,
+        ))));
+    });
+    let stats = tokio::time::timeout(
+        Duration::from_secs(30),
+        run_loop(&mut term, &mut a, platform, opts, input, no_signals()),
+    )
+    .await
+    .expect("the loop ended")
+    .unwrap();
+    driver.await.unwrap();
+    eprintln!("burst: {} frames", stats.frames);
+    assert_eq!(a.projection.len(), 10_000);
+    assert!(a.quit);
+    // 1.3 s of run time at most 60 frames a second, plus ticks: far from 10,000.
+    assert!(stats.frames <= 100, "{} frames", stats.frames);
+    assert!(stats.frames >= 2, "{} frames", stats.frames);
+    let screen = format!("{:?}", term.backend().buffer());
+    assert!(screen.contains("10000 instances"), "{screen}");
+}
+
+fn tokio_stream_from(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<std::io::Result<Event>>,
+) -> impl futures::Stream<Item = std::io::Result<Event>> {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+#[tokio::test]
+async fn read_only_is_enforced_at_the_port() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inner = Arc::new(embedded(tmp.path()));
+    let made = inner
+        .create(NewInstance {
+            name: "keep".into(),
+            description: None,
+            server_spec_id: None,
+            json_spec: json!({"command": ["mcp"]}),
+        })
+        .await
+        .unwrap();
+    let ro = ReadOnly(inner.clone());
+    assert!(ro.info().read_only);
+    let refused = |r: Result<(), PlatformError>| {
+        assert!(matches!(r, Err(PlatformError::ReadOnly(_))), "{r:?}");
+    };
+    refused(
+        ro.create(NewInstance {
+            name: "nope".into(),
+            description: None,
+            server_spec_id: None,
+            json_spec: json!({"command": ["mcp"]}),
+        })
+        .await
+        .map(|_| ()),
+    );
+    refused(
+        ro.update(
+            made.id,
+            InstancePatch {
+                description: Some(Some("changed".into())),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .map(|_| ()),
+    );
+    refused(ro.start(made.id).await.map(|_| ()));
+    refused(ro.stop(made.id).await.map(|_| ()));
+    refused(ro.delete(made.id).await);
+    let after = inner.list().await.unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0], inner.get("keep").await.unwrap());
+    assert_eq!(after[0].description, None);
+    assert_eq!(after[0].version, made.version);
+    // Reads still work through the wrapper.
+    assert_eq!(ro.list().await.unwrap().len(), 1);
+}
+
+#[test]
+fn create_goes_through_the_picker_and_the_name_prompt() {
+    let mut a = app();
+    a.update(key('n'));
+    assert!(matches!(a.screen(), aacon::tui::app::Screen::Picker(_)));
+    // Stdio command template.
+    a.update(key('2'));
+    assert!(matches!(a.screen(), aacon::tui::app::Screen::Editor(_)));
+    let cmds = a.update(ctrl('s'));
+    assert!(cmds.is_empty(), "the name is asked first: {cmds:?}");
+    for _ in 0..40 {
+        a.update(Msg::Key(KeyEvent::new(
+            KeyCode::Backspace,
+            KeyModifiers::NONE,
+        )));
+    }
+    for c in "made-here".chars() {
+        a.update(key(c));
+    }
+    let cmds = a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    match cmds.as_slice() {
+        [Command::Create(n)] => {
+            assert_eq!(n.name, "made-here");
+            assert!(n.json_spec.get("command").is_some(), "{:?}", n.json_spec);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn esc_with_unsaved_changes_asks_first() {
+    let mut a = app();
+    let fs = fixtures::instances()[0].clone();
+    a.update(Msg::EditTarget(Ok(fs)));
+    a.update(key('x'));
+    a.update(Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+    assert!(matches!(a.screen(), aacon::tui::app::Screen::Editor(_)));
+    assert!(a.pending_draft().is_some());
+    let cmds = a.update(key('y'));
+    assert!(matches!(a.screen(), aacon::tui::app::Screen::Instances));
+    assert!(
+        matches!(cmds.as_slice(), [Command::RemoveDraft(_)]),
+        "{cmds:?}"
+    );
+}
+
+#[test]
+fn plain_secrets_are_restored_on_save() {
+    use aacon::tui::run::restore_redacted;
+    let old = json!({"headers": {"Authorization": "Bearer real"}, "args": ["a"]});
+    let mut new =
+        json!({"headers": {"Authorization": "<redacted>"}, "args": ["a", "b"], "x": "<redacted>"});
+    restore_redacted(&mut new, &old);
+    assert_eq!(new["headers"]["Authorization"], "Bearer real");
+    assert_eq!(new["x"], "<redacted>");
+    assert_eq!(new["args"], json!(["a", "b"]));
+}
+
+#[test]
+fn events_that_arrive_during_a_reload_survive_it() {
+    let mut a = app();
+    assert_eq!(
+        a.update(Msg::Platform(PlatformEvent::Refresh)),
+        vec![Command::Reload]
+    );
+    // A second refresh while one is in flight is coalesced.
+    assert!(a.update(Msg::Platform(PlatformEvent::Refresh)).is_empty());
+    let git = fixtures::instances()[2].clone();
+    a.update(Msg::Platform(fixtures::live_change(&git, Status::Starting)));
+    // The list was read before that event committed.
+    a.update(Msg::Loaded(Ok(fixtures::instances())));
+    assert_eq!(a.projection.get(&git.id).unwrap().status, Status::Starting);
+}
+
+#[test]
+fn copy_and_dump() {
+    let mut a = app();
+    assert_eq!(a.update(key('c')), vec![Command::Copy("everything".into())]);
+    a.size.set((100, 30));
+    match a.update(ctrl('o')).as_slice() {
+        [Command::Dump(text)] => {
+            assert!(text.contains("instances (8)"), "{text}");
+            assert_eq!(text.lines().count(), 30);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Copying a json_spec never carries a plain secret.
+    for _ in 0..3 {
+        a.action(Action::Down);
+    }
+    a.action(Action::Open);
+    a.action(Action::NextTab);
+    match a.update(key('c')).as_slice() {
+        [Command::Copy(text)] => {
+            assert!(text.contains("<redacted>"), "{text}");
+            assert!(!text.contains("ghp_"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        aacon::tui::run::base64(b"any carnal pleas"),
+        "YW55IGNhcm5hbCBwbGVhcw=="
+    );
+    assert_eq!(aacon::tui::run::base64(b"ab"), "YWI=");
+    assert_eq!(aacon::tui::run::base64(b""), "");
+}
+
+#[test]
+fn mouse_clicks_select_rows_sort_by_header_and_the_wheel_scrolls() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut a = app();
+    let mut term = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    term.draw(|f| views::render(f, &a)).unwrap();
+    let click = |col: u16, row: u16| {
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: col,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    let buf = term.backend().buffer().clone();
+    let find = |text: &str| -> (u16, u16) {
+        for y in 0..buf.area.height {
+            let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+            if let Some(x) = line.find(text) {
+                return (line[..x].chars().count() as u16, y);
+            }
+        }
+        panic!("{text} not on screen");
+    };
+    // Click a row: it is selected; click it again: it opens.
+    let (x, y) = find(" github");
+    a.update(click(x + 2, y));
+    assert_eq!(a.selected_instance().unwrap().name, "github");
+    let cmds = a.update(click(x + 2, y));
+    assert!(
+        matches!(cmds.as_slice(), [Command::LoadHistory(_)]),
+        "{cmds:?}"
+    );
+    a.action(Action::Back);
+    // Click the RESTARTS header: sorted by it; again: reversed.
+    term.draw(|f| views::render(f, &a)).unwrap();
+    let (x, y) = find("RESTARTS");
+    a.update(click(x + 1, y));
+    assert_eq!(a.sort, Column::Restarts);
+    assert!(!a.sort_reverse);
+    a.update(click(x + 1, y));
+    assert!(a.sort_reverse);
+    // The wheel moves the selection.
+    a.action(Action::Top);
+    a.update(Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 5,
+        row: 10,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(a.selected, 3);
+}
+
+#[test]
+fn saving_an_instance_deleted_meanwhile_offers_to_create_it_again() {
+    let mut a = app();
+    let fs = fixtures::instances()[0].clone();
+    a.update(Msg::EditTarget(Ok(fs.clone())));
+    a.update(Msg::Key(KeyEvent::new(KeyCode::End, KeyModifiers::NONE)));
+    a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    for c in r#""cwd": "/srv","#.chars() {
+        a.update(key(c));
+    }
+    let cmds = a.update(ctrl('s'));
+    assert!(
+        matches!(cmds.as_slice(), [Command::Update { .. }]),
+        "{cmds:?}"
+    );
+    a.update(Msg::Saved(Err(PlatformError::NotFound(
+        "no instance 'filesystem'".into(),
+    ))));
+    match a.screen() {
+        aacon::tui::app::Screen::Editor(s) => assert!(s.conflict.is_some()),
+        _ => panic!("not in the editor"),
+    }
+    let cmds = a.update(key('c'));
+    match cmds.as_slice() {
+        [Command::Create(n)] => {
+            assert_eq!(n.name, "filesystem");
+            assert_eq!(n.json_spec["cwd"], "/srv");
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -1,0 +1,428 @@
+//! End to end: the real `aacon` binary in a pseudo-terminal, driven like a
+//! user, with the CLI changing the same data dir from outside.
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const COLS: u16 = 120;
+const ROWS: u16 = 32;
+
+struct Console {
+    raw: Arc<Mutex<Vec<u8>>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+impl Console {
+    fn spawn(data: &Path, config: &Path, args: &[&str]) -> Console {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows: ROWS,
+                cols: COLS,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_aacon"));
+        cmd.args(args);
+        cmd.env("AACON_DATA_DIR", data);
+        cmd.env("AACON_CONFIG_DIR", config);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("NO_COLOR");
+        let child = pty.slave.spawn_command(cmd).unwrap();
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().unwrap();
+        let writer = pty.master.take_writer().unwrap();
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let sink = raw.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Console {
+            raw,
+            writer,
+            child,
+            master: pty.master,
+        }
+    }
+
+    fn screen(&self) -> String {
+        let mut p = vt100::Parser::new(ROWS, COLS, 0);
+        p.process(&self.raw.lock().unwrap());
+        p.screen().contents()
+    }
+
+    fn wait_for(&self, what: &str, timeout: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(what) {
+                return s;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "'{what}' did not appear within {timeout:?}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+        self.writer.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    fn wait_exit(&mut self, timeout: Duration) -> portable_pty::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st;
+            }
+            if start.elapsed() > timeout {
+                let _ = self.child.kill();
+                panic!("the console did not exit; screen:\n{}", self.screen());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn raw_text(&self) -> Vec<u8> {
+        // Let the reader catch up with the last bytes.
+        std::thread::sleep(Duration::from_millis(200));
+        self.raw.lock().unwrap().clone()
+    }
+}
+
+fn cli(data: &Path, config: &Path, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_aacon"));
+    c.args(args)
+        .env("AACON_DATA_DIR", data)
+        .env("AACON_CONFIG_DIR", config)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn dirs() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let config = tmp.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    (tmp, data, config)
+}
+
+fn ends_restored(raw: &[u8]) {
+    let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(200)..]).to_string();
+    assert!(
+        tail.contains("\x1b[?1049l"),
+        "the alternate screen was not left: {tail:?}"
+    );
+    assert!(
+        tail.contains("\x1b[?25h"),
+        "the cursor was not shown: {tail:?}"
+    );
+    assert!(
+        tail.rfind("\x1b[?1049l") > tail.rfind("\x1b[?1049h"),
+        "re-entered the alternate screen after leaving it: {tail:?}"
+    );
+}
+
+#[test]
+fn instance_created_outside_appears_without_a_key_press_and_quit_restores() {
+    let (_tmp, data, config) = dirs();
+    let mut con = Console::spawn(&data, &config, &[]);
+    con.wait_for("No instances yet", Duration::from_secs(20));
+
+    let out = cli(
+        &data,
+        &config,
+        &["instances", "create", "pty-web", "--spec", "-"],
+        r#"{"command": ["mcp-server"], "env_vars": {"API_KEY": "secret_ref:k"}}"#,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let screen = con.wait_for("pty-web", Duration::from_secs(10));
+    assert!(screen.contains("process"), "{screen}");
+    assert!(screen.contains("1 instances"), "{screen}");
+
+    // Edit its json_spec: after the opening brace, add an args line; save.
+    con.send(b"e");
+    con.wait_for("edit pty-web", Duration::from_secs(10));
+    con.send(b"\x1b[F"); // End
+    con.send(b"\r");
+    con.send(br#""args": ["--verbose"],"#);
+    con.wait_for("--verbose", Duration::from_secs(5));
+    con.send(b"\x13"); // ctrl-s
+    con.wait_for("saved pty-web", Duration::from_secs(10));
+    let out = cli(
+        &data,
+        &config,
+        &["instances", "get", "pty-web", "-o", "json"],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        got["json_spec"]["args"],
+        serde_json::json!(["--verbose"]),
+        "{got}"
+    );
+    assert_eq!(
+        got["json_spec"]["command"],
+        serde_json::json!(["mcp-server"]),
+        "{got}"
+    );
+    assert_eq!(got["version"], 2, "{got}");
+
+    con.send(b"q");
+    let st = con.wait_exit(Duration::from_secs(10));
+    assert!(st.success(), "{st:?}");
+    ends_restored(&con.raw_text());
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let (_tmp, data, config) = dirs();
+    let mut con = Console::spawn(&data, &config, &[]);
+    con.wait_for("instances (0)", Duration::from_secs(20));
+    let pid = con.child.process_id().unwrap();
+    // SAFETY: plain kill(2) on the child we spawned.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGTERM);
+    }
+    con.wait_exit(Duration::from_secs(10));
+    ends_restored(&con.raw_text());
+}
+
+#[test]
+fn a_dropped_session_keeps_the_edit_as_a_draft_offered_at_next_start() {
+    let (_tmp, data, config) = dirs();
+    let out = cli(
+        &data,
+        &config,
+        &["instances", "create", "drafty", "--spec", "-"],
+        r#"{"command": ["mcp-server"]}"#,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut con = Console::spawn(&data, &config, &[]);
+    con.wait_for("drafty", Duration::from_secs(20));
+    con.send(b"e");
+    con.wait_for("edit drafty", Duration::from_secs(10));
+    con.send(b"\x1b[F\r");
+    con.send(br#""cwd": "/tmp/unsaved-work","#);
+    con.wait_for("unsaved-work", Duration::from_secs(5));
+    // The SSH session drops: the terminal hangs up.
+    let pid = con.child.process_id().unwrap();
+    // SAFETY: plain kill(2) on the child we spawned.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGHUP);
+    }
+    con.wait_exit(Duration::from_secs(10));
+    ends_restored(&con.raw_text());
+
+    let mut again = Console::spawn(&data, &config, &[]);
+    let s = again.wait_for("Unsaved edits", Duration::from_secs(20));
+    assert!(s.contains("edit of 'drafty'"), "{s}");
+    again.send(b"\r");
+    again.wait_for("edit drafty", Duration::from_secs(10));
+    again.wait_for("unsaved-work", Duration::from_secs(5));
+    again.send(b"\x13");
+    again.wait_for("saved drafty", Duration::from_secs(10));
+    let out = cli(
+        &data,
+        &config,
+        &["instances", "get", "drafty", "-o", "json"],
+        "",
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got["json_spec"]["cwd"], "/tmp/unsaved-work", "{got}");
+    again.send(b"q");
+    again.wait_exit(Duration::from_secs(10));
+}
+
+#[test]
+fn a_bad_keymap_file_is_one_clear_error_before_the_screen_opens() {
+    let (_tmp, data, config) = dirs();
+    std::fs::write(
+        config.join("keymap.toml"),
+        "[instances]\nstart = \"s\"\nstop = \"s\"\n",
+    )
+    .unwrap();
+    let mut con = Console::spawn(&data, &config, &[]);
+    let st = con.wait_exit(Duration::from_secs(20));
+    assert!(!st.success());
+    let raw = con.raw_text();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.contains("keymap.toml"), "{text}");
+    assert!(
+        !text.contains("\x1b[?1049h"),
+        "the screen was opened: {text:?}"
+    );
+}
+
+#[test]
+fn an_unknown_theme_in_the_command_line_is_a_toast_not_a_crash() {
+    let (_tmp, data, config) = dirs();
+    let mut con = Console::spawn(&data, &config, &[]);
+    con.wait_for("instances (0)", Duration::from_secs(20));
+    con.send(b":theme nope\r");
+    con.wait_for("no theme 'nope'", Duration::from_secs(5));
+    con.send(b":theme light\r");
+    con.wait_for("theme light", Duration::from_secs(5));
+    con.send(b"q");
+    assert!(con.wait_exit(Duration::from_secs(10)).success());
+}
+
+#[test]
+fn read_only_console_shows_the_badge_and_refuses_changes() {
+    let (_tmp, data, config) = dirs();
+    let out = cli(
+        &data,
+        &config,
+        &["instances", "create", "keep-me", "--spec", "-"],
+        r#"{"command": ["mcp-server"]}"#,
+    );
+    assert!(out.status.success());
+    let mut con = Console::spawn(&data, &config, &["--read-only"]);
+    let s = con.wait_for("keep-me", Duration::from_secs(20));
+    assert!(s.contains("READ-ONLY"), "{s}");
+    con.send(b"\x04"); // ctrl-d: delete
+    con.wait_for("read-only mode", Duration::from_secs(5));
+    con.send(b"e");
+    con.send(b"y");
+    con.send(b"q");
+    assert!(con.wait_exit(Duration::from_secs(10)).success());
+    let out = cli(
+        &data,
+        &config,
+        &["instances", "get", "keep-me", "-o", "json"],
+        "",
+    );
+    assert!(out.status.success(), "the instance is still there");
+}
+
+#[test]
+fn a_resize_storm_is_fine() {
+    let (_tmp, data, config) = dirs();
+    let mut con = Console::spawn(&data, &config, &[]);
+    con.wait_for("instances (0)", Duration::from_secs(20));
+    for i in 0..60u16 {
+        let (cols, rows) = (20 + (i * 7) % 120, 5 + (i * 5) % 40);
+        con.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+    }
+    con.master
+        .resize(PtySize {
+            rows: ROWS,
+            cols: COLS,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(con.child.try_wait().unwrap().is_none(), "the console died");
+    con.send(b"q");
+    assert!(con.wait_exit(Duration::from_secs(10)).success());
+    ends_restored(&con.raw_text());
+}
+
+/// Re-run this test binary in a pty as the child of
+/// `a_panic_restores_the_terminal_before_the_report`.
+#[test]
+fn panic_child() {
+    if std::env::var_os("AACON_PANIC_CHILD").is_none() {
+        return;
+    }
+    aacon::tui::run::install_hooks();
+    let _guard = aacon::tui::run::TerminalGuard::enter().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    panic!("deliberate panic for the hook test");
+}
+
+#[test]
+fn a_panic_restores_the_terminal_before_the_report() {
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: ROWS,
+            cols: COLS,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "panic_child", "--nocapture", "--test-threads=1"]);
+    cmd.env("AACON_PANIC_CHILD", "1");
+    cmd.env("TERM", "xterm-256color");
+    let mut child = pty.slave.spawn_command(cmd).unwrap();
+    drop(pty.slave);
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    let raw = Arc::new(Mutex::new(Vec::new()));
+    let sink = raw.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(start.elapsed() < Duration::from_secs(20), "the child hung");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let out = String::from_utf8_lossy(&raw.lock().unwrap()).to_string();
+    let entered = out
+        .find("\x1b[?1049h")
+        .expect("entered the alternate screen");
+    // The hook leaves the alternate screen before the report (the guard
+    // leaves it again while unwinding, harmlessly).
+    let left = out.find("\x1b[?1049l").expect("left the alternate screen");
+    let report = out
+        .find("deliberate panic for the hook test")
+        .expect("the panic report is printed");
+    assert!(entered < left && left < report, "{out:?}");
+    let shown = out[left..].find("\x1b[?25h").map(|i| i + left);
+    assert!(
+        shown.is_some_and(|i| i < report),
+        "the cursor is shown first: {out:?}"
+    );
+}

@@ -1,0 +1,457 @@
+//! Snapshot tests of every view, rendered from hand-built state with the
+//! real render code into a `TestBackend`.
+
+use aacon::domain::Status;
+use aacon::tui::app::{App, Msg, Overlay};
+use aacon::tui::fixtures;
+use aacon::tui::keymap::{Action, Keymap};
+use aacon::tui::theme::Theme;
+use aacon::tui::views;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+
+fn app() -> App {
+    fixtures::app(
+        Theme::preset("default").unwrap(),
+        Keymap::preset("default").unwrap(),
+    )
+}
+
+fn draw(app: &mut App, w: u16, h: u16) -> Buffer {
+    app.prepare();
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| views::render(f, app)).unwrap();
+    t.backend().buffer().clone()
+}
+
+fn text(b: &Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..b.area.height {
+        let mut line = String::new();
+        let mut skip = 0;
+        for x in 0..b.area.width {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let sym = b[(x, y)].symbol();
+            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
+            line.push_str(sym);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn render(app: &mut App, w: u16, h: u16) -> String {
+    text(&draw(app, w, h))
+}
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn code(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn both_sizes(name: &str, mut setup: impl FnMut(&mut App)) {
+    for (w, h) in [(80, 24), (200, 50)] {
+        let mut a = app();
+        setup(&mut a);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), render(&mut a, w, h));
+    }
+}
+
+#[test]
+fn instances_view() {
+    both_sizes("instances", |_| {});
+}
+
+/// Open "github" (the fourth row by name) and deliver its history.
+fn open_github(a: &mut App) {
+    for _ in 0..3 {
+        a.action(Action::Down);
+    }
+    a.update(code(KeyCode::Enter));
+    let list = fixtures::instances();
+    let id = list[1].id;
+    let history: Vec<_> = fixtures::events(&list)
+        .into_iter()
+        .filter(|e| e.instance_id() == Some(id))
+        .collect();
+    a.update(Msg::History {
+        id,
+        result: Ok(history),
+    });
+}
+
+#[test]
+fn detail_tabs() {
+    both_sizes("detail_overview", open_github);
+    both_sizes("detail_spec", |a| {
+        open_github(a);
+        a.action(Action::NextTab);
+    });
+    both_sizes("detail_events", |a| {
+        open_github(a);
+        a.action(Action::NextTab);
+        a.action(Action::NextTab);
+    });
+    both_sizes("detail_tools", |a| {
+        open_github(a);
+        for _ in 0..3 {
+            a.action(Action::NextTab);
+        }
+    });
+    both_sizes("detail_logs", |a| {
+        open_github(a);
+        for _ in 0..4 {
+            a.action(Action::NextTab);
+        }
+    });
+}
+
+#[test]
+fn events_view_and_raw_envelope() {
+    both_sizes("events", |a| {
+        a.action(Action::EventsView);
+    });
+    both_sizes("events_raw", |a| {
+        a.action(Action::EventsView);
+        a.action(Action::Up);
+        a.action(Action::Raw);
+    });
+}
+
+#[test]
+fn help_screen() {
+    both_sizes("help", |a| {
+        a.update(key('?'));
+    });
+}
+
+#[test]
+fn confirm_bulk_delete_names_the_instances() {
+    both_sizes("confirm_delete", |a| {
+        a.update(key(' '));
+        a.update(key(' '));
+        a.update(Msg::Key(KeyEvent::new(
+            KeyCode::Char('d'),
+            KeyModifiers::CONTROL,
+        )));
+    });
+}
+
+#[test]
+fn command_line() {
+    let mut a = app();
+    a.update(key(':'));
+    for c in "theme li".chars() {
+        a.update(key(c));
+    }
+    insta::assert_snapshot!("command_line_80x24", render(&mut a, 80, 24));
+}
+
+#[test]
+fn empty_and_loading_states() {
+    let mut a = app();
+    a.load(Vec::new());
+    a.stream.clear();
+    insta::assert_snapshot!("empty_80x24", render(&mut a, 80, 24));
+    a.action(Action::EventsView);
+    insta::assert_snapshot!("events_empty_80x24", render(&mut a, 80, 24));
+}
+
+#[test]
+fn filter_results() {
+    let mut a = app();
+    a.update(key('/'));
+    for c in "status:running,unhealthy !search".chars() {
+        a.update(key(c));
+    }
+    insta::assert_snapshot!("filter_typing_80x24", render(&mut a, 80, 24));
+    a.update(code(KeyCode::Enter));
+    let s = render(&mut a, 80, 24);
+    assert!(s.contains("filesystem") && s.contains("github"), "{s}");
+    assert!(!s.contains("search ") && !s.contains("slack"), "{s}");
+    insta::assert_snapshot!("filter_applied_80x24", s);
+
+    a.set_filter("^git$");
+    let s = render(&mut a, 80, 24);
+    assert!(s.contains("git ") && !s.contains("github"), "{s}");
+    a.set_filter("nothing-like-this");
+    insta::assert_snapshot!("filter_no_match_80x24", render(&mut a, 80, 24));
+}
+
+#[test]
+fn too_small_screen_says_so() {
+    let mut a = app();
+    insta::assert_snapshot!("too_small_39x11", render(&mut a, 39, 11));
+}
+
+type Setup = Box<dyn Fn(&mut App)>;
+
+#[test]
+fn every_view_works_at_40x12() {
+    let setups: Vec<(&str, Setup)> = vec![
+        ("instances", Box::new(|_| {})),
+        ("detail", Box::new(|a| drop(a.update(code(KeyCode::Enter))))),
+        ("events", Box::new(|a| drop(a.action(Action::EventsView)))),
+        ("help", Box::new(|a| drop(a.action(Action::Help)))),
+        (
+            "confirm",
+            Box::new(|a| {
+                a.update(Msg::Key(KeyEvent::new(
+                    KeyCode::Char('d'),
+                    KeyModifiers::CONTROL,
+                )));
+            }),
+        ),
+    ];
+    let more: Vec<(&str, Setup)> = vec![
+        ("editor", Box::new(open_editor)),
+        (
+            "editor-error",
+            Box::new(|a| {
+                open_editor(a);
+                a.update(key('x'));
+            }),
+        ),
+        ("picker", Box::new(|a| drop(a.update(key('n'))))),
+        (
+            "conflict",
+            Box::new(|a| {
+                open_editor(a);
+                a.update(Msg::Theirs(Ok(fixtures::instances()[0].clone())));
+            }),
+        ),
+        (
+            "drafts",
+            Box::new(|a| {
+                let e = aacon::tui::editor::Editor::create(&aacon::tui::templates::TEMPLATES[0]);
+                a.update(Msg::Drafts(vec![e.draft()]));
+            }),
+        ),
+    ];
+    for (name, setup) in setups.into_iter().chain(more) {
+        let mut a = app();
+        setup(&mut a);
+        let s = render(&mut a, 40, 12);
+        assert!(!s.contains("too small"), "{name}: {s}");
+        if name == "instances" {
+            insta::assert_snapshot!("instances_40x12", s);
+        }
+        // Every tab of the detail view, too.
+        if name == "detail" {
+            for _ in 0..5 {
+                a.action(Action::NextTab);
+                render(&mut a, 40, 12);
+            }
+        }
+    }
+}
+
+#[test]
+fn resize_storm_never_panics() {
+    let mut a = app();
+    a.update(code(KeyCode::Enter));
+    for w in (1..130).step_by(7) {
+        for h in (1..45).step_by(5) {
+            render(&mut a, w, h);
+        }
+    }
+    a.action(Action::EventsView);
+    a.action(Action::Help);
+    for w in (1..130).step_by(11) {
+        for h in (1..45).step_by(4) {
+            render(&mut a, w, h);
+        }
+    }
+}
+
+#[test]
+fn status_has_colour_and_symbol() {
+    let mut a = app();
+    let b = draw(&mut a, 120, 24);
+    let s = text(&b);
+    let theme = Theme::preset("default").unwrap();
+    for st in [
+        Status::Running,
+        Status::Unhealthy,
+        Status::Error,
+        Status::Stopped,
+    ] {
+        let label = format!("{} {}", st.symbol(), st.as_str());
+        let y = s
+            .lines()
+            .position(|l| l.contains(&label) && !l.contains("instances"))
+            .unwrap_or_else(|| panic!("{label} not in\n{s}"));
+        let x = (0..b.area.width)
+            .find(|x| b[(*x, y as u16)].symbol() == st.symbol())
+            .unwrap();
+        assert_eq!(b[(x, y as u16)].fg, theme.status(st).fg.unwrap(), "{st}");
+    }
+}
+
+#[test]
+fn json_spec_and_raw_envelopes_mask_secrets() {
+    let mut a = app();
+    // github has a plain Authorization header; postgres a plain password.
+    for (row, secret) in [(2usize, "ghp_plainTokenValue"), (4, "hunter2")] {
+        a.action(Action::Top);
+        for _ in 0..row - 1 {
+            a.action(Action::Down);
+        }
+        a.action(Action::Open);
+        a.action(Action::NextTab);
+        let s = render(&mut a, 120, 40);
+        assert!(s.contains("••••••"), "{s}");
+        assert!(!s.contains(secret), "{s}");
+        a.action(Action::Back);
+    }
+    // filesystem's secret_ref is masked too.
+    a.action(Action::Top);
+    a.action(Action::Down);
+    a.action(Action::Down);
+    a.action(Action::Open);
+    a.action(Action::NextTab);
+    let s = render(&mut a, 120, 40);
+    assert!(!s.contains("secret_ref:fs-key"), "{s}");
+    // Overlays close with esc.
+    assert!(a.overlay.is_none());
+    a.action(Action::Help);
+    assert!(matches!(a.overlay, Some(Overlay::Help { .. })));
+}
+
+#[test]
+fn read_only_shows_a_badge_and_hides_mutating_keys() {
+    let mut a = app();
+    a.backend.read_only = true;
+    let s = render(&mut a, 120, 24);
+    assert!(s.contains("READ-ONLY"), "{s}");
+    let last = s.lines().rfind(|l| !l.is_empty()).unwrap();
+    assert!(
+        !last.contains("start") && !last.contains("delete"),
+        "{last}"
+    );
+    let mut rw = app();
+    let s = render(&mut rw, 200, 24);
+    let last = s.lines().rfind(|l| !l.is_empty()).unwrap();
+    assert!(last.contains("start"), "{last}");
+}
+
+#[test]
+fn live_change_updates_the_row_in_place_with_a_highlight() {
+    let mut a = app();
+    let git = fixtures::instances()[2].clone();
+    a.update(Msg::Platform(fixtures::live_change(&git, Status::Starting)));
+    let b = draw(&mut a, 120, 24);
+    let s = text(&b);
+    let line = s.lines().position(|l| l.contains(" git ")).unwrap();
+    assert!(s.lines().nth(line).unwrap().contains("↑ starting"), "{s}");
+    let theme = Theme::preset("default").unwrap();
+    let x = (0..b.area.width)
+        .find(|x| b[(*x, line as u16)].symbol() == "↑")
+        .unwrap();
+    assert_eq!(b[(x, line as u16)].bg, theme.changed.bg.unwrap());
+    // The highlight fades on a later tick.
+    a.update(Msg::Tick(fixtures::now() + chrono::Duration::seconds(5)));
+    let b = draw(&mut a, 120, 24);
+    assert_ne!(b[(x, line as u16)].bg, theme.changed.bg.unwrap());
+}
+
+fn open_editor(a: &mut App) {
+    let fs = fixtures::instances()[0].clone();
+    a.update(Msg::EditTarget(Ok(fs)));
+}
+
+#[test]
+fn editor_with_a_validation_error() {
+    both_sizes("editor_error", |a| {
+        open_editor(a);
+        // Before the opening brace: a JSON syntax error at 1:1.
+        a.update(key('x'));
+    });
+    let mut a = app();
+    open_editor(&mut a);
+    a.update(key('x'));
+    let s = render(&mut a, 120, 30);
+    assert!(s.contains("1:1") || s.contains("line 1"), "{s}");
+}
+
+#[test]
+fn editor_hides_plain_secrets() {
+    let mut a = app();
+    let gh = fixtures::instances()[1].clone();
+    a.update(Msg::EditTarget(Ok(gh)));
+    let s = render(&mut a, 120, 30);
+    assert!(s.contains("<redacted>"), "{s}");
+    assert!(!s.contains("ghp_plainTokenValue"), "{s}");
+}
+
+#[test]
+fn conflict_screen_after_a_stale_save() {
+    for (w, h) in [(80, 24), (200, 50)] {
+        let mut a = app();
+        open_editor(&mut a);
+        a.update(code(KeyCode::End));
+        a.update(code(KeyCode::Enter));
+        for c in r#""args": ["-v"],"#.chars() {
+            a.update(key(c));
+        }
+        let cmds = a.update(Msg::Key(KeyEvent::new(
+            KeyCode::Char('s'),
+            KeyModifiers::CONTROL,
+        )));
+        assert!(
+            matches!(cmds.as_slice(), [aacon::tui::app::Command::Update { .. }]),
+            "{cmds:?}"
+        );
+        let cmds = a.update(Msg::Saved(Err(aacon::platform::PlatformError::Conflict(
+            "filesystem changed since version 3".into(),
+        ))));
+        let fs = fixtures::instances()[0].clone();
+        assert_eq!(cmds, vec![aacon::tui::app::Command::FetchTheirs(fs.id)]);
+        let mut theirs = fs.clone();
+        theirs.version = 4;
+        theirs.updated_by = Some("cli on build-host".into());
+        theirs
+            .json_spec
+            .insert("cwd".into(), serde_json::json!("/srv/other"));
+        a.update(Msg::Theirs(Ok(theirs)));
+        insta::assert_snapshot!(format!("conflict_{w}x{h}"), render(&mut a, w, h));
+    }
+}
+
+#[test]
+fn template_picker() {
+    both_sizes("picker", |a| {
+        a.update(key('n'));
+    });
+}
+
+#[test]
+fn events_say_what_changed() {
+    use aacon::domain::Envelope;
+    use aacon::platform::PlatformEvent;
+    use std::sync::Arc;
+    let mut a = app();
+    let mut fs = fixtures::instances()[0].clone();
+    fs.aggregate_version += 50;
+    for e in [
+        Envelope::updated(&fs, &["json_spec", "description"], Some("c-upd".into())),
+        Envelope::started(&fs, Some("c-go".into())),
+        Envelope::deleted(&fs, Some("c-del".into())),
+    ] {
+        a.update(Msg::Platform(PlatformEvent::Event(Arc::new(e))));
+    }
+    a.action(Action::EventsView);
+    let s = render(&mut a, 120, 30);
+    assert!(s.contains("changed json_spec, description"), "{s}");
+    assert!(s.contains("desired running"), "{s}");
+    assert!(s.contains("deleted"), "{s}");
+}
