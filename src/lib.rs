@@ -8,5 +8,7 @@ pub mod domain;
 pub mod logging;
 pub mod paths;
 pub mod platform;
+pub mod runtime;
+pub mod secrets;
 pub mod store;
 pub mod tui;

@@ -19,7 +19,7 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn new(code: i32, message: impl Into<String>) -> Self {
+    pub(super) fn new(code: i32, message: impl Into<String>) -> Self {
         Failure {
             code,
             message: message.into(),
@@ -123,6 +123,12 @@ async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
         Some(Command::Events(args)) => {
             let platform = open_cli_platform(&dir, cli.global.read_only)?;
             events(platform.as_ref(), args, fmt).await
+        }
+        Some(Command::Secrets(cmd)) => {
+            super::runtime_cmds::secrets(&dir, cmd, fmt, cli.global.read_only)
+        }
+        Some(Command::Tools(cmd)) => {
+            super::runtime_cmds::tools(&dir, cmd, fmt, cli.global.read_only).await
         }
         Some(Command::Completions { shell }) => completions(&shell),
         Some(Command::Man) => man(),
@@ -232,7 +238,7 @@ fn warn_issues(spec: &Value) {
     }
 }
 
-fn print(s: &str) {
+pub(super) fn print(s: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(s.as_bytes());
     let _ = out.flush();

@@ -3,6 +3,7 @@
 
 mod commands;
 mod output;
+mod runtime_cmds;
 
 pub use commands::run;
 
@@ -67,6 +68,12 @@ pub enum Command {
     Instances(InstancesCmd),
     /// Print domain events; with --follow, keep printing as they happen.
     Events(EventsArgs),
+    /// Keep secrets for json_spec references (`secret_ref:NAME`).
+    #[command(subcommand)]
+    Secrets(SecretsCmd),
+    /// See and call the tools of an instance's MCP server.
+    #[command(subcommand)]
+    Tools(ToolsCmd),
     /// Print a shell completion script (instance names complete live).
     ///
     /// bash: `source <(aacon completions bash)`; zsh: `source <(aacon completions zsh)`;
@@ -93,6 +100,36 @@ pub enum ConfigCmd {
     Example,
     /// Print every setting in effect and where it came from (secrets hidden).
     Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCmd {
+    /// Store a secret; the value is read from stdin or a prompt, never from the command line.
+    Set { name: String },
+    /// List secret names (never values).
+    #[command(visible_alias = "ls")]
+    List,
+    /// Remove a secret.
+    Rm { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ToolsCmd {
+    /// List the tools the runtime discovered on an instance.
+    #[command(visible_alias = "ls")]
+    List {
+        /// Name or id.
+        key: String,
+    },
+    /// Call a tool with JSON arguments (checked against its input schema).
+    Call {
+        /// Name or id.
+        key: String,
+        tool: String,
+        /// The arguments, a JSON object.
+        #[arg(long, default_value = "{}", value_name = "JSON")]
+        args: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

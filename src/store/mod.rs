@@ -53,6 +53,17 @@ pub struct StatusReport {
     pub error: Option<String>,
 }
 
+/// A tool the runtime discovered on an instance's server.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ToolRecord {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The tool's JSON Schema for its arguments.
+    #[serde(default)]
+    pub input_schema: Value,
+}
+
 /// Where a fault is injected (tests only): after the state write, before
 /// the event write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -297,6 +308,55 @@ impl Store {
         self.conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
             .map_err(db_err)
+    }
+
+    // ---- tools -----------------------------------------------------------
+
+    /// Replace the discovered tools of instance `id`.
+    pub fn set_tools(&mut self, id: Uuid, tools: &[ToolRecord]) -> Result<()> {
+        let tx = self.conn.transaction().map_err(db_err)?;
+        tx.execute("DELETE FROM tools WHERE instance_id = ?1", [id.to_string()])
+            .map_err(db_err)?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO tools (instance_id, name, description, input_schema, discovered_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(db_err)?;
+            let at = ts(&now());
+            for t in tools {
+                stmt.execute(params![
+                    id.to_string(),
+                    t.name,
+                    t.description,
+                    t.input_schema.to_string(),
+                    at
+                ])
+                .map_err(db_err)?;
+            }
+        }
+        tx.commit().map_err(db_err)
+    }
+
+    /// The discovered tools of instance `id`, by name.
+    pub fn tools(&self, id: Uuid) -> Result<Vec<ToolRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT name, description, input_schema FROM tools WHERE instance_id = ?1 ORDER BY name",
+            )
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map([id.to_string()], |r| {
+                let schema: String = r.get(2)?;
+                Ok(ToolRecord {
+                    name: r.get(0)?,
+                    description: r.get(1)?,
+                    input_schema: serde_json::from_str(&schema).unwrap_or(Value::Null),
+                })
+            })
+            .map_err(db_err)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
     }
 
     // ---- outbox ----------------------------------------------------------

@@ -43,6 +43,17 @@ pub const MIGRATIONS: &[&str] = &[
         last_error       TEXT
     );
     "#,
+    // 2: tools the runtime discovered, per instance.
+    r#"
+    CREATE TABLE tools (
+        instance_id      TEXT NOT NULL,
+        name             TEXT NOT NULL,
+        description      TEXT,
+        input_schema     TEXT NOT NULL,
+        discovered_at    TEXT NOT NULL,
+        PRIMARY KEY (instance_id, name)
+    );
+    "#,
 ];
 
 pub const CURRENT: u32 = MIGRATIONS.len() as u32;

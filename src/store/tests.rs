@@ -325,3 +325,23 @@ fn not_a_database_is_one_sentence() {
     let err = Store::open(&path, "t").err().unwrap().to_string();
     assert!(err.contains("is it a SQLite database?"), "{err}");
 }
+
+#[test]
+fn discovered_tools_are_replaced_per_instance() {
+    let mut s = Store::open_in_memory("test").unwrap();
+    let (a, _) = s.create(new("alpha"), None).unwrap();
+    let (b, _) = s.create(new("beta"), None).unwrap();
+    let tool = |n: &str| ToolRecord {
+        name: n.into(),
+        description: Some(format!("{n} tool")),
+        input_schema: json!({"type": "object", "required": [n]}),
+    };
+    s.set_tools(a.id, &[tool("echo"), tool("add")]).unwrap();
+    s.set_tools(b.id, &[tool("time")]).unwrap();
+    let got = s.tools(a.id).unwrap();
+    assert_eq!(got, vec![tool("add"), tool("echo")]);
+    s.set_tools(a.id, &[tool("ping")]).unwrap();
+    assert_eq!(s.tools(a.id).unwrap(), vec![tool("ping")]);
+    assert_eq!(s.tools(b.id).unwrap(), vec![tool("time")]);
+    assert_eq!(count(&s, "events"), 2, "tool discovery writes no events");
+}

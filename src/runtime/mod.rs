@@ -1,0 +1,1107 @@
+//! The embedded MCP runtime: it watches domain events, decides from each
+//! json_spec what to run or reach, supervises it (restart with capped
+//! exponential backoff, health probes) and reports observed status through
+//! [`EmbeddedPlatform::report_status`] with the correlation id of the
+//! command that caused it.
+//!
+//! Only the process holding the runtime lock should call [`Runtime::spawn`];
+//! consoles and `aacon serve` use [`Host::start`], which hosts now or takes
+//! the lock over when the current host exits, and call
+//! [`Host::shutdown`] on exit. A panic hook ([`procs::install_panic_hook`],
+//! installed by `spawn`; after installing another hook such as color-eyre's,
+//! call [`procs::wrap_panic_hook`]) kills every managed process group. The host also answers
+//! other local aacon processes on `runtime.sock` ([`socket`]).
+//! Events come from the platform's in-process subscription (which tails the
+//! shared event log, so CLI commands from other processes arrive too); the
+//! Redis consumer group, when it lands, feeds the same `handle_event`.
+
+pub mod argcheck;
+pub mod catalog;
+pub mod plan;
+pub mod procs;
+pub mod ring;
+pub mod session;
+pub mod socket;
+
+use crate::domain::{DesiredState, EventType, Instance, Status};
+use crate::platform::embedded::EmbeddedPlatform;
+use crate::platform::{Platform, PlatformError, PlatformEvent};
+use crate::secrets::SecretStore;
+use crate::store::{StatusReport, ToolRecord};
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use ring::StderrRing;
+use serde_json::{Map, Value};
+use session::Session;
+pub use session::ToolCallOutcome;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+/// A discovered tool (name, description, input schema).
+pub type ToolInfo = ToolRecord;
+
+/// Timings and limits of the runtime.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Longest wait for `initialize` + `tools/list`.
+    pub init_timeout: Duration,
+    /// Longest wait for a tool call.
+    pub call_timeout: Duration,
+    /// Health probe interval (each wait is jittered by ±20%).
+    pub probe_interval: Duration,
+    /// Longest wait for one probe.
+    pub probe_timeout: Duration,
+    /// Consecutive failed probes after which the session is restarted
+    /// (0: never; the instance stays `unhealthy`).
+    pub restart_after_failed_probes: u32,
+    /// How often a healthy instance's last good probe time is written to
+    /// the store (each write is a status event), besides on transitions.
+    pub health_persist_every: Duration,
+    /// Probes in flight at once, across all instances.
+    pub probe_concurrency: usize,
+    /// First restart delay; doubles per consecutive failure.
+    pub backoff_base: Duration,
+    /// Largest restart delay.
+    pub backoff_max: Duration,
+    /// A session up this long resets the backoff.
+    pub stable_after: Duration,
+    /// Wait after SIGTERM before SIGKILL.
+    pub stop_grace: Duration,
+    /// Full reconciliation interval (besides reacting to events).
+    pub reconcile_interval: Duration,
+    /// Stderr lines kept per instance.
+    pub stderr_lines: usize,
+    /// Kill every managed process group if this process panics.
+    pub kill_on_panic: bool,
+    /// Answer other local aacon processes on `runtime.sock` in the data dir.
+    pub socket: bool,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            init_timeout: Duration::from_secs(30),
+            call_timeout: Duration::from_secs(60),
+            probe_interval: Duration::from_secs(15),
+            probe_timeout: Duration::from_secs(5),
+            restart_after_failed_probes: 4,
+            health_persist_every: Duration::from_secs(300),
+            probe_concurrency: 8,
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(60),
+            stable_after: Duration::from_secs(30),
+            stop_grace: Duration::from_secs(5),
+            reconcile_interval: Duration::from_secs(10),
+            stderr_lines: 500,
+            kill_on_panic: true,
+            socket: true,
+        }
+    }
+}
+
+/// What the runtime knows live about one instance.
+#[derive(Default)]
+struct Live {
+    ring: Option<Arc<Mutex<StderrRing>>>,
+    tools: Vec<ToolInfo>,
+    peer: Option<rmcp::Peer<rmcp::service::RoleClient>>,
+    pid: Option<u32>,
+    last_good_probe: Option<DateTime<Utc>>,
+    server: Option<String>,
+}
+
+struct Shared {
+    platform: Arc<EmbeddedPlatform>,
+    cfg: RuntimeConfig,
+    secrets: SecretStore,
+    http: reqwest::Client,
+    probes: Semaphore,
+    live: Mutex<HashMap<Uuid, Live>>,
+}
+
+enum Ctl {
+    Stop {
+        correlation_id: Option<String>,
+        reason: Option<String>,
+        report: bool,
+    },
+}
+
+struct Supervisor {
+    ctl: mpsc::UnboundedSender<Ctl>,
+    task: JoinHandle<()>,
+    /// The configuration version it runs.
+    version: u64,
+}
+
+/// The running runtime; drop or [`RuntimeHandle::shutdown`] ends it.
+pub struct RuntimeHandle {
+    shared: Arc<Shared>,
+    supervisors: Arc<tokio::sync::Mutex<HashMap<Uuid, Supervisor>>>,
+    stop_main: watch::Sender<bool>,
+    main: Option<JoinHandle<()>>,
+    socket: Option<(JoinHandle<()>, std::path::PathBuf)>,
+}
+
+pub struct Runtime;
+
+impl Runtime {
+    /// Start the runtime on `platform`: reconcile now (bring up what should
+    /// run), then follow events.
+    pub fn spawn(platform: Arc<EmbeddedPlatform>, cfg: RuntimeConfig) -> RuntimeHandle {
+        if cfg.kill_on_panic {
+            procs::install_panic_hook();
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(cfg.init_timeout.min(Duration::from_secs(10)))
+            .build()
+            .unwrap_or_default();
+        let shared = Arc::new(Shared {
+            secrets: SecretStore::open(platform.data_dir().root()),
+            platform,
+            http,
+            probes: Semaphore::new(cfg.probe_concurrency.max(1)),
+            cfg,
+            live: Mutex::new(HashMap::new()),
+        });
+        let supervisors = Arc::new(tokio::sync::Mutex::new(HashMap::new()));
+        let (stop_main, stop_rx) = watch::channel(false);
+        let main = tokio::spawn(main_loop(shared.clone(), supervisors.clone(), stop_rx));
+        let socket = if shared.cfg.socket {
+            let path = shared.platform.data_dir().socket();
+            match socket::start(shared.clone(), path.clone()) {
+                Ok(task) => Some((task, path)),
+                Err(e) => {
+                    tracing::warn!(error = %e, path = %path.display(), "cannot open the runtime socket; other aacon processes cannot reach this runtime");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        RuntimeHandle {
+            shared,
+            supervisors,
+            stop_main,
+            main: Some(main),
+            socket,
+        }
+    }
+}
+
+async fn main_loop(
+    shared: Arc<Shared>,
+    sups: Arc<tokio::sync::Mutex<HashMap<Uuid, Supervisor>>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    // Subscribe first, so nothing falls between the first list and the stream.
+    let mut rx = shared.platform.subscribe();
+    reconcile_all(&shared, &sups).await;
+    let mut tick = tokio::time::interval(shared.cfg.reconcile_interval);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            ev = rx.recv() => match ev {
+                Ok(PlatformEvent::Event(env)) => {
+                    let Some(id) = env.instance_id() else { continue };
+                    // Created needs nothing: a new instance is desired stopped,
+                    // and a start follows as its own event.
+                    if let Some(EventType::Updated | EventType::Deleted
+                        | EventType::Started | EventType::Stopped) = env.kind() {
+                        reconcile_one(&shared, &sups, id, env.correlation_id.clone()).await;
+                    }
+                }
+                Ok(PlatformEvent::Refresh) => reconcile_all(&shared, &sups).await,
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(skipped = n, "runtime fell behind the event stream; reconciling");
+                    reconcile_all(&shared, &sups).await;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            },
+            _ = tick.tick() => reconcile_all(&shared, &sups).await,
+        }
+    }
+}
+
+async fn reconcile_all(
+    shared: &Arc<Shared>,
+    sups: &Arc<tokio::sync::Mutex<HashMap<Uuid, Supervisor>>>,
+) {
+    let list = match shared.platform.list().await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "runtime cannot list instances");
+            return;
+        }
+    };
+    let mut map = sups.lock().await;
+    let ids: std::collections::HashSet<Uuid> = list.iter().map(|i| i.id).collect();
+    let gone: Vec<Uuid> = map.keys().filter(|id| !ids.contains(id)).copied().collect();
+    for id in gone {
+        if let Some(s) = map.remove(&id) {
+            let _ = s.ctl.send(Ctl::Stop {
+                correlation_id: None,
+                reason: None,
+                report: false,
+            });
+        }
+    }
+    for inst in list {
+        apply(shared, &mut map, &inst, None);
+    }
+}
+
+async fn reconcile_one(
+    shared: &Arc<Shared>,
+    sups: &Arc<tokio::sync::Mutex<HashMap<Uuid, Supervisor>>>,
+    id: Uuid,
+    correlation_id: Option<String>,
+) {
+    let found = shared.platform.get(&id.to_string()).await;
+    let mut map = sups.lock().await;
+    match found {
+        Ok(inst) => apply(shared, &mut map, &inst, correlation_id),
+        Err(PlatformError::NotFound(_)) => {
+            // Deleted: stop first (no status to report on a deleted row).
+            if let Some(s) = map.remove(&id) {
+                let _ = s.ctl.send(Ctl::Stop {
+                    correlation_id,
+                    reason: None,
+                    report: false,
+                });
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, %id, "runtime cannot read an instance"),
+    }
+}
+
+/// Close the gap between desired and observed state for one instance.
+fn apply(
+    shared: &Arc<Shared>,
+    map: &mut HashMap<Uuid, Supervisor>,
+    inst: &Instance,
+    correlation_id: Option<String>,
+) {
+    match inst.desired_state {
+        DesiredState::Running => {
+            let mut wait_for = None;
+            if let Some(s) = map.get(&inst.id) {
+                if s.version == inst.version && !s.task.is_finished() {
+                    return;
+                }
+                // The configuration changed (or the task ended): replace it.
+                if let Some(old) = map.remove(&inst.id) {
+                    let _ = old.ctl.send(Ctl::Stop {
+                        correlation_id: correlation_id.clone(),
+                        reason: Some("restarting with the new configuration".into()),
+                        report: false,
+                    });
+                    wait_for = Some(old.task);
+                }
+            }
+            let (tx, rx) = mpsc::unbounded_channel();
+            let task = tokio::spawn(supervise(
+                shared.clone(),
+                inst.clone(),
+                correlation_id,
+                rx,
+                wait_for,
+            ));
+            map.insert(
+                inst.id,
+                Supervisor {
+                    ctl: tx,
+                    task,
+                    version: inst.version,
+                },
+            );
+        }
+        DesiredState::Stopped => {
+            if let Some(s) = map.remove(&inst.id) {
+                let _ = s.ctl.send(Ctl::Stop {
+                    correlation_id,
+                    reason: None,
+                    report: true,
+                });
+            } else if matches!(
+                inst.status,
+                Status::Starting | Status::Running | Status::Unhealthy | Status::Stopping
+            ) {
+                // A stale observed status (from a host that exited): nothing runs it.
+                let shared = shared.clone();
+                let id = inst.id;
+                tokio::spawn(async move {
+                    shared
+                        .report(
+                            id,
+                            StatusReport {
+                                status: Some(Status::Stopped),
+                                reason: Some("not running: desired state is stopped".into()),
+                                ..Default::default()
+                            },
+                            correlation_id,
+                        )
+                        .await;
+                });
+            }
+        }
+    }
+}
+
+impl Shared {
+    fn stderr_lines(&self, id: Uuid) -> Vec<String> {
+        self.with_live(id, |l| {
+            l.ring
+                .as_ref()
+                .and_then(|r| r.lock().ok().map(|r| r.lines()))
+                .unwrap_or_default()
+        })
+    }
+
+    async fn call_tool(
+        &self,
+        id: Uuid,
+        tool: &str,
+        args: Value,
+    ) -> Result<ToolCallOutcome, socket::CallError> {
+        let (peer, tools) = self.with_live(id, |l| (l.peer.clone(), l.tools.clone()));
+        let Some(peer) = peer else {
+            return Err(socket::CallError::NotRunning(
+                "the instance is not running in this runtime; start it first".into(),
+            ));
+        };
+        let args = check_args(&tools, tool, args).map_err(socket::CallError::Failed)?;
+        session::call_tool(&peer, tool, args, self.cfg.call_timeout)
+            .await
+            .map_err(socket::CallError::Failed)
+    }
+
+    async fn report(&self, id: Uuid, report: StatusReport, correlation_id: Option<String>) {
+        if let Err(e) = self
+            .platform
+            .report_status(id, report, correlation_id)
+            .await
+        {
+            match e {
+                PlatformError::NotFound(_) => {}
+                e => tracing::warn!(error = %e, %id, "cannot record a status report"),
+            }
+        }
+    }
+
+    fn with_live<T>(&self, id: Uuid, f: impl FnOnce(&mut Live) -> T) -> T {
+        // A poisoned map only means another task panicked mid-update; the
+        // data is plain values, still usable.
+        let mut map = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        f(map.entry(id).or_default())
+    }
+
+    fn ring(&self, id: Uuid) -> Arc<Mutex<StderrRing>> {
+        let cap = self.cfg.stderr_lines;
+        self.with_live(id, |l| {
+            l.ring
+                .get_or_insert_with(|| Arc::new(Mutex::new(StderrRing::new(cap))))
+                .clone()
+        })
+    }
+
+    async fn store_tools(&self, id: Uuid, tools: Vec<ToolInfo>) {
+        let store = self.platform.store();
+        let r = tokio::task::spawn_blocking(move || {
+            let mut s = store
+                .lock()
+                .map_err(|_| PlatformError::Internal("the store lock is poisoned".into()))?;
+            s.set_tools(id, &tools)
+        })
+        .await;
+        if let Ok(Err(e)) | Err(e) = r.map_err(|e| PlatformError::Internal(e.to_string())) {
+            tracing::warn!(error = %e, %id, "cannot store discovered tools");
+        }
+    }
+
+    fn jittered(&self, d: Duration) -> Duration {
+        let f: f64 = rand::rng().random_range(0.8..1.2);
+        d.mul_f64(f)
+    }
+
+    fn backoff(&self, failures: u32) -> Duration {
+        let exp = failures.saturating_sub(1).min(20);
+        let d = self
+            .cfg
+            .backoff_base
+            .saturating_mul(1u32 << exp)
+            .min(self.cfg.backoff_max);
+        self.jittered(d).min(self.cfg.backoff_max)
+    }
+}
+
+/// Find a working container CLI: podman, then docker.
+async fn container_cli() -> Result<&'static str, String> {
+    let mut notes = Vec::new();
+    for name in ["podman", "docker"] {
+        let on_path = std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+            .unwrap_or(false);
+        if !on_path {
+            continue;
+        }
+        let out = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio::process::Command::new(name)
+                .arg("info")
+                .stdin(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await;
+        match out {
+            Ok(Ok(o)) if o.status.success() => return Ok(name),
+            Ok(Ok(o)) => {
+                let err = String::from_utf8_lossy(&o.stderr);
+                let line = err
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("");
+                notes.push(format!(
+                    "{name} is installed but `{name} info` failed: {}",
+                    line.trim()
+                ));
+            }
+            Ok(Err(e)) => notes.push(format!("{name} cannot run: {e}")),
+            Err(_) => notes.push(format!("`{name} info` did not answer within 10s")),
+        }
+    }
+    let mut msg = "no container runtime found (looked for podman, docker)".to_string();
+    if !notes.is_empty() {
+        msg.push_str("; ");
+        msg.push_str(&notes.join("; "));
+    }
+    Err(msg)
+}
+
+/// Bring one instance up: resolve its plan and connect.
+async fn bring_up(
+    shared: &Shared,
+    inst: &Instance,
+    ring: Arc<Mutex<StderrRing>>,
+) -> Result<(Session, Vec<ToolInfo>, Option<String>), String> {
+    let resolved = plan::resolve(&inst.json_spec, &shared.secrets)?;
+    if let Ok(mut r) = ring.lock() {
+        r.set_secrets(resolved.secrets.clone());
+    }
+    let t = shared.cfg.init_timeout;
+    match resolved.plan {
+        plan::Plan::Process(p) => Session::spawn(&p, t, ring)
+            .await
+            .map(|(s, tools)| (s, tools, None)),
+        plan::Plan::Endpoint(e) => Session::connect(&e, t, &shared.http)
+            .await
+            .map(|(s, tools)| (s, tools, None)),
+        plan::Plan::Container(c) => {
+            let cli = container_cli().await?;
+            let cname = format!("aacon-{}-{}", inst.name, &inst.id.simple().to_string()[..8]);
+            let mut args = vec![
+                "run".to_string(),
+                "-i".into(),
+                "--rm".into(),
+                "--name".into(),
+                cname.clone(),
+            ];
+            // `-e NAME` without a value takes it from our env: no secret in argv.
+            for (k, _) in &c.env {
+                args.push("-e".into());
+                args.push(k.clone());
+            }
+            args.push(c.image.clone());
+            args.extend(c.cmd.iter().cloned());
+            let p = plan::ProcessPlan {
+                program: cli.to_string(),
+                args,
+                env: c.env.clone(),
+                cwd: None,
+            };
+            Session::spawn(&p, t, ring)
+                .await
+                .map(|(s, tools)| (s, tools, Some(format!("{cli} rm -f {cname}"))))
+        }
+    }
+}
+
+enum SessionEnd {
+    Stop {
+        correlation_id: Option<String>,
+        reason: Option<String>,
+        report: bool,
+    },
+    Died(String),
+}
+
+/// One instance's life: bring up, watch, probe, restart with backoff.
+async fn supervise(
+    shared: Arc<Shared>,
+    inst: Instance,
+    mut correlation_id: Option<String>,
+    mut ctl: mpsc::UnboundedReceiver<Ctl>,
+    wait_for: Option<JoinHandle<()>>,
+) {
+    if let Some(h) = wait_for {
+        let _ = h.await;
+    }
+    let id = inst.id;
+    let ring = shared.ring(id);
+    let mut restarts: u32 = 0;
+    let mut failures: u32 = 0;
+    let mut announce = true;
+    loop {
+        if announce {
+            shared
+                .report(
+                    id,
+                    StatusReport {
+                        status: Some(Status::Starting),
+                        reason: (restarts > 0).then(|| format!("restart {restarts}")),
+                        restarts: Some(restarts),
+                        ..Default::default()
+                    },
+                    correlation_id.clone(),
+                )
+                .await;
+            announce = false;
+        }
+        let attempt = tokio::select! {
+            r = bring_up(&shared, &inst, ring.clone()) => Some(r),
+            c = ctl.recv() => {
+                stop_request(&shared, id, c).await;
+                return;
+            }
+        };
+        let Some(attempt) = attempt else { return };
+        match attempt {
+            Ok((mut session, tools, cleanup)) => {
+                let peer = session.peer();
+                shared.with_live(id, |l| {
+                    l.tools = tools.clone();
+                    l.peer = Some(peer.clone());
+                    l.pid = session.pid();
+                    l.last_good_probe = Some(Utc::now());
+                    l.server = Some(session.server.clone());
+                });
+                shared.store_tools(id, tools.clone()).await;
+                tracing::info!(instance = %inst.name, server = %session.server, tools = tools.len(), "instance running");
+                shared
+                    .report(
+                        id,
+                        StatusReport {
+                            status: Some(Status::Running),
+                            reason: None,
+                            tool_count: Some(Some(tools.len() as u32)),
+                            restarts: Some(restarts),
+                            healthy_now: true,
+                            error: None,
+                        },
+                        correlation_id.clone(),
+                    )
+                    .await;
+                let up_since = Instant::now();
+                let end = watch_session(&shared, id, &mut session, &peer, &mut ctl, restarts).await;
+                shared.with_live(id, |l| {
+                    l.peer = None;
+                    l.pid = None;
+                });
+                match end {
+                    SessionEnd::Stop {
+                        correlation_id: corr,
+                        reason,
+                        report,
+                    } => {
+                        if report {
+                            shared
+                                .report(
+                                    id,
+                                    StatusReport {
+                                        status: Some(Status::Stopping),
+                                        ..Default::default()
+                                    },
+                                    corr.clone(),
+                                )
+                                .await;
+                        }
+                        session.shutdown(shared.cfg.stop_grace).await;
+                        run_cleanup(cleanup).await;
+                        if report {
+                            stop_report(&shared, id, corr, reason).await;
+                        }
+                        return;
+                    }
+                    SessionEnd::Died(reason) => {
+                        session.shutdown(Duration::from_millis(500)).await;
+                        run_cleanup(cleanup).await;
+                        if up_since.elapsed() >= shared.cfg.stable_after {
+                            failures = 0;
+                        }
+                        failures += 1;
+                        restarts += 1;
+                        let delay = shared.backoff(failures);
+                        tracing::warn!(instance = %inst.name, %reason, restarts, "instance ended; restarting");
+                        shared
+                            .report(
+                                id,
+                                StatusReport {
+                                    restarts: Some(restarts),
+                                    error: Some(format!(
+                                        "{reason}; restarting in {:.1}s",
+                                        delay.as_secs_f64()
+                                    )),
+                                    ..Default::default()
+                                },
+                                correlation_id.clone(),
+                            )
+                            .await;
+                        announce = true;
+                        if !wait_backoff(&shared, id, delay, &mut ctl).await {
+                            return;
+                        }
+                    }
+                }
+            }
+            Err(reason) => {
+                failures += 1;
+                restarts += 1;
+                let delay = shared.backoff(failures);
+                tracing::warn!(instance = %inst.name, %reason, "instance failed to start");
+                shared
+                    .report(
+                        id,
+                        StatusReport {
+                            restarts: Some(restarts - 1),
+                            error: Some(reason),
+                            ..Default::default()
+                        },
+                        correlation_id.clone(),
+                    )
+                    .await;
+                if !wait_backoff(&shared, id, delay, &mut ctl).await {
+                    return;
+                }
+            }
+        }
+        // Reports after the first belong to no command.
+        correlation_id = None;
+    }
+}
+
+async fn run_cleanup(cmd: Option<String>) {
+    let Some(cmd) = cmd else { return };
+    let mut parts = cmd.split_whitespace();
+    let Some(prog) = parts.next() else { return };
+    let _ = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::process::Command::new(prog)
+            .args(parts)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .status(),
+    )
+    .await;
+}
+
+/// Wait `delay` unless a stop arrives; false when the supervisor must end.
+async fn wait_backoff(
+    shared: &Shared,
+    id: Uuid,
+    delay: Duration,
+    ctl: &mut mpsc::UnboundedReceiver<Ctl>,
+) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => true,
+        c = ctl.recv() => {
+            stop_request(shared, id, c).await;
+            false
+        }
+    }
+}
+
+/// Report `stopped` for a stop request (none: the runtime is going away).
+async fn stop_request(shared: &Shared, id: Uuid, c: Option<Ctl>) {
+    if let Some(Ctl::Stop {
+        correlation_id,
+        reason,
+        report: true,
+    }) = c
+    {
+        stop_report(shared, id, correlation_id, reason).await;
+    }
+}
+
+async fn stop_report(
+    shared: &Shared,
+    id: Uuid,
+    correlation_id: Option<String>,
+    reason: Option<String>,
+) {
+    {
+        shared
+            .report(
+                id,
+                StatusReport {
+                    status: Some(Status::Stopped),
+                    reason,
+                    ..Default::default()
+                },
+                correlation_id,
+            )
+            .await;
+    }
+}
+
+/// Watch a running session: its end, stop requests and health probes.
+async fn watch_session(
+    shared: &Shared,
+    id: Uuid,
+    session: &mut Session,
+    peer: &rmcp::Peer<rmcp::service::RoleClient>,
+    ctl: &mut mpsc::UnboundedReceiver<Ctl>,
+    restarts: u32,
+) -> SessionEnd {
+    let mut healthy = true;
+    let mut failed_probes: u32 = 0;
+    let mut persisted = Instant::now();
+    let mut next_probe = tokio::time::Instant::now() + shared.jittered(shared.cfg.probe_interval);
+    loop {
+        tokio::select! {
+            c = ctl.recv() => {
+                return match c {
+                    Some(Ctl::Stop { correlation_id, reason, report }) => SessionEnd::Stop { correlation_id, reason, report },
+                    None => SessionEnd::Stop { correlation_id: None, reason: None, report: false },
+                };
+            }
+            reason = session.ended() => return SessionEnd::Died(reason),
+            _ = tokio::time::sleep_until(next_probe) => {
+                let outcome = {
+                    let _permit = shared.probes.acquire().await;
+                    session::list_tools(peer, shared.cfg.probe_timeout).await
+                };
+                match outcome {
+                    Ok(tools) => {
+                        failed_probes = 0;
+                        let now = Utc::now();
+                        let changed = shared.with_live(id, |l| {
+                            l.last_good_probe = Some(now);
+                            let changed = l.tools != tools;
+                            if changed { l.tools = tools.clone(); }
+                            changed
+                        });
+                        if changed {
+                            shared.store_tools(id, tools.clone()).await;
+                        }
+                        if !healthy || changed || persisted.elapsed() >= shared.cfg.health_persist_every {
+                            healthy = true;
+                            persisted = Instant::now();
+                            shared.report(id, StatusReport {
+                                status: Some(Status::Running),
+                                tool_count: Some(Some(tools.len() as u32)),
+                                restarts: Some(restarts),
+                                healthy_now: true,
+                                ..Default::default()
+                            }, None).await;
+                        }
+                    }
+                    Err(e) => {
+                        failed_probes += 1;
+                        let limit = shared.cfg.restart_after_failed_probes;
+                        if limit > 0 && failed_probes >= limit {
+                            return SessionEnd::Died(format!("{failed_probes} health probes failed in a row (last: {e})"));
+                        }
+                        if healthy {
+                            healthy = false;
+                            let last = shared.with_live(id, |l| l.last_good_probe)
+                                .map(|t| t.format("%H:%M:%S UTC").to_string())
+                                .unwrap_or_else(|| "never".into());
+                            shared.report(id, StatusReport {
+                                status: Some(Status::Unhealthy),
+                                reason: Some(format!("health probe failed: {e}; last good probe at {last}")),
+                                restarts: Some(restarts),
+                                ..Default::default()
+                            }, None).await;
+                        }
+                    }
+                }
+                next_probe = tokio::time::Instant::now() + shared.jittered(shared.cfg.probe_interval);
+            }
+        }
+    }
+}
+
+impl RuntimeHandle {
+    /// The last stderr lines of an instance's process (secrets masked).
+    pub fn stderr(&self, id: Uuid) -> Vec<String> {
+        self.shared.stderr_lines(id)
+    }
+
+    /// The tools of an instance: live when it runs here, else as stored.
+    pub async fn tools(&self, id: Uuid) -> Vec<ToolInfo> {
+        let live = self
+            .shared
+            .with_live(id, |l| l.peer.as_ref().map(|_| l.tools.clone()));
+        if let Some(t) = live {
+            return t;
+        }
+        stored_tools(&self.shared.platform, id)
+            .await
+            .unwrap_or_default()
+    }
+
+    /// The pid (= process group id) of an instance's managed process.
+    pub fn pid(&self, id: Uuid) -> Option<u32> {
+        self.shared.with_live(id, |l| l.pid)
+    }
+
+    /// The time of the last good health probe.
+    pub fn last_good_probe(&self, id: Uuid) -> Option<DateTime<Utc>> {
+        self.shared.with_live(id, |l| l.last_good_probe)
+    }
+
+    /// Server name, version and protocol, while connected.
+    pub fn server_info(&self, id: Uuid) -> Option<String> {
+        self.shared
+            .with_live(id, |l| l.peer.as_ref().and(l.server.clone()))
+    }
+
+    /// Call `tool` on a running instance with JSON `args` (an object),
+    /// checked against the tool's input schema first.
+    pub async fn call_tool(
+        &self,
+        id: Uuid,
+        tool: &str,
+        args: Value,
+    ) -> Result<ToolCallOutcome, String> {
+        self.shared
+            .call_tool(id, tool, args)
+            .await
+            .map_err(|e| match e {
+                socket::CallError::NotRunning(m) | socket::CallError::Failed(m) => m,
+            })
+    }
+
+    /// Stop every managed process (MCP shutdown, SIGTERM, SIGKILL) and end
+    /// the runtime. Observed status becomes `stopped`; desired state stays,
+    /// so the next runtime host brings instances back.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop_main.send(true);
+        if let Some(m) = self.main.take() {
+            let _ = m.await;
+        }
+        let sups: Vec<Supervisor> = self
+            .supervisors
+            .lock()
+            .await
+            .drain()
+            .map(|(_, s)| s)
+            .collect();
+        let mut tasks = Vec::new();
+        for s in sups {
+            let _ = s.ctl.send(Ctl::Stop {
+                correlation_id: None,
+                reason: Some("the runtime host shut down".into()),
+                report: true,
+            });
+            tasks.push(s.task);
+        }
+        let limit = self.shared.cfg.stop_grace + Duration::from_secs(5);
+        let _ = tokio::time::timeout(limit, futures::future::join_all(tasks)).await;
+        self.close_socket();
+        self.kill_own();
+    }
+
+    fn close_socket(&mut self) {
+        if let Some((task, path)) = self.socket.take() {
+            task.abort();
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    fn kill_own(&self) {
+        let pids: Vec<u32> = {
+            let map = self.shared.live.lock().unwrap_or_else(|p| p.into_inner());
+            map.values().filter_map(|l| l.pid).collect()
+        };
+        for pid in pids {
+            procs::signal_group(pid as i32, libc::SIGKILL);
+            procs::unregister(pid as i32);
+        }
+    }
+}
+
+impl Drop for RuntimeHandle {
+    fn drop(&mut self) {
+        let _ = self.stop_main.send(true);
+        if let Some(m) = self.main.take() {
+            m.abort();
+        }
+        if let Ok(mut sups) = self.supervisors.try_lock() {
+            for (_, s) in sups.drain() {
+                s.task.abort();
+            }
+        }
+        self.close_socket();
+        // Without an orderly shutdown, no process may outlive us.
+        self.kill_own();
+    }
+}
+
+/// Tools as the store holds them (any process can read these).
+pub async fn stored_tools(
+    platform: &EmbeddedPlatform,
+    id: Uuid,
+) -> Result<Vec<ToolInfo>, PlatformError> {
+    let store = platform.store();
+    tokio::task::spawn_blocking(move || {
+        store
+            .lock()
+            .map_err(|_| PlatformError::Internal("the store lock is poisoned".into()))?
+            .tools(id)
+    })
+    .await
+    .map_err(|e| PlatformError::Internal(format!("a store task failed: {e}")))?
+}
+
+/// Check `args` for `tool` against the known tools; the arguments object.
+pub fn check_args(
+    tools: &[ToolInfo],
+    tool: &str,
+    args: Value,
+) -> Result<Map<String, Value>, String> {
+    let Value::Object(map) = args else {
+        return Err("tool arguments must be a JSON object, like {\"message\": \"hi\"}".into());
+    };
+    let Some(t) = tools.iter().find(|t| t.name == tool) else {
+        let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+        return Err(format!(
+            "the server has no tool named '{}'; it has: {}",
+            tool.chars().take(80).collect::<String>(),
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        ));
+    };
+    let problems = argcheck::check(&t.input_schema, &Value::Object(map.clone()));
+    if let Some(first) = problems.first() {
+        return Err(format!(
+            "the arguments do not fit the input schema of '{tool}': {first}{}",
+            if problems.len() > 1 {
+                format!(" (and {} more)", problems.len() - 1)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    Ok(map)
+}
+
+/// Connect to an instance just for one tool call, then close (for
+/// `aacon tools call` when no runtime host serves it). Returns the outcome
+/// and the stderr lines seen.
+pub async fn call_tool_once(
+    platform: &EmbeddedPlatform,
+    inst: &Instance,
+    tool: &str,
+    args: Value,
+    cfg: &RuntimeConfig,
+) -> Result<ToolCallOutcome, String> {
+    let secrets = SecretStore::open(platform.data_dir().root());
+    let resolved = plan::resolve(&inst.json_spec, &secrets)?;
+    let ring = Arc::new(Mutex::new(StderrRing::new(cfg.stderr_lines)));
+    if let Ok(mut r) = ring.lock() {
+        r.set_secrets(resolved.secrets.clone());
+    }
+    let (session, tools) = match resolved.plan {
+        plan::Plan::Process(p) => Session::spawn(&p, cfg.init_timeout, ring).await?,
+        plan::Plan::Endpoint(e) => {
+            let http = reqwest::Client::new();
+            Session::connect(&e, cfg.init_timeout, &http).await?
+        }
+        plan::Plan::Container(_) => {
+            return Err(format!(
+                "instance '{}' is a container; call its tools through the runtime host (open the console or run `aacon serve`)",
+                inst.name
+            ));
+        }
+    };
+    let result = match check_args(&tools, tool, args) {
+        Ok(a) => session::call_tool(&session.peer(), tool, a, cfg.call_timeout).await,
+        Err(e) => Err(e),
+    };
+    session.shutdown(cfg.stop_grace).await;
+    result
+}
+
+/// Runtime hosting for a console or `aacon serve`: host now if this
+/// process holds the runtime lock, else keep trying to take it over (when
+/// the current host exits) and then reconcile.
+pub struct Host {
+    runtime: Arc<tokio::sync::Mutex<Option<RuntimeHandle>>>,
+    task: JoinHandle<()>,
+}
+
+impl Host {
+    /// Start hosting on `platform` as `role`, retrying the lock every `retry`.
+    pub fn start(
+        platform: Arc<EmbeddedPlatform>,
+        role: crate::platform::embedded::Role,
+        cfg: RuntimeConfig,
+        retry: Duration,
+    ) -> Host {
+        let runtime = Arc::new(tokio::sync::Mutex::new(None));
+        let slot = runtime.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                match platform.try_take_runtime(role) {
+                    Ok(true) => {
+                        tracing::info!("this process now hosts the runtime");
+                        *slot.lock().await = Some(Runtime::spawn(platform.clone(), cfg));
+                        return;
+                    }
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "cannot take the runtime lock"),
+                }
+                tokio::time::sleep(retry).await;
+            }
+        });
+        Host { runtime, task }
+    }
+
+    /// Whether this process hosts the runtime now.
+    pub async fn is_hosting(&self) -> bool {
+        self.runtime.lock().await.is_some()
+    }
+
+    /// Run `f` on the runtime if this process hosts it.
+    pub async fn with<T>(&self, f: impl FnOnce(&RuntimeHandle) -> T) -> Option<T> {
+        self.runtime.lock().await.as_ref().map(f)
+    }
+
+    /// The shared slot holding the runtime (None until this process hosts).
+    pub fn slot(&self) -> Arc<tokio::sync::Mutex<Option<RuntimeHandle>>> {
+        self.runtime.clone()
+    }
+
+    /// Stop trying, and shut the runtime down if it runs here.
+    pub async fn shutdown(self) {
+        self.task.abort();
+        let rt = self.runtime.lock().await.take();
+        if let Some(rt) = rt {
+            rt.shutdown().await;
+        }
+    }
+}

@@ -1,0 +1,628 @@
+//! One MCP session: a stdio child (rmcp client over the child's pipes) or a
+//! Streamable HTTP endpoint (rmcp's reqwest transport). Every call has a
+//! timeout; every failure becomes one plain sentence.
+
+use super::plan::{EndpointPlan, ProcessPlan};
+use super::procs;
+use super::ring::StderrRing;
+use rmcp::model::{CallToolRequestParams, ClientRequest, ListToolsRequest, ServerResult};
+use rmcp::service::{RoleClient, RunningService, ServiceError};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::{ServiceExt, service::ClientInitializeError};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Child;
+
+/// A tool a server offers.
+pub use crate::store::ToolRecord as ToolInfo;
+
+/// What a tool call returned.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolCallOutcome {
+    /// The server marked the result as a tool error.
+    pub is_error: bool,
+    /// The text content blocks, joined by newlines.
+    pub text: String,
+    /// The whole result as JSON.
+    pub result: Value,
+}
+
+pub struct Session {
+    client: RunningService<RoleClient, ()>,
+    child: Option<Child>,
+    pgid: Option<i32>,
+    ring: Option<Arc<Mutex<StderrRing>>>,
+    /// Server name and version, and the protocol version agreed.
+    pub server: String,
+}
+
+fn short(s: &str, max: usize) -> String {
+    let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > max {
+        format!("{}…", one_line.chars().take(max).collect::<String>())
+    } else {
+        one_line
+    }
+}
+
+fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{}s", s as u64)
+    } else {
+        format!("{s:.1}s")
+    }
+}
+
+/// Whether `program` can be found (a path, or a name on PATH).
+fn find_program(program: &str) -> bool {
+    if program.contains('/') {
+        return std::path::Path::new(program).is_file();
+    }
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+        .unwrap_or(false)
+}
+
+/// How a child ended, in words.
+pub fn explain_exit(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exited with code {c}"),
+        (None, Some(s)) => format!("was killed by signal {s}"),
+        _ => "exited".to_string(),
+    }
+}
+
+fn last_stderr(ring: &Arc<Mutex<StderrRing>>) -> String {
+    ring.lock()
+        .ok()
+        .and_then(|r| {
+            r.last()
+                .map(|l| format!(" (last stderr line: {})", short(l, 200)))
+        })
+        .unwrap_or_default()
+}
+
+fn init_error(e: &ClientInitializeError) -> String {
+    match e {
+        ClientInitializeError::ConnectionClosed(_) => {
+            "the server closed the connection during initialize".into()
+        }
+        ClientInitializeError::JsonRpcError(d) => {
+            let m = d.message.to_string();
+            if m.to_ascii_lowercase().contains("protocol") {
+                format!("protocol version mismatch: {}", short(&m, 200))
+            } else {
+                format!("the server refused initialize: {}", short(&m, 200))
+            }
+        }
+        ClientInitializeError::NoCompatibleProtocolVersion {
+            client_supported,
+            server_supported,
+        } => format!(
+            "protocol version mismatch: we speak {}, the server speaks {}",
+            client_supported
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            server_supported
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        ClientInitializeError::TransportError { error, .. } => {
+            format!(
+                "initialize failed: {}",
+                short(&error.error.to_string(), 200)
+            )
+        }
+        ClientInitializeError::LegacyFallbackFailed { fallback, .. } => init_error(fallback),
+        other => format!("initialize failed: {}", short(&other.to_string(), 200)),
+    }
+}
+
+/// One sentence for a failed request.
+pub fn service_error(e: &ServiceError) -> String {
+    match e {
+        ServiceError::McpError(d) => format!(
+            "the server answered with error {}: {}",
+            d.code.0,
+            short(&d.message, 300)
+        ),
+        ServiceError::TransportClosed => "the connection to the server is closed".into(),
+        ServiceError::TransportSend(t) => format!(
+            "cannot send to the server: {}",
+            short(&t.error.to_string(), 200)
+        ),
+        ServiceError::Timeout { timeout } => format!("no answer within {}", secs(*timeout)),
+        other => short(&other.to_string(), 200),
+    }
+}
+
+fn tool_info(t: rmcp::model::Tool) -> ToolInfo {
+    ToolInfo {
+        name: t.name.to_string(),
+        description: t.description.map(|d| d.to_string()),
+        input_schema: Value::Object((*t.input_schema).clone()),
+    }
+}
+
+fn peer_name(client: &RunningService<RoleClient, ()>) -> String {
+    client
+        .peer_info()
+        .map(|i| {
+            let (name, version) = i
+                .server_info
+                .as_ref()
+                .map(|s| (s.name.to_string(), s.version.to_string()))
+                .unwrap_or_else(|| ("unnamed server".into(), "?".into()));
+            format!("{name} {version} (protocol {})", i.protocol_version)
+        })
+        .unwrap_or_else(|| "unknown server".into())
+}
+
+impl Session {
+    /// Spawn `plan` (never through a shell) as a process-group leader, run
+    /// initialize and tools/list.
+    pub async fn spawn(
+        plan: &ProcessPlan,
+        init_timeout: Duration,
+        ring: Arc<Mutex<StderrRing>>,
+    ) -> Result<(Session, Vec<ToolInfo>), String> {
+        if let Some(cwd) = &plan.cwd
+            && !cwd.is_dir()
+        {
+            return Err(format!(
+                "the working directory {} does not exist",
+                cwd.display()
+            ));
+        }
+        if !find_program(&plan.program) {
+            return Err(format!(
+                "command '{}' was not found{}",
+                short(&plan.program, 120),
+                if plan.program.contains('/') {
+                    ""
+                } else {
+                    " on PATH"
+                }
+            ));
+        }
+        let mut cmd = tokio::process::Command::new(&plan.program);
+        cmd.args(&plan.args)
+            .envs(plan.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        if let Some(cwd) = &plan.cwd {
+            cmd.current_dir(cwd);
+        }
+        let mut child = cmd.spawn().map_err(|e| match e.kind() {
+            std::io::ErrorKind::PermissionDenied => {
+                format!("command '{}' is not executable", short(&plan.program, 120))
+            }
+            _ => format!("cannot start '{}': {e}", short(&plan.program, 120)),
+        })?;
+        let pgid = child.id().map(|p| p as i32);
+        if let Some(g) = pgid {
+            procs::register(g);
+        }
+        // If this future is dropped mid-way (a stop during initialize),
+        // the whole group dies with it.
+        let mut guard = GroupGuard(pgid);
+        let (Some(stdout), Some(stdin)) = (child.stdout.take(), child.stdin.take()) else {
+            if let Some(g) = pgid {
+                procs::terminate_group(g, Duration::from_millis(200), Some(&mut child)).await;
+            }
+            return Err("cannot open the child's stdio pipes".into());
+        };
+        if let Some(stderr) = child.stderr.take() {
+            let ring = ring.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Ok(mut r) = ring.lock() {
+                        r.push(&line);
+                    }
+                }
+            });
+        }
+        let fail = |child: Child, msg: String| async move {
+            let mut child = child;
+            if let Some(g) = pgid {
+                procs::terminate_group(g, Duration::from_millis(500), Some(&mut child)).await;
+            }
+            Err(msg)
+        };
+        let init = tokio::time::timeout(init_timeout, ().serve((stdout, stdin)));
+        tokio::pin!(init);
+        let client = tokio::select! {
+            r = &mut init => match r {
+                Ok(Ok(c)) => c,
+                Ok(Err(e)) => {
+                    // A child that exited explains itself better than the pipe.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    if let Ok(Some(st)) = child.try_wait() {
+                        let msg = format!("the process {} before answering initialize{}", explain_exit(st), last_stderr(&ring));
+                        return fail(child, msg).await;
+                    }
+                    return fail(child, init_error(&e)).await;
+                }
+                Err(_) => {
+                    return fail(child, format!("the server did not answer initialize within {}", secs(init_timeout))).await;
+                }
+            },
+            st = child.wait() => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let what = st.map(explain_exit).unwrap_or_else(|e| format!("ended ({e})"));
+                let msg = format!("the process {what} before answering initialize{}", last_stderr(&ring));
+                return fail(child, msg).await;
+            }
+        };
+        let server = peer_name(&client);
+        guard.0 = None;
+        let session = Session {
+            client,
+            child: Some(child),
+            pgid,
+            ring: Some(ring),
+            server,
+        };
+        match session.list_tools(init_timeout).await {
+            Ok(tools) => Ok((session, tools)),
+            Err(e) => {
+                session.shutdown(Duration::from_millis(500)).await;
+                Err(format!("tools/list failed: {e}"))
+            }
+        }
+    }
+
+    /// Connect to a Streamable HTTP endpoint, run initialize and tools/list.
+    pub async fn connect(
+        plan: &EndpointPlan,
+        init_timeout: Duration,
+        http: &reqwest::Client,
+    ) -> Result<(Session, Vec<ToolInfo>), String> {
+        let url = reqwest::Url::parse(&plan.url)
+            .map_err(|e| format!("the endpoint '{}' is not a URL: {e}", short(&plan.url, 120)))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!(
+                "the endpoint '{}' is not an http or https URL",
+                short(&plan.url, 120)
+            ));
+        }
+        let mut headers = HashMap::new();
+        for (k, v) in &plan.headers {
+            let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| format!("header name '{}' is not valid", short(k, 60)))?;
+            if matches!(
+                name.as_str(),
+                "accept" | "mcp-session-id" | "last-event-id" | "content-type"
+            ) {
+                continue;
+            }
+            let value = reqwest::header::HeaderValue::from_str(v)
+                .map_err(|_| format!("the value of header '{}' is not valid", short(k, 60)))?;
+            headers.insert(name, value);
+        }
+        let config = StreamableHttpClientTransportConfig::with_uri(plan.url.as_str())
+            .custom_headers(headers);
+        let transport = StreamableHttpClientTransport::with_client(http.clone(), config);
+        let client = match tokio::time::timeout(init_timeout, ().serve(transport)).await {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => {
+                let fallback = init_error(&e);
+                return Err(diagnose(plan, init_timeout, http).await.unwrap_or(fallback));
+            }
+            Err(_) => {
+                return Err(diagnose(plan, init_timeout, http).await.unwrap_or_else(|| {
+                    format!(
+                        "{} did not answer initialize within {}",
+                        plan.url,
+                        secs(init_timeout)
+                    )
+                }));
+            }
+        };
+        let server = peer_name(&client);
+        let session = Session {
+            client,
+            child: None,
+            pgid: None,
+            ring: None,
+            server,
+        };
+        match session.list_tools(init_timeout).await {
+            Ok(tools) => Ok((session, tools)),
+            Err(e) => {
+                session.shutdown(Duration::from_millis(500)).await;
+                Err(format!("tools/list failed: {e}"))
+            }
+        }
+    }
+
+    /// The child's pid (its process group id), for a managed process.
+    pub fn pid(&self) -> Option<u32> {
+        self.pgid.map(|p| p as u32)
+    }
+
+    pub fn peer(&self) -> rmcp::Peer<RoleClient> {
+        self.client.peer().clone()
+    }
+
+    /// tools/list with pagination (a fresh request, never a cached answer).
+    pub async fn list_tools(&self, timeout: Duration) -> Result<Vec<ToolInfo>, String> {
+        list_tools(&self.peer(), timeout).await
+    }
+
+    /// Resolves when the server is gone: the child exited (with why) or
+    /// the HTTP session closed.
+    pub async fn ended(&mut self) -> String {
+        match self.child.as_mut() {
+            Some(child) => {
+                let st = child.wait().await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let what = st
+                    .map(explain_exit)
+                    .unwrap_or_else(|e| format!("ended ({e})"));
+                let tail = self.ring.as_ref().map(last_stderr).unwrap_or_default();
+                format!("the process {what}{tail}")
+            }
+            None => loop {
+                if self.client.is_closed() {
+                    return "the connection to the server closed".into();
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            },
+        }
+    }
+
+    /// MCP shutdown (close the session: stdin EOF or HTTP DELETE), then
+    /// SIGTERM, then SIGKILL after `grace`; the whole process group.
+    pub async fn shutdown(mut self, grace: Duration) {
+        let _ = self
+            .client
+            .close_with_timeout(grace.min(Duration::from_secs(2)))
+            .await;
+        if let Some(pgid) = self.pgid {
+            if let Some(child) = self.child.as_mut() {
+                let quick = grace.min(Duration::from_millis(500));
+                if tokio::time::timeout(quick, child.wait()).await.is_ok()
+                    && procs::live_members(pgid).is_empty()
+                {
+                    procs::unregister(pgid);
+                    self.pgid = None;
+                    return;
+                }
+            }
+            procs::terminate_group(pgid, grace, self.child.as_mut()).await;
+        }
+        self.pgid = None;
+    }
+}
+
+/// SIGKILLs a process group when dropped while still armed.
+struct GroupGuard(Option<i32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(g) = self.0.take() {
+            procs::signal_group(g, libc::SIGKILL);
+            procs::unregister(g);
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Dropped without `shutdown` (an aborted task): kill the group.
+        if let Some(g) = self.pgid.take() {
+            procs::signal_group(g, libc::SIGKILL);
+            procs::unregister(g);
+        }
+    }
+}
+
+/// tools/list on `peer`, following pagination, bypassing rmcp's cache.
+pub async fn list_tools(
+    peer: &rmcp::Peer<RoleClient>,
+    timeout: Duration,
+) -> Result<Vec<ToolInfo>, String> {
+    let work = async {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..100 {
+            let req = match cursor.take() {
+                Some(c) => {
+                    let mut p = rmcp::model::PaginatedRequestParams::default();
+                    p.cursor = Some(c);
+                    ListToolsRequest::with_param(p)
+                }
+                None => ListToolsRequest::default(),
+            };
+            match peer
+                .send_request(ClientRequest::ListToolsRequest(req))
+                .await
+            {
+                Ok(ServerResult::ListToolsResult(r)) => {
+                    out.extend(r.tools.into_iter().map(tool_info));
+                    match r.next_cursor {
+                        Some(c) if !c.is_empty() => cursor = Some(c),
+                        _ => return Ok(out),
+                    }
+                }
+                Ok(_) => return Err("the server sent an unexpected answer to tools/list".into()),
+                Err(e) => return Err(service_error(&e)),
+            }
+        }
+        Ok(out)
+    };
+    tokio::time::timeout(timeout, work)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer to tools/list within {}", secs(timeout))))
+}
+
+/// Call `tool` with `args` on `peer`, with a timeout.
+pub async fn call_tool(
+    peer: &rmcp::Peer<RoleClient>,
+    tool: &str,
+    args: Map<String, Value>,
+    timeout: Duration,
+) -> Result<ToolCallOutcome, String> {
+    let params = CallToolRequestParams::new(tool.to_string()).with_arguments(args);
+    let r = tokio::time::timeout(timeout, peer.call_tool(params))
+        .await
+        .map_err(|_| format!("tool '{tool}' did not answer within {}", secs(timeout)))?
+        .map_err(|e| service_error(&e))?;
+    let text = r
+        .content
+        .iter()
+        .filter_map(|c| match c {
+            rmcp::model::ContentBlock::Text(t) => Some(t.text.clone()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    Ok(ToolCallOutcome {
+        is_error: r.is_error.unwrap_or(false),
+        text,
+        result: serde_json::to_value(&r).unwrap_or(Value::Null),
+    })
+}
+
+/// After rmcp failed to connect: ask the endpoint ourselves and say in
+/// plain words what is wrong. `None` when nothing looks wrong.
+pub async fn diagnose(
+    plan: &EndpointPlan,
+    timeout: Duration,
+    http: &reqwest::Client,
+) -> Option<String> {
+    let url = &plan.url;
+    let host = reqwest::Url::parse(url)
+        .ok()
+        .map(|u| {
+            format!(
+                "{}:{}",
+                u.host_str().unwrap_or("?"),
+                u.port_or_known_default().unwrap_or(0)
+            )
+        })
+        .unwrap_or_default();
+    let body = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                   "clientInfo": {"name": "aacon", "version": env!("CARGO_PKG_VERSION")}}
+    });
+    let mut req = http
+        .post(url)
+        .timeout(timeout)
+        .header("accept", "application/json, text/event-stream")
+        .json(&body);
+    for (k, v) in &plan.headers {
+        req = req.header(k, v);
+    }
+    let resp = match req.send().await {
+        Ok(r) => r,
+        Err(e) => return Some(request_error(&e, url, &host, timeout)),
+    };
+    let status = resp.status();
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let text = match tokio::time::timeout(timeout, resp.text()).await {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => return Some(request_error(&e, url, &host, timeout)),
+        Err(_) => String::new(),
+    };
+    if !status.is_success() {
+        let excerpt = short(&text, 200);
+        return Some(format!(
+            "{url} answered HTTP {}{}",
+            status,
+            if excerpt.is_empty() {
+                String::new()
+            } else {
+                format!(": {excerpt}")
+            }
+        ));
+    }
+    let payload = if ctype.starts_with("text/event-stream") {
+        text.lines()
+            .find_map(|l| l.strip_prefix("data:"))
+            .map(|d| d.trim().to_string())
+            .unwrap_or_default()
+    } else {
+        text.clone()
+    };
+    let parsed: Option<Value> = serde_json::from_str(&payload).ok();
+    let Some(msg) = parsed.filter(|v| v.get("jsonrpc").and_then(Value::as_str) == Some("2.0"))
+    else {
+        return Some(format!(
+            "{url} is not an MCP server: its answer to initialize is not JSON-RPC ({}: {})",
+            if ctype.is_empty() {
+                "no content type"
+            } else {
+                ctype.as_str()
+            },
+            short(&text, 120)
+        ));
+    };
+    if let Some(err) = msg.get("error") {
+        let m = err.get("message").and_then(Value::as_str).unwrap_or("");
+        return Some(if m.to_ascii_lowercase().contains("protocol") {
+            format!("protocol version mismatch: {}", short(m, 200))
+        } else {
+            format!("{url} refused initialize: {}", short(m, 200))
+        });
+    }
+    None
+}
+
+fn request_error(e: &reqwest::Error, url: &str, host: &str, timeout: Duration) -> String {
+    let mut chain = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        src = s.source();
+    }
+    let lower = chain.to_ascii_lowercase();
+    if e.is_timeout() {
+        format!("{url} did not answer within {}", secs(timeout))
+    } else if lower.contains("connection refused") {
+        format!("connection refused by {host} (nothing listens there)")
+    } else if lower.contains("dns error")
+        || lower.contains("failed to lookup")
+        || lower.contains("name or service not known")
+        || lower.contains("no address associated")
+    {
+        format!(
+            "DNS lookup failed for {}",
+            host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host)
+        )
+    } else if lower.contains("certificate")
+        || lower.contains("tls")
+        || lower.contains("handshake")
+        || lower.contains("ssl")
+    {
+        format!("TLS handshake with {host} failed: {}", short(&chain, 200))
+    } else if lower.contains("connection reset") || lower.contains("connection closed") {
+        format!("{host} closed the connection: {}", short(&chain, 160))
+    } else {
+        format!("cannot reach {url}: {}", short(&chain, 200))
+    }
+}
