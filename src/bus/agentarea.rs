@@ -7,9 +7,11 @@
 //! functions, no I/O.
 
 use crate::domain::Envelope;
-use crate::domain::spec::redact_plain_secrets;
+use crate::domain::spec::{is_secret_key, is_secret_ref, redact_plain_secrets};
+use regex::Regex;
 use serde_json::{Map, Value};
 use std::fmt;
+use std::sync::LazyLock;
 
 /// FastStream's binary message magic.
 pub const BINARY_MAGIC: [u8; 8] = [0x89, 0x42, 0x49, 0x4E, 0x0D, 0x0A, 0x1A, 0x0A];
@@ -228,14 +230,32 @@ pub fn encode_faststream_json(envelope_json: &str, correlation_id: &str) -> Stri
 }
 
 /// A payload's text for inspection: UTF-8 as is (lossy otherwise),
-/// capped at `max` bytes.
+/// capped at `max` bytes, with values of secret-named keys redacted (it
+/// may be broken JSON, so this works on the text).
 pub fn raw_text(bytes: &[u8], max: usize) -> String {
     let cut = &bytes[..bytes.len().min(max)];
-    let mut s = String::from_utf8_lossy(cut).into_owned();
+    let mut s = scrub_secrets(&String::from_utf8_lossy(cut));
     if bytes.len() > max {
         s.push('…');
     }
     s
+}
+
+/// `"key": "value"` (also with escaped quotes, as inside FastStream's
+/// `data` string) where the key names a secret: the value is redacted.
+fn scrub_secrets(text: &str) -> String {
+    static PAIR: LazyLock<Regex> = LazyLock::new(|| {
+        // A constant, valid pattern: compiling it cannot fail.
+        Regex::new(r#"(\\?")([A-Za-z0-9_\-]+)(\\?"\s*:\s*\\?")([^"\\]*)"#).expect("valid regex")
+    });
+    PAIR.replace_all(text, |c: &regex::Captures<'_>| {
+        if is_secret_key(&c[2]) && !is_secret_ref(&c[4]) {
+            format!("{}{}{}<redacted>", &c[1], &c[2], &c[3])
+        } else {
+            c[0].to_string()
+        }
+    })
+    .into_owned()
 }
 
 #[cfg(test)]
@@ -332,6 +352,21 @@ mod tests {
         let mut b = encode_binary(&[("k", "v")], b"{}");
         b[19] = 0xff; // header count far beyond the block
         assert!(decode(&b).is_err());
+    }
+
+    #[test]
+    fn raw_text_redacts_secret_values_even_in_broken_json() {
+        let broken = br#"{"data": "{\"json_spec\": {\"environment\": {\"API_KEY\": \"sk-live-123\", \"HOME\": \"/h\"}, \"token\": \"tok-9"#;
+        let t = raw_text(broken, 4096);
+        assert!(!t.contains("sk-live-123"), "{t}");
+        assert!(!t.contains("tok-9"), "{t}");
+        assert!(t.contains("/h"), "{t}");
+        let plain =
+            br#"{"Authorization": "Bearer abc.def", "name": "x", "password": "secret_ref:db"#;
+        let t = raw_text(plain, 4096);
+        assert!(!t.contains("abc.def"), "{t}");
+        assert!(t.contains("\"name\": \"x\""), "{t}");
+        assert!(t.contains("secret_ref:db"), "references stay: {t}");
     }
 
     #[test]

@@ -38,7 +38,19 @@ impl Backoff {
     pub fn reset(&mut self) {
         self.attempt = 0;
     }
+
+    /// Reset only if a connection lived long enough to count as working
+    /// ([`STABLE`]); a server that accepts and then fails every command
+    /// still backs off.
+    pub fn reset_if_stable(&mut self, lived: Duration) {
+        if lived >= STABLE {
+            self.reset();
+        }
+    }
 }
+
+/// How long a connection must live to reset the backoff.
+pub const STABLE: Duration = Duration::from_secs(2);
 
 /// Whole seconds for "retrying in Ns", rounded up so 300 ms shows as 1.
 pub fn secs_ceil(d: Duration) -> u64 {
@@ -63,6 +75,18 @@ mod tests {
         assert!(b.next_delay() <= Duration::from_millis(100));
         assert_eq!(secs_ceil(Duration::from_millis(300)), 1);
         assert_eq!(secs_ceil(Duration::from_millis(2000)), 2);
+    }
+
+    #[test]
+    fn only_a_stable_connection_resets() {
+        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(60));
+        for _ in 0..4 {
+            b.next_delay();
+        }
+        b.reset_if_stable(Duration::from_millis(50));
+        assert!(b.next_delay() >= Duration::from_millis(800), "kept growing");
+        b.reset_if_stable(STABLE);
+        assert!(b.next_delay() <= Duration::from_millis(100));
     }
 
     #[test]

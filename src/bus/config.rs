@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The default stream key, shared with AgentArea's seed design.
-pub const DEFAULT_STREAM_KEY: &str = "agentarea:events";
+pub use crate::config::DEFAULT_STREAM_KEY;
 
 /// Everything needed to reach Redis and use the event stream.
 #[derive(Clone)]
@@ -31,6 +31,11 @@ pub struct RedisConfig {
     pub read_timeout: Duration,
     /// How long one `XREAD BLOCK` waits before asking again.
     pub block: Duration,
+    /// How often the relay looks at the outbox without being woken (other
+    /// processes may commit to the same store).
+    pub relay_poll: Duration,
+    /// How often an idle pub/sub link is checked with a PING.
+    pub keepalive: Duration,
     /// First and largest reconnect delay (exponential, with jitter).
     pub backoff_min: Duration,
     pub backoff_max: Duration,
@@ -52,12 +57,14 @@ impl RedisConfig {
         Ok(RedisConfig {
             info,
             stream_key: DEFAULT_STREAM_KEY.to_string(),
-            maxlen: 1_000_000,
+            maxlen: crate::config::DEFAULT_MAXLEN,
             backfill: 200,
             batch: 1000,
             connect_timeout: Duration::from_secs(3),
             read_timeout: Duration::from_secs(5),
             block: Duration::from_secs(5),
+            relay_poll: Duration::from_millis(500),
+            keepalive: Duration::from_secs(15),
             backoff_min: Duration::from_millis(200),
             backoff_max: Duration::from_secs(30),
             agentarea_pubsub: false,
@@ -106,6 +113,11 @@ impl RedisConfig {
 
     /// A client for this configuration (TLS roots loaded here).
     pub fn client(&self) -> Result<Client, BusError> {
+        if self.is_tls() {
+            // redis's rustls support selects no crypto provider; ring is ours.
+            // An error only means one is installed already.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         let result = match (&self.ca_cert, self.is_tls()) {
             (Some(path), true) => {
                 let pem = std::fs::read(path).map_err(|e| {
@@ -163,6 +175,22 @@ impl RedisConfig {
     }
 }
 
+impl RedisConfig {
+    /// From resolved settings (flag > env > file > default; see
+    /// [`crate::config::Settings`]). `None` when no Redis URL is set.
+    pub fn from_settings(s: &crate::config::Settings) -> Result<Option<RedisConfig>, BusError> {
+        let Some(url) = &s.redis_url else {
+            return Ok(None);
+        };
+        let mut c = RedisConfig::new(url.expose())?;
+        c.stream_key = s.stream_key.clone();
+        c.maxlen = s.maxlen;
+        c.agentarea_pubsub = s.agentarea_pubsub;
+        c.ca_cert = s.ca_cert.clone();
+        Ok(Some(c))
+    }
+}
+
 fn url_password(url: &str) -> Option<String> {
     let rest = url.split_once("://")?.1;
     let authority = rest.split(['/', '?', '#']).next()?;
@@ -212,6 +240,7 @@ impl fmt::Debug for RedisConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("read_timeout", &self.read_timeout)
             .field("block", &self.block)
+            .field("keepalive", &self.keepalive)
             .field("agentarea_pubsub", &self.agentarea_pubsub)
             .field("ca_cert", &self.ca_cert)
             .finish()
@@ -246,6 +275,34 @@ mod tests {
         assert!(c.is_tls());
         assert_eq!(c.to_string(), "rediss://me:***@127.0.0.1:6391/2");
         assert!(!format!("{c:?}").contains("s3cret-value"));
+    }
+
+    #[test]
+    fn from_resolved_settings() {
+        use crate::config::{Secret, Settings};
+        assert!(
+            RedisConfig::from_settings(&Settings::default())
+                .unwrap()
+                .is_none()
+        );
+        let s = Settings {
+            redis_url: Some(Secret::new("rediss://ops:from-config-pw@127.0.0.1:6380/4")),
+            stream_key: "team:events".into(),
+            maxlen: 5000,
+            agentarea_pubsub: true,
+            ca_cert: Some("/ca.pem".into()),
+            ..Settings::default()
+        };
+        let c = RedisConfig::from_settings(&s).unwrap().unwrap();
+        assert_eq!(c.to_string(), "rediss://ops:***@127.0.0.1:6380/4");
+        assert_eq!(c.stream_key, "team:events");
+        assert_eq!(c.maxlen, 5000);
+        assert!(c.agentarea_pubsub && c.is_tls());
+        assert_eq!(c.ca_cert.as_deref(), Some(std::path::Path::new("/ca.pem")));
+        assert_eq!(
+            RedisConfig::new("redis://h").unwrap().maxlen,
+            crate::config::DEFAULT_MAXLEN
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::platform::PlatformEvent;
 use async_trait::async_trait;
 use redis::aio::MultiplexedConnection;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
@@ -33,6 +33,12 @@ pub struct GroupOptions {
     pub min_idle: Duration,
     /// How often to look for such entries.
     pub claim_every: Duration,
+    /// An entry delivered this often without success is moved to the
+    /// dead-letter stream `<stream_key>:dead` and acknowledged.
+    pub max_deliveries: u64,
+    /// Where a group created by this worker starts: `0` (default, the whole
+    /// stream) or `$` (only new entries). An existing group keeps its place.
+    pub create_from: String,
 }
 
 impl GroupOptions {
@@ -42,6 +48,8 @@ impl GroupOptions {
             consumer: consumer.to_string(),
             min_idle: Duration::from_secs(30),
             claim_every: Duration::from_secs(5),
+            max_deliveries: 10,
+            create_from: "0".to_string(),
         }
     }
 }
@@ -57,11 +65,14 @@ pub struct GroupStats {
     pub failed: AtomicU64,
     /// Undecodable entries (acknowledged so they do not come back).
     pub malformed: AtomicU64,
+    /// Entries moved to the dead-letter stream after `max_deliveries`.
+    pub dead: AtomicU64,
 }
 
 /// A running worker; dropping it stops the task.
 pub struct WorkerHandle {
     stats: Arc<GroupStats>,
+    stop: Arc<AtomicBool>,
     join: JoinHandle<()>,
 }
 
@@ -78,6 +89,13 @@ impl WorkerHandle {
     pub fn is_finished(&self) -> bool {
         self.join.is_finished()
     }
+
+    /// Stop after the batch in hand is handled and acknowledged (within
+    /// one read block).
+    pub async fn shutdown(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = (&mut self.join).await;
+    }
 }
 
 impl Drop for WorkerHandle {
@@ -90,17 +108,19 @@ impl Drop for WorkerHandle {
 pub struct Worker;
 
 impl Worker {
-    /// Create the group (at the start of the stream) if it does not exist.
+    /// Create the group if it does not exist, positioned at `from` (`0`:
+    /// the whole stream; `$`: only entries added from now on).
     pub async fn ensure_group(
         cfg: &RedisConfig,
         conn: &mut MultiplexedConnection,
         group: &str,
+        from: &str,
     ) -> Result<(), BusError> {
         let r: redis::RedisResult<redis::Value> = redis::cmd("XGROUP")
             .arg("CREATE")
             .arg(&cfg.stream_key)
             .arg(group)
-            .arg("0")
+            .arg(from)
             .arg("MKSTREAM")
             .query_async(conn)
             .await;
@@ -113,8 +133,9 @@ impl Worker {
 
     pub fn spawn<H: Handler>(cfg: RedisConfig, opts: GroupOptions, handler: H) -> WorkerHandle {
         let stats = Arc::new(GroupStats::default());
-        let join = tokio::spawn(run(cfg, opts, handler, stats.clone()));
-        WorkerHandle { stats, join }
+        let stop = Arc::new(AtomicBool::new(false));
+        let join = tokio::spawn(run(cfg, opts, handler, stats.clone(), stop.clone()));
+        WorkerHandle { stats, stop, join }
     }
 }
 
@@ -124,6 +145,7 @@ struct Ctx<H> {
     handler: H,
     stats: Arc<GroupStats>,
     source: String,
+    stop: Arc<AtomicBool>,
 }
 
 impl<H: Handler> Ctx<H> {
@@ -203,6 +225,87 @@ impl<H: Handler> Ctx<H> {
         }
     }
 
+    /// Move idle entries delivered `max_deliveries` times to the
+    /// dead-letter stream, so one poison entry cannot loop forever.
+    async fn bury(&mut self, conn: &mut MultiplexedConnection) -> Result<(), BusError> {
+        let idle = self.opts.min_idle.as_millis() as u64;
+        let v: redis::Value = redis::cmd("XPENDING")
+            .arg(&self.cfg.stream_key)
+            .arg(&self.opts.group)
+            .arg("IDLE")
+            .arg(idle)
+            .arg("-")
+            .arg("+")
+            .arg(self.cfg.batch.max(1))
+            .query_async(conn)
+            .await
+            .map_err(|e| self.cfg.error(e))?;
+        let redis::Value::Array(rows) = v else {
+            return Ok(());
+        };
+        let poison: Vec<String> = rows
+            .into_iter()
+            .filter_map(|row| {
+                let redis::Value::Array(f) = row else {
+                    return None;
+                };
+                let id = match f.first()? {
+                    redis::Value::BulkString(b) => String::from_utf8(b.clone()).ok()?,
+                    redis::Value::SimpleString(s) => s.clone(),
+                    _ => return None,
+                };
+                match f.get(3)? {
+                    redis::Value::Int(n) if *n as u64 >= self.opts.max_deliveries => Some(id),
+                    _ => None,
+                }
+            })
+            .collect();
+        if poison.is_empty() {
+            return Ok(());
+        }
+        let v: redis::Value = redis::cmd("XCLAIM")
+            .arg(&self.cfg.stream_key)
+            .arg(&self.opts.group)
+            .arg(&self.opts.consumer)
+            .arg(idle)
+            .arg(&poison)
+            .query_async(conn)
+            .await
+            .map_err(|e| self.cfg.error(e))?;
+        let entries = entry::parse_entries(v);
+        let dead_key = format!("{}:dead", self.cfg.stream_key);
+        let mut pipe = redis::pipe();
+        for e in &entries {
+            let c = pipe
+                .cmd("XADD")
+                .arg(&dead_key)
+                .arg("*")
+                .arg("source_id")
+                .arg(&e.id)
+                .arg("group")
+                .arg(&self.opts.group);
+            if let Some(p) = &e.payload {
+                c.arg(entry::FIELD).arg(p.as_slice());
+            }
+        }
+        let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+        if !ids.is_empty() {
+            pipe.cmd("XACK")
+                .arg(&self.cfg.stream_key)
+                .arg(&self.opts.group)
+                .arg(&ids);
+            let _: redis::Value = pipe
+                .query_async(conn)
+                .await
+                .map_err(|e| self.cfg.error(e))?;
+            tracing::warn!(count = ids.len(), dead_letters = %dead_key, "entries failed too often; moved to the dead-letter stream");
+            self.stats
+                .dead
+                .fetch_add(ids.len() as u64, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
     /// Take over entries idle longer than `min_idle`.
     async fn claim(&mut self, conn: &mut MultiplexedConnection) -> Result<(), BusError> {
         let mut cursor = "0-0".to_string();
@@ -243,12 +346,13 @@ impl<H: Handler> Ctx<H> {
     }
 
     async fn session(&mut self, conn: &mut MultiplexedConnection) -> Result<(), BusError> {
-        Worker::ensure_group(&self.cfg, conn, &self.opts.group).await?;
+        Worker::ensure_group(&self.cfg, conn, &self.opts.group, &self.opts.create_from).await?;
         self.recover_own(conn).await?;
         let block = self.cfg.block.min(self.opts.claim_every).as_millis().max(1) as u64;
         let mut last_claim: Option<Instant> = None;
-        loop {
+        while !self.stop.load(Ordering::Relaxed) {
             if last_claim.is_none_or(|t| t.elapsed() >= self.opts.claim_every) {
+                self.bury(conn).await?;
                 self.claim(conn).await?;
                 last_claim = Some(Instant::now());
             }
@@ -257,10 +361,17 @@ impl<H: Handler> Ctx<H> {
                 self.process(conn, entries).await?;
             }
         }
+        Ok(())
     }
 }
 
-async fn run<H: Handler>(cfg: RedisConfig, opts: GroupOptions, handler: H, stats: Arc<GroupStats>) {
+async fn run<H: Handler>(
+    cfg: RedisConfig,
+    opts: GroupOptions,
+    handler: H,
+    stats: Arc<GroupStats>,
+    stop: Arc<AtomicBool>,
+) {
     let source = format!("{} group {}", cfg.label(), opts.group);
     let mut backoff = Backoff::new(cfg.backoff_min, cfg.backoff_max);
     let mut ctx = Ctx {
@@ -269,18 +380,22 @@ async fn run<H: Handler>(cfg: RedisConfig, opts: GroupOptions, handler: H, stats
         handler,
         stats,
         source,
+        stop,
     };
-    loop {
+    while !ctx.stop.load(Ordering::Relaxed) {
         let conn = ctx
             .cfg
             .connect_with(&ctx.cfg.blocking_connection_config())
             .await;
         let err = match conn {
             Ok(mut c) => {
-                backoff.reset();
+                let since = Instant::now();
                 match ctx.session(&mut c).await {
                     Ok(()) => return,
-                    Err(e) => e,
+                    Err(e) => {
+                        backoff.reset_if_stable(since.elapsed());
+                        e
+                    }
                 }
             }
             Err(e) => e,

@@ -8,19 +8,28 @@
 //! - [`group`]: `XREADGROUP`/`XACK`/`XAUTOCLAIM` workers.
 //! - [`pubsub`]: AgentArea's seven channels, all three wire shapes.
 //! - [`agentarea`]: pure decoding of every accepted payload shape.
+//! - [`live`]: watcher + pub/sub into one sink, for the console and the CLI.
+//!
+//! Wiring: a runtime host runs `Relay::spawn_shared(cfg, platform.store(),
+//! platform.outbox_wake())`; a one-shot command calls `relay_once_shared`
+//! once after committing (failure leaves the rows for the host); watchers
+//! run `Live::start(&cfg, Start::Backfill(cfg.backfill), sender)`. Build
+//! `cfg` with [`RedisConfig::from_settings`].
 
 pub mod agentarea;
 pub mod backoff;
 pub mod config;
 pub mod entry;
 pub mod group;
+pub mod live;
 pub mod pubsub;
 pub mod relay;
 pub mod watcher;
 
 pub use config::{DEFAULT_STREAM_KEY, RedisConfig};
-pub use group::{GroupOptions, GroupStats, Handler, Worker};
-pub use relay::{Outbox, Relay, RelayHandle, relay_once};
+pub use group::{GroupOptions, GroupStats, Handler, Worker, WorkerHandle};
+pub use live::Live;
+pub use relay::{Outbox, Relay, RelayHandle, relay_once, relay_once_shared};
 pub use watcher::{Start, WatchHandle, WatchStats, Watcher};
 
 use crate::platform::PlatformEvent;

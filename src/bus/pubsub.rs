@@ -83,7 +83,7 @@ async fn run<S: EventSink>(cfg: RedisConfig, sink: S, stats: Arc<PubSubStats>) {
     loop {
         match subscribe(&cfg).await {
             Ok(ps) => {
-                backoff.reset();
+                let since = std::time::Instant::now();
                 tracing::info!(redis = %source, "subscribed to AgentArea channels");
                 let mut first = vec![PlatformEvent::Source(SourceState::Connected(
                     source.clone(),
@@ -95,8 +95,30 @@ async fn run<S: EventSink>(cfg: RedisConfig, sink: S, stats: Arc<PubSubStats>) {
                 if !sink.emit(first).await {
                     return;
                 }
-                let mut messages = ps.into_on_message().ready_chunks(cfg.batch.max(1));
-                while let Some(batch) = messages.next().await {
+                let (mut control, stream) = ps.split();
+                let mut messages = stream.ready_chunks(cfg.batch.max(1));
+                // Pub/sub is silent when idle: ping so a dead link is noticed.
+                let mut ping = tokio::time::interval(cfg.keepalive);
+                ping.tick().await;
+                loop {
+                    let batch = tokio::select! {
+                        b = messages.next() => match b {
+                            Some(b) => b,
+                            None => break,
+                        },
+                        _ = ping.tick() => {
+                            let pong = tokio::time::timeout(
+                                cfg.read_timeout,
+                                control.ping::<redis::Value>(),
+                            )
+                            .await;
+                            if !matches!(pong, Ok(Ok(_))) {
+                                tracing::warn!(redis = %source, "pub/sub ping failed");
+                                break;
+                            }
+                            continue;
+                        }
+                    };
                     let out: Vec<PlatformEvent> = batch
                         .iter()
                         .map(|m| to_event(m.get_payload_bytes(), &source))
@@ -112,13 +134,14 @@ async fn run<S: EventSink>(cfg: RedisConfig, sink: S, stats: Arc<PubSubStats>) {
                         );
                     }
                     let good = out.len() as u64 - bad;
+                    stats.events.fetch_add(good, Ordering::Relaxed);
+                    stats.malformed.fetch_add(bad, Ordering::Relaxed);
                     if !sink.emit(out).await {
                         return;
                     }
-                    stats.events.fetch_add(good, Ordering::Relaxed);
-                    stats.malformed.fetch_add(bad, Ordering::Relaxed);
                 }
                 tracing::warn!(redis = %source, "pub/sub connection closed");
+                backoff.reset_if_stable(since.elapsed());
             }
             Err(e) => {
                 tracing::warn!(redis = %source, error = %e, "cannot subscribe to AgentArea channels");

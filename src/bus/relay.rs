@@ -13,7 +13,6 @@ use crate::platform::{PlatformError, SourceState};
 use redis::aio::MultiplexedConnection;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
@@ -100,9 +99,20 @@ pub async fn relay_once<O: Outbox + ?Sized>(
     }
 }
 
+/// [`relay_once`] for an outbox behind a mutex (the embedded platform's
+/// store); the store is used on the blocking pool, never across an await.
+pub async fn relay_once_shared<O: Outbox>(
+    cfg: &RedisConfig,
+    outbox: &Arc<Mutex<O>>,
+) -> Result<usize, BusError> {
+    let mut publisher = Publisher::connect(cfg).await?;
+    drain(cfg, outbox, &mut publisher, &RelayStats::default()).await
+}
+
 /// Counters of a running relay.
 #[derive(Debug, Default)]
 pub struct RelayStats {
+    /// Events Redis acknowledged.
     pub sent: AtomicU64,
     pub failures: AtomicU64,
 }
@@ -188,17 +198,13 @@ async fn drain<O: Outbox>(
         publisher.publish(&envs).await?;
         let seqs: Vec<i64> = batch.iter().map(|(s, _)| *s).collect();
         let n = seqs.len();
-        blocking(outbox, move |o| o.mark_sent(&seqs)).await?;
         stats.sent.fetch_add(n as u64, Ordering::Relaxed);
+        blocking(outbox, move |o| o.mark_sent(&seqs)).await?;
         total += n;
     }
 }
 
 impl Relay {
-    /// How often the relay looks at the outbox without being woken (other
-    /// processes may commit to the same store).
-    pub const POLL: Duration = Duration::from_millis(500);
-
     /// Start relaying; `wake` is notified after each commit.
     pub fn spawn<O: Outbox>(cfg: RedisConfig, outbox: O, wake: Arc<Notify>) -> RelayHandle {
         Self::spawn_shared(cfg, Arc::new(Mutex::new(outbox)), wake)
@@ -241,7 +247,6 @@ async fn run<O: Outbox>(
                 Ok(p) => {
                     tracing::info!(redis = %label, "relay connected");
                     publisher = Some(p);
-                    backoff.reset();
                     let _ = state.send(SourceState::Connected(label.clone()));
                 }
                 Err(e) if stopping => {
@@ -266,8 +271,12 @@ async fn run<O: Outbox>(
         }
         if let Some(p) = publisher.as_mut() {
             match drain(&cfg, &outbox, p, &stats).await {
-                Ok(n) if n > 0 => tracing::debug!(sent = n, "relay flushed"),
-                Ok(_) => {}
+                Ok(n) => {
+                    backoff.reset();
+                    if n > 0 {
+                        tracing::debug!(sent = n, "relay flushed");
+                    }
+                }
                 Err(e) => {
                     stats.failures.fetch_add(1, Ordering::Relaxed);
                     if matches!(e, BusError::Redis(_)) {
@@ -296,9 +305,21 @@ async fn run<O: Outbox>(
         }
         tokio::select! {
             _ = wake.notified() => {}
-            _ = tokio::time::sleep(Relay::POLL) => {}
+            _ = tokio::time::sleep(cfg.relay_poll) => {}
             _ = stop.changed() => {}
         }
     }
     let _ = state.send(SourceState::Off);
+}
+
+/// The embedded store's outbox (SQLite: rows leave the outbox table when
+/// marked sent).
+impl Outbox for crate::store::Store {
+    fn pending(&mut self, limit: usize) -> Result<Vec<(i64, Envelope)>, PlatformError> {
+        self.outbox_pending(limit)
+    }
+
+    fn mark_sent(&mut self, seqs: &[i64]) -> Result<(), PlatformError> {
+        self.outbox_mark_sent(seqs)
+    }
 }

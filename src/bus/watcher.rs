@@ -11,6 +11,7 @@ use redis::aio::MultiplexedConnection;
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Where a watcher begins.
@@ -70,8 +71,8 @@ impl Drop for WatchHandle {
 /// Recently seen event ids, bounded (the projection dedupes fully; this
 /// keeps relay re-sends out of the events view).
 struct Recent {
-    set: HashSet<String>,
-    order: VecDeque<String>,
+    set: HashSet<Arc<str>>,
+    order: VecDeque<Arc<str>>,
     cap: usize,
 }
 
@@ -94,8 +95,9 @@ impl Recent {
         {
             self.set.remove(&old);
         }
-        self.set.insert(id.to_string());
-        self.order.push_back(id.to_string());
+        let id: Arc<str> = Arc::from(id);
+        self.set.insert(id.clone());
+        self.order.push_back(id);
         true
     }
 }
@@ -122,13 +124,75 @@ impl Watcher {
     }
 }
 
-struct State<S> {
-    cfg: RedisConfig,
+/// What the reader hands the decoder, in stream order.
+enum Msg {
+    Entries {
+        entries: Vec<RawEntry>,
+        backfill: bool,
+    },
+    Other(PlatformEvent),
+}
+
+/// The decoder: decodes, dedupes, delivers, and advances the last id
+/// (the id of the last entry *delivered*). It runs beside the reader, so
+/// the next `XREAD` is in flight while a batch is decoded.
+async fn decode_loop<S: EventSink>(
+    mut rx: mpsc::Receiver<Msg>,
     sink: S,
     source: String,
     last_id: Arc<Mutex<Option<String>>>,
     stats: Arc<WatchStats>,
-    recent: Recent,
+) {
+    let mut recent = Recent::new(Watcher::DEDUPE_WINDOW);
+    while let Some(msg) = rx.recv().await {
+        let (entries, backfill) = match msg {
+            Msg::Other(e) => {
+                if !sink.emit(vec![e]).await {
+                    return;
+                }
+                continue;
+            }
+            Msg::Entries { entries, backfill } => (entries, backfill),
+        };
+        let Some(newest) = entries.last().map(|e| e.id.clone()) else {
+            continue;
+        };
+        let mut out = Vec::with_capacity(entries.len());
+        let mut n = 0u64;
+        let mut bad = 0u64;
+        for e in &entries {
+            match entry::to_event(e, &source) {
+                PlatformEvent::Event(env) => {
+                    if recent.insert(&env.event_id) {
+                        n += 1;
+                        out.push(PlatformEvent::Event(env));
+                    } else {
+                        stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                other => {
+                    bad += 1;
+                    out.push(other);
+                }
+            }
+        }
+        if bad > 0 {
+            // One line per batch, however much garbage arrives.
+            stats.malformed.fetch_add(bad, Ordering::Relaxed);
+            tracing::warn!(count = bad, last = %newest, "undecodable stream entries kept for inspection");
+        }
+        // Counted before delivery, so a receiver never sees stale counts.
+        stats.events.fetch_add(n, Ordering::Relaxed);
+        if backfill {
+            stats.backfilled.fetch_add(n, Ordering::Relaxed);
+        }
+        if !out.is_empty() && !sink.emit(out).await {
+            return;
+        }
+        if let Ok(mut g) = last_id.lock() {
+            *g = Some(newest);
+        }
+    }
 }
 
 enum Stop {
@@ -138,91 +202,78 @@ enum Stop {
     Closed,
 }
 
-impl<S: EventSink> State<S> {
-    fn last(&self) -> Option<String> {
-        self.last_id.lock().ok().and_then(|g| g.clone())
+/// The reader: owns the connection and the read cursor.
+struct Reader {
+    cfg: RedisConfig,
+    tx: mpsc::Sender<Msg>,
+    /// The id of the last entry read (ahead of the delivered last id by at
+    /// most what is queued for the decoder).
+    cursor: Option<String>,
+    /// While reading a whole-stream backfill forward: its newest id.
+    backfill_tip: Option<StreamId>,
+}
+
+impl Reader {
+    async fn send(&self, m: Msg) -> Result<(), Stop> {
+        self.tx.send(m).await.map_err(|_| Stop::Closed)
     }
 
-    fn set_last(&self, id: String) {
-        if let Ok(mut g) = self.last_id.lock() {
-            *g = Some(id);
+    async fn entries(&mut self, entries: Vec<RawEntry>, backfill: bool) -> Result<(), Stop> {
+        if let Some(last) = entries.last() {
+            let id = StreamId::parse(&last.id);
+            let backfill = backfill || (id.is_some() && id <= self.backfill_tip);
+            self.cursor = Some(last.id.clone());
+            self.send(Msg::Entries { entries, backfill }).await?;
         }
-    }
-
-    /// Decode, dedupe, deliver, and advance the last id.
-    async fn deliver(&mut self, entries: Vec<RawEntry>, backfill: bool) -> Result<(), Stop> {
-        let Some(newest) = entries.last().map(|e| e.id.clone()) else {
-            return Ok(());
-        };
-        let mut out = Vec::with_capacity(entries.len());
-        for e in &entries {
-            match entry::to_event(e, &self.source) {
-                PlatformEvent::Event(env) => {
-                    if self.recent.insert(&env.event_id) {
-                        out.push(PlatformEvent::Event(env));
-                    } else {
-                        self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                other => {
-                    self.stats.malformed.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(entry = %e.id, "undecodable stream entry kept for inspection");
-                    out.push(other);
-                }
-            }
-        }
-        let n = out
-            .iter()
-            .filter(|e| matches!(e, PlatformEvent::Event(_)))
-            .count() as u64;
-        if !out.is_empty() && !self.sink.emit(out).await {
-            return Err(Stop::Closed);
-        }
-        self.stats.events.fetch_add(n, Ordering::Relaxed);
-        if backfill {
-            self.stats.backfilled.fetch_add(n, Ordering::Relaxed);
-        }
-        self.set_last(newest);
         Ok(())
     }
 
-    async fn emit_state(&self, s: SourceState) -> Result<(), Stop> {
-        if self.sink.emit(vec![PlatformEvent::Source(s)]).await {
-            Ok(())
-        } else {
-            Err(Stop::Closed)
-        }
-    }
-
+    /// Position (backfill or resume check), say `up` once positioned, then
+    /// read live until an error.
     async fn session(
         &mut self,
         conn: &mut MultiplexedConnection,
         start: &Start,
         resumed: bool,
+        up: PlatformEvent,
     ) -> Result<(), Stop> {
         let key = self.cfg.stream_key.clone();
         let err = |cfg: &RedisConfig, e| Stop::Error(cfg.error(e));
-        match self.last() {
+        let mut backfill = Vec::new();
+        let mut refresh = false;
+        match self.cursor.clone() {
             None => {
                 let n = match start {
                     Start::Backfill(n) => *n,
                     _ => 0,
                 };
+                let len: usize = redis::cmd("XLEN")
+                    .arg(&key)
+                    .query_async(conn)
+                    .await
+                    .map_err(|e| err(&self.cfg, e))?;
+                let count = if n >= len { 1 } else { n.max(1) };
                 let v: redis::Value = redis::cmd("XREVRANGE")
                     .arg(&key)
                     .arg("+")
                     .arg("-")
                     .arg("COUNT")
-                    .arg(n.max(1))
+                    .arg(count)
                     .query_async(conn)
                     .await
                     .map_err(|e| err(&self.cfg, e))?;
                 let mut entries = entry::parse_entries(v);
                 entries.reverse();
                 match entries.last() {
-                    None => self.set_last("0-0".into()),
-                    Some(tip) if n == 0 => self.set_last(tip.id.clone()),
-                    Some(_) => self.deliver(entries, true).await?,
+                    None => self.cursor = Some("0-0".into()),
+                    Some(tip) if n == 0 => self.cursor = Some(tip.id.clone()),
+                    Some(tip) if n >= len => {
+                        // The whole stream: read it forward in batches
+                        // rather than in one reply.
+                        self.backfill_tip = StreamId::parse(&tip.id);
+                        self.cursor = Some("0-0".into());
+                    }
+                    Some(_) => backfill = entries,
                 }
             }
             Some(last) if resumed && last != "0-0" => {
@@ -244,16 +295,20 @@ impl<S: EventSink> State<S> {
                 ) && f > l
                 {
                     tracing::warn!(last = %last, "entries were trimmed while disconnected; refreshing");
-                    if !self.sink.emit(vec![PlatformEvent::Refresh]).await {
-                        return Err(Stop::Closed);
-                    }
+                    refresh = true;
                 }
             }
             Some(_) => {}
         }
+        // Connected only once positioned: what is added from here on is seen.
+        self.send(Msg::Other(up)).await?;
+        if refresh {
+            self.send(Msg::Other(PlatformEvent::Refresh)).await?;
+        }
+        self.entries(backfill, true).await?;
         let block = self.cfg.block.as_millis().max(1) as u64;
         loop {
-            let from = self.last().unwrap_or_else(|| "0-0".into());
+            let from = self.cursor.clone().unwrap_or_else(|| "0-0".into());
             let v: redis::Value = redis::cmd("XREAD")
                 .arg("COUNT")
                 .arg(self.cfg.batch.max(1))
@@ -266,7 +321,7 @@ impl<S: EventSink> State<S> {
                 .await
                 .map_err(|e| err(&self.cfg, e))?;
             let entries = entry::parse_read_reply(v);
-            self.deliver(entries, false).await?;
+            self.entries(entries, false).await?;
         }
     }
 }
@@ -279,54 +334,75 @@ async fn run<S: EventSink>(
     stats: Arc<WatchStats>,
 ) {
     let source = cfg.label();
-    let mut backoff = Backoff::new(cfg.backoff_min, cfg.backoff_max);
-    let mut st = State {
-        cfg,
+    let (tx, rx) = mpsc::channel(4);
+    let cursor = last_id.lock().ok().and_then(|g| g.clone());
+    let decoder = tokio::spawn(decode_loop(
+        rx,
         sink,
-        source: source.clone(),
+        source.clone(),
         last_id,
-        stats,
-        recent: Recent::new(Watcher::DEDUPE_WINDOW),
+        stats.clone(),
+    ));
+    let _abort_decoder = AbortOnDrop(decoder);
+    let mut reader = Reader {
+        cfg,
+        tx,
+        cursor,
+        backfill_tip: None,
     };
+    let mut backoff = Backoff::new(reader.cfg.backoff_min, reader.cfg.backoff_max);
     let mut connected_before = false;
     loop {
-        let result = match st
+        let conn = reader
             .cfg
-            .connect_with(&st.cfg.blocking_connection_config())
-            .await
-        {
+            .connect_with(&reader.cfg.blocking_connection_config())
+            .await;
+        let mut lived = std::time::Duration::ZERO;
+        let result = match conn {
             Ok(mut conn) => {
-                backoff.reset();
+                let since = std::time::Instant::now();
                 if connected_before {
-                    st.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                    stats.reconnects.fetch_add(1, Ordering::Relaxed);
                 }
                 tracing::info!(redis = %source, "watching the event stream");
-                match st.emit_state(SourceState::Connected(source.clone())).await {
-                    Err(_) => return,
-                    Ok(()) => {
-                        let resumed = connected_before;
-                        connected_before = true;
-                        st.session(&mut conn, &start, resumed).await
-                    }
-                }
+                let up = PlatformEvent::Source(SourceState::Connected(source.clone()));
+                // A reconnect, or a start after a given id, resumes.
+                let resumed = connected_before || matches!(start, Start::After(_));
+                connected_before = true;
+                let r = reader.session(&mut conn, &start, resumed, up).await;
+                lived = since.elapsed();
+                r
             }
             Err(e) => Err(Stop::Error(e)),
         };
         match result {
             Ok(()) | Err(Stop::Closed) => return,
             Err(Stop::Error(e)) => {
+                backoff.reset_if_stable(lived);
                 let delay = backoff.next_delay();
                 tracing::warn!(redis = %source, error = %e, retry_in = ?delay, "event stream unavailable");
                 let retry = SourceState::Retrying {
                     source: source.clone(),
                     in_secs: secs_ceil(delay),
                 };
-                if st.emit_state(retry).await.is_err() {
+                if reader
+                    .send(Msg::Other(PlatformEvent::Source(retry)))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 tokio::time::sleep(delay).await;
             }
         }
+    }
+}
+
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -1,0 +1,9 @@
+//! Helpers shared by integration tests: real servers, not mocks.
+
+#![allow(dead_code)]
+
+pub mod bus;
+pub mod redis;
+
+#[allow(unused_imports)]
+pub use self::redis::{RedisServer, free_port};
