@@ -1,10 +1,7 @@
 //! `aacon events --follow --output jsonl` over Redis, end to end: two aacon
 //! processes with separate data dirs share only a real redis-server; what
 //! one commits, the other prints as it happens.
-//!
-//! Ignored until the CLI takes `--redis URL` (the lead's wiring of the bus:
-//! `relay_once` after one-shot commands, `bus::Live` behind `events --follow`).
-//! Run with `cargo test --test redis_cli -- --ignored`.
+//! (`relay_once` after one-shot commands, `bus::Live` behind `events --follow`.)
 
 mod support;
 
@@ -26,7 +23,6 @@ fn aacon(data: &Path, redis: &str) -> Command {
 }
 
 #[test]
-#[ignore = "needs `--redis URL` wired into the CLI"]
 fn events_follow_jsonl_over_redis_sees_another_data_dirs_commits_as_they_happen() {
     let server = RedisServer::start();
     let dirs = tempfile::tempdir().unwrap();

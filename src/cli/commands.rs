@@ -64,7 +64,7 @@ fn issue_lines(r: &Report) -> Vec<String> {
 type Outcome = Result<(), Failure>;
 
 /// Run the parsed command line; returns the process exit code.
-pub fn run(cli: Cli) -> i32 {
+pub fn run(mut cli: Cli) -> i32 {
     let data_dir = match paths::data_dir(cli.global.data_dir.as_deref()) {
         Ok(d) => DataDir::new(d),
         Err(e) => return report(Failure::new(exit::RUNTIME, e), cli.global.debug),
@@ -72,7 +72,16 @@ pub fn run(cli: Cli) -> i32 {
     if let Err(e) = data_dir.ensure() {
         return report(Failure::new(exit::RUNTIME, e), cli.global.debug);
     }
-    let filter = std::env::var("AACON_LOG").unwrap_or_else(|_| "info".into());
+    // A broken config is reported by the commands that need it; logging and
+    // `aacon config …` still work.
+    let settings = super::serve_cmd::settings(&cli.global).ok();
+    let filter = settings
+        .as_ref()
+        .map(|s| s.log_level.clone())
+        .unwrap_or_else(|| crate::config::DEFAULT_LOG_LEVEL.into());
+    if settings.as_ref().is_some_and(|s| s.read_only) {
+        cli.global.read_only = true;
+    }
     let _log_guard = crate::logging::init(&data_dir, &filter).ok();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -117,11 +126,27 @@ async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
     match cli.command {
         None => console(&dir, &cli.global).await,
         Some(Command::Instances(cmd)) => {
-            let platform = open_cli_platform(&dir, &cli.global)?;
-            instances(platform.as_ref(), cmd, fmt).await
+            let (platform, embedded) = open_cli_platform(&dir, &cli.global)?;
+            let out = instances(platform.as_ref(), cmd, fmt).await;
+            if embedded.is_some() {
+                relay_once(&cli.global, &dir).await;
+            }
+            out
         }
         Some(Command::Events(args)) => {
-            let platform = open_cli_platform(&dir, &cli.global)?;
+            let (platform, embedded) = open_cli_platform(&dir, &cli.global)?;
+            // Embedded with Redis: --follow also shows what other hosts publish.
+            let _live = match (&embedded, args.follow) {
+                (Some(e), true) => {
+                    let settings = super::serve_cmd::settings(&cli.global)?;
+                    crate::bus::RedisConfig::from_settings(&settings)
+                        .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?
+                        .map(|cfg| {
+                            crate::bus::Live::start(&cfg, crate::bus::Start::Tip, e.event_sender())
+                        })
+                }
+                _ => None,
+            };
             events(platform.as_ref(), args, fmt).await
         }
         Some(Command::Serve(args)) => super::serve_cmd::serve(&dir, &cli.global, args).await,
@@ -157,20 +182,24 @@ fn config(global: &super::Global, cmd: ConfigCmd) -> Outcome {
     Ok(())
 }
 
-/// Open the full-screen console: on the API adapter when an API URL is
-/// configured, else on the embedded platform, where this process hosts the
-/// runtime (or takes it over when the current host exits) for as long as
-/// the console is open.
+/// Open the full-screen console: on the embedded platform (this process
+/// hosts the runtime, or takes it over when the current host exits), or on
+/// a remote one in API mode.
 async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
+    let settings = super::serve_cmd::settings(global)?;
     let mut opts = crate::tui::ConsoleOptions::new(dir.root().to_path_buf());
     opts.config_dir = paths::config_dir();
     opts.read_only = global.read_only;
+    opts.theme = settings.theme.clone();
+    opts.keymap = settings.keymap.clone();
     if let Some(api) = super::serve_cmd::api_options(global)? {
         let p: Arc<dyn Platform> = Arc::new(crate::platform::api::ApiPlatform::new(api)?);
         return crate::tui::run(p, opts)
             .await
             .map_err(|e| Failure::new(exit::RUNTIME, format!("{e:#}")));
     }
+    let redis = crate::bus::RedisConfig::from_settings(&settings)
+        .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
     let embedded = Arc::new(EmbeddedPlatform::open(
         dir.clone(),
         EmbeddedOptions {
@@ -178,39 +207,102 @@ async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
             host_runtime: true,
         },
     )?);
+    let runtime_cfg = crate::runtime::RuntimeConfig {
+        probe_interval: std::time::Duration::from_secs(settings.health_interval_secs),
+        ..Default::default()
+    };
     let host = crate::runtime::Host::start(
         embedded.clone(),
         Role::Console,
-        crate::runtime::RuntimeConfig::default(),
+        runtime_cfg,
         std::time::Duration::from_secs(2),
     );
+    // With Redis: the runtime host publishes the outbox, and every console
+    // watches the stream (its state shows in the header).
+    let relay = match &redis {
+        Some(cfg) if embedded.is_runtime_host() => Some(crate::bus::Relay::spawn_shared(
+            cfg.clone(),
+            embedded.store(),
+            embedded.outbox_wake(),
+        )),
+        _ => None,
+    };
+    let live = redis.as_ref().map(|cfg| {
+        crate::bus::Live::start(
+            cfg,
+            crate::bus::Start::Backfill(cfg.backfill),
+            embedded.event_sender(),
+        )
+    });
     let p: Arc<dyn Platform> = embedded;
     let out = crate::tui::run(p, opts)
         .await
         .map_err(|e| Failure::new(exit::RUNTIME, format!("{e:#}")));
-    // Stop every managed process before the console exits.
+    drop(live);
+    // Stop every managed process, then flush what is left of the outbox.
     host.shutdown().await;
+    if let Some(relay) = relay {
+        relay.shutdown().await;
+    }
     out
 }
 
-/// The embedded platform, or the API adapter when `--api`/`AACON_API_URL`
-/// (or `backend.api_url` in the config) names one.
-fn open_cli_platform(dir: &DataDir, global: &super::Global) -> Result<Arc<dyn Platform>, Failure> {
-    let p: Arc<dyn Platform> = match super::serve_cmd::api_options(global)? {
-        Some(opts) => Arc::new(crate::platform::api::ApiPlatform::new(opts)?),
-        None => Arc::new(EmbeddedPlatform::open(
-            dir.clone(),
-            EmbeddedOptions {
-                role: Role::Cli,
-                host_runtime: false,
-            },
-        )?),
+/// A one-shot command tries once to publish what it committed; what Redis
+/// does not take waits in the outbox for the runtime host's relay.
+async fn relay_once(global: &super::Global, dir: &DataDir) {
+    let Ok(settings) = super::serve_cmd::settings(global) else {
+        return;
     };
-    Ok(if global.read_only {
+    let Ok(Some(cfg)) = crate::bus::RedisConfig::from_settings(&settings) else {
+        return;
+    };
+    let Ok(store) = crate::store::Store::open(&dir.store(), "cli relay") else {
+        return;
+    };
+    let store = Arc::new(std::sync::Mutex::new(store));
+    let attempt = crate::bus::relay_once_shared(&cfg, &store);
+    match tokio::time::timeout(std::time::Duration::from_secs(3), attempt).await {
+        Ok(Ok(n)) => tracing::info!(sent = n, "published the outbox to Redis"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "Redis did not take the outbox; the runtime host's relay will");
+            eprintln!("aacon: events wait in the outbox for the runtime host: {e}");
+        }
+        Err(_) => eprintln!(
+            "aacon: events wait in the outbox for the runtime host: Redis did not answer within 3 s"
+        ),
+    }
+}
+
+/// The embedded platform, or the API adapter when `--api`/`AACON_API_URL`
+/// (or `backend.api_url` in the config) names one; the embedded platform
+/// itself too, when that is what runs.
+#[allow(clippy::type_complexity)]
+fn open_cli_platform(
+    dir: &DataDir,
+    global: &super::Global,
+) -> Result<(Arc<dyn Platform>, Option<Arc<EmbeddedPlatform>>), Failure> {
+    let (p, embedded): (Arc<dyn Platform>, _) = match super::serve_cmd::api_options(global)? {
+        Some(opts) => (
+            Arc::new(crate::platform::api::ApiPlatform::new(opts)?),
+            None,
+        ),
+        None => {
+            let e = Arc::new(EmbeddedPlatform::open(
+                dir.clone(),
+                EmbeddedOptions {
+                    role: Role::Cli,
+                    host_runtime: false,
+                },
+            )?);
+            (e.clone(), Some(e))
+        }
+    };
+    let p = if global.read_only {
         Arc::new(ReadOnly(p))
     } else {
         p
-    })
+    };
+    Ok((p, embedded))
 }
 
 fn read_source(src: &str, what: &str) -> Result<String, Failure> {

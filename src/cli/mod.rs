@@ -62,6 +62,18 @@ pub struct Global {
     /// Default: $AACON_REDIS_URL, else redis.url in the config.
     #[arg(long, global = true, value_name = "URL")]
     pub redis: Option<String>,
+    /// Theme: a preset (default, light, high-contrast, catppuccin-mocha, gruvbox-dark) or themes/NAME.toml in the config dir.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// Keymap: a preset (default, vim) or keymaps/NAME.toml in the config dir.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub keymap: Option<String>,
+    /// Workspace sent as X-Workspace-ID in API mode.
+    #[arg(long, global = true, value_name = "ID")]
+    pub workspace: Option<String>,
+    /// Log filter for the log file (a level, or RUST_LOG-style directives).
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

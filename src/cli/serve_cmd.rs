@@ -21,8 +21,12 @@ pub(super) fn settings(global: &Global) -> Result<Settings, Failure> {
     let file = config::load_from(global.config.as_deref(), &env).map_err(usage)?;
     let flags = Overrides {
         api_url: global.api.clone(),
+        workspace: global.workspace.clone(),
         redis_url: global.redis.clone().map(crate::config::Secret::new),
-        ..Default::default()
+        theme: global.theme.clone(),
+        keymap: global.keymap.clone(),
+        read_only: global.read_only.then_some(true),
+        log_level: global.log.clone(),
     };
     Settings::resolve(&flags, &env, file).map_err(usage)
 }

@@ -198,6 +198,13 @@ impl EmbeddedPlatform {
         self.store.clone()
     }
 
+    /// The sender behind [`Platform::subscribe`], so other live sources
+    /// (the Redis watcher) feed the same subscribers; the projection
+    /// de-duplicates what arrives twice.
+    pub fn event_sender(&self) -> broadcast::Sender<PlatformEvent> {
+        self.events.clone()
+    }
+
     /// Notified after every commit, so an outbox relay flushes promptly.
     pub fn outbox_wake(&self) -> Arc<Notify> {
         self.outbox_wake.clone()

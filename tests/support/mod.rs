@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod bus;
+pub mod pty;
 pub mod redis;
 
 #[allow(unused_imports)]
