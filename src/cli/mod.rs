@@ -58,7 +58,7 @@ pub struct Global {
     /// workspace come from AACON_API_TOKEN / AACON_WORKSPACE or the config.
     #[arg(long, global = true, value_name = "URL")]
     pub api: Option<String>,
-    /// Redis for live events: `serve` publishes to it, API mode watches it.
+    /// Redis for live events: the runtime host publishes the outbox to it, consoles and API mode watch it.
     /// Default: $AACON_REDIS_URL, else redis.url in the config.
     #[arg(long, global = true, value_name = "URL")]
     pub redis: Option<String>,
