@@ -232,7 +232,7 @@ fn every_view_works_at_40x12() {
         (
             "drafts",
             Box::new(|a| {
-                let e = aacon::tui::editor::Editor::create(&aacon::tui::templates::TEMPLATES[0]);
+                let e = aacon::tui::editor::Editor::create(&aacon::tui::templates::all()[0]);
                 a.update(Msg::Drafts(vec![e.draft()]));
             }),
         ),

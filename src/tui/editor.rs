@@ -269,7 +269,7 @@ impl Editor {
             EditorMode::Create {
                 template: Some(template.id.to_string()),
             },
-            template.text,
+            &template.text,
         )
     }
 
@@ -1087,7 +1087,7 @@ pub fn pretty(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::templates::TEMPLATES;
+    use crate::tui::templates::all as templates;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
     use serde_json::json;
@@ -1203,7 +1203,7 @@ mod tests {
 
     #[test]
     fn create_asks_for_a_valid_name() {
-        let mut e = Editor::create(&TEMPLATES[1]);
+        let mut e = Editor::create(&templates()[1]);
         assert_eq!(e.handle_key(ctrl('s')), EditorOutcome::None);
         assert!(e.is_naming());
         // Typing goes to the name, not the text.
@@ -1454,7 +1454,7 @@ mod tests {
         )
         .unwrap();
         let km = Keymap::load("default", Some(dir.path())).unwrap();
-        let mut e = Editor::create(&TEMPLATES[0]);
+        let mut e = Editor::create(&templates()[0]);
         e.set_keys(&km);
         assert_eq!(e.handle_key(key(KeyCode::F(2))), EditorOutcome::Help);
         // ctrl-s is no longer save; it goes to the text area (no change).
@@ -1472,7 +1472,7 @@ mod tests {
     }
 
     fn cases() -> Vec<(&'static str, Editor)> {
-        let valid = Editor::create(&TEMPLATES[1]);
+        let valid = Editor::create(&templates()[1]);
         let mut syntax =
             edit_of(json!({"command": ["uvx", "mcp-server-fetch"], "env_vars": {"ROOT": "/srv"}}));
         syntax.handle_key(key(KeyCode::Down));
@@ -1486,7 +1486,7 @@ mod tests {
             "{\n  \"command\": [],\n  \"cwd\": 7,\n  \"env_vars\": {\"API_KEY\": \"hunter2\"}\n}\n",
         );
         schema.handle_key(ctrl('s'));
-        let mut naming = Editor::create(&TEMPLATES[2]);
+        let mut naming = Editor::create(&templates()[2]);
         naming.handle_key(ctrl('s'));
         let mut warn = edit_of(json!({"command": "srv", "env_vars": {"API_KEY": "hunter2"}}));
         warn.handle_key(key(KeyCode::Char(' ')));
@@ -1520,7 +1520,7 @@ mod tests {
 
     #[test]
     fn renders_in_another_theme_without_restyling_first() {
-        let e = Editor::create(&TEMPLATES[0]);
+        let e = Editor::create(&templates()[0]);
         let mut term = Terminal::new(TestBackend::new(60, 12)).unwrap();
         let light = Theme::preset("light").unwrap();
         term.draw(|f| e.render(f, f.area(), &light)).unwrap();

@@ -326,7 +326,7 @@ pub fn kit_gallery(
 ) -> Result<Vec<(&'static str, Buffer)>, String> {
     use crate::tui::conflict::{ConflictScreen, Theirs};
     use crate::tui::editor::{Editor, EditorMode};
-    use crate::tui::templates::{TEMPLATES, TemplatePicker};
+    use crate::tui::templates::{TemplatePicker, all as templates};
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
     let mut out = Vec::new();
@@ -335,7 +335,7 @@ pub fn kit_gallery(
         "templates",
         render_to_buffer(width, height, |f| picker.render(f, f.area(), theme))?,
     ));
-    let valid = Editor::create(&TEMPLATES[1]);
+    let valid = Editor::create(&templates()[1]);
     out.push((
         "editor",
         render_to_buffer(width, height, |f| valid.render(f, f.area(), theme))?,

@@ -1,6 +1,7 @@
 //! The template picker for `n` (create): a starting json_spec per provider
-//! kind. Secrets are `secret_ref:NAME` placeholders, so every template is
-//! valid as chosen.
+//! kind, then the runtime's catalog of well-known MCP servers
+//! (`runtime::catalog`). Secrets are `secret_ref:NAME` placeholders, so every
+//! template is valid as chosen.
 
 use crate::domain::spec::ProviderKind;
 use crate::tui::theme::Theme;
@@ -13,38 +14,38 @@ use ratatui::widgets::{
 };
 
 /// One starting point for a new instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
     /// Stable id (drafts record it).
     pub id: &'static str,
     pub title: &'static str,
-    pub description: &'static str,
+    pub description: String,
     pub kind: ProviderKind,
     /// The json_spec text the editor opens with.
-    pub text: &'static str,
+    pub text: String,
 }
 
-/// Every template, in picker order.
-pub const TEMPLATES: [Template; 3] = [
-    Template {
-        id: "external",
-        title: "External endpoint",
-        description: "An MCP server already running somewhere, reached over HTTP. Put the token in the secret store (`aacon secrets set EXAMPLE_TOKEN`) and keep the reference here.",
-        kind: ProviderKind::External,
-        text: r#"{
+/// The generic starting points: (id, title, description, kind, text).
+const GENERIC: [(&str, &str, &str, ProviderKind, &str); 3] = [
+    (
+        "external",
+        "External endpoint",
+        "An MCP server already running somewhere, reached over HTTP. Put the token in the secret store (`aacon secrets set EXAMPLE_TOKEN`) and keep the reference here.",
+        ProviderKind::External,
+        r#"{
   "endpoint_url": "https://mcp.example.com/mcp",
   "headers": {
     "Authorization": "secret_ref:EXAMPLE_TOKEN"
   }
 }
 "#,
-    },
-    Template {
-        id: "stdio",
-        title: "Stdio command",
-        description: "A local MCP server the embedded runtime starts as a child process and speaks to over stdin/stdout.",
-        kind: ProviderKind::Process,
-        text: r#"{
+    ),
+    (
+        "stdio",
+        "Stdio command",
+        "A local MCP server the embedded runtime starts as a child process and speaks to over stdin/stdout.",
+        ProviderKind::Process,
+        r#"{
   "command": ["npx", "-y", "@modelcontextprotocol/server-everything"],
   "args": [],
   "env_vars": {
@@ -52,13 +53,13 @@ pub const TEMPLATES: [Template; 3] = [
   }
 }
 "#,
-    },
-    Template {
-        id: "container",
-        title: "Container",
-        description: "An MCP server image run through the container CLI (AgentArea's docker dialect).",
-        kind: ProviderKind::Container,
-        text: r#"{
+    ),
+    (
+        "container",
+        "Container",
+        "An MCP server image run through the container CLI (AgentArea's docker dialect).",
+        ProviderKind::Container,
+        r#"{
   "type": "docker",
   "image": "mcp/filesystem",
   "port": 8000,
@@ -67,12 +68,44 @@ pub const TEMPLATES: [Template; 3] = [
   }
 }
 "#,
-    },
+    ),
 ];
+
+static ALL: std::sync::LazyLock<Vec<Template>> = std::sync::LazyLock::new(|| {
+    let generic = GENERIC
+        .iter()
+        .map(|(id, title, description, kind, text)| Template {
+            id,
+            title,
+            description: description.to_string(),
+            kind: *kind,
+            text: text.to_string(),
+        });
+    let catalog = crate::runtime::catalog::templates().into_iter().map(|t| {
+        let needs = if t.required_env.is_empty() {
+            String::new()
+        } else {
+            format!(" Needs: {}.", t.required_env.join(", "))
+        };
+        Template {
+            id: t.name,
+            title: t.title,
+            description: format!("{}{needs}", t.description),
+            kind: crate::domain::spec::ProviderKind::Process,
+            text: serde_json::to_string_pretty(&t.json_spec).unwrap_or_default() + "\n",
+        }
+    });
+    generic.chain(catalog).collect()
+});
+
+/// Every template, in picker order: the generic ones, then the catalog.
+pub fn all() -> &'static [Template] {
+    &ALL
+}
 
 impl Template {
     pub fn by_id(id: &str) -> Option<&'static Template> {
-        TEMPLATES.iter().find(|t| t.id == id)
+        all().iter().find(|t| t.id == id)
     }
 }
 
@@ -98,18 +131,18 @@ impl TemplatePicker {
     }
 
     pub fn selected(&self) -> &'static Template {
-        // `select` keeps the index within TEMPLATES.
-        &TEMPLATES[self.state.selected().unwrap_or(0).min(TEMPLATES.len() - 1)]
+        // `select` keeps the index within the list, which is never empty.
+        &all()[self.state.selected().unwrap_or(0).min(all().len() - 1)]
     }
 
     fn select(&mut self, i: usize) {
-        self.state.select(Some(i.min(TEMPLATES.len() - 1)));
+        self.state.select(Some(i.min(all().len() - 1)));
     }
 
     /// Arrows/j/k/tab move, 1-3 pick directly, enter chooses, esc/q cancels.
     pub fn handle_key(&mut self, key: KeyEvent) -> PickerOutcome {
         let i = self.state.selected().unwrap_or(0);
-        let n = TEMPLATES.len();
+        let n = all().len();
         if key.modifiers.contains(KeyModifiers::CONTROL) {
             return match key.code {
                 KeyCode::Char('c') => PickerOutcome::Cancel,
@@ -168,12 +201,12 @@ impl TemplatePicker {
             Layout::default()
                 .direction(Direction::Vertical)
                 .constraints([
-                    Constraint::Length(TEMPLATES.len() as u16 * 2),
+                    Constraint::Length((all().len() as u16 * 2).min(body.height / 2)),
                     Constraint::Min(0),
                 ])
                 .split(body)
         };
-        let items: Vec<ListItem> = TEMPLATES
+        let items: Vec<ListItem> = all()
             .iter()
             .enumerate()
             .map(|(i, t)| {
@@ -194,7 +227,7 @@ impl TemplatePicker {
 
         let t = self.selected();
         let mut lines = vec![
-            Line::from(Span::styled(t.description, theme.base)),
+            Line::from(Span::styled(t.description.as_str(), theme.base)),
             Line::from(""),
         ];
         lines.extend(
@@ -234,8 +267,8 @@ mod tests {
 
     #[test]
     fn every_template_is_valid_and_of_its_kind() {
-        for t in TEMPLATES {
-            let v: serde_json::Value = serde_json::from_str(t.text).unwrap();
+        for t in all() {
+            let v: serde_json::Value = serde_json::from_str(&t.text).unwrap();
             let r = spec::validate(&v);
             assert!(r.is_valid(), "{}: {:?}", t.id, r.issues);
             assert!(
@@ -247,12 +280,16 @@ mod tests {
                 r.issues
             );
             assert_eq!(r.kind, Some(t.kind), "{}", t.id);
-            assert!(
-                t.text.contains(spec::SECRET_REF_PREFIX),
-                "{} shows how to reference a secret",
-                t.id
-            );
-            assert_eq!(Template::by_id(t.id), Some(&t));
+            let generic = GENERIC.iter().any(|g| g.0 == t.id);
+            let needs_env = t.description.contains("Needs:");
+            if generic || needs_env {
+                assert!(
+                    t.text.contains(spec::SECRET_REF_PREFIX),
+                    "{} shows how to reference a secret",
+                    t.id
+                );
+            }
+            assert_eq!(Template::by_id(t.id), Some(t));
         }
     }
 
@@ -264,16 +301,23 @@ mod tests {
         assert_eq!(p.selected().id, "stdio");
         p.handle_key(key(KeyCode::Up));
         p.handle_key(key(KeyCode::Up));
-        assert_eq!(p.selected().id, "container", "wraps around");
+        assert_eq!(p.selected().id, all()[all().len() - 1].id, "wraps around");
         assert_eq!(
             p.handle_key(key(KeyCode::Enter)),
-            PickerOutcome::Chosen(&TEMPLATES[2])
+            PickerOutcome::Chosen(&all()[all().len() - 1])
+        );
+        assert!(
+            all().iter().any(|t| t.id == "everything"),
+            "the catalog is in the picker"
         );
         assert_eq!(
             p.handle_key(key(KeyCode::Char('2'))),
-            PickerOutcome::Chosen(&TEMPLATES[1])
+            PickerOutcome::Chosen(&all()[1])
         );
-        assert_eq!(p.handle_key(key(KeyCode::Char('7'))), PickerOutcome::None);
+        assert_eq!(
+            p.handle_key(key(KeyCode::Char('7'))),
+            PickerOutcome::Chosen(&all()[6])
+        );
         assert_eq!(p.handle_key(key(KeyCode::Esc)), PickerOutcome::Cancel);
     }
 
