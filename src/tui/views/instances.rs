@@ -110,9 +110,29 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         let msg = if !app.loaded {
             "loading instances…".to_string()
         } else if app.projection.is_empty() {
+            let keys = [
+                (
+                    key_for(app, View::Instances, Action::Create),
+                    "create one from a template or the catalog",
+                ),
+                (
+                    key_for(app, View::Instances, Action::Help),
+                    "help: every key",
+                ),
+                (key_for(app, View::Instances, Action::Quit), "quit"),
+            ];
+            // Pad to one width so the lines centre as a block.
+            let kw = keys
+                .iter()
+                .map(|(k, _)| k.chars().count())
+                .max()
+                .unwrap_or(0);
+            let lines: Vec<String> = keys.iter().map(|(k, d)| format!("{k:>kw$}  {d}")).collect();
+            let w = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+            let block: Vec<String> = lines.iter().map(|l| format!("{l:<w$}")).collect();
             format!(
-                "No instances yet.\n\nPress {} to create one, or from a shell:\naacon instances create NAME --spec FILE",
-                key_for(app, View::Instances, Action::Create)
+                "Welcome to aacon. No instances yet.\n\n{}\n\nor from a shell: aacon instances create NAME --spec FILE",
+                block.join("\n")
             )
         } else {
             format!(
