@@ -444,3 +444,21 @@ fn man_page_and_log_file() {
         .success()
         .stdout(predicate::str::contains("instance=alpha"));
 }
+
+#[test]
+fn a_redis_password_on_the_command_line_is_refused() {
+    let env = Env::new();
+    let out = env
+        .run(
+            &[
+                "--redis",
+                "redis://:hunter2-canary@127.0.0.1:1/0",
+                "instances",
+                "list",
+            ],
+            "",
+        )
+        .code(2)
+        .stderr(predicate::str::contains("set AACON_REDIS_URL"));
+    assert!(!String::from_utf8_lossy(&out.get_output().stderr).contains("hunter2-canary"));
+}

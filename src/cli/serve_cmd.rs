@@ -18,6 +18,14 @@ fn env(key: &str) -> Option<String> {
 /// The settings: flag > environment > config file > default.
 pub(super) fn settings(global: &Global) -> Result<Settings, Failure> {
     let usage = |e: crate::config::ConfigError| Failure::new(exit::USAGE, e.to_string());
+    if let Some(url) = &global.redis
+        && crate::config::redacted_url(url) != *url
+    {
+        return Err(Failure::new(
+            exit::USAGE,
+            "the --redis URL holds a password, which any user can read in the process list; set AACON_REDIS_URL or [redis] url in the config file instead",
+        ));
+    }
     let file = config::load_from(global.config.as_deref(), &env).map_err(usage)?;
     let flags = Overrides {
         api_url: global.api.clone(),

@@ -361,21 +361,24 @@ impl Store {
 
     // ---- outbox ----------------------------------------------------------
 
-    /// Unsent events, oldest first.
+    /// Unsent events, oldest first: up to `limit` readable ones. Unreadable
+    /// rows are logged and skipped (rows are read lazily until `limit`
+    /// readable envelopes are found, so a corrupt head never stalls a relay).
     pub fn outbox_pending(&self, limit: usize) -> Result<Vec<(i64, Envelope)>> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT e.seq, e.envelope FROM outbox o JOIN events e ON e.seq = o.seq ORDER BY o.seq LIMIT ?1",
+                "SELECT e.seq, e.envelope FROM outbox o JOIN events e ON e.seq = o.seq ORDER BY o.seq",
             )
             .map_err(db_err)?;
         let rows = stmt
-            .query_map([limit as i64], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-            })
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
             .map_err(db_err)?;
         let mut out = Vec::new();
         for row in rows {
+            if out.len() >= limit {
+                break;
+            }
             let (seq, text) = row.map_err(db_err)?;
             match serde_json::from_str(&text) {
                 Ok(e) => out.push((seq, e)),

@@ -345,3 +345,17 @@ fn discovered_tools_are_replaced_per_instance() {
     assert_eq!(s.tools(b.id).unwrap(), vec![tool("time")]);
     assert_eq!(count(&s, "events"), 2, "tool discovery writes no events");
 }
+
+#[test]
+fn unreadable_outbox_rows_at_the_head_never_stall_the_relay() {
+    let mut s = Store::open_in_memory("t").unwrap();
+    for n in ["a", "b", "c"] {
+        s.create(new(n), None).unwrap();
+    }
+    s.conn
+        .execute("UPDATE events SET envelope = 'garbage' WHERE seq <= 2", [])
+        .unwrap();
+    let pending = s.outbox_pending(1).unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].1.instance_name(), Some("c"));
+}
