@@ -173,6 +173,7 @@ async fn console(dir: &DataDir, read_only: bool) -> Outcome {
         crate::runtime::RuntimeConfig::default(),
         std::time::Duration::from_secs(2),
     );
+    embedded.attach_runtime(&host.slot());
     let mut opts = crate::tui::ConsoleOptions::new(dir.root().to_path_buf());
     opts.config_dir = paths::config_dir();
     opts.read_only = read_only;
