@@ -480,10 +480,10 @@ impl Platform for EmbeddedPlatform {
         // This process hosts it and it is connected: the live session.
         if let Some(slot) = self.runtime_slot() {
             let guard = slot.lock().await;
-            if let Some(rt) = guard.as_ref() {
-                if rt.server_info(id).is_some() {
-                    return rt.call_tool(id, tool, args).await.map_err(runtime_error);
-                }
+            if let Some(rt) = guard.as_ref()
+                && rt.server_info(id).is_some()
+            {
+                return rt.call_tool(id, tool, args).await.map_err(runtime_error);
             }
         }
         // Another process hosts it: ask over the runtime socket.
