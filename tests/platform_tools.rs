@@ -96,3 +96,33 @@ async fn embedded_platform_lists_calls_and_tails_through_the_hosted_runtime() {
         rt.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_result_that_echoes_a_secret_comes_back_masked() {
+    let mut rig = Rig::new(fast_config()).await;
+    let canary = "canary-7f3a9c2e51d4";
+    aacon::secrets::SecretStore::open(rig.dir.path())
+        .set("API_KEY", &aacon::secrets::SecretValue::new(canary))
+        .unwrap();
+    let inst = rig
+        .start(
+            "masked",
+            json!({"command": [FIXTURE], "env_vars": {"API_KEY": "secret_ref:API_KEY"}}),
+        )
+        .await;
+    rig.wait_status(inst.id, Status::Running, 20).await;
+    let slot: Arc<RuntimeSlot> = Arc::new(tokio::sync::Mutex::new(rig.runtime.take()));
+    rig.platform.attach_runtime(&slot);
+    let out = rig
+        .platform
+        .call_tool(inst.id, "echo", json!({"message": format!("key={canary}")}))
+        .await
+        .unwrap();
+    assert!(out.text.starts_with("Echo: key="), "{}", out.text);
+    assert!(!out.text.contains(canary), "{}", out.text);
+    assert!(!out.result.to_string().contains(canary));
+    let rt = slot.lock().await.take();
+    if let Some(rt) = rt {
+        rt.shutdown().await;
+    }
+}

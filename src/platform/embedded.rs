@@ -476,6 +476,52 @@ impl Platform for EmbeddedPlatform {
             crate::runtime::check_args(&known, tool, args.clone())
                 .map_err(PlatformError::Invalid)?;
         }
+        let out = self.call_tool_unmasked(&inst, tool, args).await?;
+        // Tool output can echo what the server was given: mask the
+        // instance's secrets (resolved references and plain values).
+        let secrets = crate::runtime::plan::resolve(
+            &inst.json_spec,
+            &crate::secrets::SecretStore::open(self.dir.root()),
+        )
+        .map(|r| r.secrets)
+        .unwrap_or_default();
+        let mask = |t: &str| crate::runtime::ring::mask(t, &secrets);
+        let result = serde_json::from_str(&mask(&out.result.to_string())).unwrap_or(out.result);
+        Ok(ToolCallResult {
+            is_error: out.is_error,
+            text: mask(&out.text),
+            result,
+        })
+    }
+
+    async fn logs(&self, id: Uuid) -> Result<Vec<String>> {
+        if let Some(slot) = self.runtime_slot() {
+            let guard = slot.lock().await;
+            if let Some(rt) = guard.as_ref() {
+                return Ok(rt.stderr(id));
+            }
+        }
+        crate::runtime::socket::stderr(&self.dir.socket(), id, Duration::from_secs(2))
+            .await
+            .map_err(PlatformError::Unavailable)?
+            .ok_or_else(|| {
+                PlatformError::Unavailable(
+                    "no runtime host is up, so no stderr is kept; open the console or run `aacon serve`".into(),
+                )
+            })
+    }
+}
+
+impl EmbeddedPlatform {
+    /// The call itself: the live session here, the runtime host over its
+    /// socket, or a one-shot session when nobody runs the instance.
+    async fn call_tool_unmasked(
+        &self,
+        inst: &Instance,
+        tool: &str,
+        args: serde_json::Value,
+    ) -> Result<ToolCallResult> {
+        let id = inst.id;
         let cfg = crate::runtime::RuntimeConfig::default();
         // This process hosts it and it is connected: the live session.
         if let Some(slot) = self.runtime_slot() {
@@ -499,27 +545,10 @@ impl Platform for EmbeddedPlatform {
         match via_host {
             Some(out) => Ok(out),
             // Nobody runs it: a one-shot session just for this call.
-            None => crate::runtime::call_tool_once(self, &inst, tool, args, &cfg)
+            None => crate::runtime::call_tool_once(self, inst, tool, args, &cfg)
                 .await
                 .map_err(runtime_error),
         }
-    }
-
-    async fn logs(&self, id: Uuid) -> Result<Vec<String>> {
-        if let Some(slot) = self.runtime_slot() {
-            let guard = slot.lock().await;
-            if let Some(rt) = guard.as_ref() {
-                return Ok(rt.stderr(id));
-            }
-        }
-        crate::runtime::socket::stderr(&self.dir.socket(), id, Duration::from_secs(2))
-            .await
-            .map_err(PlatformError::Unavailable)?
-            .ok_or_else(|| {
-                PlatformError::Unavailable(
-                    "no runtime host is up, so no stderr is kept; open the console or run `aacon serve`".into(),
-                )
-            })
     }
 }
 
