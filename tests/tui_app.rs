@@ -718,3 +718,33 @@ fn the_logs_tab_polls_once_a_second_while_open() {
     let later = later + chrono::Duration::seconds(1);
     assert!(!a.update(Msg::Tick(later)).contains(&Command::LoadLogs(id)));
 }
+
+#[test]
+fn refresh_on_the_tools_tab_reloads_the_tools() {
+    let mut a = app();
+    let id = github_tools(&mut a);
+    assert_eq!(a.action(Action::Refresh), vec![Command::LoadTools(id)]);
+    // Up and down move the tool selection, not the instance table.
+    a.update(Msg::ToolsLoaded {
+        id,
+        result: Ok(vec![
+            aacon::platform::ToolInfo {
+                name: "a".into(),
+                description: None,
+                input_schema: json!({}),
+            },
+            aacon::platform::ToolInfo {
+                name: "b".into(),
+                description: None,
+                input_schema: json!({}),
+            },
+        ]),
+    });
+    a.action(Action::Down);
+    a.action(Action::Down);
+    let sel = match a.screens.last() {
+        Some(aacon::tui::app::Screen::Detail(d)) => d.tools.selected_tool().map(|t| t.name.clone()),
+        _ => None,
+    };
+    assert_eq!(sel.as_deref(), Some("b"));
+}

@@ -1343,6 +1343,10 @@ impl App {
                     return Vec::new();
                 }
                 Action::CallTool => return self.call_tool(),
+                Action::Refresh => {
+                    d.tools.list = None;
+                    return vec![Command::LoadTools(d.id)];
+                }
                 _ => {}
             }
         }
