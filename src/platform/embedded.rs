@@ -524,12 +524,17 @@ impl EmbeddedPlatform {
         let id = inst.id;
         let cfg = crate::runtime::RuntimeConfig::default();
         // This process hosts it and it is connected: the live session.
+        // (The slot is released before the call: a slow tool must not
+        // hold up the Logs tab or the host's shutdown.)
         if let Some(slot) = self.runtime_slot() {
-            let guard = slot.lock().await;
-            if let Some(rt) = guard.as_ref()
-                && rt.server_info(id).is_some()
-            {
-                return rt.call_tool(id, tool, args).await.map_err(runtime_error);
+            let caller = slot
+                .lock()
+                .await
+                .as_ref()
+                .filter(|rt| rt.server_info(id).is_some())
+                .map(crate::runtime::RuntimeHandle::tool_caller);
+            if let Some(c) = caller {
+                return c.call_tool(id, tool, args).await.map_err(runtime_error);
             }
         }
         // Another process hosts it: ask over the runtime socket.
