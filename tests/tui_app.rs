@@ -567,3 +567,184 @@ fn saving_an_instance_deleted_meanwhile_offers_to_create_it_again() {
         other => panic!("{other:?}"),
     }
 }
+
+fn github_tools(a: &mut App) -> Uuid {
+    let id = fixtures::instances()[1].id;
+    a.screens.truncate(1);
+    // Open github's detail view straight away, on the Tools tab.
+    for _ in 0..3 {
+        a.action(Action::Down);
+    }
+    a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    let mut cmds = Vec::new();
+    for _ in 0..3 {
+        cmds.extend(a.action(Action::NextTab));
+    }
+    assert_eq!(cmds, vec![Command::LoadTools(id)]);
+    a.update(Msg::ToolsLoaded {
+        id,
+        result: Ok(vec![aacon::platform::ToolInfo {
+            name: "echo".into(),
+            description: Some("Echo a message".into()),
+            input_schema: json!({
+                "type": "object",
+                "properties": {"message": {"type": "string"}},
+                "required": ["message"]
+            }),
+        }]),
+    });
+    id
+}
+
+fn type_args(a: &mut App, text: &str) {
+    // Enter opens the argument editor with a skeleton; replace it.
+    a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    for _ in 0..10 {
+        a.update(Msg::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE)));
+        a.update(Msg::Key(KeyEvent::new(KeyCode::End, KeyModifiers::NONE)));
+        for _ in 0..40 {
+            a.update(Msg::Key(KeyEvent::new(
+                KeyCode::Backspace,
+                KeyModifiers::NONE,
+            )));
+        }
+    }
+    for c in text.chars() {
+        a.update(key(c));
+    }
+}
+
+fn tools_result(a: &App) -> Option<Result<String, String>> {
+    match a.screens.last() {
+        Some(aacon::tui::app::Screen::Detail(d)) => {
+            d.tools.result.clone().map(|r| r.map(|o| o.text))
+        }
+        _ => None,
+    }
+}
+
+#[test]
+fn a_tool_call_runs_as_a_task_and_shows_its_result_or_error() {
+    let mut a = app();
+    let id = github_tools(&mut a);
+    type_args(&mut a, r#"{"message": "hi"}"#);
+    let cmds = a.update(ctrl('s'));
+    assert_eq!(
+        cmds,
+        vec![Command::CallTool {
+            id,
+            tool: "echo".into(),
+            args: json!({"message": "hi"}),
+        }]
+    );
+    // In flight: a second call is not sent.
+    assert!(a.update(ctrl('s')).is_empty());
+    a.update(Msg::ToolCalled {
+        id,
+        result: Ok(aacon::platform::ToolCallResult {
+            is_error: false,
+            text: "Echo: hi".into(),
+            result: json!(null),
+        }),
+    });
+    assert_eq!(tools_result(&a), Some(Ok("Echo: hi".into())));
+    // An error from the platform is shown as its sentence.
+    assert_eq!(a.update(ctrl('s')).len(), 1);
+    a.update(Msg::ToolCalled {
+        id,
+        result: Err(PlatformError::Unavailable(
+            "the server did not answer in 30s".into(),
+        )),
+    });
+    assert_eq!(
+        tools_result(&a),
+        Some(Err("the server did not answer in 30s".into()))
+    );
+}
+
+#[test]
+fn invalid_tool_arguments_are_refused_with_a_sentence_and_nothing_sent() {
+    let mut a = app();
+    github_tools(&mut a);
+    type_args(&mut a, r#"{"message": "#);
+    assert!(a.update(ctrl('s')).is_empty());
+    let e = tools_result(&a).unwrap().unwrap_err();
+    assert!(e.starts_with("the arguments are not valid JSON"), "{e}");
+    assert!(e.ends_with("nothing was sent"), "{e}");
+
+    type_args(&mut a, r#"{"msg": 1}"#);
+    assert!(a.update(ctrl('s')).is_empty());
+    let e = tools_result(&a).unwrap().unwrap_err();
+    assert!(e.contains("missing required property 'message'"), "{e}");
+
+    type_args(&mut a, "[1]");
+    assert!(a.update(ctrl('s')).is_empty());
+    let e = tools_result(&a).unwrap().unwrap_err();
+    assert!(e.contains("must be a JSON object"), "{e}");
+}
+
+#[test]
+fn read_only_console_refuses_a_tool_call() {
+    let mut a = app();
+    a.backend.read_only = true;
+    github_tools(&mut a);
+    type_args(&mut a, r#"{"message": "hi"}"#);
+    assert!(a.update(ctrl('s')).is_empty());
+    let e = tools_result(&a).unwrap().unwrap_err();
+    assert_eq!(e, "read-only mode: calling a tool is not allowed");
+}
+
+#[test]
+fn the_logs_tab_polls_once_a_second_while_open() {
+    let mut a = app();
+    let id = github_tools(&mut a);
+    let cmds = a.action(Action::NextTab);
+    assert_eq!(cmds, vec![Command::LoadLogs(id)]);
+    // While one is in flight, ticks ask for no more.
+    let now = chrono::Utc::now() + chrono::Duration::seconds(5);
+    assert!(!a.update(Msg::Tick(now)).contains(&Command::LoadLogs(id)));
+    a.update(Msg::LogsLoaded {
+        id,
+        result: Ok(vec!["line".into()]),
+    });
+    let later = now + chrono::Duration::seconds(1);
+    assert!(a.update(Msg::Tick(later)).contains(&Command::LoadLogs(id)));
+    // Another tab: no polling.
+    a.action(Action::NextTab);
+    a.update(Msg::LogsLoaded {
+        id,
+        result: Ok(vec![]),
+    });
+    let later = later + chrono::Duration::seconds(1);
+    assert!(!a.update(Msg::Tick(later)).contains(&Command::LoadLogs(id)));
+}
+
+#[test]
+fn refresh_on_the_tools_tab_reloads_the_tools() {
+    let mut a = app();
+    let id = github_tools(&mut a);
+    assert_eq!(a.action(Action::Refresh), vec![Command::LoadTools(id)]);
+    // Up and down move the tool selection, not the instance table.
+    a.update(Msg::ToolsLoaded {
+        id,
+        result: Ok(vec![
+            aacon::platform::ToolInfo {
+                name: "a".into(),
+                description: None,
+                input_schema: json!({}),
+            },
+            aacon::platform::ToolInfo {
+                name: "b".into(),
+                description: None,
+                input_schema: json!({}),
+            },
+        ]),
+    });
+    a.action(Action::Down);
+    a.action(Action::Down);
+    let sel = match a.screens.last() {
+        Some(aacon::tui::app::Screen::Detail(d)) => d.tools.selected_tool().map(|t| t.name.clone()),
+        _ => None,
+    };
+    assert_eq!(sel.as_deref(), Some("b"));
+}

@@ -2,6 +2,7 @@
 //! real render code into a `TestBackend`.
 
 use aacon::domain::Status;
+use aacon::platform::{ToolCallResult, ToolInfo};
 use aacon::tui::app::{App, Msg, Overlay};
 use aacon::tui::fixtures;
 use aacon::tui::keymap::{Action, Keymap};
@@ -102,16 +103,77 @@ fn detail_tabs() {
         a.action(Action::NextTab);
     });
     both_sizes("detail_tools", |a| {
-        open_github(a);
-        for _ in 0..3 {
-            a.action(Action::NextTab);
-        }
+        open_tools(a);
+        // Edit the arguments, call, and get a result back.
+        a.update(code(KeyCode::Down));
+        a.update(code(KeyCode::Enter));
+        a.update(ctrl('s'));
+        let id = github_id();
+        a.update(Msg::ToolCalled {
+            id,
+            result: Ok(ToolCallResult {
+                is_error: false,
+                text: "3 issues found:\n#12 crash on start\n#15 docs".into(),
+                result: serde_json::Value::Null,
+            }),
+        });
+    });
+    both_sizes("detail_tools_calling", |a| {
+        open_tools(a);
+        a.update(code(KeyCode::Enter));
+        a.update(ctrl('s'));
     });
     both_sizes("detail_logs", |a| {
         open_github(a);
         for _ in 0..4 {
             a.action(Action::NextTab);
         }
+        a.update(Msg::LogsLoaded {
+            id: github_id(),
+            result: Ok(vec![
+                "github-mcp 1.4.2 starting".into(),
+                "listening on stdio".into(),
+                "warn: rate limit at 80%".into(),
+            ]),
+        });
+    });
+}
+
+fn ctrl(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+fn github_id() -> uuid::Uuid {
+    fixtures::instances()[1].id
+}
+
+/// The detail view of "github" on its Tools tab, with two tools.
+fn open_tools(a: &mut App) {
+    open_github(a);
+    for _ in 0..3 {
+        a.action(Action::NextTab);
+    }
+    a.update(Msg::ToolsLoaded {
+        id: github_id(),
+        result: Ok(vec![
+            ToolInfo {
+                name: "get_me".into(),
+                description: Some("Details of the signed-in user".into()),
+                input_schema: serde_json::json!({"type": "object", "properties": {}}),
+            },
+            ToolInfo {
+                name: "list_issues".into(),
+                description: Some("Issues of a repository".into()),
+                input_schema: serde_json::json!({
+                    "type": "object",
+                    "properties": {
+                        "repo": {"type": "string"},
+                        "limit": {"type": "integer"}
+                    },
+                    "required": ["repo"]
+                }),
+            },
+        ]),
     });
 }
 

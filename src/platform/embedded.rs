@@ -10,6 +10,7 @@
 
 use super::{
     ActionOutcome, BackendInfo, EventQuery, Platform, PlatformError, PlatformEvent, Result,
+    ToolCallResult, ToolInfo,
 };
 use crate::domain::spec::{self, Report};
 use crate::domain::{DesiredState, Envelope, Instance, InstancePatch, NewInstance, Precondition};
@@ -156,6 +157,27 @@ pub struct EmbeddedPlatform {
     tail: Option<JoinHandle<()>>,
     outbox_wake: Arc<Notify>,
     runtime_lock: Mutex<Option<RuntimeLock>>,
+    /// The runtime slot of this process's [`crate::runtime::Host`], once
+    /// attached (weak: the host owns it, and the runtime holds this platform).
+    runtime: Mutex<Option<std::sync::Weak<RuntimeSlot>>>,
+}
+
+/// Where a runtime host keeps its runtime (None until it hosts).
+pub type RuntimeSlot = tokio::sync::Mutex<Option<crate::runtime::RuntimeHandle>>;
+
+/// Whether a runtime error message is about the arguments (not the server).
+fn is_argument_error(e: &str) -> bool {
+    e.starts_with("the arguments do not fit")
+        || e.starts_with("tool arguments must be")
+        || e.starts_with("the server has no tool")
+}
+
+fn runtime_error(e: String) -> PlatformError {
+    if is_argument_error(&e) {
+        PlatformError::Invalid(e)
+    } else {
+        PlatformError::Unavailable(e)
+    }
 }
 
 impl EmbeddedPlatform {
@@ -186,7 +208,23 @@ impl EmbeddedPlatform {
             tail: Some(tail),
             outbox_wake: Arc::new(Notify::new()),
             runtime_lock: Mutex::new(runtime_lock),
+            runtime: Mutex::new(None),
         })
+    }
+
+    /// Use this runtime slot (from [`crate::runtime::Host::slot`]) for
+    /// tools and logs while this process hosts the runtime.
+    pub fn attach_runtime(&self, slot: &Arc<RuntimeSlot>) {
+        if let Ok(mut r) = self.runtime.lock() {
+            *r = Some(Arc::downgrade(slot));
+        }
+    }
+
+    fn runtime_slot(&self) -> Option<Arc<RuntimeSlot>> {
+        self.runtime
+            .lock()
+            .ok()
+            .and_then(|r| r.as_ref().and_then(std::sync::Weak::upgrade))
     }
 
     pub fn data_dir(&self) -> &DataDir {
@@ -415,6 +453,114 @@ impl Platform for EmbeddedPlatform {
 
     fn subscribe(&self) -> broadcast::Receiver<PlatformEvent> {
         self.events.subscribe()
+    }
+
+    async fn tools(&self, id: Uuid) -> Result<Vec<ToolInfo>> {
+        if let Some(slot) = self.runtime_slot() {
+            let guard = slot.lock().await;
+            if let Some(rt) = guard.as_ref() {
+                return Ok(rt.tools(id).await);
+            }
+        }
+        crate::runtime::stored_tools(self, id).await
+    }
+
+    async fn call_tool(
+        &self,
+        id: Uuid,
+        tool: &str,
+        args: serde_json::Value,
+    ) -> Result<ToolCallResult> {
+        let inst = self.blocking(move |s| s.get(&id.to_string())).await?;
+        if !args.is_object() {
+            return Err(PlatformError::Invalid(
+                "tool arguments must be a JSON object, like {\"message\": \"hi\"}".into(),
+            ));
+        }
+        // Check against the known schema before anything is sent.
+        let known = self.tools(id).await?;
+        if !known.is_empty() {
+            crate::runtime::check_args(&known, tool, args.clone())
+                .map_err(PlatformError::Invalid)?;
+        }
+        let out = self.call_tool_unmasked(&inst, tool, args).await?;
+        // Tool output can echo what the server was given: mask the
+        // instance's secrets (resolved references and plain values).
+        let secrets = crate::runtime::plan::resolve(
+            &inst.json_spec,
+            &crate::secrets::SecretStore::open(self.dir.root()),
+        )
+        .map(|r| r.secrets)
+        .unwrap_or_default();
+        let mask = |t: &str| crate::runtime::ring::mask(t, &secrets);
+        let result = serde_json::from_str(&mask(&out.result.to_string())).unwrap_or(out.result);
+        Ok(ToolCallResult {
+            is_error: out.is_error,
+            text: mask(&out.text),
+            result,
+        })
+    }
+
+    async fn logs(&self, id: Uuid) -> Result<Vec<String>> {
+        if let Some(slot) = self.runtime_slot() {
+            let guard = slot.lock().await;
+            if let Some(rt) = guard.as_ref() {
+                return Ok(rt.stderr(id));
+            }
+        }
+        crate::runtime::socket::stderr(&self.dir.socket(), id, Duration::from_secs(2))
+            .await
+            .map_err(PlatformError::Unavailable)?
+            .ok_or_else(|| {
+                PlatformError::Unavailable(
+                    "no runtime host is up, so no stderr is kept; open the console or run `aacon serve`".into(),
+                )
+            })
+    }
+}
+
+impl EmbeddedPlatform {
+    /// The call itself: the live session here, the runtime host over its
+    /// socket, or a one-shot session when nobody runs the instance.
+    async fn call_tool_unmasked(
+        &self,
+        inst: &Instance,
+        tool: &str,
+        args: serde_json::Value,
+    ) -> Result<ToolCallResult> {
+        let id = inst.id;
+        let cfg = crate::runtime::RuntimeConfig::default();
+        // This process hosts it and it is connected: the live session.
+        // (The slot is released before the call: a slow tool must not
+        // hold up the Logs tab or the host's shutdown.)
+        if let Some(slot) = self.runtime_slot() {
+            let caller = slot
+                .lock()
+                .await
+                .as_ref()
+                .filter(|rt| rt.server_info(id).is_some())
+                .map(crate::runtime::RuntimeHandle::tool_caller);
+            if let Some(c) = caller {
+                return c.call_tool(id, tool, args).await.map_err(runtime_error);
+            }
+        }
+        // Another process hosts it: ask over the runtime socket.
+        let via_host = crate::runtime::socket::call_tool(
+            &self.dir.socket(),
+            id,
+            tool,
+            args.clone(),
+            cfg.call_timeout + Duration::from_secs(5),
+        )
+        .await
+        .map_err(runtime_error)?;
+        match via_host {
+            Some(out) => Ok(out),
+            // Nobody runs it: a one-shot session just for this call.
+            None => crate::runtime::call_tool_once(self, inst, tool, args, &cfg)
+                .await
+                .map_err(runtime_error),
+        }
     }
 }
 

@@ -53,6 +53,11 @@ impl PlatformError {
 
 pub type Result<T, E = PlatformError> = std::result::Result<T, E>;
 
+/// The result of one tool call (text content, the whole result, error flag).
+pub use crate::runtime::ToolCallOutcome as ToolCallResult;
+/// A discovered tool (name, description, input schema).
+pub use crate::store::ToolRecord as ToolInfo;
+
 /// What a start or stop did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActionOutcome {
@@ -125,4 +130,29 @@ pub trait Platform: Send + Sync {
     async fn events(&self, query: EventQuery) -> Result<Vec<Envelope>>;
     /// Live events from now on.
     fn subscribe(&self) -> broadcast::Receiver<PlatformEvent>;
+
+    /// The tools an instance's server offers (as discovered by the runtime).
+    async fn tools(&self, _id: Uuid) -> Result<Vec<ToolInfo>> {
+        Err(PlatformError::Unavailable(
+            "this backend cannot list tools yet".into(),
+        ))
+    }
+    /// Call `tool` on a running instance with JSON `args` (an object),
+    /// checked against the tool's input schema before anything is sent.
+    async fn call_tool(
+        &self,
+        _id: Uuid,
+        _tool: &str,
+        _args: serde_json::Value,
+    ) -> Result<ToolCallResult> {
+        Err(PlatformError::Unavailable(
+            "this backend cannot call tools yet".into(),
+        ))
+    }
+    /// The last stderr lines of an instance's process (secrets masked).
+    async fn logs(&self, _id: Uuid) -> Result<Vec<String>> {
+        Err(PlatformError::Unavailable(
+            "this backend cannot show logs yet".into(),
+        ))
+    }
 }

@@ -1,5 +1,8 @@
 use super::PlatformError::ReadOnly as Refused;
-use super::{ActionOutcome, BackendInfo, EventQuery, Platform, PlatformEvent, Result};
+use super::{
+    ActionOutcome, BackendInfo, EventQuery, Platform, PlatformEvent, Result, ToolCallResult,
+    ToolInfo,
+};
 use crate::domain::spec::Report;
 use crate::domain::{Envelope, Instance, InstancePatch, NewInstance, Precondition};
 use async_trait::async_trait;
@@ -52,5 +55,20 @@ impl Platform for ReadOnly {
     }
     fn subscribe(&self) -> broadcast::Receiver<PlatformEvent> {
         self.0.subscribe()
+    }
+    async fn tools(&self, id: Uuid) -> Result<Vec<ToolInfo>> {
+        self.0.tools(id).await
+    }
+    async fn call_tool(
+        &self,
+        _id: Uuid,
+        _tool: &str,
+        _args: serde_json::Value,
+    ) -> Result<ToolCallResult> {
+        // A tool call can change the world (write files, send mail, ...).
+        Err(Refused("calling a tool"))
+    }
+    async fn logs(&self, id: Uuid) -> Result<Vec<String>> {
+        self.0.logs(id).await
     }
 }

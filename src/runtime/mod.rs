@@ -892,6 +892,12 @@ impl RuntimeHandle {
             })
     }
 
+    /// A handle for tool calls that does not borrow the runtime, so a slow
+    /// call does not hold the host's runtime slot (and its shutdown).
+    pub fn tool_caller(&self) -> ToolCaller {
+        ToolCaller(self.shared.clone())
+    }
+
     /// Stop every managed process (MCP shutdown, SIGTERM, SIGKILL) and end
     /// the runtime. Observed status becomes `stopped`; desired state stays,
     /// so the next runtime host brings instances back.
@@ -955,6 +961,23 @@ impl Drop for RuntimeHandle {
         self.close_socket();
         // Without an orderly shutdown, no process may outlive us.
         self.kill_own();
+    }
+}
+
+/// Calls tools on the runtime's live sessions; see [`RuntimeHandle::tool_caller`].
+pub struct ToolCaller(Arc<Shared>);
+
+impl ToolCaller {
+    /// As [`RuntimeHandle::call_tool`].
+    pub async fn call_tool(
+        &self,
+        id: Uuid,
+        tool: &str,
+        args: Value,
+    ) -> Result<ToolCallOutcome, String> {
+        self.0.call_tool(id, tool, args).await.map_err(|e| match e {
+            socket::CallError::NotRunning(m) | socket::CallError::Failed(m) => m,
+        })
     }
 }
 

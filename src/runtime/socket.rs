@@ -177,6 +177,37 @@ pub async fn call_tool(
         .to_string())
 }
 
+/// The stderr lines the runtime host of `path` keeps for an instance.
+/// `Ok(None)`: no host answers.
+pub async fn stderr(
+    path: &Path,
+    id: Uuid,
+    timeout: Duration,
+) -> Result<Option<Vec<String>>, String> {
+    let req = json!({"op": "stderr", "instance": id.to_string()});
+    let Some(reply) = request(path, &req, timeout).await? else {
+        return Ok(None);
+    };
+    if reply.get("ok") == Some(&Value::Bool(true)) {
+        let lines = reply
+            .get("lines")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        return Ok(Some(lines));
+    }
+    Err(reply
+        .get("error")
+        .and_then(Value::as_str)
+        .unwrap_or("the runtime host refused the request")
+        .to_string())
+}
+
 /// Whether a runtime host answers on `path`.
 pub async fn host_pid(path: &Path) -> Option<u32> {
     request(path, &json!({"op": "ping"}), Duration::from_secs(2))

@@ -15,7 +15,9 @@ use super::theme::Theme;
 use crate::domain::projection::{Applied, ChangedFields, Projection};
 use crate::domain::spec::{self, mask_secrets, redact_plain_secrets};
 use crate::domain::{Envelope, Instance, InstancePatch, NewInstance, Precondition, Status};
-use crate::platform::{BackendInfo, PlatformError, PlatformEvent, SourceState};
+use crate::platform::{
+    BackendInfo, PlatformError, PlatformEvent, SourceState, ToolCallResult, ToolInfo,
+};
 use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
@@ -72,6 +74,21 @@ pub enum Msg {
     DraftFailed(String),
     /// Something not counted as in flight finished (a dump): the toast.
     Notice(Result<String, String>),
+    /// An instance's tools, for the Tools tab.
+    ToolsLoaded {
+        id: Uuid,
+        result: Result<Vec<ToolInfo>, PlatformError>,
+    },
+    /// A tool call from the Tools tab finished.
+    ToolCalled {
+        id: Uuid,
+        result: Result<ToolCallResult, PlatformError>,
+    },
+    /// An instance's stderr tail, for the Logs tab.
+    LogsLoaded {
+        id: Uuid,
+        result: Result<Vec<String>, PlatformError>,
+    },
 }
 
 /// I/O for the runner to perform; results come back as [`Msg`]s.
@@ -102,6 +119,14 @@ pub enum Command {
     Copy(String),
     /// Write the screen's text to a file in the data dir.
     Dump(String),
+    LoadTools(Uuid),
+    /// Call a tool (arguments already checked against its schema).
+    CallTool {
+        id: Uuid,
+        tool: String,
+        args: serde_json::Value,
+    },
+    LoadLogs(Uuid),
     Quit,
 }
 
@@ -228,6 +253,70 @@ pub struct DetailState {
     pub selected: usize,
     /// Scroll of text tabs.
     pub scroll: u16,
+    pub tools: ToolsPane,
+    pub logs: LogsPane,
+}
+
+/// The Tools tab: the tool list, the argument editor and the last call.
+#[derive(Debug, Clone, Default)]
+pub struct ToolsPane {
+    /// None until loaded.
+    pub list: Option<Result<Vec<ToolInfo>, String>>,
+    pub selected: usize,
+    /// The argument editor, while the user edits arguments.
+    pub args: Option<Box<tui_textarea::TextArea<'static>>>,
+    /// A call is in flight.
+    pub calling: bool,
+    /// The last call's outcome (or why it was not sent).
+    pub result: Option<Result<ToolCallResult, String>>,
+}
+
+impl ToolsPane {
+    pub fn selected_tool(&self) -> Option<&ToolInfo> {
+        match &self.list {
+            Some(Ok(l)) => l.get(self.selected),
+            _ => None,
+        }
+    }
+}
+
+/// The Logs tab: the stderr tail.
+#[derive(Debug, Clone, Default)]
+pub struct LogsPane {
+    /// None until loaded.
+    pub lines: Option<Result<Vec<String>, String>>,
+    /// A refresh is in flight.
+    pub loading: bool,
+}
+
+/// Arguments to start from for a tool: its required properties with an
+/// empty value of their type, pretty-printed (`{}` when none).
+pub fn args_skeleton(schema: &serde_json::Value) -> String {
+    use serde_json::{Map, Value};
+    let mut m = Map::new();
+    let props = schema.get("properties");
+    if let Some(req) = schema.get("required").and_then(Value::as_array) {
+        for name in req.iter().filter_map(Value::as_str) {
+            let ty = props
+                .and_then(|p| p.get(name))
+                .and_then(|p| p.get("type"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let v = match ty {
+                "string" => Value::String(String::new()),
+                "number" | "integer" => Value::from(0),
+                "boolean" => Value::Bool(false),
+                "array" => Value::Array(Vec::new()),
+                "object" => Value::Object(Map::new()),
+                _ => Value::Null,
+            };
+            m.insert(name.to_string(), v);
+        }
+    }
+    if m.is_empty() {
+        return "{}".into();
+    }
+    serde_json::to_string_pretty(&Value::Object(m)).unwrap_or_else(|_| "{}".into())
 }
 
 /// The editor and, when a save hit a conflict, the conflict screen.
@@ -633,6 +722,37 @@ impl App {
     pub fn update(&mut self, msg: Msg) -> Vec<Command> {
         match msg {
             Msg::Tick(now) => self.tick(now),
+            Msg::ToolsLoaded { id, result } => {
+                if let Some(Screen::Detail(d)) = self.screens.last_mut()
+                    && d.id == id
+                {
+                    d.tools.list = Some(result.map_err(|e| e.to_string()));
+                    d.tools.selected = 0;
+                }
+                self.dirty = true;
+                Vec::new()
+            }
+            Msg::ToolCalled { id, result } => {
+                self.in_flight = self.in_flight.saturating_sub(1);
+                if let Some(Screen::Detail(d)) = self.screens.last_mut()
+                    && d.id == id
+                {
+                    d.tools.calling = false;
+                    d.tools.result = Some(result.map_err(|e| e.to_string()));
+                }
+                self.dirty = true;
+                Vec::new()
+            }
+            Msg::LogsLoaded { id, result } => {
+                if let Some(Screen::Detail(d)) = self.screens.last_mut()
+                    && d.id == id
+                {
+                    d.logs.loading = false;
+                    d.logs.lines = Some(result.map_err(|e| e.to_string()));
+                }
+                self.dirty = true;
+                Vec::new()
+            }
             Msg::Key(k) => {
                 if k.kind == KeyEventKind::Release {
                     return Vec::new();
@@ -863,6 +983,14 @@ impl App {
             self.rate_second = sec;
             // Ages and the sparkline move once a second.
             self.dirty = true;
+            // The Logs tab refreshes once a second while open.
+            if let Some(Screen::Detail(d)) = self.screens.last_mut()
+                && d.tab == DetailTab::Logs
+                && !d.logs.loading
+            {
+                d.logs.loading = true;
+                out.push(Command::LoadLogs(d.id));
+            }
         }
         self.now = now;
         if self.in_flight > 0 {
@@ -1093,6 +1221,9 @@ impl App {
                 };
             }
             Some(Screen::Editor(_)) => return self.editor_key(k),
+            Some(Screen::Detail(d)) if d.tab == DetailTab::Tools && d.tools.args.is_some() => {
+                return self.tool_args_key(k);
+            }
             _ => {}
         }
         let view = self.view();
@@ -1102,10 +1233,125 @@ impl App {
         self.action(action)
     }
 
+    /// A key while the Tools tab's argument editor has focus.
+    fn tool_args_key(&mut self, k: KeyEvent) -> Vec<Command> {
+        // Only the call key; other bindings (like vim's `h`) are typing here.
+        if self.keymap.action(View::Detail, &k) == Some(Action::CallTool) {
+            return self.call_tool();
+        }
+        if k.code == KeyCode::Esc {
+            if let Some(Screen::Detail(d)) = self.screens.last_mut() {
+                d.tools.args = None;
+            }
+            return Vec::new();
+        }
+        if let Some(Screen::Detail(d)) = self.screens.last_mut()
+            && let Some(ta) = d.tools.args.as_mut()
+        {
+            ta.input(k);
+        }
+        Vec::new()
+    }
+
+    /// Open the argument editor for the selected tool.
+    fn open_tool_args(&mut self) {
+        if let Some(Screen::Detail(d)) = self.screens.last_mut()
+            && d.tab == DetailTab::Tools
+            && d.tools.args.is_none()
+            && let Some(t) = d.tools.selected_tool()
+        {
+            let text = args_skeleton(&t.input_schema);
+            let mut ta = tui_textarea::TextArea::new(text.lines().map(str::to_string).collect());
+            ta.set_cursor_line_style(ratatui::style::Style::default());
+            d.tools.args = Some(Box::new(ta));
+        }
+    }
+
+    /// Check the arguments and call the selected tool (as a task).
+    fn call_tool(&mut self) -> Vec<Command> {
+        let read_only = self.read_only();
+        let Some(Screen::Detail(d)) = self.screens.last_mut() else {
+            return Vec::new();
+        };
+        if d.tab != DetailTab::Tools || d.tools.calling {
+            return Vec::new();
+        }
+        let Some(tool) = d.tools.selected_tool().cloned() else {
+            return Vec::new();
+        };
+        let text = match &d.tools.args {
+            Some(ta) => ta.lines().join("\n"),
+            None => args_skeleton(&tool.input_schema),
+        };
+        if read_only {
+            d.tools.result = Some(Err(PlatformError::ReadOnly("calling a tool").to_string()));
+            self.dirty = true;
+            return Vec::new();
+        }
+        let args: serde_json::Value = match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(e) => {
+                d.tools.result = Some(Err(format!(
+                    "the arguments are not valid JSON (line {} column {}); nothing was sent",
+                    e.line(),
+                    e.column()
+                )));
+                self.dirty = true;
+                return Vec::new();
+            }
+        };
+        if let Err(e) =
+            crate::runtime::check_args(std::slice::from_ref(&tool), &tool.name, args.clone())
+        {
+            d.tools.result = Some(Err(format!("{e}; nothing was sent")));
+            self.dirty = true;
+            return Vec::new();
+        }
+        d.tools.calling = true;
+        d.tools.result = None;
+        let id = d.id;
+        self.in_flight += 1;
+        self.dirty = true;
+        vec![Command::CallTool {
+            id,
+            tool: tool.name,
+            args,
+        }]
+    }
+
     /// Perform a keymap action in the current view.
     pub fn action(&mut self, action: Action) -> Vec<Command> {
         let page = self.page();
+        if let Some(Screen::Detail(d)) = self.screens.last_mut()
+            && d.tab == DetailTab::Tools
+        {
+            let n = match &d.tools.list {
+                Some(Ok(l)) => l.len(),
+                _ => 0,
+            };
+            match action {
+                Action::Up => {
+                    d.tools.selected = d.tools.selected.saturating_sub(1);
+                    return Vec::new();
+                }
+                Action::Down => {
+                    d.tools.selected = (d.tools.selected + 1).min(n.saturating_sub(1));
+                    return Vec::new();
+                }
+                Action::Open => {
+                    self.open_tool_args();
+                    return Vec::new();
+                }
+                Action::CallTool => return self.call_tool(),
+                Action::Refresh => {
+                    d.tools.list = None;
+                    return vec![Command::LoadTools(d.id)];
+                }
+                _ => {}
+            }
+        }
         match action {
+            Action::CallTool => Vec::new(),
             Action::Quit => {
                 self.quit = true;
                 vec![Command::Quit]
@@ -1265,6 +1511,16 @@ impl App {
                     let step = if action == Action::NextTab { 1 } else { n - 1 };
                     d.tab = DetailTab::ALL[(d.tab.index() + step) % n];
                     d.scroll = 0;
+                    match d.tab {
+                        DetailTab::Tools if d.tools.list.is_none() => {
+                            return vec![Command::LoadTools(d.id)];
+                        }
+                        DetailTab::Logs if !d.logs.loading => {
+                            d.logs.loading = true;
+                            return vec![Command::LoadLogs(d.id)];
+                        }
+                        _ => {}
+                    }
                 }
                 Vec::new()
             }
@@ -1415,6 +1671,8 @@ impl App {
             loading: true,
             load_error: None,
             scroll: 0,
+            tools: ToolsPane::default(),
+            logs: LogsPane::default(),
         })));
         self.in_flight += 1;
         vec![Command::LoadHistory(id)]

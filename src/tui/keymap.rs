@@ -54,6 +54,7 @@ pub enum Action {
     Dump,
     EventsView,
     InstancesView,
+    CallTool,
 }
 
 impl View {
@@ -82,7 +83,7 @@ impl View {
 }
 
 impl Action {
-    pub const ALL: [Action; 31] = [
+    pub const ALL: [Action; 32] = [
         Action::Quit,
         Action::Help,
         Action::Command,
@@ -114,6 +115,7 @@ impl Action {
         Action::Dump,
         Action::EventsView,
         Action::InstancesView,
+        Action::CallTool,
     ];
 
     /// The name in keymap files (snake_case).
@@ -150,6 +152,7 @@ impl Action {
             Action::Dump => "dump",
             Action::EventsView => "events_view",
             Action::InstancesView => "instances_view",
+            Action::CallTool => "call_tool",
         }
     }
 
@@ -191,6 +194,7 @@ impl Action {
             Action::Dump => "dump view to file",
             Action::EventsView => "events view",
             Action::InstancesView => "instances view",
+            Action::CallTool => "call tool",
         }
     }
 }

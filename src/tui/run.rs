@@ -410,6 +410,24 @@ fn perform(cmds: Vec<Command>, io: &Io) {
                     let _ = tx.send(Msg::Loaded(p.list().await));
                 });
             }
+            Command::LoadTools(id) => {
+                tokio::spawn(async move {
+                    let result = p.tools(id).await;
+                    let _ = tx.send(Msg::ToolsLoaded { id, result });
+                });
+            }
+            Command::CallTool { id, tool, args } => {
+                tokio::spawn(async move {
+                    let result = p.call_tool(id, &tool, args).await;
+                    let _ = tx.send(Msg::ToolCalled { id, result });
+                });
+            }
+            Command::LoadLogs(id) => {
+                tokio::spawn(async move {
+                    let result = p.logs(id).await;
+                    let _ = tx.send(Msg::LogsLoaded { id, result });
+                });
+            }
             Command::LoadHistory(id) => {
                 tokio::spawn(async move {
                     let result = p

@@ -78,6 +78,43 @@ pub fn scenes(theme: &Theme, keymap: &Keymap) -> Vec<(&'static str, App)> {
     out.push(("detail-events", a));
 
     let mut a = base();
+    open_github(&mut a);
+    for _ in 0..3 {
+        a.action(Action::NextTab);
+    }
+    let id = fixtures::instances()[1].id;
+    a.update(Msg::ToolsLoaded {
+        id,
+        result: Ok(vec![
+            crate::platform::ToolInfo {
+                name: "get_me".into(),
+                description: Some("Details of the signed-in user".into()),
+                input_schema: serde_json::json!({"type": "object", "properties": {}}),
+            },
+            crate::platform::ToolInfo {
+                name: "list_issues".into(),
+                description: Some("Issues of a repository".into()),
+                input_schema: serde_json::json!({
+                    "type": "object",
+                    "properties": {"repo": {"type": "string"}, "limit": {"type": "integer"}},
+                    "required": ["repo"]
+                }),
+            },
+        ]),
+    });
+    a.action(Action::Down);
+    a.action(Action::Open);
+    a.update(Msg::ToolCalled {
+        id,
+        result: Ok(crate::platform::ToolCallResult {
+            is_error: false,
+            text: "3 issues found:\n#12 crash on start\n#15 docs".into(),
+            result: serde_json::Value::Null,
+        }),
+    });
+    out.push(("detail-tools", a));
+
+    let mut a = base();
     a.action(Action::EventsView);
     out.push(("events", a));
 

@@ -1,13 +1,17 @@
-//! Detail view: overview, masked json_spec, this instance's events, and
-//! the tabs whose data a later issue supplies (said so on screen).
+//! Detail view: overview, masked json_spec, this instance's events, the
+//! tools (with a form to call one) and the stderr tail.
 
 use super::events::event_row;
 use super::{age, inert};
+use crate::domain::spec::redact_plain_secrets;
+use crate::domain::{Instance, Status};
 use crate::tui::app::{App, DetailState, DetailTab, masked_spec};
+use crate::tui::keymap::{Action, View};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, Tabs, Wrap};
+use serde_json::Value;
 
 pub fn render(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
     let t = &app.theme;
@@ -134,32 +138,234 @@ pub fn render(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
             frame.render_widget(text(&masked_spec(i)).scroll((d.scroll, 0)), body);
         }
         DetailTab::Events => render_events(frame, app, d, body),
-        DetailTab::Tools => {
-            let known = i
-                .tool_count
-                .map_or("The runtime has not reported tools.".to_string(), |n| {
-                    format!("The runtime reports {n} tools.")
-                });
-            frame.render_widget(
-                Paragraph::new(format!(
-                    "{known}\n\nNot available yet: listing tools and the form to call one come with the MCP runtime probe (a later issue)."
-                ))
-                .style(t.dim)
-                .wrap(Wrap { trim: true }),
-                body,
-            );
-        }
-        DetailTab::Logs => {
-            frame.render_widget(
-                Paragraph::new(
-                    "Not available yet: the stderr / log tail comes with the runtime's process supervision (a later issue). Errors reported in events are under Overview and Events.",
-                )
-                .style(t.dim)
-                .wrap(Wrap { trim: true }),
-                body,
-            );
+        DetailTab::Tools => render_tools(frame, app, d, i, body),
+        DetailTab::Logs => render_logs(frame, app, d, i, body),
+    }
+}
+
+const SPINNER: [&str; 8] = ["⠋", "⠙", "⠸", "⠴", "⠦", "⠧", "⠇", "⠏"];
+/// At most this many characters of a tool result are shown.
+const RESULT_CHARS: usize = 4000;
+
+/// Plain secret values written in the instance's json_spec (e.g. an API
+/// key in env_vars), to mask wherever they show up in output.
+fn spec_secrets(i: &Instance) -> Vec<String> {
+    fn walk(a: &Value, b: &Value, out: &mut Vec<String>) {
+        match (a, b) {
+            (Value::String(x), Value::String(y)) if x != y && x.len() >= 4 => out.push(x.clone()),
+            (Value::Object(x), Value::Object(y)) => {
+                for (k, v) in x {
+                    if let Some(w) = y.get(k) {
+                        walk(v, w, out);
+                    }
+                }
+            }
+            (Value::Array(x), Value::Array(y)) => {
+                for (v, w) in x.iter().zip(y) {
+                    walk(v, w, out);
+                }
+            }
+            _ => {}
         }
     }
+    let spec = Value::Object(i.json_spec.clone());
+    let mut out = Vec::new();
+    walk(&spec, &redact_plain_secrets(&spec), &mut out);
+    out
+}
+
+/// Text for the screen: secrets masked, control characters made inert.
+fn shown(text: &str, secrets: &[String]) -> String {
+    let mut t = text.to_string();
+    for s in secrets {
+        t = t.replace(s.as_str(), "••••••");
+    }
+    t
+}
+
+fn render_tools(frame: &mut Frame, app: &App, d: &DetailState, i: &Instance, area: Rect) {
+    let t = &app.theme;
+    let tools = match &d.tools.list {
+        None => {
+            frame.render_widget(Paragraph::new("Loading tools…").style(t.dim), area);
+            return;
+        }
+        Some(Err(e)) => {
+            frame.render_widget(
+                Paragraph::new(format!("Cannot list tools: {}", inert(e)))
+                    .style(t.error)
+                    .wrap(Wrap { trim: true }),
+                area,
+            );
+            return;
+        }
+        Some(Ok(l)) => l,
+    };
+    if tools.is_empty() {
+        frame.render_widget(
+            Paragraph::new(
+                "No tools known yet: the runtime lists them once the instance runs and answers.",
+            )
+            .style(t.dim)
+            .wrap(Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let [list_area, form] =
+        Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(area);
+    let rows: Vec<Row> = tools
+        .iter()
+        .enumerate()
+        .map(|(n, tool)| {
+            let style = if n == d.tools.selected {
+                t.selected
+            } else {
+                t.base
+            };
+            let mark = if n == d.tools.selected { "›" } else { " " };
+            Row::new(vec![
+                format!("{mark}{}", inert(&tool.name)),
+                tool.description.as_deref().map_or(String::new(), inert),
+            ])
+            .style(style)
+        })
+        .collect();
+    frame.render_widget(
+        Table::new(rows, [Constraint::Length(16), Constraint::Min(4)])
+            .header(Row::new(vec![" TOOL", "DESCRIPTION"]).style(t.header))
+            .block(
+                Block::default()
+                    .borders(Borders::RIGHT)
+                    .border_style(t.border),
+            ),
+        list_area,
+    );
+    let Some(tool) = d.tools.selected_tool() else {
+        return;
+    };
+    let schema = serde_json::to_string_pretty(&tool.input_schema).unwrap_or_default();
+    let editor_h = d
+        .tools
+        .args
+        .as_ref()
+        .map_or(3, |ta| ta.lines().len() as u16 + 2)
+        .clamp(3, 8);
+    let [schema_area, args_area, result_area] = Layout::vertical([
+        Constraint::Percentage(40),
+        Constraint::Length(editor_h),
+        Constraint::Min(2),
+    ])
+    .areas(form);
+    frame.render_widget(
+        Paragraph::new(inert_lines(&schema))
+            .style(t.dim)
+            .block(Block::default().title(Span::styled(" input schema ", t.title))),
+        schema_area,
+    );
+    let key = |a: Action| app.keymap.keys_for(View::Detail, a).join("/");
+    let args_block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(if d.tools.args.is_some() {
+            t.border_focus
+        } else {
+            t.border
+        })
+        .title(Span::styled(
+            if d.tools.args.is_some() {
+                format!(" arguments · {} call · esc leave ", key(Action::CallTool))
+            } else {
+                format!(
+                    " arguments · {} edit · {} call ",
+                    key(Action::Open),
+                    key(Action::CallTool)
+                )
+            },
+            t.title,
+        ));
+    match &d.tools.args {
+        Some(ta) => {
+            let mut ta = (**ta).clone();
+            ta.set_block(args_block);
+            ta.set_style(t.base);
+            frame.render_widget(&ta, args_area);
+        }
+        None => frame.render_widget(
+            Paragraph::new(crate::tui::app::args_skeleton(&tool.input_schema))
+                .style(t.dim)
+                .block(args_block),
+            args_area,
+        ),
+    }
+    let secrets = spec_secrets(i);
+    let result = if d.tools.calling {
+        Paragraph::new(format!(
+            "{} calling {}…",
+            SPINNER[app.spinner % SPINNER.len()],
+            inert(&tool.name)
+        ))
+        .style(t.dim)
+    } else {
+        match &d.tools.result {
+            None => Paragraph::new("").style(t.dim),
+            Some(Err(e)) => Paragraph::new(inert(&shown(e, &secrets))).style(t.error),
+            Some(Ok(out)) => {
+                let mut text: String = out.text.chars().take(RESULT_CHARS).collect();
+                if out.text.chars().count() > RESULT_CHARS {
+                    text.push_str("\n… (truncated)");
+                }
+                let head = if out.is_error {
+                    "the tool returned an error:"
+                } else {
+                    "result:"
+                };
+                Paragraph::new(format!("{head}\n{}", inert_lines(&shown(&text, &secrets))))
+                    .style(if out.is_error { t.error } else { t.ok })
+            }
+        }
+    };
+    frame.render_widget(result.wrap(Wrap { trim: false }), result_area);
+}
+
+/// Control characters made inert line by line (newlines kept).
+fn inert_lines(s: &str) -> String {
+    s.lines().map(inert).collect::<Vec<_>>().join("\n")
+}
+
+fn render_logs(frame: &mut Frame, app: &App, d: &DetailState, i: &Instance, area: Rect) {
+    let t = &app.theme;
+    let mut lines = vec![Line::from(vec![
+        Span::styled("last error  ", t.dim),
+        match &i.status_reason {
+            Some(r) if matches!(i.status, Status::Error | Status::Unhealthy) => {
+                Span::styled(inert(r), t.error)
+            }
+            Some(r) => Span::styled(inert(r), t.base),
+            None => Span::styled("-", t.dim),
+        },
+    ])];
+    lines.push(Line::from(Span::styled("stderr", t.title)));
+    let secrets = spec_secrets(i);
+    match &d.logs.lines {
+        None => lines.push(Line::from(Span::styled("Loading…", t.dim))),
+        Some(Err(e)) => lines.push(Line::from(Span::styled(inert(e), t.warning))),
+        Some(Ok(l)) if l.is_empty() => lines.push(Line::from(Span::styled(
+            "(no stderr lines kept for this instance)",
+            t.dim,
+        ))),
+        Some(Ok(l)) => {
+            // The tail that fits, newest at the bottom.
+            let room = (area.height as usize).saturating_sub(2);
+            let skip = l.len().saturating_sub(room);
+            for line in &l[skip..] {
+                lines.push(Line::from(Span::styled(
+                    inert(&shown(line, &secrets)),
+                    t.base,
+                )));
+            }
+        }
+    }
+    frame.render_widget(Paragraph::new(lines), area);
 }
 
 fn render_events(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
