@@ -333,3 +333,52 @@ fn a_panic_restores_the_terminal_before_the_report() {
         "the cursor is shown first: {out:?}"
     );
 }
+
+#[test]
+fn copy_sends_osc52_byte_for_byte_and_dump_writes_the_screen_to_a_file() {
+    let (_tmp, data, config) = dirs();
+    let out = cli(
+        &data,
+        &config,
+        &["instances", "create", "web-1", "--spec", "-"],
+        r#"{"command": ["srv"]}"#,
+    );
+    assert!(out.status.success());
+    let mut con = Console::spawn(&data, &config, &[]);
+    con.wait_for("web-1", Duration::from_secs(10));
+    con.send(b"c");
+    con.wait_for("copied name web-1", Duration::from_secs(5));
+    let raw = con.raw_text();
+    // "web-1" in base64 is "d2ViLTE=".
+    let osc = b"\x1b]52;c;d2ViLTE=\x07";
+    assert!(
+        raw.windows(osc.len()).any(|w| w == osc),
+        "no OSC 52 sequence for the name"
+    );
+    con.send(b"\x0f"); // ctrl-o: dump the view
+    let start = Instant::now();
+    let dumps = data.join("dumps");
+    let file = loop {
+        if let Some(f) = std::fs::read_dir(&dumps)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| e.ok())
+        {
+            break f.path();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "no dump file in {}",
+            dumps.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("instances (1)") && text.contains("web-1"),
+        "{text}"
+    );
+    con.send(b"q");
+    con.wait_exit(Duration::from_secs(10));
+}
