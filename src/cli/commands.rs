@@ -158,6 +158,7 @@ async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
         }
         Some(Command::Completions { shell }) => completions(&shell),
         Some(Command::Man) => man(),
+        Some(Command::Doctor) => super::doctor::doctor(&dir, &cli.global, fmt).await,
         Some(Command::Logs(cmd)) => logs(&dir, cmd).await,
         Some(Command::Config(cmd)) => config(&cli.global, cmd),
     }

@@ -2,6 +2,7 @@
 //! The console opens when no subcommand is given.
 
 mod commands;
+mod doctor;
 mod output;
 mod runtime_cmds;
 mod serve_cmd;
@@ -106,6 +107,8 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout: `aacon man | man -l -`.
     Man,
+    /// Check the data dir, store, runtime host, Redis, API, secret store, container runtime, npx/uvx and the terminal.
+    Doctor,
     /// Where the log file is, or its last lines.
     #[command(subcommand)]
     Logs(LogsCmd),

@@ -442,7 +442,7 @@ impl Shared {
 }
 
 /// Find a working container CLI: podman, then docker.
-async fn container_cli() -> Result<&'static str, String> {
+pub async fn container_cli() -> Result<&'static str, String> {
     let mut notes = Vec::new();
     for name in ["podman", "docker"] {
         let on_path = std::env::var_os("PATH")

@@ -1,0 +1,388 @@
+//! `aacon doctor`: one line per dependency, ✓ or ✗ with the fix.
+
+use super::commands::Failure;
+use super::{Global, Output, exit};
+use crate::paths::DataDir;
+use crate::platform::Platform;
+use crate::platform::embedded::RuntimeLock;
+use crate::store::Store;
+use serde::Serialize;
+use std::time::Duration;
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Ok,
+    /// Works, but something a user may want is missing.
+    Warn,
+    Broken,
+    /// Not configured, so not checked.
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub check: &'static str,
+    pub state: State,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+fn ok(check: &'static str, detail: impl Into<String>) -> Check {
+    Check {
+        check,
+        state: State::Ok,
+        detail: detail.into(),
+        fix: None,
+    }
+}
+
+fn bad(check: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+    Check {
+        check,
+        state: State::Broken,
+        detail: detail.into(),
+        fix: Some(fix.into()),
+    }
+}
+
+fn on_path(name: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+        .unwrap_or(false)
+}
+
+fn data_dir_checks(dir: &DataDir, out: &mut Vec<Check>) {
+    let probe = dir.root().join(".doctor-probe");
+    match std::fs::write(&probe, b"ok").and_then(|_| std::fs::remove_file(&probe)) {
+        Ok(()) => out.push(ok(
+            "data dir",
+            format!("{} is writable", dir.root().display()),
+        )),
+        Err(e) => out.push(bad(
+            "data dir",
+            format!("{} is not writable: {e}", dir.root().display()),
+            format!(
+                "fix its permissions (chmod u+rwx {}) or pass --data-dir",
+                dir.root().display()
+            ),
+        )),
+    }
+    match Store::open(&dir.store(), "doctor").and_then(|s| s.integrity_check().map(|r| (s, r))) {
+        Ok((s, r)) if r == "ok" => {
+            let n = s.list().map(|l| l.len()).unwrap_or(0);
+            let unsent = s.outbox_len().unwrap_or(0);
+            out.push(ok(
+                "store",
+                format!("opens, integrity ok, {n} instances, {unsent} events in the outbox"),
+            ));
+        }
+        Ok((_, r)) => out.push(bad(
+            "store",
+            format!("integrity check failed: {r}"),
+            "restore the data dir from a backup",
+        )),
+        Err(e) => out.push(bad(
+            "store",
+            e.to_string(),
+            "check the data dir, or pass another --data-dir",
+        )),
+    }
+    match RuntimeLock::holder(dir) {
+        Ok(Some(h)) => out.push(ok(
+            "runtime host",
+            format!("{} pid {} since {}", h.role, h.pid, h.since),
+        )),
+        Ok(None) => out.push(Check {
+            check: "runtime host",
+            state: State::Warn,
+            detail: "no console or `aacon serve` hosts the runtime; instances are not brought up"
+                .into(),
+            fix: Some("open the console or run `aacon serve`".into()),
+        }),
+        Err(e) => out.push(bad(
+            "runtime host",
+            e.to_string(),
+            "check the data dir's permissions",
+        )),
+    }
+    match crate::secrets::SecretStore::open(dir.root()).list() {
+        Ok(names) => out.push(ok(
+            "secret store",
+            format!("owner-only, {} secrets", names.len()),
+        )),
+        Err(e) => out.push(bad(
+            "secret store",
+            e.clone(),
+            e.split("run ")
+                .nth(1)
+                .unwrap_or("chmod 600 the secret store")
+                .trim_end_matches('`')
+                .trim_start_matches('`')
+                .to_string(),
+        )),
+    }
+}
+
+async fn redis_check(settings: &crate::config::Settings, out: &mut Vec<Check>) {
+    let cfg = match crate::bus::RedisConfig::from_settings(settings) {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            out.push(Check {
+                check: "redis",
+                state: State::Skipped,
+                detail: "not configured (--redis, AACON_REDIS_URL, [redis] url)".into(),
+                fix: None,
+            });
+            return;
+        }
+        Err(e) => {
+            out.push(bad("redis", e.to_string(), "fix the Redis URL"));
+            return;
+        }
+    };
+    let label = cfg.label();
+    let attempt = async {
+        let mut conn = cfg.connect().await.map_err(|e| e.to_string())?;
+        let len: u64 = redis::cmd("XLEN")
+            .arg(&cfg.stream_key)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| cfg.scrub(&e.to_string()))?;
+        let groups: redis::Value = redis::cmd("XINFO")
+            .arg("GROUPS")
+            .arg(&cfg.stream_key)
+            .query_async(&mut conn)
+            .await
+            .unwrap_or(redis::Value::Nil);
+        Ok::<_, String>((len, describe_groups(&groups)))
+    };
+    match tokio::time::timeout(Duration::from_secs(5), attempt).await {
+        Ok(Ok((len, groups))) => out.push(ok(
+            "redis",
+            format!(
+                "{label} reachable; stream {} holds {len} entries{groups}",
+                cfg.stream_key
+            ),
+        )),
+        Ok(Err(e)) => out.push(bad(
+            "redis",
+            format!("{label}: {e}"),
+            "start redis-server or fix the URL; events wait in the outbox meanwhile",
+        )),
+        Err(_) => out.push(bad(
+            "redis",
+            format!("{label} did not answer within 5 s"),
+            "check the host, port and firewall",
+        )),
+    }
+}
+
+/// "; group NAME lag N" for each consumer group (Redis 7 reports lag).
+fn describe_groups(v: &redis::Value) -> String {
+    let redis::Value::Array(groups) = v else {
+        return String::new();
+    };
+    let mut out = String::new();
+    for g in groups {
+        let fields: Vec<&redis::Value> = match g {
+            redis::Value::Array(f) => f.iter().collect(),
+            redis::Value::Map(m) => m.iter().flat_map(|(k, v)| [k, v]).collect(),
+            _ => continue,
+        };
+        let get = |key: &str| {
+            fields.chunks(2).find_map(|kv| match kv {
+                [redis::Value::BulkString(k), v] if k.as_slice() == key.as_bytes() => {
+                    Some((*v).clone())
+                }
+                [redis::Value::SimpleString(k), v] if k == key => Some((*v).clone()),
+                _ => None,
+            })
+        };
+        let name = match get("name") {
+            Some(redis::Value::BulkString(b)) => String::from_utf8_lossy(&b).into_owned(),
+            _ => continue,
+        };
+        let lag = match get("lag") {
+            Some(redis::Value::Int(n)) => n.to_string(),
+            _ => "unknown".into(),
+        };
+        out.push_str(&format!("; group {name} lag {lag}"));
+    }
+    out
+}
+
+async fn api_check(global: &Global, out: &mut Vec<Check>) {
+    let opts = match super::serve_cmd::api_options(global) {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            out.push(Check {
+                check: "api",
+                state: State::Skipped,
+                detail: "not configured (embedded platform)".into(),
+                fix: None,
+            });
+            return;
+        }
+        Err(f) => {
+            out.push(bad("api", f.message, "fix the API settings"));
+            return;
+        }
+    };
+    let platform = match crate::platform::api::ApiPlatform::new(opts) {
+        Ok(p) => p,
+        Err(e) => {
+            out.push(bad("api", e.to_string(), "fix the API URL"));
+            return;
+        }
+    };
+    let name = platform.info().name;
+    match tokio::time::timeout(Duration::from_secs(15), platform.list()).await {
+        Ok(Ok(list)) => out.push(ok(
+            "api",
+            format!("{name} reachable, auth ok, {} instances", list.len()),
+        )),
+        Ok(Err(e)) => out.push(bad(
+            "api",
+            format!("{name}: {e}"),
+            "check the URL and AACON_API_TOKEN / AACON_WORKSPACE",
+        )),
+        Err(_) => out.push(bad(
+            "api",
+            format!("{name} did not answer within 15 s"),
+            "check the URL and the network",
+        )),
+    }
+}
+
+fn tool_checks(out: &mut Vec<Check>) {
+    for (tool, why) in [
+        (
+            "npx",
+            "npm-based catalog templates (filesystem, memory, everything, github)",
+        ),
+        ("uvx", "Python catalog templates (fetch, time)"),
+    ] {
+        if on_path(tool) {
+            out.push(ok(
+                if tool == "npx" { "npx" } else { "uvx" },
+                format!("{tool} found for {why}"),
+            ));
+        } else {
+            out.push(Check {
+                check: if tool == "npx" { "npx" } else { "uvx" },
+                state: State::Warn,
+                detail: format!("{tool} not found; needed by {why}"),
+                fix: Some(if tool == "npx" {
+                    "install Node.js and npm".into()
+                } else {
+                    "install uv (pip install uv)".into()
+                }),
+            });
+        }
+    }
+}
+
+fn terminal_check(out: &mut Vec<Check>) {
+    let term = std::env::var("TERM").unwrap_or_default();
+    let colours = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        "no colour (NO_COLOR)".to_string()
+    } else if std::env::var("COLORTERM")
+        .is_ok_and(|c| c.contains("truecolor") || c.contains("24bit"))
+    {
+        "24-bit colour".to_string()
+    } else if term.contains("256color") {
+        "256 colours".to_string()
+    } else {
+        "basic colours".to_string()
+    };
+    let size = crossterm::terminal::size().ok();
+    let shown_term = if term.is_empty() {
+        "unset".to_string()
+    } else {
+        super::output::inert(&term)
+    };
+    match size {
+        Some((w, h)) if w >= 40 && h >= 12 => out.push(ok(
+            "terminal",
+            format!("TERM={shown_term}, {colours}, {w}x{h}"),
+        )),
+        Some((w, h)) => out.push(bad(
+            "terminal",
+            format!("TERM={shown_term}, {colours}, {w}x{h} is below 40x12"),
+            "make the window larger",
+        )),
+        None => out.push(Check {
+            check: "terminal",
+            state: State::Warn,
+            detail: format!("TERM={shown_term}, {colours}, not a terminal"),
+            fix: None,
+        }),
+    }
+}
+
+pub(super) async fn doctor(dir: &DataDir, global: &Global, fmt: Output) -> Result<(), Failure> {
+    let mut checks = Vec::new();
+    data_dir_checks(dir, &mut checks);
+    match super::serve_cmd::settings(global) {
+        Ok(settings) => {
+            redis_check(&settings, &mut checks).await;
+            api_check(global, &mut checks).await;
+        }
+        Err(f) => checks.push(bad(
+            "config",
+            f.message,
+            "fix the config file (aacon config path)",
+        )),
+    }
+    match crate::runtime::container_cli().await {
+        Ok(cli) => checks.push(ok("containers", format!("{cli} works"))),
+        Err(e) => checks.push(Check {
+            check: "containers",
+            state: State::Warn,
+            detail: e,
+            fix: Some("install podman or docker to run container instances".into()),
+        }),
+    }
+    tool_checks(&mut checks);
+    terminal_check(&mut checks);
+
+    let text = match fmt {
+        Output::Json => serde_json::to_string_pretty(&checks).unwrap_or_default() + "\n",
+        Output::Jsonl => checks
+            .iter()
+            .map(|c| serde_json::to_string(c).unwrap_or_default() + "\n")
+            .collect(),
+        Output::Table => checks
+            .iter()
+            .map(|c| {
+                let mark = match c.state {
+                    State::Ok => "✓",
+                    State::Warn => "!",
+                    State::Broken => "✗",
+                    State::Skipped => "–",
+                };
+                match &c.fix {
+                    Some(fix) if c.state != State::Ok => {
+                        format!("{mark} {}: {} — {fix}\n", c.check, c.detail)
+                    }
+                    _ => format!("{mark} {}: {}\n", c.check, c.detail),
+                }
+            })
+            .collect(),
+    };
+    super::commands::print(&text);
+    let broken = checks.iter().filter(|c| c.state == State::Broken).count();
+    if broken > 0 {
+        return Err(Failure::new(
+            exit::RUNTIME,
+            format!(
+                "{broken} check{} failed",
+                if broken == 1 { "" } else { "s" }
+            ),
+        ));
+    }
+    Ok(())
+}
