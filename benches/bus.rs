@@ -86,7 +86,7 @@ fn envelopes(insts: &[Instance], n: usize) -> Vec<String> {
         .map(|k| {
             let i = &insts[k % insts.len()];
             let mut inst = i.clone();
-            let (prev, next) = if k / insts.len() % 2 == 0 {
+            let (prev, next) = if (k / insts.len()).is_multiple_of(2) {
                 (Status::Running, Status::Unhealthy)
             } else {
                 (Status::Unhealthy, Status::Running)

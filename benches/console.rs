@@ -202,7 +202,7 @@ fn events(
                 let i = &insts[k % insts.len()];
                 let round = (k / insts.len()) as u64;
                 let mut inst = i.clone();
-                let (prev, next) = if round % 2 == 0 {
+                let (prev, next) = if round.is_multiple_of(2) {
                     (Status::Stopped, Status::Starting)
                 } else {
                     (Status::Starting, Status::Stopped)

@@ -54,7 +54,7 @@ fn instances(n: usize) -> Vec<Instance> {
     ];
     (0..n)
         .map(|i| {
-            let spec = if i % 2 == 0 {
+            let spec = if i.is_multiple_of(2) {
                 json!({"command": ["npx", "-y", "@modelcontextprotocol/server-filesystem", "/srv"]})
             } else {
                 json!({"endpoint_url": "https://mcp.example/mcp"})
@@ -108,7 +108,11 @@ fn frame(t: &mut Term, app: &mut App) -> usize {
 
 /// Move the cursor one row (down, then back up) so each frame differs.
 fn step(app: &mut App, i: usize) {
-    let a = if i % 2 == 0 { Action::Down } else { Action::Up };
+    let a = if i.is_multiple_of(2) {
+        Action::Down
+    } else {
+        Action::Up
+    };
     app.action(a);
 }
 
@@ -144,7 +148,7 @@ fn row2(sizes: &[usize]) {
             } else {
                 Status::Running
             };
-            a.now = a.now + chrono::Duration::milliseconds(300);
+            a.now += chrono::Duration::milliseconds(300);
             let mut e = fixtures::live_change(&inst, next);
             if let aacon::platform::PlatformEvent::Event(env) = &mut e {
                 let env = std::sync::Arc::make_mut(env);
