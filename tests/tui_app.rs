@@ -748,3 +748,44 @@ fn refresh_on_the_tools_tab_reloads_the_tools() {
     };
     assert_eq!(sel.as_deref(), Some("b"));
 }
+
+#[test]
+fn status_changes_resort_only_when_the_order_depends_on_status() {
+    // Under the name sort a status change keeps the order (and skips the
+    // re-sort); under the status sort the row moves; a filter on status
+    // hides or shows it.
+    let mut a = app();
+    let before = names(&a);
+    let list = fixtures::instances();
+    let everything = list.iter().find(|i| i.name == "everything").unwrap();
+    a.update(Msg::Platform(fixtures::live_change(
+        everything,
+        Status::Running,
+    )));
+    a.prepare();
+    assert_eq!(names(&a), before);
+
+    let mut a = app();
+    a.run_command("sort status");
+    a.prepare();
+    assert_eq!(names(&a)[0], "everything"); // pending sorts first
+    a.update(Msg::Platform(fixtures::live_change(
+        everything,
+        Status::Error,
+    )));
+    a.now += chrono::Duration::seconds(1);
+    a.prepare();
+    assert_ne!(names(&a)[0], "everything", "the changed row moved");
+
+    let mut a = app();
+    a.set_filter("status:pending");
+    a.prepare();
+    assert_eq!(names(&a), vec!["everything".to_string()]);
+    a.update(Msg::Platform(fixtures::live_change(
+        everything,
+        Status::Error,
+    )));
+    a.now += chrono::Duration::seconds(1);
+    a.prepare();
+    assert!(names(&a).is_empty(), "the filter now hides it");
+}

@@ -644,6 +644,20 @@ impl App {
         self.clamp_selection();
     }
 
+    /// Whether a change of `fields` on a row already in the table can move
+    /// it or hide it. A status flap under the default name sort cannot, so
+    /// it costs no re-sort (at 100k rows a re-sort is tens of milliseconds).
+    fn order_depends_on(&self, fields: ChangedFields) -> bool {
+        if fields.config || !self.filter.is_empty() {
+            return true;
+        }
+        match self.sort {
+            Column::Status | Column::Health | Column::Tools | Column::Restarts => fields.status,
+            Column::Desired => fields.desired,
+            Column::Name | Column::Kind | Column::Age | Column::Updated => false,
+        }
+    }
+
     fn clamp_selection(&mut self) {
         if self.rows.is_empty() {
             self.selected = 0;
@@ -1052,11 +1066,16 @@ impl App {
                 if self.reloading && self.since_reload.len() < 200_000 {
                     self.since_reload.push(env.clone());
                 }
+                let known = env
+                    .instance_id()
+                    .is_some_and(|id| self.projection.get(&id).is_some());
                 match self.projection.apply(&env) {
                     Applied::Changed { id, fields } => {
                         self.flash
                             .insert(id, (self.now + Duration::milliseconds(FLASH_MS), fields));
-                        self.rows_dirty = true;
+                        if !known || self.order_depends_on(fields) {
+                            self.rows_dirty = true;
+                        }
                     }
                     Applied::Removed(id) => {
                         self.flash.remove(&id);

@@ -1,0 +1,275 @@
+//! Row 1: envelopes from a real Redis Stream (a `redis-server` this bench
+//! starts on a free loopback port) read with `XREAD COUNT`, decoded off the
+//! UI thread and applied to the console state (`App::update`) on another,
+//! beside a raw `XREAD COUNT` of the same entries with no decoding.
+//!
+//! Needs `redis-server` on PATH (skipped with a sentence otherwise).
+
+mod common;
+
+use aacon::bus::entry;
+use aacon::domain::{Envelope, Instance, Status};
+use aacon::platform::{BackendInfo, PlatformEvent};
+use aacon::tui::app::{App, Msg};
+use aacon::tui::fixtures;
+use aacon::tui::keymap::Keymap;
+use aacon::tui::theme::Theme;
+use common::{result, scale};
+use redis::Value;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const KEY: &str = "aacon:bench:events";
+const BATCH: usize = 1000;
+
+struct Redis(Child, u16);
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn start_redis() -> Option<Redis> {
+    let port = free_port();
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let r = Redis(child, port);
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(r);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+fn instances(n: usize) -> Vec<Instance> {
+    (0..n)
+        .map(|i| {
+            fixtures::instance(
+                i as u128 + 1,
+                &format!("inst-{i:06}"),
+                serde_json::json!({"command": ["mcp-server"]}),
+                Status::Running,
+                10,
+            )
+        })
+        .collect()
+}
+
+/// Status-change envelopes over `insts`, each with a fresh id and a newer
+/// aggregate version; about 300 bytes of JSON each.
+fn envelopes(insts: &[Instance], n: usize) -> Vec<String> {
+    (0..n)
+        .map(|k| {
+            let i = &insts[k % insts.len()];
+            let mut inst = i.clone();
+            let (prev, next) = if (k / insts.len()).is_multiple_of(2) {
+                (Status::Running, Status::Unhealthy)
+            } else {
+                (Status::Unhealthy, Status::Running)
+            };
+            inst.status = next;
+            let mut e = Envelope::status_changed(&inst, prev, Some(format!("c-{k}")));
+            e.aggregate_version = Some(i.aggregate_version + 1 + (k / insts.len()) as u64);
+            e.to_json()
+        })
+        .collect()
+}
+
+async fn fill(con: &mut redis::aio::MultiplexedConnection, payloads: &[String]) {
+    let _: () = redis::cmd("DEL")
+        .arg(KEY)
+        .query_async(con)
+        .await
+        .expect("DEL");
+    for chunk in payloads.chunks(5000) {
+        let mut p = redis::pipe();
+        for pl in chunk {
+            p.cmd("XADD")
+                .arg(KEY)
+                .arg("*")
+                .arg("__data__")
+                .arg(pl)
+                .ignore();
+        }
+        let _: () = p.query_async(con).await.expect("XADD");
+    }
+}
+
+async fn xread(con: &mut redis::aio::MultiplexedConnection, after: &str) -> Value {
+    redis::cmd("XREAD")
+        .arg("COUNT")
+        .arg(BATCH)
+        .arg("STREAMS")
+        .arg(KEY)
+        .arg(after)
+        .query_async(con)
+        .await
+        .expect("XREAD")
+}
+
+/// The id of the last entry of an XREAD reply, and how many entries.
+fn last_id(v: &Value) -> Option<(String, usize)> {
+    let Value::Array(streams) = v else {
+        return None;
+    };
+    let Value::Array(kv) = streams.first()? else {
+        return None;
+    };
+    let Value::Array(entries) = kv.get(1)? else {
+        return None;
+    };
+    let Value::Array(parts) = entries.last()? else {
+        return None;
+    };
+    match parts.first()? {
+        Value::BulkString(b) => Some((String::from_utf8_lossy(b).into_owned(), entries.len())),
+        _ => None,
+    }
+}
+
+async fn raw_rate(con: &mut redis::aio::MultiplexedConnection, n: usize) -> f64 {
+    let t = Instant::now();
+    let mut after = "0-0".to_string();
+    let mut got = 0;
+    while got < n {
+        let v = xread(con, &after).await;
+        let Some((id, k)) = last_id(&v) else { break };
+        after = id;
+        got += k;
+    }
+    assert_eq!(got, n, "raw XREAD read every entry");
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+/// Ours: a reader task does XREAD + decode and hands batches over a bounded
+/// channel to the "UI thread", which applies them to `App`.
+fn our_rate(url: &str, insts: Vec<Instance>, n: usize) -> (f64, usize) {
+    let mut app = App::new(
+        Theme::default_dark(),
+        Keymap::preset("default").expect("keymap"),
+        BackendInfo {
+            name: "embedded".into(),
+            read_only: false,
+        },
+        fixtures::now(),
+    );
+    app.load(insts);
+    app.prepare();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<PlatformEvent>>(16);
+    let url = url.to_string();
+    let t = Instant::now();
+    let reader = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let client = redis::Client::open(url).expect("client");
+            let mut con = client
+                .get_multiplexed_async_connection()
+                .await
+                .expect("connect");
+            let mut after = "0-0".to_string();
+            let mut got = 0;
+            while got < n {
+                let v = xread(&mut con, &after).await;
+                let entries = entry::parse_read_reply(v);
+                let Some(last) = entries.last() else { break };
+                after = last.id.clone();
+                got += entries.len();
+                let batch: Vec<PlatformEvent> = entries
+                    .iter()
+                    .map(|e| entry::to_event(e, "redis"))
+                    .collect();
+                if tx.send(batch).is_err() {
+                    break;
+                }
+            }
+        });
+    });
+    let mut applied = 0;
+    let mut malformed = 0;
+    while let Ok(batch) = rx.recv() {
+        for ev in batch {
+            if matches!(ev, PlatformEvent::Malformed { .. }) {
+                malformed += 1;
+            }
+            app.update(Msg::Platform(ev));
+            applied += 1;
+        }
+    }
+    app.prepare();
+    let rate = applied as f64 / t.elapsed().as_secs_f64();
+    reader.join().expect("reader");
+    assert_eq!(applied, n, "every entry reached the console");
+    assert_eq!(malformed, 0, "every entry decoded");
+    (rate, app.projection.len())
+}
+
+fn main() {
+    let Some(redis) = start_redis() else {
+        println!("row 1 skipped: no redis-server on PATH (apt-get install redis-server)");
+        return;
+    };
+    let url = format!("redis://127.0.0.1:{}/", redis.1);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let sizes = if common::smoke() {
+        vec![2_000]
+    } else {
+        vec![1_000, 10_000, 100_000, 1_000_000]
+    };
+    let insts_n = scale(10_000, 500);
+    let insts = instances(insts_n);
+    for n in sizes {
+        let payloads = envelopes(&insts, n);
+        let avg = payloads.iter().map(String::len).sum::<usize>() / n;
+        let client = redis::Client::open(url.as_str()).expect("client");
+        let raw = rt.block_on(async {
+            let mut con = client
+                .get_multiplexed_async_connection()
+                .await
+                .expect("connect");
+            fill(&mut con, &payloads).await;
+            // Warm once, then measure.
+            raw_rate(&mut con, n).await;
+            raw_rate(&mut con, n).await
+        });
+        drop(payloads);
+        let (ours, _) = our_rate(&url, insts.clone(), n);
+        result(
+            1,
+            "redis_decode_apply",
+            &[
+                ("events", n.to_string()),
+                ("avg_bytes", avg.to_string()),
+                ("ours_per_s", format!("{ours:.0}")),
+                ("raw_xread_per_s", format!("{raw:.0}")),
+                ("ratio", format!("{:.2}", ours / raw)),
+            ],
+        );
+    }
+}

@@ -1,0 +1,69 @@
+//! Shared bits of the benchmark binaries: smoke mode, percentile samples,
+//! one `RESULT` line per measurement (what `scripts/bench` collects).
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+/// `--test` (what `cargo bench -- --test` and `scripts/bench --smoke` pass)
+/// or `AACON_BENCH_SMOKE=1`: run every bench briefly, just to prove it runs.
+pub fn smoke() -> bool {
+    std::env::args().any(|a| a == "--test")
+        || std::env::var("AACON_BENCH_SMOKE").is_ok_and(|v| v == "1")
+}
+
+/// Pick `full` normally, `small` in smoke mode.
+pub fn scale(full: usize, small: usize) -> usize {
+    if smoke() { small } else { full }
+}
+
+/// Latency samples.
+#[derive(Default)]
+pub struct Samples(pub Vec<Duration>);
+
+impl Samples {
+    pub fn time<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let r = f();
+        self.0.push(t.elapsed());
+        r
+    }
+
+    pub fn pct(&self, p: f64) -> Duration {
+        let mut v = self.0.clone();
+        v.sort_unstable();
+        if v.is_empty() {
+            return Duration::ZERO;
+        }
+        let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+        v[i.min(v.len() - 1)]
+    }
+
+    pub fn median(&self) -> Duration {
+        self.pct(0.5)
+    }
+
+    pub fn p99(&self) -> Duration {
+        self.pct(0.99)
+    }
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// One line per result, machine-greppable: `RESULT row=… name=… k=v …`.
+pub fn result(row: u32, name: &str, fields: &[(&str, String)]) {
+    let mut s = format!("RESULT row={row} name={name}");
+    for (k, v) in fields {
+        s.push_str(&format!(" {k}={v}"));
+    }
+    println!("{s}");
+}
+
+pub fn lat(s: &Samples) -> Vec<(&'static str, String)> {
+    vec![
+        ("n", s.0.len().to_string()),
+        ("median_ms", format!("{:.4}", ms(s.median()))),
+        ("p99_ms", format!("{:.4}", ms(s.p99()))),
+    ]
+}

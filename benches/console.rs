@@ -1,0 +1,371 @@
+//! The load harness for what criterion cannot time: the real release
+//! `aacon` binary in a pseudo-terminal (250x70) over a seeded data dir.
+//!
+//! - Row 6: start → first full frame (the instances title with its count),
+//!   beside `aacon instances list -o json` on the same store.
+//! - Row 5: resident memory (VmRSS from /proc) with N instances after 100k
+//!   events arrived through the event-log tail, beside an idle empty console.
+//! - Row 3: keypress (`?`, the help overlay) → the frame that shows it,
+//!   with and without 2,000 events/s arriving.
+//!
+//! Builds nothing: `scripts/bench` builds `target/release/aacon` first.
+
+mod common;
+
+use aacon::domain::{Envelope, Status};
+use aacon::store::Store;
+use aacon::tui::fixtures;
+use common::{Samples, lat, ms, result, scale, smoke};
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use rusqlite::{Connection, params};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const COLS: u16 = 250;
+const ROWS: u16 = 70;
+
+fn bin() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/aacon");
+    assert!(
+        p.exists(),
+        "build it first: cargo build --release --bin aacon"
+    );
+    p
+}
+
+struct Console {
+    raw: Arc<Mutex<Vec<u8>>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+    started: Instant,
+}
+
+impl Console {
+    fn spawn(data: &Path, config: &Path) -> Console {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows: ROWS,
+                cols: COLS,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("pty");
+        let mut cmd = CommandBuilder::new(bin());
+        cmd.env("AACON_DATA_DIR", data);
+        cmd.env("AACON_CONFIG_DIR", config);
+        cmd.env("TERM", "xterm-256color");
+        let mut reader = pty.master.try_clone_reader().expect("reader");
+        let writer = pty.master.take_writer().expect("writer");
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let sink = raw.clone();
+        let started = Instant::now();
+        let child = pty.slave.spawn_command(cmd).expect("spawn aacon");
+        drop(pty.slave);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 65536];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut s) = sink.lock() {
+                    s.extend_from_slice(&buf[..n]);
+                }
+            }
+        });
+        Console {
+            raw,
+            writer,
+            child,
+            _master: pty.master,
+            started,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.raw.lock().map(|r| r.len()).unwrap_or(0)
+    }
+
+    /// Wait until `what` appears in the output after byte `from`.
+    fn wait_for(&self, what: &[u8], from: usize, timeout: Duration) -> Option<Instant> {
+        let start = Instant::now();
+        loop {
+            {
+                let r = self.raw.lock().ok()?;
+                if r.len() > from && r[from..].windows(what.len()).any(|w| w == what) {
+                    return Some(Instant::now());
+                }
+            }
+            if start.elapsed() > timeout {
+                return None;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    fn send(&mut self, b: &[u8]) {
+        self.writer.write_all(b).expect("write");
+        self.writer.flush().expect("flush");
+    }
+
+    fn rss_kb(&mut self) -> u64 {
+        let pid = self.child.process_id().expect("pid");
+        let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        s.lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn quit(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A data dir with `n` instances, written straight into the store's schema
+/// in one transaction (seeding, not what is measured).
+fn seed(
+    n: usize,
+) -> (
+    tempfile::TempDir,
+    PathBuf,
+    PathBuf,
+    Vec<aacon::domain::Instance>,
+) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let config = tmp.path().join("config");
+    std::fs::create_dir_all(&data).expect("data dir");
+    std::fs::create_dir_all(&config).expect("config dir");
+    drop(Store::open(&data.join("aacon.db"), "bench").expect("store"));
+    let mut conn = Connection::open(data.join("aacon.db")).expect("open");
+    let tx = conn.transaction().expect("tx");
+    let mut insts = Vec::with_capacity(n);
+    {
+        let mut st = tx
+            .prepare(
+                "INSERT INTO instances (id, name, description, server_spec_id, json_spec, status, status_reason, desired_state, created_at, updated_at, version, aggregate_version, updated_by, last_healthy_at, tool_count, restarts)
+                 VALUES (?1,?2,?3,NULL,?4,?5,NULL,'stopped',?6,?6,1,1,'bench',NULL,NULL,0)",
+            )
+            .expect("prepare");
+        for i in 0..n {
+            let mut inst = fixtures::instance(
+                i as u128 + 1,
+                &format!("inst-{i:06}"),
+                serde_json::json!({"endpoint_url": "https://mcp.example/mcp"}),
+                Status::Stopped,
+                10,
+            );
+            inst.aggregate_version = 1;
+            st.execute(params![
+                inst.id.to_string(),
+                inst.name,
+                inst.description,
+                serde_json::Value::Object(inst.json_spec.clone()).to_string(),
+                "stopped",
+                inst.created_at.to_rfc3339(),
+            ])
+            .expect("insert");
+            insts.push(inst);
+        }
+    }
+    tx.commit().expect("commit");
+    (tmp, data, config, insts)
+}
+
+/// Append `n` status-change events (as another process would commit them),
+/// `per_tx` to a transaction, pausing `pause` between transactions.
+fn events(
+    data: &Path,
+    insts: &[aacon::domain::Instance],
+    first: usize,
+    n: usize,
+    per_tx: usize,
+    pause: Duration,
+    stop: &AtomicBool,
+) -> usize {
+    let mut conn = Connection::open(data.join("aacon.db")).expect("open");
+    conn.busy_timeout(Duration::from_secs(10)).expect("busy");
+    let mut k = first;
+    while k < first + n && !stop.load(Ordering::Relaxed) {
+        let tx = conn.transaction().expect("tx");
+        {
+            let mut st = tx
+                .prepare_cached("INSERT INTO events (event_id, aggregate_id, aggregate_version, event_type, timestamp, correlation_id, envelope) VALUES (?1,?2,?3,?4,?5,?6,?7)")
+                .expect("prepare");
+            for _ in 0..per_tx {
+                let i = &insts[k % insts.len()];
+                let round = (k / insts.len()) as u64;
+                let mut inst = i.clone();
+                let (prev, next) = if round.is_multiple_of(2) {
+                    (Status::Stopped, Status::Starting)
+                } else {
+                    (Status::Starting, Status::Stopped)
+                };
+                inst.status = next;
+                let mut e = Envelope::status_changed(&inst, prev, Some(format!("c-{k}")));
+                e.aggregate_version = Some(2 + round);
+                st.execute(params![
+                    e.event_id,
+                    e.aggregate_id.map(|u| u.to_string()),
+                    e.aggregate_version.map(|v| v as i64),
+                    e.event_type,
+                    e.timestamp.to_rfc3339(),
+                    e.correlation_id,
+                    e.to_json()
+                ])
+                .expect("insert event");
+                k += 1;
+            }
+        }
+        tx.commit().expect("commit");
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
+    }
+    k - first
+}
+
+fn title(n: usize) -> Vec<u8> {
+    format!("instances ({n})").into_bytes()
+}
+
+fn row6_and_5(n: usize, history: usize) {
+    let (_tmp, data, config, insts) = seed(n);
+    // Reference: the CLI list on the same store (a warm-up run first).
+    let list = || {
+        let t = Instant::now();
+        let out = std::process::Command::new(bin())
+            .args(["instances", "list", "-o", "json"])
+            .env("AACON_DATA_DIR", &data)
+            .env("AACON_CONFIG_DIR", &config)
+            .output()
+            .expect("aacon instances list");
+        assert!(out.status.success(), "list failed");
+        t.elapsed()
+    };
+    list();
+    let mut cli = Samples::default();
+    let mut first = Samples::default();
+    for _ in 0..scale(3, 1) {
+        cli.0.push(list());
+        let c = Console::spawn(&data, &config);
+        let at = c
+            .wait_for(&title(n), 0, Duration::from_secs(30))
+            .expect("first full frame");
+        first.0.push(at - c.started);
+        c.quit();
+    }
+    result(
+        6,
+        "start_to_first_frame",
+        &[
+            ("instances", n.to_string()),
+            ("median_ms", format!("{:.1}", ms(first.median()))),
+            ("max_ms", format!("{:.1}", ms(first.pct(1.0)))),
+            (
+                "cli_list_json_median_ms",
+                format!("{:.1}", ms(cli.median())),
+            ),
+            (
+                "ratio",
+                format!("{:.2}", ms(first.median()) / ms(cli.median())),
+            ),
+        ],
+    );
+
+    // Row 5: memory after `history` events arrived live.
+    let mut c = Console::spawn(&data, &config);
+    c.wait_for(&title(n), 0, Duration::from_secs(30))
+        .expect("first frame");
+    let stop = AtomicBool::new(false);
+    let sent = events(&data, &insts, 0, history, 1000, Duration::ZERO, &stop);
+    // Let the tail (100 ms poll, batched reads) and the frames catch up.
+    std::thread::sleep(Duration::from_secs(3));
+    let rss = c.rss_kb();
+    c.quit();
+    let (_t2, d2, c2, _) = seed(0);
+    let mut idle = Console::spawn(&d2, &c2);
+    idle.wait_for(b"No instances yet", 0, Duration::from_secs(30))
+        .expect("empty console");
+    std::thread::sleep(Duration::from_millis(500));
+    let base = idle.rss_kb();
+    idle.quit();
+    result(
+        5,
+        "rss",
+        &[
+            ("instances", n.to_string()),
+            ("events", sent.to_string()),
+            ("rss_mb", format!("{:.1}", rss as f64 / 1024.0)),
+            ("idle_empty_rss_mb", format!("{:.1}", base as f64 / 1024.0)),
+        ],
+    );
+}
+
+fn row3(n: usize, load_per_s: usize) {
+    let (_tmp, data, config, insts) = seed(n);
+    let mut c = Console::spawn(&data, &config);
+    c.wait_for(&title(n), 0, Duration::from_secs(30))
+        .expect("first frame");
+    let stop = Arc::new(AtomicBool::new(false));
+    let loader = (load_per_s > 0).then(|| {
+        let stop = stop.clone();
+        let data = data.clone();
+        let insts = insts.clone();
+        // 20 events per transaction every 10 ms ≈ 2,000/s.
+        let per_tx = load_per_s / 100;
+        std::thread::spawn(move || {
+            events(
+                &data,
+                &insts,
+                0,
+                usize::MAX / 2,
+                per_tx,
+                Duration::from_millis(10),
+                &stop,
+            )
+        })
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let mut s = Samples::default();
+    for _ in 0..scale(50, 5) {
+        let from = c.len();
+        let t = Instant::now();
+        c.send(b"?");
+        let at = c
+            .wait_for(b"Filter (/)", from, Duration::from_secs(5))
+            .expect("help overlay frame");
+        s.0.push(at - t);
+        std::thread::sleep(Duration::from_millis(100));
+        c.send(b"\x1b");
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let sent = loader.map(|h| h.join().unwrap_or(0)).unwrap_or(0);
+    c.quit();
+    let mut f = lat(&s);
+    f.push(("instances", n.to_string()));
+    f.push(("events_sent", sent.to_string()));
+    f.push(("load_per_s", load_per_s.to_string()));
+    result(3, "keypress_to_frame", &f);
+}
+
+fn main() {
+    let sizes: &[usize] = if smoke() {
+        &[1_000]
+    } else {
+        &[1_000, 10_000, 100_000]
+    };
+    for &n in sizes {
+        row6_and_5(n, scale(100_000, 2_000));
+    }
+    let n = scale(10_000, 1_000);
+    row3(n, 0);
+    row3(n, 2_000);
+}

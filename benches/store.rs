@@ -1,0 +1,114 @@
+//! Row 7: store commands (create / update, each with its event and outbox
+//! row, durable: WAL + synchronous=FULL on a real file), beside raw SQLite
+//! inserts of the same rows through one prepared statement on one connection
+//! with the same pragmas.
+
+mod common;
+
+use aacon::domain::{InstancePatch, NewInstance};
+use aacon::store::Store;
+use common::{Samples, lat, result, scale, smoke};
+use criterion::Criterion;
+use rusqlite::{Connection, params};
+use serde_json::json;
+use std::time::Instant;
+
+fn new_instance(i: usize) -> NewInstance {
+    NewInstance {
+        name: format!("bench-{i:07}"),
+        description: Some(format!("benchmark instance {i}")),
+        server_spec_id: None,
+        json_spec: json!({"command": ["npx", "-y", "@modelcontextprotocol/server-filesystem", "/srv"], "env_vars": {"LOG": "info"}}),
+    }
+}
+
+fn ours(n: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = Store::open(&dir.path().join("aacon.db"), "bench").expect("open");
+    let mut create = Samples::default();
+    let t = Instant::now();
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let (inst, _) = create
+            .time(|| store.create(new_instance(i), None))
+            .expect("create");
+        ids.push(inst.id);
+    }
+    let create_rate = n as f64 / t.elapsed().as_secs_f64();
+    let mut update = Samples::default();
+    let t = Instant::now();
+    for (i, id) in ids.iter().enumerate() {
+        let patch = InstancePatch {
+            description: Some(Some(format!("updated {i}"))),
+            ..Default::default()
+        };
+        update
+            .time(|| store.update(*id, patch, None, None))
+            .expect("update");
+    }
+    let update_rate = n as f64 / t.elapsed().as_secs_f64();
+    let mut f = lat(&create);
+    f.push(("per_s", format!("{create_rate:.0}")));
+    result(7, "store_create", &f);
+    let mut f = lat(&update);
+    f.push(("per_s", format!("{update_rate:.0}")));
+    result(7, "store_update", &f);
+}
+
+/// Raw inserts of the same rows: one prepared statement, autocommit (one
+/// durable transaction per row, like each command), same pragmas.
+fn reference(n: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conn = Connection::open(dir.path().join("raw.db")).expect("open");
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+         CREATE TABLE instances (id TEXT PRIMARY KEY, name TEXT NOT NULL, description TEXT,
+           json_spec TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL);",
+    )
+    .expect("schema");
+    let mut stmt = conn
+        .prepare("INSERT INTO instances VALUES (?1, ?2, ?3, ?4, 'pending', ?5)")
+        .expect("prepare");
+    let rows: Vec<_> = (0..n)
+        .map(|i| {
+            let ni = new_instance(i);
+            (
+                uuid::Uuid::new_v4().to_string(),
+                ni.name,
+                ni.description,
+                ni.json_spec.to_string(),
+                chrono::Utc::now().to_rfc3339(),
+            )
+        })
+        .collect();
+    let mut s = Samples::default();
+    let t = Instant::now();
+    for r in &rows {
+        s.time(|| stmt.execute(params![r.0, r.1, r.2, r.3, r.4]))
+            .expect("insert");
+    }
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    let mut f = lat(&s);
+    f.push(("per_s", format!("{rate:.0}")));
+    result(7, "raw_sqlite_insert", &f);
+}
+
+fn main() {
+    let n = scale(20_000, 200);
+    ours(n);
+    reference(n);
+    if !smoke() {
+        // Criterion's own estimate of one durable create.
+        let mut c = Criterion::default().configure_from_args().sample_size(20);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("c.db"), "bench").expect("open");
+        let mut i = 0usize;
+        c.bench_function("store/create_durable", |b| {
+            b.iter(|| {
+                i += 1;
+                store.create(new_instance(i), None).expect("create")
+            })
+        });
+        c.final_summary();
+    }
+}
