@@ -51,3 +51,43 @@ fn invalid_utf8_redis_payload_is_malformed_not_panic() {
         other => panic!("expected Malformed, got {other:?}"),
     }
 }
+
+#[test]
+fn ansi_escapes_in_names_specs_and_payloads_render_inert() {
+    use aacon::domain::Status;
+    use aacon::tui::{fixtures, keymap::Keymap, theme::Theme, views};
+    use ratatui::{Terminal, backend::TestBackend};
+
+    let evil = "evil\x1b]0;pwned\x07\x1b[2J\x1b[31m";
+    let mut app = fixtures::app(
+        Theme::preset("default").expect("preset"),
+        Keymap::preset("default").expect("preset"),
+    );
+    let mut list = fixtures::instances();
+    list.push(fixtures::instance(
+        999,
+        evil,
+        serde_json::json!({"type": "stdio", "command": evil, "args": [evil]}),
+        Status::Running,
+        1,
+    ));
+    app.load(list);
+    app.update(aacon::tui::app::Msg::Platform(PlatformEvent::Malformed {
+        source: "redis".into(),
+        raw: evil.into(),
+        error: "the payload is not UTF-8 text".into(),
+    }));
+    app.prepare();
+    let mut t = Terminal::new(TestBackend::new(160, 50)).expect("test backend");
+    t.draw(|f| views::render(f, &mut app)).expect("draw");
+    let buf = t.backend().buffer().clone();
+    let mut screen = String::new();
+    for cell in buf.content() {
+        screen.push_str(cell.symbol());
+    }
+    assert!(screen.contains("evil"), "the instance is listed: {screen}");
+    assert!(
+        !screen.chars().any(|c| c.is_control()),
+        "no control character reaches the terminal"
+    );
+}
