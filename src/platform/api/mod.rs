@@ -1063,15 +1063,7 @@ mod tests {
 pub fn redis_config(
     s: &crate::config::Settings,
 ) -> std::result::Result<Option<crate::bus::RedisConfig>, String> {
-    let Some(url) = &s.redis_url else {
-        return Ok(None);
-    };
-    let mut c = crate::bus::RedisConfig::new(url.expose()).map_err(|e| e.to_string())?;
-    c.stream_key = s.stream_key.clone();
-    c.maxlen = s.maxlen;
-    c.agentarea_pubsub = s.agentarea_pubsub;
-    c.ca_cert = s.ca_cert.clone();
-    Ok(Some(c))
+    crate::bus::RedisConfig::from_settings(s).map_err(|e| e.to_string())
 }
 
 /// Environment variable with the polling interval in milliseconds (live
