@@ -2,27 +2,20 @@
 //! `aacon serve`: a status change made on the serving side appears on the
 //! screen without a key press (live status by polling the API).
 
+mod support;
+
 use aacon::domain::Status;
 use aacon::paths::DataDir;
 use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
 use aacon::store::StatusReport;
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const COLS: u16 = 140;
 const ROWS: u16 = 32;
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn screen(raw: &Mutex<Vec<u8>>) -> String {
     let mut p = vt100::Parser::new(ROWS, COLS, 0);
@@ -51,29 +44,8 @@ fn a_status_change_on_the_server_appears_without_a_key_press() {
     let data = tmp.path().join("serve-data");
     let config = tmp.path().join("config");
     std::fs::create_dir_all(&config).unwrap();
-    let mut serve = Killed(
-        Command::new(env!("CARGO_BIN_EXE_aacon"))
-            .arg("--data-dir")
-            .arg(&data)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("AACON_CONFIG_DIR", &config)
-            .env_remove("AACON_API_TOKEN")
-            .env_remove("AACON_API_URL")
-            .env_remove("AACON_REDIS_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut line = String::new();
-    BufReader::new(serve.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
+    let serve = support::serve::Serve::start(&data, &config, &[]);
+    let url = serve.url.clone();
     let out = Command::new(env!("CARGO_BIN_EXE_aacon"))
         .args([
             "--api",

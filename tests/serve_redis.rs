@@ -2,6 +2,8 @@
 //! (spawned here on a free loopback port); a console in API mode with
 //! Redis gets live status from the stream, not by polling.
 
+mod support;
+
 use aacon::bus::RedisConfig;
 use aacon::domain::projection::Projection;
 use aacon::domain::{EventType, NewInstance, Status};
@@ -11,7 +13,6 @@ use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
 use aacon::platform::{Platform, PlatformEvent, SourceState};
 use aacon::store::StatusReport;
 use serde_json::json;
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -72,29 +73,9 @@ async fn live_status_arrives_through_redis() {
     let (_redis, redis_url) = redis_server();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut serve = Killed(
-        Command::new(env!("CARGO_BIN_EXE_aacon"))
-            .arg("--data-dir")
-            .arg(&data)
-            .args(["--redis", &redis_url, "serve", "--listen", "127.0.0.1:0"])
-            .env("AACON_CONFIG_DIR", dir.path().join("config"))
-            .env_remove("AACON_API_TOKEN")
-            .env_remove("AACON_API_URL")
-            .env_remove("AACON_REDIS_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut line = String::new();
-    BufReader::new(serve.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
+    let mut serve =
+        support::serve::Serve::start(&data, &dir.path().join("config"), &["--redis", &redis_url]);
+    let url = serve.url.clone();
 
     let mut o = ApiOptions::new(&url);
     o.redis = Some(RedisConfig::new(&redis_url).unwrap());
@@ -178,10 +159,13 @@ async fn live_status_arrives_through_redis() {
     );
     // SIGTERM: the relay flushes and the server stops cleanly.
     // SAFETY: signalling our own child.
-    assert_eq!(unsafe { libc::kill(serve.0.id() as i32, libc::SIGTERM) }, 0);
+    assert_eq!(
+        unsafe { libc::kill(serve.child.id() as i32, libc::SIGTERM) },
+        0
+    );
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        if let Some(st) = serve.0.try_wait().unwrap() {
+        if let Some(st) = serve.child.try_wait().unwrap() {
             assert!(st.success(), "{st:?}");
             break;
         }

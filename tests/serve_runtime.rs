@@ -2,24 +2,15 @@
 //! runs (a real MCP server process), its status reaches an API client, and
 //! SIGTERM stops the process before serve exits.
 
+mod support;
+
 use aacon::domain::{NewInstance, Status};
 use aacon::platform::Platform;
 use aacon::platform::api::{ApiOptions, ApiPlatform};
 use serde_json::json;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-fixture");
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Pids of live processes whose command line contains `marker`.
 fn pids_with(marker: &str) -> Vec<u32> {
@@ -43,29 +34,9 @@ fn pids_with(marker: &str) -> Vec<u32> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_runs_instances_and_stops_them_on_sigterm() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut serve = Killed(
-        Command::new(env!("CARGO_BIN_EXE_aacon"))
-            .arg("--data-dir")
-            .arg(tmp.path().join("data"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("AACON_CONFIG_DIR", tmp.path().join("config"))
-            .env_remove("AACON_API_TOKEN")
-            .env_remove("AACON_API_URL")
-            .env_remove("AACON_REDIS_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut line = String::new();
-    BufReader::new(serve.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
+    let mut serve =
+        support::serve::Serve::start(&tmp.path().join("data"), &tmp.path().join("config"), &[]);
+    let url = serve.url.clone();
     let api = ApiPlatform::new(ApiOptions::new(&url)).unwrap();
     let marker = format!("serve-runtime-{}", uuid::Uuid::new_v4());
     let inst = api
@@ -96,10 +67,13 @@ async fn serve_runs_instances_and_stops_them_on_sigterm() {
     assert_eq!(pids_with(&marker).len(), 1, "one managed process");
 
     // SAFETY: signalling our own child.
-    assert_eq!(unsafe { libc::kill(serve.0.id() as i32, libc::SIGTERM) }, 0);
+    assert_eq!(
+        unsafe { libc::kill(serve.child.id() as i32, libc::SIGTERM) },
+        0
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if let Some(st) = serve.0.try_wait().unwrap() {
+        if let Some(st) = serve.child.try_wait().unwrap() {
             assert!(st.success(), "{st:?}");
             break;
         }

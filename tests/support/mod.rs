@@ -5,6 +5,7 @@
 pub mod bus;
 pub mod pty;
 pub mod redis;
+pub mod serve;
 
 #[allow(unused_imports)]
 pub use self::redis::{RedisServer, free_port};
