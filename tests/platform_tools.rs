@@ -5,7 +5,7 @@ mod runtime_common;
 
 use aacon::domain::Status;
 use aacon::paths::DataDir;
-use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role, RuntimeSlot};
+use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
 use aacon::platform::{Platform, PlatformError, ReadOnly};
 use runtime_common::*;
 use serde_json::json;
@@ -21,9 +21,6 @@ async fn embedded_platform_lists_calls_and_tails_through_the_hosted_runtime() {
         )
         .await;
     rig.wait_status(inst.id, Status::Running, 20).await;
-    // Hand the runtime to a host slot, as the console does.
-    let slot: Arc<RuntimeSlot> = Arc::new(tokio::sync::Mutex::new(rig.runtime.take()));
-    rig.platform.attach_runtime(&slot);
     let p: Arc<dyn Platform> = rig.platform.clone();
 
     let names: Vec<String> = p
@@ -91,8 +88,7 @@ async fn embedded_platform_lists_calls_and_tails_through_the_hosted_runtime() {
     assert!(logs.iter().any(|l| l.contains("hello from fixture")));
     assert_eq!(cli.tools(inst.id).await.unwrap().len(), 4);
 
-    let rt = slot.lock().await.take();
-    if let Some(rt) = rt {
+    if let Some(rt) = rig.runtime.take() {
         rt.shutdown().await;
     }
 }
@@ -111,8 +107,6 @@ async fn a_tool_result_that_echoes_a_secret_comes_back_masked() {
         )
         .await;
     rig.wait_status(inst.id, Status::Running, 20).await;
-    let slot: Arc<RuntimeSlot> = Arc::new(tokio::sync::Mutex::new(rig.runtime.take()));
-    rig.platform.attach_runtime(&slot);
     let out = rig
         .platform
         .call_tool(inst.id, "echo", json!({"message": format!("key={canary}")}))
@@ -121,8 +115,7 @@ async fn a_tool_result_that_echoes_a_secret_comes_back_masked() {
     assert!(out.text.starts_with("Echo: key="), "{}", out.text);
     assert!(!out.text.contains(canary), "{}", out.text);
     assert!(!out.result.to_string().contains(canary));
-    let rt = slot.lock().await.take();
-    if let Some(rt) = rt {
+    if let Some(rt) = rig.runtime.take() {
         rt.shutdown().await;
     }
 }

@@ -253,6 +253,12 @@ async fn a_token_is_required_when_configured() {
     let http = reqwest::Client::new();
     let h = http.get(format!("{}/health", s.url)).send().await.unwrap();
     assert_eq!(h.status(), 200);
+    let h: Value = h.json().await.unwrap();
+    assert_eq!(h["status"], "healthy");
+    assert!(
+        h.get("pid").is_none(),
+        "only the runtime socket names the pid"
+    );
     let doc: Value = http
         .get(format!("{}/openapi.json", s.url))
         .send()
@@ -263,6 +269,8 @@ async fn a_token_is_required_when_configured() {
         .unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/v1/mcp-server-instances/{id}"]["patch"].is_object());
+    assert!(doc["paths"]["/v1/mcp-server-instances/{id}/tools/call"]["post"].is_object());
+    assert!(doc["paths"]["/v1/mcp-server-instances/{id}/logs"]["get"].is_object());
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"

@@ -1,12 +1,14 @@
 //! `aacon serve` hosts the runtime: an instance started through the API
-//! runs (a real MCP server process), its status reaches an API client, and
-//! SIGTERM stops the process before serve exits.
+//! runs (a real MCP server process), its status, tools and stderr reach an
+//! API client, the same API answers on the data dir's `runtime.sock` (so a
+//! CLI in a shell reaches the host's live session), and SIGTERM stops the
+//! process before serve exits.
 
 mod support;
 
 use aacon::domain::{NewInstance, Status};
-use aacon::platform::Platform;
 use aacon::platform::api::{ApiOptions, ApiPlatform};
+use aacon::platform::{Platform, PlatformError};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -64,7 +66,67 @@ async fn serve_runs_instances_and_stops_them_on_sigterm() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(pids_with(&marker).len(), 1, "one managed process");
+    let managed = pids_with(&marker);
+    assert_eq!(managed.len(), 1, "one managed process");
+
+    // Tools, a call and the stderr tail, over TCP.
+    let names: Vec<String> = Platform::tools(&api, inst.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert!(names.contains(&"echo".to_string()), "{names:?}");
+    let out = api
+        .call_tool(inst.id, "echo", json!({"message": "over tcp"}))
+        .await
+        .unwrap();
+    assert_eq!(out.text, "Echo: over tcp");
+    let e = api.call_tool(inst.id, "echo", json!({})).await.unwrap_err();
+    assert!(
+        matches!(&e, PlatformError::Invalid(m) if m.contains("missing required property 'message'")),
+        "{e:?}"
+    );
+    let logs = api.logs(inst.id).await.unwrap();
+    assert!(logs.iter().any(|l| l.contains(&marker)), "{logs:?}");
+
+    // The same API on the runtime socket, owner-only, naming the host.
+    let sock = tmp.path().join("data").join("runtime.sock");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&sock).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(
+        aacon::runtime::socket::host_pid(&sock).await,
+        Some(serve.child.id())
+    );
+    let local = aacon::runtime::socket::host(&sock, Duration::from_secs(10)).unwrap();
+    let listed = local.list().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, inst.id);
+
+    // `aacon tools call` typed in a shell lands in serve's live session.
+    let data = tmp.path().join("data");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_aacon"))
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["tools", "call", "fixture", "pid"])
+            .env("AACON_CONFIG_DIR", data.join("config"))
+            .env_remove("AACON_API_URL")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        managed[0].to_string()
+    );
 
     // SAFETY: signalling our own child.
     assert_eq!(

@@ -218,7 +218,6 @@ async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
         runtime_cfg,
         std::time::Duration::from_secs(2),
     );
-    embedded.attach_runtime(&host.slot());
     // With Redis: the runtime host publishes the outbox, and every console
     // watches the stream (its state shows in the header).
     let relay = match &redis {

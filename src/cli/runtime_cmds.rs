@@ -6,7 +6,7 @@ use super::{Output, SecretsCmd, ToolsCmd, exit};
 use crate::paths::DataDir;
 use crate::platform::Platform;
 use crate::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
-use crate::runtime::{self, RuntimeConfig};
+use crate::runtime;
 use crate::secrets::{SecretStore, SecretValue};
 use serde_json::{Value, json};
 use std::io::{IsTerminal, Read, Write};
@@ -205,40 +205,10 @@ pub(super) async fn tools(dir: &DataDir, cmd: ToolsCmd, fmt: Output, read_only: 
                 )
             })?;
             let inst = platform.get(&key).await?;
-            // Check against the recorded schema before starting anything.
-            let known = runtime::stored_tools(&platform, inst.id).await?;
-            if !known.is_empty() {
-                runtime::check_args(&known, &tool, args.clone())
-                    .map_err(|e| Failure::new(exit::VALIDATION, e))?;
-            }
-            let cfg = RuntimeConfig::default();
-            let classify = |e: String| {
-                let code = if e.starts_with("the arguments do not fit")
-                    || e.starts_with("tool arguments must be")
-                    || e.starts_with("the server has no tool")
-                {
-                    exit::VALIDATION
-                } else {
-                    exit::RUNTIME
-                };
-                Failure::new(code, e)
-            };
-            // The runtime host's live session first; else a one-shot session.
-            let via_host = runtime::socket::call_tool(
-                &dir.socket(),
-                inst.id,
-                &tool,
-                args.clone(),
-                cfg.call_timeout + std::time::Duration::from_secs(5),
-            )
-            .await
-            .map_err(classify)?;
-            let out = match via_host {
-                Some(out) => out,
-                None => runtime::call_tool_once(&platform, &inst, &tool, args, &cfg)
-                    .await
-                    .map_err(classify)?,
-            };
+            // The runtime host's live session (over its socket), else a
+            // one-shot session; arguments checked against the recorded
+            // schema first, secrets masked in the answer.
+            let out = platform.call_tool(inst.id, &tool, args).await?;
             match fmt {
                 Output::Table => {
                     let lines: Vec<String> = out.text.lines().map(inert).collect();

@@ -157,13 +157,10 @@ pub struct EmbeddedPlatform {
     tail: Option<JoinHandle<()>>,
     outbox_wake: Arc<Notify>,
     runtime_lock: Mutex<Option<RuntimeLock>>,
-    /// The runtime slot of this process's [`crate::runtime::Host`], once
-    /// attached (weak: the host owns it, and the runtime holds this platform).
-    runtime: Mutex<Option<std::sync::Weak<RuntimeSlot>>>,
+    /// The runtime this process runs on this platform, once it runs
+    /// (weak: the runtime holds this platform).
+    runtime: Mutex<Option<crate::runtime::LiveRuntime>>,
 }
-
-/// Where a runtime host keeps its runtime (None until it hosts).
-pub type RuntimeSlot = tokio::sync::Mutex<Option<crate::runtime::RuntimeHandle>>;
 
 /// Whether a runtime error message is about the arguments (not the server).
 fn is_argument_error(e: &str) -> bool {
@@ -212,19 +209,20 @@ impl EmbeddedPlatform {
         })
     }
 
-    /// Use this runtime slot (from [`crate::runtime::Host::slot`]) for
-    /// tools and logs while this process hosts the runtime.
-    pub fn attach_runtime(&self, slot: &Arc<RuntimeSlot>) {
+    /// Use this runtime for tools and logs (called by
+    /// [`crate::runtime::Runtime::spawn`]).
+    pub fn attach_runtime(&self, rt: crate::runtime::LiveRuntime) {
         if let Ok(mut r) = self.runtime.lock() {
-            *r = Some(Arc::downgrade(slot));
+            *r = Some(rt);
         }
     }
 
-    fn runtime_slot(&self) -> Option<Arc<RuntimeSlot>> {
+    /// The runtime running on this platform in this process, if any.
+    fn live_runtime(&self) -> Option<crate::runtime::ToolCaller> {
         self.runtime
             .lock()
             .ok()
-            .and_then(|r| r.as_ref().and_then(std::sync::Weak::upgrade))
+            .and_then(|r| r.as_ref().and_then(crate::runtime::LiveRuntime::caller))
     }
 
     pub fn data_dir(&self) -> &DataDir {
@@ -456,11 +454,8 @@ impl Platform for EmbeddedPlatform {
     }
 
     async fn tools(&self, id: Uuid) -> Result<Vec<ToolInfo>> {
-        if let Some(slot) = self.runtime_slot() {
-            let guard = slot.lock().await;
-            if let Some(rt) = guard.as_ref() {
-                return Ok(rt.tools(id).await);
-            }
+        if let Some(tools) = self.live_runtime().and_then(|rt| rt.live_tools(id)) {
+            return Ok(tools);
         }
         crate::runtime::stored_tools(self, id).await
     }
@@ -502,20 +497,16 @@ impl Platform for EmbeddedPlatform {
     }
 
     async fn logs(&self, id: Uuid) -> Result<Vec<String>> {
-        if let Some(slot) = self.runtime_slot() {
-            let guard = slot.lock().await;
-            if let Some(rt) = guard.as_ref() {
-                return Ok(rt.stderr(id));
-            }
+        if let Some(rt) = self.live_runtime() {
+            return Ok(rt.stderr(id));
         }
-        crate::runtime::socket::stderr(&self.dir.socket(), id, Duration::from_secs(2))
-            .await
-            .map_err(PlatformError::Unavailable)?
-            .ok_or_else(|| {
-                PlatformError::Unavailable(
-                    "no runtime host is up, so no stderr is kept; open the console or run `aacon serve`".into(),
-                )
-            })
+        if let Some(host) = self.other_host(Duration::from_secs(5)) {
+            return host.logs(id).await;
+        }
+        Err(PlatformError::Unavailable(
+            "no runtime host is up, so no stderr is kept; open the console or run `aacon serve`"
+                .into(),
+        ))
     }
 }
 
@@ -531,36 +522,26 @@ impl EmbeddedPlatform {
         let id = inst.id;
         let cfg = crate::runtime::RuntimeConfig::default();
         // This process hosts it and it is connected: the live session.
-        // (The slot is released before the call: a slow tool must not
-        // hold up the Logs tab or the host's shutdown.)
-        if let Some(slot) = self.runtime_slot() {
-            let caller = slot
-                .lock()
-                .await
-                .as_ref()
-                .filter(|rt| rt.server_info(id).is_some())
-                .map(crate::runtime::RuntimeHandle::tool_caller);
-            if let Some(c) = caller {
-                return c.call_tool(id, tool, args).await.map_err(runtime_error);
-            }
+        if let Some(rt) = self.live_runtime().filter(|rt| rt.is_live(id)) {
+            return rt.call_tool(id, tool, args).await.map_err(runtime_error);
         }
-        // Another process hosts it: ask over the runtime socket.
-        let via_host = crate::runtime::socket::call_tool(
-            &self.dir.socket(),
-            id,
-            tool,
-            args.clone(),
-            cfg.call_timeout + Duration::from_secs(5),
-        )
-        .await
-        .map_err(runtime_error)?;
-        match via_host {
-            Some(out) => Ok(out),
-            // Nobody runs it: a one-shot session just for this call.
-            None => crate::runtime::call_tool_once(self, inst, tool, args, &cfg)
-                .await
-                .map_err(runtime_error),
+        // Another process hosts it: ask it over its socket (the serve API).
+        if let Some(host) = self.other_host(cfg.call_timeout + Duration::from_secs(5)) {
+            return host.call_tool(id, tool, args).await;
         }
+        // Nobody runs it: a one-shot session just for this call.
+        crate::runtime::call_tool_once(self, inst, tool, args, &cfg)
+            .await
+            .map_err(runtime_error)
+    }
+
+    /// The runtime host of this data dir when it is another process (never
+    /// this one: it would answer through this very platform).
+    fn other_host(&self, timeout: Duration) -> Option<crate::platform::api::ApiPlatform> {
+        if self.is_runtime_host() || self.live_runtime().is_some() {
+            return None;
+        }
+        crate::runtime::socket::host(&self.dir.socket(), timeout)
     }
 }
 

@@ -168,6 +168,11 @@ impl Runtime {
             cfg,
             live: Mutex::new(HashMap::new()),
         });
+        // Tools and logs asked of this platform (by this process, or by
+        // others over the socket) reach this runtime's live sessions.
+        shared
+            .platform
+            .attach_runtime(LiveRuntime(Arc::downgrade(&shared)));
         let supervisors = Arc::new(tokio::sync::Mutex::new(HashMap::new()));
         let (stop_main, stop_rx) = watch::channel(false);
         let main = tokio::spawn(main_loop(shared.clone(), supervisors.clone(), stop_rx));
@@ -979,6 +984,34 @@ impl ToolCaller {
             socket::CallError::NotRunning(m) | socket::CallError::Failed(m) => m,
         })
     }
+
+    /// Whether the instance has a live session here.
+    pub fn is_live(&self, id: Uuid) -> bool {
+        self.0.with_live(id, |l| l.peer.is_some())
+    }
+
+    /// As [`RuntimeHandle::stderr`].
+    pub fn stderr(&self, id: Uuid) -> Vec<String> {
+        self.0.stderr_lines(id)
+    }
+
+    /// The live tools of an instance, while connected here.
+    pub fn live_tools(&self, id: Uuid) -> Option<Vec<ToolInfo>> {
+        self.0
+            .with_live(id, |l| l.peer.as_ref().map(|_| l.tools.clone()))
+    }
+}
+
+/// A runtime as its platform knows it: weakly (the runtime holds the
+/// platform), gone once the runtime is dropped.
+#[derive(Clone)]
+pub struct LiveRuntime(std::sync::Weak<Shared>);
+
+impl LiveRuntime {
+    /// The runtime, if it still runs.
+    pub fn caller(&self) -> Option<ToolCaller> {
+        self.0.upgrade().map(ToolCaller)
+    }
 }
 
 /// Tools as the store holds them (any process can read these).
@@ -1112,11 +1145,6 @@ impl Host {
     /// Run `f` on the runtime if this process hosts it.
     pub async fn with<T>(&self, f: impl FnOnce(&RuntimeHandle) -> T) -> Option<T> {
         self.runtime.lock().await.as_ref().map(f)
-    }
-
-    /// The shared slot holding the runtime (None until this process hosts).
-    pub fn slot(&self) -> Arc<tokio::sync::Mutex<Option<RuntimeHandle>>> {
-        self.runtime.clone()
     }
 
     /// Stop trying, and shut the runtime down if it runs here.

@@ -23,7 +23,7 @@ use tokio::process::Child;
 pub use crate::store::ToolRecord as ToolInfo;
 
 /// What a tool call returned.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ToolCallOutcome {
     /// The server marked the result as a tool error.
     pub is_error: bool,

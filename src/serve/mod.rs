@@ -13,6 +13,7 @@
 #![allow(clippy::result_large_err)]
 
 mod openapi;
+pub mod unix;
 
 use crate::domain::{InstancePatch, NewInstance, Precondition};
 use crate::platform::api::ApiToken;
@@ -60,6 +61,9 @@ struct AppState {
     platform: Arc<dyn Platform>,
     token: Option<Arc<ApiToken>>,
     read_only: bool,
+    /// Served on the data dir's `runtime.sock` (same user only): `/health`
+    /// also names the host's pid.
+    local: bool,
 }
 
 /// Work run after the server stopped taking requests (stop managed
@@ -75,11 +79,27 @@ pub struct Server {
 
 /// The router alone (tests and embedding).
 pub fn router(platform: Arc<dyn Platform>, opts: &ServeOptions) -> Router {
-    let state = AppState {
+    build_router(AppState {
         platform,
         token: opts.token.clone().map(Arc::new),
         read_only: opts.read_only,
-    };
+        local: false,
+    })
+}
+
+/// The same API for the runtime host's Unix socket (see [`unix`]): no
+/// token (the socket is owner-only and peers are checked), and `/health`
+/// names the host's pid.
+pub fn local_router(platform: Arc<dyn Platform>) -> Router {
+    build_router(AppState {
+        platform,
+        token: None,
+        read_only: false,
+        local: true,
+    })
+}
+
+fn build_router(state: AppState) -> Router {
     let api = Router::new()
         .route(
             &format!("{BASE_PATH}/"),
@@ -100,6 +120,8 @@ pub fn router(platform: Arc<dyn Platform>, opts: &ServeOptions) -> Router {
         .route(&format!("{BASE_PATH}/{{id}}/start"), post(start_instance))
         .route(&format!("{BASE_PATH}/{{id}}/stop"), post(stop_instance))
         .route(&format!("{BASE_PATH}/{{id}}/tools"), get(tools))
+        .route(&format!("{BASE_PATH}/{{id}}/tools/call"), post(call_tool))
+        .route(&format!("{BASE_PATH}/{{id}}/logs"), get(logs))
         .route(&format!("{BASE_PATH}/{{id}}/environment"), get(environment))
         .route(EVENTS_PATH, get(events))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth));
@@ -421,13 +443,16 @@ async fn root() -> Response {
 }
 
 async fn health(State(st): State<AppState>) -> Response {
-    Json(json!({
+    let mut body = json!({
         "status": "healthy",
         "service": "aacon",
         "version": env!("CARGO_PKG_VERSION"),
         "read_only": st.read_only,
-    }))
-    .into_response()
+    });
+    if st.local {
+        body["pid"] = json!(std::process::id());
+    }
+    Json(body).into_response()
 }
 
 async fn openapi_doc(State(st): State<AppState>) -> Response {
@@ -676,16 +701,71 @@ async fn tools(State(st): State<AppState>, Path(id): Path<String>) -> Response {
         Ok(id) => id,
         Err(r) => return r,
     };
-    match st.platform.get(&id.to_string()).await {
-        Ok(i) => {
-            let tools = i
-                .json_spec
+    let inst = match st.platform.get(&id.to_string()).await {
+        Ok(i) => i,
+        Err(e) => return platform_error(e),
+    };
+    // What the runtime discovered; else what json_spec records (AgentArea).
+    match st.platform.tools(id).await {
+        Ok(tools) if !tools.is_empty() => {
+            Json(tools.iter().map(wire::tool_to_wire).collect::<Vec<_>>()).into_response()
+        }
+        _ => Json(
+            inst.json_spec
                 .get("available_tools")
                 .and_then(Value::as_array)
                 .cloned()
-                .unwrap_or_default();
-            Json(tools).into_response()
-        }
+                .unwrap_or_default(),
+        )
+        .into_response(),
+    }
+}
+
+/// `POST /{id}/tools/call` `{"name": TOOL, "arguments": {…}}` (aacon
+/// extension): call a tool on a running instance, arguments checked
+/// against its schema first; the answer's secrets are masked.
+async fn call_tool(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let id = match parse_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    if st.read_only {
+        return platform_error(PlatformError::ReadOnly("calling a tool"));
+    }
+    let m = match json_object(body) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let Some(name) = m.get("name").and_then(Value::as_str) else {
+        return unprocessable(&["body", "name"], "Field required", "missing");
+    };
+    let args = m.get("arguments").cloned().unwrap_or_else(|| json!({}));
+    match st.platform.call_tool(id, name, args).await {
+        Ok(out) => Json(out).into_response(),
+        Err(e) => platform_error(e),
+    }
+}
+
+/// `GET /{id}/logs` (aacon extension): the last stderr lines the runtime
+/// kept for an instance's process, secrets masked.
+async fn logs(State(st): State<AppState>, Path(id): Path<String>) -> Response {
+    let id = match parse_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    if let Err(e) = st.platform.get(&id.to_string()).await {
+        return platform_error(e);
+    }
+    match st.platform.logs(id).await {
+        Ok(lines) => Json(wire::Logs {
+            instance_id: id.to_string(),
+            lines,
+        })
+        .into_response(),
         Err(e) => platform_error(e),
     }
 }

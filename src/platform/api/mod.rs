@@ -97,6 +97,9 @@ pub struct ApiOptions {
     pub get_retries: u32,
     /// Live status from this Redis stream instead of polling.
     pub redis: Option<crate::bus::RedisConfig>,
+    /// Reach the API over this Unix socket (a runtime host's
+    /// `runtime.sock`) instead of TCP; `url` still names the host part.
+    pub unix_socket: Option<std::path::PathBuf>,
 }
 
 impl ApiOptions {
@@ -110,6 +113,18 @@ impl ApiOptions {
             poll_interval: Duration::from_secs(2),
             get_retries: 3,
             redis: None,
+            unix_socket: None,
+        }
+    }
+
+    /// The API of the runtime host that serves on `socket` (its
+    /// `runtime.sock`): no token, calls may take `timeout`.
+    pub fn runtime_host(socket: &std::path::Path, timeout: Duration) -> ApiOptions {
+        ApiOptions {
+            timeout,
+            get_retries: 0,
+            unix_socket: Some(socket.to_path_buf()),
+            ..ApiOptions::new("http://localhost")
         }
     }
 }
@@ -186,6 +201,9 @@ struct Reply {
 
 struct Inner {
     client: reqwest::Client,
+    /// A local runtime host on its socket: its error details are ours, so
+    /// they pass through as they are.
+    local: bool,
     base: Url,
     shown: String,
     token: Option<ApiToken>,
@@ -217,7 +235,7 @@ impl Drop for ApiPlatform {
 
 impl ApiPlatform {
     pub fn new(opts: ApiOptions) -> Result<ApiPlatform> {
-        let (base, shown) = parse_base_url(&opts.url)?;
+        let (base, mut shown) = parse_base_url(&opts.url)?;
         if let Some(ws) = &opts.workspace
             && HeaderValue::from_str(ws).is_err()
         {
@@ -225,19 +243,23 @@ impl ApiPlatform {
                 "the workspace id has characters an HTTP header cannot carry".into(),
             ));
         }
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(opts.timeout)
             .connect_timeout(opts.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             .redirect(reqwest::redirect::Policy::limited(3))
-            .user_agent(concat!("aacon/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                PlatformError::Internal(format!("cannot build the HTTP client: {}", root_cause(&e)))
-            })?;
+            .user_agent(concat!("aacon/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = &opts.unix_socket {
+            shown = format!("unix:{}", path.display());
+            builder = builder.unix_socket(path.as_path());
+        }
+        let client = builder.build().map_err(|e| {
+            PlatformError::Internal(format!("cannot build the HTTP client: {}", root_cause(&e)))
+        })?;
         let (events, _) = broadcast::channel(CAPACITY);
         Ok(ApiPlatform {
             inner: Arc::new(Inner {
+                local: opts.unix_socket.is_some(),
                 client,
                 base,
                 shown,
@@ -276,6 +298,15 @@ impl ApiPlatform {
             .get(&format!("/{id}/environment"), HeaderMap::new())
             .await?;
         self.inner.expect_ok(r, "reading the environment", Some(id))
+    }
+
+    /// `GET /health` at the server's root: `{"status", "version", …}`.
+    pub async fn health(&self) -> Result<Value> {
+        let mut url = self.inner.base.clone();
+        let p = format!("{}/health", self.inner.base.path().trim_end_matches('/'));
+        url.set_path(&p);
+        let r = self.inner.get_url(url, HeaderMap::new()).await?;
+        self.inner.expect_ok(r, "reading its health", None)
     }
 
     /// `GET /health/containers`: the manager's health report.
@@ -500,6 +531,14 @@ impl Inner {
         PlatformError::Unavailable(msg)
     }
 
+    /// A 404 for the route itself ("Not Found"), not for an instance.
+    fn is_missing_route(&self, r: &Reply) -> bool {
+        serde_json::from_slice::<ErrorBody>(&r.body)
+            .ok()
+            .and_then(|b| b.sentence())
+            .is_none_or(|d| d == "Not Found")
+    }
+
     /// The error an unsuccessful answer stands for. `op` names the action
     /// ("creating an instance"); `id` the instance, for a 404.
     fn http_error(&self, r: &Reply, op: &'static str, id: Option<Uuid>) -> PlatformError {
@@ -564,6 +603,9 @@ impl Inner {
                 self.shown,
                 with(&detail)
             )),
+            s if s.is_server_error() && self.local && detail.is_some() => {
+                PlatformError::Unavailable(detail.unwrap_or_default())
+            }
             s if s.is_server_error() => PlatformError::Unavailable(format!(
                 "the API at {} failed while {op} ({code}){}",
                 self.shown,
@@ -807,6 +849,46 @@ impl Platform for ApiPlatform {
             return Ok(Vec::new());
         }
         self.inner.expect_ok(r, "reading events", None)
+    }
+
+    async fn tools(&self, id: Uuid) -> Result<Vec<super::ToolInfo>> {
+        let list = ApiPlatform::tools(self, id).await?;
+        Ok(list.iter().filter_map(wire::tool_from_wire).collect())
+    }
+
+    async fn call_tool(&self, id: Uuid, tool: &str, args: Value) -> Result<super::ToolCallResult> {
+        let body = json!({"name": tool, "arguments": args});
+        let r = self
+            .inner
+            .mutate(
+                Method::POST,
+                &format!("/{id}/tools/call"),
+                Some(&body),
+                HeaderMap::new(),
+            )
+            .await?;
+        if r.status == StatusCode::NOT_FOUND && self.inner.is_missing_route(&r) {
+            return Err(PlatformError::Unavailable(format!(
+                "the API at {} cannot call tools (AgentArea has no such route; `aacon serve` does)",
+                self.inner.shown
+            )));
+        }
+        self.inner.expect_ok(r, "calling a tool", Some(id))
+    }
+
+    async fn logs(&self, id: Uuid) -> Result<Vec<String>> {
+        let r = self
+            .inner
+            .get(&format!("/{id}/logs"), HeaderMap::new())
+            .await?;
+        if r.status == StatusCode::NOT_FOUND && self.inner.is_missing_route(&r) {
+            return Err(PlatformError::Unavailable(format!(
+                "the API at {} keeps no process logs (AgentArea has no such route; `aacon serve` does)",
+                self.inner.shown
+            )));
+        }
+        let logs: wire::Logs = self.inner.expect_ok(r, "reading logs", Some(id))?;
+        Ok(logs.lines)
     }
 
     fn subscribe(&self) -> broadcast::Receiver<PlatformEvent> {

@@ -376,6 +376,44 @@ pub struct Environment {
     pub message: String,
 }
 
+/// `GET /{id}/logs` (aacon extension): the stderr lines the runtime kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Logs {
+    pub instance_id: String,
+    #[serde(default)]
+    pub lines: Vec<String>,
+}
+
+/// A discovered tool as `GET /{id}/tools` lists it (MCP's field names).
+pub fn tool_to_wire(t: &crate::store::ToolRecord) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), Value::String(t.name.clone()));
+    if let Some(d) = &t.description {
+        m.insert("description".into(), Value::String(d.clone()));
+    }
+    m.insert("inputSchema".into(), t.input_schema.clone());
+    Value::Object(m)
+}
+
+/// A tool object from `GET /{id}/tools` (ours, or AgentArea's
+/// `available_tools` entries); `None` without a name.
+pub fn tool_from_wire(v: &Value) -> Option<crate::store::ToolRecord> {
+    let name = v.get("name").and_then(Value::as_str)?;
+    Some(crate::store::ToolRecord {
+        name: name.to_string(),
+        description: v
+            .get("description")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        input_schema: v
+            .get("inputSchema")
+            .or_else(|| v.get("input_schema"))
+            .or_else(|| v.get("parameters"))
+            .cloned()
+            .unwrap_or(Value::Null),
+    })
+}
+
 /// The names of a json_spec's environment variables (values never leave):
 /// `env_vars` / `environment` as an object or (AgentArea) a list of names.
 pub fn env_var_names(spec: &Map<String, Value>) -> Vec<String> {
