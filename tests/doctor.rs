@@ -176,3 +176,59 @@ fn a_wrong_api_token_is_broken() {
     );
     let _ = std::io::stdout().flush();
 }
+
+#[test]
+fn a_data_dir_without_write_permission_is_broken_with_the_chmod_to_run() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let env = Env::new();
+    let data = env.dir.path().join("data");
+    let config = env.dir.path().join("config");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&config).unwrap();
+    // Readable and searchable by everyone, writable by no one but root.
+    let mode = |p: &std::path::Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    };
+    mode(env.dir.path(), 0o755);
+    mode(&config, 0o755);
+    mode(&data, 0o555);
+    // Root writes anywhere, so as root the check runs as `nobody`, from a
+    // copy of the binary that user can reach.
+    // SAFETY: geteuid has no preconditions.
+    let as_root = unsafe { libc::geteuid() } == 0;
+    let bin = env.dir.path().join("aacon");
+    if std::fs::hard_link(env!("CARGO_BIN_EXE_aacon"), &bin).is_err() {
+        std::fs::copy(env!("CARGO_BIN_EXE_aacon"), &bin).unwrap();
+    }
+    let mut c = std::process::Command::new(&bin);
+    c.env("AACON_DATA_DIR", &data)
+        .env("AACON_CONFIG_DIR", &config)
+        .env("HOME", env.dir.path())
+        .env_remove("AACON_REDIS_URL")
+        .env_remove("AACON_API_URL")
+        .env_remove("AACON_API_TOKEN")
+        .arg("doctor");
+    if as_root {
+        c.uid(65534).gid(65534);
+    }
+    let out = c.output().unwrap();
+    mode(&data, 0o755);
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{lines:#?} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        line(&lines, "data dir"),
+        format!(
+            "✗ data dir: {d} is not writable: Permission denied (os error 13) — fix its permissions (chmod u+rwx {d}) or pass --data-dir",
+            d = data.display()
+        )
+    );
+}

@@ -455,13 +455,63 @@ fn copy_and_dump() {
     let mut a = app();
     assert_eq!(a.update(key('c')), vec![Command::Copy("everything".into())]);
     a.size.set((100, 30));
+    // The instances view: every row in view order, as CSV.
     match a.update(ctrl('o')).as_slice() {
-        [Command::Dump(text)] => {
-            assert!(text.contains("instances (8)"), "{text}");
-            assert_eq!(text.lines().count(), 30);
+        [
+            Command::Dump {
+                file,
+                contents,
+                summary,
+            },
+        ] => {
+            assert!(
+                file.starts_with("aacon-instances-") && file.ends_with(".csv"),
+                "{file}"
+            );
+            assert_eq!(summary, "8 rows (instances) as CSV");
+            let lines: Vec<&str> = contents.lines().collect();
+            assert_eq!(
+                lines[0],
+                "id,name,kind,status,status_reason,desired_state,tools,restarts,last_healthy_at,created_at,updated_at"
+            );
+            assert_eq!(lines.len(), 9, "{contents}");
+            let dumped: Vec<&str> = lines[1..]
+                .iter()
+                .map(|l| l.split(',').nth(1).unwrap())
+                .collect();
+            assert_eq!(dumped, names(&a));
+            let git = lines.iter().find(|l| l.contains(",git,")).unwrap();
+            assert!(
+                git.contains(",error,exited with code 1: ENOENT mcp-git,running,"),
+                "{git}"
+            );
+            assert!(!contents.contains("ghp_"), "json_spec stays out of a dump");
         }
         other => panic!("{other:?}"),
     }
+    // The events view as JSON, from the command line.
+    a.update(key('2'));
+    let shown = a.stream_rows().len();
+    assert!(shown > 0);
+    match a.run_command("dump json").as_slice() {
+        [Command::Dump { file, contents, .. }] => {
+            assert!(file.ends_with(".json"), "{file}");
+            let v: serde_json::Value = serde_json::from_str(contents).unwrap();
+            let rows = v.as_array().unwrap();
+            assert_eq!(rows.len(), shown);
+            assert!(
+                rows.iter()
+                    .all(|r| r["time"].as_str().is_some_and(|t| t.ends_with('Z')))
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(a.run_command("dump xml").is_empty());
+    assert_eq!(
+        a.toast.as_ref().map(|t| t.text.as_str()),
+        Some(":dump writes csv or json")
+    );
+    a.update(key('1'));
     // Copying a json_spec never carries a plain secret.
     for _ in 0..3 {
         a.action(Action::Down);

@@ -335,7 +335,34 @@ fn a_panic_restores_the_terminal_before_the_report() {
 }
 
 #[test]
-fn copy_sends_osc52_byte_for_byte_and_dump_writes_the_screen_to_a_file() {
+fn a_terminal_known_to_drop_osc52_gets_a_sentence_not_a_false_copied() {
+    let (_tmp, data, config) = dirs();
+    let out = cli(
+        &data,
+        &config,
+        &["instances", "create", "web-1", "--spec", "-"],
+        r#"{"command": ["srv"]}"#,
+    );
+    assert!(out.status.success());
+    let mut con =
+        Console::spawn_with_env(&data, &config, &[], &[("TERM_PROGRAM", "Apple_Terminal")]);
+    con.wait_for("web-1", Duration::from_secs(10));
+    con.send(b"c");
+    con.wait_for(
+        "name web-1 not copied: Terminal.app ignores OSC 52",
+        Duration::from_secs(5),
+    );
+    let raw = con.raw_text();
+    assert!(
+        !raw.windows(5).any(|w| w == b"\x1b]52;"),
+        "no OSC 52 sequence is sent"
+    );
+    con.send(b"q");
+    con.wait_exit(Duration::from_secs(10));
+}
+
+#[test]
+fn copy_sends_osc52_byte_for_byte_and_dump_writes_the_rows_to_a_file() {
     let (_tmp, data, config) = dirs();
     let out = cli(
         &data,
@@ -355,30 +382,20 @@ fn copy_sends_osc52_byte_for_byte_and_dump_writes_the_screen_to_a_file() {
         raw.windows(osc.len()).any(|w| w == osc),
         "no OSC 52 sequence for the name"
     );
-    con.send(b"\x0f"); // ctrl-o: dump the view
-    let start = Instant::now();
+    con.send(b"\x13"); // ctrl-s: dump the view's rows
+    con.wait_for("wrote 1 row (instances) as CSV", Duration::from_secs(5));
     let dumps = data.join("dumps");
-    let file = loop {
-        if let Some(f) = std::fs::read_dir(&dumps)
-            .ok()
-            .and_then(|mut d| d.next())
-            .and_then(|e| e.ok())
-        {
-            break f.path();
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "no dump file in {}",
-            dumps.display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    std::thread::sleep(Duration::from_millis(200));
-    let text = std::fs::read_to_string(&file).unwrap();
-    assert!(
-        text.contains("instances (1)") && text.contains("web-1"),
-        "{text}"
-    );
+    let files: Vec<_> = std::fs::read_dir(&dumps)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("id,name,kind,status,"), "{text}");
+    let cells: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(&cells[1..4], ["web-1", "process", "pending"], "{text}");
     con.send(b"q");
     con.wait_exit(Duration::from_secs(10));
 }

@@ -117,8 +117,13 @@ pub enum Command {
     FetchTheirs(Uuid),
     /// Put text on the clipboard of the user's terminal (OSC 52, works over SSH).
     Copy(String),
-    /// Write the screen's text to a file in the data dir.
-    Dump(String),
+    /// Write a view's rows to `dumps/<file>` in the data dir; the toast
+    /// says `summary` and where.
+    Dump {
+        file: String,
+        contents: String,
+        summary: String,
+    },
     LoadTools(Uuid),
     /// Call a tool (arguments already checked against its schema).
     CallTool {
@@ -470,6 +475,9 @@ pub struct App {
     rate_second: i64,
 
     pub toast: Option<Toast>,
+    /// Why this terminal drops OSC 52 clipboard writes, when known
+    /// ([`super::clipboard`]); copy then says so instead of "copied".
+    pub clipboard_refusal: Option<String>,
     pub in_flight: usize,
     pub spinner: usize,
     pub dirty: bool,
@@ -545,6 +553,7 @@ impl App {
             rate: VecDeque::from(vec![0; RATE_SECS]),
             rate_second: now.timestamp(),
             toast: None,
+            clipboard_refusal: None,
             in_flight: 0,
             spinner: 0,
             dirty: true,
@@ -1567,18 +1576,40 @@ impl App {
                 self.screens = vec![Screen::Instances];
                 Vec::new()
             }
-            Action::Copy => match self.copy_text() {
-                Some((what, text)) => {
+            Action::Copy => match (self.copy_text(), &self.clipboard_refusal) {
+                (Some((what, _)), Some(why)) => {
+                    let msg = format!("{what} not copied: {why}");
+                    self.toast(Level::Error, msg);
+                    Vec::new()
+                }
+                (Some((what, text)), None) => {
                     self.toast(Level::Ok, format!("copied {what}"));
                     vec![Command::Copy(text)]
                 }
-                None => Vec::new(),
+                (None, _) => Vec::new(),
             },
-            Action::Dump => {
-                let (w, h) = self.size.get();
-                vec![Command::Dump(self.screen_text(w.max(1), h.max(1)))]
-            }
+            Action::Dump => self.dump(super::dump::Format::Csv),
         }
+    }
+
+    /// Dump the view's rows (see [`super::dump`]).
+    fn dump(&mut self, format: super::dump::Format) -> Vec<Command> {
+        use super::dump;
+        let Some(table) = dump::table(self) else {
+            self.toast(Level::Info, "this view has no rows to dump");
+            return Vec::new();
+        };
+        let n = table.rows.len();
+        vec![Command::Dump {
+            file: dump::file_name(&table, format, self.now),
+            contents: dump::render(&table, format),
+            summary: format!(
+                "{n} row{} ({}) as {}",
+                if n == 1 { "" } else { "s" },
+                table.what,
+                format.extension().to_uppercase()
+            ),
+        }]
     }
 
     /// What `copy` takes in the current view: a label and the text.
@@ -1620,34 +1651,6 @@ impl App {
             }
             _ => None,
         }
-    }
-
-    /// The current screen as plain text, `w`x`h` cells.
-    pub fn screen_text(&self, w: u16, h: u16) -> String {
-        let mut buf = ratatui::buffer::Buffer::empty(Rect::new(0, 0, w, h));
-        let backend = ratatui::backend::TestBackend::new(w, h);
-        if let Ok(mut t) = ratatui::Terminal::new(backend)
-            && let Ok(done) = t.draw(|f| super::views::render(f, self))
-        {
-            buf = done.buffer.clone();
-        }
-        let mut out = String::new();
-        for y in 0..h {
-            let mut line = String::new();
-            let mut skip = 0;
-            for x in 0..w {
-                if skip > 0 {
-                    skip -= 1;
-                    continue;
-                }
-                let sym = buf[(x, y)].symbol();
-                skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
-                line.push_str(sym);
-            }
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
-        out
     }
 
     fn set_sort(&mut self, col: Column, reverse: bool) {
@@ -2142,6 +2145,14 @@ impl App {
             ("instances" | "inst" | "i", None) => self.action(Action::InstancesView),
             ("events" | "ev" | "e", None) => self.action(Action::EventsView),
             ("help", None) => self.action(Action::Help),
+            ("dump", None) => self.dump(super::dump::Format::Csv),
+            ("dump", Some(f)) => match super::dump::Format::from_name(f) {
+                Some(format) => self.dump(format),
+                None => {
+                    self.toast(Level::Error, ":dump writes csv or json");
+                    Vec::new()
+                }
+            },
             ("theme", Some(name)) => vec![Command::LoadTheme(name.to_string())],
             ("keymap", Some(name)) => vec![Command::LoadKeymap(name.to_string())],
             ("sort", Some(col)) => {
@@ -2169,7 +2180,7 @@ impl App {
                 self.toast(
                     Level::Error,
                     format!(
-                        "unknown command ':{}'; try :instances, :events, :theme NAME, :keymap NAME, :sort COLUMN, :q",
+                        "unknown command ':{}'; try :instances, :events, :dump [csv|json], :theme NAME, :keymap NAME, :sort COLUMN, :q",
                         line.chars().take(40).collect::<String>()
                     ),
                 );

@@ -8,8 +8,10 @@
 //! [`conflict`], [`templates`], [`drafts`]) are driven from `App`.
 
 pub mod app;
+pub mod clipboard;
 pub mod conflict;
 pub mod drafts;
+pub mod dump;
 pub mod editor;
 pub mod filter;
 pub mod fixtures;

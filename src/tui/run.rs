@@ -136,6 +136,10 @@ pub async fn run(platform: Arc<dyn Platform>, opts: ConsoleOptions) -> color_eyr
     let theme = load_theme(&opts.theme, &opts).map_err(|e| eyre!(e))?;
     let keymap = load_keymap(&opts.keymap, &opts).map_err(|e| eyre!(e))?;
     let mut app = App::new(theme, keymap, platform.info(), Utc::now());
+    // Before the screen opens (it may ask tmux, for at most a second).
+    app.clipboard_refusal = tokio::task::spawn_blocking(super::clipboard::detect)
+        .await
+        .unwrap_or(None);
 
     install_hooks();
     let _guard = TerminalGuard::enter().wrap_err("cannot set up the terminal")?;
@@ -534,14 +538,17 @@ fn perform(cmds: Vec<Command>, io: &Io) {
                     let _ = out.flush();
                 }
             }
-            Command::Dump(text) => {
+            Command::Dump {
+                file,
+                contents,
+                summary,
+            } => {
                 let dir = DataDir::new(&opts.data_dir).root().join("dumps");
                 tokio::task::spawn_blocking(move || {
-                    let name = format!("aacon-{}.txt", Utc::now().format("%Y%m%d-%H%M%S%.3f"));
-                    let path = dir.join(name);
+                    let path = dir.join(file);
                     let r = std::fs::create_dir_all(&dir)
-                        .and_then(|_| std::fs::write(&path, text))
-                        .map(|_| format!("wrote {}", path.display()))
+                        .and_then(|_| std::fs::write(&path, contents))
+                        .map(|_| format!("wrote {summary} to {}", path.display()))
                         .map_err(|e| format!("cannot write {}: {e}", path.display()));
                     let _ = tx.send(Msg::Notice(r));
                 });

@@ -19,6 +19,16 @@ pub struct Console {
 
 impl Console {
     pub fn spawn(data: &Path, config: &Path, args: &[&str]) -> Console {
+        Console::spawn_with_env(data, config, args, &[])
+    }
+
+    /// As [`Console::spawn`], with extra environment variables.
+    pub fn spawn_with_env(
+        data: &Path,
+        config: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Console {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: ROWS,
@@ -33,6 +43,13 @@ impl Console {
         cmd.env("AACON_CONFIG_DIR", config);
         cmd.env("TERM", "xterm-256color");
         cmd.env_remove("NO_COLOR");
+        // Whatever multiplexer runs the tests is not the console's terminal.
+        for var in ["TMUX", "STY", "TERM_PROGRAM"] {
+            cmd.env_remove(var);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let child = pty.slave.spawn_command(cmd).unwrap();
         drop(pty.slave);
         let mut reader = pty.master.try_clone_reader().unwrap();

@@ -14,14 +14,7 @@ pub fn event_row<'a>(app: &App, e: &Envelope, with_instance: bool, width: u16) -
     let kind = e
         .kind()
         .map_or_else(|| inert(&e.event_type), |k| k.short().to_string());
-    let desired = e.data.get("desired_state").and_then(|d| d.as_str());
-    let change = match (e.kind(), desired) {
-        (Some(EventType::Started | EventType::Stopped), Some(d)) => {
-            Span::styled(format!("desired {}", inert(d)), t.base)
-        }
-        (Some(EventType::Deleted), _) => Span::styled("deleted", t.dim),
-        _ => status_change(app, e),
-    };
+    let change = change_span(app, e);
     let mut cells = vec![
         Cell::from(e.timestamp.format("%H:%M:%S%.3f").to_string()).style(t.dim),
         Cell::from(kind),
@@ -42,6 +35,20 @@ pub fn event_row<'a>(app: &App, e: &Envelope, with_instance: bool, width: u16) -
     let corr = e.correlation_id.as_deref().map_or("-".into(), inert);
     cells.push(Cell::from(fit(&corr, if width > 100 { 36 } else { 12 })).style(t.dim));
     cells
+}
+
+/// What an event changed, in a few words ("● starting → ● running",
+/// "desired running", "changed json_spec", the error), styled.
+pub fn change_span(app: &App, e: &Envelope) -> Span<'static> {
+    let t = &app.theme;
+    let desired = e.data.get("desired_state").and_then(|d| d.as_str());
+    match (e.kind(), desired) {
+        (Some(EventType::Started | EventType::Stopped), Some(d)) => {
+            Span::styled(format!("desired {}", inert(d)), t.base)
+        }
+        (Some(EventType::Deleted), _) => Span::styled("deleted", t.dim),
+        _ => status_change(app, e),
+    }
 }
 
 fn status_change(app: &App, e: &Envelope) -> Span<'static> {
