@@ -183,16 +183,27 @@ fn config(global: &super::Global, cmd: ConfigCmd) -> Outcome {
     Ok(())
 }
 
+/// The console's options from the settings in effect.
+fn console_options(
+    dir: &DataDir,
+    settings: &crate::config::Settings,
+    read_only: bool,
+) -> crate::tui::ConsoleOptions {
+    let mut opts = crate::tui::ConsoleOptions::new(dir.root().to_path_buf());
+    opts.config_dir = paths::config_dir();
+    opts.read_only = read_only;
+    opts.theme = settings.theme.clone();
+    opts.keymap = settings.keymap.clone();
+    opts.tick = std::time::Duration::from_millis(settings.refresh_ms);
+    opts
+}
+
 /// Open the full-screen console: on the embedded platform (this process
 /// hosts the runtime, or takes it over when the current host exits), or on
 /// a remote one in API mode.
 async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
     let settings = super::serve_cmd::settings(global)?;
-    let mut opts = crate::tui::ConsoleOptions::new(dir.root().to_path_buf());
-    opts.config_dir = paths::config_dir();
-    opts.read_only = global.read_only;
-    opts.theme = settings.theme.clone();
-    opts.keymap = settings.keymap.clone();
+    let opts = console_options(dir, &settings, global.read_only);
     if let Some(api) = super::serve_cmd::api_options(global)? {
         let p: Arc<dyn Platform> = Arc::new(crate::platform::api::ApiPlatform::new(api)?);
         return crate::tui::run(p, opts)
@@ -712,5 +723,29 @@ async fn logs(dir: &DataDir, cmd: LogsCmd) -> Outcome {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+
+    #[test]
+    fn console_options_follow_the_settings() {
+        let env = |k: &str| match k {
+            "AACON_THEME" => Some("light".to_string()),
+            _ => None,
+        };
+        let file = config::FileConfig::parse(
+            std::path::Path::new("c.toml"),
+            "[ui]\nrefresh_ms = 1000\nkeymap = \"vim\"\n",
+        )
+        .unwrap();
+        let s = config::Settings::resolve(&config::Overrides::default(), &env, Some(file)).unwrap();
+        let o = console_options(&DataDir::new("/d"), &s, true);
+        assert_eq!(o.tick, std::time::Duration::from_millis(1000));
+        assert_eq!((o.theme.as_str(), o.keymap.as_str()), ("light", "vim"));
+        assert!(o.read_only);
     }
 }

@@ -33,7 +33,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 /// Shortest time between two frames (60 per second).
 pub const FRAME: Duration = Duration::from_millis(16);
-/// How often ages, spinners and highlights are refreshed.
+/// How often ages, spinners and highlights are refreshed by default.
 pub const TICK: Duration = Duration::from_millis(250);
 /// Most subscription events applied between two looks at the keyboard.
 const DRAIN: usize = 4096;
@@ -51,6 +51,9 @@ pub struct ConsoleOptions {
     pub read_only: bool,
     /// Honour `NO_COLOR`.
     pub no_color: bool,
+    /// How often ages, spinners and toasts are refreshed (`ui.refresh_ms`);
+    /// live changes are drawn as they arrive regardless.
+    pub tick: Duration,
 }
 
 impl ConsoleOptions {
@@ -62,6 +65,7 @@ impl ConsoleOptions {
             config_dir: None,
             read_only: false,
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            tick: TICK,
         }
     }
 }
@@ -236,7 +240,7 @@ where
     let mut sub = Some(platform.subscribe());
     let mut input = pin!(input);
     let mut signal = signal;
-    let mut tick = tokio::time::interval(TICK);
+    let mut tick = tokio::time::interval(opts.tick.max(FRAME));
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut stats = LoopStats {
         frames: 0,
