@@ -44,7 +44,15 @@ impl Console {
         cmd.env("TERM", "xterm-256color");
         cmd.env_remove("NO_COLOR");
         // Whatever multiplexer runs the tests is not the console's terminal.
-        for var in ["TMUX", "STY", "TERM_PROGRAM"] {
+        // Nor do the tester's own API or Redis settings apply.
+        for var in [
+            "TMUX",
+            "STY",
+            "TERM_PROGRAM",
+            "AACON_API_URL",
+            "AACON_API_TOKEN",
+            "AACON_REDIS_URL",
+        ] {
             cmd.env_remove(var);
         }
         for (k, v) in env {
