@@ -34,10 +34,14 @@ pub const DEFAULT_MAXLEN: usize = 1_000_000;
 pub const DEFAULT_THEME: &str = "default";
 pub const DEFAULT_KEYMAP: &str = "default";
 pub const DEFAULT_REFRESH_MS: u64 = 250;
+pub const DEFAULT_POLL_MS: u64 = 2000;
+/// Environment variable for `backend.poll_ms`.
+pub const ENV_POLL_MS: &str = "AACON_API_POLL_MS";
 pub const DEFAULT_HEALTH_INTERVAL_SECS: u64 = 15;
 pub const DEFAULT_LOG_LEVEL: &str = "info";
 
 const REFRESH_MS_RANGE: std::ops::RangeInclusive<u64> = 16..=10_000;
+const POLL_MS_RANGE: std::ops::RangeInclusive<u64> = 100..=600_000;
 const HEALTH_SECS_RANGE: std::ops::RangeInclusive<u64> = 1..=3600;
 
 /// Every key of the file and what its value must be.
@@ -45,6 +49,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("backend.api_url", "an http or https URL string"),
     ("backend.workspace", "a workspace id string"),
     ("backend.token", "a token string"),
+    (
+        "backend.poll_ms",
+        "a whole number of milliseconds from 100 to 600000",
+    ),
     ("redis.url", "a redis:// or rediss:// URL string"),
     ("redis.stream_key", "a non-empty string"),
     ("redis.maxlen", "a whole number (0 keeps every entry)"),
@@ -114,6 +122,7 @@ pub struct BackendSection {
     pub api_url: Option<String>,
     pub workspace: Option<String>,
     pub token: Option<Secret>,
+    pub poll_ms: Option<u64>,
 }
 
 /// `[redis]`: the shared event stream.
@@ -204,6 +213,7 @@ impl FileConfig {
             ("backend.api_url", b.api_url.is_some()),
             ("backend.workspace", b.workspace.is_some()),
             ("backend.token", b.token.is_some()),
+            ("backend.poll_ms", b.poll_ms.is_some()),
             ("redis.url", r.url.is_some()),
             ("redis.stream_key", r.stream_key.is_some()),
             ("redis.maxlen", r.maxlen.is_some()),
@@ -412,6 +422,8 @@ pub struct Settings {
     pub api_url: Option<String>,
     pub workspace: Option<String>,
     pub api_token: Option<Secret>,
+    /// How often API mode polls the list for live status without Redis.
+    pub poll_ms: u64,
     pub redis_url: Option<Secret>,
     pub stream_key: String,
     pub maxlen: usize,
@@ -433,6 +445,7 @@ impl Default for Settings {
             api_url: None,
             workspace: None,
             api_token: None,
+            poll_ms: DEFAULT_POLL_MS,
             redis_url: None,
             stream_key: DEFAULT_STREAM_KEY.to_string(),
             maxlen: DEFAULT_MAXLEN,
@@ -591,6 +604,32 @@ impl Settings {
             origins.insert("ui.refresh_ms", o);
         }
 
+        // API polling: env (a number) > file
+        let poll = match env(ENV_POLL_MS) {
+            Some(v) => {
+                let o = Origin::Env(ENV_POLL_MS);
+                let ms = v.trim().parse::<u64>().map_err(|_| {
+                    value_error(
+                        o.clone(),
+                        format!(
+                            "'{}' is not a whole number of milliseconds",
+                            v.escape_default()
+                        ),
+                    )
+                })?;
+                Some((ms, o))
+            }
+            None => file
+                .backend
+                .poll_ms
+                .map(|ms| (ms, file.origin("backend.poll_ms"))),
+        };
+        if let Some((ms, o)) = poll {
+            check_range(ms, POLL_MS_RANGE, "milliseconds", &o)?;
+            s.poll_ms = ms;
+            origins.insert("backend.poll_ms", o);
+        }
+
         // runtime
         if let Some(secs) = file.runtime.health_interval_secs {
             let o = file.origin("runtime.health_interval_secs");
@@ -641,7 +680,7 @@ impl Settings {
     /// secrets redacted (for `aacon config show`).
     pub fn describe(&self) -> String {
         let opt = |v: Option<String>| v.unwrap_or_else(|| "(unset)".to_string());
-        let values: [(&str, String); 14] = [
+        let values: [(&str, String); 15] = [
             (
                 "backend.api_url",
                 opt(self.api_url.as_deref().map(redacted_url)),
@@ -651,6 +690,7 @@ impl Settings {
                 "backend.token",
                 opt(self.api_token.as_ref().map(Secret::to_string)),
             ),
+            ("backend.poll_ms", self.poll_ms.to_string()),
             (
                 "redis.url",
                 opt(self.redis_url.as_ref().map(Secret::to_string)),

@@ -41,7 +41,7 @@ pub(super) fn settings(global: &Global) -> Result<Settings, Failure> {
 
 /// API client options when `--api`, `AACON_API_URL` or `backend.api_url` names a server.
 pub(super) fn api_options(global: &Global) -> Result<Option<ApiOptions>, Failure> {
-    Ok(ApiOptions::from_settings(&settings(global)?, &env)?)
+    Ok(ApiOptions::from_settings(&settings(global)?)?)
 }
 
 pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Result<(), Failure> {

@@ -452,3 +452,46 @@ fn booleans_accept_common_spellings() {
     }
     assert_eq!(parse_bool("maybe"), None);
 }
+
+#[test]
+fn api_poll_interval_comes_from_env_over_file_and_is_checked() {
+    let file = |t: &str| FileConfig::parse(Path::new("/etc/aacon/config.toml"), t).unwrap();
+    let none = |_: &str| None;
+    let s = Settings::resolve(
+        &Overrides::default(),
+        &none,
+        Some(file("[backend]\npoll_ms = 750\n")),
+    )
+    .unwrap();
+    assert_eq!(s.poll_ms, 750);
+    let env = |k: &str| (k == ENV_POLL_MS).then(|| "300".to_string());
+    let s = Settings::resolve(
+        &Overrides::default(),
+        &env,
+        Some(file("[backend]\npoll_ms = 750\n")),
+    )
+    .unwrap();
+    assert_eq!(s.poll_ms, 300);
+    assert_eq!(
+        s.origin("backend.poll_ms").to_string(),
+        "the environment variable AACON_API_POLL_MS"
+    );
+    let e = Settings::resolve(
+        &Overrides::default(),
+        &none,
+        Some(file("[backend]\n\npoll_ms = 5\n")),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "/etc/aacon/config.toml line 3, key `backend.poll_ms`: 5 is out of range; use 100 to 600000 milliseconds"
+    );
+    let bad = |k: &str| (k == ENV_POLL_MS).then(|| "fast".to_string());
+    let e = Settings::resolve(&Overrides::default(), &bad, None).unwrap_err();
+    assert!(
+        e.to_string().contains("AACON_API_POLL_MS")
+            && e.to_string()
+                .contains("'fast' is not a whole number of milliseconds"),
+        "{e}"
+    );
+}

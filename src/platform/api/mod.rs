@@ -1148,18 +1148,11 @@ pub fn redis_config(
     crate::bus::RedisConfig::from_settings(s).map_err(|e| e.to_string())
 }
 
-/// Environment variable with the polling interval in milliseconds (live
-/// status without Redis; default 2000).
-pub const POLL_MS_ENV: &str = "AACON_API_POLL_MS";
-
 impl ApiOptions {
     /// Client options from resolved settings when they name an API URL
     /// (token and workspace come from the environment or the config file,
     /// never from argv).
-    pub fn from_settings(
-        s: &crate::config::Settings,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Option<ApiOptions>> {
+    pub fn from_settings(s: &crate::config::Settings) -> Result<Option<ApiOptions>> {
         let Some(url) = s.api_url.clone() else {
             return Ok(None);
         };
@@ -1169,14 +1162,7 @@ impl ApiOptions {
         }
         o.workspace = s.workspace.clone();
         o.redis = redis_config(s).map_err(PlatformError::Invalid)?;
-        if let Some(ms) = env(POLL_MS_ENV) {
-            let ms: u64 = ms.trim().parse().map_err(|_| {
-                PlatformError::Invalid(format!(
-                    "{POLL_MS_ENV} must be a whole number of milliseconds"
-                ))
-            })?;
-            o.poll_interval = Duration::from_millis(ms.clamp(100, 600_000));
-        }
+        o.poll_interval = Duration::from_millis(s.poll_ms);
         Ok(Some(o))
     }
 }
@@ -1192,17 +1178,17 @@ mod settings_tests {
             "AACON_API_URL" => Some("http://127.0.0.1:2".to_string()),
             "AACON_API_TOKEN" => Some("from-env".to_string()),
             "AACON_WORKSPACE" => Some("ws".to_string()),
-            POLL_MS_ENV => Some("500".to_string()),
+            crate::config::ENV_POLL_MS => Some("500".to_string()),
             _ => None,
         };
         let s = Settings::resolve(&Overrides::default(), &env, None).unwrap();
-        let o = ApiOptions::from_settings(&s, &env).unwrap().unwrap();
+        let o = ApiOptions::from_settings(&s).unwrap().unwrap();
         assert_eq!(o.url, "http://127.0.0.1:2");
         assert_eq!(o.token.unwrap().expose(), "from-env");
         assert_eq!(o.workspace.as_deref(), Some("ws"));
         assert_eq!(o.poll_interval, Duration::from_millis(500));
         let none = |_: &str| None;
         let s = Settings::resolve(&Overrides::default(), &none, None).unwrap();
-        assert!(ApiOptions::from_settings(&s, &none).unwrap().is_none());
+        assert!(ApiOptions::from_settings(&s).unwrap().is_none());
     }
 }
