@@ -118,6 +118,11 @@ fn detail_tabs() {
             }),
         });
     });
+    // A tool with a required property: its whole argument skeleton shows.
+    both_sizes("detail_tools_skeleton", |a| {
+        open_tools(a);
+        a.update(code(KeyCode::Down));
+    });
     both_sizes("detail_tools_calling", |a| {
         open_tools(a);
         a.update(code(KeyCode::Enter));

@@ -245,12 +245,14 @@ fn render_tools(frame: &mut Frame, app: &App, d: &DetailState, i: &Instance, are
         return;
     };
     let schema = serde_json::to_string_pretty(&tool.input_schema).unwrap_or_default();
-    let editor_h = d
+    let skeleton = crate::tui::app::args_skeleton(&tool.input_schema);
+    // Tall enough for the arguments (being edited, or the skeleton).
+    let arg_lines = d
         .tools
         .args
         .as_ref()
-        .map_or(3, |ta| ta.lines().len() as u16 + 2)
-        .clamp(3, 8);
+        .map_or_else(|| skeleton.lines().count(), |ta| ta.lines().len());
+    let editor_h = u16::try_from(arg_lines + 2).unwrap_or(u16::MAX).clamp(3, 8);
     let [schema_area, args_area, result_area] = Layout::vertical([
         Constraint::Percentage(40),
         Constraint::Length(editor_h),
@@ -291,9 +293,7 @@ fn render_tools(frame: &mut Frame, app: &App, d: &DetailState, i: &Instance, are
             frame.render_widget(&ta, args_area);
         }
         None => frame.render_widget(
-            Paragraph::new(crate::tui::app::args_skeleton(&tool.input_schema))
-                .style(t.dim)
-                .block(args_block),
+            Paragraph::new(skeleton).style(t.dim).block(args_block),
             args_area,
         ),
     }
