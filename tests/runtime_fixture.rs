@@ -360,6 +360,24 @@ async fn a_new_runtime_brings_up_what_should_run_and_shutdown_leaves_nothing() {
     rig.wait_status(inst.id, Status::Running, 20).await;
     let pid2 = rig.rt().pid(inst.id).unwrap();
     assert_ne!(pid, pid2);
+    // It reports under the command that asked for it to run.
+    let events = rig
+        .platform
+        .events(aacon::platform::EventQuery {
+            instance: Some(inst.id),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let started = events
+        .iter()
+        .rev()
+        .find(|e| e.kind() == Some(aacon::domain::EventType::Started))
+        .and_then(|e| e.correlation_id.clone())
+        .expect("the start command has a correlation id");
+    let last = events.last().unwrap();
+    assert_eq!(last.status(), Some(Status::Running));
+    assert_eq!(last.correlation_id.as_deref(), Some(started.as_str()));
     // Dropping the handle without shutdown (an abrupt exit) kills too.
     drop(rig.runtime.take());
     wait_dead(pid2, 5).await;

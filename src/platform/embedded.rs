@@ -277,6 +277,13 @@ impl EmbeddedPlatform {
             .await
     }
 
+    /// See [`Store::last_command_correlations`].
+    pub async fn last_command_correlations(
+        &self,
+    ) -> Result<std::collections::HashMap<Uuid, String>> {
+        self.blocking(|s| s.last_command_correlations()).await
+    }
+
     async fn blocking<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,

@@ -257,8 +257,26 @@ async fn reconcile_all(
             });
         }
     }
+    // A host that takes over reports under the command that asked for it.
+    let fresh = list
+        .iter()
+        .any(|i| i.desired_state == DesiredState::Running && !map.contains_key(&i.id));
+    let mut causes = if fresh {
+        shared
+            .platform
+            .last_command_correlations()
+            .await
+            .unwrap_or_default()
+    } else {
+        HashMap::new()
+    };
     for inst in list {
-        apply(shared, &mut map, &inst, None);
+        let cause = if map.contains_key(&inst.id) {
+            None
+        } else {
+            causes.remove(&inst.id)
+        };
+        apply(shared, &mut map, &inst, cause);
     }
 }
 

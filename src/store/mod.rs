@@ -271,6 +271,44 @@ impl Store {
     }
 
     /// Events with a sequence number above `after`, oldest first.
+    /// For every instance, the correlation id of its latest command that
+    /// asks for a state (created, updated, started): what a runtime host
+    /// that takes over reports its status changes under.
+    pub fn last_command_correlations(&self) -> Result<std::collections::HashMap<Uuid, String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT aggregate_id, correlation_id FROM events WHERE seq IN (
+                   SELECT MAX(seq) FROM events WHERE event_type IN (?1, ?2, ?3)
+                   GROUP BY aggregate_id)",
+            )
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map(
+                params![
+                    EventType::Created.as_str(),
+                    EventType::Updated.as_str(),
+                    EventType::Started.as_str()
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                    ))
+                },
+            )
+            .map_err(db_err)?;
+        let mut out = std::collections::HashMap::new();
+        for row in rows {
+            if let (Some(id), Some(corr)) = row.map_err(db_err)?
+                && let Ok(id) = Uuid::parse_str(&id)
+            {
+                out.insert(id, corr);
+            }
+        }
+        Ok(out)
+    }
+
     pub fn events_after(&self, after: i64, limit: usize) -> Result<Vec<(i64, Envelope)>> {
         let mut stmt = self
             .conn
