@@ -30,7 +30,7 @@ const GENERIC: [(&str, &str, &str, ProviderKind, &str); 3] = [
     (
         "external",
         "External endpoint",
-        "An MCP server already running somewhere, reached over HTTP. Put the token in the secret store (`aacon secrets set EXAMPLE_TOKEN`) and keep the reference here.",
+        "An MCP server already running somewhere, reached over HTTP. Put the whole header value in the secret store (`aacon secrets set EXAMPLE_TOKEN`, then type `Bearer <token>`) and keep the reference here.",
         ProviderKind::External,
         r#"{
   "endpoint_url": "https://mcp.example.com/mcp",
