@@ -128,6 +128,44 @@ async fn serve_runs_instances_and_stops_them_on_sigterm() {
         managed[0].to_string()
     );
 
+    // And from another machine's point of view: the same commands in API mode.
+    let api_cli = |args: &'static [&'static str]| {
+        let url = url.clone();
+        let cli_data = tmp.path().join("cli-data");
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_aacon"))
+                .args(["--api", &url])
+                .args(args)
+                .env("AACON_DATA_DIR", &cli_data)
+                .env("AACON_CONFIG_DIR", cli_data.join("config"))
+                .env_remove("AACON_API_TOKEN")
+                .output()
+                .unwrap()
+        })
+    };
+    let out = api_cli(&["tools", "list", "fixture"]).await.unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && listed.contains("echo"), "{listed}");
+    let out = api_cli(&[
+        "tools",
+        "call",
+        "fixture",
+        "echo",
+        "--args",
+        r#"{"message":"via api"}"#,
+    ])
+    .await
+    .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "Echo: via api");
+    let out = api_cli(&["--read-only", "tools", "call", "fixture", "pid"])
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "aacon: read-only mode: calling a tool is not allowed"
+    );
+
     // SAFETY: signalling our own child.
     assert_eq!(
         unsafe { libc::kill(serve.child.id() as i32, libc::SIGTERM) },

@@ -154,7 +154,8 @@ async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
             super::runtime_cmds::secrets(&dir, cmd, fmt, cli.global.read_only)
         }
         Some(Command::Tools(cmd)) => {
-            super::runtime_cmds::tools(&dir, cmd, fmt, cli.global.read_only).await
+            let (platform, _) = open_cli_platform(&dir, &cli.global)?;
+            super::runtime_cmds::tools(platform.as_ref(), cmd, fmt).await
         }
         Some(Command::Completions { shell }) => completions(&shell),
         Some(Command::Man) => man(),

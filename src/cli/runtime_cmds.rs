@@ -4,9 +4,7 @@ use super::commands::{Failure, print};
 use super::output::inert;
 use super::{Output, SecretsCmd, ToolsCmd, exit};
 use crate::paths::DataDir;
-use crate::platform::Platform;
-use crate::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
-use crate::runtime;
+use crate::platform::{Platform, PlatformError};
 use crate::secrets::{SecretStore, SecretValue};
 use serde_json::{Value, json};
 use std::io::{IsTerminal, Read, Write};
@@ -136,18 +134,14 @@ fn first_line(s: &str, max: usize) -> String {
     }
 }
 
-pub(super) async fn tools(dir: &DataDir, cmd: ToolsCmd, fmt: Output, read_only: bool) -> Outcome {
-    let platform = EmbeddedPlatform::open(
-        dir.clone(),
-        EmbeddedOptions {
-            role: Role::Cli,
-            host_runtime: false,
-        },
-    )?;
+/// `aacon tools list|call` on the platform in effect: the embedded one
+/// (reaching the runtime host over its socket, else a one-shot session) or
+/// a remote `aacon serve` in API mode.
+pub(super) async fn tools(platform: &dyn Platform, cmd: ToolsCmd, fmt: Output) -> Outcome {
     match cmd {
         ToolsCmd::List { key } => {
             let inst = platform.get(&key).await?;
-            let tools = runtime::stored_tools(&platform, inst.id).await?;
+            let tools = platform.tools(inst.id).await?;
             match fmt {
                 Output::Table => {
                     if tools.is_empty() {
@@ -188,11 +182,9 @@ pub(super) async fn tools(dir: &DataDir, cmd: ToolsCmd, fmt: Output, read_only: 
             }
         }
         ToolsCmd::Call { key, tool, args } => {
-            if read_only {
-                return Err(Failure::new(
-                    exit::RUNTIME,
-                    "read-only mode: calling a tool is not allowed",
-                ));
+            // Read-only refuses before anything else (the port says so too).
+            if platform.info().read_only {
+                return Err(PlatformError::ReadOnly("calling a tool").into());
             }
             let args: Value = serde_json::from_str(&args).map_err(|e| {
                 Failure::new(
