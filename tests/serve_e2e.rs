@@ -23,7 +23,11 @@ struct Serve {
 
 impl Serve {
     fn start(extra: &[&str], token: Option<&str>) -> Serve {
-        let dir = tempfile::tempdir().unwrap();
+        Serve::start_in(tempfile::tempdir().unwrap(), extra, token)
+    }
+
+    /// Serve the data dir `data` below `dir` (prepared by the test).
+    fn start_in(dir: tempfile::TempDir, extra: &[&str], token: Option<&str>) -> Serve {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_aacon"));
         cmd.arg("--data-dir")
             .arg(dir.path().join("data"))
@@ -434,22 +438,26 @@ async fn a_concurrent_edit_is_detected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_status_arrives_by_polling_without_redis() {
-    let s = Serve::start(&[], None);
+    // The runtime host of the served data dir is another process (here,
+    // the test), so serve's own runtime stays out of the way and what the
+    // host reports stands.
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = EmbeddedPlatform::open(
+        DataDir::new(dir.path().join("data")),
+        EmbeddedOptions {
+            role: Role::Console,
+            host_runtime: true,
+        },
+    )
+    .unwrap();
+    assert!(runtime.is_runtime_host());
+    let s = Serve::start_in(dir, &[], None);
     let console = s.client(None);
     let inst = console.create(new("web")).await.unwrap();
     // The console's state: seeded from the list, then fed by the subscription.
     let mut rx = console.subscribe();
     let mut state = Projection::new();
     state.seed(console.list().await.unwrap());
-    // The serving platform's runtime reports a status, as it would.
-    let runtime = EmbeddedPlatform::open(
-        s.data_dir(),
-        EmbeddedOptions {
-            role: Role::Cli,
-            host_runtime: false,
-        },
-    )
-    .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut connected = None;
     let mut change = None;
