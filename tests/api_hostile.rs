@@ -3,7 +3,7 @@
 //! each, no panic, mutations never retried.
 
 use aacon::domain::{InstancePatch, NewInstance, Precondition, Status};
-use aacon::platform::api::{ApiOptions, ApiPlatform};
+use aacon::platform::api::{ApiOptions, ApiPlatform, MAX_RESPONSE_BYTES};
 use aacon::platform::{Platform, PlatformError};
 use axum::Router;
 use axum::routing::get;
@@ -379,4 +379,152 @@ async fn polling_a_server_that_is_down_says_retrying() {
         }
         other => panic!("expected Retrying, got {other:?}"),
     }
+}
+
+/// A loopback server that answers the first request with `head` and then
+/// writes body bytes (1 MiB at a time) until the client hangs up or `cap`
+/// bytes are out. Returns the URL and a receiver of the bytes written.
+fn endless_server(head: String, cap: u64) -> (String, std::sync::mpsc::Receiver<u64>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let mut seen = Vec::new();
+        while !String::from_utf8_lossy(&seen).contains("\r\n\r\n") {
+            let k = stream.read(&mut buf).unwrap();
+            assert!(k > 0, "the client hung up before sending its request");
+            seen.extend_from_slice(&buf[..k]);
+        }
+        stream.write_all(head.as_bytes()).unwrap();
+        let chunked = head.contains("chunked");
+        let block = vec![b' '; 1024 * 1024];
+        let mut sent = 0u64;
+        while sent < cap {
+            let ok = if chunked {
+                stream
+                    .write_all(format!("{:x}\r\n", block.len()).as_bytes())
+                    .and_then(|_| stream.write_all(&block))
+                    .and_then(|_| stream.write_all(b"\r\n"))
+            } else {
+                stream.write_all(&block)
+            };
+            if ok.is_err() {
+                break;
+            }
+            sent += block.len() as u64;
+        }
+        let _ = tx.send(sent);
+    });
+    (url, rx)
+}
+
+const GIB: u64 = 1024 * 1024 * 1024;
+
+fn patient_client(url: &str) -> ApiPlatform {
+    let mut o = ApiOptions::new(url);
+    // Long enough that only the size limit can end the request.
+    o.timeout = Duration::from_secs(600);
+    o.get_retries = 0;
+    ApiPlatform::new(o).unwrap()
+}
+
+#[tokio::test]
+async fn a_one_gib_streamed_answer_is_refused_at_the_limit_not_read_whole() {
+    // No length announced: the client only learns the size by reading.
+    let (url, sent) = endless_server(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            .into(),
+        GIB,
+    );
+    let e = patient_client(&url).list().await.unwrap_err();
+    assert_eq!(
+        one_sentence(&e),
+        format!("the API at {url} sent more than 64 MiB; refused")
+    );
+    let sent = tokio::task::spawn_blocking(move || sent.recv().unwrap())
+        .await
+        .unwrap();
+    // The client hung up near the limit (plus what socket buffers held),
+    // long before the server's gibibyte was out.
+    assert!(sent < 128 * 1024 * 1024, "the server wrote {sent} bytes");
+    assert!(
+        sent >= MAX_RESPONSE_BYTES as u64,
+        "the server wrote {sent} bytes"
+    );
+}
+
+#[tokio::test]
+async fn a_one_gib_announced_answer_is_refused_before_its_body_is_read() {
+    let (url, sent) = endless_server(
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {GIB}\r\n\r\n"
+        ),
+        GIB,
+    );
+    let e = patient_client(&url)
+        .start(uuid::Uuid::nil())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        one_sentence(&e),
+        format!("the API at {url} sent more than 64 MiB; refused")
+    );
+    let sent = tokio::task::spawn_blocking(move || sent.recv().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        sent < MAX_RESPONSE_BYTES as u64,
+        "the server wrote {sent} bytes"
+    );
+}
+
+#[test]
+fn decode_reply_is_the_path_every_answer_takes() {
+    use aacon::platform::api::decode_reply;
+    use aacon::platform::api::wire::WireInstance;
+    let shown = "http://127.0.0.1:9";
+    let list: Vec<WireInstance> = decode_reply(
+        shown,
+        200,
+        "application/json",
+        br#"[{"id": "7f1c0a9e-35a4-4e43-9d6c-1a4f5a0b8c11", "name": "fs"}]"#,
+        "listing instances",
+        None,
+    )
+    .unwrap();
+    assert_eq!(list[0].name, "fs");
+    let e = decode_reply::<Vec<WireInstance>>(
+        shown,
+        200,
+        "text/html",
+        b"<p>",
+        "listing instances",
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the API at http://127.0.0.1:9 answered 200 OK with an HTML page, not JSON; is that the AgentArea API's address?"
+    );
+    let e = decode_reply::<Vec<WireInstance>>(shown, 1000, "", b"", "listing instances", None)
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the API at http://127.0.0.1:9 answered with an invalid HTTP status (1000)"
+    );
+    let e = decode_reply::<Vec<WireInstance>>(
+        shown,
+        422,
+        "application/json",
+        br#"{"detail": [{"loc": ["body", "name"], "msg": "field required"}]}"#,
+        "creating an instance",
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the API at http://127.0.0.1:9 found the request for creating an instance malformed (422): body.name: field required"
+    );
 }

@@ -91,3 +91,153 @@ fn ansi_escapes_in_names_specs_and_payloads_render_inert() {
         "no control character reaches the terminal"
     );
 }
+
+/// Every key label the keymap grammar has, with every modifier combination
+/// it allows: characters (every Unicode scalar value when `all_chars`, else
+/// printable ASCII), named keys and f1-f12.
+fn every_key_label(all_chars: bool) -> Vec<String> {
+    let mut bases: Vec<(String, bool)> = Vec::new();
+    let chars: Box<dyn Iterator<Item = char>> = if all_chars {
+        Box::new((0u32..=0x10FFFF).filter_map(char::from_u32))
+    } else {
+        Box::new((0x21u8..0x7f).map(char::from))
+    };
+    for c in chars.filter(|c| !c.is_control()) {
+        bases.push((c.to_string(), c.is_ascii_alphabetic()));
+    }
+    for n in [
+        "enter",
+        "esc",
+        "tab",
+        "backspace",
+        "delete",
+        "insert",
+        "home",
+        "end",
+        "pgup",
+        "pgdn",
+        "up",
+        "down",
+        "left",
+        "right",
+    ] {
+        bases.push((n.to_string(), true));
+    }
+    for f in 1..=12 {
+        bases.push((format!("f{f}"), true));
+    }
+    // Space is a character: shift-space is refused like shift-1.
+    bases.push(("space".to_string(), false));
+    let mut out = vec!["shift-tab".to_string()];
+    for (base, shiftable) in bases {
+        for ctrl in ["", "ctrl-"] {
+            for alt in ["", "alt-"] {
+                for shift in ["", "shift-"] {
+                    if !shift.is_empty() && !shiftable {
+                        continue;
+                    }
+                    out.push(format!("{ctrl}{alt}{shift}{base}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn keymap_file(view: &str, action: &str, labels: &[String]) -> String {
+    let mut text = format!("[{view}]\n{action} = [");
+    for l in labels {
+        // TOML basic string: escape what needs escaping.
+        text.push_str(&serde_json::to_string(l).unwrap());
+        text.push(',');
+    }
+    text.push_str("]\n");
+    text
+}
+
+#[test]
+fn a_keymap_binding_every_key_and_modifier_is_one_clear_error() {
+    use aacon::tui::keymap::Keymap;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keymap.toml");
+    let labels = every_key_label(false);
+    assert!(labels.len() > 700, "{}", labels.len());
+    let text = keymap_file("instances", "start", &labels);
+    std::fs::write(&path, &text).unwrap();
+    let e = Keymap::load("default", Some(dir.path())).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}:2: key 'ctrl-D' in [instances] is bound to both 'delete' (keymaps/default.toml:36) and 'start'; give one of them another key",
+            path.display()
+        )
+    );
+    // Nothing was changed: the file is as written.
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+}
+
+#[test]
+fn a_keymap_binding_every_unicode_character_answers_promptly() {
+    // 1.1 million characters times their modifier combinations in one
+    // action: loads or fails in linear time, never hangs on a quadratic
+    // duplicate check.
+    use aacon::tui::keymap::Keymap;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keymap.toml");
+    let labels = every_key_label(true);
+    assert!(labels.len() > 4_000_000, "{}", labels.len());
+    std::fs::write(&path, keymap_file("instances", "start", &labels)).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let d = dir.path().to_path_buf();
+    std::thread::spawn(move || {
+        let _ = tx.send(Keymap::load("default", Some(&d)).map_err(|e| e.to_string()));
+    });
+    // Generous: a linear pass takes seconds; a quadratic one, days.
+    let got = rx
+        .recv_timeout(std::time::Duration::from_secs(240))
+        .expect("the keymap load hung");
+    let e = got.unwrap_err();
+    assert!(
+        e.ends_with(
+            "keymap.toml:2: key 'ctrl-D' in [instances] is bound to both 'delete' (keymaps/default.toml:36) and 'start'; give one of them another key"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_theme_missing_a_colour_names_it_or_inherits_it() {
+    use aacon::tui::theme::Theme;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("themes")).unwrap();
+    // A copy of the light preset without its `error` colour.
+    let light = Theme::preset("light").unwrap();
+    let text: String =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/themes/light.toml"))
+            .unwrap()
+            .lines()
+            .filter(|l| *l != "error = { fg = \"red\" }")
+            .map(|l| format!("{l}\n"))
+            .collect();
+    let path = dir.path().join("themes/holey.toml");
+    std::fs::write(&path, &text).unwrap();
+    let e = Theme::load("holey", Some(dir.path()), false).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}: key 'ui.error': is missing; set it, or add inherits = \"default\" at the top to take the roles you leave out from a preset",
+            path.display()
+        )
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "unchanged");
+    // With `inherits`, the missing colour falls back to the preset's.
+    std::fs::write(&path, format!("inherits = \"default\"\n{text}")).unwrap();
+    let t = Theme::load("holey", Some(dir.path()), false).unwrap();
+    let default = Theme::preset("default").unwrap();
+    assert_eq!(
+        t.error, default.error,
+        "the missing role comes from default"
+    );
+    assert_eq!(t.ok, light.ok, "the roles the file sets are its own");
+    assert_ne!(t.error, light.error);
+}

@@ -286,7 +286,10 @@ fn tool_checks(out: &mut Vec<Check>) {
 }
 
 fn terminal_check(out: &mut Vec<Check>) {
-    let term = std::env::var("TERM").unwrap_or_default();
+    // TERM is bytes: a name that is not UTF-8 is shown lossily and said so.
+    let raw_term = std::env::var_os("TERM").unwrap_or_default();
+    let term = raw_term.to_string_lossy().into_owned();
+    let not_utf8 = raw_term.to_str().is_none();
     let colours = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         "no colour (NO_COLOR)".to_string()
     } else if std::env::var("COLORTERM")
@@ -301,6 +304,8 @@ fn terminal_check(out: &mut Vec<Check>) {
     let size = crossterm::terminal::size().ok();
     let shown_term = if term.is_empty() {
         "unset".to_string()
+    } else if not_utf8 {
+        format!("{} (not UTF-8)", super::output::inert(&term))
     } else {
         super::output::inert(&term)
     };

@@ -17,6 +17,7 @@
 
 pub mod argcheck;
 pub mod catalog;
+pub mod linewatch;
 pub mod plan;
 pub mod procs;
 pub mod ring;

@@ -2,12 +2,14 @@
 //! Streamable HTTP endpoint (rmcp's reqwest transport). Every call has a
 //! timeout; every failure becomes one plain sentence.
 
+use super::linewatch::{self, Seen};
 use super::plan::{EndpointPlan, ProcessPlan};
 use super::procs;
 use super::ring::StderrRing;
 use rmcp::model::{CallToolRequestParams, ClientRequest, ListToolsRequest, ServerResult};
 use rmcp::service::{RoleClient, RunningService, ServiceError};
 use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::async_rw::AsyncRwTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ServiceExt, service::ClientInitializeError};
 use serde::Serialize;
@@ -38,6 +40,8 @@ pub struct Session {
     child: Option<Child>,
     pgid: Option<i32>,
     ring: Option<Arc<Mutex<StderrRing>>>,
+    /// What the child's stdout carried (a stdio server).
+    seen: Option<Arc<Mutex<Seen>>>,
     /// Server name and version, and the protocol version agreed.
     pub server: String,
 }
@@ -68,6 +72,11 @@ fn find_program(program: &str) -> bool {
     std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
         .unwrap_or(false)
+}
+
+/// `; why` when there is a why.
+fn also(why: Option<String>) -> String {
+    why.map(|w| format!("; {w}")).unwrap_or_default()
 }
 
 /// How a child ended, in words.
@@ -245,28 +254,56 @@ impl Session {
             }
             Err(msg)
         };
-        let init = tokio::time::timeout(init_timeout, ().serve((stdout, stdin)));
+        let (stdout, seen) = linewatch::pump(stdout, linewatch::MAX_LINE);
+        let explain = {
+            let seen = seen.clone();
+            move || {
+                seen.lock()
+                    .ok()
+                    .and_then(|s| s.explain(linewatch::MAX_LINE))
+            }
+        };
+        let transport =
+            AsyncRwTransport::new_client(stdout, stdin).with_max_line_length(linewatch::MAX_LINE);
+        let init = tokio::time::timeout(init_timeout, ().serve(transport));
         tokio::pin!(init);
         let client = tokio::select! {
             r = &mut init => match r {
-                Ok(Ok(c)) => c,
+                Ok(Ok(c)) => Ok(c),
                 Ok(Err(e)) => {
+                    // An endless line ended the stream: that is the cause
+                    // (the child may die of the closed pipe meanwhile).
+                    if let Some(why) = explain().filter(|_| seen.lock().is_ok_and(|s| s.overflow)) {
+                        return fail(child, format!("initialize failed: {why}")).await;
+                    }
                     // A child that exited explains itself better than the pipe.
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     if let Ok(Some(st)) = child.try_wait() {
-                        let msg = format!("the process {} before answering initialize{}", explain_exit(st), last_stderr(&ring));
+                        let msg = format!("the process {} before answering initialize{}{}", explain_exit(st), last_stderr(&ring), also(explain()));
                         return fail(child, msg).await;
                     }
-                    return fail(child, init_error(&e)).await;
+                    return fail(child, format!("{}{}", init_error(&e), also(explain()))).await;
                 }
                 Err(_) => {
-                    return fail(child, format!("the server did not answer initialize within {}", secs(init_timeout))).await;
+                    return fail(child, format!("the server did not answer initialize within {}{}", secs(init_timeout), also(explain()))).await;
                 }
             },
-            st = child.wait() => {
+            st = child.wait() => Err(st),
+        };
+        let client = match client {
+            Ok(c) => c,
+            Err(st) => {
+                // Let the pump read what the child left on stdout (it
+                // describes the failure), then say how it ended.
                 tokio::time::sleep(Duration::from_millis(100)).await;
-                let what = st.map(explain_exit).unwrap_or_else(|e| format!("ended ({e})"));
-                let msg = format!("the process {what} before answering initialize{}", last_stderr(&ring));
+                let what = st
+                    .map(explain_exit)
+                    .unwrap_or_else(|e| format!("ended ({e})"));
+                let msg = format!(
+                    "the process {what} before answering initialize{}{}",
+                    last_stderr(&ring),
+                    also(explain())
+                );
                 return fail(child, msg).await;
             }
         };
@@ -277,6 +314,7 @@ impl Session {
             child: Some(child),
             pgid,
             ring: Some(ring),
+            seen: Some(seen),
             server,
         };
         match session.list_tools(init_timeout).await {
@@ -341,6 +379,7 @@ impl Session {
             child: None,
             pgid: None,
             ring: None,
+            seen: None,
             server,
         };
         match session.list_tools(init_timeout).await {
@@ -372,6 +411,16 @@ impl Session {
         match self.child.as_mut() {
             Some(child) => {
                 let st = child.wait().await;
+                // An endless line ended the session (the child then died of
+                // the closed pipe): say so rather than "signal 13".
+                if let Some(why) = self.seen.as_ref().and_then(|s| {
+                    s.lock()
+                        .ok()
+                        .filter(|s| s.overflow)
+                        .and_then(|s| s.explain(linewatch::MAX_LINE))
+                }) {
+                    return format!("the session ended: {why}");
+                }
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 let what = st
                     .map(explain_exit)
@@ -489,16 +538,51 @@ pub async fn call_tool(
         .content
         .iter()
         .filter_map(|c| match c {
-            rmcp::model::ContentBlock::Text(t) => Some(t.text.clone()),
+            rmcp::model::ContentBlock::Text(t) => Some(t.text.as_str()),
             _ => None,
         })
         .collect::<Vec<_>>()
         .join("\n");
+    let is_error = r.is_error.unwrap_or(false);
+    let size = serde_json::to_vec(&r).map(|v| v.len()).unwrap_or(0);
+    if size > MAX_RESULT_BYTES {
+        // A huge result is cut: the screen, the socket and the event log
+        // get a bounded text that says so.
+        let text = truncated(&text, size);
+        return Ok(ToolCallOutcome {
+            is_error,
+            result: json!({
+                "content": [{"type": "text", "text": text}],
+                "isError": is_error,
+                "truncated": true,
+                "bytes": size,
+            }),
+            text,
+        });
+    }
     Ok(ToolCallOutcome {
-        is_error: r.is_error.unwrap_or(false),
+        is_error,
         text,
         result: serde_json::to_value(&r).unwrap_or(Value::Null),
     })
+}
+
+/// Largest tool result kept whole (its JSON); larger ones are cut.
+pub const MAX_RESULT_BYTES: usize = 1024 * 1024;
+
+/// The first [`MAX_RESULT_BYTES`] of `text` (on a character boundary) and a
+/// last line that says what was cut.
+fn truncated(text: &str, size: usize) -> String {
+    let mut end = text.len().min(MAX_RESULT_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}\n… [truncated: the result was {:.1} MB; the first {} KiB of its text are shown]",
+        &text[..end],
+        size as f64 / 1_000_000.0,
+        MAX_RESULT_BYTES / 1024
+    )
 }
 
 /// After rmcp failed to connect: ask the endpoint ourselves and say in

@@ -6,6 +6,7 @@
 //! merges over a preset.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 use toml::de::{DeTable, DeValue};
@@ -498,6 +499,7 @@ fn parse_file(
                 }
             };
             let mut keys = Vec::new();
+            let mut seen = HashSet::new();
             for (label, span) in labels {
                 let key = parse_key(label).map_err(|m| err(span.clone(), m))?;
                 if view == View::Editor && typing_key(&key) {
@@ -508,7 +510,8 @@ fn parse_file(
                         ),
                     ));
                 }
-                if !keys.iter().any(|(k, _)| *k == key) {
+                // A set, not a scan: a file may list millions of keys.
+                if seen.insert(key) {
                     keys.push((key, label.to_string()));
                 }
             }
@@ -576,34 +579,35 @@ fn assemble(
             None => entries.push(o),
         }
     }
-    // Two actions on one key in one view.
+    // Two actions on one key in one view: each key's first owner, by hash
+    // (linear in the number of keys, however many a file lists).
+    let mut owner: HashMap<(View, KeyEvent), usize> = HashMap::new();
     for (i, a) in entries.iter().enumerate() {
-        for b in entries.iter().take(i) {
-            if a.view != b.view || a.action == b.action {
+        for (k, label) in &a.keys {
+            let Some(&j) = owner.get(&(a.view, *k)) else {
+                owner.insert((a.view, *k), i);
+                continue;
+            };
+            let b = &entries[j];
+            if b.action == a.action {
                 continue;
             }
-            if let Some((_, label)) = a
-                .keys
-                .iter()
-                .find(|(k, _)| b.keys.iter().any(|(bk, _)| bk == k))
-            {
-                let (a, b) = if b.user && !a.user { (b, a) } else { (a, b) };
-                let other = if b.file == a.file {
-                    format!("line {}", b.line)
-                } else {
-                    format!("{}:{}", b.file, b.line)
-                };
-                return Err(KeymapError {
-                    file: a.file.clone(),
-                    line: Some(a.line),
-                    message: format!(
-                        "key '{label}' in [{}] is bound to both '{}' ({other}) and '{}'; give one of them another key",
-                        a.view.name(),
-                        b.action.name(),
-                        a.action.name()
-                    ),
-                });
-            }
+            let (a, b) = if b.user && !a.user { (b, a) } else { (a, b) };
+            let other = if b.file == a.file {
+                format!("line {}", b.line)
+            } else {
+                format!("{}:{}", b.file, b.line)
+            };
+            return Err(KeymapError {
+                file: a.file.clone(),
+                line: Some(a.line),
+                message: format!(
+                    "key '{label}' in [{}] is bound to both '{}' ({other}) and '{}'; give one of them another key",
+                    a.view.name(),
+                    b.action.name(),
+                    a.action.name()
+                ),
+            });
         }
     }
     for (view, action) in REQUIRED {

@@ -124,6 +124,9 @@ pub fn install_hooks() {
     let panic_hook = panic_hook.into_panic_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore_terminal();
+        // The report also goes to the log file (timestamped), which outlives
+        // a terminal that is gone (a dropped SSH session).
+        tracing::error!(target: "aacon::panic", "the console panicked: {info}");
         panic_hook(info);
     }));
     // Kill every managed MCP process group first: no orphans, even on a panic.
@@ -186,6 +189,22 @@ fn signals() -> io::Result<Signals> {
         }
     }))
 }
+
+/// Test-only: with `AACON_DEBUG_PANIC=<path>`, the real console panics at
+/// the first frame drawn once that file exists, so tests can check the panic
+/// path (terminal restored, report logged, MCP servers killed). Compiled
+/// into debug builds only; release builds have no trigger.
+#[cfg(debug_assertions)]
+fn debug_panic_trigger(real_terminal: bool) {
+    if real_terminal
+        && std::env::var_os("AACON_DEBUG_PANIC").is_some_and(|p| std::path::Path::new(&p).exists())
+    {
+        panic!("deliberate panic (AACON_DEBUG_PANIC)");
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn debug_panic_trigger(_real_terminal: bool) {}
 
 /// A future that never resolves, for tests without signals.
 pub fn no_signals() -> Signals {
@@ -261,6 +280,7 @@ where
             terminal.draw(|f| views::render(f, app))?;
             app.dirty = false;
             stats.frames += 1;
+            debug_panic_trigger(real_terminal);
             last_draw = Some(Instant::now());
         }
         let deadline = if app.dirty {

@@ -192,11 +192,179 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     cur.to_string()
 }
 
+/// Why a request brought back no complete answer.
+enum SendError {
+    Transport(reqwest::Error),
+    /// The body is (or declares itself) larger than [`MAX_RESPONSE_BYTES`].
+    TooLarge,
+}
+
+/// The sentence for an answer over [`MAX_RESPONSE_BYTES`].
+fn too_large(shown: &str) -> PlatformError {
+    PlatformError::Unavailable(format!(
+        "the API at {shown} sent more than {} MiB; refused",
+        MAX_RESPONSE_BYTES / (1024 * 1024)
+    ))
+}
+
 /// A response that arrived whole.
 struct Reply {
     status: StatusCode,
     headers: HeaderMap,
     body: Vec<u8>,
+}
+
+/// What a body that is not the expected JSON looks like, as a sentence.
+fn unreadable(shown: &str, r: &Reply, e: &serde_json::Error) -> PlatformError {
+    let text = String::from_utf8_lossy(&r.body);
+    let head = text.trim_start();
+    let ctype = r
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let msg = if head.is_empty() {
+        format!(
+            "the API at {} answered {} with an empty body where JSON was expected",
+            shown, r.status
+        )
+    } else if ctype.contains("html") || head.starts_with('<') {
+        format!(
+            "the API at {} answered {} with an HTML page, not JSON; is that the AgentArea API's address?",
+            shown, r.status
+        )
+    } else if e.is_eof() {
+        format!(
+            "the API at {} sent truncated JSON ({}); the connection may have been cut",
+            shown,
+            clean(&e.to_string())
+        )
+    } else if e.is_syntax() {
+        format!(
+            "the API at {} sent a body that is not valid JSON ({})",
+            shown,
+            clean(&e.to_string())
+        )
+    } else {
+        format!(
+            "the API at {} sent JSON of an unexpected shape ({})",
+            shown,
+            clean(&e.to_string())
+        )
+    };
+    PlatformError::Unavailable(msg)
+}
+
+/// The error an unsuccessful answer stands for. `op` names the action
+/// ("creating an instance"); `id` the instance, for a 404.
+fn http_error(shown: &str, r: &Reply, op: &'static str, id: Option<Uuid>) -> PlatformError {
+    let body: Option<ErrorBody> = serde_json::from_slice(&r.body).ok();
+    let detail = body
+        .as_ref()
+        .and_then(ErrorBody::sentence)
+        .map(|d| clean(&d));
+    let code = r.status.as_u16();
+    let with = |d: &Option<String>| match d {
+        Some(d) => format!(": {d}"),
+        None => String::new(),
+    };
+    match r.status {
+        StatusCode::BAD_REQUEST => {
+            if let Some(issues) = body.as_ref().and_then(|b| b.issues.as_ref()) {
+                return PlatformError::InvalidSpec(Report {
+                    kind: None,
+                    issues: wire::issues_from_wire(issues),
+                });
+            }
+            PlatformError::Invalid(
+                detail.unwrap_or_else(|| format!("the API at {} rejected {op} (400)", shown)),
+            )
+        }
+        StatusCode::UNAUTHORIZED => PlatformError::Unavailable(format!(
+            "the API at {} refused {op}: not authenticated (401); set {TOKEN_ENV} (and {WORKSPACE_ENV}) or backend.token in the config",
+            shown
+        )),
+        StatusCode::FORBIDDEN => {
+            if detail
+                .as_deref()
+                .is_some_and(|d| d.starts_with("read-only mode"))
+            {
+                PlatformError::ReadOnly(op)
+            } else {
+                PlatformError::Unavailable(format!(
+                    "the API at {} forbids {op} (403){}",
+                    shown,
+                    with(&detail)
+                ))
+            }
+        }
+        StatusCode::NOT_FOUND => match (id, detail.as_deref()) {
+            (_, Some("Not Found")) | (None, _) => PlatformError::Unavailable(format!(
+                "the API at {} has no such route (404 while {op}); is the URL right?",
+                shown
+            )),
+            (Some(id), _) => PlatformError::NotFound(format!("no instance with id '{id}'")),
+        },
+        StatusCode::CONFLICT => PlatformError::Conflict(detail.unwrap_or_else(|| {
+            format!("{op} conflicts with a change made meanwhile (409); reload and try again")
+        })),
+        StatusCode::PAYLOAD_TOO_LARGE => PlatformError::Invalid(format!(
+            "the request is too large for the API at {} (413)",
+            shown
+        )),
+        StatusCode::UNPROCESSABLE_ENTITY => PlatformError::Invalid(format!(
+            "the API at {} found the request for {op} malformed (422){}",
+            shown,
+            with(&detail)
+        )),
+        s if s.is_server_error() => PlatformError::Unavailable(format!(
+            "the API at {} failed while {op} ({code}){}",
+            shown,
+            with(&detail)
+        )),
+        _ => PlatformError::Unavailable(format!(
+            "the API at {} answered {op} with {code}{}",
+            shown,
+            with(&detail)
+        )),
+    }
+}
+
+/// The body of a successful answer as `T`, or what it looks like instead.
+fn decode_body<T: DeserializeOwned>(shown: &str, r: &Reply) -> Result<T> {
+    serde_json::from_slice(&r.body).map_err(|e| unreadable(shown, r, &e))
+}
+
+/// What the client makes of one complete answer: `T` from a 2xx body, else
+/// the one-sentence error the user sees. Pure (no I/O); the same path every
+/// request takes, exposed for the fuzzer (`fuzz/fuzz_targets/api.rs`).
+/// `shown` is the API's address as shown to users; `op` names the action.
+pub fn decode_reply<T: DeserializeOwned>(
+    shown: &str,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+    op: &'static str,
+    id: Option<Uuid>,
+) -> Result<T> {
+    let Ok(status) = StatusCode::from_u16(status) else {
+        return Err(PlatformError::Unavailable(format!(
+            "the API at {shown} answered with an invalid HTTP status ({status})"
+        )));
+    };
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        headers.insert(header::CONTENT_TYPE, v);
+    }
+    let r = Reply {
+        status,
+        headers,
+        body: body.to_vec(),
+    };
+    if !r.status.is_success() {
+        return Err(http_error(shown, &r, op, id));
+    }
+    decode_body(shown, &r)
 }
 
 struct Inner {
@@ -399,15 +567,22 @@ impl Inner {
     async fn send_once(
         &self,
         rb: reqwest::RequestBuilder,
-    ) -> std::result::Result<Reply, reqwest::Error> {
-        let mut resp = rb.send().await?;
+    ) -> std::result::Result<Reply, SendError> {
+        let mut resp = rb.send().await.map_err(SendError::Transport)?;
         let status = resp.status();
         let headers = resp.headers().clone();
+        // A declared length over the limit is refused before reading a byte.
+        if resp
+            .content_length()
+            .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+        {
+            return Err(SendError::TooLarge);
+        }
         let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await? {
+        while let Some(chunk) = resp.chunk().await.map_err(SendError::Transport)? {
             if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                tracing::warn!(limit = MAX_RESPONSE_BYTES, "API response too large; cut");
-                break;
+                // Dropping `resp` closes the connection: the rest is never read.
+                return Err(SendError::TooLarge);
             }
             body.extend_from_slice(&chunk);
         }
@@ -416,6 +591,13 @@ impl Inner {
             headers,
             body,
         })
+    }
+
+    fn send_error(&self, e: &SendError) -> PlatformError {
+        match e {
+            SendError::Transport(e) => self.transport_error(e),
+            SendError::TooLarge => too_large(&self.shown),
+        }
     }
 
     fn transport_error(&self, e: &reqwest::Error) -> PlatformError {
@@ -463,10 +645,10 @@ impl Inner {
                     tracing::debug!(status = %r.status, path = url.path(), attempt, "GET retried");
                 }
                 Ok(r) => return Ok(r),
-                Err(e) if more && e.is_connect() => {
+                Err(SendError::Transport(e)) if more && e.is_connect() => {
                     tracing::debug!(path = url.path(), attempt, error = %root_cause(&e), "GET retried");
                 }
-                Err(e) => return Err(self.transport_error(&e)),
+                Err(e) => return Err(self.send_error(&e)),
             }
             attempt += 1;
             tokio::time::sleep(Duration::from_millis(150 * (1 << attempt.min(5)))).await;
@@ -485,50 +667,7 @@ impl Inner {
         if let Some(b) = body {
             rb = rb.json(b);
         }
-        self.send_once(rb)
-            .await
-            .map_err(|e| self.transport_error(&e))
-    }
-
-    /// What a body that is not the expected JSON looks like, as a sentence.
-    fn unreadable(&self, r: &Reply, e: &serde_json::Error) -> PlatformError {
-        let text = String::from_utf8_lossy(&r.body);
-        let head = text.trim_start();
-        let ctype = r
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let msg = if head.is_empty() {
-            format!(
-                "the API at {} answered {} with an empty body where JSON was expected",
-                self.shown, r.status
-            )
-        } else if ctype.contains("html") || head.starts_with('<') {
-            format!(
-                "the API at {} answered {} with an HTML page, not JSON; is that the AgentArea API's address?",
-                self.shown, r.status
-            )
-        } else if e.is_eof() {
-            format!(
-                "the API at {} sent truncated JSON ({}); the connection may have been cut",
-                self.shown,
-                clean(&e.to_string())
-            )
-        } else if e.is_syntax() {
-            format!(
-                "the API at {} sent a body that is not valid JSON ({})",
-                self.shown,
-                clean(&e.to_string())
-            )
-        } else {
-            format!(
-                "the API at {} sent JSON of an unexpected shape ({})",
-                self.shown,
-                clean(&e.to_string())
-            )
-        };
-        PlatformError::Unavailable(msg)
+        self.send_once(rb).await.map_err(|e| self.send_error(&e))
     }
 
     /// A 404 for the route itself ("Not Found"), not for an instance.
@@ -539,84 +678,17 @@ impl Inner {
             .is_none_or(|d| d == "Not Found")
     }
 
-    /// The error an unsuccessful answer stands for. `op` names the action
-    /// ("creating an instance"); `id` the instance, for a 404.
     fn http_error(&self, r: &Reply, op: &'static str, id: Option<Uuid>) -> PlatformError {
-        let body: Option<ErrorBody> = serde_json::from_slice(&r.body).ok();
-        let detail = body
-            .as_ref()
-            .and_then(ErrorBody::sentence)
-            .map(|d| clean(&d));
-        let code = r.status.as_u16();
-        let with = |d: &Option<String>| match d {
-            Some(d) => format!(": {d}"),
-            None => String::new(),
-        };
-        match r.status {
-            StatusCode::BAD_REQUEST => {
-                if let Some(issues) = body.as_ref().and_then(|b| b.issues.as_ref()) {
-                    return PlatformError::InvalidSpec(Report {
-                        kind: None,
-                        issues: wire::issues_from_wire(issues),
-                    });
-                }
-                PlatformError::Invalid(
-                    detail.unwrap_or_else(|| {
-                        format!("the API at {} rejected {op} (400)", self.shown)
-                    }),
-                )
-            }
-            StatusCode::UNAUTHORIZED => PlatformError::Unavailable(format!(
-                "the API at {} refused {op}: not authenticated (401); set {TOKEN_ENV} (and {WORKSPACE_ENV}) or backend.token in the config",
-                self.shown
-            )),
-            StatusCode::FORBIDDEN => {
-                if detail
-                    .as_deref()
-                    .is_some_and(|d| d.starts_with("read-only mode"))
-                {
-                    PlatformError::ReadOnly(op)
-                } else {
-                    PlatformError::Unavailable(format!(
-                        "the API at {} forbids {op} (403){}",
-                        self.shown,
-                        with(&detail)
-                    ))
-                }
-            }
-            StatusCode::NOT_FOUND => match (id, detail.as_deref()) {
-                (_, Some("Not Found")) | (None, _) => PlatformError::Unavailable(format!(
-                    "the API at {} has no such route (404 while {op}); is the URL right?",
-                    self.shown
-                )),
-                (Some(id), _) => PlatformError::NotFound(format!("no instance with id '{id}'")),
-            },
-            StatusCode::CONFLICT => PlatformError::Conflict(detail.unwrap_or_else(|| {
-                format!("{op} conflicts with a change made meanwhile (409); reload and try again")
-            })),
-            StatusCode::PAYLOAD_TOO_LARGE => PlatformError::Invalid(format!(
-                "the request is too large for the API at {} (413)",
-                self.shown
-            )),
-            StatusCode::UNPROCESSABLE_ENTITY => PlatformError::Invalid(format!(
-                "the API at {} found the request for {op} malformed (422){}",
-                self.shown,
-                with(&detail)
-            )),
-            s if s.is_server_error() && self.local && detail.is_some() => {
-                PlatformError::Unavailable(detail.unwrap_or_default())
-            }
-            s if s.is_server_error() => PlatformError::Unavailable(format!(
-                "the API at {} failed while {op} ({code}){}",
-                self.shown,
-                with(&detail)
-            )),
-            _ => PlatformError::Unavailable(format!(
-                "the API at {} answered {op} with {code}{}",
-                self.shown,
-                with(&detail)
-            )),
+        // A local runtime host's details are our own sentences: as they are.
+        if self.local
+            && r.status.is_server_error()
+            && let Some(d) = serde_json::from_slice::<ErrorBody>(&r.body)
+                .ok()
+                .and_then(|b| b.sentence())
+        {
+            return PlatformError::Unavailable(clean(&d));
         }
+        http_error(&self.shown, r, op, id)
     }
 
     fn expect_ok<T: DeserializeOwned>(
@@ -628,7 +700,7 @@ impl Inner {
         if !r.status.is_success() {
             return Err(self.http_error(&r, op, id));
         }
-        serde_json::from_slice(&r.body).map_err(|e| self.unreadable(&r, &e))
+        decode_body(&self.shown, &r)
     }
 
     async fn list(&self) -> Result<Vec<Instance>> {
