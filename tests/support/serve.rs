@@ -14,6 +14,16 @@ impl Serve {
     /// `aacon --data-dir DATA [global…] serve --listen 127.0.0.1:0`, with no
     /// API or Redis settings inherited from the environment.
     pub fn start(data: &Path, config: &Path, global: &[&str]) -> Serve {
+        Serve::start_with_env(data, config, global, &[])
+    }
+
+    /// As [`Serve::start`], with extra environment variables.
+    pub fn start_with_env(
+        data: &Path,
+        config: &Path,
+        global: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_aacon"))
             .arg("--data-dir")
             .arg(data)
@@ -23,6 +33,7 @@ impl Serve {
             .env_remove("AACON_API_TOKEN")
             .env_remove("AACON_API_URL")
             .env_remove("AACON_REDIS_URL")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
