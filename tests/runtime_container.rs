@@ -5,7 +5,7 @@
 //! is under test is our side of that contract: the argv (no secret value in
 //! it), the environment, the MCP session over the CLI's stdio, and the
 //! clean-up when the instance stops. (Without a working CLI the status is
-//! the "no container runtime found" error: tests/runtime_http.rs.)
+//! the "no container runtime found" error, tested below.)
 
 mod support;
 
@@ -158,5 +158,58 @@ async fn a_container_runs_through_the_cli_with_secrets_in_env_not_argv() {
             stat.rsplit_once(')')
                 .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
         }
+    );
+}
+
+/// Serve with PATH = `bin` only and one container instance started; its
+/// status reason once it is `error`.
+async fn error_with_path_of(bin: &std::path::Path) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let serve = support::serve::Serve::start_with_env(
+        &tmp.path().join("data"),
+        &tmp.path().join("config"),
+        &[],
+        &[("PATH", bin.as_os_str())],
+    );
+    let api = ApiPlatform::new(ApiOptions::new(&serve.url)).unwrap();
+    let inst = api
+        .create(NewInstance {
+            name: "boxed".into(),
+            description: None,
+            server_spec_id: None,
+            json_spec: json!({"type": "docker", "image": "mcp/filesystem"}),
+        })
+        .await
+        .unwrap();
+    api.start(inst.id).await.unwrap();
+    wait_for(&api, inst.id, Status::Error)
+        .await
+        .status_reason
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_working_container_cli_the_status_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Neither CLI on PATH.
+    assert_eq!(
+        error_with_path_of(tmp.path()).await,
+        "no container runtime found (looked for podman, docker)"
+    );
+    // Both installed, neither able to reach an engine.
+    for (name, err) in [
+        ("podman", "Error: cannot connect to Podman socket"),
+        (
+            "docker",
+            "Cannot connect to the Docker daemon. Is the docker daemon running?",
+        ),
+    ] {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, format!("#!/bin/sh\necho '{err}' >&2\nexit 125\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    assert_eq!(
+        error_with_path_of(tmp.path()).await,
+        "no container runtime found (looked for podman, docker); podman is installed but `podman info` failed: Error: cannot connect to Podman socket; docker is installed but `docker info` failed: Cannot connect to the Docker daemon. Is the docker daemon running?"
     );
 }
