@@ -464,6 +464,13 @@ impl Platform for EmbeddedPlatform {
         self.blocking(|s| s.list()).await
     }
 
+    /// The last event's sequence number: every change to an instance
+    /// commits an event in the same transaction, and sequence numbers are
+    /// never reused (AUTOINCREMENT), so the list changes only with it.
+    async fn list_stamp(&self) -> Result<Option<i64>> {
+        self.blocking(|s| s.last_seq()).await.map(Some)
+    }
+
     async fn get(&self, key: &str) -> Result<Instance> {
         let key = key.to_string();
         self.blocking(move |s| s.get(&key)).await
