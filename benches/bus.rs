@@ -274,10 +274,11 @@ fn main() {
     };
     let url = format!("redis://127.0.0.1:{}/", redis.1);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let sizes = if common::smoke() {
-        vec![2_000]
-    } else {
-        vec![1_000, 10_000, 100_000, 1_000_000]
+    // AACON_BENCH_SIZES=100000,1000000 runs only those sizes.
+    let sizes: Vec<usize> = match std::env::var("AACON_BENCH_SIZES") {
+        Ok(v) => v.split(',').filter_map(|s| s.trim().parse().ok()).collect(),
+        Err(_) if common::smoke() => vec![2_000],
+        Err(_) => vec![1_000, 10_000, 100_000, 1_000_000],
     };
     let insts_n = scale(10_000, 500);
     let insts = instances(insts_n);
