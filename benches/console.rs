@@ -395,15 +395,22 @@ fn row3(n: usize, load_per_s: usize) {
 }
 
 fn main() {
-    let sizes: &[usize] = if smoke() {
-        &[1_000]
-    } else {
-        &[1_000, 10_000, 100_000]
+    // AACON_BENCH_SIZES=10000 runs rows 5 and 6 at that size only, and
+    // AACON_BENCH_ROWS=3 or =5,6 picks the rows.
+    let sizes: Vec<usize> = match std::env::var("AACON_BENCH_SIZES") {
+        Ok(v) => v.split(',').filter_map(|s| s.trim().parse().ok()).collect(),
+        Err(_) if smoke() => vec![1_000],
+        Err(_) => vec![1_000, 10_000, 100_000],
     };
-    for &n in sizes {
-        row6_and_5(n, scale(100_000, 2_000));
+    let rows = std::env::var("AACON_BENCH_ROWS").unwrap_or_else(|_| "3,5,6".into());
+    if rows.contains('5') || rows.contains('6') {
+        for &n in &sizes {
+            row6_and_5(n, scale(100_000, 2_000));
+        }
     }
-    let n = scale(10_000, 1_000);
-    row3(n, 0);
-    row3(n, 2_000);
+    if rows.contains('3') {
+        let n = scale(10_000, 1_000);
+        row3(n, 0);
+        row3(n, 2_000);
+    }
 }
