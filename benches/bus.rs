@@ -80,8 +80,10 @@ fn instances(n: usize) -> Vec<Instance> {
 }
 
 /// Status-change envelopes over `insts`, each with a fresh id and a newer
-/// aggregate version; about 300 bytes of JSON each.
-fn envelopes(insts: &[Instance], n: usize) -> Vec<String> {
+/// aggregate version. `full`: our own status-change JSON as the store
+/// writes it (≈ 530 bytes); otherwise the status group only (≈ 300 bytes,
+/// the size the issue names: id, type, time, aggregate and the status).
+fn envelopes(insts: &[Instance], n: usize, full: bool) -> Vec<String> {
     (0..n)
         .map(|k| {
             let i = &insts[k % insts.len()];
@@ -94,6 +96,13 @@ fn envelopes(insts: &[Instance], n: usize) -> Vec<String> {
             inst.status = next;
             let mut e = Envelope::status_changed(&inst, prev, Some(format!("c-{k}")));
             e.aggregate_version = Some(i.aggregate_version + 1 + (k / insts.len()) as u64);
+            if !full {
+                e.correlation_id = None;
+                e.data = serde_json::json!({
+                    "status": next.as_str(),
+                    "previous_status": prev.as_str(),
+                });
+            }
             e.to_json()
         })
         .collect()
@@ -165,9 +174,19 @@ async fn raw_rate(con: &mut redis::aio::MultiplexedConnection, n: usize) -> f64 
     n as f64 / t.elapsed().as_secs_f64()
 }
 
+/// Where the time went (summed over the run, per event).
+struct Stages {
+    /// XREAD round trip and reply parsing (reader thread).
+    read_ns: f64,
+    /// JSON → `PlatformEvent` (reader thread).
+    decode_ns: f64,
+    /// `App::update` (UI thread).
+    apply_ns: f64,
+}
+
 /// Ours: a reader task does XREAD + decode and hands batches over a bounded
 /// channel to the "UI thread", which applies them to `App`.
-fn our_rate(url: &str, insts: Vec<Instance>, n: usize) -> (f64, usize) {
+fn our_rate(url: &str, insts: Vec<Instance>, n: usize) -> (f64, Stages) {
     let mut app = App::new(
         Theme::default_dark(),
         Keymap::preset("default").expect("keymap"),
@@ -195,25 +214,33 @@ fn our_rate(url: &str, insts: Vec<Instance>, n: usize) -> (f64, usize) {
                 .expect("connect");
             let mut after = "0-0".to_string();
             let mut got = 0;
+            let (mut read, mut decode) = (Duration::ZERO, Duration::ZERO);
             while got < n {
+                let t = Instant::now();
                 let v = xread(&mut con, &after).await;
                 let entries = entry::parse_read_reply(v);
+                read += t.elapsed();
                 let Some(last) = entries.last() else { break };
                 after = last.id.clone();
                 got += entries.len();
+                let t = Instant::now();
                 let batch: Vec<PlatformEvent> = entries
                     .iter()
                     .map(|e| entry::to_event(e, "redis"))
                     .collect();
+                decode += t.elapsed();
                 if tx.send(batch).is_err() {
                     break;
                 }
             }
-        });
+            (read, decode)
+        })
     });
     let mut applied = 0;
     let mut malformed = 0;
+    let mut apply = Duration::ZERO;
     while let Ok(batch) = rx.recv() {
+        let t = Instant::now();
         for ev in batch {
             if matches!(ev, PlatformEvent::Malformed { .. }) {
                 malformed += 1;
@@ -221,13 +248,23 @@ fn our_rate(url: &str, insts: Vec<Instance>, n: usize) -> (f64, usize) {
             app.update(Msg::Platform(ev));
             applied += 1;
         }
+        app.prepare();
+        apply += t.elapsed();
     }
-    app.prepare();
     let rate = applied as f64 / t.elapsed().as_secs_f64();
-    reader.join().expect("reader");
+    let (read, decode) = reader.join().expect("reader");
     assert_eq!(applied, n, "every entry reached the console");
     assert_eq!(malformed, 0, "every entry decoded");
-    (rate, app.projection.len())
+    assert!(!app.projection.is_empty());
+    let per = |d: Duration| d.as_nanos() as f64 / n as f64;
+    (
+        rate,
+        Stages {
+            read_ns: per(read),
+            decode_ns: per(decode),
+            apply_ns: per(apply),
+        },
+    )
 }
 
 fn main() {
@@ -237,15 +274,22 @@ fn main() {
     };
     let url = format!("redis://127.0.0.1:{}/", redis.1);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let sizes = if common::smoke() {
-        vec![2_000]
-    } else {
-        vec![1_000, 10_000, 100_000, 1_000_000]
+    // AACON_BENCH_SIZES=100000,1000000 runs only those sizes.
+    let sizes: Vec<usize> = match std::env::var("AACON_BENCH_SIZES") {
+        Ok(v) => v.split(',').filter_map(|s| s.trim().parse().ok()).collect(),
+        Err(_) if common::smoke() => vec![2_000],
+        Err(_) => vec![1_000, 10_000, 100_000, 1_000_000],
     };
     let insts_n = scale(10_000, 500);
     let insts = instances(insts_n);
-    for n in sizes {
-        let payloads = envelopes(&insts, n);
+    // The issue's ~300-byte envelopes at every size, then our full
+    // status-change JSON once at the largest size.
+    let mut runs: Vec<(usize, bool)> = sizes.iter().map(|&n| (n, false)).collect();
+    if let Some(&last) = sizes.last() {
+        runs.push((last, true));
+    }
+    for (n, full) in runs {
+        let payloads = envelopes(&insts, n, full);
         let avg = payloads.iter().map(String::len).sum::<usize>() / n;
         let client = redis::Client::open(url.as_str()).expect("client");
         let raw = rt.block_on(async {
@@ -259,7 +303,7 @@ fn main() {
             raw_rate(&mut con, n).await
         });
         drop(payloads);
-        let (ours, _) = our_rate(&url, insts.clone(), n);
+        let (ours, st) = our_rate(&url, insts.clone(), n);
         result(
             1,
             "redis_decode_apply",
@@ -269,6 +313,9 @@ fn main() {
                 ("ours_per_s", format!("{ours:.0}")),
                 ("raw_xread_per_s", format!("{raw:.0}")),
                 ("ratio", format!("{:.2}", ours / raw)),
+                ("read_ns", format!("{:.0}", st.read_ns)),
+                ("decode_ns", format!("{:.0}", st.decode_ns)),
+                ("apply_ns", format!("{:.0}", st.apply_ns)),
             ],
         );
     }

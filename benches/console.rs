@@ -8,7 +8,7 @@
 //! - Row 3: keypress (`?`, the help overlay) → the frame that shows it,
 //!   with and without 2,000 events/s arriving.
 //!
-//! Builds nothing: `scripts/bench` builds `target/release/aacon` first.
+//! Cargo builds the binary with the bench's profile (`CARGO_BIN_EXE_aacon`).
 
 mod common;
 
@@ -27,17 +27,24 @@ use std::time::{Duration, Instant};
 const COLS: u16 = 250;
 const ROWS: u16 = 70;
 
+/// The binary cargo built beside this bench with the same profile
+/// (release under `cargo bench`, debug under `cargo test --bench`).
 fn bin() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/aacon");
-    assert!(
-        p.exists(),
-        "build it first: cargo build --release --bin aacon"
-    );
-    p
+    PathBuf::from(env!("CARGO_BIN_EXE_aacon"))
+}
+
+/// The terminal as the bench sees it: the pty output parsed by a vt100
+/// emulator as it arrives, and one screen text being waited for.
+struct Term {
+    parser: vt100::Parser,
+    bytes: usize,
+    /// The text waited for (to appear, or with `false` to be gone), and
+    /// when the screen first matched.
+    watch: Option<(String, bool, Option<Instant>)>,
 }
 
 struct Console {
-    raw: Arc<Mutex<Vec<u8>>>,
+    term: Arc<Mutex<Term>>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
     _master: Box<dyn portable_pty::MasterPty + Send>,
@@ -45,7 +52,9 @@ struct Console {
 }
 
 impl Console {
-    fn spawn(data: &Path, config: &Path) -> Console {
+    /// Start the console; `first` is the text of its first full frame
+    /// (watched from the first byte on).
+    fn spawn(data: &Path, config: &Path, first: &str) -> Console {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: ROWS,
@@ -58,10 +67,15 @@ impl Console {
         cmd.env("AACON_DATA_DIR", data);
         cmd.env("AACON_CONFIG_DIR", config);
         cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("NO_COLOR");
         let mut reader = pty.master.try_clone_reader().expect("reader");
         let writer = pty.master.take_writer().expect("writer");
-        let raw = Arc::new(Mutex::new(Vec::new()));
-        let sink = raw.clone();
+        let term = Arc::new(Mutex::new(Term {
+            parser: vt100::Parser::new(ROWS, COLS, 0),
+            bytes: 0,
+            watch: Some((first.to_string(), true, None)),
+        }));
+        let sink = term.clone();
         let started = Instant::now();
         let child = pty.slave.spawn_command(cmd).expect("spawn aacon");
         drop(pty.slave);
@@ -71,13 +85,21 @@ impl Console {
                 if n == 0 {
                     break;
                 }
-                if let Ok(mut s) = sink.lock() {
-                    s.extend_from_slice(&buf[..n]);
+                let at = Instant::now();
+                if let Ok(mut t) = sink.lock() {
+                    t.parser.process(&buf[..n]);
+                    t.bytes += n;
+                    let Term { parser, watch, .. } = &mut *t;
+                    if let Some((what, present, hit @ None)) = watch
+                        && parser.screen().contents().contains(what.as_str()) == *present
+                    {
+                        *hit = Some(at);
+                    }
                 }
             }
         });
         Console {
-            raw,
+            term,
             writer,
             child,
             _master: pty.master,
@@ -85,22 +107,42 @@ impl Console {
         }
     }
 
-    fn len(&self) -> usize {
-        self.raw.lock().map(|r| r.len()).unwrap_or(0)
+    fn screen(&self) -> String {
+        self.term
+            .lock()
+            .map(|t| t.parser.screen().contents())
+            .unwrap_or_default()
     }
 
-    /// Wait until `what` appears in the output after byte `from`.
-    fn wait_for(&self, what: &[u8], from: usize, timeout: Duration) -> Option<Instant> {
+    /// Watch for `what` to appear (`present`) or to be gone from the
+    /// screen, in output that arrives from now on.
+    fn watch(&self, what: &str, present: bool) {
+        if let Ok(mut t) = self.term.lock() {
+            t.watch = Some((what.to_string(), present, None));
+        }
+    }
+
+    /// When the watched text appeared on the screen (the arrival of the
+    /// output that drew it); panics with the screen on timeout.
+    fn wait(&self, timeout: Duration) -> Instant {
         let start = Instant::now();
         loop {
+            if let Ok(t) = self.term.lock()
+                && let Some((_, _, Some(at))) = &t.watch
             {
-                let r = self.raw.lock().ok()?;
-                if r.len() > from && r[from..].windows(what.len()).any(|w| w == what) {
-                    return Some(Instant::now());
-                }
+                return *at;
             }
             if start.elapsed() > timeout {
-                return None;
+                let what = self
+                    .term
+                    .lock()
+                    .ok()
+                    .and_then(|t| t.watch.as_ref().map(|w| w.0.clone()))
+                    .unwrap_or_default();
+                panic!(
+                    "'{what}' did not appear within {timeout:?}; screen:\n{}",
+                    self.screen()
+                );
             }
             std::thread::sleep(Duration::from_micros(200));
         }
@@ -231,8 +273,8 @@ fn events(
     k - first
 }
 
-fn title(n: usize) -> Vec<u8> {
-    format!("instances ({n})").into_bytes()
+fn title(n: usize) -> String {
+    format!("instances ({n})")
 }
 
 fn row6_and_5(n: usize, history: usize) {
@@ -254,10 +296,8 @@ fn row6_and_5(n: usize, history: usize) {
     let mut first = Samples::default();
     for _ in 0..scale(3, 1) {
         cli.0.push(list());
-        let c = Console::spawn(&data, &config);
-        let at = c
-            .wait_for(&title(n), 0, Duration::from_secs(30))
-            .expect("first full frame");
+        let c = Console::spawn(&data, &config, &title(n));
+        let at = c.wait(Duration::from_secs(30));
         first.0.push(at - c.started);
         c.quit();
     }
@@ -280,19 +320,17 @@ fn row6_and_5(n: usize, history: usize) {
     );
 
     // Row 5: memory after `history` events arrived live.
-    let mut c = Console::spawn(&data, &config);
-    c.wait_for(&title(n), 0, Duration::from_secs(30))
-        .expect("first frame");
+    let mut c = Console::spawn(&data, &config, &title(n));
+    c.wait(Duration::from_secs(30));
     let stop = AtomicBool::new(false);
     let sent = events(&data, &insts, 0, history, 1000, Duration::ZERO, &stop);
     // Let the tail (100 ms poll, batched reads) and the frames catch up.
-    std::thread::sleep(Duration::from_secs(3));
+    std::thread::sleep(Duration::from_millis(scale(3000, 300) as u64));
     let rss = c.rss_kb();
     c.quit();
     let (_t2, d2, c2, _) = seed(0);
-    let mut idle = Console::spawn(&d2, &c2);
-    idle.wait_for(b"No instances yet", 0, Duration::from_secs(30))
-        .expect("empty console");
+    let mut idle = Console::spawn(&d2, &c2, "No instances yet");
+    idle.wait(Duration::from_secs(30));
     std::thread::sleep(Duration::from_millis(500));
     let base = idle.rss_kb();
     idle.quit();
@@ -310,9 +348,8 @@ fn row6_and_5(n: usize, history: usize) {
 
 fn row3(n: usize, load_per_s: usize) {
     let (_tmp, data, config, insts) = seed(n);
-    let mut c = Console::spawn(&data, &config);
-    c.wait_for(&title(n), 0, Duration::from_secs(30))
-        .expect("first frame");
+    let mut c = Console::spawn(&data, &config, &title(n));
+    c.wait(Duration::from_secs(30));
     let stop = Arc::new(AtomicBool::new(false));
     let loader = (load_per_s > 0).then(|| {
         let stop = stop.clone();
@@ -335,15 +372,16 @@ fn row3(n: usize, load_per_s: usize) {
     std::thread::sleep(Duration::from_millis(500));
     let mut s = Samples::default();
     for _ in 0..scale(50, 5) {
-        let from = c.len();
+        c.watch("Filter (/)", true);
         let t = Instant::now();
         c.send(b"?");
-        let at = c
-            .wait_for(b"Filter (/)", from, Duration::from_secs(5))
-            .expect("help overlay frame");
+        let at = c.wait(Duration::from_secs(5));
         s.0.push(at - t);
         std::thread::sleep(Duration::from_millis(100));
+        c.watch("Filter (/)", false);
         c.send(b"\x1b");
+        // The help overlay closed.
+        c.wait(Duration::from_secs(5));
         std::thread::sleep(Duration::from_millis(150));
     }
     stop.store(true, Ordering::Relaxed);
@@ -357,15 +395,22 @@ fn row3(n: usize, load_per_s: usize) {
 }
 
 fn main() {
-    let sizes: &[usize] = if smoke() {
-        &[1_000]
-    } else {
-        &[1_000, 10_000, 100_000]
+    // AACON_BENCH_SIZES=10000 runs rows 5 and 6 at that size only, and
+    // AACON_BENCH_ROWS=3 or =5,6 picks the rows.
+    let sizes: Vec<usize> = match std::env::var("AACON_BENCH_SIZES") {
+        Ok(v) => v.split(',').filter_map(|s| s.trim().parse().ok()).collect(),
+        Err(_) if smoke() => vec![1_000],
+        Err(_) => vec![1_000, 10_000, 100_000],
     };
-    for &n in sizes {
-        row6_and_5(n, scale(100_000, 2_000));
+    let rows = std::env::var("AACON_BENCH_ROWS").unwrap_or_else(|_| "3,5,6".into());
+    if rows.contains('5') || rows.contains('6') {
+        for &n in &sizes {
+            row6_and_5(n, scale(100_000, 2_000));
+        }
     }
-    let n = scale(10_000, 1_000);
-    row3(n, 0);
-    row3(n, 2_000);
+    if rows.contains('3') {
+        let n = scale(10_000, 1_000);
+        row3(n, 0);
+        row3(n, 2_000);
+    }
 }

@@ -2,6 +2,12 @@
 //! row, durable: WAL + synchronous=FULL on a real file), beside raw SQLite
 //! inserts of the same rows through one prepared statement on one connection
 //! with the same pragmas.
+//!
+//! Measured three ways: the `Store` called sequentially (one transaction and
+//! one fsync per command); the embedded platform with one caller awaiting
+//! each command in turn (a CLI, the console); and the embedded platform with
+//! many concurrent callers (`aacon serve`'s requests, the runtime's status
+//! reports), where group commit lets queued commands share one transaction.
 
 mod common;
 
@@ -93,9 +99,102 @@ fn reference(n: usize) {
     result(7, "raw_sqlite_insert", &f);
 }
 
+/// Through the embedded platform (what serve, the console and the CLI
+/// call): `callers` tasks, each issuing its share of creates and then of
+/// updates one after another, awaiting each reply (each reply means
+/// durable).
+fn platform(n: usize, callers: usize) {
+    use aacon::paths::DataDir;
+    use aacon::platform::Platform;
+    use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
+    use std::sync::{Arc, Mutex};
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = Arc::new(
+        EmbeddedPlatform::open(
+            DataDir::new(dir.path()),
+            EmbeddedOptions {
+                role: Role::Serve,
+                host_runtime: false,
+            },
+        )
+        .expect("open"),
+    );
+    let per = n / callers;
+    let n = per * callers;
+    let samples = Arc::new(Mutex::new(Samples::default()));
+    let t = Instant::now();
+    let ids: Vec<uuid::Uuid> = rt.block_on(async {
+        let tasks: Vec<_> = (0..callers)
+            .map(|c| {
+                let p = p.clone();
+                let samples = samples.clone();
+                tokio::spawn(async move {
+                    let mut ids = Vec::with_capacity(per);
+                    for i in 0..per {
+                        let t = Instant::now();
+                        let inst = p.create(new_instance(c * per + i)).await.expect("create");
+                        samples.lock().expect("samples").0.push(t.elapsed());
+                        ids.push(inst.id);
+                    }
+                    ids
+                })
+            })
+            .collect();
+        let mut all = Vec::with_capacity(n);
+        for t in tasks {
+            all.extend(t.await.expect("task"));
+        }
+        all
+    });
+    let create_rate = n as f64 / t.elapsed().as_secs_f64();
+    let create = std::mem::take(&mut *samples.lock().expect("samples"));
+    let t = Instant::now();
+    rt.block_on(async {
+        let tasks: Vec<_> = ids
+            .chunks(per)
+            .map(|chunk| {
+                let p = p.clone();
+                let samples = samples.clone();
+                let chunk = chunk.to_vec();
+                tokio::spawn(async move {
+                    for (i, id) in chunk.into_iter().enumerate() {
+                        let patch = InstancePatch {
+                            description: Some(Some(format!("updated {i}"))),
+                            ..Default::default()
+                        };
+                        let t = Instant::now();
+                        p.update(id, patch, None).await.expect("update");
+                        samples.lock().expect("samples").0.push(t.elapsed());
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("task");
+        }
+    });
+    let update_rate = n as f64 / t.elapsed().as_secs_f64();
+    let update = std::mem::take(&mut *samples.lock().expect("samples"));
+    let name = format!("platform_{callers}_callers");
+    let mut f = lat(&create);
+    f.push(("per_s", format!("{create_rate:.0}")));
+    result(7, &format!("{name}_create"), &f);
+    let mut f = lat(&update);
+    f.push(("per_s", format!("{update_rate:.0}")));
+    result(7, &format!("{name}_update"), &f);
+}
+
 fn main() {
     let n = scale(20_000, 200);
     ours(n);
+    platform(scale(5_000, 100), 1);
+    platform(n, 64);
     reference(n);
     if !smoke() {
         // Criterion's own estimate of one durable create.

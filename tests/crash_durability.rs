@@ -4,7 +4,10 @@
 //! holds every unsent event, and `PRAGMA integrity_check` is ok.
 //!
 //! The child is this test binary itself, re-run with `AACON_BURST_DIR` set:
-//! it commits as fast as it can and prints each committed name.
+//! it commits as fast as it can and prints each committed name. The second
+//! test does the same through group commit (`Store::group`: several
+//! commands share one transaction and one fsync, reported only after the
+//! group's COMMIT returned).
 
 use aacon::domain::{DesiredState, InstancePatch, NewInstance};
 use aacon::platform::EventQuery;
@@ -17,38 +20,69 @@ use std::time::Duration;
 
 const ROUNDS: usize = 50;
 
-fn burst(dir: &str) {
+/// Commands per group in the group-commit burst.
+const GROUP: usize = 8;
+
+fn burst(dir: &str, grouped: bool) {
     let mut store = Store::open(&std::path::Path::new(dir).join("aacon.db"), "burst").unwrap();
     let out = std::io::stdout();
     let round = std::env::var("AACON_BURST_ROUND").unwrap();
-    for i in 0.. {
-        let name = format!("r{round}-i{i}");
-        let new = NewInstance {
-            name: name.clone(),
-            description: None,
-            server_spec_id: None,
-            json_spec: json!({"command": ["srv", i.to_string()]}),
+    let per_group = if grouped { GROUP } else { 1 };
+    for g in 0.. {
+        let names: Vec<String> = (0..per_group)
+            .map(|k| format!("r{round}-i{}", g * per_group + k))
+            .collect();
+        let one = |store: &mut Store, name: &str, i: usize| {
+            let new = NewInstance {
+                name: name.to_string(),
+                description: None,
+                server_spec_id: None,
+                json_spec: json!({"command": ["srv", i.to_string()]}),
+            };
+            let (inst, _) = store.create(new, None).unwrap();
+            let patch = InstancePatch {
+                description: Some(Some(format!("v2-{i}"))),
+                ..Default::default()
+            };
+            store.update(inst.id, patch, None, None).unwrap();
+            store
+                .set_desired(inst.id, DesiredState::Running, None)
+                .unwrap();
         };
-        let (inst, _) = store.create(new, None).unwrap();
-        let patch = InstancePatch {
-            description: Some(Some(format!("v2-{i}"))),
-            ..Default::default()
-        };
-        store.update(inst.id, patch, None, None).unwrap();
-        store
-            .set_desired(inst.id, DesiredState::Running, None)
-            .unwrap();
-        // Reported only after all three commands committed.
+        if grouped {
+            store
+                .group(|s| {
+                    for (k, name) in names.iter().enumerate() {
+                        one(s, name, g * per_group + k);
+                    }
+                })
+                .unwrap();
+        } else {
+            one(&mut store, &names[0], g);
+        }
+        // Reported only after all three commands (of every instance in the
+        // group) committed.
         let mut o = out.lock();
-        writeln!(o, "COMMITTED {name}").unwrap();
+        for name in &names {
+            writeln!(o, "COMMITTED {name}").unwrap();
+        }
         o.flush().unwrap();
     }
 }
 
 #[test]
 fn sigkill_mid_burst_loses_nothing_committed() {
+    kill_rounds("sigkill_mid_burst_loses_nothing_committed", false);
+}
+
+#[test]
+fn sigkill_mid_group_commit_loses_nothing_committed() {
+    kill_rounds("sigkill_mid_group_commit_loses_nothing_committed", true);
+}
+
+fn kill_rounds(test: &str, grouped: bool) {
     if let Ok(dir) = std::env::var("AACON_BURST_DIR") {
-        burst(&dir);
+        burst(&dir, grouped);
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -57,12 +91,7 @@ fn sigkill_mid_burst_loses_nothing_committed() {
     let mut reported: HashSet<String> = HashSet::new();
     for round in 0..ROUNDS {
         let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "sigkill_mid_burst_loses_nothing_committed",
-                "--nocapture",
-                "--test-threads=1",
-            ])
+            .args(["--exact", test, "--nocapture", "--test-threads=1"])
             .env("AACON_BURST_DIR", &dir)
             .env("AACON_BURST_ROUND", round.to_string())
             .stdout(Stdio::piped())

@@ -525,6 +525,47 @@ async fn the_list_has_an_etag_and_answers_304_when_unchanged() {
     assert_ne!(r.headers()["etag"].to_str().unwrap(), tag);
 }
 
+/// serve answers the list again without rebuilding it while nothing
+/// changed; a change committed by another process (the CLI writes the store
+/// directly) shows on the very next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_shows_another_processes_change_on_the_next_request() {
+    let s = Serve::start(&[], None);
+    let web = s.client(None).create(new("web")).await.unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/mcp-server-instances/", s.url);
+    let get = || async {
+        let v: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} {}",
+                    i["name"].as_str().unwrap(),
+                    i["status"].as_str().unwrap()
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(get().await, ["web pending"]);
+    assert_eq!(get().await, ["web pending"]);
+    let mut other = aacon::store::Store::open(&s.data_dir().store(), "cli").unwrap();
+    other.create(new("db"), None).unwrap();
+    assert_eq!(get().await, ["db pending", "web pending"]);
+    other
+        .report_status(
+            web.id,
+            StatusReport {
+                status: Some(Status::Running),
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap();
+    assert_eq!(get().await, ["db pending", "web running"]);
+}
+
 /// What serve returns has AgentArea's shape: field names, JSON types, codes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contract_shapes_match_agentarea() {

@@ -13,7 +13,7 @@ use super::instance::Instance;
 use super::status::{DesiredState, Status};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use uuid::Uuid;
 
 /// What applying one envelope did.
@@ -54,7 +54,48 @@ pub struct Projection {
     versions: HashMap<Uuid, GroupVersions>,
     /// Deleted aggregates and the version that deleted them.
     tombstones: HashMap<Uuid, u64>,
-    seen: HashSet<String>,
+    seen: Seen,
+}
+
+/// How many recent event ids the projection remembers for de-duplication.
+pub const SEEN_CAP: usize = 131_072;
+
+/// Event ids already applied (the same event can arrive twice: from the
+/// event-log tail and from Redis). Bounded to the newest [`SEEN_CAP`]: the
+/// second copy arrives close behind the first, and an older replay of a
+/// versioned event is stale by its aggregate version anyway. UUID ids (ours)
+/// are kept as 16 bytes, without an allocation per event.
+#[derive(Debug, Default, Clone)]
+struct Seen {
+    set: HashSet<SeenKey>,
+    order: VecDeque<SeenKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum SeenKey {
+    Uuid(u128),
+    Text(Box<str>),
+}
+
+impl Seen {
+    /// False when `id` was seen already.
+    fn insert(&mut self, id: &str) -> bool {
+        let key = match Uuid::try_parse(id) {
+            Ok(u) => SeenKey::Uuid(u.as_u128()),
+            Err(_) => SeenKey::Text(id.into()),
+        };
+        if self.set.contains(&key) {
+            return false;
+        }
+        self.set.insert(key.clone());
+        self.order.push_back(key);
+        if self.order.len() > SEEN_CAP
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
+        true
+    }
 }
 
 impl Projection {
@@ -114,7 +155,7 @@ impl Projection {
         let Some(kind) = env.kind() else {
             return Applied::Unknown;
         };
-        if !self.seen.insert(env.event_id.clone()) {
+        if !self.seen.insert(&env.event_id) {
             return Applied::Ignored;
         }
         let Some(id) = env.instance_id() else {
@@ -383,6 +424,37 @@ mod tests {
         }
         assert_eq!(p.apply(&evs[1]), Applied::Ignored);
         assert_eq!(p.get(&i.id).unwrap().desired_state, DesiredState::Running);
+    }
+
+    #[test]
+    fn an_unversioned_event_arriving_twice_applies_once() {
+        let i = inst("a");
+        let mut p = Projection::new();
+        p.seed([i.clone()]);
+        for id in ["evt_foreign_1", &Uuid::new_v4().to_string()] {
+            let mut e = Envelope::status_changed(&i, Status::Pending, None);
+            e.aggregate_version = None;
+            e.event_id = id.to_string();
+            assert!(matches!(p.apply(&e), Applied::Changed { .. }), "{id}");
+            assert_eq!(p.apply(&e), Applied::Ignored, "{id}");
+        }
+    }
+
+    #[test]
+    fn the_dedupe_memory_is_bounded_to_the_newest_ids() {
+        let mut seen = Seen::default();
+        let first = Uuid::new_v4().to_string();
+        assert!(seen.insert(&first));
+        let ids: Vec<String> = (0..SEEN_CAP).map(|_| Uuid::new_v4().to_string()).collect();
+        for id in &ids {
+            assert!(seen.insert(id));
+        }
+        assert_eq!(seen.set.len(), SEEN_CAP);
+        assert_eq!(seen.order.len(), SEEN_CAP);
+        // The newest are remembered; the oldest was let go.
+        assert!(!seen.insert(&ids[SEEN_CAP - 1]));
+        assert!(!seen.insert(&ids[1]));
+        assert!(seen.insert(&first));
     }
 
     #[test]

@@ -114,6 +114,12 @@ pub trait Platform: Send + Sync {
     fn info(&self) -> BackendInfo;
 
     async fn list(&self) -> Result<Vec<Instance>>;
+    /// A number that changes whenever `list` could answer differently, so a
+    /// caller may keep what it built from a list until it changes. `None`:
+    /// this backend cannot tell (never cache).
+    async fn list_stamp(&self) -> Result<Option<i64>> {
+        Ok(None)
+    }
     /// Find by id or by name.
     async fn get(&self, key: &str) -> Result<Instance>;
     async fn create(&self, new: NewInstance) -> Result<Instance>;

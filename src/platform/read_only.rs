@@ -24,6 +24,9 @@ impl Platform for ReadOnly {
     async fn list(&self) -> Result<Vec<Instance>> {
         self.0.list().await
     }
+    async fn list_stamp(&self) -> Result<Option<i64>> {
+        self.0.list_stamp().await
+    }
     async fn get(&self, key: &str) -> Result<Instance> {
         self.0.get(key).await
     }

@@ -64,6 +64,15 @@ struct AppState {
     /// Served on the data dir's `runtime.sock` (same user only): `/health`
     /// also names the host's pid.
     local: bool,
+    /// The last list answer (its stamp, body and ETag), served again while
+    /// the platform's list stamp is unchanged.
+    list_cache: Arc<std::sync::Mutex<Option<ListCache>>>,
+}
+
+struct ListCache {
+    stamp: i64,
+    body: Bytes,
+    etag: String,
 }
 
 /// Work run after the server stopped taking requests (stop managed
@@ -84,6 +93,7 @@ pub fn router(platform: Arc<dyn Platform>, opts: &ServeOptions) -> Router {
         token: opts.token.clone().map(Arc::new),
         read_only: opts.read_only,
         local: false,
+        list_cache: Arc::new(std::sync::Mutex::new(None)),
     })
 }
 
@@ -96,6 +106,7 @@ pub fn local_router(platform: Arc<dyn Platform>) -> Router {
         token: None,
         read_only: false,
         local: true,
+        list_cache: Arc::new(std::sync::Mutex::new(None)),
     })
 }
 
@@ -468,22 +479,46 @@ async fn method_not_allowed() -> Response {
 }
 
 async fn list_instances(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let list = match st.platform.list().await {
-        Ok(l) => l,
-        Err(e) => return platform_error(e),
-    };
-    let wire: Vec<WireInstance> = list.iter().map(WireInstance::from_instance).collect();
-    let body = match serde_json::to_vec(&wire) {
-        Ok(b) => b,
-        Err(e) => {
-            return platform_error(PlatformError::Internal(format!(
-                "cannot encode the list: {e}"
-            )));
+    // Read the stamp before the list: a list kept under a stamp is at
+    // least as new as the stamp says.
+    let stamp = st.platform.list_stamp().await.ok().flatten();
+    let cached = stamp.and_then(|s| {
+        st.list_cache
+            .lock()
+            .ok()?
+            .as_ref()
+            .filter(|c| c.stamp == s)
+            .map(|c| (c.body.clone(), c.etag.clone()))
+    });
+    let (body, tag) = match cached {
+        Some(hit) => hit,
+        None => {
+            let list = match st.platform.list().await {
+                Ok(l) => l,
+                Err(e) => return platform_error(e),
+            };
+            let wire: Vec<WireInstance> = list.iter().map(WireInstance::from_instance).collect();
+            let body = match serde_json::to_vec(&wire) {
+                Ok(b) => Bytes::from(b),
+                Err(e) => {
+                    return platform_error(PlatformError::Internal(format!(
+                        "cannot encode the list: {e}"
+                    )));
+                }
+            };
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            body.hash(&mut h);
+            let tag = format!("\"{:016x}-{}\"", h.finish(), body.len());
+            if let (Some(stamp), Ok(mut c)) = (stamp, st.list_cache.lock()) {
+                *c = Some(ListCache {
+                    stamp,
+                    body: body.clone(),
+                    etag: tag.clone(),
+                });
+            }
+            (body, tag)
         }
     };
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    body.hash(&mut h);
-    let tag = format!("\"{:016x}-{}\"", h.finish(), body.len());
     let etag = HeaderValue::from_str(&tag).ok();
     if etag_matches(&headers, &tag) {
         let mut r = StatusCode::NOT_MODIFIED.into_response();

@@ -75,6 +75,9 @@ pub struct Store {
     conn: Connection,
     actor: String,
     fault: Option<FaultPoint>,
+    /// Inside [`Store::group`]: commands take a SAVEPOINT in the group's
+    /// transaction instead of a transaction of their own.
+    in_group: bool,
 }
 
 const INSTANCE_COLUMNS: &str = "id, name, description, server_spec_id, json_spec, status, status_reason, desired_state, created_at, updated_at, version, aggregate_version, updated_by, last_healthy_at, tool_count, restarts";
@@ -134,6 +137,7 @@ impl Store {
             conn,
             actor: actor.to_string(),
             fault: None,
+            in_group: false,
         };
         store.migrate(path)?;
         Ok(store)
@@ -146,6 +150,7 @@ impl Store {
             conn,
             actor: actor.to_string(),
             fault: None,
+            in_group: false,
         };
         store.migrate(Path::new(":memory:"))?;
         Ok(store)
@@ -448,27 +453,69 @@ impl Store {
 
     // ---- commands --------------------------------------------------------
 
-    /// Run `f` in one immediate transaction; `f` returns the new state and
-    /// the event, which is appended to the log and the outbox in the same
-    /// transaction.
+    /// Run `f` in one immediate transaction (or, inside [`Store::group`],
+    /// in a SAVEPOINT of the group's transaction); `f` returns the new state
+    /// and the event, which is appended to the log and the outbox in the
+    /// same transaction. A failing command rolls back only its own writes.
     fn command<F>(&mut self, f: F) -> Result<(Instance, Envelope)>
     where
-        F: FnOnce(&rusqlite::Transaction<'_>, &str) -> Result<(Instance, Envelope)>,
+        F: FnOnce(&Connection, &str) -> Result<(Instance, Envelope)>,
     {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db_err)?;
-        let (inst, env) = f(&tx, &self.actor)?;
-        if self.fault.take() == Some(FaultPoint::AfterStateWrite) {
-            // Dropping `tx` rolls the state write back.
-            return Err(PlatformError::Internal(
-                "injected fault after the state write".into(),
-            ));
+        let fault = self.fault.take();
+        let actor = &self.actor;
+        let run = |conn: &Connection| -> Result<(Instance, Envelope)> {
+            let (inst, env) = f(conn, actor)?;
+            if fault == Some(FaultPoint::AfterStateWrite) {
+                // Returning before the commit rolls the state write back.
+                return Err(PlatformError::Internal(
+                    "injected fault after the state write".into(),
+                ));
+            }
+            append_event(conn, &env)?;
+            Ok((inst, env))
+        };
+        if self.in_group {
+            let sp = self.conn.savepoint().map_err(db_err)?;
+            let out = run(&sp)?;
+            sp.commit().map_err(db_err)?;
+            Ok(out)
+        } else {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            let out = run(&tx)?;
+            tx.commit().map_err(db_err)?;
+            Ok(out)
         }
-        append_event(&tx, &env)?;
-        tx.commit().map_err(db_err)?;
-        Ok((inst, env))
+    }
+
+    /// Group commit: run `f` (which issues any number of commands) in ONE
+    /// immediate transaction, so the commands share one commit and one
+    /// fsync. Each command runs in its own SAVEPOINT: one that fails rolls
+    /// back only its own writes and returns its own error, its neighbours
+    /// still commit. Nothing `f` did is durable until this returns `Ok`; if
+    /// the final COMMIT fails, every command in the group is rolled back
+    /// and the error is returned here (callers must then report each
+    /// command of the group as failed).
+    pub fn group<T>(&mut self, f: impl FnOnce(&mut Store) -> T) -> Result<T> {
+        if self.in_group {
+            return Ok(f(self));
+        }
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
+        self.in_group = true;
+        let out = f(self);
+        self.in_group = false;
+        match self.conn.execute_batch("COMMIT") {
+            Ok(()) => Ok(out),
+            Err(e) => {
+                // COMMIT failed: the transaction may still be open.
+                if !self.conn.is_autocommit() {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                }
+                Err(db_err(e))
+            }
+        }
     }
 
     pub fn create(
@@ -506,7 +553,8 @@ impl Store {
                 tool_count: None,
                 restarts: 0,
             };
-            tx.execute(
+            exec(
+                tx,
                 &format!("INSERT INTO instances ({INSTANCE_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)"),
                 params![
                     inst.id.to_string(), inst.name, inst.description, inst.server_spec_id,
@@ -565,7 +613,8 @@ impl Store {
             inst.aggregate_version += 1;
             inst.updated_at = now();
             inst.updated_by = Some(actor.to_string());
-            tx.execute(
+            exec(
+                tx,
                 "UPDATE instances SET name=?2, description=?3, server_spec_id=?4, json_spec=?5, updated_at=?6, version=?7, aggregate_version=?8, updated_by=?9 WHERE id=?1",
                 params![
                     id.to_string(), inst.name, inst.description, inst.server_spec_id,
@@ -591,7 +640,8 @@ impl Store {
             inst.desired_state = DesiredState::Stopped;
             inst.updated_by = Some(actor.to_string());
             let now = now();
-            tx.execute(
+            exec(
+                tx,
                 "UPDATE instances SET deleted_at=?2, aggregate_version=?3, desired_state='stopped', updated_by=?4 WHERE id=?1",
                 params![id.to_string(), ts(&now), inst.aggregate_version as i64, inst.updated_by],
             )
@@ -612,7 +662,8 @@ impl Store {
             let mut inst = get_in(tx, id)?;
             inst.aggregate_version += 1;
             inst.desired_state = desired;
-            tx.execute(
+            exec(
+                tx,
                 "UPDATE instances SET desired_state=?2, aggregate_version=?3 WHERE id=?1",
                 params![
                     id.to_string(),
@@ -659,7 +710,8 @@ impl Store {
                 inst.last_healthy_at = Some(now());
             }
             inst.aggregate_version += 1;
-            tx.execute(
+            exec(
+                tx,
                 "UPDATE instances SET status=?2, status_reason=?3, tool_count=?4, restarts=?5, last_healthy_at=?6, aggregate_version=?7 WHERE id=?1",
                 params![
                     id.to_string(), inst.status.as_str(), inst.status_reason,
@@ -675,6 +727,22 @@ impl Store {
             Ok((inst, env))
         })
     }
+}
+
+/// `execute` through the connection's statement cache (commands run the
+/// same few statements over and over).
+fn exec(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(p)
+}
+
+/// `query_row` through the statement cache.
+fn query_row<T>(
+    conn: &Connection,
+    sql: &str,
+    p: impl rusqlite::Params,
+    f: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(p, f)
 }
 
 fn shown(s: &str) -> String {
@@ -693,8 +761,9 @@ fn check_description(d: Option<&str>) -> Result<()> {
     }
 }
 
-fn get_in(tx: &rusqlite::Transaction<'_>, id: Uuid) -> Result<Instance> {
-    tx.query_row(
+fn get_in(tx: &Connection, id: Uuid) -> Result<Instance> {
+    query_row(
+        tx,
         &format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?1 AND deleted_at IS NULL"),
         [id.to_string()],
         row_to_instance,
@@ -704,19 +773,15 @@ fn get_in(tx: &rusqlite::Transaction<'_>, id: Uuid) -> Result<Instance> {
     .ok_or_else(|| PlatformError::NotFound(format!("no instance with id '{id}'")))
 }
 
-fn ensure_name_free(
-    tx: &rusqlite::Transaction<'_>,
-    name: &str,
-    except: Option<Uuid>,
-) -> Result<()> {
-    let holder: Option<String> = tx
-        .query_row(
-            "SELECT id FROM instances WHERE name = ?1 AND deleted_at IS NULL",
-            [name],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(db_err)?;
+fn ensure_name_free(tx: &Connection, name: &str, except: Option<Uuid>) -> Result<()> {
+    let holder: Option<String> = query_row(
+        tx,
+        "SELECT id FROM instances WHERE name = ?1 AND deleted_at IS NULL",
+        [name],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(db_err)?;
     match holder {
         Some(h) if Some(h.as_str()) != except.map(|u| u.to_string()).as_deref() => {
             Err(PlatformError::Conflict(format!(
@@ -738,11 +803,7 @@ fn unique_violation(e: rusqlite::Error, name: &str) -> PlatformError {
     }
 }
 
-fn check_precondition(
-    tx: &rusqlite::Transaction<'_>,
-    cur: &Instance,
-    expect: Option<Precondition>,
-) -> Result<()> {
+fn check_precondition(tx: &Connection, cur: &Instance, expect: Option<Precondition>) -> Result<()> {
     let stale = match expect {
         None => return Ok(()),
         Some(Precondition::Version(v)) => v != cur.version,
@@ -787,8 +848,9 @@ fn check_precondition(
     )))
 }
 
-fn append_event(tx: &rusqlite::Transaction<'_>, env: &Envelope) -> Result<()> {
-    tx.execute(
+fn append_event(tx: &Connection, env: &Envelope) -> Result<()> {
+    exec(
+                tx,
         "INSERT INTO events (event_id, aggregate_id, aggregate_version, event_type, timestamp, correlation_id, envelope)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
@@ -802,8 +864,12 @@ fn append_event(tx: &rusqlite::Transaction<'_>, env: &Envelope) -> Result<()> {
         ],
     )
     .map_err(db_err)?;
-    tx.execute("INSERT INTO outbox (seq) VALUES (last_insert_rowid())", [])
-        .map_err(db_err)?;
+    exec(
+        tx,
+        "INSERT INTO outbox (seq) VALUES (last_insert_rowid())",
+        [],
+    )
+    .map_err(db_err)?;
     Ok(())
 }
 

@@ -359,3 +359,62 @@ fn unreadable_outbox_rows_at_the_head_never_stall_the_relay() {
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].1.instance_name(), Some("c"));
 }
+
+#[test]
+fn group_commit_keeps_each_commands_result_and_a_failure_to_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("aacon.db");
+    let mut s = Store::open(&path, "test").unwrap();
+    let (a, _) = s.create(new("alpha"), None).unwrap();
+    let results = s
+        .group(|g| {
+            let b = g.create(new("beta"), None);
+            // Fails on its own: the name is taken.
+            let dup = g.create(new("alpha"), None);
+            // Fails after its state write: only that write is rolled back.
+            g.inject_fault(Some(FaultPoint::AfterStateWrite));
+            let faulty = g.set_desired(a.id, DesiredState::Running, None);
+            let c = g.create(new("gamma"), None);
+            let upd = g.update(
+                a.id,
+                InstancePatch {
+                    description: Some(Some("after the failures".into())),
+                    ..Default::default()
+                },
+                Some(Precondition::Version(1)),
+                None,
+            );
+            (b, dup, faulty, c, upd)
+        })
+        .unwrap();
+    let (b, dup, faulty, c, upd) = results;
+    assert_eq!(b.unwrap().0.name, "beta");
+    assert!(matches!(dup.unwrap_err(), PlatformError::Conflict(_)));
+    assert!(faulty.unwrap_err().to_string().contains("injected fault"));
+    assert_eq!(c.unwrap().0.name, "gamma");
+    assert_eq!(upd.unwrap().0.version, 2);
+    drop(s);
+    // Reopened: exactly the successful commands, each with its event and
+    // outbox row; the failed ones left nothing.
+    let s = Store::open(&path, "test").unwrap();
+    let names: Vec<String> = s.list().unwrap().into_iter().map(|i| i.name).collect();
+    assert_eq!(names, ["alpha", "beta", "gamma"]);
+    let alpha = s.get("alpha").unwrap();
+    assert_eq!(alpha.desired_state, DesiredState::Stopped);
+    assert_eq!(alpha.description.as_deref(), Some("after the failures"));
+    assert_eq!(count(&s, "events"), 4);
+    assert_eq!(count(&s, "outbox"), 4);
+    assert_eq!(s.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn a_command_outside_a_group_still_commits_alone() {
+    let mut s = Store::open_in_memory("test").unwrap();
+    s.group(|g| g.create(new("inside"), None).map(|_| ()))
+        .unwrap()
+        .unwrap();
+    // The group ended: a plain command opens its own transaction again.
+    s.create(new("outside"), None).unwrap();
+    assert!(s.conn.is_autocommit());
+    assert_eq!(count(&s, "events"), 2);
+}
