@@ -240,6 +240,7 @@ where
     };
     let mut last_draw: Option<Instant> = None;
     let mut trim = HeapTrim::default();
+    let mut input_pending = false;
     let startup = app.init();
     perform(startup, &io);
 
@@ -249,7 +250,9 @@ where
         }
         let now = Instant::now();
         let due = last_draw.map_or(now, |t| t + FRAME);
-        if app.dirty && now >= due {
+        // Input is drawn at once: the 16 ms frame limit coalesces event
+        // bursts, and must not add up to a frame of delay to a keypress.
+        if app.dirty && (now >= due || std::mem::take(&mut input_pending)) {
             app.prepare();
             terminal.draw(|f| views::render(f, app))?;
             app.dirty = false;
@@ -314,8 +317,10 @@ where
             }
         }
         for m in msgs {
-            if matches!(m, Msg::Platform(_)) {
-                trim.events += 1;
+            match m {
+                Msg::Platform(_) => trim.events += 1,
+                Msg::Key(_) | Msg::Paste(_) => input_pending = true,
+                _ => {}
             }
             let cmds = app.update(m);
             perform(cmds, &io);
