@@ -338,6 +338,9 @@ where
 /// Events since the heap was last handed back to the OS, past which the
 /// next tick does it (every 10 s at 2,000 events/s).
 const TRIM_AFTER_EVENTS: u64 = 20_000;
+/// After a burst of at least this many events, the first tick with no new
+/// events does it too.
+const TRIM_AFTER_BURST: u64 = 1_000;
 
 /// Hand freed heap back to the OS after a burst of events. A burst's
 /// envelopes are allocated on the reader threads and freed here once the
@@ -345,15 +348,21 @@ const TRIM_AFTER_EVENTS: u64 = 20_000;
 /// the resident size would stay at the burst's peak long after it ended.
 #[derive(Default)]
 struct HeapTrim {
+    /// Events since the last trim.
     events: u64,
+    /// `events` at the previous tick.
+    at_last_tick: u64,
 }
 
 impl HeapTrim {
     fn on_tick(&mut self) {
-        if self.events < TRIM_AFTER_EVENTS {
+        let quiet = self.events == self.at_last_tick;
+        self.at_last_tick = self.events;
+        if self.events < TRIM_AFTER_EVENTS && !(quiet && self.events >= TRIM_AFTER_BURST) {
             return;
         }
         self.events = 0;
+        self.at_last_tick = 0;
         // Off the UI thread: trimming a large heap takes milliseconds.
         tokio::task::spawn_blocking(|| {
             #[cfg(all(target_os = "linux", target_env = "gnu"))]
