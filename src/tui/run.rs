@@ -267,6 +267,7 @@ where
     };
     let mut last_draw: Option<Instant> = None;
     let mut trim = HeapTrim::default();
+    let mut input_pending = false;
     let startup = app.init();
     perform(startup, &io);
 
@@ -276,7 +277,9 @@ where
         }
         let now = Instant::now();
         let due = last_draw.map_or(now, |t| t + FRAME);
-        if app.dirty && now >= due {
+        // Input is drawn at once: the 16 ms frame limit coalesces event
+        // bursts, and must not add up to a frame of delay to a keypress.
+        if app.dirty && (now >= due || std::mem::take(&mut input_pending)) {
             app.prepare();
             terminal.draw(|f| views::render(f, app))?;
             app.dirty = false;
@@ -342,8 +345,10 @@ where
             }
         }
         for m in msgs {
-            if matches!(m, Msg::Platform(_)) {
-                trim.events += 1;
+            match m {
+                Msg::Platform(_) => trim.events += 1,
+                Msg::Key(_) | Msg::Paste(_) => input_pending = true,
+                _ => {}
             }
             let cmds = app.update(m);
             perform(cmds, &io);
@@ -361,6 +366,9 @@ where
 /// Events since the heap was last handed back to the OS, past which the
 /// next tick does it (every 10 s at 2,000 events/s).
 const TRIM_AFTER_EVENTS: u64 = 20_000;
+/// After a burst of at least this many events, the first tick with no new
+/// events does it too.
+const TRIM_AFTER_BURST: u64 = 1_000;
 
 /// Hand freed heap back to the OS after a burst of events. A burst's
 /// envelopes are allocated on the reader threads and freed here once the
@@ -368,15 +376,21 @@ const TRIM_AFTER_EVENTS: u64 = 20_000;
 /// the resident size would stay at the burst's peak long after it ended.
 #[derive(Default)]
 struct HeapTrim {
+    /// Events since the last trim.
     events: u64,
+    /// `events` at the previous tick.
+    at_last_tick: u64,
 }
 
 impl HeapTrim {
     fn on_tick(&mut self) {
-        if self.events < TRIM_AFTER_EVENTS {
+        let quiet = self.events == self.at_last_tick;
+        self.at_last_tick = self.events;
+        if self.events < TRIM_AFTER_EVENTS && !(quiet && self.events >= TRIM_AFTER_BURST) {
             return;
         }
         self.events = 0;
+        self.at_last_tick = 0;
         // Off the UI thread: trimming a large heap takes milliseconds.
         tokio::task::spawn_blocking(|| {
             #[cfg(all(target_os = "linux", target_env = "gnu"))]
