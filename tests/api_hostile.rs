@@ -528,3 +528,32 @@ fn decode_reply_is_the_path_every_answer_takes() {
         "the API at http://127.0.0.1:9 found the request for creating an instance malformed (422): body.name: field required"
     );
 }
+
+#[test]
+fn issue_text_from_the_server_cannot_break_the_line_or_drive_the_terminal() {
+    // Found by reading the `api` fuzz target's oracle: a 400 with issues
+    // carried newlines and escape sequences into the error sentence, which
+    // the CLI prints as it is.
+    use aacon::platform::api::decode_reply;
+    let e = decode_reply::<Vec<serde_json::Value>>(
+        "http://127.0.0.1:9",
+        400,
+        "application/json",
+        br#"{"detail": "x", "issues": [{"severity": "error", "pointer": "/a\u001b[2J", "message": "bad\nvalue\u001b]0;pwned\u0007"}]}"#,
+        "creating an instance",
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "json_spec is not valid: /a [2J: bad value ]0;pwned "
+    );
+    let check: aacon::platform::api::wire::CheckResponse =
+        serde_json::from_str(r#"{"valid": false, "message": "no\r\nway\u001b[31m"}"#).unwrap();
+    let r = check.into_report(aacon::domain::spec::validate(&json!({})));
+    assert!(
+        r.issues[0].message == "the server says: no  way [31m",
+        "{:?}",
+        r.issues[0].message
+    );
+}

@@ -241,3 +241,58 @@ fn a_theme_missing_a_colour_names_it_or_inherits_it() {
     assert_eq!(t.ok, light.ok, "the roles the file sets are its own");
     assert_ne!(t.error, light.error);
 }
+
+#[test]
+fn a_huge_tool_result_shows_a_bounded_marked_text_in_the_tools_tab() {
+    use aacon::platform::ToolCallResult;
+    use aacon::tui::app::Msg;
+    use aacon::tui::{fixtures, keymap::Keymap, screenshots, theme::Theme, views};
+    use ratatui::{Terminal, backend::TestBackend};
+
+    let theme = Theme::preset("default").unwrap();
+    let keymap = Keymap::preset("default").unwrap();
+    let id = fixtures::instances()[1].id;
+    // What the runtime hands over for a 50 MB result (cut to 1 MiB and
+    // marked), and a 50 MB text as it is (another platform might not cut).
+    let cut = format!(
+        "{}\n… [truncated: the result was 50.0 MB; the first 1024 KiB of its text are shown]",
+        "x".repeat(1024 * 1024)
+    );
+    for (text, head, result) in [
+        (
+            cut,
+            "result (truncated: the first 4000 characters of 50.0 MB):",
+            serde_json::json!({"truncated": true, "bytes": 50_000_042}),
+        ),
+        (
+            "y".repeat(50_000_000),
+            "result (truncated: the first 4000 characters of 50.0 MB):",
+            serde_json::Value::Null,
+        ),
+    ] {
+        let (_, mut app) = screenshots::scenes(&theme, &keymap)
+            .into_iter()
+            .find(|(n, _)| *n == "detail-tools")
+            .unwrap();
+        app.update(Msg::ToolCalled {
+            id,
+            result: Ok(ToolCallResult {
+                is_error: false,
+                text,
+                result,
+            }),
+        });
+        app.prepare();
+        let mut t = Terminal::new(TestBackend::new(120, 32)).unwrap();
+        t.draw(|f| views::render(f, &app)).unwrap();
+        let screen: String = t
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect();
+        // The cut is said where it is seen, above the text.
+        assert!(screen.contains(head), "{screen}");
+    }
+}

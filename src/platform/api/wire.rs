@@ -277,13 +277,22 @@ pub fn issues_to_wire(r: &Report) -> Vec<WireIssue> {
         .collect()
 }
 
+/// Text from the server as one inert line: control characters (newlines,
+/// escape sequences) become spaces, so it cannot break a sentence or drive
+/// the terminal it is printed on.
+pub fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 pub fn issues_from_wire(issues: &[WireIssue]) -> Vec<Issue> {
     issues
         .iter()
         .map(|i| Issue {
             severity: severity_from(&i.severity),
-            pointer: i.pointer.clone(),
-            message: i.message.clone(),
+            pointer: one_line(&i.pointer),
+            message: one_line(&i.message),
         })
         .collect()
 }
@@ -315,7 +324,7 @@ impl CheckResponse {
             let message = if self.message.trim().is_empty() {
                 "the server says this json_spec is not valid".to_string()
             } else {
-                format!("the server says: {}", self.message.trim())
+                format!("the server says: {}", one_line(self.message.trim()))
             };
             r.issues.insert(
                 0,

@@ -311,13 +311,29 @@ fn render_tools(frame: &mut Frame, app: &App, d: &DetailState, i: &Instance, are
             Some(Err(e)) => Paragraph::new(inert(&shown(e, &secrets))).style(t.error),
             Some(Ok(out)) => {
                 let mut text: String = out.text.chars().take(RESULT_CHARS).collect();
-                if out.text.chars().count() > RESULT_CHARS {
+                // Said first, where it is seen: a cut result's end is off screen.
+                let cut = out.text.len() > text.len();
+                if cut {
                     text.push_str("\n… (truncated)");
                 }
-                let head = if out.is_error {
-                    "the tool returned an error:"
+                let what = if out.is_error {
+                    "the tool returned an error"
                 } else {
-                    "result:"
+                    "result"
+                };
+                let head = if cut {
+                    // The size before any cut (the runtime records it).
+                    let bytes = out
+                        .result
+                        .get("bytes")
+                        .and_then(Value::as_u64)
+                        .unwrap_or(out.text.len() as u64);
+                    format!(
+                        "{what} (truncated: the first {RESULT_CHARS} characters of {:.1} MB):",
+                        bytes as f64 / 1_000_000.0
+                    )
+                } else {
+                    format!("{what}:")
                 };
                 Paragraph::new(format!("{head}\n{}", inert_lines(&shown(&text, &secrets))))
                     .style(if out.is_error { t.error } else { t.ok })
