@@ -37,6 +37,21 @@ fn dirs() -> (tempfile::TempDir, PathBuf, PathBuf) {
     (tmp, data, config)
 }
 
+/// `aacon instances create NAME --spec -` with `spec` on stdin; it must succeed.
+fn create(data: &Path, config: &Path, name: &str, spec: &str) {
+    let out = cli(
+        data,
+        config,
+        &["instances", "create", name, "--spec", "-"],
+        spec,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn ends_restored(raw: &[u8]) {
     let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(200)..]).to_string();
     assert!(
@@ -59,16 +74,11 @@ fn instance_created_outside_appears_without_a_key_press_and_quit_restores() {
     let mut con = Console::spawn(&data, &config, &[]);
     con.wait_for("No instances yet", Duration::from_secs(20));
 
-    let out = cli(
+    create(
         &data,
         &config,
-        &["instances", "create", "pty-web", "--spec", "-"],
+        "pty-web",
         r#"{"command": ["mcp-server"], "env_vars": {"API_KEY": "secret_ref:k"}}"#,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let screen = con.wait_for("pty-web", Duration::from_secs(10));
     assert!(screen.contains("process"), "{screen}");
@@ -130,17 +140,7 @@ fn sigterm_restores_the_terminal() {
 #[test]
 fn a_dropped_session_keeps_the_edit_as_a_draft_offered_at_next_start() {
     let (_tmp, data, config) = dirs();
-    let out = cli(
-        &data,
-        &config,
-        &["instances", "create", "drafty", "--spec", "-"],
-        r#"{"command": ["mcp-server"]}"#,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    create(&data, &config, "drafty", r#"{"command": ["mcp-server"]}"#);
     let mut con = Console::spawn(&data, &config, &[]);
     con.wait_for("drafty", Duration::from_secs(20));
     con.send(b"e");
@@ -213,13 +213,7 @@ fn an_unknown_theme_in_the_command_line_is_a_toast_not_a_crash() {
 #[test]
 fn read_only_console_shows_the_badge_and_refuses_changes() {
     let (_tmp, data, config) = dirs();
-    let out = cli(
-        &data,
-        &config,
-        &["instances", "create", "keep-me", "--spec", "-"],
-        r#"{"command": ["mcp-server"]}"#,
-    );
-    assert!(out.status.success());
+    create(&data, &config, "keep-me", r#"{"command": ["mcp-server"]}"#);
     let mut con = Console::spawn(&data, &config, &["--read-only"]);
     let s = con.wait_for("keep-me", Duration::from_secs(20));
     assert!(s.contains("READ-ONLY"), "{s}");
@@ -337,13 +331,7 @@ fn a_panic_restores_the_terminal_before_the_report() {
 #[test]
 fn a_terminal_known_to_drop_osc52_gets_a_sentence_not_a_false_copied() {
     let (_tmp, data, config) = dirs();
-    let out = cli(
-        &data,
-        &config,
-        &["instances", "create", "web-1", "--spec", "-"],
-        r#"{"command": ["srv"]}"#,
-    );
-    assert!(out.status.success());
+    create(&data, &config, "web-1", r#"{"command": ["srv"]}"#);
     let mut con =
         Console::spawn_with_env(&data, &config, &[], &[("TERM_PROGRAM", "Apple_Terminal")]);
     con.wait_for("web-1", Duration::from_secs(10));
@@ -364,13 +352,7 @@ fn a_terminal_known_to_drop_osc52_gets_a_sentence_not_a_false_copied() {
 #[test]
 fn copy_sends_osc52_byte_for_byte_and_dump_writes_the_rows_to_a_file() {
     let (_tmp, data, config) = dirs();
-    let out = cli(
-        &data,
-        &config,
-        &["instances", "create", "web-1", "--spec", "-"],
-        r#"{"command": ["srv"]}"#,
-    );
-    assert!(out.status.success());
+    create(&data, &config, "web-1", r#"{"command": ["srv"]}"#);
     let mut con = Console::spawn(&data, &config, &[]);
     con.wait_for("web-1", Duration::from_secs(10));
     con.send(b"c");
