@@ -3,87 +3,19 @@
 //! holds unsaved text and a stdio MCP server runs under the console; a
 //! forced panic; a 1x1 terminal; a terminal name that is not UTF-8.
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use portable_pty::PtySize;
 use std::ffi::OsStr;
-use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 mod support;
 
+use support::cli::{cli, dirs, ok};
 use support::pty::{COLS, Console, ROWS};
 
 const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-fixture");
 const AACON: &str = env!("CARGO_BIN_EXE_aacon");
-
-fn cli(data: &Path, config: &Path, args: &[&str], stdin: &str) -> std::process::Output {
-    let mut c = std::process::Command::new(AACON);
-    c.args(args)
-        .env("AACON_DATA_DIR", data)
-        .env("AACON_CONFIG_DIR", config)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn dirs() -> (tempfile::TempDir, PathBuf, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let config = tmp.path().join("config");
-    std::fs::create_dir_all(&config).unwrap();
-    (tmp, data, config)
-}
-
-/// The console in a pty, with `env` set on top of the usual variables.
-fn spawn_with(data: &Path, config: &Path, env: &[(&str, &OsStr)]) -> Console {
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: ROWS,
-            cols: COLS,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
-    let mut cmd = CommandBuilder::new(AACON);
-    cmd.env("AACON_DATA_DIR", data);
-    cmd.env("AACON_CONFIG_DIR", config);
-    cmd.env("TERM", "xterm-256color");
-    cmd.env_remove("NO_COLOR");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let child = pty.slave.spawn_command(cmd).unwrap();
-    drop(pty.slave);
-    let mut reader = pty.master.try_clone_reader().unwrap();
-    let writer = pty.master.take_writer().unwrap();
-    let raw = Arc::new(Mutex::new(Vec::new()));
-    let sink = raw.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-    });
-    Console {
-        raw,
-        writer,
-        child,
-        master: pty.master,
-    }
-}
 
 fn ends_restored(raw: &[u8]) {
     let text = String::from_utf8_lossy(raw).to_string();
@@ -157,31 +89,24 @@ fn cmdline(pid: u32) -> String {
 }
 
 /// A console hosting a running stdio MCP server (the fixture, with a
-/// grandchild), with the editor open on it holding unsaved text. Returns
-/// the console, its pid and the pids of its MCP processes.
-fn dirty_console_with_a_server(data: &Path, config: &Path) -> (Console, u32, Vec<u32>) {
+/// `sleep 300` grandchild), `env` set on top of the usual variables.
+/// Returns the console, its pid and the pids of its MCP processes.
+fn console_with_a_server(
+    data: &Path,
+    config: &Path,
+    env: &[(&str, &OsStr)],
+) -> (Console, u32, Vec<u32>) {
     let spec = serde_json::json!({"command": [FIXTURE, "--child"]}).to_string();
-    let out = cli(
+    ok(
         data,
         config,
         &["instances", "create", "live", "--spec", "-"],
         &spec,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = cli(data, config, &["instances", "start", "live"], "");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut con = spawn_with(data, config, &[]);
+    ok(data, config, &["instances", "start", "live"], "");
+    let con = Console::spawn_with_env(data, config, &[], env);
     con.wait_for("running", Duration::from_secs(30));
     let pid = con.child.process_id().unwrap();
-    // The fixture and its `sleep 300` grandchild, under the console.
     let start = Instant::now();
     let mcp = loop {
         let d = descendants(pid);
@@ -200,6 +125,21 @@ fn dirty_console_with_a_server(data: &Path, config: &Path) -> (Console, u32, Vec
         "{:?}",
         mcp.iter().map(|p| cmdline(*p)).collect::<Vec<_>>()
     );
+    (con, pid, mcp)
+}
+
+/// The processes among `pids` still alive, by command line.
+fn still_alive(pids: &[u32]) -> Vec<String> {
+    pids.iter()
+        .filter(|p| alive(**p))
+        .map(|p| cmdline(*p))
+        .collect()
+}
+
+/// [`console_with_a_server`] with the editor open on the instance holding
+/// unsaved text.
+fn dirty_console_with_a_server(data: &Path, config: &Path) -> (Console, u32, Vec<u32>) {
+    let (mut con, pid, mcp) = console_with_a_server(data, config, &[]);
     con.send(b"e");
     con.wait_for("edit live", Duration::from_secs(10));
     con.send(b"\x1b[F\r");
@@ -209,8 +149,8 @@ fn dirty_console_with_a_server(data: &Path, config: &Path) -> (Console, u32, Vec
 }
 
 /// Send `sig`; the console must save the draft, stop its MCP processes and
-/// exit. Returns how long the exit took.
-fn signal_drill(sig: i32) -> Duration {
+/// exit (within the bound `wait_exit` enforces; the time taken is printed).
+fn signal_drill(sig: i32) {
     let (_tmp, data, config) = dirs();
     let (mut con, pid, mcp) = dirty_console_with_a_server(&data, &config);
     let start = Instant::now();
@@ -222,11 +162,7 @@ fn signal_drill(sig: i32) -> Duration {
     con.wait_exit(Duration::from_secs(15));
     let took = start.elapsed();
     println!("signal {sig}: the console exited in {took:?}");
-    let left: Vec<String> = mcp
-        .iter()
-        .filter(|p| alive(**p))
-        .map(|p| cmdline(*p))
-        .collect();
+    let left = still_alive(&mcp);
     assert!(left.is_empty(), "orphaned MCP processes: {left:?}");
     // The draft is on disk with the unsaved text.
     let drafts: Vec<String> = std::fs::read_dir(data.join("drafts"))
@@ -246,19 +182,16 @@ fn signal_drill(sig: i32) -> Duration {
     );
     let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(got["json_spec"].get("cwd").is_none(), "{got}");
-    took
 }
 
 #[test]
 fn sighup_with_a_dirty_editor_and_a_running_server_saves_the_draft_and_leaves_no_orphans() {
-    let took = signal_drill(libc::SIGHUP);
-    assert!(took < Duration::from_secs(15), "{took:?}");
+    signal_drill(libc::SIGHUP);
 }
 
 #[test]
 fn sigterm_with_a_dirty_editor_and_a_running_server_saves_the_draft_and_leaves_no_orphans() {
-    let took = signal_drill(libc::SIGTERM);
-    assert!(took < Duration::from_secs(15), "{took:?}");
+    signal_drill(libc::SIGTERM);
 }
 
 #[test]
@@ -266,42 +199,17 @@ fn a_forced_panic_restores_the_terminal_logs_the_report_and_kills_the_servers() 
     let (tmp, data, config) = dirs();
     // The trigger waits for this file.
     let trigger = tmp.path().join("panic-now");
-    let spec = serde_json::json!({"command": [FIXTURE, "--child"]}).to_string();
-    let out = cli(
-        &data,
-        &config,
-        &["instances", "create", "live", "--spec", "-"],
-        &spec,
-    );
-    assert!(out.status.success());
-    let out = cli(&data, &config, &["instances", "start", "live"], "");
-    assert!(out.status.success());
-    let mut con = spawn_with(
+    let (mut con, _, mcp) = console_with_a_server(
         &data,
         &config,
         &[("AACON_DEBUG_PANIC", trigger.as_os_str())],
     );
-    con.wait_for("running", Duration::from_secs(30));
-    let pid = con.child.process_id().unwrap();
-    let start = Instant::now();
-    let mcp = loop {
-        let d = descendants(pid);
-        if d.iter().any(|p| cmdline(*p).starts_with("sleep 300")) {
-            break d;
-        }
-        assert!(start.elapsed() < Duration::from_secs(20), "no MCP child");
-        std::thread::sleep(Duration::from_millis(50));
-    };
     std::fs::write(&trigger, "").unwrap();
     // A key makes a frame; the frame panics.
     con.send(b"?");
     let st = con.wait_exit(Duration::from_secs(20));
     assert!(!st.success(), "{st:?}");
-    let left: Vec<String> = mcp
-        .iter()
-        .filter(|p| alive(**p))
-        .map(|p| cmdline(*p))
-        .collect();
+    let left = still_alive(&mcp);
     assert!(left.is_empty(), "orphaned MCP processes: {left:?}");
     let raw = con.raw_text();
     ends_restored(&raw);
@@ -339,7 +247,7 @@ fn a_forced_panic_restores_the_terminal_logs_the_report_and_kills_the_servers() 
 #[test]
 fn a_one_by_one_terminal_and_back_redraws_the_screen() {
     let (_tmp, data, config) = dirs();
-    let mut con = spawn_with(&data, &config, &[]);
+    let mut con = Console::spawn_with_env(&data, &config, &[], &[]);
     con.wait_for("instances (0)", Duration::from_secs(20));
     let resize = |con: &Console, cols, rows| {
         con.master
@@ -378,7 +286,7 @@ fn bad_term() -> &'static OsStr {
 #[test]
 fn a_terminal_name_that_is_not_utf8_still_opens_the_console() {
     let (_tmp, data, config) = dirs();
-    let mut con = spawn_with(&data, &config, &[("TERM", bad_term())]);
+    let mut con = Console::spawn_with_env(&data, &config, &[], &[("TERM", bad_term())]);
     con.wait_for("instances (0)", Duration::from_secs(20));
     con.send(b"q");
     let st = con.wait_exit(Duration::from_secs(10));

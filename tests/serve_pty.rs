@@ -55,7 +55,7 @@ fn a_status_change_on_the_server_appears_without_a_key_press() {
         &tmp.path().join("console-data"),
         &config,
         &["--api", &url],
-        &[("AACON_API_POLL_MS", "200")],
+        &[("AACON_API_POLL_MS", "200".as_ref())],
     );
     let s = con.wait_for("pty-remote", Duration::from_secs(20));
     assert!(s.contains(&url), "the header names the API: {s}");

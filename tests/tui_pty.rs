@@ -2,55 +2,14 @@
 //! user, with the CLI changing the same data dir from outside.
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod support;
 
+use support::cli::{cli, create, dirs};
 use support::pty::{COLS, Console, ROWS};
-
-fn cli(data: &Path, config: &Path, args: &[&str], stdin: &str) -> std::process::Output {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_aacon"));
-    c.args(args)
-        .env("AACON_DATA_DIR", data)
-        .env("AACON_CONFIG_DIR", config)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn dirs() -> (tempfile::TempDir, PathBuf, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let config = tmp.path().join("config");
-    std::fs::create_dir_all(&config).unwrap();
-    (tmp, data, config)
-}
-
-/// `aacon instances create NAME --spec -` with `spec` on stdin; it must succeed.
-fn create(data: &Path, config: &Path, name: &str, spec: &str) {
-    let out = cli(
-        data,
-        config,
-        &["instances", "create", name, "--spec", "-"],
-        spec,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn ends_restored(raw: &[u8]) {
     let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(200)..]).to_string();
@@ -332,8 +291,12 @@ fn a_panic_restores_the_terminal_before_the_report() {
 fn a_terminal_known_to_drop_osc52_gets_a_sentence_not_a_false_copied() {
     let (_tmp, data, config) = dirs();
     create(&data, &config, "web-1", r#"{"command": ["srv"]}"#);
-    let mut con =
-        Console::spawn_with_env(&data, &config, &[], &[("TERM_PROGRAM", "Apple_Terminal")]);
+    let mut con = Console::spawn_with_env(
+        &data,
+        &config,
+        &[],
+        &[("TERM_PROGRAM", "Apple_Terminal".as_ref())],
+    );
     con.wait_for("web-1", Duration::from_secs(10));
     con.send(b"c");
     con.wait_for(

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod bus;
+pub mod cli;
 pub mod pty;
 pub mod redis;
 pub mod serve;

@@ -27,7 +27,7 @@ impl Console {
         data: &Path,
         config: &Path,
         args: &[&str],
-        env: &[(&str, &str)],
+        env: &[(&str, &std::ffi::OsStr)],
     ) -> Console {
         let pty = native_pty_system()
             .openpty(PtySize {

@@ -1,0 +1,55 @@
+//! The real `aacon` binary run as a one-shot command on a test's data dir.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// `aacon ARGS` on `data` / `config`, with `stdin` written to it.
+pub fn cli(data: &Path, config: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aacon"))
+        .args(args)
+        .env("AACON_DATA_DIR", data)
+        .env("AACON_CONFIG_DIR", config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// `aacon ARGS` that must succeed.
+pub fn ok(data: &Path, config: &Path, args: &[&str], stdin: &str) -> Output {
+    let out = cli(data, config, args, stdin);
+    assert!(
+        out.status.success(),
+        "aacon {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `aacon instances create NAME --spec -` with `spec` on stdin; it must succeed.
+pub fn create(data: &Path, config: &Path, name: &str, spec: &str) {
+    ok(
+        data,
+        config,
+        &["instances", "create", name, "--spec", "-"],
+        spec,
+    );
+}
+
+/// A temp dir with `data` (not yet created) and `config` (created) below it.
+pub fn dirs() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let config = tmp.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    (tmp, data, config)
+}
