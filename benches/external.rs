@@ -9,10 +9,8 @@
 mod common;
 
 use aacon::domain::{NewInstance, Status};
-use aacon::paths::DataDir;
-use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
+use aacon::platform::embedded::EmbeddedPlatform;
 use aacon::platform::{Platform, PlatformEvent};
-use aacon::runtime::{Runtime, RuntimeConfig};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -152,23 +150,7 @@ fn main() {
     let tmp = tempfile::tempdir().expect("tempdir");
     rt.block_on(async {
         let url = server().await;
-        let platform = Arc::new(
-            EmbeddedPlatform::open(
-                DataDir::new(tmp.path()),
-                EmbeddedOptions {
-                    role: Role::Serve,
-                    host_runtime: true,
-                },
-            )
-            .expect("open"),
-        );
-        let handle = Runtime::spawn(
-            platform.clone(),
-            RuntimeConfig {
-                kill_on_panic: false,
-                ..RuntimeConfig::default()
-            },
-        );
+        let (platform, handle) = common::hosted_platform(tmp.path());
         let (one, _, _) = run(&platform, &url, "one", 1).await;
         let (all, worst, late) = run(&platform, &url, "many", n).await;
         result(

@@ -7,14 +7,10 @@
 mod common;
 
 use aacon::domain::{NewInstance, Status};
-use aacon::paths::DataDir;
-use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
 use aacon::platform::{Platform, PlatformEvent};
-use aacon::runtime::{Runtime, RuntimeConfig};
 use common::{Samples, lat, ms, result, scale};
 use rmcp::ServiceExt;
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-fixture");
@@ -59,23 +55,7 @@ fn main() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let mut ours = Samples::default();
     rt.block_on(async {
-        let platform = Arc::new(
-            EmbeddedPlatform::open(
-                DataDir::new(tmp.path()),
-                EmbeddedOptions {
-                    role: Role::Serve,
-                    host_runtime: true,
-                },
-            )
-            .expect("open"),
-        );
-        let handle = Runtime::spawn(
-            platform.clone(),
-            RuntimeConfig {
-                kill_on_panic: false,
-                ..RuntimeConfig::default()
-            },
-        );
+        let (platform, handle) = common::hosted_platform(tmp.path());
         let mut events = platform.subscribe();
         for i in 0..rounds {
             let t = Instant::now();

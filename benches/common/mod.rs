@@ -67,3 +67,32 @@ pub fn lat(s: &Samples) -> Vec<(&'static str, String)> {
         ("p99_ms", format!("{:.4}", ms(s.p99()))),
     ]
 }
+
+/// An embedded platform on `dir` hosting the runtime (as `aacon serve`
+/// does), for the runtime benches. Call from inside a tokio runtime.
+pub fn hosted_platform(
+    dir: &std::path::Path,
+) -> (
+    std::sync::Arc<aacon::platform::embedded::EmbeddedPlatform>,
+    aacon::runtime::RuntimeHandle,
+) {
+    use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
+    let platform = std::sync::Arc::new(
+        EmbeddedPlatform::open(
+            aacon::paths::DataDir::new(dir),
+            EmbeddedOptions {
+                role: Role::Serve,
+                host_runtime: true,
+            },
+        )
+        .expect("open"),
+    );
+    let handle = aacon::runtime::Runtime::spawn(
+        platform.clone(),
+        aacon::runtime::RuntimeConfig {
+            kill_on_panic: false,
+            ..aacon::runtime::RuntimeConfig::default()
+        },
+    );
+    (platform, handle)
+}
