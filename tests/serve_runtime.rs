@@ -99,7 +99,8 @@ async fn serve_runs_instances_and_stops_them_on_sigterm() {
         aacon::runtime::socket::host_pid(&sock).await,
         Some(serve.child.id())
     );
-    let local = aacon::runtime::socket::host(&sock, Duration::from_secs(10)).unwrap();
+    assert!(aacon::runtime::socket::listening(&sock));
+    let local = aacon::runtime::socket::client(&sock).unwrap();
     let listed = local.list().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].id, inst.id);

@@ -174,6 +174,8 @@ pub struct EmbeddedPlatform {
     /// The runtime this process runs on this platform, once it runs
     /// (weak: the runtime holds this platform).
     runtime: Mutex<Option<crate::runtime::LiveRuntime>>,
+    /// The client for another process's runtime socket, built on first use.
+    host_api: std::sync::OnceLock<Option<crate::platform::api::ApiPlatform>>,
 }
 
 /// Whether a runtime error message is about the arguments (not the server).
@@ -221,6 +223,7 @@ impl EmbeddedPlatform {
             outbox_wake: Arc::new(Notify::new()),
             runtime_lock: Mutex::new(runtime_lock),
             runtime: Mutex::new(None),
+            host_api: std::sync::OnceLock::new(),
         })
     }
 
@@ -585,7 +588,7 @@ impl Platform for EmbeddedPlatform {
         if let Some(rt) = self.live_runtime() {
             return Ok(rt.stderr(id));
         }
-        if let Some(host) = self.other_host(Duration::from_secs(5)) {
+        if let Some(host) = self.other_host() {
             return host.logs(id).await;
         }
         Err(PlatformError::Unavailable(
@@ -611,7 +614,7 @@ impl EmbeddedPlatform {
             return rt.call_tool(id, tool, args).await.map_err(runtime_error);
         }
         // Another process hosts it: ask it over its socket (the serve API).
-        if let Some(host) = self.other_host(cfg.call_timeout + Duration::from_secs(5)) {
+        if let Some(host) = self.other_host() {
             return host.call_tool(id, tool, args).await;
         }
         // Nobody runs it: a one-shot session just for this call.
@@ -622,11 +625,17 @@ impl EmbeddedPlatform {
 
     /// The runtime host of this data dir when it is another process (never
     /// this one: it would answer through this very platform).
-    fn other_host(&self, timeout: Duration) -> Option<crate::platform::api::ApiPlatform> {
+    fn other_host(&self) -> Option<&crate::platform::api::ApiPlatform> {
         if self.is_runtime_host() || self.live_runtime().is_some() {
             return None;
         }
-        crate::runtime::socket::host(&self.dir.socket(), timeout)
+        let socket = self.dir.socket();
+        if !crate::runtime::socket::listening(&socket) {
+            return None;
+        }
+        self.host_api
+            .get_or_init(|| crate::runtime::socket::client(&socket))
+            .as_ref()
     }
 }
 

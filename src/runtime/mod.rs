@@ -148,6 +148,15 @@ pub struct RuntimeHandle {
     socket: Option<(JoinHandle<()>, std::path::PathBuf)>,
 }
 
+/// Why a call through the runtime failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallError {
+    /// The instance has no live session in this runtime.
+    NotRunning(String),
+    /// The call itself failed (bad arguments, the server's error, a timeout).
+    Failed(String),
+}
+
 pub struct Runtime;
 
 impl Runtime {
@@ -393,17 +402,17 @@ impl Shared {
         id: Uuid,
         tool: &str,
         args: Value,
-    ) -> Result<ToolCallOutcome, socket::CallError> {
+    ) -> Result<ToolCallOutcome, CallError> {
         let (peer, tools) = self.with_live(id, |l| (l.peer.clone(), l.tools.clone()));
         let Some(peer) = peer else {
-            return Err(socket::CallError::NotRunning(
+            return Err(CallError::NotRunning(
                 "the instance is not running in this runtime; start it first".into(),
             ));
         };
-        let args = check_args(&tools, tool, args).map_err(socket::CallError::Failed)?;
+        let args = check_args(&tools, tool, args).map_err(CallError::Failed)?;
         session::call_tool(&peer, tool, args, self.cfg.call_timeout)
             .await
-            .map_err(socket::CallError::Failed)
+            .map_err(CallError::Failed)
     }
 
     async fn report(&self, id: Uuid, report: StatusReport, correlation_id: Option<String>) {
@@ -912,7 +921,7 @@ impl RuntimeHandle {
             .call_tool(id, tool, args)
             .await
             .map_err(|e| match e {
-                socket::CallError::NotRunning(m) | socket::CallError::Failed(m) => m,
+                CallError::NotRunning(m) | CallError::Failed(m) => m,
             })
     }
 
@@ -1000,7 +1009,7 @@ impl ToolCaller {
         args: Value,
     ) -> Result<ToolCallOutcome, String> {
         self.0.call_tool(id, tool, args).await.map_err(|e| match e {
-            socket::CallError::NotRunning(m) | socket::CallError::Failed(m) => m,
+            CallError::NotRunning(m) | CallError::Failed(m) => m,
         })
     }
 

@@ -21,30 +21,27 @@ pub(super) fn start(
     crate::serve::unix::listen(&path, crate::serve::local_router(platform))
 }
 
-/// The runtime host serving on `path`, as an API client whose calls may
-/// take `timeout`; `None` when nobody listens there (no host, or a stale
-/// socket file).
-pub fn host(path: &Path, timeout: Duration) -> Option<ApiPlatform> {
-    // Connecting to a Unix socket answers at once: a listener or not.
-    std::os::unix::net::UnixStream::connect(path).ok()?;
+/// Whether a runtime host listens on `path` (connecting to a Unix socket
+/// answers at once: a listener, or not).
+pub fn listening(path: &Path) -> bool {
+    std::os::unix::net::UnixStream::connect(path).is_ok()
+}
+
+/// An API client for the runtime host on `path`. Its timeout leaves room
+/// for the slowest tool call the host allows.
+pub fn client(path: &Path) -> Option<ApiPlatform> {
+    let timeout = super::RuntimeConfig::default().call_timeout + Duration::from_secs(5);
     ApiPlatform::new(ApiOptions::runtime_host(path, timeout)).ok()
 }
 
 /// The pid of the runtime host serving on `path`, if one answers.
 pub async fn host_pid(path: &Path) -> Option<u32> {
-    let api = host(path, Duration::from_secs(2))?;
-    let health = api.health().await.ok()?;
+    if !listening(path) {
+        return None;
+    }
+    let health = client(path)?.health().await.ok()?;
     health
         .get("pid")
         .and_then(serde_json::Value::as_u64)
         .and_then(|p| u32::try_from(p).ok())
-}
-
-/// Why a call through the runtime failed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CallError {
-    /// The instance has no live session in this runtime.
-    NotRunning(String),
-    /// The call itself failed (bad arguments, the server's error, a timeout).
-    Failed(String),
 }

@@ -419,7 +419,11 @@ impl ApiPlatform {
             .user_agent(concat!("aacon/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = &opts.unix_socket {
             shown = format!("unix:{}", path.display());
-            builder = builder.unix_socket(path.as_path());
+            // No pooled connections: the host behind the path may change
+            // (a takeover), and a local connection costs next to nothing.
+            builder = builder
+                .unix_socket(path.as_path())
+                .pool_max_idle_per_host(0);
         }
         let client = builder.build().map_err(|e| {
             PlatformError::Internal(format!("cannot build the HTTP client: {}", root_cause(&e)))
