@@ -47,6 +47,9 @@ pub enum Msg {
     Mouse(MouseEvent),
     Resize,
     Tick(DateTime<Utc>),
+    /// Why this terminal drops OSC 52 writes, when known (checked once,
+    /// off the UI thread, at start).
+    Clipboard(Option<String>),
     Platform(PlatformEvent),
     /// The subscription dropped this many events; a reload follows.
     Lagged(u64),
@@ -944,6 +947,10 @@ impl App {
             }
             Msg::DraftFailed(e) => {
                 self.toast(Level::Error, e);
+                Vec::new()
+            }
+            Msg::Clipboard(refusal) => {
+                self.clipboard_refusal = refusal;
                 Vec::new()
             }
             Msg::Notice(r) => {

@@ -1,7 +1,8 @@
 //! Whether the terminal will take an OSC 52 clipboard write. Terminals do
 //! not acknowledge OSC 52, so refusal is known only from the environment:
 //! the terminals and multiplexers known to drop it, and tmux's
-//! `set-clipboard` option. `None` means "send it"; `Some(sentence)` says
+//! `set-clipboard` option (asked off the UI thread after start). `None`
+//! means "send it"; `Some(sentence)` says
 //! why a copy would be lost, shown instead of a false "copied".
 
 use std::process::{Command, Stdio};

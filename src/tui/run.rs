@@ -143,10 +143,6 @@ pub async fn run(platform: Arc<dyn Platform>, opts: ConsoleOptions) -> color_eyr
     let theme = load_theme(&opts.theme, &opts).map_err(|e| eyre!(e))?;
     let keymap = load_keymap(&opts.keymap, &opts).map_err(|e| eyre!(e))?;
     let mut app = App::new(theme, keymap, platform.info(), Utc::now());
-    // Before the screen opens (it may ask tmux, for at most a second).
-    app.clipboard_refusal = tokio::task::spawn_blocking(super::clipboard::detect)
-        .await
-        .unwrap_or(None);
 
     install_hooks();
     let _guard = TerminalGuard::enter().wrap_err("cannot set up the terminal")?;
@@ -249,6 +245,13 @@ where
             None
         }
     };
+    if real_terminal {
+        // It may ask tmux (at most a second): not on the way to the first frame.
+        let tx = tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let _ = tx.send(Msg::Clipboard(super::clipboard::detect()));
+        });
+    }
     let io = Io {
         platform: platform.clone(),
         tx: tx.clone(),
