@@ -768,9 +768,7 @@ async fn call_tool(
         Ok(id) => id,
         Err(r) => return r,
     };
-    if st.read_only {
-        return platform_error(PlatformError::ReadOnly("calling a tool"));
-    }
+    // Read-only serve wraps its platform in `ReadOnly`, which refuses the call.
     let m = match json_object(body) {
         Ok(m) => m,
         Err(r) => return r,

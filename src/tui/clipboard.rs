@@ -2,8 +2,8 @@
 //! not acknowledge OSC 52, so refusal is known only from the environment:
 //! the terminals and multiplexers known to drop it, and tmux's
 //! `set-clipboard` option (asked off the UI thread after start). `None`
-//! means "send it"; `Some(sentence)` says
-//! why a copy would be lost, shown instead of a false "copied".
+//! means "send it"; `Some(sentence)` says why a copy would be lost, shown
+//! instead of a false "copied".
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
