@@ -3,7 +3,7 @@
 //! times instead of the screen's "5m".
 
 use super::app::{App, DetailTab, Screen, StreamItem};
-use super::views::events::change_span;
+use super::views::events::{change_span, instance_name};
 use crate::domain::{Envelope, Instance};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
@@ -86,19 +86,10 @@ const EVENT_COLUMNS: [&str; 6] = [
 ];
 
 fn event_row(app: &App, e: &Envelope) -> Vec<String> {
-    let instance = e
-        .instance_name()
-        .map(str::to_string)
-        .or_else(|| {
-            e.instance_id()
-                .and_then(|id| app.projection.get(&id))
-                .map(|i| i.name.clone())
-        })
-        .unwrap_or_default();
     vec![
         time(&e.timestamp),
         e.event_type.clone(),
-        instance,
+        instance_name(app, e).unwrap_or_default(),
         change_span(app, e).content.into_owned(),
         e.correlation_id.clone().unwrap_or_default(),
         e.event_id.clone(),

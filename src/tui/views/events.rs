@@ -20,21 +20,23 @@ pub fn event_row<'a>(app: &App, e: &Envelope, with_instance: bool, width: u16) -
         Cell::from(kind),
     ];
     if with_instance {
-        let name = e
-            .instance_name()
-            .map(inert)
-            .or_else(|| {
-                e.instance_id()
-                    .and_then(|id| app.projection.get(&id))
-                    .map(|i| inert(&i.name))
-            })
-            .unwrap_or_else(|| "-".into());
+        let name = instance_name(app, e).map_or_else(|| "-".into(), |n| inert(&n));
         cells.push(Cell::from(name));
     }
     cells.push(Cell::from(Line::from(change)));
     let corr = e.correlation_id.as_deref().map_or("-".into(), inert);
     cells.push(Cell::from(fit(&corr, if width > 100 { 36 } else { 12 })).style(t.dim));
     cells
+}
+
+/// The name of an event's instance: carried by the event, else known to
+/// the console's state.
+pub fn instance_name(app: &App, e: &Envelope) -> Option<String> {
+    e.instance_name().map(str::to_string).or_else(|| {
+        e.instance_id()
+            .and_then(|id| app.projection.get(&id))
+            .map(|i| i.name.clone())
+    })
 }
 
 /// What an event changed, in a few words ("● starting → ● running",
