@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod agentarea;
 pub mod bus;
 pub mod cli;
 pub mod pty;
