@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, Weak};
 
 pub struct AgentArea {
     /// The state dir `up` wrote to (PostgreSQL data, logs, `env`, `pids`).
@@ -87,6 +88,27 @@ impl AgentArea {
             backend,
             dir,
         }
+    }
+
+    /// One backend shared by the tests of a binary that run at the same
+    /// time (a start costs seconds): the first caller starts it, the last
+    /// one to drop its `Arc` stops it. Give each test its own workspace
+    /// ([`AgentArea::workspace_token`]) so tests never see each other's data.
+    pub fn shared() -> Arc<AgentArea> {
+        static SHARED: Mutex<Weak<AgentArea>> = Mutex::new(Weak::new());
+        let mut slot = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(a) = slot.upgrade() {
+            return a;
+        }
+        let a = Arc::new(AgentArea::start());
+        *slot = Arc::downgrade(&a);
+        a
+    }
+
+    /// A valid token (expires in a day) whose data scope is workspace `ws`:
+    /// AgentArea scopes every query by this claim.
+    pub fn workspace_token(&self, ws: &str) -> String {
+        self.mint(&format!("'sub':'aacon-test','workspace_id':'{ws}'"), Some(86_400))
     }
 
     /// The Redis port, for `redis-cli`-like clients in tests.
