@@ -522,3 +522,48 @@ fn events_say_what_changed() {
     assert!(s.contains("desired running"), "{s}");
     assert!(s.contains("deleted"), "{s}");
 }
+
+#[test]
+fn the_table_says_what_part_of_the_stream_it_covers() {
+    use aacon::domain::Envelope;
+    use aacon::platform::{PlatformEvent, StreamWindow};
+    let mut a = app();
+    // Three instances known only from the stream (not in the last list).
+    for (n, name) in ["from-stream-1", "from-stream-2", "from-stream-3"]
+        .iter()
+        .enumerate()
+    {
+        let mut i = fixtures::instances()[0].clone();
+        i.id = uuid::Uuid::from_u128(0xfeed_0000 + n as u128);
+        i.name = name.to_string();
+        let e = Envelope::created(&i, None);
+        a.update(Msg::Platform(PlatformEvent::Event(std::sync::Arc::new(e))));
+    }
+    let since = chrono::DateTime::parse_from_rfc3339("2026-11-24T22:21:07Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    a.update(Msg::Platform(PlatformEvent::Window(StreamWindow {
+        source: "redis://127.0.0.1:6379/0".into(),
+        retained: 5001,
+        read: 200,
+        since: Some(since),
+    })));
+    assert_eq!(
+        a.coverage().as_deref(),
+        Some("3 instances seen on the stream since 22:21 · B reads all 5001 entries")
+    );
+    insta::assert_snapshot!("coverage_partial_80x24", render(&mut a, 80, 24));
+    a.update(Msg::Platform(PlatformEvent::Window(StreamWindow {
+        source: "redis://127.0.0.1:6379/0".into(),
+        retained: 5001,
+        read: 5001,
+        since: Some(since),
+    })));
+    assert_eq!(
+        a.coverage().as_deref(),
+        Some("3 instances seen on the stream since 22:21 (all 5001 entries it retains)")
+    );
+    // The platform's own list only: nothing to say.
+    a.load(fixtures::instances());
+    assert_eq!(a.coverage(), None);
+}

@@ -172,12 +172,8 @@ fn config(global: &super::Global, cmd: ConfigCmd) -> Outcome {
         ConfigCmd::Path => print(&config::describe_locations(global.config.as_deref(), &env)),
         ConfigCmd::Example => print(config::EXAMPLE),
         ConfigCmd::Show => {
-            let flags = config::Overrides {
-                read_only: global.read_only.then_some(true),
-                ..config::Overrides::default()
-            };
-            let settings = config::Settings::load(global.config.as_deref(), &flags, &env)
-                .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
+            // The settings every other command resolves: every flag counts.
+            let settings = super::serve_cmd::settings(global)?;
             print(&settings.describe());
         }
     }
@@ -241,6 +237,7 @@ async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
         _ => None,
     };
     let live = redis.as_ref().map(|cfg| {
+        embedded.attach_stream(cfg.clone());
         crate::bus::Live::start(
             cfg,
             crate::bus::Start::Backfill(cfg.backfill),

@@ -505,6 +505,12 @@ fn perform(cmds: Vec<Command>, io: &Io) {
                     let _ = tx.send(Msg::ToolCalled { id, result });
                 });
             }
+            Command::ReadStream => {
+                tokio::spawn(async move {
+                    let r = p.read_stream().await.map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::Notice(r));
+                });
+            }
             Command::LoadLogs(id) => {
                 tokio::spawn(async move {
                     let result = p.logs(id).await;
@@ -562,18 +568,13 @@ fn perform(cmds: Vec<Command>, io: &Io) {
             }
             Command::Delete(ids) => {
                 tokio::spawn(async move {
-                    let _ =
-                        tx.send(
-                            Msg::Done(
-                                bulk("delete", ids, |id| {
-                                    let p = p.clone();
-                                    async move {
-                                        p.delete(id).await.map(|_| (String::new(), String::new()))
-                                    }
-                                })
-                                .await,
-                            ),
-                        );
+                    let _ = tx.send(Msg::Done(
+                        bulk("delete", ids, |id| {
+                            let p = p.clone();
+                            async move { stop_then_delete(p.as_ref(), id).await }
+                        })
+                        .await,
+                    ));
                 });
             }
             Command::Create(new) => {
@@ -707,4 +708,42 @@ where
             failed.len()
         )),
     }
+}
+
+/// Whether an instance runs, or is meant to: a delete stops it first.
+fn runs(i: &crate::domain::Instance) -> bool {
+    use crate::domain::{DesiredState, Status};
+    i.desired_state == DesiredState::Running
+        || matches!(
+            i.status,
+            Status::Validating | Status::Starting | Status::Running | Status::Unhealthy
+        )
+}
+
+/// Delete one instance as the confirmation says: one that runs is stopped
+/// first, and deleted only once the platform answered the stop; a stop that
+/// fails leaves it in place. Returns its name and the sentence for a toast.
+pub async fn stop_then_delete(
+    p: &dyn Platform,
+    id: uuid::Uuid,
+) -> crate::platform::Result<(String, String)> {
+    let current = p.get(&id.to_string()).await?;
+    let name = current.name.clone();
+    let stopped = if runs(&current) {
+        p.stop(id).await.map_err(|e| {
+            crate::platform::PlatformError::Unavailable(format!(
+                "'{name}' was not deleted: stopping it first failed: {e}"
+            ))
+        })?;
+        true
+    } else {
+        false
+    };
+    p.delete(id).await?;
+    let message = if stopped {
+        format!("stopped {name}, then deleted it")
+    } else {
+        format!("deleted {name}")
+    };
+    Ok((name, message))
 }
