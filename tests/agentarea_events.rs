@@ -229,7 +229,7 @@ async fn agentareas_own_events_are_attributed_to_their_instance() {
     assert!(raw.contains("no instance changed"), "{raw}");
 
     // The Go manager's report (shape 3) names its instance itself.
-    assert_eq!(ws.manager_status(a, "attr-a", "running").await, 1);
+    assert!(ws.manager_status(a, "attr-a", "running").await >= 1);
     let e = next_of(&mut rx, EventType::StatusChanged).await;
     assert_eq!(e.instance_id(), Some(a));
     assert_eq!(e.status(), Some(Status::Running));
