@@ -54,6 +54,10 @@ pub struct ConsoleOptions {
     /// How often ages, spinners and toasts are refreshed (`ui.refresh_ms`);
     /// live changes are drawn as they arrive regardless.
     pub tick: Duration,
+    /// Notified once the console subscribed to the platform's events, so
+    /// a source that replays history (the stream's backfill) starts then
+    /// and nothing it sends is missed.
+    pub subscribed: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl ConsoleOptions {
@@ -66,6 +70,7 @@ impl ConsoleOptions {
             read_only: false,
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             tick: TICK,
+            subscribed: None,
         }
     }
 }
@@ -260,6 +265,9 @@ where
         osc52: real_terminal,
     };
     let mut sub = Some(platform.subscribe());
+    if let Some(n) = &opts.subscribed {
+        n.notify_one();
+    }
     let mut input = pin!(input);
     let mut signal = signal;
     let mut tick = tokio::time::interval(opts.tick.max(FRAME));
