@@ -548,6 +548,7 @@ fn the_table_says_what_part_of_the_stream_it_covers() {
         read: 200,
         since: Some(since),
     })));
+    a.prepare();
     assert_eq!(
         a.coverage().as_deref(),
         Some("3 instances seen on the stream since 22:21 · B reads all 5001 entries")
@@ -559,11 +560,13 @@ fn the_table_says_what_part_of_the_stream_it_covers() {
         read: 5001,
         since: Some(since),
     })));
+    a.prepare();
     assert_eq!(
         a.coverage().as_deref(),
         Some("3 instances seen on the stream since 22:21 (all 5001 entries it retains)")
     );
     // The platform's own list only: nothing to say.
     a.load(fixtures::instances());
+    a.prepare();
     assert_eq!(a.coverage(), None);
 }

@@ -496,6 +496,9 @@ pub struct App {
     /// The ids the last `list` answered (the platform's own instances);
     /// the others are known only from the stream.
     pub listed: HashSet<Uuid>,
+    /// How many instances are known only from the stream (counted when
+    /// the rows are rebuilt, not every frame).
+    stream_only: usize,
 }
 
 fn plain_key(k: &KeyEvent) -> Option<char> {
@@ -573,6 +576,7 @@ impl App {
             since_reload: Vec::new(),
             stream_window: None,
             listed: HashSet::new(),
+            stream_only: 0,
         }
     }
 
@@ -655,6 +659,13 @@ impl App {
             rows.reverse();
         }
         self.rows = rows.into_iter().map(|i| i.id).collect();
+        if self.stream_window.is_some() {
+            self.stream_only = self
+                .projection
+                .instances()
+                .filter(|i| !i.name.is_empty() && !self.listed.contains(&i.id))
+                .count();
+        }
         self.rows_dirty = false;
         self.rows_built_at = Some(self.now);
         self.marked.retain(|id| self.projection.get(id).is_some());
@@ -1151,6 +1162,7 @@ impl App {
             PlatformEvent::Refresh => self.reload(),
             PlatformEvent::Window(w) => {
                 self.stream_window = Some(w);
+                self.rows_dirty = true;
                 Vec::new()
             }
         }
@@ -1159,14 +1171,10 @@ impl App {
     /// What the table covers when some instances are known only from the
     /// stream: how many, since when, and whether the whole stream was read
     /// (or the key that reads it). `None` when the table is the platform's
-    /// own list.
+    /// own list. As of the last [`App::prepare`].
     pub fn coverage(&self) -> Option<String> {
         let w = self.stream_window.as_ref()?;
-        let n = self
-            .projection
-            .instances()
-            .filter(|i| !i.name.is_empty() && !self.listed.contains(&i.id))
-            .count();
+        let n = self.stream_only;
         if n == 0 {
             return None;
         }
