@@ -236,27 +236,14 @@ fn a_data_dir_without_write_permission_is_broken_with_the_chmod_to_run() {
 #[test]
 fn api_mode_checks_the_remote_and_names_it_not_a_local_runtime() {
     let env = Env::new();
-    let mut serve = std::process::Command::new(assert_cmd::cargo::cargo_bin("aacon"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("AACON_DATA_DIR", env.dir.path().join("served"))
-        .env("AACON_CONFIG_DIR", env.dir.path().join("config"))
-        .env_remove("AACON_API_TOKEN")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(serve.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
+    let serve = support::serve::Serve::start(
+        &env.dir.path().join("served"),
+        &env.dir.path().join("config"),
+        &[],
+    );
+    let url = serve.url.clone();
     let (code, lines) = env.doctor(&[("AACON_API_URL", &url)]);
-    let _ = serve.kill();
-    let _ = serve.wait();
+    drop(serve);
     assert_eq!(code, 0, "{lines:#?}");
     assert_eq!(
         line(&lines, "api"),

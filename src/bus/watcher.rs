@@ -228,6 +228,20 @@ impl Reader {
         Ok(())
     }
 
+    /// The id of the oldest entry the stream retains.
+    async fn oldest_id(&self, conn: &mut MultiplexedConnection) -> Result<Option<String>, Stop> {
+        let v: redis::Value = redis::cmd("XRANGE")
+            .arg(&self.cfg.stream_key)
+            .arg("-")
+            .arg("+")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(conn)
+            .await
+            .map_err(|e| Stop::Error(self.cfg.error(e)))?;
+        Ok(entry::parse_entries(v).first().map(|e| e.id.clone()))
+    }
+
     /// What the first positioning reads: the last `n` of `len` entries
     /// (all of them when `n >= len`), from `first` (the oldest read).
     async fn window(
@@ -238,16 +252,7 @@ impl Reader {
         first: Option<&str>,
     ) -> Result<crate::platform::StreamWindow, Stop> {
         let oldest = if n >= len && len > 0 {
-            let v: redis::Value = redis::cmd("XRANGE")
-                .arg(&self.cfg.stream_key)
-                .arg("-")
-                .arg("+")
-                .arg("COUNT")
-                .arg(1)
-                .query_async(conn)
-                .await
-                .map_err(|e| Stop::Error(self.cfg.error(e)))?;
-            entry::parse_entries(v).first().map(|e| e.id.clone())
+            self.oldest_id(conn).await?
         } else if n == 0 {
             None
         } else {
@@ -316,18 +321,9 @@ impl Reader {
             Some(last) if resumed && last != "0-0" => {
                 // Entries trimmed (MAXLEN) while we were away are a gap we
                 // cannot fill from the stream: ask for a reload.
-                let v: redis::Value = redis::cmd("XRANGE")
-                    .arg(&key)
-                    .arg("-")
-                    .arg("+")
-                    .arg("COUNT")
-                    .arg(1)
-                    .query_async(conn)
-                    .await
-                    .map_err(|e| err(&self.cfg, e))?;
-                let first = entry::parse_entries(v);
+                let first = self.oldest_id(conn).await?;
                 if let (Some(f), Some(l)) = (
-                    first.first().and_then(|e| StreamId::parse(&e.id)),
+                    first.as_deref().and_then(StreamId::parse),
                     StreamId::parse(&last),
                 ) && f > l
                 {
