@@ -570,3 +570,29 @@ fn the_table_says_what_part_of_the_stream_it_covers() {
     a.prepare();
     assert_eq!(a.coverage(), None);
 }
+
+#[test]
+fn an_event_known_by_id_only_shows_the_id_and_one_without_shows_a_dash() {
+    use aacon::domain::Envelope;
+    use aacon::platform::PlatformEvent;
+    let mut a = app();
+    a.stream.clear();
+    let raw = |data: &str| -> Envelope {
+        serde_json::from_str(&format!(
+            r#"{{"event_id":"{}","timestamp":"2026-11-25T11:59:00Z","event_type":"MCPServerInstanceDeleted","data":{data}}}"#,
+            uuid::Uuid::new_v4()
+        ))
+        .unwrap()
+    };
+    let gone = raw(r#"{"instance_id":"0badc0de-1111-4222-8333-444455556666"}"#);
+    let nameless = raw("{}");
+    for e in [gone, nameless] {
+        a.update(Msg::Platform(PlatformEvent::Event(std::sync::Arc::new(e))));
+    }
+    a.action(Action::EventsView);
+    let screen = render(&mut a, 120, 24);
+    let rows: Vec<&str> = screen.lines().filter(|l| l.contains("Deleted")).collect();
+    assert_eq!(rows.len(), 2, "{screen}");
+    assert!(rows[0].contains("0badc0de"), "{}", rows[0]);
+    assert!(rows[1].contains(" - "), "{}", rows[1]);
+}

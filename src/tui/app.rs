@@ -1664,6 +1664,13 @@ impl App {
                 self.toast(Level::Info, "this console watches no Redis stream");
                 Vec::new()
             }
+            Some(_) if self.stream_only == 0 => {
+                self.toast(
+                    Level::Info,
+                    "every instance in the table is the platform's own: none is known only from the stream",
+                );
+                Vec::new()
+            }
             Some(w) if w.whole() => {
                 self.toast(
                     Level::Info,
