@@ -105,3 +105,55 @@ fn a_bad_config_file_is_one_sentence_naming_file_line_and_key() {
             "(given by --config) does not exist",
         ));
 }
+
+#[test]
+fn show_names_every_flag_and_env_value_in_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = aacon(&dir)
+        .env("AACON_API_TOKEN", "tok-456")
+        .env("AACON_WORKSPACE", "ws-from-env")
+        .env("AACON_API_POLL_MS", "700")
+        .args([
+            "--api",
+            "http://127.0.0.1:9/",
+            "--redis",
+            "redis://127.0.0.1:6390/2",
+            "--theme",
+            "light",
+            "--keymap",
+            "vim",
+            "--log",
+            "debug",
+            "config",
+            "show",
+        ])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    for line in [
+        "backend.api_url = http://127.0.0.1:9/  # the flag --api",
+        "backend.workspace = ws-from-env  # the environment variable AACON_WORKSPACE",
+        "backend.token = <redacted>  # the environment variable AACON_API_TOKEN",
+        "backend.poll_ms = 700  # the environment variable AACON_API_POLL_MS",
+        "redis.url = redis://127.0.0.1:6390/2  # the flag --redis",
+        "ui.theme = light  # the flag --theme",
+        "ui.keymap = vim  # the flag --keymap",
+        "log.level = debug  # the flag --log",
+        "ui.read_only = false  # the default",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+    assert!(!text.contains("(unset)  # the flag"), "{text}");
+    assert!(!text.contains("tok-456"), "{text}");
+    // A flag beats the environment.
+    let out = aacon(&dir)
+        .env("AACON_API_URL", "http://127.0.0.1:8/")
+        .args(["--api", "http://127.0.0.1:9/", "config", "show"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        text.contains("backend.api_url = http://127.0.0.1:9/  # the flag --api"),
+        "{text}"
+    );
+}

@@ -232,3 +232,33 @@ fn a_data_dir_without_write_permission_is_broken_with_the_chmod_to_run() {
         )
     );
 }
+
+#[test]
+fn api_mode_checks_the_remote_and_names_it_not_a_local_runtime() {
+    let env = Env::new();
+    let serve = support::serve::Serve::start(
+        &env.dir.path().join("served"),
+        &env.dir.path().join("config"),
+        &[],
+    );
+    let url = serve.url.clone();
+    let (code, lines) = env.doctor(&[("AACON_API_URL", &url)]);
+    drop(serve);
+    assert_eq!(code, 0, "{lines:#?}");
+    assert_eq!(
+        line(&lines, "api"),
+        format!("✓ api: {url} reachable, auth ok, 0 instances")
+    );
+    assert_eq!(
+        line(&lines, "backend"),
+        format!("✓ backend: aacon serve {}", env!("CARGO_PKG_VERSION"))
+    );
+    assert!(line(&lines, "runtime").starts_with("– runtime: API mode"));
+    // Nothing about this machine's embedded runtime.
+    for local in ["runtime host", "store", "containers", "npx", "uvx"] {
+        assert!(
+            !lines.iter().any(|l| l.contains(&format!(" {local}: "))),
+            "{local} in {lines:#?}"
+        );
+    }
+}

@@ -839,3 +839,40 @@ fn status_changes_resort_only_when_the_order_depends_on_status() {
     a.prepare();
     assert!(names(&a).is_empty(), "the filter now hides it");
 }
+
+/// What the bulk delete's confirmation says ("Running instances are
+/// stopped first") is what it does: a running one is stopped, the stop
+/// answered, then it is deleted; one that is stopped is only deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_delete_stops_running_instances_first_then_deletes_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = embedded(tmp.path());
+    let new = |name: &str| NewInstance {
+        name: name.into(),
+        description: None,
+        server_spec_id: None,
+        json_spec: json!({"command": ["mcp"]}),
+    };
+    let running = p.create(new("runs")).await.unwrap().id;
+    let idle = p.create(new("idle")).await.unwrap().id;
+    p.start(running).await.unwrap();
+    let (_, said) = aacon::tui::run::stop_then_delete(&p, running)
+        .await
+        .unwrap();
+    assert_eq!(said, "stopped runs, then deleted it");
+    let (_, said) = aacon::tui::run::stop_then_delete(&p, idle).await.unwrap();
+    assert_eq!(said, "deleted idle");
+    let kinds = |id: Uuid, log: &[Envelope]| -> Vec<String> {
+        log.iter()
+            .filter(|e| e.instance_id() == Some(id))
+            .filter_map(|e| e.kind().map(|k| k.short().to_string()))
+            .collect()
+    };
+    let log = p.events(EventQuery::default()).await.unwrap();
+    assert_eq!(
+        kinds(running, &log),
+        ["Created", "Started", "Stopped", "Deleted"]
+    );
+    assert_eq!(kinds(idle, &log), ["Created", "Deleted"]);
+    assert!(p.list().await.unwrap().is_empty());
+}

@@ -522,3 +522,77 @@ fn events_say_what_changed() {
     assert!(s.contains("desired running"), "{s}");
     assert!(s.contains("deleted"), "{s}");
 }
+
+#[test]
+fn the_table_says_what_part_of_the_stream_it_covers() {
+    use aacon::domain::Envelope;
+    use aacon::platform::{PlatformEvent, StreamWindow};
+    let mut a = app();
+    // Three instances known only from the stream (not in the last list).
+    for (n, name) in ["from-stream-1", "from-stream-2", "from-stream-3"]
+        .iter()
+        .enumerate()
+    {
+        let mut i = fixtures::instances()[0].clone();
+        i.id = uuid::Uuid::from_u128(0xfeed_0000 + n as u128);
+        i.name = name.to_string();
+        let e = Envelope::created(&i, None);
+        a.update(Msg::Platform(PlatformEvent::Event(std::sync::Arc::new(e))));
+    }
+    let since = chrono::DateTime::parse_from_rfc3339("2026-11-24T22:21:07Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    a.update(Msg::Platform(PlatformEvent::Window(StreamWindow {
+        source: "redis://127.0.0.1:6379/0".into(),
+        retained: 5001,
+        read: 200,
+        since: Some(since),
+    })));
+    a.prepare();
+    assert_eq!(
+        a.coverage().as_deref(),
+        Some("3 instances seen on the stream since 22:21 · B reads all 5001 entries")
+    );
+    insta::assert_snapshot!("coverage_partial_80x24", render(&mut a, 80, 24));
+    a.update(Msg::Platform(PlatformEvent::Window(StreamWindow {
+        source: "redis://127.0.0.1:6379/0".into(),
+        retained: 5001,
+        read: 5001,
+        since: Some(since),
+    })));
+    a.prepare();
+    assert_eq!(
+        a.coverage().as_deref(),
+        Some("3 instances seen on the stream since 22:21 (all 5001 entries it retains)")
+    );
+    // The platform's own list only: nothing to say.
+    a.load(fixtures::instances());
+    a.prepare();
+    assert_eq!(a.coverage(), None);
+}
+
+#[test]
+fn an_event_known_by_id_only_shows_the_id_and_one_without_shows_a_dash() {
+    use aacon::domain::Envelope;
+    use aacon::platform::PlatformEvent;
+    let mut a = app();
+    a.stream.clear();
+    let raw = |data: &str| -> Envelope {
+        serde_json::from_str(&format!(
+            r#"{{"event_id":"{}","timestamp":"2026-11-25T11:59:00Z","event_type":"MCPServerInstanceDeleted","data":{data}}}"#,
+            uuid::Uuid::new_v4()
+        ))
+        .unwrap()
+    };
+    let gone = raw(r#"{"instance_id":"0badc0de-1111-4222-8333-444455556666"}"#);
+    let nameless = raw("{}");
+    for e in [gone, nameless] {
+        a.update(Msg::Platform(PlatformEvent::Event(std::sync::Arc::new(e))));
+    }
+    a.action(Action::EventsView);
+    let screen = render(&mut a, 120, 24);
+    let rows: Vec<&str> = screen.lines().filter(|l| l.contains("Deleted")).collect();
+    assert_eq!(rows.len(), 2, "{screen}");
+    assert!(rows[0].contains("0badc0de"), "{}", rows[0]);
+    assert!(rows[1].contains(" - "), "{}", rows[1]);
+}

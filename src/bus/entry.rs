@@ -32,6 +32,12 @@ impl StreamId {
     }
 }
 
+/// When an entry was added: the milliseconds in its stream id.
+pub fn id_time(id: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let StreamId(ms, _) = StreamId::parse(id)?;
+    chrono::DateTime::from_timestamp_millis(i64::try_from(ms).ok()?)
+}
+
 fn text(v: Value) -> Option<String> {
     match v {
         Value::BulkString(b) => String::from_utf8(b).ok(),

@@ -20,6 +20,7 @@ pub mod agentarea;
 pub mod backoff;
 pub mod config;
 pub mod entry;
+pub mod full;
 pub mod group;
 pub mod live;
 pub mod pubsub;

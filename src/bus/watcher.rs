@@ -228,6 +228,44 @@ impl Reader {
         Ok(())
     }
 
+    /// The id of the oldest entry the stream retains.
+    async fn oldest_id(&self, conn: &mut MultiplexedConnection) -> Result<Option<String>, Stop> {
+        let v: redis::Value = redis::cmd("XRANGE")
+            .arg(&self.cfg.stream_key)
+            .arg("-")
+            .arg("+")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(conn)
+            .await
+            .map_err(|e| Stop::Error(self.cfg.error(e)))?;
+        Ok(entry::parse_entries(v).first().map(|e| e.id.clone()))
+    }
+
+    /// What the first positioning reads: the last `n` of `len` entries
+    /// (all of them when `n >= len`), from `first` (the oldest read).
+    async fn window(
+        &self,
+        conn: &mut MultiplexedConnection,
+        len: usize,
+        n: usize,
+        first: Option<&str>,
+    ) -> Result<crate::platform::StreamWindow, Stop> {
+        let oldest = if n >= len && len > 0 {
+            self.oldest_id(conn).await?
+        } else if n == 0 {
+            None
+        } else {
+            first.map(str::to_string)
+        };
+        Ok(crate::platform::StreamWindow {
+            source: self.cfg.label(),
+            retained: len as u64,
+            read: n.min(len) as u64,
+            since: oldest.as_deref().and_then(entry::id_time),
+        })
+    }
+
     /// Position (backfill or resume check), say `up` once positioned, then
     /// read live until an error.
     async fn session(
@@ -264,6 +302,10 @@ impl Reader {
                     .map_err(|e| err(&self.cfg, e))?;
                 let mut entries = entry::parse_entries(v);
                 entries.reverse();
+                let window = self
+                    .window(conn, len, n, entries.first().map(|e| e.id.as_str()))
+                    .await?;
+                self.send(Msg::Other(PlatformEvent::Window(window))).await?;
                 match entries.last() {
                     None => self.cursor = Some("0-0".into()),
                     Some(tip) if n == 0 => self.cursor = Some(tip.id.clone()),
@@ -279,18 +321,9 @@ impl Reader {
             Some(last) if resumed && last != "0-0" => {
                 // Entries trimmed (MAXLEN) while we were away are a gap we
                 // cannot fill from the stream: ask for a reload.
-                let v: redis::Value = redis::cmd("XRANGE")
-                    .arg(&key)
-                    .arg("-")
-                    .arg("+")
-                    .arg("COUNT")
-                    .arg(1)
-                    .query_async(conn)
-                    .await
-                    .map_err(|e| err(&self.cfg, e))?;
-                let first = entry::parse_entries(v);
+                let first = self.oldest_id(conn).await?;
                 if let (Some(f), Some(l)) = (
-                    first.first().and_then(|e| StreamId::parse(&e.id)),
+                    first.as_deref().and_then(StreamId::parse),
                     StreamId::parse(&last),
                 ) && f > l
                 {

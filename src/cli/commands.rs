@@ -172,12 +172,8 @@ fn config(global: &super::Global, cmd: ConfigCmd) -> Outcome {
         ConfigCmd::Path => print(&config::describe_locations(global.config.as_deref(), &env)),
         ConfigCmd::Example => print(config::EXAMPLE),
         ConfigCmd::Show => {
-            let flags = config::Overrides {
-                read_only: global.read_only.then_some(true),
-                ..config::Overrides::default()
-            };
-            let settings = config::Settings::load(global.config.as_deref(), &flags, &env)
-                .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
+            // The settings every other command resolves: every flag counts.
+            let settings = super::serve_cmd::settings(global)?;
             print(&settings.describe());
         }
     }
@@ -204,7 +200,7 @@ fn console_options(
 /// a remote one in API mode.
 async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
     let settings = super::serve_cmd::settings(global)?;
-    let opts = console_options(dir, &settings, global.read_only);
+    let mut opts = console_options(dir, &settings, global.read_only);
     if let Some(api) = super::serve_cmd::api_options(global)? {
         let p: Arc<dyn Platform> = Arc::new(crate::platform::api::ApiPlatform::new(api)?);
         return crate::tui::run(p, opts)
@@ -240,18 +236,26 @@ async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
         )),
         _ => None,
     };
+    // The backfill is sent once: start the watcher when the console listens.
+    let subscribed = Arc::new(tokio::sync::Notify::new());
+    opts.subscribed = Some(subscribed.clone());
     let live = redis.as_ref().map(|cfg| {
-        crate::bus::Live::start(
-            cfg,
-            crate::bus::Start::Backfill(cfg.backfill),
-            embedded.event_sender(),
-        )
+        embedded.attach_stream(cfg.clone());
+        let (cfg, sink) = (cfg.clone(), embedded.event_sender());
+        tokio::spawn(async move {
+            subscribed.notified().await;
+            let _live =
+                crate::bus::Live::start(&cfg, crate::bus::Start::Backfill(cfg.backfill), sink);
+            futures::future::pending::<()>().await;
+        })
     });
     let p: Arc<dyn Platform> = embedded;
     let out = crate::tui::run(p, opts)
         .await
         .map_err(|e| Failure::new(exit::RUNTIME, format!("{e:#}")));
-    drop(live);
+    if let Some(live) = live {
+        live.abort();
+    }
     // Stop every managed process, then flush what is left of the outbox.
     host.shutdown().await;
     if let Some(relay) = relay {

@@ -55,6 +55,11 @@ fn on_path(name: &str) -> bool {
 }
 
 fn data_dir_checks(dir: &DataDir, out: &mut Vec<Check>) {
+    writable_check(dir, out);
+    local_platform_checks(dir, out);
+}
+
+fn writable_check(dir: &DataDir, out: &mut Vec<Check>) {
     let probe = dir.root().join(".doctor-probe");
     match std::fs::write(&probe, b"ok").and_then(|_| std::fs::remove_file(&probe)) {
         Ok(()) => out.push(ok(
@@ -70,6 +75,10 @@ fn data_dir_checks(dir: &DataDir, out: &mut Vec<Check>) {
             ),
         )),
     }
+}
+
+/// The embedded platform's parts: its store, runtime host and secrets.
+fn local_platform_checks(dir: &DataDir, out: &mut Vec<Check>) {
     match Store::open(&dir.store(), "doctor").and_then(|s| s.integrity_check().map(|r| (s, r))) {
         Ok((s, r)) if r == "ok" => {
             let n = s.list().map(|l| l.len()).unwrap_or(0);
@@ -249,11 +258,57 @@ async fn api_check(global: &Global, out: &mut Vec<Check>) {
             format!("{name}: {e}"),
             "check the URL and AACON_API_TOKEN / AACON_WORKSPACE",
         )),
-        Err(_) => out.push(bad(
-            "api",
-            format!("{name} did not answer within 15 s"),
-            "check the URL and the network",
-        )),
+        Err(_) => {
+            out.push(bad(
+                "api",
+                format!("{name} did not answer within 15 s"),
+                "check the URL and the network",
+            ));
+            return;
+        }
+    }
+    // What answers there: its `/health` (no token needed) says.
+    match tokio::time::timeout(Duration::from_secs(15), platform.health()).await {
+        Ok(Ok(health)) => out.push(ok("backend", backend_of(&health))),
+        Ok(Err(e)) => out.push(Check {
+            check: "backend",
+            state: State::Warn,
+            detail: format!("{name}/health: {e}"),
+            fix: Some("check that the URL is the platform's base address".into()),
+        }),
+        Err(_) => out.push(Check {
+            check: "backend",
+            state: State::Warn,
+            detail: format!("{name}/health did not answer within 15 s"),
+            fix: None,
+        }),
+    }
+}
+
+/// What a platform's `/health` says it is: AgentArea's API, `aacon
+/// serve`, or something else (named as it names itself).
+fn backend_of(health: &serde_json::Value) -> String {
+    let field = |k: &str| {
+        health
+            .get(k)
+            .and_then(serde_json::Value::as_str)
+            .map(super::output::inert)
+    };
+    let version = field("version").map_or_else(String::new, |v| format!(" {v}"));
+    match field("service").as_deref() {
+        Some("agentarea-api") => format!("AgentArea (agentarea-api{version})"),
+        Some("aacon") => {
+            let ro = health
+                .get("read_only")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false);
+            format!(
+                "aacon serve{version}{}",
+                if ro { ", read-only" } else { "" }
+            )
+        }
+        Some(other) => format!("a service that calls itself '{other}'{version}"),
+        None => "a service that does not say what it is".into(),
     }
 }
 
@@ -330,8 +385,21 @@ fn terminal_check(out: &mut Vec<Check>) {
 
 pub(super) async fn doctor(dir: &DataDir, global: &Global, fmt: Output) -> Result<(), Failure> {
     let mut checks = Vec::new();
-    data_dir_checks(dir, &mut checks);
-    match super::serve_cmd::settings(global) {
+    let settings = super::serve_cmd::settings(global);
+    // In API mode the remote runs instances: nothing local hosts them.
+    let api_mode = settings.as_ref().is_ok_and(|s| s.api_url.is_some());
+    if api_mode {
+        writable_check(dir, &mut checks);
+        checks.push(Check {
+            check: "runtime",
+            state: State::Skipped,
+            detail: "API mode: the remote platform runs the instances, so no local store, runtime host, container engine or npx/uvx is needed".into(),
+            fix: None,
+        });
+    } else {
+        data_dir_checks(dir, &mut checks);
+    }
+    match settings {
         Ok(settings) => {
             redis_check(&settings, &mut checks).await;
             api_check(global, &mut checks).await;
@@ -342,16 +410,18 @@ pub(super) async fn doctor(dir: &DataDir, global: &Global, fmt: Output) -> Resul
             "fix the config file (aacon config path)",
         )),
     }
-    match crate::runtime::container_cli().await {
-        Ok(cli) => checks.push(ok("containers", format!("{cli} works"))),
-        Err(e) => checks.push(Check {
-            check: "containers",
-            state: State::Warn,
-            detail: e,
-            fix: Some("install podman or docker to run container instances".into()),
-        }),
+    if !api_mode {
+        match crate::runtime::container_cli().await {
+            Ok(cli) => checks.push(ok("containers", format!("{cli} works"))),
+            Err(e) => checks.push(Check {
+                check: "containers",
+                state: State::Warn,
+                detail: e,
+                fix: Some("install podman or docker to run container instances".into()),
+            }),
+        }
+        tool_checks(&mut checks);
     }
-    tool_checks(&mut checks);
     terminal_check(&mut checks);
 
     let text = match fmt {

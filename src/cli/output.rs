@@ -199,7 +199,9 @@ pub fn event_row(e: &Envelope) -> String {
         "{}  {:<31}  {:<20}  {:<22}  {}",
         e.timestamp.format("%Y-%m-%d %H:%M:%S%.3f"),
         inert(&e.event_type),
-        inert(e.instance_name().unwrap_or("-")),
+        e.instance_name().map(inert).unwrap_or_else(|| e
+            .instance_id()
+            .map_or_else(|| "-".to_string(), |id| id.to_string())),
         status,
         inert(e.correlation_id.as_deref().unwrap_or("-")),
     )

@@ -95,6 +95,25 @@ pub struct Envelope {
     pub aggregate_version: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
+    /// aacon's own note on a foreign event that named no instance: which
+    /// one it was traced to and how, or why it could not be. Made only by
+    /// this process (never read from the wire); shown in the raw view and
+    /// in `events -o jsonl`.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<Box<Attribution>>,
+}
+
+/// Which instance an event that did not name one is about, as far as aacon
+/// could tell (AgentArea's Updated, Started and Stopped carry empty `data`;
+/// its Deleted carries only the id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attribution {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// One sentence: how it was traced, or why it could not be.
+    pub how: String,
 }
 
 impl Envelope {
@@ -102,18 +121,24 @@ impl Envelope {
         EventType::parse(&self.event_type)
     }
 
-    /// The instance this event is about: `aggregate_id`, else `data.instance_id`.
+    /// The instance this event is about: `aggregate_id`, else
+    /// `data.instance_id`, else the instance aacon traced it to.
     pub fn instance_id(&self) -> Option<Uuid> {
-        self.aggregate_id.or_else(|| {
-            self.data
-                .get("instance_id")
-                .and_then(Value::as_str)
-                .and_then(|s| Uuid::parse_str(s).ok())
-        })
+        self.aggregate_id
+            .or_else(|| {
+                self.data
+                    .get("instance_id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| Uuid::parse_str(s).ok())
+            })
+            .or_else(|| self.attribution.as_ref().and_then(|a| a.instance_id))
     }
 
     pub fn instance_name(&self) -> Option<&str> {
-        self.data.get("name").and_then(Value::as_str)
+        self.data
+            .get("name")
+            .and_then(Value::as_str)
+            .or_else(|| self.attribution.as_ref().and_then(|a| a.name.as_deref()))
     }
 
     /// The new status this event reports, if any.
@@ -158,6 +183,7 @@ impl Envelope {
             aggregate_id: Some(inst.id),
             aggregate_version: Some(inst.aggregate_version),
             correlation_id,
+            attribution: None,
         }
     }
 
@@ -341,6 +367,7 @@ mod tests {
             aggregate_id: Some(Uuid::new_v4()),
             aggregate_version: Some(1),
             correlation_id: Some("c".into()),
+            attribution: None,
         };
         let text = e.to_json();
         let v: Value = serde_json::from_str(&text).unwrap();

@@ -6,7 +6,7 @@ pub mod projection;
 pub mod spec;
 pub mod status;
 
-pub use event::{Envelope, EventType};
+pub use event::{Attribution, Envelope, EventType};
 pub use instance::{Instance, InstanceDocument, InstancePatch, NewInstance, Precondition};
 pub use spec::ProviderKind;
 pub use status::{DesiredState, Status};

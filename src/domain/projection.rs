@@ -66,7 +66,7 @@ pub const SEEN_CAP: usize = 131_072;
 /// versioned event is stale by its aggregate version anyway. UUID ids (ours)
 /// are kept as 16 bytes, without an allocation per event.
 #[derive(Debug, Default, Clone)]
-struct Seen {
+pub struct Seen {
     set: HashSet<SeenKey>,
     order: VecDeque<SeenKey>,
 }
@@ -79,7 +79,7 @@ enum SeenKey {
 
 impl Seen {
     /// False when `id` was seen already.
-    fn insert(&mut self, id: &str) -> bool {
+    pub fn insert(&mut self, id: &str) -> bool {
         let key = match Uuid::try_parse(id) {
             Ok(u) => SeenKey::Uuid(u.as_u128()),
             Err(_) => SeenKey::Text(id.into()),

@@ -167,6 +167,8 @@ pub struct EmbeddedPlatform {
     /// Commands waiting for the store (group commit, see `command`).
     pending: Arc<Mutex<Vec<Job>>>,
     events: broadcast::Sender<PlatformEvent>,
+    /// Feeds `events` from the tail and from other sources, each event once.
+    once: super::once::OnceSender,
     wake_tail: std_mpsc::Sender<()>,
     tail: Option<JoinHandle<()>>,
     outbox_wake: Arc<Notify>,
@@ -176,6 +178,8 @@ pub struct EmbeddedPlatform {
     runtime: Mutex<Option<crate::runtime::LiveRuntime>>,
     /// The client for another process's runtime socket, built on first use.
     host_api: std::sync::OnceLock<Option<crate::platform::api::ApiPlatform>>,
+    /// The Redis stream this process watches, for a full read on request.
+    stream: std::sync::OnceLock<crate::bus::RedisConfig>,
 }
 
 /// Whether a runtime error message is about the arguments (not the server).
@@ -203,7 +207,8 @@ impl EmbeddedPlatform {
         let start_seq = reader.last_seq()?;
         let (events, _) = broadcast::channel(SUBSCRIBER_CAPACITY);
         let (wake_tail, wake_rx) = std_mpsc::channel();
-        let tx = events.clone();
+        let once = super::once::OnceSender::new(events.clone());
+        let tx = once.clone();
         let tail = std::thread::Builder::new()
             .name("aacon-event-tail".into())
             .spawn(move || tail_loop(reader, start_seq, wake_rx, tx))
@@ -218,12 +223,14 @@ impl EmbeddedPlatform {
             store: Arc::new(Mutex::new(store)),
             pending: Arc::new(Mutex::new(Vec::new())),
             events,
+            once,
             wake_tail,
             tail: Some(tail),
             outbox_wake: Arc::new(Notify::new()),
             runtime_lock: Mutex::new(runtime_lock),
             runtime: Mutex::new(None),
             host_api: std::sync::OnceLock::new(),
+            stream: std::sync::OnceLock::new(),
         })
     }
 
@@ -253,10 +260,16 @@ impl EmbeddedPlatform {
     }
 
     /// The sender behind [`Platform::subscribe`], so other live sources
-    /// (the Redis watcher) feed the same subscribers; the projection
-    /// de-duplicates what arrives twice.
-    pub fn event_sender(&self) -> broadcast::Sender<PlatformEvent> {
-        self.events.clone()
+    /// (the Redis watcher) feed the same subscribers; an event that the
+    /// tail delivered already (our own, back from the bus) is dropped there.
+    pub fn event_sender(&self) -> super::once::OnceSender {
+        self.once.clone()
+    }
+
+    /// The stream a watcher feeds into [`Self::event_sender`], so
+    /// [`Platform::read_stream`] can read all of it on request.
+    pub fn attach_stream(&self, cfg: crate::bus::RedisConfig) {
+        let _ = self.stream.set(cfg);
     }
 
     /// Notified after every commit, so an outbox relay flushes promptly.
@@ -416,7 +429,7 @@ fn tail_loop(
     reader: Store,
     mut last_seq: i64,
     wake: std_mpsc::Receiver<()>,
-    tx: broadcast::Sender<PlatformEvent>,
+    tx: super::once::OnceSender,
 ) {
     let mut last_version = reader.data_version().unwrap_or(0);
     loop {
@@ -440,11 +453,13 @@ fn tail_loop(
             match reader.events_after(last_seq, 1000) {
                 Ok(batch) if batch.is_empty() => break,
                 Ok(batch) => {
+                    let mut out = Vec::with_capacity(batch.len());
                     for (seq, env) in batch {
                         last_seq = seq;
-                        // No receivers is fine: nobody is listening yet.
-                        let _ = tx.send(PlatformEvent::Event(Arc::new(env)));
+                        out.push(PlatformEvent::Event(Arc::new(env)));
                     }
+                    // No receivers is fine: nobody is listening yet.
+                    tx.send_batch(out);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "event tail cannot read new events");
@@ -539,6 +554,27 @@ impl Platform for EmbeddedPlatform {
 
     fn subscribe(&self) -> broadcast::Receiver<PlatformEvent> {
         self.events.subscribe()
+    }
+
+    async fn read_stream(&self) -> Result<String> {
+        let Some(cfg) = self.stream.get() else {
+            return Err(PlatformError::Unavailable(
+                "this console watches no Redis stream (--redis)".into(),
+            ));
+        };
+        let got = crate::bus::full::read_all(cfg, &self.once)
+            .await
+            .map_err(|e| {
+                PlatformError::Unavailable(format!("reading the whole stream failed: {e}"))
+            })?;
+        let skipped = match got.malformed {
+            0 => String::new(),
+            n => format!("; {n} undecodable entries skipped"),
+        };
+        Ok(format!(
+            "read all {} entries the stream {} retains: {} events were new here{skipped}",
+            got.read, cfg.stream_key, got.fresh
+        ))
     }
 
     async fn tools(&self, id: Uuid) -> Result<Vec<ToolInfo>> {

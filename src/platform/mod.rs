@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod embedded;
+pub mod once;
 mod read_only;
 
 pub use read_only::ReadOnly;
@@ -99,6 +100,29 @@ pub enum PlatformEvent {
     /// Subscribers should reload from `list` (they fell behind, or a
     /// foreign event named no instance).
     Refresh,
+    /// What a stream watcher read of the retained stream when it joined
+    /// (or after a full read): instances known only from the stream are
+    /// those its window shows.
+    Window(StreamWindow),
+}
+
+/// How much of a Redis stream a watcher has read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamWindow {
+    /// The stream, as shown in the header.
+    pub source: String,
+    /// Entries the stream retains (`XLEN`) and how many of them were read.
+    pub retained: u64,
+    pub read: u64,
+    /// The time of the oldest entry read (from its stream id).
+    pub since: Option<DateTime<Utc>>,
+}
+
+impl StreamWindow {
+    /// Whether every retained entry was read.
+    pub fn whole(&self) -> bool {
+        self.read >= self.retained
+    }
 }
 
 /// Facts about the backend, for the header.
@@ -153,6 +177,13 @@ pub trait Platform: Send + Sync {
     ) -> Result<ToolCallResult> {
         Err(PlatformError::Unavailable(
             "this backend cannot call tools yet".into(),
+        ))
+    }
+    /// Read every entry the Redis stream retains (not only the watcher's
+    /// backfill window) into the subscribers; the sentence says what came.
+    async fn read_stream(&self) -> Result<String> {
+        Err(PlatformError::Unavailable(
+            "this console watches no Redis stream (--redis)".into(),
         ))
     }
     /// The last stderr lines of an instance's process (secrets masked).

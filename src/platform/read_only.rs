@@ -71,6 +71,9 @@ impl Platform for ReadOnly {
         // A tool call can change the world (write files, send mail, ...).
         Err(Refused("calling a tool"))
     }
+    async fn read_stream(&self) -> Result<String> {
+        self.0.read_stream().await
+    }
     async fn logs(&self, id: Uuid) -> Result<Vec<String>> {
         self.0.logs(id).await
     }

@@ -16,7 +16,7 @@ use crate::domain::projection::{Applied, ChangedFields, Projection};
 use crate::domain::spec::{self, mask_secrets, redact_plain_secrets};
 use crate::domain::{Envelope, Instance, InstancePatch, NewInstance, Precondition, Status};
 use crate::platform::{
-    BackendInfo, PlatformError, PlatformEvent, SourceState, ToolCallResult, ToolInfo,
+    BackendInfo, PlatformError, PlatformEvent, SourceState, StreamWindow, ToolCallResult, ToolInfo,
 };
 use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{
@@ -135,6 +135,8 @@ pub enum Command {
         args: serde_json::Value,
     },
     LoadLogs(Uuid),
+    /// Read every entry the Redis stream retains (see [`App::coverage`]).
+    ReadStream,
     Quit,
 }
 
@@ -489,6 +491,14 @@ pub struct App {
     follow_pending: bool,
     /// Events received while a reload is in flight.
     since_reload: Vec<Arc<Envelope>>,
+    /// How much of the Redis stream the watcher read, when one runs.
+    pub stream_window: Option<StreamWindow>,
+    /// The ids the last `list` answered (the platform's own instances);
+    /// the others are known only from the stream.
+    pub listed: HashSet<Uuid>,
+    /// How many instances are known only from the stream (counted when
+    /// the rows are rebuilt, not every frame).
+    stream_only: usize,
 }
 
 fn plain_key(k: &KeyEvent) -> Option<char> {
@@ -564,6 +574,9 @@ impl App {
             reloading: false,
             follow_pending: false,
             since_reload: Vec::new(),
+            stream_window: None,
+            listed: HashSet::new(),
+            stream_only: 0,
         }
     }
 
@@ -596,6 +609,7 @@ impl App {
         // Events that arrived while the list was on its way may be newer
         // than it: apply them over the fresh snapshot (stale ones are
         // ignored by their aggregate version).
+        self.listed = instances.iter().map(|i| i.id).collect();
         let mut fresh = Projection::new();
         fresh.seed(instances);
         for e in self.since_reload.drain(..) {
@@ -645,6 +659,13 @@ impl App {
             rows.reverse();
         }
         self.rows = rows.into_iter().map(|i| i.id).collect();
+        if self.stream_window.is_some() {
+            self.stream_only = self
+                .projection
+                .instances()
+                .filter(|i| !i.name.is_empty() && !self.listed.contains(&i.id))
+                .count();
+        }
         self.rows_dirty = false;
         self.rows_built_at = Some(self.now);
         self.marked.retain(|id| self.projection.get(id).is_some());
@@ -1139,7 +1160,44 @@ impl App {
                 Vec::new()
             }
             PlatformEvent::Refresh => self.reload(),
+            PlatformEvent::Window(w) => {
+                self.stream_window = Some(w);
+                self.rows_dirty = true;
+                Vec::new()
+            }
         }
+    }
+
+    /// What the table covers when some instances are known only from the
+    /// stream: how many, since when, and whether the whole stream was read
+    /// (or the key that reads it). `None` when the table is the platform's
+    /// own list. As of the last [`App::prepare`].
+    pub fn coverage(&self) -> Option<String> {
+        let w = self.stream_window.as_ref()?;
+        let n = self.stream_only;
+        if n == 0 {
+            return None;
+        }
+        let since = w
+            .since
+            .map(|t| format!(" since {}", t.format("%H:%M")))
+            .unwrap_or_default();
+        let what = format!(
+            "{n} instance{} seen on the stream{since}",
+            if n == 1 { "" } else { "s" }
+        );
+        Some(if w.whole() {
+            format!("{what} (all {} entries it retains)", w.retained)
+        } else {
+            let key = self
+                .keymap
+                .bindings(super::keymap::View::Instances)
+                .into_iter()
+                .find(|b| b.action == Action::ReadStream)
+                .map_or_else(|| ":read-stream".to_string(), |b| b.label.clone());
+            // Only the watcher's backfill window: the rest is on offer.
+            format!("{what} · {key} reads all {} entries", w.retained)
+        })
     }
 
     fn mouse(&mut self, m: MouseEvent) -> Vec<Command> {
@@ -1596,6 +1654,37 @@ impl App {
                 (None, _) => Vec::new(),
             },
             Action::Dump => self.dump(super::dump::Format::Csv),
+            Action::ReadStream => self.read_stream(),
+        }
+    }
+
+    fn read_stream(&mut self) -> Vec<Command> {
+        match &self.stream_window {
+            None => {
+                self.toast(Level::Info, "this console watches no Redis stream");
+                Vec::new()
+            }
+            Some(_) if self.stream_only == 0 => {
+                self.toast(
+                    Level::Info,
+                    "every instance in the table is the platform's own: none is known only from the stream",
+                );
+                Vec::new()
+            }
+            Some(w) if w.whole() => {
+                self.toast(
+                    Level::Info,
+                    format!("the whole stream is read already ({} entries)", w.retained),
+                );
+                Vec::new()
+            }
+            Some(w) => {
+                self.toast(
+                    Level::Info,
+                    format!("reading all {} entries of the stream…", w.retained),
+                );
+                vec![Command::ReadStream]
+            }
         }
     }
 
@@ -2152,6 +2241,7 @@ impl App {
             ("instances" | "inst" | "i", None) => self.action(Action::InstancesView),
             ("events" | "ev" | "e", None) => self.action(Action::EventsView),
             ("help", None) => self.action(Action::Help),
+            ("read-stream", None) => self.read_stream(),
             ("dump", None) => self.dump(super::dump::Format::Csv),
             ("dump", Some(f)) => match super::dump::Format::from_name(f) {
                 Some(format) => self.dump(format),

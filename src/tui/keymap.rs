@@ -56,6 +56,7 @@ pub enum Action {
     EventsView,
     InstancesView,
     CallTool,
+    ReadStream,
 }
 
 impl View {
@@ -84,7 +85,7 @@ impl View {
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 33] = [
         Action::Quit,
         Action::Help,
         Action::Command,
@@ -117,6 +118,7 @@ impl Action {
         Action::EventsView,
         Action::InstancesView,
         Action::CallTool,
+        Action::ReadStream,
     ];
 
     /// The name in keymap files (snake_case).
@@ -154,6 +156,7 @@ impl Action {
             Action::EventsView => "events_view",
             Action::InstancesView => "instances_view",
             Action::CallTool => "call_tool",
+            Action::ReadStream => "read_stream",
         }
     }
 
@@ -196,6 +199,7 @@ impl Action {
             Action::EventsView => "events view",
             Action::InstancesView => "instances view",
             Action::CallTool => "call tool",
+            Action::ReadStream => "read the whole stream",
         }
     }
 }

@@ -54,6 +54,10 @@ pub struct ConsoleOptions {
     /// How often ages, spinners and toasts are refreshed (`ui.refresh_ms`);
     /// live changes are drawn as they arrive regardless.
     pub tick: Duration,
+    /// Notified once the console subscribed to the platform's events, so
+    /// a source that replays history (the stream's backfill) starts then
+    /// and nothing it sends is missed.
+    pub subscribed: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl ConsoleOptions {
@@ -66,6 +70,7 @@ impl ConsoleOptions {
             read_only: false,
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             tick: TICK,
+            subscribed: None,
         }
     }
 }
@@ -260,6 +265,9 @@ where
         osc52: real_terminal,
     };
     let mut sub = Some(platform.subscribe());
+    if let Some(n) = &opts.subscribed {
+        n.notify_one();
+    }
     let mut input = pin!(input);
     let mut signal = signal;
     let mut tick = tokio::time::interval(opts.tick.max(FRAME));
@@ -505,6 +513,12 @@ fn perform(cmds: Vec<Command>, io: &Io) {
                     let _ = tx.send(Msg::ToolCalled { id, result });
                 });
             }
+            Command::ReadStream => {
+                tokio::spawn(async move {
+                    let r = p.read_stream().await.map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::Notice(r));
+                });
+            }
             Command::LoadLogs(id) => {
                 tokio::spawn(async move {
                     let result = p.logs(id).await;
@@ -562,18 +576,13 @@ fn perform(cmds: Vec<Command>, io: &Io) {
             }
             Command::Delete(ids) => {
                 tokio::spawn(async move {
-                    let _ =
-                        tx.send(
-                            Msg::Done(
-                                bulk("delete", ids, |id| {
-                                    let p = p.clone();
-                                    async move {
-                                        p.delete(id).await.map(|_| (String::new(), String::new()))
-                                    }
-                                })
-                                .await,
-                            ),
-                        );
+                    let _ = tx.send(Msg::Done(
+                        bulk("delete", ids, |id| {
+                            let p = p.clone();
+                            async move { stop_then_delete(p.as_ref(), id).await }
+                        })
+                        .await,
+                    ));
                 });
             }
             Command::Create(new) => {
@@ -707,4 +716,42 @@ where
             failed.len()
         )),
     }
+}
+
+/// Whether an instance runs, or is meant to: a delete stops it first.
+fn runs(i: &crate::domain::Instance) -> bool {
+    use crate::domain::{DesiredState, Status};
+    i.desired_state == DesiredState::Running
+        || matches!(
+            i.status,
+            Status::Validating | Status::Starting | Status::Running | Status::Unhealthy
+        )
+}
+
+/// Delete one instance as the confirmation says: one that runs is stopped
+/// first, and deleted only once the platform answered the stop; a stop that
+/// fails leaves it in place. Returns its name and the sentence for a toast.
+pub async fn stop_then_delete(
+    p: &dyn Platform,
+    id: uuid::Uuid,
+) -> crate::platform::Result<(String, String)> {
+    let current = p.get(&id.to_string()).await?;
+    let name = current.name.clone();
+    let stopped = if runs(&current) {
+        p.stop(id).await.map_err(|e| {
+            crate::platform::PlatformError::Unavailable(format!(
+                "'{name}' was not deleted: stopping it first failed: {e}"
+            ))
+        })?;
+        true
+    } else {
+        false
+    };
+    p.delete(id).await?;
+    let message = if stopped {
+        format!("stopped {name}, then deleted it")
+    } else {
+        format!("deleted {name}")
+    };
+    Ok((name, message))
 }

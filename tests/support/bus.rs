@@ -163,6 +163,7 @@ impl Collector {
             PlatformEvent::Malformed { raw, error, .. } => self.malformed.push((raw, error)),
             PlatformEvent::Source(s) => self.states.push(s),
             PlatformEvent::Refresh => self.refreshes += 1,
+            PlatformEvent::Window(_) => {}
         }
     }
 

@@ -15,6 +15,7 @@
 //!   `updated_at` (GET, compare, PATCH). Our `serve` sends `version`; then the
 //!   PATCH carries `If-Match: "<version>"` and the server re-checks atomically.
 
+mod attribute;
 pub mod wire;
 
 use super::{
@@ -379,6 +380,8 @@ struct Inner {
     timeout: Duration,
     poll_interval: Duration,
     get_retries: u32,
+    /// Mutations sent, for the events they cause (see [`attribute`]).
+    requests: attribute::Requests,
 }
 
 /// The platform behind a REST API.
@@ -440,6 +443,7 @@ impl ApiPlatform {
                 timeout: opts.timeout,
                 poll_interval: opts.poll_interval,
                 get_retries: opts.get_retries,
+                requests: attribute::Requests::default(),
             }),
             events,
             poller: Mutex::new(None),
@@ -512,9 +516,10 @@ impl ApiPlatform {
             if cfg.agentarea_pubsub
                 && let Ok(mut p) = self.pubsub.lock()
             {
+                // Its events name no instance: trace them first.
                 *p = Some(crate::bus::pubsub::PubSubListener::spawn(
                     cfg.clone(),
-                    self.events.clone(),
+                    attribute::spawn(self.inner.clone(), self.events.clone()),
                 ));
             }
             return;
@@ -667,11 +672,15 @@ impl Inner {
         body: Option<&Value>,
         extra: HeaderMap,
     ) -> Result<Reply> {
+        let ticket = self.requests.sent(&method, path);
         let mut rb = self.request(method, self.url(path), extra);
         if let Some(b) = body {
             rb = rb.json(b);
         }
-        self.send_once(rb).await.map_err(|e| self.send_error(&e))
+        let r = self.send_once(rb).await.map_err(|e| self.send_error(&e));
+        self.requests
+            .answered(ticket, r.as_ref().is_ok_and(|r| r.status.is_success()));
+        r
     }
 
     /// A 404 for the route itself ("Not Found"), not for an instance.

@@ -48,6 +48,12 @@ pub fn hints(app: &App, view: View) -> Vec<(String, &'static str)> {
         if app.read_only() && is_mutating(b.action) {
             continue;
         }
+        // Offered only while the table holds part of the stream.
+        if b.action == Action::ReadStream
+            && (app.coverage().is_none() || app.stream_window.as_ref().is_none_or(|w| w.whole()))
+        {
+            continue;
+        }
         seen.push(b.action);
         out.push((b.label.clone(), b.action.describe()));
     }

@@ -20,7 +20,11 @@ pub fn event_row<'a>(app: &App, e: &Envelope, with_instance: bool, width: u16) -
         Cell::from(kind),
     ];
     if with_instance {
-        let name = instance_name(app, e).map_or_else(|| "-".into(), |n| inert(&n));
+        // Known by id only (a name never seen): the id's first part.
+        let name = instance_name(app, e)
+            .map(|n| inert(&n))
+            .or_else(|| e.instance_id().map(|id| id.to_string()[..8].to_string()))
+            .unwrap_or_else(|| "-".into());
         cells.push(Cell::from(name));
     }
     cells.push(Cell::from(Line::from(change)));

@@ -98,10 +98,14 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             t.marked,
         ));
     }
-    let block = Block::default()
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border_focus)
         .title(Line::from(title));
+    // Instances known only from the stream: say how much of it that is.
+    if let Some(c) = app.coverage() {
+        block = block.title_bottom(Line::from(Span::styled(format!(" {c} "), t.warning)));
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
