@@ -51,6 +51,8 @@ pub struct StatusReport {
     pub healthy_now: bool,
     /// Record as an `MCPServerInstanceError` event with this text.
     pub error: Option<String>,
+    /// The last good probe (kept as `last_healthy_at`), e.g. with a stop.
+    pub healthy_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A tool the runtime discovered on an instance's server.
@@ -705,6 +707,9 @@ impl Store {
             }
             if let Some(r) = report.restarts {
                 inst.restarts = r;
+            }
+            if let Some(at) = report.healthy_at {
+                inst.last_healthy_at = Some(at);
             }
             if report.healthy_now {
                 inst.last_healthy_at = Some(now());

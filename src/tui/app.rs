@@ -12,9 +12,10 @@ use super::filter::{Filter, Subject};
 use super::keymap::{Action, Keymap, View};
 use super::templates::{PickerOutcome, TemplatePicker};
 use super::theme::Theme;
+use crate::domain::probe::{shown_status, status_rank};
 use crate::domain::projection::{Applied, ChangedFields, Projection};
 use crate::domain::spec::{self, mask_secrets, redact_plain_secrets};
-use crate::domain::{Envelope, Instance, InstancePatch, NewInstance, Precondition, Status};
+use crate::domain::{Envelope, Instance, InstancePatch, NewInstance, Precondition, Probe, Status};
 use crate::platform::{
     BackendInfo, PlatformError, PlatformEvent, SourceState, ToolCallResult, ToolInfo,
 };
@@ -92,6 +93,8 @@ pub enum Msg {
         id: Uuid,
         result: Result<Vec<String>, PlatformError>,
     },
+    /// The runtime's last probe of each running instance.
+    Probes(Result<Vec<Probe>, PlatformError>),
 }
 
 /// I/O for the runner to perform; results come back as [`Msg`]s.
@@ -135,6 +138,8 @@ pub enum Command {
         args: serde_json::Value,
     },
     LoadLogs(Uuid),
+    /// Read the runtime's last probes (not events: see [`crate::domain::probe`]).
+    LoadProbes,
     Quit,
 }
 
@@ -203,7 +208,8 @@ impl Column {
         match self {
             Column::Name => a.name.cmp(&b.name),
             Column::Kind => a.kind().cmp(&b.kind()),
-            Column::Status => a.status.cmp(&b.status),
+            // What needs the operator first: error, unhealthy, then the rest.
+            Column::Status => status_rank(shown_status(a)).cmp(&status_rank(shown_status(b))),
             Column::Desired => a.desired_state.cmp(&b.desired_state),
             // Most recently healthy first; never healthy last.
             Column::Health => b.last_healthy_at.cmp(&a.last_healthy_at),
@@ -481,6 +487,13 @@ pub struct App {
     /// Why this terminal drops OSC 52 clipboard writes, when known
     /// ([`super::clipboard`]); copy then says so instead of "copied".
     pub clipboard_refusal: Option<String>,
+    /// The runtime's last probe per running instance, replaced by every
+    /// read (an instance that stopped drops out).
+    pub probes: HashMap<Uuid, Probe>,
+    /// Why this backend reports no probes, once it said so (HEALTH then
+    /// shows the stored last healthy time).
+    pub probes_off: Option<String>,
+    probing: bool,
     pub in_flight: usize,
     pub spinner: usize,
     pub dirty: bool,
@@ -557,6 +570,9 @@ impl App {
             rate_second: now.timestamp(),
             toast: None,
             clipboard_refusal: None,
+            probes: HashMap::new(),
+            probes_off: None,
+            probing: false,
             in_flight: 0,
             spinner: 0,
             dirty: true,
@@ -738,7 +754,8 @@ impl App {
     pub fn counts(&self) -> [usize; 8] {
         let mut c = [0; 8];
         for i in self.projection.instances() {
-            if let Some(p) = Status::ALL.iter().position(|s| *s == i.status) {
+            let st = shown_status(i);
+            if let Some(p) = Status::ALL.iter().position(|s| *s == st) {
                 c[p] += 1;
             }
         }
@@ -767,6 +784,28 @@ impl App {
                     d.tools.result = Some(result.map_err(|e| e.to_string()));
                 }
                 self.dirty = true;
+                Vec::new()
+            }
+            Msg::Probes(result) => {
+                self.probing = false;
+                match result {
+                    Ok(list) => {
+                        let fresh: HashMap<Uuid, Probe> =
+                            list.into_iter().map(|p| (p.instance_id, p)).collect();
+                        if fresh != self.probes {
+                            self.probes = fresh;
+                            self.dirty = true;
+                        }
+                    }
+                    // This backend has none: stop asking, say so where it shows.
+                    Err(PlatformError::Unavailable(why)) => {
+                        self.probes.clear();
+                        self.probes_off = Some(why);
+                        self.dirty = true;
+                    }
+                    // A hiccup (the host is restarting): ask again next second.
+                    Err(e) => tracing::debug!(error = %e, "cannot read health probes"),
+                }
                 Vec::new()
             }
             Msg::LogsLoaded { id, result } => {
@@ -1013,6 +1052,11 @@ impl App {
             self.rate_second = sec;
             // Ages and the sparkline move once a second.
             self.dirty = true;
+            // Every probe refreshes HEALTH: read the last ones once a second.
+            if self.probes_off.is_none() && !self.probing {
+                self.probing = true;
+                out.push(Command::LoadProbes);
+            }
             // The Logs tab refreshes once a second while open.
             if let Some(Screen::Detail(d)) = self.screens.last_mut()
                 && d.tab == DetailTab::Logs
@@ -2222,7 +2266,7 @@ pub fn instance_matches(f: &Filter, i: &Instance) -> bool {
     let kind = i.kind();
     f.matches(&Subject {
         text: &[&i.name, &id, i.description.as_deref().unwrap_or("")],
-        status: Some(i.status.as_str()),
+        status: Some(shown_status(i).as_str()),
         kind: Some(kind.as_str()),
     })
 }

@@ -505,6 +505,11 @@ fn perform(cmds: Vec<Command>, io: &Io) {
                     let _ = tx.send(Msg::ToolCalled { id, result });
                 });
             }
+            Command::LoadProbes => {
+                tokio::spawn(async move {
+                    let _ = tx.send(Msg::Probes(p.probes().await));
+                });
+            }
             Command::LoadLogs(id) => {
                 tokio::spawn(async move {
                     let result = p.logs(id).await;

@@ -393,6 +393,13 @@ pub struct Logs {
     pub lines: Vec<String>,
 }
 
+/// `GET /health/probes` (aacon extension): the last probe per running instance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Probes {
+    #[serde(default)]
+    pub probes: Vec<crate::domain::Probe>,
+}
+
 /// A discovered tool as `GET /{id}/tools` lists it (MCP's field names).
 pub fn tool_to_wire(t: &crate::store::ToolRecord) -> Value {
     let mut m = Map::new();

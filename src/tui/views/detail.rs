@@ -3,6 +3,7 @@
 
 use super::events::event_row;
 use super::{age, inert};
+use crate::domain::probe::{never_started, shown_status};
 use crate::domain::spec::redact_plain_secrets;
 use crate::domain::{Instance, Status};
 use crate::tui::app::{App, DetailState, DetailTab, masked_spec};
@@ -61,8 +62,17 @@ pub fn render(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
                 Line::from(vec![
                     Span::styled(format!("{:<14}", "status"), t.dim),
                     Span::styled(
-                        format!("{} {}", i.status.symbol(), i.status.as_str()),
-                        t.status(i.status),
+                        format!(
+                            "{} {}{}",
+                            shown_status(i).symbol(),
+                            shown_status(i).as_str(),
+                            if never_started(i) {
+                                " (never started)"
+                            } else {
+                                ""
+                            }
+                        ),
+                        t.status(shown_status(i)),
                     ),
                 ]),
                 kv(
@@ -91,11 +101,8 @@ pub fn render(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
                         i.updated_by.as_deref().map_or("-".into(), inert)
                     ),
                 ),
-                kv(
-                    "last healthy",
-                    i.last_healthy_at
-                        .map_or("never".into(), |h| format!("{} ago", age(app.now, Some(h)))),
-                ),
+                kv("health", super::health::probe_line(app, i)),
+                kv("last healthy", super::health::last_healthy_line(app, i)),
                 kv(
                     "tools",
                     i.tool_count.map_or("unknown".into(), |n| n.to_string()),

@@ -1,0 +1,128 @@
+//! No surprises from the console (issue 14) on the real `aacon` binary in a
+//! pseudo-terminal: a stdio server's environment is the spec's plus a small
+//! allowlist, never the operator's; a tool is called only from the open
+//! argument editor, and a tool not marked read-only asks first.
+
+use std::ffi::OsStr;
+use std::time::{Duration, Instant};
+
+mod support;
+
+use support::cli::{dirs, ok};
+use support::pty::Console;
+
+const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-fixture");
+
+/// (pid, parent pid) of every process, from /proc.
+fn processes() -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let ppid = rest
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        out.push((pid, ppid));
+    }
+    out
+}
+
+fn cmdline(pid: u32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+        .unwrap_or_default()
+}
+
+/// The pid of the fixture server running under `root`.
+fn fixture_under(root: u32) -> u32 {
+    let start = Instant::now();
+    loop {
+        let all = processes();
+        let mut found = vec![root];
+        let mut i = 0;
+        while i < found.len() {
+            let p = found[i];
+            found.extend(all.iter().filter(|(_, pp)| *pp == p).map(|(c, _)| *c));
+            i += 1;
+        }
+        if let Some(p) = found[1..]
+            .iter()
+            .find(|p| cmdline(**p).starts_with(FIXTURE))
+        {
+            return *p;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no MCP server under the console"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `NAME=value` entries of a process's environment.
+fn environ(pid: u32) -> Vec<String> {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .unwrap()
+        .split(|b| *b == 0)
+        .filter(|e| !e.is_empty())
+        .map(|e| String::from_utf8_lossy(e).to_string())
+        .collect()
+}
+
+#[test]
+fn a_stdio_server_gets_the_allowlist_and_its_spec_env_only() {
+    let (_tmp, data, config) = dirs();
+    let spec = serde_json::json!({
+        "command": [FIXTURE],
+        "env": {"SPEC_VAR": "from-the-spec"}
+    })
+    .to_string();
+    ok(
+        &data,
+        &config,
+        &["instances", "create", "envy", "--spec", "-"],
+        &spec,
+    );
+    ok(&data, &config, &["instances", "start", "envy"], "");
+    let canary = "canary-7f3e1c0d";
+    let con = Console::spawn_with_env(
+        &data,
+        &config,
+        &[],
+        &[
+            ("AACON_CANARY_SECRET", OsStr::new(canary)),
+            ("AWS_SECRET_ACCESS_KEY", OsStr::new(canary)),
+            ("LC_TIME", OsStr::new("C.UTF-8")),
+        ],
+    );
+    con.wait_for("running", Duration::from_secs(30));
+    let pid = fixture_under(con.child.process_id().unwrap());
+    let env = environ(pid);
+    let names: Vec<&str> = env.iter().filter_map(|e| e.split('=').next()).collect();
+    assert!(
+        !env.iter().any(|e| e.contains(canary)),
+        "the console's variables leaked into the server: {names:?}"
+    );
+    for gone in ["AACON_DATA_DIR", "AACON_CONFIG_DIR", "TERM"] {
+        assert!(
+            !names.contains(&gone),
+            "{gone} reached the server: {names:?}"
+        );
+    }
+    assert!(env.contains(&"LC_TIME=C.UTF-8".to_string()), "{names:?}");
+    assert!(names.contains(&"PATH"), "{names:?}");
+    assert!(
+        env.contains(&"SPEC_VAR=from-the-spec".to_string()),
+        "{names:?}"
+    );
+    drop(con);
+}
