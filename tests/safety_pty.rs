@@ -124,5 +124,14 @@ fn a_stdio_server_gets_the_allowlist_and_its_spec_env_only() {
         env.contains(&"SPEC_VAR=from-the-spec".to_string()),
         "{names:?}"
     );
-    drop(con);
+    end(con);
+}
+
+/// End the console with SIGTERM (it stops its servers) and wait for it.
+fn end(mut con: Console) {
+    // SAFETY: plain kill(2) on the child this test spawned.
+    unsafe {
+        libc::kill(con.child.process_id().unwrap() as i32, libc::SIGTERM);
+    }
+    con.wait_exit(Duration::from_secs(15));
 }
