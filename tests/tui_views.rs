@@ -165,6 +165,7 @@ fn open_tools(a: &mut App) {
                 name: "get_me".into(),
                 description: Some("Details of the signed-in user".into()),
                 input_schema: serde_json::json!({"type": "object", "properties": {}}),
+                annotations: Some(serde_json::json!({"readOnlyHint": true})),
             },
             ToolInfo {
                 name: "list_issues".into(),
@@ -177,6 +178,7 @@ fn open_tools(a: &mut App) {
                     },
                     "required": ["repo"]
                 }),
+                annotations: Some(serde_json::json!({"readOnlyHint": true})),
             },
         ]),
     });

@@ -18,6 +18,7 @@
 pub mod argcheck;
 pub mod catalog;
 pub mod childenv;
+pub mod content;
 pub mod linewatch;
 pub mod plan;
 pub mod procs;

@@ -247,6 +247,10 @@ fn tool_info(t: rmcp::model::Tool) -> ToolInfo {
         name: t.name.to_string(),
         description: t.description.map(|d| d.to_string()),
         input_schema: Value::Object((*t.input_schema).clone()),
+        annotations: t
+            .annotations
+            .as_ref()
+            .and_then(|a| serde_json::to_value(a).ok()),
     }
 }
 
@@ -624,15 +628,9 @@ pub async fn call_tool(
         .await
         .map_err(|_| format!("tool '{tool}' did not answer within {}", secs(timeout)))?
         .map_err(|e| service_error(&e))?;
-    let text = r
-        .content
-        .iter()
-        .filter_map(|c| match c {
-            rmcp::model::ContentBlock::Text(t) => Some(t.text.as_str()),
-            _ => None,
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+    // Text as it is; an image, audio or resource as a line saying what it
+    // is and its size, never nothing.
+    let text = super::content::text(&serde_json::to_value(&r.content).unwrap_or(Value::Null));
     let is_error = r.is_error.unwrap_or(false);
     let size = serde_json::to_vec(&r).map(|v| v.len()).unwrap_or(0);
     if size > MAX_RESULT_BYTES {

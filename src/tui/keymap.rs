@@ -56,6 +56,7 @@ pub enum Action {
     EventsView,
     InstancesView,
     CallTool,
+    NextMatch,
 }
 
 impl View {
@@ -84,7 +85,7 @@ impl View {
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 33] = [
         Action::Quit,
         Action::Help,
         Action::Command,
@@ -117,6 +118,7 @@ impl Action {
         Action::EventsView,
         Action::InstancesView,
         Action::CallTool,
+        Action::NextMatch,
     ];
 
     /// The name in keymap files (snake_case).
@@ -154,6 +156,7 @@ impl Action {
             Action::EventsView => "events_view",
             Action::InstancesView => "instances_view",
             Action::CallTool => "call_tool",
+            Action::NextMatch => "next_match",
         }
     }
 
@@ -195,7 +198,8 @@ impl Action {
             Action::Dump => "dump view to file",
             Action::EventsView => "events view",
             Action::InstancesView => "instances view",
-            Action::CallTool => "call tool",
+            Action::CallTool => "call tool (argument editor)",
+            Action::NextMatch => "next match",
         }
     }
 }

@@ -408,6 +408,9 @@ pub fn tool_to_wire(t: &crate::store::ToolRecord) -> Value {
         m.insert("description".into(), Value::String(d.clone()));
     }
     m.insert("inputSchema".into(), t.input_schema.clone());
+    if let Some(a) = &t.annotations {
+        m.insert("annotations".into(), a.clone());
+    }
     Value::Object(m)
 }
 
@@ -427,6 +430,7 @@ pub fn tool_from_wire(v: &Value) -> Option<crate::store::ToolRecord> {
             .or_else(|| v.get("parameters"))
             .cloned()
             .unwrap_or(Value::Null),
+        annotations: v.get("annotations").filter(|a| a.is_object()).cloned(),
     })
 }
 

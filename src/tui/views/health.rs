@@ -6,9 +6,13 @@ use crate::domain::probe::{latency, shown_status};
 use crate::domain::{Instance, Status};
 use crate::tui::app::App;
 
-/// A latency for a narrow column: `4ms`, `1.2s`.
+/// A latency for a narrow column: `4ms`, `37ms`, `0.2s`, `1.2s`.
 fn compact(ms: u64) -> String {
-    latency(ms).replace(' ', "")
+    if ms < 100 {
+        format!("{ms}ms")
+    } else {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    }
 }
 
 /// Whether a probe of `i` can mean anything now: it runs (or should).

@@ -17,7 +17,7 @@ fn width(c: Column) -> u16 {
         Column::Kind => 9,
         Column::Status => 11,
         Column::Desired => 7,
-        Column::Health => 12,
+        Column::Health => 11,
         Column::Tools => 5,
         Column::Restarts => 8,
         Column::Age => 5,
