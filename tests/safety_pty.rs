@@ -135,3 +135,64 @@ fn end(mut con: Console) {
     }
     con.wait_exit(Duration::from_secs(15));
 }
+
+#[test]
+fn the_tools_tab_calls_only_from_the_editor_and_asks_before_a_destructive_tool() {
+    let (_tmp, data, config) = dirs();
+    let spec = serde_json::json!({"command": [FIXTURE, "--more-tools"]}).to_string();
+    ok(&data, &config, &["instances", "create", "tooly", "--spec", "-"], &spec);
+    ok(&data, &config, &["instances", "start", "tooly"], "");
+    let mut con = Console::spawn(&data, &config, &[]);
+    con.wait_for("running", Duration::from_secs(30));
+    con.send(b"\r");
+    con.wait_for("Overview", Duration::from_secs(10));
+    con.send(b"\t\t\t");
+    // The whole name, not its first 15 columns.
+    con.wait_for(
+        "wipe_everything_in_the_named_directory",
+        Duration::from_secs(20),
+    );
+    // echo, add, pid, fail, then the destructive one.
+    for _ in 0..4 {
+        con.send(b"\x1b[B");
+    }
+    con.wait_for("Calls ask first", Duration::from_secs(5));
+    // The editor is closed: ctrl-s dumps the tools, as everywhere; no call.
+    con.send(b"\x13");
+    let s = con.wait_for("as CSV", Duration::from_secs(10));
+    assert!(!s.contains("wiped"), "{s}");
+    // Open the editor, write the directory between the quotes, call.
+    con.send(b"\r");
+    con.wait_for("ctrl-s call", Duration::from_secs(5));
+    con.send(b"\x1b[B\x1b[F\x1b[D");
+    con.send(b"/srv/data");
+    con.send(b"\x13");
+    let s = con.wait_for(
+        "Call tool wipe_everything_in_the_named_directory?",
+        Duration::from_secs(5),
+    );
+    assert!(s.contains(r#""dir": "/srv/data""#), "{s}");
+    assert!(s.contains("marks this tool destructive"), "{s}");
+    // No: nothing is called.
+    con.send(b"n");
+    std::thread::sleep(Duration::from_millis(500));
+    let s = con.screen();
+    assert!(!s.contains("Call tool wipe"), "{s}");
+    assert!(!s.contains("wiped /srv/data"), "{s}");
+    // Yes: exactly that call.
+    con.send(b"\x13");
+    con.wait_for("Call tool wipe", Duration::from_secs(5));
+    con.send(b"y");
+    con.wait_for("wiped /srv/data", Duration::from_secs(20));
+    // A read-only tool answers at once; what is not text says what it is.
+    con.send(b"\x1b");
+    con.send(b"\x1b[B");
+    con.wait_for("Answers with an image", Duration::from_secs(5));
+    con.send(b"\r");
+    con.send(b"\x13");
+    let s = con.wait_for("[image image/png, 16 B]", Duration::from_secs(20));
+    assert!(s.contains("[audio audio/wav, 12 B]"), "{s}");
+    assert!(s.contains("[resource file:///notes.txt"), "{s}");
+    assert!(!s.contains("Call tool"), "{s}");
+    end(con);
+}
