@@ -140,7 +140,12 @@ fn end(mut con: Console) {
 fn the_tools_tab_calls_only_from_the_editor_and_asks_before_a_destructive_tool() {
     let (_tmp, data, config) = dirs();
     let spec = serde_json::json!({"command": [FIXTURE, "--more-tools"]}).to_string();
-    ok(&data, &config, &["instances", "create", "tooly", "--spec", "-"], &spec);
+    ok(
+        &data,
+        &config,
+        &["instances", "create", "tooly", "--spec", "-"],
+        &spec,
+    );
     ok(&data, &config, &["instances", "start", "tooly"], "");
     let mut con = Console::spawn(&data, &config, &[]);
     con.wait_for("running", Duration::from_secs(30));
