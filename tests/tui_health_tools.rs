@@ -401,3 +401,21 @@ fn the_result_pane_scrolls_and_searches() {
     a.update(key('n'));
     assert_eq!(detail(&a).tools.result_scroll, 149);
 }
+
+#[test]
+fn the_editors_help_says_what_environment_a_server_gets() {
+    let mut a = app();
+    a.action(Action::Create);
+    a.overlay = Some(Overlay::Help { scroll: 0 });
+    let s = render(&mut a, 100, 60);
+    assert!(s.contains("A stdio server's environment"), "{s}");
+    assert!(
+        s.contains("console's own environment: PATH, HOME, LANG, LC_*, TZ, TMPDIR, USER"),
+        "{s}"
+    );
+    assert!(s.contains("runtime.child_env"), "{s}");
+    // Elsewhere the help stays about keys.
+    let mut a = app();
+    a.overlay = Some(Overlay::Help { scroll: 0 });
+    assert!(!render(&mut a, 100, 60).contains("A stdio server's environment"));
+}

@@ -54,6 +54,17 @@ pub fn render(frame: &mut Frame, app: &App, scroll: u16, area: Rect) {
             lines.push(Line::from(spans));
         }
         lines.push(Line::from(""));
+        // Editing a spec: say what environment the server will get.
+        if view == View::Editor && current == View::Editor {
+            lines.push(Line::from(Span::styled(
+                "A stdio server's environment",
+                t.title,
+            )));
+            for l in CHILD_ENV_HELP {
+                lines.push(Line::from(Span::styled(format!("  {l}"), t.base)));
+            }
+            lines.push(Line::from(""));
+        }
     }
     lines.push(Line::from(Span::styled("Commands", t.title)));
     for (cmd, what) in [
@@ -75,16 +86,6 @@ pub fn render(frame: &mut Frame, app: &App, scroll: u16, area: Rect) {
         "  text or regex, !term inverts, status:running,error, kind:process",
         t.base,
     )));
-    if current == View::Editor {
-        lines.push(Line::from(""));
-        lines.push(Line::from(Span::styled(
-            "A stdio server's environment",
-            t.title,
-        )));
-        for l in CHILD_ENV_HELP {
-            lines.push(Line::from(Span::styled(format!("  {l}"), t.base)));
-        }
-    }
     frame.render_widget(
         Paragraph::new(lines).scroll((scroll, 0)).block(
             Block::default()
