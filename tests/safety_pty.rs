@@ -9,56 +9,20 @@ use std::time::{Duration, Instant};
 mod support;
 
 use support::cli::{dirs, ok};
+use support::procs::{cmdline, descendants};
 use support::pty::Console;
 
 const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-fixture");
-
-/// (pid, parent pid) of every process, from /proc.
-fn processes() -> Vec<(u32, u32)> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let ppid = rest
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        out.push((pid, ppid));
-    }
-    out
-}
-
-fn cmdline(pid: u32) -> String {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
-        .unwrap_or_default()
-}
 
 /// The pid of the fixture server running under `root`.
 fn fixture_under(root: u32) -> u32 {
     let start = Instant::now();
     loop {
-        let all = processes();
-        let mut found = vec![root];
-        let mut i = 0;
-        while i < found.len() {
-            let p = found[i];
-            found.extend(all.iter().filter(|(_, pp)| *pp == p).map(|(c, _)| *c));
-            i += 1;
-        }
-        if let Some(p) = found[1..]
-            .iter()
-            .find(|p| cmdline(**p).starts_with(FIXTURE))
+        if let Some(p) = descendants(root)
+            .into_iter()
+            .find(|p| cmdline(*p).starts_with(FIXTURE))
         {
-            return *p;
+            return p;
         }
         assert!(
             start.elapsed() < Duration::from_secs(20),
@@ -78,33 +42,39 @@ fn environ(pid: u32) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn a_stdio_server_gets_the_allowlist_and_its_spec_env_only() {
-    let (_tmp, data, config) = dirs();
-    let spec = serde_json::json!({
-        "command": [FIXTURE],
-        "env": {"SPEC_VAR": "from-the-spec"}
-    })
-    .to_string();
+/// A console (with `env` on top of the usual variables) showing instance
+/// `name` of `spec`, created and started from the CLI, running.
+fn running(
+    name: &str,
+    spec: serde_json::Value,
+    env: &[(&str, &OsStr)],
+) -> (tempfile::TempDir, Console) {
+    let (tmp, data, config) = dirs();
+    let spec = spec.to_string();
     ok(
         &data,
         &config,
-        &["instances", "create", "envy", "--spec", "-"],
+        &["instances", "create", name, "--spec", "-"],
         &spec,
     );
-    ok(&data, &config, &["instances", "start", "envy"], "");
+    ok(&data, &config, &["instances", "start", name], "");
+    let con = Console::spawn_with_env(&data, &config, &[], env);
+    con.wait_for("running", Duration::from_secs(30));
+    (tmp, con)
+}
+
+#[test]
+fn a_stdio_server_gets_the_allowlist_and_its_spec_env_only() {
     let canary = "canary-7f3e1c0d";
-    let con = Console::spawn_with_env(
-        &data,
-        &config,
-        &[],
+    let (_tmp, con) = running(
+        "envy",
+        serde_json::json!({"command": [FIXTURE], "env": {"SPEC_VAR": "from-the-spec"}}),
         &[
             ("AACON_CANARY_SECRET", OsStr::new(canary)),
             ("AWS_SECRET_ACCESS_KEY", OsStr::new(canary)),
             ("LC_TIME", OsStr::new("C.UTF-8")),
         ],
     );
-    con.wait_for("running", Duration::from_secs(30));
     let pid = fixture_under(con.child.process_id().unwrap());
     let env = environ(pid);
     let names: Vec<&str> = env.iter().filter_map(|e| e.split('=').next()).collect();
@@ -138,17 +108,11 @@ fn end(mut con: Console) {
 
 #[test]
 fn the_tools_tab_calls_only_from_the_editor_and_asks_before_a_destructive_tool() {
-    let (_tmp, data, config) = dirs();
-    let spec = serde_json::json!({"command": [FIXTURE, "--more-tools"]}).to_string();
-    ok(
-        &data,
-        &config,
-        &["instances", "create", "tooly", "--spec", "-"],
-        &spec,
+    let (_tmp, mut con) = running(
+        "tooly",
+        serde_json::json!({"command": [FIXTURE, "--more-tools"]}),
+        &[],
     );
-    ok(&data, &config, &["instances", "start", "tooly"], "");
-    let mut con = Console::spawn(&data, &config, &[]);
-    con.wait_for("running", Duration::from_secs(30));
     con.send(b"\r");
     con.wait_for("Overview", Duration::from_secs(10));
     con.send(b"\t\t\t");

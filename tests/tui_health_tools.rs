@@ -29,24 +29,7 @@ fn render(app: &mut App, w: u16, h: u16) -> String {
     app.prepare();
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| views::render(f, app)).unwrap();
-    let b = t.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..b.area.height {
-        let mut line = String::new();
-        let mut skip = 0;
-        for x in 0..b.area.width {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            let sym = b[(x, y)].symbol();
-            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
-            line.push_str(sym);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    fixtures::screen_text(t.backend().buffer())
 }
 
 fn key(c: char) -> Msg {

@@ -223,3 +223,26 @@ pub fn live_change(i: &Instance, next: Status) -> PlatformEvent {
     e.aggregate_version = Some(i.aggregate_version + 100);
     PlatformEvent::Event(Arc::new(e))
 }
+
+/// A drawn buffer as text for snapshots: one line per row, trailing blanks
+/// trimmed, a wide character once (not followed by its filler cell).
+pub fn screen_text(b: &ratatui::buffer::Buffer) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let mut out = String::new();
+    for y in 0..b.area.height {
+        let mut line = String::new();
+        let mut skip = 0;
+        for x in 0..b.area.width {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let sym = b[(x, y)].symbol();
+            skip = sym.width().saturating_sub(1);
+            line.push_str(sym);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
