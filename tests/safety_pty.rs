@@ -165,3 +165,60 @@ fn the_tools_tab_calls_only_from_the_editor_and_asks_before_a_destructive_tool()
     assert!(!s.contains("Call tool"), "{s}");
     end(con);
 }
+
+#[test]
+fn a_console_against_serve_shows_the_last_probe_in_health() {
+    let (_tmp, data, config) = dirs();
+    std::fs::write(
+        config.join("config.toml"),
+        "[runtime]\nhealth_interval_secs = 1\n",
+    )
+    .unwrap();
+    let serve = support::serve::Serve::start(&data, &config, &[]);
+    let cli_data = data.with_file_name("cli-data");
+    let spec = serde_json::json!({"command": [FIXTURE]}).to_string();
+    let url = serve.url.as_str();
+    let api = ["--api", url];
+    ok(
+        &cli_data,
+        &config,
+        &["--api", url, "instances", "create", "probed", "--spec", "-"],
+        &spec,
+    );
+    ok(
+        &cli_data,
+        &config,
+        &["--api", url, "instances", "start", "probed"],
+        "",
+    );
+    let mut con = Console::spawn_with_env(
+        &cli_data,
+        &config,
+        &api,
+        &[("AACON_API_POLL_MS", OsStr::new("200"))],
+    );
+    // The probe reaches the row over serve's API: result, age, latency.
+    let start = Instant::now();
+    let row = loop {
+        let s = con.screen();
+        if let Some(row) = s
+            .lines()
+            .find(|l| l.contains("probed") && l.contains("● running") && l.contains(" ok "))
+        {
+            break row.to_string();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no probe in HEALTH: {s}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(row.contains("ms"), "{row}");
+    con.send(b"\r");
+    con.wait_for("last probe", Duration::from_secs(10));
+    let s = con.wait_for(", ok", Duration::from_secs(10));
+    assert!(s.contains("last healthy"), "{s}");
+    con.send(b"\x1b");
+    con.send(b"q");
+    con.wait_exit(Duration::from_secs(10));
+}
