@@ -402,3 +402,27 @@ fn the_editors_help_says_what_environment_a_server_gets() {
     a.overlay = Some(Overlay::Help { scroll: 0 });
     assert!(!render(&mut a, 100, 60).contains("A stdio server's environment"));
 }
+
+#[test]
+fn sorting_by_health_follows_the_live_probes() {
+    let mut a = with_probes();
+    a.run_command("sort health");
+    a.prepare();
+    let names = |a: &App| -> Vec<String> {
+        a.rows
+            .iter()
+            .map(|id| a.projection.get(id).unwrap().name.clone())
+            .collect()
+    };
+    // search's last good probe (1s ago) before filesystem's (3s), then
+    // postgres as stored (8s; starting, no probe yet), then github's (95s).
+    assert_eq!(
+        names(&a)[..4],
+        ["search", "filesystem", "postgres", "github"]
+    );
+    let mut later = probes();
+    later[0].last_ok_at = Some(fixtures::now());
+    a.update(Msg::Probes(Ok(later)));
+    a.prepare();
+    assert_eq!(names(&a)[0], "filesystem", "a fresh probe moves the row");
+}

@@ -61,6 +61,15 @@ pub fn shown_status(i: &Instance) -> Status {
     }
 }
 
+/// Whether a probe of `i` can mean anything now: it runs, or should (a
+/// probe left over from before a stop does not count).
+pub fn probe_applies(i: &Instance) -> bool {
+    !matches!(
+        shown_status(i),
+        Status::Stopped | Status::Pending | Status::Validating
+    )
+}
+
 /// Where a status sorts: what needs the operator first (error, then
 /// unhealthy), then the rest in lifecycle order.
 pub fn status_rank(s: Status) -> (u8, Status) {

@@ -12,7 +12,7 @@ use super::filter::{Filter, Subject};
 use super::keymap::{Action, Keymap, View};
 use super::templates::{PickerOutcome, TemplatePicker};
 use super::theme::Theme;
-use crate::domain::probe::{shown_status, status_rank};
+use crate::domain::probe::{probe_applies, shown_status, status_rank};
 use crate::domain::projection::{Applied, ChangedFields, Projection};
 use crate::domain::spec::{self, mask_secrets, redact_plain_secrets};
 use crate::domain::{Envelope, Instance, InstancePatch, NewInstance, Precondition, Probe, Status};
@@ -697,6 +697,22 @@ impl App {
         if col == Column::Kind {
             // The kind is detected from the json_spec: once per row, not per comparison.
             rows.sort_by_cached_key(|i| (i.kind(), i.name.clone(), i.id));
+        } else if col == Column::Health {
+            // Most recently healthy first, by the live probes where there are.
+            let probes = &self.probes;
+            let healthy = |i: &Instance| {
+                probes
+                    .get(&i.id)
+                    .filter(|_| probe_applies(i))
+                    .and_then(|p| p.last_ok_at)
+                    .or(i.last_healthy_at)
+            };
+            rows.sort_by(|a, b| {
+                healthy(b)
+                    .cmp(&healthy(a))
+                    .then_with(|| a.name.cmp(&b.name))
+                    .then_with(|| a.id.cmp(&b.id))
+            });
         } else {
             rows.sort_unstable_by(|a, b| col.cmp(a, b));
         }
@@ -838,6 +854,7 @@ impl App {
                         if fresh != self.probes {
                             self.probes = fresh;
                             self.dirty = true;
+                            self.rows_dirty |= self.sort == Column::Health;
                         }
                     }
                     // This backend has none: stop asking, say so where it shows.

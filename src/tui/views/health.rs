@@ -2,8 +2,8 @@
 //! Overview's health lines (see [`crate::domain::probe`]).
 
 use super::age;
-use crate::domain::probe::{latency, shown_status};
-use crate::domain::{Instance, Status};
+use crate::domain::Instance;
+use crate::domain::probe::{latency, probe_applies as probed};
 use crate::tui::app::App;
 
 /// A latency for a narrow column: `4ms`, `37ms`, `0.2s`, `1.2s`.
@@ -13,14 +13,6 @@ fn compact(ms: u64) -> String {
     } else {
         format!("{:.1}s", ms as f64 / 1000.0)
     }
-}
-
-/// Whether a probe of `i` can mean anything now: it runs (or should).
-fn probed(i: &Instance) -> bool {
-    !matches!(
-        shown_status(i),
-        Status::Stopped | Status::Pending | Status::Validating
-    )
 }
 
 /// The HEALTH cell: the last probe's result, age and latency (`ok 3s 4ms`,
