@@ -375,6 +375,8 @@ fn the_result_pane_scrolls_and_searches() {
     for c in "needle".chars() {
         a.update(key(c));
     }
+    let s = render(&mut a, 100, 30);
+    assert!(s.contains("/needle▏  search the result"), "{s}");
     a.update(code(KeyCode::Enter));
     assert_eq!(detail(&a).tools.result_scroll, 149);
     let s = render(&mut a, 100, 30);
