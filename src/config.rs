@@ -70,6 +70,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "a whole number of seconds from 1 to 3600",
     ),
     (
+        "runtime.child_env",
+        "a list of variable names (or PREFIX* patterns) a stdio server inherits, such as [\"PATH\", \"HOME\", \"LC_*\"]",
+    ),
+    (
         "log.level",
         "a level such as \"info\" or directives such as \"info,aacon=debug\"",
     ),
@@ -151,6 +155,7 @@ pub struct UiSection {
 #[serde(deny_unknown_fields)]
 pub struct RuntimeSection {
     pub health_interval_secs: Option<u64>,
+    pub child_env: Option<Vec<String>>,
 }
 
 /// `[log]`: the log file.
@@ -227,6 +232,7 @@ impl FileConfig {
                 "runtime.health_interval_secs",
                 self.runtime.health_interval_secs.is_some(),
             ),
+            ("runtime.child_env", self.runtime.child_env.is_some()),
             ("log.level", self.log.level.is_some()),
         ]
         .into_iter()
@@ -434,6 +440,8 @@ pub struct Settings {
     pub read_only: bool,
     pub refresh_ms: u64,
     pub health_interval_secs: u64,
+    /// What a managed process inherits of our environment (`runtime.child_env`).
+    pub child_env: Vec<String>,
     pub log_level: String,
     /// Where each setting came from, by `section.key`.
     pub origins: BTreeMap<&'static str, Origin>,
@@ -456,6 +464,7 @@ impl Default for Settings {
             read_only: false,
             refresh_ms: DEFAULT_REFRESH_MS,
             health_interval_secs: DEFAULT_HEALTH_INTERVAL_SECS,
+            child_env: crate::runtime::childenv::default_allow(),
             log_level: DEFAULT_LOG_LEVEL.to_string(),
             origins: BTreeMap::new(),
         }
@@ -637,6 +646,15 @@ impl Settings {
             s.health_interval_secs = secs;
             origins.insert("runtime.health_interval_secs", o);
         }
+        if let Some(names) = &file.runtime.child_env {
+            let o = file.origin("runtime.child_env");
+            for n in names {
+                crate::runtime::childenv::check_pattern(n)
+                    .map_err(|m| value_error(o.clone(), m))?;
+            }
+            s.child_env = names.clone();
+            origins.insert("runtime.child_env", o);
+        }
 
         // log
         if let Some((l, o)) = first([
@@ -680,7 +698,7 @@ impl Settings {
     /// secrets redacted (for `aacon config show`).
     pub fn describe(&self) -> String {
         let opt = |v: Option<String>| v.unwrap_or_else(|| "(unset)".to_string());
-        let values: [(&str, String); 15] = [
+        let values: [(&str, String); 16] = [
             (
                 "backend.api_url",
                 opt(self.api_url.as_deref().map(redacted_url)),
@@ -710,6 +728,7 @@ impl Settings {
                 "runtime.health_interval_secs",
                 self.health_interval_secs.to_string(),
             ),
+            ("runtime.child_env", format!("{:?}", self.child_env)),
             ("log.level", self.log_level.clone()),
         ];
         values

@@ -95,10 +95,11 @@ fn lifecycle_create_list_apply_conflict_delete() {
         "secret_ref:everything-key"
     );
 
-    // Table output lists it with the status symbol.
+    // Table output lists it with the status symbol; created and never
+    // started, it is stopped (JSON keeps the platform's "pending").
     env.run(&["instances", "list"], "")
         .success()
-        .stdout(predicate::str::contains("NAME").and(predicate::str::contains("… pending")));
+        .stdout(predicate::str::contains("NAME").and(predicate::str::contains("○ stopped")));
 
     // apply a change at version 1.
     let doc = json!({"name": "everything", "description": "changed", "server_spec_id": null, "json_spec": serde_json::from_str::<Value>(SPEC).unwrap()});

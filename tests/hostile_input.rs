@@ -261,12 +261,12 @@ fn a_huge_tool_result_shows_a_bounded_marked_text_in_the_tools_tab() {
     for (text, head, result) in [
         (
             cut,
-            "result (truncated: the first 4000 characters of 50.0 MB):",
+            "result (truncated: the first 1048576 characters of 50.0 MB):",
             serde_json::json!({"truncated": true, "bytes": 50_000_042}),
         ),
         (
             "y".repeat(50_000_000),
-            "result (truncated: the first 4000 characters of 50.0 MB):",
+            "result (truncated: the first 1048576 characters of 50.0 MB):",
             serde_json::Value::Null,
         ),
     ] {

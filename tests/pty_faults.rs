@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 mod support;
 
 use support::cli::{cli, dirs, ok};
+use support::procs::{cmdline, descendants};
 use support::pty::{COLS, Console, ROWS};
 
 const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-fixture");
@@ -33,41 +34,6 @@ fn ends_restored(raw: &[u8]) {
     );
 }
 
-/// (pid, parent pid, state) of every process, from /proc.
-fn processes() -> Vec<(u32, u32, char)> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let mut f = rest.split_whitespace();
-        let state = f.next().and_then(|s| s.chars().next()).unwrap_or('?');
-        let ppid = f.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-        out.push((pid, ppid, state));
-    }
-    out
-}
-
-/// Every live descendant of `root`.
-fn descendants(root: u32) -> Vec<u32> {
-    let all = processes();
-    let mut found = vec![root];
-    let mut i = 0;
-    while i < found.len() {
-        let p = found[i];
-        found.extend(all.iter().filter(|(_, pp, _)| *pp == p).map(|(c, _, _)| *c));
-        i += 1;
-    }
-    found.remove(0);
-    found
-}
-
 /// Alive: exists and is not a zombie (kill(pid, 0) says yes to zombies).
 fn alive(pid: u32) -> bool {
     // SAFETY: signal 0 only checks that the process exists.
@@ -80,12 +46,6 @@ fn alive(pid: u32) -> bool {
                     .map(|(_, r)| r.split_whitespace().next() != Some("Z"))
             })
             .unwrap_or(false)
-}
-
-fn cmdline(pid: u32) -> String {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
-        .unwrap_or_default()
 }
 
 /// A console hosting a running stdio MCP server (the fixture, with a

@@ -551,23 +551,60 @@ async fn another_process_takes_the_runtime_over_when_the_host_exits() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_healthy_instance_keeps_its_last_good_probe_time_fresh() {
+async fn probes_refresh_health_without_writing_running_to_running_events() {
     let cfg = RuntimeConfig {
         probe_interval: Duration::from_millis(100),
-        health_persist_every: Duration::from_millis(300),
         ..fast_config()
     };
     let rig = Rig::new(cfg).await;
     let inst = rig.start("fresh", json!({"command": [FIXTURE]})).await;
-    let first = rig
-        .wait_status(inst.id, Status::Running, 20)
+    rig.wait_status(inst.id, Status::Running, 20).await;
+    // Probes keep coming, and each one reaches the platform port the
+    // console reads (a fresh time, a result, a latency).
+    let mut seen = std::collections::BTreeSet::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while seen.len() < 6 {
+        let probes = rig.platform.probes().await.unwrap();
+        if let Some(p) = probes.iter().find(|p| p.instance_id == inst.id) {
+            assert!(p.ok, "{p:?}");
+            assert!(p.last_ok_at.is_some_and(|t| t <= p.at), "{p:?}");
+            seen.insert(p.at);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "probes stopped at {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // ...and none of them is an event: one `running` status change, from
+    // the start, and no running → running heartbeat.
+    let running: Vec<_> = rig
+        .events(inst.id)
         .await
-        .last_healthy_at
-        .unwrap();
-    let later = rig
-        .wait(inst.id, 10, |i| {
-            i.last_healthy_at.is_some_and(|t| t > first)
+        .into_iter()
+        .filter(|e| {
+            e.kind() == Some(EventType::StatusChanged) && e.status() == Some(Status::Running)
         })
-        .await;
-    assert_eq!(later.status, Status::Running);
+        .collect();
+    assert_eq!(running.len(), 1, "{running:?}");
+    assert!(
+        running
+            .iter()
+            .all(|e| e.previous_status() != Some(Status::Running)),
+        "{running:?}"
+    );
+    // Stopped: no probe (no health age), and the stored last healthy time
+    // is the last good probe, not the start.
+    let first_ok = rig
+        .wait_status(inst.id, Status::Running, 1)
+        .await
+        .last_healthy_at;
+    rig.platform.stop(inst.id).await.unwrap();
+    let stopped = rig.wait_status(inst.id, Status::Stopped, 20).await;
+    assert!(stopped.last_healthy_at > first_ok, "{stopped:?}");
+    let probes = rig.platform.probes().await.unwrap();
+    assert!(
+        probes.iter().all(|p| p.instance_id != inst.id),
+        "{probes:?}"
+    );
 }

@@ -250,3 +250,39 @@ async fn header_secrets_are_resolved_only_on_the_wire() {
     let all = serde_json::to_string(&rig.events(inst.id).await).unwrap() + &reason;
     assert!(!all.contains("hdr-canary-91"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_gone_away_is_connection_refused_not_error_sending_request() {
+    let cfg = aacon::runtime::RuntimeConfig {
+        probe_interval: Duration::from_millis(100),
+        restart_after_failed_probes: 0,
+        ..fast_config()
+    };
+    let rig = Rig::new(cfg).await;
+    let (mut server, port) = everything_http(rig.dir.path()).await;
+    let inst = rig
+        .start(
+            "goes-away",
+            json!({"endpoint_url": format!("http://127.0.0.1:{port}/mcp")}),
+        )
+        .await;
+    rig.wait_status(inst.id, Status::Running, 30).await;
+    server.kill().await.unwrap();
+    let gone = rig
+        .wait(inst.id, 30, |i| {
+            i.status_reason
+                .as_deref()
+                .is_some_and(|r| r.contains("connection refused"))
+        })
+        .await;
+    println!("{}: {:?}", gone.status, gone.status_reason);
+    assert!(
+        matches!(gone.status, Status::Unhealthy | Status::Error),
+        "{gone:?}"
+    );
+    // Not one sentence of its history hides the cause behind the wrapper.
+    for e in rig.events(inst.id).await {
+        let text = serde_json::to_string(&e.data).unwrap();
+        assert!(!text.contains("error sending request"), "{text}");
+    }
+}

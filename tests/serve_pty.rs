@@ -60,7 +60,9 @@ fn a_status_change_on_the_server_appears_without_a_key_press() {
     let s = con.wait_for("pty-remote", Duration::from_secs(20));
     assert!(s.contains(&url), "the header names the API: {s}");
     let s = con.wait_for("polling", Duration::from_secs(10));
-    assert!(s.contains("pending"), "{s}");
+    // Created, never started: stopped, not a spinning pending.
+    assert!(s.contains("○ stopped"), "{s}");
+    assert!(!s.contains("pending"), "{s}");
     assert!(!s.contains("running"), "{s}");
 
     // The serving platform's runtime reports: no key is pressed meanwhile.

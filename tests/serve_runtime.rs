@@ -105,6 +105,25 @@ async fn serve_runs_instances_and_stops_them_on_sigterm() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].id, inst.id);
 
+    // Health probes travel beside events: serve's runtime reports the last
+    // probe of the running instance over TCP and over the socket alike.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let probe = loop {
+        let probes = Platform::probes(&api).await.unwrap();
+        if let Some(p) = probes.into_iter().find(|p| p.instance_id == inst.id) {
+            break p;
+        }
+        assert!(Instant::now() < deadline, "no probe reached the API client");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(probe.ok && probe.error.is_none(), "{probe:?}");
+    assert_eq!(probe.last_ok_at, Some(probe.at));
+    let over_socket = Platform::probes(&local).await.unwrap();
+    assert!(
+        over_socket.iter().any(|p| p.instance_id == inst.id),
+        "{over_socket:?}"
+    );
+
     // `aacon tools call` typed in a shell lands in serve's live session.
     let data = tmp.path().join("data");
     let out = tokio::task::spawn_blocking(move || {

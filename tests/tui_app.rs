@@ -100,8 +100,9 @@ fn sort_by_any_column_and_reverse() {
     assert_eq!(names(&a)[0], "everything");
     a.run_command("sort status");
     assert_eq!(a.sort, Column::Status);
-    assert_eq!(names(&a)[0], "everything"); // pending sorts first
-    assert_eq!(names(&a).last().unwrap(), "git"); // error last
+    // What needs the operator first: error, then unhealthy, then the rest.
+    assert_eq!(names(&a)[..3], ["git", "github", "everything"]);
+    assert_eq!(names(&a).last().unwrap(), "slack"); // stopped last
     a.run_command("sort -name");
     assert_eq!(names(&a)[0], "slack");
     a.update(Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
@@ -641,6 +642,7 @@ fn github_tools(a: &mut App) -> Uuid {
                 "properties": {"message": {"type": "string"}},
                 "required": ["message"]
             }),
+            annotations: Some(json!({"readOnlyHint": true})),
         }]),
     });
     id
@@ -782,11 +784,13 @@ fn refresh_on_the_tools_tab_reloads_the_tools() {
                 name: "a".into(),
                 description: None,
                 input_schema: json!({}),
+                annotations: None,
             },
             aacon::platform::ToolInfo {
                 name: "b".into(),
                 description: None,
                 input_schema: json!({}),
+                annotations: None,
             },
         ]),
     });
@@ -818,14 +822,18 @@ fn status_changes_resort_only_when_the_order_depends_on_status() {
     let mut a = app();
     a.run_command("sort status");
     a.prepare();
-    assert_eq!(names(&a)[0], "everything"); // pending sorts first
+    assert_eq!(names(&a)[2], "everything"); // pending: after error and unhealthy
     a.update(Msg::Platform(fixtures::live_change(
         everything,
         Status::Error,
     )));
     a.now += chrono::Duration::seconds(1);
     a.prepare();
-    assert_ne!(names(&a)[0], "everything", "the changed row moved");
+    assert_eq!(
+        names(&a)[0],
+        "everything",
+        "the changed row moved to the top"
+    );
 
     let mut a = app();
     a.set_filter("status:pending");

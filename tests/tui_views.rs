@@ -28,23 +28,7 @@ fn draw(app: &mut App, w: u16, h: u16) -> Buffer {
 }
 
 fn text(b: &Buffer) -> String {
-    let mut out = String::new();
-    for y in 0..b.area.height {
-        let mut line = String::new();
-        let mut skip = 0;
-        for x in 0..b.area.width {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            let sym = b[(x, y)].symbol();
-            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
-            line.push_str(sym);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    fixtures::screen_text(b)
 }
 
 fn render(app: &mut App, w: u16, h: u16) -> String {
@@ -165,6 +149,7 @@ fn open_tools(a: &mut App) {
                 name: "get_me".into(),
                 description: Some("Details of the signed-in user".into()),
                 input_schema: serde_json::json!({"type": "object", "properties": {}}),
+                annotations: Some(serde_json::json!({"readOnlyHint": true})),
             },
             ToolInfo {
                 name: "list_issues".into(),
@@ -177,6 +162,7 @@ fn open_tools(a: &mut App) {
                     },
                     "required": ["repo"]
                 }),
+                annotations: Some(serde_json::json!({"readOnlyHint": true})),
             },
         ]),
     });

@@ -218,6 +218,7 @@ async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
     )?);
     let runtime_cfg = crate::runtime::RuntimeConfig {
         probe_interval: std::time::Duration::from_secs(settings.health_interval_secs),
+        child_env: settings.child_env.clone(),
         ..Default::default()
     };
     let host = crate::runtime::Host::start(

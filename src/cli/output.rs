@@ -127,7 +127,11 @@ pub fn instances(list: &[Instance], fmt: Output) -> String {
                     vec![
                         inert(&i.name),
                         i.kind().to_string(),
-                        format!("{} {}", i.status.symbol(), i.status),
+                        // For people: a never-started instance is stopped.
+                        {
+                            let st = crate::domain::probe::shown_status(i);
+                            format!("{} {}", st.symbol(), st)
+                        },
                         i.desired_state.to_string(),
                         i.version.to_string(),
                         age(i.created_at, now),
@@ -156,7 +160,14 @@ pub fn instance(i: &Instance, fmt: Output) -> String {
             kv("name", inert(&j.name));
             kv("id", j.id);
             kv("kind", j.kind.into());
-            kv("status", format!("{} {}", i.status.symbol(), j.status));
+            kv("status", {
+                let st = crate::domain::probe::shown_status(i);
+                if crate::domain::probe::never_started(i) {
+                    format!("{} {st} (never started)", st.symbol())
+                } else {
+                    format!("{} {}", st.symbol(), j.status)
+                }
+            });
             if let Some(r) = &j.status_reason {
                 kv("reason", inert(r));
             }

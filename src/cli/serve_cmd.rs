@@ -81,6 +81,7 @@ pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Re
     // stop every managed process before the outbox's last flush.
     let runtime_cfg = crate::runtime::RuntimeConfig {
         probe_interval: std::time::Duration::from_secs(settings.health_interval_secs),
+        child_env: settings.child_env.clone(),
         ..Default::default()
     };
     let host = crate::runtime::Host::start(

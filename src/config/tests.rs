@@ -495,3 +495,34 @@ fn api_poll_interval_comes_from_env_over_file_and_is_checked() {
         "{e}"
     );
 }
+
+#[test]
+fn child_env_is_a_list_of_names_or_prefixes() {
+    let s = Settings::resolve(&Overrides::default(), &no_env, None).unwrap();
+    assert_eq!(
+        s.child_env,
+        ["PATH", "HOME", "LANG", "LC_*", "TZ", "TMPDIR", "USER"]
+    );
+    let s = Settings::resolve(
+        &Overrides::default(),
+        &no_env,
+        Some(file(
+            "[runtime]\nchild_env = [\"PATH\", \"LC_*\", \"SSL_CERT_FILE\"]\n",
+        )),
+    )
+    .unwrap();
+    assert_eq!(s.child_env, ["PATH", "LC_*", "SSL_CERT_FILE"]);
+    assert!(
+        s.describe()
+            .contains("runtime.child_env = [\"PATH\", \"LC_*\", \"SSL_CERT_FILE\"]")
+    );
+    let e = Settings::resolve(
+        &Overrides::default(),
+        &no_env,
+        Some(file("[runtime]\nchild_env = [\"PATH\", \"AWS-*\"]\n")),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("key `runtime.child_env`"), "{e}");
+    assert!(e.contains("'AWS-*' is not a variable name"), "{e}");
+}

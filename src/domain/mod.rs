@@ -2,11 +2,13 @@
 
 pub mod event;
 pub mod instance;
+pub mod probe;
 pub mod projection;
 pub mod spec;
 pub mod status;
 
 pub use event::{Attribution, Envelope, EventType};
 pub use instance::{Instance, InstanceDocument, InstancePatch, NewInstance, Precondition};
+pub use probe::Probe;
 pub use spec::ProviderKind;
 pub use status::{DesiredState, Status};

@@ -632,6 +632,18 @@ impl Platform for EmbeddedPlatform {
                 .into(),
         ))
     }
+
+    /// The runtime's probes: here, or the host's over its socket; none
+    /// when no host is up (nothing runs, nothing is probed).
+    async fn probes(&self) -> Result<Vec<crate::domain::Probe>> {
+        if let Some(rt) = self.live_runtime() {
+            return Ok(rt.probes());
+        }
+        if let Some(host) = self.other_host() {
+            return host.probes().await;
+        }
+        Ok(Vec::new())
+    }
 }
 
 impl EmbeddedPlatform {

@@ -192,4 +192,12 @@ pub trait Platform: Send + Sync {
             "this backend cannot show logs yet".into(),
         ))
     }
+    /// The last health probe of every instance the runtime runs (not
+    /// events: see [`crate::domain::probe`]). `Unavailable` when this
+    /// backend does not report probes.
+    async fn probes(&self) -> Result<Vec<crate::domain::Probe>> {
+        Err(PlatformError::Unavailable(
+            "this backend does not report health probes".into(),
+        ))
+    }
 }

@@ -77,4 +77,7 @@ impl Platform for ReadOnly {
     async fn logs(&self, id: Uuid) -> Result<Vec<String>> {
         self.0.logs(id).await
     }
+    async fn probes(&self) -> Result<Vec<crate::domain::Probe>> {
+        self.0.probes().await
+    }
 }

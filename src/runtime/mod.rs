@@ -17,6 +17,8 @@
 
 pub mod argcheck;
 pub mod catalog;
+pub mod childenv;
+pub mod content;
 pub mod linewatch;
 pub mod plan;
 pub mod procs;
@@ -59,9 +61,6 @@ pub struct RuntimeConfig {
     /// Consecutive failed probes after which the session is restarted
     /// (0: never; the instance stays `unhealthy`).
     pub restart_after_failed_probes: u32,
-    /// How often a healthy instance's last good probe time is written to
-    /// the store (each write is a status event), besides on transitions.
-    pub health_persist_every: Duration,
     /// Probes in flight at once, across all instances.
     pub probe_concurrency: usize,
     /// First restart delay; doubles per consecutive failure.
@@ -80,6 +79,9 @@ pub struct RuntimeConfig {
     pub kill_on_panic: bool,
     /// Answer other local aacon processes on `runtime.sock` in the data dir.
     pub socket: bool,
+    /// The variables of our environment a managed process inherits
+    /// (`NAME` or `PREFIX*`); the spec's own variables come on top.
+    pub child_env: Vec<String>,
 }
 
 impl Default for RuntimeConfig {
@@ -90,7 +92,6 @@ impl Default for RuntimeConfig {
             probe_interval: Duration::from_secs(15),
             probe_timeout: Duration::from_secs(5),
             restart_after_failed_probes: 4,
-            health_persist_every: Duration::from_secs(300),
             probe_concurrency: 8,
             backoff_base: Duration::from_secs(1),
             backoff_max: Duration::from_secs(60),
@@ -100,6 +101,7 @@ impl Default for RuntimeConfig {
             stderr_lines: 500,
             kill_on_panic: true,
             socket: true,
+            child_env: childenv::default_allow(),
         }
     }
 }
@@ -112,6 +114,8 @@ struct Live {
     peer: Option<rmcp::Peer<rmcp::service::RoleClient>>,
     pid: Option<u32>,
     last_good_probe: Option<DateTime<Utc>>,
+    /// The last probe of the running session (none once it ended).
+    probe: Option<crate::domain::Probe>,
     server: Option<String>,
 }
 
@@ -435,6 +439,30 @@ impl Shared {
         f(map.entry(id).or_default())
     }
 
+    /// Keep the outcome of a probe (never an event: see [`crate::domain::probe`]).
+    fn record_probe(&self, id: Uuid, outcome: Result<(), String>, took: Duration) {
+        let now = Utc::now();
+        self.with_live(id, |l| {
+            if outcome.is_ok() {
+                l.last_good_probe = Some(now);
+            }
+            l.probe = Some(crate::domain::Probe {
+                instance_id: id,
+                at: now,
+                ok: outcome.is_ok(),
+                latency_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+                error: outcome.err(),
+                last_ok_at: l.last_good_probe,
+            });
+        });
+    }
+
+    /// The last probe of every instance running here.
+    fn probes(&self) -> Vec<crate::domain::Probe> {
+        let map = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        map.values().filter_map(|l| l.probe.clone()).collect()
+    }
+
     fn ring(&self, id: Uuid) -> Arc<Mutex<StderrRing>> {
         let cap = self.cfg.stderr_lines;
         self.with_live(id, |l| {
@@ -531,39 +559,53 @@ async fn bring_up(
     }
     let t = shared.cfg.init_timeout;
     match resolved.plan {
-        plan::Plan::Process(p) => Session::spawn(&p, t, ring)
-            .await
-            .map(|(s, tools)| (s, tools, None)),
+        plan::Plan::Process(p) => Session::spawn(
+            &p,
+            t,
+            ring,
+            &childenv::inherited(&shared.cfg.child_env, &[]),
+        )
+        .await
+        .map(|(s, tools)| (s, tools, None)),
         plan::Plan::Endpoint(e) => Session::connect(&e, t, &shared.http)
             .await
             .map(|(s, tools)| (s, tools, None)),
         plan::Plan::Container(c) => {
             let cli = container_cli().await?;
             let cname = format!("aacon-{}-{}", inst.name, &inst.id.simple().to_string()[..8]);
-            let mut args = vec![
-                "run".to_string(),
-                "-i".into(),
-                "--rm".into(),
-                "--name".into(),
-                cname.clone(),
-            ];
-            // `-e NAME` without a value takes it from our env: no secret in argv.
-            for (k, _) in &c.env {
-                args.push("-e".into());
-                args.push(k.clone());
-            }
-            args.push(c.image.clone());
-            args.extend(c.cmd.iter().cloned());
-            let p = plan::ProcessPlan {
-                program: cli.to_string(),
-                args,
-                env: c.env.clone(),
-                cwd: None,
-            };
-            Session::spawn(&p, t, ring)
+            let p = container_process(cli, &cname, &c);
+            // The CLI process gets the allowlist (and what it needs to find
+            // its daemon); the container only the spec's `-e` variables.
+            let base = childenv::inherited(&shared.cfg.child_env, childenv::CONTAINER_CLI_ALLOW);
+            Session::spawn(&p, t, ring, &base)
                 .await
                 .map(|(s, tools)| (s, tools, Some(format!("{cli} rm -f {cname}"))))
         }
+    }
+}
+
+/// The container CLI run for a container plan: `run -i --rm --name NAME`,
+/// `-e NAME` for each of the spec's variables only (the value comes from
+/// the CLI's environment, so no secret is in argv), the image and command.
+pub fn container_process(cli: &str, cname: &str, c: &plan::ContainerPlan) -> plan::ProcessPlan {
+    let mut args = vec![
+        "run".to_string(),
+        "-i".into(),
+        "--rm".into(),
+        "--name".into(),
+        cname.to_string(),
+    ];
+    for (k, _) in &c.env {
+        args.push("-e".into());
+        args.push(k.clone());
+    }
+    args.push(c.image.clone());
+    args.extend(c.cmd.iter().cloned());
+    plan::ProcessPlan {
+        program: cli.to_string(),
+        args,
+        env: c.env.clone(),
+        cwd: None,
     }
 }
 
@@ -638,6 +680,7 @@ async fn supervise(
                             restarts: Some(restarts),
                             healthy_now: true,
                             error: None,
+                            healthy_at: None,
                         },
                         correlation_id.clone(),
                     )
@@ -647,6 +690,7 @@ async fn supervise(
                 shared.with_live(id, |l| {
                     l.peer = None;
                     l.pid = None;
+                    l.probe = None;
                 });
                 match end {
                     SessionEnd::Stop {
@@ -782,12 +826,15 @@ async fn stop_report(
     reason: Option<String>,
 ) {
     {
+        // The last good probe, so "last healthy" stays true once stopped.
+        let healthy_at = shared.with_live(id, |l| l.last_good_probe);
         shared
             .report(
                 id,
                 StatusReport {
                     status: Some(Status::Stopped),
                     reason,
+                    healthy_at,
                     ..Default::default()
                 },
                 correlation_id,
@@ -807,8 +854,9 @@ async fn watch_session(
 ) -> SessionEnd {
     let mut healthy = true;
     let mut failed_probes: u32 = 0;
-    let mut persisted = Instant::now();
-    let mut next_probe = tokio::time::Instant::now() + shared.jittered(shared.cfg.probe_interval);
+    let mut tool_count = shared.with_live(id, |l| l.tools.len());
+    // The first probe right away: HEALTH shows a real probe from the start.
+    let mut next_probe = tokio::time::Instant::now();
     loop {
         tokio::select! {
             c = ctl.recv() => {
@@ -819,16 +867,17 @@ async fn watch_session(
             }
             reason = session.ended() => return SessionEnd::Died(reason),
             _ = tokio::time::sleep_until(next_probe) => {
-                let outcome = {
+                let (outcome, took) = {
                     let _permit = shared.probes.acquire().await;
-                    session::list_tools(peer, shared.cfg.probe_timeout).await
+                    let t0 = Instant::now();
+                    let r = session::list_tools(peer, shared.cfg.probe_timeout).await;
+                    (r, t0.elapsed())
                 };
+                shared.record_probe(id, outcome.as_ref().map(|_| ()).map_err(String::clone), took);
                 match outcome {
                     Ok(tools) => {
                         failed_probes = 0;
-                        let now = Utc::now();
                         let changed = shared.with_live(id, |l| {
-                            l.last_good_probe = Some(now);
                             let changed = l.tools != tools;
                             if changed { l.tools = tools.clone(); }
                             changed
@@ -836,9 +885,12 @@ async fn watch_session(
                         if changed {
                             shared.store_tools(id, tools.clone()).await;
                         }
-                        if !healthy || changed || persisted.elapsed() >= shared.cfg.health_persist_every {
+                        // Only a change is an event: back to healthy, or a
+                        // new tool count. A probe that finds all as it was
+                        // refreshes the probe (above) and writes nothing.
+                        if !healthy || tools.len() != tool_count {
                             healthy = true;
-                            persisted = Instant::now();
+                            tool_count = tools.len();
                             shared.report(id, StatusReport {
                                 status: Some(Status::Running),
                                 tool_count: Some(Some(tools.len() as u32)),
@@ -863,6 +915,7 @@ async fn watch_session(
                                 status: Some(Status::Unhealthy),
                                 reason: Some(format!("health probe failed: {e}; last good probe at {last}")),
                                 restarts: Some(restarts),
+                                healthy_at: shared.with_live(id, |l| l.last_good_probe),
                                 ..Default::default()
                             }, None).await;
                         }
@@ -901,6 +954,11 @@ impl RuntimeHandle {
     /// The time of the last good health probe.
     pub fn last_good_probe(&self, id: Uuid) -> Option<DateTime<Utc>> {
         self.shared.with_live(id, |l| l.last_good_probe)
+    }
+
+    /// The last probe of every instance running here.
+    pub fn probes(&self) -> Vec<crate::domain::Probe> {
+        self.shared.probes()
     }
 
     /// Server name, version and protocol, while connected.
@@ -1023,6 +1081,11 @@ impl ToolCaller {
         self.0.stderr_lines(id)
     }
 
+    /// As [`RuntimeHandle::probes`].
+    pub fn probes(&self) -> Vec<crate::domain::Probe> {
+        self.0.probes()
+    }
+
     /// The live tools of an instance, while connected here.
     pub fn live_tools(&self, id: Uuid) -> Option<Vec<ToolInfo>> {
         self.0
@@ -1110,7 +1173,10 @@ pub async fn call_tool_once(
         r.set_secrets(resolved.secrets.clone());
     }
     let (session, tools) = match resolved.plan {
-        plan::Plan::Process(p) => Session::spawn(&p, cfg.init_timeout, ring).await?,
+        plan::Plan::Process(p) => {
+            let base = childenv::inherited(&cfg.child_env, &[]);
+            Session::spawn(&p, cfg.init_timeout, ring, &base).await?
+        }
         plan::Plan::Endpoint(e) => {
             let http = reqwest::Client::new();
             Session::connect(&e, cfg.init_timeout, &http).await?
@@ -1182,5 +1248,46 @@ impl Host {
         if let Some(rt) = rt {
             rt.shutdown().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_container_run_names_only_the_spec_variables() {
+        let c = plan::ContainerPlan {
+            image: "ghcr.io/x/y:1".into(),
+            env: vec![
+                ("API_KEY".into(), "s3cret".into()),
+                ("MODE".into(), "a".into()),
+            ],
+            cmd: vec!["serve".into()],
+        };
+        let p = container_process("podman", "aacon-web-1234", &c);
+        assert_eq!(
+            p.args,
+            [
+                "run",
+                "-i",
+                "--rm",
+                "--name",
+                "aacon-web-1234",
+                "-e",
+                "API_KEY",
+                "-e",
+                "MODE",
+                "ghcr.io/x/y:1",
+                "serve"
+            ]
+        );
+        // No value in argv; no --env-host, no --env-file: nothing else passes.
+        assert!(
+            !p.args
+                .iter()
+                .any(|a| a.contains("s3cret") || a.starts_with("--env"))
+        );
+        assert_eq!(p.env, c.env);
     }
 }

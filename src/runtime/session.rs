@@ -129,10 +129,7 @@ fn init_error(e: &ClientInitializeError) -> String {
                 .join(", ")
         ),
         ClientInitializeError::TransportError { error, .. } => {
-            format!(
-                "initialize failed: {}",
-                short(&error.error.to_string(), 200)
-            )
+            format!("initialize failed: {}", failure_words(&*error.error))
         }
         ClientInitializeError::LegacyFallbackFailed { fallback, .. } => init_error(fallback),
         other => format!("initialize failed: {}", short(&other.to_string(), 200)),
@@ -148,13 +145,101 @@ pub fn service_error(e: &ServiceError) -> String {
             short(&d.message, 300)
         ),
         ServiceError::TransportClosed => "the connection to the server is closed".into(),
-        ServiceError::TransportSend(t) => format!(
-            "cannot send to the server: {}",
-            short(&t.error.to_string(), 200)
-        ),
+        ServiceError::TransportSend(t) => failure_words(&*t.error),
         ServiceError::Timeout { timeout } => format!("no answer within {}", secs(*timeout)),
         other => short(&other.to_string(), 200),
     }
+}
+
+/// What went wrong on the way to a server, in plain words: the class of
+/// failure found anywhere in the error's chain of causes ("connection
+/// refused", "connection reset", "DNS lookup failed", "timed out", "TLS
+/// handshake failed", "the server closed the connection"), else the
+/// innermost cause, never only a wrapper's "error sending request".
+pub fn failure_words(e: &(dyn std::error::Error + 'static)) -> String {
+    use std::io::ErrorKind as K;
+    type HttpError = rmcp::transport::streamable_http_client::StreamableHttpError<reqwest::Error>;
+    let mut chain: Vec<&(dyn std::error::Error + 'static)> = vec![e];
+    // rmcp's HTTP transport keeps reqwest's error out of the source chain.
+    fn next<'a>(
+        c: &'a (dyn std::error::Error + 'static),
+    ) -> Option<&'a (dyn std::error::Error + 'static)> {
+        c.source().or_else(|| match c.downcast_ref::<HttpError>() {
+            Some(HttpError::Client(inner)) => Some(inner as &(dyn std::error::Error + 'static)),
+            _ => None,
+        })
+    }
+    while let Some(n) = chain.last().and_then(|c| next(*c)) {
+        if chain.len() > 16 {
+            break;
+        }
+        chain.push(n);
+    }
+    for c in &chain {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            let words = match io.kind() {
+                K::ConnectionRefused => Some("connection refused"),
+                K::ConnectionReset => Some("connection reset by the server"),
+                K::ConnectionAborted => Some("connection aborted"),
+                K::TimedOut => Some("timed out"),
+                K::BrokenPipe => Some("the connection broke (broken pipe)"),
+                K::UnexpectedEof => Some("the server closed the connection"),
+                K::NotConnected => Some("not connected"),
+                K::HostUnreachable => Some("host unreachable"),
+                K::NetworkUnreachable => Some("network unreachable"),
+                K::AddrNotAvailable => Some("address not available"),
+                _ => None,
+            };
+            if let Some(w) = words {
+                return w.to_string();
+            }
+        }
+    }
+    let text: String = chain
+        .iter()
+        .map(|c| c.to_string().to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(": ");
+    let classes: [(&[&str], &str); 8] = [
+        (&["connection refused"], "connection refused"),
+        (&["connection reset"], "connection reset by the server"),
+        (
+            &[
+                "dns error",
+                "failed to lookup",
+                "name or service not known",
+                "no address associated",
+            ],
+            "DNS lookup failed",
+        ),
+        (&["timed out", "timeout"], "timed out"),
+        (
+            &["certificate", "tls", "ssl", "handshake"],
+            "TLS handshake failed",
+        ),
+        (
+            &[
+                "connection closed",
+                "incomplete message",
+                "unexpected eof",
+                "channel closed",
+            ],
+            "the server closed the connection",
+        ),
+        (&["broken pipe"], "the connection broke (broken pipe)"),
+        (
+            &["host unreachable", "no route to host"],
+            "host unreachable",
+        ),
+    ];
+    for (needles, words) in classes {
+        if needles.iter().any(|n| text.contains(n)) {
+            return words.to_string();
+        }
+    }
+    // The innermost cause says most; the wrappers only say where.
+    let root = chain.last().map(|c| c.to_string()).unwrap_or_default();
+    short(&root, 200)
 }
 
 fn tool_info(t: rmcp::model::Tool) -> ToolInfo {
@@ -162,6 +247,10 @@ fn tool_info(t: rmcp::model::Tool) -> ToolInfo {
         name: t.name.to_string(),
         description: t.description.map(|d| d.to_string()),
         input_schema: Value::Object((*t.input_schema).clone()),
+        annotations: t
+            .annotations
+            .as_ref()
+            .and_then(|a| serde_json::to_value(a).ok()),
     }
 }
 
@@ -181,11 +270,14 @@ fn peer_name(client: &RunningService<RoleClient, ()>) -> String {
 
 impl Session {
     /// Spawn `plan` (never through a shell) as a process-group leader, run
-    /// initialize and tools/list.
+    /// initialize and tools/list. The child's environment is `base` (the
+    /// allowlisted part of ours, see [`super::childenv`]) plus the plan's
+    /// own variables; nothing else of this process's environment.
     pub async fn spawn(
         plan: &ProcessPlan,
         init_timeout: Duration,
         ring: Arc<Mutex<StderrRing>>,
+        base: &[(std::ffi::OsString, std::ffi::OsString)],
     ) -> Result<(Session, Vec<ToolInfo>), String> {
         if let Some(cwd) = &plan.cwd
             && !cwd.is_dir()
@@ -208,6 +300,8 @@ impl Session {
         }
         let mut cmd = tokio::process::Command::new(&plan.program);
         cmd.args(&plan.args)
+            .env_clear()
+            .envs(base.iter().map(|(k, v)| (k, v)))
             .envs(plan.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -534,15 +628,9 @@ pub async fn call_tool(
         .await
         .map_err(|_| format!("tool '{tool}' did not answer within {}", secs(timeout)))?
         .map_err(|e| service_error(&e))?;
-    let text = r
-        .content
-        .iter()
-        .filter_map(|c| match c {
-            rmcp::model::ContentBlock::Text(t) => Some(t.text.as_str()),
-            _ => None,
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+    // Text as it is; an image, audio or resource as a line saying what it
+    // is and its size, never nothing.
+    let text = super::content::text(&serde_json::to_value(&r.content).unwrap_or(Value::Null));
     let is_error = r.is_error.unwrap_or(false);
     let size = serde_json::to_vec(&r).map(|v| v.len()).unwrap_or(0);
     if size > MAX_RESULT_BYTES {
@@ -708,5 +796,71 @@ fn request_error(e: &reqwest::Error, url: &str, host: &str, timeout: Duration) -
         format!("{host} closed the connection: {}", short(&chain, 160))
     } else {
         format!("cannot reach {url}: {}", short(&chain, 200))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A wrapper that says only where it failed, like reqwest's.
+    #[derive(Debug)]
+    struct Wrapper(std::io::Error);
+
+    impl std::fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("error sending request for url (http://127.0.0.1:9/mcp)")
+        }
+    }
+
+    impl std::error::Error for Wrapper {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn failure_classes_are_plain_words_not_the_wrapper() {
+        use std::io::{Error, ErrorKind};
+        let cases = [
+            (ErrorKind::ConnectionRefused, "connection refused"),
+            (ErrorKind::ConnectionReset, "connection reset by the server"),
+            (ErrorKind::TimedOut, "timed out"),
+            (ErrorKind::UnexpectedEof, "the server closed the connection"),
+            (ErrorKind::BrokenPipe, "the connection broke (broken pipe)"),
+        ];
+        for (kind, words) in cases {
+            let e = Wrapper(Error::new(kind, "os error"));
+            assert_eq!(failure_words(&e), words, "{kind:?}");
+        }
+        // Known words in the messages count too.
+        let e = Wrapper(Error::other(
+            "dns error: failed to lookup address information",
+        ));
+        assert_eq!(failure_words(&e), "DNS lookup failed");
+        let e = Wrapper(Error::other("invalid peer certificate: UnknownIssuer"));
+        assert_eq!(failure_words(&e), "TLS handshake failed");
+        // Otherwise the innermost cause, not "error sending request".
+        let e = Wrapper(Error::other("the frobnicator is out of frobs"));
+        assert_eq!(failure_words(&e), "the frobnicator is out of frobs");
+    }
+
+    #[tokio::test]
+    async fn a_real_refused_connection_says_connection_refused() {
+        // A loopback port nobody listens on: bind, note it, close it.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let e = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/mcp"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("error sending request"), "{e}");
+        assert_eq!(failure_words(&e), "connection refused");
+        // As rmcp's HTTP transport wraps it (no source chain of its own).
+        let wrapped = rmcp::transport::streamable_http_client::StreamableHttpError::Client(e);
+        assert_eq!(failure_words(&wrapped), "connection refused");
     }
 }

@@ -122,6 +122,7 @@ fn build_router(state: AppState) -> Router {
             &format!("{BASE_PATH}/health/containers"),
             get(containers_health),
         )
+        .route(&format!("{BASE_PATH}/health/probes"), get(probes))
         .route(
             &format!("{BASE_PATH}/{{id}}"),
             get(get_instance)
@@ -821,6 +822,16 @@ async fn environment(State(st): State<AppState>, Path(id): Path<String>) -> Resp
             })
             .into_response()
         }
+        Err(e) => platform_error(e),
+    }
+}
+
+/// `GET /health/probes` (aacon extension): the runtime's last probe of each
+/// running instance (result, time, latency). Probes are not events; this
+/// is how they reach consoles in other processes.
+async fn probes(State(st): State<AppState>) -> Response {
+    match st.platform.probes().await {
+        Ok(probes) => Json(wire::Probes { probes }).into_response(),
         Err(e) => platform_error(e),
     }
 }

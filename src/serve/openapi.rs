@@ -67,6 +67,9 @@ pub fn document(auth: bool, read_only: bool) -> Value {
             format!("{BASE_PATH}/health/containers"): {
                 "get": {"summary": "Health of every instance", "responses": with(json!({"200": ok("Health report", json!({"type": "object", "properties": {"health_checks": {"type": "array", "items": {"type": "object", "properties": {"service_name": {"type": "string"}, "container_status": {"type": "string"}, "healthy": {"type": "boolean"}, "instance_id": {"type": "string"}}}}, "total": {"type": "integer"}, "healthy": {"type": "integer"}}}))}))}
             },
+            format!("{BASE_PATH}/health/probes"): {
+                "get": {"summary": "The runtime's last health probe of each running instance (aacon extension; probes are not events)", "responses": with(json!({"200": ok("Probes", json!({"type": "object", "properties": {"probes": {"type": "array", "items": {"type": "object", "properties": {"instance_id": {"type": "string"}, "at": {"type": "string", "format": "date-time"}, "ok": {"type": "boolean"}, "latency_ms": {"type": "integer"}, "error": {"type": "string"}, "last_ok_at": {"type": "string", "format": "date-time"}}}}}}))}))}
+            },
             one.clone(): {
                 "parameters": [id_param()],
                 "get": {"summary": "Read an instance", "responses": with(json!({"200": ok("Instance", inst()), "404": err("MCP Server Instance not found")}))},

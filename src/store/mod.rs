@@ -51,6 +51,8 @@ pub struct StatusReport {
     pub healthy_now: bool,
     /// Record as an `MCPServerInstanceError` event with this text.
     pub error: Option<String>,
+    /// The last good probe (kept as `last_healthy_at`), e.g. with a stop.
+    pub healthy_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A tool the runtime discovered on an instance's server.
@@ -62,6 +64,39 @@ pub struct ToolRecord {
     /// The tool's JSON Schema for its arguments.
     #[serde(default)]
     pub input_schema: Value,
+    /// MCP's tool annotations as the server sent them (`readOnlyHint`,
+    /// `destructiveHint`, …); hints, not guarantees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<Value>,
+}
+
+impl ToolRecord {
+    /// Whether calling it asks the operator first: the server marks it
+    /// destructive, or does not mark it read-only (MCP's defaults: a tool
+    /// may change things, destructively, unless it says otherwise).
+    pub fn needs_confirmation(&self) -> bool {
+        let hint = |k: &str| {
+            self.annotations
+                .as_ref()
+                .and_then(|a| a.get(k))
+                .and_then(Value::as_bool)
+        };
+        hint("destructiveHint") == Some(true) || hint("readOnlyHint") != Some(true)
+    }
+
+    /// Why it asks, in one sentence (see [`ToolRecord::needs_confirmation`]).
+    pub fn confirmation_reason(&self) -> &'static str {
+        let destructive = self
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("destructiveHint"))
+            .and_then(Value::as_bool);
+        if destructive == Some(true) {
+            "The server marks this tool destructive."
+        } else {
+            "The server does not mark this tool read-only: it may change things."
+        }
+    }
 }
 
 /// Where a fault is injected (tests only): after the state write, before
@@ -363,7 +398,7 @@ impl Store {
         {
             let mut stmt = tx
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO tools (instance_id, name, description, input_schema, discovered_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT OR REPLACE INTO tools (instance_id, name, description, input_schema, discovered_at, annotations) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(db_err)?;
             let at = ts(&now());
@@ -373,7 +408,8 @@ impl Store {
                     t.name,
                     t.description,
                     t.input_schema.to_string(),
-                    at
+                    at,
+                    t.annotations.as_ref().map(Value::to_string)
                 ])
                 .map_err(db_err)?;
             }
@@ -386,7 +422,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT name, description, input_schema FROM tools WHERE instance_id = ?1 ORDER BY name",
+                "SELECT name, description, input_schema, annotations FROM tools WHERE instance_id = ?1 ORDER BY name",
             )
             .map_err(db_err)?;
         let rows = stmt
@@ -396,6 +432,9 @@ impl Store {
                     name: r.get(0)?,
                     description: r.get(1)?,
                     input_schema: serde_json::from_str(&schema).unwrap_or(Value::Null),
+                    annotations: r
+                        .get::<_, Option<String>>(3)?
+                        .and_then(|a| serde_json::from_str(&a).ok()),
                 })
             })
             .map_err(db_err)?;
@@ -705,6 +744,9 @@ impl Store {
             }
             if let Some(r) = report.restarts {
                 inst.restarts = r;
+            }
+            if let Some(at) = report.healthy_at {
+                inst.last_healthy_at = Some(at);
             }
             if report.healthy_now {
                 inst.last_healthy_at = Some(now());

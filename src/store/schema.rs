@@ -54,6 +54,10 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (instance_id, name)
     );
     "#,
+    // 3: the tools' MCP annotations (readOnlyHint, destructiveHint, …) as JSON.
+    r#"
+    ALTER TABLE tools ADD COLUMN annotations TEXT;
+    "#,
 ];
 
 pub const CURRENT: u32 = MIGRATIONS.len() as u32;

@@ -335,6 +335,7 @@ fn discovered_tools_are_replaced_per_instance() {
         name: n.into(),
         description: Some(format!("{n} tool")),
         input_schema: json!({"type": "object", "required": [n]}),
+        annotations: (n == "echo").then(|| json!({"readOnlyHint": true})),
     };
     s.set_tools(a.id, &[tool("echo"), tool("add")]).unwrap();
     s.set_tools(b.id, &[tool("time")]).unwrap();

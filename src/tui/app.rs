@@ -12,9 +12,10 @@ use super::filter::{Filter, Subject};
 use super::keymap::{Action, Keymap, View};
 use super::templates::{PickerOutcome, TemplatePicker};
 use super::theme::Theme;
+use crate::domain::probe::{probe_applies, shown_status, status_rank};
 use crate::domain::projection::{Applied, ChangedFields, Projection};
 use crate::domain::spec::{self, mask_secrets, redact_plain_secrets};
-use crate::domain::{Envelope, Instance, InstancePatch, NewInstance, Precondition, Status};
+use crate::domain::{Envelope, Instance, InstancePatch, NewInstance, Precondition, Probe, Status};
 use crate::platform::{
     BackendInfo, PlatformError, PlatformEvent, SourceState, StreamWindow, ToolCallResult, ToolInfo,
 };
@@ -92,6 +93,8 @@ pub enum Msg {
         id: Uuid,
         result: Result<Vec<String>, PlatformError>,
     },
+    /// The runtime's last probe of each running instance.
+    Probes(Result<Vec<Probe>, PlatformError>),
 }
 
 /// I/O for the runner to perform; results come back as [`Msg`]s.
@@ -137,6 +140,8 @@ pub enum Command {
     LoadLogs(Uuid),
     /// Read every entry the Redis stream retains (see [`App::coverage`]).
     ReadStream,
+    /// Read the runtime's last probes (not events: see [`crate::domain::probe`]).
+    LoadProbes,
     Quit,
 }
 
@@ -205,7 +210,8 @@ impl Column {
         match self {
             Column::Name => a.name.cmp(&b.name),
             Column::Kind => a.kind().cmp(&b.kind()),
-            Column::Status => a.status.cmp(&b.status),
+            // What needs the operator first: error, unhealthy, then the rest.
+            Column::Status => status_rank(shown_status(a)).cmp(&status_rank(shown_status(b))),
             Column::Desired => a.desired_state.cmp(&b.desired_state),
             // Most recently healthy first; never healthy last.
             Column::Health => b.last_healthy_at.cmp(&a.last_healthy_at),
@@ -279,6 +285,10 @@ pub struct ToolsPane {
     pub calling: bool,
     /// The last call's outcome (or why it was not sent).
     pub result: Option<Result<ToolCallResult, String>>,
+    /// The first line of the result shown (the result pane scrolls).
+    pub result_scroll: usize,
+    /// What `/` searches the result for; `next_match` finds the next line.
+    pub search: Option<String>,
 }
 
 impl ToolsPane {
@@ -286,6 +296,39 @@ impl ToolsPane {
         match &self.list {
             Some(Ok(l)) => l.get(self.selected),
             _ => None,
+        }
+    }
+
+    /// The result as the pane shows it: the text, or the sentence of why not.
+    pub fn result_text(&self) -> Option<&str> {
+        match &self.result {
+            Some(Ok(out)) => Some(out.text.as_str()),
+            Some(Err(e)) => Some(e.as_str()),
+            None => None,
+        }
+    }
+
+    /// Scroll to the first line at or after `from` (wrapping) that holds
+    /// the search term; false when no line does.
+    pub fn find_from(&mut self, from: usize) -> bool {
+        let Some(term) = self.search.as_deref().filter(|t| !t.is_empty()) else {
+            return false;
+        };
+        let term = term.to_lowercase();
+        let Some(text) = self.result_text() else {
+            return false;
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        let n = lines.len();
+        let hit = (0..n)
+            .map(|k| (from + k) % n.max(1))
+            .find(|i| lines[*i].to_lowercase().contains(&term));
+        match hit {
+            Some(i) => {
+                self.result_scroll = i;
+                true
+            }
+            None => false,
         }
     }
 }
@@ -369,6 +412,12 @@ pub struct LineInput {
 pub enum Pending {
     Delete(Vec<Uuid>),
     Stop(Vec<Uuid>),
+    /// A tool not marked read-only, with the arguments already checked.
+    CallTool {
+        id: Uuid,
+        tool: String,
+        args: serde_json::Value,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -483,6 +532,13 @@ pub struct App {
     /// Why this terminal drops OSC 52 clipboard writes, when known
     /// ([`super::clipboard`]); copy then says so instead of "copied".
     pub clipboard_refusal: Option<String>,
+    /// The runtime's last probe per running instance, replaced by every
+    /// read (an instance that stopped drops out).
+    pub probes: HashMap<Uuid, Probe>,
+    /// Why this backend reports no probes, once it said so (HEALTH then
+    /// shows the stored last healthy time).
+    pub probes_off: Option<String>,
+    probing: bool,
     pub in_flight: usize,
     pub spinner: usize,
     pub dirty: bool,
@@ -567,6 +623,9 @@ impl App {
             rate_second: now.timestamp(),
             toast: None,
             clipboard_refusal: None,
+            probes: HashMap::new(),
+            probes_off: None,
+            probing: false,
             in_flight: 0,
             spinner: 0,
             dirty: true,
@@ -652,6 +711,22 @@ impl App {
         if col == Column::Kind {
             // The kind is detected from the json_spec: once per row, not per comparison.
             rows.sort_by_cached_key(|i| (i.kind(), i.name.clone(), i.id));
+        } else if col == Column::Health {
+            // Most recently healthy first, by the live probes where there are.
+            let probes = &self.probes;
+            let healthy = |i: &Instance| {
+                probes
+                    .get(&i.id)
+                    .filter(|_| probe_applies(i))
+                    .and_then(|p| p.last_ok_at)
+                    .or(i.last_healthy_at)
+            };
+            rows.sort_by(|a, b| {
+                healthy(b)
+                    .cmp(&healthy(a))
+                    .then_with(|| a.name.cmp(&b.name))
+                    .then_with(|| a.id.cmp(&b.id))
+            });
         } else {
             rows.sort_unstable_by(|a, b| col.cmp(a, b));
         }
@@ -759,7 +834,8 @@ impl App {
     pub fn counts(&self) -> [usize; 8] {
         let mut c = [0; 8];
         for i in self.projection.instances() {
-            if let Some(p) = Status::ALL.iter().position(|s| *s == i.status) {
+            let st = shown_status(i);
+            if let Some(p) = Status::ALL.iter().position(|s| *s == st) {
                 c[p] += 1;
             }
         }
@@ -788,6 +864,29 @@ impl App {
                     d.tools.result = Some(result.map_err(|e| e.to_string()));
                 }
                 self.dirty = true;
+                Vec::new()
+            }
+            Msg::Probes(result) => {
+                self.probing = false;
+                match result {
+                    Ok(list) => {
+                        let fresh: HashMap<Uuid, Probe> =
+                            list.into_iter().map(|p| (p.instance_id, p)).collect();
+                        if fresh != self.probes {
+                            self.probes = fresh;
+                            self.dirty = true;
+                            self.rows_dirty |= self.sort == Column::Health;
+                        }
+                    }
+                    // This backend has none: stop asking, say so where it shows.
+                    Err(PlatformError::Unavailable(why)) => {
+                        self.probes.clear();
+                        self.probes_off = Some(why);
+                        self.dirty = true;
+                    }
+                    // A hiccup (the host is restarting): ask again next second.
+                    Err(e) => tracing::debug!(error = %e, "cannot read health probes"),
+                }
                 Vec::new()
             }
             Msg::LogsLoaded { id, result } => {
@@ -1034,6 +1133,11 @@ impl App {
             self.rate_second = sec;
             // Ages and the sparkline move once a second.
             self.dirty = true;
+            // Every probe refreshes HEALTH: read the last ones once a second.
+            if self.probes_off.is_none() && !self.probing {
+                self.probing = true;
+                out.push(Command::LoadProbes);
+            }
             // The Logs tab refreshes once a second while open.
             if let Some(Screen::Detail(d)) = self.screens.last_mut()
                 && d.tab == DetailTab::Logs
@@ -1286,6 +1390,14 @@ impl App {
                     if n > 0 {
                         d.selected = d.selected.saturating_add_signed(delta).min(n - 1);
                     }
+                } else if d.tab == DetailTab::Tools {
+                    // The wheel, top and bottom move the result pane.
+                    let n = d.tools.result_text().map_or(0, |t| t.lines().count());
+                    d.tools.result_scroll = d
+                        .tools
+                        .result_scroll
+                        .saturating_add_signed(delta)
+                        .min(n.saturating_sub(1));
                 } else {
                     d.scroll = (d.scroll as isize + delta).clamp(0, u16::MAX as isize) as u16;
                 }
@@ -1326,17 +1438,23 @@ impl App {
         self.action(action)
     }
 
-    /// A key while the Tools tab's argument editor has focus.
+    /// A key while the Tools tab's argument editor has focus. It is an
+    /// editor: the `[editor]` keys apply (save sends the call, back leaves,
+    /// help), every other key is typing (like vim's `h`).
     fn tool_args_key(&mut self, k: KeyEvent) -> Vec<Command> {
-        // Only the call key; other bindings (like vim's `h`) are typing here.
-        if self.keymap.action(View::Detail, &k) == Some(Action::CallTool) {
-            return self.call_tool();
-        }
-        if k.code == KeyCode::Esc {
-            if let Some(Screen::Detail(d)) = self.screens.last_mut() {
-                d.tools.args = None;
+        match self.keymap.action(View::Editor, &k) {
+            Some(Action::Save | Action::CallTool) => return self.call_tool(),
+            Some(Action::Back) => {
+                if let Some(Screen::Detail(d)) = self.screens.last_mut() {
+                    d.tools.args = None;
+                }
+                return Vec::new();
             }
-            return Vec::new();
+            Some(Action::Help) => {
+                self.overlay = Some(Overlay::Help { scroll: 0 });
+                return Vec::new();
+            }
+            _ => {}
         }
         if let Some(Screen::Detail(d)) = self.screens.last_mut()
             && let Some(ta) = d.tools.args.as_mut()
@@ -1372,9 +1490,9 @@ impl App {
         let Some(tool) = d.tools.selected_tool().cloned() else {
             return Vec::new();
         };
-        let text = match &d.tools.args {
-            Some(ta) => ta.lines().join("\n"),
-            None => args_skeleton(&tool.input_schema),
+        // Only from the open argument editor: one key, one meaning.
+        let Some(text) = d.tools.args.as_ref().map(|ta| ta.lines().join("\n")) else {
+            return Vec::new();
         };
         if read_only {
             d.tools.result = Some(Err(PlatformError::ReadOnly("calling a tool").to_string()));
@@ -1400,16 +1518,33 @@ impl App {
             self.dirty = true;
             return Vec::new();
         }
+        let id = d.id;
+        if tool.needs_confirmation() {
+            let instance = self
+                .projection
+                .get(&id)
+                .map_or_else(|| id.to_string(), |i| i.name.clone());
+            self.overlay = Some(Overlay::Confirm(tool_confirm(id, &instance, &tool, args)));
+            self.dirty = true;
+            return Vec::new();
+        }
+        self.send_tool_call(id, tool.name, args)
+    }
+
+    /// Send a checked (and, where asked, confirmed) tool call as a task.
+    fn send_tool_call(&mut self, id: Uuid, tool: String, args: serde_json::Value) -> Vec<Command> {
+        let Some(Screen::Detail(d)) = self.screens.last_mut() else {
+            return Vec::new();
+        };
+        if d.id != id || d.tools.calling {
+            return Vec::new();
+        }
         d.tools.calling = true;
         d.tools.result = None;
-        let id = d.id;
+        d.tools.result_scroll = 0;
         self.in_flight += 1;
         self.dirty = true;
-        vec![Command::CallTool {
-            id,
-            tool: tool.name,
-            args,
-        }]
+        vec![Command::CallTool { id, tool, args }]
     }
 
     /// Perform a keymap action in the current view.
@@ -1435,16 +1570,56 @@ impl App {
                     self.open_tool_args();
                     return Vec::new();
                 }
-                Action::CallTool => return self.call_tool(),
+                Action::CallTool if d.tools.args.is_some() => return self.call_tool(),
+                Action::CallTool => {
+                    let open = self.keymap.keys_for(View::Detail, Action::Open).join("/");
+                    let send = self.keymap.keys_for(View::Editor, Action::Save).join("/");
+                    self.toast(
+                        Level::Info,
+                        format!(
+                            "open the argument editor first ({open}); {send} there calls the tool"
+                        ),
+                    );
+                    return Vec::new();
+                }
                 Action::Refresh => {
                     d.tools.list = None;
                     return vec![Command::LoadTools(d.id)];
+                }
+                // The result pane scrolls; up and down pick the tool.
+                Action::PageUp | Action::PageDown => {
+                    let step = usize::try_from(page).unwrap_or(1).max(1);
+                    d.tools.result_scroll = if action == Action::PageUp {
+                        d.tools.result_scroll.saturating_sub(step)
+                    } else {
+                        let last = d.tools.result_text().map_or(0, |t| t.lines().count());
+                        (d.tools.result_scroll + step).min(last.saturating_sub(1))
+                    };
+                    return Vec::new();
+                }
+                Action::Filter if d.tools.result.is_some() => {
+                    let before = d.tools.search.clone().unwrap_or_default();
+                    self.overlay = Some(Overlay::Filter {
+                        input: LineInput {
+                            text: before.clone(),
+                        },
+                        before,
+                    });
+                    return Vec::new();
+                }
+                Action::NextMatch => {
+                    let from = d.tools.result_scroll + 1;
+                    if !d.tools.find_from(from) && d.tools.search.is_some() {
+                        self.toast(Level::Info, "no line of the result matches");
+                    }
+                    return Vec::new();
                 }
                 _ => {}
             }
         }
         match action {
-            Action::CallTool => Vec::new(),
+            // Both belong to the Tools tab (handled above).
+            Action::CallTool | Action::NextMatch => Vec::new(),
             Action::Quit => {
                 self.quit = true;
                 vec![Command::Quit]
@@ -1756,6 +1931,15 @@ impl App {
         self.rebuild_rows();
     }
 
+    /// Search the Tools tab's result for `text` (as typed): scroll to the
+    /// first line holding it.
+    fn search_tool_result(&mut self, text: &str) {
+        if let Some(Screen::Detail(d)) = self.screens.last_mut() {
+            d.tools.search = (!text.is_empty()).then(|| text.to_string());
+            d.tools.find_from(0);
+        }
+    }
+
     pub fn set_filter(&mut self, text: &str) {
         self.filter = Filter::parse(text);
         self.rows_dirty = true;
@@ -1866,12 +2050,14 @@ impl App {
         {
             {
                 let names = self.names(&ids);
-                let (verb, extra) = match pending {
-                    Pending::Delete(_) => (
+                let (verb, extra) = match what {
+                    Mutation::Delete => (
                         "Delete",
                         "Running instances are stopped first. This cannot be undone.",
                     ),
-                    Pending::Stop(_) => ("Stop", "Clients using them lose their connection."),
+                    Mutation::Stop | Mutation::Start => {
+                        ("Stop", "Clients using them lose their connection.")
+                    }
                 };
                 let title = if names.len() == 1 {
                     format!("{verb} instance {}?", names[0])
@@ -1967,20 +2153,23 @@ impl App {
                         Vec::new()
                     }
                     Some(false) => Vec::new(),
-                    Some(true) => {
-                        self.marked.clear();
-                        self.in_flight += 1;
-                        vec![match c.pending {
-                            Pending::Delete(ids) => {
-                                if matches!(self.screen(), Screen::Detail(d) if ids.contains(&d.id))
-                                {
-                                    self.screens.pop();
-                                }
-                                Command::Delete(ids)
+                    Some(true) => match c.pending {
+                        // No marks, no bulk: the one call, as confirmed.
+                        Pending::CallTool { id, tool, args } => self.send_tool_call(id, tool, args),
+                        Pending::Delete(ids) => {
+                            self.marked.clear();
+                            self.in_flight += 1;
+                            if matches!(self.screen(), Screen::Detail(d) if ids.contains(&d.id)) {
+                                self.screens.pop();
                             }
-                            Pending::Stop(ids) => Command::Stop(ids),
-                        }]
-                    }
+                            vec![Command::Delete(ids)]
+                        }
+                        Pending::Stop(ids) => {
+                            self.marked.clear();
+                            self.in_flight += 1;
+                            vec![Command::Stop(ids)]
+                        }
+                    },
                 }
             }
             Overlay::Command(mut input) => match k.code {
@@ -2003,8 +2192,11 @@ impl App {
             },
             Overlay::Filter { mut input, before } => {
                 let events = matches!(self.screen(), Screen::Events);
+                let tools = matches!(self.screen(), Screen::Detail(d) if d.tab == DetailTab::Tools);
                 let apply = |app: &mut App, t: &str| {
-                    if events {
+                    if tools {
+                        app.search_tool_result(t);
+                    } else if events {
                         app.set_stream_filter(t);
                     } else {
                         app.set_filter(t);
@@ -2294,6 +2486,36 @@ enum Mutation {
     Delete,
 }
 
+/// Most argument lines a tool confirmation shows.
+const CONFIRM_ARG_LINES: usize = 8;
+
+/// The confirmation for calling a tool not marked read-only: it names the
+/// tool, the instance and the arguments (secret-looking values masked).
+fn tool_confirm(id: Uuid, instance: &str, tool: &ToolInfo, args: serde_json::Value) -> Confirm {
+    let pretty = serde_json::to_string_pretty(&mask_secrets(&args)).unwrap_or_default();
+    let all: Vec<&str> = pretty.lines().collect();
+    let mut lines = vec![format!("on instance {instance}, with arguments:")];
+    lines.extend(all.iter().take(CONFIRM_ARG_LINES).map(|l| format!("  {l}")));
+    if all.len() > CONFIRM_ARG_LINES {
+        lines.push(format!(
+            "  … and {} more lines",
+            all.len() - CONFIRM_ARG_LINES
+        ));
+    }
+    lines.push(String::new());
+    lines.push(tool.confirmation_reason().to_string());
+    Confirm {
+        title: format!("Call tool {}?", tool.name),
+        lines,
+        pending: Pending::CallTool {
+            id,
+            tool: tool.name.clone(),
+            args,
+        },
+        yes_focused: false,
+    }
+}
+
 /// The conflict screen for an edit whose instance was deleted meanwhile.
 fn deleted_screen(e: &Editor) -> ConflictScreen {
     let (name, version) = match e.mode() {
@@ -2312,7 +2534,7 @@ pub fn instance_matches(f: &Filter, i: &Instance) -> bool {
     let kind = i.kind();
     f.matches(&Subject {
         text: &[&i.name, &id, i.description.as_deref().unwrap_or("")],
-        status: Some(i.status.as_str()),
+        status: Some(shown_status(i).as_str()),
         kind: Some(kind.as_str()),
     })
 }

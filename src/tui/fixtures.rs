@@ -38,7 +38,8 @@ pub fn instance(n: u128, name: &str, spec: Value, status: Status, age_min: i64) 
             Status::Unhealthy => Some("health probe timed out after 5s".into()),
             _ => None,
         },
-        desired_state: if running || status == Status::Error {
+        // Pending: a start was asked for and no host has taken it yet.
+        desired_state: if running || matches!(status, Status::Error | Status::Pending) {
             DesiredState::Running
         } else {
             DesiredState::Stopped
@@ -158,6 +159,26 @@ pub fn events(list: &[Instance]) -> Vec<Envelope> {
 
 /// The demo console: loaded instances, recent events, a malformed payload,
 /// a connected source and a few seconds of event rate.
+/// The runtime's last probes of the fixture: running ones answered a few
+/// seconds ago, the unhealthy one did not.
+pub fn probes(list: &[Instance]) -> Vec<crate::domain::Probe> {
+    list.iter()
+        .filter(|i| matches!(i.status, Status::Running | Status::Unhealthy))
+        .map(|i| {
+            let n = i.id.as_u128() as i64;
+            let ok = i.status == Status::Running;
+            crate::domain::Probe {
+                instance_id: i.id,
+                at: now() - Duration::seconds(1 + n % 4),
+                ok,
+                latency_ms: if ok { (2 + n * 7 % 40) as u64 } else { 5000 },
+                error: (!ok).then(|| "no answer to tools/list within 5s".to_string()),
+                last_ok_at: i.last_healthy_at,
+            }
+        })
+        .collect()
+}
+
 pub fn app(theme: Theme, keymap: Keymap) -> App {
     let mut app = App::new(
         theme,
@@ -170,7 +191,9 @@ pub fn app(theme: Theme, keymap: Keymap) -> App {
     );
     let list = instances();
     let evs = events(&list);
+    let probes = probes(&list);
     app.load(list);
+    app.update(Msg::Probes(Ok(probes)));
     app.update(Msg::RecentEvents(Ok(evs)));
     app.update(Msg::Platform(PlatformEvent::Source(
         SourceState::Connected("redis://127.0.0.1:6379".into()),
@@ -199,4 +222,27 @@ pub fn live_change(i: &Instance, next: Status) -> PlatformEvent {
     e.event_id = format!("evt-live-{}-{}", i.name, next.as_str());
     e.aggregate_version = Some(i.aggregate_version + 100);
     PlatformEvent::Event(Arc::new(e))
+}
+
+/// A drawn buffer as text for snapshots: one line per row, trailing blanks
+/// trimmed, a wide character once (not followed by its filler cell).
+pub fn screen_text(b: &ratatui::buffer::Buffer) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let mut out = String::new();
+    for y in 0..b.area.height {
+        let mut line = String::new();
+        let mut skip = 0;
+        for x in 0..b.area.width {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let sym = b[(x, y)].symbol();
+            skip = sym.width().saturating_sub(1);
+            line.push_str(sym);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }

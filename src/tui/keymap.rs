@@ -57,6 +57,7 @@ pub enum Action {
     InstancesView,
     CallTool,
     ReadStream,
+    NextMatch,
 }
 
 impl View {
@@ -85,7 +86,7 @@ impl View {
 }
 
 impl Action {
-    pub const ALL: [Action; 33] = [
+    pub const ALL: [Action; 34] = [
         Action::Quit,
         Action::Help,
         Action::Command,
@@ -119,6 +120,7 @@ impl Action {
         Action::InstancesView,
         Action::CallTool,
         Action::ReadStream,
+        Action::NextMatch,
     ];
 
     /// The name in keymap files (snake_case).
@@ -157,6 +159,7 @@ impl Action {
             Action::InstancesView => "instances_view",
             Action::CallTool => "call_tool",
             Action::ReadStream => "read_stream",
+            Action::NextMatch => "next_match",
         }
     }
 
@@ -198,8 +201,9 @@ impl Action {
             Action::Dump => "dump view to file",
             Action::EventsView => "events view",
             Action::InstancesView => "instances view",
-            Action::CallTool => "call tool",
             Action::ReadStream => "read the whole stream",
+            Action::CallTool => "call tool (argument editor)",
+            Action::NextMatch => "next match",
         }
     }
 }

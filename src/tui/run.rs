@@ -519,6 +519,11 @@ fn perform(cmds: Vec<Command>, io: &Io) {
                     let _ = tx.send(Msg::Notice(r));
                 });
             }
+            Command::LoadProbes => {
+                tokio::spawn(async move {
+                    let _ = tx.send(Msg::Probes(p.probes().await));
+                });
+            }
             Command::LoadLogs(id) => {
                 tokio::spawn(async move {
                     let result = p.logs(id).await;

@@ -90,6 +90,7 @@ pub fn scenes(theme: &Theme, keymap: &Keymap) -> Vec<(&'static str, App)> {
                 name: "get_me".into(),
                 description: Some("Details of the signed-in user".into()),
                 input_schema: serde_json::json!({"type": "object", "properties": {}}),
+                annotations: Some(serde_json::json!({"readOnlyHint": true})),
             },
             crate::platform::ToolInfo {
                 name: "list_issues".into(),
@@ -99,6 +100,7 @@ pub fn scenes(theme: &Theme, keymap: &Keymap) -> Vec<(&'static str, App)> {
                     "properties": {"repo": {"type": "string"}, "limit": {"type": "integer"}},
                     "required": ["repo"]
                 }),
+                annotations: Some(serde_json::json!({"readOnlyHint": true})),
             },
         ]),
     });

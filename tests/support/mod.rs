@@ -5,6 +5,7 @@
 pub mod agentarea;
 pub mod bus;
 pub mod cli;
+pub mod procs;
 pub mod pty;
 pub mod redis;
 pub mod serve;

@@ -976,6 +976,20 @@ impl Platform for ApiPlatform {
         Ok(logs.lines)
     }
 
+    /// `GET /health/probes` (aacon extension): the runtime host's last probe
+    /// of each running instance.
+    async fn probes(&self) -> Result<Vec<crate::domain::Probe>> {
+        let r = self.inner.get("/health/probes", HeaderMap::new()).await?;
+        if r.status == StatusCode::NOT_FOUND && self.inner.is_missing_route(&r) {
+            return Err(PlatformError::Unavailable(format!(
+                "the API at {} reports no health probes (AgentArea has no such route; `aacon serve` does)",
+                self.inner.shown
+            )));
+        }
+        let p: wire::Probes = self.inner.expect_ok(r, "reading health probes", None)?;
+        Ok(p.probes)
+    }
+
     fn subscribe(&self) -> broadcast::Receiver<PlatformEvent> {
         let rx = self.events.subscribe();
         self.ensure_live();

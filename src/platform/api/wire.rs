@@ -393,6 +393,13 @@ pub struct Logs {
     pub lines: Vec<String>,
 }
 
+/// `GET /health/probes` (aacon extension): the last probe per running instance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Probes {
+    #[serde(default)]
+    pub probes: Vec<crate::domain::Probe>,
+}
+
 /// A discovered tool as `GET /{id}/tools` lists it (MCP's field names).
 pub fn tool_to_wire(t: &crate::store::ToolRecord) -> Value {
     let mut m = Map::new();
@@ -401,6 +408,9 @@ pub fn tool_to_wire(t: &crate::store::ToolRecord) -> Value {
         m.insert("description".into(), Value::String(d.clone()));
     }
     m.insert("inputSchema".into(), t.input_schema.clone());
+    if let Some(a) = &t.annotations {
+        m.insert("annotations".into(), a.clone());
+    }
     Value::Object(m)
 }
 
@@ -420,6 +430,7 @@ pub fn tool_from_wire(v: &Value) -> Option<crate::store::ToolRecord> {
             .or_else(|| v.get("parameters"))
             .cloned()
             .unwrap_or(Value::Null),
+        annotations: v.get("annotations").filter(|a| a.is_object()).cloned(),
     })
 }
 

@@ -2,7 +2,7 @@
 //! key hints of the current view (from the active keymap).
 
 use super::{fit, inert, toast};
-use crate::tui::app::{App, Overlay};
+use crate::tui::app::{App, DetailTab, Overlay, Screen};
 use crate::tui::keymap::{Action, View};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -77,7 +77,11 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             Span::styled(inert(&input.text), t.base),
             Span::styled("▏", t.key),
             Span::styled(
-                "  text or regex · !inverse · status:VALUE · kind:VALUE",
+                if matches!(app.screen(), Screen::Detail(d) if d.tab == DetailTab::Tools) {
+                    "  search the result (any case) · enter keeps · esc undoes"
+                } else {
+                    "  text or regex · !inverse · status:VALUE · kind:VALUE"
+                },
                 t.dim,
             ),
         ]),

@@ -3,6 +3,7 @@
 
 use super::events::event_row;
 use super::{age, inert};
+use crate::domain::probe::{never_started, shown_status};
 use crate::domain::spec::redact_plain_secrets;
 use crate::domain::{Instance, Status};
 use crate::tui::app::{App, DetailState, DetailTab, masked_spec};
@@ -61,8 +62,17 @@ pub fn render(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
                 Line::from(vec![
                     Span::styled(format!("{:<14}", "status"), t.dim),
                     Span::styled(
-                        format!("{} {}", i.status.symbol(), i.status.as_str()),
-                        t.status(i.status),
+                        format!(
+                            "{} {}{}",
+                            shown_status(i).symbol(),
+                            shown_status(i).as_str(),
+                            if never_started(i) {
+                                " (never started)"
+                            } else {
+                                ""
+                            }
+                        ),
+                        t.status(shown_status(i)),
                     ),
                 ]),
                 kv(
@@ -91,11 +101,8 @@ pub fn render(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
                         i.updated_by.as_deref().map_or("-".into(), inert)
                     ),
                 ),
-                kv(
-                    "last healthy",
-                    i.last_healthy_at
-                        .map_or("never".into(), |h| format!("{} ago", age(app.now, Some(h)))),
-                ),
+                kv("health", super::health::probe_line(app, i)),
+                kv("last healthy", super::health::last_healthy_line(app, i)),
                 kv(
                     "tools",
                     i.tool_count.map_or("unknown".into(), |n| n.to_string()),
@@ -144,8 +151,11 @@ pub fn render(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
 }
 
 const SPINNER: [&str; 8] = ["⠋", "⠙", "⠸", "⠴", "⠦", "⠧", "⠇", "⠏"];
-/// At most this many characters of a tool result are shown.
-const RESULT_CHARS: usize = 4000;
+/// At most this many characters of a tool result are kept for the pane
+/// (it scrolls); the runtime cuts results at 1 MiB.
+const RESULT_CHARS: usize = 1_048_576;
+/// At most this many characters of one result line are drawn.
+const LINE_CHARS: usize = 4000;
 
 /// Plain secret values written in the instance's json_spec (e.g. an API
 /// key in env_vars), to mask wherever they show up in output.
@@ -214,6 +224,16 @@ fn render_tools(frame: &mut Frame, app: &App, d: &DetailState, i: &Instance, are
     }
     let [list_area, form] =
         Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(area);
+    // Names whole (up to what the list can hold), descriptions in the rest.
+    let longest = tools
+        .iter()
+        .map(|t| t.name.chars().count())
+        .max()
+        .unwrap_or(4);
+    let name_w = u16::try_from(longest + 2)
+        .unwrap_or(u16::MAX)
+        .min(list_area.width.saturating_sub(2))
+        .max(6);
     let rows: Vec<Row> = tools
         .iter()
         .enumerate()
@@ -232,7 +252,7 @@ fn render_tools(frame: &mut Frame, app: &App, d: &DetailState, i: &Instance, are
         })
         .collect();
     frame.render_widget(
-        Table::new(rows, [Constraint::Length(16), Constraint::Min(4)])
+        Table::new(rows, [Constraint::Length(name_w), Constraint::Min(0)])
             .header(Row::new(vec![" TOOL", "DESCRIPTION"]).style(t.header))
             .block(
                 Block::default()
@@ -259,13 +279,28 @@ fn render_tools(frame: &mut Frame, app: &App, d: &DetailState, i: &Instance, are
         Constraint::Min(2),
     ])
     .areas(form);
+    // The whole name and description first, then the schema.
+    let mut about = vec![Line::from(Span::styled(inert(&tool.name), t.title))];
+    if let Some(desc) = &tool.description {
+        about.push(Line::from(Span::styled(inert(desc), t.base)));
+    }
+    if tool.needs_confirmation() {
+        about.push(Line::from(Span::styled(
+            format!("{} Calls ask first.", tool.confirmation_reason()),
+            t.warning,
+        )));
+    }
+    about.push(Line::from(Span::styled("input schema:", t.dim)));
+    about.extend(
+        inert_lines(&schema)
+            .lines()
+            .map(|l| Line::from(Span::styled(l.to_string(), t.dim))),
+    );
     frame.render_widget(
-        Paragraph::new(inert_lines(&schema))
-            .style(t.dim)
-            .block(Block::default().title(Span::styled(" input schema ", t.title))),
+        Paragraph::new(about).wrap(Wrap { trim: false }),
         schema_area,
     );
-    let key = |a: Action| app.keymap.keys_for(View::Detail, a).join("/");
+    let key = |v: View, a: Action| app.keymap.keys_for(v, a).join("/");
     let args_block = Block::default()
         .borders(Borders::ALL)
         .border_style(if d.tools.args.is_some() {
@@ -275,12 +310,16 @@ fn render_tools(frame: &mut Frame, app: &App, d: &DetailState, i: &Instance, are
         })
         .title(Span::styled(
             if d.tools.args.is_some() {
-                format!(" arguments · {} call · esc leave ", key(Action::CallTool))
+                format!(
+                    " arguments · {} call · {} leave ",
+                    key(View::Editor, Action::Save),
+                    key(View::Editor, Action::Back)
+                )
             } else {
                 format!(
-                    " arguments · {} edit · {} call ",
-                    key(Action::Open),
-                    key(Action::CallTool)
+                    " arguments · {} edit, then {} calls ",
+                    key(View::Detail, Action::Open),
+                    key(View::Editor, Action::Save)
                 )
             },
             t.title,
@@ -297,50 +336,118 @@ fn render_tools(frame: &mut Frame, app: &App, d: &DetailState, i: &Instance, are
             args_area,
         ),
     }
+    render_result(frame, app, d, i, result_area);
+}
+
+/// The last call's result: its head line, then the lines from the scroll
+/// position (each cut at a screen's worth), search hits marked.
+fn render_result(frame: &mut Frame, app: &App, d: &DetailState, i: &Instance, area: Rect) {
+    let t = &app.theme;
     let secrets = spec_secrets(i);
-    let result = if d.tools.calling {
-        Paragraph::new(format!(
-            "{} calling {}…",
-            SPINNER[app.spinner % SPINNER.len()],
-            inert(&tool.name)
-        ))
-        .style(t.dim)
-    } else {
-        match &d.tools.result {
-            None => Paragraph::new("").style(t.dim),
-            Some(Err(e)) => Paragraph::new(inert(&shown(e, &secrets))).style(t.error),
-            Some(Ok(out)) => {
-                let mut text: String = out.text.chars().take(RESULT_CHARS).collect();
-                // Said first, where it is seen: a cut result's end is off screen.
-                let cut = out.text.len() > text.len();
-                if cut {
-                    text.push_str("\n… (truncated)");
-                }
-                let what = if out.is_error {
-                    "the tool returned an error"
-                } else {
-                    "result"
-                };
-                let head = if cut {
-                    // The size before any cut (the runtime records it).
-                    let bytes = out
-                        .result
-                        .get("bytes")
-                        .and_then(Value::as_u64)
-                        .unwrap_or(out.text.len() as u64);
-                    format!(
-                        "{what} (truncated: the first {RESULT_CHARS} characters of {:.1} MB):",
-                        bytes as f64 / 1_000_000.0
-                    )
-                } else {
-                    format!("{what}:")
-                };
-                Paragraph::new(format!("{head}\n{}", inert_lines(&shown(&text, &secrets))))
-                    .style(if out.is_error { t.error } else { t.ok })
+    if d.tools.calling {
+        let name = d
+            .tools
+            .selected_tool()
+            .map_or(String::new(), |x| inert(&x.name));
+        frame.render_widget(
+            Paragraph::new(format!(
+                "{} calling {name}…",
+                SPINNER[app.spinner % SPINNER.len()]
+            ))
+            .style(t.dim),
+            area,
+        );
+        return;
+    }
+    let (head, body, style) = match &d.tools.result {
+        None => return,
+        Some(Err(e)) => (String::new(), inert(&shown(e, &secrets)), t.error),
+        Some(Ok(out)) => {
+            let mut text: String = out.text.chars().take(RESULT_CHARS).collect();
+            // Said first, where it is seen: a cut result's end is off screen.
+            let cut = out.text.len() > text.len();
+            if cut {
+                text.push_str("\n… (truncated)");
             }
+            let what = if out.is_error {
+                "the tool returned an error"
+            } else {
+                "result"
+            };
+            let head = if cut {
+                // The size before any cut (the runtime records it).
+                let bytes = out
+                    .result
+                    .get("bytes")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(out.text.len() as u64);
+                format!(
+                    "{what} (truncated: the first {RESULT_CHARS} characters of {:.1} MB):",
+                    bytes as f64 / 1_000_000.0
+                )
+            } else {
+                format!("{what}:")
+            };
+            (
+                head,
+                shown(&text, &secrets),
+                if out.is_error { t.error } else { t.ok },
+            )
         }
     };
-    frame.render_widget(result.wrap(Wrap { trim: false }), result_area);
+    let all: Vec<&str> = body.lines().collect();
+    let n = all.len();
+    let first = d.tools.result_scroll.min(n.saturating_sub(1));
+    let room = usize::from(area.height).saturating_sub(2);
+    let term = d.tools.search.as_deref().map(str::to_lowercase);
+    let mut lines = Vec::new();
+    if !head.is_empty() {
+        lines.push(Line::from(Span::styled(head, style)));
+    }
+    for l in all.iter().skip(first).take(room.max(1)) {
+        let hit = term
+            .as_deref()
+            .is_some_and(|q| l.to_lowercase().contains(q));
+        let text: String = inert(l).chars().take(LINE_CHARS).collect();
+        lines.push(Line::from(Span::styled(
+            text,
+            if hit { t.marked } else { style },
+        )));
+    }
+    let key = |a: Action| app.keymap.keys_for(View::Detail, a).join("/");
+    let shown_range = format!("{}-{}", (first + 1).min(n), (first + room).min(n));
+    let title = match &d.tools.search {
+        Some(q) => {
+            let hits = all
+                .iter()
+                .filter(|l| l.to_lowercase().contains(&q.to_lowercase()))
+                .count();
+            format!(
+                " {shown_range}/{n} · '{}' {hits} line{} · {} next · {} search",
+                inert(q),
+                if hits == 1 { "" } else { "s" },
+                key(Action::NextMatch),
+                key(Action::Filter),
+            )
+        }
+        None => format!(
+            " lines {shown_range} of {n} · {}/{} scroll · {} search",
+            key(Action::PageUp),
+            key(Action::PageDown),
+            key(Action::Filter),
+        ),
+    };
+    let mut title = title;
+    title.push(' ');
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::TOP)
+                .border_style(t.border)
+                .title(Span::styled(title, t.dim)),
+        ),
+        area,
+    );
 }
 
 /// Control characters made inert line by line (newlines kept).

@@ -16,6 +16,14 @@ const SECTIONS: [(View, &str); 5] = [
     (View::Global, "Everywhere"),
 ];
 
+/// What the editor's help says about the environment a server starts with.
+pub const CHILD_ENV_HELP: [&str; 4] = [
+    "only its json_spec env / env_vars, plus a small allowlist of the",
+    "console's own environment: PATH, HOME, LANG, LC_*, TZ, TMPDIR, USER",
+    "(runtime.child_env in the config). Nothing else is passed: write what",
+    "the server needs in env, secrets as \"secret_ref:NAME\".",
+];
+
 pub fn render(frame: &mut Frame, app: &App, scroll: u16, area: Rect) {
     let t = &app.theme;
     let rect = area;
@@ -46,6 +54,17 @@ pub fn render(frame: &mut Frame, app: &App, scroll: u16, area: Rect) {
             lines.push(Line::from(spans));
         }
         lines.push(Line::from(""));
+        // Editing a spec: say what environment the server will get.
+        if view == View::Editor && current == View::Editor {
+            lines.push(Line::from(Span::styled(
+                "A stdio server's environment",
+                t.title,
+            )));
+            for l in CHILD_ENV_HELP {
+                lines.push(Line::from(Span::styled(format!("  {l}"), t.base)));
+            }
+            lines.push(Line::from(""));
+        }
     }
     lines.push(Line::from(Span::styled("Commands", t.title)));
     for (cmd, what) in [

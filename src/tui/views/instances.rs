@@ -2,6 +2,7 @@
 
 use super::{age, fit, inert};
 use crate::domain::Instance;
+use crate::domain::probe::shown_status;
 use crate::tui::app::{App, Column, Geometry};
 use crate::tui::keymap::{Action, View};
 use ratatui::Frame;
@@ -16,7 +17,7 @@ fn width(c: Column) -> u16 {
         Column::Kind => 9,
         Column::Status => 11,
         Column::Desired => 7,
-        Column::Health => 6,
+        Column::Health => 11,
         Column::Tools => 5,
         Column::Restarts => 8,
         Column::Age => 5,
@@ -66,9 +67,12 @@ fn cell_text(app: &App, i: &Instance, c: Column) -> String {
     match c {
         Column::Name => inert(&i.name),
         Column::Kind => i.kind().as_str().to_string(),
-        Column::Status => format!("{} {}", i.status.symbol(), i.status.as_str()),
+        Column::Status => {
+            let s = shown_status(i);
+            format!("{} {}", s.symbol(), s.as_str())
+        }
         Column::Desired => i.desired_state.as_str().to_string(),
-        Column::Health => age(app.now, i.last_healthy_at),
+        Column::Health => super::health::cell(app, i),
         Column::Tools => i.tool_count.map_or("-".into(), |n| n.to_string()),
         Column::Restarts => i.restarts.to_string(),
         Column::Age => age(app.now, Some(i.created_at)),
@@ -221,7 +225,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             let cells = cols.iter().map(|c| {
                 let mut text = cell_text(app, i, *c);
                 let mut style = match c {
-                    Column::Status => t.status(i.status),
+                    Column::Status => t.status(shown_status(i)),
                     Column::Name if marked => t.marked,
                     Column::Health | Column::Age | Column::Updated => t.dim,
                     _ => Style::default(),

@@ -5,6 +5,7 @@ pub mod confirm;
 pub mod detail;
 pub mod events;
 pub mod header;
+pub mod health;
 pub mod help;
 pub mod instances;
 pub mod raw;
