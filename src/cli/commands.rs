@@ -204,7 +204,8 @@ fn console_options(
 /// a remote one in API mode.
 async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
     let settings = super::serve_cmd::settings(global)?;
-    let opts = console_options(dir, &settings, global.read_only);
+    let mut opts = console_options(dir, &settings, global.read_only);
+    super::context_cmd::add_contexts(global, &mut opts);
     if let Some(api) = super::serve_cmd::api_options(global)? {
         let p: Arc<dyn Platform> = Arc::new(crate::platform::api::ApiPlatform::new(api)?);
         return crate::tui::run(p, opts)
@@ -240,13 +241,13 @@ async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
         )),
         _ => None,
     };
-    let live = redis.as_ref().map(|cfg| {
-        crate::bus::Live::start(
-            cfg,
-            crate::bus::Start::Backfill(cfg.backfill),
-            embedded.event_sender(),
-        )
-    });
+    // The console subscribes after Redis may have connected: it reads the
+    // state this sink remembers at start.
+    let sink = crate::bus::Remember::new(embedded.event_sender());
+    opts.source_memo = Some(sink.last.clone());
+    let live = redis
+        .as_ref()
+        .map(|cfg| crate::bus::Live::start(cfg, crate::bus::Start::Backfill(cfg.backfill), sink));
     let p: Arc<dyn Platform> = embedded;
     let out = crate::tui::run(p, opts)
         .await

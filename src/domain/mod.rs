@@ -5,6 +5,7 @@ pub mod instance;
 pub mod projection;
 pub mod spec;
 pub mod status;
+pub mod text;
 
 pub use event::{Envelope, EventType};
 pub use instance::{Instance, InstanceDocument, InstancePatch, NewInstance, Precondition};

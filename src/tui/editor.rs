@@ -445,10 +445,31 @@ impl Editor {
             *v = version;
             *u = updated_at;
         }
+        // AgentArea keeps no versions (0): name its updated_at instead.
+        let what = match (version, updated_at) {
+            (0, Some(at)) => format!("the copy of {}", at.format("%Y-%m-%d %H:%M:%S UTC")),
+            _ => format!("version {version}"),
+        };
         self.message = Some((
-            format!("reloaded version {version}; your changes were discarded"),
+            format!("reloaded {what}; your changes were discarded"),
             false,
         ));
+    }
+
+    /// The text as last loaded or saved (`None` for a restored draft).
+    pub fn baseline(&self) -> Option<&str> {
+        self.baseline.as_deref()
+    }
+
+    /// Replace the text (the conflict screen's merge): the baseline stays,
+    /// so the result is unsaved until the user saves it.
+    pub fn replace_text(&mut self, text: &str) {
+        let text = trimmed(text);
+        self.textarea = textarea_of(text);
+        self.styled_for = None;
+        self.validation = Validation::of(text);
+        self.drafted = false;
+        self.last_change = Some(Instant::now());
     }
 
     /// Keep my text but base it on the instance's current version (the

@@ -5,6 +5,7 @@
 use super::app::{App, Command, Level, Msg};
 use super::drafts::Drafts;
 use super::keymap::Keymap;
+use super::term::{Adapted, Background, TermCaps};
 use super::theme::Theme;
 use super::views;
 use crate::paths::DataDir;
@@ -21,7 +22,7 @@ use crossterm::terminal::{
 use crossterm::{cursor, execute};
 use futures::{Stream, StreamExt};
 use ratatui::Terminal;
-use ratatui::backend::{Backend, CrosstermBackend};
+use ratatui::backend::Backend;
 use serde_json::Value;
 use std::io;
 use std::path::PathBuf;
@@ -54,6 +55,34 @@ pub struct ConsoleOptions {
     /// How often ages, spinners and toasts are refreshed (`ui.refresh_ms`);
     /// live changes are drawn as they arrive regardless.
     pub tick: Duration,
+    /// The terminal's background, when it says (`COLORFGBG`).
+    pub terminal_background: Option<Background>,
+    /// The event source's state as last announced (it may have connected
+    /// before the console subscribed).
+    pub source_memo: Option<crate::bus::SourceMemo>,
+    /// The config's contexts (for `:ctx`; never their tokens).
+    pub contexts: Vec<crate::config::ContextSummary>,
+    /// The context the console starts on (`--context`), if named.
+    pub context: Option<String>,
+    /// Connects to a context by name (`:ctx NAME`).
+    pub connector: Option<Connector>,
+}
+
+/// Builds the platform of a context by name, and checks it answers.
+#[derive(Clone)]
+pub struct Connector(
+    #[allow(clippy::type_complexity)]
+    pub  Arc<
+        dyn Fn(String) -> futures::future::BoxFuture<'static, Result<Arc<dyn Platform>, String>>
+            + Send
+            + Sync,
+    >,
+);
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Connector")
+    }
 }
 
 impl ConsoleOptions {
@@ -66,13 +95,22 @@ impl ConsoleOptions {
             read_only: false,
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             tick: TICK,
+            terminal_background: TermCaps::from_env().background,
+            source_memo: None,
+            contexts: Vec::new(),
+            context: None,
+            connector: None,
         }
     }
 }
 
-/// Load a theme by name (the user's file first, then presets).
+/// Load a theme by name (the user's file first, then presets), fitted to
+/// the terminal's background.
 pub fn load_theme(name: &str, opts: &ConsoleOptions) -> Result<Theme, String> {
-    Theme::load(name, opts.config_dir.as_deref(), opts.no_color).map_err(|e| e.to_string())
+    let mut theme =
+        Theme::load(name, opts.config_dir.as_deref(), opts.no_color).map_err(|e| e.to_string())?;
+    theme.fit_background(opts.terminal_background);
+    Ok(theme)
 }
 
 /// Load a keymap by name, with the user's `keymap.toml` merged over it.
@@ -143,11 +181,23 @@ pub async fn run(platform: Arc<dyn Platform>, opts: ConsoleOptions) -> color_eyr
     let theme = load_theme(&opts.theme, &opts).map_err(|e| eyre!(e))?;
     let keymap = load_keymap(&opts.keymap, &opts).map_err(|e| eyre!(e))?;
     let mut app = App::new(theme, keymap, platform.info(), Utc::now());
+    app.set_contexts(
+        opts.contexts.clone(),
+        opts.context.clone(),
+        platform.info().name,
+    );
+    // Colours, glyphs and background as this terminal can show them.
+    let caps = TermCaps::from_env();
+    tracing::info!(
+        colours = %caps.describe_colours(),
+        charset = %caps.describe_charset(),
+        "terminal"
+    );
 
     install_hooks();
     let _guard = TerminalGuard::enter().wrap_err("cannot set up the terminal")?;
-    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
-        .wrap_err("cannot set up the terminal")?;
+    let mut terminal =
+        Terminal::new(Adapted::new(io::stdout(), &caps)).wrap_err("cannot set up the terminal")?;
     terminal.clear()?;
     let signals = signals()?;
     let out = run_loop_with(
@@ -237,7 +287,7 @@ where
     B: Backend,
     S: Stream<Item = io::Result<Event>>,
 {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let (tx, rx) = mpsc::unbounded_channel::<Msg>();
     let drafts = match Drafts::open(DataDir::new(&opts.data_dir).drafts()) {
         Ok(d) => Some(Arc::new(d)),
         Err(e) => {
@@ -252,7 +302,18 @@ where
             let _ = tx.send(Msg::Clipboard(super::clipboard::detect()));
         });
     }
-    let io = Io {
+    let (switch_tx, mut switch_rx) = mpsc::unbounded_channel::<Switched>();
+    // The platform the console started on, to switch back to without a reconnect.
+    let start_platform = platform.clone();
+    let start_name = opts
+        .context
+        .clone()
+        .unwrap_or_else(|| super::app::START_CONTEXT.to_string());
+    let mut rx = rx;
+    let mut io = Io {
+        switch: switch_tx,
+        start_platform,
+        start_name,
         platform: platform.clone(),
         tx: tx.clone(),
         opts: opts.clone(),
@@ -260,6 +321,14 @@ where
         osc52: real_terminal,
     };
     let mut sub = Some(platform.subscribe());
+    // Subscribed first, then read: a later change arrives on `sub`.
+    if let Some(state) = opts
+        .source_memo
+        .as_ref()
+        .and_then(|m| m.lock().ok().and_then(|s| s.clone()))
+    {
+        app.update(Msg::Platform(PlatformEvent::Source(state)));
+    }
     let mut input = pin!(input);
     let mut signal = signal;
     let mut tick = tokio::time::interval(opts.tick.max(FRAME));
@@ -335,6 +404,29 @@ where
                 while let Ok(m) = rx.try_recv() {
                     msgs.push(m);
                 }
+            },
+            Some((name, result)) = switch_rx.recv() => {
+                let result = match result {
+                    Ok(p) => {
+                        let p: Arc<dyn Platform> = if opts.read_only && !p.info().read_only {
+                            Arc::new(ReadOnly(p))
+                        } else {
+                            p
+                        };
+                        // Results still on their way from the old platform
+                        // go to a channel nobody reads.
+                        let (tx2, rx2) = mpsc::unbounded_channel::<Msg>();
+                        rx = rx2;
+                        io.tx = tx2;
+                        sub = Some(p.subscribe());
+                        let info = p.info();
+                        io.platform = p;
+                        tracing::info!(context = %name, backend = %info.name, "switched context");
+                        Ok((name, info))
+                    }
+                    Err(e) => Err(e),
+                };
+                msgs.push(Msg::ContextSwitched(result));
             },
             _ = tick.tick() => {
                 trim.on_tick();
@@ -415,16 +507,18 @@ async fn recv(
     }
 }
 
-fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
-}
+use super::views::plural;
+
+/// A context's platform once it answered, or why it did not.
+type Switched = (String, Result<Arc<dyn Platform>, String>);
 
 /// What commands need to run.
 struct Io {
+    /// Where `:ctx NAME` delivers the new platform.
+    switch: mpsc::UnboundedSender<Switched>,
+    /// The platform the console started on and its context's name.
+    start_platform: Arc<dyn Platform>,
+    start_name: String,
     platform: Arc<dyn Platform>,
     tx: mpsc::UnboundedSender<Msg>,
     opts: ConsoleOptions,
@@ -488,6 +582,21 @@ fn perform(cmds: Vec<Command>, io: &Io) {
         let opts = &io.opts;
         match cmd {
             Command::Quit => {}
+            Command::SwitchContext(name) => {
+                let switch = io.switch.clone();
+                if name == io.start_name {
+                    let _ = switch.send((name, Ok(io.start_platform.clone())));
+                    continue;
+                }
+                let Some(connect) = io.opts.connector.clone() else {
+                    let _ = switch.send((name, Err("this console cannot switch contexts".into())));
+                    continue;
+                };
+                tokio::spawn(async move {
+                    let r = (connect.0)(name.clone()).await;
+                    let _ = switch.send((name, r));
+                });
+            }
             Command::Reload => {
                 tokio::spawn(async move {
                     let _ = tx.send(Msg::Loaded(p.list().await));

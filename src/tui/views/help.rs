@@ -54,10 +54,17 @@ pub fn render(frame: &mut Frame, app: &App, scroll: u16, area: Rect) {
         (":theme NAME", "switch theme"),
         (":keymap NAME", "switch keymap"),
         (":sort COLUMN", "sort by a column (-COLUMN reverses)"),
+        (
+            ":dump [csv|json]",
+            "write this view's rows to a file in the data dir",
+        ),
+        (":ctx [NAME]", "list the contexts, or switch to one live"),
+        (":NAME, :i NAME", "jump to the instance called NAME"),
         (":q", "quit"),
+        ("tab", "completes a command or its argument after :"),
     ] {
         lines.push(Line::from(vec![
-            Span::styled(format!("  {cmd:<14}"), t.key),
+            Span::styled(format!("  {cmd:<18}"), t.key),
             Span::styled(what, t.base),
         ]));
     }
@@ -67,6 +74,13 @@ pub fn render(frame: &mut Frame, app: &App, scroll: u16, area: Rect) {
         "  text or regex, !term inverts, status:running,error, kind:process",
         t.base,
     )));
+    // Stop with the last line at the bottom: never scroll into blank space.
+    let visible = rect.height.saturating_sub(2);
+    let max = u16::try_from(lines.len())
+        .unwrap_or(u16::MAX)
+        .saturating_sub(visible);
+    app.help_max.set(max);
+    let scroll = scroll.min(max);
     frame.render_widget(
         Paragraph::new(lines).scroll((scroll, 0)).block(
             Block::default()
