@@ -380,14 +380,14 @@ fn json_spec_and_raw_envelopes_mask_secrets() {
         assert!(!s.contains(secret), "{s}");
         a.action(Action::Back);
     }
-    // filesystem's secret_ref is masked too.
+    // filesystem's secret_ref is a reference, not a secret: shown as is.
     a.action(Action::Top);
     a.action(Action::Down);
     a.action(Action::Down);
     a.action(Action::Open);
     a.action(Action::NextTab);
     let s = render(&mut a, 120, 40);
-    assert!(!s.contains("secret_ref:fs-key"), "{s}");
+    assert!(s.contains("secret_ref:fs-key"), "{s}");
     // Overlays close with esc.
     assert!(a.overlay.is_none());
     a.action(Action::Help);

@@ -1407,6 +1407,12 @@ pub fn mask_secrets(spec: &Value) -> Value {
     map_secrets(spec, None, MASK, true)
 }
 
+/// A copy with every secret-looking value masked and secret references
+/// kept (a reference names a secret, it is not one), for the json_spec tab.
+pub fn mask_secret_values(spec: &Value) -> Value {
+    map_secrets(spec, None, MASK, false)
+}
+
 /// A copy with plain secret-looking values replaced (references kept), for
 /// events and logs.
 pub fn redact_plain_secrets(spec: &Value) -> Value {

@@ -1443,6 +1443,8 @@ impl App {
         }
         match action {
             Action::CallTool => Vec::new(),
+            // The editor handles these itself.
+            Action::Undo | Action::Redo => Vec::new(),
             Action::Quit => {
                 self.quit = true;
                 vec![Command::Quit]
@@ -2421,8 +2423,9 @@ fn stream_matches(f: &Filter, it: &StreamItem, p: &Projection) -> bool {
     }
 }
 
-/// Pretty json_spec with every secret-looking value masked, for the screen.
+/// Pretty json_spec with every secret-looking value masked, for the screen;
+/// `secret_ref:NAME` references stay readable (they are not secrets).
 pub fn masked_spec(i: &Instance) -> String {
-    let v = spec::mask_secrets(&serde_json::Value::Object(i.json_spec.clone()));
+    let v = spec::mask_secret_values(&serde_json::Value::Object(i.json_spec.clone()));
     serde_json::to_string_pretty(&v).unwrap_or_default()
 }

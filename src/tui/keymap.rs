@@ -50,6 +50,8 @@ pub enum Action {
     Follow,
     Raw,
     Save,
+    Undo,
+    Redo,
     Refresh,
     Copy,
     Dump,
@@ -84,7 +86,7 @@ impl View {
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 34] = [
         Action::Quit,
         Action::Help,
         Action::Command,
@@ -111,6 +113,8 @@ impl Action {
         Action::Follow,
         Action::Raw,
         Action::Save,
+        Action::Undo,
+        Action::Redo,
         Action::Refresh,
         Action::Copy,
         Action::Dump,
@@ -148,6 +152,8 @@ impl Action {
             Action::Follow => "follow",
             Action::Raw => "raw",
             Action::Save => "save",
+            Action::Undo => "undo",
+            Action::Redo => "redo",
             Action::Refresh => "refresh",
             Action::Copy => "copy",
             Action::Dump => "dump",
@@ -190,6 +196,8 @@ impl Action {
             Action::Follow => "follow / pause",
             Action::Raw => "raw envelope",
             Action::Save => "save",
+            Action::Undo => "undo the last change",
+            Action::Redo => "redo what undo took back",
             Action::Refresh => "refresh",
             Action::Copy => "copy",
             Action::Dump => "dump view to file",

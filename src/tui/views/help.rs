@@ -16,6 +16,35 @@ const SECTIONS: [(View, &str); 5] = [
     (View::Global, "Everywhere"),
 ];
 
+/// The text area's own keys (tui-textarea's), which no keymap changes.
+const EDITING: [(&str, &str); 14] = [
+    ("f8", "jump to the first problem"),
+    ("enter", "new line, keeping the indent"),
+    ("tab", "indent (two spaces)"),
+    ("arrows, ctrl-f/b/p/n", "move"),
+    ("ctrl-←/→, alt-f/b", "move by word"),
+    ("home/end, ctrl-a/e", "start / end of the line"),
+    ("alt-< / alt->", "first / last line"),
+    ("pageup/pagedown", "scroll a page (also alt-v / ctrl-v)"),
+    ("backspace, ctrl-h", "delete the character before"),
+    ("delete, ctrl-d", "delete the character after"),
+    ("ctrl-w, alt-backspace", "delete the word before"),
+    ("ctrl-k / ctrl-j", "delete to the end / start of the line"),
+    ("ctrl-y", "paste what ctrl-k, ctrl-j or ctrl-w deleted"),
+    ("mouse wheel", "scroll"),
+];
+
+fn editing_keys(lines: &mut Vec<Line<'static>>, app: &App) {
+    let t = &app.theme;
+    lines.push(Line::from(Span::styled("  Editing (built in)", t.title)));
+    for (key, what) in EDITING {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {key:<22}"), t.key),
+            Span::styled(what, t.base),
+        ]));
+    }
+}
+
 pub fn render(frame: &mut Frame, app: &App, scroll: u16, area: Rect) {
     let t = &app.theme;
     let rect = area;
@@ -44,6 +73,9 @@ pub fn render(frame: &mut Frame, app: &App, scroll: u16, area: Rect) {
                 spans.push(Span::styled("  (off: read-only)", t.dim));
             }
             lines.push(Line::from(spans));
+        }
+        if view == View::Editor {
+            editing_keys(&mut lines, app);
         }
         lines.push(Line::from(""));
     }
