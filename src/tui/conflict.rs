@@ -539,7 +539,14 @@ impl ConflictScreen {
             )));
             v
         };
-        let want = intro.len() as u16 + 1;
+        // Rows the intro takes once wrapped (a little conservative: words
+        // wrap before the edge), and a blank row under it.
+        let wrap_at = usize::from(inner.width).saturating_sub(6).max(1);
+        let rows: usize = intro
+            .iter()
+            .map(|l| l.width().div_ceil(wrap_at).max(1))
+            .sum();
+        let want = u16::try_from(rows).unwrap_or(u16::MAX).saturating_add(1);
         let intro_rows: u16 = if inner.height >= 10 { want } else { 0 };
         let [top, panes, footer] = Layout::vertical([
             Constraint::Length(intro_rows),
