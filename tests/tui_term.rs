@@ -1,0 +1,211 @@
+//! The real console in a pseudo-terminal, as terminals over SSH see it:
+//! colours only as deep as the terminal says, ASCII without a UTF-8
+//! locale, and `:ctx` switching between two real `aacon serve` processes
+//! without a restart.
+
+use std::ffi::OsStr;
+use std::time::Duration;
+
+mod support;
+
+use support::cli::{create, dirs};
+use support::pty::Console;
+use support::serve::Serve;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// The console on an embedded platform with one instance, in a terminal
+/// described by `env`; its raw output once the instance shows.
+fn raw_output(env: &[(&str, &OsStr)]) -> Vec<u8> {
+    let (_tmp, data, config) = dirs();
+    create(
+        &data,
+        &config,
+        "colourful",
+        r#"{"command": ["mcp-server"]}"#,
+    );
+    let mut con = Console::spawn_with_env(&data, &config, &[], env);
+    con.wait_for("colourful", WAIT);
+    // Open help too: more of the theme on screen.
+    con.send(b"?");
+    con.wait_for("esc closes", WAIT);
+    con.send(b"\x1b");
+    con.send(b"q");
+    con.wait_exit(WAIT);
+    con.raw_text()
+}
+
+fn count(raw: &[u8], what: &str) -> usize {
+    raw.windows(what.len())
+        .filter(|w| *w == what.as_bytes())
+        .count()
+}
+
+#[test]
+fn basic_terminals_get_no_24_bit_colour() {
+    for term in ["linux", "screen"] {
+        let raw = raw_output(&[
+            ("TERM", OsStr::new(term)),
+            ("COLORTERM", OsStr::new("")),
+            ("LANG", OsStr::new("C.UTF-8")),
+        ]);
+        assert_eq!(count(&raw, "38;2;"), 0, "TERM={term} got 24-bit colour");
+        assert_eq!(count(&raw, "48;2;"), 0, "TERM={term} got 24-bit colour");
+        assert_eq!(count(&raw, "38;5;"), 0, "TERM={term} got 256 colours");
+        // Still coloured: the 16 ANSI colours.
+        assert!(
+            count(&raw, ";9") + count(&raw, ";3") > 0,
+            "TERM={term}: no colour at all"
+        );
+    }
+}
+
+#[test]
+fn colorterm_truecolor_gets_24_bit_and_256color_gets_the_palette() {
+    let raw = raw_output(&[
+        ("TERM", OsStr::new("screen")),
+        ("COLORTERM", OsStr::new("truecolor")),
+        ("LANG", OsStr::new("C.UTF-8")),
+    ]);
+    assert!(
+        count(&raw, "38;2;") > 0,
+        "COLORTERM=truecolor got no 24-bit colour"
+    );
+
+    let raw = raw_output(&[
+        ("TERM", OsStr::new("xterm-256color")),
+        ("COLORTERM", OsStr::new("")),
+        ("LANG", OsStr::new("C.UTF-8")),
+    ]);
+    assert_eq!(count(&raw, "38;2;"), 0);
+    assert!(
+        count(&raw, "38;5;") > 0,
+        "xterm-256color got no 256 colours"
+    );
+}
+
+#[test]
+fn a_c_locale_gets_nothing_but_ascii() {
+    let raw = raw_output(&[
+        ("TERM", OsStr::new("xterm-256color")),
+        ("LC_ALL", OsStr::new("")),
+        ("LC_CTYPE", OsStr::new("")),
+        ("LANG", OsStr::new("C")),
+    ]);
+    let high: Vec<usize> = raw
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b >= 0x80)
+        .map(|(i, _)| i)
+        .collect();
+    assert!(
+        high.is_empty(),
+        "{} bytes ≥ 0x80 under LANG=C, first near: {:?}",
+        high.len(),
+        String::from_utf8_lossy(&raw[high[0].saturating_sub(40)..(high[0] + 40).min(raw.len())])
+    );
+    // The same console under UTF-8 draws box borders.
+    let utf8 = raw_output(&[
+        ("TERM", OsStr::new("xterm-256color")),
+        ("LC_ALL", OsStr::new("")),
+        ("LANG", OsStr::new("en_US.UTF-8")),
+    ]);
+    assert!(count(&utf8, "─") > 0);
+}
+
+#[test]
+fn ctx_switches_between_two_serve_processes_live() {
+    let (_tmp_a, data_a, config_a) = dirs();
+    let (_tmp_b, data_b, config_b) = dirs();
+    create(
+        &data_a,
+        &config_a,
+        "alpha-one",
+        r#"{"command": ["mcp-server"]}"#,
+    );
+    create(
+        &data_b,
+        &config_b,
+        "beta-one",
+        r#"{"command": ["mcp-server"]}"#,
+    );
+    create(
+        &data_b,
+        &config_b,
+        "beta-two",
+        r#"{"command": ["mcp-server"]}"#,
+    );
+    let a = Serve::start(&data_a, &config_a, &[]);
+    // B wants a token: the context's token_env must reach it.
+    let b = Serve::start_with_env(
+        &data_b,
+        &config_b,
+        &[],
+        &[("AACON_API_TOKEN", OsStr::new("tok-canary-8731"))],
+    );
+
+    let (_tmp, data, config) = dirs();
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "[contexts.lab-a]\napi_url = \"{}\"\n\n[contexts.lab-b]\napi_url = \"{}\"\ntoken_env = \"LAB_B_TOKEN\"\n",
+            a.url, b.url
+        ),
+    )
+    .unwrap();
+    let mut con = Console::spawn_with_env(
+        &data,
+        &config,
+        &["--context", "lab-a"],
+        // Sent to B; never shown.
+        &[("LAB_B_TOKEN", OsStr::new("tok-canary-8731"))],
+    );
+    let s = con.wait_for("alpha-one", WAIT);
+    assert!(s.contains(&a.url), "the header names the platform: {s}");
+
+    // The list: both contexts, the current one marked, no token.
+    con.send(b":ctx\r");
+    let s = con.wait_for("lab-b", WAIT);
+    assert!(s.contains("* lab-a"), "{s}");
+    assert!(s.contains("token from $LAB_B_TOKEN"), "{s}");
+    con.send(b"\x1b");
+
+    // Enter switches without a restart.
+    con.send(b":ctx lab-b");
+    con.send(b"\r");
+    let s = con.wait_for("beta-two", WAIT);
+    assert!(s.contains("beta-one"), "{s}");
+    assert!(
+        !s.contains("alpha-one"),
+        "the other context's rows stay: {s}"
+    );
+    assert!(s.contains(&b.url), "{s}");
+    let pid = con.child.process_id();
+
+    // And back, completed with tab.
+    con.send(b":ctx lab-");
+    con.send(b"\t");
+    con.wait_for("lab-a · lab-b", WAIT);
+    con.send(b"a\r");
+    let s = con.wait_for("alpha-one", WAIT);
+    assert!(!s.contains("beta-one"), "{s}");
+
+    // An unknown context changes nothing and says so.
+    con.send(b":ctx nowhere\r");
+    let s = con.wait_for("no context 'nowhere'", WAIT);
+    assert!(s.contains("alpha-one"), "{s}");
+
+    // `:NAME` jumps to the instance.
+    con.send(b":alpha-one\r");
+    con.wait_for("Overview", WAIT);
+    assert_eq!(con.child.process_id(), pid, "the same console throughout");
+
+    con.send(b"q");
+    con.wait_exit(WAIT);
+    let raw = con.raw_text();
+    assert_eq!(
+        count(&raw, "tok-canary-8731"),
+        0,
+        "the token reached the screen"
+    );
+}
