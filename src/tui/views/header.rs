@@ -72,13 +72,13 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
 
     if spark_w > 0 {
         let [label, spark] =
-            Layout::horizontal([Constraint::Length(14), Constraint::Min(1)]).areas(right);
+            Layout::horizontal([Constraint::Length(17), Constraint::Min(1)]).areas(right);
         // The last full second: the current one is still counting.
         let now = app.rate.iter().rev().nth(1).copied().unwrap_or(0);
         frame.render_widget(
             Paragraph::new(Line::from(vec![
                 Span::styled("  events/s ", t.dim),
-                Span::styled(format!("{now:<3}"), t.header),
+                Span::styled(format!("{now:<6}"), t.header),
             ])),
             label,
         );
