@@ -209,3 +209,113 @@ fn ctx_switches_between_two_serve_processes_live() {
         "the token reached the screen"
     );
 }
+
+/// `aacon doctor -o json` in a described terminal: each check's detail.
+fn doctor(env: &[(&str, &str)]) -> serde_json::Value {
+    let (_tmp, data, config) = dirs();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_aacon"));
+    cmd.args(["doctor", "-o", "json"])
+        .env("AACON_DATA_DIR", &data)
+        .env("AACON_CONFIG_DIR", &config)
+        .env_remove("NO_COLOR")
+        .env_remove("COLORFGBG")
+        .env_remove("TERM_PROGRAM");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn detail(v: &serde_json::Value, check: &str) -> String {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == check)
+        .and_then(|c| c["detail"].as_str())
+        .unwrap_or_else(|| panic!("no {check} check: {v}"))
+        .to_string()
+}
+
+#[test]
+fn doctor_says_what_the_renderer_does() {
+    let v = doctor(&[
+        ("TERM", "linux"),
+        ("COLORTERM", ""),
+        ("LC_ALL", ""),
+        ("LC_CTYPE", ""),
+        ("LANG", "C"),
+    ]);
+    let t = detail(&v, "terminal");
+    assert!(t.contains("TERM=linux"), "{t}");
+    assert!(t.contains("basic colours"), "{t}");
+    assert!(t.contains("16 ANSI colours"), "{t}");
+    assert!(
+        t.contains("not UTF-8 (LANG=C): ASCII glyphs and borders"),
+        "{t}"
+    );
+    let v = doctor(&[
+        ("TERM", "screen"),
+        ("COLORTERM", "truecolor"),
+        ("LANG", "en_US.UTF-8"),
+        ("LC_ALL", ""),
+    ]);
+    let t = detail(&v, "terminal");
+    assert!(t.contains("24-bit colour (COLORTERM=truecolor)"), "{t}");
+    assert!(t.contains("UTF-8 (LANG=en_US.UTF-8)"), "{t}");
+    // The theme and the terminal's background.
+    let v = doctor(&[("TERM", "xterm-256color"), ("AACON_THEME", "light")]);
+    let t = detail(&v, "theme");
+    assert_eq!(
+        t,
+        "theme light is made for a light background; the terminal's is unknown (no COLORFGBG), taken as dark: the console paints the theme's own background"
+    );
+    let v = doctor(&[
+        ("TERM", "xterm-256color"),
+        ("AACON_THEME", "light"),
+        ("COLORFGBG", "0;15"),
+    ]);
+    assert!(detail(&v, "theme").ends_with("the terminal's is light (COLORFGBG): they match"));
+}
+
+#[test]
+fn the_cli_takes_a_context_and_refuses_an_unknown_one() {
+    let (_tmp_a, data_a, config_a) = dirs();
+    create(
+        &data_a,
+        &config_a,
+        "alpha-cli",
+        r#"{"command": ["mcp-server"]}"#,
+    );
+    let a = Serve::start(&data_a, &config_a, &[]);
+    let (_tmp, data, config) = dirs();
+    std::fs::write(
+        config.join("config.toml"),
+        format!("[contexts.lab]\napi_url = \"{}\"\n", a.url),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_aacon"))
+            .args(args)
+            .env("AACON_DATA_DIR", &data)
+            .env("AACON_CONFIG_DIR", &config)
+            // The context decides, not the environment.
+            .env("AACON_API_URL", "http://127.0.0.1:9")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--context", "lab", "instances", "list", "-o", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("alpha-cli"));
+    let out = run(&["--context", "ünï", "instances", "list"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("there is no context 'ünï' (defined: lab)"),
+        "{err}"
+    );
+}
