@@ -65,7 +65,8 @@ const TRUECOLOR_PROGRAMS: &[&str] = &["iTerm.app", "WezTerm", "vscode", "ghostty
 impl TermCaps {
     /// Read the capabilities from the process environment.
     pub fn from_env() -> TermCaps {
-        TermCaps::detect(&|k| std::env::var(k).ok())
+        // A value that is not UTF-8 (a mangled TERM) is read lossily.
+        TermCaps::detect(&|k| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned()))
     }
 
     /// Read the capabilities from `env` (a lookup, so tests need no process env).
@@ -78,11 +79,11 @@ impl TermCaps {
         {
             (ColorDepth::TrueColor, format!("COLORTERM={colorterm}"))
         } else if term.ends_with("-direct") || TRUECOLOR_TERMS.iter().any(|t| term.starts_with(t)) {
-            (ColorDepth::TrueColor, format!("TERM={term} is known to"))
+            (ColorDepth::TrueColor, format!("known for TERM={term}"))
         } else if TRUECOLOR_PROGRAMS.contains(&program.as_str()) {
             (
                 ColorDepth::TrueColor,
-                format!("TERM_PROGRAM={program} is known to"),
+                format!("known for TERM_PROGRAM={program}"),
             )
         } else if term.contains("256color") {
             (ColorDepth::Ansi256, format!("TERM={term}"))
@@ -115,11 +116,9 @@ impl TermCaps {
     pub fn describe_colours(&self) -> String {
         match self.depth {
             ColorDepth::TrueColor => format!("24-bit colour ({})", self.depth_reason),
-            ColorDepth::Ansi256 => format!("256 colours ({})", self.depth_reason),
-            ColorDepth::Ansi16 => format!(
-                "basic colours ({}; the theme is mapped to the 16 ANSI colours)",
-                self.depth_reason
-            ),
+            // Doctor names TERM itself.
+            ColorDepth::Ansi256 => "256 colours".into(),
+            ColorDepth::Ansi16 => "basic colours (the theme mapped to the 16 ANSI colours)".into(),
         }
     }
 
