@@ -41,14 +41,20 @@ fn count(raw: &[u8], what: &str) -> usize {
         .count()
 }
 
+/// The raw output under `TERM` and `COLORTERM`, in a UTF-8 locale.
+fn output_in(term: &str, colorterm: &str) -> Vec<u8> {
+    raw_output(&[
+        ("TERM", OsStr::new(term)),
+        ("COLORTERM", OsStr::new(colorterm)),
+        ("LC_ALL", OsStr::new("")),
+        ("LANG", OsStr::new("C.UTF-8")),
+    ])
+}
+
 #[test]
 fn basic_terminals_get_no_24_bit_colour() {
     for term in ["linux", "screen"] {
-        let raw = raw_output(&[
-            ("TERM", OsStr::new(term)),
-            ("COLORTERM", OsStr::new("")),
-            ("LANG", OsStr::new("C.UTF-8")),
-        ]);
+        let raw = output_in(term, "");
         assert_eq!(count(&raw, "38;2;"), 0, "TERM={term} got 24-bit colour");
         assert_eq!(count(&raw, "48;2;"), 0, "TERM={term} got 24-bit colour");
         assert_eq!(count(&raw, "38;5;"), 0, "TERM={term} got 256 colours");
@@ -62,21 +68,12 @@ fn basic_terminals_get_no_24_bit_colour() {
 
 #[test]
 fn colorterm_truecolor_gets_24_bit_and_256color_gets_the_palette() {
-    let raw = raw_output(&[
-        ("TERM", OsStr::new("screen")),
-        ("COLORTERM", OsStr::new("truecolor")),
-        ("LANG", OsStr::new("C.UTF-8")),
-    ]);
+    let raw = output_in("screen", "truecolor");
     assert!(
         count(&raw, "38;2;") > 0,
         "COLORTERM=truecolor got no 24-bit colour"
     );
-
-    let raw = raw_output(&[
-        ("TERM", OsStr::new("xterm-256color")),
-        ("COLORTERM", OsStr::new("")),
-        ("LANG", OsStr::new("C.UTF-8")),
-    ]);
+    let raw = output_in("xterm-256color", "");
     assert_eq!(count(&raw, "38;2;"), 0);
     assert!(
         count(&raw, "38;5;") > 0,

@@ -149,7 +149,8 @@ pub fn map_color(c: Color, depth: ColorDepth) -> Color {
         (Color::Rgb(r, g, b), ColorDepth::Ansi256) => Color::Indexed(rgb_to_256(r, g, b)),
         (Color::Rgb(r, g, b), ColorDepth::Ansi16) => ansi16(rgb_to_16(r, g, b)),
         (Color::Indexed(i), ColorDepth::Ansi16) if i >= 16 => {
-            let (r, g, b) = index_to_rgb(i);
+            // The palette entry as xterm draws it (the screenshots' table).
+            let (r, g, b) = super::svg::rgb(c).unwrap_or((0, 0, 0));
             ansi16(rgb_to_16(r, g, b))
         }
         (c, _) => c,
@@ -189,26 +190,6 @@ pub fn rgb_to_256(r: u8, g: u8, b: u8) -> u8 {
     }
 }
 
-/// The 16 ANSI colours as xterm shows them.
-const ANSI16: [(u8, u8, u8); 16] = [
-    (0, 0, 0),
-    (205, 0, 0),
-    (0, 205, 0),
-    (205, 205, 0),
-    (0, 0, 238),
-    (205, 0, 205),
-    (0, 205, 205),
-    (229, 229, 229),
-    (127, 127, 127),
-    (255, 0, 0),
-    (0, 255, 0),
-    (255, 255, 0),
-    (92, 92, 255),
-    (255, 0, 255),
-    (0, 255, 255),
-    (255, 255, 255),
-];
-
 /// The nearest ANSI colour (0–15) by hue first: saturated colours keep
 /// their hue, greys stay grey.
 pub fn rgb_to_16(r: u8, g: u8, b: u8) -> u8 {
@@ -239,24 +220,6 @@ pub fn rgb_to_16(r: u8, g: u8, b: u8) -> u8 {
         idx += 8;
     }
     idx
-}
-
-fn index_to_rgb(i: u8) -> (u8, u8, u8) {
-    match i {
-        0..=15 => ANSI16[usize::from(i)],
-        16..=231 => {
-            let n = i - 16;
-            (
-                CUBE[usize::from(n / 36)],
-                CUBE[usize::from((n / 6) % 6)],
-                CUBE[usize::from(n % 6)],
-            )
-        }
-        _ => {
-            let v = 8 + (i - 232) * 10;
-            (v, v, v)
-        }
-    }
 }
 
 fn ansi16(i: u8) -> Color {
