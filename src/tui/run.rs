@@ -426,7 +426,18 @@ where
                     }
                     Err(e) => Err(e),
                 };
+                let back_to_start = matches!(&result, Ok((n, _)) if *n == io.start_name);
                 msgs.push(Msg::ContextSwitched(result));
+                // Back on the platform the console started on: its event
+                // source announced its state long ago.
+                if back_to_start
+                    && let Some(state) = opts
+                        .source_memo
+                        .as_ref()
+                        .and_then(|m| m.lock().ok().and_then(|s| s.clone()))
+                {
+                    msgs.push(Msg::Platform(PlatformEvent::Source(state)));
+                }
             },
             _ = tick.tick() => {
                 trim.on_tick();

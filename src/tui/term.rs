@@ -574,6 +574,73 @@ mod tests {
         );
     }
 
+    /// Bytes the adapted backend writes for a diff, against ratatui's own
+    /// crossterm backend for the same diff (BENCHMARKS row 4 measures the latter).
+    #[test]
+    fn an_adapted_frame_costs_about_what_crossterm_writes() {
+        use ratatui::buffer::Buffer;
+        use ratatui::layout::Rect;
+        use ratatui::style::Style;
+        let area = Rect::new(0, 0, 120, 30);
+        let mut before = Buffer::empty(area);
+        for y in 0..30 {
+            let st = Style::default().fg(Color::Rgb(0xd0, 0xd0, 0xd0));
+            before.set_string(0, y, format!("row-{y:03} ● running    process  2m"), st);
+        }
+        let mut after = before.clone();
+        after.set_string(
+            9,
+            7,
+            "▲ unhealthy",
+            Style::default()
+                .fg(Color::Rgb(0xff, 0xaf, 0x5f))
+                .bg(Color::Rgb(0x5f, 0x5f, 0x00)),
+        );
+        let diff = before.diff(&after);
+        /// Counts what is written.
+        #[derive(Clone, Default)]
+        struct Count(std::rc::Rc<std::cell::Cell<usize>>);
+        impl Write for Count {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.0.set(self.0.get() + buf.len());
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let count = Count::default();
+        let mut backend = ratatui::backend::CrosstermBackend::new(count.clone());
+        backend
+            .draw(diff.iter().map(|(x, y, c)| (*x, *y, *c)))
+            .unwrap();
+        let plain = count.0.get();
+        for (depth, utf8) in [
+            (ColorDepth::TrueColor, true),
+            (ColorDepth::Ansi256, true),
+            (ColorDepth::Ansi16, false),
+        ] {
+            let caps = TermCaps {
+                depth,
+                depth_reason: String::new(),
+                utf8,
+                locale: None,
+                background: None,
+            };
+            let count = Count::default();
+            let mut adapted = Adapted::new(count.clone(), &caps);
+            adapted
+                .draw(diff.iter().map(|(x, y, c)| (*x, *y, *c)))
+                .unwrap();
+            let n = count.0.get();
+            eprintln!("{depth:?}: {n} bytes; crossterm: {plain} bytes");
+            assert!(
+                n <= plain + plain / 4,
+                "{depth:?}: {n} bytes against {plain}"
+            );
+        }
+    }
+
     #[test]
     fn ascii_glyphs_keep_the_width() {
         assert_eq!(ascii_glyph("┌"), "+");
