@@ -40,4 +40,12 @@ mod tests {
         assert_eq!(shown("ab\u{202e}cd"), "ab\\u{202e}cd");
         assert_eq!(shown_char('é'), "é");
     }
+
+    #[test]
+    fn name_errors_quote_what_was_typed() {
+        let e = crate::domain::instance::validate_name("ünï").unwrap_err();
+        assert!(e.starts_with("the name 'ünï' contains 'ü';"), "{e}");
+        let e = crate::secrets::validate_name("clé").unwrap_err();
+        assert!(e.starts_with("'clé' is not a valid secret name"), "{e}");
+    }
 }
