@@ -20,6 +20,19 @@ pub(super) fn add_contexts(global: &Global, opts: &mut crate::tui::ConsoleOption
     })));
 }
 
+/// The config file's contexts, for shell completion of `--context`.
+pub(super) fn context_names() -> Vec<clap_complete::CompletionCandidate> {
+    let env = |k: &str| std::env::var(k).ok();
+    match crate::config::load_from(None, &env) {
+        Ok(Some(file)) => file
+            .context_summaries()
+            .into_iter()
+            .map(|c| clap_complete::CompletionCandidate::new(c.name).help(Some(c.target.into())))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Build context `name`'s platform and check that it answers (a switch to
 /// a platform that does not answer keeps the current one).
 async fn connect(g: &mut Global, name: String) -> Result<Arc<dyn Platform>, String> {

@@ -73,7 +73,8 @@ pub struct Global {
     /// A platform from the config's [contexts.NAME] (api_url, token or
     /// token_env, workspace, redis); AACON_API_URL/_TOKEN, AACON_WORKSPACE
     /// and AACON_REDIS_URL then do not apply. In the console, `:ctx` switches.
-    #[arg(long, global = true, value_name = "NAME", env = "AACON_CONTEXT")]
+    #[arg(long, global = true, value_name = "NAME", env = "AACON_CONTEXT",
+          add = ArgValueCandidates::new(context_cmd::context_names))]
     pub context: Option<String>,
     /// Workspace sent as X-Workspace-ID in API mode.
     #[arg(long, global = true, value_name = "ID")]
