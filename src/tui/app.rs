@@ -2163,11 +2163,13 @@ impl App {
                         s.editor.replace_text(&text);
                         s.editor.set_message(
                             format!(
-                                "merged your change with theirs ({}); review, then save",
-                                if their_version > 0 {
-                                    format!("version {their_version}")
-                                } else {
-                                    "their updated_at".to_string()
+                                "merged your change into theirs ({}); review, then save",
+                                match (their_version, at) {
+                                    (0, Some(at)) => format!(
+                                        "updated_at {}",
+                                        at.format("%Y-%m-%d %H:%M:%S UTC")
+                                    ),
+                                    _ => format!("version {their_version}"),
                                 }
                             ),
                             false,

@@ -287,7 +287,7 @@ where
     B: Backend,
     S: Stream<Item = io::Result<Event>>,
 {
-    let (tx, rx) = mpsc::unbounded_channel::<Msg>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let drafts = match Drafts::open(DataDir::new(&opts.data_dir).drafts()) {
         Ok(d) => Some(Arc::new(d)),
         Err(e) => {
@@ -309,7 +309,6 @@ where
         .context
         .clone()
         .unwrap_or_else(|| super::app::START_CONTEXT.to_string());
-    let mut rx = rx;
     let mut io = Io {
         switch: switch_tx,
         start_platform,
@@ -322,11 +321,7 @@ where
     };
     let mut sub = Some(platform.subscribe());
     // Subscribed first, then read: a later change arrives on `sub`.
-    if let Some(state) = opts
-        .source_memo
-        .as_ref()
-        .and_then(|m| m.lock().ok().and_then(|s| s.clone()))
-    {
+    if let Some(state) = remembered_source(&opts) {
         app.update(Msg::Platform(PlatformEvent::Source(state)));
     }
     let mut input = pin!(input);
@@ -430,12 +425,7 @@ where
                 msgs.push(Msg::ContextSwitched(result));
                 // Back on the platform the console started on: its event
                 // source announced its state long ago.
-                if back_to_start
-                    && let Some(state) = opts
-                        .source_memo
-                        .as_ref()
-                        .and_then(|m| m.lock().ok().and_then(|s| s.clone()))
-                {
+                if back_to_start && let Some(state) = remembered_source(&opts) {
                     msgs.push(Msg::Platform(PlatformEvent::Source(state)));
                 }
             },
@@ -519,6 +509,13 @@ async fn recv(
 }
 
 use super::views::plural;
+
+/// The event source's state as last announced, when a sink remembers it.
+fn remembered_source(opts: &ConsoleOptions) -> Option<crate::platform::SourceState> {
+    opts.source_memo
+        .as_ref()
+        .and_then(|m| m.lock().ok().and_then(|s| s.clone()))
+}
 
 /// A context's platform once it answered, or why it did not.
 type Switched = (String, Result<Arc<dyn Platform>, String>);
