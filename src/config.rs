@@ -79,7 +79,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
 ];
 
-const SECTIONS: &[&str] = &["backend", "redis", "ui", "runtime", "log"];
+const SECTIONS: &[&str] = &["backend", "redis", "ui", "runtime", "log", "contexts"];
 
 /// A value that must not be shown: `Debug` and `Display` print `<redacted>`
 /// (for a URL, the URL with its password hidden).
@@ -179,6 +179,9 @@ pub struct FileConfig {
     pub runtime: RuntimeSection,
     #[serde(default)]
     pub log: LogSection,
+    /// `[contexts.NAME]`: other platforms, chosen with `--context NAME`.
+    #[serde(default)]
+    contexts: BTreeMap<String, ContextSection>,
     /// Where it was read from, and its text (to find a key's line).
     #[serde(skip)]
     source: Option<Source>,
@@ -622,7 +625,7 @@ impl Settings {
                         o.clone(),
                         format!(
                             "'{}' is not a whole number of milliseconds",
-                            v.escape_default()
+                            crate::domain::text::shown(&v)
                         ),
                     )
                 })?;
@@ -667,7 +670,7 @@ impl Settings {
                     o,
                     format!(
                         "'{}' is not a log level; use error, warn, info, debug, trace or directives such as \"info,aacon=debug\"",
-                        l.escape_default()
+                        crate::domain::text::shown(&l)
                     ),
                 ));
             }
@@ -778,7 +781,7 @@ fn check_http_url(v: &str, o: &Origin) -> Result<(), ConfigError> {
             o.clone(),
             format!(
                 "'{}' is not an http or https URL such as \"https://agentarea.example.com\"",
-                redacted_url(v).escape_default()
+                crate::domain::text::shown(&redacted_url(v))
             ),
         )),
     }
@@ -795,7 +798,7 @@ fn check_redis_url(v: &Secret, o: &Origin) -> Result<(), ConfigError> {
             o.clone(),
             format!(
                 "'{}' is not a Redis URL; use redis://[user:password@]host[:port][/db] or rediss://…",
-                v.to_string().escape_default()
+                crate::domain::text::shown(&v.to_string())
             ),
         ))
     }
@@ -815,7 +818,7 @@ fn check_name(what: &str, v: &str, o: &Origin) -> Result<(), ConfigError> {
             o.clone(),
             format!(
                 "'{}' is not a {what} name; names use letters, digits, '-', '_' and '.'",
-                v.chars().take(64).collect::<String>().escape_default()
+                crate::domain::text::shown(&v.chars().take(64).collect::<String>())
             ),
         ))
     }
@@ -868,6 +871,10 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
             None => (SECTIONS.contains(&k) && k != field).then(|| k.to_string()),
         });
         let (key, message) = match section {
+            Some(section) if section == "contexts" => (
+                field.to_string(),
+                "unknown key; a [contexts.NAME] table takes api_url, token, token_env, workspace and redis".to_string(),
+            ),
             Some(section) if SECTIONS.contains(&section.as_str()) => {
                 let allowed: Vec<&str> = KEYS
                     .iter()
@@ -1010,6 +1017,9 @@ fn key_line(text: &str, key: &str) -> Option<usize> {
     }
     found
 }
+
+mod contexts;
+pub use contexts::{ContextSection, ContextSummary, context_env};
 
 #[cfg(test)]
 mod tests;

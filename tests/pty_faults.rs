@@ -262,6 +262,7 @@ fn doctor_names_a_terminal_name_that_is_not_utf8() {
         .env("AACON_DATA_DIR", &data)
         .env("AACON_CONFIG_DIR", &config)
         .env("TERM", bad_term())
+        .env("LC_ALL", "C.UTF-8")
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -274,6 +275,6 @@ fn doctor_names_a_terminal_name_that_is_not_utf8() {
         .unwrap_or_else(|| panic!("no terminal check: {text}"));
     assert_eq!(
         term["detail"],
-        "TERM=xterm-\u{fffd}\u{fffd}-256color (not UTF-8), 256 colours, not a terminal"
+        "TERM=xterm-\u{fffd}\u{fffd}-256color (not UTF-8), 256 colours, UTF-8 (LC_ALL=C.UTF-8), not a terminal"
     );
 }

@@ -41,7 +41,7 @@ fn instance_created_outside_appears_without_a_key_press_and_quit_restores() {
     );
     let screen = con.wait_for("pty-web", Duration::from_secs(10));
     assert!(screen.contains("process"), "{screen}");
-    assert!(screen.contains("1 instances"), "{screen}");
+    assert!(screen.contains("1 instance "), "{screen}");
 
     // Edit its json_spec: after the opening brace, add an args line; save.
     con.send(b"e");

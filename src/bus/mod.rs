@@ -75,6 +75,41 @@ impl EventSink for mpsc::UnboundedSender<PlatformEvent> {
     }
 }
 
+/// The last source state a [`Remember`] sink passed on.
+pub type SourceMemo = std::sync::Arc<std::sync::Mutex<Option<crate::platform::SourceState>>>;
+
+/// A sink that remembers the last source state it passed on, so a
+/// subscriber that arrives later (the console, after Redis connected) can
+/// read where things stand instead of waiting for the next change.
+#[derive(Clone)]
+pub struct Remember<S> {
+    pub inner: S,
+    pub last: SourceMemo,
+}
+
+impl<S> Remember<S> {
+    pub fn new(inner: S) -> Remember<S> {
+        Remember {
+            inner,
+            last: SourceMemo::default(),
+        }
+    }
+}
+
+#[async_trait]
+impl<S: EventSink> EventSink for Remember<S> {
+    async fn emit(&self, batch: Vec<PlatformEvent>) -> bool {
+        if let Some(state) = batch.iter().rev().find_map(|e| match e {
+            PlatformEvent::Source(s) => Some(s.clone()),
+            _ => None,
+        }) && let Ok(mut last) = self.last.lock()
+        {
+            *last = Some(state);
+        }
+        self.inner.emit(batch).await
+    }
+}
+
 #[async_trait]
 impl EventSink for broadcast::Sender<PlatformEvent> {
     /// A broadcast channel never closes while we hold the sender; having no

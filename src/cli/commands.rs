@@ -201,6 +201,7 @@ fn console_options(
 async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
     let settings = super::serve_cmd::settings(global)?;
     let mut opts = console_options(dir, &settings, global.read_only);
+    super::context_cmd::add_contexts(global, &mut opts);
     if let Some(api) = super::serve_cmd::api_options(global)? {
         let p: Arc<dyn Platform> = Arc::new(crate::platform::api::ApiPlatform::new(api)?);
         return crate::tui::run(p, opts)
@@ -238,11 +239,15 @@ async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
         _ => None,
     };
     // The backfill is sent once: start the watcher when the console listens.
+    // The sink also remembers the source's last state, for a subscriber
+    // that arrives after it was announced.
     let subscribed = Arc::new(tokio::sync::Notify::new());
     opts.subscribed = Some(subscribed.clone());
+    let sink = crate::bus::Remember::new(embedded.event_sender());
+    opts.source_memo = Some(sink.last.clone());
     let live = redis.as_ref().map(|cfg| {
         embedded.attach_stream(cfg.clone());
-        let (cfg, sink) = (cfg.clone(), embedded.event_sender());
+        let cfg = cfg.clone();
         tokio::spawn(async move {
             subscribed.notified().await;
             let _live =

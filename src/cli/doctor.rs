@@ -85,7 +85,10 @@ fn local_platform_checks(dir: &DataDir, out: &mut Vec<Check>) {
             let unsent = s.outbox_len().unwrap_or(0);
             out.push(ok(
                 "store",
-                format!("opens, integrity ok, {n} instances, {unsent} events in the outbox"),
+                format!(
+                    "opens, integrity ok, {}, {unsent} events in the outbox",
+                    crate::tui::views::plural(n, "instance")
+                ),
             ));
         }
         Ok((_, r)) => out.push(bad(
@@ -251,7 +254,10 @@ async fn api_check(global: &Global, out: &mut Vec<Check>) {
     match tokio::time::timeout(Duration::from_secs(15), platform.list()).await {
         Ok(Ok(list)) => out.push(ok(
             "api",
-            format!("{name} reachable, auth ok, {} instances", list.len()),
+            format!(
+                "{name} reachable, auth ok, {}",
+                crate::tui::views::plural(list.len(), "instance")
+            ),
         )),
         Ok(Err(e)) => out.push(bad(
             "api",
@@ -340,22 +346,33 @@ fn tool_checks(out: &mut Vec<Check>) {
     }
 }
 
+/// The theme in effect and the terminal's background (`COLORFGBG`).
+fn theme_check(settings: &crate::config::Settings, out: &mut Vec<Check>) {
+    let bg = crate::tui::term::TermCaps::from_env().background;
+    let config_dir = crate::paths::config_dir();
+    match crate::tui::theme::Theme::load(&settings.theme, config_dir.as_deref(), false) {
+        Ok(theme) => out.push(ok("theme", theme.describe_background(bg))),
+        Err(e) => out.push(bad(
+            "theme",
+            e.to_string(),
+            "fix the theme file, or pick a preset with --theme",
+        )),
+    }
+}
+
 fn terminal_check(out: &mut Vec<Check>) {
     // TERM is bytes: a name that is not UTF-8 is shown lossily and said so.
     let raw_term = std::env::var_os("TERM").unwrap_or_default();
     let term = raw_term.to_string_lossy().into_owned();
     let not_utf8 = raw_term.to_str().is_none();
+    // The same reading of the environment the console's renderer uses.
+    let caps = crate::tui::term::TermCaps::from_env();
     let colours = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         "no colour (NO_COLOR)".to_string()
-    } else if std::env::var("COLORTERM")
-        .is_ok_and(|c| c.contains("truecolor") || c.contains("24bit"))
-    {
-        "24-bit colour".to_string()
-    } else if term.contains("256color") {
-        "256 colours".to_string()
     } else {
-        "basic colours".to_string()
+        caps.describe_colours()
     };
+    let colours = format!("{colours}, {}", caps.describe_charset());
     let size = crossterm::terminal::size().ok();
     let shown_term = if term.is_empty() {
         "unset".to_string()
@@ -401,6 +418,7 @@ pub(super) async fn doctor(dir: &DataDir, global: &Global, fmt: Output) -> Resul
     }
     match settings {
         Ok(settings) => {
+            theme_check(&settings, &mut checks);
             redis_check(&settings, &mut checks).await;
             api_check(global, &mut checks).await;
         }

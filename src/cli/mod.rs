@@ -2,6 +2,7 @@
 //! The console opens when no subcommand is given.
 
 mod commands;
+mod context_cmd;
 mod doctor;
 mod output;
 mod runtime_cmds;
@@ -69,6 +70,12 @@ pub struct Global {
     /// Keymap: a preset (default, vim) or keymaps/NAME.toml in the config dir.
     #[arg(long, global = true, value_name = "NAME")]
     pub keymap: Option<String>,
+    /// A platform from the config's [contexts.NAME] (api_url, token or
+    /// token_env, workspace, redis); AACON_API_URL/_TOKEN, AACON_WORKSPACE
+    /// and AACON_REDIS_URL then do not apply. In the console, `:ctx` switches.
+    #[arg(long, global = true, value_name = "NAME", env = "AACON_CONTEXT",
+          add = ArgValueCandidates::new(context_cmd::context_names))]
+    pub context: Option<String>,
     /// Workspace sent as X-Workspace-ID in API mode.
     #[arg(long, global = true, value_name = "ID")]
     pub workspace: Option<String>,

@@ -27,6 +27,14 @@ pub(super) fn settings(global: &Global) -> Result<Settings, Failure> {
         ));
     }
     let file = config::load_from(global.config.as_deref(), &env).map_err(usage)?;
+    let file = match &global.context {
+        Some(name) => Some(
+            file.unwrap_or_default()
+                .with_context(name, &env)
+                .map_err(usage)?,
+        ),
+        None => file,
+    };
     let flags = Overrides {
         api_url: global.api.clone(),
         workspace: global.workspace.clone(),
@@ -36,7 +44,11 @@ pub(super) fn settings(global: &Global) -> Result<Settings, Failure> {
         read_only: global.read_only.then_some(true),
         log_level: global.log.clone(),
     };
-    Settings::resolve(&flags, &env, file).map_err(usage)
+    match &global.context {
+        Some(_) => Settings::resolve(&flags, &|k| config::context_env(&env, k), file),
+        None => Settings::resolve(&flags, &env, file),
+    }
+    .map_err(usage)
 }
 
 /// API client options when `--api`, `AACON_API_URL` or `backend.api_url` names a server.

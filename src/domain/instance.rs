@@ -64,7 +64,7 @@ pub fn validate_name(name: &str) -> Result<(), String> {
     let shown: String = name
         .chars()
         .take(40)
-        .flat_map(char::escape_default)
+        .map(crate::domain::text::shown_char)
         .collect();
     if name.is_empty() {
         return Err(format!("the name is empty; {RULE}"));
@@ -81,7 +81,7 @@ pub fn validate_name(name: &str) -> Result<(), String> {
     {
         return Err(format!(
             "the name '{shown}' contains '{}'; {RULE}",
-            bad.escape_default()
+            crate::domain::text::shown_char(bad)
         ));
     }
     if name.starts_with('-') || name.ends_with('-') {

@@ -6,6 +6,7 @@ pub mod probe;
 pub mod projection;
 pub mod spec;
 pub mod status;
+pub mod text;
 
 pub use event::{Attribution, Envelope, EventType};
 pub use instance::{Instance, InstanceDocument, InstancePatch, NewInstance, Precondition};

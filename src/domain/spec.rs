@@ -402,7 +402,11 @@ fn type_name(v: &Value) -> &'static str {
 /// A user-supplied string made safe and short for a message.
 fn shown(s: &str) -> String {
     const MAX: usize = 40;
-    let mut out: String = s.chars().take(MAX).flat_map(char::escape_default).collect();
+    let mut out: String = s
+        .chars()
+        .take(MAX)
+        .map(crate::domain::text::shown_char)
+        .collect();
     if s.chars().count() > MAX {
         out.push('…');
     }
@@ -894,7 +898,7 @@ impl Validator {
                 format!(
                     "the environment variable name '{}' contains '{}', which no name may contain",
                     shown(name),
-                    c.escape_default()
+                    crate::domain::text::shown_char(c)
                 ),
             );
         }
@@ -1039,7 +1043,7 @@ impl Validator {
                 p,
                 format!(
                     "the secret reference name contains '{}'; names use {ALLOWED}",
-                    c.escape_default()
+                    crate::domain::text::shown_char(c)
                 ),
             );
         }
@@ -1401,6 +1405,12 @@ fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
 /// masked, for the screen.
 pub fn mask_secrets(spec: &Value) -> Value {
     map_secrets(spec, None, MASK, true)
+}
+
+/// A copy with every secret-looking value masked and secret references
+/// kept (a reference names a secret, it is not one), for the json_spec tab.
+pub fn mask_secret_values(spec: &Value) -> Value {
+    map_secrets(spec, None, MASK, false)
 }
 
 /// A copy with plain secret-looking values replaced (references kept), for

@@ -58,7 +58,7 @@ pub fn validate_name(name: &str) -> Result<(), String> {
         let shown: String = name
             .chars()
             .take(40)
-            .flat_map(char::escape_default)
+            .map(crate::domain::text::shown_char)
             .collect();
         return Err(format!("'{shown}' is not a valid secret name; {RULE}"));
     }

@@ -788,7 +788,10 @@ fn query_row<T>(
 }
 
 fn shown(s: &str) -> String {
-    s.chars().take(80).flat_map(char::escape_default).collect()
+    s.chars()
+        .take(80)
+        .map(crate::domain::text::shown_char)
+        .collect()
 }
 
 fn check_description(d: Option<&str>) -> Result<()> {

@@ -5,7 +5,7 @@
 //! calls, file I/O). Nothing here awaits or touches the terminal, so views
 //! render from hand-built state in tests.
 
-use super::conflict::{ConflictOutcome, ConflictScreen, Theirs};
+use super::conflict::{Base, ConflictOutcome, ConflictScreen, Theirs};
 use super::drafts::{Draft, DraftPrompt, DraftPromptOutcome};
 use super::editor::{Editor, EditorMode, EditorOutcome};
 use super::filter::{Filter, Subject};
@@ -95,6 +95,8 @@ pub enum Msg {
     },
     /// The runtime's last probe of each running instance.
     Probes(Result<Vec<Probe>, PlatformError>),
+    /// `:ctx NAME` connected (the context's name and backend), or why not.
+    ContextSwitched(Result<(String, BackendInfo), String>),
 }
 
 /// I/O for the runner to perform; results come back as [`Msg`]s.
@@ -142,6 +144,8 @@ pub enum Command {
     ReadStream,
     /// Read the runtime's last probes (not events: see [`crate::domain::probe`]).
     LoadProbes,
+    /// Connect to a context and, once it answers, show its instances.
+    SwitchContext(String),
     Quit,
 }
 
@@ -379,6 +383,9 @@ pub struct EditSession {
     pub conflict: Option<ConflictScreen>,
     /// A save is in flight.
     pub saving: bool,
+    /// The instance's name and description when the edit started (the
+    /// conflict screen shows which of them changed meanwhile).
+    pub base_fields: Option<(String, Option<String>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -405,6 +412,8 @@ impl Screen {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LineInput {
     pub text: String,
+    /// What tab offered when more than one thing fits.
+    pub candidates: Vec<String>,
 }
 
 /// What a confirmation would do.
@@ -514,6 +523,9 @@ pub struct App {
     pub geometry: Cell<Geometry>,
     /// The terminal size at the last frame.
     pub size: Cell<(u16, u16)>,
+    /// How far help can scroll before its last line leaves the bottom (set
+    /// by the view).
+    pub help_max: Cell<u16>,
 
     // Events view.
     pub stream: VecDeque<StreamItem>,
@@ -555,7 +567,21 @@ pub struct App {
     /// How many instances are known only from the stream (counted when
     /// the rows are rebuilt, not every frame).
     stream_only: usize,
+
+    // Contexts (`:ctx`).
+    /// The contexts the config file defines.
+    pub contexts: Vec<crate::config::ContextSummary>,
+    /// The current context's name; `None`: the platform the console
+    /// started on, unnamed.
+    pub context: Option<String>,
+    /// The context named at start (`--context`), if any.
+    started_as: Option<String>,
+    /// What the console started on, in words (for `:ctx`).
+    started_on: String,
 }
+
+mod goto;
+pub use goto::START_CONTEXT;
 
 fn plain_key(k: &KeyEvent) -> Option<char> {
     match k.code {
@@ -613,6 +639,7 @@ impl App {
             flash: HashMap::new(),
             geometry: Cell::new(Geometry::default()),
             size: Cell::new((80, 24)),
+            help_max: Cell::new(u16::MAX),
             stream: VecDeque::new(),
             follow: true,
             stream_selected: 0,
@@ -636,6 +663,10 @@ impl App {
             stream_window: None,
             listed: HashSet::new(),
             stream_only: 0,
+            contexts: Vec::new(),
+            context: None,
+            started_as: None,
+            started_on: String::new(),
         }
     }
 
@@ -997,6 +1028,7 @@ impl App {
                 self.dirty = true;
                 self.saved(r)
             }
+            Msg::ContextSwitched(r) => self.context_switched(r),
             Msg::Paste(text) => {
                 self.dirty = true;
                 match self.screens.last_mut() {
@@ -1020,13 +1052,19 @@ impl App {
                 self.in_flight = self.in_flight.saturating_sub(1);
                 self.dirty = true;
                 match r {
-                    Ok(i) => self.open_editor(Editor::edit(
-                        i.id,
-                        &i.name,
-                        i.version,
-                        Some(i.updated_at),
-                        &redact_plain_secrets(&serde_json::Value::Object(i.json_spec)),
-                    )),
+                    Ok(i) => {
+                        let fields = (i.name.clone(), i.description.clone());
+                        self.open_editor(Editor::edit(
+                            i.id,
+                            &i.name,
+                            i.version,
+                            Some(i.updated_at),
+                            &redact_plain_secrets(&serde_json::Value::Object(i.json_spec)),
+                        ));
+                        if let Some(Screen::Editor(s)) = self.screens.last_mut() {
+                            s.base_fields = Some(fields);
+                        }
+                    }
                     Err(e) => self.toast(Level::Error, format!("cannot edit: {e}")),
                 }
                 Vec::new()
@@ -1037,9 +1075,13 @@ impl App {
                 if let Some(Screen::Editor(s)) = self.screens.last_mut() {
                     match r {
                         Ok(i) => {
-                            let base = match s.editor.mode() {
-                                EditorMode::Edit { version, .. } => *version,
-                                EditorMode::Create { .. } => 0,
+                            let (base, base_at) = match s.editor.mode() {
+                                EditorMode::Edit {
+                                    version,
+                                    updated_at,
+                                    ..
+                                } => (*version, *updated_at),
+                                EditorMode::Create { .. } => (0, None),
                             };
                             let mut theirs = i.clone();
                             if let serde_json::Value::Object(m) =
@@ -1047,12 +1089,26 @@ impl App {
                             {
                                 theirs.json_spec = m;
                             }
-                            s.conflict = Some(ConflictScreen::new(
+                            let mine = s.editor.text();
+                            let mut screen = ConflictScreen::new(
                                 &i.name,
-                                &s.editor.text(),
+                                &mine,
                                 base,
                                 Theirs::from_instance(&theirs),
-                            ));
+                            );
+                            if let Some(text) = s.editor.baseline() {
+                                let (name, description) = s.base_fields.clone().unzip();
+                                screen = screen.with_base(
+                                    Base {
+                                        text: text.to_string(),
+                                        updated_at: base_at,
+                                        name,
+                                        description: description.flatten(),
+                                    },
+                                    &mine,
+                                );
+                            }
+                            s.conflict = Some(screen);
                         }
                         Err(PlatformError::NotFound(_)) => {
                             s.conflict = Some(deleted_screen(&s.editor));
@@ -1602,6 +1658,7 @@ impl App {
                     self.overlay = Some(Overlay::Filter {
                         input: LineInput {
                             text: before.clone(),
+                            candidates: Vec::new(),
                         },
                         before,
                     });
@@ -1620,6 +1677,8 @@ impl App {
         match action {
             // Both belong to the Tools tab (handled above).
             Action::CallTool | Action::NextMatch => Vec::new(),
+            // The editor handles these itself.
+            Action::Undo | Action::Redo => Vec::new(),
             Action::Quit => {
                 self.quit = true;
                 vec![Command::Quit]
@@ -1641,6 +1700,7 @@ impl App {
                 self.overlay = Some(Overlay::Filter {
                     input: LineInput {
                         text: before.clone(),
+                        ..LineInput::default()
                     },
                     before,
                 });
@@ -2041,8 +2101,42 @@ impl App {
         }
         let pending = match what {
             Mutation::Start => {
+                // Starting what already runs does nothing: say so instead.
+                let (running, rest): (Vec<Uuid>, Vec<Uuid>) = ids.iter().partition(|id| {
+                    self.projection
+                        .get(id)
+                        .is_some_and(|i| matches!(i.status, Status::Running | Status::Starting))
+                });
+                let running_names = self.names(&running);
+                if rest.is_empty() {
+                    let text = match (running_names.as_slice(), running.first()) {
+                        ([one], Some(id)) => {
+                            let status = self
+                                .projection
+                                .get(id)
+                                .map(|i| i.status.as_str())
+                                .unwrap_or("running");
+                            format!("{one} is already {status}")
+                        }
+                        _ => format!("all {} are already running or starting", running.len()),
+                    };
+                    self.toast(Level::Info, text);
+                    return Vec::new();
+                }
+                if !running.is_empty() {
+                    self.toast(
+                        Level::Info,
+                        format!(
+                            "starting {}; already running: {}",
+                            rest.len(),
+                            running_names.join(", ")
+                        ),
+                    );
+                }
+                // Marks go once a bulk action is sent, as after stop and delete.
+                self.marked.clear();
                 self.in_flight += 1;
-                return vec![Command::Start(ids)];
+                return vec![Command::Start(rest)];
             }
             Mutation::Stop => Pending::Stop(ids.clone()),
             Mutation::Delete => Pending::Delete(ids.clone()),
@@ -2062,7 +2156,7 @@ impl App {
                 let title = if names.len() == 1 {
                     format!("{verb} instance {}?", names[0])
                 } else {
-                    format!("{verb} {} instances?", names.len())
+                    format!("{verb} {}?", super::views::plural(names.len(), "instance"))
                 };
                 let mut lines = name_list(&names);
                 lines.push(String::new());
@@ -2093,7 +2187,12 @@ impl App {
                     KeyCode::PageUp => -10,
                     _ => 10,
                 };
-                let s = (i32::from(scroll) + d).clamp(0, i32::from(u16::MAX)) as u16;
+                let max = match ov {
+                    // Help stops with its last line at the bottom.
+                    Overlay::Help { .. } => self.help_max.get(),
+                    _ => u16::MAX,
+                };
+                let s = (i32::from(scroll) + d).clamp(0, i32::from(max)) as u16;
                 self.overlay = Some(match ov {
                     Overlay::Help { .. } => Overlay::Help { scroll: s },
                     Overlay::Raw { title, text, .. } => Overlay::Raw {
@@ -2175,7 +2274,16 @@ impl App {
             Overlay::Command(mut input) => match k.code {
                 KeyCode::Esc => Vec::new(),
                 KeyCode::Enter => self.run_command(input.text.trim()),
+                // Line editing, as in a shell: tab completes.
+                KeyCode::Tab => {
+                    let c = self.complete_line(input.text.trim_start());
+                    input.text = c.text;
+                    input.candidates = c.candidates;
+                    self.overlay = Some(Overlay::Command(input));
+                    Vec::new()
+                }
                 KeyCode::Backspace => {
+                    input.candidates.clear();
                     if input.text.pop().is_some() {
                         self.overlay = Some(Overlay::Command(input));
                     }
@@ -2185,6 +2293,7 @@ impl App {
                 _ => {
                     if let Some(c) = plain_key(&k) {
                         input.text.push(c);
+                        input.candidates.clear();
                     }
                     self.overlay = Some(Overlay::Command(input));
                     Vec::new()
@@ -2235,6 +2344,7 @@ impl App {
             editor,
             conflict: None,
             saving: false,
+            base_fields: None,
         })));
         self.dirty = true;
     }
@@ -2313,7 +2423,40 @@ impl App {
                     if let Some(v) = reloaded {
                         s.editor.reload(t.version, t.updated_at, &v);
                     }
+                    if let Some(name) = t.name {
+                        s.base_fields = Some((name, t.description));
+                    }
                     s.conflict = None;
+                    Vec::new()
+                }
+                ConflictOutcome::Merge { their_version } => {
+                    let at = c.theirs().updated_at;
+                    let merged = c.merged().map(str::to_string);
+                    let t = c.theirs().clone();
+                    s.conflict = None;
+                    if let Some(text) = merged {
+                        // Theirs is the new base; the merged text is the edit.
+                        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&t.text) {
+                            s.editor.reload(their_version, at, &v);
+                        }
+                        if let Some(name) = t.name {
+                            s.base_fields = Some((name, t.description));
+                        }
+                        s.editor.replace_text(&text);
+                        s.editor.set_message(
+                            format!(
+                                "merged your change into theirs ({}); review, then save",
+                                match (their_version, at) {
+                                    (0, Some(at)) => format!(
+                                        "updated_at {}",
+                                        at.format("%Y-%m-%d %H:%M:%S UTC")
+                                    ),
+                                    _ => format!("version {their_version}"),
+                                }
+                            ),
+                            false,
+                        );
+                    }
                     Vec::new()
                 }
                 ConflictOutcome::Overwrite { their_version } => {
@@ -2386,10 +2529,13 @@ impl App {
                 let key = s.editor.saved(Some((i.version, i.updated_at)));
                 self.screens.pop();
                 let verb = if created { "created" } else { "saved" };
-                self.toast(
-                    Level::Ok,
-                    format!("{verb} {} (version {})", i.name, i.version),
-                );
+                let at = if i.version == 0 {
+                    // AgentArea keeps no versions: its updated_at says which copy.
+                    format!("updated_at {}", i.updated_at.format("%H:%M:%S UTC"))
+                } else {
+                    format!("version {}", i.version)
+                };
+                self.toast(Level::Ok, format!("{verb} {} ({at})", i.name));
                 if created {
                     self.selected_id = Some(i.id);
                 }
@@ -2465,12 +2611,27 @@ impl App {
                 self.toast(Level::Error, format!(":{cmd} needs a name"));
                 Vec::new()
             }
+            ("ctx" | "context", None) => {
+                self.list_contexts();
+                Vec::new()
+            }
+            ("ctx" | "context", Some(name)) => self.switch_context(name),
+            ("i", Some(name)) => self.jump_to(name),
+            // `:NAME` jumps to the instance of that name, when there is one.
+            (name, None)
+                if self
+                    .projection
+                    .instances()
+                    .any(|i| i.name == name || i.id.to_string() == name) =>
+            {
+                self.jump_to(name)
+            }
             _ => {
                 self.toast(
                     Level::Error,
                     format!(
-                        "unknown command ':{}'; try :instances, :events, :dump [csv|json], :theme NAME, :keymap NAME, :sort COLUMN, :q",
-                        line.chars().take(40).collect::<String>()
+                        "unknown command ':{}'; try :instances, :events, :NAME, :dump [csv|json], :ctx [NAME], :theme NAME, :keymap NAME, :sort COLUMN, :q (tab completes)",
+                        crate::domain::text::shown(&line.chars().take(40).collect::<String>())
                     ),
                 );
                 Vec::new()
@@ -2577,8 +2738,9 @@ fn stream_matches(f: &Filter, it: &StreamItem, p: &Projection) -> bool {
     }
 }
 
-/// Pretty json_spec with every secret-looking value masked, for the screen.
+/// Pretty json_spec with every secret-looking value masked, for the screen;
+/// `secret_ref:NAME` references stay readable (they are not secrets).
 pub fn masked_spec(i: &Instance) -> String {
-    let v = spec::mask_secrets(&serde_json::Value::Object(i.json_spec.clone()));
+    let v = spec::mask_secret_values(&serde_json::Value::Object(i.json_spec.clone()));
     serde_json::to_string_pretty(&v).unwrap_or_default()
 }

@@ -1,7 +1,10 @@
 //! The conflict screen: the instance changed while it was being edited.
-//! Shows both versions side by side with the differing lines marked, and
-//! lets the user reload theirs, overwrite deliberately (a second key
-//! confirms), or go back to editing.
+//! Shows both versions side by side with each line marked by who changed
+//! it (against the text the edit started from), every field they changed,
+//! and lets the user reload theirs, merge when the two changes touch
+//! different keys, overwrite deliberately (a second key confirms), or go
+//! back to editing. Against AgentArea (no versions) it speaks of
+//! `updated_at`.
 
 use crate::domain::Instance;
 use crate::tui::editor::pretty;
@@ -23,6 +26,9 @@ pub struct Theirs {
     pub updated_at: Option<DateTime<Utc>>,
     /// Who changed it, when known ("cli on host", "serve", …).
     pub updated_by: Option<String>,
+    /// Its other fields now, to show which of them changed.
+    pub name: Option<String>,
+    pub description: Option<String>,
 }
 
 impl Theirs {
@@ -32,8 +38,28 @@ impl Theirs {
             version: i.version,
             updated_at: Some(i.updated_at),
             updated_by: i.updated_by.clone(),
+            name: Some(i.name.clone()),
+            description: i.description.clone(),
         }
     }
+}
+
+/// What the edit started from: the json_spec text as loaded and the
+/// instance's fields then.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Base {
+    pub text: String,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+/// A field they changed: its name, before and now (as shown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    pub field: &'static str,
+    pub before: String,
+    pub now: String,
 }
 
 /// What a key did.
@@ -49,6 +75,11 @@ pub enum ConflictOutcome {
     },
     /// Back to the editor with my text, nothing decided.
     BackToEditing,
+    /// Both changes kept (they touch different keys): the editor gets the
+    /// merged text, based on their version, to review and save.
+    Merge {
+        their_version: u64,
+    },
     /// The instance was deleted meanwhile: create it again (same name)
     /// from my text.
     Recreate,
@@ -180,6 +211,14 @@ pub struct ConflictScreen {
     /// Rows visible at the last render (for page keys); set by the app via
     /// [`ConflictScreen::set_page`], defaults to 10.
     page: usize,
+    /// The lines of the text the edit started from, when known: who changed
+    /// a line is read against it.
+    base_lines: Option<std::collections::HashSet<String>>,
+    base_updated_at: Option<DateTime<Utc>>,
+    /// Fields other than json_spec they changed.
+    fields: Vec<FieldChange>,
+    /// Both changes in one text, when they touch different keys.
+    merged: Option<String>,
 }
 
 impl ConflictScreen {
@@ -197,6 +236,95 @@ impl ConflictScreen {
             hscroll: 0,
             armed: false,
             page: 10,
+            base_lines: None,
+            base_updated_at: None,
+            fields: Vec::new(),
+            merged: None,
+        }
+    }
+
+    /// Say what the edit started from: lines are then marked by who changed
+    /// them, their changes to other fields are listed, and a merge is
+    /// offered when the two changes touch different keys.
+    pub fn with_base(mut self, base: Base, mine: &str) -> ConflictScreen {
+        self.base_lines = Some(base.text.lines().map(str::to_string).collect());
+        self.base_updated_at = base.updated_at;
+        let shown = |v: &Option<String>| match v {
+            Some(s) => format!("'{}'", crate::domain::text::shown(s)),
+            None => "none".to_string(),
+        };
+        if base.name.is_some() && self.theirs.name.is_some() && base.name != self.theirs.name {
+            self.fields.push(FieldChange {
+                field: "name",
+                before: shown(&base.name),
+                now: shown(&self.theirs.name),
+            });
+        }
+        if base.description != self.theirs.description {
+            self.fields.push(FieldChange {
+                field: "description",
+                before: shown(&base.description),
+                now: shown(&self.theirs.description),
+            });
+        }
+        let parse = |t: &str| serde_json::from_str::<Value>(t).ok();
+        if let (Some(b), Some(m), Some(t)) =
+            (parse(&base.text), parse(mine), parse(&self.theirs.text))
+        {
+            if b != t {
+                self.fields.push(FieldChange {
+                    field: "json_spec",
+                    before: String::new(),
+                    now: String::new(),
+                });
+            }
+            if m != b
+                && let Some(v) = crate::tui::merge::merge_json(&b, &m, &t)
+                && v != t
+            {
+                self.merged = Some(pretty(&v));
+            }
+        }
+        self
+    }
+
+    /// The merged text, when the two changes do not overlap.
+    pub fn merged(&self) -> Option<&str> {
+        self.merged.as_deref()
+    }
+
+    /// The fields they changed (json_spec included), known with a base.
+    pub fn field_changes(&self) -> &[FieldChange] {
+        &self.fields
+    }
+
+    /// Whether the platform keeps versions; AgentArea's reads as 0 and
+    /// preconditions compare `updated_at`.
+    fn versioned(&self) -> bool {
+        self.base_version > 0 || self.theirs.version > 0
+    }
+
+    /// "version 3" or "updated_at 12:00:01" for the edit's starting point.
+    fn base_label(&self) -> String {
+        if self.versioned() {
+            format!("version {}", self.base_version)
+        } else {
+            match self.base_updated_at {
+                Some(at) => format!("updated_at {}", at.format("%Y-%m-%d %H:%M:%S UTC")),
+                None => "the copy you opened".to_string(),
+            }
+        }
+    }
+
+    /// "version 5" or "updated_at 12:01:03" for theirs.
+    fn their_label(&self) -> String {
+        if self.versioned() {
+            format!("version {}", self.theirs.version)
+        } else {
+            match self.theirs.updated_at {
+                Some(at) => format!("updated_at {}", at.format("%Y-%m-%d %H:%M:%S UTC")),
+                None => "the current copy".to_string(),
+            }
         }
     }
 
@@ -211,6 +339,8 @@ impl ConflictScreen {
                 version: base_version,
                 updated_at: None,
                 updated_by: None,
+                name: Some(name.to_string()),
+                description: None,
             },
         );
         s.deleted = true;
@@ -266,6 +396,11 @@ impl ConflictScreen {
             KeyCode::Char('c') if plain && self.deleted => return ConflictOutcome::Recreate,
             KeyCode::Char('r' | 'o') if self.deleted => {}
             KeyCode::Char('r') if plain => return ConflictOutcome::ReloadTheirs,
+            KeyCode::Char('m') if plain && self.merged.is_some() => {
+                return ConflictOutcome::Merge {
+                    their_version: self.theirs.version,
+                };
+            }
             KeyCode::Char('o') if plain => self.armed = true,
             KeyCode::Char('e') if plain => return ConflictOutcome::BackToEditing,
             KeyCode::Esc => return ConflictOutcome::BackToEditing,
@@ -295,6 +430,13 @@ impl ConflictScreen {
     }
 
     fn who_when(&self) -> String {
+        if !self.versioned() {
+            let mut s = self.their_label();
+            if let Some(by) = &self.theirs.updated_by {
+                s.push_str(&format!(", changed by {by}"));
+            }
+            return s;
+        }
         let mut s = format!("version {}", self.theirs.version);
         if let Some(by) = &self.theirs.updated_by {
             s.push_str(&format!(", changed by {by}"));
@@ -303,6 +445,38 @@ impl ConflictScreen {
             s.push_str(&format!(" at {}", at.format("%Y-%m-%d %H:%M:%S UTC")));
         }
         s
+    }
+
+    /// One line naming every field they changed, when the base is known.
+    fn fields_line(&self, theme: &Theme) -> Option<Line<'static>> {
+        self.base_lines.as_ref()?;
+        if self.fields.is_empty() {
+            return Some(Line::from(Span::styled(
+                "They changed no field you can see (perhaps only its status).",
+                theme.dim,
+            )));
+        }
+        let mut spans = vec![Span::styled("They changed: ", theme.base)];
+        for (i, f) in self.fields.iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::styled(", ", theme.base));
+            }
+            spans.push(Span::styled(f.field, theme.header));
+            if !f.before.is_empty() || !f.now.is_empty() {
+                spans.push(Span::styled(
+                    format!(" {} → {}", f.before, f.now),
+                    theme.base,
+                ));
+            }
+        }
+        if self.fields.iter().any(|f| f.field != "json_spec") {
+            spans.push(Span::styled(
+                " (saving changes only json_spec; the rest stays theirs)",
+                theme.dim,
+            ));
+        }
+        spans.push(Span::styled(".", theme.base));
+        Some(Line::from(spans))
     }
 
     /// Draw the screen over `area` (it clears what is beneath).
@@ -330,8 +504,9 @@ impl ConflictScreen {
             vec![
                 Line::from(Span::styled(
                     format!(
-                        "'{}' was deleted while you were editing version {}.",
-                        self.name, self.base_version
+                        "'{}' was deleted while you were editing {}.",
+                        self.name,
+                        self.base_label()
                     ),
                     theme.base,
                 )),
@@ -341,25 +516,38 @@ impl ConflictScreen {
                 )),
             ]
         } else {
-            vec![
-                Line::from(vec![
-                    Span::styled("You edited version ", theme.base),
-                    Span::styled(self.base_version.to_string(), theme.header),
-                    Span::styled("; it is now ", theme.base),
-                    Span::styled(self.who_when(), theme.header),
-                    Span::styled(".", theme.base),
-                ]),
-                Line::from(Span::styled(
-                    format!(
-                        "{changed} line{} differ{}. Nothing is saved until you choose.",
-                        if changed == 1 { "" } else { "s" },
-                        if changed == 1 { "s" } else { "" }
-                    ),
-                    theme.dim,
-                )),
-            ]
+            let mut v = vec![Line::from(vec![
+                Span::styled("You edited ", theme.base),
+                Span::styled(self.base_label(), theme.header),
+                Span::styled("; it is now ", theme.base),
+                Span::styled(self.who_when(), theme.header),
+                Span::styled(".", theme.base),
+            ])];
+            v.extend(self.fields_line(theme));
+            let legend = if self.base_lines.is_some() {
+                " + marks a line that side changed or added."
+            } else {
+                ""
+            };
+            v.push(Line::from(Span::styled(
+                format!(
+                    "{changed} line{} differ{}.{legend} Nothing is saved until you choose.",
+                    if changed == 1 { "" } else { "s" },
+                    if changed == 1 { "s" } else { "" }
+                ),
+                theme.dim,
+            )));
+            v
         };
-        let intro_rows: u16 = if inner.height >= 10 { 3 } else { 0 };
+        // Rows the intro takes once wrapped (a little conservative: words
+        // wrap before the edge), and a blank row under it.
+        let wrap_at = usize::from(inner.width).saturating_sub(6).max(1);
+        let rows: usize = intro
+            .iter()
+            .map(|l| l.width().div_ceil(wrap_at).max(1))
+            .sum();
+        let want = u16::try_from(rows).unwrap_or(u16::MAX).saturating_add(1);
+        let intro_rows: u16 = if inner.height >= 10 { want } else { 0 };
         let [top, panes, footer] = Layout::vertical([
             Constraint::Length(intro_rows),
             Constraint::Min(1),
@@ -385,7 +573,14 @@ impl ConflictScreen {
         } else if self.armed {
             vec![Line::from(vec![
                 Span::styled(
-                    format!("Overwrite version {} with your text? ", self.theirs.version),
+                    if self.versioned() {
+                        format!("Overwrite version {} with your text? ", self.theirs.version)
+                    } else {
+                        format!(
+                            "Overwrite their change ({}) with your text? ",
+                            self.their_label()
+                        )
+                    },
                     theme.warning,
                 ),
                 Span::styled("y", theme.key),
@@ -394,16 +589,26 @@ impl ConflictScreen {
                 Span::styled(" cancel", theme.base),
             ])]
         } else {
-            vec![Line::from(vec![
+            let mut spans = vec![
                 Span::styled("r", theme.key),
                 Span::styled(" reload theirs (discard yours)  ", theme.base),
+            ];
+            if self.merged.is_some() {
+                spans.push(Span::styled("m", theme.key));
+                spans.push(Span::styled(
+                    " merge: keep both (they touch different keys)  ",
+                    theme.ok,
+                ));
+            }
+            spans.extend([
                 Span::styled("o", theme.key),
                 Span::styled(" overwrite theirs with yours  ", theme.base),
                 Span::styled("e/esc", theme.key),
                 Span::styled(" back to editing  ", theme.base),
                 Span::styled("↑↓←→", theme.key),
                 Span::styled(" scroll", theme.base),
-            ])]
+            ]);
+            vec![Line::from(spans)]
         };
         frame.render_widget(
             Paragraph::new(footer_lines).wrap(Wrap { trim: true }),
@@ -413,11 +618,11 @@ impl ConflictScreen {
 
     fn render_side(&self, frame: &mut Frame, area: Rect, theme: &Theme, mine: bool) {
         let title = if mine {
-            format!(" yours (based on version {}) ", self.base_version)
+            format!(" yours (based on {}) ", self.base_label())
         } else if self.deleted {
             " theirs (deleted) ".to_string()
         } else {
-            format!(" theirs (version {}) ", self.theirs.version)
+            format!(" theirs ({}) ", self.their_label())
         };
         let block = Block::default()
             .borders(Borders::ALL)
@@ -432,14 +637,27 @@ impl ConflictScreen {
             .take(inner.height as usize)
             .map(|r| {
                 let text = if mine { &r.mine } else { &r.theirs };
+                // With the base known: a line this side has and the base has
+                // not is this side's change; one the base had is the other
+                // side's removal (left unmarked here).
+                let own_change = match (&self.base_lines, text) {
+                    (Some(b), Some(t)) => !b.contains(t),
+                    _ => true,
+                };
                 let (marker, style): (&str, Style) = match (r.kind, text.is_some()) {
                     _ if self.deleted => ("  ", theme.base),
                     (RowKind::Same, _) => ("  ", theme.base),
                     (_, false) => ("  ", theme.dim),
-                    (RowKind::Changed, true) => ("~ ", theme.changed),
-                    (RowKind::Mine, true) | (RowKind::Theirs, true) => {
-                        (if mine { "- " } else { "+ " }, theme.changed)
+                    (_, true) if self.base_lines.is_some() => {
+                        if own_change {
+                            ("+ ", theme.changed)
+                        } else {
+                            ("  ", theme.base)
+                        }
                     }
+                    (RowKind::Changed, true) => ("~ ", theme.changed),
+                    // Without a base: the line is on this side only.
+                    (RowKind::Mine, true) | (RowKind::Theirs, true) => ("+ ", theme.changed),
                 };
                 let marker_style = if r.kind == RowKind::Same {
                     theme.dim
@@ -487,6 +705,8 @@ mod tests {
                 version: 5,
                 updated_at: Some(Utc.with_ymd_and_hms(2026, 11, 25, 12, 1, 3).unwrap()),
                 updated_by: Some("cli on bastion-1 (pid 4242)".into()),
+                name: Some("files".into()),
+                description: Some("shared files".into()),
             },
         )
     }

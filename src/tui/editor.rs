@@ -219,6 +219,8 @@ pub struct Editor {
     save_keys: Vec<KeyEvent>,
     back_keys: Vec<KeyEvent>,
     help_keys: Vec<KeyEvent>,
+    undo_keys: Vec<KeyEvent>,
+    redo_keys: Vec<KeyEvent>,
     styled_for: Option<String>,
     /// The name last typed for a new instance.
     new_name: Option<String>,
@@ -256,6 +258,8 @@ impl Editor {
             save_keys: vec![KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)],
             back_keys: vec![KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)],
             help_keys: vec![KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE)],
+            undo_keys: vec![KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL)],
+            redo_keys: vec![KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL)],
             styled_for: None,
             new_name: None,
         };
@@ -330,6 +334,8 @@ impl Editor {
         self.save_keys = keys(Action::Save);
         self.back_keys = keys(Action::Back);
         self.help_keys = keys(Action::Help);
+        self.undo_keys = keys(Action::Undo);
+        self.redo_keys = keys(Action::Redo);
     }
 
     /// Style the text area for `theme` (render does it on the fly if not).
@@ -445,10 +451,31 @@ impl Editor {
             *v = version;
             *u = updated_at;
         }
+        // AgentArea keeps no versions (0): name its updated_at instead.
+        let what = match (version, updated_at) {
+            (0, Some(at)) => format!("the copy of {}", at.format("%Y-%m-%d %H:%M:%S UTC")),
+            _ => format!("version {version}"),
+        };
         self.message = Some((
-            format!("reloaded version {version}; your changes were discarded"),
+            format!("reloaded {what}; your changes were discarded"),
             false,
         ));
+    }
+
+    /// The text as last loaded or saved (`None` for a restored draft).
+    pub fn baseline(&self) -> Option<&str> {
+        self.baseline.as_deref()
+    }
+
+    /// Replace the text (the conflict screen's merge): the baseline stays,
+    /// so the result is unsaved until the user saves it.
+    pub fn replace_text(&mut self, text: &str) {
+        let text = trimmed(text);
+        self.textarea = textarea_of(text);
+        self.styled_for = None;
+        self.validation = Validation::of(text);
+        self.drafted = false;
+        self.last_change = Some(Instant::now());
     }
 
     /// Keep my text but base it on the instance's current version (the
@@ -500,10 +527,14 @@ impl Editor {
     }
 
     fn open_name_prompt(&mut self, json_spec: &Value) {
+        let template = match &self.mode {
+            EditorMode::Create { template } => template.clone(),
+            EditorMode::Edit { .. } => None,
+        };
         let name = self
             .new_name
             .clone()
-            .unwrap_or_else(|| suggest_name(json_spec));
+            .unwrap_or_else(|| suggest_name_for(template.as_deref(), json_spec));
         let mut input = TextArea::new(vec![name]);
         input.move_cursor(tui_textarea::CursorMove::End);
         self.confirm = Some(Confirm::Name(Box::new(input)));
@@ -655,7 +686,21 @@ impl Editor {
             self.jump_to_problem();
             return EditorOutcome::None;
         }
-        let modified = if key.code == KeyCode::Enter && key.modifiers.is_empty() {
+        let modified = if is(&self.undo_keys) {
+            let undone = self.textarea.undo();
+            if !undone {
+                self.message = Some(("nothing to undo".into(), false));
+                return EditorOutcome::None;
+            }
+            true
+        } else if is(&self.redo_keys) {
+            let redone = self.textarea.redo();
+            if !redone {
+                self.message = Some(("nothing to redo".into(), false));
+                return EditorOutcome::None;
+            }
+            true
+        } else if key.code == KeyCode::Enter && key.modifiers.is_empty() {
             self.newline_with_indent();
             true
         } else {
@@ -666,6 +711,46 @@ impl Editor {
             self.changed();
         }
         EditorOutcome::None
+    }
+
+    /// The lines (1-based) that hold an error.
+    pub fn error_lines(&self) -> Vec<usize> {
+        match &self.validation {
+            Validation::Syntax(e) => vec![e.line],
+            Validation::Checked { report, at, .. } => report
+                .issues
+                .iter()
+                .zip(at.iter())
+                .filter(|(i, _)| i.severity == Severity::Error)
+                .filter_map(|(_, p)| p.map(|p| p.line))
+                .collect(),
+        }
+    }
+
+    /// Put a mark in the gutter of each visible line with an error: the
+    /// textarea draws its line numbers as ` N ` in the first columns, so the
+    /// rows showing an error line's number get `>` in the error style.
+    fn mark_error_lines(&self, frame: &mut Frame, inner: Rect, theme: &Theme) {
+        let lines = self.error_lines();
+        if lines.is_empty() {
+            return;
+        }
+        let digits = self.textarea.lines().len().max(1).to_string().len() as u16;
+        let gutter = (digits + 2).min(inner.width);
+        let buf = frame.buffer_mut();
+        for y in inner.y..inner.y.saturating_add(inner.height) {
+            let number: String = (inner.x..inner.x + gutter)
+                .filter_map(|x| buf.cell((x, y)).map(|c| c.symbol().to_string()))
+                .collect();
+            let Ok(n) = number.trim().parse::<usize>() else {
+                continue;
+            };
+            if lines.contains(&n)
+                && let Some(cell) = buf.cell_mut((inner.x, y))
+            {
+                cell.set_symbol("▶").set_style(theme.error);
+            }
+        }
     }
 
     /// Move the cursor to the first problem (see [`Validation::first_position`]).
@@ -757,6 +842,7 @@ impl Editor {
             style_textarea(&mut ta, theme);
             frame.render_widget(&ta, inner);
         }
+        self.mark_error_lines(frame, inner, theme);
 
         // Problems.
         let errors = self.validation.count(Severity::Error);
@@ -1005,8 +1091,74 @@ fn render_name_prompt(frame: &mut Frame, area: Rect, theme: &Theme, input: &Text
     );
 }
 
+/// The generic templates: their ids say what kind of thing, not which.
+const GENERIC_TEMPLATES: [&str; 3] = ["external", "stdio", "container"];
+
+/// A name for a new instance made from `template`: a catalog template's
+/// own name ("filesystem"); else one from the json_spec ([`suggest_name`])
+/// when it says something (not `index-js`, not `127-0-0-1`); else the
+/// template's id.
+pub fn suggest_name_for(template: Option<&str>, spec: &Value) -> String {
+    if let Some(t) = template
+        && !GENERIC_TEMPLATES.contains(&t)
+        && crate::domain::instance::validate_name(t).is_ok()
+    {
+        return t.to_string();
+    }
+    let from_spec = suggest_name(spec);
+    if !from_spec.is_empty() {
+        return from_spec;
+    }
+    template
+        .filter(|t| crate::domain::instance::validate_name(t).is_ok())
+        .map(str::to_string)
+        .unwrap_or_default()
+}
+
+/// File names that say nothing about the server (`node .../index.js`).
+const PLAIN_STEMS: [&str; 7] = ["index", "main", "server", "app", "cli", "__main__", "run"];
+/// Extensions of scripts named on a command line.
+const SCRIPT_EXTS: [&str; 7] = [".js", ".mjs", ".cjs", ".ts", ".py", ".sh", ".rb"];
+
+/// The meaningful part of a command word: `/srv/weather/index.js` is
+/// `weather`, `server.py` in `tools/fetch/` is `fetch`, `srv.js` is `srv`.
+fn script_name(word: &str) -> String {
+    let parts: Vec<&str> = word.split('/').filter(|p| !p.is_empty()).collect();
+    let Some(last) = parts.last() else {
+        return String::new();
+    };
+    let stem = SCRIPT_EXTS
+        .iter()
+        .find_map(|e| last.strip_suffix(e))
+        .unwrap_or(last);
+    if PLAIN_STEMS.contains(&stem) {
+        // The directory names it: skip dist/build/src-like ones.
+        parts
+            .iter()
+            .rev()
+            .skip(1)
+            .find(|p| !matches!(**p, "dist" | "build" | "src" | "lib" | "bin" | "out"))
+            .map(|p| p.to_string())
+            .unwrap_or_default()
+    } else {
+        stem.to_string()
+    }
+}
+
+/// Whether a host is an address or `localhost`, which names no server.
+fn is_address(host: &str) -> bool {
+    host == "localhost"
+        || host.parse::<std::net::IpAddr>().is_ok()
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok()
+}
+
 /// A name for a new instance from its json_spec: the image or package
-/// name, or the endpoint's host; empty when nothing fits.
+/// name, the script's directory, or the endpoint's host name; empty when
+/// nothing fits (an IP address or `index.js` say nothing).
 pub fn suggest_name(spec: &Value) -> String {
     let from = |s: &str| -> String {
         let s = s.rsplit('/').next().unwrap_or(s);
@@ -1025,18 +1177,34 @@ pub fn suggest_name(spec: &Value) -> String {
             .iter()
             .rev()
             .find(|w| !w.starts_with('-'))
-            .map(|w| from(w.trim_start_matches('@')))
+            .map(|w| {
+                let w = w.trim_start_matches('@');
+                if SCRIPT_EXTS.iter().any(|e| w.ends_with(e)) {
+                    script_name(w)
+                } else {
+                    from(w)
+                }
+            })
             .unwrap_or_default()
     } else if let Some(url) = spec
         .get("endpoint_url")
         .or_else(|| spec.get("endpoint"))
         .and_then(Value::as_str)
     {
-        let host = url.split("://").nth(1).unwrap_or(url);
-        host.split(['/', ':', '?'])
-            .next()
-            .unwrap_or("")
-            .replace('.', "-")
+        let rest = url.split("://").nth(1).unwrap_or(url);
+        let host = if rest.starts_with('[') {
+            rest.split(']')
+                .next()
+                .map(|h| format!("{h}]"))
+                .unwrap_or_default()
+        } else {
+            rest.split(['/', ':', '?']).next().unwrap_or("").to_string()
+        };
+        if is_address(&host) {
+            String::new()
+        } else {
+            host.replace('.', "-")
+        }
     } else {
         String::new()
     };
@@ -1263,6 +1431,112 @@ mod tests {
         );
         assert_eq!(suggest_name(&json!({"env_vars": {}})), "");
         assert_eq!(suggest_name(&json!({"image": "___"})), "");
+        // Neither a script's plain file name nor an address names a server.
+        assert_eq!(
+            suggest_name(&json!({"command": ["node", "/srv/weather/index.js"]})),
+            "weather"
+        );
+        assert_eq!(
+            suggest_name(&json!({"command": ["node", "/opt/github-mcp/dist/index.js"]})),
+            "github-mcp"
+        );
+        assert_eq!(
+            suggest_name(&json!({"command": ["python", "fetcher.py"]})),
+            "fetcher"
+        );
+        assert_eq!(suggest_name(&json!({"command": ["node", "index.js"]})), "");
+        assert_eq!(
+            suggest_name(&json!({"endpoint_url": "http://127.0.0.1:8931/mcp"})),
+            ""
+        );
+        assert_eq!(
+            suggest_name(&json!({"endpoint_url": "http://localhost:3000/mcp"})),
+            ""
+        );
+        assert_eq!(
+            suggest_name(&json!({"endpoint_url": "http://[::1]:3000/mcp"})),
+            ""
+        );
+    }
+
+    #[test]
+    fn ctrl_z_undoes_and_ctrl_r_redoes() {
+        let mut e = Editor::new(EditorMode::Create { template: None }, "{}\n");
+        let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+        e.handle_key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE));
+        assert_eq!(e.text(), "x{}");
+        e.handle_key(ctrl('z'));
+        assert_eq!(e.text(), "{}");
+        e.handle_key(ctrl('r'));
+        assert_eq!(e.text(), "x{}");
+        e.handle_key(ctrl('z'));
+        e.handle_key(ctrl('z'));
+        assert_eq!(e.text(), "{}");
+        assert_eq!(
+            e.message.as_ref().map(|m| m.0.as_str()),
+            Some("nothing to undo")
+        );
+        // The keymap decides: with vim's keymap ctrl-z still undoes.
+        let km = crate::tui::keymap::Keymap::preset("vim").unwrap();
+        e.set_keys(&km);
+        e.handle_key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE));
+        e.handle_key(ctrl('z'));
+        assert_eq!(e.text(), "{}");
+    }
+
+    #[test]
+    fn error_lines_are_marked_in_the_gutter() {
+        let e = Editor::new(
+            EditorMode::Create { template: None },
+            "{\n  \"command\": [\"x\"]\n  \"args\": []\n}\n",
+        );
+        assert_eq!(e.error_lines(), vec![3]);
+        let mut term = Terminal::new(TestBackend::new(60, 16)).unwrap();
+        term.draw(|f| e.render(f, f.area(), &Theme::default_dark()))
+            .unwrap();
+        let b = term.backend().buffer().clone();
+        let row = |y: u16| {
+            (0..8)
+                .map(|x| b[(x, y)].symbol().to_string())
+                .collect::<String>()
+        };
+        assert!(row(3).starts_with("│▶3"), "{:?}", row(3));
+        assert!(row(2).starts_with("│ 2"), "{:?}", row(2));
+    }
+
+    #[test]
+    fn names_come_from_the_template_first() {
+        // A catalog template names the server.
+        assert_eq!(
+            suggest_name_for(
+                Some("filesystem"),
+                &json!({"command": ["node", "index.js"]})
+            ),
+            "filesystem"
+        );
+        // A generic template: from the spec when it says something, else the template.
+        assert_eq!(
+            suggest_name_for(
+                Some("external"),
+                &json!({"endpoint_url": "http://127.0.0.1:8931/mcp"})
+            ),
+            "external"
+        );
+        assert_eq!(
+            suggest_name_for(
+                Some("external"),
+                &json!({"endpoint_url": "https://mcp.example.com/mcp"})
+            ),
+            "mcp-example-com"
+        );
+        assert_eq!(
+            suggest_name_for(Some("stdio"), &json!({"command": ["node", "index.js"]})),
+            "stdio"
+        );
+        assert_eq!(
+            suggest_name_for(None, &json!({"command": ["node", "index.js"]})),
+            ""
+        );
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub enum Action {
     Follow,
     Raw,
     Save,
+    Undo,
+    Redo,
     Refresh,
     Copy,
     Dump,
@@ -86,7 +88,7 @@ impl View {
 }
 
 impl Action {
-    pub const ALL: [Action; 34] = [
+    pub const ALL: [Action; 36] = [
         Action::Quit,
         Action::Help,
         Action::Command,
@@ -113,6 +115,8 @@ impl Action {
         Action::Follow,
         Action::Raw,
         Action::Save,
+        Action::Undo,
+        Action::Redo,
         Action::Refresh,
         Action::Copy,
         Action::Dump,
@@ -152,6 +156,8 @@ impl Action {
             Action::Follow => "follow",
             Action::Raw => "raw",
             Action::Save => "save",
+            Action::Undo => "undo",
+            Action::Redo => "redo",
             Action::Refresh => "refresh",
             Action::Copy => "copy",
             Action::Dump => "dump",
@@ -196,6 +202,8 @@ impl Action {
             Action::Follow => "follow / pause",
             Action::Raw => "raw envelope",
             Action::Save => "save",
+            Action::Undo => "undo the last change",
+            Action::Redo => "redo what undo took back",
             Action::Refresh => "refresh",
             Action::Copy => "copy",
             Action::Dump => "dump view to file",

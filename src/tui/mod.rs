@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod clipboard;
+pub mod complete;
 pub mod conflict;
 pub mod drafts;
 pub mod dump;
@@ -16,10 +17,12 @@ pub mod editor;
 pub mod filter;
 pub mod fixtures;
 pub mod keymap;
+pub mod merge;
 pub mod run;
 pub mod screenshots;
 pub mod svg;
 pub mod templates;
+pub mod term;
 pub mod theme;
 pub mod views;
 

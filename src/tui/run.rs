@@ -5,6 +5,7 @@
 use super::app::{App, Command, Level, Msg};
 use super::drafts::Drafts;
 use super::keymap::Keymap;
+use super::term::{Adapted, Background, TermCaps};
 use super::theme::Theme;
 use super::views;
 use crate::paths::DataDir;
@@ -21,7 +22,7 @@ use crossterm::terminal::{
 use crossterm::{cursor, execute};
 use futures::{Stream, StreamExt};
 use ratatui::Terminal;
-use ratatui::backend::{Backend, CrosstermBackend};
+use ratatui::backend::Backend;
 use serde_json::Value;
 use std::io;
 use std::path::PathBuf;
@@ -58,6 +59,34 @@ pub struct ConsoleOptions {
     /// a source that replays history (the stream's backfill) starts then
     /// and nothing it sends is missed.
     pub subscribed: Option<Arc<tokio::sync::Notify>>,
+    /// The terminal's background, when it says (`COLORFGBG`).
+    pub terminal_background: Option<Background>,
+    /// The event source's state as last announced (it may have connected
+    /// before the console subscribed).
+    pub source_memo: Option<crate::bus::SourceMemo>,
+    /// The config's contexts (for `:ctx`; never their tokens).
+    pub contexts: Vec<crate::config::ContextSummary>,
+    /// The context the console starts on (`--context`), if named.
+    pub context: Option<String>,
+    /// Connects to a context by name (`:ctx NAME`).
+    pub connector: Option<Connector>,
+}
+
+/// Builds the platform of a context by name, and checks it answers.
+#[derive(Clone)]
+pub struct Connector(
+    #[allow(clippy::type_complexity)]
+    pub  Arc<
+        dyn Fn(String) -> futures::future::BoxFuture<'static, Result<Arc<dyn Platform>, String>>
+            + Send
+            + Sync,
+    >,
+);
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Connector")
+    }
 }
 
 impl ConsoleOptions {
@@ -71,13 +100,22 @@ impl ConsoleOptions {
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             tick: TICK,
             subscribed: None,
+            terminal_background: TermCaps::from_env().background,
+            source_memo: None,
+            contexts: Vec::new(),
+            context: None,
+            connector: None,
         }
     }
 }
 
-/// Load a theme by name (the user's file first, then presets).
+/// Load a theme by name (the user's file first, then presets), fitted to
+/// the terminal's background.
 pub fn load_theme(name: &str, opts: &ConsoleOptions) -> Result<Theme, String> {
-    Theme::load(name, opts.config_dir.as_deref(), opts.no_color).map_err(|e| e.to_string())
+    let mut theme =
+        Theme::load(name, opts.config_dir.as_deref(), opts.no_color).map_err(|e| e.to_string())?;
+    theme.fit_background(opts.terminal_background);
+    Ok(theme)
 }
 
 /// Load a keymap by name, with the user's `keymap.toml` merged over it.
@@ -148,11 +186,23 @@ pub async fn run(platform: Arc<dyn Platform>, opts: ConsoleOptions) -> color_eyr
     let theme = load_theme(&opts.theme, &opts).map_err(|e| eyre!(e))?;
     let keymap = load_keymap(&opts.keymap, &opts).map_err(|e| eyre!(e))?;
     let mut app = App::new(theme, keymap, platform.info(), Utc::now());
+    app.set_contexts(
+        opts.contexts.clone(),
+        opts.context.clone(),
+        platform.info().name,
+    );
+    // Colours, glyphs and background as this terminal can show them.
+    let caps = TermCaps::from_env();
+    tracing::info!(
+        colours = %caps.describe_colours(),
+        charset = %caps.describe_charset(),
+        "terminal"
+    );
 
     install_hooks();
     let _guard = TerminalGuard::enter().wrap_err("cannot set up the terminal")?;
-    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
-        .wrap_err("cannot set up the terminal")?;
+    let mut terminal =
+        Terminal::new(Adapted::new(io::stdout(), &caps)).wrap_err("cannot set up the terminal")?;
     terminal.clear()?;
     let signals = signals()?;
     let out = run_loop_with(
@@ -257,7 +307,17 @@ where
             let _ = tx.send(Msg::Clipboard(super::clipboard::detect()));
         });
     }
-    let io = Io {
+    let (switch_tx, mut switch_rx) = mpsc::unbounded_channel::<Switched>();
+    // The platform the console started on, to switch back to without a reconnect.
+    let start_platform = platform.clone();
+    let start_name = opts
+        .context
+        .clone()
+        .unwrap_or_else(|| super::app::START_CONTEXT.to_string());
+    let mut io = Io {
+        switch: switch_tx,
+        start_platform,
+        start_name,
         platform: platform.clone(),
         tx: tx.clone(),
         opts: opts.clone(),
@@ -265,6 +325,10 @@ where
         osc52: real_terminal,
     };
     let mut sub = Some(platform.subscribe());
+    // Subscribed first, then read: a later change arrives on `sub`.
+    if let Some(state) = remembered_source(&opts) {
+        app.update(Msg::Platform(PlatformEvent::Source(state)));
+    }
     if let Some(n) = &opts.subscribed {
         n.notify_one();
     }
@@ -342,6 +406,35 @@ where
                 msgs.push(m);
                 while let Ok(m) = rx.try_recv() {
                     msgs.push(m);
+                }
+            },
+            Some((name, result)) = switch_rx.recv() => {
+                let result = match result {
+                    Ok(p) => {
+                        let p: Arc<dyn Platform> = if opts.read_only && !p.info().read_only {
+                            Arc::new(ReadOnly(p))
+                        } else {
+                            p
+                        };
+                        // Results still on their way from the old platform
+                        // go to a channel nobody reads.
+                        let (tx2, rx2) = mpsc::unbounded_channel::<Msg>();
+                        rx = rx2;
+                        io.tx = tx2;
+                        sub = Some(p.subscribe());
+                        let info = p.info();
+                        io.platform = p;
+                        tracing::info!(context = %name, backend = %info.name, "switched context");
+                        Ok((name, info))
+                    }
+                    Err(e) => Err(e),
+                };
+                let back_to_start = matches!(&result, Ok((n, _)) if *n == io.start_name);
+                msgs.push(Msg::ContextSwitched(result));
+                // Back on the platform the console started on: its event
+                // source announced its state long ago.
+                if back_to_start && let Some(state) = remembered_source(&opts) {
+                    msgs.push(Msg::Platform(PlatformEvent::Source(state)));
                 }
             },
             _ = tick.tick() => {
@@ -423,16 +516,25 @@ async fn recv(
     }
 }
 
-fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
+use super::views::plural;
+
+/// The event source's state as last announced, when a sink remembers it.
+fn remembered_source(opts: &ConsoleOptions) -> Option<crate::platform::SourceState> {
+    opts.source_memo
+        .as_ref()
+        .and_then(|m| m.lock().ok().and_then(|s| s.clone()))
 }
+
+/// A context's platform once it answered, or why it did not.
+type Switched = (String, Result<Arc<dyn Platform>, String>);
 
 /// What commands need to run.
 struct Io {
+    /// Where `:ctx NAME` delivers the new platform.
+    switch: mpsc::UnboundedSender<Switched>,
+    /// The platform the console started on and its context's name.
+    start_platform: Arc<dyn Platform>,
+    start_name: String,
     platform: Arc<dyn Platform>,
     tx: mpsc::UnboundedSender<Msg>,
     opts: ConsoleOptions,
@@ -496,6 +598,21 @@ fn perform(cmds: Vec<Command>, io: &Io) {
         let opts = &io.opts;
         match cmd {
             Command::Quit => {}
+            Command::SwitchContext(name) => {
+                let switch = io.switch.clone();
+                if name == io.start_name {
+                    let _ = switch.send((name, Ok(io.start_platform.clone())));
+                    continue;
+                }
+                let Some(connect) = io.opts.connector.clone() else {
+                    let _ = switch.send((name, Err("this console cannot switch contexts".into())));
+                    continue;
+                };
+                tokio::spawn(async move {
+                    let r = (connect.0)(name.clone()).await;
+                    let _ = switch.send((name, r));
+                });
+            }
             Command::Reload => {
                 tokio::spawn(async move {
                     let _ = tx.send(Msg::Loaded(p.list().await));

@@ -360,6 +360,8 @@ pub fn kit_gallery(
             version: 5,
             updated_at: chrono::DateTime::from_timestamp(1_795_522_904, 0),
             updated_by: Some("cli on bastion-1".into()),
+            name: Some("files".into()),
+            description: None,
         },
     );
     out.push((

@@ -5,6 +5,7 @@
 //! Presets live in `themes/*.toml`, embedded in the binary; files in the
 //! config dir's `themes/` override them.
 
+use super::term::Background;
 use crate::domain::Status;
 use ratatui::style::{Color, Modifier, Style};
 use std::collections::HashMap;
@@ -34,6 +35,11 @@ pub struct Theme {
     pub key: Style,
     pub badge: Style,
     pub statuses: [Style; 8],
+    /// The background the theme is made for (`background = "light"`).
+    pub background: Background,
+    /// The theme's own background colour (`paper`), painted when the
+    /// terminal's background is not the one the theme is made for.
+    pub paper: Option<Color>,
 }
 
 impl Theme {
@@ -82,6 +88,8 @@ impl Theme {
                     .fg(Color::Rgb(0xff, 0x5f, 0x5f))
                     .add_modifier(Modifier::BOLD),
             ],
+            background: Background::Dark,
+            paper: Some(Color::Rgb(0x1c, 0x1c, 0x1c)),
         }
     }
 
@@ -105,6 +113,8 @@ impl Theme {
             key: plain.add_modifier(Modifier::BOLD),
             badge: plain.add_modifier(Modifier::REVERSED),
             statuses: [plain; 8],
+            background: Background::Dark,
+            paper: None,
         }
     }
 
@@ -195,6 +205,8 @@ impl std::error::Error for ThemeError {}
 struct Resolved {
     palette: HashMap<String, Color>,
     roles: HashMap<String, Style>,
+    background: Option<Background>,
+    paper: Option<Color>,
 }
 
 /// Where a theme's text comes from.
@@ -392,14 +404,37 @@ fn parse_file(
                     out.palette.insert(pk.get_ref().to_string(), c);
                 }
             }
-            "ui" | "status" => {}
+            "ui" | "status" | "paper" => {}
+            "background" => {
+                out.background = Some(match v.get_ref().as_str() {
+                    Some("dark") => Background::Dark,
+                    Some("light") => Background::Light,
+                    _ => {
+                        return Err(err(
+                            Some(v.span()),
+                            Some("background".into()),
+                            "must be \"dark\" or \"light\" (the background the theme is made for)"
+                                .into(),
+                        ));
+                    }
+                });
+            }
             other => {
                 return Err(err(
                     Some(k.span()),
                     Some(other.to_string()),
-                    "is not a theme key (use inherits, palette, ui or status)".into(),
+                    "is not a theme key (use inherits, background, paper, palette, ui or status)"
+                        .into(),
                 ));
             }
+        }
+    }
+    // `paper` may name a palette colour, so after the palette.
+    for (k, v) in doc.iter() {
+        if k.get_ref().as_ref() == "paper" {
+            let c = colour_value(v.get_ref(), Some(&out.palette))
+                .map_err(|m| err(Some(v.span()), Some("paper".into()), m))?;
+            out.paper = Some(c);
         }
     }
     for (k, v) in doc.iter() {
@@ -627,6 +662,43 @@ pub fn parse_colour(s: &str) -> Option<Color> {
     Some(c)
 }
 
+impl Theme {
+    /// Whether the theme paints its own background (`paper`) on a terminal
+    /// whose background is `terminal` (unknown is taken as dark, the usual
+    /// case): when they differ, the theme's colours would be unreadable on
+    /// the terminal's own background.
+    pub fn paints_paper(&self, terminal: Option<Background>) -> bool {
+        self.paper.is_some() && self.background != terminal.unwrap_or(Background::Dark)
+    }
+
+    /// Fit the theme to the terminal's background (see [`Theme::paints_paper`]).
+    pub fn fit_background(&mut self, terminal: Option<Background>) {
+        if let (true, Some(paper)) = (self.paints_paper(terminal), self.paper) {
+            self.base = self.base.bg(paper);
+        }
+    }
+
+    /// The theme and the terminal's background in one sentence (doctor).
+    pub fn describe_background(&self, terminal: Option<Background>) -> String {
+        let term = match terminal {
+            Some(b) => format!("the terminal's is {} (COLORFGBG)", b.as_str()),
+            None => "the terminal's is unknown (no COLORFGBG), taken as dark".into(),
+        };
+        let verdict = if self.paints_paper(terminal) {
+            "the console paints the theme's own background"
+        } else if self.background != terminal.unwrap_or(Background::Dark) {
+            "the theme sets no paper colour, so text may be hard to read"
+        } else {
+            "they match"
+        };
+        format!(
+            "theme {} is made for a {} background; {term}: {verdict}",
+            self.name,
+            self.background.as_str()
+        )
+    }
+}
+
 /// Turn resolved roles into a [`Theme`]; every role must be set.
 fn build(name: &str, r: &Resolved, file: &str) -> Result<Theme, ThemeError> {
     let get = |key: String| {
@@ -659,6 +731,8 @@ fn build(name: &str, r: &Resolved, file: &str) -> Result<Theme, ThemeError> {
         key: ui(12)?,
         badge: ui(13)?,
         statuses,
+        background: r.background.unwrap_or(Background::Dark),
+        paper: r.paper,
     })
 }
 
@@ -685,6 +759,62 @@ mod tests {
             Theme::preset("nope")
                 .unwrap_err()
                 .contains("unknown theme 'nope'")
+        );
+    }
+
+    #[test]
+    fn themes_declare_their_background_and_paint_it_on_the_other_kind() {
+        let light = Theme::preset("light").unwrap();
+        assert_eq!(light.background, Background::Light);
+        assert!(light.paper.is_some());
+        // On a dark (or unknown) terminal the light theme paints its paper.
+        for terminal in [None, Some(Background::Dark)] {
+            let mut t = light.clone();
+            t.fit_background(terminal);
+            assert_eq!(t.base.bg, light.paper, "{terminal:?}");
+            assert!(
+                t.describe_background(terminal)
+                    .contains("paints the theme's own background")
+            );
+        }
+        let mut on_light = light.clone();
+        on_light.fit_background(Some(Background::Light));
+        assert_eq!(on_light.base, light.base, "a light terminal needs no paper");
+        // A dark theme on a light terminal paints its dark paper.
+        let mut dark = Theme::preset("default").unwrap();
+        assert_eq!(dark.background, Background::Dark);
+        dark.fit_background(Some(Background::Light));
+        assert_eq!(dark.base.bg, Some(Color::Rgb(0x1c, 0x1c, 0x1c)));
+        // Every preset says what it is made for and has paper.
+        for (name, _) in PRESETS {
+            assert!(Theme::preset(name).unwrap().paper.is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_bad_background_is_one_sentence() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(
+            tmp.path(),
+            "odd",
+            "inherits = \"default\"\nbackground = \"grey\"\n",
+        );
+        let e = Theme::load("odd", Some(tmp.path()), false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(":2: key 'background': must be \"dark\" or \"light\""),
+            "{e}"
+        );
+        write(
+            tmp.path(),
+            "lit",
+            "inherits = \"default\"\nbackground = \"light\"\npaper = \"lightyellow\"\n",
+        );
+        let t = Theme::load("lit", Some(tmp.path()), false).unwrap();
+        assert_eq!(
+            (t.background, t.paper),
+            (Background::Light, Some(Color::LightYellow))
         );
     }
 
@@ -809,7 +939,7 @@ mod tests {
             ),
             (
                 "inherits = \"default\"\ncolours = 1\n",
-                ":2: key 'colours': is not a theme key (use inherits, palette, ui or status)",
+                ":2: key 'colours': is not a theme key (use inherits, background, paper, palette, ui or status)",
             ),
             (
                 "inherits = \"default\"\n[ui]\nok = { fg = \"red\", modifiers = [\"shiny\"] }\n",

@@ -43,6 +43,12 @@ impl Console {
         cmd.env("AACON_CONFIG_DIR", config);
         cmd.env("TERM", "xterm-256color");
         cmd.env_remove("NO_COLOR");
+        // A UTF-8 terminal, whatever locale runs the tests (without one the
+        // console draws ASCII); tests of other terminals pass their own.
+        cmd.env("LANG", "C.UTF-8");
+        cmd.env_remove("LC_ALL");
+        cmd.env_remove("LC_CTYPE");
+        cmd.env_remove("COLORTERM");
         // Whatever multiplexer runs the tests is not the console's terminal.
         // Nor do the tester's own API or Redis settings apply.
         for var in [

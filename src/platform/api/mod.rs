@@ -137,7 +137,7 @@ pub fn parse_base_url(raw: &str) -> Result<(Url, String)> {
     let shown_raw: String = raw
         .chars()
         .take(80)
-        .flat_map(char::escape_default)
+        .map(crate::domain::text::shown_char)
         .collect();
     let mut url = Url::parse(raw).map_err(|e| {
         PlatformError::Invalid(format!(

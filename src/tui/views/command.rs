@@ -63,12 +63,24 @@ pub fn hints(app: &App, view: View) -> Vec<(String, &'static str)> {
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let line = match &app.overlay {
+        Some(Overlay::Command(input)) if !input.candidates.is_empty() => Line::from(vec![
+            Span::styled(":", t.key),
+            Span::styled(inert(&input.text), t.base),
+            Span::styled("▏", t.key),
+            Span::styled(
+                fit(
+                    &format!("  {}", inert(&input.candidates.join(" · "))),
+                    usize::from(area.width).saturating_sub(input.text.chars().count() + 2),
+                ),
+                t.dim,
+            ),
+        ]),
         Some(Overlay::Command(input)) => Line::from(vec![
             Span::styled(":", t.key),
             Span::styled(inert(&input.text), t.base),
             Span::styled("▏", t.key),
             Span::styled(
-                "  instances · events · theme NAME · keymap NAME · sort COLUMN · q",
+                "  instances · events · dump [csv|json] · ctx [NAME] · i NAME · theme NAME · keymap NAME · sort COLUMN · q · tab completes",
                 t.dim,
             ),
         ]),

@@ -44,7 +44,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     }
 
     let counts = app.counts();
-    let lead = format!(" {} instances ", app.projection.len());
+    let lead = format!(" {} ", super::plural(app.projection.len(), "instance"));
     let present: Vec<(Status, usize)> = Status::ALL
         .iter()
         .zip(counts)
@@ -72,19 +72,22 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
 
     if spark_w > 0 {
         let [label, spark] =
-            Layout::horizontal([Constraint::Length(14), Constraint::Min(1)]).areas(right);
-        let now = app.rate.back().copied().unwrap_or(0);
+            Layout::horizontal([Constraint::Length(17), Constraint::Min(1)]).areas(right);
+        // The last full second: the current one is still counting.
+        let now = app.rate.iter().rev().nth(1).copied().unwrap_or(0);
         frame.render_widget(
             Paragraph::new(Line::from(vec![
                 Span::styled("  events/s ", t.dim),
-                Span::styled(format!("{now:<3}"), t.header),
+                Span::styled(format!("{now:<6}"), t.header),
             ])),
             label,
         );
+        let full = app.rate.len().saturating_sub(1);
         let data: Vec<u64> = app
             .rate
             .iter()
-            .skip(app.rate.len().saturating_sub(usize::from(spark.width)))
+            .take(full)
+            .skip(full.saturating_sub(usize::from(spark.width)))
             .copied()
             .collect();
         frame.render_widget(Sparkline::default().data(&data).style(t.header), spark);

@@ -24,6 +24,35 @@ pub const CHILD_ENV_HELP: [&str; 4] = [
     "the server needs in env, secrets as \"secret_ref:NAME\".",
 ];
 
+/// The text area's own keys (tui-textarea's), which no keymap changes.
+const EDITING: [(&str, &str); 14] = [
+    ("f8", "jump to the first problem"),
+    ("enter", "new line, keeping the indent"),
+    ("tab", "indent (two spaces)"),
+    ("arrows, ctrl-f/b/p/n", "move"),
+    ("ctrl-←/→, alt-f/b", "move by word"),
+    ("home/end, ctrl-a/e", "start / end of the line"),
+    ("alt-< / alt->", "first / last line"),
+    ("pageup/pagedown", "scroll a page (also alt-v / ctrl-v)"),
+    ("backspace, ctrl-h", "delete the character before"),
+    ("delete, ctrl-d", "delete the character after"),
+    ("ctrl-w, alt-backspace", "delete the word before"),
+    ("ctrl-k / ctrl-j", "delete to the end / start of the line"),
+    ("ctrl-y", "paste what ctrl-k, ctrl-j or ctrl-w deleted"),
+    ("mouse wheel", "scroll"),
+];
+
+fn editing_keys(lines: &mut Vec<Line<'static>>, app: &App) {
+    let t = &app.theme;
+    lines.push(Line::from(Span::styled("  Editing (built in)", t.title)));
+    for (key, what) in EDITING {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {key:<22}"), t.key),
+            Span::styled(what, t.base),
+        ]));
+    }
+}
+
 pub fn render(frame: &mut Frame, app: &App, scroll: u16, area: Rect) {
     let t = &app.theme;
     let rect = area;
@@ -53,6 +82,9 @@ pub fn render(frame: &mut Frame, app: &App, scroll: u16, area: Rect) {
             }
             lines.push(Line::from(spans));
         }
+        if view == View::Editor {
+            editing_keys(&mut lines, app);
+        }
         lines.push(Line::from(""));
         // Editing a spec: say what environment the server will get.
         if view == View::Editor && current == View::Editor {
@@ -73,10 +105,17 @@ pub fn render(frame: &mut Frame, app: &App, scroll: u16, area: Rect) {
         (":theme NAME", "switch theme"),
         (":keymap NAME", "switch keymap"),
         (":sort COLUMN", "sort by a column (-COLUMN reverses)"),
+        (
+            ":dump [csv|json]",
+            "write this view's rows to a file in the data dir",
+        ),
+        (":ctx [NAME]", "list the contexts, or switch to one live"),
+        (":NAME, :i NAME", "jump to the instance called NAME"),
         (":q", "quit"),
+        ("tab", "completes a command or its argument after :"),
     ] {
         lines.push(Line::from(vec![
-            Span::styled(format!("  {cmd:<14}"), t.key),
+            Span::styled(format!("  {cmd:<18}"), t.key),
             Span::styled(what, t.base),
         ]));
     }
@@ -86,6 +125,13 @@ pub fn render(frame: &mut Frame, app: &App, scroll: u16, area: Rect) {
         "  text or regex, !term inverts, status:running,error, kind:process",
         t.base,
     )));
+    // Stop with the last line at the bottom: never scroll into blank space.
+    let visible = rect.height.saturating_sub(2);
+    let max = u16::try_from(lines.len())
+        .unwrap_or(u16::MAX)
+        .saturating_sub(visible);
+    app.help_max.set(max);
+    let scroll = scroll.min(max);
     frame.render_widget(
         Paragraph::new(lines).scroll((scroll, 0)).block(
             Block::default()

@@ -98,6 +98,15 @@ pub fn age(now: DateTime<Utc>, t: Option<DateTime<Utc>>) -> String {
     }
 }
 
+/// A count with its noun: "1 instance", "2 instances", "0 instances".
+pub fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 /// A rectangle of at most `w`x`h` centred in `area`.
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
@@ -154,5 +163,13 @@ mod tests {
         assert_eq!(fit("abcdef", 4), "abc…");
         assert_eq!(fit("abc", 4), "abc");
         assert_eq!(inert("a\x1b[2Jb"), "a [2Jb");
+    }
+
+    #[test]
+    fn counts_agree_with_their_noun() {
+        assert_eq!(plural(0, "instance"), "0 instances");
+        assert_eq!(plural(1, "instance"), "1 instance");
+        assert_eq!(plural(2, "instance"), "2 instances");
+        assert_eq!(plural(1, "event"), "1 event");
     }
 }

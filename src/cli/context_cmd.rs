@@ -1,0 +1,57 @@
+//! Contexts for the console: the list `:ctx` shows and the connector that
+//! builds a context's platform when the operator switches to it.
+
+use super::Global;
+use crate::platform::Platform;
+use crate::platform::api::ApiPlatform;
+use std::sync::Arc;
+
+/// Give the console the config's contexts and a way to connect to them.
+pub(super) fn add_contexts(global: &Global, opts: &mut crate::tui::ConsoleOptions) {
+    let env = |k: &str| std::env::var(k).ok();
+    if let Ok(Some(file)) = crate::config::load_from(global.config.as_deref(), &env) {
+        opts.contexts = file.context_summaries();
+    }
+    opts.context = global.context.clone();
+    let global = global.clone();
+    opts.connector = Some(crate::tui::run::Connector(Arc::new(move |name: String| {
+        let mut g = global.clone();
+        Box::pin(async move { connect(&mut g, name).await })
+    })));
+}
+
+/// The config file's contexts, for shell completion of `--context`.
+pub(super) fn context_names() -> Vec<clap_complete::CompletionCandidate> {
+    let env = |k: &str| std::env::var(k).ok();
+    match crate::config::load_from(None, &env) {
+        Ok(Some(file)) => file
+            .context_summaries()
+            .into_iter()
+            .map(|c| clap_complete::CompletionCandidate::new(c.name).help(Some(c.target.into())))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Build context `name`'s platform and check that it answers (a switch to
+/// a platform that does not answer keeps the current one).
+async fn connect(g: &mut Global, name: String) -> Result<Arc<dyn Platform>, String> {
+    // The context says which platform: flags given at start for another
+    // one do not apply.
+    g.context = Some(name.clone());
+    g.api = None;
+    g.workspace = None;
+    g.redis = None;
+    let api = super::serve_cmd::api_options(g)
+        .map_err(|f| f.message)?
+        .ok_or_else(|| {
+            format!(
+                "context '{}' names no api_url; add one to [contexts.{}]",
+                crate::domain::text::shown(&name),
+                crate::domain::text::shown(&name)
+            )
+        })?;
+    let p = ApiPlatform::new(api).map_err(|e| e.to_string())?;
+    p.list().await.map_err(|e| e.to_string())?;
+    Ok(Arc::new(p))
+}
