@@ -119,6 +119,10 @@ async fn run(
     let addr = server
         .local_addr()
         .map_err(|e| Failure::new(exit::RUNTIME, e))?;
+    // Consoles of this data dir say "serve at ADDR" for the runtime host.
+    if let Err(e) = embedded.set_address(addr.to_string()) {
+        tracing::warn!(error = %e, "cannot note the address in the runtime lock");
+    }
     if !has_token {
         eprintln!(
             "aacon: no API token configured (AACON_API_TOKEN or backend.token): serving on loopback only, without authentication"

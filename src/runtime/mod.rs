@@ -20,6 +20,7 @@ pub mod catalog;
 pub mod linewatch;
 pub mod plan;
 pub mod procs;
+mod restart;
 pub mod ring;
 pub mod session;
 pub mod socket;
@@ -226,8 +227,11 @@ async fn main_loop(
                     let Some(id) = env.instance_id() else { continue };
                     // Created needs nothing: a new instance is desired stopped,
                     // and a start follows as its own event.
-                    if let Some(EventType::Updated | EventType::Deleted
-                        | EventType::Started | EventType::Stopped) = env.kind() {
+                    if let Some(EventType::Stopped) = env.kind() {
+                        // Desired running again by now: a restart.
+                        restart::on_stopped(&shared, &sups, id, env.correlation_id.clone()).await;
+                    } else if let Some(EventType::Updated | EventType::Deleted
+                        | EventType::Started) = env.kind() {
                         reconcile_one(&shared, &sups, id, env.correlation_id.clone()).await;
                     }
                 }
@@ -934,7 +938,18 @@ impl RuntimeHandle {
     /// Stop every managed process (MCP shutdown, SIGTERM, SIGKILL) and end
     /// the runtime. Observed status becomes `stopped`; desired state stays,
     /// so the next runtime host brings instances back.
-    pub async fn shutdown(mut self) {
+    pub async fn shutdown(self) {
+        self.stop_all(true).await;
+    }
+
+    /// Stop every managed process for a hand-over to another runtime host
+    /// (a background host): nothing is reported, so the instances stay
+    /// `running` until the next host reports on them as it starts them.
+    pub async fn hand_over(self) {
+        self.stop_all(false).await;
+    }
+
+    async fn stop_all(mut self, report: bool) {
         let _ = self.stop_main.send(true);
         if let Some(m) = self.main.take() {
             let _ = m.await;
@@ -951,7 +966,7 @@ impl RuntimeHandle {
             let _ = s.ctl.send(Ctl::Stop {
                 correlation_id: None,
                 reason: Some("the runtime host shut down".into()),
-                report: true,
+                report,
             });
             tasks.push(s.task);
         }
@@ -1181,6 +1196,17 @@ impl Host {
         let rt = self.runtime.lock().await.take();
         if let Some(rt) = rt {
             rt.shutdown().await;
+        }
+    }
+
+    /// Stop trying, and stop the runtime here without reporting, for the
+    /// next host to take over ([`RuntimeHandle::hand_over`]). The caller
+    /// then releases the runtime lock.
+    pub async fn hand_over(self) {
+        self.task.abort();
+        let rt = self.runtime.lock().await.take();
+        if let Some(rt) = rt {
+            rt.hand_over().await;
         }
     }
 }

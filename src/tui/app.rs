@@ -10,13 +10,14 @@ use super::drafts::{Draft, DraftPrompt, DraftPromptOutcome};
 use super::editor::{Editor, EditorMode, EditorOutcome};
 use super::filter::{Filter, Subject};
 use super::keymap::{Action, Keymap, View};
+use super::quit::{Ending, QuitOutcome, QuitPrompt};
 use super::templates::{PickerOutcome, TemplatePicker};
 use super::theme::Theme;
 use crate::domain::projection::{Applied, ChangedFields, Projection};
 use crate::domain::spec::{self, mask_secrets, redact_plain_secrets};
 use crate::domain::{Envelope, Instance, InstancePatch, NewInstance, Precondition, Status};
 use crate::platform::{
-    BackendInfo, PlatformError, PlatformEvent, SourceState, ToolCallResult, ToolInfo,
+    BackendInfo, PlatformError, PlatformEvent, RuntimeHost, SourceState, ToolCallResult, ToolInfo,
 };
 use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{
@@ -92,6 +93,8 @@ pub enum Msg {
         id: Uuid,
         result: Result<Vec<String>, PlatformError>,
     },
+    /// Who hosts the runtime (asked at start and every few seconds).
+    RuntimeHost(Option<RuntimeHost>),
 }
 
 /// I/O for the runner to perform; results come back as [`Msg`]s.
@@ -102,6 +105,8 @@ pub enum Command {
     LoadRecentEvents,
     Start(Vec<Uuid>),
     Stop(Vec<Uuid>),
+    /// Stop and start each as one operation (one correlation id each).
+    Restart(Vec<Uuid>),
     Delete(Vec<Uuid>),
     Create(NewInstance),
     Update {
@@ -145,6 +150,7 @@ impl Command {
             self,
             Command::Start(_)
                 | Command::Stop(_)
+                | Command::Restart(_)
                 | Command::Delete(_)
                 | Command::Create(_)
                 | Command::Update { .. }
@@ -367,6 +373,7 @@ pub struct LineInput {
 pub enum Pending {
     Delete(Vec<Uuid>),
     Stop(Vec<Uuid>),
+    Restart(Vec<Uuid>),
 }
 
 #[derive(Debug, Clone)]
@@ -396,6 +403,8 @@ pub enum Overlay {
         scroll: u16,
     },
     Drafts(DraftPrompt),
+    /// Quitting while instances run under this console.
+    Quit(QuitPrompt),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -485,6 +494,10 @@ pub struct App {
     pub spinner: usize,
     pub dirty: bool,
     pub quit: bool,
+    /// What happens to the instances this console runs once it quits.
+    pub ending: Ending,
+    /// Who hosts the runtime, once known (the header shows it).
+    pub runtime_host: Option<RuntimeHost>,
     reloading: bool,
     follow_pending: bool,
     /// Events received while a reload is in flight.
@@ -561,6 +574,8 @@ impl App {
             spinner: 0,
             dirty: true,
             quit: false,
+            ending: Ending::Stop,
+            runtime_host: None,
             reloading: false,
             follow_pending: false,
             since_reload: Vec::new(),
@@ -951,6 +966,13 @@ impl App {
             }
             Msg::Clipboard(refusal) => {
                 self.clipboard_refusal = refusal;
+                Vec::new()
+            }
+            Msg::RuntimeHost(host) => {
+                if self.runtime_host != host {
+                    self.runtime_host = host;
+                    self.dirty = true;
+                }
                 Vec::new()
             }
             Msg::Notice(r) => {
@@ -1386,11 +1408,8 @@ impl App {
             }
         }
         match action {
-            Action::CallTool => Vec::new(),
-            Action::Quit => {
-                self.quit = true;
-                vec![Command::Quit]
-            }
+            Action::CallTool | Action::Detach | Action::StopAndQuit => Vec::new(),
+            Action::Quit => self.request_quit(),
             Action::Help => {
                 self.overlay = Some(Overlay::Help { scroll: 0 });
                 Vec::new()
@@ -1475,6 +1494,7 @@ impl App {
             }
             Action::Start => self.mutate(Mutation::Start),
             Action::Stop => self.mutate(Mutation::Stop),
+            Action::Restart => self.mutate(Mutation::Restart),
             Action::Delete => self.mutate(Mutation::Delete),
             Action::Create | Action::Edit | Action::Save => {
                 if self.read_only() {
@@ -1753,6 +1773,7 @@ impl App {
         let label = match what {
             Mutation::Start => "starting",
             Mutation::Stop => "stopping",
+            Mutation::Restart => "restarting",
             Mutation::Delete => "deleting",
         };
         if self.read_only() {
@@ -1772,6 +1793,7 @@ impl App {
                 return vec![Command::Start(ids)];
             }
             Mutation::Stop => Pending::Stop(ids.clone()),
+            Mutation::Restart => Pending::Restart(ids.clone()),
             Mutation::Delete => Pending::Delete(ids.clone()),
         };
         {
@@ -1783,6 +1805,10 @@ impl App {
                         "Running instances are stopped first. This cannot be undone.",
                     ),
                     Pending::Stop(_) => ("Stop", "Clients using them lose their connection."),
+                    Pending::Restart(_) => (
+                        "Restart",
+                        "Each is stopped and started again as one operation; stdio servers get a new process and clients lose their connection.",
+                    ),
                 };
                 let title = if names.len() == 1 {
                     format!("{verb} instance {}?", names[0])
@@ -1860,6 +1886,18 @@ impl App {
                     Vec::new()
                 }
             },
+            Overlay::Quit(p) => match p.handle_key(&self.keymap, &k) {
+                QuitOutcome::None => {
+                    self.overlay = Some(Overlay::Quit(p));
+                    Vec::new()
+                }
+                QuitOutcome::Cancel => Vec::new(),
+                QuitOutcome::Quit(ending) => {
+                    self.ending = ending;
+                    self.quit = true;
+                    vec![Command::Quit]
+                }
+            },
             Overlay::Confirm(mut c) => {
                 let answer = match k.code {
                     KeyCode::Char('y') | KeyCode::Char('Y') if !ctrl_c => Some(true),
@@ -1890,6 +1928,7 @@ impl App {
                                 Command::Delete(ids)
                             }
                             Pending::Stop(ids) => Command::Stop(ids),
+                            Pending::Restart(ids) => Command::Restart(ids),
                         }]
                     }
                 }
@@ -2137,6 +2176,20 @@ impl App {
         }
     }
 
+    /// Quit, or ask first when instances run under this console: it hosts
+    /// the runtime, and quitting would stop what nobody asked to stop.
+    pub fn request_quit(&mut self) -> Vec<Command> {
+        let hosting = matches!(self.runtime_host, Some(RuntimeHost::ThisProcess { .. }));
+        if hosting && let Some(prompt) = QuitPrompt::for_instances(self.projection.instances()) {
+            self.overlay = Some(Overlay::Quit(prompt));
+            self.dirty = true;
+            return Vec::new();
+        }
+        self.ending = Ending::Stop;
+        self.quit = true;
+        vec![Command::Quit]
+    }
+
     /// Run a `:` command line.
     pub fn run_command(&mut self, line: &str) -> Vec<Command> {
         let mut words = line.split_whitespace();
@@ -2145,10 +2198,7 @@ impl App {
         };
         let arg = words.next();
         match (cmd, arg) {
-            ("q" | "quit" | "q!", None) => {
-                self.quit = true;
-                vec![Command::Quit]
-            }
+            ("q" | "quit" | "q!", None) => self.request_quit(),
             ("instances" | "inst" | "i", None) => self.action(Action::InstancesView),
             ("events" | "ev" | "e", None) => self.action(Action::EventsView),
             ("help", None) => self.action(Action::Help),
@@ -2201,6 +2251,7 @@ impl App {
 enum Mutation {
     Start,
     Stop,
+    Restart,
     Delete,
 }
 

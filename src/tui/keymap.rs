@@ -20,6 +20,8 @@ pub enum View {
     Detail,
     Events,
     Editor,
+    /// The prompt `quit` opens while instances run under this console.
+    Quit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -56,15 +58,19 @@ pub enum Action {
     EventsView,
     InstancesView,
     CallTool,
+    Restart,
+    Detach,
+    StopAndQuit,
 }
 
 impl View {
-    pub const ALL: [View; 5] = [
+    pub const ALL: [View; 6] = [
         View::Global,
         View::Instances,
         View::Detail,
         View::Events,
         View::Editor,
+        View::Quit,
     ];
 
     /// The section name in keymap files.
@@ -75,7 +81,13 @@ impl View {
             View::Detail => "detail",
             View::Events => "events",
             View::Editor => "editor",
+            View::Quit => "quit",
         }
+    }
+
+    /// Views whose unbound keys do nothing (no fallback to `[global]`).
+    pub fn is_modal(self) -> bool {
+        matches!(self, View::Editor | View::Quit)
     }
 
     pub fn from_name(s: &str) -> Option<View> {
@@ -84,7 +96,7 @@ impl View {
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 35] = [
         Action::Quit,
         Action::Help,
         Action::Command,
@@ -117,6 +129,9 @@ impl Action {
         Action::EventsView,
         Action::InstancesView,
         Action::CallTool,
+        Action::Restart,
+        Action::Detach,
+        Action::StopAndQuit,
     ];
 
     /// The name in keymap files (snake_case).
@@ -154,6 +169,9 @@ impl Action {
             Action::EventsView => "events_view",
             Action::InstancesView => "instances_view",
             Action::CallTool => "call_tool",
+            Action::Restart => "restart",
+            Action::Detach => "detach",
+            Action::StopAndQuit => "stop_and_quit",
         }
     }
 
@@ -196,6 +214,9 @@ impl Action {
             Action::EventsView => "events view",
             Action::InstancesView => "instances view",
             Action::CallTool => "call tool",
+            Action::Restart => "restart",
+            Action::Detach => "detach: quit, instances keep running",
+            Action::StopAndQuit => "stop the instances and quit",
         }
     }
 }
@@ -561,6 +582,9 @@ const REQUIRED: &[(View, Action)] = &[
     (View::Global, Action::Help),
     (View::Editor, Action::Save),
     (View::Editor, Action::Back),
+    (View::Quit, Action::Detach),
+    (View::Quit, Action::StopAndQuit),
+    (View::Quit, Action::Back),
 ];
 
 /// Merge entries, check them, and build the keymap.
@@ -677,7 +701,7 @@ impl Keymap {
                 .map(|b| b.action)
         };
         find(view).or_else(|| {
-            if view == View::Editor {
+            if view.is_modal() {
                 None
             } else {
                 find(View::Global)
@@ -690,7 +714,7 @@ impl Keymap {
     pub fn bindings(&self, view: View) -> Vec<&Binding> {
         let own: Vec<&Binding> = self.bindings.iter().filter(|b| b.view == view).collect();
         let mut out = own.clone();
-        if view != View::Editor {
+        if !view.is_modal() {
             out.extend(
                 self.bindings
                     .iter()
@@ -772,6 +796,9 @@ pub fn markdown_key_table(km: &Keymap) -> String {
         }
         let title = match view {
             View::Global => "Everywhere (except the editor)".to_string(),
+            View::Quit => {
+                "Quit prompt (quitting while instances run under this console)".to_string()
+            }
             v => {
                 let n = v.name();
                 let mut c = n.chars();
@@ -1041,7 +1068,7 @@ mod tests {
             ),
             (
                 "\n[sidebar]\nquit = \"q\"\n",
-                ":2: 'sidebar' is not a view (use global, instances, detail, events, editor, or preset = \"NAME\")",
+                ":2: 'sidebar' is not a view (use global, instances, detail, events, editor, quit, or preset = \"NAME\")",
             ),
             (
                 "[global]\nquit = \"ctrl-hyper-q\"\n",

@@ -16,6 +16,7 @@ pub mod editor;
 pub mod filter;
 pub mod fixtures;
 pub mod keymap;
+pub mod quit;
 pub mod run;
 pub mod screenshots;
 pub mod svg;
@@ -23,4 +24,5 @@ pub mod templates;
 pub mod theme;
 pub mod views;
 
-pub use run::{ConsoleOptions, run};
+pub use quit::Ending;
+pub use run::{ConsoleOptions, run, run_console};
