@@ -6,13 +6,13 @@
 use portable_pty::PtySize;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 mod support;
 
 use support::cli::{cli, dirs, ok};
-use support::pty::{COLS, Console, ROWS};
+use support::pty::{COLS, Console, HangableConsole, ROWS};
 
 const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-fixture");
 const AACON: &str = env!("CARGO_BIN_EXE_aacon");
@@ -107,6 +107,13 @@ fn console_with_a_server(
     let con = Console::spawn_with_env(data, config, &[], env);
     con.wait_for("running", Duration::from_secs(30));
     let pid = con.child.process_id().unwrap();
+    let mcp = mcp_under(pid);
+    (con, pid, mcp)
+}
+
+/// The MCP processes (the fixture and its `sleep 300`) under `pid`, once
+/// they are there.
+fn mcp_under(pid: u32) -> Vec<u32> {
     let start = Instant::now();
     let mcp = loop {
         let d = descendants(pid);
@@ -114,8 +121,8 @@ fn console_with_a_server(
             break d;
         }
         assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "no MCP child under the console: {:?}",
+            start.elapsed() < Duration::from_secs(30),
+            "no MCP child under pid {pid}: {:?}",
             d.iter().map(|p| cmdline(*p)).collect::<Vec<_>>()
         );
         std::thread::sleep(Duration::from_millis(50));
@@ -125,7 +132,7 @@ fn console_with_a_server(
         "{:?}",
         mcp.iter().map(|p| cmdline(*p)).collect::<Vec<_>>()
     );
-    (con, pid, mcp)
+    mcp
 }
 
 /// The processes among `pids` still alive, by command line.
@@ -148,10 +155,13 @@ fn dirty_console_with_a_server(data: &Path, config: &Path) -> (Console, u32, Vec
     (con, pid, mcp)
 }
 
-/// Send `sig`; the console must save the draft, stop its MCP processes and
+/// Send `sig`; the console must save the draft, end its MCP processes and
 /// exit (within the bound `wait_exit` enforces; the time taken is printed).
+/// SIGHUP (the operator asked for nothing to stop) detaches: a background
+/// host runs the instance since; SIGTERM stops it.
 fn signal_drill(sig: i32) {
     let (_tmp, data, config) = dirs();
+    let _host = HostGuard::new(&data, &config);
     let (mut con, pid, mcp) = dirty_console_with_a_server(&data, &config);
     let start = Instant::now();
     // SAFETY: plain kill(2) on the child we spawned.
@@ -182,6 +192,15 @@ fn signal_drill(sig: i32) {
     );
     let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(got["json_spec"].get("cwd").is_none(), "{got}");
+    if sig == libc::SIGHUP {
+        let host = background_host(&data, &config);
+        assert_ne!(host, pid);
+        running_under(host, &data, &config);
+    } else {
+        let (doc, code) = host_status(&data, &config);
+        assert_eq!(code, 4, "SIGTERM stops: no host is left; {doc}");
+        assert_eq!(instance(&data, &config, "live")["status"], "stopped");
+    }
 }
 
 #[test]
@@ -316,4 +335,369 @@ fn doctor_names_a_terminal_name_that_is_not_utf8() {
         term["detail"],
         "TERM=xterm-\u{fffd}\u{fffd}-256color (not UTF-8), 256 colours, not a terminal"
     );
+}
+
+// ---------- quitting, hangups and restarts (issue 14) ----------
+
+/// Stops the data dir's background host when dropped, so a failing test
+/// leaves no process behind.
+struct HostGuard {
+    data: PathBuf,
+    config: PathBuf,
+}
+
+impl HostGuard {
+    fn new(data: &Path, config: &Path) -> HostGuard {
+        HostGuard {
+            data: data.to_path_buf(),
+            config: config.to_path_buf(),
+        }
+    }
+}
+
+impl Drop for HostGuard {
+    fn drop(&mut self) {
+        let _ = cli(&self.data, &self.config, &["host", "stop"], "");
+    }
+}
+
+/// `aacon host status -o json`: the document and the exit code.
+fn host_status(data: &Path, config: &Path) -> (serde_json::Value, i32) {
+    let out = cli(data, config, &["host", "status", "-o", "json"], "");
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {} {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (doc, out.status.code().unwrap_or(-1))
+}
+
+/// The pid of the background host, which must hold the runtime now.
+fn background_host(data: &Path, config: &Path) -> u32 {
+    let (doc, code) = host_status(data, config);
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(doc["host"]["role"], "host", "{doc}");
+    assert_eq!(doc["host"]["background"], true, "{doc}");
+    let pid = doc["host"]["pid"].as_u64().unwrap() as u32;
+    assert!(alive(pid), "the background host {pid} is not running");
+    // Its own session: it outlives the terminal.
+    // SAFETY: getsid only reads the session id of a process.
+    assert_eq!(unsafe { libc::getsid(pid as i32) }, pid as i32);
+    pid
+}
+
+fn instance(data: &Path, config: &Path, name: &str) -> serde_json::Value {
+    let out = ok(data, config, &["instances", "get", name, "-o", "json"], "");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Wait until the fixture runs under `host` and the instance says running;
+/// the MCP processes under it.
+fn running_under(host: u32, data: &Path, config: &Path) -> Vec<u32> {
+    let mcp = mcp_under(host);
+    let start = Instant::now();
+    loop {
+        let got = instance(data, config, "live");
+        if got["status"] == "running" {
+            return mcp;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "not running under the new host: {got}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Wait until the screen no longer shows `what`.
+fn wait_gone(con: &Console, what: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let s = con.screen();
+        if !s.contains(what) {
+            return s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "'{what}' stayed:\n{s}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Quit with `q` while the server runs: the prompt, naming the instance.
+fn quit_prompt(con: &mut Console, pid: u32) {
+    con.wait_for(
+        &format!("runtime: this console, pid {pid}"),
+        Duration::from_secs(10),
+    );
+    con.send(b"q");
+    let s = con.wait_for(
+        "Quit? 1 instance runs under this console",
+        Duration::from_secs(5),
+    );
+    assert!(
+        s.contains("its stdio server restarts under the new host"),
+        "{s}"
+    );
+    assert!(s.contains("live"), "{s}");
+}
+
+#[test]
+fn quit_and_detach_keeps_the_instance_running_under_a_background_host() {
+    let (_tmp, data, config) = dirs();
+    let _host = HostGuard::new(&data, &config);
+    let (mut con, pid, mcp) = console_with_a_server(&data, &config, &[]);
+    quit_prompt(&mut con, pid);
+    con.send(b"d");
+    assert!(con.wait_exit(Duration::from_secs(30)).success());
+    ends_restored(&con.raw_text());
+    // Stdio servers cannot be handed over: the console's are gone ...
+    let left = still_alive(&mcp);
+    assert!(
+        left.is_empty(),
+        "the console's MCP processes live on: {left:?}"
+    );
+    // ... and the background host runs the instance (the process table).
+    let host = background_host(&data, &config);
+    assert_ne!(host, pid);
+    let under = running_under(host, &data, &config);
+    let fixture = under
+        .iter()
+        .copied()
+        .find(|p| cmdline(*p).starts_with(FIXTURE))
+        .unwrap();
+    assert!(!mcp.contains(&fixture));
+    // The text status says so too.
+    let out = ok(&data, &config, &["host", "status"], "");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("a background host (pid {host})")) && text.contains("1 running"),
+        "{text}"
+    );
+    // A new console shows who hosts the runtime, and quits without asking.
+    let mut second = Console::spawn(&data, &config, &[]);
+    second.wait_for(
+        &format!("runtime: background host, pid {host}"),
+        Duration::from_secs(20),
+    );
+    second.send(b"q");
+    assert!(second.wait_exit(Duration::from_secs(10)).success());
+    assert!(
+        alive(fixture),
+        "a console that does not host stopped the server"
+    );
+    // `aacon host stop` stops it and its servers.
+    let out = ok(&data, &config, &["host", "stop"], "");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("stopped the background host"),
+        "{out:?}"
+    );
+    assert!(!alive(host));
+    let left = still_alive(&under);
+    assert!(left.is_empty(), "orphaned MCP processes: {left:?}");
+    let got = instance(&data, &config, "live");
+    assert_eq!(got["status"], "stopped", "{got}");
+    assert_eq!(got["desired_state"], "running", "{got}");
+    let (_, code) = host_status(&data, &config);
+    assert_eq!(code, 4);
+}
+
+#[test]
+fn quit_and_stop_stops_the_instance_and_leaves_no_host() {
+    let (_tmp, data, config) = dirs();
+    let _host = HostGuard::new(&data, &config);
+    let (mut con, pid, mcp) = console_with_a_server(&data, &config, &[]);
+    quit_prompt(&mut con, pid);
+    con.send(b"s");
+    assert!(con.wait_exit(Duration::from_secs(30)).success());
+    let left = still_alive(&mcp);
+    assert!(left.is_empty(), "orphaned MCP processes: {left:?}");
+    let (doc, code) = host_status(&data, &config);
+    assert_eq!(code, 4, "{doc}");
+    assert!(doc["host"].is_null(), "{doc}");
+    let got = instance(&data, &config, "live");
+    assert_eq!(got["status"], "stopped", "{got}");
+}
+
+#[test]
+fn quit_and_cancel_keeps_the_console_and_the_server() {
+    let (_tmp, data, config) = dirs();
+    let _host = HostGuard::new(&data, &config);
+    let (mut con, pid, mcp) = console_with_a_server(&data, &config, &[]);
+    quit_prompt(&mut con, pid);
+    con.send(b"\x1b");
+    wait_gone(&con, "Quit?");
+    assert!(con.child.try_wait().unwrap().is_none(), "the console quit");
+    let left = still_alive(&mcp);
+    assert_eq!(left.len(), mcp.len(), "a server ended: {left:?}");
+    // `:q` asks the same; `c` cancels too.
+    con.send(b":q\r");
+    con.wait_for("Quit? 1 instance runs", Duration::from_secs(5));
+    con.send(b"c");
+    wait_gone(&con, "Quit?");
+    assert!(con.child.try_wait().unwrap().is_none(), "the console quit");
+    con.send(b"q");
+    con.wait_for("Quit? 1 instance runs", Duration::from_secs(5));
+    con.send(b"s");
+    assert!(con.wait_exit(Duration::from_secs(30)).success());
+}
+
+#[test]
+fn a_hangup_detaches_keeps_the_draft_and_logs_no_panic() {
+    let (_tmp, data, config) = dirs();
+    let _host = HostGuard::new(&data, &config);
+    let spec = serde_json::json!({"command": [FIXTURE, "--child"]}).to_string();
+    ok(
+        &data,
+        &config,
+        &["instances", "create", "live", "--spec", "-"],
+        &spec,
+    );
+    ok(&data, &config, &["instances", "start", "live"], "");
+    let mut con = HangableConsole::spawn(&data, &config);
+    con.wait_for("running", Duration::from_secs(30));
+    let pid = con.child.process_id().unwrap();
+    let mcp = mcp_under(pid);
+    con.send(b"e");
+    con.wait_for("edit live", Duration::from_secs(10));
+    con.send(b"\x1b[F\r");
+    con.send(br#""cwd": "/tmp/unsaved-at-the-drop","#);
+    con.wait_for("unsaved-at-the-drop", Duration::from_secs(5));
+    // The SSH session drops: the terminal is gone, not just signalled.
+    con.hang_up();
+    con.wait_exit(Duration::from_secs(30));
+    let left = still_alive(&mcp);
+    assert!(
+        left.is_empty(),
+        "the console's MCP processes live on: {left:?}"
+    );
+    let host = background_host(&data, &config);
+    running_under(host, &data, &config);
+    // The draft is kept.
+    let drafts: Vec<String> = std::fs::read_dir(data.join("drafts"))
+        .unwrap()
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert_eq!(drafts.len(), 1, "{drafts:?}");
+    assert!(drafts[0].contains("unsaved-at-the-drop"), "{}", drafts[0]);
+    // Nothing panicked printing to the dead terminal.
+    let logs: String = std::fs::read_dir(data.join("logs"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("aacon.log"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert!(logs.contains("the terminal hung up"), "{logs}");
+    assert!(
+        logs.contains("the background host took the runtime over"),
+        "{logs}"
+    );
+    assert!(!logs.contains("panicked"), "{logs}");
+}
+
+/// The envelopes of instance `name`, oldest first.
+fn events_of(data: &Path, config: &Path, name: &str) -> Vec<serde_json::Value> {
+    let out = ok(
+        data,
+        config,
+        &["events", "--instance", name, "--limit", "500", "-o", "json"],
+        "",
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The fixture process under `pid`, once it is a different one than `old`.
+fn new_fixture(pid: u32, old: u32) -> u32 {
+    let start = Instant::now();
+    loop {
+        if let Some(p) = descendants(pid)
+            .into_iter()
+            .find(|p| *p != old && cmdline(*p).starts_with(FIXTURE))
+        {
+            return p;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no new server process under {pid}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// After the restart whose stop event is the last `Stopped` one: every
+/// event of that restart (stop, start, the runtime's stopping, stopped,
+/// starting, running reports) carries one correlation id.
+fn restart_correlation(data: &Path, config: &Path) -> String {
+    let start = Instant::now();
+    loop {
+        let events = events_of(data, config, "live");
+        let stop = events
+            .iter()
+            .rposition(|e| e["event_type"] == "MCPServerInstanceStopped")
+            .expect("a stop event");
+        let corr = events[stop]["correlation_id"].as_str().unwrap().to_string();
+        let after = &events[stop..];
+        let with = |pred: &dyn Fn(&serde_json::Value) -> bool| {
+            after
+                .iter()
+                .filter(|e| pred(e))
+                .all(|e| e["correlation_id"] == corr.as_str())
+                && after.iter().any(|e| pred(e))
+        };
+        let started = with(&|e| e["event_type"] == "MCPServerInstanceStarted");
+        let reported = ["stopping", "stopped", "starting", "running"]
+            .iter()
+            .all(|s| {
+                with(&|e| {
+                    e["event_type"] == "MCPServerInstanceStatusChanged" && e["data"]["status"] == *s
+                })
+            });
+        if started && reported {
+            return corr;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the restart's events do not share one correlation id {corr}: {after:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn restart_changes_the_server_pid_under_one_correlation_id() {
+    let (_tmp, data, config) = dirs();
+    let _host = HostGuard::new(&data, &config);
+    let (mut con, pid, mcp) = console_with_a_server(&data, &config, &[]);
+    let first = mcp
+        .iter()
+        .copied()
+        .find(|p| cmdline(*p).starts_with(FIXTURE))
+        .unwrap();
+    // From the command line, while the console hosts the runtime.
+    let out = ok(&data, &config, &["instances", "restart", "live"], "");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("restart requested for 'live'"),
+        "{out:?}"
+    );
+    let second = new_fixture(pid, first);
+    assert!(!alive(first), "the old server still runs");
+    let corr = restart_correlation(&data, &config);
+    // From the console: R, then yes.
+    con.send(b"R");
+    con.wait_for("Restart instance live?", Duration::from_secs(5));
+    con.send(b"y");
+    let third = new_fixture(pid, second);
+    assert_ne!(third, first);
+    let corr2 = restart_correlation(&data, &config);
+    assert_ne!(corr, corr2, "each restart is its own operation");
+    assert_eq!(instance(&data, &config, "live")["status"], "running");
+    con.send(b"q");
+    con.wait_for("Quit? 1 instance runs", Duration::from_secs(5));
+    con.send(b"s");
+    assert!(con.wait_exit(Duration::from_secs(30)).success());
 }
