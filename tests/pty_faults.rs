@@ -647,7 +647,7 @@ fn restart_correlation(data: &Path, config: &Path) -> String {
                 .iter()
                 .filter(|e| pred(e))
                 .all(|e| e["correlation_id"] == corr.as_str())
-                && after.iter().any(|e| pred(e))
+                && after.iter().any(pred)
         };
         let started = with(&|e| e["event_type"] == "MCPServerInstanceStarted");
         let reported = ["stopping", "stopped", "starting", "running"]
