@@ -1807,7 +1807,7 @@ impl App {
                     Pending::Stop(_) => ("Stop", "Clients using them lose their connection."),
                     Pending::Restart(_) => (
                         "Restart",
-                        "Each is stopped and started again as one operation; stdio servers get a new process and clients lose their connection.",
+                        "Stopped and started again; clients lose their connection.",
                     ),
                 };
                 let title = if names.len() == 1 {
