@@ -701,3 +701,40 @@ fn restart_changes_the_server_pid_under_one_correlation_id() {
     con.send(b"s");
     assert!(con.wait_exit(Duration::from_secs(30)).success());
 }
+
+#[test]
+fn a_hangup_with_nothing_running_starts_no_background_host() {
+    let (_tmp, data, config) = dirs();
+    let _host = HostGuard::new(&data, &config);
+    let mut con = HangableConsole::spawn(&data, &config);
+    con.wait_for("instances (0)", Duration::from_secs(20));
+    con.hang_up();
+    con.wait_exit(Duration::from_secs(20));
+    let (doc, code) = host_status(&data, &config);
+    assert_eq!(code, 4, "{doc}");
+}
+
+#[test]
+fn a_hangup_stops_the_instances_when_the_config_says_stop() {
+    let (_tmp, data, config) = dirs();
+    let _host = HostGuard::new(&data, &config);
+    std::fs::write(config.join("config.toml"), "[ui]\non_hangup = \"stop\"\n").unwrap();
+    let spec = serde_json::json!({"command": [FIXTURE, "--child"]}).to_string();
+    ok(
+        &data,
+        &config,
+        &["instances", "create", "live", "--spec", "-"],
+        &spec,
+    );
+    ok(&data, &config, &["instances", "start", "live"], "");
+    let mut con = HangableConsole::spawn(&data, &config);
+    con.wait_for("running", Duration::from_secs(30));
+    let mcp = mcp_under(con.child.process_id().unwrap());
+    con.hang_up();
+    con.wait_exit(Duration::from_secs(30));
+    let left = still_alive(&mcp);
+    assert!(left.is_empty(), "orphaned MCP processes: {left:?}");
+    let (doc, code) = host_status(&data, &config);
+    assert_eq!(code, 4, "{doc}");
+    assert_eq!(instance(&data, &config, "live")["status"], "stopped");
+}

@@ -2179,8 +2179,7 @@ impl App {
     /// Quit, or ask first when instances run under this console: it hosts
     /// the runtime, and quitting would stop what nobody asked to stop.
     pub fn request_quit(&mut self) -> Vec<Command> {
-        let hosting = matches!(self.runtime_host, Some(RuntimeHost::ThisProcess { .. }));
-        if hosting && let Some(prompt) = QuitPrompt::for_instances(self.projection.instances()) {
+        if let Some(prompt) = self.quit_prompt() {
             self.overlay = Some(Overlay::Quit(prompt));
             self.dirty = true;
             return Vec::new();
@@ -2188,6 +2187,20 @@ impl App {
         self.ending = Ending::Stop;
         self.quit = true;
         vec![Command::Quit]
+    }
+
+    /// The quit prompt when instances run under this console (it hosts
+    /// the runtime and some are desired running).
+    fn quit_prompt(&self) -> Option<QuitPrompt> {
+        let hosting = matches!(self.runtime_host, Some(RuntimeHost::ThisProcess { .. }));
+        hosting
+            .then(|| QuitPrompt::for_instances(self.projection.instances()))
+            .flatten()
+    }
+
+    /// Whether instances run under this console, so quitting would stop them.
+    pub fn runs_instances(&self) -> bool {
+        self.quit_prompt().is_some()
     }
 
     /// Run a `:` command line.

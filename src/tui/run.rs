@@ -179,18 +179,25 @@ pub async fn run_console(
         true,
     )
     .await;
-    let lost = out.as_ref().is_ok_and(|s| s.terminal_lost);
-    if hangup.load(Ordering::SeqCst) || lost {
-        // The terminal is gone: whatever is still written to it (leaving
-        // the alternate screen, ratatui's cursor on drop, a report) would
-        // fail, and a failed eprintln! panics. Nothing may print to it.
+    let hung_up = hangup.load(Ordering::SeqCst) || out.as_ref().is_ok_and(|s| s.terminal_lost);
+    // A terminal that is gone (a dropped SSH session) fails every write, and
+    // ratatui reports a cursor it cannot show with eprintln!, which panics
+    // when stderr is that terminal. Nothing may print to a dead terminal.
+    if terminal.show_cursor().is_err() {
         silence_stdio();
-        tracing::info!(?on_hangup, "the terminal hung up");
     }
     drop(terminal);
     let stats = out?;
-    Ok(if hangup.load(Ordering::SeqCst) || stats.terminal_lost {
-        on_hangup
+    Ok(if hung_up {
+        // Keep what runs (unless the config says stop); with nothing
+        // running here there is nothing to keep.
+        let ending = if app.runs_instances() {
+            on_hangup
+        } else {
+            Ending::Stop
+        };
+        tracing::info!(?ending, "the terminal hung up");
+        ending
     } else if stats.signalled {
         Ending::Stop
     } else {
