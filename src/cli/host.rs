@@ -146,15 +146,18 @@ pub fn spawn_background(dir: &DataDir, global: &Global) -> Result<u32, String> {
     Ok(pid)
 }
 
-/// Wait until process `pid` holds the runtime lock; false after `limit`
-/// or when it exited.
+/// Wait until process `pid` holds the runtime lock; false after `limit`,
+/// when it exited, or when another process took the lock instead.
 pub async fn wait_for_holder(dir: &DataDir, pid: u32, limit: Duration) -> bool {
     let start = Instant::now();
     while start.elapsed() < limit {
-        if let Ok(Some(h)) = RuntimeLock::holder(dir)
-            && h.pid == pid
-        {
-            return true;
+        if let Ok(Some(h)) = RuntimeLock::holder(dir) {
+            if h.pid == pid {
+                return true;
+            }
+            if h.pid != std::process::id() {
+                return false;
+            }
         }
         if !process_alive(pid) {
             return false;
@@ -381,6 +384,22 @@ pub(super) async fn detach(
         tracing::info!(pid, "the background host took the runtime over");
         say(&format!(
             "aacon: the instances keep running under a background host (pid {pid}); stdio servers were restarted there. `aacon host status` shows it, `aacon host stop` stops it."
+        ));
+        Ok(())
+    } else if let Ok(Some(h)) = RuntimeLock::holder(dir)
+        && h.pid != pid
+        && h.pid != std::process::id()
+    {
+        // Another process (a second console) took it first: the instances
+        // run there, and the background host would only wait.
+        // SAFETY: plain kill(2) on the host this process started.
+        unsafe {
+            libc::kill(pid as i32, libc::SIGTERM);
+        }
+        tracing::info!(holder = h.pid, role = %h.role, "another process took the runtime over");
+        say(&format!(
+            "aacon: the instances keep running under {} which took the runtime over first; no background host was left",
+            who(&h)
         ));
         Ok(())
     } else {
