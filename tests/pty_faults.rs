@@ -96,6 +96,16 @@ fn console_with_a_server(
     config: &Path,
     env: &[(&str, &OsStr)],
 ) -> (Console, u32, Vec<u32>) {
+    running_instance(data, config);
+    let con = Console::spawn_with_env(data, config, &[], env);
+    con.wait_for("running", Duration::from_secs(30));
+    let pid = con.child.process_id().unwrap();
+    let mcp = mcp_under(pid);
+    (con, pid, mcp)
+}
+
+/// Instance `live`: the fixture with a `sleep 300` child, desired running.
+fn running_instance(data: &Path, config: &Path) {
     let spec = serde_json::json!({"command": [FIXTURE, "--child"]}).to_string();
     ok(
         data,
@@ -104,35 +114,40 @@ fn console_with_a_server(
         &spec,
     );
     ok(data, config, &["instances", "start", "live"], "");
-    let con = Console::spawn_with_env(data, config, &[], env);
-    con.wait_for("running", Duration::from_secs(30));
-    let pid = con.child.process_id().unwrap();
-    let mcp = mcp_under(pid);
-    (con, pid, mcp)
 }
 
 /// The MCP processes (the fixture and its `sleep 300`) under `pid`, once
 /// they are there.
 fn mcp_under(pid: u32) -> Vec<u32> {
-    let start = Instant::now();
-    let mcp = loop {
+    let mcp = poll(Duration::from_secs(30), || {
         let d = descendants(pid);
         if d.iter().any(|p| cmdline(*p).starts_with("sleep 300")) {
-            break d;
+            return Ok(d);
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
+        Err(format!(
             "no MCP child under pid {pid}: {:?}",
             d.iter().map(|p| cmdline(*p)).collect::<Vec<_>>()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+        ))
+    });
     assert!(
         mcp.iter().any(|p| cmdline(*p).starts_with(FIXTURE)),
         "{:?}",
         mcp.iter().map(|p| cmdline(*p)).collect::<Vec<_>>()
     );
     mcp
+}
+
+/// Ask `f` every 50 ms until it answers; after `limit`, fail saying what
+/// it last found missing.
+fn poll<T>(limit: Duration, mut f: impl FnMut() -> Result<T, String>) -> T {
+    let start = Instant::now();
+    loop {
+        match f() {
+            Ok(v) => return v,
+            Err(why) => assert!(start.elapsed() < limit, "{why}"),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// The processes among `pids` still alive, by command line.
@@ -397,34 +412,33 @@ fn instance(data: &Path, config: &Path, name: &str) -> serde_json::Value {
 /// the MCP processes under it.
 fn running_under(host: u32, data: &Path, config: &Path) -> Vec<u32> {
     let mcp = mcp_under(host);
-    let start = Instant::now();
-    loop {
+    poll(Duration::from_secs(30), || {
         let got = instance(data, config, "live");
-        if got["status"] == "running" {
-            return mcp;
+        match got["status"] == "running" {
+            true => Ok(()),
+            false => Err(format!("not running under the new host: {got}")),
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "not running under the new host: {got}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    });
+    mcp
 }
 
 /// Wait until the screen no longer shows `what`.
 fn wait_gone(con: &Console, what: &str) -> String {
-    let start = Instant::now();
-    loop {
+    poll(Duration::from_secs(5), || {
         let s = con.screen();
-        if !s.contains(what) {
-            return s;
+        match s.contains(what) {
+            false => Ok(s),
+            true => Err(format!("'{what}' stayed:\n{s}")),
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "'{what}' stayed:\n{s}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    })
+}
+
+/// Quit with `q` and answer "stop them and quit".
+fn stop_and_quit(con: &mut Console) {
+    con.send(b"q");
+    con.wait_for("Quit? 1 instance runs", Duration::from_secs(5));
+    con.send(b"s");
+    assert!(con.wait_exit(Duration::from_secs(30)).success());
 }
 
 /// Quit with `q` while the server runs: the prompt, naming the instance.
@@ -539,24 +553,14 @@ fn quit_and_cancel_keeps_the_console_and_the_server() {
     con.send(b"c");
     wait_gone(&con, "Quit?");
     assert!(con.child.try_wait().unwrap().is_none(), "the console quit");
-    con.send(b"q");
-    con.wait_for("Quit? 1 instance runs", Duration::from_secs(5));
-    con.send(b"s");
-    assert!(con.wait_exit(Duration::from_secs(30)).success());
+    stop_and_quit(&mut con);
 }
 
 #[test]
 fn a_hangup_detaches_keeps_the_draft_and_logs_no_panic() {
     let (_tmp, data, config) = dirs();
     let _host = HostGuard::new(&data, &config);
-    let spec = serde_json::json!({"command": [FIXTURE, "--child"]}).to_string();
-    ok(
-        &data,
-        &config,
-        &["instances", "create", "live", "--spec", "-"],
-        &spec,
-    );
-    ok(&data, &config, &["instances", "start", "live"], "");
+    running_instance(&data, &config);
     let mut con = HangableConsole::spawn(&data, &config);
     con.wait_for("running", Duration::from_secs(30));
     let pid = con.child.process_id().unwrap();
@@ -613,28 +617,19 @@ fn events_of(data: &Path, config: &Path, name: &str) -> Vec<serde_json::Value> {
 
 /// The fixture process under `pid`, once it is a different one than `old`.
 fn new_fixture(pid: u32, old: u32) -> u32 {
-    let start = Instant::now();
-    loop {
-        if let Some(p) = descendants(pid)
+    poll(Duration::from_secs(30), || {
+        descendants(pid)
             .into_iter()
             .find(|p| *p != old && cmdline(*p).starts_with(FIXTURE))
-        {
-            return p;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no new server process under {pid}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+            .ok_or_else(|| format!("no new server process under {pid}"))
+    })
 }
 
 /// After the restart whose stop event is the last `Stopped` one: every
 /// event of that restart (stop, start, the runtime's stopping, stopped,
 /// starting, running reports) carries one correlation id.
 fn restart_correlation(data: &Path, config: &Path) -> String {
-    let start = Instant::now();
-    loop {
+    poll(Duration::from_secs(30), || {
         let events = events_of(data, config, "live");
         let stop = events
             .iter()
@@ -657,15 +652,13 @@ fn restart_correlation(data: &Path, config: &Path) -> String {
                     e["event_type"] == "MCPServerInstanceStatusChanged" && e["data"]["status"] == *s
                 })
             });
-        if started && reported {
-            return corr;
+        match started && reported {
+            true => Ok(corr),
+            false => Err(format!(
+                "the restart's events do not share one correlation id {corr}: {after:#?}"
+            )),
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the restart's events do not share one correlation id {corr}: {after:#?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    })
 }
 
 #[test]
@@ -696,10 +689,7 @@ fn restart_changes_the_server_pid_under_one_correlation_id() {
     let corr2 = restart_correlation(&data, &config);
     assert_ne!(corr, corr2, "each restart is its own operation");
     assert_eq!(instance(&data, &config, "live")["status"], "running");
-    con.send(b"q");
-    con.wait_for("Quit? 1 instance runs", Duration::from_secs(5));
-    con.send(b"s");
-    assert!(con.wait_exit(Duration::from_secs(30)).success());
+    stop_and_quit(&mut con);
 }
 
 #[test]
@@ -719,14 +709,7 @@ fn a_hangup_stops_the_instances_when_the_config_says_stop() {
     let (_tmp, data, config) = dirs();
     let _host = HostGuard::new(&data, &config);
     std::fs::write(config.join("config.toml"), "[ui]\non_hangup = \"stop\"\n").unwrap();
-    let spec = serde_json::json!({"command": [FIXTURE, "--child"]}).to_string();
-    ok(
-        &data,
-        &config,
-        &["instances", "create", "live", "--spec", "-"],
-        &spec,
-    );
-    ok(&data, &config, &["instances", "start", "live"], "");
+    running_instance(&data, &config);
     let mut con = HangableConsole::spawn(&data, &config);
     con.wait_for("running", Duration::from_secs(30));
     let mcp = mcp_under(con.child.process_id().unwrap());

@@ -342,22 +342,7 @@ fn apply(
                     wait_for = Some(old.task);
                 }
             }
-            let (tx, rx) = mpsc::unbounded_channel();
-            let task = tokio::spawn(supervise(
-                shared.clone(),
-                inst.clone(),
-                correlation_id,
-                rx,
-                wait_for,
-            ));
-            map.insert(
-                inst.id,
-                Supervisor {
-                    ctl: tx,
-                    task,
-                    version: inst.version,
-                },
-            );
+            spawn_supervisor(shared, map, inst, correlation_id, wait_for);
         }
         DesiredState::Stopped => {
             if let Some(s) = map.remove(&inst.id) {
@@ -389,6 +374,32 @@ fn apply(
             }
         }
     }
+}
+
+/// Supervise `inst` (after `wait_for`, the session it replaces, ended).
+fn spawn_supervisor(
+    shared: &Arc<Shared>,
+    map: &mut HashMap<Uuid, Supervisor>,
+    inst: &Instance,
+    correlation_id: Option<String>,
+    wait_for: Option<JoinHandle<()>>,
+) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let task = tokio::spawn(supervise(
+        shared.clone(),
+        inst.clone(),
+        correlation_id,
+        rx,
+        wait_for,
+    ));
+    map.insert(
+        inst.id,
+        Supervisor {
+            ctl: tx,
+            task,
+            version: inst.version,
+        },
+    );
 }
 
 impl Shared {

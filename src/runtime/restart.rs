@@ -4,12 +4,11 @@
 //! session is stopped (reported under the command's correlation id) and a
 //! new one starts once the old one has ended, under the same id.
 
-use super::{Ctl, Shared, Supervisor, apply, reconcile_one, supervise};
+use super::{Ctl, Shared, Supervisor, apply, reconcile_one, spawn_supervisor};
 use crate::domain::DesiredState;
 use crate::platform::Platform;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
 pub(super) async fn on_stopped(
@@ -35,20 +34,5 @@ pub(super) async fn on_stopped(
         reason: Some("restart requested".into()),
         report: true,
     });
-    let (tx, rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(supervise(
-        shared.clone(),
-        inst.clone(),
-        correlation_id,
-        rx,
-        Some(old.task),
-    ));
-    map.insert(
-        inst.id,
-        Supervisor {
-            ctl: tx,
-            task,
-            version: inst.version,
-        },
-    );
+    spawn_supervisor(shared, &mut map, &inst, correlation_id, Some(old.task));
 }

@@ -49,6 +49,37 @@ pub fn command(
     cmd
 }
 
+/// A pseudo-terminal of the tests' size.
+fn open_pty() -> portable_pty::PtyPair {
+    native_pty_system()
+        .openpty(PtySize {
+            rows: ROWS,
+            cols: COLS,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap()
+}
+
+/// Wait for `child` to exit; after `timeout` kill it and fail with `why`.
+fn wait_child(
+    child: &mut Box<dyn portable_pty::Child + Send + Sync>,
+    timeout: Duration,
+    why: impl Fn() -> String,
+) -> portable_pty::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            panic!("{}", why());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The screen the bytes in `raw` draw.
 fn screen_of(raw: &Mutex<Vec<u8>>) -> String {
     let mut p = vt100::Parser::new(ROWS, COLS, 0);
@@ -84,14 +115,7 @@ impl Console {
         args: &[&str],
         env: &[(&str, &std::ffi::OsStr)],
     ) -> Console {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows: ROWS,
-                cols: COLS,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
+        let pty = open_pty();
         let child = pty
             .slave
             .spawn_command(command(data, config, args, env))
@@ -133,17 +157,10 @@ impl Console {
     }
 
     pub fn wait_exit(&mut self, timeout: Duration) -> portable_pty::ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                return st;
-            }
-            if start.elapsed() > timeout {
-                let _ = self.child.kill();
-                panic!("the console did not exit; screen:\n{}", self.screen());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let raw = &self.raw;
+        wait_child(&mut self.child, timeout, || {
+            format!("the console did not exit; screen:\n{}", screen_of(raw))
+        })
     }
 
     pub fn raw_text(&self) -> Vec<u8> {
@@ -168,14 +185,7 @@ pub struct HangableConsole {
 
 impl HangableConsole {
     pub fn spawn(data: &Path, config: &Path) -> HangableConsole {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows: ROWS,
-                cols: COLS,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
+        let pty = open_pty();
         let child = pty
             .slave
             .spawn_command(command(data, config, &[], &[]))
@@ -241,16 +251,8 @@ impl HangableConsole {
     }
 
     pub fn wait_exit(&mut self, timeout: Duration) -> portable_pty::ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                return st;
-            }
-            if start.elapsed() > timeout {
-                let _ = self.child.kill();
-                panic!("the console did not exit after the hangup");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_child(&mut self.child, timeout, || {
+            "the console did not exit after the hangup".into()
+        })
     }
 }
