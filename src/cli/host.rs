@@ -375,6 +375,9 @@ pub(super) async fn detach(
         }
     };
     tracing::info!(pid, "detaching: a background host takes the runtime over");
+    say(&format!(
+        "aacon: detaching: a background host (pid {pid}) takes the instances over; stdio servers restart under it"
+    ));
     host.hand_over().await;
     if let Some(relay) = relay {
         relay.shutdown().await;
