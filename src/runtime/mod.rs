@@ -138,6 +138,10 @@ struct Supervisor {
     task: JoinHandle<()>,
     /// The configuration version it runs.
     version: u64,
+    /// The instance's aggregate version when it was started: a stop event
+    /// at or below it is older than this session (a replay, e.g. the same
+    /// event again from Redis) and restarts nothing.
+    since: u64,
 }
 
 /// The running runtime; drop or [`RuntimeHandle::shutdown`] ends it.
@@ -229,7 +233,7 @@ async fn main_loop(
                     // and a start follows as its own event.
                     if let Some(EventType::Stopped) = env.kind() {
                         // Desired running again by now: a restart.
-                        restart::on_stopped(&shared, &sups, id, env.correlation_id.clone()).await;
+                        restart::on_stopped(&shared, &sups, id, env.correlation_id.clone(), env.aggregate_version).await;
                     } else if let Some(EventType::Updated | EventType::Deleted
                         | EventType::Started) = env.kind() {
                         reconcile_one(&shared, &sups, id, env.correlation_id.clone()).await;
@@ -398,6 +402,7 @@ fn spawn_supervisor(
             ctl: tx,
             task,
             version: inst.version,
+            since: inst.aggregate_version,
         },
     );
 }
