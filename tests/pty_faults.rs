@@ -721,3 +721,59 @@ fn a_hangup_stops_the_instances_when_the_config_says_stop() {
     assert_eq!(code, 4, "{doc}");
     assert_eq!(instance(&data, &config, "live")["status"], "stopped");
 }
+
+#[test]
+fn host_start_runs_the_instances_without_a_console_and_is_one_at_a_time() {
+    let (_tmp, data, config) = dirs();
+    let _host = HostGuard::new(&data, &config);
+    running_instance(&data, &config);
+    let out = ok(&data, &config, &["host", "start"], "");
+    let host = background_host(&data, &config);
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains(&format!("started a background host (pid {host})")),
+        "{out:?}"
+    );
+    let mcp = running_under(host, &data, &config);
+    // A second one is refused, naming the first; nothing changes.
+    let again = cli(&data, &config, &["host", "start"], "");
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&again.stderr),
+        format!(
+            "aacon: the runtime is already hosted by host pid {host}; no background host started\n"
+        )
+    );
+    assert_eq!(background_host(&data, &config), host);
+    ok(&data, &config, &["host", "stop"], "");
+    let left = still_alive(&mcp);
+    assert!(left.is_empty(), "orphaned MCP processes: {left:?}");
+    // Nothing to stop now: one sentence, exit 4.
+    let none = cli(&data, &config, &["host", "stop"], "");
+    assert_eq!(none.status.code(), Some(4));
+    assert_eq!(
+        String::from_utf8_lossy(&none.stderr),
+        "aacon: no background host is running (nothing hosts the runtime)\n"
+    );
+}
+
+#[test]
+fn host_stop_does_not_stop_a_console() {
+    let (_tmp, data, config) = dirs();
+    let _host = HostGuard::new(&data, &config);
+    let (mut con, pid, mcp) = console_with_a_server(&data, &config, &[]);
+    let out = cli(&data, &config, &["host", "stop"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "aacon: no background host is running: the runtime is hosted by a console (pid {pid}); stop it there\n"
+        )
+    );
+    assert_eq!(still_alive(&mcp).len(), mcp.len());
+    let (doc, code) = host_status(&data, &config);
+    assert_eq!(code, 0);
+    assert_eq!(doc["host"]["role"], "console", "{doc}");
+    assert_eq!(doc["host"]["background"], false, "{doc}");
+    stop_and_quit(&mut con);
+}
