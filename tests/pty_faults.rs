@@ -465,8 +465,10 @@ fn quit_and_detach_keeps_the_instance_running_under_a_background_host() {
     let _host = HostGuard::new(&data, &config);
     let (mut con, pid, mcp) = console_with_a_server(&data, &config, &[]);
     quit_prompt(&mut con, pid);
+    let start = Instant::now();
     con.send(b"d");
     assert!(con.wait_exit(Duration::from_secs(30)).success());
+    println!("detach: the console exited in {:?}", start.elapsed());
     ends_restored(&con.raw_text());
     // Stdio servers cannot be handed over: the console's are gone ...
     let left = still_alive(&mcp);
@@ -478,6 +480,10 @@ fn quit_and_detach_keeps_the_instance_running_under_a_background_host() {
     let host = background_host(&data, &config);
     assert_ne!(host, pid);
     let under = running_under(host, &data, &config);
+    println!(
+        "detach: running under the background host {:?} after the key",
+        start.elapsed()
+    );
     let fixture = under
         .iter()
         .copied()
