@@ -367,10 +367,11 @@ where
                     msgs.push(Msg::Resize);
                 }
                 Some(Ok(_)) => {}
+                Some(Err(e)) if !real_terminal => return Err(eyre!("cannot read the terminal: {e}")),
                 Some(Err(e)) => {
                     // The terminal went away (a dropped SSH session): as a hangup.
                     tracing::warn!(error = %e, "cannot read the terminal; closing the console");
-                    stats.terminal_lost = real_terminal;
+                    stats.terminal_lost = true;
                     break;
                 }
                 None => break,
