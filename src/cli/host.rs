@@ -74,6 +74,16 @@ async fn run(dir: &DataDir, global: &Global) -> Outcome {
     );
     let relay = redis.map(|cfg| crate::serve::start_relay(&embedded, cfg));
     tracing::info!(pid = std::process::id(), "background host running");
+    say(&format!(
+        "aacon: hosting the runtime of {} (pid {}){}; SIGTERM or Ctrl-C stops it and its instances",
+        dir.root().display(),
+        std::process::id(),
+        if embedded.is_runtime_host() {
+            ""
+        } else {
+            ", once the current host lets go"
+        }
+    ));
     wait_for_stop().await;
     tracing::info!("background host stopping");
     host.shutdown().await;
@@ -81,6 +91,7 @@ async fn run(dir: &DataDir, global: &Global) -> Outcome {
         relay.shutdown().await;
     }
     tracing::info!("background host stopped");
+    say("aacon: stopped");
     Ok(())
 }
 
