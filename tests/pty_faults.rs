@@ -392,7 +392,7 @@ fn host_status(data: &Path, config: &Path) -> (serde_json::Value, i32) {
 /// The pid of the background host, which must hold the runtime now.
 fn background_host(data: &Path, config: &Path) -> u32 {
     let (doc, code) = host_status(data, config);
-    assert_eq!(code, 0, "{doc}");
+    assert_eq!(code, 0, "{doc}\nthe log:\n{}", log_text(data));
     assert_eq!(doc["host"]["role"], "host", "{doc}");
     assert_eq!(doc["host"]["background"], true, "{doc}");
     let pid = doc["host"]["pid"].as_u64().unwrap() as u32;
@@ -401,6 +401,18 @@ fn background_host(data: &Path, config: &Path) -> u32 {
     // SAFETY: getsid only reads the session id of a process.
     assert_eq!(unsafe { libc::getsid(pid as i32) }, pid as i32);
     pid
+}
+
+/// The data dir's log files, concatenated.
+fn log_text(data: &Path) -> String {
+    std::fs::read_dir(data.join("logs"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("aacon.log"))
+                .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn instance(data: &Path, config: &Path, name: &str) -> serde_json::Value {

@@ -166,7 +166,9 @@ pub async fn wait_for_holder(dir: &DataDir, pid: u32, limit: Duration) -> bool {
             if h.pid == pid {
                 return true;
             }
-            if h.pid != std::process::id() {
+            // Another process (not this one's old line, not a line still
+            // being written) took it instead.
+            if h.pid != 0 && h.pid != std::process::id() {
                 return false;
             }
         }
@@ -402,6 +404,7 @@ pub(super) async fn detach(
         Ok(())
     } else if let Ok(Some(h)) = RuntimeLock::holder(dir)
         && h.pid != pid
+        && h.pid != 0
         && h.pid != std::process::id()
     {
         // Another process (a second console) took it first: the instances

@@ -116,8 +116,19 @@ impl RuntimeLock {
         match file.try_lock_shared() {
             Ok(()) => Ok(None),
             Err(std::fs::TryLockError::WouldBlock) => {
+                // The holder writes its line right after taking the lock; a
+                // read in between finds it empty or cut short: read again
+                // for a moment (the line ends with a newline when whole).
                 let mut text = String::new();
-                let _ = file.read_to_string(&mut text);
+                for _ in 0..50 {
+                    text.clear();
+                    let _ = file.rewind();
+                    let _ = file.read_to_string(&mut text);
+                    if text.ends_with('\n') {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(2));
+                }
                 let mut parts = text.split_whitespace();
                 Ok(Some(LockHolder {
                     pid: parts.next().and_then(|p| p.parse().ok()).unwrap_or(0),

@@ -344,7 +344,15 @@ where
         // bursts, and must not add up to a frame of delay to a keypress.
         if app.dirty && (now >= due || std::mem::take(&mut input_pending)) {
             app.prepare();
-            terminal.draw(|f| views::render(f, app))?;
+            if let Err(e) = terminal.draw(|f| views::render(f, app)) {
+                if !real_terminal {
+                    return Err(e.into());
+                }
+                // The terminal went away (a dropped SSH session): as a hangup.
+                tracing::warn!(error = %e, "cannot draw on the terminal; closing the console");
+                stats.terminal_lost = true;
+                break;
+            }
             app.dirty = false;
             stats.frames += 1;
             debug_panic_trigger(real_terminal);
@@ -363,7 +371,14 @@ where
                 Some(Ok(Event::Paste(t))) => msgs.push(Msg::Paste(t)),
                 Some(Ok(Event::Resize(_, _))) => {
                     // A resize storm costs one frame per 16 ms, not one per event.
-                    terminal.autoresize()?;
+                    if let Err(e) = terminal.autoresize() {
+                        if !real_terminal {
+                            return Err(e.into());
+                        }
+                        tracing::warn!(error = %e, "cannot size the terminal; closing the console");
+                        stats.terminal_lost = true;
+                        break;
+                    }
                     msgs.push(Msg::Resize);
                 }
                 Some(Ok(_)) => {}
