@@ -39,6 +39,7 @@ pub const DEFAULT_POLL_MS: u64 = 2000;
 pub const ENV_POLL_MS: &str = "AACON_API_POLL_MS";
 pub const DEFAULT_HEALTH_INTERVAL_SECS: u64 = 15;
 pub const DEFAULT_LOG_LEVEL: &str = "info";
+pub const DEFAULT_ON_HANGUP: &str = "detach";
 
 const REFRESH_MS_RANGE: std::ops::RangeInclusive<u64> = 16..=10_000;
 const POLL_MS_RANGE: std::ops::RangeInclusive<u64> = 100..=600_000;
@@ -65,6 +66,7 @@ pub const KEYS: &[(&str, &str)] = &[
         "ui.refresh_ms",
         "a whole number of milliseconds from 16 to 10000",
     ),
+    ("ui.on_hangup", "\"detach\" or \"stop\""),
     (
         "runtime.health_interval_secs",
         "a whole number of seconds from 1 to 3600",
@@ -148,6 +150,7 @@ pub struct UiSection {
     pub keymap: Option<String>,
     pub read_only: Option<bool>,
     pub refresh_ms: Option<u64>,
+    pub on_hangup: Option<String>,
 }
 
 /// `[runtime]`: the embedded runtime.
@@ -231,6 +234,7 @@ impl FileConfig {
             ("ui.keymap", u.keymap.is_some()),
             ("ui.read_only", u.read_only.is_some()),
             ("ui.refresh_ms", u.refresh_ms.is_some()),
+            ("ui.on_hangup", u.on_hangup.is_some()),
             (
                 "runtime.health_interval_secs",
                 self.runtime.health_interval_secs.is_some(),
@@ -442,6 +446,9 @@ pub struct Settings {
     pub keymap: String,
     pub read_only: bool,
     pub refresh_ms: u64,
+    /// What a console's hangup (SIGHUP) does to the instances it runs:
+    /// "detach" (keep them running under a background host) or "stop".
+    pub on_hangup: String,
     pub health_interval_secs: u64,
     /// What a managed process inherits of our environment (`runtime.child_env`).
     pub child_env: Vec<String>,
@@ -466,6 +473,7 @@ impl Default for Settings {
             keymap: DEFAULT_KEYMAP.to_string(),
             read_only: false,
             refresh_ms: DEFAULT_REFRESH_MS,
+            on_hangup: DEFAULT_ON_HANGUP.to_string(),
             health_interval_secs: DEFAULT_HEALTH_INTERVAL_SECS,
             child_env: crate::runtime::childenv::default_allow(),
             log_level: DEFAULT_LOG_LEVEL.to_string(),
@@ -615,6 +623,20 @@ impl Settings {
             s.refresh_ms = ms;
             origins.insert("ui.refresh_ms", o);
         }
+        if let Some(v) = &file.ui.on_hangup {
+            let o = file.origin("ui.on_hangup");
+            if !matches!(v.as_str(), "detach" | "stop") {
+                return Err(value_error(
+                    o,
+                    format!(
+                        "'{}' is not a hangup action; use \"detach\" (keep the instances running under a background host) or \"stop\"",
+                        v.escape_default()
+                    ),
+                ));
+            }
+            s.on_hangup = v.clone();
+            origins.insert("ui.on_hangup", o);
+        }
 
         // API polling: env (a number) > file
         let poll = match env(ENV_POLL_MS) {
@@ -701,7 +723,7 @@ impl Settings {
     /// secrets redacted (for `aacon config show`).
     pub fn describe(&self) -> String {
         let opt = |v: Option<String>| v.unwrap_or_else(|| "(unset)".to_string());
-        let values: [(&str, String); 16] = [
+        let values: [(&str, String); 17] = [
             (
                 "backend.api_url",
                 opt(self.api_url.as_deref().map(redacted_url)),
@@ -727,6 +749,7 @@ impl Settings {
             ("ui.keymap", self.keymap.clone()),
             ("ui.read_only", self.read_only.to_string()),
             ("ui.refresh_ms", self.refresh_ms.to_string()),
+            ("ui.on_hangup", self.on_hangup.clone()),
             (
                 "runtime.health_interval_secs",
                 self.health_interval_secs.to_string(),

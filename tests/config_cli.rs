@@ -93,7 +93,7 @@ fn a_bad_config_file_is_one_sentence_naming_file_line_and_key() {
         .assert()
         .code(2)
         .stderr(predicate::eq(format!(
-            "aacon: {} line 3, key `ui.colour`: unknown key; [ui] takes theme, keymap, read_only, refresh_ms\n",
+            "aacon: {} line 3, key `ui.colour`: unknown key; [ui] takes theme, keymap, read_only, refresh_ms, on_hangup\n",
             file.display()
         )));
     let missing = dir.path().join("nope.toml");

@@ -608,3 +608,80 @@ async fn probes_refresh_health_without_writing_running_to_running_events() {
         "{probes:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_replaces_the_process_once_even_when_its_stop_arrives_again() {
+    let rig = &Rig::new(fast_config()).await;
+    let inst = rig.start("again", json!({"command": [FIXTURE]})).await;
+    rig.wait_status(inst.id, Status::Running, 20).await;
+    let rt = rig.rt();
+    // A restart: a new process, the stop and the start under one id.
+    let restart = |old: u32| async move {
+        let out = rig.platform.restart(inst.id).await.unwrap();
+        assert!(
+            out.message.contains("restart requested for 'again'"),
+            "{}",
+            out.message
+        );
+        let corr = rig.last_correlation(inst.id, EventType::Stopped).await;
+        assert!(corr.is_some());
+        assert_eq!(
+            rig.last_correlation(inst.id, EventType::Started).await,
+            corr
+        );
+        // Running again under that id, in a new process.
+        rig.wait(inst.id, 20, |i| {
+            i.status == Status::Running && rt.pid(inst.id).is_some_and(|p| p != old)
+        })
+        .await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while rig
+            .last_correlation(inst.id, EventType::StatusChanged)
+            .await
+            != corr
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no report under {corr:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        wait_dead(old, 10).await;
+        rt.pid(inst.id).unwrap()
+    };
+    let second = restart(rt.pid(inst.id).unwrap()).await;
+    // The restart's stop again, as a Redis watcher feeding the same
+    // subscribers delivers it (twice); then a second restart, handled after
+    // them. A replay that restarted the server would chain a stop report
+    // before the second restart's reports.
+    let stop = rig
+        .events(inst.id)
+        .await
+        .into_iter()
+        .rfind(|e| e.kind() == Some(EventType::Stopped))
+        .unwrap();
+    // Each copy under a fresh event id: the once-only sender drops a copy
+    // it saw recently, but a backfill can replay one it no longer remembers,
+    // and then only the runtime's own guard stands between it and a restart.
+    for _ in 0..2 {
+        let mut replay = stop.clone();
+        replay.event_id = uuid::Uuid::new_v4().to_string();
+        rig.platform
+            .event_sender()
+            .send_batch(vec![aacon::platform::PlatformEvent::Event(
+                std::sync::Arc::new(replay),
+            )]);
+    }
+    restart(second).await;
+    let restarted = rig
+        .events(inst.id)
+        .await
+        .into_iter()
+        .filter(|e| {
+            e.kind() == Some(EventType::StatusChanged)
+                && e.data["reason"] == "restart requested"
+                && e.data["status"] == "stopped"
+        })
+        .count();
+    assert_eq!(restarted, 2, "a replayed stop restarted the server again");
+}

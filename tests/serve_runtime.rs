@@ -205,3 +205,117 @@ async fn serve_runs_instances_and_stops_them_on_sigterm() {
         "the managed process outlived serve"
     );
 }
+
+/// The newest `Stopped` event of `id` and everything after it.
+async fn since_last_stop(api: &ApiPlatform, id: uuid::Uuid) -> Vec<aacon::domain::Envelope> {
+    let events = api
+        .events(aacon::platform::EventQuery {
+            instance: Some(id),
+            since: None,
+            limit: Some(500),
+        })
+        .await
+        .unwrap();
+    let stop = events
+        .iter()
+        .rposition(|e| e.event_type == "MCPServerInstanceStopped")
+        .expect("a stop event");
+    events[stop..].to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_through_serve_is_one_operation_with_a_new_process() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let serve = support::serve::Serve::start(&data, &tmp.path().join("config"), &[]);
+    let api = ApiPlatform::new(ApiOptions::new(&serve.url)).unwrap();
+    let marker = format!("serve-restart-{}", uuid::Uuid::new_v4());
+    let inst = api
+        .create(NewInstance {
+            name: "fixture".into(),
+            description: None,
+            server_spec_id: None,
+            json_spec: json!({"command": [FIXTURE], "args": ["--stderr", marker]}),
+        })
+        .await
+        .unwrap();
+    api.start(inst.id).await.unwrap();
+    let wait_for = |old: Option<u32>| {
+        let marker = marker.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let pids = pids_with(&marker);
+                if pids.len() == 1 && Some(pids[0]) != old {
+                    return pids[0];
+                }
+                assert!(Instant::now() < deadline, "pids {pids:?}, before {old:?}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let first = wait_for(None).await;
+    // serve's route: one operation, answered with the instance.
+    let out = api.restart(inst.id).await.unwrap();
+    assert_eq!(out.instance.id, inst.id);
+    assert!(
+        out.message.contains("restart requested for 'fixture'")
+            && out.message.contains("the API server hosts the runtime"),
+        "{}",
+        out.message
+    );
+    let second = wait_for(Some(first)).await;
+    assert_ne!(first, second);
+    // The stop, the start and the runtime's reports share one correlation id.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let after = since_last_stop(&api, inst.id).await;
+        let corr = after[0].correlation_id.clone();
+        assert!(corr.is_some());
+        let running = after.iter().any(|e| {
+            e.event_type == "MCPServerInstanceStatusChanged" && e.data["status"] == "running"
+        });
+        if running {
+            assert!(
+                after
+                    .iter()
+                    .any(|e| e.event_type == "MCPServerInstanceStarted"),
+                "{after:#?}"
+            );
+            assert!(after.iter().all(|e| e.correlation_id == corr), "{after:#?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{after:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The route is described, and the lock names serve's address.
+    let doc: serde_json::Value = reqwest::get(format!("{}/openapi.json", serve.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        doc["paths"]["/v1/mcp-server-instances/{id}/restart"]["post"].is_object(),
+        "{}",
+        doc["paths"]
+    );
+    let status = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_aacon"))
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["host", "status", "-o", "json"])
+            .env_remove("AACON_API_URL")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["host"]["role"], "serve", "{status}");
+    assert_eq!(
+        format!("http://{}", status["host"]["address"].as_str().unwrap()),
+        serve.url
+    );
+    assert_eq!(status["host"]["pid"], serve.child.id());
+}

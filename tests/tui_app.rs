@@ -367,6 +367,7 @@ async fn read_only_is_enforced_at_the_port() {
     );
     refused(ro.start(made.id).await.map(|_| ()));
     refused(ro.stop(made.id).await.map(|_| ()));
+    refused(ro.restart(made.id).await.map(|_| ()));
     refused(ro.delete(made.id).await);
     let after = inner.list().await.unwrap();
     assert_eq!(after.len(), 1);
@@ -883,4 +884,131 @@ async fn a_bulk_delete_stops_running_instances_first_then_deletes_them() {
     );
     assert_eq!(kinds(idle, &log), ["Created", "Deleted"]);
     assert!(p.list().await.unwrap().is_empty());
+}
+
+fn hosting(a: &mut App) {
+    a.update(Msg::RuntimeHost(Some(
+        aacon::platform::RuntimeHost::ThisProcess {
+            role: "console".into(),
+            pid: 4242,
+        },
+    )));
+}
+
+#[test]
+fn quit_asks_only_while_instances_run_under_this_console() {
+    // Nobody told the console it hosts: it quits at once.
+    let mut a = app();
+    assert_eq!(a.update(key('q')), vec![Command::Quit]);
+    assert!(a.quit);
+    // Another process hosts the runtime: quitting stops nothing; at once.
+    let mut a = app();
+    a.update(Msg::RuntimeHost(Some(
+        aacon::platform::RuntimeHost::Other {
+            role: "host".into(),
+            pid: 9,
+            address: None,
+        },
+    )));
+    assert_eq!(a.update(key('q')), vec![Command::Quit]);
+    // This console hosts, and instances are desired running: it asks.
+    let mut a = app();
+    hosting(&mut a);
+    assert!(a.update(key('q')).is_empty());
+    assert!(!a.quit);
+    match &a.overlay {
+        Some(Overlay::Quit(p)) => {
+            assert_eq!(
+                p.names,
+                [
+                    "everything",
+                    "filesystem",
+                    "git",
+                    "github",
+                    "postgres",
+                    "search"
+                ]
+            );
+            assert_eq!(p.stdio, 4, "github and search are external");
+        }
+        other => panic!("no quit prompt: {other:?}"),
+    }
+    // Keys the prompt does not bind do nothing, q included.
+    assert!(a.update(key('q')).is_empty());
+    assert!(a.update(key('x')).is_empty());
+    assert!(matches!(a.overlay, Some(Overlay::Quit(_))) && !a.quit);
+    // Cancel, then `:q` asks the same, and detach quits with detach.
+    a.update(Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+    assert!(a.overlay.is_none() && !a.quit);
+    assert!(a.run_command("q").is_empty());
+    assert!(matches!(a.overlay, Some(Overlay::Quit(_))));
+    assert_eq!(a.update(key('d')), vec![Command::Quit]);
+    assert!(a.quit);
+    assert_eq!(a.ending, aacon::tui::Ending::Detach);
+    // Stop quits with stop.
+    let mut a = app();
+    hosting(&mut a);
+    a.update(key('q'));
+    assert_eq!(a.update(key('s')), vec![Command::Quit]);
+    assert_eq!(a.ending, aacon::tui::Ending::Stop);
+}
+
+#[test]
+fn hosting_with_nothing_desired_running_quits_at_once() {
+    let mut a = app();
+    let stopped: Vec<_> = fixtures::instances()
+        .into_iter()
+        .map(|mut i| {
+            i.desired_state = aacon::domain::DesiredState::Stopped;
+            i
+        })
+        .collect();
+    a.load(stopped);
+    hosting(&mut a);
+    assert_eq!(a.update(key('q')), vec![Command::Quit]);
+    assert_eq!(a.ending, aacon::tui::Ending::Stop);
+}
+
+#[test]
+fn bulk_restart_asks_naming_the_marked_rows_then_restarts_them() {
+    let mut a = app();
+    a.update(key(' '));
+    a.update(key(' '));
+    let marked: Vec<Uuid> = a.rows[..2].to_vec();
+    assert!(a.update(key('R')).is_empty());
+    match &a.overlay {
+        Some(Overlay::Confirm(c)) => {
+            assert_eq!(c.title, "Restart 2 instances?");
+            assert!(c.lines.iter().any(|l| l.contains("everything")));
+            assert!(c.lines.iter().any(|l| l.contains("filesystem")));
+        }
+        other => panic!("no confirmation: {other:?}"),
+    }
+    let cmds = a.update(key('y'));
+    match cmds.as_slice() {
+        [Command::Restart(ids)] => {
+            let mut ids = ids.clone();
+            let mut want = marked.clone();
+            ids.sort();
+            want.sort();
+            assert_eq!(ids, want);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(a.marked.is_empty(), "marks clear after a bulk action");
+    // From the detail view, the one instance shown.
+    let mut a = app();
+    a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    let id = a.rows[0];
+    a.update(key('R'));
+    assert_eq!(a.update(key('y')), vec![Command::Restart(vec![id])]);
+}
+
+#[test]
+fn read_only_console_refuses_a_restart() {
+    let mut a = app();
+    a.backend.read_only = true;
+    assert!(a.update(key('R')).is_empty());
+    assert!(a.overlay.is_none());
+    assert!(a.toast.as_ref().unwrap().text.contains("read-only"));
 }

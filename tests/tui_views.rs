@@ -2,7 +2,7 @@
 //! real render code into a `TestBackend`.
 
 use aacon::domain::Status;
-use aacon::platform::{ToolCallResult, ToolInfo};
+use aacon::platform::{RuntimeHost, ToolCallResult, ToolInfo};
 use aacon::tui::app::{App, Msg, Overlay};
 use aacon::tui::fixtures;
 use aacon::tui::keymap::{Action, Keymap};
@@ -575,4 +575,59 @@ fn an_event_known_by_id_only_shows_the_id_and_one_without_shows_a_dash() {
     assert_eq!(rows.len(), 2, "{screen}");
     assert!(rows[0].contains("0badc0de"), "{}", rows[0]);
     assert!(rows[1].contains(" - "), "{}", rows[1]);
+}
+
+/// The fixture's app as a console that hosts the runtime.
+fn hosting(a: &mut App) {
+    a.update(Msg::RuntimeHost(Some(RuntimeHost::ThisProcess {
+        role: "console".into(),
+        pid: 4242,
+    })));
+}
+
+#[test]
+fn quit_prompt_names_what_runs_and_the_choices() {
+    both_sizes("quit_prompt", |a| {
+        hosting(a);
+        a.update(key('q'));
+        assert!(matches!(a.overlay, Some(Overlay::Quit(_))));
+        assert!(!a.quit);
+    });
+}
+
+#[test]
+fn the_header_names_the_runtime_host() {
+    for (name, host) in [
+        (
+            "serve",
+            RuntimeHost::Other {
+                role: "serve".into(),
+                pid: 7,
+                address: Some("127.0.0.1:8080".into()),
+            },
+        ),
+        (
+            "background",
+            RuntimeHost::Other {
+                role: "host".into(),
+                pid: 9,
+                address: None,
+            },
+        ),
+        ("nobody", RuntimeHost::Nobody),
+    ] {
+        let mut a = app();
+        a.update(Msg::RuntimeHost(Some(host)));
+        insta::assert_snapshot!(format!("runtime_host_{name}_80x24"), render(&mut a, 80, 24));
+    }
+    both_sizes("runtime_host_console", hosting);
+}
+
+#[test]
+fn confirm_bulk_restart_names_the_instances() {
+    both_sizes("confirm_restart", |a| {
+        a.update(key(' '));
+        a.update(key(' '));
+        a.update(key('R'));
+    });
 }

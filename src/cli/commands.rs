@@ -162,6 +162,7 @@ async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
         Some(Command::Doctor) => super::doctor::doctor(&dir, &cli.global, fmt).await,
         Some(Command::Logs(cmd)) => logs(&dir, cmd).await,
         Some(Command::Config(cmd)) => config(&cli.global, cmd),
+        Some(Command::Host(cmd)) => super::host::host(&dir, &cli.global, cmd, fmt).await,
     }
 }
 
@@ -192,6 +193,8 @@ fn console_options(
     opts.theme = settings.theme.clone();
     opts.keymap = settings.keymap.clone();
     opts.tick = std::time::Duration::from_millis(settings.refresh_ms);
+    opts.on_hangup =
+        crate::tui::Ending::from_name(&settings.on_hangup).unwrap_or(crate::tui::Ending::Detach);
     opts
 }
 
@@ -217,11 +220,7 @@ async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
             host_runtime: true,
         },
     )?);
-    let runtime_cfg = crate::runtime::RuntimeConfig {
-        probe_interval: std::time::Duration::from_secs(settings.health_interval_secs),
-        child_env: settings.child_env.clone(),
-        ..Default::default()
-    };
+    let runtime_cfg = super::serve_cmd::runtime_config(&settings);
     let host = crate::runtime::Host::start(
         embedded.clone(),
         Role::Console,
@@ -255,19 +254,23 @@ async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
             futures::future::pending::<()>().await;
         })
     });
-    let p: Arc<dyn Platform> = embedded;
-    let out = crate::tui::run(p, opts)
+    let p: Arc<dyn Platform> = embedded.clone();
+    let out = crate::tui::run_console(p, opts)
         .await
         .map_err(|e| Failure::new(exit::RUNTIME, format!("{e:#}")));
     if let Some(live) = live {
         live.abort();
+    }
+    let detach = matches!(out, Ok(crate::tui::Ending::Detach)) && embedded.is_runtime_host();
+    if detach {
+        return super::host::detach(dir, global, &embedded, host, relay).await;
     }
     // Stop every managed process, then flush what is left of the outbox.
     host.shutdown().await;
     if let Some(relay) = relay {
         relay.shutdown().await;
     }
-    out
+    out.map(|_| ())
 }
 
 /// A one-shot command tries once to publish what it committed; what Redis
@@ -440,6 +443,10 @@ async fn instances(p: &dyn Platform, cmd: InstancesCmd, fmt: Output) -> Outcome 
         }
         InstancesCmd::Start { key } => action(p, &key, true, fmt).await?,
         InstancesCmd::Stop { key } => action(p, &key, false, fmt).await?,
+        InstancesCmd::Restart { key } => {
+            let inst = p.get(&key).await?;
+            action_outcome(p.restart(inst.id).await?, fmt);
+        }
     }
     Ok(())
 }
@@ -451,6 +458,11 @@ async fn action(p: &dyn Platform, key: &str, start: bool, fmt: Output) -> Outcom
     } else {
         p.stop(inst.id).await?
     };
+    action_outcome(out, fmt);
+    Ok(())
+}
+
+fn action_outcome(out: crate::platform::ActionOutcome, fmt: Output) {
     match fmt {
         Output::Table => print(&format!("{}\n", inert(&out.message))),
         _ => {
@@ -458,7 +470,6 @@ async fn action(p: &dyn Platform, key: &str, start: bool, fmt: Output) -> Outcom
             eprintln!("aacon: {}", inert(&out.message));
         }
     }
-    Ok(())
 }
 
 fn confirm(question: &str) -> Outcome {

@@ -4,6 +4,7 @@
 mod commands;
 mod context_cmd;
 mod doctor;
+mod host;
 mod output;
 mod runtime_cmds;
 mod serve_cmd;
@@ -124,6 +125,24 @@ pub enum Command {
     /// The config file: where it is looked for, an example, the settings in effect.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// A background runtime host: runs the instances without a console (a
+    /// console that quits with "detach" starts one).
+    #[command(subcommand)]
+    Host(HostCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HostCmd {
+    /// Show which process hosts the runtime of this data dir (exit 4 when none).
+    Status,
+    /// Stop the background host; its instances stop (desired state stays,
+    /// so the next host starts them again).
+    Stop,
+    /// Start a background host in its own session (it outlives the terminal).
+    Start,
+    /// Host the runtime in the foreground until SIGTERM or Ctrl-C (what a
+    /// background host runs; a hangup is ignored).
+    Run,
 }
 
 #[derive(Debug, Args)]
@@ -257,6 +276,12 @@ pub enum InstancesCmd {
     },
     /// Ask for an instance to stop.
     Stop {
+        #[arg(add = ArgValueCandidates::new(instance_names))]
+        key: String,
+    },
+    /// Stop and start an instance as one operation (one correlation id);
+    /// against AgentArea, which has no restart, a stop then a start.
+    Restart {
         #[arg(add = ArgValueCandidates::new(instance_names))]
         key: String,
     },

@@ -63,6 +63,7 @@ pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Re
     // The token clients must send: AACON_API_TOKEN or backend.token.
     let token = settings
         .api_token
+        .as_ref()
         .map(|t| ApiToken::new(t.expose()))
         .transpose()
         .map_err(|e| Failure::new(exit::USAGE, e))?;
@@ -91,11 +92,7 @@ pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Re
     .map_err(|e| Failure::new(exit::USAGE, e))?;
     // Host the runtime (now, or when the current host exits); on shutdown
     // stop every managed process before the outbox's last flush.
-    let runtime_cfg = crate::runtime::RuntimeConfig {
-        probe_interval: std::time::Duration::from_secs(settings.health_interval_secs),
-        child_env: settings.child_env.clone(),
-        ..Default::default()
-    };
+    let runtime_cfg = runtime_config(&settings);
     let host = crate::runtime::Host::start(
         embedded.clone(),
         Role::Serve,
@@ -132,6 +129,10 @@ async fn run(
     let addr = server
         .local_addr()
         .map_err(|e| Failure::new(exit::RUNTIME, e))?;
+    // Consoles of this data dir say "serve at ADDR" for the runtime host.
+    if let Err(e) = embedded.set_address(addr.to_string()) {
+        tracing::warn!(error = %e, "cannot note the address in the runtime lock");
+    }
     if !has_token {
         eprintln!(
             "aacon: no API token configured (AACON_API_TOKEN or backend.token): serving on loopback only, without authentication"
@@ -158,4 +159,14 @@ async fn run(
     tracing::info!("server stopped");
     eprintln!("aacon: stopped");
     Ok(())
+}
+
+/// The runtime's settings as the config gives them, for every process that
+/// hosts it (serve, the console, a background host).
+pub(super) fn runtime_config(settings: &Settings) -> crate::runtime::RuntimeConfig {
+    crate::runtime::RuntimeConfig {
+        probe_interval: std::time::Duration::from_secs(settings.health_interval_secs),
+        child_env: settings.child_env.clone(),
+        ..Default::default()
+    }
 }

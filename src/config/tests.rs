@@ -153,7 +153,7 @@ fn unknown_keys_name_file_line_and_key() {
     let e = file_err("[ui]\ntheme = \"light\"\ncolour = \"red\"\n");
     assert_eq!(
         e.to_string(),
-        "/etc/aacon/config.toml line 3, key `ui.colour`: unknown key; [ui] takes theme, keymap, read_only, refresh_ms"
+        "/etc/aacon/config.toml line 3, key `ui.colour`: unknown key; [ui] takes theme, keymap, read_only, refresh_ms, on_hangup"
     );
     let e = file_err("# top\n\n[colors]\nx = 1\n");
     let text = e.to_string();

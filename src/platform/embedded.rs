@@ -39,14 +39,18 @@ pub enum Role {
     Cli,
     Console,
     Serve,
+    /// A background runtime host (`aacon host run`), e.g. one a console
+    /// detached its instances to.
+    Host,
 }
 
 impl Role {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Role::Cli => "cli",
             Role::Console => "console",
             Role::Serve => "serve",
+            Role::Host => "host",
         }
     }
 }
@@ -67,7 +71,9 @@ fn hostname() -> String {
 
 /// The runtime host lock, held for as long as this value lives.
 pub struct RuntimeLock {
-    _file: File,
+    file: File,
+    /// What the lock file says: `pid role since`.
+    line: String,
 }
 
 /// Who holds the runtime lock.
@@ -76,27 +82,25 @@ pub struct LockHolder {
     pub pid: u32,
     pub role: String,
     pub since: String,
+    /// Where the holder serves its API, when it does (`aacon serve`).
+    pub address: Option<String>,
 }
 
 impl RuntimeLock {
     /// Take the lock if nobody holds it.
     pub fn try_acquire(dir: &DataDir, role: Role) -> Result<Option<RuntimeLock>> {
-        let mut file = open_lock_file(dir)?;
+        let file = open_lock_file(dir)?;
         match file.try_lock() {
             Ok(()) => {
                 let line = format!(
-                    "{} {} {}\n",
+                    "{} {} {}",
                     std::process::id(),
                     role.as_str(),
                     Utc::now().to_rfc3339()
                 );
-                file.set_len(0)
-                    .and_then(|_| file.rewind())
-                    .and_then(|_| file.write_all(line.as_bytes()))
-                    .map_err(|e| {
-                        PlatformError::Internal(format!("cannot write the runtime lock: {e}"))
-                    })?;
-                Ok(Some(RuntimeLock { _file: file }))
+                let mut lock = RuntimeLock { file, line };
+                lock.write(None)?;
+                Ok(Some(lock))
             }
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
             Err(std::fs::TryLockError::Error(e)) => Err(PlatformError::Internal(format!(
@@ -112,13 +116,25 @@ impl RuntimeLock {
         match file.try_lock_shared() {
             Ok(()) => Ok(None),
             Err(std::fs::TryLockError::WouldBlock) => {
+                // The holder writes its line right after taking the lock; a
+                // read in between finds it empty or cut short: read again
+                // for a moment (the line ends with a newline when whole).
                 let mut text = String::new();
-                let _ = file.read_to_string(&mut text);
+                for _ in 0..50 {
+                    text.clear();
+                    let _ = file.rewind();
+                    let _ = file.read_to_string(&mut text);
+                    if text.ends_with('\n') {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(2));
+                }
                 let mut parts = text.split_whitespace();
                 Ok(Some(LockHolder {
                     pid: parts.next().and_then(|p| p.parse().ok()).unwrap_or(0),
                     role: parts.next().unwrap_or("unknown").to_string(),
                     since: parts.next().unwrap_or("").to_string(),
+                    address: parts.next().map(str::to_string),
                 }))
             }
             Err(std::fs::TryLockError::Error(e)) => Err(PlatformError::Internal(format!(
@@ -126,6 +142,21 @@ impl RuntimeLock {
                 dir.runtime_lock().display()
             ))),
         }
+    }
+}
+
+impl RuntimeLock {
+    /// Write `pid role since [address]` into the held lock file.
+    fn write(&mut self, address: Option<&str>) -> Result<()> {
+        let text = match address {
+            Some(a) => format!("{} {a}\n", self.line),
+            None => format!("{}\n", self.line),
+        };
+        let file = &mut self.file;
+        file.set_len(0)
+            .and_then(|_| file.rewind())
+            .and_then(|_| file.write_all(text.as_bytes()))
+            .map_err(|e| PlatformError::Internal(format!("cannot write the runtime lock: {e}")))
     }
 }
 
@@ -180,6 +211,10 @@ pub struct EmbeddedPlatform {
     host_api: std::sync::OnceLock<Option<crate::platform::api::ApiPlatform>>,
     /// The Redis stream this process watches, for a full read on request.
     stream: std::sync::OnceLock<crate::bus::RedisConfig>,
+    /// Where this process serves its API, written into the runtime lock
+    /// while it holds it (so consoles can say "serve at ADDR").
+    address: Mutex<Option<String>>,
+    role: Role,
 }
 
 /// Whether a runtime error message is about the arguments (not the server).
@@ -231,6 +266,8 @@ impl EmbeddedPlatform {
             runtime: Mutex::new(None),
             host_api: std::sync::OnceLock::new(),
             stream: std::sync::OnceLock::new(),
+            address: Mutex::new(None),
+            role: opts.role,
         })
     }
 
@@ -293,8 +330,54 @@ impl EmbeddedPlatform {
             .map_err(|_| PlatformError::Internal("the runtime lock state is poisoned".into()))?;
         if held.is_none() {
             *held = RuntimeLock::try_acquire(&self.dir, role)?;
+            let address = self.address.lock().ok().and_then(|a| a.clone());
+            if let (Some(lock), Some(a)) = (held.as_mut(), address) {
+                lock.write(Some(&a))?;
+            }
         }
         Ok(held.is_some())
+    }
+
+    /// Say where this process serves its API (`aacon serve`): the runtime
+    /// lock names it while this process holds the lock.
+    pub fn set_address(&self, address: String) -> Result<()> {
+        if let Ok(mut a) = self.address.lock() {
+            *a = Some(address.clone());
+        }
+        let mut held = self
+            .runtime_lock
+            .lock()
+            .map_err(|_| PlatformError::Internal("the runtime lock state is poisoned".into()))?;
+        match held.as_mut() {
+            Some(lock) => lock.write(Some(&address)),
+            None => Ok(()),
+        }
+    }
+
+    /// Let go of the runtime lock (after the runtime stopped), so another
+    /// process (a background host) takes it over.
+    pub fn release_runtime(&self) {
+        if let Ok(mut held) = self.runtime_lock.lock() {
+            *held = None;
+        }
+    }
+
+    /// Who hosts the runtime of this data dir.
+    pub fn runtime_host_now(&self) -> Result<super::RuntimeHost> {
+        if self.is_runtime_host() {
+            return Ok(super::RuntimeHost::ThisProcess {
+                role: self.role.as_str().to_string(),
+                pid: std::process::id(),
+            });
+        }
+        Ok(match RuntimeLock::holder(&self.dir)? {
+            Some(h) => super::RuntimeHost::Other {
+                role: h.role,
+                pid: h.pid,
+                address: h.address,
+            },
+            None => super::RuntimeHost::Nobody,
+        })
     }
 
     /// Record a runtime status report (used by the MCP runtime).
@@ -542,6 +625,21 @@ impl Platform for EmbeddedPlatform {
             instance: inst,
             message,
         })
+    }
+
+    /// The stop and the start commit together under one correlation id;
+    /// the runtime host replaces the running session when it sees them.
+    async fn restart(&self, id: Uuid) -> Result<ActionOutcome> {
+        let inst = self.command(move |s| s.restart(id, correlation())).await?;
+        let message = self.host_message("restart requested for", &inst.name)?;
+        Ok(ActionOutcome {
+            instance: inst,
+            message,
+        })
+    }
+
+    async fn runtime_host(&self) -> Option<super::RuntimeHost> {
+        self.runtime_host_now().ok()
     }
 
     async fn validate(&self, spec: &serde_json::Value) -> Result<Report> {

@@ -125,6 +125,47 @@ impl StreamWindow {
     }
 }
 
+/// Who runs the MCP runtime (the processes and sessions behind instances).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuntimeHost {
+    /// This process holds the runtime lock.
+    ThisProcess { role: String, pid: u32 },
+    /// Another process of this data dir holds it.
+    Other {
+        role: String,
+        pid: u32,
+        /// Where it serves its API (`aacon serve`).
+        address: Option<String>,
+    },
+    /// Nobody: no instance is run until a console, `aacon serve` or
+    /// `aacon host` takes the lock.
+    Nobody,
+    /// The remote API server runs its own.
+    Remote,
+}
+
+impl RuntimeHost {
+    /// For the header: "this console, pid 42", "serve at 127.0.0.1:8080,
+    /// pid 42", "background host, pid 42".
+    pub fn describe(&self) -> String {
+        match self {
+            RuntimeHost::ThisProcess { role, pid } => format!("this {role}, pid {pid}"),
+            RuntimeHost::Other {
+                role,
+                pid,
+                address: Some(a),
+            } if role == "serve" => format!("serve at {a}, pid {pid}"),
+            RuntimeHost::Other { role, pid, .. } => match role.as_str() {
+                "host" => format!("background host, pid {pid}"),
+                "console" => format!("another console, pid {pid}"),
+                r => format!("{r}, pid {pid}"),
+            },
+            RuntimeHost::Nobody => "none (instances do not run)".into(),
+            RuntimeHost::Remote => "the API server".into(),
+        }
+    }
+}
+
 /// Facts about the backend, for the header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackendInfo {
@@ -156,6 +197,24 @@ pub trait Platform: Send + Sync {
     async fn delete(&self, id: Uuid) -> Result<()>;
     async fn start(&self, id: Uuid) -> Result<ActionOutcome>;
     async fn stop(&self, id: Uuid) -> Result<ActionOutcome>;
+    /// Stop and start again as one operation under one correlation id.
+    /// A backend without such an operation is sent a stop, then a start,
+    /// and the message says so.
+    async fn restart(&self, id: Uuid) -> Result<ActionOutcome> {
+        self.stop(id).await?;
+        let out = self.start(id).await?;
+        Ok(ActionOutcome {
+            message: format!(
+                "restarted '{}' as a stop, then a start (two operations: this backend has no restart)",
+                out.instance.name
+            ),
+            instance: out.instance,
+        })
+    }
+    /// Who hosts the runtime; `None` when this backend cannot tell.
+    async fn runtime_host(&self) -> Option<RuntimeHost> {
+        None
+    }
     async fn validate(&self, spec: &serde_json::Value) -> Result<Report>;
     async fn events(&self, query: EventQuery) -> Result<Vec<Envelope>>;
     /// Live events from now on.

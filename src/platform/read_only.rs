@@ -50,6 +50,12 @@ impl Platform for ReadOnly {
     async fn stop(&self, _id: Uuid) -> Result<ActionOutcome> {
         Err(Refused("stopping an instance"))
     }
+    async fn restart(&self, _id: Uuid) -> Result<ActionOutcome> {
+        Err(Refused("restarting an instance"))
+    }
+    async fn runtime_host(&self) -> Option<super::RuntimeHost> {
+        self.0.runtime_host().await
+    }
     async fn validate(&self, spec: &serde_json::Value) -> Result<Report> {
         self.0.validate(spec).await
     }

@@ -22,6 +22,7 @@ pub mod content;
 pub mod linewatch;
 pub mod plan;
 pub mod procs;
+mod restart;
 pub mod ring;
 pub mod session;
 pub mod socket;
@@ -141,6 +142,10 @@ struct Supervisor {
     task: JoinHandle<()>,
     /// The configuration version it runs.
     version: u64,
+    /// The instance's aggregate version when it was started: a stop event
+    /// at or below it is older than this session (a replay, e.g. the same
+    /// event again from Redis) and restarts nothing.
+    since: u64,
 }
 
 /// The running runtime; drop or [`RuntimeHandle::shutdown`] ends it.
@@ -230,8 +235,11 @@ async fn main_loop(
                     let Some(id) = env.instance_id() else { continue };
                     // Created needs nothing: a new instance is desired stopped,
                     // and a start follows as its own event.
-                    if let Some(EventType::Updated | EventType::Deleted
-                        | EventType::Started | EventType::Stopped) = env.kind() {
+                    if let Some(EventType::Stopped) = env.kind() {
+                        // Desired running again by now: a restart.
+                        restart::on_stopped(&shared, &sups, id, env.correlation_id.clone(), env.aggregate_version).await;
+                    } else if let Some(EventType::Updated | EventType::Deleted
+                        | EventType::Started) = env.kind() {
                         reconcile_one(&shared, &sups, id, env.correlation_id.clone()).await;
                     }
                 }
@@ -342,22 +350,7 @@ fn apply(
                     wait_for = Some(old.task);
                 }
             }
-            let (tx, rx) = mpsc::unbounded_channel();
-            let task = tokio::spawn(supervise(
-                shared.clone(),
-                inst.clone(),
-                correlation_id,
-                rx,
-                wait_for,
-            ));
-            map.insert(
-                inst.id,
-                Supervisor {
-                    ctl: tx,
-                    task,
-                    version: inst.version,
-                },
-            );
+            spawn_supervisor(shared, map, inst, correlation_id, wait_for);
         }
         DesiredState::Stopped => {
             if let Some(s) = map.remove(&inst.id) {
@@ -389,6 +382,33 @@ fn apply(
             }
         }
     }
+}
+
+/// Supervise `inst` (after `wait_for`, the session it replaces, ended).
+fn spawn_supervisor(
+    shared: &Arc<Shared>,
+    map: &mut HashMap<Uuid, Supervisor>,
+    inst: &Instance,
+    correlation_id: Option<String>,
+    wait_for: Option<JoinHandle<()>>,
+) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let task = tokio::spawn(supervise(
+        shared.clone(),
+        inst.clone(),
+        correlation_id,
+        rx,
+        wait_for,
+    ));
+    map.insert(
+        inst.id,
+        Supervisor {
+            ctl: tx,
+            task,
+            version: inst.version,
+            since: inst.aggregate_version,
+        },
+    );
 }
 
 impl Shared {
@@ -992,7 +1012,18 @@ impl RuntimeHandle {
     /// Stop every managed process (MCP shutdown, SIGTERM, SIGKILL) and end
     /// the runtime. Observed status becomes `stopped`; desired state stays,
     /// so the next runtime host brings instances back.
-    pub async fn shutdown(mut self) {
+    pub async fn shutdown(self) {
+        self.stop_all(true).await;
+    }
+
+    /// Stop every managed process for a hand-over to another runtime host
+    /// (a background host): nothing is reported, so the instances stay
+    /// `running` until the next host reports on them as it starts them.
+    pub async fn hand_over(self) {
+        self.stop_all(false).await;
+    }
+
+    async fn stop_all(mut self, report: bool) {
         let _ = self.stop_main.send(true);
         if let Some(m) = self.main.take() {
             let _ = m.await;
@@ -1009,7 +1040,7 @@ impl RuntimeHandle {
             let _ = s.ctl.send(Ctl::Stop {
                 correlation_id: None,
                 reason: Some("the runtime host shut down".into()),
-                report: true,
+                report,
             });
             tasks.push(s.task);
         }
@@ -1247,6 +1278,17 @@ impl Host {
         let rt = self.runtime.lock().await.take();
         if let Some(rt) = rt {
             rt.shutdown().await;
+        }
+    }
+
+    /// Stop trying, and stop the runtime here without reporting, for the
+    /// next host to take over ([`RuntimeHandle::hand_over`]). The caller
+    /// then releases the runtime lock.
+    pub async fn hand_over(self) {
+        self.task.abort();
+        let rt = self.runtime.lock().await.take();
+        if let Some(rt) = rt {
+            rt.hand_over().await;
         }
     }
 }

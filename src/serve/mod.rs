@@ -131,6 +131,10 @@ fn build_router(state: AppState) -> Router {
         )
         .route(&format!("{BASE_PATH}/{{id}}/start"), post(start_instance))
         .route(&format!("{BASE_PATH}/{{id}}/stop"), post(stop_instance))
+        .route(
+            &format!("{BASE_PATH}/{{id}}/restart"),
+            post(restart_instance),
+        )
         .route(&format!("{BASE_PATH}/{{id}}/tools"), get(tools))
         .route(&format!("{BASE_PATH}/{{id}}/tools/call"), post(call_tool))
         .route(&format!("{BASE_PATH}/{{id}}/logs"), get(logs))
@@ -695,6 +699,20 @@ async fn action(st: AppState, id: String, start: bool) -> Response {
     } else {
         st.platform.stop(id).await
     };
+    action_reply(out)
+}
+
+/// Stop and start as one operation under one correlation id (an aacon
+/// extension; AgentArea has no restart).
+async fn restart_instance(State(st): State<AppState>, Path(id): Path<String>) -> Response {
+    let id = match parse_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    action_reply(st.platform.restart(id).await)
+}
+
+fn action_reply(out: Result<crate::platform::ActionOutcome, PlatformError>) -> Response {
     match out {
         Ok(o) => Json(StatusMessage {
             status: "success".into(),

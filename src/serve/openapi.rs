@@ -46,7 +46,7 @@ pub fn document(auth: bool, read_only: bool) -> Value {
                  Extensions AgentArea clients may ignore: instance fields version, desired_state, kind, status_reason, \
                  aggregate_version, updated_by, last_healthy_at, tool_count, restarts; ETag and If-None-Match on the list; \
                  ETag \"<version>\" on an instance and If-Match \"<version>\" on PATCH (409 when stale); \
-                 issues on a 400 for an invalid json_spec; the instance in start/stop answers; {EVENTS_PATH}.",
+                 issues on a 400 for an invalid json_spec; the instance in start/stop/restart answers; POST /{{id}}/restart; {EVENTS_PATH}.",
                 if auth { " Every /v1 call needs Authorization: Bearer <token>." } else { " No token is configured: loopback only." },
                 if read_only { " This server is read-only." } else { "" },
             ),
@@ -80,6 +80,7 @@ pub fn document(auth: bool, read_only: bool) -> Value {
             },
             format!("{one}/start"): {"parameters": [id_param()], "post": {"summary": "Ask for it to run", "responses": with(json!({"200": ok("Requested", json!({"$ref": "#/components/schemas/Action"})), "404": err("Not found")}))}},
             format!("{one}/stop"): {"parameters": [id_param()], "post": {"summary": "Ask for it to stop", "responses": with(json!({"200": ok("Requested", json!({"$ref": "#/components/schemas/Action"})), "404": err("Not found")}))}},
+            format!("{one}/restart"): {"parameters": [id_param()], "post": {"summary": "Stop and start again as one operation under one correlation id (aacon extension; AgentArea has no restart)", "responses": with(json!({"200": ok("Requested", json!({"$ref": "#/components/schemas/Action"})), "404": err("Not found")}))}},
             format!("{one}/tools"): {"parameters": [id_param()], "get": {"summary": "Discovered tools (live, else json_spec.available_tools)", "responses": with(json!({"200": ok("Tools", json!({"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "description": {"type": "string"}, "inputSchema": {"type": "object"}}}})), "404": err("Not found")}))}},
             format!("{one}/tools/call"): {"parameters": [id_param()], "post": {"summary": "Call a tool (aacon extension); arguments checked against its input schema, secrets masked in the answer",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "arguments": {"type": "object"}}}}}},

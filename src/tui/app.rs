@@ -10,6 +10,7 @@ use super::drafts::{Draft, DraftPrompt, DraftPromptOutcome};
 use super::editor::{Editor, EditorMode, EditorOutcome};
 use super::filter::{Filter, Subject};
 use super::keymap::{Action, Keymap, View};
+use super::quit::{Ending, QuitOutcome, QuitPrompt};
 use super::templates::{PickerOutcome, TemplatePicker};
 use super::theme::Theme;
 use crate::domain::probe::{probe_applies, shown_status, status_rank};
@@ -17,7 +18,8 @@ use crate::domain::projection::{Applied, ChangedFields, Projection};
 use crate::domain::spec::{self, mask_secrets, redact_plain_secrets};
 use crate::domain::{Envelope, Instance, InstancePatch, NewInstance, Precondition, Probe, Status};
 use crate::platform::{
-    BackendInfo, PlatformError, PlatformEvent, SourceState, StreamWindow, ToolCallResult, ToolInfo,
+    BackendInfo, PlatformError, PlatformEvent, RuntimeHost, SourceState, StreamWindow,
+    ToolCallResult, ToolInfo,
 };
 use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{
@@ -97,6 +99,8 @@ pub enum Msg {
     Probes(Result<Vec<Probe>, PlatformError>),
     /// `:ctx NAME` connected (the context's name and backend), or why not.
     ContextSwitched(Result<(String, BackendInfo), String>),
+    /// Who hosts the runtime (asked at start and every few seconds).
+    RuntimeHost(Option<RuntimeHost>),
 }
 
 /// I/O for the runner to perform; results come back as [`Msg`]s.
@@ -107,6 +111,8 @@ pub enum Command {
     LoadRecentEvents,
     Start(Vec<Uuid>),
     Stop(Vec<Uuid>),
+    /// Stop and start each as one operation (one correlation id each).
+    Restart(Vec<Uuid>),
     Delete(Vec<Uuid>),
     Create(NewInstance),
     Update {
@@ -156,6 +162,7 @@ impl Command {
             self,
             Command::Start(_)
                 | Command::Stop(_)
+                | Command::Restart(_)
                 | Command::Delete(_)
                 | Command::Create(_)
                 | Command::Update { .. }
@@ -427,6 +434,7 @@ pub enum Pending {
         tool: String,
         args: serde_json::Value,
     },
+    Restart(Vec<Uuid>),
 }
 
 #[derive(Debug, Clone)]
@@ -456,6 +464,8 @@ pub enum Overlay {
         scroll: u16,
     },
     Drafts(DraftPrompt),
+    /// Quitting while instances run under this console.
+    Quit(QuitPrompt),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -555,6 +565,10 @@ pub struct App {
     pub spinner: usize,
     pub dirty: bool,
     pub quit: bool,
+    /// What happens to the instances this console runs once it quits.
+    pub ending: Ending,
+    /// Who hosts the runtime, once known (the header shows it).
+    pub runtime_host: Option<RuntimeHost>,
     reloading: bool,
     follow_pending: bool,
     /// Events received while a reload is in flight.
@@ -657,6 +671,8 @@ impl App {
             spinner: 0,
             dirty: true,
             quit: false,
+            ending: Ending::Stop,
+            runtime_host: None,
             reloading: false,
             follow_pending: false,
             since_reload: Vec::new(),
@@ -1127,6 +1143,13 @@ impl App {
             }
             Msg::Clipboard(refusal) => {
                 self.clipboard_refusal = refusal;
+                Vec::new()
+            }
+            Msg::RuntimeHost(host) => {
+                if self.runtime_host != host {
+                    self.runtime_host = host;
+                    self.dirty = true;
+                }
                 Vec::new()
             }
             Msg::Notice(r) => {
@@ -1679,10 +1702,9 @@ impl App {
             Action::CallTool | Action::NextMatch => Vec::new(),
             // The editor handles these itself.
             Action::Undo | Action::Redo => Vec::new(),
-            Action::Quit => {
-                self.quit = true;
-                vec![Command::Quit]
-            }
+            // Only the quit prompt binds these.
+            Action::Detach | Action::StopAndQuit => Vec::new(),
+            Action::Quit => self.request_quit(),
             Action::Help => {
                 self.overlay = Some(Overlay::Help { scroll: 0 });
                 Vec::new()
@@ -1768,6 +1790,7 @@ impl App {
             }
             Action::Start => self.mutate(Mutation::Start),
             Action::Stop => self.mutate(Mutation::Stop),
+            Action::Restart => self.mutate(Mutation::Restart),
             Action::Delete => self.mutate(Mutation::Delete),
             Action::Create | Action::Edit | Action::Save => {
                 if self.read_only() {
@@ -2086,6 +2109,7 @@ impl App {
         let label = match what {
             Mutation::Start => "starting",
             Mutation::Stop => "stopping",
+            Mutation::Restart => "restarting",
             Mutation::Delete => "deleting",
         };
         if self.read_only() {
@@ -2139,6 +2163,7 @@ impl App {
                 return vec![Command::Start(rest)];
             }
             Mutation::Stop => Pending::Stop(ids.clone()),
+            Mutation::Restart => Pending::Restart(ids.clone()),
             Mutation::Delete => Pending::Delete(ids.clone()),
         };
         {
@@ -2152,6 +2177,10 @@ impl App {
                     Mutation::Stop | Mutation::Start => {
                         ("Stop", "Clients using them lose their connection.")
                     }
+                    Mutation::Restart => (
+                        "Restart",
+                        "Stopped and started again; clients lose their connection.",
+                    ),
                 };
                 let title = if names.len() == 1 {
                     format!("{verb} instance {}?", names[0])
@@ -2234,6 +2263,18 @@ impl App {
                     Vec::new()
                 }
             },
+            Overlay::Quit(p) => match p.handle_key(&self.keymap, &k) {
+                QuitOutcome::None => {
+                    self.overlay = Some(Overlay::Quit(p));
+                    Vec::new()
+                }
+                QuitOutcome::Cancel => Vec::new(),
+                QuitOutcome::Quit(ending) => {
+                    self.ending = ending;
+                    self.quit = true;
+                    vec![Command::Quit]
+                }
+            },
             Overlay::Confirm(mut c) => {
                 let answer = match k.code {
                     KeyCode::Char('y') | KeyCode::Char('Y') if !ctrl_c => Some(true),
@@ -2267,6 +2308,11 @@ impl App {
                             self.marked.clear();
                             self.in_flight += 1;
                             vec![Command::Stop(ids)]
+                        }
+                        Pending::Restart(ids) => {
+                            self.marked.clear();
+                            self.in_flight += 1;
+                            vec![Command::Restart(ids)]
                         }
                     },
                 }
@@ -2564,6 +2610,33 @@ impl App {
         }
     }
 
+    /// Quit, or ask first when instances run under this console: it hosts
+    /// the runtime, and quitting would stop what nobody asked to stop.
+    pub fn request_quit(&mut self) -> Vec<Command> {
+        if let Some(prompt) = self.quit_prompt() {
+            self.overlay = Some(Overlay::Quit(prompt));
+            self.dirty = true;
+            return Vec::new();
+        }
+        self.ending = Ending::Stop;
+        self.quit = true;
+        vec![Command::Quit]
+    }
+
+    /// The quit prompt when instances run under this console (it hosts
+    /// the runtime and some are desired running).
+    fn quit_prompt(&self) -> Option<QuitPrompt> {
+        let hosting = matches!(self.runtime_host, Some(RuntimeHost::ThisProcess { .. }));
+        hosting
+            .then(|| QuitPrompt::for_instances(self.projection.instances()))
+            .flatten()
+    }
+
+    /// Whether instances run under this console, so quitting would stop them.
+    pub fn runs_instances(&self) -> bool {
+        self.quit_prompt().is_some()
+    }
+
     /// Run a `:` command line.
     pub fn run_command(&mut self, line: &str) -> Vec<Command> {
         let mut words = line.split_whitespace();
@@ -2572,10 +2645,7 @@ impl App {
         };
         let arg = words.next();
         match (cmd, arg) {
-            ("q" | "quit" | "q!", None) => {
-                self.quit = true;
-                vec![Command::Quit]
-            }
+            ("q" | "quit" | "q!", None) => self.request_quit(),
             ("instances" | "inst" | "i", None) => self.action(Action::InstancesView),
             ("events" | "ev" | "e", None) => self.action(Action::EventsView),
             ("help", None) => self.action(Action::Help),
@@ -2644,6 +2714,7 @@ impl App {
 enum Mutation {
     Start,
     Stop,
+    Restart,
     Delete,
 }
 

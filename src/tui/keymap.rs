@@ -20,6 +20,8 @@ pub enum View {
     Detail,
     Events,
     Editor,
+    /// The prompt `quit` opens while instances run under this console.
+    Quit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -60,15 +62,19 @@ pub enum Action {
     CallTool,
     ReadStream,
     NextMatch,
+    Restart,
+    Detach,
+    StopAndQuit,
 }
 
 impl View {
-    pub const ALL: [View; 5] = [
+    pub const ALL: [View; 6] = [
         View::Global,
         View::Instances,
         View::Detail,
         View::Events,
         View::Editor,
+        View::Quit,
     ];
 
     /// The section name in keymap files.
@@ -79,7 +85,13 @@ impl View {
             View::Detail => "detail",
             View::Events => "events",
             View::Editor => "editor",
+            View::Quit => "quit",
         }
+    }
+
+    /// Views whose unbound keys do nothing (no fallback to `[global]`).
+    pub fn is_modal(self) -> bool {
+        matches!(self, View::Editor | View::Quit)
     }
 
     pub fn from_name(s: &str) -> Option<View> {
@@ -88,7 +100,7 @@ impl View {
 }
 
 impl Action {
-    pub const ALL: [Action; 36] = [
+    pub const ALL: [Action; 39] = [
         Action::Quit,
         Action::Help,
         Action::Command,
@@ -125,6 +137,9 @@ impl Action {
         Action::CallTool,
         Action::ReadStream,
         Action::NextMatch,
+        Action::Restart,
+        Action::Detach,
+        Action::StopAndQuit,
     ];
 
     /// The name in keymap files (snake_case).
@@ -166,6 +181,9 @@ impl Action {
             Action::CallTool => "call_tool",
             Action::ReadStream => "read_stream",
             Action::NextMatch => "next_match",
+            Action::Restart => "restart",
+            Action::Detach => "detach",
+            Action::StopAndQuit => "stop_and_quit",
         }
     }
 
@@ -212,6 +230,9 @@ impl Action {
             Action::ReadStream => "read the whole stream",
             Action::CallTool => "call tool (argument editor)",
             Action::NextMatch => "next match",
+            Action::Restart => "restart",
+            Action::Detach => "detach: quit, instances keep running",
+            Action::StopAndQuit => "stop the instances and quit",
         }
     }
 }
@@ -577,6 +598,9 @@ const REQUIRED: &[(View, Action)] = &[
     (View::Global, Action::Help),
     (View::Editor, Action::Save),
     (View::Editor, Action::Back),
+    (View::Quit, Action::Detach),
+    (View::Quit, Action::StopAndQuit),
+    (View::Quit, Action::Back),
 ];
 
 /// Merge entries, check them, and build the keymap.
@@ -693,7 +717,7 @@ impl Keymap {
                 .map(|b| b.action)
         };
         find(view).or_else(|| {
-            if view == View::Editor {
+            if view.is_modal() {
                 None
             } else {
                 find(View::Global)
@@ -706,7 +730,7 @@ impl Keymap {
     pub fn bindings(&self, view: View) -> Vec<&Binding> {
         let own: Vec<&Binding> = self.bindings.iter().filter(|b| b.view == view).collect();
         let mut out = own.clone();
-        if view != View::Editor {
+        if !view.is_modal() {
             out.extend(
                 self.bindings
                     .iter()
@@ -788,6 +812,9 @@ pub fn markdown_key_table(km: &Keymap) -> String {
         }
         let title = match view {
             View::Global => "Everywhere (except the editor)".to_string(),
+            View::Quit => {
+                "Quit prompt (quitting while instances run under this console)".to_string()
+            }
             v => {
                 let n = v.name();
                 let mut c = n.chars();
@@ -1057,7 +1084,7 @@ mod tests {
             ),
             (
                 "\n[sidebar]\nquit = \"q\"\n",
-                ":2: 'sidebar' is not a view (use global, instances, detail, events, editor, or preset = \"NAME\")",
+                ":2: 'sidebar' is not a view (use global, instances, detail, events, editor, quit, or preset = \"NAME\")",
             ),
             (
                 "[global]\nquit = \"ctrl-hyper-q\"\n",

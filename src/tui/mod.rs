@@ -18,6 +18,7 @@ pub mod filter;
 pub mod fixtures;
 pub mod keymap;
 pub mod merge;
+pub mod quit;
 pub mod run;
 pub mod screenshots;
 pub mod svg;
@@ -26,4 +27,5 @@ pub mod term;
 pub mod theme;
 pub mod views;
 
-pub use run::{ConsoleOptions, run};
+pub use quit::Ending;
+pub use run::{ConsoleOptions, run, run_console};

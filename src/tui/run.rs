@@ -5,6 +5,7 @@
 use super::app::{App, Command, Level, Msg};
 use super::drafts::Drafts;
 use super::keymap::Keymap;
+use super::quit::Ending;
 use super::term::{Adapted, Background, TermCaps};
 use super::theme::Theme;
 use super::views;
@@ -28,6 +29,7 @@ use std::io;
 use std::path::PathBuf;
 use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -70,6 +72,10 @@ pub struct ConsoleOptions {
     pub context: Option<String>,
     /// Connects to a context by name (`:ctx NAME`).
     pub connector: Option<Connector>,
+    /// What a hangup (SIGHUP, the terminal gone) does to the instances this
+    /// console runs (`ui.on_hangup`): detach by default, since the operator
+    /// asked for nothing to stop.
+    pub on_hangup: Ending,
 }
 
 /// Builds the platform of a context by name, and checks it answers.
@@ -105,6 +111,7 @@ impl ConsoleOptions {
             contexts: Vec::new(),
             context: None,
             connector: None,
+            on_hangup: Ending::Detach,
         }
     }
 }
@@ -178,6 +185,16 @@ pub fn install_hooks() {
 
 /// Open the console on `platform` until the user quits or a signal ends it.
 pub async fn run(platform: Arc<dyn Platform>, opts: ConsoleOptions) -> color_eyre::Result<()> {
+    run_console(platform, opts).await.map(|_| ())
+}
+
+/// As [`run`], and say what should happen to the instances this console
+/// runs: the operator's answer to the quit prompt; on a hangup (or a
+/// terminal that cannot be read any more) `opts.on_hangup`; on SIGTERM stop.
+pub async fn run_console(
+    platform: Arc<dyn Platform>,
+    opts: ConsoleOptions,
+) -> color_eyre::Result<Ending> {
     let platform: Arc<dyn Platform> = if opts.read_only && !platform.info().read_only {
         Arc::new(ReadOnly(platform))
     } else {
@@ -204,7 +221,9 @@ pub async fn run(platform: Arc<dyn Platform>, opts: ConsoleOptions) -> color_eyr
     let mut terminal =
         Terminal::new(Adapted::new(io::stdout(), &caps)).wrap_err("cannot set up the terminal")?;
     terminal.clear()?;
-    let signals = signals()?;
+    let hangup = Arc::new(AtomicBool::new(false));
+    let signals = signals(hangup.clone())?;
+    let on_hangup = opts.on_hangup;
     let out = run_loop_with(
         &mut terminal,
         &mut app,
@@ -215,8 +234,45 @@ pub async fn run(platform: Arc<dyn Platform>, opts: ConsoleOptions) -> color_eyr
         true,
     )
     .await;
+    let hung_up = hangup.load(Ordering::SeqCst) || out.as_ref().is_ok_and(|s| s.terminal_lost);
+    // A terminal that is gone (a dropped SSH session) fails every write, and
+    // ratatui reports a cursor it cannot show with eprintln!, which panics
+    // when stderr is that terminal. Nothing may print to a dead terminal.
+    if terminal.show_cursor().is_err() {
+        silence_stdio();
+    }
     drop(terminal);
-    out.map(|_| ())
+    let stats = out?;
+    Ok(if hung_up {
+        // Keep what runs (unless the config says stop); with nothing
+        // running here there is nothing to keep.
+        let ending = if app.runs_instances() {
+            on_hangup
+        } else {
+            Ending::Stop
+        };
+        tracing::info!(?ending, "the terminal hung up");
+        ending
+    } else if stats.signalled {
+        Ending::Stop
+    } else {
+        app.ending
+    })
+}
+
+/// Point stdout and stderr at /dev/null (after a hangup).
+fn silence_stdio() {
+    let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") else {
+        return;
+    };
+    use std::os::fd::AsRawFd;
+    for fd in [libc::STDOUT_FILENO, libc::STDERR_FILENO] {
+        // SAFETY: dup2 onto the standard descriptors with a valid open fd;
+        // `null` stays open until both are done.
+        unsafe {
+            libc::dup2(null.as_raw_fd(), fd);
+        }
+    }
 }
 
 /// What ended the loop, and how many frames it drew.
@@ -224,19 +280,21 @@ pub async fn run(platform: Arc<dyn Platform>, opts: ConsoleOptions) -> color_eyr
 pub struct LoopStats {
     pub frames: u64,
     pub signalled: bool,
+    /// The terminal could not be read any more (it is gone).
+    pub terminal_lost: bool,
 }
 
 type Signals = std::pin::Pin<Box<dyn futures::Future<Output = ()> + Send>>;
 
-/// A future that resolves on SIGTERM or SIGHUP.
-fn signals() -> io::Result<Signals> {
+/// A future that resolves on SIGTERM or SIGHUP; a SIGHUP sets `hangup`.
+fn signals(hangup: Arc<AtomicBool>) -> io::Result<Signals> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;
     Ok(Box::pin(async move {
         tokio::select! {
             _ = term.recv() => {}
-            _ = hup.recv() => {}
+            _ = hup.recv() => hangup.store(true, Ordering::SeqCst),
         }
     }))
 }
@@ -339,12 +397,14 @@ where
     let mut stats = LoopStats {
         frames: 0,
         signalled: false,
+        terminal_lost: false,
     };
     let mut last_draw: Option<Instant> = None;
     let mut trim = HeapTrim::default();
     let mut input_pending = false;
     let startup = app.init();
     perform(startup, &io);
+    watch_runtime_host(platform.clone(), tx.clone());
 
     loop {
         if app.quit {
@@ -356,7 +416,15 @@ where
         // bursts, and must not add up to a frame of delay to a keypress.
         if app.dirty && (now >= due || std::mem::take(&mut input_pending)) {
             app.prepare();
-            terminal.draw(|f| views::render(f, app))?;
+            if let Err(e) = terminal.draw(|f| views::render(f, app)) {
+                if !real_terminal {
+                    return Err(e.into());
+                }
+                // The terminal went away (a dropped SSH session): as a hangup.
+                tracing::warn!(error = %e, "cannot draw on the terminal; closing the console");
+                stats.terminal_lost = true;
+                break;
+            }
             app.dirty = false;
             stats.frames += 1;
             debug_panic_trigger(real_terminal);
@@ -375,11 +443,24 @@ where
                 Some(Ok(Event::Paste(t))) => msgs.push(Msg::Paste(t)),
                 Some(Ok(Event::Resize(_, _))) => {
                     // A resize storm costs one frame per 16 ms, not one per event.
-                    terminal.autoresize()?;
+                    if let Err(e) = terminal.autoresize() {
+                        if !real_terminal {
+                            return Err(e.into());
+                        }
+                        tracing::warn!(error = %e, "cannot size the terminal; closing the console");
+                        stats.terminal_lost = true;
+                        break;
+                    }
                     msgs.push(Msg::Resize);
                 }
                 Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(eyre!("cannot read the terminal: {e}")),
+                Some(Err(e)) if !real_terminal => return Err(eyre!("cannot read the terminal: {e}")),
+                Some(Err(e)) => {
+                    // The terminal went away (a dropped SSH session): as a hangup.
+                    tracing::warn!(error = %e, "cannot read the terminal; closing the console");
+                    stats.terminal_lost = true;
+                    break;
+                }
                 None => break,
             },
             r = recv(&mut sub) => {
@@ -505,6 +586,24 @@ impl HeapTrim {
             }
         });
     }
+}
+
+/// How often the header's "runtime:" is asked again (another process may
+/// take the runtime over, or let it go).
+const HOST_EVERY: Duration = Duration::from_secs(2);
+
+/// Tell the app who hosts the runtime, now and every [`HOST_EVERY`], until
+/// the console closes.
+fn watch_runtime_host(platform: Arc<dyn Platform>, tx: mpsc::UnboundedSender<Msg>) {
+    tokio::spawn(async move {
+        loop {
+            let host = platform.runtime_host().await;
+            if tx.send(Msg::RuntimeHost(host)).is_err() {
+                return;
+            }
+            tokio::time::sleep(HOST_EVERY).await;
+        }
+    });
 }
 
 async fn recv(
@@ -671,7 +770,12 @@ fn perform(cmds: Vec<Command>, io: &Io) {
                     let _ = tx.send(Msg::RecentEvents(r));
                 });
             }
-            Command::Start(ids) | Command::Stop(ids) | Command::Delete(ids) if ids.is_empty() => {
+            Command::Start(ids)
+            | Command::Stop(ids)
+            | Command::Restart(ids)
+            | Command::Delete(ids)
+                if ids.is_empty() =>
+            {
                 let _ = tx.send(Msg::Done(Err("no instance selected".into())));
             }
             Command::Start(ids) => {
@@ -691,6 +795,17 @@ fn perform(cmds: Vec<Command>, io: &Io) {
                         bulk("stop", ids, |id| {
                             let p = p.clone();
                             async move { p.stop(id).await.map(|o| (o.instance.name, o.message)) }
+                        })
+                        .await,
+                    ));
+                });
+            }
+            Command::Restart(ids) => {
+                tokio::spawn(async move {
+                    let _ = tx.send(Msg::Done(
+                        bulk("restart", ids, |id| {
+                            let p = p.clone();
+                            async move { p.restart(id).await.map(|o| (o.instance.name, o.message)) }
                         })
                         .await,
                     ));

@@ -892,6 +892,48 @@ impl Platform for ApiPlatform {
         self.action(id, false).await
     }
 
+    /// `POST /{id}/restart` (`aacon serve`: one operation, one correlation
+    /// id). AgentArea has no such route: then a stop and a start, said so.
+    async fn restart(&self, id: Uuid) -> Result<ActionOutcome> {
+        let r = self
+            .inner
+            .mutate(
+                Method::POST,
+                &format!("/{id}/restart"),
+                None,
+                HeaderMap::new(),
+            )
+            .await?;
+        if r.status == StatusCode::NOT_FOUND && self.inner.is_missing_route(&r) {
+            self.action(id, false).await?;
+            let out = self.action(id, true).await?;
+            return Ok(ActionOutcome {
+                message: format!(
+                    "restarted '{}' as a stop, then a start: the API at {} has no restart, so these were two operations",
+                    clean(&out.instance.name),
+                    self.inner.shown
+                ),
+                instance: out.instance,
+            });
+        }
+        let msg: StatusMessage = self
+            .inner
+            .expect_ok(r, "restarting an instance", Some(id))?;
+        let instance = match msg.instance {
+            Some(w) => w.into_instance(),
+            None => self.inner.get_wire(id).await?.into_instance(),
+        };
+        let message = msg
+            .message
+            .map(|m| clean(&m))
+            .unwrap_or_else(|| format!("restart requested for '{}'", clean(&instance.name)));
+        Ok(ActionOutcome { instance, message })
+    }
+
+    async fn runtime_host(&self) -> Option<super::RuntimeHost> {
+        Some(super::RuntimeHost::Remote)
+    }
+
     async fn validate(&self, spec: &Value) -> Result<Report> {
         let local = spec::validate(spec);
         if !spec.is_object() {

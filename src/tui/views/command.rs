@@ -20,6 +20,7 @@ pub fn is_mutating(a: Action) -> bool {
             | Action::Delete
             | Action::Start
             | Action::Stop
+            | Action::Restart
             | Action::Save
     )
 }

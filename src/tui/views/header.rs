@@ -1,5 +1,5 @@
-//! Header: backend, event-source state, counts per status, read-only
-//! badge, events-per-second sparkline.
+//! Header: backend, event-source state, counts per status, who hosts the
+//! runtime, read-only badge, events-per-second sparkline.
 
 use super::inert;
 use crate::domain::Status;
@@ -66,6 +66,15 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             format!(" {}{n}", s.symbol())
         };
         second.push(Span::styled(text, t.status(s)));
+    }
+    // Who runs the instances: this console, serve at ADDR, a background host.
+    if let Some(host) = &app.runtime_host {
+        second.push(Span::styled("   runtime: ", t.dim));
+        let style = match host {
+            crate::platform::RuntimeHost::Nobody => t.warning,
+            _ => t.header,
+        };
+        second.push(Span::styled(inert(&host.describe()), style));
     }
     frame.render_widget(Paragraph::new(Line::from(first)), left);
     frame.render_widget(Paragraph::new(Line::from(second)), bottom);

@@ -8,12 +8,16 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-const SECTIONS: [(View, &str); 5] = [
+const SECTIONS: [(View, &str); 6] = [
     (View::Instances, "Instances"),
     (View::Detail, "Detail"),
     (View::Events, "Events"),
     (View::Editor, "Editor"),
     (View::Global, "Everywhere"),
+    (
+        View::Quit,
+        "Quit prompt (quit while instances run under this console)",
+    ),
 ];
 
 /// What the editor's help says about the environment a server starts with.

@@ -59,6 +59,7 @@ pub fn render(frame: &mut Frame, app: &App) {
             scroll,
         }) => raw::render(frame, app, title, text, *scroll, body),
         Some(Overlay::Drafts(p)) => p.render(frame, body, &app.theme),
+        Some(Overlay::Quit(p)) => p.render(frame, body, &app.theme, &app.keymap),
         _ => {}
     }
 }
