@@ -108,7 +108,10 @@ impl AgentArea {
     /// A valid token (expires in a day) whose data scope is workspace `ws`:
     /// AgentArea scopes every query by this claim.
     pub fn workspace_token(&self, ws: &str) -> String {
-        self.mint(&format!("'sub':'aacon-test','workspace_id':'{ws}'"), Some(86_400))
+        self.mint(
+            &format!("'sub':'aacon-test','workspace_id':'{ws}'"),
+            Some(86_400),
+        )
     }
 
     /// The Redis port, for `redis-cli`-like clients in tests.
