@@ -92,6 +92,8 @@ pub enum Msg {
         id: Uuid,
         result: Result<Vec<String>, PlatformError>,
     },
+    /// What the backend can do (asked once, at start).
+    Profile(crate::platform::BackendProfile),
 }
 
 /// I/O for the runner to perform; results come back as [`Msg`]s.
@@ -489,6 +491,11 @@ pub struct App {
     follow_pending: bool,
     /// Events received while a reload is in flight.
     since_reload: Vec<Arc<Envelope>>,
+    /// What the backend can do, once known.
+    pub profile: Option<crate::platform::BackendProfile>,
+    /// Names more than one instance has (a backend that allows that): the
+    /// table marks them, and actions go by id only.
+    pub dup_names: HashSet<String>,
 }
 
 fn plain_key(k: &KeyEvent) -> Option<char> {
@@ -564,6 +571,8 @@ impl App {
             reloading: false,
             follow_pending: false,
             since_reload: Vec::new(),
+            profile: None,
+            dup_names: HashSet::new(),
         }
     }
 
@@ -627,6 +636,25 @@ impl App {
         self.rebuild_rows();
     }
 
+    /// Names several instances have, where the backend allows that (a
+    /// backend with unique names is not searched).
+    fn duplicate_names(&self) -> HashSet<String> {
+        if self.profile.as_ref().is_none_or(|p| p.unique_names) {
+            return HashSet::new();
+        }
+        let mut seen: HashSet<&str> = HashSet::new();
+        self.projection
+            .instances()
+            .filter(|i| !seen.insert(i.name.as_str()))
+            .map(|i| i.name.clone())
+            .collect()
+    }
+
+    /// Whether the backend has `route` (assumed until the profile says).
+    pub fn backend_has(&self, route: crate::platform::profile::Route) -> bool {
+        self.profile.as_ref().is_none_or(|p| p.has(route))
+    }
+
     fn rebuild_rows(&mut self) {
         let filter = &self.filter;
         let mut rows: Vec<&Instance> = self
@@ -645,6 +673,7 @@ impl App {
             rows.reverse();
         }
         self.rows = rows.into_iter().map(|i| i.id).collect();
+        self.dup_names = self.duplicate_names();
         self.rows_dirty = false;
         self.rows_built_at = Some(self.now);
         self.marked.retain(|id| self.projection.get(id).is_some());
@@ -953,6 +982,15 @@ impl App {
                 self.clipboard_refusal = refusal;
                 Vec::new()
             }
+            Msg::Profile(p) => {
+                if let Some(note) = &p.workspace_note {
+                    self.toast(Level::Error, note.clone());
+                }
+                self.profile = Some(p);
+                self.rows_dirty = true;
+                self.dirty = true;
+                Vec::new()
+            }
             Msg::Notice(r) => {
                 match r {
                     Ok(t) => self.toast(Level::Ok, t),
@@ -1014,7 +1052,10 @@ impl App {
             // Ages and the sparkline move once a second.
             self.dirty = true;
             // The Logs tab refreshes once a second while open.
+            // A backend without a logs route was asked once, not every second.
+            let logs_route = self.backend_has(crate::platform::profile::Route::Logs);
             if let Some(Screen::Detail(d)) = self.screens.last_mut()
+                && logs_route
                 && d.tab == DetailTab::Logs
                 && !d.logs.loading
             {
@@ -1486,7 +1527,10 @@ impl App {
                 }
                 match action {
                     Action::Create => {
-                        self.screens.push(Screen::Picker(TemplatePicker::new()));
+                        self.screens
+                            .push(Screen::Picker(TemplatePicker::for_profile(
+                                self.profile.as_ref(),
+                            )));
                         Vec::new()
                     }
                     Action::Edit => {

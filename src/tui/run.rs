@@ -245,6 +245,13 @@ where
             None
         }
     };
+    {
+        // What the backend can do: asked once, off the way to the first frame.
+        let (tx, p) = (tx.clone(), platform.clone());
+        tokio::spawn(async move {
+            let _ = tx.send(Msg::Profile(p.profile().await));
+        });
+    }
     if real_terminal {
         // It may ask tmux (at most a second): not on the way to the first frame.
         let tx = tx.clone();
@@ -578,7 +585,8 @@ fn perform(cmds: Vec<Command>, io: &Io) {
             }
             Command::Create(new) => {
                 tokio::spawn(async move {
-                    let _ = tx.send(Msg::Saved(p.create(new).await));
+                    let r = crate::platform::readback::create(p.as_ref(), new).await;
+                    let _ = tx.send(Msg::Saved(r));
                 });
             }
             Command::Update {
@@ -596,7 +604,15 @@ fn perform(cmds: Vec<Command>, io: &Io) {
                             }
                         }
                     }
-                    let _ = tx.send(Msg::Saved(p.update(id, patch, Some(expect)).await));
+                    let r = crate::platform::readback::update(
+                        p.as_ref(),
+                        id,
+                        patch,
+                        Some(expect),
+                        None,
+                    )
+                    .await;
+                    let _ = tx.send(Msg::Saved(r));
                 });
             }
             Command::FetchForEdit(id) => {

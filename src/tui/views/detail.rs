@@ -387,7 +387,10 @@ fn render_logs(frame: &mut Frame, app: &App, d: &DetailState, i: &Instance, area
 fn render_events(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
     let t = &app.theme;
     if d.events.is_empty() {
-        let msg = if d.loading {
+        let route = crate::platform::profile::Route::EventHistory;
+        let msg = if let Some(p) = app.profile.as_ref().filter(|p| !p.has(route)) {
+            p.missing_route(route)
+        } else if d.loading {
             "loading events…".to_string()
         } else if let Some(e) = &d.load_error {
             format!("could not read events: {}", inert(e))
