@@ -395,7 +395,7 @@ fn validation_failed(detail: &str) -> Option<PlatformError> {
             }
         })
         .collect();
-    (!issues.is_empty()).then(|| PlatformError::InvalidSpec(Report { kind: None, issues }))
+    (!issues.is_empty()).then_some(PlatformError::InvalidSpec(Report { kind: None, issues }))
 }
 
 /// The body of a successful answer as `T`, or what it looks like instead.
