@@ -498,6 +498,55 @@ fn routes_agentarea_lacks_are_said_so_not_shown_empty() {
     );
 }
 
+/// `events --follow` on a platform without a history says what it shows,
+/// then shows changes as they happen (here: seen by polling the list).
+#[test]
+fn events_follow_says_what_it_shows_and_shows_a_create_by_another_client() {
+    use std::io::{BufRead, BufReader};
+    let w = Ws::new("follow");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aacon"))
+        .args(["events", "--follow", "-o", "jsonl"])
+        .env("AACON_DATA_DIR", &w.data)
+        .env("AACON_CONFIG_DIR", &w.config)
+        .env("AACON_API_URL", &w.aa.url)
+        .env("AACON_API_TOKEN", &w.token)
+        .env("AACON_API_POLL_MS", "300")
+        .env_remove("AACON_REDIS_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(
+        line.contains("AgentArea keeps no event history for clients; showing changes from now on (AgentArea's own events from its Redis with --redis and [redis] agentarea_pubsub = true, else the changes that polling its instance list reveals)"),
+        "{line}"
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for l in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    // The first poll is the baseline; a create after it is a change.
+    std::thread::sleep(Duration::from_millis(1500));
+    let id = w.twin("seen");
+    let found = loop {
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(l) if l.contains(&id) => break Some(l),
+            Ok(_) => continue,
+            Err(_) => break None,
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let l = found.expect("the create showed up while following");
+    assert!(l.contains("Created"), "{l}");
+}
+
 /// The console in a pty: the header's workspace, twins marked, the create
 /// picker offering what AgentArea can create, and the empty tabs explained
 /// without polling a route that is not there.
