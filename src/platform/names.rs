@@ -77,27 +77,8 @@ mod tests {
     use crate::domain::Status;
 
     fn inst(name: &str, mins_ago: i64) -> Instance {
-        let now = Utc::now();
-        let mut i = crate::platform::api::wire::WireInstance {
-            id: uuid::Uuid::new_v4(),
-            name: name.into(),
-            description: None,
-            server_spec_id: None,
-            json_spec: serde_json::json!({}),
-            status: "running".into(),
-            created_at: Some(now - chrono::Duration::minutes(mins_ago)),
-            updated_at: None,
-            version: None,
-            desired_state: None,
-            kind: None,
-            status_reason: None,
-            aggregate_version: None,
-            updated_by: None,
-            last_healthy_at: None,
-            tool_count: None,
-            restarts: None,
-        }
-        .into_instance();
+        let mut i = crate::platform::api::wire::test_instance(name, serde_json::json!({}));
+        i.created_at = Utc::now() - chrono::Duration::minutes(mins_ago);
         i.status = Status::Running;
         i
     }

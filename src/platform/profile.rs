@@ -153,7 +153,7 @@ impl BackendProfile {
             self.creatable = kinds
                 .iter()
                 .filter_map(Value::as_str)
-                .filter_map(kind_from)
+                .filter_map(super::api::wire::kind_from)
                 .collect();
         }
         let flag = |v: &Value, k: &str, d: bool| v.get(k).and_then(Value::as_bool).unwrap_or(d);
@@ -293,15 +293,6 @@ impl BackendProfile {
                 "{who} cannot call tools (it has no tool-call route); `aacon serve` and the embedded platform can"
             ),
         }
-    }
-}
-
-fn kind_from(s: &str) -> Option<ProviderKind> {
-    match s {
-        "external" => Some(ProviderKind::External),
-        "process" => Some(ProviderKind::Process),
-        "container" => Some(ProviderKind::Container),
-        _ => None,
     }
 }
 

@@ -9,32 +9,8 @@ use uuid::Uuid;
 
 /// The fields of `patch` that `got` does not carry as asked.
 pub fn update_not_applied(patch: &InstancePatch, got: &Instance) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    if patch.name.as_ref().is_some_and(|n| *n != got.name) {
-        out.push("name");
-    }
-    if patch
-        .description
-        .as_ref()
-        .is_some_and(|d| *d != got.description)
-    {
-        out.push("description");
-    }
-    if patch
-        .server_spec_id
-        .as_ref()
-        .is_some_and(|s| *s != got.server_spec_id)
-    {
-        out.push("server_spec_id");
-    }
-    if patch
-        .json_spec
-        .as_ref()
-        .is_some_and(|s| s.as_object() != Some(&got.json_spec))
-    {
-        out.push("json_spec");
-    }
-    out
+    // What the patch would still change on the answer is what was not applied.
+    patch.changed_fields(got)
 }
 
 /// The fields of `new` that the created instance `got` does not carry.
@@ -160,26 +136,11 @@ mod tests {
     use serde_json::json;
 
     fn inst() -> Instance {
-        crate::platform::api::wire::WireInstance {
-            id: Uuid::new_v4(),
-            name: "web".into(),
-            description: Some("d".into()),
-            server_spec_id: Some("s1".into()),
-            json_spec: json!({"image": "x", "port": 80}),
-            status: "pending".into(),
-            created_at: None,
-            updated_at: None,
-            version: None,
-            desired_state: None,
-            kind: None,
-            status_reason: None,
-            aggregate_version: None,
-            updated_by: None,
-            last_healthy_at: None,
-            tool_count: None,
-            restarts: None,
-        }
-        .into_instance()
+        let mut i =
+            crate::platform::api::wire::test_instance("web", json!({"image": "x", "port": 80}));
+        i.description = Some("d".into());
+        i.server_spec_id = Some("s1".into());
+        i
     }
 
     #[test]
