@@ -1291,7 +1291,8 @@ impl App {
                     }
                     PickerOutcome::Chosen(t) => {
                         self.screens.pop();
-                        self.open_editor(Editor::create(t));
+                        let editor = Editor::create(t).with_create_rules(self.profile.as_ref());
+                        self.open_editor(editor);
                         Vec::new()
                     }
                 };
