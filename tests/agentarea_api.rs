@@ -278,7 +278,13 @@ fn a_name_is_not_an_id_duplicates_are_refused_and_ambiguous_names_change_nothing
         twins.iter().all(|t| t["json_spec"]["image"] == "mcp/x"),
         "neither twin was changed: {twins:?}"
     );
-    // By id, each is reachable.
+    // By id, each is reachable; a start says what AgentArea did.
+    let out = w.ok(&["instances", "start", &b], "");
+    assert!(
+        text(&out.stdout).contains("start requested for 'twin' (AgentArea answered \"Instance started successfully\"); AgentArea now records it as running, and its MCP manager does the actual work"),
+        "{}",
+        text(&out.stdout)
+    );
     w.ok(&["instances", "delete", &a, "--yes"], "");
     assert_eq!(w.list().len(), 2);
     w.ok(&["instances", "get", "twin"], "");

@@ -1104,13 +1104,25 @@ impl ApiPlatform {
             Some(w) => w.into_instance(),
             None => self.inner.get_wire(id).await?.into_instance(),
         };
-        let message = msg.message.map(|m| clean(&m)).unwrap_or_else(|| {
-            format!(
-                "{} requested for '{}'",
-                if start { "start" } else { "stop" },
-                clean(&instance.name)
-            )
-        });
+        let verb = if start { "start" } else { "stop" };
+        // AgentArea answers "started successfully" and records the status
+        // itself, though only its MCP manager runs anything: say what it is.
+        if self.learn_profile().await.kind == super::profile::BackendKind::AgentArea {
+            let said = msg
+                .message
+                .map(|m| format!(" (AgentArea answered \"{}\")", clean(&m)))
+                .unwrap_or_default();
+            let message = format!(
+                "{verb} requested for '{}'{said}; AgentArea now records it as {}, and its MCP manager does the actual work",
+                clean(&instance.name),
+                instance.status.as_str()
+            );
+            return Ok(ActionOutcome { instance, message });
+        }
+        let message = msg
+            .message
+            .map(|m| clean(&m))
+            .unwrap_or_else(|| format!("{verb} requested for '{}'", clean(&instance.name)));
         Ok(ActionOutcome { instance, message })
     }
 }

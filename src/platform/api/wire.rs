@@ -493,6 +493,31 @@ impl ErrorBody {
     }
 }
 
+/// An instance as AgentArea sends it (no extras), for unit tests.
+#[cfg(test)]
+pub(crate) fn test_instance(name: &str, json_spec: Value) -> Instance {
+    WireInstance {
+        id: Uuid::new_v4(),
+        name: name.into(),
+        description: None,
+        server_spec_id: None,
+        json_spec,
+        status: "pending".into(),
+        created_at: Some(Utc::now()),
+        updated_at: None,
+        version: None,
+        desired_state: None,
+        kind: None,
+        status_reason: None,
+        aggregate_version: None,
+        updated_by: None,
+        last_healthy_at: None,
+        tool_count: None,
+        restarts: None,
+    }
+    .into_instance()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -637,29 +662,4 @@ mod tests {
         .unwrap();
         assert_eq!(e.env_vars, vec!["API_KEY"]);
     }
-}
-
-/// An instance as AgentArea sends it (no extras), for unit tests.
-#[cfg(test)]
-pub(crate) fn test_instance(name: &str, json_spec: Value) -> Instance {
-    WireInstance {
-        id: Uuid::new_v4(),
-        name: name.into(),
-        description: None,
-        server_spec_id: None,
-        json_spec,
-        status: "pending".into(),
-        created_at: Some(Utc::now()),
-        updated_at: None,
-        version: None,
-        desired_state: None,
-        kind: None,
-        status_reason: None,
-        aggregate_version: None,
-        updated_by: None,
-        last_healthy_at: None,
-        tool_count: None,
-        restarts: None,
-    }
-    .into_instance()
 }
