@@ -19,6 +19,18 @@ use support::agentarea::AgentArea;
 use support::pty::Console;
 
 const INSTANCES: &str = "/v1/mcp-server-instances/";
+/// `create web` with a description and a server_spec_id (spec on stdin).
+const WEB_WITH_SPEC_ID: &[&str] = &[
+    "instances",
+    "create",
+    "web",
+    "--spec",
+    "-",
+    "--description",
+    "files",
+    "--server-spec-id",
+    "spec-1",
+];
 const CONTAINER: &str = r#"{"type": "docker", "image": "mcp/filesystem", "port": 8000}"#;
 
 /// `aacon ARGS` in API mode against `url` with `token`, `stdin` fed in.
@@ -193,22 +205,7 @@ fn creates_agentarea_would_refuse_exit_3_before_sending_and_its_500_is_a_validat
     assert!(w.list().is_empty());
 
     // What AgentArea takes is created, and read back whole.
-    let out = w.ok(
-        &[
-            "instances",
-            "create",
-            "web",
-            "--spec",
-            "-",
-            "--description",
-            "files",
-            "--server-spec-id",
-            "spec-1",
-            "-o",
-            "json",
-        ],
-        CONTAINER,
-    );
+    let out = w.ok(&[WEB_WITH_SPEC_ID, &["-o", "json"]].concat(), CONTAINER);
     let got: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(got["server_spec_id"], "spec-1");
     assert_eq!(w.list().len(), 1);
@@ -293,20 +290,7 @@ fn a_name_is_not_an_id_duplicates_are_refused_and_ambiguous_names_change_nothing
 #[test]
 fn read_back_names_each_field_agentarea_did_not_apply() {
     let w = Ws::new("readback");
-    w.ok(
-        &[
-            "instances",
-            "create",
-            "web",
-            "--spec",
-            "-",
-            "--description",
-            "files",
-            "--server-spec-id",
-            "spec-1",
-        ],
-        CONTAINER,
-    );
+    w.ok(WEB_WITH_SPEC_ID, CONTAINER);
     let before = w.list()[0].clone();
 
     // server_spec_id is never changed by AgentArea.

@@ -1290,26 +1290,7 @@ mod tests {
     }
 
     fn inst(name: &str) -> Instance {
-        WireInstance {
-            id: Uuid::new_v4(),
-            name: name.into(),
-            description: None,
-            server_spec_id: None,
-            json_spec: json!({"type": "docker", "image": "x"}),
-            status: "pending".into(),
-            created_at: Some(chrono::Utc::now()),
-            updated_at: Some(chrono::Utc::now()),
-            version: None,
-            desired_state: None,
-            kind: None,
-            status_reason: None,
-            aggregate_version: None,
-            updated_by: None,
-            last_healthy_at: None,
-            tool_count: None,
-            restarts: None,
-        }
-        .into_instance()
+        wire::test_instance(name, json!({"type": "docker", "image": "x"}))
     }
 
     #[test]
