@@ -547,12 +547,16 @@ fn the_console_shows_workspace_twins_creatable_templates_and_why_tabs_are_empty(
     w.twin("twin");
     w.twin("solo");
     let url = w.aa.url.clone();
-    let env: [(&str, &OsStr); 2] = [
+    let env: [(&str, &OsStr); 3] = [
         ("AACON_API_URL", OsStr::new(&url)),
         ("AACON_API_TOKEN", OsStr::new(&w.token)),
+        ("AACON_WORKSPACE", OsStr::new("someone-else")),
     ];
     let mut c = Console::spawn_with_env(&w.data, &w.config, &[], &env);
     let t = Duration::from_secs(30);
+    // The workspace asked for is not the token's: said, and the header
+    // shows the one in effect.
+    c.wait_for("the workspace asked for ('someone-else'", t);
     let s = c.wait_for("twin [dup]", t);
     assert!(s.contains(&format!("workspace {}", w.ws)), "{s}");
     assert!(s.contains("solo") && !s.contains("solo [dup]"), "{s}");
