@@ -137,6 +137,8 @@ pub enum Command {
         args: serde_json::Value,
     },
     LoadLogs(Uuid),
+    /// Ask the backend again what it can do.
+    LoadProfile,
     Quit,
 }
 
@@ -1176,7 +1178,17 @@ impl App {
                 Vec::new()
             }
             PlatformEvent::Source(s) => {
+                // A backend that could not say what it is at start (it was
+                // down) is asked again once it answers.
+                let ask = matches!(s, SourceState::Connected(_))
+                    && self
+                        .profile
+                        .as_ref()
+                        .is_some_and(|p| p.kind == crate::platform::profile::BackendKind::Unknown);
                 self.source = s;
+                if ask {
+                    return vec![Command::LoadProfile];
+                }
                 Vec::new()
             }
             PlatformEvent::Refresh => self.reload(),

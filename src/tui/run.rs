@@ -518,6 +518,11 @@ fn perform(cmds: Vec<Command>, io: &Io) {
                     let _ = tx.send(Msg::LogsLoaded { id, result });
                 });
             }
+            Command::LoadProfile => {
+                tokio::spawn(async move {
+                    let _ = tx.send(Msg::Profile(p.profile().await));
+                });
+            }
             Command::LoadHistory(id) => {
                 tokio::spawn(async move {
                     let result = p
