@@ -556,12 +556,22 @@ fn the_console_shows_workspace_twins_creatable_templates_and_why_tabs_are_empty(
     let t = Duration::from_secs(30);
     // The workspace asked for is not the token's: said, and the header
     // shows the one in effect.
-    c.wait_for("the workspace asked for ('someone-else'", t);
     let s = c.wait_for("twin [dup]", t);
+    assert!(
+        s.contains(&format!("workspace {} (asked 'someone-else')", w.ws)),
+        "{s}"
+    );
     assert!(s.contains(&format!("workspace {}", w.ws)), "{s}");
     assert!(s.contains("solo") && !s.contains("solo [dup]"), "{s}");
     assert_eq!(s.matches("twin [dup]").count(), 2, "{s}");
 
+    assert!(
+        !s.contains("could not read events"),
+        "no history is not an error: {s}"
+    );
+    c.send(b"2");
+    c.wait_for("AgentArea keeps no event history for clients", t);
+    c.send(b"1");
     c.send(b"n");
     let s = c.wait_for("AgentArea creates containers only", t);
     assert!(s.contains("Container"), "{s}");
@@ -585,6 +595,16 @@ fn the_console_shows_workspace_twins_creatable_templates_and_why_tabs_are_empty(
     }
     assert!(seen_events, "{}", c.screen());
     assert!(seen_logs, "{}", c.screen());
+    // A twin's detail says its name does not name it.
+    c.send(b"\x1b");
+    c.send(b"\x1b");
+    c.send(b"/twin\r");
+    c.send(b"\r");
+    c.wait_for(
+        "another instance has this name: only the id names this one",
+        t,
+    );
+    c.send(b"\x1b");
     c.send(b"q");
     c.wait_exit(t);
     let log = w.aa.api_log();

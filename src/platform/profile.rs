@@ -70,6 +70,8 @@ pub struct BackendProfile {
     pub workspace: Option<String>,
     /// A sentence when the workspace asked for is not the one in effect.
     pub workspace_note: Option<String>,
+    /// The workspace asked for, when it is not the one in effect.
+    pub workspace_mismatch: Option<String>,
 }
 
 const ALL_KINDS: [ProviderKind; 3] = [
@@ -91,6 +93,7 @@ impl BackendProfile {
             routes: Routes::ALL,
             workspace: None,
             workspace_note: None,
+            workspace_mismatch: None,
         }
     }
 
@@ -118,6 +121,7 @@ impl BackendProfile {
             },
             workspace: None,
             workspace_note: None,
+            workspace_mismatch: None,
         }
     }
 

@@ -537,6 +537,16 @@ fn perform(cmds: Vec<Command>, io: &Io) {
             }
             Command::LoadRecentEvents => {
                 tokio::spawn(async move {
+                    // A platform without a history (AgentArea) has none to
+                    // load: not an error; the events view says why it is empty.
+                    if !p
+                        .profile()
+                        .await
+                        .has(crate::platform::profile::Route::EventHistory)
+                    {
+                        let _ = tx.send(Msg::RecentEvents(Ok(Vec::new())));
+                        return;
+                    }
                     let r = p
                         .events(EventQuery {
                             instance: None,

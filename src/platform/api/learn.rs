@@ -32,6 +32,11 @@ impl ApiPlatform {
             p.routes.tool_calls &= m.tool_calls;
         }
         let (workspace, note) = self.workspace_in_effect(p.kind);
+        p.workspace_mismatch = self
+            .asked_workspace
+            .as_deref()
+            .map(clean)
+            .filter(|a| workspace.as_ref().is_some_and(|w| w != a));
         p.workspace = workspace;
         p.workspace_note = note;
         p

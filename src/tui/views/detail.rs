@@ -110,6 +110,18 @@ pub fn render(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
                     i.description.as_deref().map_or("-".into(), inert),
                 ),
             ];
+            if app.dup_names.contains(&i.name) {
+                lines.insert(
+                    1,
+                    Line::from(Span::styled(
+                        format!(
+                            "{:<14}another instance has this name: only the id names this one",
+                            ""
+                        ),
+                        t.warning,
+                    )),
+                );
+            }
             let errors: Vec<_> = d
                 .events
                 .iter()
