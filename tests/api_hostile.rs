@@ -88,6 +88,20 @@ fn new() -> NewInstance {
     }
 }
 
+/// What a create asks first: what the server is (`/health`), then whether
+/// the name is taken (the list).
+fn before_create(last: Option<String>) -> Vec<Option<String>> {
+    vec![
+        http(
+            "200 OK",
+            "application/json",
+            r#"{"status": "healthy", "service": "aacon"}"#,
+        ),
+        http("200 OK", "application/json", "[]"),
+        last,
+    ]
+}
+
 fn one_sentence(e: &PlatformError) -> String {
     let s = e.to_string();
     assert!(!s.contains('\n'), "one line: {s}");
@@ -193,17 +207,21 @@ async fn gets_are_retried_on_502_503_504_and_mutations_never() {
     assert!(client(&url).list().await.unwrap().is_empty());
     assert_eq!(count.load(Ordering::SeqCst), 3);
 
-    let (url, count) = raw_server(vec![http(
+    let (url, count) = raw_server(before_create(http(
         "503 Service Unavailable",
         "application/json",
         r#"{"detail": "database is down"}"#,
-    )]);
+    )));
     let s = one_sentence(&client(&url).create(new()).await.unwrap_err());
     assert_eq!(
         s,
         format!("the API at {url} failed while creating an instance (503): database is down")
     );
-    assert_eq!(count.load(Ordering::SeqCst), 1, "a POST is sent once");
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        3,
+        "/health, the list, and the POST sent once"
+    );
 }
 
 #[tokio::test]
@@ -217,7 +235,7 @@ async fn each_status_code_has_its_own_sentence() {
         (
             "401 Unauthorized",
             r#"{"detail": "Not authenticated"}"#,
-            "not authenticated (401)",
+            "refused creating an instance: Not authenticated (401)",
         ),
         (
             "403 Forbidden",
@@ -246,7 +264,7 @@ async fn each_status_code_has_its_own_sentence() {
         ),
     ];
     for (status, body, want) in cases {
-        let (url, _) = raw_server(vec![http(status, "application/json", body)]);
+        let (url, _) = raw_server(before_create(http(status, "application/json", body)));
         let e = client(&url).create(new()).await.unwrap_err();
         let s = one_sentence(&e);
         assert!(s.contains(want), "{status}: {s}");
@@ -348,8 +366,12 @@ async fn against_agentarea_an_edit_compares_updated_at_first() {
     let out = api.start(got.id).await.unwrap();
     assert_eq!(out.message, "Instance start requested");
     assert_eq!(out.instance.name, "filesystem");
-    // No event history on a real AgentArea: empty, not an error.
-    assert!(api.events(Default::default()).await.unwrap().is_empty());
+    // No event history on a real AgentArea: said so, not shown empty.
+    let e = api.events(Default::default()).await.unwrap_err();
+    assert!(
+        one_sentence(&e).starts_with("the API server keeps no event history for clients"),
+        "{e}"
+    );
 }
 
 #[tokio::test]

@@ -246,7 +246,7 @@ async fn a_token_is_required_when_configured() {
     let s = Serve::start(&[], Some("tok-123"));
     let anon = s.client(None);
     let e = anon.list().await.unwrap_err();
-    assert!(e.to_string().contains("not authenticated (401)"), "{e}");
+    assert!(e.to_string().contains("Not authenticated (401)"), "{e}");
     assert!(e.to_string().contains("AACON_API_TOKEN"), "{e}");
     let wrong = s.client(Some("tok-124"));
     assert!(wrong.list().await.unwrap_err().to_string().contains("401"));
@@ -787,7 +787,7 @@ fn the_cli_drives_serve_in_api_mode() {
     let out = run(&["instances", "list"], None);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("not authenticated (401)"), "{err}");
+    assert!(err.contains("Not authenticated (401)"), "{err}");
     assert_eq!(err.lines().count(), 1, "one sentence: {err}");
     let out = run_at(
         "ftp://127.0.0.1:1",

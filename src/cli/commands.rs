@@ -4,7 +4,10 @@ use crate::domain::spec::{self, Report, Severity};
 use crate::domain::{InstanceDocument, InstancePatch, NewInstance, Precondition};
 use crate::paths::{self, DataDir};
 use crate::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
-use crate::platform::{EventQuery, Platform, PlatformError, PlatformEvent, ReadOnly};
+use crate::platform::profile::Route;
+use crate::platform::{
+    EventQuery, Platform, PlatformError, PlatformEvent, ReadOnly, names, readback,
+};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::io::{IsTerminal, Read, Write};
@@ -127,6 +130,7 @@ async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
         None => console(&dir, &cli.global).await,
         Some(Command::Instances(cmd)) => {
             let (platform, embedded) = open_cli_platform(&dir, &cli.global)?;
+            warn_workspace(platform.as_ref(), embedded.is_none()).await;
             let out = instances(platform.as_ref(), cmd, fmt).await;
             if embedded.is_some() {
                 relay_once(&cli.global, &dir).await;
@@ -135,6 +139,7 @@ async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
         }
         Some(Command::Events(args)) => {
             let (platform, embedded) = open_cli_platform(&dir, &cli.global)?;
+            warn_workspace(platform.as_ref(), embedded.is_none()).await;
             // Embedded with Redis: --follow also shows what other hosts publish.
             let _live = match (&embedded, args.follow) {
                 (Some(e), true) => {
@@ -154,7 +159,8 @@ async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
             super::runtime_cmds::secrets(&dir, cmd, fmt, cli.global.read_only)
         }
         Some(Command::Tools(cmd)) => {
-            let (platform, _) = open_cli_platform(&dir, &cli.global)?;
+            let (platform, embedded) = open_cli_platform(&dir, &cli.global)?;
+            warn_workspace(platform.as_ref(), embedded.is_none()).await;
             super::runtime_cmds::tools(platform.as_ref(), cmd, fmt).await
         }
         Some(Command::Completions { shell }) => completions(&shell),
@@ -163,6 +169,17 @@ async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
         Some(Command::Logs(cmd)) => logs(&dir, cmd).await,
         Some(Command::Config(cmd)) => config(&cli.global, cmd),
         Some(Command::Host(cmd)) => super::host::host(&dir, &cli.global, cmd, fmt).await,
+    }
+}
+
+/// In API mode, say when the workspace asked for is not the one the token
+/// scopes the data to (AgentArea reads the token's claim, not the header).
+async fn warn_workspace(p: &dyn Platform, remote: bool) {
+    if !remote {
+        return;
+    }
+    if let Some(note) = p.profile().await.workspace_note {
+        eprintln!("aacon: warning: {}", inert(&note));
     }
 }
 
@@ -407,14 +424,16 @@ async fn instances(p: &dyn Platform, cmd: InstancesCmd, fmt: Output) -> Outcome 
         } => {
             let text = read_source(&src, "json_spec")?;
             let json_spec = parse_json(&text, &src, "json_spec")?;
-            let inst = p
-                .create(NewInstance {
+            let inst = readback::create(
+                p,
+                NewInstance {
                     name,
                     description,
                     server_spec_id,
                     json_spec: json_spec.clone(),
-                })
-                .await?;
+                },
+            )
+            .await?;
             warn_issues(&json_spec);
             print(&output::instance(&inst, fmt));
         }
@@ -518,18 +537,20 @@ async fn apply(p: &dyn Platform, file: &str, expect_version: Option<u64>, fmt: O
     let text = read_source(file, "instance document")?;
     let raw = parse_json(&text, file, "instance document")?;
     let mut doc: InstanceDocument = serde_json::from_value(raw).map_err(|e| {
-        Failure::new(exit::VALIDATION, format!("the instance document is not valid: {e} (expected {{\"name\", \"description\", \"server_spec_id\", \"json_spec\"}})"))
+        Failure::new(exit::VALIDATION, format!("the instance document is not valid: {e} (expected {{\"name\", \"description\", \"server_spec_id\", \"json_spec\"}}, plus the fields `get -o json` prints)"))
     })?;
-    match p.get(&doc.name).await {
-        Ok(cur) => {
+    match apply_target(p, &doc).await? {
+        Some(cur) => {
             restore_redacted(&mut doc.json_spec, &Value::Object(cur.json_spec.clone()));
+            let profile = p.profile().await;
             let patch = InstancePatch {
-                name: None,
+                name: (doc.name != cur.name).then(|| doc.name.clone()),
                 description: Some(doc.description.clone()),
                 server_spec_id: Some(doc.server_spec_id.clone()),
                 json_spec: Some(doc.json_spec.clone()),
             };
-            if patch.changed_fields(&cur).is_empty() {
+            let changed = patch.changed_fields(&cur);
+            if changed.is_empty() {
                 if let Some(v) = expect_version.filter(|v| *v != cur.version) {
                     return Err(Failure::new(
                         exit::CONFLICT,
@@ -540,22 +561,36 @@ async fn apply(p: &dyn Platform, file: &str, expect_version: Option<u64>, fmt: O
                         ),
                     ));
                 }
-                eprintln!("aacon: instance '{}' unchanged", inert(&cur.name));
+                eprintln!(
+                    "aacon: instance '{}' unchanged; nothing sent",
+                    inert(&cur.name)
+                );
                 print(&output::instance(&cur, fmt));
                 return Ok(());
             }
-            let inst = p
-                .update(cur.id, patch, expect_version.map(Precondition::Version))
-                .await?;
+            // The copy the document was made from is the precondition:
+            // `version` where the platform keeps one, else `updated_at`.
+            let expect = match (expect_version, doc.version, doc.updated_at) {
+                (Some(v), _, _) => Some(Precondition::Version(v)),
+                (None, Some(v), _) if profile.versions => Some(Precondition::Version(v)),
+                (None, _, Some(t)) => Some(Precondition::UpdatedAt(t)),
+                _ => None,
+            };
+            let inst = readback::update(p, cur.id, patch, expect, Some(&cur)).await?;
             warn_issues(&doc.json_spec);
+            let version = if profile.versions {
+                format!(" to version {}", inst.version)
+            } else {
+                String::new()
+            };
             eprintln!(
-                "aacon: instance '{}' updated to version {}",
+                "aacon: instance '{}' updated{version} ({})",
                 inert(&inst.name),
-                inst.version
+                changed.join(", ")
             );
             print(&output::instance(&inst, fmt));
         }
-        Err(PlatformError::NotFound(_)) => {
+        None => {
             if let Some(v) = expect_version {
                 return Err(Failure::new(
                     exit::NOT_FOUND,
@@ -565,21 +600,58 @@ async fn apply(p: &dyn Platform, file: &str, expect_version: Option<u64>, fmt: O
                     ),
                 ));
             }
-            let inst = p
-                .create(NewInstance {
+            let inst = readback::create(
+                p,
+                NewInstance {
                     name: doc.name,
                     description: doc.description,
                     server_spec_id: doc.server_spec_id,
                     json_spec: doc.json_spec.clone(),
-                })
-                .await?;
+                },
+            )
+            .await?;
             warn_issues(&doc.json_spec);
             eprintln!("aacon: instance '{}' created", inert(&inst.name));
             print(&output::instance(&inst, fmt));
         }
-        Err(e) => return Err(e.into()),
     }
     Ok(())
+}
+
+/// The instance a document updates: the one with its `id` when that
+/// exists, else the one with its name; `None` when there is none to update.
+/// A name several instances have is refused (nothing is done).
+async fn apply_target(
+    p: &dyn Platform,
+    doc: &InstanceDocument,
+) -> Result<Option<crate::domain::Instance>, Failure> {
+    if let Some(id) = doc.id {
+        match p.get(&id.to_string()).await {
+            Ok(cur) => return Ok(Some(cur)),
+            Err(PlatformError::NotFound(_)) => eprintln!(
+                "aacon: no instance has the document's id {id}; applying it by name '{}'",
+                inert(&doc.name)
+            ),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let list = p.list().await?;
+    Ok(names::unique(&list, &doc.name, chrono::Utc::now())?.cloned())
+}
+
+fn no_history(profile: &crate::platform::BackendProfile) -> String {
+    format!(
+        "{} keeps no event history for clients",
+        profile.platform_name()
+    )
+}
+
+/// Where `--follow`'s events come from on a platform without a history.
+fn live_source_words(profile: &crate::platform::BackendProfile) -> String {
+    format!(
+        "{0}'s own events from its Redis with --redis and [redis] agentarea_pubsub = true, else the changes that polling its instance list reveals",
+        profile.platform_name()
+    )
 }
 
 async fn events(p: &dyn Platform, args: EventsArgs, fmt: Output) -> Outcome {
@@ -593,15 +665,36 @@ async fn events(p: &dyn Platform, args: EventsArgs, fmt: Output) -> Outcome {
         }
         None => None,
     };
+    // A platform without an event history (AgentArea) is said so, not
+    // shown as an empty one.
+    let profile = p.profile().await;
+    if !profile.has(Route::EventHistory) && !args.follow {
+        return Err(Failure::new(
+            exit::RUNTIME,
+            format!(
+                "{}; nothing to show without --follow, which prints each change as it happens from now on ({})",
+                no_history(&profile),
+                live_source_words(&profile)
+            ),
+        ));
+    }
     // Subscribe before reading history so nothing falls between the two.
     let mut live = args.follow.then(|| p.subscribe());
-    let history = p
-        .events(EventQuery {
+    let history = if profile.has(Route::EventHistory) {
+        p.events(EventQuery {
             instance,
             since,
             limit: Some(args.limit),
         })
-        .await?;
+        .await?
+    } else {
+        eprintln!(
+            "aacon: {}; showing changes from now on ({})",
+            no_history(&profile),
+            live_source_words(&profile)
+        );
+        Vec::new()
+    };
     let mut seen: HashSet<String> = HashSet::new();
     if fmt == Output::Json && !args.follow {
         print(&(serde_json::to_string_pretty(&history).unwrap_or_default() + "\n"));

@@ -289,6 +289,7 @@ async fn api_check(global: &Global, out: &mut Vec<Check>) {
             fix: None,
         }),
     }
+    workspace_check(&platform, out).await;
 }
 
 /// What a platform's `/health` says it is: AgentArea's API, `aacon
@@ -315,6 +316,31 @@ fn backend_of(health: &serde_json::Value) -> String {
         }
         Some(other) => format!("a service that calls itself '{other}'{version}"),
         None => "a service that does not say what it is".into(),
+    }
+}
+
+/// The workspace whose data API mode shows: AgentArea scopes by the token's
+/// `workspace_id` claim (read here without verifying it), not the header.
+async fn workspace_check(platform: &crate::platform::api::ApiPlatform, out: &mut Vec<Check>) {
+    let Ok(p) = tokio::time::timeout(Duration::from_secs(15), platform.learn_profile()).await
+    else {
+        return;
+    };
+    let source = match p.kind {
+        crate::platform::profile::BackendKind::Aacon => {
+            "asked for; aacon serve does not scope by workspace"
+        }
+        _ => "the token's workspace_id claim",
+    };
+    match (p.workspace, p.workspace_note) {
+        (_, Some(note)) => out.push(Check {
+            check: "workspace",
+            state: State::Warn,
+            detail: note,
+            fix: Some("use a token minted for the workspace you mean (AACON_API_TOKEN)".into()),
+        }),
+        (Some(ws), None) => out.push(ok("workspace", format!("{ws} ({source})"))),
+        (None, None) => {}
     }
 }
 

@@ -23,6 +23,8 @@ pub mod exit {
     pub const VALIDATION: i32 = 3;
     pub const NOT_FOUND: i32 = 4;
     pub const CONFLICT: i32 = 5;
+    pub const AMBIGUOUS: i32 = 6;
+    pub const NOT_APPLIED: i32 = 7;
 }
 
 #[derive(Debug, Parser)]
@@ -30,7 +32,7 @@ pub mod exit {
     name = "aacon",
     version,
     about = "aacon — the AgentArea console: watch, edit and run MCP server instances",
-    long_about = "aacon — the AgentArea console.\n\nWith no command it opens the full-screen console on the embedded platform (a SQLite store in the data dir and the in-process runtime). The commands below script the same platform.\n\nExit codes: 0 ok, 1 runtime error, 2 usage, 3 validation failed, 4 not found, 5 conflict."
+    long_about = "aacon — the AgentArea console.\n\nWith no command it opens the full-screen console on the embedded platform (a SQLite store in the data dir and the in-process runtime). The commands below script the same platform.\n\nExit codes: 0 ok, 1 runtime error, 2 usage, 3 validation failed, 4 not found, 5 conflict, 6 a name matches several instances (nothing done), 7 the platform did not apply every field asked."
 )]
 pub struct Cli {
     #[command(flatten)]

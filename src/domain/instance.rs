@@ -196,11 +196,57 @@ pub struct InstanceDocument {
     #[serde(default)]
     pub server_spec_id: Option<String>,
     pub json_spec: Value,
+    /// Fields the server owns, as `get -o json` prints them: `id` names the
+    /// instance to update, `version`/`updated_at` are the precondition, and
+    /// the rest is accepted and ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing)]
+    pub status: Option<Value>,
+    #[serde(default, skip_serializing)]
+    pub created_at: Option<Value>,
+    #[serde(default, skip_serializing)]
+    pub desired_state: Option<Value>,
+    #[serde(default, skip_serializing)]
+    pub kind: Option<Value>,
+    #[serde(default, skip_serializing)]
+    pub status_reason: Option<Value>,
+    #[serde(default, skip_serializing)]
+    pub restarts: Option<Value>,
+    #[serde(default, skip_serializing)]
+    pub tool_count: Option<Value>,
+    #[serde(default, skip_serializing)]
+    pub last_healthy_at: Option<Value>,
+    #[serde(default, skip_serializing)]
+    pub aggregate_version: Option<Value>,
+    #[serde(default, skip_serializing)]
+    pub updated_by: Option<Value>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_document_takes_what_get_prints_and_still_refuses_typos() {
+        let printed = serde_json::json!({
+            "id": "6f9619ff-8b86-d011-b42d-00cf4fc964ff", "name": "web", "description": null,
+            "server_spec_id": null, "json_spec": {"image": "x", "port": 80}, "status": "running",
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:01.5Z",
+            "version": 3, "desired_state": "running", "kind": "container", "status_reason": null,
+            "restarts": 0, "tool_count": null, "last_healthy_at": null
+        });
+        let d: InstanceDocument = serde_json::from_value(printed).unwrap();
+        assert_eq!(d.version, Some(3));
+        assert!(d.id.is_some() && d.updated_at.is_some());
+        let typo = serde_json::json!({"nme": "web", "name": "web", "json_spec": {}});
+        let e = serde_json::from_value::<InstanceDocument>(typo).unwrap_err();
+        assert!(e.to_string().contains("unknown field `nme`"), "{e}");
+    }
 
     #[test]
     fn good_names_pass() {

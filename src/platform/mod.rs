@@ -8,8 +8,12 @@
 pub mod api;
 pub mod embedded;
 pub mod once;
+pub mod names;
+pub mod profile;
 mod read_only;
+pub mod readback;
 
+pub use profile::BackendProfile;
 pub use read_only::ReadOnly;
 
 use crate::domain::spec::Report;
@@ -37,6 +41,13 @@ pub enum PlatformError {
     Unavailable(String),
     #[error("{0}")]
     Internal(String),
+    /// A name that more than one instance has (AgentArea allows that):
+    /// nothing was done; the sentence lists every match.
+    #[error("{0}")]
+    Ambiguous(String),
+    /// The platform answered a mutation without applying every field asked.
+    #[error("{0}")]
+    NotApplied(String),
 }
 
 impl PlatformError {
@@ -48,6 +59,8 @@ impl PlatformError {
             PlatformError::Invalid(_) | PlatformError::InvalidSpec(_) => 3,
             PlatformError::ReadOnly(_) => 1,
             PlatformError::Unavailable(_) | PlatformError::Internal(_) => 1,
+            PlatformError::Ambiguous(_) => 6,
+            PlatformError::NotApplied(_) => 7,
         }
     }
 }
@@ -177,6 +190,12 @@ pub struct BackendInfo {
 #[async_trait]
 pub trait Platform: Send + Sync {
     fn info(&self) -> BackendInfo;
+
+    /// What this backend can do (learned once on first contact for a
+    /// remote one; everything for the embedded platform).
+    async fn profile(&self) -> BackendProfile {
+        BackendProfile::embedded()
+    }
 
     async fn list(&self) -> Result<Vec<Instance>>;
     /// A number that changes whenever `list` could answer differently, so a

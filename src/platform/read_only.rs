@@ -21,6 +21,9 @@ impl Platform for ReadOnly {
             ..self.0.info()
         }
     }
+    async fn profile(&self) -> super::BackendProfile {
+        self.0.profile().await
+    }
     async fn list(&self) -> Result<Vec<Instance>> {
         self.0.list().await
     }

@@ -311,6 +311,8 @@ fn platform_error(e: PlatformError) -> Response {
         )
             .into_response(),
         PlatformError::Invalid(_) => detail(StatusCode::BAD_REQUEST, text),
+        PlatformError::Ambiguous(_) => detail(StatusCode::CONFLICT, text),
+        PlatformError::NotApplied(_) => detail(StatusCode::INTERNAL_SERVER_ERROR, text),
         PlatformError::ReadOnly(_) => detail(StatusCode::FORBIDDEN, text),
         PlatformError::Unavailable(_) => detail(StatusCode::SERVICE_UNAVAILABLE, text),
         PlatformError::Internal(_) => {
@@ -464,6 +466,7 @@ async fn health(State(st): State<AppState>) -> Response {
         "service": "aacon",
         "version": env!("CARGO_PKG_VERSION"),
         "read_only": st.read_only,
+        "capabilities": crate::platform::BackendProfile::aacon().capabilities_json(),
     });
     if st.local {
         body["pid"] = json!(std::process::id());

@@ -50,9 +50,10 @@ pub fn document(auth: bool, read_only: bool) -> Value {
                 if auth { " Every /v1 call needs Authorization: Bearer <token>." } else { " No token is configured: loopback only." },
                 if read_only { " This server is read-only." } else { "" },
             ),
+            "x-aacon-capabilities": crate::platform::BackendProfile::aacon().capabilities_json(),
         },
         "paths": {
-            "/health": {"get": {"summary": "Liveness", "security": [], "responses": {"200": ok("Healthy", json!({"type": "object"}))}}},
+            "/health": {"get": {"summary": "Liveness; service \"aacon\" and its capabilities (creatable kinds, versions, routes)", "security": [], "responses": {"200": ok("Healthy", json!({"type": "object"}))}}},
             "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": ok("OpenAPI", json!({"type": "object"}))}}},
             base.clone(): {
                 "get": {"summary": "List instances", "parameters": [{"name": "If-None-Match", "in": "header", "schema": {"type": "string"}}],

@@ -101,6 +101,8 @@ pub enum Msg {
     ContextSwitched(Result<(String, BackendInfo), String>),
     /// Who hosts the runtime (asked at start and every few seconds).
     RuntimeHost(Option<RuntimeHost>),
+    /// What the backend can do (asked once, at start).
+    Profile(crate::platform::BackendProfile),
 }
 
 /// I/O for the runner to perform; results come back as [`Msg`]s.
@@ -152,6 +154,8 @@ pub enum Command {
     LoadProbes,
     /// Connect to a context and, once it answers, show its instances.
     SwitchContext(String),
+    /// Ask the backend again what it can do.
+    LoadProfile,
     Quit,
 }
 
@@ -592,6 +596,11 @@ pub struct App {
     started_as: Option<String>,
     /// What the console started on, in words (for `:ctx`).
     started_on: String,
+    /// What the backend can do, once known.
+    pub profile: Option<crate::platform::BackendProfile>,
+    /// Names more than one instance has (a backend that allows that): the
+    /// table marks them, and actions go by id only.
+    pub dup_names: HashSet<String>,
 }
 
 mod goto;
@@ -683,6 +692,8 @@ impl App {
             context: None,
             started_as: None,
             started_on: String::new(),
+            profile: None,
+            dup_names: HashSet::new(),
         }
     }
 
@@ -747,6 +758,25 @@ impl App {
         self.rebuild_rows();
     }
 
+    /// Names several instances have, where the backend allows that (a
+    /// backend with unique names is not searched).
+    fn duplicate_names(&self) -> HashSet<String> {
+        if self.profile.as_ref().is_none_or(|p| p.unique_names) {
+            return HashSet::new();
+        }
+        let mut seen: HashSet<&str> = HashSet::new();
+        self.projection
+            .instances()
+            .filter(|i| !seen.insert(i.name.as_str()))
+            .map(|i| i.name.clone())
+            .collect()
+    }
+
+    /// Whether the backend has `route` (assumed until the profile says).
+    pub fn backend_has(&self, route: crate::platform::profile::Route) -> bool {
+        self.profile.as_ref().is_none_or(|p| p.has(route))
+    }
+
     fn rebuild_rows(&mut self) {
         let filter = &self.filter;
         let mut rows: Vec<&Instance> = self
@@ -788,6 +818,7 @@ impl App {
                 .filter(|i| !i.name.is_empty() && !self.listed.contains(&i.id))
                 .count();
         }
+        self.dup_names = self.duplicate_names();
         self.rows_dirty = false;
         self.rows_built_at = Some(self.now);
         self.marked.retain(|id| self.projection.get(id).is_some());
@@ -1152,6 +1183,15 @@ impl App {
                 }
                 Vec::new()
             }
+            Msg::Profile(p) => {
+                if let Some(note) = &p.workspace_note {
+                    self.toast(Level::Error, note.clone());
+                }
+                self.profile = Some(p);
+                self.rows_dirty = true;
+                self.dirty = true;
+                Vec::new()
+            }
             Msg::Notice(r) => {
                 match r {
                     Ok(t) => self.toast(Level::Ok, t),
@@ -1218,7 +1258,10 @@ impl App {
                 out.push(Command::LoadProbes);
             }
             // The Logs tab refreshes once a second while open.
+            // A backend without a logs route was asked once, not every second.
+            let logs_route = self.backend_has(crate::platform::profile::Route::Logs);
             if let Some(Screen::Detail(d)) = self.screens.last_mut()
+                && logs_route
                 && d.tab == DetailTab::Logs
                 && !d.logs.loading
             {
@@ -1339,7 +1382,17 @@ impl App {
                 Vec::new()
             }
             PlatformEvent::Source(s) => {
+                // A backend that could not say what it is at start (it was
+                // down) is asked again once it answers.
+                let ask = matches!(s, SourceState::Connected(_))
+                    && self
+                        .profile
+                        .as_ref()
+                        .is_some_and(|p| p.kind == crate::platform::profile::BackendKind::Unknown);
                 self.source = s;
+                if ask {
+                    return vec![Command::LoadProfile];
+                }
                 Vec::new()
             }
             PlatformEvent::Refresh => self.reload(),
@@ -1499,7 +1552,8 @@ impl App {
                     }
                     PickerOutcome::Chosen(t) => {
                         self.screens.pop();
-                        self.open_editor(Editor::create(t));
+                        let editor = Editor::create(t).with_create_rules(self.profile.as_ref());
+                        self.open_editor(editor);
                         Vec::new()
                     }
                 };
@@ -1802,7 +1856,10 @@ impl App {
                 }
                 match action {
                     Action::Create => {
-                        self.screens.push(Screen::Picker(TemplatePicker::new()));
+                        self.screens
+                            .push(Screen::Picker(TemplatePicker::for_profile(
+                                self.profile.as_ref(),
+                            )));
                         Vec::new()
                     }
                     Action::Edit => {

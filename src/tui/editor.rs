@@ -224,6 +224,9 @@ pub struct Editor {
     styled_for: Option<String>,
     /// The name last typed for a new instance.
     new_name: Option<String>,
+    /// In create mode: what the backend refuses to create is an error here
+    /// too (AgentArea: containers only).
+    create_rules: Option<crate::platform::BackendProfile>,
 }
 
 fn textarea_of(text: &str) -> TextArea<'static> {
@@ -262,9 +265,34 @@ impl Editor {
             redo_keys: vec![KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL)],
             styled_for: None,
             new_name: None,
+            create_rules: None,
         };
         e.apply_theme(&Theme::default_dark());
         e
+    }
+
+    /// In create mode, also check what `profile`'s backend will refuse to
+    /// create, so the problem shows at its pointer before anything is sent.
+    pub fn with_create_rules(
+        mut self,
+        profile: Option<&crate::platform::BackendProfile>,
+    ) -> Editor {
+        if matches!(self.mode, EditorMode::Create { .. }) {
+            self.create_rules = profile.cloned();
+            self.validation = self.validate_text(&self.text());
+        }
+        self
+    }
+
+    fn validate_text(&self, text: &str) -> Validation {
+        let mut v = Validation::of(text);
+        if let (Some(p), Validation::Checked { value, report, at }) = (&self.create_rules, &mut v) {
+            for issue in p.create_issues(value) {
+                at.push(spec::locate(text, &issue.pointer));
+                report.issues.push(issue);
+            }
+        }
+        v
     }
 
     /// A new instance from a template.
@@ -583,7 +611,7 @@ impl Editor {
     }
 
     fn changed(&mut self) {
-        self.validation = Validation::of(&self.text());
+        self.validation = self.validate_text(&self.text());
         self.last_change = Some(Instant::now());
         self.drafted = false;
     }
@@ -1326,6 +1354,37 @@ mod tests {
             panic!()
         };
         assert!(e.message.starts_with("json_spec is empty"));
+    }
+
+    #[test]
+    fn creating_on_agentarea_flags_what_it_will_refuse_at_its_pointer() {
+        let t = crate::tui::templates::Template::by_id("external").unwrap();
+        let aa = crate::platform::BackendProfile::agentarea();
+        let e = Editor::create(t).with_create_rules(Some(&aa));
+        assert!(!e.validation().is_valid());
+        let Validation::Checked { report, .. } = e.validation() else {
+            panic!("the template is JSON");
+        };
+        assert!(
+            report
+                .summary()
+                .contains("AgentArea creates only containers"),
+            "{}",
+            report.summary()
+        );
+        let c = crate::tui::templates::Template::by_id("container").unwrap();
+        assert!(
+            Editor::create(c)
+                .with_create_rules(Some(&aa))
+                .validation()
+                .is_valid()
+        );
+        assert!(
+            Editor::create(t)
+                .with_create_rules(None)
+                .validation()
+                .is_valid()
+        );
     }
 
     #[test]

@@ -358,6 +358,13 @@ where
             None
         }
     };
+    {
+        // What the backend can do: asked once, off the way to the first frame.
+        let (tx, p) = (tx.clone(), platform.clone());
+        tokio::spawn(async move {
+            let _ = tx.send(Msg::Profile(p.profile().await));
+        });
+    }
     if real_terminal {
         // It may ask tmux (at most a second): not on the way to the first frame.
         let tx = tx.clone();
@@ -746,6 +753,11 @@ fn perform(cmds: Vec<Command>, io: &Io) {
                     let _ = tx.send(Msg::LogsLoaded { id, result });
                 });
             }
+            Command::LoadProfile => {
+                tokio::spawn(async move {
+                    let _ = tx.send(Msg::Profile(p.profile().await));
+                });
+            }
             Command::LoadHistory(id) => {
                 tokio::spawn(async move {
                     let result = p
@@ -760,6 +772,16 @@ fn perform(cmds: Vec<Command>, io: &Io) {
             }
             Command::LoadRecentEvents => {
                 tokio::spawn(async move {
+                    // A platform without a history (AgentArea) has none to
+                    // load: not an error; the events view says why it is empty.
+                    if !p
+                        .profile()
+                        .await
+                        .has(crate::platform::profile::Route::EventHistory)
+                    {
+                        let _ = tx.send(Msg::RecentEvents(Ok(Vec::new())));
+                        return;
+                    }
                     let r = p
                         .events(EventQuery {
                             instance: None,
@@ -824,7 +846,8 @@ fn perform(cmds: Vec<Command>, io: &Io) {
             }
             Command::Create(new) => {
                 tokio::spawn(async move {
-                    let _ = tx.send(Msg::Saved(p.create(new).await));
+                    let r = crate::platform::readback::create(p.as_ref(), new).await;
+                    let _ = tx.send(Msg::Saved(r));
                 });
             }
             Command::Update {
@@ -842,7 +865,15 @@ fn perform(cmds: Vec<Command>, io: &Io) {
                             }
                         }
                     }
-                    let _ = tx.send(Msg::Saved(p.update(id, patch, Some(expect)).await));
+                    let r = crate::platform::readback::update(
+                        p.as_ref(),
+                        id,
+                        patch,
+                        Some(expect),
+                        None,
+                    )
+                    .await;
+                    let _ = tx.send(Msg::Saved(r));
                 });
             }
             Command::FetchForEdit(id) => {

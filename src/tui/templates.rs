@@ -121,28 +121,80 @@ pub enum PickerOutcome {
 #[derive(Debug, Clone, Default)]
 pub struct TemplatePicker {
     state: ListState,
+    /// The templates offered (indices into [`all`]); `None`: every one.
+    only: Option<Vec<usize>>,
+    /// Why some templates are not offered.
+    note: Option<String>,
 }
 
 impl TemplatePicker {
     pub fn new() -> Self {
         Self {
             state: ListState::default().with_selected(Some(0)),
+            only: None,
+            note: None,
         }
+    }
+
+    /// The templates the backend can create, and why the others are missing.
+    pub fn for_profile(profile: Option<&crate::platform::BackendProfile>) -> Self {
+        let mut p = Self::new();
+        let Some(profile) = profile else {
+            return p;
+        };
+        let offered: Vec<usize> = all()
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| {
+                profile.can_create(t.kind)
+                    && serde_json::from_str::<serde_json::Value>(&t.text)
+                        .is_ok_and(|v| profile.create_issues(&v).is_empty())
+            })
+            .map(|(i, _)| i)
+            .collect();
+        // Never an empty picker: with nothing creatable, every template shows
+        // and the note says the backend will refuse them.
+        if !offered.is_empty() && offered.len() < all().len() {
+            p.only = Some(offered);
+        }
+        p.note = profile.why_not_creatable();
+        p
+    }
+
+    /// The templates offered, in order.
+    pub fn offered(&self) -> Vec<&'static Template> {
+        match &self.only {
+            None => all().iter().collect(),
+            Some(ix) => ix.iter().filter_map(|i| all().get(*i)).collect(),
+        }
+    }
+
+    /// Why some templates are not offered.
+    pub fn note(&self) -> Option<&str> {
+        self.note.as_deref()
+    }
+
+    fn len(&self) -> usize {
+        self.only.as_ref().map_or(all().len(), Vec::len)
     }
 
     pub fn selected(&self) -> &'static Template {
         // `select` keeps the index within the list, which is never empty.
-        &all()[self.state.selected().unwrap_or(0).min(all().len() - 1)]
+        let i = self.state.selected().unwrap_or(0).min(self.len() - 1);
+        match &self.only {
+            None => &all()[i],
+            Some(ix) => &all()[ix[i]],
+        }
     }
 
     fn select(&mut self, i: usize) {
-        self.state.select(Some(i.min(all().len() - 1)));
+        self.state.select(Some(i.min(self.len() - 1)));
     }
 
     /// Arrows/j/k/tab move, 1-3 pick directly, enter chooses, esc/q cancels.
     pub fn handle_key(&mut self, key: KeyEvent) -> PickerOutcome {
         let i = self.state.selected().unwrap_or(0);
-        let n = all().len();
+        let n = self.len();
         if key.modifiers.contains(KeyModifiers::CONTROL) {
             return match key.code {
                 KeyCode::Char('c') => PickerOutcome::Cancel,
@@ -189,8 +241,20 @@ impl TemplatePicker {
         if inner.width == 0 || inner.height == 0 {
             return;
         }
-        let [body, hint] =
-            Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
+        let note_h = if self.note.is_some() { 2 } else { 0 };
+        let [body, note, hint] = Layout::vertical([
+            Constraint::Min(0),
+            Constraint::Length(note_h),
+            Constraint::Length(1),
+        ])
+        .areas(inner);
+        if let Some(n) = &self.note {
+            frame.render_widget(
+                Paragraph::new(Span::styled(n.as_str(), theme.warning)).wrap(Wrap { trim: true }),
+                note,
+            );
+        }
+        let offered = self.offered();
         let wide = body.width >= 70;
         let parts = if wide {
             Layout::default()
@@ -201,12 +265,12 @@ impl TemplatePicker {
             Layout::default()
                 .direction(Direction::Vertical)
                 .constraints([
-                    Constraint::Length((all().len() as u16 * 2).min(body.height / 2)),
+                    Constraint::Length((offered.len() as u16 * 2).min(body.height / 2)),
                     Constraint::Min(0),
                 ])
                 .split(body)
         };
-        let items: Vec<ListItem> = all()
+        let items: Vec<ListItem> = offered
             .iter()
             .enumerate()
             .map(|(i, t)| {
@@ -334,6 +398,26 @@ mod tests {
         p.handle_key(key(KeyCode::Down));
         insta::assert_snapshot!("templates_80x24", render(80, 24, &p).backend());
         insta::assert_snapshot!("templates_200x50", render(200, 50, &p).backend());
+    }
+
+    #[test]
+    fn agentarea_is_offered_containers_only_and_told_why() {
+        let aa = crate::platform::BackendProfile::agentarea();
+        let mut p = TemplatePicker::for_profile(Some(&aa));
+        let ids: Vec<&str> = p.offered().iter().map(|t| t.id).collect();
+        assert_eq!(ids, vec!["container"]);
+        assert!(
+            p.note()
+                .unwrap()
+                .contains("AgentArea creates containers only")
+        );
+        assert_eq!(p.handle_key(key(KeyCode::Down)), PickerOutcome::None);
+        assert_eq!(p.selected().id, "container", "one item: moving stays on it");
+        assert_eq!(p.handle_key(key(KeyCode::Char('2'))), PickerOutcome::None);
+        let full = TemplatePicker::for_profile(Some(&crate::platform::BackendProfile::aacon()));
+        assert_eq!(full.offered().len(), all().len());
+        assert!(full.note().is_none());
+        insta::assert_snapshot!("templates_agentarea_80x24", render(80, 24, &p).backend());
     }
 
     #[test]

@@ -16,11 +16,13 @@
 //!   PATCH carries `If-Match: "<version>"` and the server re-checks atomically.
 
 mod attribute;
+mod learn;
 pub mod wire;
 
+use super::profile::{Route, Routes};
 use super::{
-    ActionOutcome, BackendInfo, EventQuery, Platform, PlatformError, PlatformEvent, Result,
-    SourceState,
+    ActionOutcome, BackendInfo, BackendProfile, EventQuery, Platform, PlatformError, PlatformEvent,
+    Result, SourceState,
 };
 use crate::domain::spec::{self, Report};
 use crate::domain::{Envelope, Instance, InstancePatch, NewInstance, Precondition, Status};
@@ -269,7 +271,36 @@ fn http_error(shown: &str, r: &Reply, op: &'static str, id: Option<Uuid>) -> Pla
         Some(d) => format!(": {d}"),
         None => String::new(),
     };
+    // AgentArea's middleware answers `{"error", "detail", "error_code"}`.
+    let raw: Option<Value> = serde_json::from_slice(&r.body).ok();
+    let field = |k: &str| {
+        raw.as_ref()
+            .and_then(|v| v.get(k))
+            .and_then(Value::as_str)
+            .map(clean)
+            .filter(|s| !s.is_empty())
+    };
+    let (error, error_code) = (field("error"), field("error_code"));
     match r.status {
+        StatusCode::BAD_REQUEST if error.is_some() || error_code.is_some() => {
+            let words = [error.clone(), detail.clone()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(": ");
+            let code_part = error_code
+                .as_deref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default();
+            if error_code.as_deref() == Some("MISSING_CONTEXT") {
+                return PlatformError::Unavailable(format!(
+                    "the API at {shown} refused {op}: {words}{code_part}; the token needs a workspace_id claim"
+                ));
+            }
+            PlatformError::Invalid(format!(
+                "the API at {shown} refused {op}: {words}{code_part}"
+            ))
+        }
         StatusCode::BAD_REQUEST => {
             if let Some(issues) = body.as_ref().and_then(|b| b.issues.as_ref()) {
                 return PlatformError::InvalidSpec(Report {
@@ -282,8 +313,9 @@ fn http_error(shown: &str, r: &Reply, op: &'static str, id: Option<Uuid>) -> Pla
             )
         }
         StatusCode::UNAUTHORIZED => PlatformError::Unavailable(format!(
-            "the API at {} refused {op}: not authenticated (401); set {TOKEN_ENV} (and {WORKSPACE_ENV}) or backend.token in the config",
-            shown
+            "the API at {} refused {op}: {} (401); set {TOKEN_ENV} (and {WORKSPACE_ENV}) or backend.token in the config",
+            shown,
+            detail.as_deref().unwrap_or("not authenticated")
         )),
         StatusCode::FORBIDDEN => {
             if detail
@@ -318,6 +350,14 @@ fn http_error(shown: &str, r: &Reply, op: &'static str, id: Option<Uuid>) -> Pla
             shown,
             with(&detail)
         )),
+        // AgentArea answers a json_spec it refuses with a 500 (its bug):
+        // that is a validation failure, with its own reasons.
+        s if s.is_server_error()
+            && let Some(report) = detail.as_deref().and_then(validation_failed) =>
+        {
+            tracing::info!(status = %s, "the API answered a validation failure as a server error");
+            report
+        }
         s if s.is_server_error() => PlatformError::Unavailable(format!(
             "the API at {} failed while {op} ({code}){}",
             shown,
@@ -329,6 +369,34 @@ fn http_error(shown: &str, r: &Reply, op: &'static str, id: Option<Uuid>) -> Pla
             with(&detail)
         )),
     }
+}
+
+/// AgentArea's `"…Validation failed: reason; reason"` (sent as a 500) as a
+/// validation report, each reason at the field it names.
+fn validation_failed(detail: &str) -> Option<PlatformError> {
+    let (_, reasons) = detail.split_once("Validation failed:")?;
+    let issues: Vec<spec::Issue> = reasons
+        .split("; ")
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| {
+            // The first quoted name is the field: 'image', or an env var's key.
+            let quoted = r.split('\'').nth(1).unwrap_or("");
+            let pointer = if quoted.is_empty() {
+                String::new()
+            } else if r.starts_with("Environment variable") {
+                format!("/environment/{}", spec::pointer_token(quoted))
+            } else {
+                format!("/{}", spec::pointer_token(quoted))
+            };
+            spec::Issue {
+                severity: spec::Severity::Error,
+                pointer,
+                message: format!("{r} (the server's words; it answered 500)"),
+            }
+        })
+        .collect();
+    (!issues.is_empty()).then_some(PlatformError::InvalidSpec(Report { kind: None, issues }))
 }
 
 /// The body of a successful answer as `T`, or what it looks like instead.
@@ -392,6 +460,13 @@ pub struct ApiPlatform {
     redis: Option<crate::bus::RedisConfig>,
     watcher: Mutex<Option<crate::bus::WatchHandle>>,
     pubsub: Mutex<Option<crate::bus::pubsub::PubSubHandle>>,
+    /// What the server is, asked once (`/health`) on first need.
+    profile: tokio::sync::OnceCell<BackendProfile>,
+    /// Routes found missing by a 404 since (a server that did not say).
+    missing: Mutex<Routes>,
+    /// The workspace asked for (`--workspace`), and the token's claim.
+    asked_workspace: Option<String>,
+    token_claim: Option<std::result::Result<Option<String>, String>>,
 }
 
 impl Drop for ApiPlatform {
@@ -432,7 +507,16 @@ impl ApiPlatform {
             PlatformError::Internal(format!("cannot build the HTTP client: {}", root_cause(&e)))
         })?;
         let (events, _) = broadcast::channel(CAPACITY);
+        let token_claim = opts
+            .token
+            .as_ref()
+            .map(|t| super::profile::token_workspace(t.expose()));
+        let asked_workspace = opts.workspace.clone();
         Ok(ApiPlatform {
+            profile: tokio::sync::OnceCell::new(),
+            missing: Mutex::new(Routes::ALL),
+            asked_workspace,
+            token_claim,
             inner: Arc::new(Inner {
                 local: opts.unix_socket.is_some(),
                 client,
@@ -794,6 +878,10 @@ impl Platform for ApiPlatform {
         }
     }
 
+    async fn profile(&self) -> BackendProfile {
+        self.learn_profile().await
+    }
+
     async fn list(&self) -> Result<Vec<Instance>> {
         self.inner.list().await
     }
@@ -803,15 +891,27 @@ impl Platform for ApiPlatform {
             return Ok(self.inner.get_wire(id).await?.into_instance());
         }
         let list = self.inner.list().await?;
-        list.into_iter().find(|i| i.name == key).ok_or_else(|| {
-            PlatformError::NotFound(format!(
+        // A name may belong to several instances (AgentArea): never pick one.
+        match super::names::unique(&list, key, chrono::Utc::now())? {
+            Some(i) => Ok(i.clone()),
+            None => Err(PlatformError::NotFound(format!(
                 "no instance named or with id '{}'",
                 clean(&key.chars().take(80).collect::<String>())
-            ))
-        })
+            ))),
+        }
     }
 
     async fn create(&self, new: NewInstance) -> Result<Instance> {
+        // What the backend is known to refuse is refused before sending.
+        let profile = self.learn_profile().await;
+        if let Some(refusal) = profile.refuse_create(&new.json_spec) {
+            return Err(refusal);
+        }
+        // A name is not unique on AgentArea: a second one is refused here.
+        let list = self.inner.list().await?;
+        if let Some(existing) = super::names::named(&list, &new.name).first() {
+            return Err(super::names::taken(&new.name, existing));
+        }
         let body = serde_json::to_value(&new)
             .map_err(|e| PlatformError::Internal(format!("cannot encode the instance: {e}")))?;
         let r = self
@@ -969,11 +1069,19 @@ impl Platform for ApiPlatform {
                 q.append_pair("limit", &l.to_string());
             }
         }
+        if let Some(why) = self.lacks(Route::EventHistory).await {
+            return Err(PlatformError::Unavailable(why));
+        }
         let r = self.inner.get_url(url, HeaderMap::new()).await?;
         if r.status == StatusCode::NOT_FOUND {
             // A real AgentArea keeps no event history for clients.
             tracing::debug!("the API server has no event history endpoint");
-            return Ok(Vec::new());
+            self.route_missing(Route::EventHistory);
+            return Err(PlatformError::Unavailable(
+                self.learn_profile()
+                    .await
+                    .missing_route(Route::EventHistory),
+            ));
         }
         self.inner.expect_ok(r, "reading events", None)
     }
@@ -984,6 +1092,9 @@ impl Platform for ApiPlatform {
     }
 
     async fn call_tool(&self, id: Uuid, tool: &str, args: Value) -> Result<super::ToolCallResult> {
+        if let Some(why) = self.lacks(Route::ToolCalls).await {
+            return Err(PlatformError::Unavailable(why));
+        }
         let body = json!({"name": tool, "arguments": args});
         let r = self
             .inner
@@ -995,24 +1106,27 @@ impl Platform for ApiPlatform {
             )
             .await?;
         if r.status == StatusCode::NOT_FOUND && self.inner.is_missing_route(&r) {
-            return Err(PlatformError::Unavailable(format!(
-                "the API at {} cannot call tools (AgentArea has no such route; `aacon serve` does)",
-                self.inner.shown
-            )));
+            self.route_missing(Route::ToolCalls);
+            return Err(PlatformError::Unavailable(
+                self.learn_profile().await.missing_route(Route::ToolCalls),
+            ));
         }
         self.inner.expect_ok(r, "calling a tool", Some(id))
     }
 
     async fn logs(&self, id: Uuid) -> Result<Vec<String>> {
+        if let Some(why) = self.lacks(Route::Logs).await {
+            return Err(PlatformError::Unavailable(why));
+        }
         let r = self
             .inner
             .get(&format!("/{id}/logs"), HeaderMap::new())
             .await?;
         if r.status == StatusCode::NOT_FOUND && self.inner.is_missing_route(&r) {
-            return Err(PlatformError::Unavailable(format!(
-                "the API at {} keeps no process logs (AgentArea has no such route; `aacon serve` does)",
-                self.inner.shown
-            )));
+            self.route_missing(Route::Logs);
+            return Err(PlatformError::Unavailable(
+                self.learn_profile().await.missing_route(Route::Logs),
+            ));
         }
         let logs: wire::Logs = self.inner.expect_ok(r, "reading logs", Some(id))?;
         Ok(logs.lines)
@@ -1055,13 +1169,25 @@ impl ApiPlatform {
             Some(w) => w.into_instance(),
             None => self.inner.get_wire(id).await?.into_instance(),
         };
-        let message = msg.message.map(|m| clean(&m)).unwrap_or_else(|| {
-            format!(
-                "{} requested for '{}'",
-                if start { "start" } else { "stop" },
-                clean(&instance.name)
-            )
-        });
+        let verb = if start { "start" } else { "stop" };
+        // AgentArea answers "started successfully" and records the status
+        // itself, though only its MCP manager runs anything: say what it is.
+        if self.learn_profile().await.kind == super::profile::BackendKind::AgentArea {
+            let said = msg
+                .message
+                .map(|m| format!(" (AgentArea answered \"{}\")", clean(&m)))
+                .unwrap_or_default();
+            let message = format!(
+                "{verb} requested for '{}'{said}; AgentArea now records it as {}, and its MCP manager does the actual work",
+                clean(&instance.name),
+                instance.status.as_str()
+            );
+            return Ok(ActionOutcome { instance, message });
+        }
+        let message = msg
+            .message
+            .map(|m| clean(&m))
+            .unwrap_or_else(|| format!("{verb} requested for '{}'", clean(&instance.name)));
         Ok(ActionOutcome { instance, message })
     }
 }
@@ -1229,26 +1355,7 @@ mod tests {
     }
 
     fn inst(name: &str) -> Instance {
-        WireInstance {
-            id: Uuid::new_v4(),
-            name: name.into(),
-            description: None,
-            server_spec_id: None,
-            json_spec: json!({"type": "docker", "image": "x"}),
-            status: "pending".into(),
-            created_at: Some(chrono::Utc::now()),
-            updated_at: Some(chrono::Utc::now()),
-            version: None,
-            desired_state: None,
-            kind: None,
-            status_reason: None,
-            aggregate_version: None,
-            updated_by: None,
-            last_healthy_at: None,
-            tool_count: None,
-            restarts: None,
-        }
-        .into_instance()
+        wire::test_instance(name, json!({"type": "docker", "image": "x"}))
     }
 
     #[test]

@@ -257,7 +257,7 @@ fn severity_from(s: &str) -> Severity {
     }
 }
 
-fn kind_from(s: &str) -> Option<ProviderKind> {
+pub(crate) fn kind_from(s: &str) -> Option<ProviderKind> {
     match s {
         "external" => Some(ProviderKind::External),
         "process" => Some(ProviderKind::Process),
@@ -502,6 +502,31 @@ impl ErrorBody {
             other => Some(other.to_string()),
         }
     }
+}
+
+/// An instance as AgentArea sends it (no extras), for unit tests.
+#[cfg(test)]
+pub(crate) fn test_instance(name: &str, json_spec: Value) -> Instance {
+    WireInstance {
+        id: Uuid::new_v4(),
+        name: name.into(),
+        description: None,
+        server_spec_id: None,
+        json_spec,
+        status: "pending".into(),
+        created_at: Some(Utc::now()),
+        updated_at: None,
+        version: None,
+        desired_state: None,
+        kind: None,
+        status_reason: None,
+        aggregate_version: None,
+        updated_by: None,
+        last_healthy_at: None,
+        tool_count: None,
+        restarts: None,
+    }
+    .into_instance()
 }
 
 #[cfg(test)]

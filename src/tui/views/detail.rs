@@ -117,6 +117,18 @@ pub fn render(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
                     i.description.as_deref().map_or("-".into(), inert),
                 ),
             ];
+            if app.dup_names.contains(&i.name) {
+                lines.insert(
+                    1,
+                    Line::from(Span::styled(
+                        format!(
+                            "{:<14}another instance has this name: only the id names this one",
+                            ""
+                        ),
+                        t.warning,
+                    )),
+                );
+            }
             let errors: Vec<_> = d
                 .events
                 .iter()
@@ -494,7 +506,10 @@ fn render_logs(frame: &mut Frame, app: &App, d: &DetailState, i: &Instance, area
 fn render_events(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
     let t = &app.theme;
     if d.events.is_empty() {
-        let msg = if d.loading {
+        let route = crate::platform::profile::Route::EventHistory;
+        let msg = if let Some(p) = app.profile.as_ref().filter(|p| !p.has(route)) {
+            p.missing_route(route)
+        } else if d.loading {
             "loading events…".to_string()
         } else if let Some(e) = &d.load_error {
             format!("could not read events: {}", inert(e))

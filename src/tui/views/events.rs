@@ -114,10 +114,16 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if rows_idx.is_empty() {
-        let msg = if app.stream.is_empty() {
-            "No events yet. They appear here as they happen."
-        } else {
-            "No event matches the filter."
+        let route = crate::platform::profile::Route::EventHistory;
+        let no_history = app
+            .profile
+            .as_ref()
+            .filter(|p| !p.has(route))
+            .map(|p| p.missing_route(route));
+        let msg = match &no_history {
+            Some(why) if app.stream.is_empty() => why.as_str(),
+            _ if app.stream.is_empty() => "No events yet. They appear here as they happen.",
+            _ => "No event matches the filter.",
         };
         frame.render_widget(
             Paragraph::new(msg)

@@ -25,8 +25,21 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let mut first = vec![
         Span::styled(" aacon ", t.title),
         Span::styled(inert(&app.backend.name), t.header),
-        Span::styled("  events: ", t.dim),
     ];
+    // The data scope in effect (AgentArea: the token's workspace_id claim).
+    if let Some(p) = app.profile.as_ref()
+        && let Some(ws) = p.workspace.as_deref()
+    {
+        first.push(Span::styled("  workspace ", t.dim));
+        first.push(Span::styled(inert(ws), t.header));
+        if let Some(asked) = &p.workspace_mismatch {
+            first.push(Span::styled(
+                format!(" (asked '{}')", inert(asked)),
+                t.warning,
+            ));
+        }
+    }
+    first.push(Span::styled("  events: ", t.dim));
     first.push(match &app.source {
         SourceState::Connected(s) => Span::styled(format!("● {}", inert(s)), t.ok),
         SourceState::Retrying { source, in_secs } => Span::styled(

@@ -65,6 +65,8 @@ pub fn key_for(app: &App, view: View, action: Action) -> String {
 
 fn cell_text(app: &App, i: &Instance, c: Column) -> String {
     match c {
+        // A name several instances have is marked: only the id tells them apart.
+        Column::Name if app.dup_names.contains(&i.name) => format!("{} [dup]", inert(&i.name)),
         Column::Name => inert(&i.name),
         Column::Kind => i.kind().as_str().to_string(),
         Column::Status => {
