@@ -372,13 +372,13 @@ fn row3(n: usize, load_per_s: usize) {
     std::thread::sleep(Duration::from_millis(500));
     let mut s = Samples::default();
     for _ in 0..scale(50, 5) {
-        c.watch("Filter (/)", true);
+        c.watch("help — keymap", true);
         let t = Instant::now();
         c.send(b"?");
         let at = c.wait(Duration::from_secs(5));
         s.0.push(at - t);
         std::thread::sleep(Duration::from_millis(100));
-        c.watch("Filter (/)", false);
+        c.watch("help — keymap", false);
         c.send(b"\x1b");
         // The help overlay closed.
         c.wait(Duration::from_secs(5));
