@@ -61,18 +61,11 @@ fn json_pretty<T: Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
 }
 
-/// Terminal-safe text: control characters (ANSI escapes included) shown
-/// escaped, so names and values cannot drive the terminal.
+/// Terminal-safe text: control characters (ANSI escapes included) and
+/// invisible formatting characters shown escaped, so names and values cannot
+/// drive or disguise the terminal (the rule of [`crate::domain::text`]).
 pub fn inert(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
+    crate::domain::text::shown(s)
 }
 
 pub fn age(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
