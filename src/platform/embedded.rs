@@ -189,6 +189,16 @@ fn is_argument_error(e: &str) -> bool {
         || e.starts_with("the server has no tool")
 }
 
+/// A surface request's failure: the caller's mistake (no such prompt, a
+/// missing argument) is `Invalid`, the rest `Unavailable`.
+fn surface_error(e: String) -> PlatformError {
+    if e.starts_with("the server has no prompt") || e.starts_with("prompt ") {
+        PlatformError::Invalid(e)
+    } else {
+        runtime_error(e)
+    }
+}
+
 fn runtime_error(e: String) -> PlatformError {
     if is_argument_error(&e) {
         PlatformError::Invalid(e)
@@ -605,19 +615,30 @@ impl Platform for EmbeddedPlatform {
         let out = self.call_tool_unmasked(&inst, tool, args).await?;
         // Tool output can echo what the server was given: mask the
         // instance's secrets (resolved references and plain values).
-        let secrets = crate::runtime::plan::resolve(
-            &inst.json_spec,
-            &crate::secrets::SecretStore::open(self.dir.root()),
-        )
-        .map(|r| r.secrets)
-        .unwrap_or_default();
-        let mask = |t: &str| crate::runtime::ring::mask(t, &secrets);
+        let mask = self.masker(&inst);
         let result = serde_json::from_str(&mask(&out.result.to_string())).unwrap_or(out.result);
         Ok(ToolCallResult {
             is_error: out.is_error,
             text: mask(&out.text),
             result,
         })
+    }
+
+    async fn mcp(&self, id: Uuid, op: super::McpOp) -> Result<serde_json::Value> {
+        let inst = self.blocking(move |s| s.get(&id.to_string())).await?;
+        let out = if let Some(rt) = self.live_runtime().filter(|rt| rt.is_live(id)) {
+            rt.mcp(id, op).await.map_err(surface_error)?
+        } else if let Some(host) = self.other_host() {
+            host.mcp(id, op).await?
+        } else {
+            let cfg = crate::runtime::RuntimeConfig::default();
+            crate::runtime::mcp_once(self, &inst, op, &cfg)
+                .await
+                .map_err(surface_error)?
+        };
+        // What a server answers can echo what it was given.
+        let mask = self.masker(&inst);
+        Ok(serde_json::from_str(&mask(&out.to_string())).unwrap_or(out))
     }
 
     async fn logs(&self, id: Uuid) -> Result<Vec<String>> {
@@ -647,6 +668,18 @@ impl Platform for EmbeddedPlatform {
 }
 
 impl EmbeddedPlatform {
+    /// Masks an instance's secrets (resolved references and plain values)
+    /// in text a server sent.
+    fn masker(&self, inst: &Instance) -> impl Fn(&str) -> String + use<> {
+        let secrets = crate::runtime::plan::resolve(
+            &inst.json_spec,
+            &crate::secrets::SecretStore::open(self.dir.root()),
+        )
+        .map(|r| r.secrets)
+        .unwrap_or_default();
+        move |t: &str| crate::runtime::ring::mask(t, &secrets)
+    }
+
     /// The call itself: the live session here, the runtime host over its
     /// socket, or a one-shot session when nobody runs the instance.
     async fn call_tool_unmasked(
