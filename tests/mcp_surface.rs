@@ -290,6 +290,7 @@ async fn resources_and_prompts_through_aacon_serve_in_api_mode() {
         "resources/templates",
         "resources/read",
         "resources/subscribe",
+        "resources/updated",
         "prompts",
         "prompts/get",
     ] {

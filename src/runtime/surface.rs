@@ -32,6 +32,9 @@ pub enum McpOp {
     Read { uri: String },
     /// `resources/subscribe`: updates show in [`McpOp::Resources`].
     Subscribe { uri: String },
+    /// The update notices kept so far (no request to the server): cheap
+    /// enough to ask once a second.
+    Updated,
     /// `prompts/list` (every page).
     Prompts,
     /// `prompts/get` with arguments checked against the prompt's list first.
@@ -52,6 +55,7 @@ impl McpOp {
             McpOp::Templates => "listing resource templates",
             McpOp::Read { .. } => "reading a resource",
             McpOp::Subscribe { .. } => "subscribing to a resource",
+            McpOp::Updated => "reading resource update notices",
             McpOp::Prompts => "listing prompts",
             McpOp::GetPrompt { .. } => "getting a prompt",
         }
@@ -152,6 +156,9 @@ pub async fn run(
                 r.map_err(|e| service_error(&e))?;
                 Ok(json!({"subscribed": uri}))
             }
+            McpOp::Updated => Ok(json!({
+                "updated": notices.map(Notices::updated).unwrap_or_default()
+            })),
             McpOp::Prompts => {
                 let items = peer
                     .list_all_prompts()

@@ -45,6 +45,10 @@ pub(super) fn routes() -> Router<AppState> {
             }),
         )
         .route(
+            &format!("{one}/resources/updated"),
+            get(|st: State<AppState>, id: Path<String>| fixed(st, id, McpOp::Updated)),
+        )
+        .route(
             &format!("{one}/prompts"),
             get(|st: State<AppState>, id: Path<String>| fixed(st, id, McpOp::Prompts)),
         )

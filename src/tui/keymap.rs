@@ -60,6 +60,9 @@ pub enum Action {
     CallTool,
     ReadStream,
     NextMatch,
+    Ping,
+    Subscribe,
+    SaveBlob,
 }
 
 impl View {
@@ -88,7 +91,7 @@ impl View {
 }
 
 impl Action {
-    pub const ALL: [Action; 36] = [
+    pub const ALL: [Action; 39] = [
         Action::Quit,
         Action::Help,
         Action::Command,
@@ -125,6 +128,9 @@ impl Action {
         Action::CallTool,
         Action::ReadStream,
         Action::NextMatch,
+        Action::Ping,
+        Action::Subscribe,
+        Action::SaveBlob,
     ];
 
     /// The name in keymap files (snake_case).
@@ -166,6 +172,9 @@ impl Action {
             Action::CallTool => "call_tool",
             Action::ReadStream => "read_stream",
             Action::NextMatch => "next_match",
+            Action::Ping => "ping",
+            Action::Subscribe => "subscribe",
+            Action::SaveBlob => "save_blob",
         }
     }
 
@@ -212,6 +221,9 @@ impl Action {
             Action::ReadStream => "read the whole stream",
             Action::CallTool => "call tool (argument editor)",
             Action::NextMatch => "next match",
+            Action::Ping => "ping the server (Overview)",
+            Action::Subscribe => "subscribe to resource updates",
+            Action::SaveBlob => "save a binary resource to a file",
         }
     }
 }

@@ -630,6 +630,27 @@ fn perform(cmds: Vec<Command>, io: &Io) {
                     let _ = tx.send(Msg::ToolCalled { id, result });
                 });
             }
+            Command::Mcp { id, op } => {
+                tokio::spawn(async move {
+                    let result = p.mcp(id, op.clone()).await;
+                    let _ = tx.send(Msg::Mcp { id, op, result });
+                });
+            }
+            Command::SaveBytes {
+                file,
+                bytes,
+                summary,
+            } => {
+                let dir = DataDir::new(&opts.data_dir).root().join("dumps");
+                tokio::task::spawn_blocking(move || {
+                    let path = dir.join(file);
+                    let r = std::fs::create_dir_all(&dir)
+                        .and_then(|_| std::fs::write(&path, bytes))
+                        .map(|_| format!("wrote {summary} to {}", path.display()))
+                        .map_err(|e| format!("cannot write {}: {e}", path.display()));
+                    let _ = tx.send(Msg::Notice(r));
+                });
+            }
             Command::ReadStream => {
                 tokio::spawn(async move {
                     let r = p.read_stream().await.map_err(|e| e.to_string());

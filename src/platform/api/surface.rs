@@ -20,6 +20,7 @@ pub fn route(id: Uuid, op: &McpOp) -> (String, Option<Value>) {
             format!("/{id}/resources/subscribe"),
             Some(json!({"uri": uri})),
         ),
+        McpOp::Updated => (format!("/{id}/resources/updated"), None),
         McpOp::Prompts => (format!("/{id}/prompts"), None),
         McpOp::GetPrompt { name, arguments } => (
             format!("/{id}/prompts/get"),

@@ -117,6 +117,7 @@ pub fn render(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
                     i.description.as_deref().map_or("-".into(), inert),
                 ),
             ];
+            lines.extend(super::surface::identity_lines(app, d));
             let errors: Vec<_> = d
                 .events
                 .iter()
@@ -147,6 +148,8 @@ pub fn render(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
         DetailTab::Events => render_events(frame, app, d, body),
         DetailTab::Tools => render_tools(frame, app, d, i, body),
         DetailTab::Logs => render_logs(frame, app, d, i, body),
+        DetailTab::Resources => super::surface::render_resources(frame, app, d, i, body),
+        DetailTab::Prompts => super::surface::render_prompts(frame, app, d, i, body),
     }
 }
 
@@ -159,7 +162,7 @@ const LINE_CHARS: usize = 4000;
 
 /// Plain secret values written in the instance's json_spec (e.g. an API
 /// key in env_vars), to mask wherever they show up in output.
-fn spec_secrets(i: &Instance) -> Vec<String> {
+pub(super) fn spec_secrets(i: &Instance) -> Vec<String> {
     fn walk(a: &Value, b: &Value, out: &mut Vec<String>) {
         match (a, b) {
             (Value::String(x), Value::String(y)) if x != y && x.len() >= 4 => out.push(x.clone()),
@@ -185,7 +188,7 @@ fn spec_secrets(i: &Instance) -> Vec<String> {
 }
 
 /// Text for the screen: secrets masked, control characters made inert.
-fn shown(text: &str, secrets: &[String]) -> String {
+pub(super) fn shown(text: &str, secrets: &[String]) -> String {
     let mut t = text.to_string();
     for s in secrets {
         t = t.replace(s.as_str(), "••••••");
