@@ -180,13 +180,6 @@ pub fn render_resources(frame: &mut Frame, app: &App, d: &DetailState, i: &Insta
     };
     let [list_area, pager_area] =
         Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(area);
-    let hint = format!(
-        " {} read · {} subscribe · {} save binary · {} refresh",
-        key(app, View::Detail, Action::Open),
-        key(app, View::Detail, Action::Subscribe),
-        key(app, View::Detail, Action::SaveBlob),
-        key(app, View::Detail, Action::Refresh),
-    );
     let mut rows: Vec<Line<'static>> = Vec::new();
     if list.is_empty() {
         rows.push(Line::from(Span::styled(
@@ -237,10 +230,7 @@ pub fn render_resources(frame: &mut Frame, app: &App, d: &DetailState, i: &Insta
             Block::default()
                 .borders(Borders::RIGHT | Borders::TOP)
                 .border_style(t.border)
-                .title(Span::styled(
-                    format!(" ● updated ○ subscribed ·{hint} "),
-                    t.dim,
-                )),
+                .title(Span::styled(" ● updated  ○ subscribed ", t.dim)),
         ),
         list_area,
     );
@@ -259,10 +249,14 @@ pub fn render_resources(frame: &mut Frame, app: &App, d: &DetailState, i: &Insta
     let Some((uri, answer)) = &sp.read else {
         frame.render_widget(
             Paragraph::new(format!(
-                "{} reads the selected resource here.",
-                key(app, View::Detail, Action::Open)
+                "{} reads the selected resource here; {} subscribes to its updates; {} saves a binary one to a file; {} lists again.",
+                key(app, View::Detail, Action::Open),
+                key(app, View::Detail, Action::Subscribe),
+                key(app, View::Detail, Action::SaveBlob),
+                key(app, View::Detail, Action::Refresh),
             ))
-            .style(t.dim),
+            .style(t.dim)
+            .wrap(Wrap { trim: true }),
             pager_area,
         );
         return;
