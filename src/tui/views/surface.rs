@@ -18,7 +18,7 @@ const SPINNER: [&str; 8] = ["⠋", "⠙", "⠸", "⠴", "⠦", "⠧", "⠇", "�
 /// At most this many characters of one pager line are drawn.
 const LINE_CHARS: usize = 4000;
 /// At most this many lines of `instructions` on the Overview.
-const INSTRUCTION_LINES: usize = 8;
+const INSTRUCTION_LINES: usize = 4;
 
 fn key(app: &App, view: View, a: Action) -> String {
     app.keymap.keys_for(view, a).join("/")
@@ -82,6 +82,20 @@ pub fn identity_lines(app: &App, d: &DetailState) -> Vec<Line<'static>> {
             ),
         ]),
     ];
+    // The ping first: long instructions must not push it off screen.
+    let ping = match (&sp.ping, sp.pinging) {
+        (_, true) => ("pinging…".to_string(), t.dim),
+        (Some((at, Ok(ms))), _) => (format!("{ms} ms at {}", at.format("%H:%M:%S")), t.ok),
+        (Some((at, Err(e))), _) => (
+            format!("failed at {}: {}", at.format("%H:%M:%S"), inert(e)),
+            t.error,
+        ),
+        (None, _) => (
+            format!("not yet ({} pings)", key(app, View::Detail, Action::Ping)),
+            t.dim,
+        ),
+    };
+    lines.push(kv("ping", ping.0, ping.1));
     match &sp.identity {
         None => lines.push(kv("identity", "asking…".into(), t.dim)),
         Some(Err(e)) => lines.push(kv("identity", inert(e), t.error)),
@@ -117,19 +131,6 @@ pub fn identity_lines(app: &App, d: &DetailState) -> Vec<Line<'static>> {
             }
         }
     }
-    let ping = match (&sp.ping, sp.pinging) {
-        (_, true) => ("pinging…".to_string(), t.dim),
-        (Some((at, Ok(ms))), _) => (format!("{ms} ms at {}", at.format("%H:%M:%S")), t.ok),
-        (Some((at, Err(e))), _) => (
-            format!("failed at {}: {}", at.format("%H:%M:%S"), inert(e)),
-            t.error,
-        ),
-        (None, _) => (
-            format!("not yet ({} pings)", key(app, View::Detail, Action::Ping)),
-            t.dim,
-        ),
-    };
-    lines.push(kv("ping", ping.0, ping.1));
     lines
 }
 
