@@ -12,23 +12,8 @@ use aacon::platform::api::{ApiOptions, ApiPlatform};
 use aacon::platform::{McpOp, Platform, PlatformError};
 use runtime_common::*;
 use serde_json::{Map, Value, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-fn everything() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
-        ".aacon-test-cache/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
-    );
-    assert!(
-        p.is_file(),
-        "server-everything is not installed; run `bash scripts/test.d/mcp-servers.sh` (scripts/test does it)"
-    );
-    p
-}
-
-fn spec() -> Value {
-    json!({"command": ["node", everything().to_str().unwrap(), "stdio"]})
-}
 
 /// `aacon ARGS` (blocking, off the runtime's threads) on `data`.
 async fn aacon(data: &Path, pre: &[&str], args: &[&str]) -> std::process::Output {
@@ -190,7 +175,9 @@ async fn cli_surface(data: &Path, pre: &[&str], name: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identity_ping_resources_and_prompts_through_the_runtime_host() {
     let rig = Rig::new(fast_config()).await;
-    let inst = rig.start("everything", spec()).await;
+    let inst = rig
+        .start("everything", support::everything::stdio_spec())
+        .await;
     rig.wait_status(inst.id, Status::Running, 30).await;
     let p = rig.platform.as_ref();
 
@@ -263,7 +250,7 @@ async fn resources_and_prompts_through_aacon_serve_in_api_mode() {
             name: "everything".into(),
             description: None,
             server_spec_id: None,
-            json_spec: spec(),
+            json_spec: support::everything::stdio_spec(),
         })
         .await
         .unwrap();

@@ -4,7 +4,7 @@
 //! server's identity and pings it, a resource is read and paged and
 //! searched, a prompt is got with arguments from its form.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 mod support;
@@ -16,17 +16,6 @@ const DOWN: &[u8] = b"\x1b[B";
 const PGDN: &[u8] = b"\x1b[6~";
 const CTRL_S: &[u8] = b"\x13";
 
-fn everything() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
-        ".aacon-test-cache/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
-    );
-    assert!(
-        p.is_file(),
-        "server-everything is not installed; run `bash scripts/test.d/mcp-servers.sh` (scripts/test does it)"
-    );
-    p
-}
-
 /// A console showing server-everything running, and the position of the
 /// entry whose `field` is `want` in the CLI's JSON answer to `list`.
 fn running(
@@ -36,8 +25,7 @@ fn running(
     want: &str,
 ) -> (tempfile::TempDir, Console, usize) {
     let (tmp, data, config) = dirs();
-    let spec = serde_json::json!({"command": ["node", everything().to_str().unwrap(), "stdio"]})
-        .to_string();
+    let spec = support::everything::stdio_spec().to_string();
     ok(
         &data,
         &config,

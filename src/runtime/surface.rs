@@ -340,6 +340,15 @@ pub fn messages_text(v: &Value) -> String {
     out.join("\n")
 }
 
+/// `a, b, c`, or `none`.
+fn listed(names: &[&str]) -> String {
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
 /// Check `args` for prompt `name` against the prompts a server listed
 /// (their JSON): the prompt exists, every required argument is given,
 /// none is unknown, and every value is a string. One sentence otherwise.
@@ -359,11 +368,7 @@ pub fn check_prompt_args(
         return Err(format!(
             "the server has no prompt named '{}'; it has: {}",
             name.chars().take(80).collect::<String>(),
-            if names.is_empty() {
-                "none".to_string()
-            } else {
-                names.join(", ")
-            }
+            listed(&names)
         ));
     };
     let declared: Vec<(&str, bool)> = p
@@ -405,11 +410,7 @@ pub fn check_prompt_args(
         return Err(format!(
             "prompt '{name}' has no argument '{}'; it takes: {}",
             unknown.chars().take(80).collect::<String>(),
-            if names.is_empty() {
-                "none".to_string()
-            } else {
-                names.join(", ")
-            }
+            listed(&names)
         ));
     }
     if let Some((k, _)) = args.iter().find(|(_, v)| !v.is_string()) {

@@ -452,8 +452,7 @@ fn render_form(frame: &mut Frame, app: &App, form: &PromptForm, list: &[Value], 
     );
 }
 
-/// A head line, then the text from the pager's scroll line (secrets
-/// masked, each line cut at a screen's worth), search hits marked.
+/// A pager with the instance's secrets masked (see [`paged`]).
 #[allow(clippy::too_many_arguments)]
 fn pager(
     frame: &mut Frame,
@@ -465,18 +464,48 @@ fn pager(
     style: Style,
     area: Rect,
 ) {
-    let t = &app.theme;
     let body = shown(text, &spec_secrets(i));
+    let head = Some((head.to_string(), app.theme.title));
+    paged(
+        frame,
+        app,
+        head,
+        &body,
+        p.scroll,
+        p.search.as_deref(),
+        style,
+        area,
+    );
+}
+
+/// A head line, then `body` from line `scroll` (each line cut at a
+/// screen's worth), lines holding `search` marked; the title says which
+/// lines show and the keys that scroll and search.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn paged(
+    frame: &mut Frame,
+    app: &App,
+    head: Option<(String, Style)>,
+    body: &str,
+    scroll: usize,
+    search: Option<&str>,
+    style: Style,
+    area: Rect,
+) {
+    let t = &app.theme;
     let all: Vec<&str> = body.lines().collect();
     let n = all.len();
-    let first = p.scroll.min(n.saturating_sub(1));
-    let room = usize::from(area.height).saturating_sub(2).max(1);
-    let term = p.search.as_deref().map(str::to_lowercase);
-    let mut lines = vec![Line::from(Span::styled(head.to_string(), t.title))];
-    for l in all.iter().skip(first).take(room) {
+    let first = scroll.min(n.saturating_sub(1));
+    let room = usize::from(area.height).saturating_sub(2);
+    let term = search.map(str::to_lowercase);
+    let mut lines = Vec::new();
+    if let Some((h, hs)) = head {
+        lines.push(Line::from(Span::styled(h, hs)));
+    }
+    for l in all.iter().skip(first).take(room.max(1)) {
         let hit = term
             .as_deref()
-            .is_some_and(|q| !q.is_empty() && l.to_lowercase().contains(q));
+            .is_some_and(|q| l.to_lowercase().contains(q));
         let cut: String = inert(l).chars().take(LINE_CHARS).collect();
         lines.push(Line::from(Span::styled(
             cut,
@@ -485,7 +514,7 @@ fn pager(
     }
     let k = |a: Action| key(app, View::Detail, a);
     let range = format!("{}-{}", (first + 1).min(n), (first + room).min(n));
-    let title = match &p.search {
+    let title = match search {
         Some(q) => {
             let hits = all
                 .iter()
@@ -496,14 +525,14 @@ fn pager(
                 inert(q),
                 if hits == 1 { "" } else { "s" },
                 k(Action::NextMatch),
-                key(app, View::Detail, Action::Filter),
+                k(Action::Filter),
             )
         }
         None => format!(
             " lines {range} of {n} · {}/{} scroll · {} search ",
-            key(app, View::Detail, Action::PageUp),
-            key(app, View::Detail, Action::PageDown),
-            key(app, View::Detail, Action::Filter),
+            k(Action::PageUp),
+            k(Action::PageDown),
+            k(Action::Filter),
         ),
     };
     frame.render_widget(
