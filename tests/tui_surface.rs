@@ -131,6 +131,20 @@ fn an_identity_that_cannot_be_read_says_why() {
         "{s}"
     );
     assert!(s.contains("ping          not yet (p pings)"), "{s}");
+    // A ping asks for the identity again.
+    assert_eq!(
+        a.action(Action::Ping),
+        vec![
+            Command::Mcp {
+                id,
+                op: McpOp::Ping
+            },
+            Command::Mcp {
+                id,
+                op: McpOp::Identity
+            }
+        ]
+    );
 }
 
 #[test]

@@ -1452,6 +1452,9 @@ impl App {
     }
 
     fn move_by(&mut self, delta: isize) {
+        if self.surface_scroll(delta) {
+            return;
+        }
         match self.screens.last_mut() {
             Some(Screen::Instances) => {
                 let n = self.rows.len();

@@ -319,11 +319,20 @@ impl App {
                     return Some(Vec::new());
                 }
                 s.pinging = true;
-                self.in_flight += 1;
-                return Some(vec![Command::Mcp {
+                let mut cmds = vec![Command::Mcp {
                     id,
                     op: McpOp::Ping,
-                }]);
+                }];
+                // An identity not read yet (the server was still starting)
+                // is asked again with the ping.
+                if !matches!(s.identity, Some(Ok(_))) {
+                    cmds.push(Command::Mcp {
+                        id,
+                        op: McpOp::Identity,
+                    });
+                }
+                self.in_flight += 1;
+                return Some(cmds);
             }
             (DetailTab::Resources | DetailTab::Prompts, _) => {}
             _ => return None,
@@ -550,6 +559,25 @@ impl App {
             }
         }
         Vec::new()
+    }
+
+    /// The wheel on the Resources or Prompts tab scrolls its pager; false
+    /// on other tabs.
+    pub(super) fn surface_scroll(&mut self, delta: isize) -> bool {
+        let Some(d) = self.detail_mut() else {
+            return false;
+        };
+        let tab = d.tab;
+        if !matches!(tab, DetailTab::Resources | DetailTab::Prompts) {
+            return false;
+        }
+        let n = d.surface.pager_text(tab).map_or(0, |t| t.lines().count());
+        let p = d.surface.pager(tab);
+        p.scroll = p
+            .scroll
+            .saturating_add_signed(delta)
+            .min(n.saturating_sub(1));
+        true
     }
 
     /// The `/` line's text, applied to the current tab's pager.
