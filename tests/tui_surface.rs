@@ -330,3 +330,21 @@ fn prompts_form_checks_arguments_then_gets_messages() {
     );
     insta::assert_snapshot!("prompts_messages_100x24", render(&mut a, 100, 24));
 }
+
+#[test]
+fn a_stopped_instance_is_not_started_to_list_or_name_its_server() {
+    let mut a = app();
+    a.run_command("i slack");
+    let now = fixtures::now() + chrono::Duration::seconds(3);
+    let asked = |cmds: &[Command]| cmds.iter().any(|c| matches!(c, Command::Mcp { .. }));
+    assert!(!asked(&a.update(Msg::Tick(now))), "no identity asked");
+    let cmds = tab(&mut a, 5);
+    assert!(!asked(&cmds), "{cmds:?}");
+    let s = render(&mut a, 100, 20);
+    assert!(
+        s.contains("Cannot list resources: the instance is not running; start it (s) and press"),
+        "{s}"
+    );
+    let cmds = tab(&mut a, 1);
+    assert!(!asked(&cmds), "{cmds:?}");
+}

@@ -9,7 +9,7 @@
 //! exclusive lock on `runtime.lock` in the data dir.
 
 use super::{
-    ActionOutcome, BackendInfo, EventQuery, Platform, PlatformError, PlatformEvent, Result,
+    ActionOutcome, BackendInfo, EventQuery, McpOp, Platform, PlatformError, PlatformEvent, Result,
     ToolCallResult, ToolInfo,
 };
 use crate::domain::spec::{self, Report};
@@ -624,12 +624,21 @@ impl Platform for EmbeddedPlatform {
         })
     }
 
-    async fn mcp(&self, id: Uuid, op: super::McpOp) -> Result<serde_json::Value> {
+    async fn mcp(&self, id: Uuid, op: McpOp) -> Result<serde_json::Value> {
         let inst = self.blocking(move |s| s.get(&id.to_string())).await?;
         let out = if let Some(rt) = self.live_runtime().filter(|rt| rt.is_live(id)) {
             rt.mcp(id, op).await.map_err(surface_error)?
         } else if let Some(host) = self.other_host() {
             host.mcp(id, op).await?
+        } else if matches!(op, McpOp::Updated) {
+            // No session here, so no notices.
+            serde_json::json!({"updated": {}})
+        } else if matches!(op, McpOp::Identity | McpOp::Ping | McpOp::Subscribe { .. }) {
+            // These speak of a running session; none is started for them.
+            return Err(PlatformError::Unavailable(format!(
+                "instance '{}' is not running here, so there is no session to ask; start it first",
+                inst.name
+            )));
         } else {
             let cfg = crate::runtime::RuntimeConfig::default();
             crate::runtime::mcp_once(self, &inst, op, &cfg)

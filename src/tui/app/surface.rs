@@ -256,12 +256,42 @@ impl App {
         }
     }
 
+    /// Whether the instance runs (so its server can be asked without
+    /// starting a process just for that).
+    fn server_runs(&self, id: Uuid) -> bool {
+        self.projection.get(&id).is_some_and(|i| {
+            matches!(
+                i.status,
+                crate::domain::Status::Running | crate::domain::Status::Unhealthy
+            )
+        })
+    }
+
     /// A tab was entered: load what it shows the first time.
     pub(super) fn surface_tab_entered(&mut self) -> Vec<Command> {
+        let start = self.keymap.keys_for(View::Detail, Action::Start).join("/");
+        let refresh = self
+            .keymap
+            .keys_for(View::Detail, Action::Refresh)
+            .join("/");
+        let Some(id) = self.detail_mut().map(|d| d.id) else {
+            return Vec::new();
+        };
+        let runs = self.server_runs(id);
         let Some(d) = self.detail_mut() else {
             return Vec::new();
         };
-        let id = d.id;
+        if !runs && matches!(d.tab, DetailTab::Resources | DetailTab::Prompts) {
+            // Never a process started just to list; say how to get there.
+            let why =
+                format!("the instance is not running; start it ({start}) and press {refresh} here");
+            if d.tab == DetailTab::Resources {
+                d.surface.resources = Some(Err(why));
+            } else {
+                d.surface.prompts = Some(Err(why));
+            }
+            return Vec::new();
+        }
         match d.tab {
             DetailTab::Resources if d.surface.resources.is_none() => vec![
                 Command::Mcp {
@@ -284,10 +314,15 @@ impl App {
     /// Once a second: the Overview asks for the identity once; the
     /// Resources tab reads update notices while something is subscribed.
     pub(super) fn surface_tick(&mut self) -> Option<Command> {
+        let runs = self
+            .detail_mut()
+            .map(|d| d.id)
+            .is_some_and(|id| self.server_runs(id));
         let d = self.detail_mut()?;
         let id = d.id;
         match d.tab {
-            DetailTab::Overview if !d.surface.identity_asked => {
+            // Asked once it runs (a stopped server is not started for it).
+            DetailTab::Overview if runs && !d.surface.identity_asked => {
                 d.surface.identity_asked = true;
                 Some(Command::Mcp {
                     id,
