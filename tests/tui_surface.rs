@@ -342,7 +342,7 @@ fn a_stopped_instance_is_not_started_to_list_or_name_its_server() {
     assert!(!asked(&cmds), "{cmds:?}");
     let s = render(&mut a, 100, 20);
     assert!(
-        s.contains("Cannot list resources: the instance is not running; start it (s) and press"),
+        s.contains("Cannot list resources: the instance is stopped; start it (s); this tab"),
         "{s}"
     );
     let cmds = tab(&mut a, 1);

@@ -44,6 +44,8 @@ pub struct SurfacePane {
     /// The last get: the prompt's name and answer.
     pub got: Option<(String, Result<Value, String>)>,
     pub prompt_pager: Pager,
+    /// The tab was entered before the instance ran: load it once it does.
+    waiting: bool,
 }
 
 /// A scrollable, searchable text pane.
@@ -257,14 +259,18 @@ impl App {
     }
 
     /// Whether the instance runs (so its server can be asked without
-    /// starting a process just for that).
+    /// starting a process just for that), else its status.
+    fn server_status(&self, id: Uuid) -> Result<(), crate::domain::Status> {
+        use crate::domain::Status;
+        match self.projection.get(&id).map(|i| i.status) {
+            Some(Status::Running | Status::Unhealthy) => Ok(()),
+            Some(s) => Err(s),
+            None => Err(Status::Stopped),
+        }
+    }
+
     fn server_runs(&self, id: Uuid) -> bool {
-        self.projection.get(&id).is_some_and(|i| {
-            matches!(
-                i.status,
-                crate::domain::Status::Running | crate::domain::Status::Unhealthy
-            )
-        })
+        self.server_status(id).is_ok()
     }
 
     /// A tab was entered: load what it shows the first time.
@@ -277,14 +283,25 @@ impl App {
         let Some(id) = self.detail_mut().map(|d| d.id) else {
             return Vec::new();
         };
-        let runs = self.server_runs(id);
+        let status = self.server_status(id);
         let Some(d) = self.detail_mut() else {
             return Vec::new();
         };
-        if !runs && matches!(d.tab, DetailTab::Resources | DetailTab::Prompts) {
-            // Never a process started just to list; say how to get there.
-            let why =
-                format!("the instance is not running; start it ({start}) and press {refresh} here");
+        if let Err(status) = status
+            && matches!(d.tab, DetailTab::Resources | DetailTab::Prompts)
+        {
+            // Never a process started just to list: the tab loads once
+            // the instance runs, and says so meanwhile.
+            d.surface.waiting = true;
+            let how = match status {
+                crate::domain::Status::Starting | crate::domain::Status::Pending => {
+                    "this tab loads once it runs".to_string()
+                }
+                _ => format!(
+                    "start it ({start}); this tab loads once it runs ({refresh} asks again)"
+                ),
+            };
+            let why = format!("the instance is {}; {how}", status.as_str());
             if d.tab == DetailTab::Resources {
                 d.surface.resources = Some(Err(why));
             } else {
@@ -313,14 +330,23 @@ impl App {
 
     /// Once a second: the Overview asks for the identity once; the
     /// Resources tab reads update notices while something is subscribed.
-    pub(super) fn surface_tick(&mut self) -> Option<Command> {
+    pub(super) fn surface_tick(&mut self) -> Vec<Command> {
         let runs = self
             .detail_mut()
             .map(|d| d.id)
             .is_some_and(|id| self.server_runs(id));
-        let d = self.detail_mut()?;
+        let Some(d) = self.detail_mut() else {
+            return Vec::new();
+        };
         let id = d.id;
-        match d.tab {
+        if runs && d.surface.waiting && matches!(d.tab, DetailTab::Resources | DetailTab::Prompts) {
+            d.surface.waiting = false;
+            d.surface.resources = None;
+            d.surface.templates = None;
+            d.surface.prompts = None;
+            return self.surface_tab_entered();
+        }
+        let one = match d.tab {
             // Asked once it runs (a stopped server is not started for it).
             DetailTab::Overview if runs && !d.surface.identity_asked => {
                 d.surface.identity_asked = true;
@@ -337,7 +363,8 @@ impl App {
                 })
             }
             _ => None,
-        }
+        };
+        one.into_iter().collect()
     }
 
     /// A key action on the Overview (ping) or the Resources and Prompts
