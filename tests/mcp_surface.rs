@@ -78,15 +78,15 @@ async fn cli_surface(data: &Path, pre: &[&str], name: &str) {
     let doc = stdout(&aacon(data, pre, &["resources", "read", name, &first]).await);
     assert!(!doc.trim().is_empty(), "{first} read as nothing");
     // Binary as its type and size, and written whole with --out.
-    let bin = stdout(
-        &aacon(
-            data,
-            pre,
-            &["resources", "read", name, "demo://resource/dynamic/blob/1"],
-        )
-        .await,
-    );
+    let out = aacon(
+        data,
+        pre,
+        &["resources", "read", name, "demo://resource/dynamic/blob/1"],
+    )
+    .await;
+    let bin = stdout(&out);
     assert!(bin.contains("of binary data"), "{bin}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--out FILE writes"));
     let file = data.join("blob.out");
     let out = aacon(
         data,

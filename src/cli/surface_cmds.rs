@@ -149,6 +149,9 @@ pub(super) async fn resources(platform: &dyn Platform, cmd: ResourcesCmd, fmt: O
                 );
                 return Ok(());
             }
+            if matches!(fmt, Output::Table) && !surface::read_blobs(&v).is_empty() {
+                eprintln!("aacon: the resource is binary; --out FILE writes its contents");
+            }
             emit(fmt, &v, Some("contents"), || {
                 let lines: Vec<String> = surface::read_text(&v).lines().map(inert).collect();
                 format!("{}\n", lines.join("\n"))
