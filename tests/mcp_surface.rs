@@ -291,3 +291,27 @@ async fn resources_and_prompts_through_aacon_serve_in_api_mode() {
     let cli_data = tmp.path().join("cli-data");
     cli_surface(&cli_data, &["--api", &serve.url], "everything").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_without_resources_or_prompts_says_so_in_a_sentence() {
+    let rig = Rig::new(fast_config()).await;
+    let inst = rig.start("plain", json!({"command": [FIXTURE]})).await;
+    rig.wait_status(inst.id, Status::Running, 20).await;
+    let p = rig.platform.as_ref();
+    for (op, what) in [(McpOp::Resources, "resources"), (McpOp::Prompts, "prompts")] {
+        let e = p.mcp(inst.id, op).await.unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "the server offers no {what}: its initialize result declares no {what} capability"
+            )
+        );
+    }
+    // Its identity and a ping still answer.
+    let id = p.mcp(inst.id, McpOp::Identity).await.unwrap();
+    assert!(id["serverInfo"]["name"].is_string(), "{id}");
+    assert_eq!(
+        p.mcp(inst.id, McpOp::Ping).await.unwrap()["ok"],
+        json!(true)
+    );
+}

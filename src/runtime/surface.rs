@@ -108,6 +108,7 @@ pub async fn run(
     timeout: Duration,
 ) -> Result<Value, String> {
     let doing = op.doing();
+    offered(peer, &op)?;
     let work = async {
         match op {
             McpOp::Identity => identity(peer),
@@ -186,6 +187,33 @@ pub async fn run(
         Ok(r) => r,
         Err(_) => Err(format!("no answer {doing} within {}", secs(timeout))),
     }
+}
+
+/// A server that declares no resources (or prompts) is not asked for
+/// them: one sentence says so instead of a bare "method not found".
+fn offered(peer: &rmcp::Peer<RoleClient>, op: &McpOp) -> Result<(), String> {
+    let what = match op {
+        McpOp::Resources | McpOp::Templates | McpOp::Read { .. } | McpOp::Subscribe { .. } => {
+            "resources"
+        }
+        McpOp::Prompts | McpOp::GetPrompt { .. } => "prompts",
+        McpOp::Identity | McpOp::Ping | McpOp::Updated => return Ok(()),
+    };
+    let Some(info) = peer.peer_info() else {
+        return Ok(());
+    };
+    let caps = serde_json::to_value(&info.capabilities).unwrap_or(Value::Null);
+    if caps.get(what).is_none_or(Value::is_null) {
+        return Err(format!(
+            "the server offers no {what}: its initialize result declares no {what} capability"
+        ));
+    }
+    if matches!(op, McpOp::Subscribe { .. })
+        && caps["resources"].get("subscribe").and_then(Value::as_bool) != Some(true)
+    {
+        return Err("the server does not offer resource subscriptions (its resources capability has no subscribe)".into());
+    }
+    Ok(())
 }
 
 /// The initialize result as the server sent it (rmcp's `peer_info()`).
