@@ -1062,6 +1062,13 @@ impl App {
                 self.dirty = true;
                 match self.screens.last_mut() {
                     Some(Screen::Editor(s)) if s.conflict.is_none() => s.editor.paste(&text),
+                    Some(Screen::Detail(d))
+                        if d.tab == DetailTab::Prompts && d.surface.form.is_some() =>
+                    {
+                        if let Some(f) = d.surface.form.as_mut() {
+                            f.paste(&text);
+                        }
+                    }
                     _ => {
                         if let Some(Overlay::Command(i)) = &mut self.overlay {
                             i.text.push_str(&text.replace(['\n', '\r'], " "));

@@ -80,6 +80,9 @@ impl Pager {
     }
 }
 
+/// At most this many characters in one argument field.
+const FIELD_CHARS: usize = 10_000;
+
 /// A prompt's arguments being filled in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PromptForm {
@@ -121,6 +124,20 @@ impl PromptForm {
             fields,
             focus: 0,
             error: None,
+        }
+    }
+
+    /// Pasted text into the focused field (one line: line breaks become
+    /// spaces), within the field's size limit.
+    pub fn paste(&mut self, text: &str) {
+        if let Some(f) = self.fields.get_mut(self.focus) {
+            let room = FIELD_CHARS.saturating_sub(f.value.chars().count());
+            f.value.extend(
+                text.chars()
+                    .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+                    .filter(|c| !c.is_control())
+                    .take(room),
+            );
         }
     }
 
@@ -614,7 +631,7 @@ impl App {
             }
             _ => {
                 if let (Some(c), Some(f)) = (plain_key(&k), form.fields.get_mut(form.focus))
-                    && f.value.chars().count() < 10_000
+                    && f.value.chars().count() < FIELD_CHARS
                 {
                     f.value.push(c);
                 }
@@ -743,6 +760,8 @@ mod tests {
         assert_eq!(f.fields.len(), 2);
         assert!(f.fields[0].required && !f.fields[1].required);
         assert_eq!(f.arguments(), Map::new());
+        f.paste("Lis\nbon\u{1b}");
+        assert_eq!(f.fields[0].value, "Lis bon");
         f.fields[0].value = "Lisbon".into();
         assert_eq!(
             f.arguments(),
