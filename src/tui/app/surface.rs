@@ -17,7 +17,9 @@ use uuid::Uuid;
 pub struct SurfacePane {
     /// The initialize result (None until answered).
     pub identity: Option<Result<Value, String>>,
-    identity_asked: bool,
+    /// The instance's restart count when the identity was asked: a
+    /// restart (a new session, maybe a new server version) asks again.
+    identity_asked: Option<u32>,
     /// The last ping: when, and its latency in ms or why it failed.
     pub ping: Option<(DateTime<Utc>, Result<u64, String>)>,
     pub pinging: bool,
@@ -348,10 +350,11 @@ impl App {
     /// Once a second: the Overview asks for the identity once; the
     /// Resources tab reads update notices while something is subscribed.
     pub(super) fn surface_tick(&mut self) -> Vec<Command> {
-        let runs = self
-            .detail_mut()
-            .map(|d| d.id)
-            .is_some_and(|id| self.server_runs(id));
+        let id = self.detail_mut().map(|d| d.id);
+        let runs = id.is_some_and(|id| self.server_runs(id));
+        let restarts = id
+            .and_then(|id| self.projection.get(&id))
+            .map(|i| i.restarts);
         let Some(d) = self.detail_mut() else {
             return Vec::new();
         };
@@ -364,9 +367,10 @@ impl App {
             return self.surface_tab_entered();
         }
         let one = match d.tab {
-            // Asked once it runs (a stopped server is not started for it).
-            DetailTab::Overview if runs && !d.surface.identity_asked => {
-                d.surface.identity_asked = true;
+            // Asked once it runs (a stopped server is not started for
+            // it), and again after a restart.
+            DetailTab::Overview if runs && d.surface.identity_asked != restarts => {
+                d.surface.identity_asked = restarts;
                 Some(Command::Mcp {
                     id,
                     op: McpOp::Identity,
