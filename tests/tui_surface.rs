@@ -112,6 +112,15 @@ fn the_overview_asks_once_and_shows_identity_and_ping() {
         json!({"ok": true, "latency_ms": 7}),
     );
     insta::assert_snapshot!("overview_identity_100x34", render(&mut a, 100, 34));
+    // A restart (a new session) asks again.
+    let mut list = fixtures::instances();
+    list[1].restarts += 1;
+    a.update(Msg::Loaded(Ok(list)));
+    let again = later + chrono::Duration::seconds(1);
+    assert!(a.update(Msg::Tick(again)).contains(&Command::Mcp {
+        id,
+        op: McpOp::Identity
+    }));
 }
 
 #[test]
