@@ -237,6 +237,30 @@ async fn identity_ping_resources_and_prompts_through_the_runtime_host() {
 
     // The CLI in a shell reaches the host's live session over its socket.
     cli_surface(rig.dir.path(), &[], "everything").await;
+
+    // A restart is a new session: the runtime subscribes again.
+    let pid = rig.rt().pid(inst.id).unwrap();
+    // SAFETY: plain kill(2) on the server process group this runtime started.
+    unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+    rig.wait(inst.id, 30, |i| {
+        i.restarts >= 1 && i.status == Status::Running
+    })
+    .await;
+    p.call_tool(inst.id, "toggle-subscriber-updates", json!({}))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let v = p.mcp(inst.id, McpOp::Updated).await.unwrap();
+        if v["updated"][&uri].is_string() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no update after the restart: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

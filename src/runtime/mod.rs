@@ -120,6 +120,8 @@ struct Live {
     server: Option<String>,
     /// The session's unasked-for notices (resource updates).
     notices: Option<surface::Notices>,
+    /// Resources subscribed to: subscribed again in every new session.
+    subscriptions: std::collections::BTreeSet<String>,
 }
 
 struct Shared {
@@ -429,9 +431,22 @@ impl Shared {
                 "the instance is not running in this runtime; start it first".into(),
             ));
         };
-        surface::run(&peer, notices.as_ref(), op, self.cfg.call_timeout)
+        let uri = match &op {
+            surface::McpOp::Subscribe { uri } => Some(uri.clone()),
+            _ => None,
+        };
+        let out = surface::run(&peer, notices.as_ref(), op, self.cfg.call_timeout)
             .await
-            .map_err(CallError::Failed)
+            .map_err(CallError::Failed)?;
+        if let Some(uri) = uri {
+            self.with_live(id, |l| {
+                // Bounded like the notices.
+                if l.subscriptions.len() < 10_000 {
+                    l.subscriptions.insert(uri);
+                }
+            });
+        }
+        Ok(out)
     }
 
     async fn report(&self, id: Uuid, report: StatusReport, correlation_id: Option<String>) {
@@ -684,6 +699,19 @@ async fn supervise(
                     l.server = Some(session.server.clone());
                     l.notices = Some(session.notices.clone());
                 });
+                // A new session (a restart): subscribe again to what was.
+                let subs = shared.with_live(id, |l| l.subscriptions.clone());
+                if !subs.is_empty() {
+                    let (peer, timeout) = (peer.clone(), shared.cfg.call_timeout);
+                    tokio::spawn(async move {
+                        for uri in subs {
+                            let op = surface::McpOp::Subscribe { uri };
+                            if let Err(e) = surface::run(&peer, None, op, timeout).await {
+                                tracing::warn!(error = %e, "cannot subscribe again after a restart");
+                            }
+                        }
+                    });
+                }
                 shared.store_tools(id, tools.clone()).await;
                 tracing::info!(instance = %inst.name, server = %session.server, tools = tools.len(), "instance running");
                 shared
