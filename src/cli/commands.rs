@@ -163,6 +163,14 @@ async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
             warn_workspace(platform.as_ref(), embedded.is_none()).await;
             super::runtime_cmds::tools(platform.as_ref(), cmd, fmt).await
         }
+        Some(Command::Resources(cmd)) => {
+            let (platform, _) = open_cli_platform(&dir, &cli.global)?;
+            super::surface_cmds::resources(platform.as_ref(), cmd, fmt).await
+        }
+        Some(Command::Prompts(cmd)) => {
+            let (platform, _) = open_cli_platform(&dir, &cli.global)?;
+            super::surface_cmds::prompts(platform.as_ref(), cmd, fmt).await
+        }
         Some(Command::Completions { shell }) => completions(&shell),
         Some(Command::Man) => man(),
         Some(Command::Doctor) => super::doctor::doctor(&dir, &cli.global, fmt).await,

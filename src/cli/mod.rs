@@ -8,6 +8,7 @@ mod host;
 mod output;
 mod runtime_cmds;
 mod serve_cmd;
+mod surface_cmds;
 
 pub use commands::run;
 
@@ -107,6 +108,12 @@ pub enum Command {
     /// See and call the tools of an instance's MCP server.
     #[command(subcommand)]
     Tools(ToolsCmd),
+    /// List, read and see the templates of an instance's MCP resources.
+    #[command(subcommand)]
+    Resources(ResourcesCmd),
+    /// List an instance's MCP prompts and get one with arguments.
+    #[command(subcommand)]
+    Prompts(PromptsCmd),
     /// Print a shell completion script (instance names complete live).
     ///
     /// bash: `source <(aacon completions bash)`; zsh: `source <(aacon completions zsh)`;
@@ -190,6 +197,49 @@ pub enum ToolsCmd {
         key: String,
         tool: String,
         /// The arguments, a JSON object.
+        #[arg(long, default_value = "{}", value_name = "JSON")]
+        args: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ResourcesCmd {
+    /// List the resources an instance's server offers.
+    #[command(visible_alias = "ls")]
+    List {
+        /// Name or id.
+        key: String,
+    },
+    /// Read one resource: text as text, binary as its type and size.
+    Read {
+        /// Name or id.
+        key: String,
+        uri: String,
+        /// Write the binary contents to this file.
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
+    /// List the resource templates (URI templates) it offers.
+    Templates {
+        /// Name or id.
+        key: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PromptsCmd {
+    /// List the prompts an instance's server offers, with their arguments.
+    #[command(visible_alias = "ls")]
+    List {
+        /// Name or id.
+        key: String,
+    },
+    /// Get a prompt's messages, arguments checked against its argument list.
+    Get {
+        /// Name or id.
+        key: String,
+        prompt: String,
+        /// The arguments, a JSON object of strings.
         #[arg(long, default_value = "{}", value_name = "JSON")]
         args: String,
     },

@@ -9,7 +9,7 @@
 //! exclusive lock on `runtime.lock` in the data dir.
 
 use super::{
-    ActionOutcome, BackendInfo, EventQuery, Platform, PlatformError, PlatformEvent, Result,
+    ActionOutcome, BackendInfo, EventQuery, McpOp, Platform, PlatformError, PlatformEvent, Result,
     ToolCallResult, ToolInfo,
 };
 use crate::domain::spec::{self, Report};
@@ -222,6 +222,16 @@ fn is_argument_error(e: &str) -> bool {
     e.starts_with("the arguments do not fit")
         || e.starts_with("tool arguments must be")
         || e.starts_with("the server has no tool")
+}
+
+/// A surface request's failure: the caller's mistake (no such prompt, a
+/// missing argument) is `Invalid`, the rest `Unavailable`.
+fn surface_error(e: String) -> PlatformError {
+    if e.starts_with("the server has no prompt") || e.starts_with("prompt ") {
+        PlatformError::Invalid(e)
+    } else {
+        runtime_error(e)
+    }
 }
 
 fn runtime_error(e: String) -> PlatformError {
@@ -703,19 +713,39 @@ impl Platform for EmbeddedPlatform {
         let out = self.call_tool_unmasked(&inst, tool, args).await?;
         // Tool output can echo what the server was given: mask the
         // instance's secrets (resolved references and plain values).
-        let secrets = crate::runtime::plan::resolve(
-            &inst.json_spec,
-            &crate::secrets::SecretStore::open(self.dir.root()),
-        )
-        .map(|r| r.secrets)
-        .unwrap_or_default();
-        let mask = |t: &str| crate::runtime::ring::mask(t, &secrets);
+        let mask = self.masker(&inst);
         let result = serde_json::from_str(&mask(&out.result.to_string())).unwrap_or(out.result);
         Ok(ToolCallResult {
             is_error: out.is_error,
             text: mask(&out.text),
             result,
         })
+    }
+
+    async fn mcp(&self, id: Uuid, op: McpOp) -> Result<serde_json::Value> {
+        let inst = self.blocking(move |s| s.get(&id.to_string())).await?;
+        let out = if let Some(rt) = self.live_runtime().filter(|rt| rt.is_live(id)) {
+            rt.mcp(id, op).await.map_err(surface_error)?
+        } else if let Some(host) = self.other_host() {
+            host.mcp(id, op).await?
+        } else if matches!(op, McpOp::Updated) {
+            // No session here, so no notices.
+            serde_json::json!({"updated": {}})
+        } else if matches!(op, McpOp::Identity | McpOp::Ping | McpOp::Subscribe { .. }) {
+            // These speak of a running session; none is started for them.
+            return Err(PlatformError::Unavailable(format!(
+                "instance '{}' is not running here, so there is no session to ask; start it first",
+                inst.name
+            )));
+        } else {
+            let cfg = crate::runtime::RuntimeConfig::default();
+            crate::runtime::mcp_once(self, &inst, op, &cfg)
+                .await
+                .map_err(surface_error)?
+        };
+        // What a server answers can echo what it was given.
+        let mask = self.masker(&inst);
+        Ok(serde_json::from_str(&mask(&out.to_string())).unwrap_or(out))
     }
 
     async fn logs(&self, id: Uuid) -> Result<Vec<String>> {
@@ -745,6 +775,18 @@ impl Platform for EmbeddedPlatform {
 }
 
 impl EmbeddedPlatform {
+    /// Masks an instance's secrets (resolved references and plain values)
+    /// in text a server sent.
+    fn masker(&self, inst: &Instance) -> impl Fn(&str) -> String + use<> {
+        let secrets = crate::runtime::plan::resolve(
+            &inst.json_spec,
+            &crate::secrets::SecretStore::open(self.dir.root()),
+        )
+        .map(|r| r.secrets)
+        .unwrap_or_default();
+        move |t: &str| crate::runtime::ring::mask(t, &secrets)
+    }
+
     /// The call itself: the live session here, the runtime host over its
     /// socket, or a one-shot session when nobody runs the instance.
     async fn call_tool_unmasked(

@@ -69,6 +69,8 @@ pub type Result<T, E = PlatformError> = std::result::Result<T, E>;
 
 /// The result of one tool call (text content, the whole result, error flag).
 pub use crate::runtime::ToolCallOutcome as ToolCallResult;
+/// A request about a server's identity, resources or prompts.
+pub use crate::runtime::surface::McpOp;
 /// A discovered tool (name, description, input schema).
 pub use crate::store::ToolRecord as ToolInfo;
 
@@ -256,6 +258,15 @@ pub trait Platform: Send + Sync {
         Err(PlatformError::Unavailable(
             "this backend cannot call tools yet".into(),
         ))
+    }
+    /// Ask a running instance's server about its identity, resources or
+    /// prompts ([`McpOp`]); the answer in the protocol's JSON shapes,
+    /// bounded in size, secrets masked.
+    async fn mcp(&self, _id: Uuid, op: McpOp) -> Result<serde_json::Value> {
+        Err(PlatformError::Unavailable(format!(
+            "this backend cannot do this ({})",
+            op.doing()
+        )))
     }
     /// Read every entry the Redis stream retains (not only the watcher's
     /// backfill window) into the subscribers; the sentence says what came.

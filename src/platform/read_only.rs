@@ -71,6 +71,10 @@ impl Platform for ReadOnly {
     async fn tools(&self, id: Uuid) -> Result<Vec<ToolInfo>> {
         self.0.tools(id).await
     }
+    async fn mcp(&self, id: Uuid, op: super::McpOp) -> Result<serde_json::Value> {
+        // Reading resources and prompts changes nothing on the server.
+        self.0.mcp(id, op).await
+    }
     async fn call_tool(
         &self,
         _id: Uuid,

@@ -26,6 +26,7 @@ mod restart;
 pub mod ring;
 pub mod session;
 pub mod socket;
+pub mod surface;
 
 use crate::domain::{DesiredState, EventType, Instance, Status};
 use crate::platform::embedded::EmbeddedPlatform;
@@ -118,6 +119,10 @@ struct Live {
     /// The last probe of the running session (none once it ended).
     probe: Option<crate::domain::Probe>,
     server: Option<String>,
+    /// The session's unasked-for notices (resource updates).
+    notices: Option<surface::Notices>,
+    /// Resources subscribed to: subscribed again in every new session.
+    subscriptions: std::collections::BTreeSet<String>,
 }
 
 struct Shared {
@@ -439,6 +444,31 @@ impl Shared {
             .map_err(CallError::Failed)
     }
 
+    async fn mcp(&self, id: Uuid, op: surface::McpOp) -> Result<Value, CallError> {
+        let (peer, notices) = self.with_live(id, |l| (l.peer.clone(), l.notices.clone()));
+        let Some(peer) = peer else {
+            return Err(CallError::NotRunning(
+                "the instance is not running in this runtime; start it first".into(),
+            ));
+        };
+        let uri = match &op {
+            surface::McpOp::Subscribe { uri } => Some(uri.clone()),
+            _ => None,
+        };
+        let out = surface::run(&peer, notices.as_ref(), op, self.cfg.call_timeout)
+            .await
+            .map_err(CallError::Failed)?;
+        if let Some(uri) = uri {
+            self.with_live(id, |l| {
+                // Bounded like the notices.
+                if l.subscriptions.len() < 10_000 {
+                    l.subscriptions.insert(uri);
+                }
+            });
+        }
+        Ok(out)
+    }
+
     async fn report(&self, id: Uuid, report: StatusReport, correlation_id: Option<String>) {
         if let Err(e) = self
             .platform
@@ -687,7 +717,21 @@ async fn supervise(
                     l.pid = session.pid();
                     l.last_good_probe = Some(Utc::now());
                     l.server = Some(session.server.clone());
+                    l.notices = Some(session.notices.clone());
                 });
+                // A new session (a restart): subscribe again to what was.
+                let subs = shared.with_live(id, |l| l.subscriptions.clone());
+                if !subs.is_empty() {
+                    let (peer, timeout) = (peer.clone(), shared.cfg.call_timeout);
+                    tokio::spawn(async move {
+                        for uri in subs {
+                            let op = surface::McpOp::Subscribe { uri };
+                            if let Err(e) = surface::run(&peer, None, op, timeout).await {
+                                tracing::warn!(error = %e, "cannot subscribe again after a restart");
+                            }
+                        }
+                    });
+                }
                 shared.store_tools(id, tools.clone()).await;
                 tracing::info!(instance = %inst.name, server = %session.server, tools = tools.len(), "instance running");
                 shared
@@ -711,6 +755,7 @@ async fn supervise(
                     l.peer = None;
                     l.pid = None;
                     l.probe = None;
+                    l.notices = None;
                 });
                 match end {
                     SessionEnd::Stop {
@@ -1102,6 +1147,13 @@ impl ToolCaller {
         })
     }
 
+    /// Ask a live session about its server's surface (see [`surface`]).
+    pub async fn mcp(&self, id: Uuid, op: surface::McpOp) -> Result<Value, String> {
+        self.0.mcp(id, op).await.map_err(|e| match e {
+            CallError::NotRunning(m) | CallError::Failed(m) => m,
+        })
+    }
+
     /// Whether the instance has a live session here.
     pub fn is_live(&self, id: Uuid) -> bool {
         self.0.with_live(id, |l| l.peer.is_some())
@@ -1197,13 +1249,30 @@ pub async fn call_tool_once(
     args: Value,
     cfg: &RuntimeConfig,
 ) -> Result<ToolCallOutcome, String> {
+    let (session, tools) = open_once(platform, inst, cfg, "call its tools").await?;
+    let result = match check_args(&tools, tool, args) {
+        Ok(a) => session::call_tool(&session.peer(), tool, a, cfg.call_timeout).await,
+        Err(e) => Err(e),
+    };
+    session.shutdown(cfg.stop_grace).await;
+    result
+}
+
+/// Connect to an instance just for one request (see [`call_tool_once`]);
+/// `what` says what a container cannot do this way ("call its tools").
+async fn open_once(
+    platform: &EmbeddedPlatform,
+    inst: &Instance,
+    cfg: &RuntimeConfig,
+    what: &str,
+) -> Result<(Session, Vec<ToolInfo>), String> {
     let secrets = SecretStore::open(platform.data_dir().root());
     let resolved = plan::resolve(&inst.json_spec, &secrets)?;
     let ring = Arc::new(Mutex::new(StderrRing::new(cfg.stderr_lines)));
     if let Ok(mut r) = ring.lock() {
         r.set_secrets(resolved.secrets.clone());
     }
-    let (session, tools) = match resolved.plan {
+    Ok(match resolved.plan {
         plan::Plan::Process(p) => {
             let base = childenv::inherited(&cfg.child_env, &[]);
             Session::spawn(&p, cfg.init_timeout, ring, &base).await?
@@ -1214,15 +1283,33 @@ pub async fn call_tool_once(
         }
         plan::Plan::Container(_) => {
             return Err(format!(
-                "instance '{}' is a container; call its tools through the runtime host (open the console or run `aacon serve`)",
+                "instance '{}' is a container; {what} through the runtime host (open the console or run `aacon serve`)",
                 inst.name
             ));
         }
+    })
+}
+
+/// Connect to an instance just for one [`surface::McpOp`], then close
+/// (for `aacon resources` and `aacon prompts` when no runtime host runs it).
+pub async fn mcp_once(
+    platform: &EmbeddedPlatform,
+    inst: &Instance,
+    op: surface::McpOp,
+    cfg: &RuntimeConfig,
+) -> Result<Value, String> {
+    let what = match op {
+        surface::McpOp::Prompts | surface::McpOp::GetPrompt { .. } => "get its prompts",
+        _ => "read its resources and identity",
     };
-    let result = match check_args(&tools, tool, args) {
-        Ok(a) => session::call_tool(&session.peer(), tool, a, cfg.call_timeout).await,
-        Err(e) => Err(e),
-    };
+    let (session, _) = open_once(platform, inst, cfg, what).await?;
+    let result = surface::run(
+        &session.peer(),
+        Some(&session.notices),
+        op,
+        cfg.call_timeout,
+    )
+    .await;
     session.shutdown(cfg.stop_grace).await;
     result
 }

@@ -36,7 +36,7 @@ pub struct ToolCallOutcome {
 }
 
 pub struct Session {
-    client: RunningService<RoleClient, ()>,
+    client: RunningService<RoleClient, super::surface::Notices>,
     child: Option<Child>,
     pgid: Option<i32>,
     ring: Option<Arc<Mutex<StderrRing>>>,
@@ -44,6 +44,8 @@ pub struct Session {
     seen: Option<Arc<Mutex<Seen>>>,
     /// Server name and version, and the protocol version agreed.
     pub server: String,
+    /// What the server notified without being asked (resource updates).
+    pub notices: super::surface::Notices,
 }
 
 fn short(s: &str, max: usize) -> String {
@@ -254,7 +256,7 @@ fn tool_info(t: rmcp::model::Tool) -> ToolInfo {
     }
 }
 
-fn peer_name(client: &RunningService<RoleClient, ()>) -> String {
+fn peer_name(client: &RunningService<RoleClient, super::surface::Notices>) -> String {
     client
         .peer_info()
         .map(|i| {
@@ -359,7 +361,10 @@ impl Session {
         };
         let transport =
             AsyncRwTransport::new_client(stdout, stdin).with_max_line_length(linewatch::MAX_LINE);
-        let init = tokio::time::timeout(init_timeout, ().serve(transport));
+        let init = tokio::time::timeout(
+            init_timeout,
+            super::surface::Notices::default().serve(transport),
+        );
         tokio::pin!(init);
         let client = tokio::select! {
             r = &mut init => match r {
@@ -402,6 +407,7 @@ impl Session {
             }
         };
         let server = peer_name(&client);
+        let client_notices = client.service().clone();
         guard.0 = None;
         let session = Session {
             client,
@@ -410,6 +416,7 @@ impl Session {
             ring: Some(ring),
             seen: Some(seen),
             server,
+            notices: client_notices,
         };
         match session.list_tools(init_timeout).await {
             Ok(tools) => Ok((session, tools)),
@@ -451,7 +458,12 @@ impl Session {
         let config = StreamableHttpClientTransportConfig::with_uri(plan.url.as_str())
             .custom_headers(headers);
         let transport = StreamableHttpClientTransport::with_client(http.clone(), config);
-        let client = match tokio::time::timeout(init_timeout, ().serve(transport)).await {
+        let client = match tokio::time::timeout(
+            init_timeout,
+            super::surface::Notices::default().serve(transport),
+        )
+        .await
+        {
             Ok(Ok(c)) => c,
             Ok(Err(e)) => {
                 let fallback = init_error(&e);
@@ -468,6 +480,7 @@ impl Session {
             }
         };
         let server = peer_name(&client);
+        let client_notices = client.service().clone();
         let session = Session {
             client,
             child: None,
@@ -475,6 +488,7 @@ impl Session {
             ring: None,
             seen: None,
             server,
+            notices: client_notices,
         };
         match session.list_tools(init_timeout).await {
             Ok(tools) => Ok((session, tools)),

@@ -13,6 +13,7 @@
 #![allow(clippy::result_large_err)]
 
 mod openapi;
+mod surface;
 pub mod unix;
 
 use crate::domain::{InstancePatch, NewInstance, Precondition};
@@ -139,6 +140,7 @@ fn build_router(state: AppState) -> Router {
         .route(&format!("{BASE_PATH}/{{id}}/tools/call"), post(call_tool))
         .route(&format!("{BASE_PATH}/{{id}}/logs"), get(logs))
         .route(&format!("{BASE_PATH}/{{id}}/environment"), get(environment))
+        .merge(surface::routes())
         .route(EVENTS_PATH, get(events))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth));
     Router::new()

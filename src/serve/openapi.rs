@@ -119,10 +119,38 @@ pub fn document(auth: bool, read_only: bool) -> Value {
             }
         }
     });
+    if let (Some(paths), Value::Object(more)) =
+        (doc["paths"].as_object_mut(), surface_paths(&one, &with))
+    {
+        paths.extend(more);
+    }
     if auth {
         doc["components"]["securitySchemes"] =
             json!({"bearer": {"type": "http", "scheme": "bearer"}});
         doc["security"] = json!([{"bearer": []}]);
     }
     doc
+}
+
+/// The paths of a server's identity, ping, resources and prompts (aacon
+/// extensions), apart from [`document`]'s one `json!` (its recursion limit).
+fn surface_paths(one: &str, with: &dyn Fn(Value) -> Value) -> Value {
+    json!({
+            format!("{one}/server"): {"parameters": [id_param()], "get": {"summary": "The server's initialize result: serverInfo (name, version), protocolVersion, capabilities, instructions (aacon extension)", "responses": with(json!({"200": ok("Initialize result", json!({"type": "object"})), "404": err("Not found"), "503": err("The server cannot be reached")}))}},
+            format!("{one}/ping"): {"parameters": [id_param()], "post": {"summary": "Ping the server (aacon extension)", "responses": with(json!({"200": ok("Pong", json!({"type": "object", "properties": {"ok": {"type": "boolean"}, "latency_ms": {"type": "integer"}}})), "404": err("Not found"), "503": err("The server cannot be reached")}))}},
+            format!("{one}/resources"): {"parameters": [id_param()], "get": {"summary": "resources/list, every page (aacon extension); updated maps a subscribed URI to its last update notice", "responses": with(json!({"200": ok("Resources", json!({"type": "object", "properties": {"resources": {"type": "array", "items": {"type": "object"}}, "updated": {"type": "object"}}})), "404": err("Not found"), "503": err("The server cannot be reached")}))}},
+            format!("{one}/resources/templates"): {"parameters": [id_param()], "get": {"summary": "resources/templates/list, every page (aacon extension)", "responses": with(json!({"200": ok("Templates", json!({"type": "object", "properties": {"resourceTemplates": {"type": "array", "items": {"type": "object"}}}})), "404": err("Not found"), "503": err("The server cannot be reached")}))}},
+            format!("{one}/resources/read"): {"parameters": [id_param()], "post": {"summary": "resources/read (aacon extension); text over 1 MiB is cut and a larger binary kept as its type and size (truncated, bytes)",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["uri"], "properties": {"uri": {"type": "string"}}}}}},
+                "responses": with(json!({"200": ok("Contents", json!({"type": "object", "properties": {"contents": {"type": "array", "items": {"type": "object"}}}})), "404": err("Not found"), "503": err("The server cannot be reached or refused")}))}},
+            format!("{one}/resources/subscribe"): {"parameters": [id_param()], "post": {"summary": "resources/subscribe (aacon extension); update notices show in the resources list's updated",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["uri"], "properties": {"uri": {"type": "string"}}}}}},
+                "responses": with(json!({"200": ok("Subscribed", json!({"type": "object", "properties": {"subscribed": {"type": "string"}}})), "404": err("Not found"), "503": err("The server cannot be reached or refused")}))}},
+            format!("{one}/resources/updated"): {"parameters": [id_param()], "get": {"summary": "The resource update notices kept so far, URI to time (aacon extension; asks the server nothing)", "responses": with(json!({"200": ok("Notices", json!({"type": "object", "properties": {"updated": {"type": "object"}}})), "404": err("Not found")}))}},
+            format!("{one}/resources/updated"): {"parameters": [id_param()], "get": {"summary": "The resource update notices kept so far, URI to time (aacon extension; asks the server nothing)", "responses": with(json!({"200": ok("Notices", json!({"type": "object", "properties": {"updated": {"type": "object"}}})), "404": err("Not found")}))}},
+            format!("{one}/prompts"): {"parameters": [id_param()], "get": {"summary": "prompts/list, every page (aacon extension)", "responses": with(json!({"200": ok("Prompts", json!({"type": "object", "properties": {"prompts": {"type": "array", "items": {"type": "object"}}}})), "404": err("Not found"), "503": err("The server cannot be reached")}))}},
+            format!("{one}/prompts/get"): {"parameters": [id_param()], "post": {"summary": "prompts/get (aacon extension); arguments (strings) checked against the prompt's argument list first",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "arguments": {"type": "object", "additionalProperties": {"type": "string"}}}}}}},
+                "responses": with(json!({"200": ok("Messages", json!({"type": "object", "properties": {"description": {"type": "string"}, "messages": {"type": "array", "items": {"type": "object"}}}})), "400": err("No such prompt, a required argument missing, or an unknown one"), "404": err("Not found"), "503": err("The server cannot be reached")}))}}
+    })
 }

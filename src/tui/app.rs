@@ -103,6 +103,12 @@ pub enum Msg {
     RuntimeHost(Option<RuntimeHost>),
     /// What the backend can do (asked once, at start).
     Profile(crate::platform::BackendProfile),
+    /// The answer to a [`Command::Mcp`].
+    Mcp {
+        id: Uuid,
+        op: crate::platform::McpOp,
+        result: Result<serde_json::Value, PlatformError>,
+    },
 }
 
 /// I/O for the runner to perform; results come back as [`Msg`]s.
@@ -156,6 +162,18 @@ pub enum Command {
     SwitchContext(String),
     /// Ask the backend again what it can do.
     LoadProfile,
+    /// Ask an instance's server about its identity, resources or prompts.
+    Mcp {
+        id: Uuid,
+        op: crate::platform::McpOp,
+    },
+    /// Write bytes to `dumps/<file>` in the data dir; the toast says
+    /// `summary` and where.
+    SaveBytes {
+        file: String,
+        bytes: Vec<u8>,
+        summary: String,
+    },
     Quit,
 }
 
@@ -248,15 +266,19 @@ pub enum DetailTab {
     Events,
     Tools,
     Logs,
+    Resources,
+    Prompts,
 }
 
 impl DetailTab {
-    pub const ALL: [DetailTab; 5] = [
+    pub const ALL: [DetailTab; 7] = [
         DetailTab::Overview,
         DetailTab::Spec,
         DetailTab::Events,
         DetailTab::Tools,
         DetailTab::Logs,
+        DetailTab::Resources,
+        DetailTab::Prompts,
     ];
     pub fn title(self) -> &'static str {
         match self {
@@ -265,6 +287,8 @@ impl DetailTab {
             DetailTab::Events => "Events",
             DetailTab::Tools => "Tools",
             DetailTab::Logs => "Logs",
+            DetailTab::Resources => "Resources",
+            DetailTab::Prompts => "Prompts",
         }
     }
     fn index(self) -> usize {
@@ -286,6 +310,8 @@ pub struct DetailState {
     pub scroll: u16,
     pub tools: ToolsPane,
     pub logs: LogsPane,
+    /// The server's identity, resources and prompts.
+    pub surface: SurfacePane,
 }
 
 /// The Tools tab: the tool list, the argument editor and the last call.
@@ -604,7 +630,9 @@ pub struct App {
 }
 
 mod goto;
+mod surface;
 pub use goto::START_CONTEXT;
+pub use surface::{Field, Pager, PromptForm, SurfacePane};
 
 fn plain_key(k: &KeyEvent) -> Option<char> {
     match k.code {
@@ -923,6 +951,7 @@ impl App {
     pub fn update(&mut self, msg: Msg) -> Vec<Command> {
         match msg {
             Msg::Tick(now) => self.tick(now),
+            Msg::Mcp { id, op, result } => self.surface_answer(id, op, result),
             Msg::ToolsLoaded { id, result } => {
                 if let Some(Screen::Detail(d)) = self.screens.last_mut()
                     && d.id == id
@@ -1080,6 +1109,13 @@ impl App {
                 self.dirty = true;
                 match self.screens.last_mut() {
                     Some(Screen::Editor(s)) if s.conflict.is_none() => s.editor.paste(&text),
+                    Some(Screen::Detail(d))
+                        if d.tab == DetailTab::Prompts && d.surface.form.is_some() =>
+                    {
+                        if let Some(f) = d.surface.form.as_mut() {
+                            f.paste(&text);
+                        }
+                    }
                     _ => {
                         if let Some(Overlay::Command(i)) = &mut self.overlay {
                             i.text.push_str(&text.replace(['\n', '\r'], " "));
@@ -1268,6 +1304,7 @@ impl App {
                 d.logs.loading = true;
                 out.push(Command::LoadLogs(d.id));
             }
+            out.extend(self.surface_tick());
         }
         self.now = now;
         if self.in_flight > 0 {
@@ -1498,6 +1535,9 @@ impl App {
     }
 
     fn move_by(&mut self, delta: isize) {
+        if self.surface_scroll(delta) {
+            return;
+        }
         match self.screens.last_mut() {
             Some(Screen::Instances) => {
                 let n = self.rows.len();
@@ -1561,6 +1601,9 @@ impl App {
             Some(Screen::Editor(_)) => return self.editor_key(k),
             Some(Screen::Detail(d)) if d.tab == DetailTab::Tools && d.tools.args.is_some() => {
                 return self.tool_args_key(k);
+            }
+            Some(Screen::Detail(d)) if d.tab == DetailTab::Prompts && d.surface.form.is_some() => {
+                return self.prompt_form_key(k);
             }
             _ => {}
         }
@@ -1682,6 +1725,9 @@ impl App {
 
     /// Perform a keymap action in the current view.
     pub fn action(&mut self, action: Action) -> Vec<Command> {
+        if let Some(cmds) = self.surface_action(action) {
+            return cmds;
+        }
         let page = self.page();
         if let Some(Screen::Detail(d)) = self.screens.last_mut()
             && d.tab == DetailTab::Tools
@@ -1754,6 +1800,8 @@ impl App {
         match action {
             // Both belong to the Tools tab (handled above).
             Action::CallTool | Action::NextMatch => Vec::new(),
+            // The Overview's and the Resources tab's (handled above).
+            Action::Ping | Action::Subscribe | Action::SaveBlob => Vec::new(),
             // The editor handles these itself.
             Action::Undo | Action::Redo => Vec::new(),
             // Only the quit prompt binds these.
@@ -1926,6 +1974,9 @@ impl App {
                         DetailTab::Logs if !d.logs.loading => {
                             d.logs.loading = true;
                             return vec![Command::LoadLogs(d.id)];
+                        }
+                        DetailTab::Resources | DetailTab::Prompts => {
+                            return self.surface_tab_entered();
                         }
                         _ => {}
                     }
@@ -2115,6 +2166,7 @@ impl App {
             scroll: 0,
             tools: ToolsPane::default(),
             logs: LogsPane::default(),
+            surface: SurfacePane::default(),
         })));
         self.in_flight += 1;
         vec![Command::LoadHistory(id)]
@@ -2405,8 +2457,11 @@ impl App {
             Overlay::Filter { mut input, before } => {
                 let events = matches!(self.screen(), Screen::Events);
                 let tools = matches!(self.screen(), Screen::Detail(d) if d.tab == DetailTab::Tools);
+                let surface = matches!(self.screen(), Screen::Detail(d) if matches!(d.tab, DetailTab::Resources | DetailTab::Prompts));
                 let apply = |app: &mut App, t: &str| {
-                    if tools {
+                    if surface {
+                        app.search_surface(t);
+                    } else if tools {
                         app.search_tool_result(t);
                     } else if events {
                         app.set_stream_filter(t);

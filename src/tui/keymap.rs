@@ -65,6 +65,9 @@ pub enum Action {
     Restart,
     Detach,
     StopAndQuit,
+    Ping,
+    Subscribe,
+    SaveBlob,
 }
 
 impl View {
@@ -100,7 +103,7 @@ impl View {
 }
 
 impl Action {
-    pub const ALL: [Action; 39] = [
+    pub const ALL: [Action; 42] = [
         Action::Quit,
         Action::Help,
         Action::Command,
@@ -140,6 +143,9 @@ impl Action {
         Action::Restart,
         Action::Detach,
         Action::StopAndQuit,
+        Action::Ping,
+        Action::Subscribe,
+        Action::SaveBlob,
     ];
 
     /// The name in keymap files (snake_case).
@@ -184,6 +190,9 @@ impl Action {
             Action::Restart => "restart",
             Action::Detach => "detach",
             Action::StopAndQuit => "stop_and_quit",
+            Action::Ping => "ping",
+            Action::Subscribe => "subscribe",
+            Action::SaveBlob => "save_blob",
         }
     }
 
@@ -233,6 +242,9 @@ impl Action {
             Action::Restart => "restart",
             Action::Detach => "detach: quit, instances keep running",
             Action::StopAndQuit => "stop the instances and quit",
+            Action::Ping => "ping the server (Overview)",
+            Action::Subscribe => "subscribe to resource updates",
+            Action::SaveBlob => "save a binary resource to a file",
         }
     }
 }

@@ -736,6 +736,17 @@ fn perform(cmds: Vec<Command>, io: &Io) {
                     let _ = tx.send(Msg::ToolCalled { id, result });
                 });
             }
+            Command::Mcp { id, op } => {
+                tokio::spawn(async move {
+                    let result = p.mcp(id, op.clone()).await;
+                    let _ = tx.send(Msg::Mcp { id, op, result });
+                });
+            }
+            Command::SaveBytes {
+                file,
+                bytes,
+                summary,
+            } => write_dump(&opts.data_dir, file, bytes, summary, tx),
             Command::ReadStream => {
                 tokio::spawn(async move {
                     let r = p.read_stream().await.map_err(|e| e.to_string());
@@ -898,17 +909,7 @@ fn perform(cmds: Vec<Command>, io: &Io) {
                 file,
                 contents,
                 summary,
-            } => {
-                let dir = DataDir::new(&opts.data_dir).root().join("dumps");
-                tokio::task::spawn_blocking(move || {
-                    let path = dir.join(file);
-                    let r = std::fs::create_dir_all(&dir)
-                        .and_then(|_| std::fs::write(&path, contents))
-                        .map(|_| format!("wrote {summary} to {}", path.display()))
-                        .map_err(|e| format!("cannot write {}: {e}", path.display()));
-                    let _ = tx.send(Msg::Notice(r));
-                });
-            }
+            } => write_dump(&opts.data_dir, file, contents.into_bytes(), summary, tx),
             Command::LoadDrafts => {
                 if let Some(d) = io.drafts.clone() {
                     tokio::task::spawn_blocking(move || {
@@ -951,6 +952,26 @@ fn perform(cmds: Vec<Command>, io: &Io) {
 }
 
 /// Run one call per id; one sentence for all of them.
+/// Write `bytes` to `dumps/<file>` in the data dir off the UI thread; the
+/// toast says `summary` and where (or why not).
+fn write_dump(
+    data_dir: &std::path::Path,
+    file: String,
+    bytes: Vec<u8>,
+    summary: String,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
+    let dir = DataDir::new(data_dir).root().join("dumps");
+    tokio::task::spawn_blocking(move || {
+        let path = dir.join(file);
+        let r = std::fs::create_dir_all(&dir)
+            .and_then(|_| std::fs::write(&path, bytes))
+            .map(|_| format!("wrote {summary} to {}", path.display()))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()));
+        let _ = tx.send(Msg::Notice(r));
+    });
+}
+
 async fn bulk<F, Fut>(verb: &str, ids: Vec<uuid::Uuid>, call: F) -> Result<String, String>
 where
     F: Fn(uuid::Uuid) -> Fut,

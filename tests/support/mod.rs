@@ -5,6 +5,7 @@
 pub mod agentarea;
 pub mod bus;
 pub mod cli;
+pub mod everything;
 pub mod procs;
 pub mod pty;
 pub mod redis;

@@ -17,6 +17,7 @@
 
 mod attribute;
 mod learn;
+mod surface;
 pub mod wire;
 
 use super::profile::{Route, Routes};
@@ -1089,6 +1090,10 @@ impl Platform for ApiPlatform {
     async fn tools(&self, id: Uuid) -> Result<Vec<super::ToolInfo>> {
         let list = ApiPlatform::tools(self, id).await?;
         Ok(list.iter().filter_map(wire::tool_from_wire).collect())
+    }
+
+    async fn mcp(&self, id: Uuid, op: super::McpOp) -> Result<Value> {
+        self.surface(id, op).await
     }
 
     async fn call_tool(&self, id: Uuid, tool: &str, args: Value) -> Result<super::ToolCallResult> {

@@ -129,6 +129,7 @@ pub fn render(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
                     )),
                 );
             }
+            lines.extend(super::surface::identity_lines(app, d));
             let errors: Vec<_> = d
                 .events
                 .iter()
@@ -159,6 +160,8 @@ pub fn render(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
         DetailTab::Events => render_events(frame, app, d, body),
         DetailTab::Tools => render_tools(frame, app, d, i, body),
         DetailTab::Logs => render_logs(frame, app, d, i, body),
+        DetailTab::Resources => super::surface::render_resources(frame, app, d, i, body),
+        DetailTab::Prompts => super::surface::render_prompts(frame, app, d, i, body),
     }
 }
 
@@ -166,12 +169,10 @@ const SPINNER: [&str; 8] = ["⠋", "⠙", "⠸", "⠴", "⠦", "⠧", "⠇", "�
 /// At most this many characters of a tool result are kept for the pane
 /// (it scrolls); the runtime cuts results at 1 MiB.
 const RESULT_CHARS: usize = 1_048_576;
-/// At most this many characters of one result line are drawn.
-const LINE_CHARS: usize = 4000;
 
 /// Plain secret values written in the instance's json_spec (e.g. an API
 /// key in env_vars), to mask wherever they show up in output.
-fn spec_secrets(i: &Instance) -> Vec<String> {
+pub(super) fn spec_secrets(i: &Instance) -> Vec<String> {
     fn walk(a: &Value, b: &Value, out: &mut Vec<String>) {
         match (a, b) {
             (Value::String(x), Value::String(y)) if x != y && x.len() >= 4 => out.push(x.clone()),
@@ -197,7 +198,7 @@ fn spec_secrets(i: &Instance) -> Vec<String> {
 }
 
 /// Text for the screen: secrets masked, control characters made inert.
-fn shown(text: &str, secrets: &[String]) -> String {
+pub(super) fn shown(text: &str, secrets: &[String]) -> String {
     let mut t = text.to_string();
     for s in secrets {
         t = t.replace(s.as_str(), "••••••");
@@ -407,57 +408,16 @@ fn render_result(frame: &mut Frame, app: &App, d: &DetailState, i: &Instance, ar
             )
         }
     };
-    let all: Vec<&str> = body.lines().collect();
-    let n = all.len();
-    let first = d.tools.result_scroll.min(n.saturating_sub(1));
-    let room = usize::from(area.height).saturating_sub(2);
-    let term = d.tools.search.as_deref().map(str::to_lowercase);
-    let mut lines = Vec::new();
-    if !head.is_empty() {
-        lines.push(Line::from(Span::styled(head, style)));
-    }
-    for l in all.iter().skip(first).take(room.max(1)) {
-        let hit = term
-            .as_deref()
-            .is_some_and(|q| l.to_lowercase().contains(q));
-        let text: String = inert(l).chars().take(LINE_CHARS).collect();
-        lines.push(Line::from(Span::styled(
-            text,
-            if hit { t.marked } else { style },
-        )));
-    }
-    let key = |a: Action| app.keymap.keys_for(View::Detail, a).join("/");
-    let shown_range = format!("{}-{}", (first + 1).min(n), (first + room).min(n));
-    let title = match &d.tools.search {
-        Some(q) => {
-            let hits = all
-                .iter()
-                .filter(|l| l.to_lowercase().contains(&q.to_lowercase()))
-                .count();
-            format!(
-                " {shown_range}/{n} · '{}' {hits} line{} · {} next · {} search",
-                inert(q),
-                if hits == 1 { "" } else { "s" },
-                key(Action::NextMatch),
-                key(Action::Filter),
-            )
-        }
-        None => format!(
-            " lines {shown_range} of {n} · {}/{} scroll · {} search",
-            key(Action::PageUp),
-            key(Action::PageDown),
-            key(Action::Filter),
-        ),
-    };
-    let mut title = title;
-    title.push(' ');
-    frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::default()
-                .borders(Borders::TOP)
-                .border_style(t.border)
-                .title(Span::styled(title, t.dim)),
-        ),
+    let head = (!head.is_empty()).then_some((head, style));
+    let search = d.tools.search.as_deref();
+    super::surface::paged(
+        frame,
+        app,
+        head,
+        &body,
+        d.tools.result_scroll,
+        search,
+        style,
         area,
     );
 }

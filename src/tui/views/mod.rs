@@ -9,6 +9,7 @@ pub mod health;
 pub mod help;
 pub mod instances;
 pub mod raw;
+pub mod surface;
 pub mod toast;
 
 use super::app::{App, Overlay, Screen};
