@@ -7,8 +7,8 @@
 
 pub mod api;
 pub mod embedded;
-pub mod once;
 pub mod names;
+pub mod once;
 pub mod profile;
 mod read_only;
 pub mod readback;

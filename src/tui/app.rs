@@ -1758,6 +1758,18 @@ impl App {
             Action::Undo | Action::Redo => Vec::new(),
             // Only the quit prompt binds these.
             Action::Detach | Action::StopAndQuit => Vec::new(),
+            // Only the conflict screen, the confirmation and the `:` line
+            // bind these.
+            Action::ReloadTheirs
+            | Action::Overwrite
+            | Action::Merge
+            | Action::Recreate
+            | Action::Yes
+            | Action::ScrollLeft
+            | Action::ScrollRight
+            | Action::Switch
+            | Action::Choose
+            | Action::Complete => Vec::new(),
             Action::Quit => self.request_quit(),
             Action::Help => {
                 self.overlay = Some(Overlay::Help { scroll: 0 });
@@ -2333,12 +2345,12 @@ impl App {
                 }
             },
             Overlay::Confirm(mut c) => {
-                let answer = match k.code {
-                    KeyCode::Char('y') | KeyCode::Char('Y') if !ctrl_c => Some(true),
-                    KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Some(false),
-                    KeyCode::Char('c') if ctrl_c => Some(false),
-                    KeyCode::Enter => Some(c.yes_focused),
-                    KeyCode::Left | KeyCode::Right | KeyCode::Tab | KeyCode::BackTab => {
+                let answer = match self.keymap.action(View::Confirm, &k) {
+                    _ if ctrl_c => Some(false),
+                    Some(Action::Yes) => Some(true),
+                    Some(Action::Back) => Some(false),
+                    Some(Action::Choose) => Some(c.yes_focused),
+                    Some(Action::Switch) => {
                         c.yes_focused = !c.yes_focused;
                         None
                     }
@@ -2375,16 +2387,16 @@ impl App {
                 }
             }
             Overlay::Command(mut input) => match k.code {
-                KeyCode::Esc => Vec::new(),
-                KeyCode::Enter => self.run_command(input.text.trim()),
-                // Line editing, as in a shell: tab completes.
-                KeyCode::Tab => {
+                // Line editing, as in a shell: the keymap's complete (tab).
+                _ if self.keymap.action(View::CommandLine, &k) == Some(Action::Complete) => {
                     let c = self.complete_line(input.text.trim_start());
                     input.text = c.text;
                     input.candidates = c.candidates;
                     self.overlay = Some(Overlay::Command(input));
                     Vec::new()
                 }
+                KeyCode::Esc => Vec::new(),
+                KeyCode::Enter => self.run_command(input.text.trim()),
                 KeyCode::Backspace => {
                     input.candidates.clear();
                     if input.text.pop().is_some() {
@@ -2492,7 +2504,7 @@ impl App {
             return Vec::new();
         };
         if let Some(c) = s.conflict.as_mut() {
-            return match c.handle_key(k) {
+            return match c.handle_key(&self.keymap, k) {
                 ConflictOutcome::None => Vec::new(),
                 ConflictOutcome::BackToEditing => {
                     s.conflict = None;

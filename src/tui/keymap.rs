@@ -22,6 +22,12 @@ pub enum View {
     Editor,
     /// The prompt `quit` opens while instances run under this console.
     Quit,
+    /// The conflict screen: saving an instance someone else changed.
+    Conflict,
+    /// The yes/no question before a destructive action.
+    Confirm,
+    /// The `:` line while it is being typed.
+    CommandLine,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -65,16 +71,29 @@ pub enum Action {
     Restart,
     Detach,
     StopAndQuit,
+    ReloadTheirs,
+    Overwrite,
+    Merge,
+    Recreate,
+    Yes,
+    ScrollLeft,
+    ScrollRight,
+    Switch,
+    Choose,
+    Complete,
 }
 
 impl View {
-    pub const ALL: [View; 6] = [
+    pub const ALL: [View; 9] = [
         View::Global,
         View::Instances,
         View::Detail,
         View::Events,
         View::Editor,
         View::Quit,
+        View::Conflict,
+        View::Confirm,
+        View::CommandLine,
     ];
 
     /// The section name in keymap files.
@@ -86,12 +105,18 @@ impl View {
             View::Events => "events",
             View::Editor => "editor",
             View::Quit => "quit",
+            View::Conflict => "conflict",
+            View::Confirm => "confirm",
+            View::CommandLine => "command_line",
         }
     }
 
     /// Views whose unbound keys do nothing (no fallback to `[global]`).
     pub fn is_modal(self) -> bool {
-        matches!(self, View::Editor | View::Quit)
+        matches!(
+            self,
+            View::Editor | View::Quit | View::Conflict | View::Confirm | View::CommandLine
+        )
     }
 
     pub fn from_name(s: &str) -> Option<View> {
@@ -100,7 +125,7 @@ impl View {
 }
 
 impl Action {
-    pub const ALL: [Action; 39] = [
+    pub const ALL: [Action; 49] = [
         Action::Quit,
         Action::Help,
         Action::Command,
@@ -140,6 +165,16 @@ impl Action {
         Action::Restart,
         Action::Detach,
         Action::StopAndQuit,
+        Action::ReloadTheirs,
+        Action::Overwrite,
+        Action::Merge,
+        Action::Recreate,
+        Action::Yes,
+        Action::ScrollLeft,
+        Action::ScrollRight,
+        Action::Switch,
+        Action::Choose,
+        Action::Complete,
     ];
 
     /// The name in keymap files (snake_case).
@@ -184,6 +219,16 @@ impl Action {
             Action::Restart => "restart",
             Action::Detach => "detach",
             Action::StopAndQuit => "stop_and_quit",
+            Action::ReloadTheirs => "reload_theirs",
+            Action::Overwrite => "overwrite",
+            Action::Merge => "merge",
+            Action::Recreate => "recreate",
+            Action::Yes => "yes",
+            Action::ScrollLeft => "scroll_left",
+            Action::ScrollRight => "scroll_right",
+            Action::Switch => "switch",
+            Action::Choose => "choose",
+            Action::Complete => "complete",
         }
     }
 
@@ -233,6 +278,16 @@ impl Action {
             Action::Restart => "restart",
             Action::Detach => "detach: quit, instances keep running",
             Action::StopAndQuit => "stop the instances and quit",
+            Action::ReloadTheirs => "reload theirs (discard yours)",
+            Action::Overwrite => "overwrite theirs with yours (asks first)",
+            Action::Merge => "merge: keep both (when they touch different keys)",
+            Action::Recreate => "create it again from yours (when it was deleted)",
+            Action::Yes => "yes: do what the question asks",
+            Action::ScrollLeft => "scroll left",
+            Action::ScrollRight => "scroll right",
+            Action::Switch => "move between yes and no",
+            Action::Choose => "answer with the highlighted button",
+            Action::Complete => "complete the command or its argument",
         }
     }
 }
@@ -539,6 +594,14 @@ fn parse_file(
             let mut seen = HashSet::new();
             for (label, span) in labels {
                 let key = parse_key(label).map_err(|m| err(span.clone(), m))?;
+                if view == View::CommandLine && line_key(&key) {
+                    return Err(err(
+                        span,
+                        format!(
+                            "key '{label}' in [command_line] is the line's own (typing, enter, backspace, esc); use tab, a function key or a key with ctrl- or alt-"
+                        ),
+                    ));
+                }
                 if view == View::Editor && typing_key(&key) {
                     return Err(err(
                         span,
@@ -591,6 +654,19 @@ fn typing_key(k: &KeyEvent) -> bool {
         )
 }
 
+/// Keys the `:` line needs for itself: characters without ctrl/alt,
+/// enter (run), backspace and esc (cancel).
+fn line_key(k: &KeyEvent) -> bool {
+    let plain = !k
+        .modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+    plain
+        && matches!(
+            k.code,
+            KeyCode::Char(_) | KeyCode::Enter | KeyCode::Backspace | KeyCode::Esc
+        )
+}
+
 /// Actions without which the console cannot be used: (view, action).
 const REQUIRED: &[(View, Action)] = &[
     (View::Global, Action::Quit),
@@ -601,6 +677,9 @@ const REQUIRED: &[(View, Action)] = &[
     (View::Quit, Action::Detach),
     (View::Quit, Action::StopAndQuit),
     (View::Quit, Action::Back),
+    (View::Conflict, Action::Back),
+    (View::Confirm, Action::Yes),
+    (View::Confirm, Action::Back),
 ];
 
 /// Merge entries, check them, and build the keymap.
@@ -815,6 +894,13 @@ pub fn markdown_key_table(km: &Keymap) -> String {
             View::Quit => {
                 "Quit prompt (quitting while instances run under this console)".to_string()
             }
+            View::Conflict => {
+                "Conflict screen (saving an instance someone changed meanwhile)".to_string()
+            }
+            View::Confirm => {
+                "Confirmation (delete, stop, restart, a tool that changes things)".to_string()
+            }
+            View::CommandLine => "Command line (after :)".to_string(),
             v => {
                 let n = v.name();
                 let mut c = n.chars();
@@ -1015,6 +1101,93 @@ mod tests {
     }
 
     #[test]
+    fn conflict_confirm_and_command_line_keys_are_data() {
+        let ch = |c| k(KeyCode::Char(c), KeyModifiers::NONE);
+        let named = |c| k(c, KeyModifiers::NONE);
+        for (name, _) in PRESETS {
+            let km = Keymap::preset(name).unwrap();
+            for (c, a) in [
+                ('r', Action::ReloadTheirs),
+                ('o', Action::Overwrite),
+                ('m', Action::Merge),
+                ('c', Action::Recreate),
+                ('y', Action::Yes),
+                ('e', Action::Back),
+                ('k', Action::Up),
+                ('G', Action::Bottom),
+                ('h', Action::ScrollLeft),
+            ] {
+                assert_eq!(km.action(View::Conflict, &ch(c)), Some(a), "{name}: {c}");
+            }
+            // Modal: global keys do not reach the conflict screen.
+            assert_eq!(km.action(View::Conflict, &ch('q')), None, "{name}");
+            assert_eq!(km.action(View::Confirm, &ch('Y')), Some(Action::Yes));
+            assert_eq!(km.action(View::Confirm, &ch('n')), Some(Action::Back));
+            assert_eq!(
+                km.action(View::Confirm, &named(KeyCode::Esc)),
+                Some(Action::Back)
+            );
+            assert_eq!(
+                km.action(View::Confirm, &named(KeyCode::Tab)),
+                Some(Action::Switch)
+            );
+            assert_eq!(
+                km.action(View::Confirm, &named(KeyCode::Enter)),
+                Some(Action::Choose)
+            );
+            assert_eq!(km.action(View::Confirm, &ch('q')), None);
+            assert_eq!(
+                km.action(View::CommandLine, &named(KeyCode::Tab)),
+                Some(Action::Complete)
+            );
+            // Typing on the `:` line is never taken by a global key.
+            assert_eq!(km.action(View::CommandLine, &ch('q')), None);
+        }
+        // The `:` line keeps its own keys.
+        for bad in ["x", "enter", "backspace", "esc"] {
+            let (dir, file) = user(&format!("[command_line]\ncomplete = \"{bad}\"\n"));
+            let e = Keymap::load("default", Some(dir.path())).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "{file}:2: key '{bad}' in [command_line] is the line's own (typing, enter, backspace, esc); use tab, a function key or a key with ctrl- or alt-"
+                )
+            );
+        }
+        let (dir, _) = user("[command_line]\ncomplete = \"ctrl-t\"\n");
+        let km = Keymap::load("default", Some(dir.path())).unwrap();
+        assert_eq!(
+            km.action(
+                View::CommandLine,
+                &k(KeyCode::Char('t'), KeyModifiers::CONTROL)
+            ),
+            Some(Action::Complete)
+        );
+        // Without a way back, the conflict screen or the question would trap.
+        let (dir, _) = user("[conflict]\nback = []\n");
+        assert!(
+            Keymap::load("default", Some(dir.path()))
+                .unwrap_err()
+                .to_string()
+                .contains("'back' has no key in [conflict]")
+        );
+        let md = markdown_key_table(&Keymap::preset("default").unwrap());
+        assert!(md.contains("### Conflict screen"), "{md}");
+        assert!(
+            md.contains("| `r` | reload theirs (discard yours) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| `y`, `Y` | yes: do what the question asks |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| `tab` | complete the command or its argument |"),
+            "{md}"
+        );
+    }
+
+    #[test]
     fn user_file_merges_over_the_chosen_preset() {
         let (dir, _) = user(
             "preset = \"vim\"\n[instances]\ndelete = [\"ctrl-x\", \"delete\"]\n[global]\nquit = \"ctrl-q\"\n",
@@ -1084,7 +1257,7 @@ mod tests {
             ),
             (
                 "\n[sidebar]\nquit = \"q\"\n",
-                ":2: 'sidebar' is not a view (use global, instances, detail, events, editor, quit, or preset = \"NAME\")",
+                ":2: 'sidebar' is not a view (use global, instances, detail, events, editor, quit, conflict, confirm, command_line, or preset = \"NAME\")",
             ),
             (
                 "[global]\nquit = \"ctrl-hyper-q\"\n",

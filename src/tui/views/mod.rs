@@ -45,7 +45,7 @@ pub fn render(frame: &mut Frame, app: &App) {
         Screen::Editor(s) => {
             s.editor.render(frame, body, &app.theme);
             if let Some(c) = &s.conflict {
-                c.render(frame, body, &app.theme);
+                c.render(frame, body, &app.theme, &app.keymap);
             }
         }
     }
