@@ -772,6 +772,13 @@ impl App {
             .collect()
     }
 
+    /// Whether to speak of `i`'s version: the platform keeps versions (as
+    /// far as its profile says) and `i` has one. AgentArea keeps none; its
+    /// `updated_at` names the copy.
+    pub fn shows_version(&self, i: &Instance) -> bool {
+        i.version > 0 && self.profile.as_ref().is_none_or(|p| p.versions)
+    }
+
     /// Whether the backend has `route` (assumed until the profile says).
     pub fn backend_has(&self, route: crate::platform::profile::Route) -> bool {
         self.profile.as_ref().is_none_or(|p| p.has(route))
@@ -2644,7 +2651,7 @@ impl App {
                 let key = s.editor.saved(Some((i.version, i.updated_at)));
                 self.screens.pop();
                 let verb = if created { "created" } else { "saved" };
-                let at = if i.version == 0 {
+                let at = if !self.shows_version(&i) {
                     // AgentArea keeps no versions: its updated_at says which copy.
                     format!("updated_at {}", i.updated_at.format("%H:%M:%S UTC"))
                 } else {

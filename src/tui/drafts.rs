@@ -54,6 +54,16 @@ impl Draft {
                 format!("new instance (from the {t} template), saved {when}")
             }
             DraftMode::Create { template: None } => format!("new instance, saved {when}"),
+            // AgentArea keeps no versions (0): its updated_at names the copy.
+            DraftMode::Edit {
+                name,
+                base_version: 0,
+                base_updated_at: Some(at),
+                ..
+            } => format!(
+                "edit of '{name}' (updated_at {}), saved {when}",
+                at.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
             DraftMode::Edit {
                 name, base_version, ..
             } => format!("edit of '{name}' (version {base_version}), saved {when}"),
