@@ -337,6 +337,9 @@ fn open_cli_platform(
                     host_runtime: false,
                 },
             )?);
+            // A tool call nobody hosts runs here, as the config says.
+            let settings = super::serve_cmd::settings(global)?;
+            e.set_runtime_config(super::serve_cmd::runtime_config(&settings));
             (e.clone(), Some(e))
         }
     };
