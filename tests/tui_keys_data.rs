@@ -34,15 +34,7 @@ fn render(a: &mut App, w: u16, h: u16) -> String {
     a.prepare();
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| views::render(f, a)).unwrap();
-    let b = t.backend().buffer();
-    let mut out = String::new();
-    for y in 0..b.area.height {
-        for x in 0..b.area.width {
-            out.push_str(b[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
+    fixtures::screen_text(t.backend().buffer())
 }
 
 fn line(a: &App) -> Option<String> {

@@ -44,15 +44,7 @@ fn render(a: &mut App) -> String {
     a.prepare();
     let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
     t.draw(|f| views::render(f, a)).unwrap();
-    let b = t.backend().buffer();
-    let mut out = String::new();
-    for y in 0..b.area.height {
-        for x in 0..b.area.width {
-            out.push_str(b[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
+    fixtures::screen_text(t.backend().buffer())
 }
 
 /// Edit `inst`, change its text, save, and have the platform answer `saved`.

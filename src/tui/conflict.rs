@@ -847,11 +847,7 @@ mod tests {
         let mut term = Terminal::new(TestBackend::new(120, 24)).unwrap();
         term.draw(|f| s.render(f, f.area(), &Theme::default_dark(), &mine))
             .unwrap();
-        let buf = term.backend().buffer();
-        let text: String = (0..buf.area.height)
-            .flat_map(|y| (0..buf.area.width).map(move |x| (x, y)))
-            .map(|(x, y)| buf[(x, y)].symbol().to_string())
-            .collect();
+        let text = crate::tui::fixtures::screen_text(term.backend().buffer());
         assert!(text.contains("R reload theirs"), "{text}");
         assert!(text.contains("ctrl-o overwrite theirs"), "{text}");
         assert!(text.contains("q back to editing"), "{text}");
