@@ -126,3 +126,86 @@ fn help_lists_the_conflict_confirm_and_command_line_keys() {
         assert!(seen.contains(want), "help lacks {want:?}");
     }
 }
+
+#[test]
+fn the_template_picker_and_the_drafts_prompt_answer_the_keymaps_keys() {
+    use aacon::tui::drafts::{Draft, DraftMode, DraftPrompt, DraftPromptOutcome};
+    use aacon::tui::templates::{PickerOutcome, TemplatePicker};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("keymap.toml"),
+        "[picker]\nchoose = \"ctrl-o\"\nback = \"x\"\ndown = \"ctrl-j\"\n\
+         [drafts]\nrestore = \"o\"\ndiscard = \"ctrl-x\"\nyes = \"Y\"\nback = \"l\"\n",
+    )
+    .unwrap();
+    let km = Keymap::load("default", Some(dir.path())).unwrap();
+    let plain = |c: KeyCode| KeyEvent::new(c, KeyModifiers::NONE);
+    let ctrl = |c: char| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+
+    let mut p = TemplatePicker::new();
+    for k in [
+        plain(KeyCode::Enter),
+        plain(KeyCode::Esc),
+        plain(KeyCode::Char('q')),
+    ] {
+        assert_eq!(p.handle_key(&km, k), PickerOutcome::None, "{k:?}");
+    }
+    assert_eq!(p.handle_key(&km, ctrl('j')), PickerOutcome::None);
+    let second = p.selected().id;
+    assert!(matches!(p.handle_key(&km, ctrl('o')), PickerOutcome::Chosen(t) if t.id == second));
+    assert_eq!(
+        p.handle_key(&km, plain(KeyCode::Char('x'))),
+        PickerOutcome::Cancel
+    );
+    // Digits still choose by number.
+    assert!(matches!(
+        p.handle_key(&km, plain(KeyCode::Char('1'))),
+        PickerOutcome::Chosen(_)
+    ));
+    let mut t = Terminal::new(TestBackend::new(100, 24)).unwrap();
+    t.draw(|f| p.render(f, f.area(), &Theme::preset("default").unwrap(), &km))
+        .unwrap();
+    let s = fixtures::screen_text(t.backend().buffer());
+    assert!(s.contains("ctrl-o choose"), "{s}");
+    assert!(s.contains("x cancel"), "{s}");
+
+    let draft = |key: &str| Draft {
+        key: key.into(),
+        mode: DraftMode::Create { template: None },
+        text: "{}".into(),
+        saved_at: chrono::Utc::now(),
+    };
+    let mut d = DraftPrompt::new(vec![draft("create-a"), draft("create-b")]).unwrap();
+    for k in [
+        plain(KeyCode::Enter),
+        plain(KeyCode::Char('r')),
+        plain(KeyCode::Char('d')),
+    ] {
+        assert_eq!(d.handle_key(&km, k), DraftPromptOutcome::None, "{k:?}");
+    }
+    d.handle_key(&km, ctrl('x'));
+    assert_eq!(
+        d.handle_key(&km, plain(KeyCode::Char('y'))),
+        DraftPromptOutcome::None,
+        "y is no longer yes: the draft is kept"
+    );
+    assert_eq!(d.drafts().len(), 2);
+    d.handle_key(&km, ctrl('x'));
+    assert!(matches!(
+        d.handle_key(&km, plain(KeyCode::Char('Y'))),
+        DraftPromptOutcome::Discard(_)
+    ));
+    assert!(matches!(
+        d.handle_key(&km, plain(KeyCode::Char('o'))),
+        DraftPromptOutcome::Restore(_)
+    ));
+    assert_eq!(
+        d.handle_key(&km, plain(KeyCode::Char('l'))),
+        DraftPromptOutcome::Close
+    );
+    let mut t = Terminal::new(TestBackend::new(100, 24)).unwrap();
+    t.draw(|f| d.render(f, f.area(), &Theme::preset("default").unwrap(), &km))
+        .unwrap();
+    let s = fixtures::screen_text(t.backend().buffer());
+    assert!(s.contains("o restore  ctrl-x discard  l later"), "{s}");
+}

@@ -1551,7 +1551,7 @@ impl App {
         }
         match self.screens.last_mut() {
             Some(Screen::Picker(p)) => {
-                return match p.handle_key(k) {
+                return match p.handle_key(&self.keymap, k) {
                     PickerOutcome::None => Vec::new(),
                     PickerOutcome::Cancel => {
                         self.screens.pop();
@@ -1776,7 +1776,9 @@ impl App {
             | Action::ScrollRight
             | Action::Switch
             | Action::Choose
-            | Action::Complete => Vec::new(),
+            | Action::Complete
+            | Action::Restore
+            | Action::Discard => Vec::new(),
             Action::Quit => self.request_quit(),
             Action::Help => {
                 self.overlay = Some(Overlay::Help { scroll: 0 });
@@ -2318,7 +2320,7 @@ impl App {
                 }
                 Vec::new()
             }
-            Overlay::Drafts(mut p) => match p.handle_key(k) {
+            Overlay::Drafts(mut p) => match p.handle_key(&self.keymap, k) {
                 DraftPromptOutcome::None => {
                     self.overlay = Some(Overlay::Drafts(p));
                     Vec::new()

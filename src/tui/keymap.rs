@@ -28,6 +28,10 @@ pub enum View {
     Confirm,
     /// The `:` line while it is being typed.
     CommandLine,
+    /// The template picker `create` opens.
+    Picker,
+    /// The prompt for unsaved edits kept from an earlier session.
+    Drafts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -81,10 +85,12 @@ pub enum Action {
     Switch,
     Choose,
     Complete,
+    Restore,
+    Discard,
 }
 
 impl View {
-    pub const ALL: [View; 9] = [
+    pub const ALL: [View; 11] = [
         View::Global,
         View::Instances,
         View::Detail,
@@ -94,6 +100,8 @@ impl View {
         View::Conflict,
         View::Confirm,
         View::CommandLine,
+        View::Picker,
+        View::Drafts,
     ];
 
     /// The section name in keymap files.
@@ -108,6 +116,8 @@ impl View {
             View::Conflict => "conflict",
             View::Confirm => "confirm",
             View::CommandLine => "command_line",
+            View::Picker => "picker",
+            View::Drafts => "drafts",
         }
     }
 
@@ -115,7 +125,13 @@ impl View {
     pub fn is_modal(self) -> bool {
         matches!(
             self,
-            View::Editor | View::Quit | View::Conflict | View::Confirm | View::CommandLine
+            View::Editor
+                | View::Quit
+                | View::Conflict
+                | View::Confirm
+                | View::CommandLine
+                | View::Picker
+                | View::Drafts
         )
     }
 
@@ -125,7 +141,7 @@ impl View {
 }
 
 impl Action {
-    pub const ALL: [Action; 49] = [
+    pub const ALL: [Action; 51] = [
         Action::Quit,
         Action::Help,
         Action::Command,
@@ -175,6 +191,8 @@ impl Action {
         Action::Switch,
         Action::Choose,
         Action::Complete,
+        Action::Restore,
+        Action::Discard,
     ];
 
     /// The name in keymap files (snake_case).
@@ -229,6 +247,8 @@ impl Action {
             Action::Switch => "switch",
             Action::Choose => "choose",
             Action::Complete => "complete",
+            Action::Restore => "restore",
+            Action::Discard => "discard",
         }
     }
 
@@ -288,6 +308,8 @@ impl Action {
             Action::Switch => "move between yes and no",
             Action::Choose => "answer with the highlighted button",
             Action::Complete => "complete the command or its argument",
+            Action::Restore => "restore it into the editor",
+            Action::Discard => "discard it (asks first)",
         }
     }
 }
@@ -680,6 +702,9 @@ const REQUIRED: &[(View, Action)] = &[
     (View::Conflict, Action::Back),
     (View::Confirm, Action::Yes),
     (View::Confirm, Action::Back),
+    (View::Picker, Action::Choose),
+    (View::Picker, Action::Back),
+    (View::Drafts, Action::Back),
 ];
 
 /// Merge entries, check them, and build the keymap.
@@ -901,6 +926,8 @@ pub fn markdown_key_table(km: &Keymap) -> String {
                 "Confirmation (delete, stop, restart, a tool that changes things)".to_string()
             }
             View::CommandLine => "Command line (after :)".to_string(),
+            View::Picker => "Template picker (create; 1-9 choose by number)".to_string(),
+            View::Drafts => "Drafts prompt (unsaved edits from an earlier session)".to_string(),
             v => {
                 let n = v.name();
                 let mut c = n.chars();
@@ -1257,7 +1284,7 @@ mod tests {
             ),
             (
                 "\n[sidebar]\nquit = \"q\"\n",
-                ":2: 'sidebar' is not a view (use global, instances, detail, events, editor, quit, conflict, confirm, command_line, or preset = \"NAME\")",
+                ":2: 'sidebar' is not a view (use global, instances, detail, events, editor, quit, conflict, confirm, command_line, picker, drafts, or preset = \"NAME\")",
             ),
             (
                 "[global]\nquit = \"ctrl-hyper-q\"\n",

@@ -334,7 +334,9 @@ pub fn kit_gallery(
     let picker = TemplatePicker::new();
     out.push((
         "templates",
-        render_to_buffer(width, height, |f| picker.render(f, f.area(), theme))?,
+        render_to_buffer(width, height, |f| {
+            picker.render(f, f.area(), theme, &keymap)
+        })?,
     ));
     let valid = Editor::create(&templates()[1]);
     out.push((

@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-const SECTIONS: [(View, &str); 9] = [
+const SECTIONS: [(View, &str); 11] = [
     (View::Instances, "Instances"),
     (View::Detail, "Detail"),
     (View::Events, "Events"),
@@ -24,6 +24,14 @@ const SECTIONS: [(View, &str); 9] = [
     ),
     (View::Confirm, "Confirmation (before what cannot be undone)"),
     (View::CommandLine, "Command line (after :)"),
+    (
+        View::Picker,
+        "Template picker (create; 1-9 choose by number)",
+    ),
+    (
+        View::Drafts,
+        "Drafts prompt (unsaved edits from an earlier session)",
+    ),
 ];
 
 /// What the editor's help says about the environment a server starts with.
