@@ -209,3 +209,45 @@ fn the_template_picker_and_the_drafts_prompt_answer_the_keymaps_keys() {
     let s = fixtures::screen_text(t.backend().buffer());
     assert!(s.contains("o restore  ctrl-x discard  l later"), "{s}");
 }
+
+#[test]
+fn help_scrolls_and_closes_with_the_keymaps_global_keys() {
+    let mut a = fixtures::app(
+        Theme::preset("default").unwrap(),
+        Keymap::preset("vim").unwrap(),
+    );
+    a.update(key('?'));
+    render(&mut a, 80, 24);
+    // vim's down is j (and ctrl-f a page): help scrolls, it does not close.
+    a.update(key('j'));
+    assert!(
+        matches!(a.overlay, Some(Overlay::Help { scroll: 1 })),
+        "{:?}",
+        a.overlay
+    );
+    a.update(ctrl('f'));
+    assert!(
+        matches!(a.overlay, Some(Overlay::Help { scroll: 11 })),
+        "{:?}",
+        a.overlay
+    );
+    a.update(key('k'));
+    assert!(
+        matches!(a.overlay, Some(Overlay::Help { scroll: 10 })),
+        "{:?}",
+        a.overlay
+    );
+    // A key the keymap gives nothing here leaves it open; help's own key closes it.
+    a.update(key('z'));
+    assert!(matches!(a.overlay, Some(Overlay::Help { .. })));
+    a.update(key('?'));
+    assert!(a.overlay.is_none());
+
+    // A user's back key closes it; esc, no longer back, does not.
+    let (_d, mut a) = app_with("[global]\nback = \"ctrl-g\"\n");
+    a.update(key('?'));
+    a.update(code(KeyCode::Esc));
+    assert!(matches!(a.overlay, Some(Overlay::Help { .. })));
+    a.update(ctrl('g'));
+    assert!(a.overlay.is_none());
+}

@@ -2281,17 +2281,20 @@ impl App {
 
     fn overlay_key(&mut self, ov: Overlay, k: KeyEvent) -> Vec<Command> {
         let ctrl_c = k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
+        // Help and the raw view scroll and close with the keymap's global
+        // keys (up, down, page up/down; back, quit, help), enter closes too.
+        let global = self.keymap.action(View::Global, &k);
         match ov {
             Overlay::Help { scroll } | Overlay::Raw { scroll, .. }
                 if matches!(
-                    k.code,
-                    KeyCode::Up | KeyCode::Down | KeyCode::PageUp | KeyCode::PageDown
+                    global,
+                    Some(Action::Up | Action::Down | Action::PageUp | Action::PageDown)
                 ) =>
             {
-                let d: i32 = match k.code {
-                    KeyCode::Up => -1,
-                    KeyCode::Down => 1,
-                    KeyCode::PageUp => -10,
+                let d: i32 = match global {
+                    Some(Action::Up) => -1,
+                    Some(Action::Down) => 1,
+                    Some(Action::PageUp) => -10,
                     _ => 10,
                 };
                 let max = match ov {
@@ -2312,8 +2315,8 @@ impl App {
                 Vec::new()
             }
             Overlay::Help { .. } | Overlay::Raw { .. } => {
-                let closes = matches!(k.code, KeyCode::Esc | KeyCode::Enter)
-                    || plain_key(&k).is_some_and(|c| c == 'q' || c == '?')
+                let closes = matches!(global, Some(Action::Back | Action::Quit | Action::Help))
+                    || k.code == KeyCode::Enter
                     || ctrl_c;
                 if !closes {
                     self.overlay = Some(ov);
