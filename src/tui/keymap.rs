@@ -915,7 +915,7 @@ pub fn markdown_key_table(km: &Keymap) -> String {
             continue;
         }
         let title = match view {
-            View::Global => "Everywhere (except the editor)".to_string(),
+            View::Global => "Everywhere (except the editor and the prompts below)".to_string(),
             View::Quit => {
                 "Quit prompt (quitting while instances run under this console)".to_string()
             }
@@ -1327,7 +1327,7 @@ mod tests {
     fn markdown_table_lists_every_binding() {
         let km = Keymap::preset("default").unwrap();
         let md = markdown_key_table(&km);
-        assert!(md.starts_with("### Everywhere (except the editor)\n\n| Key | Action |\n|---|---|\n| `q` | quit |\n"), "{md}");
+        assert!(md.starts_with("### Everywhere (except the editor and the prompts below)\n\n| Key | Action |\n|---|---|\n| `q` | quit |\n"), "{md}");
         assert!(md.contains("### Detail\n"));
         assert!(md.contains("| `tab`, `right` | next tab |"));
         assert!(md.contains("| `ctrl-s` | save |"));
