@@ -188,6 +188,10 @@ pub struct FileConfig {
     /// Where it was read from, and its text (to find a key's line).
     #[serde(skip)]
     source: Option<Source>,
+    /// The keys a `--context` put in place (`backend.api_url`, …), with the
+    /// context's own line as their origin.
+    #[serde(skip)]
+    context_origins: BTreeMap<&'static str, Origin>,
 }
 
 /// A config file's path and text; `Debug` shows only the path (the text
@@ -249,6 +253,9 @@ impl FileConfig {
 
     /// Where a key of this file is, for errors found after parsing.
     fn origin(&self, key: &'static str) -> Origin {
+        if let Some(o) = self.context_origins.get(key) {
+            return o.clone();
+        }
         match &self.source {
             Some(Source { path, text }) => Origin::File {
                 path: path.clone(),
@@ -356,6 +363,13 @@ pub enum Origin {
         line: Option<usize>,
         key: &'static str,
     },
+    /// A `[contexts.NAME]` key, put in place by `--context NAME`.
+    Context {
+        name: String,
+        path: PathBuf,
+        line: Option<usize>,
+        key: &'static str,
+    },
 }
 
 impl fmt::Display for Origin {
@@ -374,6 +388,23 @@ impl fmt::Display for Origin {
                 line: None,
                 key,
             } => write!(f, "{}, key `{key}`", path.display()),
+            Origin::Context {
+                name,
+                path,
+                line,
+                key,
+            } => {
+                write!(
+                    f,
+                    "the context '{}': {}",
+                    crate::domain::text::shown(name),
+                    path.display()
+                )?;
+                if let Some(line) = line {
+                    write!(f, " line {line}")?;
+                }
+                write!(f, ", key `{key}`")
+            }
         }
     }
 }
@@ -1019,7 +1050,8 @@ fn header_name(line: &str) -> Option<String> {
 
 /// The line of `section.key` in config text (for errors found after parsing).
 fn key_line(text: &str, key: &str) -> Option<usize> {
-    let (want_section, want_key) = key.split_once('.')?;
+    // The last dot: `contexts.prod.api_url` is key `api_url` of [contexts.prod].
+    let (want_section, want_key) = key.rsplit_once('.')?;
     let mut section: Option<String> = None;
     let mut found = None;
     for (i, line) in text.lines().enumerate() {

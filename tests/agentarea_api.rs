@@ -393,6 +393,91 @@ fn get_json_edit_apply_round_trips_and_a_stale_copy_is_refused() {
 }
 
 #[test]
+fn what_people_read_names_no_version_agentarea_does_not_keep() {
+    let w = Ws::new("noversion");
+    w.ok(&["instances", "create", "web", "--spec", "-"], CONTAINER);
+    let one = text(&w.ok(&["instances", "get", "web"], "").stdout);
+    assert!(one.contains("updated "), "{one}");
+    assert!(!one.contains("version"), "{one}");
+    let list = text(&w.ok(&["instances", "list"], "").stdout);
+    assert!(list.starts_with("NAME"), "{list}");
+    assert!(!list.contains("VERSION"), "{list}");
+    // JSON keeps the field for the round trip.
+    let doc = text(&w.ok(&["instances", "get", "web", "-o", "json"], "").stdout);
+    assert!(doc.contains("\"version\": 0"), "{doc}");
+    // A version precondition cannot be checked there: refused, nothing sent.
+    let mut edited: Value = serde_json::from_str(&doc).unwrap();
+    edited["json_spec"]["port"] = json!(8100);
+    let out = w.run(
+        &["instances", "apply", "-f", "-", "--expect-version", "3"],
+        &edited.to_string(),
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("AgentArea keeps no versions, so --expect-version cannot be checked"),
+        "{err}"
+    );
+    assert_eq!(w.list()[0]["json_spec"]["port"], 8000);
+}
+
+/// AgentArea has no restart route: the client sends a stop, then a start,
+/// and says it was two operations.
+#[test]
+fn restart_against_agentarea_is_a_stop_then_a_start_and_says_so() {
+    use aacon::domain::NewInstance;
+    use aacon::platform::Platform;
+    use aacon::platform::api::{ApiOptions, ApiPlatform, ApiToken};
+    let w = Ws::new("restart");
+    let mut opts = ApiOptions::new(&w.aa.url);
+    opts.token = Some(ApiToken::new(&w.token).unwrap());
+    opts.workspace = Some(w.ws.clone());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (inst, out, unknown) = rt.block_on(async {
+        let api = ApiPlatform::new(opts).unwrap();
+        let inst = api
+            .create(NewInstance {
+                name: "restart-me".into(),
+                description: None,
+                server_spec_id: None,
+                json_spec: json!({"image": "mcp/echo:latest", "port": 8000}),
+            })
+            .await
+            .unwrap();
+        let out = api.restart(inst.id).await.unwrap();
+        // An unknown instance is one sentence, not a pair of calls.
+        let unknown = api.restart(uuid::Uuid::new_v4()).await.unwrap_err();
+        (inst, out, unknown)
+    });
+    assert_eq!(out.instance.id, inst.id);
+    assert!(
+        out.message
+            .contains("restarted 'restart-me' as a stop, then a start")
+            && out
+                .message
+                .contains("has no restart, so these were two operations"),
+        "{}",
+        out.message
+    );
+    // AgentArea recorded the start last (nothing runs it here: no manager).
+    let log = w.aa.api_log();
+    let stop = log.rfind(&format!("/{}/stop", inst.id));
+    let start = log.rfind(&format!("/{}/start", inst.id));
+    assert!(
+        matches!((stop, start), (Some(a), Some(b)) if a < b),
+        "AgentArea's log shows no stop then start: {log}"
+    );
+    assert!(
+        unknown.to_string().starts_with("no instance with id"),
+        "{unknown}"
+    );
+}
+
+#[test]
 fn the_platforms_own_words_for_expired_garbage_and_claimless_tokens() {
     let w = Ws::new("tokens");
     let expired =

@@ -157,3 +157,76 @@ fn show_names_every_flag_and_env_value_in_effect() {
         "{text}"
     );
 }
+
+#[test]
+fn show_with_a_context_names_the_context_as_the_origin_and_never_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config");
+    std::fs::create_dir_all(&cfg).unwrap();
+    let file = cfg.join("config.toml");
+    std::fs::write(
+        &file,
+        "[backend]\napi_url = \"http://127.0.0.1:9000\"\nworkspace = \"base\"\n\n\
+         [contexts.prod]\napi_url = \"http://127.0.0.1:9100\"\ntoken_env = \"PROD_TOKEN\"\n\
+         workspace = \"prod-ws\"\nredis = \"redis://:ctx-pw@127.0.0.1:6390\"\n\n\
+         [contexts.lab]\napi_url = \"http://127.0.0.1:9200\"\ntoken = \"lab-secret-xyz\"\n",
+    )
+    .unwrap();
+    let f = file.display();
+    let show = |ctx: &str, extra: &[&str]| {
+        let mut args = vec!["--context", ctx];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["config", "show"]);
+        let out = aacon(&dir)
+            .env("PROD_TOKEN", "prod-secret-abc")
+            .env("AACON_API_URL", "http://127.0.0.1:9999")
+            .args(&args)
+            .assert()
+            .success();
+        String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+    };
+    let s = show("prod", &[]);
+    for want in [
+        format!(
+            "backend.api_url = http://127.0.0.1:9100  # the context 'prod': {f} line 6, key `api_url`\n"
+        ),
+        format!("backend.workspace = prod-ws  # the context 'prod': {f} line 8, key `workspace`\n"),
+        format!("backend.token = <redacted>  # the context 'prod': {f} line 7, key `token_env`\n"),
+        format!(
+            "redis.url = redis://:***@127.0.0.1:6390  # the context 'prod': {f} line 9, key `redis`\n"
+        ),
+        "ui.theme = default  # the default\n".to_string(),
+    ] {
+        assert!(s.contains(&want), "want {want:?} in\n{s}");
+    }
+    for secret in [
+        "prod-secret-abc",
+        "lab-secret-xyz",
+        "ctx-pw",
+        "9999",
+        "base",
+    ] {
+        assert!(!s.contains(secret), "{secret} shown:\n{s}");
+    }
+    // A context without a workspace leaves it unset; a token in the file is
+    // the context's too; a flag still wins over the context.
+    let s = show("lab", &["--workspace", "flag-ws"]);
+    assert!(
+        s.contains(&format!(
+            "backend.api_url = http://127.0.0.1:9200  # the context 'lab': {f} line 12, key `api_url`\n"
+        )),
+        "{s}"
+    );
+    assert!(
+        s.contains(&format!(
+            "backend.token = <redacted>  # the context 'lab': {f} line 13, key `token`\n"
+        )),
+        "{s}"
+    );
+    assert!(
+        s.contains("backend.workspace = flag-ws  # the flag --workspace\n"),
+        "{s}"
+    );
+    assert!(s.contains("redis.url = (unset)  # the default\n"), "{s}");
+    assert!(!s.contains("lab-secret-xyz"), "{s}");
+}

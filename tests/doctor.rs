@@ -262,3 +262,39 @@ fn api_mode_checks_the_remote_and_names_it_not_a_local_runtime() {
         );
     }
 }
+
+/// Stops the data dir's background host when dropped.
+struct StopHost<'a>(&'a Env);
+
+impl Drop for StopHost<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.cmd().args(["host", "stop"]).output();
+    }
+}
+
+#[test]
+fn a_background_host_is_named_as_the_console_names_it() {
+    let env = Env::new();
+    let _stop = StopHost(&env);
+    let out = env
+        .cmd()
+        .args(["host", "start", "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let status = env
+        .cmd()
+        .args(["host", "status", "-o", "json"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let pid = doc["host"]["pid"].as_u64().expect("a host pid");
+    let (_, lines) = env.doctor(&[]);
+    let l = line(&lines, "runtime host");
+    assert!(
+        l.starts_with(&format!(
+            "✓ runtime host: background host, pid {pid}, since "
+        )),
+        "{l}"
+    );
+}

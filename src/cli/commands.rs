@@ -345,6 +345,9 @@ fn open_cli_platform(
                     host_runtime: false,
                 },
             )?);
+            // A tool call nobody hosts runs here, as the config says.
+            let settings = super::serve_cmd::settings(global)?;
+            e.set_runtime_config(super::serve_cmd::runtime_config(&settings));
             (e.clone(), Some(e))
         }
     };
@@ -419,10 +422,12 @@ pub(super) fn print(s: &str) {
 async fn instances(p: &dyn Platform, cmd: InstancesCmd, fmt: Output) -> Outcome {
     match cmd {
         InstancesCmd::List => {
-            print(&output::instances(&p.list().await?, fmt));
+            let list = p.list().await?;
+            print(&output::instances_on(&list, fmt, keeps_versions(p).await));
         }
         InstancesCmd::Get { key } => {
-            print(&output::instance(&p.get(&key).await?, fmt));
+            let inst = p.get(&key).await?;
+            print(&output::instance_on(&inst, fmt, keeps_versions(p).await));
         }
         InstancesCmd::Create {
             name,
@@ -443,7 +448,7 @@ async fn instances(p: &dyn Platform, cmd: InstancesCmd, fmt: Output) -> Outcome 
             )
             .await?;
             warn_issues(&json_spec);
-            print(&output::instance(&inst, fmt));
+            print(&output::instance_on(&inst, fmt, keeps_versions(p).await));
         }
         InstancesCmd::Apply {
             file,
@@ -487,6 +492,12 @@ async fn action(p: &dyn Platform, key: &str, start: bool, fmt: Output) -> Outcom
     };
     action_outcome(out, fmt);
     Ok(())
+}
+
+/// Whether the platform keeps versions (AgentArea does not): what prints
+/// an instance for people names one only then.
+async fn keeps_versions(p: &dyn Platform) -> bool {
+    p.profile().await.versions
 }
 
 fn action_outcome(out: crate::platform::ActionOutcome, fmt: Output) {
@@ -551,6 +562,15 @@ async fn apply(p: &dyn Platform, file: &str, expect_version: Option<u64>, fmt: O
         Some(cur) => {
             restore_redacted(&mut doc.json_spec, &Value::Object(cur.json_spec.clone()));
             let profile = p.profile().await;
+            if expect_version.is_some() && !profile.versions && cur.version == 0 {
+                return Err(Failure::new(
+                    exit::USAGE,
+                    format!(
+                        "{} keeps no versions, so --expect-version cannot be checked; apply the document `get -o json` prints instead (its updated_at is the precondition)",
+                        profile.platform_name()
+                    ),
+                ));
+            }
             let patch = InstancePatch {
                 name: (doc.name != cur.name).then(|| doc.name.clone()),
                 description: Some(doc.description.clone()),
@@ -573,7 +593,7 @@ async fn apply(p: &dyn Platform, file: &str, expect_version: Option<u64>, fmt: O
                     "aacon: instance '{}' unchanged; nothing sent",
                     inert(&cur.name)
                 );
-                print(&output::instance(&cur, fmt));
+                print(&output::instance_on(&cur, fmt, profile.versions));
                 return Ok(());
             }
             // The copy the document was made from is the precondition:
@@ -596,7 +616,7 @@ async fn apply(p: &dyn Platform, file: &str, expect_version: Option<u64>, fmt: O
                 inert(&inst.name),
                 changed.join(", ")
             );
-            print(&output::instance(&inst, fmt));
+            print(&output::instance_on(&inst, fmt, profile.versions));
         }
         None => {
             if let Some(v) = expect_version {
@@ -620,7 +640,7 @@ async fn apply(p: &dyn Platform, file: &str, expect_version: Option<u64>, fmt: O
             .await?;
             warn_issues(&doc.json_spec);
             eprintln!("aacon: instance '{}' created", inert(&inst.name));
-            print(&output::instance(&inst, fmt));
+            print(&output::instance_on(&inst, fmt, keeps_versions(p).await));
         }
     }
     Ok(())

@@ -77,6 +77,23 @@ fn writable_check(dir: &DataDir, out: &mut Vec<Check>) {
     }
 }
 
+/// Who holds the runtime, named as the console's header names it
+/// ("background host, pid 42", "serve at ADDR, pid 42"), and since when.
+fn runtime_holder(h: crate::platform::embedded::LockHolder) -> String {
+    let since = h.since.clone();
+    let who = match h.role.as_str() {
+        // doctor is no console itself: "a console", not "another".
+        "console" => format!("a console, pid {}", h.pid),
+        _ => crate::platform::RuntimeHost::Other {
+            role: h.role,
+            pid: h.pid,
+            address: h.address,
+        }
+        .describe(),
+    };
+    format!("{who}, since {since}")
+}
+
 /// The embedded platform's parts: its store, runtime host and secrets.
 fn local_platform_checks(dir: &DataDir, out: &mut Vec<Check>) {
     match Store::open(&dir.store(), "doctor").and_then(|s| s.integrity_check().map(|r| (s, r))) {
@@ -103,10 +120,7 @@ fn local_platform_checks(dir: &DataDir, out: &mut Vec<Check>) {
         )),
     }
     match RuntimeLock::holder(dir) {
-        Ok(Some(h)) => out.push(ok(
-            "runtime host",
-            format!("{} pid {} since {}", h.role, h.pid, h.since),
-        )),
+        Ok(Some(h)) => out.push(ok("runtime host", runtime_holder(h))),
         Ok(None) => out.push(Check {
             check: "runtime host",
             state: State::Warn,

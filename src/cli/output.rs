@@ -103,7 +103,17 @@ fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-pub fn instances(list: &[Instance], fmt: Output) -> String {
+/// Whether a table shows a version: where the platform keeps them, or
+/// where an instance has one (a server that did not say what it keeps).
+/// AgentArea keeps none; its `updated` column names the copy.
+fn shows_version<'a>(versions: bool, mut list: impl Iterator<Item = &'a Instance>) -> bool {
+    versions || list.any(|i| i.version > 0)
+}
+
+/// The instances as `fmt` asks, for a platform that keeps versions
+/// (`versions`) or not: without them the table has no VERSION column (JSON is unchanged).
+pub fn instances_on(list: &[Instance], fmt: Output, versions: bool) -> String {
+    let versions = shows_version(versions, list.iter());
     match fmt {
         Output::Json => {
             json_pretty(&list.iter().map(InstanceJson::from).collect::<Vec<_>>()) + "\n"
@@ -131,18 +141,33 @@ pub fn instances(list: &[Instance], fmt: Output) -> String {
                         age(i.updated_at, now),
                     ]
                 })
+                .map(|mut r| {
+                    if !versions {
+                        r.remove(4);
+                    }
+                    r
+                })
                 .collect();
-            table(
-                &[
-                    "NAME", "KIND", "STATUS", "DESIRED", "VERSION", "AGE", "UPDATED",
-                ],
-                &rows,
-            )
+            let mut headers = vec![
+                "NAME", "KIND", "STATUS", "DESIRED", "VERSION", "AGE", "UPDATED",
+            ];
+            if !versions {
+                headers.remove(4);
+            }
+            table(&headers, &rows)
         }
     }
 }
 
 pub fn instance(i: &Instance, fmt: Output) -> String {
+    instance_on(i, fmt, true)
+}
+
+/// [`instance`] for a platform that keeps versions (`versions`) or not:
+/// without them the text names no version (its `updated` line names the
+/// copy); JSON is unchanged.
+pub fn instance_on(i: &Instance, fmt: Output, versions: bool) -> String {
+    let versions = shows_version(versions, std::iter::once(i));
     match fmt {
         Output::Json => json_pretty(&InstanceJson::from(i)) + "\n",
         Output::Jsonl => json_line(&InstanceJson::from(i)) + "\n",
@@ -165,7 +190,9 @@ pub fn instance(i: &Instance, fmt: Output) -> String {
                 kv("reason", inert(r));
             }
             kv("desired", j.desired_state.into());
-            kv("version", j.version.to_string());
+            if versions {
+                kv("version", j.version.to_string());
+            }
             kv(
                 "description",
                 inert(j.description.as_deref().unwrap_or("-")),
@@ -228,6 +255,46 @@ pub fn event_line(e: &Envelope, fmt: Output) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_platform_without_versions_prints_none() {
+        let mut i: Instance = serde_json::from_value(serde_json::json!({
+            "id": "6f1c1b7e-8d59-4a43-9d6a-0f2f5b7f2a11",
+            "name": "web",
+            "json_spec": {"image": "mcp/x", "port": 8000},
+            "status": "running",
+            "desired_state": "running",
+            "created_at": "2026-11-25T12:00:00Z",
+            "updated_at": "2026-11-25T12:01:03Z",
+            "version": 0
+        }))
+        .unwrap();
+        let one = instance_on(&i, Output::Table, false);
+        assert!(!one.contains("version"), "{one}");
+        assert!(
+            one.contains("updated         2026-11-25T12:01:03+00:00"),
+            "{one}"
+        );
+        let list = instances_on(std::slice::from_ref(&i), Output::Table, false);
+        assert!(list.starts_with("NAME"), "{list}");
+        assert!(!list.contains("VERSION"), "{list}");
+        assert_eq!(
+            list.lines()
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .collect::<Vec<_>>(),
+            ["NAME", "KIND", "STATUS", "DESIRED", "AGE", "UPDATED"]
+        );
+        assert_eq!(list.lines().nth(1).unwrap().split_whitespace().count(), 7);
+        // JSON keeps the field: `apply -f` reads it back.
+        assert!(instance_on(&i, Output::Json, false).contains("\"version\": 0"));
+        // Where the platform keeps versions, or an instance has one, it shows.
+        assert!(instance_on(&i, Output::Table, true).contains("version         0"));
+        i.version = 2;
+        assert!(instance_on(&i, Output::Table, false).contains("version         2"));
+        assert!(instances_on(&[i], Output::Table, false).contains("VERSION"));
+    }
 
     #[test]
     fn inert_escapes_terminal_control() {

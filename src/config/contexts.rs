@@ -95,6 +95,35 @@ impl FileConfig {
                 message,
             });
         };
+        // What the context puts in place comes from the context's lines.
+        let origin = |key: &'static str| super::Origin::Context {
+            name: name.to_string(),
+            path: self
+                .source
+                .as_ref()
+                .map_or_else(|| super::FILE_NAME.into(), |s| s.path.clone()),
+            line: self
+                .source
+                .as_ref()
+                .and_then(|s| super::key_line(&s.text, &format!("contexts.{name}.{key}"))),
+            key,
+        };
+        let mut origins = BTreeMap::new();
+        for (set, setting, key) in [
+            (c.api_url.is_some(), "backend.api_url", "api_url"),
+            (c.token.is_some(), "backend.token", "token"),
+            (
+                c.token.is_none() && c.token_env.is_some(),
+                "backend.token",
+                "token_env",
+            ),
+            (c.workspace.is_some(), "backend.workspace", "workspace"),
+            (c.redis.is_some(), "redis.url", "redis"),
+        ] {
+            if set {
+                origins.insert(setting, origin(key));
+            }
+        }
         let token = match (c.token, &c.token_env) {
             (Some(t), _) => Some(t),
             (None, Some(var)) => match env(var).filter(|v| !v.trim().is_empty()) {
@@ -114,6 +143,7 @@ impl FileConfig {
         self.backend.token = token;
         self.backend.workspace = c.workspace;
         self.redis.url = c.redis;
+        self.context_origins = origins;
         Ok(self)
     }
 }

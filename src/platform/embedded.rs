@@ -215,6 +215,9 @@ pub struct EmbeddedPlatform {
     /// while it holds it (so consoles can say "serve at ADDR").
     address: Mutex<Option<String>>,
     role: Role,
+    /// The runtime settings a one-shot session (a tool call nobody hosts)
+    /// starts with: the config's `runtime.child_env` and the rest.
+    one_shot: std::sync::OnceLock<crate::runtime::RuntimeConfig>,
 }
 
 /// Whether a runtime error message is about the arguments (not the server).
@@ -276,6 +279,7 @@ impl EmbeddedPlatform {
             runtime: Mutex::new(None),
             host_api: std::sync::OnceLock::new(),
             stream: std::sync::OnceLock::new(),
+            one_shot: std::sync::OnceLock::new(),
             address: Mutex::new(None),
             role: opts.role,
         })
@@ -317,6 +321,13 @@ impl EmbeddedPlatform {
     /// [`Platform::read_stream`] can read all of it on request.
     pub fn attach_stream(&self, cfg: crate::bus::RedisConfig) {
         let _ = self.stream.set(cfg);
+    }
+
+    /// The runtime settings (the config's) for a one-shot session, when
+    /// this process calls a tool that no runtime host serves. Without them
+    /// the defaults apply (the default child environment allowlist).
+    pub fn set_runtime_config(&self, cfg: crate::runtime::RuntimeConfig) {
+        let _ = self.one_shot.set(cfg);
     }
 
     /// Notified after every commit, so an outbox relay flushes promptly.
@@ -796,7 +807,7 @@ impl EmbeddedPlatform {
         args: serde_json::Value,
     ) -> Result<ToolCallResult> {
         let id = inst.id;
-        let cfg = crate::runtime::RuntimeConfig::default();
+        let cfg = self.one_shot.get().cloned().unwrap_or_default();
         // This process hosts it and it is connected: the live session.
         if let Some(rt) = self.live_runtime().filter(|rt| rt.is_live(id)) {
             return rt.call_tool(id, tool, args).await.map_err(runtime_error);

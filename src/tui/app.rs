@@ -800,6 +800,13 @@ impl App {
             .collect()
     }
 
+    /// Whether to speak of `i`'s version: the platform keeps versions (as
+    /// far as its profile says) and `i` has one. AgentArea keeps none; its
+    /// `updated_at` names the copy.
+    pub fn shows_version(&self, i: &Instance) -> bool {
+        i.version > 0 && self.profile.as_ref().is_none_or(|p| p.versions)
+    }
+
     /// Whether the backend has `route` (assumed until the profile says).
     pub fn backend_has(&self, route: crate::platform::profile::Route) -> bool {
         self.profile.as_ref().is_none_or(|p| p.has(route))
@@ -1584,7 +1591,7 @@ impl App {
         }
         match self.screens.last_mut() {
             Some(Screen::Picker(p)) => {
-                return match p.handle_key(k) {
+                return match p.handle_key(&self.keymap, k) {
                     PickerOutcome::None => Vec::new(),
                     PickerOutcome::Cancel => {
                         self.screens.pop();
@@ -1806,6 +1813,20 @@ impl App {
             Action::Undo | Action::Redo => Vec::new(),
             // Only the quit prompt binds these.
             Action::Detach | Action::StopAndQuit => Vec::new(),
+            // Only the conflict screen, the confirmation and the `:` line
+            // bind these.
+            Action::ReloadTheirs
+            | Action::Overwrite
+            | Action::Merge
+            | Action::Recreate
+            | Action::Yes
+            | Action::ScrollLeft
+            | Action::ScrollRight
+            | Action::Switch
+            | Action::Choose
+            | Action::Complete
+            | Action::Restore
+            | Action::Discard => Vec::new(),
             Action::Quit => self.request_quit(),
             Action::Help => {
                 self.overlay = Some(Overlay::Help { scroll: 0 });
@@ -2312,17 +2333,20 @@ impl App {
 
     fn overlay_key(&mut self, ov: Overlay, k: KeyEvent) -> Vec<Command> {
         let ctrl_c = k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
+        // Help and the raw view scroll and close with the keymap's global
+        // keys (up, down, page up/down; back, quit, help), enter closes too.
+        let global = self.keymap.action(View::Global, &k);
         match ov {
             Overlay::Help { scroll } | Overlay::Raw { scroll, .. }
                 if matches!(
-                    k.code,
-                    KeyCode::Up | KeyCode::Down | KeyCode::PageUp | KeyCode::PageDown
+                    global,
+                    Some(Action::Up | Action::Down | Action::PageUp | Action::PageDown)
                 ) =>
             {
-                let d: i32 = match k.code {
-                    KeyCode::Up => -1,
-                    KeyCode::Down => 1,
-                    KeyCode::PageUp => -10,
+                let d: i32 = match global {
+                    Some(Action::Up) => -1,
+                    Some(Action::Down) => 1,
+                    Some(Action::PageUp) => -10,
                     _ => 10,
                 };
                 let max = match ov {
@@ -2343,15 +2367,15 @@ impl App {
                 Vec::new()
             }
             Overlay::Help { .. } | Overlay::Raw { .. } => {
-                let closes = matches!(k.code, KeyCode::Esc | KeyCode::Enter)
-                    || plain_key(&k).is_some_and(|c| c == 'q' || c == '?')
+                let closes = matches!(global, Some(Action::Back | Action::Quit | Action::Help))
+                    || k.code == KeyCode::Enter
                     || ctrl_c;
                 if !closes {
                     self.overlay = Some(ov);
                 }
                 Vec::new()
             }
-            Overlay::Drafts(mut p) => match p.handle_key(k) {
+            Overlay::Drafts(mut p) => match p.handle_key(&self.keymap, k) {
                 DraftPromptOutcome::None => {
                     self.overlay = Some(Overlay::Drafts(p));
                     Vec::new()
@@ -2385,12 +2409,12 @@ impl App {
                 }
             },
             Overlay::Confirm(mut c) => {
-                let answer = match k.code {
-                    KeyCode::Char('y') | KeyCode::Char('Y') if !ctrl_c => Some(true),
-                    KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Some(false),
-                    KeyCode::Char('c') if ctrl_c => Some(false),
-                    KeyCode::Enter => Some(c.yes_focused),
-                    KeyCode::Left | KeyCode::Right | KeyCode::Tab | KeyCode::BackTab => {
+                let answer = match self.keymap.action(View::Confirm, &k) {
+                    _ if ctrl_c => Some(false),
+                    Some(Action::Yes) => Some(true),
+                    Some(Action::Back) => Some(false),
+                    Some(Action::Choose) => Some(c.yes_focused),
+                    Some(Action::Switch) => {
                         c.yes_focused = !c.yes_focused;
                         None
                     }
@@ -2427,16 +2451,16 @@ impl App {
                 }
             }
             Overlay::Command(mut input) => match k.code {
-                KeyCode::Esc => Vec::new(),
-                KeyCode::Enter => self.run_command(input.text.trim()),
-                // Line editing, as in a shell: tab completes.
-                KeyCode::Tab => {
+                // Line editing, as in a shell: the keymap's complete (tab).
+                _ if self.keymap.action(View::CommandLine, &k) == Some(Action::Complete) => {
                     let c = self.complete_line(input.text.trim_start());
                     input.text = c.text;
                     input.candidates = c.candidates;
                     self.overlay = Some(Overlay::Command(input));
                     Vec::new()
                 }
+                KeyCode::Esc => Vec::new(),
+                KeyCode::Enter => self.run_command(input.text.trim()),
                 KeyCode::Backspace => {
                     input.candidates.clear();
                     if input.text.pop().is_some() {
@@ -2547,7 +2571,7 @@ impl App {
             return Vec::new();
         };
         if let Some(c) = s.conflict.as_mut() {
-            return match c.handle_key(k) {
+            return match c.handle_key(&self.keymap, k) {
                 ConflictOutcome::None => Vec::new(),
                 ConflictOutcome::BackToEditing => {
                     s.conflict = None;
@@ -2687,7 +2711,7 @@ impl App {
                 let key = s.editor.saved(Some((i.version, i.updated_at)));
                 self.screens.pop();
                 let verb = if created { "created" } else { "saved" };
-                let at = if i.version == 0 {
+                let at = if !self.shows_version(&i) {
                     // AgentArea keeps no versions: its updated_at says which copy.
                     format!("updated_at {}", i.updated_at.format("%H:%M:%S UTC"))
                 } else {

@@ -8,9 +8,10 @@
 
 use crate::domain::Instance;
 use crate::tui::editor::pretty;
+use crate::tui::keymap::{Action, Keymap, View};
 use crate::tui::theme::Theme;
 use chrono::{DateTime, Utc};
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyEvent, KeyEventKind};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -374,44 +375,41 @@ impl ConflictScreen {
         self.rows.len().saturating_sub(1)
     }
 
-    /// `r` reload theirs, `o` then `y` overwrite, `e`/esc back to editing,
-    /// arrows/j/k/page keys scroll.
-    pub fn handle_key(&mut self, key: KeyEvent) -> ConflictOutcome {
+    /// The keymap's `[conflict]` keys: reload theirs, overwrite then yes,
+    /// merge, recreate (deleted only), back to editing, and scrolling.
+    pub fn handle_key(&mut self, keymap: &Keymap, key: KeyEvent) -> ConflictOutcome {
         if key.kind == KeyEventKind::Release {
             return ConflictOutcome::None;
         }
-        let plain = !key
-            .modifiers
-            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        let action = keymap.action(View::Conflict, &key);
         if self.armed {
             self.armed = false;
-            return match key.code {
-                KeyCode::Char('y') if plain => ConflictOutcome::Overwrite {
+            return match action {
+                Some(Action::Yes) => ConflictOutcome::Overwrite {
                     their_version: self.theirs.version,
                 },
                 _ => ConflictOutcome::None,
             };
         }
-        match key.code {
-            KeyCode::Char('c') if plain && self.deleted => return ConflictOutcome::Recreate,
-            KeyCode::Char('r' | 'o') if self.deleted => {}
-            KeyCode::Char('r') if plain => return ConflictOutcome::ReloadTheirs,
-            KeyCode::Char('m') if plain && self.merged.is_some() => {
+        match action {
+            Some(Action::Recreate) if self.deleted => return ConflictOutcome::Recreate,
+            Some(Action::ReloadTheirs | Action::Overwrite) if self.deleted => {}
+            Some(Action::ReloadTheirs) => return ConflictOutcome::ReloadTheirs,
+            Some(Action::Merge) if self.merged.is_some() => {
                 return ConflictOutcome::Merge {
                     their_version: self.theirs.version,
                 };
             }
-            KeyCode::Char('o') if plain => self.armed = true,
-            KeyCode::Char('e') if plain => return ConflictOutcome::BackToEditing,
-            KeyCode::Esc => return ConflictOutcome::BackToEditing,
-            KeyCode::Up | KeyCode::Char('k') => self.scroll = self.scroll.saturating_sub(1),
-            KeyCode::Down | KeyCode::Char('j') => {
-                self.scroll = (self.scroll + 1).min(self.max_scroll())
+            Some(Action::Overwrite) => self.armed = true,
+            Some(Action::Back) => return ConflictOutcome::BackToEditing,
+            Some(Action::Up) => self.scroll = self.scroll.saturating_sub(1),
+            Some(Action::Down) => self.scroll = (self.scroll + 1).min(self.max_scroll()),
+            Some(Action::PageUp) => self.scroll = self.scroll.saturating_sub(self.page),
+            Some(Action::PageDown) => {
+                self.scroll = (self.scroll + self.page).min(self.max_scroll())
             }
-            KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(self.page),
-            KeyCode::PageDown => self.scroll = (self.scroll + self.page).min(self.max_scroll()),
-            KeyCode::Left | KeyCode::Char('h') => self.hscroll = self.hscroll.saturating_sub(8),
-            KeyCode::Right | KeyCode::Char('l') => {
+            Some(Action::ScrollLeft) => self.hscroll = self.hscroll.saturating_sub(8),
+            Some(Action::ScrollRight) => {
                 let longest = self
                     .rows
                     .iter()
@@ -422,8 +420,8 @@ impl ConflictScreen {
                     .unwrap_or(0);
                 self.hscroll = (self.hscroll + 8).min(longest.saturating_sub(1));
             }
-            KeyCode::Home | KeyCode::Char('g') => self.scroll = 0,
-            KeyCode::End | KeyCode::Char('G') => self.scroll = self.max_scroll(),
+            Some(Action::Top) => self.scroll = 0,
+            Some(Action::Bottom) => self.scroll = self.max_scroll(),
             _ => {}
         }
         ConflictOutcome::None
@@ -480,7 +478,8 @@ impl ConflictScreen {
     }
 
     /// Draw the screen over `area` (it clears what is beneath).
-    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap) {
+        let keys = |a: Action| keymap.keys_for(View::Conflict, a).join("/");
         frame.render_widget(Clear, area);
         let block = Block::default()
             .borders(Borders::ALL)
@@ -563,9 +562,9 @@ impl ConflictScreen {
 
         let footer_lines = if self.deleted {
             vec![Line::from(vec![
-                Span::styled("c", theme.key),
+                Span::styled(keys(Action::Recreate), theme.key),
                 Span::styled(" create it again from yours  ", theme.base),
-                Span::styled("e/esc", theme.key),
+                Span::styled(keys(Action::Back), theme.key),
                 Span::styled(" back to editing  ", theme.base),
                 Span::styled("↑↓←→", theme.key),
                 Span::styled(" scroll", theme.base),
@@ -583,27 +582,27 @@ impl ConflictScreen {
                     },
                     theme.warning,
                 ),
-                Span::styled("y", theme.key),
+                Span::styled(keys(Action::Yes), theme.key),
                 Span::styled(" overwrite  ", theme.base),
                 Span::styled("any other key", theme.key),
                 Span::styled(" cancel", theme.base),
             ])]
         } else {
             let mut spans = vec![
-                Span::styled("r", theme.key),
+                Span::styled(keys(Action::ReloadTheirs), theme.key),
                 Span::styled(" reload theirs (discard yours)  ", theme.base),
             ];
             if self.merged.is_some() {
-                spans.push(Span::styled("m", theme.key));
+                spans.push(Span::styled(keys(Action::Merge), theme.key));
                 spans.push(Span::styled(
                     " merge: keep both (they touch different keys)  ",
                     theme.ok,
                 ));
             }
             spans.extend([
-                Span::styled("o", theme.key),
+                Span::styled(keys(Action::Overwrite), theme.key),
                 Span::styled(" overwrite theirs with yours  ", theme.base),
-                Span::styled("e/esc", theme.key),
+                Span::styled(keys(Action::Back), theme.key),
                 Span::styled(" back to editing  ", theme.base),
                 Span::styled("↑↓←→", theme.key),
                 Span::styled(" scroll", theme.base),
@@ -684,8 +683,13 @@ impl ConflictScreen {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use crossterm::event::{KeyCode, KeyModifiers};
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
+
+    fn km() -> Keymap {
+        Keymap::preset("default").unwrap()
+    }
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)
@@ -738,54 +742,115 @@ mod tests {
     #[test]
     fn overwrite_needs_a_second_key() {
         let mut s = screen();
-        assert_eq!(s.handle_key(key(KeyCode::Char('o'))), ConflictOutcome::None);
+        assert_eq!(
+            s.handle_key(&km(), key(KeyCode::Char('o'))),
+            ConflictOutcome::None
+        );
         assert!(s.is_armed());
         // Anything but y cancels.
-        assert_eq!(s.handle_key(key(KeyCode::Char('o'))), ConflictOutcome::None);
-        assert!(!s.is_armed());
-        s.handle_key(key(KeyCode::Char('o')));
         assert_eq!(
-            s.handle_key(key(KeyCode::Char('y'))),
+            s.handle_key(&km(), key(KeyCode::Char('o'))),
+            ConflictOutcome::None
+        );
+        assert!(!s.is_armed());
+        s.handle_key(&km(), key(KeyCode::Char('o')));
+        assert_eq!(
+            s.handle_key(&km(), key(KeyCode::Char('y'))),
             ConflictOutcome::Overwrite { their_version: 5 }
         );
-        assert_eq!(s.handle_key(key(KeyCode::Char('y'))), ConflictOutcome::None);
+        assert_eq!(
+            s.handle_key(&km(), key(KeyCode::Char('y'))),
+            ConflictOutcome::None
+        );
     }
 
     #[test]
     fn reload_back_and_scroll() {
         let mut s = screen();
         assert_eq!(
-            s.handle_key(key(KeyCode::Char('r'))),
+            s.handle_key(&km(), key(KeyCode::Char('r'))),
             ConflictOutcome::ReloadTheirs
         );
         assert_eq!(
-            s.handle_key(key(KeyCode::Esc)),
+            s.handle_key(&km(), key(KeyCode::Esc)),
             ConflictOutcome::BackToEditing
         );
         assert_eq!(
-            s.handle_key(key(KeyCode::Char('e'))),
+            s.handle_key(&km(), key(KeyCode::Char('e'))),
             ConflictOutcome::BackToEditing
         );
-        s.handle_key(key(KeyCode::End));
+        s.handle_key(&km(), key(KeyCode::End));
         assert_eq!(s.scroll, s.rows().len() - 1);
-        s.handle_key(key(KeyCode::Down));
+        s.handle_key(&km(), key(KeyCode::Down));
         assert_eq!(s.scroll, s.rows().len() - 1, "stops at the end");
-        s.handle_key(key(KeyCode::Home));
-        s.handle_key(key(KeyCode::Up));
+        s.handle_key(&km(), key(KeyCode::Home));
+        s.handle_key(&km(), key(KeyCode::Up));
         assert_eq!(s.scroll, 0);
-        s.handle_key(key(KeyCode::Right));
+        s.handle_key(&km(), key(KeyCode::Right));
         assert_eq!(s.hscroll, 8);
         for _ in 0..20 {
-            s.handle_key(key(KeyCode::Right));
+            s.handle_key(&km(), key(KeyCode::Right));
         }
         assert_eq!(
             s.hscroll, 28,
             "stops at the last character of the longest line"
         );
-        s.handle_key(key(KeyCode::Left));
+        s.handle_key(&km(), key(KeyCode::Left));
         assert_eq!(s.hscroll, 20);
         let ctrl_r = KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL);
-        assert_eq!(s.handle_key(ctrl_r), ConflictOutcome::None);
+        assert_eq!(s.handle_key(&km(), ctrl_r), ConflictOutcome::None);
+    }
+
+    #[test]
+    fn its_keys_are_the_keymaps() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("keymap.toml"),
+            "[conflict]\nreload_theirs = \"R\"\noverwrite = \"ctrl-o\"\nyes = \"Y\"\nback = \"q\"\n",
+        )
+        .unwrap();
+        let mine = Keymap::load("default", Some(dir.path())).unwrap();
+        let mut s = screen();
+        // The old keys do nothing once rebound.
+        for c in ['r', 'o', 'e'] {
+            assert_eq!(
+                s.handle_key(&mine, key(KeyCode::Char(c))),
+                ConflictOutcome::None
+            );
+        }
+        assert_eq!(
+            s.handle_key(&mine, key(KeyCode::Esc)),
+            ConflictOutcome::None
+        );
+        assert!(!s.is_armed());
+        assert_eq!(
+            s.handle_key(
+                &mine,
+                KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT)
+            ),
+            ConflictOutcome::ReloadTheirs
+        );
+        assert_eq!(
+            s.handle_key(&mine, key(KeyCode::Char('q'))),
+            ConflictOutcome::BackToEditing
+        );
+        s.handle_key(
+            &mine,
+            KeyEvent::new(KeyCode::Char('o'), KeyModifiers::CONTROL),
+        );
+        assert!(s.is_armed());
+        assert_eq!(
+            s.handle_key(&mine, key(KeyCode::Char('Y'))),
+            ConflictOutcome::Overwrite { their_version: 5 }
+        );
+        // The footer names the keys in effect.
+        let mut term = Terminal::new(TestBackend::new(120, 24)).unwrap();
+        term.draw(|f| s.render(f, f.area(), &Theme::default_dark(), &mine))
+            .unwrap();
+        let text = crate::tui::fixtures::screen_text(term.backend().buffer());
+        assert!(text.contains("R reload theirs"), "{text}");
+        assert!(text.contains("ctrl-o overwrite theirs"), "{text}");
+        assert!(text.contains("q back to editing"), "{text}");
     }
 
     #[test]
@@ -815,20 +880,26 @@ mod tests {
         let mut s = ConflictScreen::deleted("files", MINE, 3);
         assert!(s.is_deleted());
         assert!(s.rows().iter().all(|r| r.kind == RowKind::Mine));
-        assert_eq!(s.handle_key(key(KeyCode::Char('r'))), ConflictOutcome::None);
-        assert_eq!(s.handle_key(key(KeyCode::Char('o'))), ConflictOutcome::None);
+        assert_eq!(
+            s.handle_key(&km(), key(KeyCode::Char('r'))),
+            ConflictOutcome::None
+        );
+        assert_eq!(
+            s.handle_key(&km(), key(KeyCode::Char('o'))),
+            ConflictOutcome::None
+        );
         assert!(!s.is_armed());
         assert_eq!(
-            s.handle_key(key(KeyCode::Char('c'))),
+            s.handle_key(&km(), key(KeyCode::Char('c'))),
             ConflictOutcome::Recreate
         );
         assert_eq!(
-            s.handle_key(key(KeyCode::Esc)),
+            s.handle_key(&km(), key(KeyCode::Esc)),
             ConflictOutcome::BackToEditing
         );
         // On a live conflict, 'c' does nothing.
         assert_eq!(
-            screen().handle_key(key(KeyCode::Char('c'))),
+            screen().handle_key(&km(), key(KeyCode::Char('c'))),
             ConflictOutcome::None
         );
         insta::assert_snapshot!("conflict_deleted_80x24", draw(&s, 80, 24).backend());
@@ -837,7 +908,7 @@ mod tests {
 
     fn draw(s: &ConflictScreen, w: u16, h: u16) -> Terminal<TestBackend> {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-        term.draw(|f| s.render(f, f.area(), &Theme::default_dark()))
+        term.draw(|f| s.render(f, f.area(), &Theme::default_dark(), &km()))
             .unwrap();
         term
     }
@@ -848,7 +919,7 @@ mod tests {
         insta::assert_snapshot!("conflict_80x24", draw(&s, 80, 24).backend());
         insta::assert_snapshot!("conflict_200x50", draw(&s, 200, 50).backend());
         let mut armed = screen();
-        armed.handle_key(key(KeyCode::Char('o')));
+        armed.handle_key(&km(), key(KeyCode::Char('o')));
         insta::assert_snapshot!("conflict_armed_80x24", draw(&armed, 80, 24).backend());
     }
 

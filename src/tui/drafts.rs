@@ -54,6 +54,16 @@ impl Draft {
                 format!("new instance (from the {t} template), saved {when}")
             }
             DraftMode::Create { template: None } => format!("new instance, saved {when}"),
+            // AgentArea keeps no versions (0): its updated_at names the copy.
+            DraftMode::Edit {
+                name,
+                base_version: 0,
+                base_updated_at: Some(at),
+                ..
+            } => format!(
+                "edit of '{name}' (updated_at {}), saved {when}",
+                at.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
             DraftMode::Edit {
                 name, base_version, ..
             } => format!("edit of '{name}' (version {base_version}), saved {when}"),
@@ -255,16 +265,23 @@ impl DraftPrompt {
             .min(self.drafts.len().saturating_sub(1))
     }
 
-    /// enter/r restore, d then y discard, ↑↓/j/k move, esc/q later.
-    pub fn handle_key(&mut self, key: crossterm::event::KeyEvent) -> DraftPromptOutcome {
-        use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
+    /// The keymap's `[drafts]` keys: restore, discard then yes, move,
+    /// back (later).
+    pub fn handle_key(
+        &mut self,
+        keymap: &crate::tui::keymap::Keymap,
+        key: crossterm::event::KeyEvent,
+    ) -> DraftPromptOutcome {
+        use crate::tui::keymap::{Action, View};
+        use crossterm::event::KeyEventKind;
         if key.kind == KeyEventKind::Release || self.drafts.is_empty() {
             return DraftPromptOutcome::None;
         }
         let i = self.index();
+        let action = keymap.action(View::Drafts, &key);
         if self.armed {
             self.armed = false;
-            if key.code == KeyCode::Char('y') && key.modifiers.is_empty() {
+            if action == Some(Action::Yes) {
                 let d = self.drafts.remove(i);
                 self.state
                     .select(Some(i.min(self.drafts.len().saturating_sub(1))));
@@ -272,18 +289,15 @@ impl DraftPrompt {
             }
             return DraftPromptOutcome::None;
         }
-        if key.modifiers.contains(KeyModifiers::CONTROL) {
-            return DraftPromptOutcome::None;
-        }
         let n = self.drafts.len();
-        match key.code {
-            KeyCode::Up | KeyCode::Char('k') => self.state.select(Some(i.saturating_sub(1))),
-            KeyCode::Down | KeyCode::Char('j') => self.state.select(Some((i + 1).min(n - 1))),
-            KeyCode::Enter | KeyCode::Char('r') => {
+        match action {
+            Some(Action::Up) => self.state.select(Some(i.saturating_sub(1))),
+            Some(Action::Down) => self.state.select(Some((i + 1).min(n - 1))),
+            Some(Action::Restore) => {
                 return DraftPromptOutcome::Restore(self.drafts[i].clone());
             }
-            KeyCode::Char('d') | KeyCode::Delete => self.armed = true,
-            KeyCode::Esc | KeyCode::Char('q') => return DraftPromptOutcome::Close,
+            Some(Action::Discard) => self.armed = true,
+            Some(Action::Back) => return DraftPromptOutcome::Close,
             _ => {}
         }
         DraftPromptOutcome::None
@@ -295,8 +309,17 @@ impl DraftPrompt {
         frame: &mut ratatui::Frame,
         area: ratatui::layout::Rect,
         theme: &crate::tui::theme::Theme,
+        keymap: &crate::tui::keymap::Keymap,
     ) {
+        use crate::tui::keymap::{Action, View};
         use ratatui::layout::{Constraint, Layout};
+        // The first key of an action, for the hints.
+        let key = |a: Action| {
+            keymap
+                .keys_for(View::Drafts, a)
+                .first()
+                .map_or_else(String::new, |k| k.to_string())
+        };
         use ratatui::text::{Line, Span};
         use ratatui::widgets::{Block, Borders, Clear, List, ListItem, Paragraph};
         frame.render_widget(Clear, area);
@@ -355,18 +378,18 @@ impl DraftPrompt {
         let hint_line = if self.armed {
             Line::from(vec![
                 Span::styled("Discard this draft for good? ", theme.warning),
-                Span::styled("y", theme.key),
+                Span::styled(key(Action::Yes), theme.key),
                 Span::styled(" discard  ", theme.base),
                 Span::styled("any other key", theme.key),
                 Span::styled(" keep", theme.base),
             ])
         } else {
             Line::from(vec![
-                Span::styled("enter", theme.key),
+                Span::styled(key(Action::Restore), theme.key),
                 Span::styled(" restore  ", theme.dim),
-                Span::styled("d", theme.key),
+                Span::styled(key(Action::Discard), theme.key),
                 Span::styled(" discard  ", theme.dim),
-                Span::styled("esc", theme.key),
+                Span::styled(key(Action::Back), theme.key),
                 Span::styled(" later", theme.dim),
             ])
         };
@@ -471,6 +494,7 @@ mod tests {
     fn prompt_restores_discards_with_confirmation_and_closes() {
         use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
         let key = |c| KeyEvent::new(c, KeyModifiers::NONE);
+        let km = || crate::tui::keymap::Keymap::preset("default").unwrap();
         assert!(DraftPrompt::new(Vec::new()).is_none());
         let a = draft(
             "create-a",
@@ -488,31 +512,34 @@ mod tests {
         );
         let mut p = DraftPrompt::new(vec![a.clone(), b.clone()]).unwrap();
         assert_eq!(
-            p.handle_key(key(KeyCode::Enter)),
+            p.handle_key(&km(), key(KeyCode::Enter)),
             DraftPromptOutcome::Restore(a.clone())
         );
-        p.handle_key(key(KeyCode::Down));
+        p.handle_key(&km(), key(KeyCode::Down));
         assert_eq!(
-            p.handle_key(key(KeyCode::Char('d'))),
+            p.handle_key(&km(), key(KeyCode::Char('d'))),
             DraftPromptOutcome::None
         );
         assert_eq!(
-            p.handle_key(key(KeyCode::Char('n'))),
+            p.handle_key(&km(), key(KeyCode::Char('n'))),
             DraftPromptOutcome::None,
             "cancels"
         );
         assert_eq!(p.drafts().len(), 2);
-        p.handle_key(key(KeyCode::Char('d')));
+        p.handle_key(&km(), key(KeyCode::Char('d')));
         assert_eq!(
-            p.handle_key(key(KeyCode::Char('y'))),
+            p.handle_key(&km(), key(KeyCode::Char('y'))),
             DraftPromptOutcome::Discard(b)
         );
         assert_eq!(p.drafts(), std::slice::from_ref(&a));
         assert_eq!(
-            p.handle_key(key(KeyCode::Char('r'))),
+            p.handle_key(&km(), key(KeyCode::Char('r'))),
             DraftPromptOutcome::Restore(a)
         );
-        assert_eq!(p.handle_key(key(KeyCode::Esc)), DraftPromptOutcome::Close);
+        assert_eq!(
+            p.handle_key(&km(), key(KeyCode::Esc)),
+            DraftPromptOutcome::Close
+        );
     }
 
     #[test]
@@ -544,7 +571,15 @@ mod tests {
         .unwrap();
         let draw = |w, h| {
             let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-            t.draw(|f| p.render(f, f.area(), &theme)).unwrap();
+            t.draw(|f| {
+                p.render(
+                    f,
+                    f.area(),
+                    &theme,
+                    &crate::tui::keymap::Keymap::preset("default").unwrap(),
+                )
+            })
+            .unwrap();
             t
         };
         let shot = draw(80, 24);

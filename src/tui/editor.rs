@@ -820,6 +820,13 @@ impl Editor {
                 format!(" new instance · from the {t} template ")
             }
             EditorMode::Create { template: None } => " new instance ".into(),
+            // AgentArea keeps no versions (0): its updated_at names the copy.
+            EditorMode::Edit {
+                name,
+                version: 0,
+                updated_at: Some(at),
+                ..
+            } => format!(" edit {name} · updated_at {} ", at.format("%H:%M:%S UTC")),
             EditorMode::Edit { name, version, .. } => format!(" edit {name} · version {version} "),
         }
     }

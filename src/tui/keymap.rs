@@ -22,6 +22,16 @@ pub enum View {
     Editor,
     /// The prompt `quit` opens while instances run under this console.
     Quit,
+    /// The conflict screen: saving an instance someone else changed.
+    Conflict,
+    /// The yes/no question before a destructive action.
+    Confirm,
+    /// The `:` line while it is being typed.
+    CommandLine,
+    /// The template picker `create` opens.
+    Picker,
+    /// The prompt for unsaved edits kept from an earlier session.
+    Drafts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -68,16 +78,33 @@ pub enum Action {
     Ping,
     Subscribe,
     SaveBlob,
+    ReloadTheirs,
+    Overwrite,
+    Merge,
+    Recreate,
+    Yes,
+    ScrollLeft,
+    ScrollRight,
+    Switch,
+    Choose,
+    Complete,
+    Restore,
+    Discard,
 }
 
 impl View {
-    pub const ALL: [View; 6] = [
+    pub const ALL: [View; 11] = [
         View::Global,
         View::Instances,
         View::Detail,
         View::Events,
         View::Editor,
         View::Quit,
+        View::Conflict,
+        View::Confirm,
+        View::CommandLine,
+        View::Picker,
+        View::Drafts,
     ];
 
     /// The section name in keymap files.
@@ -89,12 +116,26 @@ impl View {
             View::Events => "events",
             View::Editor => "editor",
             View::Quit => "quit",
+            View::Conflict => "conflict",
+            View::Confirm => "confirm",
+            View::CommandLine => "command_line",
+            View::Picker => "picker",
+            View::Drafts => "drafts",
         }
     }
 
     /// Views whose unbound keys do nothing (no fallback to `[global]`).
     pub fn is_modal(self) -> bool {
-        matches!(self, View::Editor | View::Quit)
+        matches!(
+            self,
+            View::Editor
+                | View::Quit
+                | View::Conflict
+                | View::Confirm
+                | View::CommandLine
+                | View::Picker
+                | View::Drafts
+        )
     }
 
     pub fn from_name(s: &str) -> Option<View> {
@@ -103,7 +144,7 @@ impl View {
 }
 
 impl Action {
-    pub const ALL: [Action; 42] = [
+    pub const ALL: [Action; 54] = [
         Action::Quit,
         Action::Help,
         Action::Command,
@@ -146,6 +187,18 @@ impl Action {
         Action::Ping,
         Action::Subscribe,
         Action::SaveBlob,
+        Action::ReloadTheirs,
+        Action::Overwrite,
+        Action::Merge,
+        Action::Recreate,
+        Action::Yes,
+        Action::ScrollLeft,
+        Action::ScrollRight,
+        Action::Switch,
+        Action::Choose,
+        Action::Complete,
+        Action::Restore,
+        Action::Discard,
     ];
 
     /// The name in keymap files (snake_case).
@@ -193,6 +246,18 @@ impl Action {
             Action::Ping => "ping",
             Action::Subscribe => "subscribe",
             Action::SaveBlob => "save_blob",
+            Action::ReloadTheirs => "reload_theirs",
+            Action::Overwrite => "overwrite",
+            Action::Merge => "merge",
+            Action::Recreate => "recreate",
+            Action::Yes => "yes",
+            Action::ScrollLeft => "scroll_left",
+            Action::ScrollRight => "scroll_right",
+            Action::Switch => "switch",
+            Action::Choose => "choose",
+            Action::Complete => "complete",
+            Action::Restore => "restore",
+            Action::Discard => "discard",
         }
     }
 
@@ -245,6 +310,18 @@ impl Action {
             Action::Ping => "ping the server (Overview)",
             Action::Subscribe => "subscribe to resource updates",
             Action::SaveBlob => "save a binary resource to a file",
+            Action::ReloadTheirs => "reload theirs (discard yours)",
+            Action::Overwrite => "overwrite theirs with yours (asks first)",
+            Action::Merge => "merge: keep both (when they touch different keys)",
+            Action::Recreate => "create it again from yours (when it was deleted)",
+            Action::Yes => "yes: do what the question asks",
+            Action::ScrollLeft => "scroll left",
+            Action::ScrollRight => "scroll right",
+            Action::Switch => "move between yes and no",
+            Action::Choose => "answer with the highlighted button",
+            Action::Complete => "complete the command or its argument",
+            Action::Restore => "restore it into the editor",
+            Action::Discard => "discard it (asks first)",
         }
     }
 }
@@ -551,6 +628,14 @@ fn parse_file(
             let mut seen = HashSet::new();
             for (label, span) in labels {
                 let key = parse_key(label).map_err(|m| err(span.clone(), m))?;
+                if view == View::CommandLine && line_key(&key) {
+                    return Err(err(
+                        span,
+                        format!(
+                            "key '{label}' in [command_line] is the line's own (typing, enter, backspace, esc); use tab, a function key or a key with ctrl- or alt-"
+                        ),
+                    ));
+                }
                 if view == View::Editor && typing_key(&key) {
                     return Err(err(
                         span,
@@ -603,6 +688,19 @@ fn typing_key(k: &KeyEvent) -> bool {
         )
 }
 
+/// Keys the `:` line needs for itself: characters without ctrl/alt,
+/// enter (run), backspace and esc (cancel).
+fn line_key(k: &KeyEvent) -> bool {
+    let plain = !k
+        .modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+    plain
+        && matches!(
+            k.code,
+            KeyCode::Char(_) | KeyCode::Enter | KeyCode::Backspace | KeyCode::Esc
+        )
+}
+
 /// Actions without which the console cannot be used: (view, action).
 const REQUIRED: &[(View, Action)] = &[
     (View::Global, Action::Quit),
@@ -613,6 +711,12 @@ const REQUIRED: &[(View, Action)] = &[
     (View::Quit, Action::Detach),
     (View::Quit, Action::StopAndQuit),
     (View::Quit, Action::Back),
+    (View::Conflict, Action::Back),
+    (View::Confirm, Action::Yes),
+    (View::Confirm, Action::Back),
+    (View::Picker, Action::Choose),
+    (View::Picker, Action::Back),
+    (View::Drafts, Action::Back),
 ];
 
 /// Merge entries, check them, and build the keymap.
@@ -823,10 +927,19 @@ pub fn markdown_key_table(km: &Keymap) -> String {
             continue;
         }
         let title = match view {
-            View::Global => "Everywhere (except the editor)".to_string(),
+            View::Global => "Everywhere (except the editor and the prompts below)".to_string(),
             View::Quit => {
                 "Quit prompt (quitting while instances run under this console)".to_string()
             }
+            View::Conflict => {
+                "Conflict screen (saving an instance someone changed meanwhile)".to_string()
+            }
+            View::Confirm => {
+                "Confirmation (delete, stop, restart, a tool that changes things)".to_string()
+            }
+            View::CommandLine => "Command line (after :)".to_string(),
+            View::Picker => "Template picker (create; 1-9 choose by number)".to_string(),
+            View::Drafts => "Drafts prompt (unsaved edits from an earlier session)".to_string(),
             v => {
                 let n = v.name();
                 let mut c = n.chars();
@@ -1027,6 +1140,93 @@ mod tests {
     }
 
     #[test]
+    fn conflict_confirm_and_command_line_keys_are_data() {
+        let ch = |c| k(KeyCode::Char(c), KeyModifiers::NONE);
+        let named = |c| k(c, KeyModifiers::NONE);
+        for (name, _) in PRESETS {
+            let km = Keymap::preset(name).unwrap();
+            for (c, a) in [
+                ('r', Action::ReloadTheirs),
+                ('o', Action::Overwrite),
+                ('m', Action::Merge),
+                ('c', Action::Recreate),
+                ('y', Action::Yes),
+                ('e', Action::Back),
+                ('k', Action::Up),
+                ('G', Action::Bottom),
+                ('h', Action::ScrollLeft),
+            ] {
+                assert_eq!(km.action(View::Conflict, &ch(c)), Some(a), "{name}: {c}");
+            }
+            // Modal: global keys do not reach the conflict screen.
+            assert_eq!(km.action(View::Conflict, &ch('q')), None, "{name}");
+            assert_eq!(km.action(View::Confirm, &ch('Y')), Some(Action::Yes));
+            assert_eq!(km.action(View::Confirm, &ch('n')), Some(Action::Back));
+            assert_eq!(
+                km.action(View::Confirm, &named(KeyCode::Esc)),
+                Some(Action::Back)
+            );
+            assert_eq!(
+                km.action(View::Confirm, &named(KeyCode::Tab)),
+                Some(Action::Switch)
+            );
+            assert_eq!(
+                km.action(View::Confirm, &named(KeyCode::Enter)),
+                Some(Action::Choose)
+            );
+            assert_eq!(km.action(View::Confirm, &ch('q')), None);
+            assert_eq!(
+                km.action(View::CommandLine, &named(KeyCode::Tab)),
+                Some(Action::Complete)
+            );
+            // Typing on the `:` line is never taken by a global key.
+            assert_eq!(km.action(View::CommandLine, &ch('q')), None);
+        }
+        // The `:` line keeps its own keys.
+        for bad in ["x", "enter", "backspace", "esc"] {
+            let (dir, file) = user(&format!("[command_line]\ncomplete = \"{bad}\"\n"));
+            let e = Keymap::load("default", Some(dir.path())).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "{file}:2: key '{bad}' in [command_line] is the line's own (typing, enter, backspace, esc); use tab, a function key or a key with ctrl- or alt-"
+                )
+            );
+        }
+        let (dir, _) = user("[command_line]\ncomplete = \"ctrl-t\"\n");
+        let km = Keymap::load("default", Some(dir.path())).unwrap();
+        assert_eq!(
+            km.action(
+                View::CommandLine,
+                &k(KeyCode::Char('t'), KeyModifiers::CONTROL)
+            ),
+            Some(Action::Complete)
+        );
+        // Without a way back, the conflict screen or the question would trap.
+        let (dir, _) = user("[conflict]\nback = []\n");
+        assert!(
+            Keymap::load("default", Some(dir.path()))
+                .unwrap_err()
+                .to_string()
+                .contains("'back' has no key in [conflict]")
+        );
+        let md = markdown_key_table(&Keymap::preset("default").unwrap());
+        assert!(md.contains("### Conflict screen"), "{md}");
+        assert!(
+            md.contains("| `r` | reload theirs (discard yours) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| `y`, `Y` | yes: do what the question asks |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| `tab` | complete the command or its argument |"),
+            "{md}"
+        );
+    }
+
+    #[test]
     fn user_file_merges_over_the_chosen_preset() {
         let (dir, _) = user(
             "preset = \"vim\"\n[instances]\ndelete = [\"ctrl-x\", \"delete\"]\n[global]\nquit = \"ctrl-q\"\n",
@@ -1096,7 +1296,7 @@ mod tests {
             ),
             (
                 "\n[sidebar]\nquit = \"q\"\n",
-                ":2: 'sidebar' is not a view (use global, instances, detail, events, editor, quit, or preset = \"NAME\")",
+                ":2: 'sidebar' is not a view (use global, instances, detail, events, editor, quit, conflict, confirm, command_line, picker, drafts, or preset = \"NAME\")",
             ),
             (
                 "[global]\nquit = \"ctrl-hyper-q\"\n",
@@ -1139,7 +1339,7 @@ mod tests {
     fn markdown_table_lists_every_binding() {
         let km = Keymap::preset("default").unwrap();
         let md = markdown_key_table(&km);
-        assert!(md.starts_with("### Everywhere (except the editor)\n\n| Key | Action |\n|---|---|\n| `q` | quit |\n"), "{md}");
+        assert!(md.starts_with("### Everywhere (except the editor and the prompts below)\n\n| Key | Action |\n|---|---|\n| `q` | quit |\n"), "{md}");
         assert!(md.contains("### Detail\n"));
         assert!(md.contains("| `tab`, `right` | next tab |"));
         assert!(md.contains("| `ctrl-s` | save |"));

@@ -326,6 +326,7 @@ pub fn kit_gallery(
 ) -> Result<Vec<(&'static str, Buffer)>, String> {
     use crate::tui::conflict::{ConflictScreen, Theirs};
     use crate::tui::editor::{Editor, EditorMode};
+    let keymap = crate::tui::keymap::Keymap::preset("default")?;
     use crate::tui::templates::{TemplatePicker, all as templates};
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -333,7 +334,9 @@ pub fn kit_gallery(
     let picker = TemplatePicker::new();
     out.push((
         "templates",
-        render_to_buffer(width, height, |f| picker.render(f, f.area(), theme))?,
+        render_to_buffer(width, height, |f| {
+            picker.render(f, f.area(), theme, &keymap)
+        })?,
     ));
     let valid = Editor::create(&templates()[1]);
     out.push((
@@ -366,7 +369,9 @@ pub fn kit_gallery(
     );
     out.push((
         "conflict",
-        render_to_buffer(width, height, |f| conflict.render(f, f.area(), theme))?,
+        render_to_buffer(width, height, |f| {
+            conflict.render(f, f.area(), theme, &keymap)
+        })?,
     ));
     Ok(out)
 }

@@ -4,6 +4,7 @@
 //! template is valid as chosen.
 
 use crate::domain::spec::ProviderKind;
+use crate::tui::keymap::{Action, Keymap, View};
 use crate::tui::theme::Theme;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
@@ -191,45 +192,43 @@ impl TemplatePicker {
         self.state.select(Some(i.min(self.len() - 1)));
     }
 
-    /// Arrows/j/k/tab move, 1-3 pick directly, enter chooses, esc/q cancels.
-    pub fn handle_key(&mut self, key: KeyEvent) -> PickerOutcome {
+    /// The keymap's `[picker]` keys move, choose and cancel; digits 1-9
+    /// (when the keymap does not bind them) choose by number.
+    pub fn handle_key(&mut self, keymap: &Keymap, key: KeyEvent) -> PickerOutcome {
         let i = self.state.selected().unwrap_or(0);
         let n = self.len();
-        if key.modifiers.contains(KeyModifiers::CONTROL) {
-            return match key.code {
-                KeyCode::Char('c') => PickerOutcome::Cancel,
-                KeyCode::Char('n') => {
-                    self.select((i + 1) % n);
-                    PickerOutcome::None
-                }
-                KeyCode::Char('p') => {
-                    self.select((i + n - 1) % n);
-                    PickerOutcome::None
-                }
-                _ => PickerOutcome::None,
-            };
-        }
-        match key.code {
-            KeyCode::Up | KeyCode::Char('k') | KeyCode::BackTab => self.select((i + n - 1) % n),
-            KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab => self.select((i + 1) % n),
-            KeyCode::Home | KeyCode::Char('g') => self.select(0),
-            KeyCode::End | KeyCode::Char('G') => self.select(n - 1),
-            KeyCode::Char(c @ '1'..='9') => {
-                let idx = c as usize - '1' as usize;
-                if idx < n {
-                    self.select(idx);
-                    return PickerOutcome::Chosen(self.selected());
+        match keymap.action(View::Picker, &key) {
+            Some(Action::Up) => self.select((i + n - 1) % n),
+            Some(Action::Down) => self.select((i + 1) % n),
+            Some(Action::Top) => self.select(0),
+            Some(Action::Bottom) => self.select(n - 1),
+            Some(Action::Choose) => return PickerOutcome::Chosen(self.selected()),
+            Some(Action::Back) => return PickerOutcome::Cancel,
+            Some(_) => {}
+            None => {
+                if let KeyCode::Char(c @ '1'..='9') = key.code
+                    && !key.modifiers.contains(KeyModifiers::CONTROL)
+                {
+                    let idx = c as usize - '1' as usize;
+                    if idx < n {
+                        self.select(idx);
+                        return PickerOutcome::Chosen(self.selected());
+                    }
                 }
             }
-            KeyCode::Enter => return PickerOutcome::Chosen(self.selected()),
-            KeyCode::Esc | KeyCode::Char('q') => return PickerOutcome::Cancel,
-            _ => {}
         }
         PickerOutcome::None
     }
 
     /// Draw the picker over `area` (it clears what is beneath).
-    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap) {
+        // The first key of an action, for the hint line.
+        let key = |a: Action| {
+            keymap
+                .keys_for(View::Picker, a)
+                .first()
+                .map_or_else(String::new, |k| k.to_string())
+        };
         frame.render_widget(Clear, area);
         let block = Block::default()
             .borders(Borders::ALL)
@@ -307,11 +306,11 @@ impl TemplatePicker {
         );
         frame.render_widget(preview, parts[1]);
         let hint_line = Line::from(vec![
-            Span::styled("enter", theme.key),
+            Span::styled(key(Action::Choose), theme.key),
             Span::styled(" choose  ", theme.dim),
             Span::styled("↑↓", theme.key),
             Span::styled(" move  ", theme.dim),
-            Span::styled("esc", theme.key),
+            Span::styled(key(Action::Back), theme.key),
             Span::styled(" cancel", theme.dim),
         ]);
         frame.render_widget(Paragraph::new(hint_line), hint);
@@ -324,6 +323,10 @@ mod tests {
     use crate::domain::spec;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
+
+    fn km() -> Keymap {
+        Keymap::preset("default").unwrap()
+    }
 
     fn key(c: KeyCode) -> KeyEvent {
         KeyEvent::new(c, KeyModifiers::NONE)
@@ -361,13 +364,13 @@ mod tests {
     fn keys_move_choose_and_cancel() {
         let mut p = TemplatePicker::new();
         assert_eq!(p.selected().id, "external");
-        assert_eq!(p.handle_key(key(KeyCode::Down)), PickerOutcome::None);
+        assert_eq!(p.handle_key(&km(), key(KeyCode::Down)), PickerOutcome::None);
         assert_eq!(p.selected().id, "stdio");
-        p.handle_key(key(KeyCode::Up));
-        p.handle_key(key(KeyCode::Up));
+        p.handle_key(&km(), key(KeyCode::Up));
+        p.handle_key(&km(), key(KeyCode::Up));
         assert_eq!(p.selected().id, all()[all().len() - 1].id, "wraps around");
         assert_eq!(
-            p.handle_key(key(KeyCode::Enter)),
+            p.handle_key(&km(), key(KeyCode::Enter)),
             PickerOutcome::Chosen(&all()[all().len() - 1])
         );
         assert!(
@@ -375,19 +378,22 @@ mod tests {
             "the catalog is in the picker"
         );
         assert_eq!(
-            p.handle_key(key(KeyCode::Char('2'))),
+            p.handle_key(&km(), key(KeyCode::Char('2'))),
             PickerOutcome::Chosen(&all()[1])
         );
         assert_eq!(
-            p.handle_key(key(KeyCode::Char('7'))),
+            p.handle_key(&km(), key(KeyCode::Char('7'))),
             PickerOutcome::Chosen(&all()[6])
         );
-        assert_eq!(p.handle_key(key(KeyCode::Esc)), PickerOutcome::Cancel);
+        assert_eq!(
+            p.handle_key(&km(), key(KeyCode::Esc)),
+            PickerOutcome::Cancel
+        );
     }
 
     fn render(w: u16, h: u16, p: &TemplatePicker) -> Terminal<TestBackend> {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-        term.draw(|f| p.render(f, f.area(), &Theme::default_dark()))
+        term.draw(|f| p.render(f, f.area(), &Theme::default_dark(), &km()))
             .unwrap();
         term
     }
@@ -395,7 +401,7 @@ mod tests {
     #[test]
     fn snapshots() {
         let mut p = TemplatePicker::new();
-        p.handle_key(key(KeyCode::Down));
+        p.handle_key(&km(), key(KeyCode::Down));
         insta::assert_snapshot!("templates_80x24", render(80, 24, &p).backend());
         insta::assert_snapshot!("templates_200x50", render(200, 50, &p).backend());
     }
@@ -411,9 +417,12 @@ mod tests {
                 .unwrap()
                 .contains("AgentArea creates containers only")
         );
-        assert_eq!(p.handle_key(key(KeyCode::Down)), PickerOutcome::None);
+        assert_eq!(p.handle_key(&km(), key(KeyCode::Down)), PickerOutcome::None);
         assert_eq!(p.selected().id, "container", "one item: moving stays on it");
-        assert_eq!(p.handle_key(key(KeyCode::Char('2'))), PickerOutcome::None);
+        assert_eq!(
+            p.handle_key(&km(), key(KeyCode::Char('2'))),
+            PickerOutcome::None
+        );
         let full = TemplatePicker::for_profile(Some(&crate::platform::BackendProfile::aacon()));
         assert_eq!(full.offered().len(), all().len());
         assert!(full.note().is_none());

@@ -81,7 +81,10 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             Span::styled(inert(&input.text), t.base),
             Span::styled("▏", t.key),
             Span::styled(
-                "  instances · events · dump [csv|json] · ctx [NAME] · i NAME · theme NAME · keymap NAME · sort COLUMN · q · tab completes",
+                format!(
+                    "  instances · events · dump [csv|json] · ctx [NAME] · i NAME · theme NAME · keymap NAME · sort COLUMN · q{}",
+                    complete_hint(app)
+                ),
                 t.dim,
             ),
         ]),
@@ -126,4 +129,17 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         }
     };
     frame.render_widget(Paragraph::new(line), area);
+}
+
+/// " · tab completes" with the keymap's complete keys (nothing when unbound).
+fn complete_hint(app: &App) -> String {
+    let keys = app.keymap.keys_for(
+        crate::tui::keymap::View::CommandLine,
+        crate::tui::keymap::Action::Complete,
+    );
+    if keys.is_empty() {
+        String::new()
+    } else {
+        format!(" · {} completes", keys.join("/"))
+    }
 }

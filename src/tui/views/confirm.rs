@@ -2,6 +2,7 @@
 
 use super::{centered, inert};
 use crate::tui::app::{App, Confirm};
+use crate::tui::keymap::{Action, View};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -23,10 +24,18 @@ pub fn render(frame: &mut Frame, app: &App, c: &Confirm, area: Rect) {
     } else {
         (t.dim, t.selected)
     };
+    // The first key of each answer, from the keymap's [confirm].
+    let first = |a: Action| {
+        app.keymap
+            .keys_for(View::Confirm, a)
+            .first()
+            .map(|k| format!("[{k}] "))
+            .unwrap_or_default()
+    };
     lines.push(Line::from(vec![
-        Span::styled(" [y] Yes ", yes),
+        Span::styled(format!(" {}Yes ", first(Action::Yes)), yes),
         Span::raw("   "),
-        Span::styled(" [n] No ", no),
+        Span::styled(format!(" {}No ", first(Action::Back)), no),
     ]));
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(

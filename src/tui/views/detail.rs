@@ -80,10 +80,7 @@ pub fn render(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
                     i.status_reason.as_deref().map_or("-".into(), inert),
                 ),
                 kv("desired", i.desired_state.as_str().into()),
-                kv(
-                    "version",
-                    format!("{} (event version {})", i.version, i.aggregate_version),
-                ),
+                kv("version", version_line(app, i)),
                 kv(
                     "created",
                     format!(
@@ -511,4 +508,20 @@ fn render_events(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
         .column_spacing(1),
         area,
     );
+}
+
+/// The Overview's version line: the version and event version where the
+/// platform keeps them; else that it keeps none (AgentArea), so the
+/// `updated` time is what names the copy.
+fn version_line(app: &App, i: &crate::domain::Instance) -> String {
+    if app.shows_version(i) {
+        format!("{} (event version {})", i.version, i.aggregate_version)
+    } else {
+        format!(
+            "none: {} keeps no versions (updated, below, names this copy)",
+            app.profile
+                .as_ref()
+                .map_or("the platform", |p| p.platform_name())
+        )
+    }
 }

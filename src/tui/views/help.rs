@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-const SECTIONS: [(View, &str); 6] = [
+const SECTIONS: [(View, &str); 11] = [
     (View::Instances, "Instances"),
     (View::Detail, "Detail"),
     (View::Events, "Events"),
@@ -17,6 +17,20 @@ const SECTIONS: [(View, &str); 6] = [
     (
         View::Quit,
         "Quit prompt (quit while instances run under this console)",
+    ),
+    (
+        View::Conflict,
+        "Conflict screen (saving what someone changed meanwhile)",
+    ),
+    (View::Confirm, "Confirmation (before what cannot be undone)"),
+    (View::CommandLine, "Command line (after :)"),
+    (
+        View::Picker,
+        "Template picker (create; 1-9 choose by number)",
+    ),
+    (
+        View::Drafts,
+        "Drafts prompt (unsaved edits from an earlier session)",
     ),
 ];
 
@@ -116,7 +130,6 @@ pub fn render(frame: &mut Frame, app: &App, scroll: u16, area: Rect) {
         (":ctx [NAME]", "list the contexts, or switch to one live"),
         (":NAME, :i NAME", "jump to the instance called NAME"),
         (":q", "quit"),
-        ("tab", "completes a command or its argument after :"),
     ] {
         lines.push(Line::from(vec![
             Span::styled(format!("  {cmd:<18}"), t.key),

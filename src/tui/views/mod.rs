@@ -42,11 +42,11 @@ pub fn render(frame: &mut Frame, app: &App) {
         Screen::Instances => instances::render(frame, app, body),
         Screen::Detail(d) => detail::render(frame, app, d, body),
         Screen::Events => events::render(frame, app, body),
-        Screen::Picker(p) => p.render(frame, body, &app.theme),
+        Screen::Picker(p) => p.render(frame, body, &app.theme, &app.keymap),
         Screen::Editor(s) => {
             s.editor.render(frame, body, &app.theme);
             if let Some(c) = &s.conflict {
-                c.render(frame, body, &app.theme);
+                c.render(frame, body, &app.theme, &app.keymap);
             }
         }
     }
@@ -59,7 +59,7 @@ pub fn render(frame: &mut Frame, app: &App) {
             text,
             scroll,
         }) => raw::render(frame, app, title, text, *scroll, body),
-        Some(Overlay::Drafts(p)) => p.render(frame, body, &app.theme),
+        Some(Overlay::Drafts(p)) => p.render(frame, body, &app.theme, &app.keymap),
         Some(Overlay::Quit(p)) => p.render(frame, body, &app.theme, &app.keymap),
         _ => {}
     }
