@@ -6,6 +6,7 @@
 mod runtime_common;
 
 use aacon::domain::Status;
+use aacon::platform::Platform;
 use runtime_common::*;
 use serde_json::json;
 use std::path::PathBuf;
@@ -268,18 +269,41 @@ async fn a_server_gone_away_is_connection_refused_not_error_sending_request() {
         .await;
     rig.wait_status(inst.id, Status::Running, 30).await;
     server.kill().await.unwrap();
+    // The first probe after the kill may meet the dying keep-alive
+    // connection ("the server closed the connection"); every probe after it
+    // meets a closed port. HEALTH is the last probe, refreshed by each one.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let refused = loop {
+        let probes = rig.platform.probes().await.unwrap();
+        let last = probes.into_iter().find(|p| p.instance_id == inst.id);
+        if let Some(p) = last.filter(|p| {
+            !p.ok
+                && p.error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("connection refused"))
+        }) {
+            break p;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no probe said 'connection refused' within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        !refused
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("error sending request"),
+        "{refused:?}"
+    );
     let gone = rig
         .wait(inst.id, 30, |i| {
-            i.status_reason
-                .as_deref()
-                .is_some_and(|r| r.contains("connection refused"))
+            matches!(i.status, Status::Unhealthy | Status::Error)
         })
         .await;
     println!("{}: {:?}", gone.status, gone.status_reason);
-    assert!(
-        matches!(gone.status, Status::Unhealthy | Status::Error),
-        "{gone:?}"
-    );
     // Not one sentence of its history hides the cause behind the wrapper.
     for e in rig.events(inst.id).await {
         let text = serde_json::to_string(&e.data).unwrap();
