@@ -650,6 +650,10 @@ impl Platform for EmbeddedPlatform {
         self.blocking(move |s| s.events(&query)).await
     }
 
+    async fn state_at(&self, at: DateTime<Utc>) -> Result<crate::domain::replay::Moment> {
+        self.blocking(move |s| s.state_at(at)).await
+    }
+
     fn subscribe(&self) -> broadcast::Receiver<PlatformEvent> {
         self.events.subscribe()
     }

@@ -236,6 +236,13 @@ pub trait Platform: Send + Sync {
     }
     async fn validate(&self, spec: &serde_json::Value) -> Result<Report>;
     async fn events(&self, query: EventQuery) -> Result<Vec<Envelope>>;
+    /// The instances as they were at `at`, from the event log (see
+    /// `domain::replay`). A backend without an event history cannot.
+    async fn state_at(&self, _at: DateTime<Utc>) -> Result<crate::domain::replay::Moment> {
+        Err(PlatformError::Unavailable(
+            "this backend cannot show a past moment: only the embedded platform keeps the event log a moment is replayed from".into(),
+        ))
+    }
     /// Live events from now on.
     fn subscribe(&self) -> broadcast::Receiver<PlatformEvent>;
 
