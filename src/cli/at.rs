@@ -5,7 +5,7 @@ use super::commands::{Failure, no_history, print};
 use super::{Output, exit, output};
 use crate::domain::replay::{self, Moment};
 use crate::platform::profile::Route;
-use crate::platform::{EventQuery, Platform, PlatformError};
+use crate::platform::{Platform, PlatformError};
 use chrono::{DateTime, Local, Utc};
 
 type Outcome = Result<(), Failure>;
@@ -100,14 +100,7 @@ pub(super) async fn between(
         ));
     }
     needs_history(p, "the events between two moments").await?;
-    let mut events = p
-        .events(EventQuery {
-            instance: None,
-            since: Some(from),
-            limit: None,
-        })
-        .await?;
-    events.retain(|e| e.timestamp <= to);
+    let mut events = p.events_between(from, to, None).await?;
     if let Some(key) = instance {
         let id = resolve(p, key, &events, from).await?;
         events.retain(|e| e.instance_id() == Some(id));

@@ -243,6 +243,23 @@ pub trait Platform: Send + Sync {
             "this backend cannot show a past moment: only the embedded platform keeps the event log a moment is replayed from".into(),
         ))
     }
+    /// The events from `from` to `to` (both included), oldest first.
+    async fn events_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        instance: Option<Uuid>,
+    ) -> Result<Vec<Envelope>> {
+        let mut all = self
+            .events(EventQuery {
+                instance,
+                since: Some(from),
+                limit: None,
+            })
+            .await?;
+        all.retain(|e| e.timestamp <= to);
+        Ok(all)
+    }
     /// Live events from now on.
     fn subscribe(&self) -> broadcast::Receiver<PlatformEvent>;
 

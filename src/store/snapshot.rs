@@ -166,6 +166,36 @@ impl Store {
         })
     }
 
+    /// The events from `from` to `to` (both included), in log order; only
+    /// those of `instance` when given.
+    pub fn events_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        instance: Option<uuid::Uuid>,
+    ) -> Result<Vec<Envelope>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, envelope FROM events WHERE timestamp >= ?1 AND timestamp <= ?2
+                  AND (?3 IS NULL OR aggregate_id = ?3) ORDER BY seq",
+            )
+            .map_err(db_err)?;
+        let mut rows = stmt
+            .query(params![ts(&from), ts(&to), instance.map(|u| u.to_string())])
+            .map_err(db_err)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(db_err)? {
+            let seq: i64 = row.get(0).map_err(db_err)?;
+            let text: String = row.get(1).map_err(db_err)?;
+            match serde_json::from_str::<Envelope>(&text) {
+                Ok(env) => out.push(env),
+                Err(e) => tracing::warn!(error = %e, seq, "unreadable envelope in the event log"),
+            }
+        }
+        Ok(out)
+    }
+
     /// The latest snapshot (whose events are all at or before `at`, if
     /// given); an empty start when there is none.
     fn latest_snapshot(&self, at: Option<DateTime<Utc>>) -> Result<Start> {

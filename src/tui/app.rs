@@ -103,6 +103,11 @@ pub enum Msg {
     RuntimeHost(Option<RuntimeHost>),
     /// What the backend can do (asked once, at start).
     Profile(crate::platform::BackendProfile),
+    /// A past moment to show (`:at`, `[`, `]`); `None`: no further change.
+    Moment {
+        ask: Ask,
+        result: Result<Option<crate::domain::replay::Moment>, PlatformError>,
+    },
 }
 
 /// I/O for the runner to perform; results come back as [`Msg`]s.
@@ -156,6 +161,14 @@ pub enum Command {
     SwitchContext(String),
     /// Ask the backend again what it can do.
     LoadProfile,
+    /// Show the instances as they were at this moment.
+    OpenMoment(DateTime<Utc>),
+    /// Find the previous / next moment that changed anything visible.
+    StepMoment {
+        at: DateTime<Utc>,
+        forward: bool,
+        visible: super::timetravel::Visible,
+    },
     Quit,
 }
 
@@ -601,10 +614,14 @@ pub struct App {
     /// Names more than one instance has (a backend that allows that): the
     /// table marks them, and actions go by id only.
     pub dup_names: HashSet<String>,
+    /// Looking at a past moment (`:at`); `None`: live.
+    travel: Option<Box<Travel>>,
 }
 
 mod goto;
+mod travel;
 pub use goto::START_CONTEXT;
+pub use travel::{Ask, Travel};
 
 fn plain_key(k: &KeyEvent) -> Option<char> {
     match k.code {
@@ -694,6 +711,7 @@ impl App {
             started_on: String::new(),
             profile: None,
             dup_names: HashSet::new(),
+            travel: None,
         }
     }
 
@@ -947,6 +965,7 @@ impl App {
             Msg::Probes(result) => {
                 self.probing = false;
                 match result {
+                    Ok(list) if self.probes_while_away(&list) => {}
                     Ok(list) => {
                         let fresh: HashMap<Uuid, Probe> =
                             list.into_iter().map(|p| (p.instance_id, p)).collect();
@@ -999,7 +1018,11 @@ impl App {
                 self.in_flight = self.in_flight.saturating_sub(1);
                 self.reloading = false;
                 match r {
-                    Ok(list) => self.load(list),
+                    Ok(mut list) => {
+                        if !self.list_while_away(&mut list) {
+                            self.load(list);
+                        }
+                    }
                     Err(e) => {
                         self.since_reload.clear();
                         self.toast(Level::Error, format!("could not list instances: {e}"))
@@ -1010,6 +1033,8 @@ impl App {
             }
             Msg::History { id, result } => {
                 self.in_flight = self.in_flight.saturating_sub(1);
+                // Looking at the past: its history up to the moment shown.
+                let until = self.travel.as_ref().map(|t| t.at);
                 if let Some(Screen::Detail(d)) = self.screens.last_mut()
                     && d.id == id
                 {
@@ -1020,6 +1045,7 @@ impl App {
                                 d.events.iter().map(|e| e.event_id.clone()).collect();
                             let mut all: Vec<Arc<Envelope>> = list
                                 .into_iter()
+                                .filter(|e| until.is_none_or(|u| e.timestamp <= u))
                                 .filter(|e| seen.insert(e.event_id.clone()))
                                 .map(Arc::new)
                                 .collect();
@@ -1183,6 +1209,7 @@ impl App {
                 }
                 Vec::new()
             }
+            Msg::Moment { ask, result } => self.moment_loaded(ask, result),
             Msg::Profile(p) => {
                 if let Some(note) = &p.workspace_note {
                     self.toast(Level::Error, note.clone());
@@ -1326,6 +1353,11 @@ impl App {
         self.dirty = true;
         match ev {
             PlatformEvent::Event(env) => {
+                if self.event_while_away(&env) {
+                    self.push_stream(StreamItem::Event(env));
+                    self.follow_tail();
+                    return Vec::new();
+                }
                 if self.reloading && self.since_reload.len() < 200_000 {
                     self.since_reload.push(env.clone());
                 }
@@ -1682,6 +1714,9 @@ impl App {
 
     /// Perform a keymap action in the current view.
     pub fn action(&mut self, action: Action) -> Vec<Command> {
+        if self.refused_in_past(action) {
+            return Vec::new();
+        }
         let page = self.page();
         if let Some(Screen::Detail(d)) = self.screens.last_mut()
             && d.tab == DetailTab::Tools
@@ -1970,6 +2005,8 @@ impl App {
             },
             Action::Dump => self.dump(super::dump::Format::Csv),
             Action::ReadStream => self.read_stream(),
+            Action::StepBack => self.step(false),
+            Action::StepForward => self.step(true),
         }
     }
 
@@ -2097,11 +2134,16 @@ impl App {
         let Some(id) = self.selected_id else {
             return Vec::new();
         };
+        let until = self.travel.as_ref().map(|t| t.at);
         let events: Vec<Arc<Envelope>> = self
             .stream
             .iter()
             .filter_map(|it| match it {
-                StreamItem::Event(e) if e.instance_id() == Some(id) => Some(e.clone()),
+                StreamItem::Event(e)
+                    if e.instance_id() == Some(id) && until.is_none_or(|u| e.timestamp <= u) =>
+                {
+                    Some(e.clone())
+                }
                 _ => None,
             })
             .collect();
@@ -2742,7 +2784,20 @@ impl App {
                 self.list_contexts();
                 Vec::new()
             }
+            ("ctx" | "context", Some(_)) if self.travel.is_some() => {
+                self.toast(Level::Error, "this is the past: :now first, then :ctx");
+                Vec::new()
+            }
             ("ctx" | "context", Some(name)) => self.switch_context(name),
+            ("at", Some(time)) => self.open_moment(time),
+            ("at", None) => {
+                self.toast(
+                    Level::Error,
+                    format!(":at needs a time: {}", crate::domain::replay::TIME_FORMS),
+                );
+                Vec::new()
+            }
+            ("now", None) => self.back_to_now(),
             ("i", Some(name)) => self.jump_to(name),
             // `:NAME` jumps to the instance of that name, when there is one.
             (name, None)

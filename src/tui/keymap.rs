@@ -65,6 +65,9 @@ pub enum Action {
     Restart,
     Detach,
     StopAndQuit,
+    /// Time travel: the previous / next event that changed anything visible.
+    StepBack,
+    StepForward,
 }
 
 impl View {
@@ -100,7 +103,7 @@ impl View {
 }
 
 impl Action {
-    pub const ALL: [Action; 39] = [
+    pub const ALL: [Action; 41] = [
         Action::Quit,
         Action::Help,
         Action::Command,
@@ -140,6 +143,8 @@ impl Action {
         Action::Restart,
         Action::Detach,
         Action::StopAndQuit,
+        Action::StepBack,
+        Action::StepForward,
     ];
 
     /// The name in keymap files (snake_case).
@@ -184,6 +189,8 @@ impl Action {
             Action::Restart => "restart",
             Action::Detach => "detach",
             Action::StopAndQuit => "stop_and_quit",
+            Action::StepBack => "step_back",
+            Action::StepForward => "step_forward",
         }
     }
 
@@ -233,6 +240,8 @@ impl Action {
             Action::Restart => "restart",
             Action::Detach => "detach: quit, instances keep running",
             Action::StopAndQuit => "stop the instances and quit",
+            Action::StepBack => "time travel: previous change",
+            Action::StepForward => "time travel: next change",
         }
     }
 }
