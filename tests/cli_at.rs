@@ -25,6 +25,16 @@ fn next_second() {
     std::thread::sleep(std::time::Duration::from_millis(ms + 20));
 }
 
+/// The event types of a JSON list of events, in order.
+fn kinds(events: &Value) -> Vec<&str> {
+    events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect()
+}
+
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -121,14 +131,8 @@ fn an_instance_is_shown_as_it_was_before_it_was_stopped_and_deleted() {
         &["events", "--between", &before, &noted, "-o", "json"],
         "",
     ));
-    let kinds: Vec<&str> = evs
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["event_type"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        kinds,
+        kinds(&evs),
         [
             "MCPServerInstanceCreated",
             "MCPServerInstanceCreated",
@@ -151,14 +155,8 @@ fn an_instance_is_shown_as_it_was_before_it_was_stopped_and_deleted() {
         ],
         "",
     ));
-    let kinds: Vec<&str> = gone
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["event_type"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        kinds,
+        kinds(&gone),
         ["MCPServerInstanceCreated", "MCPServerInstanceDeleted"]
     );
 }
