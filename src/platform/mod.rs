@@ -240,7 +240,7 @@ pub trait Platform: Send + Sync {
     /// `domain::replay`). A backend without an event history cannot.
     async fn state_at(&self, _at: DateTime<Utc>) -> Result<crate::domain::replay::Moment> {
         Err(PlatformError::Unavailable(
-            "the remote platform keeps no event history this client can replay, so it cannot show a past moment, only now".into(),
+            "this API offers no replay of its event history, so a past moment cannot be shown, only now".into(),
         ))
     }
     /// The events from `from` to `to` (both included), oldest first.

@@ -12,6 +12,7 @@ use crate::domain::Probe;
 use crate::domain::projection::{Applied, Projection};
 use crate::domain::replay::{self, Moment};
 use crate::platform::PlatformError;
+use crate::platform::profile::Route;
 use crate::tui::keymap::{Action, View};
 use crate::tui::timetravel::Visible;
 use chrono::{DateTime, FixedOffset, Local, Offset, Utc};
@@ -113,6 +114,16 @@ impl App {
     }
 
     fn ask(&mut self, cmd: Command) -> Vec<Command> {
+        if let Some(p) = &self.profile
+            && !p.has(Route::EventHistory)
+        {
+            let why = format!(
+                "{} keeps no event history, so this console cannot show a past moment, only now",
+                p.platform_name()
+            );
+            self.toast(Level::Error, why);
+            return Vec::new();
+        }
         if let Some(t) = self.travel.as_mut() {
             if t.busy {
                 return Vec::new();
@@ -359,6 +370,18 @@ mod tests {
         assert_eq!(a.projection.len(), live_len);
         assert_eq!(a.projection.get(&first.id).unwrap().status, next);
         assert!(a.toast.as_ref().unwrap().text.contains("1 event arrived"));
+    }
+
+    #[test]
+    fn a_platform_without_history_says_so_and_nothing_is_asked() {
+        let mut a = app();
+        a.update(Msg::Profile(crate::platform::BackendProfile::agentarea()));
+        assert!(a.run_command("at -10m").is_empty());
+        assert!(a.action(Action::StepBack).is_empty());
+        let toast = &a.toast.as_ref().unwrap().text;
+        assert!(toast.contains("keeps no event history"), "{toast}");
+        assert!(toast.contains("AgentArea"), "{toast}");
+        assert!(a.travel().is_none());
     }
 
     #[test]
