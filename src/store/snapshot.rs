@@ -1,7 +1,8 @@
 //! Time travel in the store: periodic snapshots of the projection, and the
 //! state at a moment as the nearest snapshot replayed forward.
 //!
-//! A snapshot is taken every [`SNAPSHOT_EVERY`] events of the log, by the
+//! A snapshot is taken every [`SNAPSHOT_EVERY`] events of the log (every
+//! [`EVENTS_PER_INSTANCE`] per instance in a larger fleet), by the
 //! process that wrote them (after its commit, outside the command's
 //! transaction) or, for a log written before snapshots existed, by the
 //! first `state_at` that needs one. A snapshot records the projection after
@@ -25,10 +26,18 @@ use rusqlite::{OptionalExtension, params};
 /// fewer would cost disk, more would cost time.
 pub const SNAPSHOT_EVERY: u64 = 10_000;
 
+/// In a fleet of more than 2,500 instances a snapshot is taken every this
+/// many events per instance instead, so snapshots stay a fraction of the
+/// log they summarise (a snapshot of 100k instances is tens of MB).
+pub const EVENTS_PER_INSTANCE: u64 = 4;
+
 /// When this process last looked at whether a snapshot is due.
 #[derive(Debug)]
 pub(super) struct Cadence {
     every: u64,
+    /// Set by [`Store::set_snapshot_every`]: exactly `every`, whatever the
+    /// fleet's size.
+    fixed: bool,
     written: u64,
 }
 
@@ -36,6 +45,7 @@ impl Default for Cadence {
     fn default() -> Self {
         Cadence {
             every: SNAPSHOT_EVERY,
+            fixed: false,
             written: 0,
         }
     }
@@ -44,6 +54,16 @@ impl Default for Cadence {
 impl Cadence {
     pub(super) fn wrote_one(&mut self) {
         self.written += 1;
+    }
+
+    /// Events between snapshots for a fleet of `instances`.
+    fn interval(&self, instances: usize) -> u64 {
+        if self.fixed {
+            self.every
+        } else {
+            self.every
+                .max(EVENTS_PER_INSTANCE.saturating_mul(instances as u64))
+        }
     }
 }
 
@@ -72,6 +92,7 @@ impl Store {
     /// is [`SNAPSHOT_EVERY`]).
     pub fn set_snapshot_every(&mut self, n: u64) {
         self.snapshots.every = n.max(1);
+        self.snapshots.fixed = true;
     }
 
     /// How many snapshots the store holds.
@@ -98,8 +119,8 @@ impl Store {
     /// Take every snapshot the log is due (one per `every` events after the
     /// latest snapshot).
     pub fn take_snapshots(&mut self) -> Result<u64> {
-        let every = self.snapshots.every;
         let mut start = self.latest_snapshot(None)?;
+        let every = self.snapshots.interval(start.projection.len());
         let last = self.last_seq()?;
         let pending: i64 = self
             .conn
@@ -381,6 +402,17 @@ mod tests {
             .filter(|i| !i.name.is_empty())
             .cloned()
             .collect()
+    }
+
+    #[test]
+    fn a_large_fleet_takes_snapshots_less_often() {
+        let c = Cadence::default();
+        assert_eq!(c.interval(100), SNAPSHOT_EVERY);
+        assert_eq!(c.interval(2_500), SNAPSHOT_EVERY);
+        assert_eq!(c.interval(100_000), 400_000);
+        let mut s = Store::open_in_memory("test").unwrap();
+        s.set_snapshot_every(3);
+        assert_eq!(s.snapshots.interval(100_000), 3);
     }
 
     #[test]
