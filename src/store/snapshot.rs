@@ -21,9 +21,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 /// Events between two snapshots. Opening a moment replays at most this
-/// many events after loading one snapshot (about 10 ms per thousand
-/// events, see BENCHMARKS.md), and each snapshot holds every instance, so
-/// fewer would cost disk, more would cost time.
+/// many events after loading one snapshot (about 1 ms per thousand events
+/// in a release build: BENCHMARKS.md row 11), and each snapshot holds every
+/// instance, so fewer would cost disk, more would cost time.
 pub const SNAPSHOT_EVERY: u64 = 10_000;
 
 /// In a fleet of more than 2,500 instances a snapshot is taken every this
