@@ -91,7 +91,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             Span::styled(inert(&input.text), t.base),
             Span::styled("▏", t.key),
             Span::styled(
-                "  instances · events · dump [csv|json] · ctx [NAME] · i NAME · theme NAME · keymap NAME · sort COLUMN · q · tab completes",
+                "  instances · events · dump [csv|json] · ctx [NAME] · i NAME · theme NAME · keymap NAME · sort COLUMN · at TIME · now · q · tab completes",
                 t.dim,
             ),
         ]),
