@@ -73,3 +73,29 @@ fn the_banner_names_the_local_time_and_what_arrived() {
     );
     assert!(banner.contains("1 event arrived since (kept)"), "{banner}");
 }
+
+#[test]
+fn a_detail_of_an_instance_not_there_then_says_so() {
+    use aacon::tui::keymap::Action;
+    let mut a = app();
+    // The newest instance (not there an hour ago), opened live.
+    let newest = a
+        .projection
+        .sorted()
+        .into_iter()
+        .max_by_key(|i| i.created_at)
+        .unwrap()
+        .name
+        .clone();
+    a.run_command(&newest);
+    a.action(Action::Open);
+    assert!(render(&mut a, 120, 24).contains(&newest));
+    an_hour_ago(&mut a, FixedOffset::east_opt(0).unwrap());
+    let screen = render(&mut a, 120, 24);
+    assert!(screen.contains("(not there then)"), "{screen}");
+    assert!(
+        screen.contains("This instance did not exist at the moment shown."),
+        "{screen}"
+    );
+    assert!(screen.contains("AS IT WAS AT"), "{screen}");
+}
