@@ -2,13 +2,12 @@
 //! and the table as they were at a past moment.
 
 use aacon::domain::Status;
-use aacon::domain::replay::Moment;
 use aacon::tui::app::{App, Ask, Msg};
 use aacon::tui::fixtures;
 use aacon::tui::keymap::Keymap;
 use aacon::tui::theme::Theme;
 use aacon::tui::views;
-use chrono::{Duration, FixedOffset};
+use chrono::FixedOffset;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -26,27 +25,12 @@ fn render(app: &mut App, w: u16, h: u16) -> String {
     fixtures::screen_text(t.backend().buffer())
 }
 
-/// The fixture an hour before its clock: the instances created since not
-/// there yet, the first one still running.
+/// The fixture an hour before its clock, named in `zone`.
 fn an_hour_ago(a: &mut App, zone: FixedOffset) {
-    let at = fixtures::now() - Duration::hours(1);
-    let mut instances: Vec<_> = a
-        .projection
-        .sorted()
-        .into_iter()
-        .filter(|i| i.created_at <= at)
-        .cloned()
-        .collect();
-    instances[0].status = Status::Running;
-    instances[0].status_reason = None;
+    let m = fixtures::an_hour_ago(a);
     a.update(Msg::Moment {
         ask: Ask::At,
-        result: Ok(Some(Moment {
-            at,
-            instances,
-            seq: 42,
-            last_event_at: Some(fixtures::now() - Duration::minutes(61)),
-        })),
+        result: Ok(Some(m)),
     });
     a.set_travel_zone(zone);
 }

@@ -172,24 +172,8 @@ pub fn scenes(theme: &Theme, keymap: &Keymap) -> Vec<(&'static str, App)> {
 
     // `:at -1h`: the table an hour ago, one instance still running then.
     let mut a = base();
-    let at = fixtures::now() - chrono::Duration::hours(1);
-    let mut then: Vec<_> = a
-        .projection
-        .sorted()
-        .into_iter()
-        .filter(|i| i.created_at <= at)
-        .cloned()
-        .collect();
-    if let Some(first) = then.first_mut() {
-        first.status = crate::domain::Status::Running;
-        first.status_reason = None;
-    }
-    a.show_moment(crate::domain::replay::Moment {
-        at,
-        instances: then,
-        seq: 0,
-        last_event_at: None,
-    });
+    let then = fixtures::an_hour_ago(&a);
+    a.show_moment(then);
     if let Some(utc) = chrono::FixedOffset::east_opt(0) {
         a.set_travel_zone(utc);
     }

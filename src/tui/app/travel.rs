@@ -302,18 +302,8 @@ mod tests {
         )
     }
 
-    /// The fixture's instances an hour ago: one of them still running
-    /// then, and the newest not created yet.
     fn an_hour_ago(a: &App) -> Moment {
-        let mut instances: Vec<_> = a.projection.sorted().into_iter().cloned().collect();
-        instances.pop();
-        instances[0].status = Status::Running;
-        Moment {
-            at: fixtures::now() - Duration::hours(1),
-            instances,
-            seq: 42,
-            last_event_at: Some(fixtures::now() - Duration::minutes(61)),
-        }
+        fixtures::an_hour_ago(a)
     }
 
     #[test]
@@ -336,13 +326,15 @@ mod tests {
         let mut a = app();
         let live_len = a.projection.len();
         let m = an_hour_ago(&a);
+        let then_len = m.instances.len();
+        assert!(then_len < live_len);
         let first = m.instances[0].clone();
         a.update(Msg::Moment {
             ask: Ask::At,
             result: Ok(Some(m)),
         });
         assert!(a.travel().is_some());
-        assert_eq!(a.projection.len(), live_len - 1);
+        assert_eq!(a.projection.len(), then_len);
         assert_eq!(a.projection.get(&first.id).unwrap().status, Status::Running);
         // A live event meanwhile does not touch the past shown.
         let live = a
