@@ -461,3 +461,32 @@ fn doctor_in_api_mode_checks_agentarea_not_a_local_runtime() {
     assert!(text.contains("✗ api: "), "{text}");
     assert!(!text.contains(&expired), "{text}");
 }
+
+#[test]
+fn time_travel_against_agentarea_says_it_keeps_no_history_in_one_sentence() {
+    let ws = Ws::new();
+    let (_tmp, data, config) = support::cli::dirs();
+    for args in [
+        &["instances", "list", "--at", "-10m"][..],
+        &["instances", "get", "x", "--at", "-10m"],
+        &["events", "--between", "-1h", "-1m"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_aacon"))
+            .args(args)
+            .env("AACON_DATA_DIR", &data)
+            .env("AACON_CONFIG_DIR", &config)
+            .env("AACON_API_URL", &ws.aa.url)
+            .env("AACON_API_TOKEN", &ws.token)
+            .env_remove("AACON_REDIS_URL")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("AgentArea keeps no event history"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}

@@ -421,11 +421,13 @@ pub(super) fn print(s: &str) {
 
 async fn instances(p: &dyn Platform, cmd: InstancesCmd, fmt: Output) -> Outcome {
     match cmd {
-        InstancesCmd::List => {
+        InstancesCmd::List { at: Some(at) } => super::at::list(p, &at, fmt).await?,
+        InstancesCmd::Get { key, at: Some(at) } => super::at::get(p, &key, &at, fmt).await?,
+        InstancesCmd::List { at: None } => {
             let list = p.list().await?;
             print(&output::instances_on(&list, fmt, keeps_versions(p).await));
         }
-        InstancesCmd::Get { key } => {
+        InstancesCmd::Get { key, at: None } => {
             let inst = p.get(&key).await?;
             print(&output::instance_on(&inst, fmt, keeps_versions(p).await));
         }
@@ -667,7 +669,7 @@ async fn apply_target(
     Ok(names::unique(&list, &doc.name, chrono::Utc::now())?.cloned())
 }
 
-fn no_history(profile: &crate::platform::BackendProfile) -> String {
+pub(super) fn no_history(profile: &crate::platform::BackendProfile) -> String {
     format!(
         "{} keeps no event history for clients",
         profile.platform_name()
@@ -683,6 +685,9 @@ fn live_source_words(profile: &crate::platform::BackendProfile) -> String {
 }
 
 async fn events(p: &dyn Platform, args: EventsArgs, fmt: Output) -> Outcome {
+    if let Some(window) = &args.between {
+        return super::at::between(p, window, args.instance.as_deref(), args.limit, fmt).await;
+    }
     let instance = match &args.instance {
         Some(key) => Some(p.get(key).await?.id),
         None => None,

@@ -1,6 +1,7 @@
 //! The command line: argument shapes (clap) and the commands behind them.
 //! The console opens when no subcommand is given.
 
+mod at;
 mod commands;
 mod context_cmd;
 mod doctor;
@@ -286,12 +287,19 @@ fn instance_names() -> Vec<clap_complete::CompletionCandidate> {
 pub enum InstancesCmd {
     /// List instances.
     #[command(visible_alias = "ls")]
-    List,
+    List {
+        /// The instances as they were at TIME: 03:12 (local time of this machine, from TZ or /etc/localtime; yesterday's while today's is ahead), -10m, -2h, -7d, or RFC 3339 (2026-12-06T03:12:00Z).
+        #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+        at: Option<String>,
+    },
     /// Show one instance.
     Get {
         /// Name or id.
         #[arg(add = ArgValueCandidates::new(instance_names))]
         key: String,
+        /// The instance as it was at TIME (forms as for `instances list --at`).
+        #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+        at: Option<String>,
     },
     /// Create an instance from a json_spec file (or - for stdin).
     Create {
@@ -353,4 +361,7 @@ pub struct EventsArgs {
     /// At most this many past events.
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
+    /// Only events from T1 to T2 (each 03:12 in local time, -10m, -2h or RFC 3339; as for `instances list --at`).
+    #[arg(long, num_args = 2, value_names = ["T1", "T2"], allow_hyphen_values = true, conflicts_with_all = ["follow", "since"])]
+    pub between: Option<Vec<String>>,
 }

@@ -4,6 +4,7 @@ pub mod event;
 pub mod instance;
 pub mod probe;
 pub mod projection;
+pub mod replay;
 pub mod spec;
 pub mod status;
 pub mod text;

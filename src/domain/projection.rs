@@ -251,6 +251,62 @@ impl Projection {
     }
 }
 
+/// A projection without its de-duplication memory: what a snapshot keeps.
+/// (The event log holds each event id once, so replaying forward from a
+/// snapshot needs no memory of the ids before it.)
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ProjectionState {
+    instances: Vec<Instance>,
+    /// Per instance: the versions that last touched configuration, desired
+    /// state and status.
+    versions: Vec<(Uuid, [u64; 3])>,
+    tombstones: Vec<(Uuid, u64)>,
+}
+
+impl Projection {
+    /// What a snapshot of this projection keeps (sorted, so equal
+    /// projections give equal states).
+    pub fn to_state(&self) -> ProjectionState {
+        let mut versions: Vec<(Uuid, [u64; 3])> = self
+            .versions
+            .iter()
+            .map(|(id, g)| (*id, [g.config, g.desired, g.status]))
+            .collect();
+        versions.sort_unstable_by_key(|(id, _)| *id);
+        let mut tombstones: Vec<(Uuid, u64)> =
+            self.tombstones.iter().map(|(id, v)| (*id, *v)).collect();
+        tombstones.sort_unstable_by_key(|(id, _)| *id);
+        ProjectionState {
+            instances: self.sorted().into_iter().cloned().collect(),
+            versions,
+            tombstones,
+        }
+    }
+
+    /// A projection that continues from a snapshot.
+    pub fn from_state(state: ProjectionState) -> Projection {
+        Projection {
+            instances: state.instances.into_iter().map(|i| (i.id, i)).collect(),
+            versions: state
+                .versions
+                .into_iter()
+                .map(|(id, [config, desired, status])| {
+                    (
+                        id,
+                        GroupVersions {
+                            config,
+                            desired,
+                            status,
+                        },
+                    )
+                })
+                .collect(),
+            tombstones: state.tombstones.into_iter().collect(),
+            seen: Seen::default(),
+        }
+    }
+}
+
 #[inline]
 fn unreachable_deleted() {
     // Deleted returns early above; nothing to do here.

@@ -671,6 +671,20 @@ impl Platform for EmbeddedPlatform {
         self.blocking(move |s| s.events(&query)).await
     }
 
+    async fn state_at(&self, at: DateTime<Utc>) -> Result<crate::domain::replay::Moment> {
+        self.blocking(move |s| s.state_at(at)).await
+    }
+
+    async fn events_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        instance: Option<Uuid>,
+    ) -> Result<Vec<Envelope>> {
+        self.blocking(move |s| s.events_between(from, to, instance))
+            .await
+    }
+
     fn subscribe(&self) -> broadcast::Receiver<PlatformEvent> {
         self.events.subscribe()
     }

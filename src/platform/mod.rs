@@ -238,6 +238,30 @@ pub trait Platform: Send + Sync {
     }
     async fn validate(&self, spec: &serde_json::Value) -> Result<Report>;
     async fn events(&self, query: EventQuery) -> Result<Vec<Envelope>>;
+    /// The instances as they were at `at`, from the event log (see
+    /// `domain::replay`). A backend without an event history cannot.
+    async fn state_at(&self, _at: DateTime<Utc>) -> Result<crate::domain::replay::Moment> {
+        Err(PlatformError::Unavailable(
+            "this API offers no replay of its event history, so a past moment cannot be shown, only now".into(),
+        ))
+    }
+    /// The events from `from` to `to` (both included), oldest first.
+    async fn events_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        instance: Option<Uuid>,
+    ) -> Result<Vec<Envelope>> {
+        let mut all = self
+            .events(EventQuery {
+                instance,
+                since: Some(from),
+                limit: None,
+            })
+            .await?;
+        all.retain(|e| e.timestamp <= to);
+        Ok(all)
+    }
     /// Live events from now on.
     fn subscribe(&self) -> broadcast::Receiver<PlatformEvent>;
 

@@ -65,6 +65,20 @@ impl Platform for ReadOnly {
     async fn events(&self, query: EventQuery) -> Result<Vec<Envelope>> {
         self.0.events(query).await
     }
+    async fn state_at(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::domain::replay::Moment> {
+        self.0.state_at(at).await
+    }
+    async fn events_between(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+        instance: Option<Uuid>,
+    ) -> Result<Vec<Envelope>> {
+        self.0.events_between(from, to, instance).await
+    }
     fn subscribe(&self) -> broadcast::Receiver<PlatformEvent> {
         self.0.subscribe()
     }

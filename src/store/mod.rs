@@ -8,6 +8,7 @@
 
 mod restart;
 mod schema;
+mod snapshot;
 
 use crate::domain::event::timestamp;
 use crate::domain::instance::{MAX_DESCRIPTION_CHARS, check_spec_shape, validate_name};
@@ -114,6 +115,8 @@ pub struct Store {
     /// Inside [`Store::group`]: commands take a SAVEPOINT in the group's
     /// transaction instead of a transaction of their own.
     in_group: bool,
+    /// Snapshot bookkeeping (see `snapshot.rs`).
+    snapshots: snapshot::Cadence,
 }
 
 const INSTANCE_COLUMNS: &str = "id, name, description, server_spec_id, json_spec, status, status_reason, desired_state, created_at, updated_at, version, aggregate_version, updated_by, last_healthy_at, tool_count, restarts";
@@ -174,6 +177,7 @@ impl Store {
             actor: actor.to_string(),
             fault: None,
             in_group: false,
+            snapshots: snapshot::Cadence::default(),
         };
         store.migrate(path)?;
         Ok(store)
@@ -187,6 +191,7 @@ impl Store {
             actor: actor.to_string(),
             fault: None,
             in_group: false,
+            snapshots: snapshot::Cadence::default(),
         };
         store.migrate(Path::new(":memory:"))?;
         Ok(store)
@@ -518,6 +523,7 @@ impl Store {
             let sp = self.conn.savepoint().map_err(db_err)?;
             let out = run(&sp)?;
             sp.commit().map_err(db_err)?;
+            self.snapshots.wrote_one();
             Ok(out)
         } else {
             let tx = self
@@ -526,6 +532,8 @@ impl Store {
                 .map_err(db_err)?;
             let out = run(&tx)?;
             tx.commit().map_err(db_err)?;
+            self.snapshots.wrote_one();
+            self.snapshot_if_due();
             Ok(out)
         }
     }
@@ -547,7 +555,10 @@ impl Store {
         let out = f(self);
         self.in_group = false;
         match self.conn.execute_batch("COMMIT") {
-            Ok(()) => Ok(out),
+            Ok(()) => {
+                self.snapshot_if_due();
+                Ok(out)
+            }
             Err(e) => {
                 // COMMIT failed: the transaction may still be open.
                 if !self.conn.is_autocommit() {

@@ -58,6 +58,18 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE tools ADD COLUMN annotations TEXT;
     "#,
+    // 4: snapshots of the projection every so many events (time travel:
+    // the state at a moment is the nearest snapshot replayed forward).
+    // `max_ts` is the latest event time at or before `seq`.
+    r#"
+    CREATE TABLE snapshots (
+        seq              INTEGER PRIMARY KEY,
+        max_ts           TEXT NOT NULL,
+        events           INTEGER NOT NULL,
+        state            TEXT NOT NULL
+    );
+    CREATE INDEX snapshots_time ON snapshots(max_ts);
+    "#,
 ];
 
 pub const CURRENT: u32 = MIGRATIONS.len() as u32;

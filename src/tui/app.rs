@@ -109,6 +109,11 @@ pub enum Msg {
         op: crate::platform::McpOp,
         result: Result<serde_json::Value, PlatformError>,
     },
+    /// A past moment to show (`:at`, `[`, `]`); `None`: no further change.
+    Moment {
+        ask: Ask,
+        result: Result<Option<crate::domain::replay::Moment>, PlatformError>,
+    },
 }
 
 /// I/O for the runner to perform; results come back as [`Msg`]s.
@@ -173,6 +178,14 @@ pub enum Command {
         file: String,
         bytes: Vec<u8>,
         summary: String,
+    },
+    /// Show the instances as they were at this moment.
+    OpenMoment(DateTime<Utc>),
+    /// Find the previous / next moment that changed anything visible.
+    StepMoment {
+        at: DateTime<Utc>,
+        forward: bool,
+        visible: super::timetravel::Visible,
     },
     Quit,
 }
@@ -627,12 +640,16 @@ pub struct App {
     /// Names more than one instance has (a backend that allows that): the
     /// table marks them, and actions go by id only.
     pub dup_names: HashSet<String>,
+    /// Looking at a past moment (`:at`); `None`: live.
+    travel: Option<Box<Travel>>,
 }
 
 mod goto;
 mod surface;
+mod travel;
 pub use goto::START_CONTEXT;
 pub use surface::{Field, Pager, PromptForm, SurfacePane};
+pub use travel::{Ask, Travel};
 
 fn plain_key(k: &KeyEvent) -> Option<char> {
     match k.code {
@@ -722,6 +739,7 @@ impl App {
             started_on: String::new(),
             profile: None,
             dup_names: HashSet::new(),
+            travel: None,
         }
     }
 
@@ -983,6 +1001,7 @@ impl App {
             Msg::Probes(result) => {
                 self.probing = false;
                 match result {
+                    Ok(list) if self.probes_while_away(&list) => {}
                     Ok(list) => {
                         let fresh: HashMap<Uuid, Probe> =
                             list.into_iter().map(|p| (p.instance_id, p)).collect();
@@ -1035,7 +1054,11 @@ impl App {
                 self.in_flight = self.in_flight.saturating_sub(1);
                 self.reloading = false;
                 match r {
-                    Ok(list) => self.load(list),
+                    Ok(mut list) => {
+                        if !self.list_while_away(&mut list) {
+                            self.load(list);
+                        }
+                    }
                     Err(e) => {
                         self.since_reload.clear();
                         self.toast(Level::Error, format!("could not list instances: {e}"))
@@ -1046,6 +1069,8 @@ impl App {
             }
             Msg::History { id, result } => {
                 self.in_flight = self.in_flight.saturating_sub(1);
+                // Looking at the past: its history up to the moment shown.
+                let until = self.travel.as_ref().map(|t| t.at);
                 if let Some(Screen::Detail(d)) = self.screens.last_mut()
                     && d.id == id
                 {
@@ -1056,6 +1081,7 @@ impl App {
                                 d.events.iter().map(|e| e.event_id.clone()).collect();
                             let mut all: Vec<Arc<Envelope>> = list
                                 .into_iter()
+                                .filter(|e| until.is_none_or(|u| e.timestamp <= u))
                                 .filter(|e| seen.insert(e.event_id.clone()))
                                 .map(Arc::new)
                                 .collect();
@@ -1226,6 +1252,7 @@ impl App {
                 }
                 Vec::new()
             }
+            Msg::Moment { ask, result } => self.moment_loaded(ask, result),
             Msg::Profile(p) => {
                 if let Some(note) = &p.workspace_note {
                     self.toast(Level::Error, note.clone());
@@ -1370,6 +1397,11 @@ impl App {
         self.dirty = true;
         match ev {
             PlatformEvent::Event(env) => {
+                if self.event_while_away(&env) {
+                    self.push_stream(StreamItem::Event(env));
+                    self.follow_tail();
+                    return Vec::new();
+                }
                 if self.reloading && self.since_reload.len() < 200_000 {
                     self.since_reload.push(env.clone());
                 }
@@ -1732,6 +1764,9 @@ impl App {
 
     /// Perform a keymap action in the current view.
     pub fn action(&mut self, action: Action) -> Vec<Command> {
+        if self.refused_in_past(action) {
+            return Vec::new();
+        }
         if let Some(cmds) = self.surface_action(action) {
             return cmds;
         }
@@ -2042,6 +2077,8 @@ impl App {
             },
             Action::Dump => self.dump(super::dump::Format::Csv),
             Action::ReadStream => self.read_stream(),
+            Action::StepBack => self.step(false),
+            Action::StepForward => self.step(true),
         }
     }
 
@@ -2169,11 +2206,16 @@ impl App {
         let Some(id) = self.selected_id else {
             return Vec::new();
         };
+        let until = self.travel.as_ref().map(|t| t.at);
         let events: Vec<Arc<Envelope>> = self
             .stream
             .iter()
             .filter_map(|it| match it {
-                StreamItem::Event(e) if e.instance_id() == Some(id) => Some(e.clone()),
+                StreamItem::Event(e)
+                    if e.instance_id() == Some(id) && until.is_none_or(|u| e.timestamp <= u) =>
+                {
+                    Some(e.clone())
+                }
                 _ => None,
             })
             .collect();
@@ -2821,7 +2863,20 @@ impl App {
                 self.list_contexts();
                 Vec::new()
             }
+            ("ctx" | "context", Some(_)) if self.travel.is_some() => {
+                self.toast(Level::Error, "this is the past: :now first, then :ctx");
+                Vec::new()
+            }
             ("ctx" | "context", Some(name)) => self.switch_context(name),
+            ("at", Some(time)) => self.open_moment(time),
+            ("at", None) => {
+                self.toast(
+                    Level::Error,
+                    format!(":at needs a time: {}", crate::domain::replay::TIME_FORMS),
+                );
+                Vec::new()
+            }
+            ("now", None) => self.back_to_now(),
             ("i", Some(name)) => self.jump_to(name),
             // `:NAME` jumps to the instance of that name, when there is one.
             (name, None)

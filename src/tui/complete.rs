@@ -11,12 +11,14 @@ pub const COMMANDS: &[&str] = &[
     "theme",
     "keymap",
     "sort",
+    "at",
+    "now",
     "help",
     "q",
 ];
 
 /// Commands that take an argument (completion adds a space after them).
-const TAKES_ARG: &[&str] = &["dump", "ctx", "i", "theme", "keymap", "sort"];
+const TAKES_ARG: &[&str] = &["dump", "ctx", "i", "theme", "keymap", "sort", "at"];
 
 /// What tab did: the new line, and the choices when more than one fits.
 #[derive(Debug, Clone, PartialEq, Eq)]

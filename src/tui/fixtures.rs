@@ -246,3 +246,27 @@ pub fn screen_text(b: &ratatui::buffer::Buffer) -> String {
     }
     out
 }
+
+/// The fixture's instances an hour before its clock (for time travel):
+/// those created since are not there yet, and the first one by name was
+/// still running then.
+pub fn an_hour_ago(a: &App) -> crate::domain::replay::Moment {
+    let at = now() - Duration::hours(1);
+    let mut instances: Vec<Instance> = a
+        .projection
+        .sorted()
+        .into_iter()
+        .filter(|i| i.created_at <= at)
+        .cloned()
+        .collect();
+    if let Some(first) = instances.first_mut() {
+        first.status = Status::Running;
+        first.status_reason = None;
+    }
+    crate::domain::replay::Moment {
+        at,
+        instances,
+        seq: 42,
+        last_event_at: Some(at - Duration::minutes(1)),
+    }
+}

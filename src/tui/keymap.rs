@@ -90,6 +90,9 @@ pub enum Action {
     Complete,
     Restore,
     Discard,
+    /// Time travel: the previous / next event that changed anything visible.
+    StepBack,
+    StepForward,
 }
 
 impl View {
@@ -144,7 +147,7 @@ impl View {
 }
 
 impl Action {
-    pub const ALL: [Action; 54] = [
+    pub const ALL: [Action; 56] = [
         Action::Quit,
         Action::Help,
         Action::Command,
@@ -199,6 +202,8 @@ impl Action {
         Action::Complete,
         Action::Restore,
         Action::Discard,
+        Action::StepBack,
+        Action::StepForward,
     ];
 
     /// The name in keymap files (snake_case).
@@ -258,6 +263,8 @@ impl Action {
             Action::Complete => "complete",
             Action::Restore => "restore",
             Action::Discard => "discard",
+            Action::StepBack => "step_back",
+            Action::StepForward => "step_forward",
         }
     }
 
@@ -322,6 +329,8 @@ impl Action {
             Action::Complete => "complete the command or its argument",
             Action::Restore => "restore it into the editor",
             Action::Discard => "discard it (asks first)",
+            Action::StepBack => "time travel: previous change",
+            Action::StepForward => "time travel: next change",
         }
     }
 }

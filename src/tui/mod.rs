@@ -25,6 +25,7 @@ pub mod svg;
 pub mod templates;
 pub mod term;
 pub mod theme;
+pub mod timetravel;
 pub mod views;
 
 pub use quit::Ending;

@@ -764,6 +764,32 @@ fn perform(cmds: Vec<Command>, io: &Io) {
                     let _ = tx.send(Msg::LogsLoaded { id, result });
                 });
             }
+            Command::OpenMoment(at) => {
+                tokio::spawn(async move {
+                    let result = p.state_at(at).await.map(Some);
+                    let _ = tx.send(Msg::Moment {
+                        ask: crate::tui::app::Ask::At,
+                        result,
+                    });
+                });
+            }
+            Command::StepMoment {
+                at,
+                forward,
+                visible,
+            } => {
+                tokio::spawn(async move {
+                    let (ask, result) = if forward {
+                        let now = chrono::Utc::now();
+                        let r = super::timetravel::step_forward(p.as_ref(), at, &visible, now);
+                        (crate::tui::app::Ask::Forward, r.await)
+                    } else {
+                        let r = super::timetravel::step_back(p.as_ref(), at, &visible);
+                        (crate::tui::app::Ask::Back, r.await)
+                    };
+                    let _ = tx.send(Msg::Moment { ask, result });
+                });
+            }
             Command::LoadProfile => {
                 tokio::spawn(async move {
                     let _ = tx.send(Msg::Profile(p.profile().await));

@@ -169,6 +169,15 @@ pub fn scenes(theme: &Theme, keymap: &Keymap) -> Vec<(&'static str, App)> {
         KeyModifiers::CONTROL,
     )));
     out.push(("confirm-delete", a));
+
+    // `:at -1h`: the table an hour ago, one instance still running then.
+    let mut a = base();
+    let then = fixtures::an_hour_ago(&a);
+    a.show_moment(then);
+    if let Some(utc) = chrono::FixedOffset::east_opt(0) {
+        a.set_travel_zone(utc);
+    }
+    out.push(("time-travel", a));
     out
 }
 

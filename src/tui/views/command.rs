@@ -46,7 +46,12 @@ pub fn hints(app: &App, view: View) -> Vec<(String, &'static str)> {
         if !hinted(b.action) || seen.contains(&b.action) {
             continue;
         }
-        if app.read_only() && is_mutating(b.action) {
+        if (app.read_only() || app.travel().is_some()) && is_mutating(b.action) {
+            continue;
+        }
+        // Time travel's steps: hinted while the console shows the past
+        // (help lists them always).
+        if matches!(b.action, Action::StepBack | Action::StepForward) && app.travel().is_none() {
             continue;
         }
         // Offered only while the table holds part of the stream.
@@ -57,6 +62,11 @@ pub fn hints(app: &App, view: View) -> Vec<(String, &'static str)> {
         }
         seen.push(b.action);
         out.push((b.label.clone(), b.action.describe()));
+    }
+    if app.travel().is_some() {
+        // In the past, stepping is what the keys are for: first.
+        let steps = [Action::StepBack, Action::StepForward].map(Action::describe);
+        out.sort_by_key(|(_, what)| !steps.contains(what));
     }
     out
 }
@@ -82,7 +92,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             Span::styled("▏", t.key),
             Span::styled(
                 format!(
-                    "  instances · events · dump [csv|json] · ctx [NAME] · i NAME · theme NAME · keymap NAME · sort COLUMN · q{}",
+                    "  instances · events · dump [csv|json] · ctx [NAME] · i NAME · theme NAME · keymap NAME · sort COLUMN · at TIME · now · q{}",
                     complete_hint(app)
                 ),
                 t.dim,

@@ -17,7 +17,13 @@ use serde_json::Value;
 pub fn render(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
     let t = &app.theme;
     let inst = app.projection.get(&d.id);
-    let name = inst.map_or_else(|| "(deleted)".to_string(), |i| inert(&i.name));
+    let past = app.travel().is_some();
+    let gone = if past {
+        "(not there then)"
+    } else {
+        "(deleted)"
+    };
+    let name = inst.map_or_else(|| gone.to_string(), |i| inert(&i.name));
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border_focus)
@@ -41,7 +47,12 @@ pub fn render(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
     );
     let Some(i) = inst else {
         frame.render_widget(
-            Paragraph::new("This instance was deleted.").style(t.warning),
+            Paragraph::new(if past {
+                "This instance did not exist at the moment shown."
+            } else {
+                "This instance was deleted."
+            })
+            .style(t.warning),
             body,
         );
         return;

@@ -11,6 +11,7 @@ pub mod instances;
 pub mod raw;
 pub mod surface;
 pub mod toast;
+pub mod travel;
 
 use super::app::{App, Overlay, Screen};
 use chrono::{DateTime, Utc};
@@ -38,6 +39,7 @@ pub fn render(frame: &mut Frame, app: &App) {
     ])
     .areas(area);
     header::render(frame, app, head);
+    let body = travel::banner(frame, app, body);
     match app.screen() {
         Screen::Instances => instances::render(frame, app, body),
         Screen::Detail(d) => detail::render(frame, app, d, body),
