@@ -289,7 +289,10 @@ async fn api_check(global: &Global, out: &mut Vec<Check>) {
     }
     // What answers there: its `/health` (no token needed) says.
     match tokio::time::timeout(Duration::from_secs(15), platform.health()).await {
-        Ok(Ok(health)) => out.push(ok("backend", backend_of(&health))),
+        Ok(Ok(health)) => {
+            platform.learned_from_health(&health);
+            out.push(ok("backend", backend_of(&health)));
+        }
         Ok(Err(e)) => out.push(Check {
             check: "backend",
             state: State::Warn,

@@ -8,6 +8,12 @@ use crate::platform::BackendProfile;
 use crate::platform::profile::{BackendKind, Route};
 
 impl ApiPlatform {
+    /// Keep what a `/health` answer read elsewhere says (doctor reads it for
+    /// its own line), so learning the profile does not ask again.
+    pub fn learned_from_health(&self, health: &serde_json::Value) {
+        let _ = self.profile.set(BackendProfile::from_health(health));
+    }
+
     /// The profile: asked once; until an answer arrives (the server is
     /// down), AgentArea's contract with every route tried.
     pub async fn learn_profile(&self) -> BackendProfile {
