@@ -42,28 +42,16 @@ fn aacon(
     args: &[&str],
     stdin: &str,
 ) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aacon"))
-        .args(args)
-        .env("AACON_DATA_DIR", dirs.0)
-        .env("AACON_CONFIG_DIR", dirs.1)
-        .env("AACON_API_URL", url)
-        .env("AACON_API_TOKEN", token)
-        .env_remove("AACON_REDIS_URL")
-        .env_remove("AACON_WORKSPACE")
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let mut vars = vec![("AACON_API_URL", url), ("AACON_API_TOKEN", token)];
+    vars.extend_from_slice(env);
+    support::cli::cli_env(
+        dirs.0,
+        dirs.1,
+        args,
+        stdin,
+        &vars,
+        &["AACON_REDIS_URL", "AACON_WORKSPACE"],
+    )
 }
 
 fn text(b: &[u8]) -> String {

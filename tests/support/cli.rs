@@ -6,10 +6,27 @@ use std::process::{Command, Output, Stdio};
 
 /// `aacon ARGS` on `data` / `config`, with `stdin` written to it.
 pub fn cli(data: &Path, config: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aacon"))
-        .args(args)
+    cli_env(data, config, args, stdin, &[], &[])
+}
+
+/// As [`cli`], with variables set (`env`) and removed (`unset`).
+pub fn cli_env(
+    data: &Path,
+    config: &Path,
+    args: &[&str],
+    stdin: &str,
+    env: &[(&str, &str)],
+    unset: &[&str],
+) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aacon"));
+    cmd.args(args)
         .env("AACON_DATA_DIR", data)
-        .env("AACON_CONFIG_DIR", config)
+        .env("AACON_CONFIG_DIR", config);
+    for k in unset {
+        cmd.env_remove(k);
+    }
+    let mut child = cmd
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
