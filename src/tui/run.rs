@@ -539,7 +539,13 @@ where
         for m in msgs {
             match m {
                 Msg::Platform(_) => trim.events += 1,
-                Msg::Key(_) | Msg::Paste(_) => input_pending = true,
+                Msg::Key(_) | Msg::Paste(_) => {
+                    input_pending = true;
+                    // What the operator types is judged against the wall
+                    // clock, not the last tick: `:at` a moment noted a
+                    // moment ago is not "in the future".
+                    app.now = app.now.max(Utc::now());
+                }
                 _ => {}
             }
             let cmds = app.update(m);
