@@ -191,7 +191,7 @@ fn write(dir: &Path, name: &str, svg: &str) -> Result<PathBuf, String> {
 /// theme) into `dir`; returns the files written.
 pub fn write_all(dir: &Path) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let keymap = Keymap::preset("default")?;
+    let keymap = Keymap::preset("default").map_err(|e| e.to_string())?;
     let dark = Theme::preset("default")?;
     let mut files = Vec::new();
     let mut all = scenes(&dark, &keymap);
