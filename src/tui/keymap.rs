@@ -75,6 +75,9 @@ views! {
     Picker = "picker", true, "Template picker (create; 1-9 choose by number)";
     /// The prompt for unsaved edits kept from an earlier session.
     Drafts = "drafts", true, "Drafts prompt (unsaved edits from an earlier session)";
+    /// Help and the raw view: they scroll and close with the global keys,
+    /// and close with their own too.
+    Pager = "pager", false, "Help and raw view";
 }
 
 /// Declares every action once: its variant, its name in keymap files and
@@ -166,6 +169,16 @@ actions! {
     /// Time travel: the previous / next event that changed anything visible.
     StepBack = "step_back", "time travel: previous change";
     StepForward = "step_forward", "time travel: next change";
+    /// The picker's numbered choices.
+    Choose1 = "choose_1", "choose number 1";
+    Choose2 = "choose_2", "choose number 2";
+    Choose3 = "choose_3", "choose number 3";
+    Choose4 = "choose_4", "choose number 4";
+    Choose5 = "choose_5", "choose number 5";
+    Choose6 = "choose_6", "choose number 6";
+    Choose7 = "choose_7", "choose number 7";
+    Choose8 = "choose_8", "choose number 8";
+    Choose9 = "choose_9", "choose number 9";
 }
 
 impl View {
@@ -177,6 +190,23 @@ impl View {
 impl Action {
     pub fn from_name(s: &str) -> Option<Action> {
         Action::ALL.iter().copied().find(|a| a.name() == s)
+    }
+
+    /// For `choose_N`: N, counted from 1.
+    pub fn number(self) -> Option<usize> {
+        let n = match self {
+            Action::Choose1 => 1,
+            Action::Choose2 => 2,
+            Action::Choose3 => 3,
+            Action::Choose4 => 4,
+            Action::Choose5 => 5,
+            Action::Choose6 => 6,
+            Action::Choose7 => 7,
+            Action::Choose8 => 8,
+            Action::Choose9 => 9,
+            _ => return None,
+        };
+        Some(n)
     }
 }
 

@@ -324,7 +324,7 @@ fn bad_user_files_name_file_and_line() {
         ),
         (
             "\n[sidebar]\nquit = \"q\"\n",
-            ":2: 'sidebar' is not a view (use global, instances, detail, events, editor, quit, conflict, confirm, command_line, picker, drafts, or preset = \"NAME\")",
+            ":2: 'sidebar' is not a view (use global, instances, detail, events, editor, quit, conflict, confirm, command_line, picker, drafts, pager, or preset = \"NAME\")",
         ),
         (
             "[global]\nquit = \"ctrl-hyper-q\"\n",
@@ -435,4 +435,51 @@ fn generated_key_tables_are_current() {
             "keymaps/{name}.md is stale; run UPDATE_KEY_TABLE=1 cargo test --lib tui::keymap"
         );
     }
+}
+
+#[test]
+fn picker_numbers_pager_and_ctrl_c_are_data() {
+    let ch = |c| k(KeyCode::Char(c), KeyModifiers::NONE);
+    let ctrl_c = k(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    for (name, _) in PRESETS {
+        let km = Keymap::preset(name).unwrap();
+        assert_eq!(km.action(View::Picker, &ch('1')), Some(Action::Choose1));
+        assert_eq!(km.action(View::Picker, &ch('9')), Some(Action::Choose9));
+        assert_eq!(Action::Choose7.number(), Some(7));
+        assert_eq!(Action::Choose.number(), None);
+        assert_eq!(km.action(View::Confirm, &ctrl_c), Some(Action::Back));
+        // The pager closes on its own keys and keeps the global ones.
+        let enter = k(KeyCode::Enter, KeyModifiers::NONE);
+        assert_eq!(km.action(View::Pager, &enter), Some(Action::Back));
+        assert_eq!(km.action(View::Pager, &ctrl_c), Some(Action::Back));
+        assert_eq!(km.action(View::Pager, &ch('q')), Some(Action::Quit));
+    }
+    let (dir, _) = user("[picker]\nchoose_1 = \"a\"\n[pager]\nback = \"x\"\n");
+    let km = Keymap::load("default", Some(dir.path())).unwrap();
+    assert_eq!(km.action(View::Picker, &ch('a')), Some(Action::Choose1));
+    assert_eq!(km.action(View::Picker, &ch('1')), None);
+    assert_eq!(km.action(View::Pager, &ch('x')), Some(Action::Back));
+    assert_eq!(
+        km.action(View::Pager, &k(KeyCode::Enter, KeyModifiers::NONE)),
+        None
+    );
+    // One key, one meaning in the new sections too.
+    let (dir, file) = user("[picker]\nchoose_2 = \"1\"\n");
+    assert_eq!(
+        Keymap::load("default", Some(dir.path()))
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "{file}:2: key '1' in [picker] is bound to both 'choose_1' (keymaps/default.toml:126) and 'choose_2'; give one of them another key"
+        )
+    );
+    let (dir, file) = user("[pager]\nup = \"enter\"\n");
+    assert!(
+        Keymap::load("default", Some(dir.path()))
+            .unwrap_err()
+            .to_string()
+            .starts_with(&format!(
+                "{file}:2: key 'enter' in [pager] is bound to both 'back'"
+            ))
+    );
 }

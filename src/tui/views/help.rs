@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-const SECTIONS: [(View, &str); 11] = [
+const SECTIONS: [(View, &str); 12] = [
     (View::Instances, "Instances"),
     (View::Detail, "Detail"),
     (View::Events, "Events"),
@@ -32,6 +32,7 @@ const SECTIONS: [(View, &str); 11] = [
         View::Drafts,
         "Drafts prompt (unsaved edits from an earlier session)",
     ),
+    (View::Pager, "Help and raw view"),
 ];
 
 /// What the editor's help says about the environment a server starts with.
