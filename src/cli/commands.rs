@@ -196,7 +196,7 @@ fn config(global: &super::Global, cmd: ConfigCmd) -> Outcome {
     let env = |k: &str| std::env::var(k).ok();
     match cmd {
         ConfigCmd::Path => print(&config::describe_locations(global.config.as_deref(), &env)),
-        ConfigCmd::Example => print(config::EXAMPLE),
+        ConfigCmd::Example => print(&config::example()),
         ConfigCmd::Show => {
             // The settings every other command resolves: every flag counts.
             let settings = super::serve_cmd::settings(global)?;
