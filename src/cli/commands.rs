@@ -85,6 +85,8 @@ pub fn run(mut cli: Cli) -> i32 {
     if settings.as_ref().is_some_and(|s| s.read_only) {
         cli.global.read_only = true;
     }
+    // Resolved once: the commands read them from here.
+    cli.global.settings = settings;
     let _log_guard = crate::logging::init(&data_dir, &filter).ok();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
