@@ -766,6 +766,7 @@ pub use contexts::{ContextSection, ContextSummary, context_env};
 use errors::toml_error;
 pub use errors::{ConfigError, Origin};
 pub use keys::{KEYS, Key, Range, example};
+pub use spans::line_of;
 
 #[cfg(test)]
 mod tests;

@@ -60,7 +60,9 @@ impl Spans {
     }
 }
 
-pub(super) fn line_of(text: &str, at: usize) -> usize {
+/// The line (from 1) byte `at` of `text` is on (config, keymap and theme
+/// files name lines in their errors).
+pub fn line_of(text: &str, at: usize) -> usize {
     text.get(..at.min(text.len()))
         .map_or(1, |before| before.matches('\n').count() + 1)
 }

@@ -266,14 +266,7 @@ impl Editor {
                 Span::styled(" keep editing", theme.base),
             ]),
         ];
-        let w = 46.min(area.width);
-        let h = 4.min(area.height);
-        let popup = Rect {
-            x: area.x + (area.width - w) / 2,
-            y: area.y + (area.height - h) / 2,
-            width: w,
-            height: h,
-        };
+        let popup = crate::tui::views::centered(area, 46, 4);
         frame.render_widget(Clear, popup);
         frame.render_widget(
             Paragraph::new(lines).wrap(Wrap { trim: true }).block(
@@ -294,14 +287,7 @@ fn wrapped_rows(line: &Line<'_>, width: usize) -> usize {
 }
 
 fn render_name_prompt(frame: &mut Frame, area: Rect, theme: &Theme, input: &TextArea<'static>) {
-    let w = 56.min(area.width);
-    let h = 6.min(area.height);
-    let popup = Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    };
+    let popup = crate::tui::views::centered(area, 56, 6);
     frame.render_widget(Clear, popup);
     let block = Block::default()
         .borders(Borders::ALL)

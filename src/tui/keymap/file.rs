@@ -3,6 +3,7 @@
 
 use super::key::{key_label, line_key, parse_key, typing_key};
 use super::{Action, Binding, Keymap, KeymapError, PRESETS, PresetError, View};
+use crate::config::line_of;
 use crossterm::event::KeyEvent;
 use std::collections::{HashMap, HashSet};
 use toml::de::{DeTable, DeValue};
@@ -17,12 +18,6 @@ pub(super) struct Entry {
     line: usize,
     /// From the user's file (reported first in a conflict).
     user: bool,
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset.min(text.len()))
-        .map(|s| s.matches('\n').count() + 1)
-        .unwrap_or(1)
 }
 
 /// Parse one keymap file into entries (in file order) and its `preset`.

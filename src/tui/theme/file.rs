@@ -1,6 +1,7 @@
 //! Reading theme files: `inherits`, the palette, roles and colours.
 
 use super::{PRESETS, ThemeError, UI_ROLES, status_names};
+use crate::config::line_of;
 use crate::tui::term::Background;
 use ratatui::style::{Color, Modifier, Style};
 use std::collections::HashMap;
@@ -34,12 +35,6 @@ pub(super) fn user_theme_path(config_dir: Option<&Path>, name: &str) -> Option<P
     let dir = config_dir?;
     let p = dir.join("themes").join(format!("{name}.toml"));
     p.is_file().then_some(p)
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset.min(text.len()))
-        .map(|s| s.matches('\n').count() + 1)
-        .unwrap_or(1)
 }
 
 /// Resolve `name` (following `inherits`) into a palette and roles.
