@@ -1848,8 +1848,8 @@ impl App {
             Action::Undo | Action::Redo => Vec::new(),
             // Only the quit prompt binds these.
             Action::Detach | Action::StopAndQuit => Vec::new(),
-            // Only the conflict screen, the confirmation, the `:` line and
-            // the picker bind these.
+            // Only the conflict screen, the confirmation, the `:` line, the
+            // picker and the editor bind these.
             Action::ReloadTheirs
             | Action::Overwrite
             | Action::Merge
@@ -1870,7 +1870,8 @@ impl App {
             | Action::Choose6
             | Action::Choose7
             | Action::Choose8
-            | Action::Choose9 => Vec::new(),
+            | Action::Choose9
+            | Action::JumpToProblem => Vec::new(),
             Action::Quit => self.request_quit(),
             Action::Help => {
                 self.overlay = Some(Overlay::Help { scroll: 0 });

@@ -24,7 +24,7 @@
 
 use crate::domain::spec::{self, Parsed, Position, ProviderKind, Report, Severity};
 use crate::tui::drafts::{Draft, DraftMode};
-use crate::tui::keymap::{Action, Keymap, View, key_label};
+use crate::tui::keymap::{Action, Keymap, View};
 use crate::tui::templates::Template;
 use crate::tui::theme::Theme;
 use chrono::{DateTime, Utc};
@@ -38,9 +38,6 @@ use serde_json::Value;
 use std::time::{Duration, Instant};
 use tui_textarea::TextArea;
 use uuid::Uuid;
-
-/// Moves the cursor to the first problem (as in many editors' "next problem").
-pub const JUMP_KEY: KeyCode = KeyCode::F(8);
 
 /// How long typing must pause before a draft is due.
 pub const DRAFT_IDLE: Duration = Duration::from_millis(500);
@@ -130,11 +127,8 @@ pub struct Editor {
     confirm: Option<Confirm>,
     /// One sentence for the status line, and whether it is an error.
     message: Option<(String, bool)>,
-    save_keys: Vec<KeyEvent>,
-    back_keys: Vec<KeyEvent>,
-    help_keys: Vec<KeyEvent>,
-    undo_keys: Vec<KeyEvent>,
-    redo_keys: Vec<KeyEvent>,
+    /// The `[editor]` and `[unsaved]` keys (the app's keymap, once given).
+    keymap: Keymap,
     styled_for: Option<String>,
     /// The name last typed for a new instance.
     new_name: Option<String>,
@@ -172,11 +166,7 @@ impl Editor {
             draft_key,
             confirm: None,
             message: None,
-            save_keys: vec![KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)],
-            back_keys: vec![KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)],
-            help_keys: vec![KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE)],
-            undo_keys: vec![KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL)],
-            redo_keys: vec![KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL)],
+            keymap: Keymap::shipped_default().clone(),
             styled_for: None,
             new_name: None,
             create_rules: None,
@@ -266,18 +256,7 @@ impl Editor {
 
     /// Use the keymap's `[editor]` keys for save, back and help.
     pub fn set_keys(&mut self, km: &Keymap) {
-        let keys = |a: Action| -> Vec<KeyEvent> {
-            km.bindings(View::Editor)
-                .into_iter()
-                .filter(|b| b.action == a)
-                .map(|b| b.key)
-                .collect()
-        };
-        self.save_keys = keys(Action::Save);
-        self.back_keys = keys(Action::Back);
-        self.help_keys = keys(Action::Help);
-        self.undo_keys = keys(Action::Undo);
-        self.redo_keys = keys(Action::Redo);
+        self.keymap = km.clone();
     }
 
     /// Style the text area for `theme` (render does it on the fly if not).
@@ -582,60 +561,49 @@ impl Editor {
         if key.kind == KeyEventKind::Release {
             return EditorOutcome::None;
         }
-        let is = |keys: &[KeyEvent]| {
-            let label = key_label(&key);
-            keys.iter().any(|k| key_label(k) == label)
-        };
         if self.is_naming() {
             return self.handle_name_key(key);
         }
         if let Some(Confirm::Discard) = self.confirm {
-            let plain = !key.modifiers.contains(KeyModifiers::CONTROL);
-            return match key.code {
-                KeyCode::Char('y') | KeyCode::Char('d') if plain => {
+            return match self.keymap.action(View::Unsaved, &key) {
+                Some(Action::Yes) => {
                     self.confirm = None;
                     EditorOutcome::Close
                 }
-                KeyCode::Char('s') if plain => {
+                Some(Action::Save) => {
                     self.confirm = None;
                     self.try_save()
                 }
-                _ if is(&self.save_keys) => {
-                    self.confirm = None;
-                    self.try_save()
-                }
-                KeyCode::Char('n') | KeyCode::Esc => {
+                Some(Action::Back) => {
                     self.confirm = None;
                     EditorOutcome::None
                 }
                 _ => EditorOutcome::None,
             };
         }
-        if is(&self.save_keys) {
-            return self.try_save();
-        }
-        if is(&self.back_keys) {
-            if self.is_dirty() {
+        let action = self.keymap.action(View::Editor, &key);
+        match action {
+            Some(Action::Save) => return self.try_save(),
+            Some(Action::Back) if self.is_dirty() => {
                 self.confirm = Some(Confirm::Discard);
                 return EditorOutcome::None;
             }
-            return EditorOutcome::Close;
+            Some(Action::Back) => return EditorOutcome::Close,
+            Some(Action::Help) => return EditorOutcome::Help,
+            Some(Action::JumpToProblem) => {
+                self.jump_to_problem();
+                return EditorOutcome::None;
+            }
+            _ => {}
         }
-        if is(&self.help_keys) {
-            return EditorOutcome::Help;
-        }
-        if key.code == JUMP_KEY && key.modifiers.is_empty() {
-            self.jump_to_problem();
-            return EditorOutcome::None;
-        }
-        let modified = if is(&self.undo_keys) {
+        let modified = if action == Some(Action::Undo) {
             let undone = self.textarea.undo();
             if !undone {
                 self.message = Some(("nothing to undo".into(), false));
                 return EditorOutcome::None;
             }
             true
-        } else if is(&self.redo_keys) {
+        } else if action == Some(Action::Redo) {
             let redone = self.textarea.redo();
             if !redone {
                 self.message = Some(("nothing to redo".into(), false));

@@ -78,6 +78,8 @@ views! {
     /// Help and the raw view: they scroll and close with the global keys,
     /// and close with their own too.
     Pager = "pager", false, "Help and raw view";
+    /// The question when the editor is left with unsaved changes.
+    Unsaved = "unsaved", true, "Unsaved changes (leaving the editor)";
 }
 
 /// Declares every action once: its variant, its name in keymap files and
@@ -169,6 +171,7 @@ actions! {
     /// Time travel: the previous / next event that changed anything visible.
     StepBack = "step_back", "time travel: previous change";
     StepForward = "step_forward", "time travel: next change";
+    JumpToProblem = "jump_to_problem", "jump to the first problem";
     /// The picker's numbered choices.
     Choose1 = "choose_1", "choose number 1";
     Choose2 = "choose_2", "choose number 2";
@@ -310,6 +313,19 @@ impl Keymap {
             .filter(|b| b.action == action)
             .map(|b| b.label.as_str())
             .collect()
+    }
+
+    /// The shipped default keymap, read once, for components made before
+    /// the app hands them its own (empty if it could not be read, which the
+    /// tests rule out).
+    pub fn shipped_default() -> &'static Keymap {
+        static DEFAULT: std::sync::OnceLock<Keymap> = std::sync::OnceLock::new();
+        DEFAULT.get_or_init(|| {
+            Keymap::preset("default").unwrap_or_else(|_| Keymap {
+                name: "default".into(),
+                bindings: Vec::new(),
+            })
+        })
     }
 
     /// A built-in keymap by name (the embedded `keymaps/*.toml`).

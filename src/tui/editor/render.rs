@@ -228,41 +228,36 @@ impl Editor {
         if self.is_dirty() {
             spans.push(Span::styled(" · modified", theme.warning));
         }
-        let hint = |keys: &[KeyEvent], what: &str, spans: &mut Vec<Span<'static>>| {
-            if let Some(k) = keys.first() {
+        let hint = |action: Action, what: &str, spans: &mut Vec<Span<'static>>| {
+            if let Some(k) = self.keymap.keys_for(View::Editor, action).first() {
                 spans.push(Span::styled("  ", theme.dim));
-                spans.push(Span::styled(key_label(k), theme.key));
+                spans.push(Span::styled(k.to_string(), theme.key));
                 spans.push(Span::styled(format!(" {what}"), theme.dim));
             }
         };
         let mut hints = Vec::new();
         if self.validation.first_position().is_some() {
-            hint(
-                &[KeyEvent::new(JUMP_KEY, KeyModifiers::NONE)],
-                "go to problem",
-                &mut hints,
-            );
+            hint(Action::JumpToProblem, "go to problem", &mut hints);
         }
-        hint(&self.save_keys, "save", &mut hints);
-        hint(&self.back_keys, "close", &mut hints);
-        hint(&self.help_keys, "help", &mut hints);
+        hint(Action::Save, "save", &mut hints);
+        hint(Action::Back, "close", &mut hints);
+        hint(Action::Help, "help", &mut hints);
         (Line::from(spans), Line::from(hints))
     }
 
     fn render_confirm(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let save = self
-            .save_keys
+        let keys = |a: Action| self.keymap.keys_for(View::Unsaved, a);
+        let yes = keys(Action::Yes)
             .first()
-            .map(key_label)
-            .unwrap_or_else(|| "s".into());
+            .map_or_else(String::new, |k| k.to_string());
         let lines = vec![
             Line::from(Span::styled("Discard unsaved changes?", theme.title)),
             Line::from(vec![
-                Span::styled("y", theme.key),
+                Span::styled(yes, theme.key),
                 Span::styled(" discard  ", theme.base),
-                Span::styled(format!("s/{save}"), theme.key),
+                Span::styled(keys(Action::Save).join("/"), theme.key),
                 Span::styled(" save  ", theme.base),
-                Span::styled("n/esc", theme.key),
+                Span::styled(keys(Action::Back).join("/"), theme.key),
                 Span::styled(" keep editing", theme.base),
             ]),
         ];

@@ -574,3 +574,32 @@ fn renders_in_another_theme_without_restyling_first() {
     let cell = &term.backend().buffer()[(6, 1)];
     assert_eq!(cell.fg, light.base.fg.unwrap());
 }
+
+#[test]
+fn the_unsaved_question_and_the_jump_come_from_the_keymap() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("keymap.toml"),
+        "[unsaved]\nyes = \"x\"\n[editor]\njump_to_problem = \"f9\"\n",
+    )
+    .unwrap();
+    let km = Keymap::load("default", Some(dir.path())).unwrap();
+    let mut e = edit_of(json!({"command": "a"}));
+    e.set_keys(&km);
+    type_str(&mut e, " ");
+    e.handle_key(key(KeyCode::Esc));
+    assert!(e.is_confirming());
+    // 'y' no longer discards; the keymap's 'x' does.
+    assert_eq!(e.handle_key(key(KeyCode::Char('y'))), EditorOutcome::None);
+    assert!(e.is_confirming());
+    assert_eq!(e.handle_key(key(KeyCode::Char('x'))), EditorOutcome::Close);
+    // The jump moves the cursor to the problem on the keymap's key only.
+    let mut e = blank();
+    e.set_keys(&km);
+    e.replace_text("{\n  \"command\": \n}\n");
+    let at = e.cursor();
+    e.handle_key(key(KeyCode::F(8)));
+    assert_eq!(e.cursor(), at, "f8 is not bound any more");
+    e.handle_key(key(KeyCode::F(9)));
+    assert_ne!(e.cursor(), at);
+}

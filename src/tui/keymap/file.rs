@@ -174,6 +174,7 @@ const REQUIRED: &[(View, Action)] = &[
     (View::Picker, Action::Choose),
     (View::Picker, Action::Back),
     (View::Drafts, Action::Back),
+    (View::Unsaved, Action::Back),
 ];
 
 /// Merge entries, check them, and build the keymap.

@@ -324,7 +324,7 @@ fn bad_user_files_name_file_and_line() {
         ),
         (
             "\n[sidebar]\nquit = \"q\"\n",
-            ":2: 'sidebar' is not a view (use global, instances, detail, events, editor, quit, conflict, confirm, command_line, picker, drafts, pager, or preset = \"NAME\")",
+            ":2: 'sidebar' is not a view (use global, instances, detail, events, editor, quit, conflict, confirm, command_line, picker, drafts, pager, unsaved, or preset = \"NAME\")",
         ),
         (
             "[global]\nquit = \"ctrl-hyper-q\"\n",
@@ -470,7 +470,7 @@ fn picker_numbers_pager_and_ctrl_c_are_data() {
             .unwrap_err()
             .to_string(),
         format!(
-            "{file}:2: key '1' in [picker] is bound to both 'choose_1' (keymaps/default.toml:126) and 'choose_2'; give one of them another key"
+            "{file}:2: key '1' in [picker] is bound to both 'choose_1' (keymaps/default.toml:134) and 'choose_2'; give one of them another key"
         )
     );
     let (dir, file) = user("[pager]\nup = \"enter\"\n");
@@ -481,5 +481,30 @@ fn picker_numbers_pager_and_ctrl_c_are_data() {
             .starts_with(&format!(
                 "{file}:2: key 'enter' in [pager] is bound to both 'back'"
             ))
+    );
+}
+
+#[test]
+fn the_editor_jump_and_its_unsaved_question_are_data() {
+    let ch = |c| k(KeyCode::Char(c), KeyModifiers::NONE);
+    for (name, _) in PRESETS {
+        let km = Keymap::preset(name).unwrap();
+        assert_eq!(
+            km.action(View::Editor, &k(KeyCode::F(8), KeyModifiers::NONE)),
+            Some(Action::JumpToProblem)
+        );
+        assert_eq!(km.action(View::Unsaved, &ch('y')), Some(Action::Yes));
+        assert_eq!(km.action(View::Unsaved, &ch('d')), Some(Action::Yes));
+        assert_eq!(km.action(View::Unsaved, &ch('s')), Some(Action::Save));
+        assert_eq!(km.action(View::Unsaved, &ch('n')), Some(Action::Back));
+        // Modal: nothing else answers the question.
+        assert_eq!(km.action(View::Unsaved, &ch('q')), None);
+    }
+    let (dir, _) = user("[unsaved]\nback = []\n");
+    assert!(
+        Keymap::load("default", Some(dir.path()))
+            .unwrap_err()
+            .to_string()
+            .contains("'back' has no key in [unsaved]")
     );
 }
