@@ -157,13 +157,16 @@ pub fn key_label(k: &KeyEvent) -> String {
     out
 }
 
+/// Without ctrl or alt: what a key types, if it types anything.
+fn plain(k: &KeyEvent) -> bool {
+    !k.modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+}
+
 /// Keys the editor needs for text: characters without ctrl/alt, enter,
 /// tab, backspace, delete and the arrows.
 pub(super) fn typing_key(k: &KeyEvent) -> bool {
-    let plain = !k
-        .modifiers
-        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
-    plain
+    plain(k)
         && matches!(
             k.code,
             KeyCode::Char(_)
@@ -181,10 +184,7 @@ pub(super) fn typing_key(k: &KeyEvent) -> bool {
 /// Keys the `:` line needs for itself: characters without ctrl/alt,
 /// enter (run), backspace and esc (cancel).
 pub(super) fn line_key(k: &KeyEvent) -> bool {
-    let plain = !k
-        .modifiers
-        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
-    plain
+    plain(k)
         && matches!(
             k.code,
             KeyCode::Char(_) | KeyCode::Enter | KeyCode::Backspace | KeyCode::Esc
