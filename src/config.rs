@@ -10,12 +10,14 @@
 use crate::domain::spec::mask_url_credentials;
 use crate::paths::CONFIG_DIR_ENV;
 use serde::Deserialize;
+use spans::Spans;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The commented example with every key, shipped in the repo.
+/// The commented example with every key, shipped in the repo: generated
+/// from [`KEYS`] ([`example`]; a test keeps the file current).
 pub const EXAMPLE: &str = include_str!("../config.example.toml");
 /// The config file's name inside the config dir.
 pub const FILE_NAME: &str = "config.toml";
@@ -40,46 +42,6 @@ pub const ENV_POLL_MS: &str = "AACON_API_POLL_MS";
 pub const DEFAULT_HEALTH_INTERVAL_SECS: u64 = 15;
 pub const DEFAULT_LOG_LEVEL: &str = "info";
 pub const DEFAULT_ON_HANGUP: &str = "detach";
-
-const REFRESH_MS_RANGE: std::ops::RangeInclusive<u64> = 16..=10_000;
-const POLL_MS_RANGE: std::ops::RangeInclusive<u64> = 100..=600_000;
-const HEALTH_SECS_RANGE: std::ops::RangeInclusive<u64> = 1..=3600;
-
-/// Every key of the file and what its value must be.
-pub const KEYS: &[(&str, &str)] = &[
-    ("backend.api_url", "an http or https URL string"),
-    ("backend.workspace", "a workspace id string"),
-    ("backend.token", "a token string"),
-    (
-        "backend.poll_ms",
-        "a whole number of milliseconds from 100 to 600000",
-    ),
-    ("redis.url", "a redis:// or rediss:// URL string"),
-    ("redis.stream_key", "a non-empty string"),
-    ("redis.maxlen", "a whole number (0 keeps every entry)"),
-    ("redis.agentarea_pubsub", "true or false"),
-    ("redis.ca_cert", "a file path string"),
-    ("ui.theme", "a theme name string"),
-    ("ui.keymap", "a keymap name string"),
-    ("ui.read_only", "true or false"),
-    (
-        "ui.refresh_ms",
-        "a whole number of milliseconds from 16 to 10000",
-    ),
-    ("ui.on_hangup", "\"detach\" or \"stop\""),
-    (
-        "runtime.health_interval_secs",
-        "a whole number of seconds from 1 to 3600",
-    ),
-    (
-        "runtime.child_env",
-        "a list of variable names (or PREFIX* patterns) a stdio server inherits, such as [\"PATH\", \"HOME\", \"LC_*\"]",
-    ),
-    (
-        "log.level",
-        "a level such as \"info\" or directives such as \"info,aacon=debug\"",
-    ),
-];
 
 const SECTIONS: &[&str] = &["backend", "redis", "ui", "runtime", "log", "contexts"];
 
@@ -194,12 +156,11 @@ pub struct FileConfig {
     context_origins: BTreeMap<&'static str, Origin>,
 }
 
-/// A config file's path and text; `Debug` shows only the path (the text
-/// may hold a token).
+/// A config file's path and where its keys are; `Debug` shows only the path.
 #[derive(Clone, PartialEq)]
 struct Source {
     path: PathBuf,
-    text: String,
+    spans: Spans,
 }
 
 impl fmt::Debug for Source {
@@ -214,41 +175,20 @@ impl FileConfig {
         let mut cfg: FileConfig = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
         cfg.source = Some(Source {
             path: path.to_path_buf(),
-            text: text.to_string(),
+            spans: Spans::of(text),
         });
         Ok(cfg)
     }
 
     /// The keys this file sets, as `section.key`.
     pub fn present_keys(&self) -> Vec<&'static str> {
-        let b = &self.backend;
-        let r = &self.redis;
-        let u = &self.ui;
-        [
-            ("backend.api_url", b.api_url.is_some()),
-            ("backend.workspace", b.workspace.is_some()),
-            ("backend.token", b.token.is_some()),
-            ("backend.poll_ms", b.poll_ms.is_some()),
-            ("redis.url", r.url.is_some()),
-            ("redis.stream_key", r.stream_key.is_some()),
-            ("redis.maxlen", r.maxlen.is_some()),
-            ("redis.agentarea_pubsub", r.agentarea_pubsub.is_some()),
-            ("redis.ca_cert", r.ca_cert.is_some()),
-            ("ui.theme", u.theme.is_some()),
-            ("ui.keymap", u.keymap.is_some()),
-            ("ui.read_only", u.read_only.is_some()),
-            ("ui.refresh_ms", u.refresh_ms.is_some()),
-            ("ui.on_hangup", u.on_hangup.is_some()),
-            (
-                "runtime.health_interval_secs",
-                self.runtime.health_interval_secs.is_some(),
-            ),
-            ("runtime.child_env", self.runtime.child_env.is_some()),
-            ("log.level", self.log.level.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(k, set)| set.then_some(k))
-        .collect()
+        let Some(src) = &self.source else {
+            return Vec::new();
+        };
+        KEYS.iter()
+            .filter(|k| src.spans.has(k.name))
+            .map(|k| k.name)
+            .collect()
     }
 
     /// Where a key of this file is, for errors found after parsing.
@@ -257,9 +197,9 @@ impl FileConfig {
             return o.clone();
         }
         match &self.source {
-            Some(Source { path, text }) => Origin::File {
+            Some(Source { path, spans }) => Origin::File {
                 path: path.clone(),
-                line: key_line(text, key),
+                line: spans.line(key),
                 key,
             },
             None => Origin::File {
@@ -350,94 +290,6 @@ pub fn describe_locations(flag: Option<&Path>, env: &dyn Fn(&str) -> Option<Stri
     out
 }
 
-/// Where a setting's value came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
-    Default,
-    /// A command-line flag, such as `--theme`.
-    Flag(&'static str),
-    /// An environment variable.
-    Env(&'static str),
-    File {
-        path: PathBuf,
-        line: Option<usize>,
-        key: &'static str,
-    },
-    /// A `[contexts.NAME]` key, put in place by `--context NAME`.
-    Context {
-        name: String,
-        path: PathBuf,
-        line: Option<usize>,
-        key: &'static str,
-    },
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Origin::Default => f.write_str("the default"),
-            Origin::Flag(flag) => write!(f, "the flag {flag}"),
-            Origin::Env(var) => write!(f, "the environment variable {var}"),
-            Origin::File {
-                path,
-                line: Some(line),
-                key,
-            } => write!(f, "{} line {line}, key `{key}`", path.display()),
-            Origin::File {
-                path,
-                line: None,
-                key,
-            } => write!(f, "{}, key `{key}`", path.display()),
-            Origin::Context {
-                name,
-                path,
-                line,
-                key,
-            } => {
-                write!(
-                    f,
-                    "the context '{}': {}",
-                    crate::domain::text::shown(name),
-                    path.display()
-                )?;
-                if let Some(line) = line {
-                    write!(f, " line {line}")?;
-                }
-                write!(f, ", key `{key}`")
-            }
-        }
-    }
-}
-
-/// A configuration problem; each displays as one sentence.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read the config file {}: {error}", .path.display())]
-    Read { path: PathBuf, error: String },
-    #[error("the config file {} (given by --config) does not exist", .0.display())]
-    Missing(PathBuf),
-    /// The file is not valid TOML, has an unknown key, or a value of the
-    /// wrong type.
-    #[error("{}", file_error_text(.path, *.line, .key.as_deref(), .message))]
-    File {
-        path: PathBuf,
-        line: usize,
-        /// `section.key`, when the error is about one.
-        key: Option<String>,
-        message: String,
-    },
-    /// A value of the right type but not allowed.
-    #[error("{origin}: {message}")]
-    Value { origin: Origin, message: String },
-}
-
-fn file_error_text(path: &Path, line: usize, key: Option<&str>, message: &str) -> String {
-    match key {
-        Some(key) => format!("{} line {line}, key `{key}`: {message}", path.display()),
-        None => format!("{} line {line}: {message}", path.display()),
-    }
-}
-
 /// Settings given on the command line (`None` when the flag is absent).
 /// There is deliberately no token here: tokens on the command line show up
 /// in `ps`.
@@ -513,8 +365,86 @@ impl Default for Settings {
     }
 }
 
-/// One layer's candidate value and where it came from.
-type Layer<T> = Option<(T, Origin)>;
+/// Picks each key's value from its layers, by what [`KEYS`] declares (its
+/// flag and environment variable), and notes where it came from.
+struct Layers<'a> {
+    env: &'a dyn Fn(&str) -> Option<String>,
+    file: &'a FileConfig,
+    origins: BTreeMap<&'static str, Origin>,
+}
+
+/// How an environment variable's text becomes a value (or why it cannot).
+type FromEnv<T> = fn(String, &Origin) -> Result<T, ConfigError>;
+
+impl Layers<'_> {
+    /// Key `name`'s value: the flag's, else the environment's, else the
+    /// file's; checked with `check`. Every layer is read (so a bad
+    /// environment value is an error even under a flag).
+    fn pick<T>(
+        &mut self,
+        name: &'static str,
+        flag: Option<T>,
+        from_env: FromEnv<T>,
+        file: Option<T>,
+        check: impl Fn(&T, &Origin) -> Result<(), ConfigError>,
+    ) -> Result<Option<T>, ConfigError> {
+        let key = keys::key(name);
+        let flag = flag.zip(key.and_then(|k| k.flag));
+        let flag = flag.map(|(v, f)| (v, Origin::Flag(f)));
+        let env = match key.and_then(|k| k.env) {
+            Some(var) => match (self.env)(var).filter(|v| !v.is_empty()) {
+                Some(text) => {
+                    let o = Origin::Env(var);
+                    Some((from_env(text, &o)?, o))
+                }
+                None => None,
+            },
+            None => None,
+        };
+        let file = file.map(|v| (v, self.file.origin(name)));
+        let Some((v, o)) = flag.or(env).or(file) else {
+            return Ok(None);
+        };
+        check(&v, &o)?;
+        self.origins.insert(name, o);
+        Ok(Some(v))
+    }
+}
+
+fn text(v: String, _: &Origin) -> Result<String, ConfigError> {
+    Ok(v)
+}
+
+fn secret(v: String, _: &Origin) -> Result<Secret, ConfigError> {
+    Ok(Secret(v))
+}
+
+fn boolean(v: String, o: &Origin) -> Result<bool, ConfigError> {
+    parse_bool(&v)
+        .ok_or_else(|| value_error(o.clone(), "must be true or false (1/0, yes/no, on/off)"))
+}
+
+fn number(v: String, o: &Origin) -> Result<u64, ConfigError> {
+    v.trim().parse::<u64>().map_err(|_| {
+        value_error(
+            o.clone(),
+            format!(
+                "'{}' is not a whole number of milliseconds",
+                crate::domain::text::shown(&v)
+            ),
+        )
+    })
+}
+
+/// For keys no environment variable sets (never called: [`KEYS`] names none).
+fn no_env<T>(_: String, o: &Origin) -> Result<T, ConfigError> {
+    Err(value_error(o.clone(), "is not read from the environment"))
+}
+
+/// No check beyond the type.
+fn any<T>(_: &T, _: &Origin) -> Result<(), ConfigError> {
+    Ok(())
+}
 
 impl Settings {
     /// Apply the layers: flag > env > file > default. `env` reads an
@@ -526,212 +456,171 @@ impl Settings {
         file: Option<FileConfig>,
     ) -> Result<Settings, ConfigError> {
         let file = file.unwrap_or_default();
-        let env = |name: &str| env(name).filter(|v| !v.is_empty());
+        let (b, r, u) = (&file.backend, &file.redis, &file.ui);
+        let mut l = Layers {
+            env,
+            file: &file,
+            origins: BTreeMap::new(),
+        };
         let mut s = Settings::default();
-        let mut origins = BTreeMap::new();
-        let fl =
-            |v: &Option<String>, flag: &'static str| v.clone().map(|v| (v, Origin::Flag(flag)));
-        let ev = |var: &'static str| env(var).map(|v| (v, Origin::Env(var)));
-        let fv = |v: &Option<String>, key: &'static str| v.clone().map(|v| (v, file.origin(key)));
+        let flag = |v: &Option<String>| v.clone();
 
         // backend
-        if let Some((url, o)) = first([
-            fl(&flags.api_url, "--api"),
-            ev(ENV_API_URL),
-            fv(&file.backend.api_url, "backend.api_url"),
-        ]) {
-            check_http_url(&url, &o)?;
-            s.api_url = Some(url);
-            origins.insert("backend.api_url", o);
-        }
-        if let Some((w, o)) = first([
-            fl(&flags.workspace, "--workspace"),
-            ev(ENV_WORKSPACE),
-            fv(&file.backend.workspace, "backend.workspace"),
-        ]) {
-            check_not_blank(&w, &o)?;
-            s.workspace = Some(w);
-            origins.insert("backend.workspace", o);
-        }
-        if let Some((t, o)) = first([
-            ev(ENV_API_TOKEN).map(|(t, o)| (Secret(t), o)),
-            file.backend
-                .token
-                .clone()
-                .map(|t| (t, file.origin("backend.token"))),
-        ]) {
+        s.api_url = l.pick(
+            "backend.api_url",
+            flag(&flags.api_url),
+            text,
+            b.api_url.clone(),
+            |v, o| check_http_url(v, o),
+        )?;
+        s.workspace = l.pick(
+            "backend.workspace",
+            flag(&flags.workspace),
+            text,
+            b.workspace.clone(),
+            |v, o| check_not_blank(v, o),
+        )?;
+        s.api_token = l.pick("backend.token", None, secret, b.token.clone(), |t, o| {
             if t.0.trim().is_empty() {
-                return Err(value_error(o, "the token is empty"));
+                return Err(value_error(o.clone(), "the token is empty"));
             }
-            s.api_token = Some(t);
-            origins.insert("backend.token", o);
-        }
+            Ok(())
+        })?;
 
         // redis
-        if let Some((u, o)) = first([
-            flags
-                .redis_url
-                .clone()
-                .map(|u| (u, Origin::Flag("--redis"))),
-            ev(ENV_REDIS_URL).map(|(u, o)| (Secret(u), o)),
-            file.redis
-                .url
-                .clone()
-                .map(|u| (u, file.origin("redis.url"))),
-        ]) {
-            check_redis_url(&u, &o)?;
-            s.redis_url = Some(u);
-            origins.insert("redis.url", o);
+        s.redis_url = l.pick(
+            "redis.url",
+            flags.redis_url.clone(),
+            secret,
+            r.url.clone(),
+            check_redis_url,
+        )?;
+        if let Some(k) = l.pick(
+            "redis.stream_key",
+            None,
+            text,
+            r.stream_key.clone(),
+            |v, o| check_not_blank(v, o),
+        )? {
+            s.stream_key = k;
         }
-        if let Some(k) = &file.redis.stream_key {
-            let o = file.origin("redis.stream_key");
-            check_not_blank(k, &o)?;
-            s.stream_key = k.clone();
-            origins.insert("redis.stream_key", o);
-        }
-        if let Some(n) = file.redis.maxlen {
+        if let Some(n) = l.pick("redis.maxlen", None, no_env, r.maxlen, any)? {
             s.maxlen = n;
-            origins.insert("redis.maxlen", file.origin("redis.maxlen"));
         }
-        if let Some(b) = file.redis.agentarea_pubsub {
-            s.agentarea_pubsub = b;
-            origins.insert(
-                "redis.agentarea_pubsub",
-                file.origin("redis.agentarea_pubsub"),
-            );
+        if let Some(v) = l.pick(
+            "redis.agentarea_pubsub",
+            None,
+            boolean,
+            r.agentarea_pubsub,
+            any,
+        )? {
+            s.agentarea_pubsub = v;
         }
-        if let Some(p) = &file.redis.ca_cert {
-            let o = file.origin("redis.ca_cert");
-            if p.as_os_str().is_empty() {
-                return Err(value_error(o, "the CA certificate path is empty"));
-            }
-            s.ca_cert = Some(p.clone());
-            origins.insert("redis.ca_cert", o);
-        }
+        s.ca_cert = l.pick(
+            "redis.ca_cert",
+            None,
+            |v, _| Ok(v.into()),
+            r.ca_cert.clone(),
+            |p: &PathBuf, o| {
+                if p.as_os_str().is_empty() {
+                    return Err(value_error(o.clone(), "the CA certificate path is empty"));
+                }
+                Ok(())
+            },
+        )?;
 
         // ui
-        if let Some((t, o)) = first([
-            fl(&flags.theme, "--theme"),
-            ev(ENV_THEME),
-            fv(&file.ui.theme, "ui.theme"),
-        ]) {
-            check_name("theme", &t, &o)?;
+        if let Some(t) = l.pick(
+            "ui.theme",
+            flag(&flags.theme),
+            text,
+            u.theme.clone(),
+            |v, o| check_name("theme", v, o),
+        )? {
             s.theme = t;
-            origins.insert("ui.theme", o);
         }
-        if let Some((k, o)) = first([
-            fl(&flags.keymap, "--keymap"),
-            ev(ENV_KEYMAP),
-            fv(&file.ui.keymap, "ui.keymap"),
-        ]) {
-            check_name("keymap", &k, &o)?;
+        if let Some(k) = l.pick(
+            "ui.keymap",
+            flag(&flags.keymap),
+            text,
+            u.keymap.clone(),
+            |v, o| check_name("keymap", v, o),
+        )? {
             s.keymap = k;
-            origins.insert("ui.keymap", o);
         }
-        let env_read_only = match env(ENV_READ_ONLY) {
-            Some(v) => Some((
-                parse_bool(&v).ok_or_else(|| {
-                    value_error(
-                        Origin::Env(ENV_READ_ONLY),
-                        "must be true or false (1/0, yes/no, on/off)",
-                    )
-                })?,
-                Origin::Env(ENV_READ_ONLY),
-            )),
-            None => None,
-        };
-        if let Some((b, o)) = first([
-            flags.read_only.map(|b| (b, Origin::Flag("--read-only"))),
-            env_read_only,
-            file.ui.read_only.map(|b| (b, file.origin("ui.read_only"))),
-        ]) {
-            s.read_only = b;
-            origins.insert("ui.read_only", o);
+        if let Some(v) = l.pick("ui.read_only", flags.read_only, boolean, u.read_only, any)? {
+            s.read_only = v;
         }
-        if let Some(ms) = file.ui.refresh_ms {
-            let o = file.origin("ui.refresh_ms");
-            check_range(ms, REFRESH_MS_RANGE, "milliseconds", &o)?;
+        if let Some(ms) = l.pick("ui.refresh_ms", None, no_env, u.refresh_ms, |v, o| {
+            check_range(*v, "ui.refresh_ms", o)
+        })? {
             s.refresh_ms = ms;
-            origins.insert("ui.refresh_ms", o);
         }
-        if let Some(v) = &file.ui.on_hangup {
-            let o = file.origin("ui.on_hangup");
-            if !matches!(v.as_str(), "detach" | "stop") {
-                return Err(value_error(
-                    o,
-                    format!(
-                        "'{}' is not a hangup action; use \"detach\" (keep the instances running under a background host) or \"stop\"",
-                        v.escape_default()
-                    ),
-                ));
+        if let Some(v) = l.pick("ui.on_hangup", None, no_env, u.on_hangup.clone(), |v, o| {
+            if matches!(v.as_str(), "detach" | "stop") {
+                return Ok(());
             }
-            s.on_hangup = v.clone();
-            origins.insert("ui.on_hangup", o);
+            Err(value_error(
+                o.clone(),
+                format!(
+                    "'{}' is not a hangup action; use \"detach\" (keep the instances running under a background host) or \"stop\"",
+                    v.escape_default()
+                ),
+            ))
+        })? {
+            s.on_hangup = v;
         }
 
         // API polling: env (a number) > file
-        let poll = match env(ENV_POLL_MS) {
-            Some(v) => {
-                let o = Origin::Env(ENV_POLL_MS);
-                let ms = v.trim().parse::<u64>().map_err(|_| {
-                    value_error(
-                        o.clone(),
-                        format!(
-                            "'{}' is not a whole number of milliseconds",
-                            crate::domain::text::shown(&v)
-                        ),
-                    )
-                })?;
-                Some((ms, o))
-            }
-            None => file
-                .backend
-                .poll_ms
-                .map(|ms| (ms, file.origin("backend.poll_ms"))),
-        };
-        if let Some((ms, o)) = poll {
-            check_range(ms, POLL_MS_RANGE, "milliseconds", &o)?;
+        if let Some(ms) = l.pick("backend.poll_ms", None, number, b.poll_ms, |v, o| {
+            check_range(*v, "backend.poll_ms", o)
+        })? {
             s.poll_ms = ms;
-            origins.insert("backend.poll_ms", o);
         }
 
         // runtime
-        if let Some(secs) = file.runtime.health_interval_secs {
-            let o = file.origin("runtime.health_interval_secs");
-            check_range(secs, HEALTH_SECS_RANGE, "seconds", &o)?;
+        if let Some(secs) = l.pick(
+            "runtime.health_interval_secs",
+            None,
+            no_env,
+            file.runtime.health_interval_secs,
+            |v, o| check_range(*v, "runtime.health_interval_secs", o),
+        )? {
             s.health_interval_secs = secs;
-            origins.insert("runtime.health_interval_secs", o);
         }
-        if let Some(names) = &file.runtime.child_env {
-            let o = file.origin("runtime.child_env");
-            for n in names {
-                crate::runtime::childenv::check_pattern(n)
-                    .map_err(|m| value_error(o.clone(), m))?;
-            }
-            s.child_env = names.clone();
-            origins.insert("runtime.child_env", o);
+        if let Some(names) = l.pick(
+            "runtime.child_env",
+            None,
+            no_env,
+            file.runtime.child_env.clone(),
+            |names: &Vec<String>, o| {
+                for n in names {
+                    crate::runtime::childenv::check_pattern(n)
+                        .map_err(|m| value_error(o.clone(), m))?;
+                }
+                Ok(())
+            },
+        )? {
+            s.child_env = names;
         }
 
         // log
-        if let Some((l, o)) = first([
-            fl(&flags.log_level, "--log"),
-            ev(ENV_LOG),
-            fv(&file.log.level, "log.level"),
-        ]) {
-            if tracing_subscriber::EnvFilter::try_new(&l).is_err() || l.trim().is_empty() {
+        if let Some(level) = l.pick("log.level", flag(&flags.log_level), text, file.log.level.clone(), |v, o| {
+            if tracing_subscriber::EnvFilter::try_new(v).is_err() || v.trim().is_empty() {
                 return Err(value_error(
-                    o,
+                    o.clone(),
                     format!(
                         "'{}' is not a log level; use error, warn, info, debug, trace or directives such as \"info,aacon=debug\"",
-                        crate::domain::text::shown(&l)
+                        crate::domain::text::shown(v)
                     ),
                 ));
             }
-            s.log_level = l;
-            origins.insert("log.level", o);
+            Ok(())
+        })? {
+            s.log_level = level;
         }
 
-        s.origins = origins;
+        s.origins = l.origins;
         Ok(s)
     }
 
@@ -753,44 +642,15 @@ impl Settings {
     /// Every setting as `section.key = value  # origin`, one per line,
     /// secrets redacted (for `aacon config show`).
     pub fn describe(&self) -> String {
-        let opt = |v: Option<String>| v.unwrap_or_else(|| "(unset)".to_string());
-        let values: [(&str, String); 17] = [
-            (
-                "backend.api_url",
-                opt(self.api_url.as_deref().map(redacted_url)),
-            ),
-            ("backend.workspace", opt(self.workspace.clone())),
-            (
-                "backend.token",
-                opt(self.api_token.as_ref().map(Secret::to_string)),
-            ),
-            ("backend.poll_ms", self.poll_ms.to_string()),
-            (
-                "redis.url",
-                opt(self.redis_url.as_ref().map(Secret::to_string)),
-            ),
-            ("redis.stream_key", self.stream_key.clone()),
-            ("redis.maxlen", self.maxlen.to_string()),
-            ("redis.agentarea_pubsub", self.agentarea_pubsub.to_string()),
-            (
-                "redis.ca_cert",
-                opt(self.ca_cert.as_ref().map(|p| p.display().to_string())),
-            ),
-            ("ui.theme", self.theme.clone()),
-            ("ui.keymap", self.keymap.clone()),
-            ("ui.read_only", self.read_only.to_string()),
-            ("ui.refresh_ms", self.refresh_ms.to_string()),
-            ("ui.on_hangup", self.on_hangup.clone()),
-            (
-                "runtime.health_interval_secs",
-                self.health_interval_secs.to_string(),
-            ),
-            ("runtime.child_env", format!("{:?}", self.child_env)),
-            ("log.level", self.log_level.clone()),
-        ];
-        values
-            .iter()
-            .map(|(k, v)| format!("{k} = {v}  # {}\n", self.origin(k)))
+        KEYS.iter()
+            .map(|k| {
+                format!(
+                    "{} = {}  # {}\n",
+                    k.name,
+                    (k.show)(self),
+                    self.origin(k.name)
+                )
+            })
             .collect()
     }
 
@@ -808,10 +668,6 @@ impl Settings {
     pub fn health_interval(&self) -> Duration {
         Duration::from_secs(self.health_interval_secs)
     }
-}
-
-fn first<T, const N: usize>(layers: [Layer<T>; N]) -> Layer<T> {
-    layers.into_iter().flatten().next()
 }
 
 fn value_error(origin: Origin, message: impl Into<String>) -> ConfigError {
@@ -878,22 +734,17 @@ fn check_name(what: &str, v: &str, o: &Origin) -> Result<(), ConfigError> {
     }
 }
 
-fn check_range(
-    v: u64,
-    range: std::ops::RangeInclusive<u64>,
-    unit: &str,
-    o: &Origin,
-) -> Result<(), ConfigError> {
-    if range.contains(&v) {
+/// Check `v` against the range `name` declares.
+fn check_range(v: u64, name: &str, o: &Origin) -> Result<(), ConfigError> {
+    let Some(r) = keys::key(name).and_then(|k| k.range) else {
+        return Ok(());
+    };
+    if (r.min..=r.max).contains(&v) {
         Ok(())
     } else {
         Err(value_error(
             o.clone(),
-            format!(
-                "{v} is out of range; use {} to {} {unit}",
-                range.start(),
-                range.end()
-            ),
+            format!("{v} is out of range; use {} to {} {}", r.min, r.max, r.unit),
         ))
     }
 }
@@ -907,174 +758,15 @@ pub fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
-/// Turn toml's error into one sentence with the line and key.
-fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
-    let start = e.span().map_or(0, |s| s.start).min(text.len());
-    let line = text
-        .get(..start)
-        .map_or(1, |before| before.matches('\n').count() + 1);
-    let located = key_at(text, start);
-    let raw = e.message().trim();
-    let first_line = raw.lines().next().unwrap_or(raw).trim();
-
-    // Unknown keys: serde names the field; we add the section.
-    if let Some(field) = between(first_line, "unknown field `", "`") {
-        // `[ui]` + `colour = …`, a dotted `ui.colour = …`, or an inline `ui = { colour = … }`.
-        let section = located.as_deref().and_then(|k| match k.split_once('.') {
-            Some((s, _)) => Some(s.to_string()),
-            None => (SECTIONS.contains(&k) && k != field).then(|| k.to_string()),
-        });
-        let (key, message) = match section {
-            Some(section) if section == "contexts" => (
-                field.to_string(),
-                "unknown key; a [contexts.NAME] table takes api_url, token, token_env, workspace and redis".to_string(),
-            ),
-            Some(section) if SECTIONS.contains(&section.as_str()) => {
-                let allowed: Vec<&str> = KEYS
-                    .iter()
-                    .filter_map(|(k, _)| k.strip_prefix(&format!("{section}.")))
-                    .collect();
-                (
-                    format!("{section}.{field}"),
-                    format!("unknown key; [{section}] takes {}", allowed.join(", ")),
-                )
-            }
-            _ => (
-                field.to_string(),
-                format!(
-                    "unknown section or key; the sections are {}",
-                    SECTIONS.join(", ")
-                ),
-            ),
-        };
-        return file_error(path, line, Some(key), message);
-    }
-    // Wrong types and values: say what the key takes.
-    if let Some(found) = first_line
-        .strip_prefix("invalid type: ")
-        .or_else(|| first_line.strip_prefix("invalid value: "))
-    {
-        let found = found.split([',', ' ']).next().unwrap_or("");
-        let found = match found {
-            "string" => "a string",
-            "integer" => "an integer",
-            "boolean" => "true/false",
-            "floating" => "a decimal number",
-            "sequence" => "an array",
-            "map" => "a table",
-            _ => "something else",
-        };
-        let expect = located.as_deref().and_then(|k| {
-            KEYS.iter()
-                .find(|(name, _)| *name == k)
-                .map(|(_, what)| (*what).to_string())
-                .or_else(|| SECTIONS.contains(&k).then(|| format!("a table [{k}]")))
-        });
-        let header = located
-            .as_deref()
-            .filter(|k| SECTIONS.contains(k))
-            .filter(|k| {
-                text.lines()
-                    .nth(line - 1)
-                    .is_some_and(|l| l.trim_start().starts_with(&format!("[[{k}")))
-            });
-        if let Some(k) = header {
-            let message = format!("[[{k}]] makes an array of tables; write [{k}]");
-            return file_error(path, line, located.clone(), message);
-        }
-        let message = match expect {
-            Some(what) => format!("must be {what}, not {found}"),
-            None => format!("this value has the wrong type ({found})"),
-        };
-        return file_error(path, line, located, message);
-    }
-    let detail = raw
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ");
-    let message = if detail.starts_with("duplicate key") {
-        "the key is set twice; keep one".to_string()
-    } else {
-        format!("this is not valid TOML ({detail})")
-    };
-    file_error(path, line, located, message)
-}
-
-fn file_error(path: &Path, line: usize, key: Option<String>, message: String) -> ConfigError {
-    ConfigError::File {
-        path: path.to_path_buf(),
-        line,
-        key,
-        message,
-    }
-}
-
-fn between<'a>(s: &'a str, open: &str, close: &str) -> Option<&'a str> {
-    let rest = &s[s.find(open)? + open.len()..];
-    Some(&rest[..rest.find(close)?])
-}
-
-/// The `section.key` written at byte `at` (the key on that line, under the
-/// nearest table header above), or the section name for a header line.
-fn key_at(text: &str, at: usize) -> Option<String> {
-    let line_start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
-    let line_end = text[line_start..]
-        .find('\n')
-        .map_or(text.len(), |i| line_start + i);
-    let line = text[line_start..line_end].trim();
-    if let Some(h) = header_name(line) {
-        return Some(h);
-    }
-    let key = line.split_once('=')?.0.trim().trim_matches(['"', '\'']);
-    if key.is_empty() || key.starts_with('#') {
-        return None;
-    }
-    let section = text[..line_start]
-        .lines()
-        .rev()
-        .find_map(|l| header_name(l.trim()));
-    Some(match section {
-        Some(s) => format!("{s}.{key}"),
-        None => key.to_string(),
-    })
-}
-
-fn header_name(line: &str) -> Option<String> {
-    let inner = line.strip_prefix('[')?;
-    let inner = inner.trim_start_matches('[');
-    let end = inner.find(']')?;
-    Some(inner[..end].trim().trim_matches(['"', '\'']).to_string())
-}
-
-/// The line of `section.key` in config text (for errors found after parsing).
-fn key_line(text: &str, key: &str) -> Option<usize> {
-    // The last dot: `contexts.prod.api_url` is key `api_url` of [contexts.prod].
-    let (want_section, want_key) = key.rsplit_once('.')?;
-    let mut section: Option<String> = None;
-    let mut found = None;
-    for (i, line) in text.lines().enumerate() {
-        let l = line.trim();
-        if let Some(h) = header_name(l) {
-            section = Some(h);
-            continue;
-        }
-        let Some((k, _)) = l.split_once('=') else {
-            continue;
-        };
-        let k = k.trim().trim_matches(['"', '\'']);
-        let full_match = section.as_deref() == Some(want_section) && k == want_key;
-        let dotted = section.is_none() && k == key;
-        if full_match || dotted {
-            found = Some(i + 1);
-        }
-    }
-    found
-}
-
 mod contexts;
+mod errors;
+mod keys;
+mod spans;
 pub use contexts::{ContextSection, ContextSummary, context_env};
+use errors::toml_error;
+pub use errors::{ConfigError, Origin};
+pub use keys::{KEYS, Key, Range, example};
+pub use spans::line_of;
 
 #[cfg(test)]
 mod tests;

@@ -85,6 +85,8 @@ pub fn run(mut cli: Cli) -> i32 {
     if settings.as_ref().is_some_and(|s| s.read_only) {
         cli.global.read_only = true;
     }
+    // Resolved once: the commands read them from here.
+    cli.global.settings = settings;
     let _log_guard = crate::logging::init(&data_dir, &filter).ok();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -196,7 +198,7 @@ fn config(global: &super::Global, cmd: ConfigCmd) -> Outcome {
     let env = |k: &str| std::env::var(k).ok();
     match cmd {
         ConfigCmd::Path => print(&config::describe_locations(global.config.as_deref(), &env)),
-        ConfigCmd::Example => print(config::EXAMPLE),
+        ConfigCmd::Example => print(&config::example()),
         ConfigCmd::Show => {
             // The settings every other command resolves: every flag counts.
             let settings = super::serve_cmd::settings(global)?;

@@ -42,6 +42,8 @@ async fn connect(g: &mut Global, name: String) -> Result<Arc<dyn Platform>, Stri
     g.api = None;
     g.workspace = None;
     g.redis = None;
+    // Another context: resolve its settings afresh.
+    g.settings = None;
     let api = super::serve_cmd::api_options(g)
         .map_err(|f| f.message)?
         .ok_or_else(|| {

@@ -87,6 +87,10 @@ pub struct Global {
     /// Log filter for the log file (a level, or RUST_LOG-style directives).
     #[arg(long, global = true, value_name = "FILTER")]
     pub log: Option<String>,
+    /// The settings these flags resolve to, once resolved (`cli::run` does it
+    /// once per process; every command then reads them from here).
+    #[arg(skip)]
+    pub settings: Option<crate::config::Settings>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

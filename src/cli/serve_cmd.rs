@@ -15,8 +15,12 @@ fn env(key: &str) -> Option<String> {
     std::env::var(key).ok()
 }
 
-/// The settings: flag > environment > config file > default.
+/// The settings: flag > environment > config file > default (resolved
+/// once: `cli::run` keeps them in `global.settings`).
 pub(super) fn settings(global: &Global) -> Result<Settings, Failure> {
+    if let Some(s) = &global.settings {
+        return Ok(s.clone());
+    }
     let usage = |e: crate::config::ConfigError| Failure::new(exit::USAGE, e.to_string());
     if let Some(url) = &global.redis
         && crate::config::redacted_url(url) != *url

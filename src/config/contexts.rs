@@ -105,7 +105,7 @@ impl FileConfig {
             line: self
                 .source
                 .as_ref()
-                .and_then(|s| super::key_line(&s.text, &format!("contexts.{name}.{key}"))),
+                .and_then(|s| s.spans.line(&format!("contexts.{name}.{key}"))),
             key,
         };
         let mut origins = BTreeMap::new();

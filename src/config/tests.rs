@@ -350,7 +350,7 @@ fn the_example_parses_and_documents_every_key() {
     // Every key uncommented: it parses (no unknown key, no wrong type),
     // sets every key there is, and resolves with the documented defaults.
     let all = file(&example_uncommented());
-    let all_keys: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+    let all_keys: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
     assert_eq!(all.present_keys(), all_keys);
     let s = Settings::resolve(&Overrides::default(), &no_env, Some(all)).unwrap();
     assert_eq!(s.stream_key, DEFAULT_STREAM_KEY);
@@ -525,4 +525,51 @@ fn child_env_is_a_list_of_names_or_prefixes() {
     .to_string();
     assert!(e.contains("key `runtime.child_env`"), "{e}");
     assert!(e.contains("'AWS-*' is not a variable name"), "{e}");
+}
+
+/// `config.example.toml` is generated from the key table; run with
+/// `UPDATE_CONFIG_EXAMPLE=1` to rewrite it after changing a key.
+#[test]
+fn the_example_file_is_the_key_table() {
+    let want = example();
+    if std::env::var_os("UPDATE_CONFIG_EXAMPLE").is_some() && EXAMPLE != want {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+        std::fs::write(path, &want).unwrap();
+        return;
+    }
+    assert_eq!(
+        EXAMPLE, want,
+        "config.example.toml is stale; run UPDATE_CONFIG_EXAMPLE=1 cargo test --lib config"
+    );
+    // Each key's environment variable and flag are in its comment.
+    for k in KEYS {
+        let doc = k.doc.join(" ");
+        for name in k.env.into_iter().chain(k.flag) {
+            assert!(doc.contains(name), "{}: {name} is not documented", k.name);
+        }
+    }
+}
+
+#[test]
+fn the_default_settings_show_as_the_example_does() {
+    // Keys whose example is their default show it in `config show`.
+    let shown = Settings::default().describe();
+    for name in [
+        "backend.poll_ms",
+        "redis.stream_key",
+        "redis.maxlen",
+        "redis.agentarea_pubsub",
+        "ui.theme",
+        "ui.keymap",
+        "ui.read_only",
+        "ui.refresh_ms",
+        "ui.on_hangup",
+        "runtime.health_interval_secs",
+        "log.level",
+    ] {
+        let k = KEYS.iter().find(|k| k.name == name).unwrap();
+        let want = format!("{name} = {}  # the default\n", k.example.trim_matches('"'));
+        assert!(shown.contains(&want), "{want:?} not in {shown}");
+    }
+    assert_eq!(shown.lines().count(), KEYS.len());
 }

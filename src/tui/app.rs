@@ -1848,8 +1848,8 @@ impl App {
             Action::Undo | Action::Redo => Vec::new(),
             // Only the quit prompt binds these.
             Action::Detach | Action::StopAndQuit => Vec::new(),
-            // Only the conflict screen, the confirmation and the `:` line
-            // bind these.
+            // Only the conflict screen, the confirmation, the `:` line, the
+            // picker and the editor bind these.
             Action::ReloadTheirs
             | Action::Overwrite
             | Action::Merge
@@ -1861,7 +1861,17 @@ impl App {
             | Action::Choose
             | Action::Complete
             | Action::Restore
-            | Action::Discard => Vec::new(),
+            | Action::Discard
+            | Action::Choose1
+            | Action::Choose2
+            | Action::Choose3
+            | Action::Choose4
+            | Action::Choose5
+            | Action::Choose6
+            | Action::Choose7
+            | Action::Choose8
+            | Action::Choose9
+            | Action::JumpToProblem => Vec::new(),
             Action::Quit => self.request_quit(),
             Action::Help => {
                 self.overlay = Some(Overlay::Help { scroll: 0 });
@@ -2375,9 +2385,9 @@ impl App {
 
     fn overlay_key(&mut self, ov: Overlay, k: KeyEvent) -> Vec<Command> {
         let ctrl_c = k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
-        // Help and the raw view scroll and close with the keymap's global
-        // keys (up, down, page up/down; back, quit, help), enter closes too.
-        let global = self.keymap.action(View::Global, &k);
+        // Help and the raw view scroll and close with the keymap's [pager]
+        // keys, and the global ones (up, down, page up/down; back, quit, help).
+        let global = self.keymap.action(View::Pager, &k);
         match ov {
             Overlay::Help { scroll } | Overlay::Raw { scroll, .. }
                 if matches!(
@@ -2409,9 +2419,7 @@ impl App {
                 Vec::new()
             }
             Overlay::Help { .. } | Overlay::Raw { .. } => {
-                let closes = matches!(global, Some(Action::Back | Action::Quit | Action::Help))
-                    || k.code == KeyCode::Enter
-                    || ctrl_c;
+                let closes = matches!(global, Some(Action::Back | Action::Quit | Action::Help));
                 if !closes {
                     self.overlay = Some(ov);
                 }
@@ -2452,7 +2460,6 @@ impl App {
             },
             Overlay::Confirm(mut c) => {
                 let answer = match self.keymap.action(View::Confirm, &k) {
-                    _ if ctrl_c => Some(false),
                     Some(Action::Yes) => Some(true),
                     Some(Action::Back) => Some(false),
                     Some(Action::Choose) => Some(c.yes_focused),

@@ -191,8 +191,8 @@ fn write(dir: &Path, name: &str, svg: &str) -> Result<PathBuf, String> {
 /// theme) into `dir`; returns the files written.
 pub fn write_all(dir: &Path) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let keymap = Keymap::preset("default")?;
-    let dark = Theme::preset("default")?;
+    let keymap = Keymap::preset("default").map_err(|e| e.to_string())?;
+    let dark = Theme::preset("default").map_err(|e| e.to_string())?;
     let mut files = Vec::new();
     let mut all = scenes(&dark, &keymap);
     for (name, app) in all.iter_mut() {
@@ -200,7 +200,7 @@ pub fn write_all(dir: &Path) -> Result<Vec<PathBuf>, String> {
         let buf = render_to_buffer(W, H, |f| views::render(f, app))?;
         files.push(write(dir, name, &buf_svg(&buf, &SvgOptions::default()))?);
     }
-    let light = Theme::preset("light")?;
+    let light = Theme::preset("light").map_err(|e| e.to_string())?;
     let mut a = fixtures::app(light, keymap);
     a.prepare();
     let buf = render_to_buffer(W, H, |f| views::render(f, &a))?;

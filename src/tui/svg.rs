@@ -326,7 +326,7 @@ pub fn kit_gallery(
 ) -> Result<Vec<(&'static str, Buffer)>, String> {
     use crate::tui::conflict::{ConflictScreen, Theirs};
     use crate::tui::editor::{Editor, EditorMode};
-    let keymap = crate::tui::keymap::Keymap::preset("default")?;
+    let keymap = crate::tui::keymap::Keymap::preset("default").map_err(|e| e.to_string())?;
     use crate::tui::templates::{TemplatePicker, all as templates};
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 

@@ -6,7 +6,7 @@
 use crate::domain::spec::ProviderKind;
 use crate::tui::keymap::{Action, Keymap, View};
 use crate::tui::theme::Theme;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -192,8 +192,8 @@ impl TemplatePicker {
         self.state.select(Some(i.min(self.len() - 1)));
     }
 
-    /// The keymap's `[picker]` keys move, choose and cancel; digits 1-9
-    /// (when the keymap does not bind them) choose by number.
+    /// The keymap's `[picker]` keys move, choose (also by number:
+    /// `choose_1`..`choose_9`) and cancel.
     pub fn handle_key(&mut self, keymap: &Keymap, key: KeyEvent) -> PickerOutcome {
         let i = self.state.selected().unwrap_or(0);
         let n = self.len();
@@ -204,18 +204,15 @@ impl TemplatePicker {
             Some(Action::Bottom) => self.select(n - 1),
             Some(Action::Choose) => return PickerOutcome::Chosen(self.selected()),
             Some(Action::Back) => return PickerOutcome::Cancel,
-            Some(_) => {}
-            None => {
-                if let KeyCode::Char(c @ '1'..='9') = key.code
-                    && !key.modifiers.contains(KeyModifiers::CONTROL)
+            Some(a) => {
+                if let Some(number) = a.number()
+                    && number <= n
                 {
-                    let idx = c as usize - '1' as usize;
-                    if idx < n {
-                        self.select(idx);
-                        return PickerOutcome::Chosen(self.selected());
-                    }
+                    self.select(number - 1);
+                    return PickerOutcome::Chosen(self.selected());
                 }
             }
+            None => {}
         }
         PickerOutcome::None
     }
@@ -321,6 +318,7 @@ impl TemplatePicker {
 mod tests {
     use super::*;
     use crate::domain::spec;
+    use crossterm::event::{KeyCode, KeyModifiers};
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
 

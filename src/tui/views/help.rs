@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-const SECTIONS: [(View, &str); 11] = [
+const SECTIONS: [(View, &str); 13] = [
     (View::Instances, "Instances"),
     (View::Detail, "Detail"),
     (View::Events, "Events"),
@@ -32,6 +32,8 @@ const SECTIONS: [(View, &str); 11] = [
         View::Drafts,
         "Drafts prompt (unsaved edits from an earlier session)",
     ),
+    (View::Pager, "Help and raw view"),
+    (View::Unsaved, "Unsaved changes (leaving the editor)"),
 ];
 
 /// What the editor's help says about the environment a server starts with.
@@ -43,8 +45,7 @@ pub const CHILD_ENV_HELP: [&str; 4] = [
 ];
 
 /// The text area's own keys (tui-textarea's), which no keymap changes.
-const EDITING: [(&str, &str); 14] = [
-    ("f8", "jump to the first problem"),
+const EDITING: [(&str, &str); 13] = [
     ("enter", "new line, keeping the indent"),
     ("tab", "indent (two spaces)"),
     ("arrows, ctrl-f/b/p/n", "move"),
