@@ -10,12 +10,12 @@
 
 use super::{
     ActionOutcome, BackendInfo, EventQuery, McpOp, Platform, PlatformError, PlatformEvent, Result,
-    ToolCallResult, ToolInfo,
+    StatusReport, ToolCallResult, ToolInfo,
 };
 use crate::domain::spec::{self, Report};
 use crate::domain::{DesiredState, Envelope, Instance, InstancePatch, NewInstance, Precondition};
 use crate::paths::DataDir;
-use crate::store::{StatusReport, Store};
+use crate::store::Store;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::fs::{File, OpenOptions};

@@ -12,6 +12,7 @@ pub mod once;
 pub mod profile;
 mod read_only;
 pub mod readback;
+pub mod tools;
 
 pub use profile::BackendProfile;
 pub use read_only::ReadOnly;
@@ -67,12 +68,7 @@ impl PlatformError {
 
 pub type Result<T, E = PlatformError> = std::result::Result<T, E>;
 
-/// The result of one tool call (text content, the whole result, error flag).
-pub use crate::runtime::ToolCallOutcome as ToolCallResult;
-/// A request about a server's identity, resources or prompts.
-pub use crate::runtime::surface::McpOp;
-/// A discovered tool (name, description, input schema).
-pub use crate::store::ToolRecord as ToolInfo;
+pub use tools::{McpOp, StatusReport, ToolCallResult, ToolInfo};
 
 /// What a start or stop did.
 #[derive(Debug, Clone, PartialEq)]

@@ -31,8 +31,8 @@ pub mod surface;
 use crate::domain::{DesiredState, EventType, Instance, Status};
 use crate::platform::embedded::EmbeddedPlatform;
 use crate::platform::{Platform, PlatformError, PlatformEvent};
+pub use crate::platform::{StatusReport, ToolInfo};
 use crate::secrets::SecretStore;
-use crate::store::{StatusReport, ToolRecord};
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use ring::StderrRing;
@@ -45,9 +45,6 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
-
-/// A discovered tool (name, description, input schema).
-pub type ToolInfo = ToolRecord;
 
 /// Timings and limits of the runtime.
 #[derive(Debug, Clone)]

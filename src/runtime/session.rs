@@ -12,7 +12,6 @@ use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::async_rw::AsyncRwTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ServiceExt, service::ClientInitializeError};
-use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::process::Stdio;
@@ -21,19 +20,8 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
-/// A tool a server offers.
-pub use crate::store::ToolRecord as ToolInfo;
-
-/// What a tool call returned.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct ToolCallOutcome {
-    /// The server marked the result as a tool error.
-    pub is_error: bool,
-    /// The text content blocks, joined by newlines.
-    pub text: String,
-    /// The whole result as JSON.
-    pub result: Value,
-}
+/// The port's tool types, by the names the runtime has used.
+pub use crate::platform::tools::{ToolCallResult as ToolCallOutcome, ToolInfo};
 
 pub struct Session {
     client: RunningService<RoleClient, super::surface::Notices>,

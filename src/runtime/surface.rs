@@ -10,57 +10,12 @@ use rmcp::model::{
     SubscribeRequestParams,
 };
 use rmcp::service::{NotificationContext, RoleClient};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// One request about a server's surface.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum McpOp {
-    /// The initialize result: server name, version, protocol, capabilities, instructions.
-    Identity,
-    /// A ping; the answer carries its latency.
-    Ping,
-    /// `resources/list` (every page), with the time of each update notice.
-    Resources,
-    /// `resources/templates/list` (every page).
-    Templates,
-    /// `resources/read`.
-    Read { uri: String },
-    /// `resources/subscribe`: updates show in [`McpOp::Resources`].
-    Subscribe { uri: String },
-    /// The update notices kept so far (no request to the server): cheap
-    /// enough to ask once a second.
-    Updated,
-    /// `prompts/list` (every page).
-    Prompts,
-    /// `prompts/get` with arguments checked against the prompt's list first.
-    GetPrompt {
-        name: String,
-        #[serde(default)]
-        arguments: Map<String, Value>,
-    },
-}
-
-impl McpOp {
-    /// What the request does, for error sentences ("reading a resource").
-    pub fn doing(&self) -> &'static str {
-        match self {
-            McpOp::Identity => "reading the server's identity",
-            McpOp::Ping => "pinging the server",
-            McpOp::Resources => "listing resources",
-            McpOp::Templates => "listing resource templates",
-            McpOp::Read { .. } => "reading a resource",
-            McpOp::Subscribe { .. } => "subscribing to a resource",
-            McpOp::Updated => "reading resource update notices",
-            McpOp::Prompts => "listing prompts",
-            McpOp::GetPrompt { .. } => "getting a prompt",
-        }
-    }
-}
+pub use crate::platform::tools::McpOp;
 
 /// What the server told this client without being asked: the resources
 /// it said were updated (`notifications/resources/updated`), with when.

@@ -24,6 +24,8 @@ use std::path::Path;
 use std::time::Duration;
 use uuid::Uuid;
 
+/// The port's tool and status types, by the names the store has used.
+pub use crate::platform::tools::{StatusReport, ToolInfo as ToolRecord};
 pub use schema::CURRENT as SCHEMA_VERSION;
 
 fn db_err(e: rusqlite::Error) -> PlatformError {
@@ -41,64 +43,6 @@ fn now() -> DateTime<Utc> {
 
 fn parse_ts(s: &str) -> DateTime<Utc> {
     timestamp::parse_str(s).unwrap_or_default()
-}
-
-/// A runtime status report (from the MCP runtime).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct StatusReport {
-    pub status: Option<Status>,
-    pub reason: Option<String>,
-    pub tool_count: Option<Option<u32>>,
-    pub restarts: Option<u32>,
-    pub healthy_now: bool,
-    /// Record as an `MCPServerInstanceError` event with this text.
-    pub error: Option<String>,
-    /// The last good probe (kept as `last_healthy_at`), e.g. with a stop.
-    pub healthy_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-/// A tool the runtime discovered on an instance's server.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ToolRecord {
-    pub name: String,
-    #[serde(default)]
-    pub description: Option<String>,
-    /// The tool's JSON Schema for its arguments.
-    #[serde(default)]
-    pub input_schema: Value,
-    /// MCP's tool annotations as the server sent them (`readOnlyHint`,
-    /// `destructiveHint`, …); hints, not guarantees.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<Value>,
-}
-
-impl ToolRecord {
-    /// Whether calling it asks the operator first: the server marks it
-    /// destructive, or does not mark it read-only (MCP's defaults: a tool
-    /// may change things, destructively, unless it says otherwise).
-    pub fn needs_confirmation(&self) -> bool {
-        let hint = |k: &str| {
-            self.annotations
-                .as_ref()
-                .and_then(|a| a.get(k))
-                .and_then(Value::as_bool)
-        };
-        hint("destructiveHint") == Some(true) || hint("readOnlyHint") != Some(true)
-    }
-
-    /// Why it asks, in one sentence (see [`ToolRecord::needs_confirmation`]).
-    pub fn confirmation_reason(&self) -> &'static str {
-        let destructive = self
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get("destructiveHint"))
-            .and_then(Value::as_bool);
-        if destructive == Some(true) {
-            "The server marks this tool destructive."
-        } else {
-            "The server does not mark this tool read-only: it may change things."
-        }
-    }
 }
 
 /// Where a fault is injected (tests only): after the state write, before
