@@ -5,6 +5,7 @@ pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod host;
 pub mod logging;
 pub mod paths;
 pub mod platform;

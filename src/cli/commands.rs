@@ -2,6 +2,7 @@ use super::output::{self, inert};
 use super::{Cli, Command, ConfigCmd, EventsArgs, InstancesCmd, LogsCmd, Output, exit};
 use crate::domain::spec::{self, Report, Severity};
 use crate::domain::{InstanceDocument, InstancePatch, NewInstance, Precondition};
+use crate::host::{Hosted, RelayWhen};
 use crate::paths::{self, DataDir};
 use crate::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
 use crate::platform::profile::Route;
@@ -238,30 +239,18 @@ async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
     }
     let redis = crate::bus::RedisConfig::from_settings(&settings)
         .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
-    let embedded = Arc::new(EmbeddedPlatform::open(
-        dir.clone(),
-        EmbeddedOptions {
-            role: Role::Console,
-            host_runtime: true,
-        },
-    )?);
     let runtime_cfg = super::serve_cmd::runtime_config(&settings);
-    let host = crate::runtime::Host::start(
+    let embedded = Hosted::open(dir, Role::Console, &runtime_cfg)?;
+    // With Redis: the runtime host publishes the outbox, and every console
+    // watches the stream (its state shows in the header).
+    let hosted = Hosted::start(
         embedded.clone(),
         Role::Console,
         runtime_cfg,
+        redis.clone(),
+        RelayWhen::IfHosting,
         std::time::Duration::from_secs(2),
     );
-    // With Redis: the runtime host publishes the outbox, and every console
-    // watches the stream (its state shows in the header).
-    let relay = match &redis {
-        Some(cfg) if embedded.is_runtime_host() => Some(crate::bus::Relay::spawn_shared(
-            cfg.clone(),
-            embedded.store(),
-            embedded.outbox_wake(),
-        )),
-        _ => None,
-    };
     // The backfill is sent once: start the watcher when the console listens.
     // The sink also remembers the source's last state, for a subscriber
     // that arrives after it was announced.
@@ -288,13 +277,10 @@ async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
     }
     let detach = matches!(out, Ok(crate::tui::Ending::Detach)) && embedded.is_runtime_host();
     if detach {
-        return super::host::detach(dir, global, &embedded, host, relay).await;
+        return super::host::detach(dir, global, hosted).await;
     }
     // Stop every managed process, then flush what is left of the outbox.
-    host.shutdown().await;
-    if let Some(relay) = relay {
-        relay.shutdown().await;
-    }
+    hosted.shutdown().await;
     out.map(|_| ())
 }
 
@@ -338,16 +324,16 @@ fn open_cli_platform(
             None,
         ),
         None => {
-            let e = Arc::new(EmbeddedPlatform::open(
+            // A tool call nobody hosts runs here, as the config says.
+            let settings = super::serve_cmd::settings(global)?;
+            let e = Arc::new(crate::host::open_embedded_with(
                 dir.clone(),
                 EmbeddedOptions {
                     role: Role::Cli,
                     host_runtime: false,
                 },
+                super::serve_cmd::runtime_config(&settings),
             )?);
-            // A tool call nobody hosts runs here, as the config says.
-            let settings = super::serve_cmd::settings(global)?;
-            e.set_runtime_config(super::serve_cmd::runtime_config(&settings));
             (e.clone(), Some(e))
         }
     };

@@ -6,13 +6,13 @@
 use super::commands::{Failure, print};
 use super::{Global, HostCmd, Output, exit};
 use crate::domain::{DesiredState, Status};
+use crate::host::{Hosted, RelayWhen};
 use crate::paths::DataDir;
 use crate::platform::Platform;
 use crate::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, LockHolder, Role, RuntimeLock};
 use serde_json::json;
 use std::os::unix::process::CommandExt;
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 type Outcome = Result<(), Failure>;
@@ -48,14 +48,8 @@ async fn run(dir: &DataDir, global: &Global) -> Outcome {
     let settings = super::serve_cmd::settings(global)?;
     let redis =
         crate::platform::api::redis_config(&settings).map_err(|e| Failure::new(exit::USAGE, e))?;
-    let embedded = Arc::new(EmbeddedPlatform::open(
-        dir.clone(),
-        EmbeddedOptions {
-            role: Role::Host,
-            host_runtime: true,
-        },
-    )?);
     let runtime_cfg = super::serve_cmd::runtime_config(&settings);
+    let embedded = Hosted::open(dir, Role::Host, &runtime_cfg)?;
     if !embedded.is_runtime_host() {
         tracing::info!(
             "another process hosts the runtime; the background host takes it over when it lets go"
@@ -63,13 +57,14 @@ async fn run(dir: &DataDir, global: &Global) -> Outcome {
     }
     // A short retry: a console that detaches lets go right after its
     // servers stopped, and the instances should not wait long.
-    let host = crate::runtime::Host::start(
+    let hosted = Hosted::start(
         embedded.clone(),
         Role::Host,
         runtime_cfg,
+        redis,
+        RelayWhen::Always,
         Duration::from_millis(100),
     );
-    let relay = redis.map(|cfg| crate::serve::start_relay(&embedded, cfg));
     tracing::info!(pid = std::process::id(), "background host running");
     say(&format!(
         "aacon: hosting the runtime of {} (pid {}){}; SIGTERM or Ctrl-C stops it and its instances",
@@ -83,10 +78,7 @@ async fn run(dir: &DataDir, global: &Global) -> Outcome {
     ));
     wait_for_stop().await;
     tracing::info!("background host stopping");
-    host.shutdown().await;
-    if let Some(relay) = relay {
-        relay.shutdown().await;
-    }
+    hosted.shutdown().await;
     tracing::info!("background host stopped");
     say("aacon: stopped");
     Ok(())
@@ -361,21 +353,12 @@ fn say(line: &str) {
 /// background host, stop this console's servers without reporting them
 /// stopped, let go of the runtime lock, and wait for the host to hold it.
 /// Stdio servers cannot be handed over: the new host starts them again.
-pub(super) async fn detach(
-    dir: &DataDir,
-    global: &Global,
-    embedded: &EmbeddedPlatform,
-    host: crate::runtime::Host,
-    relay: Option<crate::bus::RelayHandle>,
-) -> Outcome {
+pub(super) async fn detach(dir: &DataDir, global: &Global, hosted: Hosted) -> Outcome {
     let pid = match spawn_background(dir, global) {
         Ok(pid) => pid,
         Err(e) => {
             tracing::error!(error = %e, "cannot detach: no background host");
-            host.shutdown().await;
-            if let Some(relay) = relay {
-                relay.shutdown().await;
-            }
+            hosted.shutdown().await;
             return Err(Failure::new(
                 exit::RUNTIME,
                 format!(
@@ -388,11 +371,7 @@ pub(super) async fn detach(
     say(&format!(
         "aacon: detaching: a background host (pid {pid}) takes the instances over; stdio servers restart under it"
     ));
-    host.hand_over().await;
-    if let Some(relay) = relay {
-        relay.shutdown().await;
-    }
-    embedded.release_runtime();
+    hosted.hand_over().await;
     if wait_for_holder(dir, pid, TAKEOVER_WAIT).await {
         tracing::info!(pid, "the background host took the runtime over");
         say(&format!(

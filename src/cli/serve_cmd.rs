@@ -3,9 +3,10 @@
 use super::commands::Failure;
 use super::{Global, ServeArgs, exit};
 use crate::config::{self, Overrides, Settings};
+use crate::host::{Hosted, RelayWhen};
 use crate::paths::DataDir;
 use crate::platform::api::{ApiOptions, ApiToken};
-use crate::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
+use crate::platform::embedded::{EmbeddedPlatform, Role};
 use crate::platform::{Platform, ReadOnly};
 use crate::serve::{ServeOptions, Server, shutdown_signal};
 use std::io::Write;
@@ -67,13 +68,8 @@ pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Re
         .map(|t| ApiToken::new(t.expose()))
         .transpose()
         .map_err(|e| Failure::new(exit::USAGE, e))?;
-    let embedded = Arc::new(EmbeddedPlatform::open(
-        dir.clone(),
-        EmbeddedOptions {
-            role: Role::Serve,
-            host_runtime: true,
-        },
-    )?);
+    let runtime_cfg = runtime_config(&settings);
+    let embedded = Hosted::open(dir, Role::Serve, &runtime_cfg)?;
     let platform: Arc<dyn Platform> = if global.read_only {
         Arc::new(ReadOnly(embedded.clone()))
     } else {
@@ -90,33 +86,28 @@ pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Re
     )
     .await
     .map_err(|e| Failure::new(exit::USAGE, e))?;
-    // Host the runtime (now, or when the current host exits); on shutdown
-    // stop every managed process before the outbox's last flush.
-    let runtime_cfg = runtime_config(&settings);
-    let host = crate::runtime::Host::start(
-        embedded.clone(),
-        Role::Serve,
-        runtime_cfg,
-        std::time::Duration::from_secs(2),
-    );
-    server.on_shutdown(Box::new(move || {
-        Box::pin(async move {
-            host.shutdown().await;
-        })
-    }));
-    if let Some(cfg) = redis {
+    // Host the runtime (now, or when the current host exits) and publish
+    // the outbox to Redis; on shutdown stop every managed process before
+    // the outbox's last flush.
+    if let Some(cfg) = &redis {
         eprintln!(
             "aacon: publishing events to {cfg} stream {}",
             cfg.stream_key
         );
-        let relay = crate::serve::start_relay(&embedded, cfg);
-        server.on_shutdown(Box::new(move || {
-            Box::pin(async move {
-                // One last flush of the outbox.
-                relay.shutdown().await;
-            })
-        }));
     }
+    let hosted = Hosted::start(
+        embedded.clone(),
+        Role::Serve,
+        runtime_cfg,
+        redis,
+        RelayWhen::Always,
+        std::time::Duration::from_secs(2),
+    );
+    server.on_shutdown(Box::new(move || {
+        Box::pin(async move {
+            hosted.shutdown().await;
+        })
+    }));
     run(server, &embedded, has_token, global.read_only).await
 }
 

@@ -6,6 +6,7 @@
 //! hidden in the UI.
 
 pub mod api;
+mod argcheck;
 pub mod embedded;
 pub mod names;
 pub mod once;
@@ -68,7 +69,9 @@ impl PlatformError {
 
 pub type Result<T, E = PlatformError> = std::result::Result<T, E>;
 
-pub use tools::{McpOp, StatusReport, ToolCallResult, ToolInfo};
+pub use tools::{
+    ArgError, McpOp, RuntimePort, StatusReport, ToolCallResult, ToolError, ToolInfo, ToolSessions,
+};
 
 /// What a start or stop did.
 #[derive(Debug, Clone, PartialEq)]

@@ -15,7 +15,6 @@
 //! shared event log, so CLI commands from other processes arrive too); the
 //! Redis consumer group, when it lands, feeds the same `handle_event`.
 
-pub mod argcheck;
 pub mod catalog;
 pub mod childenv;
 pub mod content;
@@ -25,20 +24,20 @@ pub mod procs;
 mod restart;
 pub mod ring;
 pub mod session;
-pub mod socket;
+mod sessions;
 pub mod surface;
 
 use crate::domain::{DesiredState, EventType, Instance, Status};
-use crate::platform::embedded::EmbeddedPlatform;
-use crate::platform::{Platform, PlatformError, PlatformEvent};
+use crate::platform::{PlatformError, PlatformEvent, RuntimePort, ToolError};
 pub use crate::platform::{StatusReport, ToolInfo};
 use crate::secrets::SecretStore;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use ring::StderrRing;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use session::Session;
 pub use session::ToolCallOutcome;
+pub use sessions::{LiveSessions, OneShot};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -76,7 +75,8 @@ pub struct RuntimeConfig {
     pub stderr_lines: usize,
     /// Kill every managed process group if this process panics.
     pub kill_on_panic: bool,
-    /// Answer other local aacon processes on `runtime.sock` in the data dir.
+    /// Answer other local aacon processes on `runtime.sock` in the data dir
+    /// (the host opens it: [`crate::host::spawn_runtime`]).
     pub socket: bool,
     /// The variables of our environment a managed process inherits
     /// (`NAME` or `PREFIX*`); the spec's own variables come on top.
@@ -123,7 +123,7 @@ struct Live {
 }
 
 struct Shared {
-    platform: Arc<EmbeddedPlatform>,
+    platform: Arc<dyn RuntimePort>,
     cfg: RuntimeConfig,
     secrets: SecretStore,
     http: reqwest::Client,
@@ -159,21 +159,12 @@ pub struct RuntimeHandle {
     socket: Option<(JoinHandle<()>, std::path::PathBuf)>,
 }
 
-/// Why a call through the runtime failed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CallError {
-    /// The instance has no live session in this runtime.
-    NotRunning(String),
-    /// The call itself failed (bad arguments, the server's error, a timeout).
-    Failed(String),
-}
-
 pub struct Runtime;
 
 impl Runtime {
     /// Start the runtime on `platform`: reconcile now (bring up what should
     /// run), then follow events.
-    pub fn spawn(platform: Arc<EmbeddedPlatform>, cfg: RuntimeConfig) -> RuntimeHandle {
+    pub fn spawn(platform: Arc<dyn RuntimePort>, cfg: RuntimeConfig) -> RuntimeHandle {
         if cfg.kill_on_panic {
             procs::install_panic_hook();
         }
@@ -193,28 +184,16 @@ impl Runtime {
         // others over the socket) reach this runtime's live sessions.
         shared
             .platform
-            .attach_runtime(LiveRuntime(Arc::downgrade(&shared)));
+            .attach_sessions(Arc::new(LiveSessions(Arc::downgrade(&shared))));
         let supervisors = Arc::new(tokio::sync::Mutex::new(HashMap::new()));
         let (stop_main, stop_rx) = watch::channel(false);
         let main = tokio::spawn(main_loop(shared.clone(), supervisors.clone(), stop_rx));
-        let socket = if shared.cfg.socket {
-            let path = shared.platform.data_dir().socket();
-            match socket::start(shared.clone(), path.clone()) {
-                Ok(task) => Some((task, path)),
-                Err(e) => {
-                    tracing::warn!(error = %e, path = %path.display(), "cannot open the runtime socket; other aacon processes cannot reach this runtime");
-                    None
-                }
-            }
-        } else {
-            None
-        };
         RuntimeHandle {
             shared,
             supervisors,
             stop_main,
             main: Some(main),
-            socket,
+            socket: None,
         }
     }
 }
@@ -225,7 +204,7 @@ async fn main_loop(
     mut stop: watch::Receiver<bool>,
 ) {
     // Subscribe first, so nothing falls between the first list and the stream.
-    let mut rx = shared.platform.subscribe();
+    let mut rx = shared.platform.follow();
     reconcile_all(&shared, &sups).await;
     let mut tick = tokio::time::interval(shared.cfg.reconcile_interval);
     tick.tick().await;
@@ -262,7 +241,7 @@ async fn reconcile_all(
     shared: &Arc<Shared>,
     sups: &Arc<tokio::sync::Mutex<HashMap<Uuid, Supervisor>>>,
 ) {
-    let list = match shared.platform.list().await {
+    let list = match shared.platform.instances().await {
         Ok(l) => l,
         Err(e) => {
             tracing::warn!(error = %e, "runtime cannot list instances");
@@ -310,7 +289,7 @@ async fn reconcile_one(
     id: Uuid,
     correlation_id: Option<String>,
 ) {
-    let found = shared.platform.get(&id.to_string()).await;
+    let found = shared.platform.instance(id).await;
     let mut map = sups.lock().await;
     match found {
         Ok(inst) => apply(shared, &mut map, &inst, correlation_id),
@@ -428,33 +407,25 @@ impl Shared {
         id: Uuid,
         tool: &str,
         args: Value,
-    ) -> Result<ToolCallOutcome, CallError> {
+    ) -> Result<ToolCallOutcome, ToolError> {
         let (peer, tools) = self.with_live(id, |l| (l.peer.clone(), l.tools.clone()));
         let Some(peer) = peer else {
-            return Err(CallError::NotRunning(
-                "the instance is not running in this runtime; start it first".into(),
-            ));
+            return Err(not_running());
         };
-        let args = check_args(&tools, tool, args).map_err(CallError::Failed)?;
-        session::call_tool(&peer, tool, args, self.cfg.call_timeout)
-            .await
-            .map_err(CallError::Failed)
+        let args = crate::platform::tools::check_args(&tools, tool, args)?;
+        session::call_tool(&peer, tool, args, self.cfg.call_timeout).await
     }
 
-    async fn mcp(&self, id: Uuid, op: surface::McpOp) -> Result<Value, CallError> {
+    async fn mcp(&self, id: Uuid, op: surface::McpOp) -> Result<Value, ToolError> {
         let (peer, notices) = self.with_live(id, |l| (l.peer.clone(), l.notices.clone()));
         let Some(peer) = peer else {
-            return Err(CallError::NotRunning(
-                "the instance is not running in this runtime; start it first".into(),
-            ));
+            return Err(not_running());
         };
         let uri = match &op {
             surface::McpOp::Subscribe { uri } => Some(uri.clone()),
             _ => None,
         };
-        let out = surface::run(&peer, notices.as_ref(), op, self.cfg.call_timeout)
-            .await
-            .map_err(CallError::Failed)?;
+        let out = surface::run(&peer, notices.as_ref(), op, self.cfg.call_timeout).await?;
         if let Some(uri) = uri {
             self.with_live(id, |l| {
                 // Bounded like the notices.
@@ -520,15 +491,7 @@ impl Shared {
     }
 
     async fn store_tools(&self, id: Uuid, tools: Vec<ToolInfo>) {
-        let store = self.platform.store();
-        let r = tokio::task::spawn_blocking(move || {
-            let mut s = store
-                .lock()
-                .map_err(|_| PlatformError::Internal("the store lock is poisoned".into()))?;
-            s.set_tools(id, &tools)
-        })
-        .await;
-        if let Ok(Err(e)) | Err(e) = r.map_err(|e| PlatformError::Internal(e.to_string())) {
+        if let Err(e) = self.platform.set_tools(id, tools).await {
             tracing::warn!(error = %e, %id, "cannot store discovered tools");
         }
     }
@@ -1003,7 +966,9 @@ impl RuntimeHandle {
         if let Some(t) = live {
             return t;
         }
-        stored_tools(&self.shared.platform, id)
+        self.shared
+            .platform
+            .stored_tools(id)
             .await
             .unwrap_or_default()
     }
@@ -1036,19 +1001,14 @@ impl RuntimeHandle {
         id: Uuid,
         tool: &str,
         args: Value,
-    ) -> Result<ToolCallOutcome, String> {
-        self.shared
-            .call_tool(id, tool, args)
-            .await
-            .map_err(|e| match e {
-                CallError::NotRunning(m) | CallError::Failed(m) => m,
-            })
+    ) -> Result<ToolCallOutcome, ToolError> {
+        self.shared.call_tool(id, tool, args).await
     }
 
-    /// A handle for tool calls that does not borrow the runtime, so a slow
-    /// call does not hold the host's runtime slot (and its shutdown).
-    pub fn tool_caller(&self) -> ToolCaller {
-        ToolCaller(self.shared.clone())
+    /// Close `task` (what serves the runtime's socket at `path`) and remove
+    /// the socket file when the runtime ends.
+    pub fn keep_socket(&mut self, task: JoinHandle<()>, path: std::path::PathBuf) {
+        self.socket = Some((task, path));
     }
 
     /// Stop every managed process (MCP shutdown, SIGTERM, SIGKILL) and end
@@ -1128,253 +1088,16 @@ impl Drop for RuntimeHandle {
     }
 }
 
-/// Calls tools on the runtime's live sessions; see [`RuntimeHandle::tool_caller`].
-pub struct ToolCaller(Arc<Shared>);
-
-impl ToolCaller {
-    /// As [`RuntimeHandle::call_tool`].
-    pub async fn call_tool(
-        &self,
-        id: Uuid,
-        tool: &str,
-        args: Value,
-    ) -> Result<ToolCallOutcome, String> {
-        self.0.call_tool(id, tool, args).await.map_err(|e| match e {
-            CallError::NotRunning(m) | CallError::Failed(m) => m,
-        })
-    }
-
-    /// Ask a live session about its server's surface (see [`surface`]).
-    pub async fn mcp(&self, id: Uuid, op: surface::McpOp) -> Result<Value, String> {
-        self.0.mcp(id, op).await.map_err(|e| match e {
-            CallError::NotRunning(m) | CallError::Failed(m) => m,
-        })
-    }
-
-    /// Whether the instance has a live session here.
-    pub fn is_live(&self, id: Uuid) -> bool {
-        self.0.with_live(id, |l| l.peer.is_some())
-    }
-
-    /// As [`RuntimeHandle::stderr`].
-    pub fn stderr(&self, id: Uuid) -> Vec<String> {
-        self.0.stderr_lines(id)
-    }
-
-    /// As [`RuntimeHandle::probes`].
-    pub fn probes(&self) -> Vec<crate::domain::Probe> {
-        self.0.probes()
-    }
-
-    /// The live tools of an instance, while connected here.
-    pub fn live_tools(&self, id: Uuid) -> Option<Vec<ToolInfo>> {
-        self.0
-            .with_live(id, |l| l.peer.as_ref().map(|_| l.tools.clone()))
-    }
-}
-
-/// A runtime as its platform knows it: weakly (the runtime holds the
-/// platform), gone once the runtime is dropped.
-#[derive(Clone)]
-pub struct LiveRuntime(std::sync::Weak<Shared>);
-
-impl LiveRuntime {
-    /// The runtime, if it still runs.
-    pub fn caller(&self) -> Option<ToolCaller> {
-        self.0.upgrade().map(ToolCaller)
-    }
+fn not_running() -> ToolError {
+    ToolError::NotRunning("the instance is not running in this runtime; start it first".into())
 }
 
 /// Tools as the store holds them (any process can read these).
 pub async fn stored_tools(
-    platform: &EmbeddedPlatform,
+    platform: &dyn RuntimePort,
     id: Uuid,
 ) -> Result<Vec<ToolInfo>, PlatformError> {
-    let store = platform.store();
-    tokio::task::spawn_blocking(move || {
-        store
-            .lock()
-            .map_err(|_| PlatformError::Internal("the store lock is poisoned".into()))?
-            .tools(id)
-    })
-    .await
-    .map_err(|e| PlatformError::Internal(format!("a store task failed: {e}")))?
-}
-
-/// Check `args` for `tool` against the known tools; the arguments object.
-pub fn check_args(
-    tools: &[ToolInfo],
-    tool: &str,
-    args: Value,
-) -> Result<Map<String, Value>, String> {
-    let Value::Object(map) = args else {
-        return Err("tool arguments must be a JSON object, like {\"message\": \"hi\"}".into());
-    };
-    let Some(t) = tools.iter().find(|t| t.name == tool) else {
-        let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
-        return Err(format!(
-            "the server has no tool named '{}'; it has: {}",
-            tool.chars().take(80).collect::<String>(),
-            if names.is_empty() {
-                "none".to_string()
-            } else {
-                names.join(", ")
-            }
-        ));
-    };
-    let problems = argcheck::check(&t.input_schema, &Value::Object(map.clone()));
-    if let Some(first) = problems.first() {
-        return Err(format!(
-            "the arguments do not fit the input schema of '{tool}': {first}{}",
-            if problems.len() > 1 {
-                format!(" (and {} more)", problems.len() - 1)
-            } else {
-                String::new()
-            }
-        ));
-    }
-    Ok(map)
-}
-
-/// Connect to an instance just for one tool call, then close (for
-/// `aacon tools call` when no runtime host serves it). Returns the outcome
-/// and the stderr lines seen.
-pub async fn call_tool_once(
-    platform: &EmbeddedPlatform,
-    inst: &Instance,
-    tool: &str,
-    args: Value,
-    cfg: &RuntimeConfig,
-) -> Result<ToolCallOutcome, String> {
-    let (session, tools) = open_once(platform, inst, cfg, "call its tools").await?;
-    let result = match check_args(&tools, tool, args) {
-        Ok(a) => session::call_tool(&session.peer(), tool, a, cfg.call_timeout).await,
-        Err(e) => Err(e),
-    };
-    session.shutdown(cfg.stop_grace).await;
-    result
-}
-
-/// Connect to an instance just for one request (see [`call_tool_once`]);
-/// `what` says what a container cannot do this way ("call its tools").
-async fn open_once(
-    platform: &EmbeddedPlatform,
-    inst: &Instance,
-    cfg: &RuntimeConfig,
-    what: &str,
-) -> Result<(Session, Vec<ToolInfo>), String> {
-    let secrets = SecretStore::open(platform.data_dir().root());
-    let resolved = plan::resolve(&inst.json_spec, &secrets)?;
-    let ring = Arc::new(Mutex::new(StderrRing::new(cfg.stderr_lines)));
-    if let Ok(mut r) = ring.lock() {
-        r.set_secrets(resolved.secrets.clone());
-    }
-    Ok(match resolved.plan {
-        plan::Plan::Process(p) => {
-            let base = childenv::inherited(&cfg.child_env, &[]);
-            Session::spawn(&p, cfg.init_timeout, ring, &base).await?
-        }
-        plan::Plan::Endpoint(e) => {
-            let http = reqwest::Client::new();
-            Session::connect(&e, cfg.init_timeout, &http).await?
-        }
-        plan::Plan::Container(_) => {
-            return Err(format!(
-                "instance '{}' is a container; {what} through the runtime host (open the console or run `aacon serve`)",
-                inst.name
-            ));
-        }
-    })
-}
-
-/// Connect to an instance just for one [`surface::McpOp`], then close
-/// (for `aacon resources` and `aacon prompts` when no runtime host runs it).
-pub async fn mcp_once(
-    platform: &EmbeddedPlatform,
-    inst: &Instance,
-    op: surface::McpOp,
-    cfg: &RuntimeConfig,
-) -> Result<Value, String> {
-    let what = match op {
-        surface::McpOp::Prompts | surface::McpOp::GetPrompt { .. } => "get its prompts",
-        _ => "read its resources and identity",
-    };
-    let (session, _) = open_once(platform, inst, cfg, what).await?;
-    let result = surface::run(
-        &session.peer(),
-        Some(&session.notices),
-        op,
-        cfg.call_timeout,
-    )
-    .await;
-    session.shutdown(cfg.stop_grace).await;
-    result
-}
-
-/// Runtime hosting for a console or `aacon serve`: host now if this
-/// process holds the runtime lock, else keep trying to take it over (when
-/// the current host exits) and then reconcile.
-pub struct Host {
-    runtime: Arc<tokio::sync::Mutex<Option<RuntimeHandle>>>,
-    task: JoinHandle<()>,
-}
-
-impl Host {
-    /// Start hosting on `platform` as `role`, retrying the lock every `retry`.
-    pub fn start(
-        platform: Arc<EmbeddedPlatform>,
-        role: crate::platform::embedded::Role,
-        cfg: RuntimeConfig,
-        retry: Duration,
-    ) -> Host {
-        let runtime = Arc::new(tokio::sync::Mutex::new(None));
-        let slot = runtime.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                match platform.try_take_runtime(role) {
-                    Ok(true) => {
-                        tracing::info!("this process now hosts the runtime");
-                        *slot.lock().await = Some(Runtime::spawn(platform.clone(), cfg));
-                        return;
-                    }
-                    Ok(false) => {}
-                    Err(e) => tracing::warn!(error = %e, "cannot take the runtime lock"),
-                }
-                tokio::time::sleep(retry).await;
-            }
-        });
-        Host { runtime, task }
-    }
-
-    /// Whether this process hosts the runtime now.
-    pub async fn is_hosting(&self) -> bool {
-        self.runtime.lock().await.is_some()
-    }
-
-    /// Run `f` on the runtime if this process hosts it.
-    pub async fn with<T>(&self, f: impl FnOnce(&RuntimeHandle) -> T) -> Option<T> {
-        self.runtime.lock().await.as_ref().map(f)
-    }
-
-    /// Stop trying, and shut the runtime down if it runs here.
-    pub async fn shutdown(self) {
-        self.task.abort();
-        let rt = self.runtime.lock().await.take();
-        if let Some(rt) = rt {
-            rt.shutdown().await;
-        }
-    }
-
-    /// Stop trying, and stop the runtime here without reporting, for the
-    /// next host to take over ([`RuntimeHandle::hand_over`]). The caller
-    /// then releases the runtime lock.
-    pub async fn hand_over(self) {
-        self.task.abort();
-        let rt = self.runtime.lock().await.take();
-        if let Some(rt) = rt {
-            rt.hand_over().await;
-        }
-    }
+    platform.stored_tools(id).await
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
+use crate::platform::ToolError;
 /// The port's tool types, by the names the runtime has used.
 pub use crate::platform::tools::{ToolCallResult as ToolCallOutcome, ToolInfo};
 
@@ -128,16 +129,26 @@ fn init_error(e: &ClientInitializeError) -> String {
 
 /// One sentence for a failed request.
 pub fn service_error(e: &ServiceError) -> String {
+    service_fault(e).to_string()
+}
+
+/// [`service_error`] with its kind: the server's own error, the way to it,
+/// or no answer in time.
+pub fn service_fault(e: &ServiceError) -> ToolError {
     match e {
-        ServiceError::McpError(d) => format!(
+        ServiceError::McpError(d) => ToolError::Server(format!(
             "the server answered with error {}: {}",
             d.code.0,
             short(&d.message, 300)
-        ),
-        ServiceError::TransportClosed => "the connection to the server is closed".into(),
-        ServiceError::TransportSend(t) => failure_words(&*t.error),
-        ServiceError::Timeout { timeout } => format!("no answer within {}", secs(*timeout)),
-        other => short(&other.to_string(), 200),
+        )),
+        ServiceError::TransportClosed => {
+            ToolError::Transport("the connection to the server is closed".into())
+        }
+        ServiceError::TransportSend(t) => ToolError::Transport(failure_words(&*t.error)),
+        ServiceError::Timeout { timeout } => {
+            ToolError::Timeout(format!("no answer within {}", secs(*timeout)))
+        }
+        other => ToolError::Transport(short(&other.to_string(), 200)),
     }
 }
 
@@ -624,12 +635,17 @@ pub async fn call_tool(
     tool: &str,
     args: Map<String, Value>,
     timeout: Duration,
-) -> Result<ToolCallOutcome, String> {
+) -> Result<ToolCallOutcome, ToolError> {
     let params = CallToolRequestParams::new(tool.to_string()).with_arguments(args);
     let r = tokio::time::timeout(timeout, peer.call_tool(params))
         .await
-        .map_err(|_| format!("tool '{tool}' did not answer within {}", secs(timeout)))?
-        .map_err(|e| service_error(&e))?;
+        .map_err(|_| {
+            ToolError::Timeout(format!(
+                "tool '{tool}' did not answer within {}",
+                secs(timeout)
+            ))
+        })?
+        .map_err(|e| service_fault(&e))?;
     // Text as it is; an image, audio or resource as a line saying what it
     // is and its size, never nothing.
     let text = super::content::text(&serde_json::to_value(&r.content).unwrap_or(Value::Null));

@@ -3,7 +3,8 @@
 //! (list, get). Every request goes through rmcp's client; every answer is
 //! JSON in the protocol's own shapes, bounded in size like tool results.
 
-use super::session::{MAX_RESULT_BYTES, service_error};
+use super::session::{MAX_RESULT_BYTES, service_fault};
+use crate::platform::ToolError;
 use chrono::{DateTime, Utc};
 use rmcp::model::{
     ClientRequest, GetPromptRequestParams, PingRequest, ReadResourceRequestParams,
@@ -61,7 +62,7 @@ pub async fn run(
     notices: Option<&Notices>,
     op: McpOp,
     timeout: Duration,
-) -> Result<Value, String> {
+) -> Result<Value, ToolError> {
     let doing = op.doing();
     offered(peer, &op)?;
     let work = async {
@@ -77,14 +78,14 @@ pub async fn run(
                         "ok": true,
                         "latency_ms": u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX),
                     })),
-                    Err(e) => Err(service_error(&e)),
+                    Err(e) => Err(service_fault(&e)),
                 }
             }
             McpOp::Resources => {
                 let items = peer
                     .list_all_resources()
                     .await
-                    .map_err(|e| service_error(&e))?;
+                    .map_err(|e| service_fault(&e))?;
                 let updated = notices.map(Notices::updated).unwrap_or_default();
                 Ok(bounded(json!({"resources": items, "updated": updated})))
             }
@@ -92,14 +93,14 @@ pub async fn run(
                 let items = peer
                     .list_all_resource_templates()
                     .await
-                    .map_err(|e| service_error(&e))?;
+                    .map_err(|e| service_fault(&e))?;
                 Ok(bounded(json!({"resourceTemplates": items})))
             }
             McpOp::Read { uri } => {
                 let r = peer
                     .read_resource(ReadResourceRequestParams::new(uri))
                     .await
-                    .map_err(|e| service_error(&e))?;
+                    .map_err(|e| service_fault(&e))?;
                 Ok(bounded_read(
                     serde_json::to_value(&r).unwrap_or(Value::Null),
                 ))
@@ -109,7 +110,7 @@ pub async fn run(
                 let r = peer
                     .subscribe(SubscribeRequestParams::new(uri.clone()))
                     .await;
-                r.map_err(|e| service_error(&e))?;
+                r.map_err(|e| service_fault(&e))?;
                 Ok(json!({"subscribed": uri}))
             }
             McpOp::Updated => Ok(json!({
@@ -119,34 +120,37 @@ pub async fn run(
                 let items = peer
                     .list_all_prompts()
                     .await
-                    .map_err(|e| service_error(&e))?;
+                    .map_err(|e| service_fault(&e))?;
                 Ok(bounded(json!({"prompts": items})))
             }
             McpOp::GetPrompt { name, arguments } => {
                 let prompts = peer
                     .list_all_prompts()
                     .await
-                    .map_err(|e| service_error(&e))?;
+                    .map_err(|e| service_fault(&e))?;
                 let prompts = serde_json::to_value(&prompts).unwrap_or(Value::Null);
                 check_prompt_args(prompts.as_array().map_or(&[][..], |v| v), &name, &arguments)?;
                 let mut p = GetPromptRequestParams::new(name);
                 if !arguments.is_empty() {
                     p.arguments = Some(arguments);
                 }
-                let r = peer.get_prompt(p).await.map_err(|e| service_error(&e))?;
+                let r = peer.get_prompt(p).await.map_err(|e| service_fault(&e))?;
                 Ok(bounded(serde_json::to_value(&r).unwrap_or(Value::Null)))
             }
         }
     };
     match tokio::time::timeout(timeout, work).await {
         Ok(r) => r,
-        Err(_) => Err(format!("no answer {doing} within {}", secs(timeout))),
+        Err(_) => Err(ToolError::Timeout(format!(
+            "no answer {doing} within {}",
+            secs(timeout)
+        ))),
     }
 }
 
 /// A server that declares no resources (or prompts) is not asked for
 /// them: one sentence says so instead of a bare "method not found".
-fn offered(peer: &rmcp::Peer<RoleClient>, op: &McpOp) -> Result<(), String> {
+fn offered(peer: &rmcp::Peer<RoleClient>, op: &McpOp) -> Result<(), ToolError> {
     let what = match op {
         McpOp::Resources | McpOp::Templates | McpOp::Read { .. } | McpOp::Subscribe { .. } => {
             "resources"
@@ -159,23 +163,23 @@ fn offered(peer: &rmcp::Peer<RoleClient>, op: &McpOp) -> Result<(), String> {
     };
     let caps = serde_json::to_value(&info.capabilities).unwrap_or(Value::Null);
     if caps.get(what).is_none_or(Value::is_null) {
-        return Err(format!(
+        return Err(ToolError::Server(format!(
             "the server offers no {what}: its initialize result declares no {what} capability"
-        ));
+        )));
     }
     if matches!(op, McpOp::Subscribe { .. })
         && caps["resources"].get("subscribe").and_then(Value::as_bool) != Some(true)
     {
-        return Err("the server does not offer resource subscriptions (its resources capability has no subscribe)".into());
+        return Err(ToolError::Server("the server does not offer resource subscriptions (its resources capability has no subscribe)".into()));
     }
     Ok(())
 }
 
 /// The initialize result as the server sent it (rmcp's `peer_info()`).
-fn identity(peer: &rmcp::Peer<RoleClient>) -> Result<Value, String> {
+fn identity(peer: &rmcp::Peer<RoleClient>) -> Result<Value, ToolError> {
     let info = peer
         .peer_info()
-        .ok_or_else(|| "the server's initialize result is not known".to_string())?;
+        .ok_or_else(|| ToolError::Server("the server's initialize result is not known".into()))?;
     Ok(bounded(serde_json::to_value(&*info).unwrap_or(Value::Null)))
 }
 
@@ -339,7 +343,7 @@ pub fn check_prompt_args(
     prompts: &[Value],
     name: &str,
     args: &Map<String, Value>,
-) -> Result<(), String> {
+) -> Result<(), ToolError> {
     let Some(p) = prompts
         .iter()
         .find(|p| p.get("name").and_then(Value::as_str) == Some(name))
@@ -348,11 +352,11 @@ pub fn check_prompt_args(
             .iter()
             .filter_map(|p| p.get("name").and_then(Value::as_str))
             .collect();
-        return Err(format!(
+        return Err(ToolError::Request(format!(
             "the server has no prompt named '{}'; it has: {}",
             name.chars().take(80).collect::<String>(),
             listed(&names)
-        ));
+        )));
     };
     let declared: Vec<(&str, bool)> = p
         .get("arguments")
@@ -378,7 +382,7 @@ pub fn check_prompt_args(
         .map(|(n, _)| *n)
         .collect();
     if !missing.is_empty() {
-        return Err(format!(
+        return Err(ToolError::Request(format!(
             "prompt '{name}' needs {}: {}",
             if missing.len() == 1 {
                 "an argument"
@@ -386,21 +390,21 @@ pub fn check_prompt_args(
                 "arguments"
             },
             missing.join(", ")
-        ));
+        )));
     }
     if let Some(unknown) = args.keys().find(|k| !declared.iter().any(|(n, _)| n == k)) {
         let names: Vec<&str> = declared.iter().map(|(n, _)| *n).collect();
-        return Err(format!(
+        return Err(ToolError::Request(format!(
             "prompt '{name}' has no argument '{}'; it takes: {}",
             unknown.chars().take(80).collect::<String>(),
             listed(&names)
-        ));
+        )));
     }
     if let Some((k, _)) = args.iter().find(|(_, v)| !v.is_string()) {
-        return Err(format!(
+        return Err(ToolError::Request(format!(
             "prompt arguments are strings; '{}' is not",
             k.chars().take(80).collect::<String>()
-        ));
+        )));
     }
     Ok(())
 }
@@ -444,29 +448,37 @@ mod tests {
     #[test]
     fn a_missing_required_argument_is_one_sentence() {
         let p = prompts();
-        let e = check_prompt_args(&p, "complex_prompt", &args(json!({"style": "x"}))).unwrap_err();
+        let e = check_prompt_args(&p, "complex_prompt", &args(json!({"style": "x"})))
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "prompt 'complex_prompt' needs an argument: temperature");
         // Empty counts as missing.
-        let e =
-            check_prompt_args(&p, "complex_prompt", &args(json!({"temperature": ""}))).unwrap_err();
+        let e = check_prompt_args(&p, "complex_prompt", &args(json!({"temperature": ""})))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("needs an argument: temperature"), "{e}");
     }
 
     #[test]
     fn unknown_prompts_arguments_and_non_strings_are_refused() {
         let p = prompts();
-        let e = check_prompt_args(&p, "nope", &Map::new()).unwrap_err();
+        let e = check_prompt_args(&p, "nope", &Map::new())
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             e,
             "the server has no prompt named 'nope'; it has: simple_prompt, complex_prompt"
         );
-        let e = check_prompt_args(&p, "simple_prompt", &args(json!({"x": "1"}))).unwrap_err();
+        let e = check_prompt_args(&p, "simple_prompt", &args(json!({"x": "1"})))
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             e,
             "prompt 'simple_prompt' has no argument 'x'; it takes: none"
         );
-        let e =
-            check_prompt_args(&p, "complex_prompt", &args(json!({"temperature": 1}))).unwrap_err();
+        let e = check_prompt_args(&p, "complex_prompt", &args(json!({"temperature": 1})))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("needs an argument"),
             "a number is not a given string: {e}"
@@ -476,7 +488,8 @@ mod tests {
             "complex_prompt",
             &args(json!({"temperature": "1", "style": 2})),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert_eq!(e, "prompt arguments are strings; 'style' is not");
     }
 

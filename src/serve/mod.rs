@@ -246,38 +246,6 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// The embedded store's outbox, as the Redis relay reads it.
-struct StoreOutbox(Arc<std::sync::Mutex<crate::store::Store>>);
-
-impl crate::bus::Outbox for StoreOutbox {
-    fn pending(
-        &mut self,
-        limit: usize,
-    ) -> Result<Vec<(i64, crate::domain::Envelope)>, PlatformError> {
-        self.0
-            .lock()
-            .map_err(|_| PlatformError::Internal("the store lock is poisoned".into()))?
-            .outbox_pending(limit)
-    }
-
-    fn mark_sent(&mut self, seqs: &[i64]) -> Result<(), PlatformError> {
-        self.0
-            .lock()
-            .map_err(|_| PlatformError::Internal("the store lock is poisoned".into()))?
-            .outbox_mark_sent(seqs)
-    }
-}
-
-/// Publish the platform's events to Redis (at least once, from the outbox),
-/// so consoles in API mode with `--redis` see live status. Shut the handle
-/// down after the server stopped to flush what is pending.
-pub fn start_relay(
-    platform: &crate::platform::embedded::EmbeddedPlatform,
-    cfg: crate::bus::RedisConfig,
-) -> crate::bus::RelayHandle {
-    crate::bus::Relay::spawn(cfg, StoreOutbox(platform.store()), platform.outbox_wake())
-}
-
 // ---------- responses ----------
 
 fn detail(status: StatusCode, detail: impl Into<Value>) -> Response {

@@ -180,7 +180,7 @@ pub fn install_hooks() {
         panic_hook(info);
     }));
     // Kill every managed MCP process group first: no orphans, even on a panic.
-    crate::runtime::procs::wrap_panic_hook();
+    crate::host::wrap_panic_hook();
 }
 
 /// Open the console on `platform` until the user quits or a signal ends it.
