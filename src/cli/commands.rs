@@ -293,11 +293,7 @@ async fn relay_once(global: &super::Global, dir: &DataDir) {
     let Ok(Some(cfg)) = crate::bus::RedisConfig::from_settings(&settings) else {
         return;
     };
-    let Ok(store) = crate::store::Store::open(&dir.store(), "cli relay") else {
-        return;
-    };
-    let store = Arc::new(std::sync::Mutex::new(store));
-    let attempt = crate::bus::relay_once_shared(&cfg, &store);
+    let attempt = crate::host::publish_once(dir, &cfg);
     match tokio::time::timeout(std::time::Duration::from_secs(3), attempt).await {
         Ok(Ok(n)) => tracing::info!(sent = n, "published the outbox to Redis"),
         Ok(Err(e)) => {

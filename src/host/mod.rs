@@ -9,11 +9,12 @@
 
 pub mod socket;
 
-use crate::bus::{RedisConfig, Relay, RelayHandle};
+use crate::bus::{BusError, RedisConfig, Relay, RelayHandle};
 use crate::paths::DataDir;
 use crate::platform::Result;
 use crate::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
 use crate::runtime::{OneShot, Runtime, RuntimeConfig, RuntimeHandle};
+use crate::store::Store;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -68,6 +69,20 @@ pub fn spawn_runtime(platform: Arc<EmbeddedPlatform>, cfg: RuntimeConfig) -> Run
 /// outbox). Shut the handle down last, to flush what is pending.
 pub fn relay(platform: &EmbeddedPlatform, cfg: RedisConfig) -> RelayHandle {
     Relay::spawn_shared(cfg, platform.store(), platform.outbox_wake())
+}
+
+/// Publish the data dir's outbox once (a CLI command after it committed);
+/// what Redis does not take waits for the runtime host's relay. Without a
+/// store to read, nothing is sent.
+pub async fn publish_once(
+    dir: &DataDir,
+    cfg: &RedisConfig,
+) -> std::result::Result<usize, BusError> {
+    let Ok(store) = Store::open(&dir.store(), "cli relay") else {
+        return Ok(0);
+    };
+    let store = Arc::new(std::sync::Mutex::new(store));
+    crate::bus::relay_once_shared(cfg, &store).await
 }
 
 /// Runtime hosting for a console or `aacon serve`: host now if this
