@@ -458,18 +458,19 @@ impl Shared {
     }
 
     /// Keep the outcome of a probe (never an event: see [`crate::domain::probe`]).
-    fn record_probe(&self, id: Uuid, outcome: Result<(), String>, took: Duration) {
+    /// `error`: why it failed, none when it answered.
+    fn record_probe(&self, id: Uuid, error: Option<String>, took: Duration) {
         let now = Utc::now();
         self.with_live(id, |l| {
-            if outcome.is_ok() {
+            if error.is_none() {
                 l.last_good_probe = Some(now);
             }
             l.probe = Some(crate::domain::Probe {
                 instance_id: id,
                 at: now,
-                ok: outcome.is_ok(),
+                ok: error.is_none(),
                 latency_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
-                error: outcome.err(),
+                error,
                 last_ok_at: l.last_good_probe,
             });
         });
@@ -513,7 +514,7 @@ impl Shared {
 }
 
 /// Find a working container CLI: podman, then docker.
-pub async fn container_cli() -> Result<&'static str, String> {
+pub async fn container_cli() -> Result<&'static str, NoContainerRuntime> {
     let mut notes = Vec::new();
     for name in ["podman", "docker"] {
         let on_path = std::env::var_os("PATH")
@@ -549,12 +550,32 @@ pub async fn container_cli() -> Result<&'static str, String> {
             Err(_) => notes.push(format!("`{name} info` did not answer within 10s")),
         }
     }
-    let mut msg = "no container runtime found (looked for podman, docker)".to_string();
-    if !notes.is_empty() {
-        msg.push_str("; ");
-        msg.push_str(&notes.join("; "));
+    Err(NoContainerRuntime(notes))
+}
+
+/// No working container CLI; the notes say what was found of each.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no container runtime found (looked for podman, docker){}", notes(.0))]
+pub struct NoContainerRuntime(Vec<String>);
+
+fn notes(n: &[String]) -> String {
+    if n.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", n.join("; "))
     }
-    Err(msg)
+}
+
+impl From<NoContainerRuntime> for session::StartError {
+    fn from(e: NoContainerRuntime) -> Self {
+        session::StartError(e.to_string())
+    }
+}
+
+impl From<plan::PlanError> for session::StartError {
+    fn from(e: plan::PlanError) -> Self {
+        session::StartError(e.to_string())
+    }
 }
 
 /// Bring one instance up: resolve its plan and connect.
@@ -562,7 +583,7 @@ async fn bring_up(
     shared: &Shared,
     inst: &Instance,
     ring: Arc<Mutex<StderrRing>>,
-) -> Result<(Session, Vec<ToolInfo>, Option<String>), String> {
+) -> Result<(Session, Vec<ToolInfo>, Option<String>), session::StartError> {
     let resolved = plan::resolve(&inst.json_spec, &shared.secrets)?;
     if let Ok(mut r) = ring.lock() {
         r.set_secrets(resolved.secrets.clone());
@@ -783,7 +804,7 @@ async fn supervise(
                         id,
                         StatusReport {
                             restarts: Some(restarts - 1),
-                            error: Some(reason),
+                            error: Some(reason.to_string()),
                             ..Default::default()
                         },
                         correlation_id.clone(),
@@ -898,7 +919,7 @@ async fn watch_session(
                     let r = session::list_tools(peer, shared.cfg.probe_timeout).await;
                     (r, t0.elapsed())
                 };
-                shared.record_probe(id, outcome.as_ref().map(|_| ()).map_err(String::clone), took);
+                shared.record_probe(id, outcome.as_ref().err().map(ToString::to_string), took);
                 match outcome {
                     Ok(tools) => {
                         failed_probes = 0;

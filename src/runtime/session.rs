@@ -24,6 +24,24 @@ use crate::platform::ToolError;
 /// The port's tool types, by the names the runtime has used.
 pub use crate::platform::tools::{ToolCallResult as ToolCallOutcome, ToolInfo};
 
+/// Why a server could not be started or connected (initialize and the
+/// first tools/list included), in one sentence.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(pub String);
+
+impl From<String> for StartError {
+    fn from(m: String) -> Self {
+        StartError(m)
+    }
+}
+
+impl From<&str> for StartError {
+    fn from(m: &str) -> Self {
+        StartError(m.to_string())
+    }
+}
+
 pub struct Session {
     client: RunningService<RoleClient, super::surface::Notices>,
     child: Option<Child>,
@@ -279,14 +297,11 @@ impl Session {
         init_timeout: Duration,
         ring: Arc<Mutex<StderrRing>>,
         base: &[(std::ffi::OsString, std::ffi::OsString)],
-    ) -> Result<(Session, Vec<ToolInfo>), String> {
+    ) -> Result<(Session, Vec<ToolInfo>), StartError> {
         if let Some(cwd) = &plan.cwd
             && !cwd.is_dir()
         {
-            return Err(format!(
-                "the working directory {} does not exist",
-                cwd.display()
-            ));
+            return Err(format!("the working directory {} does not exist", cwd.display()).into());
         }
         if !find_program(&plan.program) {
             return Err(format!(
@@ -297,7 +312,8 @@ impl Session {
                 } else {
                     " on PATH"
                 }
-            ));
+            )
+            .into());
         }
         let mut cmd = tokio::process::Command::new(&plan.program);
         cmd.args(&plan.args)
@@ -347,7 +363,7 @@ impl Session {
             if let Some(g) = pgid {
                 procs::terminate_group(g, Duration::from_millis(500), Some(&mut child)).await;
             }
-            Err(msg)
+            Err(StartError(msg))
         };
         let (stdout, seen) = linewatch::pump(stdout, linewatch::MAX_LINE);
         let explain = {
@@ -421,7 +437,7 @@ impl Session {
             Ok(tools) => Ok((session, tools)),
             Err(e) => {
                 session.shutdown(Duration::from_millis(500)).await;
-                Err(format!("tools/list failed: {e}"))
+                Err(StartError(format!("tools/list failed: {e}")))
             }
         }
     }
@@ -431,14 +447,15 @@ impl Session {
         plan: &EndpointPlan,
         init_timeout: Duration,
         http: &reqwest::Client,
-    ) -> Result<(Session, Vec<ToolInfo>), String> {
+    ) -> Result<(Session, Vec<ToolInfo>), StartError> {
         let url = reqwest::Url::parse(&plan.url)
             .map_err(|e| format!("the endpoint '{}' is not a URL: {e}", short(&plan.url, 120)))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!(
                 "the endpoint '{}' is not an http or https URL",
                 short(&plan.url, 120)
-            ));
+            )
+            .into());
         }
         let mut headers = HashMap::new();
         for (k, v) in &plan.headers {
@@ -466,16 +483,22 @@ impl Session {
             Ok(Ok(c)) => c,
             Ok(Err(e)) => {
                 let fallback = init_error(&e);
-                return Err(diagnose(plan, init_timeout, http).await.unwrap_or(fallback));
+                return Err(diagnose(plan, init_timeout, http)
+                    .await
+                    .unwrap_or(fallback)
+                    .into());
             }
             Err(_) => {
-                return Err(diagnose(plan, init_timeout, http).await.unwrap_or_else(|| {
-                    format!(
-                        "{} did not answer initialize within {}",
-                        plan.url,
-                        secs(init_timeout)
-                    )
-                }));
+                return Err(diagnose(plan, init_timeout, http)
+                    .await
+                    .unwrap_or_else(|| {
+                        format!(
+                            "{} did not answer initialize within {}",
+                            plan.url,
+                            secs(init_timeout)
+                        )
+                    })
+                    .into());
             }
         };
         let server = peer_name(&client);
@@ -493,7 +516,7 @@ impl Session {
             Ok(tools) => Ok((session, tools)),
             Err(e) => {
                 session.shutdown(Duration::from_millis(500)).await;
-                Err(format!("tools/list failed: {e}"))
+                Err(StartError(format!("tools/list failed: {e}")))
             }
         }
     }
@@ -508,7 +531,7 @@ impl Session {
     }
 
     /// tools/list with pagination (a fresh request, never a cached answer).
-    pub async fn list_tools(&self, timeout: Duration) -> Result<Vec<ToolInfo>, String> {
+    pub async fn list_tools(&self, timeout: Duration) -> Result<Vec<ToolInfo>, ToolError> {
         list_tools(&self.peer(), timeout).await
     }
 
@@ -594,7 +617,7 @@ impl Drop for Session {
 pub async fn list_tools(
     peer: &rmcp::Peer<RoleClient>,
     timeout: Duration,
-) -> Result<Vec<ToolInfo>, String> {
+) -> Result<Vec<ToolInfo>, ToolError> {
     let work = async {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
@@ -618,15 +641,24 @@ pub async fn list_tools(
                         _ => return Ok(out),
                     }
                 }
-                Ok(_) => return Err("the server sent an unexpected answer to tools/list".into()),
-                Err(e) => return Err(service_error(&e)),
+                Ok(_) => {
+                    return Err(ToolError::Server(
+                        "the server sent an unexpected answer to tools/list".into(),
+                    ));
+                }
+                Err(e) => return Err(service_fault(&e)),
             }
         }
         Ok(out)
     };
     tokio::time::timeout(timeout, work)
         .await
-        .unwrap_or_else(|_| Err(format!("no answer to tools/list within {}", secs(timeout))))
+        .unwrap_or_else(|_| {
+            Err(ToolError::Timeout(format!(
+                "no answer to tools/list within {}",
+                secs(timeout)
+            )))
+        })
 }
 
 /// Call `tool` with `args` on `peer`, with a timeout.

@@ -97,8 +97,8 @@ impl OneShot {
         what: &str,
     ) -> Result<(Session, Vec<ToolInfo>), ToolError> {
         let cfg = &self.cfg;
-        let resolved =
-            plan::resolve(&inst.json_spec, &self.secrets).map_err(ToolError::Transport)?;
+        let resolved = plan::resolve(&inst.json_spec, &self.secrets)
+            .map_err(|e| ToolError::Transport(e.to_string()))?;
         let ring = Arc::new(Mutex::new(StderrRing::new(cfg.stderr_lines)));
         if let Ok(mut r) = ring.lock() {
             r.set_secrets(resolved.secrets.clone());
@@ -115,9 +115,10 @@ impl OneShot {
             plan::Plan::Container(_) => Err(format!(
                 "instance '{}' is a container; {what} through the runtime host (open the console or run `aacon serve`)",
                 inst.name
-            )),
+            )
+            .into()),
         }
-        .map_err(ToolError::Transport)
+        .map_err(|e| ToolError::Transport(e.to_string()))
     }
 }
 
@@ -134,7 +135,7 @@ impl ToolSessions for OneShot {
             Ok(a) => {
                 super::session::call_tool(&session.peer(), tool, a, self.cfg.call_timeout).await
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(ToolError::from(e)),
         };
         session.shutdown(self.cfg.stop_grace).await;
         Ok(masked_outcome(&masker(inst, &self.secrets), result?))
