@@ -706,7 +706,7 @@ impl Settings {
             let o = file.origin("runtime.child_env");
             for n in names {
                 crate::runtime::childenv::check_pattern(n)
-                    .map_err(|m| value_error(o.clone(), m))?;
+                    .map_err(|m| value_error(o.clone(), m.to_string()))?;
             }
             s.child_env = names.clone();
             origins.insert("runtime.child_env", o);

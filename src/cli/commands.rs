@@ -71,10 +71,10 @@ type Outcome = Result<(), Failure>;
 pub fn run(mut cli: Cli) -> i32 {
     let data_dir = match paths::data_dir(cli.global.data_dir.as_deref()) {
         Ok(d) => DataDir::new(d),
-        Err(e) => return report(Failure::new(exit::RUNTIME, e), cli.global.debug),
+        Err(e) => return report(Failure::new(exit::RUNTIME, e.to_string()), cli.global.debug),
     };
     if let Err(e) = data_dir.ensure() {
-        return report(Failure::new(exit::RUNTIME, e), cli.global.debug);
+        return report(Failure::new(exit::RUNTIME, e.to_string()), cli.global.debug);
     }
     // A broken config is reported by the commands that need it; logging and
     // `aacon config …` still work.
@@ -675,9 +675,10 @@ async fn events(p: &dyn Platform, args: EventsArgs, fmt: Output) -> Outcome {
         None => None,
     };
     let since = match &args.since {
-        Some(d) => {
-            Some(crate::platform::embedded::since(d).map_err(|e| Failure::new(exit::USAGE, e))?)
-        }
+        Some(d) => Some(
+            crate::platform::embedded::since(d)
+                .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?,
+        ),
         None => None,
     };
     // A platform without an event history (AgentArea) is said so, not

@@ -46,8 +46,8 @@ fn holder(dir: &DataDir) -> Result<Option<LockHolder>, Failure> {
 /// ignored: a background host has no terminal to lose).
 async fn run(dir: &DataDir, global: &Global) -> Outcome {
     let settings = super::serve_cmd::settings(global)?;
-    let redis =
-        crate::platform::api::redis_config(&settings).map_err(|e| Failure::new(exit::USAGE, e))?;
+    let redis = crate::platform::api::redis_config(&settings)
+        .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
     let runtime_cfg = super::serve_cmd::runtime_config(&settings);
     let embedded = Hosted::open(dir, Role::Host, &runtime_cfg)?;
     if !embedded.is_runtime_host() {
@@ -104,12 +104,20 @@ async fn wait_for_stop() {
     }
 }
 
+/// Why no background host could be started.
+#[derive(Debug, thiserror::Error)]
+pub enum BackgroundError {
+    #[error("cannot find the aacon executable: {0}")]
+    NoExe(std::io::Error),
+    #[error("cannot start a background host: {0}")]
+    Spawn(std::io::Error),
+}
+
 /// Start `aacon host run` for `dir` in a session of its own (setsid), with
 /// no terminal: it outlives the terminal and the process that started it.
 /// Returns its pid.
-pub fn spawn_background(dir: &DataDir, global: &Global) -> Result<u32, String> {
-    let exe =
-        std::env::current_exe().map_err(|e| format!("cannot find the aacon executable: {e}"))?;
+pub fn spawn_background(dir: &DataDir, global: &Global) -> Result<u32, BackgroundError> {
+    let exe = std::env::current_exe().map_err(BackgroundError::NoExe)?;
     let mut cmd = std::process::Command::new(exe);
     cmd.args(["host", "run", "--data-dir"]).arg(dir.root());
     if let Some(c) = &global.config {
@@ -135,9 +143,7 @@ pub fn spawn_background(dir: &DataDir, global: &Global) -> Result<u32, String> {
             Ok(())
         });
     }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start a background host: {e}"))?;
+    let mut child = cmd.spawn().map_err(BackgroundError::Spawn)?;
     let pid = child.id();
     // Reap it if it ends while this process still runs.
     std::thread::spawn(move || {
@@ -190,7 +196,8 @@ async fn start(dir: &DataDir, global: &Global, fmt: Output) -> Outcome {
             ),
         ));
     }
-    let pid = spawn_background(dir, global).map_err(|e| Failure::new(exit::RUNTIME, e))?;
+    let pid =
+        spawn_background(dir, global).map_err(|e| Failure::new(exit::RUNTIME, e.to_string()))?;
     if !wait_for_holder(dir, pid, TAKEOVER_WAIT).await {
         return Err(Failure::new(
             exit::RUNTIME,

@@ -59,15 +59,15 @@ pub(super) fn api_options(global: &Global) -> Result<Option<ApiOptions>, Failure
 
 pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Result<(), Failure> {
     let settings = settings(global)?;
-    let redis =
-        crate::platform::api::redis_config(&settings).map_err(|e| Failure::new(exit::USAGE, e))?;
+    let redis = crate::platform::api::redis_config(&settings)
+        .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
     // The token clients must send: AACON_API_TOKEN or backend.token.
     let token = settings
         .api_token
         .as_ref()
         .map(|t| ApiToken::new(t.expose()))
         .transpose()
-        .map_err(|e| Failure::new(exit::USAGE, e))?;
+        .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
     let runtime_cfg = runtime_config(&settings);
     let embedded = Hosted::open(dir, Role::Serve, &runtime_cfg)?;
     let platform: Arc<dyn Platform> = if global.read_only {
@@ -85,7 +85,7 @@ pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Re
         },
     )
     .await
-    .map_err(|e| Failure::new(exit::USAGE, e))?;
+    .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
     // Host the runtime (now, or when the current host exits) and publish
     // the outbox to Redis; on shutdown stop every managed process before
     // the outbox's last flush.
@@ -119,7 +119,7 @@ async fn run(
 ) -> Result<(), Failure> {
     let addr = server
         .local_addr()
-        .map_err(|e| Failure::new(exit::RUNTIME, e))?;
+        .map_err(|e| Failure::new(exit::RUNTIME, e.to_string()))?;
     // Consoles of this data dir say "serve at ADDR" for the runtime host.
     if let Err(e) = embedded.set_address(addr.to_string()) {
         tracing::warn!(error = %e, "cannot note the address in the runtime lock");
@@ -146,7 +146,7 @@ async fn run(
     server
         .run(shutdown_signal())
         .await
-        .map_err(|e| Failure::new(exit::RUNTIME, e))?;
+        .map_err(|e| Failure::new(exit::RUNTIME, e.to_string()))?;
     tracing::info!("server stopped");
     eprintln!("aacon: stopped");
     Ok(())

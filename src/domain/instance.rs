@@ -59,56 +59,77 @@ impl Instance {
 /// Check an instance name: 1-63 chars, lowercase letters, digits and `-`,
 /// starting and ending with a letter or digit (a DNS label), because
 /// runtimes use names as service names.
-pub fn validate_name(name: &str) -> Result<(), String> {
-    const RULE: &str = "names are 1-63 characters of lowercase letters, digits and '-', starting and ending with a letter or digit";
+pub fn validate_name(name: &str) -> Result<(), NameError> {
     let shown: String = name
         .chars()
         .take(40)
         .map(crate::domain::text::shown_char)
         .collect();
     if name.is_empty() {
-        return Err(format!("the name is empty; {RULE}"));
+        return Err(NameError::Empty);
     }
     if name.len() > 63 {
-        return Err(format!(
-            "the name '{shown}…' is {} characters long; {RULE}",
-            name.chars().count()
-        ));
+        return Err(NameError::TooLong {
+            shown,
+            chars: name.chars().count(),
+        });
     }
     if let Some(bad) = name
         .chars()
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
     {
-        return Err(format!(
-            "the name '{shown}' contains '{}'; {RULE}",
-            crate::domain::text::shown_char(bad)
-        ));
+        return Err(NameError::BadChar {
+            shown,
+            bad: crate::domain::text::shown_char(bad),
+        });
     }
     if name.starts_with('-') || name.ends_with('-') {
-        return Err(format!(
-            "the name '{shown}' starts or ends with '-'; {RULE}"
-        ));
+        return Err(NameError::Dash { shown });
     }
     Ok(())
 }
 
+const NAME_RULE: &str = "names are 1-63 characters of lowercase letters, digits and '-', starting and ending with a letter or digit";
+
+/// Why an instance name is refused (one sentence, with the rule).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("the name is empty; {NAME_RULE}")]
+    Empty,
+    #[error("the name '{shown}…' is {chars} characters long; {NAME_RULE}")]
+    TooLong { shown: String, chars: usize },
+    #[error("the name '{shown}' contains '{bad}'; {NAME_RULE}")]
+    BadChar { shown: String, bad: String },
+    #[error("the name '{shown}' starts or ends with '-'; {NAME_RULE}")]
+    Dash { shown: String },
+}
+
+/// Why a json_spec value is refused before its rules are checked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShapeError {
+    #[error("json_spec must be a JSON object, not an array")]
+    Array,
+    #[error("json_spec must be a JSON object, not null")]
+    Null,
+    #[error("json_spec must be a JSON object")]
+    NotObject,
+    #[error("json_spec is {} KiB; the limit is {} KiB", .0 / 1024, MAX_SPEC_BYTES / 1024)]
+    TooBig(usize),
+}
+
 /// Check a json_spec value's shape and size before anything else looks at it.
-pub fn check_spec_shape(spec: &Value) -> Result<&Map<String, Value>, String> {
+pub fn check_spec_shape(spec: &Value) -> Result<&Map<String, Value>, ShapeError> {
     let obj = match spec {
         Value::Object(map) => map,
-        Value::Array(_) => return Err("json_spec must be a JSON object, not an array".into()),
-        Value::Null => return Err("json_spec must be a JSON object, not null".into()),
-        _ => return Err("json_spec must be a JSON object".into()),
+        Value::Array(_) => return Err(ShapeError::Array),
+        Value::Null => return Err(ShapeError::Null),
+        _ => return Err(ShapeError::NotObject),
     };
     let size = serde_json::to_vec(spec)
         .map(|v| v.len())
         .unwrap_or(usize::MAX);
     if size > MAX_SPEC_BYTES {
-        return Err(format!(
-            "json_spec is {} KiB; the limit is {} KiB",
-            size / 1024,
-            MAX_SPEC_BYTES / 1024
-        ));
+        return Err(ShapeError::TooBig(size));
     }
     Ok(obj)
 }
@@ -267,7 +288,7 @@ mod tests {
             "ü",
             &"x".repeat(64),
         ] {
-            let err = validate_name(n).unwrap_err();
+            let err = validate_name(n).unwrap_err().to_string();
             assert!(
                 err.contains("lowercase letters, digits and '-'"),
                 "{n}: {err}"
@@ -276,6 +297,7 @@ mod tests {
         assert!(
             validate_name("a;rm -rf")
                 .unwrap_err()
+                .to_string()
                 .contains("contains ';'")
         );
     }
@@ -285,6 +307,7 @@ mod tests {
         assert!(
             check_spec_shape(&serde_json::json!([1]))
                 .unwrap_err()
+                .to_string()
                 .contains("not an array")
         );
         assert!(check_spec_shape(&Value::Null).is_err());
@@ -292,6 +315,7 @@ mod tests {
         assert!(
             check_spec_shape(&big)
                 .unwrap_err()
+                .to_string()
                 .contains("the limit is 1024 KiB")
         );
         assert!(check_spec_shape(&serde_json::json!({"command": ["x"]})).is_ok());

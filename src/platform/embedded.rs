@@ -224,7 +224,8 @@ pub struct EmbeddedPlatform {
 impl EmbeddedPlatform {
     /// Open the platform on `dir` (created if missing).
     pub fn open(dir: DataDir, opts: EmbeddedOptions) -> Result<EmbeddedPlatform> {
-        dir.ensure().map_err(PlatformError::Unavailable)?;
+        dir.ensure()
+            .map_err(|e| PlatformError::Unavailable(e.to_string()))?;
         let actor = actor(opts.role);
         let store = Store::open(&dir.store(), &actor)?;
         let reader = Store::open(&dir.store(), &actor)?;
@@ -826,23 +827,22 @@ impl RuntimePort for EmbeddedPlatform {
     }
 }
 
+/// A duration `since` cannot read (as typed).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not a duration; write it like 30s, 15m, 2h or 7d")]
+pub struct DurationError(String);
+
 /// Parse `30s`, `5m`, `2h`, `1d` into a time before now.
-pub fn since(duration: &str) -> std::result::Result<DateTime<Utc>, String> {
+pub fn since(duration: &str) -> std::result::Result<DateTime<Utc>, DurationError> {
     let d = duration.trim();
     let (num, unit) = d.split_at(d.find(|c: char| !c.is_ascii_digit()).unwrap_or(d.len()));
-    let n: i64 = num
-        .parse()
-        .map_err(|_| format!("'{d}' is not a duration; write it like 30s, 15m, 2h or 7d"))?;
+    let n: i64 = num.parse().map_err(|_| DurationError(d.to_string()))?;
     let secs = match unit {
         "s" | "" => n,
         "m" => n * 60,
         "h" => n * 3600,
         "d" => n * 86_400,
-        _ => {
-            return Err(format!(
-                "'{d}' is not a duration; write it like 30s, 15m, 2h or 7d"
-            ));
-        }
+        _ => return Err(DurationError(d.to_string())),
     };
     Ok(Utc::now() - chrono::Duration::seconds(secs))
 }
@@ -991,7 +991,7 @@ mod tests {
     fn durations_parse_or_say_how_to_write_them() {
         let t = since("5m").unwrap();
         assert!((Utc::now() - t).num_seconds() >= 299);
-        assert!(since("soon").unwrap_err().contains("like 30s"));
+        assert!(since("soon").unwrap_err().to_string().contains("like 30s"));
         assert!(since("5y").is_err());
     }
 }

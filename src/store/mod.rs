@@ -32,6 +32,11 @@ fn db_err(e: rusqlite::Error) -> PlatformError {
     PlatformError::Internal(format!("the store failed: {e}"))
 }
 
+/// A domain rule's refusal, as the port's `Invalid`.
+fn invalid(e: impl std::fmt::Display) -> PlatformError {
+    PlatformError::Invalid(e.to_string())
+}
+
 fn ts(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
@@ -518,15 +523,13 @@ impl Store {
         new: NewInstance,
         correlation_id: Option<String>,
     ) -> Result<(Instance, Envelope)> {
-        validate_name(&new.name).map_err(PlatformError::Invalid)?;
+        validate_name(&new.name).map_err(invalid)?;
         check_description(new.description.as_deref())?;
         let report = spec::validate(&new.json_spec);
         if !report.is_valid() {
             return Err(PlatformError::InvalidSpec(report));
         }
-        let json_spec = check_spec_shape(&new.json_spec)
-            .map_err(PlatformError::Invalid)?
-            .clone();
+        let json_spec = check_spec_shape(&new.json_spec).map_err(invalid)?.clone();
         self.command(|tx, actor| {
             ensure_name_free(tx, &new.name, None)?;
             let now = now();
@@ -573,7 +576,7 @@ impl Store {
         correlation_id: Option<String>,
     ) -> Result<(Instance, Envelope)> {
         if let Some(n) = &patch.name {
-            validate_name(n).map_err(PlatformError::Invalid)?;
+            validate_name(n).map_err(invalid)?;
         }
         if let Some(d) = &patch.description {
             check_description(d.as_deref())?;
@@ -602,7 +605,7 @@ impl Store {
                 inst.server_spec_id = s.clone();
             }
             if let Some(s) = &patch.json_spec {
-                inst.json_spec = check_spec_shape(s).map_err(PlatformError::Invalid)?.clone();
+                inst.json_spec = check_spec_shape(s).map_err(invalid)?.clone();
             }
             inst.version += 1;
             inst.aggregate_version += 1;

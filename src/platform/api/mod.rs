@@ -55,21 +55,28 @@ pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 /// Subscriber buffer.
 const CAPACITY: usize = 4096;
 
+/// Why a token cannot be sent (never showing it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the API token is empty")]
+    Empty,
+    #[error("the API token has spaces or characters an HTTP header cannot carry")]
+    Unfit,
+}
+
 /// A bearer token; its `Debug` never shows it and it has no `Display`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiToken(String);
 
 impl ApiToken {
     /// A token fit for an HTTP header.
-    pub fn new(token: &str) -> std::result::Result<ApiToken, String> {
+    pub fn new(token: &str) -> std::result::Result<ApiToken, TokenError> {
         let t = token.trim();
         if t.is_empty() {
-            return Err("the API token is empty".into());
+            return Err(TokenError::Empty);
         }
         if !t.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(
-                "the API token has spaces or characters an HTTP header cannot carry".into(),
-            );
+            return Err(TokenError::Unfit);
         }
         Ok(ApiToken(t.to_string()))
     }
@@ -467,7 +474,7 @@ pub struct ApiPlatform {
     missing: Mutex<Routes>,
     /// The workspace asked for (`--workspace`), and the token's claim.
     asked_workspace: Option<String>,
-    token_claim: Option<std::result::Result<Option<String>, String>>,
+    token_claim: Option<std::result::Result<Option<String>, super::profile::ClaimError>>,
 }
 
 impl Drop for ApiPlatform {
@@ -1397,8 +1404,8 @@ mod tests {
 /// The Redis stream settings, when a Redis URL is configured.
 pub fn redis_config(
     s: &crate::config::Settings,
-) -> std::result::Result<Option<crate::bus::RedisConfig>, String> {
-    crate::bus::RedisConfig::from_settings(s).map_err(|e| e.to_string())
+) -> std::result::Result<Option<crate::bus::RedisConfig>, crate::bus::BusError> {
+    crate::bus::RedisConfig::from_settings(s)
 }
 
 impl ApiOptions {
@@ -1411,10 +1418,11 @@ impl ApiOptions {
         };
         let mut o = ApiOptions::new(url);
         if let Some(t) = &s.api_token {
-            o.token = Some(ApiToken::new(t.expose()).map_err(PlatformError::Invalid)?);
+            o.token =
+                Some(ApiToken::new(t.expose()).map_err(|e| PlatformError::Invalid(e.to_string()))?);
         }
         o.workspace = s.workspace.clone();
-        o.redis = redis_config(s).map_err(PlatformError::Invalid)?;
+        o.redis = redis_config(s).map_err(|e| PlatformError::Invalid(e.to_string()))?;
         o.poll_interval = Duration::from_millis(s.poll_ms);
         Ok(Some(o))
     }
