@@ -1,5 +1,6 @@
 //! The MCP server instance aggregate and the rules on its fields.
 
+use super::event::Envelope;
 use super::spec::ProviderKind;
 use super::status::{DesiredState, Status};
 use chrono::{DateTime, Utc};
@@ -157,6 +158,41 @@ pub struct InstancePatch {
     pub server_spec_id: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json_spec: Option<Value>,
+}
+
+impl Instance {
+    /// Apply `patch` as `actor` at `at`: the instance as it becomes (both
+    /// versions bumped) and the `Updated` event naming what changed. The
+    /// json_spec's shape is checked here; its rules, the name's rule and
+    /// whether the name is free are the caller's to check first.
+    pub fn apply(
+        &self,
+        patch: &InstancePatch,
+        actor: &str,
+        at: DateTime<Utc>,
+        correlation_id: Option<String>,
+    ) -> Result<(Instance, Envelope), ShapeError> {
+        let changed = patch.changed_fields(self);
+        let mut inst = self.clone();
+        if let Some(n) = &patch.name {
+            inst.name = n.clone();
+        }
+        if let Some(d) = &patch.description {
+            inst.description = d.clone();
+        }
+        if let Some(s) = &patch.server_spec_id {
+            inst.server_spec_id = s.clone();
+        }
+        if let Some(s) = &patch.json_spec {
+            inst.json_spec = check_spec_shape(s)?.clone();
+        }
+        inst.version += 1;
+        inst.aggregate_version += 1;
+        inst.updated_at = at;
+        inst.updated_by = Some(actor.to_string());
+        let env = Envelope::updated(&inst, &changed, correlation_id);
+        Ok((inst, env))
+    }
 }
 
 impl InstancePatch {
@@ -319,5 +355,55 @@ mod tests {
                 .contains("the limit is 1024 KiB")
         );
         assert!(check_spec_shape(&serde_json::json!({"command": ["x"]})).is_ok());
+    }
+
+    #[test]
+    fn a_patch_applies_as_the_next_version_and_names_what_changed() {
+        let t0 = chrono::Utc::now();
+        let cur = Instance {
+            id: Uuid::new_v4(),
+            name: "web".into(),
+            description: Some("old".into()),
+            server_spec_id: None,
+            json_spec: Map::new(),
+            status: Status::Stopped,
+            status_reason: None,
+            desired_state: DesiredState::Stopped,
+            created_at: t0,
+            updated_at: t0,
+            version: 3,
+            aggregate_version: 7,
+            updated_by: None,
+            last_healthy_at: None,
+            tool_count: None,
+            restarts: 0,
+        };
+        let patch = InstancePatch {
+            name: Some("web".into()),
+            description: Some(None),
+            ..Default::default()
+        };
+        let at = t0 + chrono::Duration::seconds(1);
+        let (next, env) = cur
+            .apply(&patch, "cli@h pid 1", at, Some("c-1".into()))
+            .unwrap();
+        assert_eq!((next.version, next.aggregate_version), (4, 8));
+        assert_eq!(next.description, None);
+        assert_eq!(
+            (next.updated_at, next.updated_by.as_deref()),
+            (at, Some("cli@h pid 1"))
+        );
+        assert_eq!(env.aggregate_version, Some(8));
+        assert_eq!(env.correlation_id.as_deref(), Some("c-1"));
+        // The unchanged name is not named as changed.
+        assert_eq!(env.data["changed"], serde_json::json!(["description"]));
+        let bad = InstancePatch {
+            json_spec: Some(serde_json::json!([1])),
+            ..Default::default()
+        };
+        assert_eq!(
+            cur.apply(&bad, "x", at, None).unwrap_err(),
+            ShapeError::Array
+        );
     }
 }

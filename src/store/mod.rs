@@ -590,27 +590,12 @@ impl Store {
         self.command(|tx, actor| {
             let cur = get_in(tx, id)?;
             check_precondition(tx, &cur, expect)?;
-            let changed = patch.changed_fields(&cur);
-            let mut inst = cur.clone();
-            if let Some(n) = &patch.name {
-                if *n != cur.name {
-                    ensure_name_free(tx, n, Some(id))?;
-                }
-                inst.name = n.clone();
+            if let Some(n) = patch.name.as_ref().filter(|n| **n != cur.name) {
+                ensure_name_free(tx, n, Some(id))?;
             }
-            if let Some(d) = &patch.description {
-                inst.description = d.clone();
-            }
-            if let Some(s) = &patch.server_spec_id {
-                inst.server_spec_id = s.clone();
-            }
-            if let Some(s) = &patch.json_spec {
-                inst.json_spec = check_spec_shape(s).map_err(invalid)?.clone();
-            }
-            inst.version += 1;
-            inst.aggregate_version += 1;
-            inst.updated_at = now();
-            inst.updated_by = Some(actor.to_string());
+            let (inst, env) = cur
+                .apply(&patch, actor, now(), correlation_id)
+                .map_err(invalid)?;
             exec(
                 tx,
                 "UPDATE instances SET name=?2, description=?3, server_spec_id=?4, json_spec=?5, updated_at=?6, version=?7, aggregate_version=?8, updated_by=?9 WHERE id=?1",
@@ -621,7 +606,6 @@ impl Store {
                 ],
             )
             .map_err(|e| unique_violation(e, &inst.name))?;
-            let env = Envelope::updated(&inst, &changed, correlation_id);
             Ok((inst, env))
         })
     }
