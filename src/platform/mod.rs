@@ -7,6 +7,7 @@
 
 pub mod api;
 mod argcheck;
+pub mod content;
 pub mod embedded;
 pub mod names;
 pub mod once;
@@ -313,3 +314,14 @@ pub trait Platform: Send + Sync {
         ))
     }
 }
+
+/// Where decoded events go (a live source's sink: the platform's
+/// subscribers, a channel). Batches keep per-event overhead low.
+#[async_trait]
+pub trait EventSink: Send + Sync + 'static {
+    /// Deliver a batch in order; `false` when nobody listens any more.
+    async fn emit(&self, batch: Vec<PlatformEvent>) -> bool;
+}
+
+/// The last source state a remembering sink passed on ([`crate::bus::Remember`]).
+pub type SourceMemo = std::sync::Arc<std::sync::Mutex<Option<SourceState>>>;

@@ -128,6 +128,9 @@ impl McpOp {
     }
 }
 
+/// Largest tool result kept whole (its JSON); larger ones are cut.
+pub const MAX_RESULT_BYTES: usize = 1024 * 1024;
+
 /// Why a tool's arguments were refused before anything was sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ArgError {

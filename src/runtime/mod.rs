@@ -15,10 +15,10 @@
 //! shared event log, so CLI commands from other processes arrive too); the
 //! Redis consumer group, when it lands, feeds the same `handle_event`.
 
-pub mod catalog;
+pub use crate::domain::catalog;
 pub mod childenv;
 mod container;
-pub mod content;
+pub use crate::platform::content;
 pub mod linewatch;
 pub mod plan;
 pub mod procs;

@@ -22,7 +22,7 @@ use tokio::process::Child;
 
 use crate::platform::ToolError;
 /// The port's tool types, by the names the runtime has used.
-pub use crate::platform::tools::{ToolCallResult as ToolCallOutcome, ToolInfo};
+pub use crate::platform::tools::{MAX_RESULT_BYTES, ToolCallResult as ToolCallOutcome, ToolInfo};
 
 /// Why a server could not be started or connected (initialize and the
 /// first tools/list included), in one sentence.
@@ -704,9 +704,6 @@ pub async fn call_tool(
         result: serde_json::to_value(&r).unwrap_or(Value::Null),
     })
 }
-
-/// Largest tool result kept whole (its JSON); larger ones are cut.
-pub const MAX_RESULT_BYTES: usize = 1024 * 1024;
 
 /// The first [`MAX_RESULT_BYTES`] of `text` (on a character boundary) and a
 /// last line that says what was cut.

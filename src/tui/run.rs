@@ -65,7 +65,7 @@ pub struct ConsoleOptions {
     pub terminal_background: Option<Background>,
     /// The event source's state as last announced (it may have connected
     /// before the console subscribed).
-    pub source_memo: Option<crate::bus::SourceMemo>,
+    pub source_memo: Option<crate::platform::SourceMemo>,
     /// The config's contexts (for `:ctx`; never their tokens).
     pub contexts: Vec<crate::config::ContextSummary>,
     /// The context the console starts on (`--context`), if named.

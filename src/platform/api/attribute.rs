@@ -21,8 +21,8 @@
 //! [`Attribution`], which the raw view and `events -o jsonl` show.
 
 use super::Inner;
-use crate::bus::EventSink;
 use crate::domain::{Attribution, Envelope, EventType, Status};
+use crate::platform::EventSink;
 use crate::platform::{PlatformError, PlatformEvent, SourceState};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
