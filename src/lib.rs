@@ -6,6 +6,8 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod host;
+#[cfg(test)]
+mod layering;
 pub mod logging;
 pub mod paths;
 pub mod platform;

@@ -70,6 +70,10 @@ impl PlatformError {
 
 pub type Result<T, E = PlatformError> = std::result::Result<T, E>;
 
+/// Subscriber buffer; a subscriber that falls further behind gets `Lagged`
+/// and should reload with `list`.
+pub const SUBSCRIBER_CAPACITY: usize = 65_536;
+
 pub use tools::{
     ArgError, McpOp, RuntimePort, StatusReport, ToolCallResult, ToolError, ToolInfo, ToolSessions,
 };

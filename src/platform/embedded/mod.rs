@@ -35,9 +35,7 @@ use uuid::Uuid;
 
 /// How often the tail looks for other processes' commits.
 pub const TAIL_INTERVAL: Duration = Duration::from_millis(100);
-/// Subscriber buffer; a subscriber that falls further behind gets `Lagged`
-/// and should reload with `list`.
-pub const SUBSCRIBER_CAPACITY: usize = 65_536;
+pub use super::SUBSCRIBER_CAPACITY;
 
 /// Options for opening the embedded platform.
 #[derive(Debug, Clone)]
