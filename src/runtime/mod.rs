@@ -1,19 +1,18 @@
 //! The embedded MCP runtime: it watches domain events, decides from each
 //! json_spec what to run or reach, supervises it (restart with capped
 //! exponential backoff, health probes) and reports observed status through
-//! [`EmbeddedPlatform::report_status`] with the correlation id of the
-//! command that caused it.
+//! its [`RuntimePort`] with the correlation id of the command that caused
+//! it. It knows its platform only through that port.
 //!
 //! Only the process holding the runtime lock should call [`Runtime::spawn`];
-//! consoles and `aacon serve` use [`Host::start`], which hosts now or takes
-//! the lock over when the current host exits, and call
-//! [`Host::shutdown`] on exit. A panic hook ([`procs::install_panic_hook`],
-//! installed by `spawn`; after installing another hook such as color-eyre's,
-//! call [`procs::wrap_panic_hook`]) kills every managed process group. The host also answers
-//! other local aacon processes on `runtime.sock` ([`socket`]).
-//! Events come from the platform's in-process subscription (which tails the
-//! shared event log, so CLI commands from other processes arrive too); the
-//! Redis consumer group, when it lands, feeds the same `handle_event`.
+//! consoles and `aacon serve` host through [`crate::host::Hosted`], which
+//! hosts now or takes the lock over when the current host exits, and opens
+//! `runtime.sock` for the other local aacon processes. A panic hook
+//! ([`procs::install_panic_hook`], installed by `spawn`; after installing
+//! another hook such as color-eyre's, call [`procs::wrap_panic_hook`]) kills
+//! every managed process group. Events come from the platform's in-process
+//! subscription (which tails the shared event log, so CLI commands from
+//! other processes arrive too).
 
 pub use crate::domain::catalog;
 pub mod childenv;
