@@ -106,7 +106,7 @@ fn reference(n: usize) {
 fn platform(n: usize, callers: usize) {
     use aacon::paths::DataDir;
     use aacon::platform::Platform;
-    use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
+    use aacon::platform::embedded::{EmbeddedOptions, Role};
     use std::sync::{Arc, Mutex};
 
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -116,7 +116,7 @@ fn platform(n: usize, callers: usize) {
         .expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     let p = Arc::new(
-        EmbeddedPlatform::open(
+        aacon::host::open_embedded(
             DataDir::new(dir.path()),
             EmbeddedOptions {
                 role: Role::Serve,

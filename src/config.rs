@@ -596,7 +596,7 @@ impl Settings {
             |names: &Vec<String>, o| {
                 for n in names {
                     crate::runtime::childenv::check_pattern(n)
-                        .map_err(|m| value_error(o.clone(), m))?;
+                        .map_err(|m| value_error(o.clone(), m.to_string()))?;
                 }
                 Ok(())
             },

@@ -5,6 +5,9 @@ pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod host;
+#[cfg(test)]
+mod layering;
 pub mod logging;
 pub mod paths;
 pub mod platform;

@@ -2,21 +2,38 @@
 //! onto the terminal the console draws on.
 
 use crate::paths::DataDir;
+use std::path::PathBuf;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
+/// Why file logging could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("cannot create the log dir {}: {error}", path.display())]
+    CreateDir { path: PathBuf, error: String },
+    #[error("cannot open a log file in {}: {error}", path.display())]
+    Open { path: PathBuf, error: String },
+    #[error("cannot start logging: {0}")]
+    Start(String),
+}
+
 /// Start file logging; keep the guard alive for the life of the process.
 /// `filter` is a `RUST_LOG`-style directive (e.g. `info,aacon=debug`).
-pub fn init(dir: &DataDir, filter: &str) -> Result<WorkerGuard, String> {
+pub fn init(dir: &DataDir, filter: &str) -> Result<WorkerGuard, LogError> {
     let logs = dir.logs();
-    std::fs::create_dir_all(&logs)
-        .map_err(|e| format!("cannot create the log dir {}: {e}", logs.display()))?;
+    std::fs::create_dir_all(&logs).map_err(|e| LogError::CreateDir {
+        path: logs.clone(),
+        error: e.to_string(),
+    })?;
     let appender = tracing_appender::rolling::Builder::new()
         .rotation(tracing_appender::rolling::Rotation::DAILY)
         .filename_prefix("aacon.log")
         .max_log_files(7)
         .build(&logs)
-        .map_err(|e| format!("cannot open a log file in {}: {e}", logs.display()))?;
+        .map_err(|e| LogError::Open {
+            path: logs.clone(),
+            error: e.to_string(),
+        })?;
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
@@ -24,6 +41,6 @@ pub fn init(dir: &DataDir, filter: &str) -> Result<WorkerGuard, String> {
         .with_writer(writer)
         .with_ansi(false)
         .try_init()
-        .map_err(|e| format!("cannot start logging: {e}"))?;
+        .map_err(|e| LogError::Start(e.to_string()))?;
     Ok(guard)
 }

@@ -11,8 +11,17 @@ fn project_dirs() -> Option<ProjectDirs> {
     ProjectDirs::from("dev", "agentarea", "aacon")
 }
 
+/// Why the data dir cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    #[error("no home directory found; set {DATA_DIR_ENV} or pass --data-dir")]
+    NoHome,
+    #[error("cannot create the data dir {}: {error}", path.display())]
+    Create { path: PathBuf, error: String },
+}
+
 /// The data dir: `flag`, else `$AACON_DATA_DIR`, else the platform's data dir.
-pub fn data_dir(flag: Option<&Path>) -> Result<PathBuf, String> {
+pub fn data_dir(flag: Option<&Path>) -> Result<PathBuf, PathError> {
     if let Some(p) = flag {
         return Ok(p.to_path_buf());
     }
@@ -21,7 +30,7 @@ pub fn data_dir(flag: Option<&Path>) -> Result<PathBuf, String> {
     }
     project_dirs()
         .map(|d| d.data_dir().to_path_buf())
-        .ok_or_else(|| format!("no home directory found; set {DATA_DIR_ENV} or pass --data-dir"))
+        .ok_or(PathError::NoHome)
 }
 
 /// The config dir: `$AACON_CONFIG_DIR`, else the platform's config dir.
@@ -44,9 +53,11 @@ impl DataDir {
     }
 
     /// Create the dir (owner-only) if it does not exist.
-    pub fn ensure(&self) -> Result<(), String> {
-        std::fs::create_dir_all(&self.root)
-            .map_err(|e| format!("cannot create the data dir {}: {e}", self.root.display()))?;
+    pub fn ensure(&self) -> Result<(), PathError> {
+        std::fs::create_dir_all(&self.root).map_err(|e| PathError::Create {
+            path: self.root.clone(),
+            error: e.to_string(),
+        })?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

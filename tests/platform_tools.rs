@@ -5,7 +5,7 @@ mod runtime_common;
 
 use aacon::domain::Status;
 use aacon::paths::DataDir;
-use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
+use aacon::platform::embedded::{EmbeddedOptions, Role};
 use aacon::platform::{Platform, PlatformError, ReadOnly};
 use runtime_common::*;
 use serde_json::json;
@@ -71,7 +71,7 @@ async fn embedded_platform_lists_calls_and_tails_through_the_hosted_runtime() {
     );
 
     // Another process (not the host) reaches it over the runtime socket.
-    let cli = EmbeddedPlatform::open(
+    let cli = aacon::host::open_embedded(
         DataDir::new(rig.dir.path()),
         EmbeddedOptions {
             role: Role::Cli,

@@ -7,7 +7,7 @@ use aacon::bus::{Live, RedisConfig, Relay, Start, relay_once_shared};
 use aacon::domain::NewInstance;
 use aacon::paths::DataDir;
 use aacon::platform::Platform;
-use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
+use aacon::platform::embedded::{EmbeddedOptions, Role};
 use serde_json::json;
 use std::time::Duration;
 use support::RedisServer;
@@ -25,7 +25,7 @@ async fn commits_reach_the_stream_promptly_and_one_shot_flushes_the_rest() {
     // Only the commit notification can wake the relay in time.
     c.relay_poll = Duration::from_secs(3600);
     let dir = tempfile::tempdir().unwrap();
-    let host = EmbeddedPlatform::open(
+    let host = aacon::host::open_embedded(
         DataDir::new(dir.path().join("host")),
         EmbeddedOptions {
             role: Role::Console,
@@ -49,7 +49,7 @@ async fn commits_reach_the_stream_promptly_and_one_shot_flushes_the_rest() {
     assert_eq!(col.events[0].instance_name(), Some("prompt"));
 
     // A one-shot process (own data dir, no relay running) flushes once.
-    let cli = EmbeddedPlatform::open(
+    let cli = aacon::host::open_embedded(
         DataDir::new(dir.path().join("cli")),
         EmbeddedOptions {
             role: Role::Cli,

@@ -5,8 +5,8 @@
 use aacon::domain::{NewInstance, Status};
 use aacon::paths::DataDir;
 use aacon::platform::Platform;
-use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
-use aacon::runtime::{Runtime, RuntimeConfig};
+use aacon::platform::embedded::{EmbeddedOptions, Role};
+use aacon::runtime::RuntimeConfig;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -39,7 +39,7 @@ fn host_helper() {
         .unwrap();
     rt.block_on(async move {
         let platform = Arc::new(
-            EmbeddedPlatform::open(
+            aacon::host::open_embedded(
                 DataDir::new(&dir),
                 EmbeddedOptions {
                     role: Role::Console,
@@ -52,7 +52,7 @@ fn host_helper() {
             stop_grace: Duration::from_millis(500),
             ..RuntimeConfig::default()
         };
-        let handle = Runtime::spawn(platform.clone(), cfg);
+        let handle = aacon::host::spawn_runtime(platform.clone(), cfg);
         let inst = platform
             .create(NewInstance {
                 name: "exit-test".into(),

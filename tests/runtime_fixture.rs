@@ -43,7 +43,7 @@ async fn fixture_runs_lists_tools_answers_calls_and_stops_without_leftovers() {
         .collect();
     assert_eq!(names, vec!["echo", "add", "pid", "fail"]);
     // Stored for other processes too.
-    let stored = aacon::runtime::stored_tools(&rig.platform, inst.id)
+    let stored = aacon::runtime::stored_tools(rig.platform.as_ref(), inst.id)
         .await
         .unwrap();
     assert_eq!(stored.len(), 4);
@@ -70,13 +70,15 @@ async fn fixture_runs_lists_tools_answers_calls_and_stops_without_leftovers() {
         .rt()
         .call_tool(inst.id, "echo", json!({"msg": 1}))
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("missing required property 'message'"), "{e}");
     let e = rig
         .rt()
         .call_tool(inst.id, "nope", json!({}))
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("no tool named 'nope'; it has: echo, add, pid, fail"),
         "{e}"
@@ -85,7 +87,8 @@ async fn fixture_runs_lists_tools_answers_calls_and_stops_without_leftovers() {
         .rt()
         .call_tool(inst.id, "echo", json!([1]))
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("must be a JSON object"), "{e}");
 
     // Give the stderr reader a moment.
@@ -353,7 +356,7 @@ async fn a_new_runtime_brings_up_what_should_run_and_shutdown_leaves_nothing() {
     );
     assert_eq!(i.desired_state, aacon::domain::DesiredState::Running);
     // A new host reconciles: desired running → brought up again.
-    rig.runtime = Some(aacon::runtime::Runtime::spawn(
+    rig.runtime = Some(aacon::host::spawn_runtime(
         rig.platform.clone(),
         fast_config(),
     ));
@@ -426,7 +429,7 @@ async fn the_cli_reaches_the_server_the_runtime_host_runs_through_its_socket() {
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&sock).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
     assert_eq!(
-        aacon::runtime::socket::host_pid(&sock).await,
+        aacon::host::socket::host_pid(&sock).await,
         Some(std::process::id())
     );
     let data = rig.dir.path().to_path_buf();
@@ -502,14 +505,14 @@ async fn a_server_failing_probes_in_a_row_is_restarted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_process_takes_the_runtime_over_when_the_host_exits() {
-    use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
+    use aacon::platform::embedded::{EmbeddedOptions, Role};
     let mut rig = Rig::new(fast_config()).await;
     let inst = rig.start("handover", json!({"command": [FIXTURE]})).await;
     rig.wait_status(inst.id, Status::Running, 20).await;
     let first = rig.rt().pid(inst.id).unwrap();
     // A second platform on the same data dir waits for the lock.
     let other = std::sync::Arc::new(
-        EmbeddedPlatform::open(
+        aacon::host::open_embedded(
             aacon::paths::DataDir::new(rig.dir.path()),
             EmbeddedOptions {
                 role: Role::Serve,
@@ -518,7 +521,7 @@ async fn another_process_takes_the_runtime_over_when_the_host_exits() {
         )
         .unwrap(),
     );
-    let host = aacon::runtime::Host::start(
+    let host = aacon::host::Host::start(
         other.clone(),
         Role::Serve,
         fast_config(),

@@ -5,9 +5,9 @@
 
 use aacon::domain::Status;
 use aacon::paths::DataDir;
-use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
+use aacon::platform::embedded::{EmbeddedOptions, Role};
 use aacon::platform::{EventQuery, Platform};
-use aacon::runtime::{Runtime, RuntimeConfig};
+use aacon::runtime::RuntimeConfig;
 use assert_cmd::Command;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
@@ -132,7 +132,7 @@ async fn a_canary_secret_reaches_the_child_env_and_nowhere_else() {
     let dir = DataDir::new(&data);
     let _guard = aacon::logging::init(&dir, "debug").unwrap();
     let platform = Arc::new(
-        EmbeddedPlatform::open(
+        aacon::host::open_embedded(
             dir.clone(),
             EmbeddedOptions {
                 role: Role::Console,
@@ -145,7 +145,7 @@ async fn a_canary_secret_reaches_the_child_env_and_nowhere_else() {
         kill_on_panic: false,
         ..RuntimeConfig::default()
     };
-    let rt = Runtime::spawn(platform.clone(), cfg);
+    let rt = aacon::host::spawn_runtime(platform.clone(), cfg);
     let deadline = Instant::now() + Duration::from_secs(20);
     let inst = loop {
         let i = platform.get("canary").await.unwrap();

@@ -5,7 +5,7 @@ use aacon::domain::projection::Projection;
 use aacon::domain::{DesiredState, EventType, InstancePatch, NewInstance, Precondition, Status};
 use aacon::paths::DataDir;
 use aacon::platform::api::{ApiOptions, ApiPlatform, ApiToken};
-use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
+use aacon::platform::embedded::{EmbeddedOptions, Role};
 use aacon::platform::{Platform, PlatformError, PlatformEvent, SourceState};
 use aacon::store::StatusReport;
 use serde_json::{Value, json};
@@ -442,7 +442,7 @@ async fn live_status_arrives_by_polling_without_redis() {
     // the test), so serve's own runtime stays out of the way and what the
     // host reports stands.
     let dir = tempfile::tempdir().unwrap();
-    let runtime = EmbeddedPlatform::open(
+    let runtime = aacon::host::open_embedded(
         DataDir::new(dir.path().join("data")),
         EmbeddedOptions {
             role: Role::Console,
@@ -731,7 +731,7 @@ async fn sigterm_stops_gracefully() {
     std::thread::sleep(Duration::from_millis(100));
     assert!(s.stderr().contains("aacon: stopped"), "{}", s.stderr());
     // What it committed is there for the next process.
-    let reopened = EmbeddedPlatform::open(
+    let reopened = aacon::host::open_embedded(
         s.data_dir(),
         EmbeddedOptions {
             role: Role::Cli,

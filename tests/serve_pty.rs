@@ -6,7 +6,7 @@ mod support;
 
 use aacon::domain::Status;
 use aacon::paths::DataDir;
-use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
+use aacon::platform::embedded::{EmbeddedOptions, Role};
 use aacon::store::StatusReport;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -68,7 +68,7 @@ fn a_status_change_on_the_server_appears_without_a_key_press() {
     // The serving platform's runtime reports: no key is pressed meanwhile.
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let p = EmbeddedPlatform::open(
+        let p = aacon::host::open_embedded(
             DataDir::new(&data),
             EmbeddedOptions {
                 role: Role::Cli,

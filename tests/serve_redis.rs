@@ -9,7 +9,7 @@ use aacon::domain::projection::Projection;
 use aacon::domain::{EventType, NewInstance, Status};
 use aacon::paths::DataDir;
 use aacon::platform::api::{ApiOptions, ApiPlatform};
-use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
+use aacon::platform::embedded::{EmbeddedOptions, Role};
 use aacon::platform::{Platform, PlatformEvent, SourceState};
 use aacon::store::StatusReport;
 use serde_json::json;
@@ -115,7 +115,7 @@ async fn live_status_arrives_through_redis() {
     state.seed(console.list().await.unwrap());
     // The serving platform's runtime reports a status (another process on
     // the same data dir, as the runtime host's reports are).
-    let runtime = EmbeddedPlatform::open(
+    let runtime = aacon::host::open_embedded(
         DataDir::new(&data),
         EmbeddedOptions {
             role: Role::Cli,

@@ -96,11 +96,11 @@ async fn serve_runs_instances_and_stops_them_on_sigterm() {
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&sock).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
     assert_eq!(
-        aacon::runtime::socket::host_pid(&sock).await,
+        aacon::host::socket::host_pid(&sock).await,
         Some(serve.child.id())
     );
-    assert!(aacon::runtime::socket::listening(&sock));
-    let local = aacon::runtime::socket::client(&sock).unwrap();
+    assert!(aacon::host::socket::listening(&sock));
+    let local = aacon::host::socket::client(&sock).unwrap();
     let listed = local.list().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].id, inst.id);

@@ -6,7 +6,7 @@ use aacon::domain::replay::Moment;
 use aacon::domain::{DesiredState, NewInstance};
 use aacon::paths::DataDir;
 use aacon::platform::Platform;
-use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
+use aacon::platform::embedded::{EmbeddedOptions, Role};
 use aacon::tui::filter::Filter;
 use aacon::tui::timetravel::{Visible, step_back, step_forward};
 use chrono::{DateTime, Utc};
@@ -23,7 +23,7 @@ fn shown(m: &Moment) -> Vec<(String, DesiredState)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn steps_land_on_visible_changes_only() {
     let tmp = tempfile::tempdir().unwrap();
-    let p = EmbeddedPlatform::open(
+    let p = aacon::host::open_embedded(
         DataDir::new(tmp.path()),
         EmbeddedOptions {
             role: Role::Cli,

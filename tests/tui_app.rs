@@ -258,7 +258,7 @@ impl Platform for Injected {
 }
 
 fn embedded(dir: &std::path::Path) -> EmbeddedPlatform {
-    EmbeddedPlatform::open(
+    aacon::host::open_embedded(
         DataDir::new(dir),
         EmbeddedOptions {
             role: Role::Console,

@@ -6,7 +6,7 @@
 use aacon::bus::{EventSink, Remember};
 use aacon::config::ContextSummary;
 use aacon::paths::DataDir;
-use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
+use aacon::platform::embedded::{EmbeddedOptions, Role};
 use aacon::platform::{BackendInfo, Platform, PlatformError, PlatformEvent, SourceState};
 use aacon::tui::app::{App, Command, Msg, Overlay, Screen};
 use aacon::tui::fixtures;
@@ -129,7 +129,7 @@ fn header_counts_one_instance_and_shows_the_last_full_second() {
 async fn the_header_reads_the_source_state_announced_before_the_console_subscribed() {
     let tmp = tempfile::tempdir().unwrap();
     let platform: Arc<dyn Platform> = Arc::new(
-        EmbeddedPlatform::open(
+        aacon::host::open_embedded(
             DataDir::new(tmp.path()),
             EmbeddedOptions {
                 role: Role::Console,

@@ -76,9 +76,9 @@ pub fn hosted_platform(
     std::sync::Arc<aacon::platform::embedded::EmbeddedPlatform>,
     aacon::runtime::RuntimeHandle,
 ) {
-    use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
+    use aacon::platform::embedded::{EmbeddedOptions, Role};
     let platform = std::sync::Arc::new(
-        EmbeddedPlatform::open(
+        aacon::host::open_embedded(
             aacon::paths::DataDir::new(dir),
             EmbeddedOptions {
                 role: Role::Serve,
@@ -87,7 +87,7 @@ pub fn hosted_platform(
         )
         .expect("open"),
     );
-    let handle = aacon::runtime::Runtime::spawn(
+    let handle = aacon::host::spawn_runtime(
         platform.clone(),
         aacon::runtime::RuntimeConfig {
             kill_on_panic: false,

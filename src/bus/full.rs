@@ -69,7 +69,7 @@ pub async fn read_all(cfg: &RedisConfig, out: &OnceSender) -> Result<FullRead, B
         }
         let n = batch.len() as u64;
         got.fresh += n - out.send_batch(batch) as u64;
-        while out.backlog() > crate::platform::embedded::SUBSCRIBER_CAPACITY / 4 {
+        while out.backlog() > crate::platform::SUBSCRIBER_CAPACITY / 4 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }

@@ -21,6 +21,8 @@ use tokio::task::JoinHandle;
 /// Handles one entry; `Err` leaves it pending (to be retried or claimed).
 #[async_trait]
 pub trait Handler: Send + 'static {
+    // `String`: the handler's own reason in its words, only logged; the
+    // group acts on `Err` alone, so there is nothing to classify.
     async fn handle(&mut self, id: &str, envelope: &Envelope) -> Result<(), String>;
 }
 

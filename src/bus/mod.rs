@@ -49,12 +49,8 @@ pub enum BusError {
     Outbox(String),
 }
 
-/// Where decoded events go. Batches keep per-event overhead low.
-#[async_trait]
-pub trait EventSink: Send + Sync + 'static {
-    /// Deliver a batch in order; `false` when nobody listens any more.
-    async fn emit(&self, batch: Vec<PlatformEvent>) -> bool;
-}
+/// Where decoded events go (the port's).
+pub use crate::platform::{EventSink, SourceMemo};
 
 #[async_trait]
 impl EventSink for mpsc::Sender<PlatformEvent> {
@@ -74,9 +70,6 @@ impl EventSink for mpsc::UnboundedSender<PlatformEvent> {
         batch.into_iter().all(|e| self.send(e).is_ok())
     }
 }
-
-/// The last source state a [`Remember`] sink passed on.
-pub type SourceMemo = std::sync::Arc<std::sync::Mutex<Option<crate::platform::SourceState>>>;
 
 /// A sink that remembers the last source state it passed on, so a
 /// subscriber that arrives later (the console, after Redis connected) can

@@ -2,6 +2,7 @@ use super::output::{self, inert};
 use super::{Cli, Command, ConfigCmd, EventsArgs, InstancesCmd, LogsCmd, Output, exit};
 use crate::domain::spec::{self, Report, Severity};
 use crate::domain::{InstanceDocument, InstancePatch, NewInstance, Precondition};
+use crate::host::{Hosted, RelayWhen};
 use crate::paths::{self, DataDir};
 use crate::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
 use crate::platform::profile::Route;
@@ -70,10 +71,10 @@ type Outcome = Result<(), Failure>;
 pub fn run(mut cli: Cli) -> i32 {
     let data_dir = match paths::data_dir(cli.global.data_dir.as_deref()) {
         Ok(d) => DataDir::new(d),
-        Err(e) => return report(Failure::new(exit::RUNTIME, e), cli.global.debug),
+        Err(e) => return report(Failure::new(exit::RUNTIME, e.to_string()), cli.global.debug),
     };
     if let Err(e) = data_dir.ensure() {
-        return report(Failure::new(exit::RUNTIME, e), cli.global.debug);
+        return report(Failure::new(exit::RUNTIME, e.to_string()), cli.global.debug);
     }
     // A broken config is reported by the commands that need it; logging and
     // `aacon config …` still work.
@@ -240,30 +241,18 @@ async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
     }
     let redis = crate::bus::RedisConfig::from_settings(&settings)
         .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
-    let embedded = Arc::new(EmbeddedPlatform::open(
-        dir.clone(),
-        EmbeddedOptions {
-            role: Role::Console,
-            host_runtime: true,
-        },
-    )?);
     let runtime_cfg = super::serve_cmd::runtime_config(&settings);
-    let host = crate::runtime::Host::start(
+    let embedded = Hosted::open(dir, Role::Console, &runtime_cfg)?;
+    // With Redis: the runtime host publishes the outbox, and every console
+    // watches the stream (its state shows in the header).
+    let hosted = Hosted::start(
         embedded.clone(),
         Role::Console,
         runtime_cfg,
+        redis.clone(),
+        RelayWhen::IfHosting,
         std::time::Duration::from_secs(2),
     );
-    // With Redis: the runtime host publishes the outbox, and every console
-    // watches the stream (its state shows in the header).
-    let relay = match &redis {
-        Some(cfg) if embedded.is_runtime_host() => Some(crate::bus::Relay::spawn_shared(
-            cfg.clone(),
-            embedded.store(),
-            embedded.outbox_wake(),
-        )),
-        _ => None,
-    };
     // The backfill is sent once: start the watcher when the console listens.
     // The sink also remembers the source's last state, for a subscriber
     // that arrives after it was announced.
@@ -290,13 +279,10 @@ async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
     }
     let detach = matches!(out, Ok(crate::tui::Ending::Detach)) && embedded.is_runtime_host();
     if detach {
-        return super::host::detach(dir, global, &embedded, host, relay).await;
+        return super::host::detach(dir, global, hosted).await;
     }
     // Stop every managed process, then flush what is left of the outbox.
-    host.shutdown().await;
-    if let Some(relay) = relay {
-        relay.shutdown().await;
-    }
+    hosted.shutdown().await;
     out.map(|_| ())
 }
 
@@ -309,11 +295,7 @@ async fn relay_once(global: &super::Global, dir: &DataDir) {
     let Ok(Some(cfg)) = crate::bus::RedisConfig::from_settings(&settings) else {
         return;
     };
-    let Ok(store) = crate::store::Store::open(&dir.store(), "cli relay") else {
-        return;
-    };
-    let store = Arc::new(std::sync::Mutex::new(store));
-    let attempt = crate::bus::relay_once_shared(&cfg, &store);
+    let attempt = crate::host::publish_once(dir, &cfg);
     match tokio::time::timeout(std::time::Duration::from_secs(3), attempt).await {
         Ok(Ok(n)) => tracing::info!(sent = n, "published the outbox to Redis"),
         Ok(Err(e)) => {
@@ -340,16 +322,16 @@ fn open_cli_platform(
             None,
         ),
         None => {
-            let e = Arc::new(EmbeddedPlatform::open(
+            // A tool call nobody hosts runs here, as the config says.
+            let settings = super::serve_cmd::settings(global)?;
+            let e = Arc::new(crate::host::open_embedded_with(
                 dir.clone(),
                 EmbeddedOptions {
                     role: Role::Cli,
                     host_runtime: false,
                 },
+                super::serve_cmd::runtime_config(&settings),
             )?);
-            // A tool call nobody hosts runs here, as the config says.
-            let settings = super::serve_cmd::settings(global)?;
-            e.set_runtime_config(super::serve_cmd::runtime_config(&settings));
             (e.clone(), Some(e))
         }
     };
@@ -695,9 +677,10 @@ async fn events(p: &dyn Platform, args: EventsArgs, fmt: Output) -> Outcome {
         None => None,
     };
     let since = match &args.since {
-        Some(d) => {
-            Some(crate::platform::embedded::since(d).map_err(|e| Failure::new(exit::USAGE, e))?)
-        }
+        Some(d) => Some(
+            crate::platform::embedded::since(d)
+                .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?,
+        ),
         None => None,
     };
     // A platform without an event history (AgentArea) is said so, not

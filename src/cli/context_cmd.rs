@@ -34,7 +34,8 @@ pub(super) fn context_names() -> Vec<clap_complete::CompletionCandidate> {
 }
 
 /// Build context `name`'s platform and check that it answers (a switch to
-/// a platform that does not answer keeps the current one).
+/// a platform that does not answer keeps the current one). `String`: the
+/// console's `Connector` takes one sentence to show, whatever failed.
 async fn connect(g: &mut Global, name: String) -> Result<Arc<dyn Platform>, String> {
     // The context says which platform: flags given at start for another
     // one do not apply.

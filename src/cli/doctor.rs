@@ -139,16 +139,7 @@ fn local_platform_checks(dir: &DataDir, out: &mut Vec<Check>) {
             "secret store",
             format!("owner-only, {} secrets", names.len()),
         )),
-        Err(e) => out.push(bad(
-            "secret store",
-            e.clone(),
-            e.split("run ")
-                .nth(1)
-                .unwrap_or("chmod 600 the secret store")
-                .trim_end_matches('`')
-                .trim_start_matches('`')
-                .to_string(),
-        )),
+        Err(e) => out.push(bad("secret store", e.to_string(), e.fix())),
     }
 }
 
@@ -477,7 +468,7 @@ pub(super) async fn doctor(dir: &DataDir, global: &Global, fmt: Output) -> Resul
             Err(e) => checks.push(Check {
                 check: "containers",
                 state: State::Warn,
-                detail: e,
+                detail: e.to_string(),
                 fix: Some("install podman or docker to run container instances".into()),
             }),
         }

@@ -6,13 +6,13 @@
 use super::commands::{Failure, print};
 use super::{Global, HostCmd, Output, exit};
 use crate::domain::{DesiredState, Status};
+use crate::host::{Hosted, RelayWhen};
 use crate::paths::DataDir;
 use crate::platform::Platform;
 use crate::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, LockHolder, Role, RuntimeLock};
 use serde_json::json;
 use std::os::unix::process::CommandExt;
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 type Outcome = Result<(), Failure>;
@@ -46,16 +46,10 @@ fn holder(dir: &DataDir) -> Result<Option<LockHolder>, Failure> {
 /// ignored: a background host has no terminal to lose).
 async fn run(dir: &DataDir, global: &Global) -> Outcome {
     let settings = super::serve_cmd::settings(global)?;
-    let redis =
-        crate::platform::api::redis_config(&settings).map_err(|e| Failure::new(exit::USAGE, e))?;
-    let embedded = Arc::new(EmbeddedPlatform::open(
-        dir.clone(),
-        EmbeddedOptions {
-            role: Role::Host,
-            host_runtime: true,
-        },
-    )?);
+    let redis = crate::platform::api::redis_config(&settings)
+        .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
     let runtime_cfg = super::serve_cmd::runtime_config(&settings);
+    let embedded = Hosted::open(dir, Role::Host, &runtime_cfg)?;
     if !embedded.is_runtime_host() {
         tracing::info!(
             "another process hosts the runtime; the background host takes it over when it lets go"
@@ -63,13 +57,14 @@ async fn run(dir: &DataDir, global: &Global) -> Outcome {
     }
     // A short retry: a console that detaches lets go right after its
     // servers stopped, and the instances should not wait long.
-    let host = crate::runtime::Host::start(
+    let hosted = Hosted::start(
         embedded.clone(),
         Role::Host,
         runtime_cfg,
+        redis,
+        RelayWhen::Always,
         Duration::from_millis(100),
     );
-    let relay = redis.map(|cfg| crate::serve::start_relay(&embedded, cfg));
     tracing::info!(pid = std::process::id(), "background host running");
     say(&format!(
         "aacon: hosting the runtime of {} (pid {}){}; SIGTERM or Ctrl-C stops it and its instances",
@@ -83,10 +78,7 @@ async fn run(dir: &DataDir, global: &Global) -> Outcome {
     ));
     wait_for_stop().await;
     tracing::info!("background host stopping");
-    host.shutdown().await;
-    if let Some(relay) = relay {
-        relay.shutdown().await;
-    }
+    hosted.shutdown().await;
     tracing::info!("background host stopped");
     say("aacon: stopped");
     Ok(())
@@ -112,12 +104,20 @@ async fn wait_for_stop() {
     }
 }
 
+/// Why no background host could be started.
+#[derive(Debug, thiserror::Error)]
+pub enum BackgroundError {
+    #[error("cannot find the aacon executable: {0}")]
+    NoExe(std::io::Error),
+    #[error("cannot start a background host: {0}")]
+    Spawn(std::io::Error),
+}
+
 /// Start `aacon host run` for `dir` in a session of its own (setsid), with
 /// no terminal: it outlives the terminal and the process that started it.
 /// Returns its pid.
-pub fn spawn_background(dir: &DataDir, global: &Global) -> Result<u32, String> {
-    let exe =
-        std::env::current_exe().map_err(|e| format!("cannot find the aacon executable: {e}"))?;
+pub fn spawn_background(dir: &DataDir, global: &Global) -> Result<u32, BackgroundError> {
+    let exe = std::env::current_exe().map_err(BackgroundError::NoExe)?;
     let mut cmd = std::process::Command::new(exe);
     cmd.args(["host", "run", "--data-dir"]).arg(dir.root());
     if let Some(c) = &global.config {
@@ -143,9 +143,7 @@ pub fn spawn_background(dir: &DataDir, global: &Global) -> Result<u32, String> {
             Ok(())
         });
     }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start a background host: {e}"))?;
+    let mut child = cmd.spawn().map_err(BackgroundError::Spawn)?;
     let pid = child.id();
     // Reap it if it ends while this process still runs.
     std::thread::spawn(move || {
@@ -198,7 +196,8 @@ async fn start(dir: &DataDir, global: &Global, fmt: Output) -> Outcome {
             ),
         ));
     }
-    let pid = spawn_background(dir, global).map_err(|e| Failure::new(exit::RUNTIME, e))?;
+    let pid =
+        spawn_background(dir, global).map_err(|e| Failure::new(exit::RUNTIME, e.to_string()))?;
     if !wait_for_holder(dir, pid, TAKEOVER_WAIT).await {
         return Err(Failure::new(
             exit::RUNTIME,
@@ -361,21 +360,12 @@ fn say(line: &str) {
 /// background host, stop this console's servers without reporting them
 /// stopped, let go of the runtime lock, and wait for the host to hold it.
 /// Stdio servers cannot be handed over: the new host starts them again.
-pub(super) async fn detach(
-    dir: &DataDir,
-    global: &Global,
-    embedded: &EmbeddedPlatform,
-    host: crate::runtime::Host,
-    relay: Option<crate::bus::RelayHandle>,
-) -> Outcome {
+pub(super) async fn detach(dir: &DataDir, global: &Global, hosted: Hosted) -> Outcome {
     let pid = match spawn_background(dir, global) {
         Ok(pid) => pid,
         Err(e) => {
             tracing::error!(error = %e, "cannot detach: no background host");
-            host.shutdown().await;
-            if let Some(relay) = relay {
-                relay.shutdown().await;
-            }
+            hosted.shutdown().await;
             return Err(Failure::new(
                 exit::RUNTIME,
                 format!(
@@ -388,11 +378,7 @@ pub(super) async fn detach(
     say(&format!(
         "aacon: detaching: a background host (pid {pid}) takes the instances over; stdio servers restart under it"
     ));
-    host.hand_over().await;
-    if let Some(relay) = relay {
-        relay.shutdown().await;
-    }
-    embedded.release_runtime();
+    hosted.hand_over().await;
     if wait_for_holder(dir, pid, TAKEOVER_WAIT).await {
         tracing::info!(pid, "the background host took the runtime over");
         say(&format!(

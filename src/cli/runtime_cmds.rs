@@ -61,7 +61,7 @@ fn read_line_without_echo() -> std::io::Result<String> {
 
 pub(super) fn secrets(dir: &DataDir, cmd: SecretsCmd, fmt: Output, read_only: bool) -> Outcome {
     let store = SecretStore::open(dir.root());
-    let fail = |e: String| Failure::new(exit::RUNTIME, e);
+    let fail = |e: crate::secrets::SecretError| Failure::new(exit::RUNTIME, e.to_string());
     match cmd {
         SecretsCmd::Set { name } => {
             if read_only {
@@ -70,7 +70,8 @@ pub(super) fn secrets(dir: &DataDir, cmd: SecretsCmd, fmt: Output, read_only: bo
                     "read-only mode: setting a secret is not allowed",
                 ));
             }
-            crate::secrets::validate_name(&name).map_err(|e| Failure::new(exit::USAGE, e))?;
+            crate::secrets::validate_name(&name)
+                .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
             let value = read_secret(&name)?;
             if value.expose().is_empty() {
                 return Err(Failure::new(

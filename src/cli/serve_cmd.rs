@@ -3,9 +3,10 @@
 use super::commands::Failure;
 use super::{Global, ServeArgs, exit};
 use crate::config::{self, Overrides, Settings};
+use crate::host::{Hosted, RelayWhen};
 use crate::paths::DataDir;
 use crate::platform::api::{ApiOptions, ApiToken};
-use crate::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
+use crate::platform::embedded::{EmbeddedPlatform, Role};
 use crate::platform::{Platform, ReadOnly};
 use crate::serve::{ServeOptions, Server, shutdown_signal};
 use std::io::Write;
@@ -62,22 +63,17 @@ pub(super) fn api_options(global: &Global) -> Result<Option<ApiOptions>, Failure
 
 pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Result<(), Failure> {
     let settings = settings(global)?;
-    let redis =
-        crate::platform::api::redis_config(&settings).map_err(|e| Failure::new(exit::USAGE, e))?;
+    let redis = crate::platform::api::redis_config(&settings)
+        .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
     // The token clients must send: AACON_API_TOKEN or backend.token.
     let token = settings
         .api_token
         .as_ref()
         .map(|t| ApiToken::new(t.expose()))
         .transpose()
-        .map_err(|e| Failure::new(exit::USAGE, e))?;
-    let embedded = Arc::new(EmbeddedPlatform::open(
-        dir.clone(),
-        EmbeddedOptions {
-            role: Role::Serve,
-            host_runtime: true,
-        },
-    )?);
+        .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
+    let runtime_cfg = runtime_config(&settings);
+    let embedded = Hosted::open(dir, Role::Serve, &runtime_cfg)?;
     let platform: Arc<dyn Platform> = if global.read_only {
         Arc::new(ReadOnly(embedded.clone()))
     } else {
@@ -93,34 +89,29 @@ pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Re
         },
     )
     .await
-    .map_err(|e| Failure::new(exit::USAGE, e))?;
-    // Host the runtime (now, or when the current host exits); on shutdown
-    // stop every managed process before the outbox's last flush.
-    let runtime_cfg = runtime_config(&settings);
-    let host = crate::runtime::Host::start(
-        embedded.clone(),
-        Role::Serve,
-        runtime_cfg,
-        std::time::Duration::from_secs(2),
-    );
-    server.on_shutdown(Box::new(move || {
-        Box::pin(async move {
-            host.shutdown().await;
-        })
-    }));
-    if let Some(cfg) = redis {
+    .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
+    // Host the runtime (now, or when the current host exits) and publish
+    // the outbox to Redis; on shutdown stop every managed process before
+    // the outbox's last flush.
+    if let Some(cfg) = &redis {
         eprintln!(
             "aacon: publishing events to {cfg} stream {}",
             cfg.stream_key
         );
-        let relay = crate::serve::start_relay(&embedded, cfg);
-        server.on_shutdown(Box::new(move || {
-            Box::pin(async move {
-                // One last flush of the outbox.
-                relay.shutdown().await;
-            })
-        }));
     }
+    let hosted = Hosted::start(
+        embedded.clone(),
+        Role::Serve,
+        runtime_cfg,
+        redis,
+        RelayWhen::Always,
+        std::time::Duration::from_secs(2),
+    );
+    server.on_shutdown(Box::new(move || {
+        Box::pin(async move {
+            hosted.shutdown().await;
+        })
+    }));
     run(server, &embedded, has_token, global.read_only).await
 }
 
@@ -132,7 +123,7 @@ async fn run(
 ) -> Result<(), Failure> {
     let addr = server
         .local_addr()
-        .map_err(|e| Failure::new(exit::RUNTIME, e))?;
+        .map_err(|e| Failure::new(exit::RUNTIME, e.to_string()))?;
     // Consoles of this data dir say "serve at ADDR" for the runtime host.
     if let Err(e) = embedded.set_address(addr.to_string()) {
         tracing::warn!(error = %e, "cannot note the address in the runtime lock");
@@ -159,7 +150,7 @@ async fn run(
     server
         .run(shutdown_signal())
         .await
-        .map_err(|e| Failure::new(exit::RUNTIME, e))?;
+        .map_err(|e| Failure::new(exit::RUNTIME, e.to_string()))?;
     tracing::info!("server stopped");
     eprintln!("aacon: stopped");
     Ok(())

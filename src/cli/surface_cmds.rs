@@ -6,8 +6,8 @@
 use super::commands::{Failure, print};
 use super::output::inert;
 use super::{Output, PromptsCmd, ResourcesCmd, exit};
+use crate::platform::content as surface;
 use crate::platform::{McpOp, Platform};
-use crate::runtime::surface;
 use serde_json::{Map, Value};
 
 type Outcome = Result<(), Failure>;
@@ -144,7 +144,7 @@ pub(super) async fn resources(platform: &dyn Platform, cmd: ResourcesCmd, fmt: O
                 })?;
                 eprintln!(
                     "aacon: wrote {} ({mime}) to {}",
-                    crate::runtime::content::size(bytes.len() as u64),
+                    crate::platform::content::size(bytes.len() as u64),
                     path.display()
                 );
                 return Ok(());

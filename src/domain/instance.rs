@@ -1,5 +1,6 @@
 //! The MCP server instance aggregate and the rules on its fields.
 
+use super::event::Envelope;
 use super::spec::ProviderKind;
 use super::status::{DesiredState, Status};
 use chrono::{DateTime, Utc};
@@ -59,56 +60,77 @@ impl Instance {
 /// Check an instance name: 1-63 chars, lowercase letters, digits and `-`,
 /// starting and ending with a letter or digit (a DNS label), because
 /// runtimes use names as service names.
-pub fn validate_name(name: &str) -> Result<(), String> {
-    const RULE: &str = "names are 1-63 characters of lowercase letters, digits and '-', starting and ending with a letter or digit";
+pub fn validate_name(name: &str) -> Result<(), NameError> {
     let shown: String = name
         .chars()
         .take(40)
         .map(crate::domain::text::shown_char)
         .collect();
     if name.is_empty() {
-        return Err(format!("the name is empty; {RULE}"));
+        return Err(NameError::Empty);
     }
     if name.len() > 63 {
-        return Err(format!(
-            "the name '{shown}…' is {} characters long; {RULE}",
-            name.chars().count()
-        ));
+        return Err(NameError::TooLong {
+            shown,
+            chars: name.chars().count(),
+        });
     }
     if let Some(bad) = name
         .chars()
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
     {
-        return Err(format!(
-            "the name '{shown}' contains '{}'; {RULE}",
-            crate::domain::text::shown_char(bad)
-        ));
+        return Err(NameError::BadChar {
+            shown,
+            bad: crate::domain::text::shown_char(bad),
+        });
     }
     if name.starts_with('-') || name.ends_with('-') {
-        return Err(format!(
-            "the name '{shown}' starts or ends with '-'; {RULE}"
-        ));
+        return Err(NameError::Dash { shown });
     }
     Ok(())
 }
 
+const NAME_RULE: &str = "names are 1-63 characters of lowercase letters, digits and '-', starting and ending with a letter or digit";
+
+/// Why an instance name is refused (one sentence, with the rule).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("the name is empty; {NAME_RULE}")]
+    Empty,
+    #[error("the name '{shown}…' is {chars} characters long; {NAME_RULE}")]
+    TooLong { shown: String, chars: usize },
+    #[error("the name '{shown}' contains '{bad}'; {NAME_RULE}")]
+    BadChar { shown: String, bad: String },
+    #[error("the name '{shown}' starts or ends with '-'; {NAME_RULE}")]
+    Dash { shown: String },
+}
+
+/// Why a json_spec value is refused before its rules are checked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShapeError {
+    #[error("json_spec must be a JSON object, not an array")]
+    Array,
+    #[error("json_spec must be a JSON object, not null")]
+    Null,
+    #[error("json_spec must be a JSON object")]
+    NotObject,
+    #[error("json_spec is {} KiB; the limit is {} KiB", .0 / 1024, MAX_SPEC_BYTES / 1024)]
+    TooBig(usize),
+}
+
 /// Check a json_spec value's shape and size before anything else looks at it.
-pub fn check_spec_shape(spec: &Value) -> Result<&Map<String, Value>, String> {
+pub fn check_spec_shape(spec: &Value) -> Result<&Map<String, Value>, ShapeError> {
     let obj = match spec {
         Value::Object(map) => map,
-        Value::Array(_) => return Err("json_spec must be a JSON object, not an array".into()),
-        Value::Null => return Err("json_spec must be a JSON object, not null".into()),
-        _ => return Err("json_spec must be a JSON object".into()),
+        Value::Array(_) => return Err(ShapeError::Array),
+        Value::Null => return Err(ShapeError::Null),
+        _ => return Err(ShapeError::NotObject),
     };
     let size = serde_json::to_vec(spec)
         .map(|v| v.len())
         .unwrap_or(usize::MAX);
     if size > MAX_SPEC_BYTES {
-        return Err(format!(
-            "json_spec is {} KiB; the limit is {} KiB",
-            size / 1024,
-            MAX_SPEC_BYTES / 1024
-        ));
+        return Err(ShapeError::TooBig(size));
     }
     Ok(obj)
 }
@@ -136,6 +158,41 @@ pub struct InstancePatch {
     pub server_spec_id: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json_spec: Option<Value>,
+}
+
+impl Instance {
+    /// Apply `patch` as `actor` at `at`: the instance as it becomes (both
+    /// versions bumped) and the `Updated` event naming what changed. The
+    /// json_spec's shape is checked here; its rules, the name's rule and
+    /// whether the name is free are the caller's to check first.
+    pub fn apply(
+        &self,
+        patch: &InstancePatch,
+        actor: &str,
+        at: DateTime<Utc>,
+        correlation_id: Option<String>,
+    ) -> Result<(Instance, Envelope), ShapeError> {
+        let changed = patch.changed_fields(self);
+        let mut inst = self.clone();
+        if let Some(n) = &patch.name {
+            inst.name = n.clone();
+        }
+        if let Some(d) = &patch.description {
+            inst.description = d.clone();
+        }
+        if let Some(s) = &patch.server_spec_id {
+            inst.server_spec_id = s.clone();
+        }
+        if let Some(s) = &patch.json_spec {
+            inst.json_spec = check_spec_shape(s)?.clone();
+        }
+        inst.version += 1;
+        inst.aggregate_version += 1;
+        inst.updated_at = at;
+        inst.updated_by = Some(actor.to_string());
+        let env = Envelope::updated(&inst, &changed, correlation_id);
+        Ok((inst, env))
+    }
 }
 
 impl InstancePatch {
@@ -267,7 +324,7 @@ mod tests {
             "ü",
             &"x".repeat(64),
         ] {
-            let err = validate_name(n).unwrap_err();
+            let err = validate_name(n).unwrap_err().to_string();
             assert!(
                 err.contains("lowercase letters, digits and '-'"),
                 "{n}: {err}"
@@ -276,6 +333,7 @@ mod tests {
         assert!(
             validate_name("a;rm -rf")
                 .unwrap_err()
+                .to_string()
                 .contains("contains ';'")
         );
     }
@@ -285,6 +343,7 @@ mod tests {
         assert!(
             check_spec_shape(&serde_json::json!([1]))
                 .unwrap_err()
+                .to_string()
                 .contains("not an array")
         );
         assert!(check_spec_shape(&Value::Null).is_err());
@@ -292,8 +351,59 @@ mod tests {
         assert!(
             check_spec_shape(&big)
                 .unwrap_err()
+                .to_string()
                 .contains("the limit is 1024 KiB")
         );
         assert!(check_spec_shape(&serde_json::json!({"command": ["x"]})).is_ok());
+    }
+
+    #[test]
+    fn a_patch_applies_as_the_next_version_and_names_what_changed() {
+        let t0 = chrono::Utc::now();
+        let cur = Instance {
+            id: Uuid::new_v4(),
+            name: "web".into(),
+            description: Some("old".into()),
+            server_spec_id: None,
+            json_spec: Map::new(),
+            status: Status::Stopped,
+            status_reason: None,
+            desired_state: DesiredState::Stopped,
+            created_at: t0,
+            updated_at: t0,
+            version: 3,
+            aggregate_version: 7,
+            updated_by: None,
+            last_healthy_at: None,
+            tool_count: None,
+            restarts: 0,
+        };
+        let patch = InstancePatch {
+            name: Some("web".into()),
+            description: Some(None),
+            ..Default::default()
+        };
+        let at = t0 + chrono::Duration::seconds(1);
+        let (next, env) = cur
+            .apply(&patch, "cli@h pid 1", at, Some("c-1".into()))
+            .unwrap();
+        assert_eq!((next.version, next.aggregate_version), (4, 8));
+        assert_eq!(next.description, None);
+        assert_eq!(
+            (next.updated_at, next.updated_by.as_deref()),
+            (at, Some("cli@h pid 1"))
+        );
+        assert_eq!(env.aggregate_version, Some(8));
+        assert_eq!(env.correlation_id.as_deref(), Some("c-1"));
+        // The unchanged name is not named as changed.
+        assert_eq!(env.data["changed"], serde_json::json!(["description"]));
+        let bad = InstancePatch {
+            json_spec: Some(serde_json::json!([1])),
+            ..Default::default()
+        };
+        assert_eq!(
+            cur.apply(&bad, "x", at, None).unwrap_err(),
+            ShapeError::Array
+        );
     }
 }

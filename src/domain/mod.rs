@@ -1,5 +1,6 @@
 //! Pure types and rules: no I/O here.
 
+pub mod catalog;
 pub mod event;
 pub mod instance;
 pub mod probe;

@@ -294,7 +294,7 @@ pub fn validate(spec: &Value) -> Report {
     }
     let obj = match super::instance::check_spec_shape(spec) {
         Ok(o) => o,
-        Err(msg) => return root_error(msg),
+        Err(msg) => return root_error(msg.to_string()),
     };
     let mut v = Validator::default();
     let kind = ProviderKind::detect(obj);

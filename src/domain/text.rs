@@ -43,9 +43,13 @@ mod tests {
 
     #[test]
     fn name_errors_quote_what_was_typed() {
-        let e = crate::domain::instance::validate_name("ünï").unwrap_err();
+        let e = crate::domain::instance::validate_name("ünï")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("the name 'ünï' contains 'ü';"), "{e}");
-        let e = crate::secrets::validate_name("clé").unwrap_err();
+        let e = crate::secrets::validate_name("clé")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("'clé' is not a valid secret name"), "{e}");
     }
 }

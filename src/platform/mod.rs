@@ -6,12 +6,15 @@
 //! hidden in the UI.
 
 pub mod api;
+mod argcheck;
+pub mod content;
 pub mod embedded;
 pub mod names;
 pub mod once;
 pub mod profile;
 mod read_only;
 pub mod readback;
+pub mod tools;
 
 pub use profile::BackendProfile;
 pub use read_only::ReadOnly;
@@ -67,12 +70,13 @@ impl PlatformError {
 
 pub type Result<T, E = PlatformError> = std::result::Result<T, E>;
 
-/// The result of one tool call (text content, the whole result, error flag).
-pub use crate::runtime::ToolCallOutcome as ToolCallResult;
-/// A request about a server's identity, resources or prompts.
-pub use crate::runtime::surface::McpOp;
-/// A discovered tool (name, description, input schema).
-pub use crate::store::ToolRecord as ToolInfo;
+/// Subscriber buffer; a subscriber that falls further behind gets `Lagged`
+/// and should reload with `list`.
+pub const SUBSCRIBER_CAPACITY: usize = 65_536;
+
+pub use tools::{
+    ArgError, McpOp, RuntimePort, StatusReport, ToolCallResult, ToolError, ToolInfo, ToolSessions,
+};
 
 /// What a start or stop did.
 #[derive(Debug, Clone, PartialEq)]
@@ -314,3 +318,14 @@ pub trait Platform: Send + Sync {
         ))
     }
 }
+
+/// Where decoded events go (a live source's sink: the platform's
+/// subscribers, a channel). Batches keep per-event overhead low.
+#[async_trait]
+pub trait EventSink: Send + Sync + 'static {
+    /// Deliver a batch in order; `false` when nobody listens any more.
+    async fn emit(&self, batch: Vec<PlatformEvent>) -> bool;
+}
+
+/// The last source state a remembering sink passed on ([`crate::bus::Remember`]).
+pub type SourceMemo = std::sync::Arc<std::sync::Mutex<Option<SourceState>>>;

@@ -8,8 +8,8 @@
 //! projection would ignore the second copy anyway; the events view and
 //! `aacon events --follow` would not.
 
-use crate::bus::EventSink;
 use crate::domain::projection::Seen;
+use crate::platform::EventSink;
 use crate::platform::PlatformEvent;
 use async_trait::async_trait;
 use std::sync::{Arc, Mutex};

@@ -300,22 +300,29 @@ impl BackendProfile {
     }
 }
 
+/// Why a token's claims cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimError {
+    #[error("the API token is not a JWT (it does not have three dot-separated parts)")]
+    NotJwt,
+    #[error("the API token's claims are not base64url")]
+    NotBase64,
+    #[error("the API token's claims are not JSON")]
+    NotJson,
+}
+
 /// The `workspace_id` claim of a JWT, read without verifying it (the server
 /// verifies; this only shows what scope the token carries). `Err` says why
 /// it cannot be read; `Ok(None)`: a JWT without the claim.
-pub fn token_workspace(token: &str) -> Result<Option<String>, String> {
+pub fn token_workspace(token: &str) -> Result<Option<String>, ClaimError> {
     let mut parts = token.split('.');
     let (Some(_), Some(payload), Some(_), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(
-            "the API token is not a JWT (it does not have three dot-separated parts)".into(),
-        );
+        return Err(ClaimError::NotJwt);
     };
-    let bytes =
-        base64url(payload).ok_or_else(|| "the API token's claims are not base64url".to_string())?;
-    let claims: Value = serde_json::from_slice(&bytes)
-        .map_err(|_| "the API token's claims are not JSON".to_string())?;
+    let bytes = base64url(payload).ok_or(ClaimError::NotBase64)?;
+    let claims: Value = serde_json::from_slice(&bytes).map_err(|_| ClaimError::NotJson)?;
     Ok(match claims.get("workspace_id") {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         Some(Value::Number(n)) => Some(n.to_string()),
@@ -418,8 +425,14 @@ mod tests {
         assert!(
             token_workspace("garbage")
                 .unwrap_err()
+                .to_string()
                 .contains("not a JWT")
         );
-        assert!(token_workspace("a.!!.c").unwrap_err().contains("base64url"));
+        assert!(
+            token_workspace("a.!!.c")
+                .unwrap_err()
+                .to_string()
+                .contains("base64url")
+        );
     }
 }

@@ -41,8 +41,16 @@ pub fn matches(pattern: &str, name: &str) -> bool {
     }
 }
 
+/// An allowlist entry that is not a variable name or prefix (as written,
+/// escaped).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "'{0}' is not a variable name (letters, digits and '_', optionally ending in '*' for a prefix)"
+)]
+pub struct PatternError(String);
+
 /// Check one allowlist entry: a variable name, or a prefix ending in `*`.
-pub fn check_pattern(pattern: &str) -> Result<(), String> {
+pub fn check_pattern(pattern: &str) -> Result<(), PatternError> {
     let name = pattern.strip_suffix('*').unwrap_or(pattern);
     let ok = !name.is_empty()
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -50,10 +58,7 @@ pub fn check_pattern(pattern: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "'{}' is not a variable name (letters, digits and '_', optionally ending in '*' for a prefix)",
-            pattern.escape_default()
-        ))
+        Err(PatternError(pattern.escape_default().to_string()))
     }
 }
 
@@ -120,7 +125,7 @@ mod tests {
         assert!(check_pattern("LC_*").is_ok());
         assert!(check_pattern("PATH").is_ok());
         for bad in ["", "*", "A-B", "1X", "PA TH"] {
-            let e = check_pattern(bad).unwrap_err();
+            let e = check_pattern(bad).unwrap_err().to_string();
             assert!(e.contains("is not a variable name"), "{e}");
         }
     }

@@ -1,53 +1,52 @@
 //! The embedded MCP runtime: it watches domain events, decides from each
 //! json_spec what to run or reach, supervises it (restart with capped
 //! exponential backoff, health probes) and reports observed status through
-//! [`EmbeddedPlatform::report_status`] with the correlation id of the
-//! command that caused it.
+//! its [`RuntimePort`] with the correlation id of the command that caused
+//! it. It knows its platform only through that port.
 //!
 //! Only the process holding the runtime lock should call [`Runtime::spawn`];
-//! consoles and `aacon serve` use [`Host::start`], which hosts now or takes
-//! the lock over when the current host exits, and call
-//! [`Host::shutdown`] on exit. A panic hook ([`procs::install_panic_hook`],
-//! installed by `spawn`; after installing another hook such as color-eyre's,
-//! call [`procs::wrap_panic_hook`]) kills every managed process group. The host also answers
-//! other local aacon processes on `runtime.sock` ([`socket`]).
-//! Events come from the platform's in-process subscription (which tails the
-//! shared event log, so CLI commands from other processes arrive too); the
-//! Redis consumer group, when it lands, feeds the same `handle_event`.
+//! consoles and `aacon serve` host through [`crate::host::Hosted`], which
+//! hosts now or takes the lock over when the current host exits, and opens
+//! `runtime.sock` for the other local aacon processes. A panic hook
+//! ([`procs::install_panic_hook`], installed by `spawn`; after installing
+//! another hook such as color-eyre's, call [`procs::wrap_panic_hook`]) kills
+//! every managed process group. Events come from the platform's in-process
+//! subscription (which tails the shared event log, so CLI commands from
+//! other processes arrive too).
 
-pub mod argcheck;
-pub mod catalog;
+pub use crate::domain::catalog;
 pub mod childenv;
-pub mod content;
+mod container;
+pub use crate::platform::content;
 pub mod linewatch;
 pub mod plan;
 pub mod procs;
 mod restart;
 pub mod ring;
 pub mod session;
-pub mod socket;
+mod sessions;
+mod supervise;
 pub mod surface;
+pub use container::{NoContainerRuntime, container_cli, container_process};
+use supervise::*;
 
 use crate::domain::{DesiredState, EventType, Instance, Status};
-use crate::platform::embedded::EmbeddedPlatform;
-use crate::platform::{Platform, PlatformError, PlatformEvent};
+use crate::platform::{PlatformError, PlatformEvent, RuntimePort, ToolError};
+pub use crate::platform::{StatusReport, ToolInfo};
 use crate::secrets::SecretStore;
-use crate::store::{StatusReport, ToolRecord};
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use ring::StderrRing;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use session::Session;
 pub use session::ToolCallOutcome;
+pub use sessions::{LiveSessions, OneShot};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
-
-/// A discovered tool (name, description, input schema).
-pub type ToolInfo = ToolRecord;
 
 /// Timings and limits of the runtime.
 #[derive(Debug, Clone)]
@@ -79,7 +78,8 @@ pub struct RuntimeConfig {
     pub stderr_lines: usize,
     /// Kill every managed process group if this process panics.
     pub kill_on_panic: bool,
-    /// Answer other local aacon processes on `runtime.sock` in the data dir.
+    /// Answer other local aacon processes on `runtime.sock` in the data dir
+    /// (the host opens it: [`crate::host::spawn_runtime`]).
     pub socket: bool,
     /// The variables of our environment a managed process inherits
     /// (`NAME` or `PREFIX*`); the spec's own variables come on top.
@@ -126,7 +126,7 @@ struct Live {
 }
 
 struct Shared {
-    platform: Arc<EmbeddedPlatform>,
+    platform: Arc<dyn RuntimePort>,
     cfg: RuntimeConfig,
     secrets: SecretStore,
     http: reqwest::Client,
@@ -162,21 +162,12 @@ pub struct RuntimeHandle {
     socket: Option<(JoinHandle<()>, std::path::PathBuf)>,
 }
 
-/// Why a call through the runtime failed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CallError {
-    /// The instance has no live session in this runtime.
-    NotRunning(String),
-    /// The call itself failed (bad arguments, the server's error, a timeout).
-    Failed(String),
-}
-
 pub struct Runtime;
 
 impl Runtime {
     /// Start the runtime on `platform`: reconcile now (bring up what should
     /// run), then follow events.
-    pub fn spawn(platform: Arc<EmbeddedPlatform>, cfg: RuntimeConfig) -> RuntimeHandle {
+    pub fn spawn(platform: Arc<dyn RuntimePort>, cfg: RuntimeConfig) -> RuntimeHandle {
         if cfg.kill_on_panic {
             procs::install_panic_hook();
         }
@@ -196,28 +187,16 @@ impl Runtime {
         // others over the socket) reach this runtime's live sessions.
         shared
             .platform
-            .attach_runtime(LiveRuntime(Arc::downgrade(&shared)));
+            .attach_sessions(Arc::new(LiveSessions(Arc::downgrade(&shared))));
         let supervisors = Arc::new(tokio::sync::Mutex::new(HashMap::new()));
         let (stop_main, stop_rx) = watch::channel(false);
         let main = tokio::spawn(main_loop(shared.clone(), supervisors.clone(), stop_rx));
-        let socket = if shared.cfg.socket {
-            let path = shared.platform.data_dir().socket();
-            match socket::start(shared.clone(), path.clone()) {
-                Ok(task) => Some((task, path)),
-                Err(e) => {
-                    tracing::warn!(error = %e, path = %path.display(), "cannot open the runtime socket; other aacon processes cannot reach this runtime");
-                    None
-                }
-            }
-        } else {
-            None
-        };
         RuntimeHandle {
             shared,
             supervisors,
             stop_main,
             main: Some(main),
-            socket,
+            socket: None,
         }
     }
 }
@@ -228,7 +207,7 @@ async fn main_loop(
     mut stop: watch::Receiver<bool>,
 ) {
     // Subscribe first, so nothing falls between the first list and the stream.
-    let mut rx = shared.platform.subscribe();
+    let mut rx = shared.platform.follow();
     reconcile_all(&shared, &sups).await;
     let mut tick = tokio::time::interval(shared.cfg.reconcile_interval);
     tick.tick().await;
@@ -265,7 +244,7 @@ async fn reconcile_all(
     shared: &Arc<Shared>,
     sups: &Arc<tokio::sync::Mutex<HashMap<Uuid, Supervisor>>>,
 ) {
-    let list = match shared.platform.list().await {
+    let list = match shared.platform.instances().await {
         Ok(l) => l,
         Err(e) => {
             tracing::warn!(error = %e, "runtime cannot list instances");
@@ -313,7 +292,7 @@ async fn reconcile_one(
     id: Uuid,
     correlation_id: Option<String>,
 ) {
-    let found = shared.platform.get(&id.to_string()).await;
+    let found = shared.platform.instance(id).await;
     let mut map = sups.lock().await;
     match found {
         Ok(inst) => apply(shared, &mut map, &inst, correlation_id),
@@ -431,33 +410,25 @@ impl Shared {
         id: Uuid,
         tool: &str,
         args: Value,
-    ) -> Result<ToolCallOutcome, CallError> {
+    ) -> Result<ToolCallOutcome, ToolError> {
         let (peer, tools) = self.with_live(id, |l| (l.peer.clone(), l.tools.clone()));
         let Some(peer) = peer else {
-            return Err(CallError::NotRunning(
-                "the instance is not running in this runtime; start it first".into(),
-            ));
+            return Err(not_running());
         };
-        let args = check_args(&tools, tool, args).map_err(CallError::Failed)?;
-        session::call_tool(&peer, tool, args, self.cfg.call_timeout)
-            .await
-            .map_err(CallError::Failed)
+        let args = crate::platform::tools::check_args(&tools, tool, args)?;
+        session::call_tool(&peer, tool, args, self.cfg.call_timeout).await
     }
 
-    async fn mcp(&self, id: Uuid, op: surface::McpOp) -> Result<Value, CallError> {
+    async fn mcp(&self, id: Uuid, op: surface::McpOp) -> Result<Value, ToolError> {
         let (peer, notices) = self.with_live(id, |l| (l.peer.clone(), l.notices.clone()));
         let Some(peer) = peer else {
-            return Err(CallError::NotRunning(
-                "the instance is not running in this runtime; start it first".into(),
-            ));
+            return Err(not_running());
         };
         let uri = match &op {
             surface::McpOp::Subscribe { uri } => Some(uri.clone()),
             _ => None,
         };
-        let out = surface::run(&peer, notices.as_ref(), op, self.cfg.call_timeout)
-            .await
-            .map_err(CallError::Failed)?;
+        let out = surface::run(&peer, notices.as_ref(), op, self.cfg.call_timeout).await?;
         if let Some(uri) = uri {
             self.with_live(id, |l| {
                 // Bounded like the notices.
@@ -490,18 +461,19 @@ impl Shared {
     }
 
     /// Keep the outcome of a probe (never an event: see [`crate::domain::probe`]).
-    fn record_probe(&self, id: Uuid, outcome: Result<(), String>, took: Duration) {
+    /// `error`: why it failed, none when it answered.
+    fn record_probe(&self, id: Uuid, error: Option<String>, took: Duration) {
         let now = Utc::now();
         self.with_live(id, |l| {
-            if outcome.is_ok() {
+            if error.is_none() {
                 l.last_good_probe = Some(now);
             }
             l.probe = Some(crate::domain::Probe {
                 instance_id: id,
                 at: now,
-                ok: outcome.is_ok(),
+                ok: error.is_none(),
                 latency_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
-                error: outcome.err(),
+                error,
                 last_ok_at: l.last_good_probe,
             });
         });
@@ -523,15 +495,7 @@ impl Shared {
     }
 
     async fn store_tools(&self, id: Uuid, tools: Vec<ToolInfo>) {
-        let store = self.platform.store();
-        let r = tokio::task::spawn_blocking(move || {
-            let mut s = store
-                .lock()
-                .map_err(|_| PlatformError::Internal("the store lock is poisoned".into()))?;
-            s.set_tools(id, &tools)
-        })
-        .await;
-        if let Ok(Err(e)) | Err(e) = r.map_err(|e| PlatformError::Internal(e.to_string())) {
+        if let Err(e) = self.platform.set_tools(id, tools).await {
             tracing::warn!(error = %e, %id, "cannot store discovered tools");
         }
     }
@@ -552,446 +516,6 @@ impl Shared {
     }
 }
 
-/// Find a working container CLI: podman, then docker.
-pub async fn container_cli() -> Result<&'static str, String> {
-    let mut notes = Vec::new();
-    for name in ["podman", "docker"] {
-        let on_path = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-            .unwrap_or(false);
-        if !on_path {
-            continue;
-        }
-        let out = tokio::time::timeout(
-            Duration::from_secs(10),
-            tokio::process::Command::new(name)
-                .arg("info")
-                .stdin(std::process::Stdio::null())
-                .kill_on_drop(true)
-                .output(),
-        )
-        .await;
-        match out {
-            Ok(Ok(o)) if o.status.success() => return Ok(name),
-            Ok(Ok(o)) => {
-                let err = String::from_utf8_lossy(&o.stderr);
-                let line = err
-                    .lines()
-                    .rev()
-                    .find(|l| !l.trim().is_empty())
-                    .unwrap_or("");
-                notes.push(format!(
-                    "{name} is installed but `{name} info` failed: {}",
-                    line.trim()
-                ));
-            }
-            Ok(Err(e)) => notes.push(format!("{name} cannot run: {e}")),
-            Err(_) => notes.push(format!("`{name} info` did not answer within 10s")),
-        }
-    }
-    let mut msg = "no container runtime found (looked for podman, docker)".to_string();
-    if !notes.is_empty() {
-        msg.push_str("; ");
-        msg.push_str(&notes.join("; "));
-    }
-    Err(msg)
-}
-
-/// Bring one instance up: resolve its plan and connect.
-async fn bring_up(
-    shared: &Shared,
-    inst: &Instance,
-    ring: Arc<Mutex<StderrRing>>,
-) -> Result<(Session, Vec<ToolInfo>, Option<String>), String> {
-    let resolved = plan::resolve(&inst.json_spec, &shared.secrets)?;
-    if let Ok(mut r) = ring.lock() {
-        r.set_secrets(resolved.secrets.clone());
-    }
-    let t = shared.cfg.init_timeout;
-    match resolved.plan {
-        plan::Plan::Process(p) => Session::spawn(
-            &p,
-            t,
-            ring,
-            &childenv::inherited(&shared.cfg.child_env, &[]),
-        )
-        .await
-        .map(|(s, tools)| (s, tools, None)),
-        plan::Plan::Endpoint(e) => Session::connect(&e, t, &shared.http)
-            .await
-            .map(|(s, tools)| (s, tools, None)),
-        plan::Plan::Container(c) => {
-            let cli = container_cli().await?;
-            let cname = format!("aacon-{}-{}", inst.name, &inst.id.simple().to_string()[..8]);
-            let p = container_process(cli, &cname, &c);
-            // The CLI process gets the allowlist (and what it needs to find
-            // its daemon); the container only the spec's `-e` variables.
-            let base = childenv::inherited(&shared.cfg.child_env, childenv::CONTAINER_CLI_ALLOW);
-            Session::spawn(&p, t, ring, &base)
-                .await
-                .map(|(s, tools)| (s, tools, Some(format!("{cli} rm -f {cname}"))))
-        }
-    }
-}
-
-/// The container CLI run for a container plan: `run -i --rm --name NAME`,
-/// `-e NAME` for each of the spec's variables only (the value comes from
-/// the CLI's environment, so no secret is in argv), the image and command.
-pub fn container_process(cli: &str, cname: &str, c: &plan::ContainerPlan) -> plan::ProcessPlan {
-    let mut args = vec![
-        "run".to_string(),
-        "-i".into(),
-        "--rm".into(),
-        "--name".into(),
-        cname.to_string(),
-    ];
-    for (k, _) in &c.env {
-        args.push("-e".into());
-        args.push(k.clone());
-    }
-    args.push(c.image.clone());
-    args.extend(c.cmd.iter().cloned());
-    plan::ProcessPlan {
-        program: cli.to_string(),
-        args,
-        env: c.env.clone(),
-        cwd: None,
-    }
-}
-
-enum SessionEnd {
-    Stop {
-        correlation_id: Option<String>,
-        reason: Option<String>,
-        report: bool,
-    },
-    Died(String),
-}
-
-/// One instance's life: bring up, watch, probe, restart with backoff.
-async fn supervise(
-    shared: Arc<Shared>,
-    inst: Instance,
-    mut correlation_id: Option<String>,
-    mut ctl: mpsc::UnboundedReceiver<Ctl>,
-    wait_for: Option<JoinHandle<()>>,
-) {
-    if let Some(h) = wait_for {
-        let _ = h.await;
-    }
-    let id = inst.id;
-    let ring = shared.ring(id);
-    let mut restarts: u32 = 0;
-    let mut failures: u32 = 0;
-    let mut announce = true;
-    loop {
-        if announce {
-            shared
-                .report(
-                    id,
-                    StatusReport {
-                        status: Some(Status::Starting),
-                        reason: (restarts > 0).then(|| format!("restart {restarts}")),
-                        restarts: Some(restarts),
-                        ..Default::default()
-                    },
-                    correlation_id.clone(),
-                )
-                .await;
-            announce = false;
-        }
-        let attempt = tokio::select! {
-            r = bring_up(&shared, &inst, ring.clone()) => Some(r),
-            c = ctl.recv() => {
-                stop_request(&shared, id, c).await;
-                return;
-            }
-        };
-        let Some(attempt) = attempt else { return };
-        match attempt {
-            Ok((mut session, tools, cleanup)) => {
-                let peer = session.peer();
-                shared.with_live(id, |l| {
-                    l.tools = tools.clone();
-                    l.peer = Some(peer.clone());
-                    l.pid = session.pid();
-                    l.last_good_probe = Some(Utc::now());
-                    l.server = Some(session.server.clone());
-                    l.notices = Some(session.notices.clone());
-                });
-                // A new session (a restart): subscribe again to what was.
-                let subs = shared.with_live(id, |l| l.subscriptions.clone());
-                if !subs.is_empty() {
-                    let (peer, timeout) = (peer.clone(), shared.cfg.call_timeout);
-                    tokio::spawn(async move {
-                        for uri in subs {
-                            let op = surface::McpOp::Subscribe { uri };
-                            if let Err(e) = surface::run(&peer, None, op, timeout).await {
-                                tracing::warn!(error = %e, "cannot subscribe again after a restart");
-                            }
-                        }
-                    });
-                }
-                shared.store_tools(id, tools.clone()).await;
-                tracing::info!(instance = %inst.name, server = %session.server, tools = tools.len(), "instance running");
-                shared
-                    .report(
-                        id,
-                        StatusReport {
-                            status: Some(Status::Running),
-                            reason: None,
-                            tool_count: Some(Some(tools.len() as u32)),
-                            restarts: Some(restarts),
-                            healthy_now: true,
-                            error: None,
-                            healthy_at: None,
-                        },
-                        correlation_id.clone(),
-                    )
-                    .await;
-                let up_since = Instant::now();
-                let end = watch_session(&shared, id, &mut session, &peer, &mut ctl, restarts).await;
-                shared.with_live(id, |l| {
-                    l.peer = None;
-                    l.pid = None;
-                    l.probe = None;
-                    l.notices = None;
-                });
-                match end {
-                    SessionEnd::Stop {
-                        correlation_id: corr,
-                        reason,
-                        report,
-                    } => {
-                        if report {
-                            shared
-                                .report(
-                                    id,
-                                    StatusReport {
-                                        status: Some(Status::Stopping),
-                                        ..Default::default()
-                                    },
-                                    corr.clone(),
-                                )
-                                .await;
-                        }
-                        session.shutdown(shared.cfg.stop_grace).await;
-                        run_cleanup(cleanup).await;
-                        if report {
-                            stop_report(&shared, id, corr, reason).await;
-                        }
-                        return;
-                    }
-                    SessionEnd::Died(reason) => {
-                        session.shutdown(Duration::from_millis(500)).await;
-                        run_cleanup(cleanup).await;
-                        if up_since.elapsed() >= shared.cfg.stable_after {
-                            failures = 0;
-                        }
-                        failures += 1;
-                        restarts += 1;
-                        let delay = shared.backoff(failures);
-                        tracing::warn!(instance = %inst.name, %reason, restarts, "instance ended; restarting");
-                        shared
-                            .report(
-                                id,
-                                StatusReport {
-                                    restarts: Some(restarts),
-                                    error: Some(format!(
-                                        "{reason}; restarting in {:.1}s",
-                                        delay.as_secs_f64()
-                                    )),
-                                    ..Default::default()
-                                },
-                                correlation_id.clone(),
-                            )
-                            .await;
-                        announce = true;
-                        if !wait_backoff(&shared, id, delay, &mut ctl).await {
-                            return;
-                        }
-                    }
-                }
-            }
-            Err(reason) => {
-                failures += 1;
-                restarts += 1;
-                let delay = shared.backoff(failures);
-                tracing::warn!(instance = %inst.name, %reason, "instance failed to start");
-                shared
-                    .report(
-                        id,
-                        StatusReport {
-                            restarts: Some(restarts - 1),
-                            error: Some(reason),
-                            ..Default::default()
-                        },
-                        correlation_id.clone(),
-                    )
-                    .await;
-                if !wait_backoff(&shared, id, delay, &mut ctl).await {
-                    return;
-                }
-            }
-        }
-        // Reports after the first belong to no command.
-        correlation_id = None;
-    }
-}
-
-async fn run_cleanup(cmd: Option<String>) {
-    let Some(cmd) = cmd else { return };
-    let mut parts = cmd.split_whitespace();
-    let Some(prog) = parts.next() else { return };
-    let _ = tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio::process::Command::new(prog)
-            .args(parts)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .status(),
-    )
-    .await;
-}
-
-/// Wait `delay` unless a stop arrives; false when the supervisor must end.
-async fn wait_backoff(
-    shared: &Shared,
-    id: Uuid,
-    delay: Duration,
-    ctl: &mut mpsc::UnboundedReceiver<Ctl>,
-) -> bool {
-    tokio::select! {
-        _ = tokio::time::sleep(delay) => true,
-        c = ctl.recv() => {
-            stop_request(shared, id, c).await;
-            false
-        }
-    }
-}
-
-/// Report `stopped` for a stop request (none: the runtime is going away).
-async fn stop_request(shared: &Shared, id: Uuid, c: Option<Ctl>) {
-    if let Some(Ctl::Stop {
-        correlation_id,
-        reason,
-        report: true,
-    }) = c
-    {
-        stop_report(shared, id, correlation_id, reason).await;
-    }
-}
-
-async fn stop_report(
-    shared: &Shared,
-    id: Uuid,
-    correlation_id: Option<String>,
-    reason: Option<String>,
-) {
-    {
-        // The last good probe, so "last healthy" stays true once stopped.
-        let healthy_at = shared.with_live(id, |l| l.last_good_probe);
-        shared
-            .report(
-                id,
-                StatusReport {
-                    status: Some(Status::Stopped),
-                    reason,
-                    healthy_at,
-                    ..Default::default()
-                },
-                correlation_id,
-            )
-            .await;
-    }
-}
-
-/// Watch a running session: its end, stop requests and health probes.
-async fn watch_session(
-    shared: &Shared,
-    id: Uuid,
-    session: &mut Session,
-    peer: &rmcp::Peer<rmcp::service::RoleClient>,
-    ctl: &mut mpsc::UnboundedReceiver<Ctl>,
-    restarts: u32,
-) -> SessionEnd {
-    let mut healthy = true;
-    let mut failed_probes: u32 = 0;
-    let mut tool_count = shared.with_live(id, |l| l.tools.len());
-    // The first probe right away: HEALTH shows a real probe from the start.
-    let mut next_probe = tokio::time::Instant::now();
-    loop {
-        tokio::select! {
-            c = ctl.recv() => {
-                return match c {
-                    Some(Ctl::Stop { correlation_id, reason, report }) => SessionEnd::Stop { correlation_id, reason, report },
-                    None => SessionEnd::Stop { correlation_id: None, reason: None, report: false },
-                };
-            }
-            reason = session.ended() => return SessionEnd::Died(reason),
-            _ = tokio::time::sleep_until(next_probe) => {
-                let (outcome, took) = {
-                    let _permit = shared.probes.acquire().await;
-                    let t0 = Instant::now();
-                    let r = session::list_tools(peer, shared.cfg.probe_timeout).await;
-                    (r, t0.elapsed())
-                };
-                shared.record_probe(id, outcome.as_ref().map(|_| ()).map_err(String::clone), took);
-                match outcome {
-                    Ok(tools) => {
-                        failed_probes = 0;
-                        let changed = shared.with_live(id, |l| {
-                            let changed = l.tools != tools;
-                            if changed { l.tools = tools.clone(); }
-                            changed
-                        });
-                        if changed {
-                            shared.store_tools(id, tools.clone()).await;
-                        }
-                        // Only a change is an event: back to healthy, or a
-                        // new tool count. A probe that finds all as it was
-                        // refreshes the probe (above) and writes nothing.
-                        if !healthy || tools.len() != tool_count {
-                            healthy = true;
-                            tool_count = tools.len();
-                            shared.report(id, StatusReport {
-                                status: Some(Status::Running),
-                                tool_count: Some(Some(tools.len() as u32)),
-                                restarts: Some(restarts),
-                                healthy_now: true,
-                                ..Default::default()
-                            }, None).await;
-                        }
-                    }
-                    Err(e) => {
-                        failed_probes += 1;
-                        let limit = shared.cfg.restart_after_failed_probes;
-                        if limit > 0 && failed_probes >= limit {
-                            return SessionEnd::Died(format!("{failed_probes} health probes failed in a row (last: {e})"));
-                        }
-                        if healthy {
-                            healthy = false;
-                            let last = shared.with_live(id, |l| l.last_good_probe)
-                                .map(|t| t.format("%H:%M:%S UTC").to_string())
-                                .unwrap_or_else(|| "never".into());
-                            shared.report(id, StatusReport {
-                                status: Some(Status::Unhealthy),
-                                reason: Some(format!("health probe failed: {e}; last good probe at {last}")),
-                                restarts: Some(restarts),
-                                healthy_at: shared.with_live(id, |l| l.last_good_probe),
-                                ..Default::default()
-                            }, None).await;
-                        }
-                    }
-                }
-                next_probe = tokio::time::Instant::now() + shared.jittered(shared.cfg.probe_interval);
-            }
-        }
-    }
-}
-
 impl RuntimeHandle {
     /// The last stderr lines of an instance's process (secrets masked).
     pub fn stderr(&self, id: Uuid) -> Vec<String> {
@@ -1006,7 +530,9 @@ impl RuntimeHandle {
         if let Some(t) = live {
             return t;
         }
-        stored_tools(&self.shared.platform, id)
+        self.shared
+            .platform
+            .stored_tools(id)
             .await
             .unwrap_or_default()
     }
@@ -1039,19 +565,14 @@ impl RuntimeHandle {
         id: Uuid,
         tool: &str,
         args: Value,
-    ) -> Result<ToolCallOutcome, String> {
-        self.shared
-            .call_tool(id, tool, args)
-            .await
-            .map_err(|e| match e {
-                CallError::NotRunning(m) | CallError::Failed(m) => m,
-            })
+    ) -> Result<ToolCallOutcome, ToolError> {
+        self.shared.call_tool(id, tool, args).await
     }
 
-    /// A handle for tool calls that does not borrow the runtime, so a slow
-    /// call does not hold the host's runtime slot (and its shutdown).
-    pub fn tool_caller(&self) -> ToolCaller {
-        ToolCaller(self.shared.clone())
+    /// Close `task` (what serves the runtime's socket at `path`) and remove
+    /// the socket file when the runtime ends.
+    pub fn keep_socket(&mut self, task: JoinHandle<()>, path: std::path::PathBuf) {
+        self.socket = Some((task, path));
     }
 
     /// Stop every managed process (MCP shutdown, SIGTERM, SIGKILL) and end
@@ -1131,292 +652,14 @@ impl Drop for RuntimeHandle {
     }
 }
 
-/// Calls tools on the runtime's live sessions; see [`RuntimeHandle::tool_caller`].
-pub struct ToolCaller(Arc<Shared>);
-
-impl ToolCaller {
-    /// As [`RuntimeHandle::call_tool`].
-    pub async fn call_tool(
-        &self,
-        id: Uuid,
-        tool: &str,
-        args: Value,
-    ) -> Result<ToolCallOutcome, String> {
-        self.0.call_tool(id, tool, args).await.map_err(|e| match e {
-            CallError::NotRunning(m) | CallError::Failed(m) => m,
-        })
-    }
-
-    /// Ask a live session about its server's surface (see [`surface`]).
-    pub async fn mcp(&self, id: Uuid, op: surface::McpOp) -> Result<Value, String> {
-        self.0.mcp(id, op).await.map_err(|e| match e {
-            CallError::NotRunning(m) | CallError::Failed(m) => m,
-        })
-    }
-
-    /// Whether the instance has a live session here.
-    pub fn is_live(&self, id: Uuid) -> bool {
-        self.0.with_live(id, |l| l.peer.is_some())
-    }
-
-    /// As [`RuntimeHandle::stderr`].
-    pub fn stderr(&self, id: Uuid) -> Vec<String> {
-        self.0.stderr_lines(id)
-    }
-
-    /// As [`RuntimeHandle::probes`].
-    pub fn probes(&self) -> Vec<crate::domain::Probe> {
-        self.0.probes()
-    }
-
-    /// The live tools of an instance, while connected here.
-    pub fn live_tools(&self, id: Uuid) -> Option<Vec<ToolInfo>> {
-        self.0
-            .with_live(id, |l| l.peer.as_ref().map(|_| l.tools.clone()))
-    }
-}
-
-/// A runtime as its platform knows it: weakly (the runtime holds the
-/// platform), gone once the runtime is dropped.
-#[derive(Clone)]
-pub struct LiveRuntime(std::sync::Weak<Shared>);
-
-impl LiveRuntime {
-    /// The runtime, if it still runs.
-    pub fn caller(&self) -> Option<ToolCaller> {
-        self.0.upgrade().map(ToolCaller)
-    }
+fn not_running() -> ToolError {
+    ToolError::NotRunning("the instance is not running in this runtime; start it first".into())
 }
 
 /// Tools as the store holds them (any process can read these).
 pub async fn stored_tools(
-    platform: &EmbeddedPlatform,
+    platform: &dyn RuntimePort,
     id: Uuid,
 ) -> Result<Vec<ToolInfo>, PlatformError> {
-    let store = platform.store();
-    tokio::task::spawn_blocking(move || {
-        store
-            .lock()
-            .map_err(|_| PlatformError::Internal("the store lock is poisoned".into()))?
-            .tools(id)
-    })
-    .await
-    .map_err(|e| PlatformError::Internal(format!("a store task failed: {e}")))?
-}
-
-/// Check `args` for `tool` against the known tools; the arguments object.
-pub fn check_args(
-    tools: &[ToolInfo],
-    tool: &str,
-    args: Value,
-) -> Result<Map<String, Value>, String> {
-    let Value::Object(map) = args else {
-        return Err("tool arguments must be a JSON object, like {\"message\": \"hi\"}".into());
-    };
-    let Some(t) = tools.iter().find(|t| t.name == tool) else {
-        let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
-        return Err(format!(
-            "the server has no tool named '{}'; it has: {}",
-            tool.chars().take(80).collect::<String>(),
-            if names.is_empty() {
-                "none".to_string()
-            } else {
-                names.join(", ")
-            }
-        ));
-    };
-    let problems = argcheck::check(&t.input_schema, &Value::Object(map.clone()));
-    if let Some(first) = problems.first() {
-        return Err(format!(
-            "the arguments do not fit the input schema of '{tool}': {first}{}",
-            if problems.len() > 1 {
-                format!(" (and {} more)", problems.len() - 1)
-            } else {
-                String::new()
-            }
-        ));
-    }
-    Ok(map)
-}
-
-/// Connect to an instance just for one tool call, then close (for
-/// `aacon tools call` when no runtime host serves it). Returns the outcome
-/// and the stderr lines seen.
-pub async fn call_tool_once(
-    platform: &EmbeddedPlatform,
-    inst: &Instance,
-    tool: &str,
-    args: Value,
-    cfg: &RuntimeConfig,
-) -> Result<ToolCallOutcome, String> {
-    let (session, tools) = open_once(platform, inst, cfg, "call its tools").await?;
-    let result = match check_args(&tools, tool, args) {
-        Ok(a) => session::call_tool(&session.peer(), tool, a, cfg.call_timeout).await,
-        Err(e) => Err(e),
-    };
-    session.shutdown(cfg.stop_grace).await;
-    result
-}
-
-/// Connect to an instance just for one request (see [`call_tool_once`]);
-/// `what` says what a container cannot do this way ("call its tools").
-async fn open_once(
-    platform: &EmbeddedPlatform,
-    inst: &Instance,
-    cfg: &RuntimeConfig,
-    what: &str,
-) -> Result<(Session, Vec<ToolInfo>), String> {
-    let secrets = SecretStore::open(platform.data_dir().root());
-    let resolved = plan::resolve(&inst.json_spec, &secrets)?;
-    let ring = Arc::new(Mutex::new(StderrRing::new(cfg.stderr_lines)));
-    if let Ok(mut r) = ring.lock() {
-        r.set_secrets(resolved.secrets.clone());
-    }
-    Ok(match resolved.plan {
-        plan::Plan::Process(p) => {
-            let base = childenv::inherited(&cfg.child_env, &[]);
-            Session::spawn(&p, cfg.init_timeout, ring, &base).await?
-        }
-        plan::Plan::Endpoint(e) => {
-            let http = reqwest::Client::new();
-            Session::connect(&e, cfg.init_timeout, &http).await?
-        }
-        plan::Plan::Container(_) => {
-            return Err(format!(
-                "instance '{}' is a container; {what} through the runtime host (open the console or run `aacon serve`)",
-                inst.name
-            ));
-        }
-    })
-}
-
-/// Connect to an instance just for one [`surface::McpOp`], then close
-/// (for `aacon resources` and `aacon prompts` when no runtime host runs it).
-pub async fn mcp_once(
-    platform: &EmbeddedPlatform,
-    inst: &Instance,
-    op: surface::McpOp,
-    cfg: &RuntimeConfig,
-) -> Result<Value, String> {
-    let what = match op {
-        surface::McpOp::Prompts | surface::McpOp::GetPrompt { .. } => "get its prompts",
-        _ => "read its resources and identity",
-    };
-    let (session, _) = open_once(platform, inst, cfg, what).await?;
-    let result = surface::run(
-        &session.peer(),
-        Some(&session.notices),
-        op,
-        cfg.call_timeout,
-    )
-    .await;
-    session.shutdown(cfg.stop_grace).await;
-    result
-}
-
-/// Runtime hosting for a console or `aacon serve`: host now if this
-/// process holds the runtime lock, else keep trying to take it over (when
-/// the current host exits) and then reconcile.
-pub struct Host {
-    runtime: Arc<tokio::sync::Mutex<Option<RuntimeHandle>>>,
-    task: JoinHandle<()>,
-}
-
-impl Host {
-    /// Start hosting on `platform` as `role`, retrying the lock every `retry`.
-    pub fn start(
-        platform: Arc<EmbeddedPlatform>,
-        role: crate::platform::embedded::Role,
-        cfg: RuntimeConfig,
-        retry: Duration,
-    ) -> Host {
-        let runtime = Arc::new(tokio::sync::Mutex::new(None));
-        let slot = runtime.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                match platform.try_take_runtime(role) {
-                    Ok(true) => {
-                        tracing::info!("this process now hosts the runtime");
-                        *slot.lock().await = Some(Runtime::spawn(platform.clone(), cfg));
-                        return;
-                    }
-                    Ok(false) => {}
-                    Err(e) => tracing::warn!(error = %e, "cannot take the runtime lock"),
-                }
-                tokio::time::sleep(retry).await;
-            }
-        });
-        Host { runtime, task }
-    }
-
-    /// Whether this process hosts the runtime now.
-    pub async fn is_hosting(&self) -> bool {
-        self.runtime.lock().await.is_some()
-    }
-
-    /// Run `f` on the runtime if this process hosts it.
-    pub async fn with<T>(&self, f: impl FnOnce(&RuntimeHandle) -> T) -> Option<T> {
-        self.runtime.lock().await.as_ref().map(f)
-    }
-
-    /// Stop trying, and shut the runtime down if it runs here.
-    pub async fn shutdown(self) {
-        self.task.abort();
-        let rt = self.runtime.lock().await.take();
-        if let Some(rt) = rt {
-            rt.shutdown().await;
-        }
-    }
-
-    /// Stop trying, and stop the runtime here without reporting, for the
-    /// next host to take over ([`RuntimeHandle::hand_over`]). The caller
-    /// then releases the runtime lock.
-    pub async fn hand_over(self) {
-        self.task.abort();
-        let rt = self.runtime.lock().await.take();
-        if let Some(rt) = rt {
-            rt.hand_over().await;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_container_run_names_only_the_spec_variables() {
-        let c = plan::ContainerPlan {
-            image: "ghcr.io/x/y:1".into(),
-            env: vec![
-                ("API_KEY".into(), "s3cret".into()),
-                ("MODE".into(), "a".into()),
-            ],
-            cmd: vec!["serve".into()],
-        };
-        let p = container_process("podman", "aacon-web-1234", &c);
-        assert_eq!(
-            p.args,
-            [
-                "run",
-                "-i",
-                "--rm",
-                "--name",
-                "aacon-web-1234",
-                "-e",
-                "API_KEY",
-                "-e",
-                "MODE",
-                "ghcr.io/x/y:1",
-                "serve"
-            ]
-        );
-        // No value in argv; no --env-host, no --env-file: nothing else passes.
-        assert!(
-            !p.args
-                .iter()
-                .any(|a| a.contains("s3cret") || a.starts_with("--env"))
-        );
-        assert_eq!(p.env, c.env);
-    }
+    platform.stored_tools(id).await
 }

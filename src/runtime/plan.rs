@@ -2,7 +2,7 @@
 //! references resolved (only here, only at spawn/request time).
 
 use crate::domain::spec::ProviderKind;
-use crate::secrets::{SecretStore, SecretValue};
+use crate::secrets::{SecretError, SecretStore, SecretValue};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 
@@ -44,7 +44,20 @@ pub struct Resolved {
     pub secrets: Vec<SecretValue>,
 }
 
-fn strings(v: Option<&Value>, what: &str) -> Result<Vec<String>, String> {
+/// Why a json_spec cannot be run: its shape, or a secret it refers to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("{0}")]
+    Spec(String),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+}
+
+fn spec_err<T>(m: impl Into<String>) -> Result<T, PlanError> {
+    Err(PlanError::Spec(m.into()))
+}
+
+fn strings(v: Option<&Value>, what: &str) -> Result<Vec<String>, PlanError> {
     match v {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::String(s)) => Ok(vec![s.clone()]),
@@ -53,10 +66,10 @@ fn strings(v: Option<&Value>, what: &str) -> Result<Vec<String>, String> {
             .map(|i| match i {
                 Value::String(s) => Ok(s.clone()),
                 Value::Number(n) => Ok(n.to_string()),
-                _ => Err(format!("json_spec {what} must hold only strings")),
+                _ => spec_err(format!("json_spec {what} must hold only strings")),
             })
             .collect(),
-        Some(_) => Err(format!(
+        Some(_) => spec_err(format!(
             "json_spec {what} must be a string or a list of strings"
         )),
     }
@@ -70,7 +83,7 @@ fn resolve_map(
     what: &str,
     secrets: &SecretStore,
     found: &mut Vec<SecretValue>,
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<Vec<(String, String)>, PlanError> {
     let mut out = Vec::new();
     match v {
         None | Some(Value::Null) => {}
@@ -80,7 +93,7 @@ fn resolve_map(
                     Value::String(s) => s.clone(),
                     Value::Number(n) => n.to_string(),
                     Value::Bool(b) => b.to_string(),
-                    _ => return Err(format!("json_spec {what}/{k} must be a string")),
+                    _ => return spec_err(format!("json_spec {what}/{k} must be a string")),
                 };
                 let r = secrets.resolve(&text)?;
                 if let Some(s) = r.secret() {
@@ -98,19 +111,19 @@ fn resolve_map(
                 }
             }
         }
-        Some(_) => return Err(format!("json_spec {what} must be an object")),
+        Some(_) => return spec_err(format!("json_spec {what} must be an object")),
     }
     Ok(out)
 }
 
 /// Build the launch plan for `spec`, resolving secret references.
-pub fn resolve(spec: &Map<String, Value>, secrets: &SecretStore) -> Result<Resolved, String> {
+pub fn resolve(spec: &Map<String, Value>, secrets: &SecretStore) -> Result<Resolved, PlanError> {
     let mut found = Vec::new();
     let plan = match ProviderKind::detect(spec) {
         ProviderKind::Process => {
             let mut argv = strings(spec.get("command"), "/command")?;
             if argv.is_empty() || argv[0].trim().is_empty() {
-                return Err("json_spec /command is empty; give the program to run".into());
+                return spec_err("json_spec /command is empty; give the program to run");
             }
             argv.extend(strings(spec.get("args"), "/args")?);
             let program = argv.remove(0);
@@ -119,7 +132,7 @@ pub fn resolve(spec: &Map<String, Value>, secrets: &SecretStore) -> Result<Resol
             let cwd = match spec.get("cwd") {
                 None | Some(Value::Null) => None,
                 Some(Value::String(s)) => Some(PathBuf::from(s)),
-                Some(_) => return Err("json_spec /cwd must be a string".into()),
+                Some(_) => return spec_err("json_spec /cwd must be a string"),
             };
             Plan::Process(ProcessPlan {
                 program,
@@ -134,7 +147,9 @@ pub fn resolve(spec: &Map<String, Value>, secrets: &SecretStore) -> Result<Resol
                 .or_else(|| spec.get("endpoint"))
                 .or_else(|| spec.get("url"))
                 .and_then(Value::as_str)
-                .ok_or("json_spec has no endpoint_url (or endpoint) string")?
+                .ok_or_else(|| {
+                    PlanError::Spec("json_spec has no endpoint_url (or endpoint) string".into())
+                })?
                 .to_string();
             let mut headers = resolve_map(spec.get("headers"), "/headers", secrets, &mut found)?;
             if let Some(Value::Object(auth)) = spec.get("authentication")
@@ -153,7 +168,11 @@ pub fn resolve(spec: &Map<String, Value>, secrets: &SecretStore) -> Result<Resol
             let image = spec
                 .get("image")
                 .and_then(Value::as_str)
-                .ok_or("json_spec names no image to run (a container spec needs \"image\")")?
+                .ok_or_else(|| {
+                    PlanError::Spec(
+                        "json_spec names no image to run (a container spec needs \"image\")".into(),
+                    )
+                })?
                 .to_string();
             let mut env =
                 resolve_map(spec.get("environment"), "/environment", secrets, &mut found)?;
@@ -210,7 +229,8 @@ mod tests {
             &obj(json!({"endpoint_url": "http://127.0.0.1:1/mcp", "headers": {"Authorization": "secret_ref:TOK"}})),
             &s,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("missing secret 'TOK'"), "{e}");
     }
 

@@ -8,7 +8,6 @@
 
 use super::{Ctl, Shared, Supervisor, apply, reconcile_one, spawn_supervisor};
 use crate::domain::DesiredState;
-use crate::platform::Platform;
 use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -20,7 +19,7 @@ pub(super) async fn on_stopped(
     correlation_id: Option<String>,
     event_version: Option<u64>,
 ) {
-    let inst = match shared.platform.get(&id.to_string()).await {
+    let inst = match shared.platform.instance(id).await {
         Ok(i) if i.desired_state == DesiredState::Running => i,
         // Stopped (or gone): an ordinary stop.
         _ => return reconcile_one(shared, sups, id, correlation_id).await,

@@ -12,7 +12,6 @@ use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::async_rw::AsyncRwTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ServiceExt, service::ClientInitializeError};
-use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::process::Stdio;
@@ -21,18 +20,26 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
-/// A tool a server offers.
-pub use crate::store::ToolRecord as ToolInfo;
+use crate::platform::ToolError;
+/// The port's tool types, by the names the runtime has used.
+pub use crate::platform::tools::{MAX_RESULT_BYTES, ToolCallResult as ToolCallOutcome, ToolInfo};
 
-/// What a tool call returned.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct ToolCallOutcome {
-    /// The server marked the result as a tool error.
-    pub is_error: bool,
-    /// The text content blocks, joined by newlines.
-    pub text: String,
-    /// The whole result as JSON.
-    pub result: Value,
+/// Why a server could not be started or connected (initialize and the
+/// first tools/list included), in one sentence.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(pub String);
+
+impl From<String> for StartError {
+    fn from(m: String) -> Self {
+        StartError(m)
+    }
+}
+
+impl From<&str> for StartError {
+    fn from(m: &str) -> Self {
+        StartError(m.to_string())
+    }
 }
 
 pub struct Session {
@@ -140,16 +147,26 @@ fn init_error(e: &ClientInitializeError) -> String {
 
 /// One sentence for a failed request.
 pub fn service_error(e: &ServiceError) -> String {
+    service_fault(e).to_string()
+}
+
+/// [`service_error`] with its kind: the server's own error, the way to it,
+/// or no answer in time.
+pub fn service_fault(e: &ServiceError) -> ToolError {
     match e {
-        ServiceError::McpError(d) => format!(
+        ServiceError::McpError(d) => ToolError::Server(format!(
             "the server answered with error {}: {}",
             d.code.0,
             short(&d.message, 300)
-        ),
-        ServiceError::TransportClosed => "the connection to the server is closed".into(),
-        ServiceError::TransportSend(t) => failure_words(&*t.error),
-        ServiceError::Timeout { timeout } => format!("no answer within {}", secs(*timeout)),
-        other => short(&other.to_string(), 200),
+        )),
+        ServiceError::TransportClosed => {
+            ToolError::Transport("the connection to the server is closed".into())
+        }
+        ServiceError::TransportSend(t) => ToolError::Transport(failure_words(&*t.error)),
+        ServiceError::Timeout { timeout } => {
+            ToolError::Timeout(format!("no answer within {}", secs(*timeout)))
+        }
+        other => ToolError::Transport(short(&other.to_string(), 200)),
     }
 }
 
@@ -280,14 +297,11 @@ impl Session {
         init_timeout: Duration,
         ring: Arc<Mutex<StderrRing>>,
         base: &[(std::ffi::OsString, std::ffi::OsString)],
-    ) -> Result<(Session, Vec<ToolInfo>), String> {
+    ) -> Result<(Session, Vec<ToolInfo>), StartError> {
         if let Some(cwd) = &plan.cwd
             && !cwd.is_dir()
         {
-            return Err(format!(
-                "the working directory {} does not exist",
-                cwd.display()
-            ));
+            return Err(format!("the working directory {} does not exist", cwd.display()).into());
         }
         if !find_program(&plan.program) {
             return Err(format!(
@@ -298,7 +312,8 @@ impl Session {
                 } else {
                     " on PATH"
                 }
-            ));
+            )
+            .into());
         }
         let mut cmd = tokio::process::Command::new(&plan.program);
         cmd.args(&plan.args)
@@ -348,7 +363,7 @@ impl Session {
             if let Some(g) = pgid {
                 procs::terminate_group(g, Duration::from_millis(500), Some(&mut child)).await;
             }
-            Err(msg)
+            Err(StartError(msg))
         };
         let (stdout, seen) = linewatch::pump(stdout, linewatch::MAX_LINE);
         let explain = {
@@ -422,7 +437,7 @@ impl Session {
             Ok(tools) => Ok((session, tools)),
             Err(e) => {
                 session.shutdown(Duration::from_millis(500)).await;
-                Err(format!("tools/list failed: {e}"))
+                Err(StartError(format!("tools/list failed: {e}")))
             }
         }
     }
@@ -432,14 +447,15 @@ impl Session {
         plan: &EndpointPlan,
         init_timeout: Duration,
         http: &reqwest::Client,
-    ) -> Result<(Session, Vec<ToolInfo>), String> {
+    ) -> Result<(Session, Vec<ToolInfo>), StartError> {
         let url = reqwest::Url::parse(&plan.url)
             .map_err(|e| format!("the endpoint '{}' is not a URL: {e}", short(&plan.url, 120)))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!(
                 "the endpoint '{}' is not an http or https URL",
                 short(&plan.url, 120)
-            ));
+            )
+            .into());
         }
         let mut headers = HashMap::new();
         for (k, v) in &plan.headers {
@@ -467,16 +483,22 @@ impl Session {
             Ok(Ok(c)) => c,
             Ok(Err(e)) => {
                 let fallback = init_error(&e);
-                return Err(diagnose(plan, init_timeout, http).await.unwrap_or(fallback));
+                return Err(diagnose(plan, init_timeout, http)
+                    .await
+                    .unwrap_or(fallback)
+                    .into());
             }
             Err(_) => {
-                return Err(diagnose(plan, init_timeout, http).await.unwrap_or_else(|| {
-                    format!(
-                        "{} did not answer initialize within {}",
-                        plan.url,
-                        secs(init_timeout)
-                    )
-                }));
+                return Err(diagnose(plan, init_timeout, http)
+                    .await
+                    .unwrap_or_else(|| {
+                        format!(
+                            "{} did not answer initialize within {}",
+                            plan.url,
+                            secs(init_timeout)
+                        )
+                    })
+                    .into());
             }
         };
         let server = peer_name(&client);
@@ -494,7 +516,7 @@ impl Session {
             Ok(tools) => Ok((session, tools)),
             Err(e) => {
                 session.shutdown(Duration::from_millis(500)).await;
-                Err(format!("tools/list failed: {e}"))
+                Err(StartError(format!("tools/list failed: {e}")))
             }
         }
     }
@@ -509,7 +531,7 @@ impl Session {
     }
 
     /// tools/list with pagination (a fresh request, never a cached answer).
-    pub async fn list_tools(&self, timeout: Duration) -> Result<Vec<ToolInfo>, String> {
+    pub async fn list_tools(&self, timeout: Duration) -> Result<Vec<ToolInfo>, ToolError> {
         list_tools(&self.peer(), timeout).await
     }
 
@@ -595,7 +617,7 @@ impl Drop for Session {
 pub async fn list_tools(
     peer: &rmcp::Peer<RoleClient>,
     timeout: Duration,
-) -> Result<Vec<ToolInfo>, String> {
+) -> Result<Vec<ToolInfo>, ToolError> {
     let work = async {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
@@ -619,15 +641,24 @@ pub async fn list_tools(
                         _ => return Ok(out),
                     }
                 }
-                Ok(_) => return Err("the server sent an unexpected answer to tools/list".into()),
-                Err(e) => return Err(service_error(&e)),
+                Ok(_) => {
+                    return Err(ToolError::Server(
+                        "the server sent an unexpected answer to tools/list".into(),
+                    ));
+                }
+                Err(e) => return Err(service_fault(&e)),
             }
         }
         Ok(out)
     };
     tokio::time::timeout(timeout, work)
         .await
-        .unwrap_or_else(|_| Err(format!("no answer to tools/list within {}", secs(timeout))))
+        .unwrap_or_else(|_| {
+            Err(ToolError::Timeout(format!(
+                "no answer to tools/list within {}",
+                secs(timeout)
+            )))
+        })
 }
 
 /// Call `tool` with `args` on `peer`, with a timeout.
@@ -636,12 +667,17 @@ pub async fn call_tool(
     tool: &str,
     args: Map<String, Value>,
     timeout: Duration,
-) -> Result<ToolCallOutcome, String> {
+) -> Result<ToolCallOutcome, ToolError> {
     let params = CallToolRequestParams::new(tool.to_string()).with_arguments(args);
     let r = tokio::time::timeout(timeout, peer.call_tool(params))
         .await
-        .map_err(|_| format!("tool '{tool}' did not answer within {}", secs(timeout)))?
-        .map_err(|e| service_error(&e))?;
+        .map_err(|_| {
+            ToolError::Timeout(format!(
+                "tool '{tool}' did not answer within {}",
+                secs(timeout)
+            ))
+        })?
+        .map_err(|e| service_fault(&e))?;
     // Text as it is; an image, audio or resource as a line saying what it
     // is and its size, never nothing.
     let text = super::content::text(&serde_json::to_value(&r.content).unwrap_or(Value::Null));
@@ -668,9 +704,6 @@ pub async fn call_tool(
         result: serde_json::to_value(&r).unwrap_or(Value::Null),
     })
 }
-
-/// Largest tool result kept whole (its JSON); larger ones are cut.
-pub const MAX_RESULT_BYTES: usize = 1024 * 1024;
 
 /// The first [`MAX_RESULT_BYTES`] of `text` (on a character boundary) and a
 /// last line that says what was cut.

@@ -3,64 +3,21 @@
 //! (list, get). Every request goes through rmcp's client; every answer is
 //! JSON in the protocol's own shapes, bounded in size like tool results.
 
-use super::session::{MAX_RESULT_BYTES, service_error};
+use super::session::{MAX_RESULT_BYTES, service_fault};
+use crate::platform::ToolError;
+pub use crate::platform::content::{check_prompt_args, messages_text, read_blobs, read_text};
 use chrono::{DateTime, Utc};
 use rmcp::model::{
     ClientRequest, GetPromptRequestParams, PingRequest, ReadResourceRequestParams,
     SubscribeRequestParams,
 };
 use rmcp::service::{NotificationContext, RoleClient};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// One request about a server's surface.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum McpOp {
-    /// The initialize result: server name, version, protocol, capabilities, instructions.
-    Identity,
-    /// A ping; the answer carries its latency.
-    Ping,
-    /// `resources/list` (every page), with the time of each update notice.
-    Resources,
-    /// `resources/templates/list` (every page).
-    Templates,
-    /// `resources/read`.
-    Read { uri: String },
-    /// `resources/subscribe`: updates show in [`McpOp::Resources`].
-    Subscribe { uri: String },
-    /// The update notices kept so far (no request to the server): cheap
-    /// enough to ask once a second.
-    Updated,
-    /// `prompts/list` (every page).
-    Prompts,
-    /// `prompts/get` with arguments checked against the prompt's list first.
-    GetPrompt {
-        name: String,
-        #[serde(default)]
-        arguments: Map<String, Value>,
-    },
-}
-
-impl McpOp {
-    /// What the request does, for error sentences ("reading a resource").
-    pub fn doing(&self) -> &'static str {
-        match self {
-            McpOp::Identity => "reading the server's identity",
-            McpOp::Ping => "pinging the server",
-            McpOp::Resources => "listing resources",
-            McpOp::Templates => "listing resource templates",
-            McpOp::Read { .. } => "reading a resource",
-            McpOp::Subscribe { .. } => "subscribing to a resource",
-            McpOp::Updated => "reading resource update notices",
-            McpOp::Prompts => "listing prompts",
-            McpOp::GetPrompt { .. } => "getting a prompt",
-        }
-    }
-}
+pub use crate::platform::tools::McpOp;
 
 /// What the server told this client without being asked: the resources
 /// it said were updated (`notifications/resources/updated`), with when.
@@ -106,7 +63,7 @@ pub async fn run(
     notices: Option<&Notices>,
     op: McpOp,
     timeout: Duration,
-) -> Result<Value, String> {
+) -> Result<Value, ToolError> {
     let doing = op.doing();
     offered(peer, &op)?;
     let work = async {
@@ -122,14 +79,14 @@ pub async fn run(
                         "ok": true,
                         "latency_ms": u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX),
                     })),
-                    Err(e) => Err(service_error(&e)),
+                    Err(e) => Err(service_fault(&e)),
                 }
             }
             McpOp::Resources => {
                 let items = peer
                     .list_all_resources()
                     .await
-                    .map_err(|e| service_error(&e))?;
+                    .map_err(|e| service_fault(&e))?;
                 let updated = notices.map(Notices::updated).unwrap_or_default();
                 Ok(bounded(json!({"resources": items, "updated": updated})))
             }
@@ -137,14 +94,14 @@ pub async fn run(
                 let items = peer
                     .list_all_resource_templates()
                     .await
-                    .map_err(|e| service_error(&e))?;
+                    .map_err(|e| service_fault(&e))?;
                 Ok(bounded(json!({"resourceTemplates": items})))
             }
             McpOp::Read { uri } => {
                 let r = peer
                     .read_resource(ReadResourceRequestParams::new(uri))
                     .await
-                    .map_err(|e| service_error(&e))?;
+                    .map_err(|e| service_fault(&e))?;
                 Ok(bounded_read(
                     serde_json::to_value(&r).unwrap_or(Value::Null),
                 ))
@@ -154,7 +111,7 @@ pub async fn run(
                 let r = peer
                     .subscribe(SubscribeRequestParams::new(uri.clone()))
                     .await;
-                r.map_err(|e| service_error(&e))?;
+                r.map_err(|e| service_fault(&e))?;
                 Ok(json!({"subscribed": uri}))
             }
             McpOp::Updated => Ok(json!({
@@ -164,34 +121,37 @@ pub async fn run(
                 let items = peer
                     .list_all_prompts()
                     .await
-                    .map_err(|e| service_error(&e))?;
+                    .map_err(|e| service_fault(&e))?;
                 Ok(bounded(json!({"prompts": items})))
             }
             McpOp::GetPrompt { name, arguments } => {
                 let prompts = peer
                     .list_all_prompts()
                     .await
-                    .map_err(|e| service_error(&e))?;
+                    .map_err(|e| service_fault(&e))?;
                 let prompts = serde_json::to_value(&prompts).unwrap_or(Value::Null);
                 check_prompt_args(prompts.as_array().map_or(&[][..], |v| v), &name, &arguments)?;
                 let mut p = GetPromptRequestParams::new(name);
                 if !arguments.is_empty() {
                     p.arguments = Some(arguments);
                 }
-                let r = peer.get_prompt(p).await.map_err(|e| service_error(&e))?;
+                let r = peer.get_prompt(p).await.map_err(|e| service_fault(&e))?;
                 Ok(bounded(serde_json::to_value(&r).unwrap_or(Value::Null)))
             }
         }
     };
     match tokio::time::timeout(timeout, work).await {
         Ok(r) => r,
-        Err(_) => Err(format!("no answer {doing} within {}", secs(timeout))),
+        Err(_) => Err(ToolError::Timeout(format!(
+            "no answer {doing} within {}",
+            secs(timeout)
+        ))),
     }
 }
 
 /// A server that declares no resources (or prompts) is not asked for
 /// them: one sentence says so instead of a bare "method not found".
-fn offered(peer: &rmcp::Peer<RoleClient>, op: &McpOp) -> Result<(), String> {
+fn offered(peer: &rmcp::Peer<RoleClient>, op: &McpOp) -> Result<(), ToolError> {
     let what = match op {
         McpOp::Resources | McpOp::Templates | McpOp::Read { .. } | McpOp::Subscribe { .. } => {
             "resources"
@@ -204,23 +164,23 @@ fn offered(peer: &rmcp::Peer<RoleClient>, op: &McpOp) -> Result<(), String> {
     };
     let caps = serde_json::to_value(&info.capabilities).unwrap_or(Value::Null);
     if caps.get(what).is_none_or(Value::is_null) {
-        return Err(format!(
+        return Err(ToolError::Server(format!(
             "the server offers no {what}: its initialize result declares no {what} capability"
-        ));
+        )));
     }
     if matches!(op, McpOp::Subscribe { .. })
         && caps["resources"].get("subscribe").and_then(Value::as_bool) != Some(true)
     {
-        return Err("the server does not offer resource subscriptions (its resources capability has no subscribe)".into());
+        return Err(ToolError::Server("the server does not offer resource subscriptions (its resources capability has no subscribe)".into()));
     }
     Ok(())
 }
 
 /// The initialize result as the server sent it (rmcp's `peer_info()`).
-fn identity(peer: &rmcp::Peer<RoleClient>) -> Result<Value, String> {
+fn identity(peer: &rmcp::Peer<RoleClient>) -> Result<Value, ToolError> {
     let info = peer
         .peer_info()
-        .ok_or_else(|| "the server's initialize result is not known".to_string())?;
+        .ok_or_else(|| ToolError::Server("the server's initialize result is not known".into()))?;
     Ok(bounded(serde_json::to_value(&*info).unwrap_or(Value::Null)))
 }
 
@@ -292,238 +252,9 @@ fn bounded_read(mut v: Value) -> Value {
     v
 }
 
-/// A `resources/read` answer as text for people: each content's text, a
-/// binary one as a line naming its URI, type and size.
-pub fn read_text(v: &Value) -> String {
-    let mut parts = Vec::new();
-    for c in v
-        .get("contents")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let text = c.get("text").and_then(Value::as_str);
-        let cut_blob = text.is_none()
-            && c.get("blob").is_none()
-            && c.get("truncated").and_then(Value::as_bool) == Some(true);
-        parts.push(match text {
-            Some(t) => t.to_string(),
-            None if cut_blob => format!(
-                "[resource {} ({}), {} of binary data, not kept: larger than {} KiB]",
-                c.get("uri").and_then(Value::as_str).unwrap_or("(no uri)"),
-                c.get("mimeType")
-                    .and_then(Value::as_str)
-                    .unwrap_or("unknown type"),
-                super::content::size(c.get("bytes").and_then(Value::as_u64).unwrap_or(0)),
-                MAX_RESULT_BYTES / 1024
-            ),
-            None => super::content::block(&json!({"type": "resource", "resource": c})),
-        });
-    }
-    if parts.is_empty() {
-        return "(the resource has no contents)".into();
-    }
-    parts.join("\n")
-}
-
-/// The binary contents of a `resources/read` answer: (MIME type, bytes).
-pub fn read_blobs(v: &Value) -> Vec<(String, Vec<u8>)> {
-    use base64::Engine;
-    v.get("contents")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|c| {
-            let b = c.get("blob").and_then(Value::as_str)?;
-            let bytes = base64::engine::general_purpose::STANDARD.decode(b).ok()?;
-            let mime = c
-                .get("mimeType")
-                .and_then(Value::as_str)
-                .unwrap_or("application/octet-stream");
-            Some((mime.to_string(), bytes))
-        })
-        .collect()
-}
-
-/// A `prompts/get` answer as text: its description, then each message as
-/// `role: content`.
-pub fn messages_text(v: &Value) -> String {
-    let mut out = Vec::new();
-    if let Some(d) = v.get("description").and_then(Value::as_str) {
-        out.push(format!("# {d}"));
-    }
-    for m in v
-        .get("messages")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let role = m.get("role").and_then(Value::as_str).unwrap_or("?");
-        let content = m
-            .get("content")
-            .map(super::content::block)
-            .unwrap_or_default();
-        out.push(format!("{role}: {content}"));
-    }
-    out.join("\n")
-}
-
-/// `a, b, c`, or `none`.
-fn listed(names: &[&str]) -> String {
-    if names.is_empty() {
-        "none".to_string()
-    } else {
-        names.join(", ")
-    }
-}
-
-/// Check `args` for prompt `name` against the prompts a server listed
-/// (their JSON): the prompt exists, every required argument is given,
-/// none is unknown, and every value is a string. One sentence otherwise.
-pub fn check_prompt_args(
-    prompts: &[Value],
-    name: &str,
-    args: &Map<String, Value>,
-) -> Result<(), String> {
-    let Some(p) = prompts
-        .iter()
-        .find(|p| p.get("name").and_then(Value::as_str) == Some(name))
-    else {
-        let names: Vec<&str> = prompts
-            .iter()
-            .filter_map(|p| p.get("name").and_then(Value::as_str))
-            .collect();
-        return Err(format!(
-            "the server has no prompt named '{}'; it has: {}",
-            name.chars().take(80).collect::<String>(),
-            listed(&names)
-        ));
-    };
-    let declared: Vec<(&str, bool)> = p
-        .get("arguments")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|d| {
-                    let n = d.get("name").and_then(Value::as_str)?;
-                    let req = d.get("required").and_then(Value::as_bool).unwrap_or(false);
-                    Some((n, req))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let missing: Vec<&str> = declared
-        .iter()
-        .filter(|(n, req)| {
-            *req && args
-                .get(*n)
-                .and_then(Value::as_str)
-                .is_none_or(|v| v.is_empty())
-        })
-        .map(|(n, _)| *n)
-        .collect();
-    if !missing.is_empty() {
-        return Err(format!(
-            "prompt '{name}' needs {}: {}",
-            if missing.len() == 1 {
-                "an argument"
-            } else {
-                "arguments"
-            },
-            missing.join(", ")
-        ));
-    }
-    if let Some(unknown) = args.keys().find(|k| !declared.iter().any(|(n, _)| n == k)) {
-        let names: Vec<&str> = declared.iter().map(|(n, _)| *n).collect();
-        return Err(format!(
-            "prompt '{name}' has no argument '{}'; it takes: {}",
-            unknown.chars().take(80).collect::<String>(),
-            listed(&names)
-        ));
-    }
-    if let Some((k, _)) = args.iter().find(|(_, v)| !v.is_string()) {
-        return Err(format!(
-            "prompt arguments are strings; '{}' is not",
-            k.chars().take(80).collect::<String>()
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn prompts() -> Vec<Value> {
-        vec![
-            json!({"name": "simple_prompt"}),
-            json!({"name": "complex_prompt", "arguments": [
-                {"name": "temperature", "required": true},
-                {"name": "style", "required": false}
-            ]}),
-        ]
-    }
-
-    fn args(v: Value) -> Map<String, Value> {
-        v.as_object().cloned().unwrap_or_default()
-    }
-
-    #[test]
-    fn a_prompt_with_its_required_arguments_passes() {
-        let p = prompts();
-        assert_eq!(
-            check_prompt_args(&p, "complex_prompt", &args(json!({"temperature": "0.7"}))),
-            Ok(())
-        );
-        assert_eq!(
-            check_prompt_args(
-                &p,
-                "complex_prompt",
-                &args(json!({"temperature": "0.7", "style": "terse"}))
-            ),
-            Ok(())
-        );
-        assert_eq!(check_prompt_args(&p, "simple_prompt", &Map::new()), Ok(()));
-    }
-
-    #[test]
-    fn a_missing_required_argument_is_one_sentence() {
-        let p = prompts();
-        let e = check_prompt_args(&p, "complex_prompt", &args(json!({"style": "x"}))).unwrap_err();
-        assert_eq!(e, "prompt 'complex_prompt' needs an argument: temperature");
-        // Empty counts as missing.
-        let e =
-            check_prompt_args(&p, "complex_prompt", &args(json!({"temperature": ""}))).unwrap_err();
-        assert!(e.contains("needs an argument: temperature"), "{e}");
-    }
-
-    #[test]
-    fn unknown_prompts_arguments_and_non_strings_are_refused() {
-        let p = prompts();
-        let e = check_prompt_args(&p, "nope", &Map::new()).unwrap_err();
-        assert_eq!(
-            e,
-            "the server has no prompt named 'nope'; it has: simple_prompt, complex_prompt"
-        );
-        let e = check_prompt_args(&p, "simple_prompt", &args(json!({"x": "1"}))).unwrap_err();
-        assert_eq!(
-            e,
-            "prompt 'simple_prompt' has no argument 'x'; it takes: none"
-        );
-        let e =
-            check_prompt_args(&p, "complex_prompt", &args(json!({"temperature": 1}))).unwrap_err();
-        assert!(
-            e.contains("needs an argument"),
-            "a number is not a given string: {e}"
-        );
-        let e = check_prompt_args(
-            &p,
-            "complex_prompt",
-            &args(json!({"temperature": "1", "style": 2})),
-        )
-        .unwrap_err();
-        assert_eq!(e, "prompt arguments are strings; 'style' is not");
-    }
 
     #[test]
     fn a_large_text_resource_is_cut_and_says_so() {

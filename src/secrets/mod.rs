@@ -18,6 +18,48 @@ pub const FILE_NAME: &str = "secrets.json";
 /// Largest secret value accepted.
 pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 
+/// Why the secret store refused or failed; each is one sentence, and none
+/// shows a secret value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    #[error("the secret name is empty; {RULE}")]
+    EmptyName,
+    #[error("'{0}' is not a valid secret name; {RULE}")]
+    BadName(String),
+    #[error("the secret value is empty; nothing stored")]
+    EmptyValue,
+    #[error("the secret value is longer than {} KiB; nothing stored", MAX_VALUE_BYTES / 1024)]
+    TooLong,
+    #[error("the secret store {} is readable by group or others; refusing to use it — run `chmod 600 {}`", .0.display(), .0.display())]
+    Exposed(PathBuf),
+    #[error("cannot read the secret store {}: {error}", path.display())]
+    Read { path: PathBuf, error: String },
+    #[error("the secret store {} is not valid JSON (line {line}); fix or remove it", path.display())]
+    Decode { path: PathBuf, line: usize },
+    #[error("cannot create {}: {error}", path.display())]
+    CreateDir { path: PathBuf, error: String },
+    #[error("cannot encode the secret store: {0}")]
+    Encode(String),
+    #[error("cannot write the secret store {}: {error}", path.display())]
+    Write { path: PathBuf, error: String },
+    #[error(
+        "missing secret '{name}' (referenced as \"{value}\"); set it with `aacon secrets set {name}`"
+    )]
+    Missing { name: String, value: String },
+}
+
+impl SecretError {
+    /// What fixes it, as a command or a step (for `aacon doctor`).
+    pub fn fix(&self) -> String {
+        match self {
+            SecretError::Exposed(path) => format!("chmod 600 {}", path.display()),
+            _ => "chmod 600 the secret store".into(),
+        }
+    }
+}
+
+const RULE: &str = "secret names are 1-128 characters of letters, digits, '_', '-' and '.'";
+
 /// A secret value; its `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretValue(String);
@@ -45,10 +87,9 @@ impl fmt::Display for SecretValue {
 }
 
 /// Check a secret name: 1-128 characters of letters, digits, `_`, `-`, `.`.
-pub fn validate_name(name: &str) -> Result<(), String> {
-    const RULE: &str = "secret names are 1-128 characters of letters, digits, '_', '-' and '.'";
+pub fn validate_name(name: &str) -> Result<(), SecretError> {
     if name.is_empty() {
-        return Err(format!("the secret name is empty; {RULE}"));
+        return Err(SecretError::EmptyName);
     }
     if name.len() > 128
         || !name
@@ -60,7 +101,7 @@ pub fn validate_name(name: &str) -> Result<(), String> {
             .take(40)
             .map(crate::domain::text::shown_char)
             .collect();
-        return Err(format!("'{shown}' is not a valid secret name; {RULE}"));
+        return Err(SecretError::BadName(shown));
     }
     Ok(())
 }
@@ -90,55 +131,54 @@ impl SecretStore {
         &self.path
     }
 
-    fn check_mode(&self) -> Result<bool, String> {
+    fn read_error(&self, e: std::io::Error) -> SecretError {
+        SecretError::Read {
+            path: self.path.clone(),
+            error: e.to_string(),
+        }
+    }
+
+    fn check_mode(&self) -> Result<bool, SecretError> {
         match std::fs::metadata(&self.path) {
             Ok(m) => {
                 if m.permissions().mode() & 0o077 != 0 {
-                    return Err(format!(
-                        "the secret store {} is readable by group or others; refusing to use it — run `chmod 600 {}`",
-                        self.path.display(),
-                        self.path.display()
-                    ));
+                    return Err(SecretError::Exposed(self.path.clone()));
                 }
                 Ok(true)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(format!(
-                "cannot read the secret store {}: {e}",
-                self.path.display()
-            )),
+            Err(e) => Err(self.read_error(e)),
         }
     }
 
-    fn load(&self) -> Result<BTreeMap<String, String>, String> {
+    fn load(&self) -> Result<BTreeMap<String, String>, SecretError> {
         if !self.check_mode()? {
             return Ok(BTreeMap::new());
         }
-        let text = std::fs::read_to_string(&self.path)
-            .map_err(|e| format!("cannot read the secret store {}: {e}", self.path.display()))?;
+        let text = std::fs::read_to_string(&self.path).map_err(|e| self.read_error(e))?;
         if text.trim().is_empty() {
             return Ok(BTreeMap::new());
         }
-        let map: Map<String, Value> = serde_json::from_str(&text).map_err(|e| {
-            format!(
-                "the secret store {} is not valid JSON (line {}); fix or remove it",
-                self.path.display(),
-                e.line()
-            )
-        })?;
+        let map: Map<String, Value> =
+            serde_json::from_str(&text).map_err(|e| SecretError::Decode {
+                path: self.path.clone(),
+                line: e.line(),
+            })?;
         Ok(map
             .into_iter()
             .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_string())))
             .collect())
     }
 
-    fn save(&self, map: &BTreeMap<String, String>) -> Result<(), String> {
+    fn save(&self, map: &BTreeMap<String, String>) -> Result<(), SecretError> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| SecretError::CreateDir {
+            path: dir.to_path_buf(),
+            error: e.to_string(),
+        })?;
         let tmp = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
-        let body = serde_json::to_vec_pretty(map)
-            .map_err(|e| format!("cannot encode the secret store: {e}"))?;
+        let body =
+            serde_json::to_vec_pretty(map).map_err(|e| SecretError::Encode(e.to_string()))?;
         let write = || -> std::io::Result<()> {
             let _ = std::fs::remove_file(&tmp);
             let mut f = std::fs::OpenOptions::new()
@@ -152,21 +192,21 @@ impl SecretStore {
         };
         write().map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
-            format!("cannot write the secret store {}: {e}", self.path.display())
+            SecretError::Write {
+                path: self.path.clone(),
+                error: e.to_string(),
+            }
         })
     }
 
     /// Store `value` under `name` (replacing any old value).
-    pub fn set(&self, name: &str, value: &SecretValue) -> Result<(), String> {
+    pub fn set(&self, name: &str, value: &SecretValue) -> Result<(), SecretError> {
         validate_name(name)?;
         if value.expose().is_empty() {
-            return Err("the secret value is empty; nothing stored".into());
+            return Err(SecretError::EmptyValue);
         }
         if value.expose().len() > MAX_VALUE_BYTES {
-            return Err(format!(
-                "the secret value is longer than {} KiB; nothing stored",
-                MAX_VALUE_BYTES / 1024
-            ));
+            return Err(SecretError::TooLong);
         }
         let mut map = self.load()?;
         map.insert(name.to_string(), value.expose().to_string());
@@ -174,12 +214,12 @@ impl SecretStore {
     }
 
     /// Secret names, sorted.
-    pub fn list(&self) -> Result<Vec<String>, String> {
+    pub fn list(&self) -> Result<Vec<String>, SecretError> {
         Ok(self.load()?.into_keys().collect())
     }
 
     /// Remove `name`; false when there was no such secret.
-    pub fn remove(&self, name: &str) -> Result<bool, String> {
+    pub fn remove(&self, name: &str) -> Result<bool, SecretError> {
         let mut map = self.load()?;
         if map.remove(name).is_none() {
             return Ok(false);
@@ -188,21 +228,22 @@ impl SecretStore {
         Ok(true)
     }
 
-    pub fn get(&self, name: &str) -> Result<Option<SecretValue>, String> {
+    pub fn get(&self, name: &str) -> Result<Option<SecretValue>, SecretError> {
         Ok(self.load()?.remove(name).map(SecretValue))
     }
 
     /// Resolve a json_spec value: a reference becomes its secret, anything
     /// else is returned as is. A missing secret is an error naming the
     /// reference.
-    pub fn resolve(&self, value: &str) -> Result<Resolved, String> {
+    pub fn resolve(&self, value: &str) -> Result<Resolved, SecretError> {
         match reference_name(value) {
             None => Ok(Resolved::Plain(value.to_string())),
             Some(name) => match self.get(name)? {
                 Some(v) => Ok(Resolved::Secret(v)),
-                None => Err(format!(
-                    "missing secret '{name}' (referenced as \"{value}\"); set it with `aacon secrets set {name}`"
-                )),
+                None => Err(SecretError::Missing {
+                    name: name.to_string(),
+                    value: value.to_string(),
+                }),
             },
         }
     }
@@ -256,7 +297,7 @@ mod tests {
         let s = SecretStore::open(tmp.path());
         s.set("A", &SecretValue::new("v")).unwrap();
         std::fs::set_permissions(s.path(), std::fs::Permissions::from_mode(0o640)).unwrap();
-        let e = s.list().unwrap_err();
+        let e = s.list().unwrap_err().to_string();
         assert!(e.contains("readable by group or others"), "{e}");
         assert!(e.contains("chmod 600"), "{e}");
         assert!(s.get("A").is_err());
@@ -279,7 +320,7 @@ mod tests {
         assert_eq!(s.resolve("secret_ref:TOKEN").unwrap().expose(), "t0p");
         assert!(s.resolve("secret_ref:TOKEN").unwrap().secret().is_some());
         assert_eq!(s.resolve("/plain").unwrap().expose(), "/plain");
-        let e = s.resolve("secret_ref:NOPE").unwrap_err();
+        let e = s.resolve("secret_ref:NOPE").unwrap_err().to_string();
         assert!(e.contains("missing secret 'NOPE'"), "{e}");
     }
 

@@ -154,18 +154,41 @@ fn build_router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Why the server could not start or stopped with a failure.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "refusing to listen on {0} without an API token; set AACON_API_TOKEN (or backend.token in the config), or listen on 127.0.0.1"
+    )]
+    NoToken(SocketAddr),
+    #[error("cannot listen on {addr}: {error}")]
+    Listen {
+        addr: SocketAddr,
+        error: std::io::Error,
+    },
+    #[error("cannot read the bound address: {0}")]
+    Address(std::io::Error),
+    #[error("the server failed: {0}")]
+    Failed(std::io::Error),
+    #[error("the server task failed: {0}")]
+    Task(tokio::task::JoinError),
+}
+
 impl Server {
     /// Bind `opts.listen`. Without a token only a loopback address is allowed.
-    pub async fn bind(platform: Arc<dyn Platform>, opts: ServeOptions) -> Result<Server, String> {
+    pub async fn bind(
+        platform: Arc<dyn Platform>,
+        opts: ServeOptions,
+    ) -> Result<Server, ServeError> {
         if opts.token.is_none() && !opts.listen.ip().is_loopback() {
-            return Err(format!(
-                "refusing to listen on {} without an API token; set AACON_API_TOKEN (or backend.token in the config), or listen on 127.0.0.1",
-                opts.listen
-            ));
+            return Err(ServeError::NoToken(opts.listen));
         }
         let listener = tokio::net::TcpListener::bind(opts.listen)
             .await
-            .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
+            .map_err(|error| ServeError::Listen {
+                addr: opts.listen,
+                error,
+            })?;
         Ok(Server {
             listener,
             router: router(platform, &opts),
@@ -173,10 +196,8 @@ impl Server {
         })
     }
 
-    pub fn local_addr(&self) -> Result<SocketAddr, String> {
-        self.listener
-            .local_addr()
-            .map_err(|e| format!("cannot read the bound address: {e}"))
+    pub fn local_addr(&self) -> Result<SocketAddr, ServeError> {
+        self.listener.local_addr().map_err(ServeError::Address)
     }
 
     /// Run `hook` after the server stopped (see [`ShutdownHook`]).
@@ -186,7 +207,7 @@ impl Server {
 
     /// Serve until `shutdown` resolves; then let in-flight requests finish
     /// (up to [`DRAIN_TIMEOUT`]) and run the shutdown hooks.
-    pub async fn run<F>(self, shutdown: F) -> Result<(), String>
+    pub async fn run<F>(self, shutdown: F) -> Result<(), ServeError>
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
@@ -215,9 +236,9 @@ impl Server {
         }
         match result {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(format!("the server failed: {e}")),
+            Ok(Err(e)) => Err(ServeError::Failed(e)),
             Err(e) if e.is_cancelled() => Ok(()),
-            Err(e) => Err(format!("the server task failed: {e}")),
+            Err(e) => Err(ServeError::Task(e)),
         }
     }
 }
@@ -244,38 +265,6 @@ pub async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
-}
-
-/// The embedded store's outbox, as the Redis relay reads it.
-struct StoreOutbox(Arc<std::sync::Mutex<crate::store::Store>>);
-
-impl crate::bus::Outbox for StoreOutbox {
-    fn pending(
-        &mut self,
-        limit: usize,
-    ) -> Result<Vec<(i64, crate::domain::Envelope)>, PlatformError> {
-        self.0
-            .lock()
-            .map_err(|_| PlatformError::Internal("the store lock is poisoned".into()))?
-            .outbox_pending(limit)
-    }
-
-    fn mark_sent(&mut self, seqs: &[i64]) -> Result<(), PlatformError> {
-        self.0
-            .lock()
-            .map_err(|_| PlatformError::Internal("the store lock is poisoned".into()))?
-            .outbox_mark_sent(seqs)
-    }
-}
-
-/// Publish the platform's events to Redis (at least once, from the outbox),
-/// so consoles in API mode with `--redis` see live status. Shut the handle
-/// down after the server stopped to flush what is pending.
-pub fn start_relay(
-    platform: &crate::platform::embedded::EmbeddedPlatform,
-    cfg: crate::bus::RedisConfig,
-) -> crate::bus::RelayHandle {
-    crate::bus::Relay::spawn(cfg, StoreOutbox(platform.store()), platform.outbox_wake())
 }
 
 // ---------- responses ----------

@@ -24,10 +24,17 @@ use std::path::Path;
 use std::time::Duration;
 use uuid::Uuid;
 
+/// The port's tool and status types, by the names the store has used.
+pub use crate::platform::tools::{StatusReport, ToolInfo as ToolRecord};
 pub use schema::CURRENT as SCHEMA_VERSION;
 
 fn db_err(e: rusqlite::Error) -> PlatformError {
     PlatformError::Internal(format!("the store failed: {e}"))
+}
+
+/// A domain rule's refusal, as the port's `Invalid`.
+fn invalid(e: impl std::fmt::Display) -> PlatformError {
+    PlatformError::Invalid(e.to_string())
 }
 
 fn ts(t: &DateTime<Utc>) -> String {
@@ -41,64 +48,6 @@ fn now() -> DateTime<Utc> {
 
 fn parse_ts(s: &str) -> DateTime<Utc> {
     timestamp::parse_str(s).unwrap_or_default()
-}
-
-/// A runtime status report (from the MCP runtime).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct StatusReport {
-    pub status: Option<Status>,
-    pub reason: Option<String>,
-    pub tool_count: Option<Option<u32>>,
-    pub restarts: Option<u32>,
-    pub healthy_now: bool,
-    /// Record as an `MCPServerInstanceError` event with this text.
-    pub error: Option<String>,
-    /// The last good probe (kept as `last_healthy_at`), e.g. with a stop.
-    pub healthy_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-/// A tool the runtime discovered on an instance's server.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ToolRecord {
-    pub name: String,
-    #[serde(default)]
-    pub description: Option<String>,
-    /// The tool's JSON Schema for its arguments.
-    #[serde(default)]
-    pub input_schema: Value,
-    /// MCP's tool annotations as the server sent them (`readOnlyHint`,
-    /// `destructiveHint`, …); hints, not guarantees.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<Value>,
-}
-
-impl ToolRecord {
-    /// Whether calling it asks the operator first: the server marks it
-    /// destructive, or does not mark it read-only (MCP's defaults: a tool
-    /// may change things, destructively, unless it says otherwise).
-    pub fn needs_confirmation(&self) -> bool {
-        let hint = |k: &str| {
-            self.annotations
-                .as_ref()
-                .and_then(|a| a.get(k))
-                .and_then(Value::as_bool)
-        };
-        hint("destructiveHint") == Some(true) || hint("readOnlyHint") != Some(true)
-    }
-
-    /// Why it asks, in one sentence (see [`ToolRecord::needs_confirmation`]).
-    pub fn confirmation_reason(&self) -> &'static str {
-        let destructive = self
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get("destructiveHint"))
-            .and_then(Value::as_bool);
-        if destructive == Some(true) {
-            "The server marks this tool destructive."
-        } else {
-            "The server does not mark this tool read-only: it may change things."
-        }
-    }
 }
 
 /// Where a fault is injected (tests only): after the state write, before
@@ -574,15 +523,13 @@ impl Store {
         new: NewInstance,
         correlation_id: Option<String>,
     ) -> Result<(Instance, Envelope)> {
-        validate_name(&new.name).map_err(PlatformError::Invalid)?;
+        validate_name(&new.name).map_err(invalid)?;
         check_description(new.description.as_deref())?;
         let report = spec::validate(&new.json_spec);
         if !report.is_valid() {
             return Err(PlatformError::InvalidSpec(report));
         }
-        let json_spec = check_spec_shape(&new.json_spec)
-            .map_err(PlatformError::Invalid)?
-            .clone();
+        let json_spec = check_spec_shape(&new.json_spec).map_err(invalid)?.clone();
         self.command(|tx, actor| {
             ensure_name_free(tx, &new.name, None)?;
             let now = now();
@@ -629,7 +576,7 @@ impl Store {
         correlation_id: Option<String>,
     ) -> Result<(Instance, Envelope)> {
         if let Some(n) = &patch.name {
-            validate_name(n).map_err(PlatformError::Invalid)?;
+            validate_name(n).map_err(invalid)?;
         }
         if let Some(d) = &patch.description {
             check_description(d.as_deref())?;
@@ -643,27 +590,12 @@ impl Store {
         self.command(|tx, actor| {
             let cur = get_in(tx, id)?;
             check_precondition(tx, &cur, expect)?;
-            let changed = patch.changed_fields(&cur);
-            let mut inst = cur.clone();
-            if let Some(n) = &patch.name {
-                if *n != cur.name {
-                    ensure_name_free(tx, n, Some(id))?;
-                }
-                inst.name = n.clone();
+            if let Some(n) = patch.name.as_ref().filter(|n| **n != cur.name) {
+                ensure_name_free(tx, n, Some(id))?;
             }
-            if let Some(d) = &patch.description {
-                inst.description = d.clone();
-            }
-            if let Some(s) = &patch.server_spec_id {
-                inst.server_spec_id = s.clone();
-            }
-            if let Some(s) = &patch.json_spec {
-                inst.json_spec = check_spec_shape(s).map_err(PlatformError::Invalid)?.clone();
-            }
-            inst.version += 1;
-            inst.aggregate_version += 1;
-            inst.updated_at = now();
-            inst.updated_by = Some(actor.to_string());
+            let (inst, env) = cur
+                .apply(&patch, actor, now(), correlation_id)
+                .map_err(invalid)?;
             exec(
                 tx,
                 "UPDATE instances SET name=?2, description=?3, server_spec_id=?4, json_spec=?5, updated_at=?6, version=?7, aggregate_version=?8, updated_by=?9 WHERE id=?1",
@@ -674,7 +606,6 @@ impl Store {
                 ],
             )
             .map_err(|e| unique_violation(e, &inst.name))?;
-            let env = Envelope::updated(&inst, &changed, correlation_id);
             Ok((inst, env))
         })
     }

@@ -1726,9 +1726,11 @@ impl App {
                 return Vec::new();
             }
         };
-        if let Err(e) =
-            crate::runtime::check_args(std::slice::from_ref(&tool), &tool.name, args.clone())
-        {
+        if let Err(e) = crate::platform::tools::check_args(
+            std::slice::from_ref(&tool),
+            &tool.name,
+            args.clone(),
+        ) {
             d.tools.result = Some(Err(format!("{e}; nothing was sent")));
             self.dirty = true;
             return Vec::new();

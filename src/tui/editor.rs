@@ -473,7 +473,7 @@ impl Editor {
             KeyCode::Enter => {
                 let name = input.lines().concat().trim().to_string();
                 if let Err(msg) = crate::domain::instance::validate_name(&name) {
-                    self.message = Some((msg, true));
+                    self.message = Some((msg.to_string(), true));
                     return EditorOutcome::None;
                 }
                 let Validation::Checked { value, report, .. } = &self.validation else {

@@ -65,7 +65,7 @@ pub struct ConsoleOptions {
     pub terminal_background: Option<Background>,
     /// The event source's state as last announced (it may have connected
     /// before the console subscribed).
-    pub source_memo: Option<crate::bus::SourceMemo>,
+    pub source_memo: Option<crate::platform::SourceMemo>,
     /// The config's contexts (for `:ctx`; never their tokens).
     pub contexts: Vec<crate::config::ContextSummary>,
     /// The context the console starts on (`--context`), if named.
@@ -180,7 +180,7 @@ pub fn install_hooks() {
         panic_hook(info);
     }));
     // Kill every managed MCP process group first: no orphans, even on a panic.
-    crate::runtime::procs::wrap_panic_hook();
+    crate::host::wrap_panic_hook();
 }
 
 /// Open the console on `platform` until the user quits or a signal ends it.

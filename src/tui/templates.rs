@@ -82,7 +82,7 @@ static ALL: std::sync::LazyLock<Vec<Template>> = std::sync::LazyLock::new(|| {
             kind: *kind,
             text: text.to_string(),
         });
-    let catalog = crate::runtime::catalog::templates().into_iter().map(|t| {
+    let catalog = crate::domain::catalog::templates().into_iter().map(|t| {
         let needs = if t.required_env.is_empty() {
             String::new()
         } else {

@@ -5,7 +5,7 @@ use aacon::domain::{Envelope, EventType, Instance, NewInstance, Status};
 use aacon::paths::DataDir;
 use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
 use aacon::platform::{EventQuery, Platform};
-use aacon::runtime::{Runtime, RuntimeConfig, RuntimeHandle};
+use aacon::runtime::{RuntimeConfig, RuntimeHandle};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,7 +38,7 @@ impl Rig {
     pub async fn new(cfg: RuntimeConfig) -> Rig {
         let dir = tempfile::tempdir().unwrap();
         let platform = Arc::new(
-            EmbeddedPlatform::open(
+            aacon::host::open_embedded(
                 DataDir::new(dir.path()),
                 EmbeddedOptions {
                     role: Role::Console,
@@ -47,7 +47,7 @@ impl Rig {
             )
             .unwrap(),
         );
-        let runtime = Some(Runtime::spawn(platform.clone(), cfg));
+        let runtime = Some(aacon::host::spawn_runtime(platform.clone(), cfg));
         Rig {
             dir,
             platform,

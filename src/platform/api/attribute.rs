@@ -21,9 +21,9 @@
 //! [`Attribution`], which the raw view and `events -o jsonl` show.
 
 use super::Inner;
-use crate::bus::EventSink;
 use crate::domain::{Attribution, Envelope, EventType, Status};
-use crate::platform::{PlatformEvent, SourceState};
+use crate::platform::EventSink;
+use crate::platform::{PlatformError, PlatformEvent, SourceState};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use reqwest::Method;
@@ -197,7 +197,7 @@ pub(super) fn spawn(inner: Arc<Inner>, out: broadcast::Sender<PlatformEvent>) ->
             absorb: HashSet::new(),
         };
         while let Some(batch) = rx.recv().await {
-            let mut listed: Option<Result<(), String>> = None;
+            let mut listed: Option<Result<(), PlatformError>> = None;
             for ev in batch {
                 for e in t.handle(ev, &mut listed).await {
                     let _ = out.send(e);
@@ -238,8 +238,8 @@ impl Tracer {
     /// Read the list; changes since the last one wait for their events.
     /// `reset`: start over (after a reconnect, what happened meanwhile has
     /// no events to claim it).
-    async fn relist(&mut self, reset: bool) -> Result<(), String> {
-        let list = self.inner.list().await.map_err(|e| e.to_string())?;
+    async fn relist(&mut self, reset: bool) -> Result<(), PlatformError> {
+        let list = self.inner.list().await?;
         let fresh: HashMap<Uuid, Known> = list
             .into_iter()
             .map(|i| {
@@ -285,7 +285,7 @@ impl Tracer {
     async fn handle(
         &mut self,
         ev: PlatformEvent,
-        listed: &mut Option<Result<(), String>>,
+        listed: &mut Option<Result<(), PlatformError>>,
     ) -> Vec<PlatformEvent> {
         let env = match ev {
             PlatformEvent::Event(env) => env,
@@ -342,7 +342,7 @@ impl Tracer {
     async fn trace(
         &mut self,
         kind: EventType,
-        listed: &mut Option<Result<(), String>>,
+        listed: &mut Option<Result<(), PlatformError>>,
     ) -> Attribution {
         let event = kind.short();
         let among = match self.inner.requests.claim(kind) {

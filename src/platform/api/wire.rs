@@ -401,7 +401,7 @@ pub struct Probes {
 }
 
 /// A discovered tool as `GET /{id}/tools` lists it (MCP's field names).
-pub fn tool_to_wire(t: &crate::store::ToolRecord) -> Value {
+pub fn tool_to_wire(t: &crate::platform::ToolInfo) -> Value {
     let mut m = Map::new();
     m.insert("name".into(), Value::String(t.name.clone()));
     if let Some(d) = &t.description {
@@ -416,9 +416,9 @@ pub fn tool_to_wire(t: &crate::store::ToolRecord) -> Value {
 
 /// A tool object from `GET /{id}/tools` (ours, or AgentArea's
 /// `available_tools` entries); `None` without a name.
-pub fn tool_from_wire(v: &Value) -> Option<crate::store::ToolRecord> {
+pub fn tool_from_wire(v: &Value) -> Option<crate::platform::ToolInfo> {
     let name = v.get("name").and_then(Value::as_str)?;
-    Some(crate::store::ToolRecord {
+    Some(crate::platform::ToolInfo {
         name: name.to_string(),
         description: v
             .get("description")

@@ -3,8 +3,8 @@
 //! [`Command::Mcp`]; its answer comes back as [`Msg::Mcp`].
 
 use super::{App, Command, DetailState, DetailTab, Level, Screen, View, plain_key};
+use crate::platform::content as mcp;
 use crate::platform::{McpOp, PlatformError};
-use crate::runtime::surface as mcp;
 use crate::tui::keymap::Action;
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent};
@@ -542,7 +542,7 @@ impl App {
             file: blob_file(&instance, &uri, &mime, now),
             summary: format!(
                 "{} ({mime}) of {uri}",
-                crate::runtime::content::size(bytes.len() as u64)
+                crate::platform::content::size(bytes.len() as u64)
             ),
             bytes,
         }]

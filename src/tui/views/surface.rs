@@ -266,7 +266,7 @@ pub fn render_resources(frame: &mut Frame, app: &App, d: &DetailState, i: &Insta
     let (head, style) = match answer {
         Err(_) => (format!("cannot read {}:", inert(uri)), t.error),
         Ok(v) => {
-            let binary = !crate::runtime::surface::read_blobs(v).is_empty();
+            let binary = !crate::platform::content::read_blobs(v).is_empty();
             let mut h = inert(uri);
             if sp.is_updated(uri) {
                 h.push_str(&format!(

@@ -8,18 +8,24 @@
 //! commits. Exactly one process at a time hosts the runtime: it holds an
 //! exclusive lock on `runtime.lock` in the data dir.
 
+mod lock;
+#[cfg(test)]
+mod tests;
+
+use super::tools::check_args;
 use super::{
-    ActionOutcome, BackendInfo, EventQuery, McpOp, Platform, PlatformError, PlatformEvent, Result,
-    ToolCallResult, ToolInfo,
+    ActionOutcome, ArgError, BackendInfo, EventQuery, McpOp, Platform, PlatformError,
+    PlatformEvent, Result, RuntimePort, StatusReport, ToolCallResult, ToolError, ToolInfo,
+    ToolSessions,
 };
 use crate::domain::spec::{self, Report};
 use crate::domain::{DesiredState, Envelope, Instance, InstancePatch, NewInstance, Precondition};
 use crate::paths::DataDir;
-use crate::store::{StatusReport, Store};
+use crate::store::Store;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, Write};
+use lock::*;
+pub use lock::{LockHolder, Role, RuntimeLock};
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -29,148 +35,7 @@ use uuid::Uuid;
 
 /// How often the tail looks for other processes' commits.
 pub const TAIL_INTERVAL: Duration = Duration::from_millis(100);
-/// Subscriber buffer; a subscriber that falls further behind gets `Lagged`
-/// and should reload with `list`.
-pub const SUBSCRIBER_CAPACITY: usize = 65_536;
-
-/// Which kind of process this is, for conflict messages and the lock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Cli,
-    Console,
-    Serve,
-    /// A background runtime host (`aacon host run`), e.g. one a console
-    /// detached its instances to.
-    Host,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Cli => "cli",
-            Role::Console => "console",
-            Role::Serve => "serve",
-            Role::Host => "host",
-        }
-    }
-}
-
-fn actor(role: Role) -> String {
-    let host = hostname();
-    format!("{}@{host} pid {}", role.as_str(), std::process::id())
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".into())
-}
-
-/// The runtime host lock, held for as long as this value lives.
-pub struct RuntimeLock {
-    file: File,
-    /// What the lock file says: `pid role since`.
-    line: String,
-}
-
-/// Who holds the runtime lock.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LockHolder {
-    pub pid: u32,
-    pub role: String,
-    pub since: String,
-    /// Where the holder serves its API, when it does (`aacon serve`).
-    pub address: Option<String>,
-}
-
-impl RuntimeLock {
-    /// Take the lock if nobody holds it.
-    pub fn try_acquire(dir: &DataDir, role: Role) -> Result<Option<RuntimeLock>> {
-        let file = open_lock_file(dir)?;
-        match file.try_lock() {
-            Ok(()) => {
-                let line = format!(
-                    "{} {} {}",
-                    std::process::id(),
-                    role.as_str(),
-                    Utc::now().to_rfc3339()
-                );
-                let mut lock = RuntimeLock { file, line };
-                lock.write(None)?;
-                Ok(Some(lock))
-            }
-            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-            Err(std::fs::TryLockError::Error(e)) => Err(PlatformError::Internal(format!(
-                "cannot lock {}: {e}",
-                dir.runtime_lock().display()
-            ))),
-        }
-    }
-
-    /// Who holds the lock, if anyone (without taking it).
-    pub fn holder(dir: &DataDir) -> Result<Option<LockHolder>> {
-        let mut file = open_lock_file(dir)?;
-        match file.try_lock_shared() {
-            Ok(()) => Ok(None),
-            Err(std::fs::TryLockError::WouldBlock) => {
-                // The holder writes its line right after taking the lock; a
-                // read in between finds it empty or cut short: read again
-                // for a moment (the line ends with a newline when whole).
-                let mut text = String::new();
-                for _ in 0..50 {
-                    text.clear();
-                    let _ = file.rewind();
-                    let _ = file.read_to_string(&mut text);
-                    if text.ends_with('\n') {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-                let mut parts = text.split_whitespace();
-                Ok(Some(LockHolder {
-                    pid: parts.next().and_then(|p| p.parse().ok()).unwrap_or(0),
-                    role: parts.next().unwrap_or("unknown").to_string(),
-                    since: parts.next().unwrap_or("").to_string(),
-                    address: parts.next().map(str::to_string),
-                }))
-            }
-            Err(std::fs::TryLockError::Error(e)) => Err(PlatformError::Internal(format!(
-                "cannot read the runtime lock {}: {e}",
-                dir.runtime_lock().display()
-            ))),
-        }
-    }
-}
-
-impl RuntimeLock {
-    /// Write `pid role since [address]` into the held lock file.
-    fn write(&mut self, address: Option<&str>) -> Result<()> {
-        let text = match address {
-            Some(a) => format!("{} {a}\n", self.line),
-            None => format!("{}\n", self.line),
-        };
-        let file = &mut self.file;
-        file.set_len(0)
-            .and_then(|_| file.rewind())
-            .and_then(|_| file.write_all(text.as_bytes()))
-            .map_err(|e| PlatformError::Internal(format!("cannot write the runtime lock: {e}")))
-    }
-}
-
-fn open_lock_file(dir: &DataDir) -> Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(dir.runtime_lock())
-        .map_err(|e| {
-            PlatformError::Unavailable(format!("cannot open {}: {e}", dir.runtime_lock().display()))
-        })
-}
+pub use super::SUBSCRIBER_CAPACITY;
 
 /// Options for opening the embedded platform.
 #[derive(Debug, Clone)]
@@ -204,51 +69,26 @@ pub struct EmbeddedPlatform {
     tail: Option<JoinHandle<()>>,
     outbox_wake: Arc<Notify>,
     runtime_lock: Mutex<Option<RuntimeLock>>,
-    /// The runtime this process runs on this platform, once it runs
-    /// (weak: the runtime holds this platform).
-    runtime: Mutex<Option<crate::runtime::LiveRuntime>>,
-    /// The client for another process's runtime socket, built on first use.
-    host_api: std::sync::OnceLock<Option<crate::platform::api::ApiPlatform>>,
+    /// The runtime's live sessions in this process, once it runs.
+    local: Mutex<Option<Arc<dyn ToolSessions>>>,
+    /// The runtime host of the data dir when it is another process (over
+    /// its socket), and a session opened for one request when nobody runs
+    /// the instance; set by whoever opens the platform ([`crate::host`]).
+    remote: std::sync::OnceLock<Arc<dyn ToolSessions>>,
+    one_shot: std::sync::OnceLock<Arc<dyn ToolSessions>>,
     /// The Redis stream this process watches, for a full read on request.
     stream: std::sync::OnceLock<crate::bus::RedisConfig>,
     /// Where this process serves its API, written into the runtime lock
     /// while it holds it (so consoles can say "serve at ADDR").
     address: Mutex<Option<String>>,
     role: Role,
-    /// The runtime settings a one-shot session (a tool call nobody hosts)
-    /// starts with: the config's `runtime.child_env` and the rest.
-    one_shot: std::sync::OnceLock<crate::runtime::RuntimeConfig>,
-}
-
-/// Whether a runtime error message is about the arguments (not the server).
-fn is_argument_error(e: &str) -> bool {
-    e.starts_with("the arguments do not fit")
-        || e.starts_with("tool arguments must be")
-        || e.starts_with("the server has no tool")
-}
-
-/// A surface request's failure: the caller's mistake (no such prompt, a
-/// missing argument) is `Invalid`, the rest `Unavailable`.
-fn surface_error(e: String) -> PlatformError {
-    if e.starts_with("the server has no prompt") || e.starts_with("prompt ") {
-        PlatformError::Invalid(e)
-    } else {
-        runtime_error(e)
-    }
-}
-
-fn runtime_error(e: String) -> PlatformError {
-    if is_argument_error(&e) {
-        PlatformError::Invalid(e)
-    } else {
-        PlatformError::Unavailable(e)
-    }
 }
 
 impl EmbeddedPlatform {
     /// Open the platform on `dir` (created if missing).
     pub fn open(dir: DataDir, opts: EmbeddedOptions) -> Result<EmbeddedPlatform> {
-        dir.ensure().map_err(PlatformError::Unavailable)?;
+        dir.ensure()
+            .map_err(|e| PlatformError::Unavailable(e.to_string()))?;
         let actor = actor(opts.role);
         let store = Store::open(&dir.store(), &actor)?;
         let reader = Store::open(&dir.store(), &actor)?;
@@ -276,36 +116,48 @@ impl EmbeddedPlatform {
             tail: Some(tail),
             outbox_wake: Arc::new(Notify::new()),
             runtime_lock: Mutex::new(runtime_lock),
-            runtime: Mutex::new(None),
-            host_api: std::sync::OnceLock::new(),
-            stream: std::sync::OnceLock::new(),
+            local: Mutex::new(None),
+            remote: std::sync::OnceLock::new(),
             one_shot: std::sync::OnceLock::new(),
+            stream: std::sync::OnceLock::new(),
             address: Mutex::new(None),
             role: opts.role,
         })
     }
 
-    /// Use this runtime for tools and logs (called by
-    /// [`crate::runtime::Runtime::spawn`]).
-    pub fn attach_runtime(&self, rt: crate::runtime::LiveRuntime) {
-        if let Ok(mut r) = self.runtime.lock() {
-            *r = Some(rt);
-        }
+    /// Where tool calls go when this process runs no live session for
+    /// the instance: the runtime host over its socket, else a session
+    /// opened for the one request (see [`crate::host::open_embedded`]).
+    pub fn set_sessions(&self, remote: Arc<dyn ToolSessions>, one_shot: Arc<dyn ToolSessions>) {
+        let _ = self.remote.set(remote);
+        let _ = self.one_shot.set(one_shot);
     }
 
-    /// The runtime running on this platform in this process, if any.
-    fn live_runtime(&self) -> Option<crate::runtime::ToolCaller> {
-        self.runtime
+    /// The runtime's live sessions in this process, while it runs.
+    fn live_runtime(&self) -> Option<Arc<dyn ToolSessions>> {
+        self.local
             .lock()
             .ok()
-            .and_then(|r| r.as_ref().and_then(crate::runtime::LiveRuntime::caller))
+            .and_then(|l| l.clone())
+            .filter(|l| l.available())
     }
 
     pub fn data_dir(&self) -> &DataDir {
         &self.dir
     }
 
-    /// The store, for the outbox relay and the runtime.
+    /// Record a runtime status report (used by the MCP runtime).
+    pub async fn report_status(
+        &self,
+        id: Uuid,
+        report: StatusReport,
+        correlation_id: Option<String>,
+    ) -> Result<Instance> {
+        self.command(move |s| s.report_status(id, report, correlation_id))
+            .await
+    }
+
+    /// The store, for the outbox relay.
     pub fn store(&self) -> Arc<Mutex<Store>> {
         self.store.clone()
     }
@@ -321,13 +173,6 @@ impl EmbeddedPlatform {
     /// [`Platform::read_stream`] can read all of it on request.
     pub fn attach_stream(&self, cfg: crate::bus::RedisConfig) {
         let _ = self.stream.set(cfg);
-    }
-
-    /// The runtime settings (the config's) for a one-shot session, when
-    /// this process calls a tool that no runtime host serves. Without them
-    /// the defaults apply (the default child environment allowlist).
-    pub fn set_runtime_config(&self, cfg: crate::runtime::RuntimeConfig) {
-        let _ = self.one_shot.set(cfg);
     }
 
     /// Notified after every commit, so an outbox relay flushes promptly.
@@ -399,24 +244,6 @@ impl EmbeddedPlatform {
             },
             None => super::RuntimeHost::Nobody,
         })
-    }
-
-    /// Record a runtime status report (used by the MCP runtime).
-    pub async fn report_status(
-        &self,
-        id: Uuid,
-        report: StatusReport,
-        correlation_id: Option<String>,
-    ) -> Result<Instance> {
-        self.command(move |s| s.report_status(id, report, correlation_id))
-            .await
-    }
-
-    /// See [`Store::last_command_correlations`].
-    pub async fn last_command_correlations(
-        &self,
-    ) -> Result<std::collections::HashMap<Uuid, String>> {
-        self.blocking(|s| s.last_command_correlations()).await
     }
 
     async fn blocking<T, F>(&self, f: F) -> Result<T>
@@ -714,7 +541,7 @@ impl Platform for EmbeddedPlatform {
         if let Some(tools) = self.live_runtime().and_then(|rt| rt.live_tools(id)) {
             return Ok(tools);
         }
-        crate::runtime::stored_tools(self, id).await
+        self.blocking(move |s| s.tools(id)).await
     }
 
     async fn call_tool(
@@ -725,57 +552,44 @@ impl Platform for EmbeddedPlatform {
     ) -> Result<ToolCallResult> {
         let inst = self.blocking(move |s| s.get(&id.to_string())).await?;
         if !args.is_object() {
-            return Err(PlatformError::Invalid(
-                "tool arguments must be a JSON object, like {\"message\": \"hi\"}".into(),
-            ));
+            return Err(ToolError::from(ArgError::NotObject).into());
         }
         // Check against the known schema before anything is sent.
         let known = self.tools(id).await?;
         if !known.is_empty() {
-            crate::runtime::check_args(&known, tool, args.clone())
-                .map_err(PlatformError::Invalid)?;
+            check_args(&known, tool, args.clone()).map_err(ToolError::from)?;
         }
-        let out = self.call_tool_unmasked(&inst, tool, args).await?;
-        // Tool output can echo what the server was given: mask the
-        // instance's secrets (resolved references and plain values).
-        let mask = self.masker(&inst);
-        let result = serde_json::from_str(&mask(&out.result.to_string())).unwrap_or(out.result);
-        Ok(ToolCallResult {
-            is_error: out.is_error,
-            text: mask(&out.text),
-            result,
-        })
+        // The live session here, the runtime host over its socket, or a
+        // session just for this call when nobody runs the instance. Each
+        // masks the instance's secrets in what the server sent.
+        Ok(self.sessions_for(id)?.call_tool(&inst, tool, args).await?)
     }
 
     async fn mcp(&self, id: Uuid, op: McpOp) -> Result<serde_json::Value> {
         let inst = self.blocking(move |s| s.get(&id.to_string())).await?;
-        let out = if let Some(rt) = self.live_runtime().filter(|rt| rt.is_live(id)) {
-            rt.mcp(id, op).await.map_err(surface_error)?
-        } else if let Some(host) = self.other_host() {
-            host.mcp(id, op).await?
-        } else if matches!(op, McpOp::Updated) {
+        if let Some(rt) = self.live_runtime().filter(|rt| rt.is_live(id)) {
+            return Ok(rt.mcp(&inst, op).await?);
+        }
+        if let Some(host) = self.other_host() {
+            return Ok(host.mcp(&inst, op).await?);
+        }
+        if matches!(op, McpOp::Updated) {
             // No session here, so no notices.
-            serde_json::json!({"updated": {}})
-        } else if matches!(op, McpOp::Identity | McpOp::Ping | McpOp::Subscribe { .. }) {
+            return Ok(serde_json::json!({"updated": {}}));
+        }
+        if matches!(op, McpOp::Identity | McpOp::Ping | McpOp::Subscribe { .. }) {
             // These speak of a running session; none is started for them.
             return Err(PlatformError::Unavailable(format!(
                 "instance '{}' is not running here, so there is no session to ask; start it first",
                 inst.name
             )));
-        } else {
-            let cfg = crate::runtime::RuntimeConfig::default();
-            crate::runtime::mcp_once(self, &inst, op, &cfg)
-                .await
-                .map_err(surface_error)?
-        };
-        // What a server answers can echo what it was given.
-        let mask = self.masker(&inst);
-        Ok(serde_json::from_str(&mask(&out.to_string())).unwrap_or(out))
+        }
+        Ok(self.one_shot()?.mcp(&inst, op).await?)
     }
 
     async fn logs(&self, id: Uuid) -> Result<Vec<String>> {
         if let Some(rt) = self.live_runtime() {
-            return Ok(rt.stderr(id));
+            return rt.logs(id).await;
         }
         if let Some(host) = self.other_host() {
             return host.logs(id).await;
@@ -790,7 +604,7 @@ impl Platform for EmbeddedPlatform {
     /// when no host is up (nothing runs, nothing is probed).
     async fn probes(&self) -> Result<Vec<crate::domain::Probe>> {
         if let Some(rt) = self.live_runtime() {
-            return Ok(rt.probes());
+            return rt.probes().await;
         }
         if let Some(host) = self.other_host() {
             return host.probes().await;
@@ -800,224 +614,98 @@ impl Platform for EmbeddedPlatform {
 }
 
 impl EmbeddedPlatform {
-    /// Masks an instance's secrets (resolved references and plain values)
-    /// in text a server sent.
-    fn masker(&self, inst: &Instance) -> impl Fn(&str) -> String + use<> {
-        let secrets = crate::runtime::plan::resolve(
-            &inst.json_spec,
-            &crate::secrets::SecretStore::open(self.dir.root()),
-        )
-        .map(|r| r.secrets)
-        .unwrap_or_default();
-        move |t: &str| crate::runtime::ring::mask(t, &secrets)
+    /// Who answers a request about `id`: the live session here, the
+    /// runtime host over its socket, or a session for the one request.
+    fn sessions_for(&self, id: Uuid) -> Result<Arc<dyn ToolSessions>> {
+        if let Some(rt) = self.live_runtime().filter(|rt| rt.is_live(id)) {
+            return Ok(rt);
+        }
+        if let Some(host) = self.other_host() {
+            return Ok(host);
+        }
+        self.one_shot()
     }
 
-    /// The call itself: the live session here, the runtime host over its
-    /// socket, or a one-shot session when nobody runs the instance.
-    async fn call_tool_unmasked(
-        &self,
-        inst: &Instance,
-        tool: &str,
-        args: serde_json::Value,
-    ) -> Result<ToolCallResult> {
-        let id = inst.id;
-        let cfg = self.one_shot.get().cloned().unwrap_or_default();
-        // This process hosts it and it is connected: the live session.
-        if let Some(rt) = self.live_runtime().filter(|rt| rt.is_live(id)) {
-            return rt.call_tool(id, tool, args).await.map_err(runtime_error);
-        }
-        // Another process hosts it: ask it over its socket (the serve API).
-        if let Some(host) = self.other_host() {
-            return host.call_tool(id, tool, args).await;
-        }
-        // Nobody runs it: a one-shot session just for this call.
-        crate::runtime::call_tool_once(self, inst, tool, args, &cfg)
-            .await
-            .map_err(runtime_error)
+    fn one_shot(&self) -> Result<Arc<dyn ToolSessions>> {
+        self.one_shot.get().cloned().ok_or_else(|| {
+            PlatformError::Unavailable(
+                "this process cannot open a session to an MCP server (no runtime is wired to this platform)".into(),
+            )
+        })
     }
 
     /// The runtime host of this data dir when it is another process (never
     /// this one: it would answer through this very platform).
-    fn other_host(&self) -> Option<&crate::platform::api::ApiPlatform> {
+    fn other_host(&self) -> Option<Arc<dyn ToolSessions>> {
         if self.is_runtime_host() || self.live_runtime().is_some() {
             return None;
         }
-        let socket = self.dir.socket();
-        if !crate::runtime::socket::listening(&socket) {
-            return None;
-        }
-        self.host_api
-            .get_or_init(|| crate::runtime::socket::client(&socket))
-            .as_ref()
+        self.remote.get().filter(|r| r.available()).cloned()
     }
 }
 
+#[async_trait]
+impl RuntimePort for EmbeddedPlatform {
+    async fn instances(&self) -> Result<Vec<Instance>> {
+        self.blocking(|s| s.list()).await
+    }
+
+    async fn instance(&self, id: Uuid) -> Result<Instance> {
+        self.blocking(move |s| s.get(&id.to_string())).await
+    }
+
+    fn follow(&self) -> broadcast::Receiver<PlatformEvent> {
+        self.events.subscribe()
+    }
+
+    async fn report_status(
+        &self,
+        id: Uuid,
+        report: StatusReport,
+        correlation_id: Option<String>,
+    ) -> Result<Instance> {
+        EmbeddedPlatform::report_status(self, id, report, correlation_id).await
+    }
+
+    async fn set_tools(&self, id: Uuid, tools: Vec<ToolInfo>) -> Result<()> {
+        self.blocking(move |s| s.set_tools(id, &tools)).await
+    }
+
+    async fn stored_tools(&self, id: Uuid) -> Result<Vec<ToolInfo>> {
+        self.blocking(move |s| s.tools(id)).await
+    }
+
+    async fn last_command_correlations(&self) -> Result<std::collections::HashMap<Uuid, String>> {
+        self.blocking(|s| s.last_command_correlations()).await
+    }
+
+    fn data_dir(&self) -> &DataDir {
+        EmbeddedPlatform::data_dir(self)
+    }
+
+    fn attach_sessions(&self, sessions: Arc<dyn ToolSessions>) {
+        if let Ok(mut l) = self.local.lock() {
+            *l = Some(sessions);
+        }
+    }
+}
+
+/// A duration `since` cannot read (as typed).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not a duration; write it like 30s, 15m, 2h or 7d")]
+pub struct DurationError(String);
+
 /// Parse `30s`, `5m`, `2h`, `1d` into a time before now.
-pub fn since(duration: &str) -> std::result::Result<DateTime<Utc>, String> {
+pub fn since(duration: &str) -> std::result::Result<DateTime<Utc>, DurationError> {
     let d = duration.trim();
     let (num, unit) = d.split_at(d.find(|c: char| !c.is_ascii_digit()).unwrap_or(d.len()));
-    let n: i64 = num
-        .parse()
-        .map_err(|_| format!("'{d}' is not a duration; write it like 30s, 15m, 2h or 7d"))?;
+    let n: i64 = num.parse().map_err(|_| DurationError(d.to_string()))?;
     let secs = match unit {
         "s" | "" => n,
         "m" => n * 60,
         "h" => n * 3600,
         "d" => n * 86_400,
-        _ => {
-            return Err(format!(
-                "'{d}' is not a duration; write it like 30s, 15m, 2h or 7d"
-            ));
-        }
+        _ => return Err(DurationError(d.to_string())),
     };
     Ok(Utc::now() - chrono::Duration::seconds(secs))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::EventType;
-    use serde_json::json;
-
-    fn opts(role: Role, host: bool) -> EmbeddedOptions {
-        EmbeddedOptions {
-            role,
-            host_runtime: host,
-        }
-    }
-
-    fn new(name: &str) -> NewInstance {
-        NewInstance {
-            name: name.into(),
-            description: None,
-            server_spec_id: None,
-            json_spec: json!({"command": "srv"}),
-        }
-    }
-
-    async fn next_event(rx: &mut broadcast::Receiver<PlatformEvent>) -> Arc<Envelope> {
-        loop {
-            let ev = tokio::time::timeout(Duration::from_secs(5), rx.recv())
-                .await
-                .expect("an event within 5 s")
-                .unwrap();
-            if let PlatformEvent::Event(e) = ev {
-                return e;
-            }
-        }
-    }
-
-    #[tokio::test]
-    async fn two_platforms_on_one_dir_see_each_others_events() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = DataDir::new(tmp.path());
-        let a = EmbeddedPlatform::open(dir.clone(), opts(Role::Console, true)).unwrap();
-        let b = EmbeddedPlatform::open(dir.clone(), opts(Role::Cli, false)).unwrap();
-        let mut rx_a = a.subscribe();
-        let mut rx_b = b.subscribe();
-        let created = b.create(new("web")).await.unwrap();
-        let seen_by_a = next_event(&mut rx_a).await;
-        assert_eq!(seen_by_a.kind(), Some(EventType::Created));
-        assert_eq!(seen_by_a.instance_id(), Some(created.id));
-        let seen_by_b = next_event(&mut rx_b).await;
-        assert_eq!(seen_by_b.event_id, seen_by_a.event_id);
-        // The console holds the runtime lock; the CLI names it.
-        assert!(a.is_runtime_host());
-        assert!(!b.is_runtime_host());
-        let out = b.start(created.id).await.unwrap();
-        assert!(
-            out.message.contains("the runtime host (console pid"),
-            "{}",
-            out.message
-        );
-        drop(a);
-        let out = b.stop(created.id).await.unwrap();
-        assert!(
-            out.message.contains("no runtime host is up"),
-            "{}",
-            out.message
-        );
-        assert!(b.try_take_runtime(Role::Serve).unwrap());
-    }
-
-    #[tokio::test]
-    async fn read_only_refuses_every_mutation_at_the_port() {
-        let tmp = tempfile::tempdir().unwrap();
-        let inner: Arc<dyn Platform> = Arc::new(
-            EmbeddedPlatform::open(DataDir::new(tmp.path()), opts(Role::Cli, false)).unwrap(),
-        );
-        let inst = inner.create(new("web")).await.unwrap();
-        let ro = crate::platform::ReadOnly(inner.clone());
-        assert!(ro.info().read_only);
-        assert_eq!(ro.list().await.unwrap().len(), 1);
-        let errs = [
-            ro.create(new("other")).await.err(),
-            ro.update(
-                inst.id,
-                InstancePatch {
-                    description: Some(None),
-                    ..Default::default()
-                },
-                None,
-            )
-            .await
-            .err(),
-            ro.delete(inst.id).await.err(),
-            ro.start(inst.id).await.err(),
-            ro.stop(inst.id).await.err(),
-        ];
-        for e in errs {
-            let e = e.expect("refused");
-            assert!(matches!(e, PlatformError::ReadOnly(_)));
-            assert!(e.to_string().starts_with("read-only mode: "), "{e}");
-        }
-        let still = inner.get("web").await.unwrap();
-        assert_eq!(still, inst, "nothing changed");
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn concurrent_commands_each_get_their_own_result() {
-        let tmp = tempfile::tempdir().unwrap();
-        let p = Arc::new(
-            EmbeddedPlatform::open(DataDir::new(tmp.path()), opts(Role::Serve, false)).unwrap(),
-        );
-        // 200 creates at once, every name twice: one of each pair wins,
-        // the other is refused with its own conflict; no neighbour fails.
-        let tasks: Vec<_> = (0..400)
-            .map(|i| {
-                let p = p.clone();
-                tokio::spawn(async move { p.create(new(&format!("n{}", i / 2))).await })
-            })
-            .collect();
-        let mut ok = Vec::new();
-        let mut conflicts = 0;
-        for t in tasks {
-            match t.await.unwrap() {
-                Ok(inst) => ok.push(inst.name),
-                Err(PlatformError::Conflict(m)) => {
-                    assert!(m.contains("already exists"), "{m}");
-                    conflicts += 1;
-                }
-                Err(e) => panic!("unexpected error: {e}"),
-            }
-        }
-        ok.sort();
-        ok.dedup();
-        assert_eq!(ok.len(), 200);
-        assert_eq!(conflicts, 200);
-        let listed = p.list().await.unwrap();
-        assert_eq!(listed.len(), 200);
-        let store = p.store();
-        let s = store.lock().unwrap();
-        assert_eq!(s.outbox_len().unwrap(), 200);
-        assert_eq!(s.last_seq().unwrap(), 200);
-    }
-
-    #[test]
-    fn durations_parse_or_say_how_to_write_them() {
-        let t = since("5m").unwrap();
-        assert!((Utc::now() - t).num_seconds() >= 299);
-        assert!(since("soon").unwrap_err().contains("like 30s"));
-        assert!(since("5y").is_err());
-    }
 }

@@ -1,0 +1,144 @@
+use super::*;
+use crate::domain::EventType;
+use serde_json::json;
+
+fn opts(role: Role, host: bool) -> EmbeddedOptions {
+    EmbeddedOptions {
+        role,
+        host_runtime: host,
+    }
+}
+
+fn new(name: &str) -> NewInstance {
+    NewInstance {
+        name: name.into(),
+        description: None,
+        server_spec_id: None,
+        json_spec: json!({"command": "srv"}),
+    }
+}
+
+async fn next_event(rx: &mut broadcast::Receiver<PlatformEvent>) -> Arc<Envelope> {
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("an event within 5 s")
+            .unwrap();
+        if let PlatformEvent::Event(e) = ev {
+            return e;
+        }
+    }
+}
+
+#[tokio::test]
+async fn two_platforms_on_one_dir_see_each_others_events() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::new(tmp.path());
+    let a = EmbeddedPlatform::open(dir.clone(), opts(Role::Console, true)).unwrap();
+    let b = EmbeddedPlatform::open(dir.clone(), opts(Role::Cli, false)).unwrap();
+    let mut rx_a = a.subscribe();
+    let mut rx_b = b.subscribe();
+    let created = b.create(new("web")).await.unwrap();
+    let seen_by_a = next_event(&mut rx_a).await;
+    assert_eq!(seen_by_a.kind(), Some(EventType::Created));
+    assert_eq!(seen_by_a.instance_id(), Some(created.id));
+    let seen_by_b = next_event(&mut rx_b).await;
+    assert_eq!(seen_by_b.event_id, seen_by_a.event_id);
+    // The console holds the runtime lock; the CLI names it.
+    assert!(a.is_runtime_host());
+    assert!(!b.is_runtime_host());
+    let out = b.start(created.id).await.unwrap();
+    assert!(
+        out.message.contains("the runtime host (console pid"),
+        "{}",
+        out.message
+    );
+    drop(a);
+    let out = b.stop(created.id).await.unwrap();
+    assert!(
+        out.message.contains("no runtime host is up"),
+        "{}",
+        out.message
+    );
+    assert!(b.try_take_runtime(Role::Serve).unwrap());
+}
+
+#[tokio::test]
+async fn read_only_refuses_every_mutation_at_the_port() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inner: Arc<dyn Platform> =
+        Arc::new(EmbeddedPlatform::open(DataDir::new(tmp.path()), opts(Role::Cli, false)).unwrap());
+    let inst = inner.create(new("web")).await.unwrap();
+    let ro = crate::platform::ReadOnly(inner.clone());
+    assert!(ro.info().read_only);
+    assert_eq!(ro.list().await.unwrap().len(), 1);
+    let errs = [
+        ro.create(new("other")).await.err(),
+        ro.update(
+            inst.id,
+            InstancePatch {
+                description: Some(None),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .err(),
+        ro.delete(inst.id).await.err(),
+        ro.start(inst.id).await.err(),
+        ro.stop(inst.id).await.err(),
+    ];
+    for e in errs {
+        let e = e.expect("refused");
+        assert!(matches!(e, PlatformError::ReadOnly(_)));
+        assert!(e.to_string().starts_with("read-only mode: "), "{e}");
+    }
+    let still = inner.get("web").await.unwrap();
+    assert_eq!(still, inst, "nothing changed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_commands_each_get_their_own_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = Arc::new(
+        EmbeddedPlatform::open(DataDir::new(tmp.path()), opts(Role::Serve, false)).unwrap(),
+    );
+    // 200 creates at once, every name twice: one of each pair wins,
+    // the other is refused with its own conflict; no neighbour fails.
+    let tasks: Vec<_> = (0..400)
+        .map(|i| {
+            let p = p.clone();
+            tokio::spawn(async move { p.create(new(&format!("n{}", i / 2))).await })
+        })
+        .collect();
+    let mut ok = Vec::new();
+    let mut conflicts = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(inst) => ok.push(inst.name),
+            Err(PlatformError::Conflict(m)) => {
+                assert!(m.contains("already exists"), "{m}");
+                conflicts += 1;
+            }
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+    ok.sort();
+    ok.dedup();
+    assert_eq!(ok.len(), 200);
+    assert_eq!(conflicts, 200);
+    let listed = p.list().await.unwrap();
+    assert_eq!(listed.len(), 200);
+    let store = p.store();
+    let s = store.lock().unwrap();
+    assert_eq!(s.outbox_len().unwrap(), 200);
+    assert_eq!(s.last_seq().unwrap(), 200);
+}
+
+#[test]
+fn durations_parse_or_say_how_to_write_them() {
+    let t = since("5m").unwrap();
+    assert!((Utc::now() - t).num_seconds() >= 299);
+    assert!(since("soon").unwrap_err().to_string().contains("like 30s"));
+    assert!(since("5y").is_err());
+}

@@ -1,0 +1,292 @@
+//! The port's tool and session types: what a server offers, what a call
+//! returned, what the runtime reports. The runtime, the store, the API
+//! client and serve all speak these; none of them owns them.
+
+use super::{PlatformError, PlatformEvent};
+use crate::domain::{Instance, Probe, Status};
+use crate::paths::DataDir;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+/// A runtime status report (from the MCP runtime).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatusReport {
+    pub status: Option<Status>,
+    pub reason: Option<String>,
+    pub tool_count: Option<Option<u32>>,
+    pub restarts: Option<u32>,
+    pub healthy_now: bool,
+    /// Record as an `MCPServerInstanceError` event with this text.
+    pub error: Option<String>,
+    /// The last good probe (kept as `last_healthy_at`), e.g. with a stop.
+    pub healthy_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A tool the runtime discovered on an instance's server.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ToolInfo {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The tool's JSON Schema for its arguments.
+    #[serde(default)]
+    pub input_schema: Value,
+    /// MCP's tool annotations as the server sent them (`readOnlyHint`,
+    /// `destructiveHint`, …); hints, not guarantees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<Value>,
+}
+
+impl ToolInfo {
+    /// Whether calling it asks the operator first: the server marks it
+    /// destructive, or does not mark it read-only (MCP's defaults: a tool
+    /// may change things, destructively, unless it says otherwise).
+    pub fn needs_confirmation(&self) -> bool {
+        let hint = |k: &str| {
+            self.annotations
+                .as_ref()
+                .and_then(|a| a.get(k))
+                .and_then(Value::as_bool)
+        };
+        hint("destructiveHint") == Some(true) || hint("readOnlyHint") != Some(true)
+    }
+
+    /// Why it asks, in one sentence (see [`ToolInfo::needs_confirmation`]).
+    pub fn confirmation_reason(&self) -> &'static str {
+        let destructive = self
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("destructiveHint"))
+            .and_then(Value::as_bool);
+        if destructive == Some(true) {
+            "The server marks this tool destructive."
+        } else {
+            "The server does not mark this tool read-only: it may change things."
+        }
+    }
+}
+
+/// What a tool call returned.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct ToolCallResult {
+    /// The server marked the result as a tool error.
+    pub is_error: bool,
+    /// The text content blocks, joined by newlines.
+    pub text: String,
+    /// The whole result as JSON.
+    pub result: Value,
+}
+
+/// One request about a server's surface.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum McpOp {
+    /// The initialize result: server name, version, protocol, capabilities, instructions.
+    Identity,
+    /// A ping; the answer carries its latency.
+    Ping,
+    /// `resources/list` (every page), with the time of each update notice.
+    Resources,
+    /// `resources/templates/list` (every page).
+    Templates,
+    /// `resources/read`.
+    Read { uri: String },
+    /// `resources/subscribe`: updates show in [`McpOp::Resources`].
+    Subscribe { uri: String },
+    /// The update notices kept so far (no request to the server): cheap
+    /// enough to ask once a second.
+    Updated,
+    /// `prompts/list` (every page).
+    Prompts,
+    /// `prompts/get` with arguments checked against the prompt's list first.
+    GetPrompt {
+        name: String,
+        #[serde(default)]
+        arguments: Map<String, Value>,
+    },
+}
+
+impl McpOp {
+    /// What the request does, for error sentences ("reading a resource").
+    pub fn doing(&self) -> &'static str {
+        match self {
+            McpOp::Identity => "reading the server's identity",
+            McpOp::Ping => "pinging the server",
+            McpOp::Resources => "listing resources",
+            McpOp::Templates => "listing resource templates",
+            McpOp::Read { .. } => "reading a resource",
+            McpOp::Subscribe { .. } => "subscribing to a resource",
+            McpOp::Updated => "reading resource update notices",
+            McpOp::Prompts => "listing prompts",
+            McpOp::GetPrompt { .. } => "getting a prompt",
+        }
+    }
+}
+
+/// Largest tool result kept whole (its JSON); larger ones are cut.
+pub const MAX_RESULT_BYTES: usize = 1024 * 1024;
+
+/// Why a tool's arguments were refused before anything was sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArgError {
+    #[error("tool arguments must be a JSON object, like {{\"message\": \"hi\"}}")]
+    NotObject,
+    #[error("the server has no tool named '{tool}'; it has: {known}")]
+    NoSuchTool { tool: String, known: String },
+    #[error("the arguments do not fit the input schema of '{tool}': {first}{more}")]
+    Schema {
+        tool: String,
+        first: String,
+        more: String,
+    },
+}
+
+/// Why a request to an MCP server (a tool call, a surface request) failed.
+/// Each displays as the one sentence it always has.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ToolError {
+    /// The caller's arguments do not fit the tool.
+    #[error(transparent)]
+    Argument(#[from] ArgError),
+    /// The caller's request does not fit the server (no such prompt, a
+    /// missing prompt argument).
+    #[error("{0}")]
+    Request(String),
+    /// The instance has no session to ask.
+    #[error("{0}")]
+    NotRunning(String),
+    /// The way to the server failed: it could not be started or reached,
+    /// or the connection closed.
+    #[error("{0}")]
+    Transport(String),
+    /// The server answered with an error.
+    #[error("{0}")]
+    Server(String),
+    /// No answer in time.
+    #[error("{0}")]
+    Timeout(String),
+    /// Another process's answer, already a platform error.
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+}
+
+impl From<ToolError> for PlatformError {
+    fn from(e: ToolError) -> Self {
+        match e {
+            ToolError::Argument(_) | ToolError::Request(_) => PlatformError::Invalid(e.to_string()),
+            ToolError::Platform(p) => p,
+            ToolError::NotRunning(m)
+            | ToolError::Transport(m)
+            | ToolError::Server(m)
+            | ToolError::Timeout(m) => PlatformError::Unavailable(m),
+        }
+    }
+}
+
+/// Check `args` for `tool` against the known tools; the arguments object.
+pub fn check_args(
+    tools: &[ToolInfo],
+    tool: &str,
+    args: Value,
+) -> Result<Map<String, Value>, ArgError> {
+    let Value::Object(map) = args else {
+        return Err(ArgError::NotObject);
+    };
+    let Some(t) = tools.iter().find(|t| t.name == tool) else {
+        let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+        return Err(ArgError::NoSuchTool {
+            tool: tool.chars().take(80).collect(),
+            known: if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            },
+        });
+    };
+    let problems = super::argcheck::check(&t.input_schema, &Value::Object(map.clone()));
+    if let Some(first) = problems.first() {
+        return Err(ArgError::Schema {
+            tool: tool.to_string(),
+            first: first.clone(),
+            more: if problems.len() > 1 {
+                format!(" (and {} more)", problems.len() - 1)
+            } else {
+                String::new()
+            },
+        });
+    }
+    Ok(map)
+}
+
+/// Where the embedded platform's tool calls, surface requests, logs and
+/// probes go: the runtime's live sessions in this process, the runtime
+/// host of the data dir over its socket, or a session opened for one
+/// request. The platform asks them in that order.
+#[async_trait]
+pub trait ToolSessions: Send + Sync {
+    /// Whether it can answer now (the runtime still runs; a host listens).
+    fn available(&self) -> bool {
+        true
+    }
+    /// Whether the instance has a live session here.
+    fn is_live(&self, _id: Uuid) -> bool {
+        false
+    }
+    /// The live tools of an instance, while connected here.
+    fn live_tools(&self, _id: Uuid) -> Option<Vec<ToolInfo>> {
+        None
+    }
+    /// Call `tool` with `args` (checked against the schema already).
+    async fn call_tool(
+        &self,
+        inst: &Instance,
+        tool: &str,
+        args: Value,
+    ) -> Result<ToolCallResult, ToolError>;
+    /// Ask the server about its identity, resources or prompts.
+    async fn mcp(&self, inst: &Instance, op: McpOp) -> Result<Value, ToolError>;
+    /// The last stderr lines of an instance's process.
+    async fn logs(&self, _id: Uuid) -> Result<Vec<String>, PlatformError> {
+        Ok(Vec::new())
+    }
+    /// The last probe of every instance running there.
+    async fn probes(&self) -> Result<Vec<Probe>, PlatformError> {
+        Ok(Vec::new())
+    }
+}
+
+/// What the MCP runtime needs of the platform it runs on: the instances,
+/// their events, and where its reports and discoveries go. The runtime
+/// depends on this, never on an adapter.
+#[async_trait]
+pub trait RuntimePort: Send + Sync {
+    /// Every instance (desired and observed state, json_spec).
+    async fn instances(&self) -> Result<Vec<Instance>, PlatformError>;
+    /// One instance by id (`NotFound` once deleted).
+    async fn instance(&self, id: Uuid) -> Result<Instance, PlatformError>;
+    /// Live events from now on.
+    fn follow(&self) -> broadcast::Receiver<PlatformEvent>;
+    /// Record an observed status under the command that caused it.
+    async fn report_status(
+        &self,
+        id: Uuid,
+        report: StatusReport,
+        correlation_id: Option<String>,
+    ) -> Result<Instance, PlatformError>;
+    /// Keep the tools a server offers.
+    async fn set_tools(&self, id: Uuid, tools: Vec<ToolInfo>) -> Result<(), PlatformError>;
+    /// The tools as last kept.
+    async fn stored_tools(&self, id: Uuid) -> Result<Vec<ToolInfo>, PlatformError>;
+    /// The correlation id of the last command on each instance.
+    async fn last_command_correlations(&self) -> Result<HashMap<Uuid, String>, PlatformError>;
+    /// The data dir (the secret store and the runtime socket live there).
+    fn data_dir(&self) -> &DataDir;
+    /// Route the platform's tool calls, logs and probes to these live
+    /// sessions while they are available.
+    fn attach_sessions(&self, sessions: Arc<dyn ToolSessions>);
+}
