@@ -19,10 +19,10 @@ use aacon::domain::{Envelope, EventType, Status};
 use aacon::platform::api::{ApiOptions, ApiPlatform, ApiToken};
 use aacon::platform::{McpOp, Platform, PlatformError, PlatformEvent, SourceState};
 use serde_json::{Value, json};
-use std::io::BufRead;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::agentarea::{AgentArea, TURN};
+use support::procs::lines_of;
 use support::pty::Console;
 use uuid::Uuid;
 
@@ -274,21 +274,6 @@ async fn a_bulk_delete_stops_a_running_instance_first_against_agentarea() {
         ]
     );
     assert!(p.list().await.unwrap().is_empty());
-}
-
-/// Lines the child prints, as they come.
-fn lines_of(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 /// Wait for a line holding `what`; return it and every line before it.

@@ -6,7 +6,6 @@
 use crate::support;
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -33,15 +32,7 @@ fn events_follow_jsonl_over_redis_sees_another_data_dirs_commits_as_they_happen(
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = follower.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = crate::support::procs::lines_of(&mut follower);
     std::thread::sleep(Duration::from_millis(500));
     // One at a time: each line must arrive before the next commit.
     for name in ["one", "two", "three"] {

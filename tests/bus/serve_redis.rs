@@ -158,18 +158,5 @@ async fn live_status_arrives_through_redis() {
         "{kinds:?}"
     );
     // SIGTERM: the relay flushes and the server stops cleanly.
-    // SAFETY: signalling our own child.
-    assert_eq!(
-        unsafe { libc::kill(serve.child.id() as i32, libc::SIGTERM) },
-        0
-    );
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(st) = serve.child.try_wait().unwrap() {
-            assert!(st.success(), "{st:?}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "serve did not stop");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    serve.terminate(Duration::from_secs(15));
 }

@@ -3,7 +3,6 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -304,15 +303,7 @@ fn events_follow_jsonl_streams_commits_from_other_processes() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = follower.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = crate::support::procs::lines_of(&mut follower);
     // Give the follower time to open the store, then commit from another process.
     std::thread::sleep(Duration::from_millis(500));
     for name in ["one", "two"] {

@@ -5,7 +5,7 @@
 
 use assert_cmd::Command;
 
-const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-fixture");
+use crate::support::FIXTURE;
 const CANARY: &str = "canary-one-shot-5d2e";
 
 fn aacon(dir: &std::path::Path) -> Command {

@@ -12,7 +12,7 @@ use support::cli::{dirs, ok};
 use support::procs::{cmdline, descendants};
 use support::pty::Console;
 
-const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-fixture");
+use crate::support::FIXTURE;
 
 /// The pid of the fixture server running under `root`.
 fn fixture_under(root: u32) -> u32 {

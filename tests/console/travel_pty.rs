@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use support::cli::{cli, dirs, ok};
 use support::pty::Console;
 
-const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-fixture");
+use crate::support::FIXTURE;
 
 /// Wait (bounded) until the CLI reports `status` for `name`.
 fn wait_status(data: &std::path::Path, config: &std::path::Path, name: &str, status: &str) {

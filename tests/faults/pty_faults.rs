@@ -15,7 +15,7 @@ use support::cli::{cli, dirs, ok};
 use support::procs::{cmdline, descendants};
 use support::pty::{COLS, Console, HangableConsole, ROWS};
 
-const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-fixture");
+use crate::support::FIXTURE;
 const AACON: &str = env!("CARGO_BIN_EXE_aacon");
 
 fn ends_restored(raw: &[u8]) {

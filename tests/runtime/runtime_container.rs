@@ -17,7 +17,7 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-fixture");
+use crate::support::FIXTURE;
 
 const FAKE_PODMAN: &str = r#"#!/bin/sh
 echo "$*" >> "$(dirname "$0")/calls.log"

@@ -12,17 +12,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-fixture");
-
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rsplit_once(')')
-                .map(|(_, r)| r.split_whitespace().next() != Some("Z"))
-                .unwrap_or(false)
-        })
-        .unwrap_or(false)
-}
+use crate::support::FIXTURE;
+use crate::support::procs::alive;
 
 /// Not a test on its own: the host process the tests below start.
 #[test]

@@ -13,7 +13,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-fixture");
+use crate::support::FIXTURE;
 const CANARY: &str = "canary-7f3a9c-d41d8cd98f";
 
 fn aacon(data: &std::path::Path) -> Command {

@@ -12,7 +12,7 @@ use aacon::platform::{Platform, PlatformError};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-fixture");
+use crate::support::FIXTURE;
 
 /// Pids of live processes whose command line contains `marker`.
 fn pids_with(marker: &str) -> Vec<u32> {
@@ -186,20 +186,7 @@ async fn serve_runs_instances_and_stops_them_on_sigterm() {
         "aacon: read-only mode: calling a tool is not allowed"
     );
 
-    // SAFETY: signalling our own child.
-    assert_eq!(
-        unsafe { libc::kill(serve.child.id() as i32, libc::SIGTERM) },
-        0
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(st) = serve.child.try_wait().unwrap() {
-            assert!(st.success(), "{st:?}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "serve did not stop");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    serve.terminate(Duration::from_secs(20));
     assert!(
         pids_with(&marker).is_empty(),
         "the managed process outlived serve"

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod agentarea;
+pub mod app;
 pub mod bus;
 pub mod cli;
 pub mod everything;
@@ -16,6 +17,9 @@ pub mod serve;
 
 #[allow(unused_imports)]
 pub use self::redis::{RedisServer, free_port};
+
+/// The in-repo MCP server (`tests/fixtures/mcp_fixture.rs`, a `[[bin]]`).
+pub const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-fixture");
 
 /// The name the test harness knows test `name` of module `module` by
 /// (pass `module_path!()`): the path without the binary's own name, for

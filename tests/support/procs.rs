@@ -1,6 +1,7 @@
 //! The process tree as /proc shows it, for tests that look for the MCP
 //! servers a console or serve runs.
 
+use std::io::BufRead;
 use std::time::{Duration, Instant};
 
 /// (pid, parent pid, state) of every process, from /proc.
@@ -65,4 +66,19 @@ pub async fn wait_dead(pid: u32, secs: u64) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Lines the child prints on its stdout (piped), as they come.
+pub fn lines_of(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }

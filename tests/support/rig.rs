@@ -2,9 +2,9 @@
 //! runtime tests), and small HTTP servers that misbehave.
 
 #[allow(unused_imports)]
-pub use super::free_port;
-#[allow(unused_imports)]
 pub use super::procs::{alive, wait_dead};
+#[allow(unused_imports)]
+pub use super::{FIXTURE, free_port};
 
 use aacon::domain::{Envelope, EventType, Instance, NewInstance, Status};
 use aacon::paths::DataDir;
@@ -14,8 +14,6 @@ use aacon::runtime::{Runtime, RuntimeConfig, RuntimeHandle};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-pub const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-fixture");
 
 pub struct Rig {
     pub dir: tempfile::TempDir,

@@ -2,6 +2,9 @@
 //! event loop against a real embedded platform, and snapshots of what the
 //! real render code draws (`insta`, in `snapshots/`).
 
+#[path = "../support/mod.rs"]
+mod support;
+
 mod api_editor;
 mod travel_steps;
 mod tui_app;

@@ -1,6 +1,7 @@
 //! Console behaviour: the pure update function, the event loop against the
 //! real embedded platform, and read-only mode at the port.
 
+use crate::support::app::{app, ctrl, key};
 use aacon::domain::{Envelope, InstancePatch, NewInstance, Precondition, Status};
 use aacon::paths::DataDir;
 use aacon::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
@@ -22,21 +23,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 use uuid::Uuid;
-
-fn app() -> App {
-    fixtures::app(
-        Theme::preset("default").unwrap(),
-        Keymap::preset("default").unwrap(),
-    )
-}
-
-fn key(c: char) -> Msg {
-    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-}
-
-fn ctrl(c: char) -> Msg {
-    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
-}
 
 fn names(a: &App) -> Vec<String> {
     a.rows

@@ -4,45 +4,16 @@
 //! editor, a confirmation naming tool and arguments, a result pane that
 //! scrolls and searches).
 
+use crate::support::app::{app, code, ctrl, key, render};
 use aacon::domain::Probe;
 use aacon::platform::{PlatformError, ToolCallResult, ToolInfo};
 use aacon::tui::app::{App, Command, Msg, Overlay, Screen};
 use aacon::tui::fixtures;
-use aacon::tui::keymap::{Action, Keymap};
-use aacon::tui::theme::Theme;
-use aacon::tui::views;
+use aacon::tui::keymap::Action;
 use chrono::Duration;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+use crossterm::event::KeyCode;
 use serde_json::json;
 use uuid::Uuid;
-
-fn app() -> App {
-    fixtures::app(
-        Theme::preset("default").unwrap(),
-        Keymap::preset("default").unwrap(),
-    )
-}
-
-fn render(app: &mut App, w: u16, h: u16) -> String {
-    app.prepare();
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| views::render(f, app)).unwrap();
-    fixtures::screen_text(t.backend().buffer())
-}
-
-fn key(c: char) -> Msg {
-    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-}
-
-fn ctrl(c: char) -> Msg {
-    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
-}
-
-fn code(c: KeyCode) -> Msg {
-    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
-}
 
 fn id(n: u128) -> Uuid {
     Uuid::from_u128(n)

@@ -2,11 +2,11 @@
 //! conflict screen answer the keymap's keys, a user file rebinds them, and
 //! help and the hints name the keys in effect.
 
-use aacon::tui::app::{App, Command, Msg, Overlay};
+use crate::support::app::{code, ctrl, key, render};
+use aacon::tui::app::{App, Command, Overlay};
 use aacon::tui::fixtures;
 use aacon::tui::keymap::Keymap;
 use aacon::tui::theme::Theme;
-use aacon::tui::views;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -16,25 +16,6 @@ fn app_with(keymap: &str) -> (tempfile::TempDir, App) {
     std::fs::write(dir.path().join("keymap.toml"), keymap).unwrap();
     let km = Keymap::load("default", Some(dir.path())).unwrap();
     (dir, fixtures::app(Theme::preset("default").unwrap(), km))
-}
-
-fn key(c: char) -> Msg {
-    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-}
-
-fn code(c: KeyCode) -> Msg {
-    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
-}
-
-fn ctrl(c: char) -> Msg {
-    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
-}
-
-fn render(a: &mut App, w: u16, h: u16) -> String {
-    a.prepare();
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| views::render(f, a)).unwrap();
-    fixtures::screen_text(t.backend().buffer())
 }
 
 fn line(a: &App) -> Option<String> {

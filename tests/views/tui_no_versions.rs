@@ -2,6 +2,7 @@
 //! "version 0": the Overview, the editor's title, a draft and the toast
 //! after a save speak of `updated_at`. Where it keeps them, they are named.
 
+use crate::support::app::code;
 use aacon::domain::Instance;
 use aacon::platform::BackendProfile;
 use aacon::platform::api::wire::WireInstance;
@@ -34,10 +35,6 @@ fn agentarea_instance() -> Instance {
     }))
     .unwrap()
     .into_instance()
-}
-
-fn code(c: KeyCode) -> Msg {
-    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
 
 fn render(a: &mut App) -> String {

@@ -2,20 +2,11 @@
 //! not unique, and a backend that could not say what it was asked again
 //! once it answers.
 
+use crate::support::app::app;
 use aacon::platform::api::wire::WireInstance;
 use aacon::platform::{BackendProfile, PlatformEvent, SourceState};
-use aacon::tui::app::{App, Command, Msg};
-use aacon::tui::fixtures;
-use aacon::tui::keymap::Keymap;
-use aacon::tui::theme::Theme;
+use aacon::tui::app::{Command, Msg};
 use serde_json::json;
-
-fn app() -> App {
-    fixtures::app(
-        Theme::preset("default").unwrap(),
-        Keymap::preset("default").unwrap(),
-    )
-}
 
 fn instance(name: &str) -> aacon::domain::Instance {
     serde_json::from_value::<WireInstance>(json!({

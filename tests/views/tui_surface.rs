@@ -1,35 +1,14 @@
 //! The server's identity on the Overview and the Resources and Prompts
 //! tabs: the commands keys send, and snapshots of what they draw.
 
+use crate::support::app::{app, code, render};
 use aacon::platform::{McpOp, PlatformError};
 use aacon::tui::app::{App, Command, Msg};
 use aacon::tui::fixtures;
-use aacon::tui::keymap::{Action, Keymap};
-use aacon::tui::theme::Theme;
-use aacon::tui::views;
+use aacon::tui::keymap::Action;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use serde_json::{Map, json};
 use uuid::Uuid;
-
-fn app() -> App {
-    fixtures::app(
-        Theme::preset("default").unwrap(),
-        Keymap::preset("default").unwrap(),
-    )
-}
-
-fn render(app: &mut App, w: u16, h: u16) -> String {
-    app.prepare();
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| views::render(f, app)).unwrap();
-    fixtures::screen_text(t.backend().buffer())
-}
-
-fn code(c: KeyCode) -> Msg {
-    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
-}
 
 fn typed(a: &mut App, s: &str) {
     for c in s.chars() {

@@ -1,29 +1,11 @@
 //! Time travel in the console, rendered with the real views: the banner
 //! and the table as they were at a past moment.
 
+use crate::support::app::{app, render};
 use aacon::domain::Status;
 use aacon::tui::app::{App, Ask, Msg};
 use aacon::tui::fixtures;
-use aacon::tui::keymap::Keymap;
-use aacon::tui::theme::Theme;
-use aacon::tui::views;
 use chrono::FixedOffset;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-
-fn app() -> App {
-    fixtures::app(
-        Theme::preset("default").unwrap(),
-        Keymap::preset("default").unwrap(),
-    )
-}
-
-fn render(app: &mut App, w: u16, h: u16) -> String {
-    app.prepare();
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| views::render(f, app)).unwrap();
-    fixtures::screen_text(t.backend().buffer())
-}
 
 /// The fixture an hour before its clock, named in `zone`.
 fn an_hour_ago(a: &mut App, zone: FixedOffset) {

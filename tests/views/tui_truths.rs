@@ -3,6 +3,7 @@
 //! after bulk actions, tab completion, `:ctx` and `:NAME`, and a conflict
 //! screen that names who changed what and offers a merge.
 
+use crate::support::app::{app, code, key};
 use aacon::bus::{EventSink, Remember};
 use aacon::config::ContextSummary;
 use aacon::paths::DataDir;
@@ -21,21 +22,6 @@ use ratatui::buffer::Buffer;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-
-fn app() -> App {
-    fixtures::app(
-        Theme::preset("default").unwrap(),
-        Keymap::preset("default").unwrap(),
-    )
-}
-
-fn key(c: char) -> Msg {
-    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-}
-
-fn code(c: KeyCode) -> Msg {
-    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
-}
 
 fn typed(a: &mut App, text: &str) {
     for c in text.chars() {

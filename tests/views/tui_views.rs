@@ -1,24 +1,18 @@
 //! Snapshot tests of every view, rendered from hand-built state with the
 //! real render code into a `TestBackend`.
 
+use crate::support::app::{app, code, ctrl, key};
 use aacon::domain::Status;
 use aacon::platform::{RuntimeHost, ToolCallResult, ToolInfo};
 use aacon::tui::app::{App, Msg, Overlay};
 use aacon::tui::fixtures;
-use aacon::tui::keymap::{Action, Keymap};
+use aacon::tui::keymap::Action;
 use aacon::tui::theme::Theme;
 use aacon::tui::views;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-
-fn app() -> App {
-    fixtures::app(
-        Theme::preset("default").unwrap(),
-        Keymap::preset("default").unwrap(),
-    )
-}
 
 fn draw(app: &mut App, w: u16, h: u16) -> Buffer {
     app.prepare();
@@ -33,14 +27,6 @@ fn text(b: &Buffer) -> String {
 
 fn render(app: &mut App, w: u16, h: u16) -> String {
     text(&draw(app, w, h))
-}
-
-fn key(c: char) -> Msg {
-    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-}
-
-fn code(c: KeyCode) -> Msg {
-    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
 
 fn both_sizes(name: &str, mut setup: impl FnMut(&mut App)) {
@@ -126,10 +112,6 @@ fn detail_tabs() {
             ]),
         });
     });
-}
-
-fn ctrl(c: char) -> Msg {
-    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
 }
 
 fn github_id() -> uuid::Uuid {
