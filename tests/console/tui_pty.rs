@@ -1,9 +1,7 @@
 //! End to end: the real `aacon` binary in a pseudo-terminal, driven like a
 //! user, with the CLI changing the same data dir from outside.
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-use std::io::Read;
-use std::sync::{Arc, Mutex};
+use portable_pty::{CommandBuilder, PtySize};
 use std::time::{Duration, Instant};
 
 use crate::support;
@@ -237,40 +235,19 @@ fn panic_child() {
 
 #[test]
 fn a_panic_restores_the_terminal_before_the_report() {
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: ROWS,
-            cols: COLS,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
     let mut cmd = CommandBuilder::new(std::env::current_exe().unwrap());
     let panic_child = support::test_name(module_path!(), "panic_child");
     cmd.args(["--exact", &panic_child, "--nocapture", "--test-threads=1"]);
     cmd.env("AACON_PANIC_CHILD", "1");
     cmd.env("TERM", "xterm-256color");
-    let mut child = pty.slave.spawn_command(cmd).unwrap();
-    drop(pty.slave);
-    let mut reader = pty.master.try_clone_reader().unwrap();
-    let raw = Arc::new(Mutex::new(Vec::new()));
-    let sink = raw.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-    });
+    let mut con = Console::spawn_command(cmd);
     let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
+    while con.child.try_wait().unwrap().is_none() {
         assert!(start.elapsed() < Duration::from_secs(20), "the child hung");
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(200));
-    let out = String::from_utf8_lossy(&raw.lock().unwrap()).to_string();
+    let out = String::from_utf8_lossy(&con.raw.lock().unwrap()).to_string();
     let entered = out
         .find("\x1b[?1049h")
         .expect("entered the alternate screen");

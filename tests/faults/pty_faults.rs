@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::support;
 
 use support::cli::{cli, dirs, ok};
-use support::procs::{cmdline, descendants};
+use support::procs::{alive, cmdline, descendants};
 use support::pty::{COLS, Console, HangableConsole, ROWS};
 
 use crate::support::FIXTURE;
@@ -32,20 +32,6 @@ fn ends_restored(raw: &[u8]) {
         text[left.saturating_sub(64)..].contains("\x1b[?25h"),
         "the cursor was shown again"
     );
-}
-
-/// Alive: exists and is not a zombie (kill(pid, 0) says yes to zombies).
-fn alive(pid: u32) -> bool {
-    // SAFETY: signal 0 only checks that the process exists.
-    let exists = unsafe { libc::kill(pid as i32, 0) } == 0;
-    exists
-        && std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|s| {
-                s.rsplit_once(')')
-                    .map(|(_, r)| r.split_whitespace().next() != Some("Z"))
-            })
-            .unwrap_or(false)
 }
 
 /// A console hosting a running stdio MCP server (the fixture, with a
