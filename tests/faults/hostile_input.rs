@@ -246,7 +246,7 @@ fn a_theme_missing_a_colour_names_it_or_inherits_it() {
 fn a_huge_tool_result_shows_a_bounded_marked_text_in_the_tools_tab() {
     use aacon::platform::ToolCallResult;
     use aacon::tui::app::Msg;
-    use aacon::tui::{fixtures, keymap::Keymap, screenshots, theme::Theme, views};
+    use aacon::tui::{fixtures, keymap::Keymap, theme::Theme, views};
     use ratatui::{Terminal, backend::TestBackend};
 
     let theme = Theme::preset("default").unwrap();
@@ -270,10 +270,7 @@ fn a_huge_tool_result_shows_a_bounded_marked_text_in_the_tools_tab() {
             serde_json::Value::Null,
         ),
     ] {
-        let (_, mut app) = screenshots::scenes(&theme, &keymap)
-            .into_iter()
-            .find(|(n, _)| *n == "detail-tools")
-            .unwrap();
+        let mut app = fixtures::detail_tools(theme.clone(), keymap.clone());
         app.update(Msg::ToolCalled {
             id,
             result: Ok(ToolCallResult {

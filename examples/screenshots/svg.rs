@@ -2,8 +2,9 @@
 //! render code: a monospace grid with each cell's colours and modifiers
 //! (bold, italic, underlined, crossed out, dim, reversed, hidden).
 
+use aacon::tui::palette::rgb;
 use ratatui::buffer::Buffer;
-use ratatui::style::{Color, Modifier};
+use ratatui::style::Modifier;
 use std::fmt::Write;
 use unicode_width::UnicodeWidthStr;
 
@@ -42,67 +43,6 @@ impl SvgOptions {
             fg: (0x1c, 0x1c, 0x1c),
             bg: (0xfa, 0xfa, 0xfa),
             ..SvgOptions::default()
-        }
-    }
-}
-
-/// The 16 ANSI colours as xterm draws them.
-const ANSI: [(u8, u8, u8); 16] = [
-    (0x00, 0x00, 0x00),
-    (0xcd, 0x00, 0x00),
-    (0x00, 0xcd, 0x00),
-    (0xcd, 0xcd, 0x00),
-    (0x00, 0x00, 0xee),
-    (0xcd, 0x00, 0xcd),
-    (0x00, 0xcd, 0xcd),
-    (0xe5, 0xe5, 0xe5),
-    (0x7f, 0x7f, 0x7f),
-    (0xff, 0x00, 0x00),
-    (0x00, 0xff, 0x00),
-    (0xff, 0xff, 0x00),
-    (0x5c, 0x5c, 0xff),
-    (0xff, 0x00, 0xff),
-    (0x00, 0xff, 0xff),
-    (0xff, 0xff, 0xff),
-];
-
-/// A colour as RGB; `None` for `Reset` (the page default).
-pub fn rgb(c: Color) -> Option<(u8, u8, u8)> {
-    let ansi = |i: usize| Some(ANSI[i]);
-    match c {
-        Color::Reset => None,
-        Color::Black => ansi(0),
-        Color::Red => ansi(1),
-        Color::Green => ansi(2),
-        Color::Yellow => ansi(3),
-        Color::Blue => ansi(4),
-        Color::Magenta => ansi(5),
-        Color::Cyan => ansi(6),
-        Color::Gray => ansi(7),
-        Color::DarkGray => ansi(8),
-        Color::LightRed => ansi(9),
-        Color::LightGreen => ansi(10),
-        Color::LightYellow => ansi(11),
-        Color::LightBlue => ansi(12),
-        Color::LightMagenta => ansi(13),
-        Color::LightCyan => ansi(14),
-        Color::White => ansi(15),
-        Color::Rgb(r, g, b) => Some((r, g, b)),
-        Color::Indexed(i) => Some(indexed(i)),
-    }
-}
-
-fn indexed(i: u8) -> (u8, u8, u8) {
-    match i {
-        0..=15 => ANSI[i as usize],
-        16..=231 => {
-            let n = i - 16;
-            let level = |v: u8| if v == 0 { 0 } else { 55 + v * 40 };
-            (level(n / 36), level((n / 6) % 6), level(n % 6))
-        }
-        232..=255 => {
-            let v = 8 + (i - 232) * 10;
-            (v, v, v)
         }
     }
 }
@@ -173,6 +113,7 @@ fn same_text_look(a: &Look, b: &Look) -> bool {
 }
 
 /// The buffer as an SVG document with the default (dark) page.
+#[cfg_attr(not(test), allow(dead_code))]
 pub fn buffer_to_svg(buf: &Buffer) -> String {
     buffer_to_svg_with(buf, &SvgOptions::default())
 }
@@ -317,17 +258,18 @@ pub fn render_to_buffer(
     Ok(term.backend().buffer().clone())
 }
 
-/// The kit's components in typical states, for the screenshots command:
-/// (file stem, buffer).
+/// The kit's components in typical states (file stem, buffer), written by
+/// its test with `UPDATE_SCREENSHOTS` set.
+#[cfg_attr(not(test), allow(dead_code))]
 pub fn kit_gallery(
-    theme: &crate::tui::theme::Theme,
+    theme: &aacon::tui::theme::Theme,
     width: u16,
     height: u16,
 ) -> Result<Vec<(&'static str, Buffer)>, String> {
-    use crate::tui::conflict::{ConflictScreen, Theirs};
-    use crate::tui::editor::{Editor, EditorMode};
-    let keymap = crate::tui::keymap::Keymap::preset("default")?;
-    use crate::tui::templates::{TemplatePicker, all as templates};
+    use aacon::tui::conflict::{ConflictScreen, Theirs};
+    use aacon::tui::editor::{Editor, EditorMode};
+    let keymap = aacon::tui::keymap::Keymap::preset("default")?;
+    use aacon::tui::templates::{TemplatePicker, all as templates};
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
     let mut out = Vec::new();
@@ -380,6 +322,7 @@ pub fn kit_gallery(
 mod tests {
     use super::*;
     use ratatui::layout::Rect;
+    use ratatui::style::Color;
     use ratatui::style::Style;
 
     #[test]
@@ -427,7 +370,7 @@ mod tests {
 
     #[test]
     fn gallery_renders_every_component() {
-        let theme = crate::tui::theme::Theme::default_dark();
+        let theme = aacon::tui::theme::Theme::default_dark();
         let g = kit_gallery(&theme, 100, 30).unwrap();
         let names: Vec<&str> = g.iter().map(|(n, _)| *n).collect();
         assert_eq!(names, ["templates", "editor", "editor-error", "conflict"]);
@@ -443,15 +386,6 @@ mod tests {
                 std::fs::write(dir.join(format!("{name}.svg")), buffer_to_svg(buf)).unwrap();
             }
         }
-    }
-
-    #[test]
-    fn colour_tables() {
-        assert_eq!(rgb(Color::Indexed(16)), Some((0, 0, 0)));
-        assert_eq!(rgb(Color::Indexed(196)), Some((255, 0, 0)));
-        assert_eq!(rgb(Color::Indexed(244)), Some((128, 128, 128)));
-        assert_eq!(rgb(Color::Indexed(9)), rgb(Color::LightRed));
-        assert_eq!(rgb(Color::Reset), None);
     }
 
     #[test]

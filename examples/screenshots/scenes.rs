@@ -3,13 +3,13 @@
 //! The kit's components alone are written by its own test
 //! (`UPDATE_SCREENSHOTS=1`), under other names.
 
-use super::app::{App, Msg};
-use super::fixtures;
-use super::keymap::Action;
-use super::keymap::Keymap;
-use super::svg::{SvgOptions, buffer_to_svg_with, render_to_buffer};
-use super::theme::Theme;
-use super::views;
+use crate::svg::{SvgOptions, buffer_to_svg_with, render_to_buffer};
+use aacon::tui::app::{App, Msg};
+use aacon::tui::fixtures;
+use aacon::tui::keymap::Action;
+use aacon::tui::keymap::Keymap;
+use aacon::tui::theme::Theme;
+use aacon::tui::views;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::path::{Path, PathBuf};
 
@@ -24,24 +24,6 @@ fn ch(c: char) -> Msg {
     key(KeyCode::Char(c))
 }
 
-/// Open "github" and deliver its history.
-fn open_github(a: &mut App) {
-    for _ in 0..3 {
-        a.action(Action::Down);
-    }
-    a.update(key(KeyCode::Enter));
-    let list = fixtures::instances();
-    let id = list[1].id;
-    let history = fixtures::events(&list)
-        .into_iter()
-        .filter(|e| e.instance_id() == Some(id))
-        .collect();
-    a.update(Msg::History {
-        id,
-        result: Ok(history),
-    });
-}
-
 /// Every scene: file stem and the state to draw.
 pub fn scenes(theme: &Theme, keymap: &Keymap) -> Vec<(&'static str, App)> {
     let base = || fixtures::app(theme.clone(), keymap.clone());
@@ -52,7 +34,7 @@ pub fn scenes(theme: &Theme, keymap: &Keymap) -> Vec<(&'static str, App)> {
     let git = fixtures::instances()[2].clone();
     a.update(Msg::Platform(fixtures::live_change(
         &git,
-        crate::domain::Status::Starting,
+        aacon::domain::Status::Starting,
     )));
     a.action(Action::Down);
     a.update(ch(' '));
@@ -63,58 +45,24 @@ pub fn scenes(theme: &Theme, keymap: &Keymap) -> Vec<(&'static str, App)> {
     out.push(("instances-filtered", a));
 
     let mut a = base();
-    open_github(&mut a);
+    fixtures::open_github(&mut a);
     out.push(("detail", a));
 
     let mut a = base();
-    open_github(&mut a);
+    fixtures::open_github(&mut a);
     a.action(Action::NextTab);
     out.push(("detail-spec", a));
 
     let mut a = base();
-    open_github(&mut a);
+    fixtures::open_github(&mut a);
     a.action(Action::NextTab);
     a.action(Action::NextTab);
     out.push(("detail-events", a));
 
-    let mut a = base();
-    open_github(&mut a);
-    for _ in 0..3 {
-        a.action(Action::NextTab);
-    }
-    let id = fixtures::instances()[1].id;
-    a.update(Msg::ToolsLoaded {
-        id,
-        result: Ok(vec![
-            crate::platform::ToolInfo {
-                name: "get_me".into(),
-                description: Some("Details of the signed-in user".into()),
-                input_schema: serde_json::json!({"type": "object", "properties": {}}),
-                annotations: Some(serde_json::json!({"readOnlyHint": true})),
-            },
-            crate::platform::ToolInfo {
-                name: "list_issues".into(),
-                description: Some("Issues of a repository".into()),
-                input_schema: serde_json::json!({
-                    "type": "object",
-                    "properties": {"repo": {"type": "string"}, "limit": {"type": "integer"}},
-                    "required": ["repo"]
-                }),
-                annotations: Some(serde_json::json!({"readOnlyHint": true})),
-            },
-        ]),
-    });
-    a.action(Action::Down);
-    a.action(Action::Open);
-    a.update(Msg::ToolCalled {
-        id,
-        result: Ok(crate::platform::ToolCallResult {
-            is_error: false,
-            text: "3 issues found:\n#12 crash on start\n#15 docs".into(),
-            result: serde_json::Value::Null,
-        }),
-    });
-    out.push(("detail-tools", a));
+    out.push((
+        "detail-tools",
+        fixtures::detail_tools(theme.clone(), keymap.clone()),
+    ));
 
     let mut a = base();
     a.action(Action::EventsView);
@@ -141,7 +89,7 @@ pub fn scenes(theme: &Theme, keymap: &Keymap) -> Vec<(&'static str, App)> {
         KeyCode::Char('s'),
         KeyModifiers::CONTROL,
     )));
-    a.update(Msg::Saved(Err(crate::platform::PlatformError::Conflict(
+    a.update(Msg::Saved(Err(aacon::platform::PlatformError::Conflict(
         "filesystem changed since version 3".into(),
     ))));
     let mut theirs = fs;
