@@ -478,6 +478,8 @@ fn time_travel_against_agentarea_says_it_keeps_no_history_in_one_sentence() {
 /// `aacon resources` and `aacon prompts` in API mode say so in one sentence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agentarea_has_no_resources_or_prompts_and_aacon_says_so() {
+    // Its create publishes a Created the tests reading the channels would see.
+    let _beside = TURN.read().await;
     let aa = AgentArea::shared();
     let token = aa.workspace_token(&Uuid::new_v4().to_string());
     let r = reqwest::Client::new()

@@ -5,7 +5,7 @@ use crate::support::app::{app, code, ctrl, key};
 use aacon::domain::Status;
 use aacon::platform::{RuntimeHost, ToolCallResult, ToolInfo};
 use aacon::tui::app::{App, Msg, Overlay};
-use aacon::tui::fixtures;
+use aacon::tui::fixtures::{self, open_github};
 use aacon::tui::keymap::Action;
 use aacon::tui::theme::Theme;
 use aacon::tui::views;
@@ -40,24 +40,6 @@ fn both_sizes(name: &str, mut setup: impl FnMut(&mut App)) {
 #[test]
 fn instances_view() {
     both_sizes("instances", |_| {});
-}
-
-/// Open "github" (the fourth row by name) and deliver its history.
-fn open_github(a: &mut App) {
-    for _ in 0..3 {
-        a.action(Action::Down);
-    }
-    a.update(code(KeyCode::Enter));
-    let list = fixtures::instances();
-    let id = list[1].id;
-    let history: Vec<_> = fixtures::events(&list)
-        .into_iter()
-        .filter(|e| e.instance_id() == Some(id))
-        .collect();
-    a.update(Msg::History {
-        id,
-        result: Ok(history),
-    });
 }
 
 #[test]
