@@ -2,7 +2,7 @@
 //! mixed statuses and kinds at a fixed clock, no platform needed.
 
 use super::app::{App, Msg};
-use super::keymap::Keymap;
+use super::keymap::{Action, Keymap};
 use super::theme::Theme;
 use crate::domain::{DesiredState, Envelope, Instance, Status};
 use crate::platform::{BackendInfo, PlatformEvent, SourceState};
@@ -269,4 +269,65 @@ pub fn an_hour_ago(a: &App) -> crate::domain::replay::Moment {
         seq: 42,
         last_event_at: Some(at - Duration::minutes(1)),
     }
+}
+
+/// Open "github" (the fourth row by name) and deliver its history.
+pub fn open_github(a: &mut App) {
+    for _ in 0..3 {
+        a.action(Action::Down);
+    }
+    a.action(Action::Open);
+    let list = instances();
+    let id = list[1].id;
+    let history = events(&list)
+        .into_iter()
+        .filter(|e| e.instance_id() == Some(id))
+        .collect();
+    a.update(Msg::History {
+        id,
+        result: Ok(history),
+    });
+}
+
+/// "github" on its Tools tab: two tools listed, `list_issues` called and
+/// its result shown (the screenshots' `detail-tools`).
+pub fn detail_tools(theme: Theme, keymap: Keymap) -> App {
+    let mut a = app(theme, keymap);
+    open_github(&mut a);
+    for _ in 0..3 {
+        a.action(Action::NextTab);
+    }
+    let id = instances()[1].id;
+    a.update(Msg::ToolsLoaded {
+        id,
+        result: Ok(vec![
+            crate::platform::ToolInfo {
+                name: "get_me".into(),
+                description: Some("Details of the signed-in user".into()),
+                input_schema: serde_json::json!({"type": "object", "properties": {}}),
+                annotations: Some(serde_json::json!({"readOnlyHint": true})),
+            },
+            crate::platform::ToolInfo {
+                name: "list_issues".into(),
+                description: Some("Issues of a repository".into()),
+                input_schema: serde_json::json!({
+                    "type": "object",
+                    "properties": {"repo": {"type": "string"}, "limit": {"type": "integer"}},
+                    "required": ["repo"]
+                }),
+                annotations: Some(serde_json::json!({"readOnlyHint": true})),
+            },
+        ]),
+    });
+    a.action(Action::Down);
+    a.action(Action::Open);
+    a.update(Msg::ToolCalled {
+        id,
+        result: Ok(crate::platform::ToolCallResult {
+            is_error: false,
+            text: "3 issues found:\n#12 crash on start\n#15 docs".into(),
+            result: serde_json::Value::Null,
+        }),
+    });
+    a
 }

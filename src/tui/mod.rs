@@ -15,13 +15,13 @@ pub mod drafts;
 pub mod dump;
 pub mod editor;
 pub mod filter;
+#[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 pub mod keymap;
 pub mod merge;
+pub mod palette;
 pub mod quit;
 pub mod run;
-pub mod screenshots;
-pub mod svg;
 pub mod templates;
 pub mod term;
 pub mod theme;

@@ -150,7 +150,7 @@ pub fn map_color(c: Color, depth: ColorDepth) -> Color {
         (Color::Rgb(r, g, b), ColorDepth::Ansi16) => ansi16(rgb_to_16(r, g, b)),
         (Color::Indexed(i), ColorDepth::Ansi16) if i >= 16 => {
             // The palette entry as xterm draws it (the screenshots' table).
-            let (r, g, b) = super::svg::rgb(c).unwrap_or((0, 0, 0));
+            let (r, g, b) = super::palette::rgb(c).unwrap_or((0, 0, 0));
             ansi16(rgb_to_16(r, g, b))
         }
         (c, _) => c,

@@ -15,6 +15,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, Weak};
 
+/// AgentArea publishes every workspace's events on the same channels, so
+/// a test that reads them takes the shared backend alone (`TURN.write()`),
+/// and a test that only changes its own workspace shares it with the others
+/// like it (`TURN.read()`, held for the test). A test takes one guard at most.
+pub static TURN: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 pub struct AgentArea {
     /// The state dir `up` wrote to (PostgreSQL data, logs, `env`, `pids`).
     dir: tempfile::TempDir,

@@ -121,11 +121,13 @@ impl Console {
         args: &[&str],
         env: &[(&str, &std::ffi::OsStr)],
     ) -> Console {
+        Console::spawn_command(command(data, config, args, env))
+    }
+
+    /// Any command in a pty of the tests' size (see [`command`] for `aacon`).
+    pub fn spawn_command(cmd: CommandBuilder) -> Console {
         let pty = open_pty();
-        let child = pty
-            .slave
-            .spawn_command(command(data, config, args, env))
-            .unwrap();
+        let child = pty.slave.spawn_command(cmd).unwrap();
         drop(pty.slave);
         let mut reader = pty.master.try_clone_reader().unwrap();
         let writer = pty.master.take_writer().unwrap();

@@ -3,6 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 pub struct Serve {
     pub child: Child,
@@ -48,6 +49,24 @@ impl Serve {
             .unwrap_or_else(|| panic!("serve did not say where it listens: {line:?}"))
             .to_string();
         Serve { child, url }
+    }
+
+    /// SIGTERM, then it must exit successfully within `within`.
+    pub fn terminate(&mut self, within: Duration) {
+        // SAFETY: signalling our own child.
+        assert_eq!(
+            unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) },
+            0
+        );
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                assert!(st.success(), "{st:?}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "serve did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 

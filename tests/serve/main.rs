@@ -1,0 +1,9 @@
+//! `aacon serve` end to end (the real binary on a free loopback port) and
+//! the API adapter against servers that misbehave.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod api_hostile;
+mod serve_e2e;
+mod serve_runtime;
