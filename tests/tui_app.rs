@@ -426,7 +426,7 @@ fn esc_with_unsaved_changes_asks_first() {
 
 #[test]
 fn plain_secrets_are_restored_on_save() {
-    use aacon::tui::run::restore_redacted;
+    use aacon::domain::spec::unredact as restore_redacted;
     let old = json!({"headers": {"Authorization": "Bearer real"}, "args": ["a"]});
     let mut new =
         json!({"headers": {"Authorization": "<redacted>"}, "args": ["a", "b"], "x": "<redacted>"});

@@ -1419,6 +1419,31 @@ pub fn redact_plain_secrets(spec: &Value) -> Value {
     map_secrets(spec, None, REDACTED, false)
 }
 
+/// Put the stored values back where `new` says [`REDACTED`] (what
+/// [`redact_plain_secrets`] showed in place of a plain secret), taken from
+/// the same place in `old`, the stored document. Saving a redacted copy
+/// then keeps the secrets it never showed.
+pub fn unredact(new: &mut Value, old: &Value) {
+    match (new, old) {
+        (Value::Object(n), Value::Object(o)) => {
+            for (k, v) in n.iter_mut() {
+                if let Some(ov) = o.get(k) {
+                    unredact(v, ov);
+                }
+            }
+        }
+        (Value::Array(n), Value::Array(o)) => {
+            for (v, ov) in n.iter_mut().zip(o) {
+                unredact(v, ov);
+            }
+        }
+        (n @ Value::String(_), Value::String(o)) if n.as_str() == Some(REDACTED) => {
+            *n = Value::String(o.clone());
+        }
+        _ => {}
+    }
+}
+
 /// Replaces, with `mask`: strings and numbers under a secret key (directly
 /// or as array items), credential-looking strings, URL credentials, and
 /// secret references when `mask_refs`.

@@ -132,6 +132,10 @@ pub enum Command {
         id: Uuid,
         patch: InstancePatch,
         expect: Precondition,
+        /// The json_spec may still say `<redacted>` and the console has
+        /// no stored copy to put the values back from (a draft restored
+        /// from disk): read the stored copy first.
+        unredact_from_stored: bool,
     },
     LoadTheme(String),
     LoadKeymap(String),
@@ -436,6 +440,13 @@ pub struct EditSession {
     /// The instance's name and description when the edit started (the
     /// conflict screen shows which of them changed meanwhile).
     pub base_fields: Option<(String, Option<String>)>,
+    /// The stored json_spec the text is based on, unredacted (saving puts
+    /// its values back where the text says `<redacted>`); `None` for a new
+    /// instance or a draft restored from disk.
+    pub original: Option<serde_json::Value>,
+    /// The stored json_spec of their copy, while a conflict is shown: the
+    /// new original once the edit is based on theirs.
+    pub theirs_original: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -1170,15 +1181,17 @@ impl App {
                 match r {
                     Ok(i) => {
                         let fields = (i.name.clone(), i.description.clone());
+                        let original = serde_json::Value::Object(i.json_spec);
                         self.open_editor(Editor::edit(
                             i.id,
                             &i.name,
                             i.version,
                             Some(i.updated_at),
-                            &redact_plain_secrets(&serde_json::Value::Object(i.json_spec)),
+                            &redact_plain_secrets(&original),
                         ));
                         if let Some(Screen::Editor(s)) = self.screens.last_mut() {
                             s.base_fields = Some(fields);
+                            s.original = Some(original);
                         }
                     }
                     Err(e) => self.toast(Level::Error, format!("cannot edit: {e}")),
@@ -1200,11 +1213,11 @@ impl App {
                                 EditorMode::Create { .. } => (0, None),
                             };
                             let mut theirs = i.clone();
-                            if let serde_json::Value::Object(m) =
-                                redact_plain_secrets(&serde_json::Value::Object(i.json_spec))
-                            {
+                            let stored = serde_json::Value::Object(i.json_spec);
+                            if let serde_json::Value::Object(m) = redact_plain_secrets(&stored) {
                                 theirs.json_spec = m;
                             }
+                            s.theirs_original = Some(stored);
                             let mine = s.editor.text();
                             let mut screen = ConflictScreen::new(
                                 &i.name,
@@ -2569,6 +2582,8 @@ impl App {
             conflict: None,
             saving: false,
             base_fields: None,
+            original: None,
+            theirs_original: None,
         })));
         self.dirty = true;
     }
@@ -2581,7 +2596,7 @@ impl App {
         })
     }
 
-    fn save_commands(s: &mut EditSession, value: serde_json::Value) -> Vec<Command> {
+    fn save_commands(s: &mut EditSession, mut value: serde_json::Value) -> Vec<Command> {
         match s.editor.mode().clone() {
             EditorMode::Edit {
                 id,
@@ -2590,18 +2605,17 @@ impl App {
                 ..
             } => {
                 s.saving = true;
-                // A real AgentArea has no version (it reads as 0): compare updated_at.
-                let expect = match (version, updated_at) {
-                    (0, Some(at)) => Precondition::UpdatedAt(at),
-                    _ => Precondition::Version(version),
-                };
+                if let Some(original) = &s.original {
+                    spec::unredact(&mut value, original);
+                }
                 vec![Command::Update {
                     id,
                     patch: InstancePatch {
                         json_spec: Some(value),
                         ..Default::default()
                     },
-                    expect,
+                    expect: Precondition::for_copy(version, updated_at),
+                    unredact_from_stored: s.original.is_none(),
                 }]
             }
             EditorMode::Create { .. } => Vec::new(),
@@ -2650,6 +2664,7 @@ impl App {
                     if let Some(name) = t.name {
                         s.base_fields = Some((name, t.description));
                     }
+                    s.original = s.theirs_original.take();
                     s.conflict = None;
                     Vec::new()
                 }
@@ -2666,6 +2681,7 @@ impl App {
                         if let Some(name) = t.name {
                             s.base_fields = Some((name, t.description));
                         }
+                        s.original = s.theirs_original.take();
                         s.editor.replace_text(&text);
                         s.editor.set_message(
                             format!(
@@ -2687,6 +2703,7 @@ impl App {
                     let at = c.theirs().updated_at;
                     s.conflict = None;
                     s.editor.rebase(their_version, at);
+                    s.original = s.theirs_original.take();
                     match s.editor.validation() {
                         super::editor::Validation::Checked { value, .. }
                             if s.editor.validation().is_valid() =>
@@ -2965,15 +2982,7 @@ pub fn instance_matches(f: &Filter, i: &Instance) -> bool {
 fn stream_matches(f: &Filter, it: &StreamItem, p: &Projection) -> bool {
     match it {
         StreamItem::Event(e) => {
-            let name = e
-                .instance_name()
-                .map(str::to_string)
-                .or_else(|| {
-                    e.instance_id()
-                        .and_then(|id| p.get(&id))
-                        .map(|i| i.name.clone())
-                })
-                .unwrap_or_default();
+            let name = p.name_of(e).unwrap_or_default();
             let status = e.status().map(|s| s.as_str());
             let kind = e
                 .instance_id()
@@ -2981,7 +2990,7 @@ fn stream_matches(f: &Filter, it: &StreamItem, p: &Projection) -> bool {
                 .map(|i| i.kind().as_str());
             f.matches(&Subject {
                 text: &[
-                    &name,
+                    name,
                     &e.event_type,
                     e.correlation_id.as_deref().unwrap_or(""),
                     e.error_text().unwrap_or(""),
@@ -3006,3 +3015,6 @@ pub fn masked_spec(i: &Instance) -> String {
     let v = spec::mask_secret_values(&serde_json::Value::Object(i.json_spec.clone()));
     serde_json::to_string_pretty(&v).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests;

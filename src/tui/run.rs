@@ -9,6 +9,7 @@ use super::quit::Ending;
 use super::term::{Adapted, Background, TermCaps};
 use super::theme::Theme;
 use super::views;
+use crate::domain::spec::unredact;
 use crate::paths::DataDir;
 use crate::platform::{EventQuery, Platform, PlatformEvent, ReadOnly};
 use chrono::Utc;
@@ -655,31 +656,6 @@ struct Io {
     osc52: bool,
 }
 
-/// Put stored values back where the editor showed `<redacted>` (plain
-/// secrets are never put on screen; saving keeps them).
-pub fn restore_redacted(new: &mut Value, old: &Value) {
-    match (new, old) {
-        (Value::Object(n), Value::Object(o)) => {
-            for (k, v) in n.iter_mut() {
-                if let Some(ov) = o.get(k) {
-                    restore_redacted(v, ov);
-                }
-            }
-        }
-        (Value::Array(n), Value::Array(o)) => {
-            for (v, ov) in n.iter_mut().zip(o) {
-                restore_redacted(v, ov);
-            }
-        }
-        (n @ Value::String(_), Value::String(o)) if n.as_str() == Some(REDACTED) => {
-            *n = Value::String(o.clone());
-        }
-        _ => {}
-    }
-}
-
-const REDACTED: &str = "<redacted>";
-
 /// Standard base64 with padding (for OSC 52).
 pub fn base64(bytes: &[u8]) -> String {
     const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -897,11 +873,12 @@ fn perform(cmds: Vec<Command>, io: &Io) {
                 id,
                 mut patch,
                 expect,
+                unredact_from_stored,
             } => {
                 tokio::spawn(async move {
-                    if let Some(spec) = patch.json_spec.as_mut() {
+                    if unredact_from_stored && let Some(spec) = patch.json_spec.as_mut() {
                         match p.get(&id.to_string()).await {
-                            Ok(cur) => restore_redacted(spec, &Value::Object(cur.json_spec)),
+                            Ok(cur) => unredact(spec, &Value::Object(cur.json_spec)),
                             Err(e) => {
                                 let _ = tx.send(Msg::Saved(Err(e)));
                                 return;

@@ -36,11 +36,7 @@ pub fn event_row<'a>(app: &App, e: &Envelope, with_instance: bool, width: u16) -
 /// The name of an event's instance: carried by the event, else known to
 /// the console's state.
 pub fn instance_name(app: &App, e: &Envelope) -> Option<String> {
-    e.instance_name().map(str::to_string).or_else(|| {
-        e.instance_id()
-            .and_then(|id| app.projection.get(&id))
-            .map(|i| i.name.clone())
-    })
+    app.projection.name_of(e).map(str::to_string)
 }
 
 /// What an event changed, in a few words ("● starting → ● running",

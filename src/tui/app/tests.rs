@@ -1,0 +1,53 @@
+//! Unit tests of the routing `App` does between its pages.
+
+use super::*;
+use crate::tui::fixtures;
+use serde_json::json;
+
+fn app() -> App {
+    fixtures::app(
+        Theme::preset("default").expect("the default theme"),
+        Keymap::preset("default").expect("the default keymap"),
+    )
+}
+
+fn key(code: KeyCode, modifiers: KeyModifiers) -> Msg {
+    Msg::Key(KeyEvent::new(code, modifiers))
+}
+
+/// Open `inst` in the editor, add a line and save: the commands.
+fn edit_and_save(a: &mut App, inst: &Instance) -> Vec<Command> {
+    a.update(Msg::EditTarget(Ok(inst.clone())));
+    a.update(key(KeyCode::End, KeyModifiers::NONE));
+    a.update(key(KeyCode::Enter, KeyModifiers::NONE));
+    for c in r#""cwd": "/srv","#.chars() {
+        a.update(key(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    a.update(key(KeyCode::Char('s'), KeyModifiers::CONTROL))
+}
+
+#[test]
+fn saving_puts_back_the_secrets_from_the_copy_it_edited_without_reading_again() {
+    let mut a = app();
+    let mut inst = fixtures::instances()[0].clone();
+    inst.json_spec
+        .insert("headers".into(), json!({"Authorization": "Bearer real"}));
+    let cmds = edit_and_save(&mut a, &inst);
+    match cmds.as_slice() {
+        [
+            Command::Update {
+                patch,
+                expect,
+                unredact_from_stored,
+                ..
+            },
+        ] => {
+            let spec = patch.json_spec.as_ref().expect("a json_spec");
+            assert_eq!(spec["headers"]["Authorization"], "Bearer real");
+            assert_eq!(spec["cwd"], "/srv");
+            assert!(!unredact_from_stored, "the stored copy is read again");
+            assert_eq!(*expect, inst.precondition());
+        }
+        other => panic!("{other:?}"),
+    }
+}
