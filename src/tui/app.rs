@@ -116,6 +116,24 @@ pub enum Msg {
     },
 }
 
+impl Msg {
+    /// Whether this is the result of an [`Command::awaited`] command.
+    fn settles(&self) -> bool {
+        match self {
+            Msg::Loaded(_)
+            | Msg::History { .. }
+            | Msg::Done(_)
+            | Msg::Saved(_)
+            | Msg::EditTarget(_)
+            | Msg::Theirs(_)
+            | Msg::ToolCalled { .. }
+            | Msg::Moment { .. } => true,
+            Msg::Mcp { op, .. } => surface::waited_for(op),
+            _ => false,
+        }
+    }
+}
+
 /// I/O for the runner to perform; results come back as [`Msg`]s.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
@@ -195,6 +213,22 @@ pub enum Command {
 }
 
 impl Command {
+    /// Whether its result is waited for: counted in flight (the spinner
+    /// turns) from when it is sent until the [`Msg`] that settles it.
+    pub fn awaited(&self) -> bool {
+        match self {
+            Command::Reload
+            | Command::LoadHistory(_)
+            | Command::FetchForEdit(_)
+            | Command::FetchTheirs(_)
+            | Command::CallTool { .. }
+            | Command::OpenMoment(_)
+            | Command::StepMoment { .. } => true,
+            Command::Mcp { op, .. } => surface::waited_for(op),
+            other => other.is_mutation(),
+        }
+    }
+
     /// Whether this command changes the platform.
     pub fn is_mutation(&self) -> bool {
         matches!(
@@ -756,13 +790,20 @@ impl App {
 
     /// The commands to run once at start.
     pub fn init(&mut self) -> Vec<Command> {
-        self.in_flight += 1;
         self.reloading = true;
-        vec![
+        self.count_tasks(vec![
             Command::Reload,
             Command::LoadRecentEvents,
             Command::LoadDrafts,
-        ]
+        ])
+    }
+
+    /// Count the commands about to be performed whose results are waited
+    /// for: the one place tasks enter [`App::in_flight`] (a result leaves
+    /// it in [`App::update`]).
+    fn count_tasks(&mut self, cmds: Vec<Command>) -> Vec<Command> {
+        self.in_flight += cmds.iter().filter(|c| c.awaited()).count();
+        cmds
     }
 
     pub fn read_only(&self) -> bool {
@@ -985,6 +1026,14 @@ impl App {
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Command> {
+        if msg.settles() {
+            self.in_flight = self.in_flight.saturating_sub(1);
+        }
+        let cmds = self.route(msg);
+        self.count_tasks(cmds)
+    }
+
+    fn route(&mut self, msg: Msg) -> Vec<Command> {
         match msg {
             Msg::Tick(now) => self.tick(now),
             Msg::Mcp { id, op, result } => self.surface_answer(id, op, result),
@@ -999,7 +1048,6 @@ impl App {
                 Vec::new()
             }
             Msg::ToolCalled { id, result } => {
-                self.in_flight = self.in_flight.saturating_sub(1);
                 if let Some(Screen::Detail(d)) = self.screens.last_mut()
                     && d.id == id
                 {
@@ -1062,7 +1110,6 @@ impl App {
                 self.reload()
             }
             Msg::Loaded(r) => {
-                self.in_flight = self.in_flight.saturating_sub(1);
                 self.reloading = false;
                 match r {
                     Ok(mut list) => {
@@ -1079,7 +1126,6 @@ impl App {
                 Vec::new()
             }
             Msg::History { id, result } => {
-                self.in_flight = self.in_flight.saturating_sub(1);
                 // Looking at the past: its history up to the moment shown.
                 let until = self.travel.as_ref().map(|t| t.at);
                 if let Some(Screen::Detail(d)) = self.screens.last_mut()
@@ -1136,7 +1182,6 @@ impl App {
                 Vec::new()
             }
             Msg::Done(r) => {
-                self.in_flight = self.in_flight.saturating_sub(1);
                 match r {
                     Ok(t) => self.toast(Level::Ok, t),
                     Err(t) => self.toast(Level::Error, t),
@@ -1144,7 +1189,6 @@ impl App {
                 Vec::new()
             }
             Msg::Saved(r) => {
-                self.in_flight = self.in_flight.saturating_sub(1);
                 self.dirty = true;
                 self.saved(r)
             }
@@ -1176,7 +1220,6 @@ impl App {
                 Vec::new()
             }
             Msg::EditTarget(r) => {
-                self.in_flight = self.in_flight.saturating_sub(1);
                 self.dirty = true;
                 match r {
                     Ok(i) => {
@@ -1199,7 +1242,6 @@ impl App {
                 Vec::new()
             }
             Msg::Theirs(r) => {
-                self.in_flight = self.in_flight.saturating_sub(1);
                 self.dirty = true;
                 if let Some(Screen::Editor(s)) = self.screens.last_mut() {
                     match r {
@@ -1390,7 +1432,6 @@ impl App {
             return Vec::new();
         }
         self.reloading = true;
-        self.in_flight += 1;
         vec![Command::Reload]
     }
 
@@ -1663,7 +1704,7 @@ impl App {
         let Some(action) = self.keymap.action(view, &k) else {
             return Vec::new();
         };
-        self.action(action)
+        self.act(action)
     }
 
     /// A key while the Tools tab's argument editor has focus. It is an
@@ -1770,13 +1811,18 @@ impl App {
         d.tools.calling = true;
         d.tools.result = None;
         d.tools.result_scroll = 0;
-        self.in_flight += 1;
         self.dirty = true;
         vec![Command::CallTool { id, tool, args }]
     }
 
-    /// Perform a keymap action in the current view.
+    /// Perform a keymap action in the current view (as if its key was
+    /// pressed).
     pub fn action(&mut self, action: Action) -> Vec<Command> {
+        let cmds = self.act(action);
+        self.count_tasks(cmds)
+    }
+
+    fn act(&mut self, action: Action) -> Vec<Command> {
         if self.refused_in_past(action) {
             return Vec::new();
         }
@@ -1987,7 +2033,6 @@ impl App {
                         };
                         match id {
                             Some(id) => {
-                                self.in_flight += 1;
                                 vec![Command::FetchForEdit(id)]
                             }
                             None => {
@@ -2244,7 +2289,6 @@ impl App {
             logs: LogsPane::default(),
             surface: SurfacePane::default(),
         })));
-        self.in_flight += 1;
         vec![Command::LoadHistory(id)]
     }
 
@@ -2344,7 +2388,6 @@ impl App {
                 }
                 // Marks go once a bulk action is sent, as after stop and delete.
                 self.marked.clear();
-                self.in_flight += 1;
                 return vec![Command::Start(rest)];
             }
             Mutation::Stop => Pending::Stop(ids.clone()),
@@ -2486,7 +2529,6 @@ impl App {
                         Pending::CallTool { id, tool, args } => self.send_tool_call(id, tool, args),
                         Pending::Delete(ids) => {
                             self.marked.clear();
-                            self.in_flight += 1;
                             if matches!(self.screen(), Screen::Detail(d) if ids.contains(&d.id)) {
                                 self.screens.pop();
                             }
@@ -2494,12 +2536,10 @@ impl App {
                         }
                         Pending::Stop(ids) => {
                             self.marked.clear();
-                            self.in_flight += 1;
                             vec![Command::Stop(ids)]
                         }
                         Pending::Restart(ids) => {
                             self.marked.clear();
-                            self.in_flight += 1;
                             vec![Command::Restart(ids)]
                         }
                     },
@@ -2515,7 +2555,7 @@ impl App {
                     Vec::new()
                 }
                 KeyCode::Esc => Vec::new(),
-                KeyCode::Enter => self.run_command(input.text.trim()),
+                KeyCode::Enter => self.run_line(input.text.trim()),
                 KeyCode::Backspace => {
                     input.candidates.clear();
                     if input.text.pop().is_some() {
@@ -2638,7 +2678,6 @@ impl App {
                     match s.editor.recreate() {
                         Some((name, json_spec)) => {
                             s.saving = true;
-                            self.in_flight += 1;
                             vec![Command::Create(NewInstance {
                                 name,
                                 description: None,
@@ -2709,7 +2748,6 @@ impl App {
                             if s.editor.validation().is_valid() =>
                         {
                             let v = value.clone();
-                            self.in_flight += 1;
                             Self::save_commands(s, v)
                         }
                         _ => {
@@ -2735,16 +2773,9 @@ impl App {
                 self.screens.pop();
                 vec![Command::RemoveDraft(key)]
             }
-            EditorOutcome::Save(v) => {
-                let cmds = Self::save_commands(s, v);
-                if !cmds.is_empty() {
-                    self.in_flight += 1;
-                }
-                cmds
-            }
+            EditorOutcome::Save(v) => Self::save_commands(s, v),
             EditorOutcome::Create { name, json_spec } => {
                 s.saving = true;
-                self.in_flight += 1;
                 vec![Command::Create(NewInstance {
                     name,
                     description: None,
@@ -2790,7 +2821,6 @@ impl App {
             }
             Err(PlatformError::Conflict(msg)) => match s.editor.mode().clone() {
                 EditorMode::Edit { id, .. } => {
-                    self.in_flight += 1;
                     vec![Command::FetchTheirs(id)]
                 }
                 EditorMode::Create { .. } => {
@@ -2832,8 +2862,13 @@ impl App {
         self.quit_prompt().is_some()
     }
 
-    /// Run a `:` command line.
+    /// Run a `:` command line (as if it was typed).
     pub fn run_command(&mut self, line: &str) -> Vec<Command> {
+        let cmds = self.run_line(line);
+        self.count_tasks(cmds)
+    }
+
+    fn run_line(&mut self, line: &str) -> Vec<Command> {
         let mut words = line.split_whitespace();
         let Some(cmd) = words.next() else {
             return Vec::new();
@@ -2841,9 +2876,9 @@ impl App {
         let arg = words.next();
         match (cmd, arg) {
             ("q" | "quit" | "q!", None) => self.request_quit(),
-            ("instances" | "inst" | "i", None) => self.action(Action::InstancesView),
-            ("events" | "ev" | "e", None) => self.action(Action::EventsView),
-            ("help", None) => self.action(Action::Help),
+            ("instances" | "inst" | "i", None) => self.act(Action::InstancesView),
+            ("events" | "ev" | "e", None) => self.act(Action::EventsView),
+            ("help", None) => self.act(Action::Help),
             ("read-stream", None) => self.read_stream(),
             ("dump", None) => self.dump(super::dump::Format::Csv),
             ("dump", Some(f)) => match super::dump::Format::from_name(f) {

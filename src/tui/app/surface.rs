@@ -205,7 +205,7 @@ impl SurfacePane {
 
 /// Whether the answer to `op` ends something the user is waiting for
 /// (counted in flight for the spinner).
-fn waited_for(op: &McpOp) -> bool {
+pub(super) fn waited_for(op: &McpOp) -> bool {
     matches!(
         op,
         McpOp::Ping | McpOp::Read { .. } | McpOp::GetPrompt { .. }
@@ -414,7 +414,6 @@ impl App {
                         op: McpOp::Identity,
                     });
                 }
-                self.in_flight += 1;
                 return Some(cmds);
             }
             (DetailTab::Resources | DetailTab::Prompts, _) => {}
@@ -506,7 +505,6 @@ impl App {
             return Vec::new();
         };
         s.reading = Some(uri.clone());
-        self.in_flight += 1;
         vec![Command::Mcp {
             id,
             op: McpOp::Read { uri },
@@ -593,7 +591,6 @@ impl App {
         let name = form.prompt.clone();
         s.form = None;
         s.getting = true;
-        self.in_flight += 1;
         vec![Command::Mcp {
             id,
             op: McpOp::GetPrompt {
@@ -680,9 +677,6 @@ impl App {
         op: McpOp,
         result: Result<Value, PlatformError>,
     ) -> Vec<Command> {
-        if waited_for(&op) {
-            self.in_flight = self.in_flight.saturating_sub(1);
-        }
         self.dirty = true;
         let now = self.now;
         let Some(d) = self.detail_mut().filter(|d| d.id == id) else {

@@ -51,3 +51,19 @@ fn saving_puts_back_the_secrets_from_the_copy_it_edited_without_reading_again() 
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_task_is_in_flight_from_its_command_to_its_result() {
+    let mut a = app();
+    assert_eq!(a.in_flight, 0);
+    let id = a.rows[0];
+    let cmds = a.update(key(KeyCode::Char('e'), KeyModifiers::NONE));
+    assert_eq!(cmds, vec![Command::FetchForEdit(id)]);
+    assert_eq!(a.in_flight, 1, "the fetch is waited for");
+    let inst = a.projection.get(&id).cloned().expect("the selected row");
+    a.update(Msg::EditTarget(Ok(inst)));
+    assert_eq!(a.in_flight, 0, "its result settled it");
+    // A result nobody waits for settles nothing.
+    a.update(Msg::Notice(Ok("written".into())));
+    assert_eq!(a.in_flight, 0);
+}
