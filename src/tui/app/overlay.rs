@@ -1,0 +1,266 @@
+//! The overlays over any page: help, the `:` line, the filter line, a
+//! confirmation, raw JSON, the drafts and quit prompts.
+
+use super::*;
+
+/// One line of text being typed (`:` or `/`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineInput {
+    pub text: String,
+    /// What tab offered when more than one thing fits.
+    pub candidates: Vec<String>,
+}
+
+/// What a confirmation would do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pending {
+    Delete(Vec<Uuid>),
+    Stop(Vec<Uuid>),
+    /// A tool not marked read-only, with the arguments already checked.
+    CallTool {
+        id: Uuid,
+        tool: String,
+        args: serde_json::Value,
+    },
+    Restart(Vec<Uuid>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Confirm {
+    pub title: String,
+    /// Names what will be affected.
+    pub lines: Vec<String>,
+    pub pending: Pending,
+    /// Whether the "yes" button has focus (default: no).
+    pub yes_focused: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Overlay {
+    Help {
+        scroll: u16,
+    },
+    Command(LineInput),
+    Filter {
+        input: LineInput,
+        before: String,
+    },
+    Confirm(Confirm),
+    Raw {
+        title: String,
+        text: String,
+        scroll: u16,
+    },
+    Drafts(DraftPrompt),
+    /// Quitting while instances run under this console.
+    Quit(QuitPrompt),
+}
+
+/// Names for a confirmation: up to 5, then "and N more".
+pub fn name_list(names: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = names.iter().take(5).map(|n| format!("  {n}")).collect();
+    if names.len() > 5 {
+        out.push(format!("  and {} more", names.len() - 5));
+    }
+    out
+}
+
+pub(super) fn plain_key(k: &KeyEvent) -> Option<char> {
+    match k.code {
+        KeyCode::Char(c)
+            if !k
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+        {
+            Some(c)
+        }
+        _ => None,
+    }
+}
+
+impl App {
+    pub(super) fn overlay_key(&mut self, ov: Overlay, k: KeyEvent) -> Vec<Command> {
+        let ctrl_c = k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
+        // Help and the raw view scroll and close with the keymap's global
+        // keys (up, down, page up/down; back, quit, help), enter closes too.
+        let global = self.keymap.action(View::Global, &k);
+        match ov {
+            Overlay::Help { scroll } | Overlay::Raw { scroll, .. }
+                if matches!(
+                    global,
+                    Some(Action::Up | Action::Down | Action::PageUp | Action::PageDown)
+                ) =>
+            {
+                let d: i32 = match global {
+                    Some(Action::Up) => -1,
+                    Some(Action::Down) => 1,
+                    Some(Action::PageUp) => -10,
+                    _ => 10,
+                };
+                let max = match ov {
+                    // Help stops with its last line at the bottom.
+                    Overlay::Help { .. } => self.help_max.get(),
+                    _ => u16::MAX,
+                };
+                let s = (i32::from(scroll) + d).clamp(0, i32::from(max)) as u16;
+                self.overlay = Some(match ov {
+                    Overlay::Help { .. } => Overlay::Help { scroll: s },
+                    Overlay::Raw { title, text, .. } => Overlay::Raw {
+                        title,
+                        text,
+                        scroll: s,
+                    },
+                    other => other,
+                });
+                Vec::new()
+            }
+            Overlay::Help { .. } | Overlay::Raw { .. } => {
+                let closes = matches!(global, Some(Action::Back | Action::Quit | Action::Help))
+                    || k.code == KeyCode::Enter
+                    || ctrl_c;
+                if !closes {
+                    self.overlay = Some(ov);
+                }
+                Vec::new()
+            }
+            Overlay::Drafts(mut p) => match p.handle_key(&self.keymap, k) {
+                DraftPromptOutcome::None => {
+                    self.overlay = Some(Overlay::Drafts(p));
+                    Vec::new()
+                }
+                DraftPromptOutcome::Close => Vec::new(),
+                DraftPromptOutcome::Discard(d) => {
+                    if !p.drafts().is_empty() {
+                        self.overlay = Some(Overlay::Drafts(p));
+                    }
+                    vec![Command::RemoveDraft(d.key)]
+                }
+                DraftPromptOutcome::Restore(d) => {
+                    if self.read_only() {
+                        self.toast(Level::Error, "read-only mode: the draft is kept for later");
+                    } else {
+                        self.open_editor(Editor::from_draft(&d));
+                    }
+                    Vec::new()
+                }
+            },
+            Overlay::Quit(p) => match p.handle_key(&self.keymap, &k) {
+                QuitOutcome::None => {
+                    self.overlay = Some(Overlay::Quit(p));
+                    Vec::new()
+                }
+                QuitOutcome::Cancel => Vec::new(),
+                QuitOutcome::Quit(ending) => {
+                    self.ending = ending;
+                    self.quit = true;
+                    vec![Command::Quit]
+                }
+            },
+            Overlay::Confirm(mut c) => {
+                let answer = match self.keymap.action(View::Confirm, &k) {
+                    _ if ctrl_c => Some(false),
+                    Some(Action::Yes) => Some(true),
+                    Some(Action::Back) => Some(false),
+                    Some(Action::Choose) => Some(c.yes_focused),
+                    Some(Action::Switch) => {
+                        c.yes_focused = !c.yes_focused;
+                        None
+                    }
+                    _ => None,
+                };
+                match answer {
+                    None => {
+                        self.overlay = Some(Overlay::Confirm(c));
+                        Vec::new()
+                    }
+                    Some(false) => Vec::new(),
+                    Some(true) => match c.pending {
+                        // No marks, no bulk: the one call, as confirmed.
+                        Pending::CallTool { id, tool, args } => self.send_tool_call(id, tool, args),
+                        Pending::Delete(ids) => {
+                            self.marked.clear();
+                            if matches!(self.screen(), Screen::Detail(d) if ids.contains(&d.id)) {
+                                self.screens.pop();
+                            }
+                            vec![Command::Delete(ids)]
+                        }
+                        Pending::Stop(ids) => {
+                            self.marked.clear();
+                            vec![Command::Stop(ids)]
+                        }
+                        Pending::Restart(ids) => {
+                            self.marked.clear();
+                            vec![Command::Restart(ids)]
+                        }
+                    },
+                }
+            }
+            Overlay::Command(mut input) => match k.code {
+                // Line editing, as in a shell: the keymap's complete (tab).
+                _ if self.keymap.action(View::CommandLine, &k) == Some(Action::Complete) => {
+                    let c = self.complete_line(input.text.trim_start());
+                    input.text = c.text;
+                    input.candidates = c.candidates;
+                    self.overlay = Some(Overlay::Command(input));
+                    Vec::new()
+                }
+                KeyCode::Esc => Vec::new(),
+                KeyCode::Enter => self.run_line(input.text.trim()),
+                KeyCode::Backspace => {
+                    input.candidates.clear();
+                    if input.text.pop().is_some() {
+                        self.overlay = Some(Overlay::Command(input));
+                    }
+                    Vec::new()
+                }
+                _ if ctrl_c => Vec::new(),
+                _ => {
+                    if let Some(c) = plain_key(&k) {
+                        input.text.push(c);
+                        input.candidates.clear();
+                    }
+                    self.overlay = Some(Overlay::Command(input));
+                    Vec::new()
+                }
+            },
+            Overlay::Filter { mut input, before } => {
+                let events = matches!(self.screen(), Screen::Events);
+                let tools = matches!(self.screen(), Screen::Detail(d) if d.tab == DetailTab::Tools);
+                let surface = matches!(self.screen(), Screen::Detail(d) if matches!(d.tab, DetailTab::Resources | DetailTab::Prompts));
+                let apply = |app: &mut App, t: &str| {
+                    if surface {
+                        app.search_surface(t);
+                    } else if tools {
+                        app.search_tool_result(t);
+                    } else if events {
+                        app.set_stream_filter(t);
+                    } else {
+                        app.set_filter(t);
+                    }
+                };
+                match k.code {
+                    KeyCode::Esc => {
+                        apply(self, &before);
+                        return Vec::new();
+                    }
+                    KeyCode::Enter => return Vec::new(),
+                    KeyCode::Backspace => {
+                        input.text.pop();
+                    }
+                    _ if ctrl_c => {
+                        apply(self, &before);
+                        return Vec::new();
+                    }
+                    _ => {
+                        if let Some(c) = plain_key(&k) {
+                            input.text.push(c);
+                        }
+                    }
+                }
+                apply(self, &input.text);
+                self.overlay = Some(Overlay::Filter { input, before });
+                Vec::new()
+            }
+        }
+    }
+}
