@@ -186,7 +186,6 @@ mod surface;
 mod travel;
 pub use detail::{DetailState, DetailTab, LogsPane, ToolsPane, args_skeleton, masked_spec};
 pub use edit::EditSession;
-use edit::*;
 pub use events::{StreamItem, raw_envelope};
 pub use goto::START_CONTEXT;
 use instances::*;
@@ -341,57 +340,19 @@ impl App {
             Msg::Tick(now) => self.tick(now),
             Msg::Mcp { id, op, result } => self.surface_answer(id, op, result),
             Msg::ToolsLoaded { id, result } => {
-                if let Some(Screen::Detail(d)) = self.screens.last_mut()
-                    && d.id == id
-                {
-                    d.tools.list = Some(result.map_err(|e| e.to_string()));
-                    d.tools.selected = 0;
-                }
-                self.dirty = true;
-                Vec::new()
+                self.deliver_to_detail(id, |d| d.tools.loaded(result))
             }
             Msg::ToolCalled { id, result } => {
-                if let Some(Screen::Detail(d)) = self.screens.last_mut()
-                    && d.id == id
-                {
-                    d.tools.calling = false;
-                    d.tools.result = Some(result.map_err(|e| e.to_string()));
-                }
-                self.dirty = true;
-                Vec::new()
+                self.deliver_to_detail(id, |d| d.tools.called(result))
+            }
+            Msg::LogsLoaded { id, result } => self.deliver_to_detail(id, |d| d.logs.loaded(result)),
+            Msg::History { id, result } => {
+                // Looking at the past: its history up to the moment shown.
+                let until = self.travel.as_ref().map(|t| t.at);
+                self.deliver_to_detail(id, |d| d.history_loaded(result, until))
             }
             Msg::Probes(result) => {
-                self.probing = false;
-                match result {
-                    Ok(list) if self.probes_while_away(&list) => {}
-                    Ok(list) => {
-                        let fresh: HashMap<Uuid, Probe> =
-                            list.into_iter().map(|p| (p.instance_id, p)).collect();
-                        if fresh != self.probes {
-                            self.probes = fresh;
-                            self.dirty = true;
-                            self.rows_dirty |= self.sort == Column::Health;
-                        }
-                    }
-                    // This backend has none: stop asking, say so where it shows.
-                    Err(PlatformError::Unavailable(why)) => {
-                        self.probes.clear();
-                        self.probes_off = Some(why);
-                        self.dirty = true;
-                    }
-                    // A hiccup (the host is restarting): ask again next second.
-                    Err(e) => tracing::debug!(error = %e, "cannot read health probes"),
-                }
-                Vec::new()
-            }
-            Msg::LogsLoaded { id, result } => {
-                if let Some(Screen::Detail(d)) = self.screens.last_mut()
-                    && d.id == id
-                {
-                    d.logs.loading = false;
-                    d.logs.lines = Some(result.map_err(|e| e.to_string()));
-                }
-                self.dirty = true;
+                self.probes_loaded(result);
                 Vec::new()
             }
             Msg::Key(k) => {
@@ -428,60 +389,8 @@ impl App {
                 self.dirty = true;
                 Vec::new()
             }
-            Msg::History { id, result } => {
-                // Looking at the past: its history up to the moment shown.
-                let until = self.travel.as_ref().map(|t| t.at);
-                if let Some(Screen::Detail(d)) = self.screens.last_mut()
-                    && d.id == id
-                {
-                    d.loading = false;
-                    match result {
-                        Ok(list) => {
-                            let mut seen: HashSet<String> =
-                                d.events.iter().map(|e| e.event_id.clone()).collect();
-                            let mut all: Vec<Arc<Envelope>> = list
-                                .into_iter()
-                                .filter(|e| until.is_none_or(|u| e.timestamp <= u))
-                                .filter(|e| seen.insert(e.event_id.clone()))
-                                .map(Arc::new)
-                                .collect();
-                            all.append(&mut d.events);
-                            all.sort_by_key(|e| e.timestamp);
-                            d.events = all;
-                        }
-                        Err(e) => d.load_error = Some(e.to_string()),
-                    }
-                }
-                self.dirty = true;
-                Vec::new()
-            }
             Msg::RecentEvents(r) => {
-                match r {
-                    Ok(list) => {
-                        let seen: HashSet<&str> = self
-                            .stream
-                            .iter()
-                            .filter_map(|it| match it {
-                                StreamItem::Event(e) => Some(e.event_id.as_str()),
-                                _ => None,
-                            })
-                            .collect();
-                        let old: Vec<StreamItem> = list
-                            .into_iter()
-                            .filter(|e| !seen.contains(e.event_id.as_str()))
-                            .map(|e| StreamItem::Event(Arc::new(e)))
-                            .collect();
-                        for it in old.into_iter().rev() {
-                            self.stream.push_front(it);
-                        }
-                        while self.stream.len() > STREAM_CAP {
-                            self.stream.pop_front();
-                        }
-                        self.follow_tail();
-                    }
-                    Err(e) => self.toast(Level::Error, format!("could not read events: {e}")),
-                }
-                self.dirty = true;
+                self.recent_events(r);
                 Vec::new()
             }
             Msg::Done(r) => {
@@ -497,22 +406,7 @@ impl App {
             }
             Msg::ContextSwitched(r) => self.context_switched(r),
             Msg::Paste(text) => {
-                self.dirty = true;
-                match self.screens.last_mut() {
-                    Some(Screen::Editor(s)) if s.conflict.is_none() => s.editor.paste(&text),
-                    Some(Screen::Detail(d))
-                        if d.tab == DetailTab::Prompts && d.surface.form.is_some() =>
-                    {
-                        if let Some(f) = d.surface.form.as_mut() {
-                            f.paste(&text);
-                        }
-                    }
-                    _ => {
-                        if let Some(Overlay::Command(i)) = &mut self.overlay {
-                            i.text.push_str(&text.replace(['\n', '\r'], " "));
-                        }
-                    }
-                }
+                self.paste(&text);
                 Vec::new()
             }
             Msg::Drafts(list) => {
@@ -523,76 +417,11 @@ impl App {
                 Vec::new()
             }
             Msg::EditTarget(r) => {
-                self.dirty = true;
-                match r {
-                    Ok(i) => {
-                        let fields = (i.name.clone(), i.description.clone());
-                        let original = serde_json::Value::Object(i.json_spec);
-                        self.open_editor(Editor::edit(
-                            i.id,
-                            &i.name,
-                            i.version,
-                            Some(i.updated_at),
-                            &redact_plain_secrets(&original),
-                        ));
-                        if let Some(Screen::Editor(s)) = self.screens.last_mut() {
-                            s.base_fields = Some(fields);
-                            s.original = Some(original);
-                        }
-                    }
-                    Err(e) => self.toast(Level::Error, format!("cannot edit: {e}")),
-                }
+                self.edit_target(r);
                 Vec::new()
             }
             Msg::Theirs(r) => {
-                self.dirty = true;
-                if let Some(Screen::Editor(s)) = self.screens.last_mut() {
-                    match r {
-                        Ok(i) => {
-                            let (base, base_at) = match s.editor.mode() {
-                                EditorMode::Edit {
-                                    version,
-                                    updated_at,
-                                    ..
-                                } => (*version, *updated_at),
-                                EditorMode::Create { .. } => (0, None),
-                            };
-                            let mut theirs = i.clone();
-                            let stored = serde_json::Value::Object(i.json_spec);
-                            if let serde_json::Value::Object(m) = redact_plain_secrets(&stored) {
-                                theirs.json_spec = m;
-                            }
-                            s.theirs_original = Some(stored);
-                            let mine = s.editor.text();
-                            let mut screen = ConflictScreen::new(
-                                &i.name,
-                                &mine,
-                                base,
-                                Theirs::from_instance(&theirs),
-                            );
-                            if let Some(text) = s.editor.baseline() {
-                                let (name, description) = s.base_fields.clone().unzip();
-                                screen = screen.with_base(
-                                    Base {
-                                        text: text.to_string(),
-                                        updated_at: base_at,
-                                        name,
-                                        description: description.flatten(),
-                                    },
-                                    &mine,
-                                );
-                            }
-                            s.conflict = Some(screen);
-                        }
-                        Err(PlatformError::NotFound(_)) => {
-                            s.conflict = Some(deleted_screen(&s.editor));
-                        }
-                        Err(e) => s.editor.set_message(
-                            format!("the instance changed and cannot be read: {e}"),
-                            true,
-                        ),
-                    }
-                }
+                self.theirs(r);
                 Vec::new()
             }
             Msg::DraftFailed(e) => {

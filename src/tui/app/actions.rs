@@ -590,4 +590,22 @@ impl App {
         let h = self.geometry.get().rows.height;
         h.max(2) as isize - 1
     }
+
+    /// Text pasted into the terminal: to whatever takes typing.
+    pub(super) fn paste(&mut self, text: &str) {
+        self.dirty = true;
+        match self.screens.last_mut() {
+            Some(Screen::Editor(s)) if s.conflict.is_none() => s.editor.paste(text),
+            Some(Screen::Detail(d)) if d.tab == DetailTab::Prompts && d.surface.form.is_some() => {
+                if let Some(f) = d.surface.form.as_mut() {
+                    f.paste(text);
+                }
+            }
+            _ => {
+                if let Some(Overlay::Command(i)) = &mut self.overlay {
+                    i.text.push_str(&text.replace(['\n', '\r'], " "));
+                }
+            }
+        }
+    }
 }

@@ -87,6 +87,18 @@ pub struct ToolsPane {
 }
 
 impl ToolsPane {
+    /// The instance's tools arrived (or why not).
+    pub fn loaded(&mut self, result: Result<Vec<ToolInfo>, PlatformError>) {
+        self.list = Some(result.map_err(|e| e.to_string()));
+        self.selected = 0;
+    }
+
+    /// The call sent from this pane finished.
+    pub fn called(&mut self, result: Result<ToolCallResult, PlatformError>) {
+        self.calling = false;
+        self.result = Some(result.map_err(|e| e.to_string()));
+    }
+
     pub fn selected_tool(&self) -> Option<&ToolInfo> {
         match &self.list {
             Some(Ok(l)) => l.get(self.selected),
@@ -135,6 +147,76 @@ pub struct LogsPane {
     pub lines: Option<Result<Vec<String>, String>>,
     /// A refresh is in flight.
     pub loading: bool,
+}
+
+impl LogsPane {
+    /// The stderr tail arrived (or why not).
+    pub fn loaded(&mut self, result: Result<Vec<String>, PlatformError>) {
+        self.loading = false;
+        self.lines = Some(result.map_err(|e| e.to_string()));
+    }
+}
+
+impl DetailState {
+    /// The page of instance `id`, showing `events` (those the console
+    /// already has), on the Overview tab, its history on its way.
+    pub fn new(id: Uuid, events: Vec<Arc<Envelope>>) -> DetailState {
+        DetailState {
+            id,
+            tab: DetailTab::Overview,
+            selected: events.len().saturating_sub(1),
+            events,
+            loading: true,
+            load_error: None,
+            scroll: 0,
+            tools: ToolsPane::default(),
+            logs: LogsPane::default(),
+            surface: SurfacePane::default(),
+        }
+    }
+
+    /// The instance's history arrived: merged with the events it has, up
+    /// to `until` when looking at the past.
+    pub fn history_loaded(
+        &mut self,
+        result: Result<Vec<Envelope>, PlatformError>,
+        until: Option<DateTime<Utc>>,
+    ) {
+        self.loading = false;
+        match result {
+            Ok(list) => {
+                let mut seen: HashSet<String> =
+                    self.events.iter().map(|e| e.event_id.clone()).collect();
+                let mut all: Vec<Arc<Envelope>> = list
+                    .into_iter()
+                    .filter(|e| until.is_none_or(|u| e.timestamp <= u))
+                    .filter(|e| seen.insert(e.event_id.clone()))
+                    .map(Arc::new)
+                    .collect();
+                all.append(&mut self.events);
+                all.sort_by_key(|e| e.timestamp);
+                self.events = all;
+            }
+            Err(e) => self.load_error = Some(e.to_string()),
+        }
+    }
+
+    /// A live event of this instance: appended once, followed when the
+    /// selection was on the last one.
+    pub fn event_arrived(&mut self, env: &Arc<Envelope>) {
+        if self.events.iter().any(|e| e.event_id == env.event_id) {
+            return;
+        }
+        let at_end = self.selected + 1 >= self.events.len();
+        self.events.push(env.clone());
+        if self.events.len() > STREAM_CAP {
+            self.events.remove(0);
+            self.selected = self.selected.saturating_sub(1);
+        }
+        if at_end {
+            self.selected = self.events.len() - 1;
+        }
+    }
 }
 
 /// Arguments to start from for a tool: its required properties with an
@@ -339,18 +421,8 @@ impl App {
                 _ => None,
             })
             .collect();
-        self.screens.push(Screen::Detail(Box::new(DetailState {
-            id,
-            tab: DetailTab::Overview,
-            selected: events.len().saturating_sub(1),
-            events,
-            loading: true,
-            load_error: None,
-            scroll: 0,
-            tools: ToolsPane::default(),
-            logs: LogsPane::default(),
-            surface: SurfacePane::default(),
-        })));
+        self.screens
+            .push(Screen::Detail(Box::new(DetailState::new(id, events))));
         vec![Command::LoadHistory(id)]
     }
 
@@ -365,5 +437,102 @@ impl App {
                 scroll: 0,
             });
         }
+    }
+
+    /// The page on top, when it is a Detail page (keys act on it).
+    pub(super) fn detail_mut(&mut self) -> Option<&mut DetailState> {
+        match self.screens.last_mut() {
+            Some(Screen::Detail(d)) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The Detail pages of instance `id`, wherever they are in the stack
+    /// (a result goes to the page that asked; none left, it is dropped).
+    pub(super) fn details_of(&mut self, id: Uuid) -> impl Iterator<Item = &mut DetailState> {
+        self.screens.iter_mut().filter_map(move |s| match s {
+            Screen::Detail(d) if d.id == id => Some(&mut **d),
+            _ => None,
+        })
+    }
+
+    /// Deliver a result to the Detail page of instance `id` that asked.
+    pub(super) fn deliver_to_detail(
+        &mut self,
+        id: Uuid,
+        deliver: impl FnOnce(&mut DetailState),
+    ) -> Vec<Command> {
+        if let Some(d) = self.details_of(id).last() {
+            deliver(d);
+        }
+        self.dirty = true;
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::fixtures;
+
+    fn page_and_events() -> (DetailState, Vec<Envelope>) {
+        let list = fixtures::instances();
+        let id = list[0].id;
+        let mine: Vec<Envelope> = fixtures::events(&list)
+            .into_iter()
+            .filter(|e| e.instance_id() == Some(id))
+            .collect();
+        assert!(!mine.is_empty(), "the fixture has events of instance 0");
+        (DetailState::new(id, Vec::new()), mine)
+    }
+
+    #[test]
+    fn history_merges_with_what_the_page_has_once_each_in_time_order() {
+        let (mut d, mine) = page_and_events();
+        d.event_arrived(&Arc::new(mine[0].clone()));
+        d.history_loaded(Ok(mine.clone()), None);
+        assert!(!d.loading);
+        assert_eq!(d.events.len(), mine.len(), "an event the page had is not doubled");
+        assert!(d.events.windows(2).all(|w| w[0].timestamp <= w[1].timestamp));
+    }
+
+    #[test]
+    fn history_while_looking_at_the_past_stops_at_the_moment() {
+        let (mut d, mine) = page_and_events();
+        let before_all = mine[0].timestamp - chrono::Duration::seconds(1);
+        d.history_loaded(Ok(mine), Some(before_all));
+        assert!(d.events.is_empty());
+    }
+
+    #[test]
+    fn a_live_event_is_followed_only_from_the_last_row() {
+        let (mut d, mine) = page_and_events();
+        let e = Arc::new(mine[0].clone());
+        d.event_arrived(&e);
+        d.event_arrived(&e);
+        assert_eq!(d.events.len(), 1, "the same event twice is kept once");
+        assert_eq!(d.selected, 0);
+    }
+
+    #[test]
+    fn panes_take_their_results() {
+        let mut t = ToolsPane {
+            selected: 3,
+            calling: true,
+            ..ToolsPane::default()
+        };
+        t.loaded(Err(PlatformError::Unavailable("no tools here".into())));
+        assert_eq!(t.selected, 0);
+        assert!(matches!(&t.list, Some(Err(e)) if e.contains("no tools here")));
+        t.called(Err(PlatformError::Unavailable("gone".into())));
+        assert!(!t.calling);
+        assert_eq!(t.result_text(), Some("gone"));
+        let mut l = LogsPane {
+            loading: true,
+            ..LogsPane::default()
+        };
+        l.loaded(Ok(vec!["line".into()]));
+        assert!(!l.loading);
+        assert_eq!(l.lines, Some(Ok(vec!["line".to_string()])));
     }
 }

@@ -252,4 +252,75 @@ impl App {
             }
         }
     }
+
+    /// A fresh copy of an instance arrived: edit it.
+    pub(super) fn edit_target(&mut self, r: Result<Instance, PlatformError>) {
+        self.dirty = true;
+        match r {
+            Ok(i) => {
+                let fields = (i.name.clone(), i.description.clone());
+                let original = serde_json::Value::Object(i.json_spec);
+                self.open_editor(Editor::edit(
+                    i.id,
+                    &i.name,
+                    i.version,
+                    Some(i.updated_at),
+                    &redact_plain_secrets(&original),
+                ));
+                if let Some(Screen::Editor(s)) = self.screens.last_mut() {
+                    s.base_fields = Some(fields);
+                    s.original = Some(original);
+                }
+            }
+            Err(e) => self.toast(Level::Error, format!("cannot edit: {e}")),
+        }
+    }
+
+    /// Their copy arrived, after a save met a conflict: the conflict screen.
+    pub(super) fn theirs(&mut self, r: Result<Instance, PlatformError>) {
+        self.dirty = true;
+        if let Some(Screen::Editor(s)) = self.screens.last_mut() {
+            match r {
+                Ok(i) => {
+                    let (base, base_at) = match s.editor.mode() {
+                        EditorMode::Edit {
+                            version,
+                            updated_at,
+                            ..
+                        } => (*version, *updated_at),
+                        EditorMode::Create { .. } => (0, None),
+                    };
+                    let mut theirs = i.clone();
+                    let stored = serde_json::Value::Object(i.json_spec);
+                    if let serde_json::Value::Object(m) = redact_plain_secrets(&stored) {
+                        theirs.json_spec = m;
+                    }
+                    s.theirs_original = Some(stored);
+                    let mine = s.editor.text();
+                    let mut screen =
+                        ConflictScreen::new(&i.name, &mine, base, Theirs::from_instance(&theirs));
+                    if let Some(text) = s.editor.baseline() {
+                        let (name, description) = s.base_fields.clone().unzip();
+                        screen = screen.with_base(
+                            Base {
+                                text: text.to_string(),
+                                updated_at: base_at,
+                                name,
+                                description: description.flatten(),
+                            },
+                            &mine,
+                        );
+                    }
+                    s.conflict = Some(screen);
+                }
+                Err(PlatformError::NotFound(_)) => {
+                    s.conflict = Some(deleted_screen(&s.editor));
+                }
+                Err(e) => s.editor.set_message(
+                    format!("the instance changed and cannot be read: {e}"),
+                    true,
+                ),
+            }
+        }
+    }
 }

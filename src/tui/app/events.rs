@@ -126,18 +126,9 @@ impl App {
                     }
                     Applied::Ignored | Applied::Unknown => {}
                 }
-                if let Some(Screen::Detail(d)) = self.screens.last_mut()
-                    && env.instance_id() == Some(d.id)
-                    && !d.events.iter().any(|e| e.event_id == env.event_id)
-                {
-                    let at_end = d.selected + 1 >= d.events.len();
-                    d.events.push(env.clone());
-                    if d.events.len() > STREAM_CAP {
-                        d.events.remove(0);
-                        d.selected = d.selected.saturating_sub(1);
-                    }
-                    if at_end {
-                        d.selected = d.events.len() - 1;
+                if let Some(id) = env.instance_id() {
+                    for d in self.details_of(id) {
+                        d.event_arrived(&env);
                     }
                 }
                 self.push_stream(StreamItem::Event(env));
@@ -269,5 +260,35 @@ impl App {
             text,
             scroll: 0,
         });
+    }
+
+    /// The recent events asked for at start: put before the live ones.
+    pub(super) fn recent_events(&mut self, r: Result<Vec<Envelope>, PlatformError>) {
+        match r {
+            Ok(list) => {
+                let seen: HashSet<&str> = self
+                    .stream
+                    .iter()
+                    .filter_map(|it| match it {
+                        StreamItem::Event(e) => Some(e.event_id.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                let old: Vec<StreamItem> = list
+                    .into_iter()
+                    .filter(|e| !seen.contains(e.event_id.as_str()))
+                    .map(|e| StreamItem::Event(Arc::new(e)))
+                    .collect();
+                for it in old.into_iter().rev() {
+                    self.stream.push_front(it);
+                }
+                while self.stream.len() > STREAM_CAP {
+                    self.stream.pop_front();
+                }
+                self.follow_tail();
+            }
+            Err(e) => self.toast(Level::Error, format!("could not read events: {e}")),
+        }
+        self.dirty = true;
     }
 }

@@ -428,4 +428,29 @@ impl App {
             }
         }
     }
+
+    /// The runtime's last probes arrived (or why not).
+    pub(super) fn probes_loaded(&mut self, result: Result<Vec<Probe>, PlatformError>) {
+        self.probing = false;
+        match result {
+            Ok(list) if self.probes_while_away(&list) => {}
+            Ok(list) => {
+                let fresh: HashMap<Uuid, Probe> =
+                    list.into_iter().map(|p| (p.instance_id, p)).collect();
+                if fresh != self.probes {
+                    self.probes = fresh;
+                    self.dirty = true;
+                    self.rows_dirty |= self.sort == Column::Health;
+                }
+            }
+            // This backend has none: stop asking, say so where it shows.
+            Err(PlatformError::Unavailable(why)) => {
+                self.probes.clear();
+                self.probes_off = Some(why);
+                self.dirty = true;
+            }
+            // A hiccup (the host is restarting): ask again next second.
+            Err(e) => tracing::debug!(error = %e, "cannot read health probes"),
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! Prompts tabs: state, keys and answers. Every request is one
 //! [`Command::Mcp`]; its answer comes back as [`Msg::Mcp`].
 
-use super::{App, Command, DetailState, DetailTab, Level, Screen, View, plain_key};
+use super::{App, Command, DetailTab, Level, View, plain_key};
 use crate::platform::{McpOp, PlatformError};
 use crate::runtime::surface as mcp;
 use crate::tui::keymap::Action;
@@ -270,13 +270,6 @@ fn blob_file(instance: &str, uri: &str, mime: &str, now: DateTime<Utc>) -> Strin
 }
 
 impl App {
-    fn detail_mut(&mut self) -> Option<&mut DetailState> {
-        match self.screens.last_mut() {
-            Some(Screen::Detail(d)) => Some(d),
-            _ => None,
-        }
-    }
-
     /// Whether the instance runs (so its server can be asked without
     /// starting a process just for that), else its status.
     fn server_status(&self, id: Uuid) -> Result<(), crate::domain::Status> {
@@ -679,7 +672,7 @@ impl App {
     ) -> Vec<Command> {
         self.dirty = true;
         let now = self.now;
-        let Some(d) = self.detail_mut().filter(|d| d.id == id) else {
+        let Some(d) = self.details_of(id).last() else {
             return Vec::new();
         };
         let s = &mut d.surface;

@@ -67,3 +67,40 @@ fn a_task_is_in_flight_from_its_command_to_its_result() {
     a.update(Msg::Notice(Ok("written".into())));
     assert_eq!(a.in_flight, 0);
 }
+
+#[test]
+fn a_result_goes_to_the_page_that_asked_even_under_another() {
+    let mut a = app();
+    let id = a.rows[0];
+    a.action(Action::Open);
+    a.action(Action::NextTab);
+    a.action(Action::NextTab);
+    a.action(Action::NextTab);
+    // The editor opens over the Detail page; the tools arrive meanwhile.
+    let inst = a.projection.get(&id).cloned().expect("the selected row");
+    a.update(Msg::EditTarget(Ok(inst)));
+    assert!(matches!(a.screen(), Screen::Editor(_)));
+    a.update(Msg::ToolsLoaded {
+        id,
+        result: Ok(Vec::new()),
+    });
+    let detail = a.screens.iter().find_map(|s| match s {
+        Screen::Detail(d) => Some(d),
+        _ => None,
+    });
+    assert!(matches!(detail, Some(d) if d.tools.list == Some(Ok(Vec::new()))));
+}
+
+#[test]
+fn a_result_whose_page_is_gone_is_dropped() {
+    let mut a = app();
+    let other = a.rows[1];
+    a.action(Action::Open);
+    let before = a.screens.len();
+    a.update(Msg::LogsLoaded {
+        id: other,
+        result: Ok(vec!["not mine".into()]),
+    });
+    assert_eq!(a.screens.len(), before);
+    assert!(matches!(a.screen(), Screen::Detail(d) if d.logs.lines.is_none()));
+}
