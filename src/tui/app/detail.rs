@@ -492,8 +492,16 @@ mod tests {
         d.event_arrived(&Arc::new(mine[0].clone()));
         d.history_loaded(Ok(mine.clone()), None);
         assert!(!d.loading);
-        assert_eq!(d.events.len(), mine.len(), "an event the page had is not doubled");
-        assert!(d.events.windows(2).all(|w| w[0].timestamp <= w[1].timestamp));
+        assert_eq!(
+            d.events.len(),
+            mine.len(),
+            "an event the page had is not doubled"
+        );
+        assert!(
+            d.events
+                .windows(2)
+                .all(|w| w[0].timestamp <= w[1].timestamp)
+        );
     }
 
     #[test]
