@@ -182,7 +182,7 @@ fn hundred_thousand_rows_stay_fast() {
     let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
     let t = Instant::now();
     for _ in 0..10 {
-        term.draw(|f| views::render(f, &a)).unwrap();
+        term.draw(|f| views::render(f, &mut a)).unwrap();
     }
     let frame = t.elapsed() / 10;
     eprintln!("100k rows: frame {frame:?}, sort {sort_time:?}");
@@ -456,7 +456,6 @@ fn events_that_arrive_during_a_reload_survive_it() {
 fn copy_and_dump() {
     let mut a = app();
     assert_eq!(a.update(key('c')), vec![Command::Copy("everything".into())]);
-    a.size.set((100, 30));
     // The instances view: every row in view order, as CSV.
     match a.update(ctrl('o')).as_slice() {
         [
@@ -540,7 +539,7 @@ fn mouse_clicks_select_rows_sort_by_header_and_the_wheel_scrolls() {
     use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
     let mut a = app();
     let mut term = Terminal::new(TestBackend::new(120, 30)).unwrap();
-    term.draw(|f| views::render(f, &a)).unwrap();
+    term.draw(|f| views::render(f, &mut a)).unwrap();
     let click = |col: u16, row: u16| {
         Msg::Mouse(MouseEvent {
             kind: MouseEventKind::Down(MouseButton::Left),
@@ -570,7 +569,7 @@ fn mouse_clicks_select_rows_sort_by_header_and_the_wheel_scrolls() {
     );
     a.action(Action::Back);
     // Click the RESTARTS header: sorted by it; again: reversed.
-    term.draw(|f| views::render(f, &a)).unwrap();
+    term.draw(|f| views::render(f, &mut a)).unwrap();
     let (x, y) = find("RESTARTS");
     a.update(click(x + 1, y));
     assert_eq!(a.sort, Column::Restarts);

@@ -26,7 +26,6 @@ use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 use ratatui::layout::Rect;
-use std::cell::Cell;
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -77,6 +76,32 @@ pub struct Toast {
     pub until: DateTime<Utc>,
 }
 
+/// What the last frame drew that keys and the mouse go by: written by
+/// [`super::views::render`] (the views' own state), read by [`App::update`].
+#[derive(Debug, Clone)]
+pub struct Drawn {
+    /// The instances table's scroll.
+    pub instances: super::views::TableScroll,
+    /// Where the instance rows and column headers are, for mouse hits.
+    pub geometry: Geometry,
+    /// The events table's scroll.
+    pub events: super::views::TableScroll,
+    /// How far help can scroll before its last line leaves the bottom.
+    pub help_max: u16,
+}
+
+impl Default for Drawn {
+    fn default() -> Drawn {
+        Drawn {
+            instances: Default::default(),
+            geometry: Geometry::default(),
+            events: Default::default(),
+            // Nothing drawn yet: help scrolls freely.
+            help_max: u16::MAX,
+        }
+    }
+}
+
 pub struct App {
     pub theme: Theme,
     pub keymap: Keymap,
@@ -99,16 +124,11 @@ pub struct App {
     pub filter: Filter,
     pub selected: usize,
     selected_id: Option<Uuid>,
-    pub offset: Cell<usize>,
     pub marked: HashSet<Uuid>,
     /// Recently changed instances: until when, and what changed.
     pub flash: HashMap<Uuid, (DateTime<Utc>, ChangedFields)>,
-    pub geometry: Cell<Geometry>,
-    /// The terminal size at the last frame.
-    pub size: Cell<(u16, u16)>,
-    /// How far help can scroll before its last line leaves the bottom (set
-    /// by the view).
-    pub help_max: Cell<u16>,
+    /// What the last frame drew that keys and the mouse go by.
+    pub drawn: Drawn,
 
     // Events view.
     pub stream: VecDeque<StreamItem>,
@@ -116,7 +136,6 @@ pub struct App {
     pub stream_selected: usize,
     pub stream_filter: Filter,
     pub malformed: u64,
-    pub stream_offset: Cell<usize>,
 
     // Header.
     /// Events per second, oldest first; the last entry is the current second.
@@ -216,18 +235,14 @@ impl App {
             filter: Filter::default(),
             selected: 0,
             selected_id: None,
-            offset: Cell::new(0),
             marked: HashSet::new(),
             flash: HashMap::new(),
-            geometry: Cell::new(Geometry::default()),
-            size: Cell::new((80, 24)),
-            help_max: Cell::new(u16::MAX),
+            drawn: Drawn::default(),
             stream: VecDeque::new(),
             follow: true,
             stream_selected: 0,
             stream_filter: Filter::default(),
             malformed: 0,
-            stream_offset: Cell::new(0),
             rate: VecDeque::from(vec![0; RATE_SECS]),
             rate_second: now.timestamp(),
             toast: None,

@@ -587,7 +587,7 @@ impl App {
     }
 
     pub(super) fn page(&self) -> isize {
-        let h = self.geometry.get().rows.height;
+        let h = self.drawn.geometry.rows.height;
         h.max(2) as isize - 1
     }
 

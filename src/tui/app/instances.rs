@@ -273,7 +273,7 @@ impl App {
             MouseEventKind::ScrollUp => -3,
             MouseEventKind::Down(MouseButton::Left) => {
                 if let Screen::Instances = self.screen() {
-                    let g = self.geometry.get();
+                    let g = self.drawn.geometry;
                     if m.row == g.header_y && g.rows.height > 0 {
                         let hit = g
                             .columns

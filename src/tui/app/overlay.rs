@@ -99,7 +99,7 @@ impl App {
                 };
                 let max = match ov {
                     // Help stops with its last line at the bottom.
-                    Overlay::Help { .. } => self.help_max.get(),
+                    Overlay::Help { .. } => self.drawn.help_max,
                     _ => u16::MAX,
                 };
                 let s = (i32::from(scroll) + d).clamp(0, i32::from(max)) as u16;

@@ -1,6 +1,6 @@
 //! Events view: the live stream for all instances, follow or paused.
 
-use super::{fit, inert};
+use super::{TableScroll, fit, inert};
 use crate::domain::{Envelope, EventType};
 use crate::tui::app::{App, StreamItem};
 use ratatui::Frame;
@@ -80,7 +80,7 @@ fn status_change(app: &App, e: &Envelope) -> Span<'static> {
     }
 }
 
-pub fn render(frame: &mut Frame, app: &App, area: Rect) {
+pub fn render(frame: &mut Frame, app: &App, scroll: &mut TableScroll, area: Rect) {
     let t = &app.theme;
     let rows_idx = app.stream_rows();
     let mut title = vec![
@@ -131,14 +131,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     }
     let visible = usize::from(inner.height.saturating_sub(1)).max(1);
     let sel = app.stream_selected.min(rows_idx.len() - 1);
-    let mut offset = app.stream_offset.get();
-    if sel < offset {
-        offset = sel;
-    } else if sel >= offset + visible {
-        offset = sel + 1 - visible;
-    }
-    offset = offset.min(rows_idx.len().saturating_sub(visible));
-    app.stream_offset.set(offset);
+    let offset = scroll.follow(sel, visible, rows_idx.len());
     let wide = inner.width > 60;
     let rows = rows_idx
         .iter()
