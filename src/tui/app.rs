@@ -209,7 +209,7 @@ pub use events::{StreamItem, raw_envelope};
 pub use goto::START_CONTEXT;
 use instances::*;
 pub use instances::{Column, Geometry, instance_matches};
-pub use msg::{Command, Msg};
+pub use msg::{Command, Msg, TaskError};
 use overlay::*;
 pub use overlay::{Confirm, LineInput, Overlay, Pending, name_list};
 pub use surface::{Field, Pager, PromptForm, SurfacePane};
@@ -408,10 +408,10 @@ impl App {
                 self.recent_events(r);
                 Vec::new()
             }
-            Msg::Done(r) => {
+            Msg::Done(r) | Msg::Notice(r) => {
                 match r {
                     Ok(t) => self.toast(Level::Ok, t),
-                    Err(t) => self.toast(Level::Error, t),
+                    Err(e) => self.toast(Level::Error, e.to_string()),
                 }
                 Vec::new()
             }
@@ -464,13 +464,6 @@ impl App {
                 self.dirty = true;
                 Vec::new()
             }
-            Msg::Notice(r) => {
-                match r {
-                    Ok(t) => self.toast(Level::Ok, t),
-                    Err(t) => self.toast(Level::Error, t),
-                }
-                Vec::new()
-            }
             Msg::ThemeLoaded(r) => {
                 match r {
                     Ok(t) => {
@@ -483,7 +476,7 @@ impl App {
                         self.theme = t;
                         self.toast(Level::Ok, format!("theme {name}"));
                     }
-                    Err(e) => self.toast(Level::Error, e),
+                    Err(e) => self.toast(Level::Error, e.to_string()),
                 }
                 Vec::new()
             }
@@ -499,7 +492,7 @@ impl App {
                         self.keymap = k;
                         self.toast(Level::Ok, format!("keymap {name}"));
                     }
-                    Err(e) => self.toast(Level::Error, e),
+                    Err(e) => self.toast(Level::Error, e.to_string()),
                 }
                 Vec::new()
             }

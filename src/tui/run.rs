@@ -4,10 +4,10 @@
 
 use super::app::{App, Command, Level, Msg};
 use super::drafts::Drafts;
-use super::keymap::Keymap;
+use super::keymap::{Keymap, KeymapError};
 use super::quit::Ending;
 use super::term::{Adapted, Background, TermCaps};
-use super::theme::Theme;
+use super::theme::{Theme, ThemeError};
 use super::views;
 use crate::domain::spec::unredact;
 use crate::paths::DataDir;
@@ -119,16 +119,15 @@ impl ConsoleOptions {
 
 /// Load a theme by name (the user's file first, then presets), fitted to
 /// the terminal's background.
-pub fn load_theme(name: &str, opts: &ConsoleOptions) -> Result<Theme, String> {
-    let mut theme =
-        Theme::load(name, opts.config_dir.as_deref(), opts.no_color).map_err(|e| e.to_string())?;
+pub fn load_theme(name: &str, opts: &ConsoleOptions) -> Result<Theme, ThemeError> {
+    let mut theme = Theme::load(name, opts.config_dir.as_deref(), opts.no_color)?;
     theme.fit_background(opts.terminal_background);
     Ok(theme)
 }
 
 /// Load a keymap by name, with the user's `keymap.toml` merged over it.
-pub fn load_keymap(name: &str, opts: &ConsoleOptions) -> Result<Keymap, String> {
-    Keymap::load(name, opts.config_dir.as_deref()).map_err(|e| e.to_string())
+pub fn load_keymap(name: &str, opts: &ConsoleOptions) -> Result<Keymap, KeymapError> {
+    Keymap::load(name, opts.config_dir.as_deref())
 }
 
 /// Restores the terminal when dropped (also on early return and unwind).

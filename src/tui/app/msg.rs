@@ -23,11 +23,11 @@ pub enum Msg {
     },
     RecentEvents(Result<Vec<Envelope>, PlatformError>),
     /// A mutation finished: the sentence for the toast.
-    Done(Result<String, String>),
+    Done(Result<String, TaskError>),
     /// A save from the editor finished.
     Saved(Result<Instance, PlatformError>),
-    ThemeLoaded(Result<Theme, String>),
-    KeymapLoaded(Result<Keymap, String>),
+    ThemeLoaded(Result<Theme, crate::tui::theme::ThemeError>),
+    KeymapLoaded(Result<Keymap, crate::tui::keymap::KeymapError>),
     /// Text pasted into the terminal.
     Paste(String),
     /// Drafts found at start.
@@ -39,7 +39,7 @@ pub enum Msg {
     /// A draft file could not be written or removed.
     DraftFailed(String),
     /// Something not counted as in flight finished (a dump): the toast.
-    Notice(Result<String, String>),
+    Notice(Result<String, TaskError>),
     /// An instance's tools, for the Tools tab.
     ToolsLoaded {
         id: Uuid,
@@ -92,6 +92,35 @@ impl Msg {
             _ => false,
         }
     }
+}
+
+/// Why a task the toast reports on failed; one sentence each.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error("no instance selected")]
+    NothingSelected,
+    /// The one instance acted on.
+    #[error("{verb} failed: {first}")]
+    Failed {
+        verb: &'static str,
+        first: PlatformError,
+    },
+    /// Some of several.
+    #[error("{verb}: {failed} of {total} failed; first: {first}")]
+    SomeFailed {
+        verb: &'static str,
+        failed: usize,
+        total: usize,
+        first: PlatformError,
+    },
+    /// A platform call that reports itself (reading the stream).
+    #[error(transparent)]
+    Platform(PlatformError),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// I/O for the runner to perform; results come back as [`Msg`]s.

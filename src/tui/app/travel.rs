@@ -82,7 +82,7 @@ impl App {
         match replay::parse_moment(text, local) {
             Ok(at) => self.ask(Command::OpenMoment(at)),
             Err(e) => {
-                self.toast(Level::Error, e);
+                self.toast(Level::Error, e.to_string());
                 Vec::new()
             }
         }

@@ -2,6 +2,7 @@
 //! back as a [`Msg`].
 
 use super::*;
+use crate::tui::app::TaskError;
 
 /// What commands need to run.
 pub(super) struct Io {
@@ -93,7 +94,7 @@ pub(super) fn perform(cmds: Vec<Command>, io: &Io) {
             } => write_dump(&opts.data_dir, file, bytes, summary, tx),
             Command::ReadStream => {
                 tokio::spawn(async move {
-                    let r = p.read_stream().await.map_err(|e| e.to_string());
+                    let r = p.read_stream().await.map_err(TaskError::Platform);
                     let _ = tx.send(Msg::Notice(r));
                 });
             }
@@ -179,7 +180,7 @@ pub(super) fn perform(cmds: Vec<Command>, io: &Io) {
             | Command::Delete(ids)
                 if ids.is_empty() =>
             {
-                let _ = tx.send(Msg::Done(Err("no instance selected".into())));
+                let _ = tx.send(Msg::Done(Err(TaskError::NothingSelected)));
             }
             Command::Start(ids) => {
                 tokio::spawn(async move {
@@ -338,12 +339,19 @@ fn write_dump(
         let r = std::fs::create_dir_all(&dir)
             .and_then(|_| std::fs::write(&path, bytes))
             .map(|_| format!("wrote {summary} to {}", path.display()))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()));
+            .map_err(|source| TaskError::Write {
+                path: path.display().to_string(),
+                source,
+            });
         let _ = tx.send(Msg::Notice(r));
     });
 }
 
-async fn bulk<F, Fut>(verb: &str, ids: Vec<uuid::Uuid>, call: F) -> Result<String, String>
+async fn bulk<F, Fut>(
+    verb: &'static str,
+    ids: Vec<uuid::Uuid>,
+    call: F,
+) -> Result<String, TaskError>
 where
     F: Fn(uuid::Uuid) -> Fut,
     Fut: futures::Future<Output = crate::platform::Result<(String, String)>>,
@@ -354,11 +362,12 @@ where
     for id in ids {
         match call(id).await {
             Ok(r) => last = r,
-            Err(e) => failed.push(e.to_string()),
+            Err(e) => failed.push(e),
         }
     }
     let done = total - failed.len();
-    match (failed.first(), total) {
+    let n = failed.len();
+    match (failed.into_iter().next(), total) {
         (None, 1) => {
             let (name, message) = last;
             Ok(if !message.is_empty() {
@@ -370,11 +379,13 @@ where
             })
         }
         (None, _) => Ok(format!("{verb}: {} done", plural(done, "instance"))),
-        (Some(first), 1) => Err(format!("{verb} failed: {first}")),
-        (Some(first), _) => Err(format!(
-            "{verb}: {} of {total} failed; first: {first}",
-            failed.len()
-        )),
+        (Some(first), 1) => Err(TaskError::Failed { verb, first }),
+        (Some(first), _) => Err(TaskError::SomeFailed {
+            verb,
+            failed: n,
+            total,
+            first,
+        }),
     }
 }
 
