@@ -16,6 +16,7 @@ pub mod dump;
 pub mod editor;
 pub mod filter;
 pub mod fixtures;
+pub mod input;
 pub mod keymap;
 pub mod merge;
 pub mod quit;

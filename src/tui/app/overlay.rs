@@ -3,13 +3,8 @@
 
 use super::*;
 
-/// One line of text being typed (`:` or `/`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LineInput {
-    pub text: String,
-    /// What tab offered when more than one thing fits.
-    pub candidates: Vec<String>,
-}
+use crate::tui::input::InputOutcome;
+pub use crate::tui::input::LineInput;
 
 /// What a confirmation would do.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,19 +58,6 @@ pub fn name_list(names: &[String]) -> Vec<String> {
         out.push(format!("  and {} more", names.len() - 5));
     }
     out
-}
-
-pub(super) fn plain_key(k: &KeyEvent) -> Option<char> {
-    match k.code {
-        KeyCode::Char(c)
-            if !k
-                .modifiers
-                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
-        {
-            Some(c)
-        }
-        _ => None,
-    }
 }
 
 impl App {
@@ -204,24 +186,14 @@ impl App {
                     self.overlay = Some(Overlay::Command(input));
                     Vec::new()
                 }
-                KeyCode::Esc => Vec::new(),
-                KeyCode::Enter => self.run_line(input.text.trim()),
-                KeyCode::Backspace => {
-                    input.candidates.clear();
-                    if input.text.pop().is_some() {
+                _ => match input.handle_key(&k) {
+                    InputOutcome::Cancel | InputOutcome::Erased(false) => Vec::new(),
+                    InputOutcome::Submit => self.run_line(input.text.trim()),
+                    _ => {
                         self.overlay = Some(Overlay::Command(input));
+                        Vec::new()
                     }
-                    Vec::new()
-                }
-                _ if ctrl_c => Vec::new(),
-                _ => {
-                    if let Some(c) = plain_key(&k) {
-                        input.text.push(c);
-                        input.candidates.clear();
-                    }
-                    self.overlay = Some(Overlay::Command(input));
-                    Vec::new()
-                }
+                },
             },
             Overlay::Filter { mut input, before } => {
                 let events = matches!(self.screen(), Screen::Events);
@@ -238,24 +210,13 @@ impl App {
                         app.set_filter(t);
                     }
                 };
-                match k.code {
-                    KeyCode::Esc => {
+                match input.handle_key(&k) {
+                    InputOutcome::Cancel => {
                         apply(self, &before);
                         return Vec::new();
                     }
-                    KeyCode::Enter => return Vec::new(),
-                    KeyCode::Backspace => {
-                        input.text.pop();
-                    }
-                    _ if ctrl_c => {
-                        apply(self, &before);
-                        return Vec::new();
-                    }
-                    _ => {
-                        if let Some(c) = plain_key(&k) {
-                            input.text.push(c);
-                        }
-                    }
+                    InputOutcome::Submit => return Vec::new(),
+                    _ => {}
                 }
                 apply(self, &input.text);
                 self.overlay = Some(Overlay::Filter { input, before });

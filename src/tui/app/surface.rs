@@ -2,12 +2,13 @@
 //! Prompts tabs: state, keys and answers. Every request is one
 //! [`Command::Mcp`]; its answer comes back as [`Msg::Mcp`].
 
-use super::{App, Command, DetailTab, Level, View, plain_key};
+use super::{App, Command, DetailTab, Level, View};
 use crate::platform::{McpOp, PlatformError};
 use crate::runtime::surface as mcp;
+use crate::tui::input::{InputOutcome, edit_line};
 use crate::tui::keymap::Action;
 use chrono::{DateTime, Utc};
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
@@ -615,21 +616,13 @@ impl App {
             return Vec::new();
         };
         let n = form.fields.len().max(1);
-        match k.code {
-            KeyCode::Down | KeyCode::Tab | KeyCode::Enter => form.focus = (form.focus + 1) % n,
-            KeyCode::Up | KeyCode::BackTab => form.focus = (form.focus + n - 1) % n,
-            KeyCode::Backspace => {
-                if let Some(f) = form.fields.get_mut(form.focus) {
-                    f.value.pop();
-                }
-            }
-            _ => {
-                if let (Some(c), Some(f)) = (plain_key(&k), form.fields.get_mut(form.focus))
-                    && f.value.chars().count() < FIELD_CHARS
-                {
-                    f.value.push(c);
-                }
-            }
+        let Some(f) = form.fields.get_mut(form.focus) else {
+            return Vec::new();
+        };
+        match edit_line(&mut f.value, &k, FIELD_CHARS) {
+            InputOutcome::Next | InputOutcome::Submit => form.focus = (form.focus + 1) % n,
+            InputOutcome::Prev => form.focus = (form.focus + n - 1) % n,
+            _ => {}
         }
         Vec::new()
     }
