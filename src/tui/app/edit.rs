@@ -22,6 +22,20 @@ pub struct EditSession {
     pub theirs_original: Option<serde_json::Value>,
 }
 
+impl EditSession {
+    /// Create the instance the editor holds (a new one, or one deleted
+    /// meanwhile, again).
+    fn create(&mut self, name: String, json_spec: serde_json::Value) -> Vec<Command> {
+        self.saving = true;
+        vec![Command::Create(NewInstance {
+            name,
+            description: None,
+            server_spec_id: None,
+            json_spec,
+        })]
+    }
+}
+
 /// The conflict screen for an edit whose instance was deleted meanwhile.
 pub(super) fn deleted_screen(e: &Editor) -> ConflictScreen {
     let (name, version) = match e.mode() {
@@ -94,15 +108,7 @@ impl App {
                 ConflictOutcome::Recreate => {
                     s.conflict = None;
                     match s.editor.recreate() {
-                        Some((name, json_spec)) => {
-                            s.saving = true;
-                            vec![Command::Create(NewInstance {
-                                name,
-                                description: None,
-                                server_spec_id: None,
-                                json_spec,
-                            })]
-                        }
+                        Some((name, json_spec)) => s.create(name, json_spec),
                         None => {
                             s.editor.set_message(
                                 "fix the problems, then save to create it again",
@@ -192,15 +198,7 @@ impl App {
                 vec![Command::RemoveDraft(key)]
             }
             EditorOutcome::Save(v) => Self::save_commands(s, v),
-            EditorOutcome::Create { name, json_spec } => {
-                s.saving = true;
-                vec![Command::Create(NewInstance {
-                    name,
-                    description: None,
-                    server_spec_id: None,
-                    json_spec,
-                })]
-            }
+            EditorOutcome::Create { name, json_spec } => s.create(name, json_spec),
         }
     }
 
