@@ -1,4 +1,6 @@
-//! All console state and its pure update function.
+//! The console's shared state, and its pure update function that routes
+//! each message to the page it is for (`app/instances`, `app/events`,
+//! `app/detail`, `app/edit`, `app/overlay`, `app/actions`).
 //!
 //! [`App::update`] takes a [`Msg`] (a key, a platform event, a task result,
 //! a tick) and returns the [`Command`]s the runner must perform (platform
