@@ -502,7 +502,7 @@ impl App {
 
     fn tick(&mut self, now: DateTime<Utc>) -> Vec<Command> {
         let mut out = Vec::new();
-        if let Some(Screen::Editor(s)) = self.screens.last_mut()
+        if let Some(s) = self.edit_mut()
             && s.editor.draft_due(std::time::Instant::now())
         {
             out.push(Command::SaveDraft(s.editor.draft()));
@@ -526,7 +526,7 @@ impl App {
             // The Logs tab refreshes once a second while open.
             // A backend without a logs route was asked once, not every second.
             let logs_route = self.backend_has(crate::platform::profile::Route::Logs);
-            if let Some(Screen::Detail(d)) = self.screens.last_mut()
+            if let Some(d) = self.detail_mut()
                 && logs_route
                 && d.tab == DetailTab::Logs
                 && !d.logs.loading

@@ -18,7 +18,7 @@ impl App {
             return cmds;
         }
         let page = self.page();
-        if let Some(Screen::Detail(d)) = self.screens.last_mut()
+        if let Some(d) = self.detail_mut()
             && d.tab == DetailTab::Tools
         {
             let n = match &d.tools.list {
@@ -264,7 +264,7 @@ impl App {
                 Vec::new()
             }
             Action::NextTab | Action::PrevTab => {
-                if let Some(Screen::Detail(d)) = self.screens.last_mut() {
+                if let Some(d) = self.detail_mut() {
                     let n = DetailTab::ALL.len();
                     let step = if action == Action::NextTab { 1 } else { n - 1 };
                     d.tab = DetailTab::ALL[(d.tab.index() + step) % n];
@@ -286,7 +286,7 @@ impl App {
                 Vec::new()
             }
             Action::Follow => {
-                if let Some(Screen::Detail(d)) = self.screens.last_mut() {
+                if let Some(d) = self.detail_mut() {
                     d.tab = DetailTab::Events;
                     d.selected = d.events.len().saturating_sub(1);
                     return Vec::new();

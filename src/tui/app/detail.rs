@@ -289,7 +289,7 @@ impl App {
         match self.keymap.action(View::Editor, &k) {
             Some(Action::Save | Action::CallTool) => return self.call_tool(),
             Some(Action::Back) => {
-                if let Some(Screen::Detail(d)) = self.screens.last_mut() {
+                if let Some(d) = self.detail_mut() {
                     d.tools.args = None;
                 }
                 return Vec::new();
@@ -300,7 +300,7 @@ impl App {
             }
             _ => {}
         }
-        if let Some(Screen::Detail(d)) = self.screens.last_mut()
+        if let Some(d) = self.detail_mut()
             && let Some(ta) = d.tools.args.as_mut()
         {
             ta.input(k);
@@ -310,7 +310,7 @@ impl App {
 
     /// Open the argument editor for the selected tool.
     pub(super) fn open_tool_args(&mut self) {
-        if let Some(Screen::Detail(d)) = self.screens.last_mut()
+        if let Some(d) = self.detail_mut()
             && d.tab == DetailTab::Tools
             && d.tools.args.is_none()
             && let Some(t) = d.tools.selected_tool()
@@ -325,7 +325,7 @@ impl App {
     /// Check the arguments and call the selected tool (as a task).
     pub(super) fn call_tool(&mut self) -> Vec<Command> {
         let read_only = self.read_only();
-        let Some(Screen::Detail(d)) = self.screens.last_mut() else {
+        let Some(d) = self.detail_mut() else {
             return Vec::new();
         };
         if d.tab != DetailTab::Tools || d.tools.calling {
@@ -382,7 +382,7 @@ impl App {
         tool: String,
         args: serde_json::Value,
     ) -> Vec<Command> {
-        let Some(Screen::Detail(d)) = self.screens.last_mut() else {
+        let Some(d) = self.detail_mut() else {
             return Vec::new();
         };
         if d.id != id || d.tools.calling {
@@ -398,7 +398,7 @@ impl App {
     /// Search the Tools tab's result for `text` (as typed): scroll to the
     /// first line holding it.
     pub(super) fn search_tool_result(&mut self, text: &str) {
-        if let Some(Screen::Detail(d)) = self.screens.last_mut() {
+        if let Some(d) = self.detail_mut() {
             d.tools.search = (!text.is_empty()).then(|| text.to_string());
             d.tools.find_from(0);
         }

@@ -46,6 +46,15 @@ pub(super) fn deleted_screen(e: &Editor) -> ConflictScreen {
 }
 
 impl App {
+    /// The edit session, when the editor is the page on top (keys and a
+    /// save's results act on it).
+    pub(super) fn edit_mut(&mut self) -> Option<&mut EditSession> {
+        match self.screens.last_mut() {
+            Some(Screen::Editor(s)) => Some(s),
+            _ => None,
+        }
+    }
+
     pub(super) fn open_editor(&mut self, mut editor: Editor) {
         editor.set_keys(&self.keymap);
         editor.apply_theme(&self.theme);
@@ -95,6 +104,7 @@ impl App {
     }
 
     pub(super) fn editor_key(&mut self, k: KeyEvent) -> Vec<Command> {
+        // The screens alone are borrowed: the keymap is read meanwhile.
         let Some(Screen::Editor(s)) = self.screens.last_mut() else {
             return Vec::new();
         };
@@ -203,7 +213,7 @@ impl App {
     }
 
     pub(super) fn saved(&mut self, r: Result<Instance, PlatformError>) -> Vec<Command> {
-        let Some(Screen::Editor(s)) = self.screens.last_mut() else {
+        let Some(s) = self.edit_mut() else {
             match r {
                 Ok(i) => self.toast(Level::Ok, format!("saved {}", i.name)),
                 Err(e) => self.toast(Level::Error, e.to_string()),
@@ -265,7 +275,7 @@ impl App {
                     Some(i.updated_at),
                     &redact_plain_secrets(&original),
                 ));
-                if let Some(Screen::Editor(s)) = self.screens.last_mut() {
+                if let Some(s) = self.edit_mut() {
                     s.base_fields = Some(fields);
                     s.original = Some(original);
                 }
@@ -277,7 +287,7 @@ impl App {
     /// Their copy arrived, after a save met a conflict: the conflict screen.
     pub(super) fn theirs(&mut self, r: Result<Instance, PlatformError>) {
         self.dirty = true;
-        if let Some(Screen::Editor(s)) = self.screens.last_mut() {
+        if let Some(s) = self.edit_mut() {
             match r {
                 Ok(i) => {
                     let (base, base_at) = match s.editor.mode() {

@@ -261,7 +261,7 @@ impl App {
         if self.overlay.is_some() {
             return Vec::new();
         }
-        if let Some(Screen::Editor(s)) = self.screens.last_mut() {
+        if let Some(s) = self.edit_mut() {
             if s.conflict.is_none() {
                 s.editor.handle_mouse(m);
                 self.dirty = true;
