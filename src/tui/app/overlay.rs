@@ -30,6 +30,39 @@ pub struct Confirm {
     pub yes_focused: bool,
 }
 
+/// What a key did to a confirmation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfirmOutcome {
+    /// Still asking.
+    None,
+    /// Yes: do what is pending.
+    Yes(Pending),
+    /// No (or interrupted): nothing is done.
+    No,
+}
+
+impl Confirm {
+    /// A key, by the `[confirm]` keys; `interrupt` (ctrl-c) answers no.
+    pub fn handle_key(&mut self, keymap: &Keymap, k: &KeyEvent, interrupt: bool) -> ConfirmOutcome {
+        let answer = match keymap.action(View::Confirm, k) {
+            _ if interrupt => Some(false),
+            Some(Action::Yes) => Some(true),
+            Some(Action::Back) => Some(false),
+            Some(Action::Choose) => Some(self.yes_focused),
+            Some(Action::Switch) => {
+                self.yes_focused = !self.yes_focused;
+                None
+            }
+            _ => None,
+        };
+        match answer {
+            None => ConfirmOutcome::None,
+            Some(true) => ConfirmOutcome::Yes(self.pending.clone()),
+            Some(false) => ConfirmOutcome::No,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Overlay {
     Help {
@@ -139,24 +172,13 @@ impl App {
                 }
             },
             Overlay::Confirm(mut c) => {
-                let answer = match self.keymap.action(View::Confirm, &k) {
-                    _ if ctrl_c => Some(false),
-                    Some(Action::Yes) => Some(true),
-                    Some(Action::Back) => Some(false),
-                    Some(Action::Choose) => Some(c.yes_focused),
-                    Some(Action::Switch) => {
-                        c.yes_focused = !c.yes_focused;
-                        None
-                    }
-                    _ => None,
-                };
-                match answer {
-                    None => {
+                match c.handle_key(&self.keymap, &k, ctrl_c) {
+                    ConfirmOutcome::None => {
                         self.overlay = Some(Overlay::Confirm(c));
                         Vec::new()
                     }
-                    Some(false) => Vec::new(),
-                    Some(true) => match c.pending {
+                    ConfirmOutcome::No => Vec::new(),
+                    ConfirmOutcome::Yes(pending) => match pending {
                         // No marks, no bulk: the one call, as confirmed.
                         Pending::CallTool { id, tool, args } => self.send_tool_call(id, tool, args),
                         Pending::Delete(ids) => {
@@ -223,5 +245,59 @@ impl App {
                 Vec::new()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stop_one() -> Confirm {
+        Confirm {
+            title: "stop filesystem?".into(),
+            lines: name_list(&["filesystem".into()]),
+            pending: Pending::Stop(vec![Uuid::nil()]),
+            yes_focused: false,
+        }
+    }
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn a_confirmation_answers_by_the_confirm_keys_and_enter_takes_the_focused_button() {
+        let keys = Keymap::preset("default").expect("the default keymap");
+        let mut c = stop_one();
+        assert_eq!(
+            c.handle_key(&keys, &key(KeyCode::Enter), false),
+            ConfirmOutcome::No
+        );
+        assert_eq!(
+            c.handle_key(&keys, &key(KeyCode::Tab), false),
+            ConfirmOutcome::None
+        );
+        assert!(c.yes_focused);
+        assert_eq!(
+            c.handle_key(&keys, &key(KeyCode::Enter), false),
+            ConfirmOutcome::Yes(Pending::Stop(vec![Uuid::nil()]))
+        );
+        assert_eq!(
+            c.handle_key(&keys, &key(KeyCode::Char('y')), true),
+            ConfirmOutcome::No,
+            "an interrupt answers no"
+        );
+        assert_eq!(
+            c.handle_key(&keys, &key(KeyCode::Char('x')), false),
+            ConfirmOutcome::None
+        );
+    }
+
+    #[test]
+    fn a_long_list_of_names_is_cut_after_five() {
+        let names: Vec<String> = (0..7).map(|i| format!("n{i}")).collect();
+        let l = name_list(&names);
+        assert_eq!(l.len(), 6);
+        assert_eq!(l[5], "  and 2 more");
     }
 }
