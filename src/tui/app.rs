@@ -155,6 +155,8 @@ pub struct App {
     /// shows the stored last healthy time).
     pub probes_off: Option<String>,
     probing: bool,
+    /// Tasks whose results are waited for (the spinner turns meanwhile):
+    /// counted in [`App::update`] only.
     pub in_flight: usize,
     pub spinner: usize,
     pub dirty: bool,
