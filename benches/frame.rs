@@ -141,7 +141,7 @@ fn row2(sizes: &[usize]) {
         // is rebuilt: the status may move the row under a sort).
         let mut s = Samples::default();
         for i in 0..iters {
-            let id = a.rows[a.offset.get() + (i % 20)];
+            let id = a.rows[a.drawn.instances.offset + (i % 20)];
             let inst = a.projection.get(&id).cloned().expect("row");
             let next = if inst.status == Status::Running {
                 Status::Unhealthy

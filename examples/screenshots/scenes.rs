@@ -151,7 +151,7 @@ pub fn write_all(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let light = Theme::preset("light").map_err(|e| e.to_string())?;
     let mut a = fixtures::app(light, keymap);
     a.prepare();
-    let buf = render_to_buffer(W, H, |f| views::render(f, &a))?;
+    let buf = render_to_buffer(W, H, |f| views::render(f, &mut a))?;
     files.push(write(
         dir,
         "instances-light",

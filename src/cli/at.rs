@@ -12,7 +12,7 @@ type Outcome = Result<(), Failure>;
 
 /// A moment as the user wrote it; a bad one is a usage error (exit 2).
 fn moment(text: &str) -> Result<DateTime<Utc>, Failure> {
-    replay::parse_moment(text, Local::now()).map_err(|e| Failure::new(exit::USAGE, e))
+    replay::parse_moment(text, Local::now()).map_err(|e| Failure::new(exit::USAGE, e.to_string()))
 }
 
 /// A platform without an event history is said so, in one sentence.

@@ -515,29 +515,6 @@ fn confirm(question: &str) -> Outcome {
     }
 }
 
-/// Put stored values back where the document says `<redacted>` (what `get`
-/// prints for plain secrets), so get → edit → apply keeps them.
-fn restore_redacted(new: &mut Value, old: &Value) {
-    match (new, old) {
-        (Value::Object(n), Value::Object(o)) => {
-            for (k, v) in n.iter_mut() {
-                if let Some(ov) = o.get(k) {
-                    restore_redacted(v, ov);
-                }
-            }
-        }
-        (Value::Array(n), Value::Array(o)) => {
-            for (v, ov) in n.iter_mut().zip(o) {
-                restore_redacted(v, ov);
-            }
-        }
-        (n @ Value::String(_), Value::String(o)) if n.as_str() == Some("<redacted>") => {
-            *n = Value::String(o.clone());
-        }
-        _ => {}
-    }
-}
-
 async fn apply(p: &dyn Platform, file: &str, expect_version: Option<u64>, fmt: Output) -> Outcome {
     let text = read_source(file, "instance document")?;
     let raw = parse_json(&text, file, "instance document")?;
@@ -546,7 +523,10 @@ async fn apply(p: &dyn Platform, file: &str, expect_version: Option<u64>, fmt: O
     })?;
     match apply_target(p, &doc).await? {
         Some(cur) => {
-            restore_redacted(&mut doc.json_spec, &Value::Object(cur.json_spec.clone()));
+            crate::domain::spec::unredact(
+                &mut doc.json_spec,
+                &Value::Object(cur.json_spec.clone()),
+            );
             let profile = p.profile().await;
             if expect_version.is_some() && !profile.versions && cur.version == 0 {
                 return Err(Failure::new(

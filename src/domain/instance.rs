@@ -55,6 +55,12 @@ impl Instance {
     pub fn id_string(&self) -> String {
         self.id.to_string()
     }
+
+    /// What a change to this copy expects of the stored one: see
+    /// [`Precondition::for_copy`].
+    pub fn precondition(&self) -> Precondition {
+        Precondition::for_copy(self.version, Some(self.updated_at))
+    }
 }
 
 /// Check an instance name: 1-63 chars, lowercase letters, digits and `-`,
@@ -241,6 +247,18 @@ pub enum Precondition {
     Version(u64),
     /// AgentArea's API has no version: compare `updated_at`.
     UpdatedAt(DateTime<Utc>),
+}
+
+impl Precondition {
+    /// The precondition for a copy read at `version` and `updated_at`: its
+    /// version, or its `updated_at` where the platform keeps no versions (a
+    /// real AgentArea reads as version 0).
+    pub fn for_copy(version: u64, updated_at: Option<DateTime<Utc>>) -> Precondition {
+        match (version, updated_at) {
+            (0, Some(at)) => Precondition::UpdatedAt(at),
+            _ => Precondition::Version(version),
+        }
+    }
 }
 
 /// The document `aacon instances apply -f` takes.

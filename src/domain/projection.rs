@@ -132,6 +132,16 @@ impl Projection {
         self.instances.get(id)
     }
 
+    /// The name of an event's instance: carried by the event, else the
+    /// name of the instance it is about, when known.
+    pub fn name_of<'a>(&'a self, e: &'a Envelope) -> Option<&'a str> {
+        e.instance_name().or_else(|| {
+            e.instance_id()
+                .and_then(|id| self.get(&id))
+                .map(|i| i.name.as_str())
+        })
+    }
+
     pub fn len(&self) -> usize {
         self.instances.len()
     }

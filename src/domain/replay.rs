@@ -40,7 +40,10 @@ pub const TIME_FORMS: &str =
 /// zone: `03:12` or `03:12:30` (the latest such local time: today's, or
 /// yesterday's while today's is still ahead), `-10m` / `-90s` / `-2h` /
 /// `-7d`, or an RFC 3339 time. A moment after `now` is refused.
-pub fn parse_moment<Tz: TimeZone>(text: &str, now: DateTime<Tz>) -> Result<DateTime<Utc>, String>
+pub fn parse_moment<Tz: TimeZone>(
+    text: &str,
+    now: DateTime<Tz>,
+) -> Result<DateTime<Utc>, MomentError>
 where
     Tz::Offset: std::fmt::Display,
 {
@@ -56,12 +59,12 @@ where
         let local = tz
             .from_local_datetime(&today)
             .earliest()
-            .ok_or_else(|| format!("{t} does not exist today in local time (a clock change skips it); give an RFC 3339 time instead"))?;
+            .ok_or_else(|| MomentError::SkippedToday(t.to_string()))?;
         let local = if local > now {
             let yesterday = today - Duration::days(1);
             tz.from_local_datetime(&yesterday)
                 .earliest()
-                .ok_or_else(|| format!("{t} did not exist yesterday in local time (a clock change skipped it); give an RFC 3339 time instead"))?
+                .ok_or_else(|| MomentError::SkippedYesterday(t.to_string()))?
         } else {
             local
         };
@@ -70,26 +73,43 @@ where
         return Err(not_a_time(t, &now));
     };
     if at > now_utc {
-        return Err(format!(
-            "{t} is in the future ({}); give a moment that has passed",
-            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        ));
+        return Err(MomentError::Future {
+            text: t.to_string(),
+            at: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        });
     }
     Ok(at)
 }
 
-fn not_a_time<Tz: TimeZone>(t: &str, now: &DateTime<Tz>) -> String
+/// Why a written moment cannot be shown; one sentence each.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MomentError {
+    #[error("'{text}' is not a time; write {TIME_FORMS} (local time here is UTC{offset})")]
+    NotATime { text: String, offset: String },
+    #[error(
+        "{0} does not exist today in local time (a clock change skips it); give an RFC 3339 time instead"
+    )]
+    SkippedToday(String),
+    #[error(
+        "{0} did not exist yesterday in local time (a clock change skipped it); give an RFC 3339 time instead"
+    )]
+    SkippedYesterday(String),
+    #[error("{text} is in the future ({at}); give a moment that has passed")]
+    Future { text: String, at: String },
+}
+
+fn not_a_time<Tz: TimeZone>(t: &str, now: &DateTime<Tz>) -> MomentError
 where
     Tz::Offset: std::fmt::Display,
 {
-    format!(
-        "'{}' is not a time; write {TIME_FORMS} (local time here is UTC{})",
-        t.chars()
+    MomentError::NotATime {
+        text: t
+            .chars()
             .take(60)
             .map(super::text::shown_char)
             .collect::<String>(),
-        now.offset()
-    )
+        offset: now.offset().to_string(),
+    }
 }
 
 fn relative(rel: &str) -> Option<Duration> {
@@ -156,12 +176,14 @@ mod tests {
     #[test]
     fn bad_times_get_one_sentence() {
         for bad in ["yesterday", "-10x", "25:00", "-m", "", "-99999999999999d"] {
-            let e = parse_moment(bad, now()).unwrap_err();
+            let e = parse_moment(bad, now()).unwrap_err().to_string();
             assert!(e.contains("is not a time"), "{bad}: {e}");
             assert!(e.contains("UTC+01:00"), "{e}");
             assert!(!e.contains('\n'));
         }
-        let e = parse_moment("2027-01-01T00:00:00Z", now()).unwrap_err();
+        let e = parse_moment("2027-01-01T00:00:00Z", now())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("in the future"), "{e}");
     }
 }

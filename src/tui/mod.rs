@@ -3,9 +3,11 @@
 //! State and I/O are apart: [`app::App`] holds everything on screen and
 //! turns messages (keys, platform events, task results, ticks) into
 //! [`app::Command`]s; [`mod@run`] owns the terminal, the `select!` loop and the
-//! tasks that perform commands; [`views`] draw `&App` (so tests render
-//! hand-built state, see [`fixtures`]). The kit's components ([`editor`],
-//! [`conflict`], [`templates`], [`drafts`]) are driven from `App`.
+//! tasks that perform commands; [`views`] draw from `&App` and keep only
+//! what they drew in `App::drawn` (so tests render hand-built state, see
+//! [`fixtures`]). The pages (`app/instances`, `app/events`, `app/detail`,
+//! `app/edit`, the overlays) and the kit's components ([`editor`],
+//! [`conflict`], [`templates`], [`drafts`], [`input`]) are driven from `App`.
 
 pub mod app;
 pub mod clipboard;
@@ -17,6 +19,7 @@ pub mod editor;
 pub mod filter;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
+pub mod input;
 pub mod keymap;
 pub mod merge;
 pub mod palette;

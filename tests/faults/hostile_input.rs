@@ -79,7 +79,7 @@ fn ansi_escapes_in_names_specs_and_payloads_render_inert() {
     }));
     app.prepare();
     let mut t = Terminal::new(TestBackend::new(160, 50)).expect("test backend");
-    t.draw(|f| views::render(f, &app)).expect("draw");
+    t.draw(|f| views::render(f, &mut app)).expect("draw");
     let buf = t.backend().buffer().clone();
     let mut screen = String::new();
     for cell in buf.content() {
@@ -281,7 +281,7 @@ fn a_huge_tool_result_shows_a_bounded_marked_text_in_the_tools_tab() {
         });
         app.prepare();
         let mut t = Terminal::new(TestBackend::new(120, 32)).unwrap();
-        t.draw(|f| views::render(f, &app)).unwrap();
+        t.draw(|f| views::render(f, &mut app)).unwrap();
         let screen: String = t
             .backend()
             .buffer()

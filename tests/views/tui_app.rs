@@ -168,7 +168,7 @@ fn hundred_thousand_rows_stay_fast() {
     let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
     let t = Instant::now();
     for _ in 0..10 {
-        term.draw(|f| views::render(f, &a)).unwrap();
+        term.draw(|f| views::render(f, &mut a)).unwrap();
     }
     let frame = t.elapsed() / 10;
     eprintln!("100k rows: frame {frame:?}, sort {sort_time:?}");
@@ -412,7 +412,7 @@ fn esc_with_unsaved_changes_asks_first() {
 
 #[test]
 fn plain_secrets_are_restored_on_save() {
-    use aacon::tui::run::restore_redacted;
+    use aacon::domain::spec::unredact as restore_redacted;
     let old = json!({"headers": {"Authorization": "Bearer real"}, "args": ["a"]});
     let mut new =
         json!({"headers": {"Authorization": "<redacted>"}, "args": ["a", "b"], "x": "<redacted>"});
@@ -442,7 +442,6 @@ fn events_that_arrive_during_a_reload_survive_it() {
 fn copy_and_dump() {
     let mut a = app();
     assert_eq!(a.update(key('c')), vec![Command::Copy("everything".into())]);
-    a.size.set((100, 30));
     // The instances view: every row in view order, as CSV.
     match a.update(ctrl('o')).as_slice() {
         [
@@ -526,7 +525,7 @@ fn mouse_clicks_select_rows_sort_by_header_and_the_wheel_scrolls() {
     use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
     let mut a = app();
     let mut term = Terminal::new(TestBackend::new(120, 30)).unwrap();
-    term.draw(|f| views::render(f, &a)).unwrap();
+    term.draw(|f| views::render(f, &mut a)).unwrap();
     let click = |col: u16, row: u16| {
         Msg::Mouse(MouseEvent {
             kind: MouseEventKind::Down(MouseButton::Left),
@@ -556,7 +555,7 @@ fn mouse_clicks_select_rows_sort_by_header_and_the_wheel_scrolls() {
     );
     a.action(Action::Back);
     // Click the RESTARTS header: sorted by it; again: reversed.
-    term.draw(|f| views::render(f, &a)).unwrap();
+    term.draw(|f| views::render(f, &mut a)).unwrap();
     let (x, y) = find("RESTARTS");
     a.update(click(x + 1, y));
     assert_eq!(a.sort, Column::Restarts);

@@ -76,7 +76,7 @@ fn help_stops_at_its_end() {
     let Some(Overlay::Help { scroll }) = a.overlay else {
         panic!("help closed")
     };
-    assert_eq!(scroll, a.help_max.get(), "scrolled past the end");
+    assert_eq!(scroll, a.drawn.help_max, "scrolled past the end");
     // The last line of help sits on the last row inside the border.
     let lines: Vec<&str> = s.lines().collect();
     assert!(lines[21].contains("status:running,error"), "{s}");

@@ -140,7 +140,6 @@ impl App {
             Level::Ok,
             format!("switched to context {}", crate::domain::text::shown(&name)),
         );
-        self.in_flight += 1;
         self.reloading = true;
         vec![Command::Reload, Command::LoadRecentEvents]
     }

@@ -2,12 +2,13 @@
 //! Prompts tabs: state, keys and answers. Every request is one
 //! [`Command::Mcp`]; its answer comes back as [`Msg::Mcp`].
 
-use super::{App, Command, DetailState, DetailTab, Level, Screen, View, plain_key};
+use super::{App, Command, DetailTab, Level, View};
 use crate::platform::content as mcp;
 use crate::platform::{McpOp, PlatformError};
+use crate::tui::input::{InputOutcome, edit_line};
 use crate::tui::keymap::Action;
 use chrono::{DateTime, Utc};
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
@@ -205,7 +206,7 @@ impl SurfacePane {
 
 /// Whether the answer to `op` ends something the user is waiting for
 /// (counted in flight for the spinner).
-fn waited_for(op: &McpOp) -> bool {
+pub(super) fn waited_for(op: &McpOp) -> bool {
     matches!(
         op,
         McpOp::Ping | McpOp::Read { .. } | McpOp::GetPrompt { .. }
@@ -270,13 +271,6 @@ fn blob_file(instance: &str, uri: &str, mime: &str, now: DateTime<Utc>) -> Strin
 }
 
 impl App {
-    fn detail_mut(&mut self) -> Option<&mut DetailState> {
-        match self.screens.last_mut() {
-            Some(Screen::Detail(d)) => Some(d),
-            _ => None,
-        }
-    }
-
     /// Whether the instance runs (so its server can be asked without
     /// starting a process just for that), else its status.
     fn server_status(&self, id: Uuid) -> Result<(), crate::domain::Status> {
@@ -414,7 +408,6 @@ impl App {
                         op: McpOp::Identity,
                     });
                 }
-                self.in_flight += 1;
                 return Some(cmds);
             }
             (DetailTab::Resources | DetailTab::Prompts, _) => {}
@@ -506,7 +499,6 @@ impl App {
             return Vec::new();
         };
         s.reading = Some(uri.clone());
-        self.in_flight += 1;
         vec![Command::Mcp {
             id,
             op: McpOp::Read { uri },
@@ -593,7 +585,6 @@ impl App {
         let name = form.prompt.clone();
         s.form = None;
         s.getting = true;
-        self.in_flight += 1;
         vec![Command::Mcp {
             id,
             op: McpOp::GetPrompt {
@@ -625,21 +616,13 @@ impl App {
             return Vec::new();
         };
         let n = form.fields.len().max(1);
-        match k.code {
-            KeyCode::Down | KeyCode::Tab | KeyCode::Enter => form.focus = (form.focus + 1) % n,
-            KeyCode::Up | KeyCode::BackTab => form.focus = (form.focus + n - 1) % n,
-            KeyCode::Backspace => {
-                if let Some(f) = form.fields.get_mut(form.focus) {
-                    f.value.pop();
-                }
-            }
-            _ => {
-                if let (Some(c), Some(f)) = (plain_key(&k), form.fields.get_mut(form.focus))
-                    && f.value.chars().count() < FIELD_CHARS
-                {
-                    f.value.push(c);
-                }
-            }
+        let Some(f) = form.fields.get_mut(form.focus) else {
+            return Vec::new();
+        };
+        match edit_line(&mut f.value, &k, FIELD_CHARS) {
+            InputOutcome::Next | InputOutcome::Submit => form.focus = (form.focus + 1) % n,
+            InputOutcome::Prev => form.focus = (form.focus + n - 1) % n,
+            _ => {}
         }
         Vec::new()
     }
@@ -680,12 +663,9 @@ impl App {
         op: McpOp,
         result: Result<Value, PlatformError>,
     ) -> Vec<Command> {
-        if waited_for(&op) {
-            self.in_flight = self.in_flight.saturating_sub(1);
-        }
         self.dirty = true;
         let now = self.now;
-        let Some(d) = self.detail_mut().filter(|d| d.id == id) else {
+        let Some(d) = self.details_of(id).last() else {
             return Vec::new();
         };
         let s = &mut d.surface;

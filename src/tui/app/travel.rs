@@ -82,7 +82,7 @@ impl App {
         match replay::parse_moment(text, local) {
             Ok(at) => self.ask(Command::OpenMoment(at)),
             Err(e) => {
-                self.toast(Level::Error, e);
+                self.toast(Level::Error, e.to_string());
                 Vec::new()
             }
         }
@@ -130,7 +130,6 @@ impl App {
             }
             t.busy = true;
         }
-        self.in_flight += 1;
         vec![cmd]
     }
 
@@ -140,7 +139,6 @@ impl App {
         ask: Ask,
         result: Result<Option<Moment>, PlatformError>,
     ) -> Vec<Command> {
-        self.in_flight = self.in_flight.saturating_sub(1);
         if let Some(t) = self.travel.as_mut() {
             t.busy = false;
         }

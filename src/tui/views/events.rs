@@ -1,6 +1,6 @@
 //! Events view: the live stream for all instances, follow or paused.
 
-use super::{fit, inert};
+use super::{TableScroll, fit, inert};
 use crate::domain::{Envelope, EventType};
 use crate::tui::app::{App, StreamItem};
 use ratatui::Frame;
@@ -36,11 +36,7 @@ pub fn event_row<'a>(app: &App, e: &Envelope, with_instance: bool, width: u16) -
 /// The name of an event's instance: carried by the event, else known to
 /// the console's state.
 pub fn instance_name(app: &App, e: &Envelope) -> Option<String> {
-    e.instance_name().map(str::to_string).or_else(|| {
-        e.instance_id()
-            .and_then(|id| app.projection.get(&id))
-            .map(|i| i.name.clone())
-    })
+    app.projection.name_of(e).map(str::to_string)
 }
 
 /// What an event changed, in a few words ("● starting → ● running",
@@ -84,7 +80,7 @@ fn status_change(app: &App, e: &Envelope) -> Span<'static> {
     }
 }
 
-pub fn render(frame: &mut Frame, app: &App, area: Rect) {
+pub fn render(frame: &mut Frame, app: &App, scroll: &mut TableScroll, area: Rect) {
     let t = &app.theme;
     let rows_idx = app.stream_rows();
     let mut title = vec![
@@ -135,14 +131,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     }
     let visible = usize::from(inner.height.saturating_sub(1)).max(1);
     let sel = app.stream_selected.min(rows_idx.len() - 1);
-    let mut offset = app.stream_offset.get();
-    if sel < offset {
-        offset = sel;
-    } else if sel >= offset + visible {
-        offset = sel + 1 - visible;
-    }
-    offset = offset.min(rows_idx.len().saturating_sub(visible));
-    app.stream_offset.set(offset);
+    let offset = scroll.follow(sel, visible, rows_idx.len());
     let wide = inner.width > 60;
     let rows = rows_idx
         .iter()

@@ -72,7 +72,7 @@ fn editing_keys(lines: &mut Vec<Line<'static>>, app: &App) {
     }
 }
 
-pub fn render(frame: &mut Frame, app: &App, scroll: u16, area: Rect) {
+pub fn render(frame: &mut Frame, app: &App, scroll: u16, area: Rect) -> u16 {
     let t = &app.theme;
     let rect = area;
     frame.render_widget(Clear, rect);
@@ -148,7 +148,6 @@ pub fn render(frame: &mut Frame, app: &App, scroll: u16, area: Rect) {
     let max = u16::try_from(lines.len())
         .unwrap_or(u16::MAX)
         .saturating_sub(visible);
-    app.help_max.set(max);
     let scroll = scroll.min(max);
     frame.render_widget(
         Paragraph::new(lines).scroll((scroll, 0)).block(
@@ -162,4 +161,5 @@ pub fn render(frame: &mut Frame, app: &App, scroll: u16, area: Rect) {
         ),
         rect,
     );
+    max
 }

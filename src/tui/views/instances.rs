@@ -3,7 +3,7 @@
 use super::{age, fit, inert};
 use crate::domain::Instance;
 use crate::domain::probe::shown_status;
-use crate::tui::app::{App, Column, Geometry};
+use crate::tui::app::{App, Column, Drawn, Geometry};
 use crate::tui::keymap::{Action, View};
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Flex, Layout, Rect};
@@ -82,7 +82,7 @@ fn cell_text(app: &App, i: &Instance, c: Column) -> String {
     }
 }
 
-pub fn render(frame: &mut Frame, app: &App, area: Rect) {
+pub fn render(frame: &mut Frame, app: &App, drawn: &mut Drawn, area: Rect) {
     let t = &app.theme;
     let mut title = vec![Span::styled(
         format!(" instances ({}", app.rows.len()),
@@ -116,7 +116,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(block, area);
 
     if app.rows.is_empty() {
-        app.geometry.set(Geometry::default());
+        drawn.geometry = Geometry::default();
         let msg = if !app.loaded {
             "loading instances…".to_string()
         } else if app.projection.is_empty() {
@@ -166,14 +166,9 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let cols = visible_columns(inner.width.saturating_sub(2));
     let visible = usize::from(inner.height.saturating_sub(1)).max(1);
     // Keep the selection in view.
-    let mut offset = app.offset.get();
-    if app.selected < offset {
-        offset = app.selected;
-    } else if app.selected >= offset + visible {
-        offset = app.selected + 1 - visible;
-    }
-    offset = offset.min(app.rows.len().saturating_sub(visible));
-    app.offset.set(offset);
+    let offset = drawn
+        .instances
+        .follow(app.selected, visible, app.rows.len());
     let widths: Vec<Constraint> = cols
         .iter()
         .map(|c| {
@@ -193,7 +188,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     for (slot, (c, r)) in columns.iter_mut().zip(cols.iter().zip(cells.iter())) {
         *slot = Some((r.x, r.x + r.width, *c));
     }
-    app.geometry.set(Geometry {
+    drawn.geometry = Geometry {
         rows: Rect::new(
             inner.x,
             inner.y + 1,
@@ -203,7 +198,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         first: offset,
         header_y: inner.y,
         columns,
-    });
+    };
 
     let header = Row::new(cols.iter().map(|c| {
         let mut s = c.title().to_string();

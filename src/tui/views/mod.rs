@@ -13,7 +13,7 @@ pub mod surface;
 pub mod toast;
 pub mod travel;
 
-use super::app::{App, Overlay, Screen};
+use super::app::{App, Drawn, Overlay, Screen};
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -24,9 +24,38 @@ pub const MIN_WIDTH: u16 = 40;
 pub const MIN_HEIGHT: u16 = 12;
 
 /// Draw the whole screen.
-pub fn render(frame: &mut Frame, app: &App) {
+pub fn render(frame: &mut Frame, app: &mut App) {
+    // The views read the state and write only what they drew.
+    let mut drawn = std::mem::take(&mut app.drawn);
+    draw(frame, app, &mut drawn);
+    app.drawn = drawn;
+}
+
+/// The first row a table shows: it keeps the selected row in view and
+/// never scrolls into blank space. The view's own state (what
+/// [`ratatui::widgets::TableState`] keeps for a table it draws whole; these
+/// tables draw only the rows in view).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TableScroll {
+    pub offset: usize,
+}
+
+impl TableScroll {
+    /// Scroll so that row `selected` of `len` is among the `visible`
+    /// rows; the first row shown.
+    pub fn follow(&mut self, selected: usize, visible: usize, len: usize) -> usize {
+        if selected < self.offset {
+            self.offset = selected;
+        } else if selected >= self.offset + visible {
+            self.offset = selected + 1 - visible;
+        }
+        self.offset = self.offset.min(len.saturating_sub(visible));
+        self.offset
+    }
+}
+
+fn draw(frame: &mut Frame, app: &App, drawn: &mut Drawn) {
     let area = frame.area();
-    app.size.set((area.width, area.height));
     frame.render_widget(Block::default().style(app.theme.base), area);
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(frame, app, area);
@@ -41,9 +70,9 @@ pub fn render(frame: &mut Frame, app: &App) {
     header::render(frame, app, head);
     let body = travel::banner(frame, app, body);
     match app.screen() {
-        Screen::Instances => instances::render(frame, app, body),
+        Screen::Instances => instances::render(frame, app, drawn, body),
         Screen::Detail(d) => detail::render(frame, app, d, body),
-        Screen::Events => events::render(frame, app, body),
+        Screen::Events => events::render(frame, app, &mut drawn.events, body),
         Screen::Picker(p) => p.render(frame, body, &app.theme, &app.keymap),
         Screen::Editor(s) => {
             s.editor.render(frame, body, &app.theme);
@@ -54,7 +83,9 @@ pub fn render(frame: &mut Frame, app: &App) {
     }
     command::render(frame, app, foot);
     match &app.overlay {
-        Some(Overlay::Help { scroll }) => help::render(frame, app, *scroll, body),
+        Some(Overlay::Help { scroll }) => {
+            drawn.help_max = help::render(frame, app, *scroll, body);
+        }
         Some(Overlay::Confirm(c)) => confirm::render(frame, app, c, body),
         Some(Overlay::Raw {
             title,
@@ -175,5 +206,21 @@ mod tests {
         assert_eq!(plural(1, "instance"), "1 instance");
         assert_eq!(plural(2, "instance"), "2 instances");
         assert_eq!(plural(1, "event"), "1 event");
+    }
+}
+
+#[cfg(test)]
+mod scroll_tests {
+    use super::TableScroll;
+
+    #[test]
+    fn a_table_scrolls_just_enough_to_show_the_selected_row() {
+        let mut s = TableScroll::default();
+        assert_eq!(s.follow(3, 10, 100), 0, "in view: no scroll");
+        assert_eq!(s.follow(15, 10, 100), 6, "below: the row is the last shown");
+        assert_eq!(s.follow(8, 10, 100), 6, "still in view: stays");
+        assert_eq!(s.follow(2, 10, 100), 2, "above: the row is the first shown");
+        s.offset = 50;
+        assert_eq!(s.follow(4, 10, 5), 0, "never into blank space");
     }
 }

@@ -1,0 +1,548 @@
+//! The Detail page: one instance's tabs, with the Tools and Logs panes
+//! (the Resources and Prompts panes are in [`super::surface`]).
+
+use super::*;
+
+/// Most argument lines a tool confirmation shows.
+const CONFIRM_ARG_LINES: usize = 8;
+
+/// Pretty json_spec with every secret-looking value masked, for the screen;
+/// `secret_ref:NAME` references stay readable (they are not secrets).
+pub fn masked_spec(i: &Instance) -> String {
+    let v = spec::mask_secret_values(&serde_json::Value::Object(i.json_spec.clone()));
+    serde_json::to_string_pretty(&v).unwrap_or_default()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetailTab {
+    Overview,
+    Spec,
+    Events,
+    Tools,
+    Logs,
+    Resources,
+    Prompts,
+}
+
+impl DetailTab {
+    pub const ALL: [DetailTab; 7] = [
+        DetailTab::Overview,
+        DetailTab::Spec,
+        DetailTab::Events,
+        DetailTab::Tools,
+        DetailTab::Logs,
+        DetailTab::Resources,
+        DetailTab::Prompts,
+    ];
+    pub fn title(self) -> &'static str {
+        match self {
+            DetailTab::Overview => "Overview",
+            DetailTab::Spec => "json_spec",
+            DetailTab::Events => "Events",
+            DetailTab::Tools => "Tools",
+            DetailTab::Logs => "Logs",
+            DetailTab::Resources => "Resources",
+            DetailTab::Prompts => "Prompts",
+        }
+    }
+    pub(super) fn index(self) -> usize {
+        DetailTab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DetailState {
+    pub id: Uuid,
+    pub tab: DetailTab,
+    /// This instance's events, oldest first.
+    pub events: Vec<Arc<Envelope>>,
+    pub loading: bool,
+    pub load_error: Option<String>,
+    /// Selected event (Events tab).
+    pub selected: usize,
+    /// Scroll of text tabs.
+    pub scroll: u16,
+    pub tools: ToolsPane,
+    pub logs: LogsPane,
+    /// The server's identity, resources and prompts.
+    pub surface: SurfacePane,
+}
+
+/// The Tools tab: the tool list, the argument editor and the last call.
+#[derive(Debug, Clone, Default)]
+pub struct ToolsPane {
+    /// None until loaded.
+    pub list: Option<Result<Vec<ToolInfo>, String>>,
+    pub selected: usize,
+    /// The argument editor, while the user edits arguments.
+    pub args: Option<Box<tui_textarea::TextArea<'static>>>,
+    /// A call is in flight.
+    pub calling: bool,
+    /// The last call's outcome (or why it was not sent).
+    pub result: Option<Result<ToolCallResult, String>>,
+    /// The first line of the result shown (the result pane scrolls).
+    pub result_scroll: usize,
+    /// What `/` searches the result for; `next_match` finds the next line.
+    pub search: Option<String>,
+}
+
+impl ToolsPane {
+    /// The instance's tools arrived (or why not).
+    pub fn loaded(&mut self, result: Result<Vec<ToolInfo>, PlatformError>) {
+        self.list = Some(result.map_err(|e| e.to_string()));
+        self.selected = 0;
+    }
+
+    /// The call sent from this pane finished.
+    pub fn called(&mut self, result: Result<ToolCallResult, PlatformError>) {
+        self.calling = false;
+        self.result = Some(result.map_err(|e| e.to_string()));
+    }
+
+    pub fn selected_tool(&self) -> Option<&ToolInfo> {
+        match &self.list {
+            Some(Ok(l)) => l.get(self.selected),
+            _ => None,
+        }
+    }
+
+    /// The result as the pane shows it: the text, or the sentence of why not.
+    pub fn result_text(&self) -> Option<&str> {
+        match &self.result {
+            Some(Ok(out)) => Some(out.text.as_str()),
+            Some(Err(e)) => Some(e.as_str()),
+            None => None,
+        }
+    }
+
+    /// Scroll to the first line at or after `from` (wrapping) that holds
+    /// the search term; false when no line does.
+    pub fn find_from(&mut self, from: usize) -> bool {
+        let Some(term) = self.search.as_deref().filter(|t| !t.is_empty()) else {
+            return false;
+        };
+        let term = term.to_lowercase();
+        let Some(text) = self.result_text() else {
+            return false;
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        let n = lines.len();
+        let hit = (0..n)
+            .map(|k| (from + k) % n.max(1))
+            .find(|i| lines[*i].to_lowercase().contains(&term));
+        match hit {
+            Some(i) => {
+                self.result_scroll = i;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// The Logs tab: the stderr tail.
+#[derive(Debug, Clone, Default)]
+pub struct LogsPane {
+    /// None until loaded.
+    pub lines: Option<Result<Vec<String>, String>>,
+    /// A refresh is in flight.
+    pub loading: bool,
+}
+
+impl LogsPane {
+    /// The stderr tail arrived (or why not).
+    pub fn loaded(&mut self, result: Result<Vec<String>, PlatformError>) {
+        self.loading = false;
+        self.lines = Some(result.map_err(|e| e.to_string()));
+    }
+}
+
+impl DetailState {
+    /// The page of instance `id`, showing `events` (those the console
+    /// already has), on the Overview tab, its history on its way.
+    pub fn new(id: Uuid, events: Vec<Arc<Envelope>>) -> DetailState {
+        DetailState {
+            id,
+            tab: DetailTab::Overview,
+            selected: events.len().saturating_sub(1),
+            events,
+            loading: true,
+            load_error: None,
+            scroll: 0,
+            tools: ToolsPane::default(),
+            logs: LogsPane::default(),
+            surface: SurfacePane::default(),
+        }
+    }
+
+    /// The instance's history arrived: merged with the events it has, up
+    /// to `until` when looking at the past.
+    pub fn history_loaded(
+        &mut self,
+        result: Result<Vec<Envelope>, PlatformError>,
+        until: Option<DateTime<Utc>>,
+    ) {
+        self.loading = false;
+        match result {
+            Ok(list) => {
+                let mut seen: HashSet<String> =
+                    self.events.iter().map(|e| e.event_id.clone()).collect();
+                let mut all: Vec<Arc<Envelope>> = list
+                    .into_iter()
+                    .filter(|e| until.is_none_or(|u| e.timestamp <= u))
+                    .filter(|e| seen.insert(e.event_id.clone()))
+                    .map(Arc::new)
+                    .collect();
+                all.append(&mut self.events);
+                all.sort_by_key(|e| e.timestamp);
+                self.events = all;
+            }
+            Err(e) => self.load_error = Some(e.to_string()),
+        }
+    }
+
+    /// A live event of this instance: appended once, followed when the
+    /// selection was on the last one.
+    pub fn event_arrived(&mut self, env: &Arc<Envelope>) {
+        if self.events.iter().any(|e| e.event_id == env.event_id) {
+            return;
+        }
+        let at_end = self.selected + 1 >= self.events.len();
+        self.events.push(env.clone());
+        if self.events.len() > STREAM_CAP {
+            self.events.remove(0);
+            self.selected = self.selected.saturating_sub(1);
+        }
+        if at_end {
+            self.selected = self.events.len() - 1;
+        }
+    }
+}
+
+/// Arguments to start from for a tool: its required properties with an
+/// empty value of their type, pretty-printed (`{}` when none).
+pub fn args_skeleton(schema: &serde_json::Value) -> String {
+    use serde_json::{Map, Value};
+    let mut m = Map::new();
+    let props = schema.get("properties");
+    if let Some(req) = schema.get("required").and_then(Value::as_array) {
+        for name in req.iter().filter_map(Value::as_str) {
+            let ty = props
+                .and_then(|p| p.get(name))
+                .and_then(|p| p.get("type"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let v = match ty {
+                "string" => Value::String(String::new()),
+                "number" | "integer" => Value::from(0),
+                "boolean" => Value::Bool(false),
+                "array" => Value::Array(Vec::new()),
+                "object" => Value::Object(Map::new()),
+                _ => Value::Null,
+            };
+            m.insert(name.to_string(), v);
+        }
+    }
+    if m.is_empty() {
+        return "{}".into();
+    }
+    serde_json::to_string_pretty(&Value::Object(m)).unwrap_or_else(|_| "{}".into())
+}
+
+/// The confirmation for calling a tool not marked read-only: it names the
+/// tool, the instance and the arguments (secret-looking values masked).
+pub(super) fn tool_confirm(
+    id: Uuid,
+    instance: &str,
+    tool: &ToolInfo,
+    args: serde_json::Value,
+) -> Confirm {
+    let pretty = serde_json::to_string_pretty(&mask_secrets(&args)).unwrap_or_default();
+    let all: Vec<&str> = pretty.lines().collect();
+    let mut lines = vec![format!("on instance {instance}, with arguments:")];
+    lines.extend(all.iter().take(CONFIRM_ARG_LINES).map(|l| format!("  {l}")));
+    if all.len() > CONFIRM_ARG_LINES {
+        lines.push(format!(
+            "  … and {} more lines",
+            all.len() - CONFIRM_ARG_LINES
+        ));
+    }
+    lines.push(String::new());
+    lines.push(tool.confirmation_reason().to_string());
+    Confirm {
+        title: format!("Call tool {}?", tool.name),
+        lines,
+        pending: Pending::CallTool {
+            id,
+            tool: tool.name.clone(),
+            args,
+        },
+        yes_focused: false,
+    }
+}
+
+impl App {
+    /// A key while the Tools tab's argument editor has focus. It is an
+    /// editor: the `[editor]` keys apply (save sends the call, back leaves,
+    /// help), every other key is typing (like vim's `h`).
+    pub(super) fn tool_args_key(&mut self, k: KeyEvent) -> Vec<Command> {
+        match self.keymap.action(View::Editor, &k) {
+            Some(Action::Save | Action::CallTool) => return self.call_tool(),
+            Some(Action::Back) => {
+                if let Some(d) = self.detail_mut() {
+                    d.tools.args = None;
+                }
+                return Vec::new();
+            }
+            Some(Action::Help) => {
+                self.overlay = Some(Overlay::Help { scroll: 0 });
+                return Vec::new();
+            }
+            _ => {}
+        }
+        if let Some(d) = self.detail_mut()
+            && let Some(ta) = d.tools.args.as_mut()
+        {
+            ta.input(k);
+        }
+        Vec::new()
+    }
+
+    /// Open the argument editor for the selected tool.
+    pub(super) fn open_tool_args(&mut self) {
+        if let Some(d) = self.detail_mut()
+            && d.tab == DetailTab::Tools
+            && d.tools.args.is_none()
+            && let Some(t) = d.tools.selected_tool()
+        {
+            let text = args_skeleton(&t.input_schema);
+            let mut ta = tui_textarea::TextArea::new(text.lines().map(str::to_string).collect());
+            ta.set_cursor_line_style(ratatui::style::Style::default());
+            d.tools.args = Some(Box::new(ta));
+        }
+    }
+
+    /// Check the arguments and call the selected tool (as a task).
+    pub(super) fn call_tool(&mut self) -> Vec<Command> {
+        let read_only = self.read_only();
+        let Some(d) = self.detail_mut() else {
+            return Vec::new();
+        };
+        if d.tab != DetailTab::Tools || d.tools.calling {
+            return Vec::new();
+        }
+        let Some(tool) = d.tools.selected_tool().cloned() else {
+            return Vec::new();
+        };
+        // Only from the open argument editor: one key, one meaning.
+        let Some(text) = d.tools.args.as_ref().map(|ta| ta.lines().join("\n")) else {
+            return Vec::new();
+        };
+        if read_only {
+            d.tools.result = Some(Err(PlatformError::ReadOnly("calling a tool").to_string()));
+            self.dirty = true;
+            return Vec::new();
+        }
+        let args: serde_json::Value = match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(e) => {
+                d.tools.result = Some(Err(format!(
+                    "the arguments are not valid JSON (line {} column {}); nothing was sent",
+                    e.line(),
+                    e.column()
+                )));
+                self.dirty = true;
+                return Vec::new();
+            }
+        };
+        if let Err(e) = crate::platform::tools::check_args(
+            std::slice::from_ref(&tool),
+            &tool.name,
+            args.clone(),
+        ) {
+            d.tools.result = Some(Err(format!("{e}; nothing was sent")));
+            self.dirty = true;
+            return Vec::new();
+        }
+        let id = d.id;
+        if tool.needs_confirmation() {
+            let instance = self
+                .projection
+                .get(&id)
+                .map_or_else(|| id.to_string(), |i| i.name.clone());
+            self.overlay = Some(Overlay::Confirm(tool_confirm(id, &instance, &tool, args)));
+            self.dirty = true;
+            return Vec::new();
+        }
+        self.send_tool_call(id, tool.name, args)
+    }
+
+    /// Send a checked (and, where asked, confirmed) tool call as a task.
+    pub(super) fn send_tool_call(
+        &mut self,
+        id: Uuid,
+        tool: String,
+        args: serde_json::Value,
+    ) -> Vec<Command> {
+        let Some(d) = self.detail_mut() else {
+            return Vec::new();
+        };
+        if d.id != id || d.tools.calling {
+            return Vec::new();
+        }
+        d.tools.calling = true;
+        d.tools.result = None;
+        d.tools.result_scroll = 0;
+        self.dirty = true;
+        vec![Command::CallTool { id, tool, args }]
+    }
+
+    /// Search the Tools tab's result for `text` (as typed): scroll to the
+    /// first line holding it.
+    pub(super) fn search_tool_result(&mut self, text: &str) {
+        if let Some(d) = self.detail_mut() {
+            d.tools.search = (!text.is_empty()).then(|| text.to_string());
+            d.tools.find_from(0);
+        }
+    }
+
+    pub(super) fn open_detail(&mut self) -> Vec<Command> {
+        let Some(id) = self.selected_id else {
+            return Vec::new();
+        };
+        let until = self.travel.as_ref().map(|t| t.at);
+        let events: Vec<Arc<Envelope>> = self
+            .stream
+            .iter()
+            .filter_map(|it| match it {
+                StreamItem::Event(e)
+                    if e.instance_id() == Some(id) && until.is_none_or(|u| e.timestamp <= u) =>
+                {
+                    Some(e.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        self.screens
+            .push(Screen::Detail(Box::new(DetailState::new(id, events))));
+        vec![Command::LoadHistory(id)]
+    }
+
+    pub(super) fn open_raw_detail(&mut self) {
+        if let Screen::Detail(d) = self.screen()
+            && d.tab == DetailTab::Events
+            && let Some(e) = d.events.get(d.selected)
+        {
+            self.overlay = Some(Overlay::Raw {
+                title: format!("event {}", e.event_id),
+                text: raw_envelope(e),
+                scroll: 0,
+            });
+        }
+    }
+
+    /// The page on top, when it is a Detail page (keys act on it).
+    pub(super) fn detail_mut(&mut self) -> Option<&mut DetailState> {
+        match self.screens.last_mut() {
+            Some(Screen::Detail(d)) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The Detail pages of instance `id`, wherever they are in the stack
+    /// (a result goes to the page that asked; none left, it is dropped).
+    pub(super) fn details_of(&mut self, id: Uuid) -> impl Iterator<Item = &mut DetailState> {
+        self.screens.iter_mut().filter_map(move |s| match s {
+            Screen::Detail(d) if d.id == id => Some(&mut **d),
+            _ => None,
+        })
+    }
+
+    /// Deliver a result to the Detail page of instance `id` that asked.
+    pub(super) fn deliver_to_detail(
+        &mut self,
+        id: Uuid,
+        deliver: impl FnOnce(&mut DetailState),
+    ) -> Vec<Command> {
+        if let Some(d) = self.details_of(id).last() {
+            deliver(d);
+        }
+        self.dirty = true;
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::fixtures;
+
+    fn page_and_events() -> (DetailState, Vec<Envelope>) {
+        let list = fixtures::instances();
+        let id = list[0].id;
+        let mine: Vec<Envelope> = fixtures::events(&list)
+            .into_iter()
+            .filter(|e| e.instance_id() == Some(id))
+            .collect();
+        assert!(!mine.is_empty(), "the fixture has events of instance 0");
+        (DetailState::new(id, Vec::new()), mine)
+    }
+
+    #[test]
+    fn history_merges_with_what_the_page_has_once_each_in_time_order() {
+        let (mut d, mine) = page_and_events();
+        d.event_arrived(&Arc::new(mine[0].clone()));
+        d.history_loaded(Ok(mine.clone()), None);
+        assert!(!d.loading);
+        assert_eq!(
+            d.events.len(),
+            mine.len(),
+            "an event the page had is not doubled"
+        );
+        assert!(
+            d.events
+                .windows(2)
+                .all(|w| w[0].timestamp <= w[1].timestamp)
+        );
+    }
+
+    #[test]
+    fn history_while_looking_at_the_past_stops_at_the_moment() {
+        let (mut d, mine) = page_and_events();
+        let before_all = mine[0].timestamp - chrono::Duration::seconds(1);
+        d.history_loaded(Ok(mine), Some(before_all));
+        assert!(d.events.is_empty());
+    }
+
+    #[test]
+    fn a_live_event_is_followed_only_from_the_last_row() {
+        let (mut d, mine) = page_and_events();
+        let e = Arc::new(mine[0].clone());
+        d.event_arrived(&e);
+        d.event_arrived(&e);
+        assert_eq!(d.events.len(), 1, "the same event twice is kept once");
+        assert_eq!(d.selected, 0);
+    }
+
+    #[test]
+    fn panes_take_their_results() {
+        let mut t = ToolsPane {
+            selected: 3,
+            calling: true,
+            ..ToolsPane::default()
+        };
+        t.loaded(Err(PlatformError::Unavailable("no tools here".into())));
+        assert_eq!(t.selected, 0);
+        assert!(matches!(&t.list, Some(Err(e)) if e.contains("no tools here")));
+        t.called(Err(PlatformError::Unavailable("gone".into())));
+        assert!(!t.calling);
+        assert_eq!(t.result_text(), Some("gone"));
+        let mut l = LogsPane {
+            loading: true,
+            ..LogsPane::default()
+        };
+        l.loaded(Ok(vec!["line".into()]));
+        assert!(!l.loading);
+        assert_eq!(l.lines, Some(Ok(vec!["line".to_string()])));
+    }
+}

@@ -1,0 +1,294 @@
+//! The Events page: the live stream, its filter and following, and the
+//! platform events that feed it and the table.
+
+use super::*;
+
+/// One item of the live stream.
+#[derive(Debug, Clone)]
+pub enum StreamItem {
+    Event(Arc<Envelope>),
+    Malformed {
+        at: DateTime<Utc>,
+        source: String,
+        raw: String,
+        error: String,
+    },
+}
+
+pub(super) fn stream_matches(f: &Filter, it: &StreamItem, p: &Projection) -> bool {
+    match it {
+        StreamItem::Event(e) => {
+            let name = p.name_of(e).unwrap_or_default();
+            let status = e.status().map(|s| s.as_str());
+            let kind = e
+                .instance_id()
+                .and_then(|id| p.get(&id))
+                .map(|i| i.kind().as_str());
+            f.matches(&Subject {
+                text: &[
+                    name,
+                    &e.event_type,
+                    e.correlation_id.as_deref().unwrap_or(""),
+                    e.error_text().unwrap_or(""),
+                ],
+                status,
+                kind,
+            })
+        }
+        StreamItem::Malformed {
+            source, raw, error, ..
+        } => f.matches(&Subject {
+            text: &["malformed", source, raw, error],
+            status: None,
+            kind: None,
+        }),
+    }
+}
+
+/// The raw envelope as pretty JSON, with secret-looking values masked.
+pub fn raw_envelope(env: &Envelope) -> String {
+    let mut v = serde_json::to_value(env).unwrap_or(serde_json::Value::Null);
+    if let Some(data) = v.get_mut("data") {
+        *data = mask_secrets(data);
+    }
+    serde_json::to_string_pretty(&v).unwrap_or_default()
+}
+
+impl App {
+    /// The stream items the events view shows (indices into `stream`).
+    pub fn stream_rows(&self) -> Vec<usize> {
+        if self.stream_filter.is_empty() {
+            return (0..self.stream.len()).collect();
+        }
+        self.stream
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| stream_matches(&self.stream_filter, it, &self.projection))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    pub(super) fn push_stream(&mut self, item: StreamItem) {
+        self.stream.push_back(item);
+        if self.stream.len() > STREAM_CAP {
+            self.stream.pop_front();
+            self.stream_selected = self.stream_selected.saturating_sub(1);
+        }
+        if let Some(last) = self.rate.back_mut() {
+            *last += 1;
+        }
+    }
+
+    /// Keep the events view on the newest row when following; resolved in
+    /// [`App::prepare`] so a burst costs one pass.
+    pub(super) fn follow_tail(&mut self) {
+        if self.follow {
+            if self.stream_filter.is_empty() {
+                self.stream_selected = self.stream.len().saturating_sub(1);
+            } else {
+                self.follow_pending = true;
+            }
+        }
+    }
+
+    pub(super) fn platform(&mut self, ev: PlatformEvent) -> Vec<Command> {
+        self.dirty = true;
+        match ev {
+            PlatformEvent::Event(env) => {
+                if self.event_while_away(&env) {
+                    self.push_stream(StreamItem::Event(env));
+                    self.follow_tail();
+                    return Vec::new();
+                }
+                if self.reloading && self.since_reload.len() < 200_000 {
+                    self.since_reload.push(env.clone());
+                }
+                let known = env
+                    .instance_id()
+                    .is_some_and(|id| self.projection.get(&id).is_some());
+                match self.projection.apply(&env) {
+                    Applied::Changed { id, fields } => {
+                        self.flash
+                            .insert(id, (self.now + Duration::milliseconds(FLASH_MS), fields));
+                        if !known || self.order_depends_on(fields) {
+                            self.rows_dirty = true;
+                        }
+                    }
+                    Applied::Removed(id) => {
+                        self.flash.remove(&id);
+                        self.marked.remove(&id);
+                        self.rows_dirty = true;
+                    }
+                    Applied::NeedsRefresh => {
+                        self.push_stream(StreamItem::Event(env));
+                        self.follow_tail();
+                        return self.reload();
+                    }
+                    Applied::Ignored | Applied::Unknown => {}
+                }
+                if let Some(id) = env.instance_id() {
+                    for d in self.details_of(id) {
+                        d.event_arrived(&env);
+                    }
+                }
+                self.push_stream(StreamItem::Event(env));
+                self.follow_tail();
+                Vec::new()
+            }
+            PlatformEvent::Malformed { source, raw, error } => {
+                self.malformed += 1;
+                self.push_stream(StreamItem::Malformed {
+                    at: self.now,
+                    source,
+                    raw,
+                    error,
+                });
+                self.follow_tail();
+                Vec::new()
+            }
+            PlatformEvent::Source(s) => {
+                // A backend that could not say what it is at start (it was
+                // down) is asked again once it answers.
+                let ask = matches!(s, SourceState::Connected(_))
+                    && self
+                        .profile
+                        .as_ref()
+                        .is_some_and(|p| p.kind == crate::platform::profile::BackendKind::Unknown);
+                self.source = s;
+                if ask {
+                    return vec![Command::LoadProfile];
+                }
+                Vec::new()
+            }
+            PlatformEvent::Refresh => self.reload(),
+            PlatformEvent::Window(w) => {
+                self.stream_window = Some(w);
+                self.rows_dirty = true;
+                Vec::new()
+            }
+        }
+    }
+
+    /// What the table covers when some instances are known only from the
+    /// stream: how many, since when, and whether the whole stream was read
+    /// (or the key that reads it). `None` when the table is the platform's
+    /// own list. As of the last [`App::prepare`].
+    pub fn coverage(&self) -> Option<String> {
+        let w = self.stream_window.as_ref()?;
+        let n = self.stream_only;
+        if n == 0 {
+            return None;
+        }
+        let since = w
+            .since
+            .map(|t| format!(" since {}", t.format("%H:%M")))
+            .unwrap_or_default();
+        let what = format!(
+            "{n} instance{} seen on the stream{since}",
+            if n == 1 { "" } else { "s" }
+        );
+        Some(if w.whole() {
+            format!("{what} (all {} entries it retains)", w.retained)
+        } else {
+            let key = self
+                .keymap
+                .bindings(crate::tui::keymap::View::Instances)
+                .into_iter()
+                .find(|b| b.action == Action::ReadStream)
+                .map_or_else(|| ":read-stream".to_string(), |b| b.label.clone());
+            // Only the watcher's backfill window: the rest is on offer.
+            format!("{what} · {key} reads all {} entries", w.retained)
+        })
+    }
+
+    pub(super) fn read_stream(&mut self) -> Vec<Command> {
+        match &self.stream_window {
+            None => {
+                self.toast(Level::Info, "this console watches no Redis stream");
+                Vec::new()
+            }
+            Some(_) if self.stream_only == 0 => {
+                self.toast(
+                    Level::Info,
+                    "every instance in the table is the platform's own: none is known only from the stream",
+                );
+                Vec::new()
+            }
+            Some(w) if w.whole() => {
+                self.toast(
+                    Level::Info,
+                    format!("the whole stream is read already ({} entries)", w.retained),
+                );
+                Vec::new()
+            }
+            Some(w) => {
+                self.toast(
+                    Level::Info,
+                    format!("reading all {} entries of the stream…", w.retained),
+                );
+                vec![Command::ReadStream]
+            }
+        }
+    }
+
+    pub fn set_stream_filter(&mut self, text: &str) {
+        self.stream_filter = Filter::parse(text);
+        let n = self.stream_rows().len();
+        self.stream_selected = self.stream_selected.min(n.saturating_sub(1));
+        self.follow_tail();
+    }
+
+    pub(super) fn open_raw_stream(&mut self) {
+        let rows = self.stream_rows();
+        let Some(item) = rows
+            .get(self.stream_selected)
+            .and_then(|i| self.stream.get(*i))
+        else {
+            return;
+        };
+        let (title, text) = match item {
+            StreamItem::Event(e) => (format!("event {}", e.event_id), raw_envelope(e)),
+            StreamItem::Malformed {
+                source, raw, error, ..
+            } => (
+                format!("malformed payload from {source}"),
+                format!("{error}\n\n{raw}"),
+            ),
+        };
+        self.overlay = Some(Overlay::Raw {
+            title,
+            text,
+            scroll: 0,
+        });
+    }
+
+    /// The recent events asked for at start: put before the live ones.
+    pub(super) fn recent_events(&mut self, r: Result<Vec<Envelope>, PlatformError>) {
+        match r {
+            Ok(list) => {
+                let seen: HashSet<&str> = self
+                    .stream
+                    .iter()
+                    .filter_map(|it| match it {
+                        StreamItem::Event(e) => Some(e.event_id.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                let old: Vec<StreamItem> = list
+                    .into_iter()
+                    .filter(|e| !seen.contains(e.event_id.as_str()))
+                    .map(|e| StreamItem::Event(Arc::new(e)))
+                    .collect();
+                for it in old.into_iter().rev() {
+                    self.stream.push_front(it);
+                }
+                while self.stream.len() > STREAM_CAP {
+                    self.stream.pop_front();
+                }
+                self.follow_tail();
+            }
+            Err(e) => self.toast(Level::Error, format!("could not read events: {e}")),
+        }
+        self.dirty = true;
+    }
+}

@@ -1,0 +1,456 @@
+//! The Instances page: the sorted, filtered table, marks, mouse hits and
+//! the bulk actions on the marked rows.
+
+use super::*;
+
+/// Instance table columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Name,
+    Kind,
+    Status,
+    Desired,
+    Health,
+    Tools,
+    Restarts,
+    Age,
+    Updated,
+}
+
+impl Column {
+    pub const ALL: [Column; 9] = [
+        Column::Name,
+        Column::Kind,
+        Column::Status,
+        Column::Desired,
+        Column::Health,
+        Column::Tools,
+        Column::Restarts,
+        Column::Age,
+        Column::Updated,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Column::Name => "NAME",
+            Column::Kind => "KIND",
+            Column::Status => "STATUS",
+            Column::Desired => "DESIRED",
+            Column::Health => "HEALTH",
+            Column::Tools => "TOOLS",
+            Column::Restarts => "RESTARTS",
+            Column::Age => "AGE",
+            Column::Updated => "UPDATED",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Column> {
+        Column::ALL
+            .into_iter()
+            .find(|c| c.title().eq_ignore_ascii_case(s))
+    }
+
+    fn cmp(self, a: &Instance, b: &Instance) -> Ordering {
+        match self {
+            Column::Name => a.name.cmp(&b.name),
+            Column::Kind => a.kind().cmp(&b.kind()),
+            // What needs the operator first: error, unhealthy, then the rest.
+            Column::Status => status_rank(shown_status(a)).cmp(&status_rank(shown_status(b))),
+            Column::Desired => a.desired_state.cmp(&b.desired_state),
+            // Most recently healthy first; never healthy last.
+            Column::Health => b.last_healthy_at.cmp(&a.last_healthy_at),
+            Column::Tools => a.tool_count.cmp(&b.tool_count),
+            Column::Restarts => a.restarts.cmp(&b.restarts),
+            // Youngest first, as ages read.
+            Column::Age => b.created_at.cmp(&a.created_at),
+            Column::Updated => b.updated_at.cmp(&a.updated_at),
+        }
+        .then_with(|| a.name.cmp(&b.name))
+        .then_with(|| a.id.cmp(&b.id))
+    }
+}
+
+/// Where the instance rows were drawn, for mouse hits (set by the view).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Geometry {
+    pub rows: Rect,
+    pub first: usize,
+    /// The header row's y and each visible column's x range.
+    pub header_y: u16,
+    pub columns: [Option<(u16, u16, Column)>; 9],
+}
+
+/// Whether an instance passes the filter.
+pub fn instance_matches(f: &Filter, i: &Instance) -> bool {
+    if f.is_empty() {
+        return true;
+    }
+    let id = i.id.to_string();
+    let kind = i.kind();
+    f.matches(&Subject {
+        text: &[&i.name, &id, i.description.as_deref().unwrap_or("")],
+        status: Some(shown_status(i).as_str()),
+        kind: Some(kind.as_str()),
+    })
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Mutation {
+    Start,
+    Stop,
+    Restart,
+    Delete,
+}
+
+impl App {
+    /// Rebuild the sorted, filtered index if it is stale. Called once
+    /// before each frame, so a burst of events costs one sort.
+    pub fn prepare(&mut self) {
+        if std::mem::take(&mut self.follow_pending) && self.follow {
+            self.stream_selected = self.stream_rows().len().saturating_sub(1);
+        }
+        if !self.rows_dirty {
+            return;
+        }
+        if self.projection.len() > LARGE
+            && let Some(at) = self.rows_built_at
+            && self.now - at < Duration::milliseconds(250)
+            && !self.rows.is_empty()
+        {
+            return;
+        }
+        self.rebuild_rows();
+    }
+
+    /// Names several instances have, where the backend allows that (a
+    /// backend with unique names is not searched).
+    pub(super) fn duplicate_names(&self) -> HashSet<String> {
+        if self.profile.as_ref().is_none_or(|p| p.unique_names) {
+            return HashSet::new();
+        }
+        let mut seen: HashSet<&str> = HashSet::new();
+        self.projection
+            .instances()
+            .filter(|i| !seen.insert(i.name.as_str()))
+            .map(|i| i.name.clone())
+            .collect()
+    }
+
+    pub(super) fn rebuild_rows(&mut self) {
+        let filter = &self.filter;
+        let mut rows: Vec<&Instance> = self
+            .projection
+            .instances()
+            .filter(|i| !i.name.is_empty() && instance_matches(filter, i))
+            .collect();
+        let col = self.sort;
+        if col == Column::Kind {
+            // The kind is detected from the json_spec: once per row, not per comparison.
+            rows.sort_by_cached_key(|i| (i.kind(), i.name.clone(), i.id));
+        } else if col == Column::Health {
+            // Most recently healthy first, by the live probes where there are.
+            let probes = &self.probes;
+            let healthy = |i: &Instance| {
+                probes
+                    .get(&i.id)
+                    .filter(|_| probe_applies(i))
+                    .and_then(|p| p.last_ok_at)
+                    .or(i.last_healthy_at)
+            };
+            rows.sort_by(|a, b| {
+                healthy(b)
+                    .cmp(&healthy(a))
+                    .then_with(|| a.name.cmp(&b.name))
+                    .then_with(|| a.id.cmp(&b.id))
+            });
+        } else {
+            rows.sort_unstable_by(|a, b| col.cmp(a, b));
+        }
+        if self.sort_reverse {
+            rows.reverse();
+        }
+        self.rows = rows.into_iter().map(|i| i.id).collect();
+        if self.stream_window.is_some() {
+            self.stream_only = self
+                .projection
+                .instances()
+                .filter(|i| !i.name.is_empty() && !self.listed.contains(&i.id))
+                .count();
+        }
+        self.dup_names = self.duplicate_names();
+        self.rows_dirty = false;
+        self.rows_built_at = Some(self.now);
+        self.marked.retain(|id| self.projection.get(id).is_some());
+        if let Some(id) = self.selected_id
+            && let Some(pos) = self.rows.iter().position(|r| *r == id)
+        {
+            self.selected = pos;
+        }
+        self.clamp_selection();
+    }
+
+    /// Whether a change of `fields` on a row already in the table can move
+    /// it or hide it. A status flap under the default name sort cannot, so
+    /// it costs no re-sort (at 100k rows a re-sort is tens of milliseconds).
+    pub(super) fn order_depends_on(&self, fields: ChangedFields) -> bool {
+        if fields.config || !self.filter.is_empty() {
+            return true;
+        }
+        match self.sort {
+            Column::Status | Column::Health | Column::Tools | Column::Restarts => fields.status,
+            Column::Desired => fields.desired,
+            Column::Name | Column::Kind | Column::Age | Column::Updated => false,
+        }
+    }
+
+    pub(super) fn clamp_selection(&mut self) {
+        if self.rows.is_empty() {
+            self.selected = 0;
+        } else if self.selected >= self.rows.len() {
+            self.selected = self.rows.len() - 1;
+        }
+        self.selected_id = self.rows.get(self.selected).copied();
+    }
+
+    pub fn selected_instance(&self) -> Option<&Instance> {
+        self.rows
+            .get(self.selected)
+            .and_then(|id| self.projection.get(id))
+    }
+
+    /// Marked rows, or the selected one when none is marked.
+    pub(super) fn targets(&self) -> Vec<Uuid> {
+        if self.marked.is_empty() {
+            self.selected_id.into_iter().collect()
+        } else {
+            let mut v: Vec<Uuid> = self
+                .rows
+                .iter()
+                .filter(|id| self.marked.contains(id))
+                .copied()
+                .collect();
+            // Marked rows hidden by the filter still count.
+            for id in &self.marked {
+                if !v.contains(id) {
+                    v.push(*id);
+                }
+            }
+            v
+        }
+    }
+
+    pub(super) fn names(&self, ids: &[Uuid]) -> Vec<String> {
+        ids.iter()
+            .filter_map(|id| self.projection.get(id).map(|i| i.name.clone()))
+            .collect()
+    }
+
+    /// Counts per status, in `Status::ALL` order.
+    pub fn counts(&self) -> [usize; 8] {
+        let mut c = [0; 8];
+        for i in self.projection.instances() {
+            let st = shown_status(i);
+            if let Some(p) = Status::ALL.iter().position(|s| *s == st) {
+                c[p] += 1;
+            }
+        }
+        c
+    }
+
+    pub(super) fn mouse(&mut self, m: MouseEvent) -> Vec<Command> {
+        if self.overlay.is_some() {
+            return Vec::new();
+        }
+        if let Some(s) = self.edit_mut() {
+            if s.conflict.is_none() {
+                s.editor.handle_mouse(m);
+                self.dirty = true;
+            }
+            return Vec::new();
+        }
+        let delta: isize = match m.kind {
+            MouseEventKind::ScrollDown => 3,
+            MouseEventKind::ScrollUp => -3,
+            MouseEventKind::Down(MouseButton::Left) => {
+                if let Screen::Instances = self.screen() {
+                    let g = self.drawn.geometry;
+                    if m.row == g.header_y && g.rows.height > 0 {
+                        let hit = g
+                            .columns
+                            .iter()
+                            .flatten()
+                            .find(|(x0, x1, _)| m.column >= *x0 && m.column < *x1);
+                        if let Some((_, _, col)) = hit {
+                            // Clicking the sorted column reverses it.
+                            let reverse = *col == self.sort && !self.sort_reverse;
+                            self.set_sort(*col, reverse);
+                            self.dirty = true;
+                        }
+                        return Vec::new();
+                    }
+                    let inside = m.column >= g.rows.x
+                        && m.column < g.rows.x + g.rows.width
+                        && m.row >= g.rows.y
+                        && m.row < g.rows.y + g.rows.height;
+                    if inside {
+                        let idx = g.first + usize::from(m.row - g.rows.y);
+                        if idx < self.rows.len() {
+                            self.dirty = true;
+                            if idx == self.selected {
+                                return self.open_detail();
+                            }
+                            self.selected = idx;
+                            self.clamp_selection();
+                        }
+                    }
+                }
+                return Vec::new();
+            }
+            _ => return Vec::new(),
+        };
+        self.dirty = true;
+        self.move_by(delta);
+        Vec::new()
+    }
+
+    pub(super) fn set_sort(&mut self, col: Column, reverse: bool) {
+        self.sort = col;
+        self.sort_reverse = reverse;
+        self.rows_dirty = true;
+        self.rebuild_rows();
+    }
+
+    pub fn set_filter(&mut self, text: &str) {
+        self.filter = Filter::parse(text);
+        self.rows_dirty = true;
+        self.rebuild_rows();
+    }
+
+    pub(super) fn mutate(&mut self, what: Mutation) -> Vec<Command> {
+        let ids = match self.screen() {
+            Screen::Detail(d) => vec![d.id],
+            Screen::Instances => self.targets(),
+            _ => return Vec::new(),
+        };
+        let label = match what {
+            Mutation::Start => "starting",
+            Mutation::Stop => "stopping",
+            Mutation::Restart => "restarting",
+            Mutation::Delete => "deleting",
+        };
+        if self.read_only() {
+            self.toast(
+                Level::Error,
+                format!("read-only mode: {label} instances is not allowed"),
+            );
+            return Vec::new();
+        }
+        if ids.is_empty() {
+            self.toast(Level::Info, "no instance selected");
+            return Vec::new();
+        }
+        let pending = match what {
+            Mutation::Start => {
+                // Starting what already runs does nothing: say so instead.
+                let (running, rest): (Vec<Uuid>, Vec<Uuid>) = ids.iter().partition(|id| {
+                    self.projection
+                        .get(id)
+                        .is_some_and(|i| matches!(i.status, Status::Running | Status::Starting))
+                });
+                let running_names = self.names(&running);
+                if rest.is_empty() {
+                    let text = match (running_names.as_slice(), running.first()) {
+                        ([one], Some(id)) => {
+                            let status = self
+                                .projection
+                                .get(id)
+                                .map(|i| i.status.as_str())
+                                .unwrap_or("running");
+                            format!("{one} is already {status}")
+                        }
+                        _ => format!("all {} are already running or starting", running.len()),
+                    };
+                    self.toast(Level::Info, text);
+                    return Vec::new();
+                }
+                if !running.is_empty() {
+                    self.toast(
+                        Level::Info,
+                        format!(
+                            "starting {}; already running: {}",
+                            rest.len(),
+                            running_names.join(", ")
+                        ),
+                    );
+                }
+                // Marks go once a bulk action is sent, as after stop and delete.
+                self.marked.clear();
+                return vec![Command::Start(rest)];
+            }
+            Mutation::Stop => Pending::Stop(ids.clone()),
+            Mutation::Restart => Pending::Restart(ids.clone()),
+            Mutation::Delete => Pending::Delete(ids.clone()),
+        };
+        {
+            {
+                let names = self.names(&ids);
+                let (verb, extra) = match what {
+                    Mutation::Delete => (
+                        "Delete",
+                        "Running instances are stopped first. This cannot be undone.",
+                    ),
+                    Mutation::Stop | Mutation::Start => {
+                        ("Stop", "Clients using them lose their connection.")
+                    }
+                    Mutation::Restart => (
+                        "Restart",
+                        "Stopped and started again; clients lose their connection.",
+                    ),
+                };
+                let title = if names.len() == 1 {
+                    format!("{verb} instance {}?", names[0])
+                } else {
+                    format!(
+                        "{verb} {}?",
+                        crate::tui::views::plural(names.len(), "instance")
+                    )
+                };
+                let mut lines = name_list(&names);
+                lines.push(String::new());
+                lines.push(extra.to_string());
+                self.overlay = Some(Overlay::Confirm(Confirm {
+                    title,
+                    lines,
+                    pending,
+                    yes_focused: false,
+                }));
+                Vec::new()
+            }
+        }
+    }
+
+    /// The runtime's last probes arrived (or why not).
+    pub(super) fn probes_loaded(&mut self, result: Result<Vec<Probe>, PlatformError>) {
+        self.probing = false;
+        match result {
+            Ok(list) if self.probes_while_away(&list) => {}
+            Ok(list) => {
+                let fresh: HashMap<Uuid, Probe> =
+                    list.into_iter().map(|p| (p.instance_id, p)).collect();
+                if fresh != self.probes {
+                    self.probes = fresh;
+                    self.dirty = true;
+                    self.rows_dirty |= self.sort == Column::Health;
+                }
+            }
+            // This backend has none: stop asking, say so where it shows.
+            Err(PlatformError::Unavailable(why)) => {
+                self.probes.clear();
+                self.probes_off = Some(why);
+                self.dirty = true;
+            }
+            // A hiccup (the host is restarting): ask again next second.
+            Err(e) => tracing::debug!(error = %e, "cannot read health probes"),
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Unit tests of the routing `App` does between its pages.
+
+use super::*;
+use crate::tui::fixtures;
+use crossterm::event::{KeyCode, KeyModifiers};
+use serde_json::json;
+
+fn app() -> App {
+    fixtures::app(
+        Theme::preset("default").expect("the default theme"),
+        Keymap::preset("default").expect("the default keymap"),
+    )
+}
+
+fn key(code: KeyCode, modifiers: KeyModifiers) -> Msg {
+    Msg::Key(KeyEvent::new(code, modifiers))
+}
+
+/// Open `inst` in the editor, add a line and save: the commands.
+fn edit_and_save(a: &mut App, inst: &Instance) -> Vec<Command> {
+    a.update(Msg::EditTarget(Ok(inst.clone())));
+    a.update(key(KeyCode::End, KeyModifiers::NONE));
+    a.update(key(KeyCode::Enter, KeyModifiers::NONE));
+    for c in r#""cwd": "/srv","#.chars() {
+        a.update(key(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    a.update(key(KeyCode::Char('s'), KeyModifiers::CONTROL))
+}
+
+#[test]
+fn saving_puts_back_the_secrets_from_the_copy_it_edited_without_reading_again() {
+    let mut a = app();
+    let mut inst = fixtures::instances()[0].clone();
+    inst.json_spec
+        .insert("headers".into(), json!({"Authorization": "Bearer real"}));
+    let cmds = edit_and_save(&mut a, &inst);
+    match cmds.as_slice() {
+        [
+            Command::Update {
+                patch,
+                expect,
+                unredact_from_stored,
+                ..
+            },
+        ] => {
+            let spec = patch.json_spec.as_ref().expect("a json_spec");
+            assert_eq!(spec["headers"]["Authorization"], "Bearer real");
+            assert_eq!(spec["cwd"], "/srv");
+            assert!(!unredact_from_stored, "the stored copy is read again");
+            assert_eq!(*expect, inst.precondition());
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_task_is_in_flight_from_its_command_to_its_result() {
+    let mut a = app();
+    assert_eq!(a.in_flight, 0);
+    let id = a.rows[0];
+    let cmds = a.update(key(KeyCode::Char('e'), KeyModifiers::NONE));
+    assert_eq!(cmds, vec![Command::FetchForEdit(id)]);
+    assert_eq!(a.in_flight, 1, "the fetch is waited for");
+    let inst = a.projection.get(&id).cloned().expect("the selected row");
+    a.update(Msg::EditTarget(Ok(inst)));
+    assert_eq!(a.in_flight, 0, "its result settled it");
+    // A result nobody waits for settles nothing.
+    a.update(Msg::Notice(Ok("written".into())));
+    assert_eq!(a.in_flight, 0);
+}
+
+#[test]
+fn a_result_goes_to_the_page_that_asked_even_under_another() {
+    let mut a = app();
+    let id = a.rows[0];
+    a.action(Action::Open);
+    a.action(Action::NextTab);
+    a.action(Action::NextTab);
+    a.action(Action::NextTab);
+    // The editor opens over the Detail page; the tools arrive meanwhile.
+    let inst = a.projection.get(&id).cloned().expect("the selected row");
+    a.update(Msg::EditTarget(Ok(inst)));
+    assert!(matches!(a.screen(), Screen::Editor(_)));
+    a.update(Msg::ToolsLoaded {
+        id,
+        result: Ok(Vec::new()),
+    });
+    let detail = a.screens.iter().find_map(|s| match s {
+        Screen::Detail(d) => Some(d),
+        _ => None,
+    });
+    assert!(matches!(detail, Some(d) if d.tools.list == Some(Ok(Vec::new()))));
+}
+
+#[test]
+fn a_result_whose_page_is_gone_is_dropped() {
+    let mut a = app();
+    let other = a.rows[1];
+    a.action(Action::Open);
+    let before = a.screens.len();
+    a.update(Msg::LogsLoaded {
+        id: other,
+        result: Ok(vec!["not mine".into()]),
+    });
+    assert_eq!(a.screens.len(), before);
+    assert!(matches!(a.screen(), Screen::Detail(d) if d.logs.lines.is_none()));
+}
