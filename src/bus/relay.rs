@@ -229,6 +229,23 @@ impl Relay {
     }
 }
 
+/// Say when the relay tries again, and wait until then (or until stopped).
+async fn retry_after(
+    state: &watch::Sender<SourceState>,
+    label: &str,
+    delay: std::time::Duration,
+    stop: &mut watch::Receiver<bool>,
+) {
+    let _ = state.send(SourceState::Retrying {
+        source: label.to_string(),
+        in_secs: secs_ceil(delay),
+    });
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => {}
+        _ = stop.changed() => {}
+    }
+}
+
 async fn run<O: Outbox>(
     cfg: RedisConfig,
     outbox: Shared<O>,
@@ -257,14 +274,7 @@ async fn run<O: Outbox>(
                     let delay = backoff.next_delay();
                     stats.failures.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(redis = %label, error = %e, retry_in = ?delay, "relay cannot reach Redis");
-                    let _ = state.send(SourceState::Retrying {
-                        source: label.clone(),
-                        in_secs: secs_ceil(delay),
-                    });
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
-                        _ = stop.changed() => {}
-                    }
+                    retry_after(&state, &label, delay, &mut stop).await;
                     continue;
                 }
             }
@@ -288,14 +298,7 @@ async fn run<O: Outbox>(
                     }
                     let delay = backoff.next_delay();
                     tracing::warn!(redis = %label, error = %e, retry_in = ?delay, "relay failed; events stay in the outbox");
-                    let _ = state.send(SourceState::Retrying {
-                        source: label.clone(),
-                        in_secs: secs_ceil(delay),
-                    });
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
-                        _ = stop.changed() => {}
-                    }
+                    retry_after(&state, &label, delay, &mut stop).await;
                     continue;
                 }
             }

@@ -433,13 +433,7 @@ impl Session {
             server,
             notices: client_notices,
         };
-        match session.list_tools(init_timeout).await {
-            Ok(tools) => Ok((session, tools)),
-            Err(e) => {
-                session.shutdown(Duration::from_millis(500)).await;
-                Err(StartError(format!("tools/list failed: {e}")))
-            }
-        }
+        session.with_tools(init_timeout).await
     }
 
     /// Connect to a Streamable HTTP endpoint, run initialize and tools/list.
@@ -512,13 +506,7 @@ impl Session {
             server,
             notices: client_notices,
         };
-        match session.list_tools(init_timeout).await {
-            Ok(tools) => Ok((session, tools)),
-            Err(e) => {
-                session.shutdown(Duration::from_millis(500)).await;
-                Err(StartError(format!("tools/list failed: {e}")))
-            }
-        }
+        session.with_tools(init_timeout).await
     }
 
     /// The child's pid (its process group id), for a managed process.
@@ -528,6 +516,18 @@ impl Session {
 
     pub fn peer(&self) -> rmcp::Peer<RoleClient> {
         self.client.peer().clone()
+    }
+
+    /// A session that just started, with the tools it offers; a server
+    /// that cannot list them is shut down.
+    async fn with_tools(self, timeout: Duration) -> Result<(Session, Vec<ToolInfo>), StartError> {
+        match self.list_tools(timeout).await {
+            Ok(tools) => Ok((self, tools)),
+            Err(e) => {
+                self.shutdown(Duration::from_millis(500)).await;
+                Err(StartError(format!("tools/list failed: {e}")))
+            }
+        }
     }
 
     /// tools/list with pagination (a fresh request, never a cached answer).

@@ -314,12 +314,7 @@ impl DraftPrompt {
         use crate::tui::keymap::{Action, View};
         use ratatui::layout::{Constraint, Layout};
         // The first key of an action, for the hints.
-        let key = |a: Action| {
-            keymap
-                .keys_for(View::Drafts, a)
-                .first()
-                .map_or_else(String::new, |k| k.to_string())
-        };
+        let key = |a: Action| keymap.first_key(View::Drafts, a);
         use ratatui::text::{Line, Span};
         use ratatui::widgets::{Block, Borders, Clear, List, ListItem, Paragraph};
         frame.render_widget(Clear, area);

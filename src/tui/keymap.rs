@@ -315,6 +315,14 @@ impl Keymap {
             .collect()
     }
 
+    /// The first key bound to `action` in `view`, for a hint line (empty
+    /// when nothing is bound).
+    pub fn first_key(&self, view: View, action: Action) -> String {
+        self.keys_for(view, action)
+            .first()
+            .map_or_else(String::new, |k| k.to_string())
+    }
+
     /// The shipped default keymap, read once, for components made before
     /// the app hands them its own (empty if it could not be read, which the
     /// tests rule out).

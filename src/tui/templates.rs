@@ -220,12 +220,7 @@ impl TemplatePicker {
     /// Draw the picker over `area` (it clears what is beneath).
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap) {
         // The first key of an action, for the hint line.
-        let key = |a: Action| {
-            keymap
-                .keys_for(View::Picker, a)
-                .first()
-                .map_or_else(String::new, |k| k.to_string())
-        };
+        let key = |a: Action| keymap.first_key(View::Picker, a);
         frame.render_widget(Clear, area);
         let block = Block::default()
             .borders(Borders::ALL)

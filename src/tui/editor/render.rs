@@ -247,9 +247,7 @@ impl Editor {
 
     fn render_confirm(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         let keys = |a: Action| self.keymap.keys_for(View::Unsaved, a);
-        let yes = keys(Action::Yes)
-            .first()
-            .map_or_else(String::new, |k| k.to_string());
+        let yes = self.keymap.first_key(View::Unsaved, Action::Yes);
         let lines = vec![
             Line::from(Span::styled("Discard unsaved changes?", theme.title)),
             Line::from(vec![
