@@ -58,7 +58,7 @@ pub enum Msg {
     /// The runtime's last probe of each running instance.
     Probes(Result<Vec<Probe>, PlatformError>),
     /// `:ctx NAME` connected (the context's name and backend), or why not.
-    ContextSwitched(Result<(String, BackendInfo), String>),
+    ContextSwitched(Result<(String, BackendInfo), ContextError>),
     /// Who hosts the runtime (asked at start and every few seconds).
     RuntimeHost(Option<RuntimeHost>),
     /// What the backend can do (asked once, at start).
@@ -92,6 +92,27 @@ impl Msg {
             _ => false,
         }
     }
+}
+
+/// Why the console could not switch to a context; one sentence each.
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    /// No connector was given (a console started without contexts).
+    #[error("this console cannot switch contexts")]
+    CannotSwitch,
+    /// The context's settings do not resolve.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The context names no server to connect to.
+    #[error(
+        "context '{}' names no api_url; add one to [contexts.{}]",
+        crate::domain::text::shown(.0),
+        crate::domain::text::shown(.0)
+    )]
+    NoApiUrl(String),
+    /// The platform could not be built or did not answer.
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
 }
 
 /// Why a task the toast reports on failed; one sentence each.
@@ -229,5 +250,26 @@ impl Command {
                 | Command::Create(_)
                 | Command::Update { .. }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_context_error_is_the_sentence_the_toast_shows() {
+        assert_eq!(
+            ContextError::NoApiUrl("lab".into()).to_string(),
+            "context 'lab' names no api_url; add one to [contexts.lab]"
+        );
+        assert_eq!(
+            ContextError::CannotSwitch.to_string(),
+            "this console cannot switch contexts"
+        );
+        assert_eq!(
+            ContextError::from(PlatformError::Unavailable("connection refused".into())).to_string(),
+            "connection refused"
+        );
     }
 }

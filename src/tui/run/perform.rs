@@ -56,7 +56,7 @@ pub(super) fn perform(cmds: Vec<Command>, io: &Io) {
                     continue;
                 }
                 let Some(connect) = io.opts.connector.clone() else {
-                    let _ = switch.send((name, Err("this console cannot switch contexts".into())));
+                    let _ = switch.send((name, Err(ContextError::CannotSwitch)));
                     continue;
                 };
                 tokio::spawn(async move {
