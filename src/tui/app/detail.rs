@@ -59,7 +59,8 @@ pub struct DetailState {
     /// This instance's events, oldest first.
     pub events: Vec<Arc<Envelope>>,
     pub loading: bool,
-    pub load_error: Option<String>,
+    /// Why the history could not be read.
+    pub load_error: Option<PlatformError>,
     /// Selected event (Events tab).
     pub selected: usize,
     /// Scroll of text tabs.
@@ -230,7 +231,7 @@ impl DetailState {
                 all.sort_by_key(|e| e.timestamp);
                 self.events = all;
             }
-            Err(e) => self.load_error = Some(e.to_string()),
+            Err(e) => self.load_error = Some(e),
         }
     }
 

@@ -37,7 +37,7 @@ pub enum Msg {
     /// The instance as it is now, after a save hit a conflict.
     Theirs(Result<Instance, PlatformError>),
     /// A draft file could not be written or removed.
-    DraftFailed(String),
+    DraftFailed(DraftFailure),
     /// Something not counted as in flight finished (a dump): the toast.
     Notice(Result<String, TaskError>),
     /// An instance's tools, for the Tools tab.
@@ -92,6 +92,15 @@ impl Msg {
             _ => false,
         }
     }
+}
+
+/// A draft file that could not be written or removed; the toast's sentence.
+#[derive(Debug, thiserror::Error)]
+pub enum DraftFailure {
+    #[error("draft not saved: {0}")]
+    NotSaved(crate::tui::drafts::DraftError),
+    #[error("draft not removed: {0}")]
+    NotRemoved(crate::tui::drafts::DraftError),
 }
 
 /// Why the console could not switch to a context; one sentence each.
@@ -270,6 +279,19 @@ mod tests {
         assert_eq!(
             ContextError::from(PlatformError::Unavailable("connection refused".into())).to_string(),
             "connection refused"
+        );
+    }
+
+    #[test]
+    fn a_draft_failure_says_which_and_why() {
+        use crate::tui::drafts::DraftError;
+        assert_eq!(
+            DraftFailure::NotSaved(DraftError::BadKey("a b".into())).to_string(),
+            "draft not saved: 'a b' is not a draft key (letters, digits and '-' only)"
+        );
+        assert_eq!(
+            DraftFailure::NotRemoved(DraftError::BadKey("x".into())).to_string(),
+            "draft not removed: 'x' is not a draft key (letters, digits and '-' only)"
         );
     }
 }

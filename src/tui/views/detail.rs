@@ -484,7 +484,7 @@ fn render_events(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
         } else if d.loading {
             "loading events…".to_string()
         } else if let Some(e) = &d.load_error {
-            format!("could not read events: {}", inert(e))
+            format!("could not read events: {}", inert(&e.to_string()))
         } else {
             "No events for this instance.".to_string()
         };
