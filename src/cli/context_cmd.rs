@@ -51,3 +51,30 @@ async fn connect(g: &mut Global, name: String) -> Result<Arc<dyn Platform>, Cont
     p.list().await?;
     Ok(Arc::new(p))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[tokio::test]
+    async fn a_context_that_cannot_be_reached_says_what_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.toml");
+        std::fs::write(&cfg, "[contexts.lab]\nworkspace = \"w\"\n").unwrap();
+        let cli = super::super::Cli::parse_from(["aacon", "--config", cfg.to_str().unwrap()]);
+        let mut g = cli.global;
+        let e = connect(&mut g, "lab".into()).await.err().unwrap();
+        assert!(matches!(e, ContextError::NoApiUrl(_)), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "context 'lab' names no api_url; add one to [contexts.lab]"
+        );
+        let e = connect(&mut g, "nowhere".into()).await.err().unwrap();
+        assert!(matches!(e, ContextError::Config(_)), "{e}");
+        assert!(
+            e.to_string().contains("there is no context 'nowhere'"),
+            "{e}"
+        );
+    }
+}
