@@ -18,12 +18,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
+/// Why a handler could not handle an entry: the handler's own error,
+/// only logged (the group acts on `Err` alone, so there is nothing to
+/// classify).
+pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Handles one entry; `Err` leaves it pending (to be retried or claimed).
 #[async_trait]
 pub trait Handler: Send + 'static {
-    // `String`: the handler's own reason in its words, only logged; the
-    // group acts on `Err` alone, so there is nothing to classify.
-    async fn handle(&mut self, id: &str, envelope: &Envelope) -> Result<(), String>;
+    async fn handle(&mut self, id: &str, envelope: &Envelope) -> Result<(), HandlerError>;
 }
 
 /// Who this worker is and when it takes over others' entries.

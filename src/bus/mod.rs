@@ -28,7 +28,7 @@ pub mod relay;
 pub mod watcher;
 
 pub use config::{DEFAULT_STREAM_KEY, RedisConfig};
-pub use group::{GroupOptions, GroupStats, Handler, Worker, WorkerHandle};
+pub use group::{GroupOptions, GroupStats, Handler, HandlerError, Worker, WorkerHandle};
 pub use live::Live;
 pub use relay::{Outbox, Relay, RelayHandle, relay_once, relay_once_shared};
 pub use watcher::{Start, WatchHandle, WatchStats, Watcher};

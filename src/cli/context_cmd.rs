@@ -3,7 +3,8 @@
 
 use super::Global;
 use crate::platform::Platform;
-use crate::platform::api::ApiPlatform;
+use crate::platform::api::{ApiOptions, ApiPlatform};
+use crate::tui::app::ContextError;
 use std::sync::Arc;
 
 /// Give the console the config's contexts and a way to connect to them.
@@ -34,9 +35,8 @@ pub(super) fn context_names() -> Vec<clap_complete::CompletionCandidate> {
 }
 
 /// Build context `name`'s platform and check that it answers (a switch to
-/// a platform that does not answer keeps the current one). `String`: the
-/// console's `Connector` takes one sentence to show, whatever failed.
-async fn connect(g: &mut Global, name: String) -> Result<Arc<dyn Platform>, String> {
+/// a platform that does not answer keeps the current one).
+async fn connect(g: &mut Global, name: String) -> Result<Arc<dyn Platform>, ContextError> {
     // The context says which platform: flags given at start for another
     // one do not apply.
     g.context = Some(name.clone());
@@ -45,16 +45,36 @@ async fn connect(g: &mut Global, name: String) -> Result<Arc<dyn Platform>, Stri
     g.redis = None;
     // Another context: resolve its settings afresh.
     g.settings = None;
-    let api = super::serve_cmd::api_options(g)
-        .map_err(|f| f.message)?
-        .ok_or_else(|| {
-            format!(
-                "context '{}' names no api_url; add one to [contexts.{}]",
-                crate::domain::text::shown(&name),
-                crate::domain::text::shown(&name)
-            )
-        })?;
-    let p = ApiPlatform::new(api).map_err(|e| e.to_string())?;
-    p.list().await.map_err(|e| e.to_string())?;
+    let settings = super::serve_cmd::resolve_settings(g)?;
+    let api = ApiOptions::from_settings(&settings)?.ok_or(ContextError::NoApiUrl(name))?;
+    let p = ApiPlatform::new(api)?;
+    p.list().await?;
     Ok(Arc::new(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[tokio::test]
+    async fn a_context_that_cannot_be_reached_says_what_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.toml");
+        std::fs::write(&cfg, "[contexts.lab]\nworkspace = \"w\"\n").unwrap();
+        let cli = super::super::Cli::parse_from(["aacon", "--config", cfg.to_str().unwrap()]);
+        let mut g = cli.global;
+        let e = connect(&mut g, "lab".into()).await.err().unwrap();
+        assert!(matches!(e, ContextError::NoApiUrl(_)), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "context 'lab' names no api_url; add one to [contexts.lab]"
+        );
+        let e = connect(&mut g, "nowhere".into()).await.err().unwrap();
+        assert!(matches!(e, ContextError::Config(_)), "{e}");
+        assert!(
+            e.to_string().contains("there is no context 'nowhere'"),
+            "{e}"
+        );
+    }
 }

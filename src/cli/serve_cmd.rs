@@ -31,13 +31,15 @@ pub(super) fn settings(global: &Global) -> Result<Settings, Failure> {
             "the --redis URL holds a password, which any user can read in the process list; set AACON_REDIS_URL or [redis] url in the config file instead",
         ));
     }
-    let file = config::load_from(global.config.as_deref(), &env).map_err(usage)?;
+    resolve_settings(global).map_err(usage)
+}
+
+/// The settings from the config file, the context and the flags (none
+/// cached, no check of the flags).
+pub(super) fn resolve_settings(global: &Global) -> Result<Settings, crate::config::ConfigError> {
+    let file = config::load_from(global.config.as_deref(), &env)?;
     let file = match &global.context {
-        Some(name) => Some(
-            file.unwrap_or_default()
-                .with_context(name, &env)
-                .map_err(usage)?,
-        ),
+        Some(name) => Some(file.unwrap_or_default().with_context(name, &env)?),
         None => file,
     };
     let flags = Overrides {
@@ -53,7 +55,6 @@ pub(super) fn settings(global: &Global) -> Result<Settings, Failure> {
         Some(_) => Settings::resolve(&flags, &|k| config::context_env(&env, k), file),
         None => Settings::resolve(&flags, &env, file),
     }
-    .map_err(usage)
 }
 
 /// API client options when `--api`, `AACON_API_URL` or `backend.api_url` names a server.

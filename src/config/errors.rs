@@ -94,7 +94,8 @@ fn file_error_text(path: &Path, line: usize, key: Option<&str>, message: &str) -
     }
 }
 
-/// Turn toml's error into one sentence with the line and key.
+/// Turn toml's error into one sentence with the line and key. Read from
+/// its message: `toml::de::Error` has a span and keys but no kind.
 pub(super) fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
     let span = e.span().unwrap_or(0..0);
     let start = span.start.min(text.len());

@@ -114,6 +114,8 @@ fn init_error(e: &ClientInitializeError) -> String {
             "the server closed the connection during initialize".into()
         }
         ClientInitializeError::JsonRpcError(d) => {
+            // The server's own words: MCP gives a version mismatch no code
+            // of its own, so its message is what says so.
             let m = d.message.to_string();
             if m.to_ascii_lowercase().contains("protocol") {
                 format!("protocol version mismatch: {}", short(&m, 200))
@@ -801,6 +803,7 @@ pub async fn diagnose(
         ));
     };
     if let Some(err) = msg.get("error") {
+        // As in `init_error`: only the server's message says "protocol".
         let m = err.get("message").and_then(Value::as_str).unwrap_or("");
         return Some(if m.to_ascii_lowercase().contains("protocol") {
             format!("protocol version mismatch: {}", short(m, 200))
@@ -811,18 +814,24 @@ pub async fn diagnose(
     None
 }
 
+// Worded from the kinds in reqwest's chain of causes where it has them (a
+// timeout, an I/O error), else from its text: reqwest and hyper give DNS and
+// TLS failures no kind to match on.
 fn request_error(e: &reqwest::Error, url: &str, host: &str, timeout: Duration) -> String {
+    use std::io::ErrorKind as K;
     let mut chain = e.to_string();
+    let mut io_kind = None;
     let mut src = std::error::Error::source(e);
     while let Some(s) = src {
         chain.push_str(": ");
         chain.push_str(&s.to_string());
+        io_kind = io_kind.or_else(|| s.downcast_ref::<std::io::Error>().map(std::io::Error::kind));
         src = s.source();
     }
     let lower = chain.to_ascii_lowercase();
     if e.is_timeout() {
         format!("{url} did not answer within {}", secs(timeout))
-    } else if lower.contains("connection refused") {
+    } else if io_kind == Some(K::ConnectionRefused) || lower.contains("connection refused") {
         format!("connection refused by {host} (nothing listens there)")
     } else if lower.contains("dns error")
         || lower.contains("failed to lookup")
@@ -839,7 +848,10 @@ fn request_error(e: &reqwest::Error, url: &str, host: &str, timeout: Duration) -
         || lower.contains("ssl")
     {
         format!("TLS handshake with {host} failed: {}", short(&chain, 200))
-    } else if lower.contains("connection reset") || lower.contains("connection closed") {
+    } else if io_kind == Some(K::ConnectionReset)
+        || lower.contains("connection reset")
+        || lower.contains("connection closed")
+    {
         format!("{host} closed the connection: {}", short(&chain, 160))
     } else {
         format!("cannot reach {url}: {}", short(&chain, 200))

@@ -211,7 +211,7 @@ pub use events::{StreamItem, raw_envelope};
 pub use goto::START_CONTEXT;
 use instances::*;
 pub use instances::{Column, Geometry, instance_matches};
-pub use msg::{Command, Msg, TaskError};
+pub use msg::{Command, ContextError, DraftFailure, Msg, TaskError};
 pub use overlay::{Confirm, ConfirmOutcome, LineInput, Overlay, Pending, name_list};
 pub use surface::{Field, Pager, PromptForm, SurfacePane};
 pub use travel::{Ask, Travel};
@@ -441,7 +441,7 @@ impl App {
                 Vec::new()
             }
             Msg::DraftFailed(e) => {
-                self.toast(Level::Error, e);
+                self.toast(Level::Error, e.to_string());
                 Vec::new()
             }
             Msg::Clipboard(refusal) => {

@@ -182,9 +182,9 @@ impl Drafts {
                         .is_some_and(|n| n.starts_with('.'))
             })
             .filter_map(|p| {
-                let read = std::fs::read(&p)
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| serde_json::from_slice::<Draft>(&b).map_err(|e| e.to_string()));
+                let read: Result<Draft, Box<dyn std::error::Error>> = std::fs::read(&p)
+                    .map_err(Into::into)
+                    .and_then(|b| serde_json::from_slice(&b).map_err(Into::into));
                 match read {
                     Ok(d) => Some(d),
                     Err(e) => {

@@ -2,7 +2,7 @@
 //! calls as tasks whose results come back as messages, and draws at most
 //! 60 frames a second, only when something changed.
 
-use super::app::{App, Command, Level, Msg};
+use super::app::{App, Command, ContextError, Level, Msg};
 use super::drafts::Drafts;
 use super::keymap::{Keymap, KeymapError};
 use super::quit::Ending;
@@ -84,7 +84,10 @@ pub struct ConsoleOptions {
 pub struct Connector(
     #[allow(clippy::type_complexity)]
     pub  Arc<
-        dyn Fn(String) -> futures::future::BoxFuture<'static, Result<Arc<dyn Platform>, String>>
+        dyn Fn(
+                String,
+            )
+                -> futures::future::BoxFuture<'static, Result<Arc<dyn Platform>, ContextError>>
             + Send
             + Sync,
     >,
@@ -638,7 +641,7 @@ fn remembered_source(opts: &ConsoleOptions) -> Option<crate::platform::SourceSta
 }
 
 /// A context's platform once it answered, or why it did not.
-type Switched = (String, Result<Arc<dyn Platform>, String>);
+type Switched = (String, Result<Arc<dyn Platform>, ContextError>);
 
 mod perform;
 use perform::{Io, perform};

@@ -6,7 +6,7 @@
 use crate::support;
 
 use aacon::bus::group::WorkerHandle;
-use aacon::bus::{GroupOptions, Handler, RedisConfig, Worker, relay_once};
+use aacon::bus::{GroupOptions, Handler, HandlerError, RedisConfig, Worker, relay_once};
 use aacon::domain::Envelope;
 use aacon::domain::projection::{Applied, Projection};
 use async_trait::async_trait;
@@ -39,7 +39,7 @@ struct Apply {
 
 #[async_trait]
 impl Handler for Apply {
-    async fn handle(&mut self, _id: &str, env: &Envelope) -> Result<(), String> {
+    async fn handle(&mut self, _id: &str, env: &Envelope) -> Result<(), HandlerError> {
         if Some(self.count) == self.hang_at {
             self.hung.notify_one();
             std::future::pending::<()>().await;
@@ -274,7 +274,7 @@ struct Poisoned {
 
 #[async_trait]
 impl Handler for Poisoned {
-    async fn handle(&mut self, _id: &str, env: &Envelope) -> Result<(), String> {
+    async fn handle(&mut self, _id: &str, env: &Envelope) -> Result<(), HandlerError> {
         if env.event_id == self.bad {
             *self.attempts.lock().unwrap() += 1;
             return Err("cannot handle this one".into());

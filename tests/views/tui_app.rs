@@ -654,9 +654,11 @@ fn type_args(a: &mut App, text: &str) {
 
 fn tools_result(a: &App) -> Option<Result<String, String>> {
     match a.screens.last() {
-        Some(aacon::tui::app::Screen::Detail(d)) => {
-            d.tools.result.clone().map(|r| r.map(|o| o.text))
-        }
+        Some(aacon::tui::app::Screen::Detail(d)) => d
+            .tools
+            .result
+            .clone()
+            .map(|r| r.map(|o| o.text).map_err(|e| e.to_string())),
         _ => None,
     }
 }

@@ -9,7 +9,7 @@ use aacon::config::ContextSummary;
 use aacon::paths::DataDir;
 use aacon::platform::embedded::{EmbeddedOptions, Role};
 use aacon::platform::{BackendInfo, Platform, PlatformError, PlatformEvent, SourceState};
-use aacon::tui::app::{App, Command, Msg, Overlay, Screen};
+use aacon::tui::app::{App, Command, ContextError, Msg, Overlay, Screen};
 use aacon::tui::fixtures;
 use aacon::tui::keymap::Keymap;
 use aacon::tui::run::{ConsoleOptions, no_signals, run_loop};
@@ -366,7 +366,9 @@ fn ctx_lists_contexts_and_switches_only_once_connected() {
     );
     // Until the runner says it connected, the table is the old one.
     assert_eq!(a.projection.len(), 8);
-    let cmds = a.update(Msg::ContextSwitched(Err("connection refused".into())));
+    let cmds = a.update(Msg::ContextSwitched(Err(ContextError::Platform(
+        PlatformError::Unavailable("connection refused".into()),
+    ))));
     assert!(cmds.is_empty());
     assert_eq!(a.projection.len(), 8);
     assert_eq!(toast(&a), "still on context start: connection refused");

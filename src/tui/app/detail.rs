@@ -2,6 +2,8 @@
 //! (the Resources and Prompts panes are in [`super::surface`]).
 
 use super::*;
+use crate::platform::ToolError;
+use std::borrow::Cow;
 
 /// Most argument lines a tool confirmation shows.
 const CONFIRM_ARG_LINES: usize = 8;
@@ -57,7 +59,8 @@ pub struct DetailState {
     /// This instance's events, oldest first.
     pub events: Vec<Arc<Envelope>>,
     pub loading: bool,
-    pub load_error: Option<String>,
+    /// Why the history could not be read.
+    pub load_error: Option<PlatformError>,
     /// Selected event (Events tab).
     pub selected: usize,
     /// Scroll of text tabs.
@@ -68,18 +71,49 @@ pub struct DetailState {
     pub surface: SurfacePane,
 }
 
+/// Why a pane on the instance page shows no answer. Each displays as the
+/// one sentence the pane shows.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PaneError {
+    /// The platform's answer.
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+    /// The server's answer was too large to keep: the runtime's message.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The instance is on its way up: the tab loads once it runs.
+    #[error("the instance is {}; this tab loads once it runs", .0.as_str())]
+    Starting(Status),
+    /// The instance does not run: how to start it and ask again (the keys).
+    #[error(
+        "the instance is {}; start it ({start}); this tab loads once it runs ({refresh} asks again)",
+        .status.as_str()
+    )]
+    NotRunning {
+        status: Status,
+        start: String,
+        refresh: String,
+    },
+    /// The arguments typed are not JSON.
+    #[error("the arguments are not valid JSON (line {line} column {column}); nothing was sent")]
+    NotJson { line: usize, column: usize },
+    /// The arguments do not fit what the server listed.
+    #[error("{0}; nothing was sent")]
+    NotSent(ToolError),
+}
+
 /// The Tools tab: the tool list, the argument editor and the last call.
 #[derive(Debug, Clone, Default)]
 pub struct ToolsPane {
     /// None until loaded.
-    pub list: Option<Result<Vec<ToolInfo>, String>>,
+    pub list: Option<Result<Vec<ToolInfo>, PlatformError>>,
     pub selected: usize,
     /// The argument editor, while the user edits arguments.
     pub args: Option<Box<tui_textarea::TextArea<'static>>>,
     /// A call is in flight.
     pub calling: bool,
     /// The last call's outcome (or why it was not sent).
-    pub result: Option<Result<ToolCallResult, String>>,
+    pub result: Option<Result<ToolCallResult, PaneError>>,
     /// The first line of the result shown (the result pane scrolls).
     pub result_scroll: usize,
     /// What `/` searches the result for; `next_match` finds the next line.
@@ -89,14 +123,14 @@ pub struct ToolsPane {
 impl ToolsPane {
     /// The instance's tools arrived (or why not).
     pub fn loaded(&mut self, result: Result<Vec<ToolInfo>, PlatformError>) {
-        self.list = Some(result.map_err(|e| e.to_string()));
+        self.list = Some(result);
         self.selected = 0;
     }
 
     /// The call sent from this pane finished.
     pub fn called(&mut self, result: Result<ToolCallResult, PlatformError>) {
         self.calling = false;
-        self.result = Some(result.map_err(|e| e.to_string()));
+        self.result = Some(result.map_err(PaneError::from));
     }
 
     pub fn selected_tool(&self) -> Option<&ToolInfo> {
@@ -107,10 +141,10 @@ impl ToolsPane {
     }
 
     /// The result as the pane shows it: the text, or the sentence of why not.
-    pub fn result_text(&self) -> Option<&str> {
+    pub fn result_text(&self) -> Option<Cow<'_, str>> {
         match &self.result {
-            Some(Ok(out)) => Some(out.text.as_str()),
-            Some(Err(e)) => Some(e.as_str()),
+            Some(Ok(out)) => Some(Cow::Borrowed(out.text.as_str())),
+            Some(Err(e)) => Some(Cow::Owned(e.to_string())),
             None => None,
         }
     }
@@ -144,7 +178,7 @@ impl ToolsPane {
 #[derive(Debug, Clone, Default)]
 pub struct LogsPane {
     /// None until loaded.
-    pub lines: Option<Result<Vec<String>, String>>,
+    pub lines: Option<Result<Vec<String>, PlatformError>>,
     /// A refresh is in flight.
     pub loading: bool,
 }
@@ -153,7 +187,7 @@ impl LogsPane {
     /// The stderr tail arrived (or why not).
     pub fn loaded(&mut self, result: Result<Vec<String>, PlatformError>) {
         self.loading = false;
-        self.lines = Some(result.map_err(|e| e.to_string()));
+        self.lines = Some(result);
     }
 }
 
@@ -197,7 +231,7 @@ impl DetailState {
                 all.sort_by_key(|e| e.timestamp);
                 self.events = all;
             }
-            Err(e) => self.load_error = Some(e.to_string()),
+            Err(e) => self.load_error = Some(e),
         }
     }
 
@@ -339,18 +373,17 @@ impl App {
             return Vec::new();
         };
         if read_only {
-            d.tools.result = Some(Err(PlatformError::ReadOnly("calling a tool").to_string()));
+            d.tools.result = Some(Err(PlatformError::ReadOnly("calling a tool").into()));
             self.dirty = true;
             return Vec::new();
         }
         let args: serde_json::Value = match serde_json::from_str(&text) {
             Ok(v) => v,
             Err(e) => {
-                d.tools.result = Some(Err(format!(
-                    "the arguments are not valid JSON (line {} column {}); nothing was sent",
-                    e.line(),
-                    e.column()
-                )));
+                d.tools.result = Some(Err(PaneError::NotJson {
+                    line: e.line(),
+                    column: e.column(),
+                }));
                 self.dirty = true;
                 return Vec::new();
             }
@@ -360,7 +393,7 @@ impl App {
             &tool.name,
             args.clone(),
         ) {
-            d.tools.result = Some(Err(format!("{e}; nothing was sent")));
+            d.tools.result = Some(Err(PaneError::NotSent(e.into())));
             self.dirty = true;
             return Vec::new();
         }
@@ -525,6 +558,37 @@ mod tests {
     }
 
     #[test]
+    fn a_pane_error_says_the_sentence_the_pane_shows() {
+        let said = |e: PaneError| e.to_string();
+        assert_eq!(
+            said(PaneError::Starting(Status::Starting)),
+            "the instance is starting; this tab loads once it runs"
+        );
+        assert_eq!(
+            said(PaneError::NotRunning {
+                status: Status::Stopped,
+                start: "s".into(),
+                refresh: "r/F5".into(),
+            }),
+            "the instance is stopped; start it (s); this tab loads once it runs (r/F5 asks again)"
+        );
+        assert_eq!(
+            said(PaneError::NotJson { line: 2, column: 7 }),
+            "the arguments are not valid JSON (line 2 column 7); nothing was sent"
+        );
+        assert_eq!(
+            said(PaneError::NotSent(ToolError::Request(
+                "no such prompt".into()
+            ))),
+            "no such prompt; nothing was sent"
+        );
+        assert_eq!(
+            said(PlatformError::Unavailable("gone".into()).into()),
+            "gone"
+        );
+    }
+
+    #[test]
     fn panes_take_their_results() {
         let mut t = ToolsPane {
             selected: 3,
@@ -533,10 +597,10 @@ mod tests {
         };
         t.loaded(Err(PlatformError::Unavailable("no tools here".into())));
         assert_eq!(t.selected, 0);
-        assert!(matches!(&t.list, Some(Err(e)) if e.contains("no tools here")));
+        assert!(matches!(&t.list, Some(Err(e)) if e.to_string().contains("no tools here")));
         t.called(Err(PlatformError::Unavailable("gone".into())));
         assert!(!t.calling);
-        assert_eq!(t.result_text(), Some("gone"));
+        assert_eq!(t.result_text().as_deref(), Some("gone"));
         let mut l = LogsPane {
             loading: true,
             ..LogsPane::default()

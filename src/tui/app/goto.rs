@@ -105,7 +105,7 @@ impl App {
     /// The runner connected to a context (or could not): show its instances.
     pub(super) fn context_switched(
         &mut self,
-        result: Result<(String, BackendInfo), String>,
+        result: Result<(String, BackendInfo), super::ContextError>,
     ) -> Vec<Command> {
         self.dirty = true;
         let (name, info) = match result {

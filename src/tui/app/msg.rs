@@ -37,7 +37,7 @@ pub enum Msg {
     /// The instance as it is now, after a save hit a conflict.
     Theirs(Result<Instance, PlatformError>),
     /// A draft file could not be written or removed.
-    DraftFailed(String),
+    DraftFailed(DraftFailure),
     /// Something not counted as in flight finished (a dump): the toast.
     Notice(Result<String, TaskError>),
     /// An instance's tools, for the Tools tab.
@@ -58,7 +58,7 @@ pub enum Msg {
     /// The runtime's last probe of each running instance.
     Probes(Result<Vec<Probe>, PlatformError>),
     /// `:ctx NAME` connected (the context's name and backend), or why not.
-    ContextSwitched(Result<(String, BackendInfo), String>),
+    ContextSwitched(Result<(String, BackendInfo), ContextError>),
     /// Who hosts the runtime (asked at start and every few seconds).
     RuntimeHost(Option<RuntimeHost>),
     /// What the backend can do (asked once, at start).
@@ -92,6 +92,36 @@ impl Msg {
             _ => false,
         }
     }
+}
+
+/// A draft file that could not be written or removed; the toast's sentence.
+#[derive(Debug, thiserror::Error)]
+pub enum DraftFailure {
+    #[error("draft not saved: {0}")]
+    NotSaved(crate::tui::drafts::DraftError),
+    #[error("draft not removed: {0}")]
+    NotRemoved(crate::tui::drafts::DraftError),
+}
+
+/// Why the console could not switch to a context; one sentence each.
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    /// No connector was given (a console started without contexts).
+    #[error("this console cannot switch contexts")]
+    CannotSwitch,
+    /// The context's settings do not resolve.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The context names no server to connect to.
+    #[error(
+        "context '{}' names no api_url; add one to [contexts.{}]",
+        crate::domain::text::shown(.0),
+        crate::domain::text::shown(.0)
+    )]
+    NoApiUrl(String),
+    /// The platform could not be built or did not answer.
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
 }
 
 /// Why a task the toast reports on failed; one sentence each.
@@ -229,5 +259,39 @@ impl Command {
                 | Command::Create(_)
                 | Command::Update { .. }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_context_error_is_the_sentence_the_toast_shows() {
+        assert_eq!(
+            ContextError::NoApiUrl("lab".into()).to_string(),
+            "context 'lab' names no api_url; add one to [contexts.lab]"
+        );
+        assert_eq!(
+            ContextError::CannotSwitch.to_string(),
+            "this console cannot switch contexts"
+        );
+        assert_eq!(
+            ContextError::from(PlatformError::Unavailable("connection refused".into())).to_string(),
+            "connection refused"
+        );
+    }
+
+    #[test]
+    fn a_draft_failure_says_which_and_why() {
+        use crate::tui::drafts::DraftError;
+        assert_eq!(
+            DraftFailure::NotSaved(DraftError::BadKey("a b".into())).to_string(),
+            "draft not saved: 'a b' is not a draft key (letters, digits and '-' only)"
+        );
+        assert_eq!(
+            DraftFailure::NotRemoved(DraftError::BadKey("x".into())).to_string(),
+            "draft not removed: 'x' is not a draft key (letters, digits and '-' only)"
+        );
     }
 }

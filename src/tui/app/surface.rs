@@ -2,6 +2,7 @@
 //! Prompts tabs: state, keys and answers. Every request is one
 //! [`Command::Mcp`]; its answer comes back as [`Msg::Mcp`].
 
+use super::detail::PaneError;
 use super::{App, Command, DetailTab, Level, View};
 use crate::platform::content as mcp;
 use crate::platform::{McpOp, PlatformError};
@@ -17,15 +18,15 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Default)]
 pub struct SurfacePane {
     /// The initialize result (None until answered).
-    pub identity: Option<Result<Value, String>>,
+    pub identity: Option<Result<Value, PaneError>>,
     /// The instance's restart count when the identity was asked: a
     /// restart (a new session, maybe a new server version) asks again.
     identity_asked: Option<u32>,
     /// The last ping: when, and its latency in ms or why it failed.
-    pub ping: Option<(DateTime<Utc>, Result<u64, String>)>,
+    pub ping: Option<(DateTime<Utc>, Result<u64, PaneError>)>,
     pub pinging: bool,
-    pub resources: Option<Result<Vec<Value>, String>>,
-    pub templates: Option<Result<Vec<Value>, String>>,
+    pub resources: Option<Result<Vec<Value>, PaneError>>,
+    pub templates: Option<Result<Vec<Value>, PaneError>>,
     /// The selected resource (templates are listed, not selected).
     pub resource: usize,
     /// Update notices: URI → time of the last one.
@@ -37,15 +38,15 @@ pub struct SurfacePane {
     /// The URI being read.
     pub reading: Option<String>,
     /// The last read: its URI and answer.
-    pub read: Option<(String, Result<Value, String>)>,
+    pub read: Option<(String, Result<Value, PaneError>)>,
     pub resource_pager: Pager,
-    pub prompts: Option<Result<Vec<Value>, String>>,
+    pub prompts: Option<Result<Vec<Value>, PaneError>>,
     pub prompt: usize,
     /// The argument form, while open.
     pub form: Option<PromptForm>,
     pub getting: bool,
     /// The last get: the prompt's name and answer.
-    pub got: Option<(String, Result<Value, String>)>,
+    pub got: Option<(String, Result<Value, PaneError>)>,
     pub prompt_pager: Pager,
     /// The tab was entered before the instance ran: load it once it does.
     waiting: bool,
@@ -93,7 +94,7 @@ pub struct PromptForm {
     pub fields: Vec<Field>,
     pub focus: usize,
     /// Why the last submit sent nothing.
-    pub error: Option<String>,
+    pub error: Option<PaneError>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -186,11 +187,11 @@ impl SurfacePane {
         match tab {
             DetailTab::Resources => self.read.as_ref().map(|(_, r)| match r {
                 Ok(v) => mcp::read_text(v),
-                Err(e) => e.clone(),
+                Err(e) => e.to_string(),
             }),
             DetailTab::Prompts => self.got.as_ref().map(|(_, r)| match r {
                 Ok(v) => mcp::messages_text(v),
-                Err(e) => e.clone(),
+                Err(e) => e.to_string(),
             }),
             _ => None,
         }
@@ -213,13 +214,14 @@ pub(super) fn waited_for(op: &McpOp) -> bool {
     )
 }
 
-fn items(v: Value, key: &str) -> Result<Vec<Value>, String> {
+fn items(v: Value, key: &str) -> Result<Vec<Value>, PaneError> {
     if v.get("truncated").and_then(Value::as_bool) == Some(true) {
-        return Err(v
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or("the answer was too large to show")
-            .to_string());
+        return Err(PaneError::TooLarge(
+            v.get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("the answer was too large to show")
+                .to_string(),
+        ));
     }
     Ok(v.get(key)
         .and_then(Value::as_array)
@@ -306,15 +308,16 @@ impl App {
             // Never a process started just to list: the tab loads once
             // the instance runs, and says so meanwhile.
             d.surface.waiting = true;
-            let how = match status {
+            let why = match status {
                 crate::domain::Status::Starting | crate::domain::Status::Pending => {
-                    "this tab loads once it runs".to_string()
+                    PaneError::Starting(status)
                 }
-                _ => format!(
-                    "start it ({start}); this tab loads once it runs ({refresh} asks again)"
-                ),
+                _ => PaneError::NotRunning {
+                    status,
+                    start,
+                    refresh,
+                },
             };
-            let why = format!("the instance is {}; {how}", status.as_str());
             if d.tab == DetailTab::Resources {
                 d.surface.resources = Some(Err(why));
             } else {
@@ -579,7 +582,7 @@ impl App {
             _ => &[],
         };
         if let Err(e) = mcp::check_prompt_args(list, &form.prompt, &args) {
-            form.error = Some(format!("{e}; nothing was sent"));
+            form.error = Some(PaneError::NotSent(e));
             return Vec::new();
         }
         let name = form.prompt.clone();
@@ -669,7 +672,7 @@ impl App {
             return Vec::new();
         };
         let s = &mut d.surface;
-        let result = result.map_err(|e| e.to_string());
+        let result = result.map_err(PaneError::from);
         match op {
             McpOp::Identity => s.identity = Some(result),
             McpOp::Ping => {

@@ -2,7 +2,7 @@
 //! back as a [`Msg`].
 
 use super::*;
-use crate::tui::app::TaskError;
+use crate::tui::app::{DraftFailure, TaskError};
 
 /// What commands need to run.
 pub(super) struct Io {
@@ -56,7 +56,7 @@ pub(super) fn perform(cmds: Vec<Command>, io: &Io) {
                     continue;
                 }
                 let Some(connect) = io.opts.connector.clone() else {
-                    let _ = switch.send((name, Err("this console cannot switch contexts".into())));
+                    let _ = switch.send((name, Err(ContextError::CannotSwitch)));
                     continue;
                 };
                 tokio::spawn(async move {
@@ -293,7 +293,7 @@ pub(super) fn perform(cmds: Vec<Command>, io: &Io) {
                 if let Some(d) = io.drafts.clone() {
                     tokio::task::spawn_blocking(move || {
                         if let Err(e) = d.save(&draft) {
-                            let _ = tx.send(Msg::DraftFailed(format!("draft not saved: {e}")));
+                            let _ = tx.send(Msg::DraftFailed(DraftFailure::NotSaved(e)));
                         }
                     });
                 }
@@ -302,7 +302,7 @@ pub(super) fn perform(cmds: Vec<Command>, io: &Io) {
                 if let Some(d) = io.drafts.clone() {
                     tokio::task::spawn_blocking(move || {
                         if let Err(e) = d.remove(&key) {
-                            let _ = tx.send(Msg::DraftFailed(format!("draft not removed: {e}")));
+                            let _ = tx.send(Msg::DraftFailed(DraftFailure::NotRemoved(e)));
                         }
                     });
                 }

@@ -223,7 +223,7 @@ fn render_tools(frame: &mut Frame, app: &App, d: &DetailState, i: &Instance, are
         }
         Some(Err(e)) => {
             frame.render_widget(
-                Paragraph::new(format!("Cannot list tools: {}", inert(e)))
+                Paragraph::new(format!("Cannot list tools: {}", inert(&e.to_string())))
                     .style(t.error)
                     .wrap(Wrap { trim: true }),
                 area,
@@ -382,7 +382,11 @@ fn render_result(frame: &mut Frame, app: &App, d: &DetailState, i: &Instance, ar
     }
     let (head, body, style) = match &d.tools.result {
         None => return,
-        Some(Err(e)) => (String::new(), inert(&shown(e, &secrets)), t.error),
+        Some(Err(e)) => (
+            String::new(),
+            inert(&shown(&e.to_string(), &secrets)),
+            t.error,
+        ),
         Some(Ok(out)) => {
             let mut text: String = out.text.chars().take(RESULT_CHARS).collect();
             // Said first, where it is seen: a cut result's end is off screen.
@@ -451,7 +455,7 @@ fn render_logs(frame: &mut Frame, app: &App, d: &DetailState, i: &Instance, area
     let secrets = spec_secrets(i);
     match &d.logs.lines {
         None => lines.push(Line::from(Span::styled("Loading…", t.dim))),
-        Some(Err(e)) => lines.push(Line::from(Span::styled(inert(e), t.warning))),
+        Some(Err(e)) => lines.push(Line::from(Span::styled(inert(&e.to_string()), t.warning))),
         Some(Ok(l)) if l.is_empty() => lines.push(Line::from(Span::styled(
             "(no stderr lines kept for this instance)",
             t.dim,
@@ -480,7 +484,7 @@ fn render_events(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
         } else if d.loading {
             "loading events…".to_string()
         } else if let Some(e) = &d.load_error {
-            format!("could not read events: {}", inert(e))
+            format!("could not read events: {}", inert(&e.to_string()))
         } else {
             "No events for this instance.".to_string()
         };

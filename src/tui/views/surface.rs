@@ -87,7 +87,11 @@ pub fn identity_lines(app: &App, d: &DetailState) -> Vec<Line<'static>> {
         (_, true) => ("pinging…".to_string(), t.dim),
         (Some((at, Ok(ms))), _) => (format!("{ms} ms at {}", at.format("%H:%M:%S")), t.ok),
         (Some((at, Err(e))), _) => (
-            format!("failed at {}: {}", at.format("%H:%M:%S"), inert(e)),
+            format!(
+                "failed at {}: {}",
+                at.format("%H:%M:%S"),
+                inert(&e.to_string())
+            ),
             t.error,
         ),
         (None, _) => (
@@ -98,7 +102,7 @@ pub fn identity_lines(app: &App, d: &DetailState) -> Vec<Line<'static>> {
     lines.push(kv("ping", ping.0, ping.1));
     match &sp.identity {
         None => lines.push(kv("identity", "asking…".into(), t.dim)),
-        Some(Err(e)) => lines.push(kv("identity", inert(e), t.error)),
+        Some(Err(e)) => lines.push(kv("identity", inert(&e.to_string()), t.error)),
         Some(Ok(v)) => {
             let info = v.get("serverInfo").unwrap_or(&Value::Null);
             let mut name = format!("{} {}", inert(s(info, "name")), inert(s(info, "version")));
@@ -140,11 +144,11 @@ fn visible(lines: Vec<Line<'static>>, selected: usize, room: usize) -> Vec<Line<
     lines.into_iter().skip(first).collect()
 }
 
-fn loading_or_error<T>(
+fn loading_or_error<T, E: std::fmt::Display>(
     frame: &mut Frame,
     app: &App,
     what: &str,
-    r: &Option<Result<T, String>>,
+    r: &Option<Result<T, E>>,
     area: Rect,
 ) -> bool {
     let t = &app.theme;
@@ -158,7 +162,7 @@ fn loading_or_error<T>(
         }
         Some(Err(e)) => {
             frame.render_widget(
-                Paragraph::new(format!("Cannot list {what}: {}", inert(e)))
+                Paragraph::new(format!("Cannot list {what}: {}", inert(&e.to_string())))
                     .style(t.error)
                     .wrap(Wrap { trim: true }),
                 area,
@@ -431,7 +435,7 @@ fn render_form(frame: &mut Frame, app: &App, form: &PromptForm, list: &[Value], 
     }
     if let Some(e) = &form.error {
         lines.push(Line::from(""));
-        lines.push(Line::from(Span::styled(inert(e), t.error)));
+        lines.push(Line::from(Span::styled(inert(&e.to_string()), t.error)));
     }
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(
