@@ -78,7 +78,7 @@ pub struct Toast {
 
 /// What the last frame drew that keys and the mouse go by: written by
 /// [`super::views::render`] (the views' own state), read by [`App::update`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Drawn {
     /// The instances table's scroll.
     pub instances: super::views::TableScroll,
@@ -86,20 +86,6 @@ pub struct Drawn {
     pub geometry: Geometry,
     /// The events table's scroll.
     pub events: super::views::TableScroll,
-    /// How far help can scroll before its last line leaves the bottom.
-    pub help_max: u16,
-}
-
-impl Default for Drawn {
-    fn default() -> Drawn {
-        Drawn {
-            instances: Default::default(),
-            geometry: Geometry::default(),
-            events: Default::default(),
-            // Nothing drawn yet: help scrolls freely.
-            help_max: u16::MAX,
-        }
-    }
 }
 
 pub struct App {
@@ -203,6 +189,7 @@ mod goto;
 mod instances;
 mod msg;
 mod overlay;
+mod pager;
 mod surface;
 mod travel;
 pub use detail::{DetailState, DetailTab, LogsPane, ToolsPane, args_skeleton, masked_spec};
@@ -213,6 +200,7 @@ use instances::*;
 pub use instances::{Column, Geometry, instance_matches};
 pub use msg::{Command, Msg, TaskError};
 pub use overlay::{Confirm, ConfirmOutcome, LineInput, Overlay, Pending, name_list};
+pub use pager::{PagerOutcome, TextPager};
 pub use surface::{Field, Pager, PromptForm, SurfacePane};
 pub use travel::{Ask, Travel};
 

@@ -9,7 +9,7 @@ use aacon::config::ContextSummary;
 use aacon::paths::DataDir;
 use aacon::platform::embedded::{EmbeddedOptions, Role};
 use aacon::platform::{BackendInfo, Platform, PlatformError, PlatformEvent, SourceState};
-use aacon::tui::app::{App, Command, Msg, Overlay, Screen};
+use aacon::tui::app::{App, Command, Msg, Overlay, Screen, TextPager};
 use aacon::tui::fixtures;
 use aacon::tui::keymap::Keymap;
 use aacon::tui::run::{ConsoleOptions, no_signals, run_loop};
@@ -73,16 +73,17 @@ fn help_stops_at_its_end() {
         a.update(code(KeyCode::PageDown));
     }
     let s = render(&mut a, 80, 24);
-    let Some(Overlay::Help { scroll }) = a.overlay else {
+    let Some(Overlay::Help(p)) = a.overlay else {
         panic!("help closed")
     };
-    assert_eq!(scroll, a.drawn.help_max, "scrolled past the end");
+    let scroll = p.scroll;
+    assert_eq!(scroll, p.max, "scrolled past the end");
     // The last line of help sits on the last row inside the border.
     let lines: Vec<&str> = s.lines().collect();
     assert!(lines[21].contains("status:running,error"), "{s}");
     // One key up moves at once: no blank pages to climb back through.
     a.update(code(KeyCode::Up));
-    let Some(Overlay::Help { scroll: up }) = a.overlay else {
+    let Some(Overlay::Help(TextPager { scroll: up, .. })) = a.overlay else {
         panic!("help closed")
     };
     assert_eq!(up + 1, scroll);

@@ -335,7 +335,7 @@ fn json_spec_and_raw_envelopes_mask_secrets() {
     // Overlays close with esc.
     assert!(a.overlay.is_none());
     a.action(Action::Help);
-    assert!(matches!(a.overlay, Some(Overlay::Help { .. })));
+    assert!(matches!(a.overlay, Some(Overlay::Help(_))));
 }
 
 #[test]

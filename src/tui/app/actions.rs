@@ -121,7 +121,7 @@ impl App {
             | Action::JumpToProblem => Vec::new(),
             Action::Quit => self.request_quit(),
             Action::Help => {
-                self.overlay = Some(Overlay::Help { scroll: 0 });
+                self.overlay = Some(Overlay::Help(Default::default()));
                 Vec::new()
             }
             Action::Command => {

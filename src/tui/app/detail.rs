@@ -295,7 +295,7 @@ impl App {
                 return Vec::new();
             }
             Some(Action::Help) => {
-                self.overlay = Some(Overlay::Help { scroll: 0 });
+                self.overlay = Some(Overlay::Help(Default::default()));
                 return Vec::new();
             }
             _ => {}
@@ -436,7 +436,7 @@ impl App {
             self.overlay = Some(Overlay::Raw {
                 title: format!("event {}", e.event_id),
                 text: raw_envelope(e),
-                scroll: 0,
+                pager: Default::default(),
             });
         }
     }

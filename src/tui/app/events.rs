@@ -258,7 +258,7 @@ impl App {
         self.overlay = Some(Overlay::Raw {
             title,
             text,
-            scroll: 0,
+            pager: Default::default(),
         });
     }
 

@@ -54,7 +54,7 @@ impl App {
                 super::super::views::plural(self.contexts.len(), "context",)
             ),
             text,
-            scroll: 0,
+            pager: Default::default(),
         });
         self.dirty = true;
     }

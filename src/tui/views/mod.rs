@@ -27,8 +27,11 @@ pub const MIN_HEIGHT: u16 = 12;
 pub fn render(frame: &mut Frame, app: &mut App) {
     // The views read the state and write only what they drew.
     let mut drawn = std::mem::take(&mut app.drawn);
-    draw(frame, app, &mut drawn);
+    let help_max = draw(frame, app, &mut drawn);
     app.drawn = drawn;
+    if let (Some(max), Some(Overlay::Help(p))) = (help_max, &mut app.overlay) {
+        p.max = max;
+    }
 }
 
 /// The first row a table shows: it keeps the selected row in view and
@@ -54,12 +57,13 @@ impl TableScroll {
     }
 }
 
-fn draw(frame: &mut Frame, app: &App, drawn: &mut Drawn) {
+/// Draw, and say how far help can scroll when it is open.
+fn draw(frame: &mut Frame, app: &App, drawn: &mut Drawn) -> Option<u16> {
     let area = frame.area();
     frame.render_widget(Block::default().style(app.theme.base), area);
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(frame, app, area);
-        return;
+        return None;
     }
     let [head, body, foot] = Layout::vertical([
         Constraint::Length(2),
@@ -83,19 +87,16 @@ fn draw(frame: &mut Frame, app: &App, drawn: &mut Drawn) {
     }
     command::render(frame, app, foot);
     match &app.overlay {
-        Some(Overlay::Help { scroll }) => {
-            drawn.help_max = help::render(frame, app, *scroll, body);
-        }
+        Some(Overlay::Help(p)) => return Some(help::render(frame, app, p.scroll, body)),
         Some(Overlay::Confirm(c)) => confirm::render(frame, app, c, body),
-        Some(Overlay::Raw {
-            title,
-            text,
-            scroll,
-        }) => raw::render(frame, app, title, text, *scroll, body),
+        Some(Overlay::Raw { title, text, pager }) => {
+            raw::render(frame, app, title, text, pager.scroll, body)
+        }
         Some(Overlay::Drafts(p)) => p.render(frame, body, &app.theme, &app.keymap),
         Some(Overlay::Quit(p)) => p.render(frame, body, &app.theme, &app.keymap),
         _ => {}
     }
+    None
 }
 
 fn too_small(frame: &mut Frame, app: &App, area: Rect) {
