@@ -382,7 +382,8 @@ fn sorting_by_health_follows_the_live_probes() {
     a.run_command("sort health");
     a.prepare();
     let names = |a: &App| -> Vec<String> {
-        a.rows
+        a.instances
+            .rows
             .iter()
             .map(|id| a.projection.get(id).unwrap().name.clone())
             .collect()

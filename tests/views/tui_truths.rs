@@ -54,6 +54,7 @@ fn toast(a: &App) -> String {
 fn select(a: &mut App, name: &str) {
     a.prepare();
     let pos = a
+        .instances
         .rows
         .iter()
         .position(|id| a.projection.get(id).unwrap().name == name)
@@ -207,27 +208,27 @@ fn marks_go_after_every_bulk_action_and_stay_on_cancel() {
         a.update(key(' '));
         select(a, "everything");
         a.update(key(' '));
-        assert_eq!(a.marked.len(), 2);
+        assert_eq!(a.instances.marked.len(), 2);
     };
     let mut a = app();
     // Start.
     mark_two(&mut a);
     assert!(matches!(a.update(key('s')).as_slice(), [Command::Start(ids)] if ids.len() == 2));
-    assert!(a.marked.is_empty(), "marks stayed after start");
+    assert!(a.instances.marked.is_empty(), "marks stayed after start");
     // Stop, confirmed.
     mark_two(&mut a);
     a.update(key('x'));
     assert!(matches!(a.update(key('y')).as_slice(), [Command::Stop(ids)] if ids.len() == 2));
-    assert!(a.marked.is_empty(), "marks stayed after stop");
+    assert!(a.instances.marked.is_empty(), "marks stayed after stop");
     // Delete, cancelled: nothing happened, the marks stay.
     mark_two(&mut a);
     a.update(ctrl('d'));
     assert!(a.update(key('n')).is_empty());
-    assert_eq!(a.marked.len(), 2);
+    assert_eq!(a.instances.marked.len(), 2);
     // Delete, confirmed.
     a.update(ctrl('d'));
     assert!(matches!(a.update(key('y')).as_slice(), [Command::Delete(ids)] if ids.len() == 2));
-    assert!(a.marked.is_empty(), "marks stayed after delete");
+    assert!(a.instances.marked.is_empty(), "marks stayed after delete");
 }
 
 fn command_text(a: &App) -> (String, Vec<String>) {

@@ -407,11 +407,12 @@ impl App {
     }
 
     pub(super) fn open_detail(&mut self) -> Vec<Command> {
-        let Some(id) = self.selected_id else {
+        let Some(id) = self.instances.selected_id else {
             return Vec::new();
         };
         let until = self.travel.as_ref().map(|t| t.at);
         let events: Vec<Arc<Envelope>> = self
+            .events
             .stream
             .iter()
             .filter_map(|it| match it {

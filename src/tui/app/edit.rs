@@ -235,7 +235,7 @@ impl App {
                 };
                 self.toast(Level::Ok, format!("{verb} {} ({at})", i.name));
                 if created {
-                    self.selected_id = Some(i.id);
+                    self.instances.selected_id = Some(i.id);
                 }
                 vec![Command::RemoveDraft(key)]
             }

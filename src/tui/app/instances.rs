@@ -94,6 +94,166 @@ pub fn instance_matches(f: &Filter, i: &Instance) -> bool {
     })
 }
 
+/// The Instances page's own state: the table's rows in order, the
+/// filter, the selection and marks, what changed lately, and what the
+/// last frame drew.
+#[derive(Debug, Clone)]
+pub struct InstancesPage {
+    /// Sorted, filtered ids: the table's rows.
+    pub rows: Vec<Uuid>,
+    pub(super) rows_dirty: bool,
+    pub(super) rows_built_at: Option<DateTime<Utc>>,
+    pub sort: Column,
+    pub sort_reverse: bool,
+    pub filter: Filter,
+    pub selected: usize,
+    pub(super) selected_id: Option<Uuid>,
+    pub marked: HashSet<Uuid>,
+    /// Recently changed instances: until when, and what changed.
+    pub flash: HashMap<Uuid, (DateTime<Utc>, ChangedFields)>,
+    /// The table's scroll, as the last frame drew it.
+    pub scroll: super::super::views::TableScroll,
+    /// Where the last frame drew the rows and column headers, for mouse hits.
+    pub geometry: Geometry,
+}
+
+impl Default for InstancesPage {
+    fn default() -> InstancesPage {
+        InstancesPage {
+            rows: Vec::new(),
+            // Nothing built yet.
+            rows_dirty: true,
+            rows_built_at: None,
+            sort: Column::Name,
+            sort_reverse: false,
+            filter: Filter::default(),
+            selected: 0,
+            selected_id: None,
+            marked: HashSet::new(),
+            flash: HashMap::new(),
+            scroll: Default::default(),
+            geometry: Geometry::default(),
+        }
+    }
+}
+
+/// What an action did on the Instances page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstancesOutcome {
+    /// Not the page's own: the app handles it.
+    Unhandled,
+    /// Done (a move, a mark).
+    Done,
+    /// The order or the filter changed: the rows must be rebuilt.
+    Rebuild,
+}
+
+impl InstancesPage {
+    /// An action on the page's own state: moving (by `page` rows a page),
+    /// marking, sorting, and back (clears the marks, then the filter).
+    pub fn handle_action(&mut self, action: Action, page: isize) -> InstancesOutcome {
+        match action {
+            Action::Up => self.move_by(-1),
+            Action::Down => self.move_by(1),
+            Action::PageUp => self.move_by(-page),
+            Action::PageDown => self.move_by(page),
+            Action::Top => self.move_by(isize::MIN / 2),
+            Action::Bottom => self.move_by(isize::MAX / 2),
+            Action::Mark => {
+                if let Some(id) = self.selected_id {
+                    if !self.marked.remove(&id) {
+                        self.marked.insert(id);
+                    }
+                    self.move_by(1);
+                }
+            }
+            Action::MarkAll => {
+                if self.marked.is_empty() {
+                    self.marked = self.rows.iter().copied().collect();
+                } else {
+                    self.marked.clear();
+                }
+            }
+            Action::SortNext => {
+                let i = Column::ALL
+                    .iter()
+                    .position(|c| *c == self.sort)
+                    .unwrap_or(0);
+                self.set_sort(Column::ALL[(i + 1) % Column::ALL.len()], false);
+                return InstancesOutcome::Rebuild;
+            }
+            Action::SortReverse => {
+                self.set_sort(self.sort, !self.sort_reverse);
+                return InstancesOutcome::Rebuild;
+            }
+            Action::Back => {
+                if !self.marked.is_empty() {
+                    self.marked.clear();
+                } else if !self.filter.is_empty() {
+                    self.set_filter("");
+                    return InstancesOutcome::Rebuild;
+                }
+            }
+            _ => return InstancesOutcome::Unhandled,
+        }
+        InstancesOutcome::Done
+    }
+
+    /// Sort by `col` (reversed or not); the rows are stale until rebuilt.
+    pub fn set_sort(&mut self, col: Column, reverse: bool) {
+        self.sort = col;
+        self.sort_reverse = reverse;
+        self.rows_dirty = true;
+    }
+
+    /// Filter by `text`; the rows are stale until rebuilt.
+    pub fn set_filter(&mut self, text: &str) {
+        self.filter = Filter::parse(text);
+        self.rows_dirty = true;
+    }
+
+    /// Move the selection by `delta` rows, within the table.
+    pub fn move_by(&mut self, delta: isize) {
+        let n = self.rows.len();
+        if n == 0 {
+            return;
+        }
+        self.selected = self.selected.saturating_add_signed(delta).min(n - 1);
+        self.clamp_selection();
+    }
+
+    /// Keep the selection on a row, and remember which instance it is.
+    pub(super) fn clamp_selection(&mut self) {
+        if self.rows.is_empty() {
+            self.selected = 0;
+        } else if self.selected >= self.rows.len() {
+            self.selected = self.rows.len() - 1;
+        }
+        self.selected_id = self.rows.get(self.selected).copied();
+    }
+
+    /// Marked rows, or the selected one when none is marked.
+    pub(super) fn targets(&self) -> Vec<Uuid> {
+        if self.marked.is_empty() {
+            self.selected_id.into_iter().collect()
+        } else {
+            let mut v: Vec<Uuid> = self
+                .rows
+                .iter()
+                .filter(|id| self.marked.contains(id))
+                .copied()
+                .collect();
+            // Marked rows hidden by the filter still count.
+            for id in &self.marked {
+                if !v.contains(id) {
+                    v.push(*id);
+                }
+            }
+            v
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Mutation {
     Start,
@@ -106,16 +266,16 @@ impl App {
     /// Rebuild the sorted, filtered index if it is stale. Called once
     /// before each frame, so a burst of events costs one sort.
     pub fn prepare(&mut self) {
-        if std::mem::take(&mut self.follow_pending) && self.follow {
-            self.stream_selected = self.stream_rows().len().saturating_sub(1);
+        if std::mem::take(&mut self.events.follow_pending) && self.events.follow {
+            self.events.selected = self.stream_rows().len().saturating_sub(1);
         }
-        if !self.rows_dirty {
+        if !self.instances.rows_dirty {
             return;
         }
         if self.projection.len() > LARGE
-            && let Some(at) = self.rows_built_at
+            && let Some(at) = self.instances.rows_built_at
             && self.now - at < Duration::milliseconds(250)
-            && !self.rows.is_empty()
+            && !self.instances.rows.is_empty()
         {
             return;
         }
@@ -137,13 +297,13 @@ impl App {
     }
 
     pub(super) fn rebuild_rows(&mut self) {
-        let filter = &self.filter;
+        let filter = &self.instances.filter;
         let mut rows: Vec<&Instance> = self
             .projection
             .instances()
             .filter(|i| !i.name.is_empty() && instance_matches(filter, i))
             .collect();
-        let col = self.sort;
+        let col = self.instances.sort;
         if col == Column::Kind {
             // The kind is detected from the json_spec: once per row, not per comparison.
             rows.sort_by_cached_key(|i| (i.kind(), i.name.clone(), i.id));
@@ -166,10 +326,10 @@ impl App {
         } else {
             rows.sort_unstable_by(|a, b| col.cmp(a, b));
         }
-        if self.sort_reverse {
+        if self.instances.sort_reverse {
             rows.reverse();
         }
-        self.rows = rows.into_iter().map(|i| i.id).collect();
+        self.instances.rows = rows.into_iter().map(|i| i.id).collect();
         if self.stream_window.is_some() {
             self.stream_only = self
                 .projection
@@ -178,65 +338,38 @@ impl App {
                 .count();
         }
         self.dup_names = self.duplicate_names();
-        self.rows_dirty = false;
-        self.rows_built_at = Some(self.now);
-        self.marked.retain(|id| self.projection.get(id).is_some());
-        if let Some(id) = self.selected_id
-            && let Some(pos) = self.rows.iter().position(|r| *r == id)
+        self.instances.rows_dirty = false;
+        self.instances.rows_built_at = Some(self.now);
+        self.instances
+            .marked
+            .retain(|id| self.projection.get(id).is_some());
+        if let Some(id) = self.instances.selected_id
+            && let Some(pos) = self.instances.rows.iter().position(|r| *r == id)
         {
-            self.selected = pos;
+            self.instances.selected = pos;
         }
-        self.clamp_selection();
+        self.instances.clamp_selection();
     }
 
     /// Whether a change of `fields` on a row already in the table can move
     /// it or hide it. A status flap under the default name sort cannot, so
     /// it costs no re-sort (at 100k rows a re-sort is tens of milliseconds).
     pub(super) fn order_depends_on(&self, fields: ChangedFields) -> bool {
-        if fields.config || !self.filter.is_empty() {
+        if fields.config || !self.instances.filter.is_empty() {
             return true;
         }
-        match self.sort {
+        match self.instances.sort {
             Column::Status | Column::Health | Column::Tools | Column::Restarts => fields.status,
             Column::Desired => fields.desired,
             Column::Name | Column::Kind | Column::Age | Column::Updated => false,
         }
     }
 
-    pub(super) fn clamp_selection(&mut self) {
-        if self.rows.is_empty() {
-            self.selected = 0;
-        } else if self.selected >= self.rows.len() {
-            self.selected = self.rows.len() - 1;
-        }
-        self.selected_id = self.rows.get(self.selected).copied();
-    }
-
     pub fn selected_instance(&self) -> Option<&Instance> {
-        self.rows
-            .get(self.selected)
+        self.instances
+            .rows
+            .get(self.instances.selected)
             .and_then(|id| self.projection.get(id))
-    }
-
-    /// Marked rows, or the selected one when none is marked.
-    pub(super) fn targets(&self) -> Vec<Uuid> {
-        if self.marked.is_empty() {
-            self.selected_id.into_iter().collect()
-        } else {
-            let mut v: Vec<Uuid> = self
-                .rows
-                .iter()
-                .filter(|id| self.marked.contains(id))
-                .copied()
-                .collect();
-            // Marked rows hidden by the filter still count.
-            for id in &self.marked {
-                if !v.contains(id) {
-                    v.push(*id);
-                }
-            }
-            v
-        }
     }
 
     pub(super) fn names(&self, ids: &[Uuid]) -> Vec<String> {
@@ -273,7 +406,7 @@ impl App {
             MouseEventKind::ScrollUp => -3,
             MouseEventKind::Down(MouseButton::Left) => {
                 if let Screen::Instances = self.screen() {
-                    let g = self.drawn.geometry;
+                    let g = self.instances.geometry;
                     if m.row == g.header_y && g.rows.height > 0 {
                         let hit = g
                             .columns
@@ -282,7 +415,8 @@ impl App {
                             .find(|(x0, x1, _)| m.column >= *x0 && m.column < *x1);
                         if let Some((_, _, col)) = hit {
                             // Clicking the sorted column reverses it.
-                            let reverse = *col == self.sort && !self.sort_reverse;
+                            let reverse =
+                                *col == self.instances.sort && !self.instances.sort_reverse;
                             self.set_sort(*col, reverse);
                             self.dirty = true;
                         }
@@ -294,13 +428,13 @@ impl App {
                         && m.row < g.rows.y + g.rows.height;
                     if inside {
                         let idx = g.first + usize::from(m.row - g.rows.y);
-                        if idx < self.rows.len() {
+                        if idx < self.instances.rows.len() {
                             self.dirty = true;
-                            if idx == self.selected {
+                            if idx == self.instances.selected {
                                 return self.open_detail();
                             }
-                            self.selected = idx;
-                            self.clamp_selection();
+                            self.instances.selected = idx;
+                            self.instances.clamp_selection();
                         }
                     }
                 }
@@ -314,22 +448,29 @@ impl App {
     }
 
     pub(super) fn set_sort(&mut self, col: Column, reverse: bool) {
-        self.sort = col;
-        self.sort_reverse = reverse;
-        self.rows_dirty = true;
+        self.instances.set_sort(col, reverse);
         self.rebuild_rows();
     }
 
     pub fn set_filter(&mut self, text: &str) {
-        self.filter = Filter::parse(text);
-        self.rows_dirty = true;
+        self.instances.set_filter(text);
         self.rebuild_rows();
+    }
+
+    /// An action for the Instances page, and the rebuild it asks for.
+    pub(super) fn instances_action(&mut self, action: Action) -> InstancesOutcome {
+        let page = self.page();
+        let out = self.instances.handle_action(action, page);
+        if out == InstancesOutcome::Rebuild {
+            self.rebuild_rows();
+        }
+        out
     }
 
     pub(super) fn mutate(&mut self, what: Mutation) -> Vec<Command> {
         let ids = match self.screen() {
             Screen::Detail(d) => vec![d.id],
-            Screen::Instances => self.targets(),
+            Screen::Instances => self.instances.targets(),
             _ => return Vec::new(),
         };
         let label = match what {
@@ -384,7 +525,7 @@ impl App {
                     );
                 }
                 // Marks go once a bulk action is sent, as after stop and delete.
-                self.marked.clear();
+                self.instances.marked.clear();
                 return vec![Command::Start(rest)];
             }
             Mutation::Stop => Pending::Stop(ids.clone()),
@@ -440,7 +581,7 @@ impl App {
                 if fresh != self.probes {
                     self.probes = fresh;
                     self.dirty = true;
-                    self.rows_dirty |= self.sort == Column::Health;
+                    self.instances.rows_dirty |= self.instances.sort == Column::Health;
                 }
             }
             // This backend has none: stop asking, say so where it shows.

@@ -154,18 +154,18 @@ impl App {
                         // No marks, no bulk: the one call, as confirmed.
                         Pending::CallTool { id, tool, args } => self.send_tool_call(id, tool, args),
                         Pending::Delete(ids) => {
-                            self.marked.clear();
+                            self.instances.marked.clear();
                             if matches!(self.screen(), Screen::Detail(d) if ids.contains(&d.id)) {
                                 self.screens.pop();
                             }
                             vec![Command::Delete(ids)]
                         }
                         Pending::Stop(ids) => {
-                            self.marked.clear();
+                            self.instances.marked.clear();
                             vec![Command::Stop(ids)]
                         }
                         Pending::Restart(ids) => {
-                            self.marked.clear();
+                            self.instances.marked.clear();
                             vec![Command::Restart(ids)]
                         }
                     },

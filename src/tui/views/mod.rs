@@ -13,7 +13,7 @@ pub mod surface;
 pub mod toast;
 pub mod travel;
 
-use super::app::{App, Drawn, Overlay, Screen};
+use super::app::{App, Geometry, Overlay, Screen};
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -25,13 +25,36 @@ pub const MIN_HEIGHT: u16 = 12;
 
 /// Draw the whole screen.
 pub fn render(frame: &mut Frame, app: &mut App) {
-    // The views read the state and write only what they drew.
-    let mut drawn = std::mem::take(&mut app.drawn);
-    let help_max = draw(frame, app, &mut drawn);
-    app.drawn = drawn;
-    if let (Some(max), Some(Overlay::Help(p))) = (help_max, &mut app.overlay) {
+    // The views read the state and write only what they drew, into the
+    // pages' own state.
+    let mut drawn = Drawn {
+        instances: app.instances.scroll,
+        geometry: app.instances.geometry,
+        events: app.events.scroll,
+        help_max: None,
+    };
+    draw(frame, app, &mut drawn);
+    app.instances.scroll = drawn.instances;
+    app.instances.geometry = drawn.geometry;
+    app.events.scroll = drawn.events;
+    if let (Some(max), Some(Overlay::Help(p))) = (drawn.help_max, &mut app.overlay) {
         p.max = max;
     }
+}
+
+/// What a frame draws that keys and the mouse go by afterwards: handed
+/// back to the pages' state once drawn.
+#[derive(Debug, Clone, Copy)]
+pub struct Drawn {
+    /// The instances table's scroll.
+    pub instances: TableScroll,
+    /// Where the instance rows and column headers are, for mouse hits.
+    pub geometry: Geometry,
+    /// The events table's scroll.
+    pub events: TableScroll,
+    /// How far help can scroll before its last line leaves the bottom,
+    /// when it was drawn.
+    pub help_max: Option<u16>,
 }
 
 /// The first row a table shows: it keeps the selected row in view and
@@ -57,13 +80,12 @@ impl TableScroll {
     }
 }
 
-/// Draw, and say how far help can scroll when it is open.
-fn draw(frame: &mut Frame, app: &App, drawn: &mut Drawn) -> Option<u16> {
+fn draw(frame: &mut Frame, app: &App, drawn: &mut Drawn) {
     let area = frame.area();
     frame.render_widget(Block::default().style(app.theme.base), area);
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(frame, app, area);
-        return None;
+        return;
     }
     let [head, body, foot] = Layout::vertical([
         Constraint::Length(2),
@@ -87,7 +109,7 @@ fn draw(frame: &mut Frame, app: &App, drawn: &mut Drawn) -> Option<u16> {
     }
     command::render(frame, app, foot);
     match &app.overlay {
-        Some(Overlay::Help(p)) => return Some(help::render(frame, app, p.scroll, body)),
+        Some(Overlay::Help(p)) => drawn.help_max = Some(help::render(frame, app, p.scroll, body)),
         Some(Overlay::Confirm(c)) => confirm::render(frame, app, c, body),
         Some(Overlay::Raw { title, text, pager }) => {
             raw::render(frame, app, title, text, pager.scroll, body)
@@ -96,7 +118,6 @@ fn draw(frame: &mut Frame, app: &App, drawn: &mut Drawn) -> Option<u16> {
         Some(Overlay::Quit(p)) => p.render(frame, body, &app.theme, &app.keymap),
         _ => {}
     }
-    None
 }
 
 fn too_small(frame: &mut Frame, app: &App, area: Rect) {
