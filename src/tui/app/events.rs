@@ -403,3 +403,87 @@ impl App {
         self.dirty = true;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn malformed(raw: &str) -> StreamItem {
+        StreamItem::Malformed {
+            at: DateTime::from_timestamp(0, 0).unwrap_or_default(),
+            source: "redis".into(),
+            raw: raw.into(),
+            error: "not json".into(),
+        }
+    }
+
+    /// A stream of `raws`, following (on the newest).
+    fn page(raws: &[&str]) -> EventsPage {
+        let mut p = EventsPage::default();
+        for r in raws {
+            p.push(malformed(r));
+            p.follow_tail();
+        }
+        p
+    }
+
+    #[test]
+    fn the_filter_keeps_the_matching_rows_and_the_selection_among_them() {
+        let none = Projection::new();
+        let mut p = page(&["alpha", "beta", "alphabet", "gamma"]);
+        assert_eq!(p.selected, 3, "following: on the newest");
+        p.set_filter("alpha", &none);
+        assert_eq!(p.rows(&none), vec![0, 2]);
+        assert_eq!(p.selected, 1, "kept within the filtered rows");
+        assert_eq!(
+            p.handle_action(Action::Back, 10, &none),
+            EventsOutcome::Done
+        );
+        assert!(p.filter.is_empty(), "back clears the filter first");
+        assert_eq!(p.rows(&none).len(), 4);
+        assert_eq!(
+            p.handle_action(Action::Back, 10, &none),
+            EventsOutcome::Leave,
+            "then leaves"
+        );
+    }
+
+    #[test]
+    fn moving_up_pauses_and_reaching_the_end_follows_again() {
+        let none = Projection::new();
+        let mut p = page(&["a", "b", "c"]);
+        p.handle_action(Action::Up, 10, &none);
+        assert_eq!((p.selected, p.follow), (1, false));
+        p.push(malformed("d"));
+        p.follow_tail();
+        assert_eq!(p.selected, 1, "paused: the selection stays");
+        p.handle_action(Action::Bottom, 10, &none);
+        assert_eq!((p.selected, p.follow), (3, true));
+        assert_eq!(
+            p.handle_action(Action::Follow, 10, &none),
+            EventsOutcome::Following(false)
+        );
+        p.handle_action(Action::Top, 10, &none);
+        assert_eq!(
+            p.handle_action(Action::Follow, 10, &none),
+            EventsOutcome::Following(true)
+        );
+        assert_eq!(p.selected, 3, "following jumps to the newest");
+    }
+
+    #[test]
+    fn the_stream_keeps_its_cap_and_the_selection_on_the_same_item() {
+        let mut p = page(&["first", "second"]);
+        p.selected = 1;
+        p.follow = false;
+        for _ in 0..STREAM_CAP - 1 {
+            p.push(malformed("more"));
+        }
+        assert_eq!(p.stream.len(), STREAM_CAP);
+        assert_eq!(
+            p.selected, 0,
+            "the oldest went; the selection moved with its item"
+        );
+        assert!(matches!(&p.stream[0], StreamItem::Malformed { raw, .. } if raw == "second"));
+    }
+}

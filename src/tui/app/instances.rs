@@ -595,3 +595,106 @@ impl App {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A table of `n` rows, the first selected.
+    fn page(n: u128) -> InstancesPage {
+        let mut p = InstancesPage {
+            rows: (1..=n).map(Uuid::from_u128).collect(),
+            ..InstancesPage::default()
+        };
+        p.clamp_selection();
+        p
+    }
+
+    #[test]
+    fn sorting_cycles_through_the_columns_unreversed_and_asks_for_a_rebuild() {
+        let mut p = page(3);
+        p.sort_reverse = true;
+        assert_eq!(
+            p.handle_action(Action::SortNext, 10),
+            InstancesOutcome::Rebuild
+        );
+        assert_eq!((p.sort, p.sort_reverse), (Column::Kind, false));
+        assert_eq!(
+            p.handle_action(Action::SortReverse, 10),
+            InstancesOutcome::Rebuild
+        );
+        assert_eq!((p.sort, p.sort_reverse), (Column::Kind, true));
+        p.rows_dirty = false;
+        p.set_sort(Column::Updated, false);
+        p.handle_action(Action::SortNext, 10);
+        assert_eq!(p.sort, Column::Name, "after the last column, the first");
+        assert!(p.rows_dirty, "the rows are stale until rebuilt");
+    }
+
+    #[test]
+    fn marking_toggles_the_selected_row_and_moves_on_and_mark_all_toggles_every_row() {
+        let mut p = page(3);
+        assert_eq!(p.handle_action(Action::Mark, 10), InstancesOutcome::Done);
+        assert!(p.marked.contains(&Uuid::from_u128(1)));
+        assert_eq!(p.selected, 1, "marking moves down");
+        p.handle_action(Action::Up, 10);
+        p.handle_action(Action::Mark, 10);
+        assert!(p.marked.is_empty(), "marking again unmarks");
+        p.handle_action(Action::MarkAll, 10);
+        assert_eq!(p.marked.len(), 3);
+        p.handle_action(Action::MarkAll, 10);
+        assert!(p.marked.is_empty(), "with marks, mark-all clears them");
+    }
+
+    #[test]
+    fn the_targets_are_the_marked_rows_in_table_order_or_else_the_selected_one() {
+        let mut p = page(3);
+        p.handle_action(Action::Bottom, 10);
+        assert_eq!(p.targets(), vec![Uuid::from_u128(3)]);
+        p.marked = [Uuid::from_u128(3), Uuid::from_u128(1), Uuid::from_u128(9)]
+            .into_iter()
+            .collect();
+        let t = p.targets();
+        assert_eq!(t[..2], [Uuid::from_u128(1), Uuid::from_u128(3)]);
+        assert_eq!(
+            t[2],
+            Uuid::from_u128(9),
+            "a row the filter hides still counts"
+        );
+    }
+
+    #[test]
+    fn the_selection_stays_within_the_table() {
+        let mut p = page(25);
+        p.handle_action(Action::PageDown, 10);
+        assert_eq!(p.selected, 10);
+        p.handle_action(Action::PageDown, 10);
+        p.handle_action(Action::PageDown, 10);
+        assert_eq!(p.selected, 24, "stops at the last row");
+        assert_eq!(p.selected_id, Some(Uuid::from_u128(25)));
+        p.handle_action(Action::Top, 10);
+        assert_eq!(p.selected, 0);
+        p.handle_action(Action::Up, 10);
+        assert_eq!(p.selected, 0, "stops at the first row");
+        let mut empty = page(0);
+        empty.handle_action(Action::Down, 10);
+        assert_eq!((empty.selected, empty.selected_id), (0, None));
+    }
+
+    #[test]
+    fn back_clears_the_marks_first_then_the_filter() {
+        let mut p = page(2);
+        p.set_filter("fs");
+        p.handle_action(Action::Mark, 10);
+        assert_eq!(p.handle_action(Action::Back, 10), InstancesOutcome::Done);
+        assert!(p.marked.is_empty());
+        assert!(!p.filter.is_empty(), "the filter stays while marks went");
+        assert_eq!(p.handle_action(Action::Back, 10), InstancesOutcome::Rebuild);
+        assert!(p.filter.is_empty());
+        assert_eq!(
+            p.handle_action(Action::Open, 10),
+            InstancesOutcome::Unhandled,
+            "opening is the app's"
+        );
+    }
+}
