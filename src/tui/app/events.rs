@@ -223,7 +223,7 @@ impl App {
                         self.instances
                             .flash
                             .insert(id, (self.now + Duration::milliseconds(FLASH_MS), fields));
-                        if !known || self.order_depends_on(fields) {
+                        if !known || self.instances.order_depends_on(fields) {
                             self.instances.rows_dirty = true;
                         }
                     }
