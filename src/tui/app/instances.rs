@@ -146,6 +146,8 @@ pub enum InstancesOutcome {
     Done,
     /// The order or the filter changed: the rows must be rebuilt.
     Rebuild,
+    /// Open the selected instance.
+    Open,
 }
 
 impl InstancesPage {
@@ -196,6 +198,43 @@ impl InstancesPage {
             }
             _ => return InstancesOutcome::Unhandled,
         }
+        InstancesOutcome::Done
+    }
+
+    /// A left click where the last frame drew the table: a column header
+    /// sorts by it (the sorted one: reversed), a row selects it, the
+    /// selected row opens.
+    pub fn click(&mut self, column: u16, row: u16) -> InstancesOutcome {
+        let g = self.geometry;
+        if row == g.header_y && g.rows.height > 0 {
+            let hit = g
+                .columns
+                .iter()
+                .flatten()
+                .find(|(x0, x1, _)| column >= *x0 && column < *x1);
+            let Some((_, _, col)) = hit else {
+                return InstancesOutcome::Unhandled;
+            };
+            let reverse = *col == self.sort && !self.sort_reverse;
+            self.set_sort(*col, reverse);
+            return InstancesOutcome::Rebuild;
+        }
+        let inside = column >= g.rows.x
+            && column < g.rows.x + g.rows.width
+            && row >= g.rows.y
+            && row < g.rows.y + g.rows.height;
+        if !inside {
+            return InstancesOutcome::Unhandled;
+        }
+        let idx = g.first + usize::from(row - g.rows.y);
+        if idx >= self.rows.len() {
+            return InstancesOutcome::Unhandled;
+        }
+        if idx == self.selected {
+            return InstancesOutcome::Open;
+        }
+        self.selected = idx;
+        self.clamp_selection();
         InstancesOutcome::Done
     }
 
@@ -410,35 +449,16 @@ impl App {
             MouseEventKind::ScrollUp => -3,
             MouseEventKind::Down(MouseButton::Left) => {
                 if let Screen::Instances = self.screen() {
-                    let g = self.instances.geometry;
-                    if m.row == g.header_y && g.rows.height > 0 {
-                        let hit = g
-                            .columns
-                            .iter()
-                            .flatten()
-                            .find(|(x0, x1, _)| m.column >= *x0 && m.column < *x1);
-                        if let Some((_, _, col)) = hit {
-                            // Clicking the sorted column reverses it.
-                            let reverse =
-                                *col == self.instances.sort && !self.instances.sort_reverse;
-                            self.set_sort(*col, reverse);
+                    match self.instances.click(m.column, m.row) {
+                        InstancesOutcome::Unhandled => {}
+                        InstancesOutcome::Done => self.dirty = true,
+                        InstancesOutcome::Rebuild => {
+                            self.rebuild_rows();
                             self.dirty = true;
                         }
-                        return Vec::new();
-                    }
-                    let inside = m.column >= g.rows.x
-                        && m.column < g.rows.x + g.rows.width
-                        && m.row >= g.rows.y
-                        && m.row < g.rows.y + g.rows.height;
-                    if inside {
-                        let idx = g.first + usize::from(m.row - g.rows.y);
-                        if idx < self.instances.rows.len() {
+                        InstancesOutcome::Open => {
                             self.dirty = true;
-                            if idx == self.instances.selected {
-                                return self.open_detail();
-                            }
-                            self.instances.selected = idx;
-                            self.instances.clamp_selection();
+                            return self.open_detail();
                         }
                     }
                 }
@@ -719,6 +739,37 @@ mod tests {
             "hidden: the selection moves"
         );
         assert!(!p.rows_dirty);
+    }
+
+    #[test]
+    fn a_click_sorts_by_a_header_selects_a_row_and_opens_the_selected_one() {
+        let mut p = page(30);
+        let mut columns = [None; 9];
+        columns[0] = Some((0, 14, Column::Name));
+        columns[1] = Some((15, 24, Column::Kind));
+        p.geometry = Geometry {
+            rows: Rect::new(0, 3, 40, 10),
+            first: 5,
+            header_y: 2,
+            columns,
+        };
+        assert_eq!(p.click(20, 2), InstancesOutcome::Rebuild);
+        assert_eq!((p.sort, p.sort_reverse), (Column::Kind, false));
+        p.click(20, 2);
+        assert!(p.sort_reverse, "clicking the sorted column reverses it");
+        assert_eq!(
+            p.click(30, 2),
+            InstancesOutcome::Unhandled,
+            "no column there"
+        );
+        assert_eq!(p.click(1, 5), InstancesOutcome::Done);
+        assert_eq!(p.selected, 7, "the third row shown, counted from the first");
+        assert_eq!(p.click(1, 5), InstancesOutcome::Open, "again: it opens");
+        assert_eq!(
+            p.click(1, 20),
+            InstancesOutcome::Unhandled,
+            "below the rows"
+        );
     }
 
     #[test]
