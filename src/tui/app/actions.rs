@@ -510,6 +510,25 @@ impl App {
             }
             _ => {}
         }
+        // The pages' own keys first (the tables sit alone at the bottom of
+        // the stack); the rest are the app's actions.
+        let page = self.page();
+        let handled = match self.screen() {
+            Screen::Instances => {
+                let out = self.instances.handle_key(&self.keymap, &k, page);
+                self.instances_did(out) != InstancesOutcome::Unhandled
+            }
+            Screen::Events => {
+                let out = self
+                    .events
+                    .handle_key(&self.keymap, &k, page, &self.projection);
+                self.events_did(out) != EventsOutcome::Unhandled
+            }
+            _ => false,
+        };
+        if handled {
+            return Vec::new();
+        }
         let view = self.view();
         let Some(action) = self.keymap.action(view, &k) else {
             return Vec::new();

@@ -100,6 +100,20 @@ pub enum EventsOutcome {
 }
 
 impl EventsPage {
+    /// A key, by the keymap's `[events]` keys (and the global ones).
+    pub fn handle_key(
+        &mut self,
+        keymap: &Keymap,
+        k: &KeyEvent,
+        page: isize,
+        p: &Projection,
+    ) -> EventsOutcome {
+        match keymap.action(View::Events, k) {
+            Some(action) => self.handle_action(action, page, p),
+            None => EventsOutcome::Unhandled,
+        }
+    }
+
     /// An action on the page's own state: moving (by `page` rows a page),
     /// following, and back (clears the filter, else leaves). The filter
     /// matches names through `p`.
@@ -193,6 +207,11 @@ impl App {
     pub(super) fn events_action(&mut self, action: Action) -> EventsOutcome {
         let page = self.page();
         let out = self.events.handle_action(action, page, &self.projection);
+        self.events_did(out)
+    }
+
+    /// What the Events page asked for, done.
+    pub(super) fn events_did(&mut self, out: EventsOutcome) -> EventsOutcome {
         match out {
             EventsOutcome::Following(on) => {
                 self.toast(Level::Info, if on { "following" } else { "paused" })
@@ -469,6 +488,24 @@ mod tests {
             EventsOutcome::Following(true)
         );
         assert_eq!(p.selected, 3, "following jumps to the newest");
+    }
+
+    #[test]
+    fn keys_go_by_the_keymap() {
+        use crossterm::event::{KeyCode, KeyModifiers};
+        let vim = Keymap::preset("vim").expect("the vim keymap");
+        let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        let none = Projection::new();
+        let mut p = page(&["a", "b"]);
+        assert_eq!(
+            p.handle_key(&vim, &key('k'), 10, &none),
+            EventsOutcome::Done
+        );
+        assert_eq!((p.selected, p.follow), (0, false));
+        assert_eq!(
+            p.handle_key(&vim, &key('Z'), 10, &none),
+            EventsOutcome::Unhandled
+        );
     }
 
     #[test]

@@ -151,6 +151,14 @@ pub enum InstancesOutcome {
 }
 
 impl InstancesPage {
+    /// A key, by the keymap's `[instances]` keys (and the global ones).
+    pub fn handle_key(&mut self, keymap: &Keymap, k: &KeyEvent, page: isize) -> InstancesOutcome {
+        match keymap.action(View::Instances, k) {
+            Some(action) => self.handle_action(action, page),
+            None => InstancesOutcome::Unhandled,
+        }
+    }
+
     /// An action on the page's own state: moving (by `page` rows a page),
     /// marking, sorting, and back (clears the marks, then the filter).
     pub fn handle_action(&mut self, action: Action, page: isize) -> InstancesOutcome {
@@ -485,6 +493,11 @@ impl App {
     pub(super) fn instances_action(&mut self, action: Action) -> InstancesOutcome {
         let page = self.page();
         let out = self.instances.handle_action(action, page);
+        self.instances_did(out)
+    }
+
+    /// What the Instances page asked for, done.
+    pub(super) fn instances_did(&mut self, out: InstancesOutcome) -> InstancesOutcome {
         if out == InstancesOutcome::Rebuild {
             self.rebuild_rows();
         }
@@ -769,6 +782,22 @@ mod tests {
             p.click(1, 20),
             InstancesOutcome::Unhandled,
             "below the rows"
+        );
+    }
+
+    #[test]
+    fn keys_go_by_the_keymap() {
+        use crossterm::event::{KeyCode, KeyModifiers};
+        let vim = Keymap::preset("vim").expect("the vim keymap");
+        let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        let mut p = page(3);
+        assert_eq!(p.handle_key(&vim, &key('j'), 10), InstancesOutcome::Done);
+        assert_eq!(p.selected, 1);
+        p.handle_key(&vim, &key('v'), 10);
+        assert!(p.marked.contains(&Uuid::from_u128(2)), "v marks in vim");
+        assert_eq!(
+            p.handle_key(&vim, &key('Z'), 10),
+            InstancesOutcome::Unhandled
         );
     }
 
