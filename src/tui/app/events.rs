@@ -66,7 +66,7 @@ pub struct EventsPage {
     /// How many malformed payloads arrived.
     pub malformed: u64,
     /// Following under a filter: the newest row is found once before the
-    /// next frame (see [`App::prepare`]).
+    /// next frame (see [`EventsPage::prepare`]).
     pub(super) follow_pending: bool,
     /// The table's scroll, as the last frame drew it.
     pub scroll: super::super::views::TableScroll,
@@ -177,8 +177,16 @@ impl EventsPage {
         }
     }
 
+    /// Before a frame: following under a filter, find the newest row (once
+    /// for a burst of events).
+    pub(super) fn prepare(&mut self, p: &Projection) {
+        if std::mem::take(&mut self.follow_pending) && self.follow {
+            self.selected = self.rows(p).len().saturating_sub(1);
+        }
+    }
+
     /// Keep the selection on the newest row when following; under a
-    /// filter resolved in [`App::prepare`] so a burst costs one pass.
+    /// filter resolved in [`EventsPage::prepare`] so a burst costs one pass.
     pub(super) fn follow_tail(&mut self) {
         if self.follow {
             if self.filter.is_empty() {
@@ -506,6 +514,22 @@ mod tests {
             p.handle_key(&vim, &key('Z'), 10, &none),
             EventsOutcome::Unhandled
         );
+    }
+
+    #[test]
+    fn following_under_a_filter_finds_the_newest_match_before_the_frame() {
+        let none = Projection::new();
+        let mut p = page(&["alpha", "beta"]);
+        p.set_filter("alpha", &none);
+        p.prepare(&none);
+        assert_eq!(p.selected, 0);
+        p.push(malformed("alphabet"));
+        p.follow_tail();
+        p.push(malformed("gamma"));
+        p.follow_tail();
+        p.prepare(&none);
+        assert_eq!(p.rows(&none), vec![0, 2]);
+        assert_eq!(p.selected, 1, "the newest of the matching rows");
     }
 
     #[test]

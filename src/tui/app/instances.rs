@@ -373,9 +373,7 @@ impl App {
     /// Rebuild the sorted, filtered index if it is stale. Called once
     /// before each frame, so a burst of events costs one sort.
     pub fn prepare(&mut self) {
-        if std::mem::take(&mut self.events.follow_pending) && self.events.follow {
-            self.events.selected = self.stream_rows().len().saturating_sub(1);
-        }
+        self.events.prepare(&self.projection);
         if !self.instances.rows_dirty {
             return;
         }
