@@ -141,7 +141,7 @@ fn row2(sizes: &[usize]) {
         // is rebuilt: the status may move the row under a sort).
         let mut s = Samples::default();
         for i in 0..iters {
-            let id = a.rows[a.drawn.instances.offset + (i % 20)];
+            let id = a.instances.rows[a.instances.scroll.offset + (i % 20)];
             let inst = a.projection.get(&id).cloned().expect("row");
             let next = if inst.status == Status::Running {
                 Status::Unhealthy
@@ -169,7 +169,7 @@ fn row4() {
     let mut t = term();
     frame(&mut t, &mut a);
     // The selected row (0) stays put; change the status of row 3.
-    let id = a.rows[3];
+    let id = a.instances.rows[3];
     let inst = a.projection.get(&id).cloned().expect("row");
     let next = if inst.status == Status::Running {
         Status::Error
@@ -177,7 +177,7 @@ fn row4() {
         Status::Running
     };
     a.update(Msg::Platform(fixtures::live_change(&inst, next)));
-    a.flash.clear(); // the highlight is its own later frame; count the change
+    a.instances.flash.clear(); // the highlight is its own later frame; count the change
     let changed = frame(&mut t, &mut a);
     // The flash highlight as it is actually drawn (a second, separate frame
     // in the run loop is not needed: measure with the flash on too).

@@ -76,32 +76,6 @@ pub struct Toast {
     pub until: DateTime<Utc>,
 }
 
-/// What the last frame drew that keys and the mouse go by: written by
-/// [`super::views::render`] (the views' own state), read by [`App::update`].
-#[derive(Debug, Clone)]
-pub struct Drawn {
-    /// The instances table's scroll.
-    pub instances: super::views::TableScroll,
-    /// Where the instance rows and column headers are, for mouse hits.
-    pub geometry: Geometry,
-    /// The events table's scroll.
-    pub events: super::views::TableScroll,
-    /// How far help can scroll before its last line leaves the bottom.
-    pub help_max: u16,
-}
-
-impl Default for Drawn {
-    fn default() -> Drawn {
-        Drawn {
-            instances: Default::default(),
-            geometry: Geometry::default(),
-            events: Default::default(),
-            // Nothing drawn yet: help scrolls freely.
-            help_max: u16::MAX,
-        }
-    }
-}
-
 pub struct App {
     pub theme: Theme,
     pub keymap: Keymap,
@@ -114,28 +88,10 @@ pub struct App {
     pub screens: Vec<Screen>,
     pub overlay: Option<Overlay>,
 
-    // Instances table.
-    /// Sorted, filtered ids: the table's rows.
-    pub rows: Vec<Uuid>,
-    rows_dirty: bool,
-    rows_built_at: Option<DateTime<Utc>>,
-    pub sort: Column,
-    pub sort_reverse: bool,
-    pub filter: Filter,
-    pub selected: usize,
-    selected_id: Option<Uuid>,
-    pub marked: HashSet<Uuid>,
-    /// Recently changed instances: until when, and what changed.
-    pub flash: HashMap<Uuid, (DateTime<Utc>, ChangedFields)>,
-    /// What the last frame drew that keys and the mouse go by.
-    pub drawn: Drawn,
-
-    // Events view.
-    pub stream: VecDeque<StreamItem>,
-    pub follow: bool,
-    pub stream_selected: usize,
-    pub stream_filter: Filter,
-    pub malformed: u64,
+    /// The Instances page's own state.
+    pub instances: InstancesPage,
+    /// The Events page's own state.
+    pub events: EventsPage,
 
     // Header.
     /// Events per second, oldest first; the last entry is the current second.
@@ -164,7 +120,6 @@ pub struct App {
     /// Who hosts the runtime, once known (the header shows it).
     pub runtime_host: Option<RuntimeHost>,
     reloading: bool,
-    follow_pending: bool,
     /// Events received while a reload is in flight.
     since_reload: Vec<Arc<Envelope>>,
     /// How much of the Redis stream the watcher read, when one runs.
@@ -203,16 +158,18 @@ mod goto;
 mod instances;
 mod msg;
 mod overlay;
+mod pager;
 mod surface;
 mod travel;
 pub use detail::{DetailState, DetailTab, LogsPane, ToolsPane, args_skeleton, masked_spec};
 pub use edit::EditSession;
-pub use events::{StreamItem, raw_envelope};
+pub use events::{EventsOutcome, EventsPage, StreamItem, raw_envelope};
 pub use goto::START_CONTEXT;
 use instances::*;
-pub use instances::{Column, Geometry, instance_matches};
+pub use instances::{Column, Geometry, InstancesOutcome, InstancesPage, instance_matches};
 pub use msg::{Command, ContextError, DraftFailure, Msg, TaskError};
 pub use overlay::{Confirm, ConfirmOutcome, LineInput, Overlay, Pending, name_list};
+pub use pager::{PagerOutcome, TextPager};
 pub use surface::{Field, Pager, PromptForm, SurfacePane};
 pub use travel::{Ask, Travel};
 
@@ -228,22 +185,8 @@ impl App {
             loaded: false,
             screens: vec![Screen::Instances],
             overlay: None,
-            rows: Vec::new(),
-            rows_dirty: true,
-            rows_built_at: None,
-            sort: Column::Name,
-            sort_reverse: false,
-            filter: Filter::default(),
-            selected: 0,
-            selected_id: None,
-            marked: HashSet::new(),
-            flash: HashMap::new(),
-            drawn: Drawn::default(),
-            stream: VecDeque::new(),
-            follow: true,
-            stream_selected: 0,
-            stream_filter: Filter::default(),
-            malformed: 0,
+            instances: InstancesPage::default(),
+            events: EventsPage::default(),
             rate: VecDeque::from(vec![0; RATE_SECS]),
             rate_second: now.timestamp(),
             toast: None,
@@ -258,7 +201,6 @@ impl App {
             ending: Ending::Stop,
             runtime_host: None,
             reloading: false,
-            follow_pending: false,
             since_reload: Vec::new(),
             stream_window: None,
             listed: HashSet::new(),
@@ -317,8 +259,8 @@ impl App {
         }
         self.projection = fresh;
         self.loaded = true;
-        self.rows_dirty = true;
-        self.rows_built_at = None;
+        self.instances.rows_dirty = true;
+        self.instances.rows_built_at = None;
         self.dirty = true;
     }
 
@@ -461,7 +403,7 @@ impl App {
                     self.toast(Level::Error, note.clone());
                 }
                 self.profile = Some(p);
-                self.rows_dirty = true;
+                self.instances.rows_dirty = true;
                 self.dirty = true;
                 Vec::new()
             }
@@ -541,16 +483,16 @@ impl App {
             self.spinner = self.spinner.wrapping_add(1);
             self.dirty = true;
         }
-        let before = self.flash.len();
-        self.flash.retain(|_, (until, _)| *until > now);
-        if self.flash.len() != before {
+        let before = self.instances.flash.len();
+        self.instances.flash.retain(|_, (until, _)| *until > now);
+        if self.instances.flash.len() != before {
             self.dirty = true;
         }
         if self.toast.as_ref().is_some_and(|t| t.until <= now) {
             self.toast = None;
             self.dirty = true;
         }
-        if self.rows_dirty {
+        if self.instances.rows_dirty {
             self.dirty = true;
         }
         out

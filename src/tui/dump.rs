@@ -104,6 +104,7 @@ pub fn table(app: &App) -> Option<Table> {
             what: "instances".into(),
             columns: INSTANCE_COLUMNS.to_vec(),
             rows: app
+                .instances
                 .rows
                 .iter()
                 .filter_map(|id| app.projection.get(id))
@@ -116,7 +117,7 @@ pub fn table(app: &App) -> Option<Table> {
             rows: app
                 .stream_rows()
                 .into_iter()
-                .filter_map(|i| app.stream.get(i))
+                .filter_map(|i| app.events.stream.get(i))
                 .map(|it| match it {
                     StreamItem::Event(e) => event_row(app, e),
                     StreamItem::Malformed {

@@ -211,7 +211,7 @@ pub fn app(theme: Theme, keymap: Keymap) -> App {
         app.rate[idx] = *r;
     }
     app.prepare();
-    app.flash.clear();
+    app.instances.flash.clear();
     app.dirty = false;
     app
 }

@@ -3,9 +3,9 @@
 //! State and I/O are apart: [`app::App`] holds everything on screen and
 //! turns messages (keys, platform events, task results, ticks) into
 //! [`app::Command`]s; [`mod@run`] owns the terminal, the `select!` loop and the
-//! tasks that perform commands; [`views`] draw from `&App` and keep only
-//! what they drew in `App::drawn` (so tests render hand-built state, see
-//! [`fixtures`]). The pages (`app/instances`, `app/events`, `app/detail`,
+//! tasks that perform commands; [`views`] draw from `&App` and write back
+//! only what they drew into the pages' state (so tests render hand-built
+//! state, see [`fixtures`]). The pages (`app/instances`, `app/events`, `app/detail`,
 //! `app/edit`, the overlays) and the kit's components ([`editor`],
 //! [`conflict`], [`templates`], [`drafts`], [`input`]) are driven from `App`.
 

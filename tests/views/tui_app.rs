@@ -25,7 +25,8 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 fn names(a: &App) -> Vec<String> {
-    a.rows
+    a.instances
+        .rows
         .iter()
         .map(|id| a.projection.get(id).unwrap().name.clone())
         .collect()
@@ -36,7 +37,7 @@ fn bulk_delete_asks_naming_the_rows_and_only_yes_deletes() {
     let mut a = app();
     a.update(key(' '));
     a.update(key(' '));
-    let marked: Vec<Uuid> = a.rows[..2].to_vec();
+    let marked: Vec<Uuid> = a.instances.rows[..2].to_vec();
     assert!(a.update(ctrl('d')).is_empty());
     match &a.overlay {
         Some(Overlay::Confirm(c)) => {
@@ -56,13 +57,13 @@ fn bulk_delete_asks_naming_the_rows_and_only_yes_deletes() {
     assert!(a.update(key('n')).is_empty());
     a.update(ctrl('d'));
     assert_eq!(a.update(key('y')), vec![Command::Delete(marked)]);
-    assert!(a.marked.is_empty());
+    assert!(a.instances.marked.is_empty());
 }
 
 #[test]
 fn start_runs_at_once_and_stop_asks_first() {
     let mut a = app();
-    let first = a.rows[0];
+    let first = a.instances.rows[0];
     assert_eq!(a.update(key('s')), vec![Command::Start(vec![first])]);
     assert!(a.update(key('x')).is_empty());
     assert_eq!(a.update(key('y')), vec![Command::Stop(vec![first])]);
@@ -85,14 +86,14 @@ fn sort_by_any_column_and_reverse() {
     let mut a = app();
     assert_eq!(names(&a)[0], "everything");
     a.run_command("sort status");
-    assert_eq!(a.sort, Column::Status);
+    assert_eq!(a.instances.sort, Column::Status);
     // What needs the operator first: error, then unhealthy, then the rest.
     assert_eq!(names(&a)[..3], ["git", "github", "everything"]);
     assert_eq!(names(&a).last().unwrap(), "slack"); // stopped last
     a.run_command("sort -name");
     assert_eq!(names(&a)[0], "slack");
     a.update(Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
-    assert_eq!(a.sort, Column::Kind);
+    assert_eq!(a.instances.sort, Column::Kind);
     a.run_command("sort bogus");
     assert!(
         a.toast
@@ -109,9 +110,9 @@ fn sort_by_any_column_and_reverse() {
 fn selection_follows_the_instance_when_rows_move() {
     let mut a = app();
     a.action(Action::Down); // filesystem
-    let fs = a.rows[1];
+    let fs = a.instances.rows[1];
     a.run_command("sort -name");
-    assert_eq!(a.rows[a.selected], fs);
+    assert_eq!(a.instances.rows[a.instances.selected], fs);
 }
 
 #[test]
@@ -125,7 +126,7 @@ fn delete_event_removes_the_row_and_its_mark() {
     a.update(Msg::Platform(PlatformEvent::Event(Arc::new(e))));
     a.prepare();
     assert!(!names(&a).contains(&"everything".to_string()));
-    assert!(a.marked.is_empty());
+    assert!(a.instances.marked.is_empty());
 }
 
 #[test]
@@ -133,17 +134,17 @@ fn events_view_pauses_and_follows() {
     let mut a = app();
     a.action(Action::EventsView);
     let n = a.stream_rows().len();
-    assert_eq!(a.stream_selected, n - 1);
+    assert_eq!(a.events.selected, n - 1);
     a.action(Action::Up);
-    assert!(!a.follow);
+    assert!(!a.events.follow);
     let git = &fixtures::instances()[2];
     a.update(Msg::Platform(fixtures::live_change(git, Status::Starting)));
-    assert_eq!(a.stream_selected, n - 2, "paused view stays put");
+    assert_eq!(a.events.selected, n - 2, "paused view stays put");
     a.action(Action::Bottom);
-    assert!(a.follow);
+    assert!(a.events.follow);
     a.set_stream_filter("git");
     assert!(a.stream_rows().len() >= 2);
-    assert!(a.stream_rows().len() < a.stream.len());
+    assert!(a.stream_rows().len() < a.events.stream.len());
 }
 
 #[test]
@@ -163,7 +164,7 @@ fn hundred_thousand_rows_stay_fast() {
     let t = Instant::now();
     a.prepare();
     let sort_time = t.elapsed();
-    assert_eq!(a.rows.len(), 100_000);
+    assert_eq!(a.instances.rows.len(), 100_000);
     a.action(Action::Bottom);
     let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
     let t = Instant::now();
@@ -558,10 +559,10 @@ fn mouse_clicks_select_rows_sort_by_header_and_the_wheel_scrolls() {
     term.draw(|f| views::render(f, &mut a)).unwrap();
     let (x, y) = find("RESTARTS");
     a.update(click(x + 1, y));
-    assert_eq!(a.sort, Column::Restarts);
-    assert!(!a.sort_reverse);
+    assert_eq!(a.instances.sort, Column::Restarts);
+    assert!(!a.instances.sort_reverse);
     a.update(click(x + 1, y));
-    assert!(a.sort_reverse);
+    assert!(a.instances.sort_reverse);
     // The wheel moves the selection.
     a.action(Action::Top);
     a.update(Msg::Mouse(MouseEvent {
@@ -570,7 +571,7 @@ fn mouse_clicks_select_rows_sort_by_header_and_the_wheel_scrolls() {
         row: 10,
         modifiers: KeyModifiers::NONE,
     }));
-    assert_eq!(a.selected, 3);
+    assert_eq!(a.instances.selected, 3);
 }
 
 #[test]
@@ -961,7 +962,7 @@ fn bulk_restart_asks_naming_the_marked_rows_then_restarts_them() {
     let mut a = app();
     a.update(key(' '));
     a.update(key(' '));
-    let marked: Vec<Uuid> = a.rows[..2].to_vec();
+    let marked: Vec<Uuid> = a.instances.rows[..2].to_vec();
     assert!(a.update(key('R')).is_empty());
     match &a.overlay {
         Some(Overlay::Confirm(c)) => {
@@ -982,11 +983,14 @@ fn bulk_restart_asks_naming_the_marked_rows_then_restarts_them() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(a.marked.is_empty(), "marks clear after a bulk action");
+    assert!(
+        a.instances.marked.is_empty(),
+        "marks clear after a bulk action"
+    );
     // From the detail view, the one instance shown.
     let mut a = app();
     a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
-    let id = a.rows[0];
+    let id = a.instances.rows[0];
     a.update(key('R'));
     assert_eq!(a.update(key('y')), vec![Command::Restart(vec![id])]);
 }

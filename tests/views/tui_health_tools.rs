@@ -362,7 +362,7 @@ fn the_result_pane_scrolls_and_searches() {
 fn the_editors_help_says_what_environment_a_server_gets() {
     let mut a = app();
     a.action(Action::Create);
-    a.overlay = Some(Overlay::Help { scroll: 0 });
+    a.overlay = Some(Overlay::Help(Default::default()));
     let s = render(&mut a, 100, 60);
     assert!(s.contains("A stdio server's environment"), "{s}");
     assert!(
@@ -372,7 +372,7 @@ fn the_editors_help_says_what_environment_a_server_gets() {
     assert!(s.contains("runtime.child_env"), "{s}");
     // Elsewhere the help stays about keys.
     let mut a = app();
-    a.overlay = Some(Overlay::Help { scroll: 0 });
+    a.overlay = Some(Overlay::Help(Default::default()));
     assert!(!render(&mut a, 100, 60).contains("A stdio server's environment"));
 }
 
@@ -382,7 +382,8 @@ fn sorting_by_health_follows_the_live_probes() {
     a.run_command("sort health");
     a.prepare();
     let names = |a: &App| -> Vec<String> {
-        a.rows
+        a.instances
+            .rows
             .iter()
             .map(|id| a.projection.get(id).unwrap().name.clone())
             .collect()

@@ -9,7 +9,7 @@ use aacon::config::ContextSummary;
 use aacon::paths::DataDir;
 use aacon::platform::embedded::{EmbeddedOptions, Role};
 use aacon::platform::{BackendInfo, Platform, PlatformError, PlatformEvent, SourceState};
-use aacon::tui::app::{App, Command, ContextError, Msg, Overlay, Screen};
+use aacon::tui::app::{App, Command, ContextError, Msg, Overlay, Screen, TextPager};
 use aacon::tui::fixtures;
 use aacon::tui::keymap::Keymap;
 use aacon::tui::run::{ConsoleOptions, no_signals, run_loop};
@@ -54,6 +54,7 @@ fn toast(a: &App) -> String {
 fn select(a: &mut App, name: &str) {
     a.prepare();
     let pos = a
+        .instances
         .rows
         .iter()
         .position(|id| a.projection.get(id).unwrap().name == name)
@@ -73,16 +74,17 @@ fn help_stops_at_its_end() {
         a.update(code(KeyCode::PageDown));
     }
     let s = render(&mut a, 80, 24);
-    let Some(Overlay::Help { scroll }) = a.overlay else {
+    let Some(Overlay::Help(p)) = a.overlay else {
         panic!("help closed")
     };
-    assert_eq!(scroll, a.drawn.help_max, "scrolled past the end");
+    let scroll = p.scroll;
+    assert_eq!(scroll, p.max, "scrolled past the end");
     // The last line of help sits on the last row inside the border.
     let lines: Vec<&str> = s.lines().collect();
     assert!(lines[21].contains("status:running,error"), "{s}");
     // One key up moves at once: no blank pages to climb back through.
     a.update(code(KeyCode::Up));
-    let Some(Overlay::Help { scroll: up }) = a.overlay else {
+    let Some(Overlay::Help(TextPager { scroll: up, .. })) = a.overlay else {
         panic!("help closed")
     };
     assert_eq!(up + 1, scroll);
@@ -206,27 +208,27 @@ fn marks_go_after_every_bulk_action_and_stay_on_cancel() {
         a.update(key(' '));
         select(a, "everything");
         a.update(key(' '));
-        assert_eq!(a.marked.len(), 2);
+        assert_eq!(a.instances.marked.len(), 2);
     };
     let mut a = app();
     // Start.
     mark_two(&mut a);
     assert!(matches!(a.update(key('s')).as_slice(), [Command::Start(ids)] if ids.len() == 2));
-    assert!(a.marked.is_empty(), "marks stayed after start");
+    assert!(a.instances.marked.is_empty(), "marks stayed after start");
     // Stop, confirmed.
     mark_two(&mut a);
     a.update(key('x'));
     assert!(matches!(a.update(key('y')).as_slice(), [Command::Stop(ids)] if ids.len() == 2));
-    assert!(a.marked.is_empty(), "marks stayed after stop");
+    assert!(a.instances.marked.is_empty(), "marks stayed after stop");
     // Delete, cancelled: nothing happened, the marks stay.
     mark_two(&mut a);
     a.update(ctrl('d'));
     assert!(a.update(key('n')).is_empty());
-    assert_eq!(a.marked.len(), 2);
+    assert_eq!(a.instances.marked.len(), 2);
     // Delete, confirmed.
     a.update(ctrl('d'));
     assert!(matches!(a.update(key('y')).as_slice(), [Command::Delete(ids)] if ids.len() == 2));
-    assert!(a.marked.is_empty(), "marks stayed after delete");
+    assert!(a.instances.marked.is_empty(), "marks stayed after delete");
 }
 
 fn command_text(a: &App) -> (String, Vec<String>) {

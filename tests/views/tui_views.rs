@@ -177,7 +177,7 @@ fn command_line() {
 fn empty_and_loading_states() {
     let mut a = app();
     a.load(Vec::new());
-    a.stream.clear();
+    a.events.stream.clear();
     insta::assert_snapshot!("empty_80x24", render(&mut a, 80, 24));
     a.action(Action::EventsView);
     insta::assert_snapshot!("events_empty_80x24", render(&mut a, 80, 24));
@@ -335,7 +335,7 @@ fn json_spec_and_raw_envelopes_mask_secrets() {
     // Overlays close with esc.
     assert!(a.overlay.is_none());
     a.action(Action::Help);
-    assert!(matches!(a.overlay, Some(Overlay::Help { .. })));
+    assert!(matches!(a.overlay, Some(Overlay::Help(_))));
 }
 
 #[test]
@@ -520,7 +520,7 @@ fn an_event_known_by_id_only_shows_the_id_and_one_without_shows_a_dash() {
     use aacon::domain::Envelope;
     use aacon::platform::PlatformEvent;
     let mut a = app();
-    a.stream.clear();
+    a.events.stream.clear();
     let raw = |data: &str| -> Envelope {
         serde_json::from_str(&format!(
             r#"{{"event_id":"{}","timestamp":"2026-11-25T11:59:00Z","event_type":"MCPServerInstanceDeleted","data":{data}}}"#,

@@ -121,7 +121,7 @@ impl App {
             | Action::JumpToProblem => Vec::new(),
             Action::Quit => self.request_quit(),
             Action::Help => {
-                self.overlay = Some(Overlay::Help { scroll: 0 });
+                self.overlay = Some(Overlay::Help(Default::default()));
                 Vec::new()
             }
             Action::Command => {
@@ -130,8 +130,8 @@ impl App {
             }
             Action::Filter => {
                 let before = match self.screen() {
-                    Screen::Events => self.stream_filter.source().to_string(),
-                    Screen::Instances => self.filter.source().to_string(),
+                    Screen::Events => self.events.filter.source().to_string(),
+                    Screen::Instances => self.instances.filter.source().to_string(),
                     _ => return Vec::new(),
                 };
                 self.overlay = Some(Overlay::Filter {
@@ -147,15 +147,9 @@ impl App {
                 if self.screens.len() > 1 {
                     self.screens.pop();
                 } else if matches!(self.screen(), Screen::Events) {
-                    if !self.stream_filter.is_empty() {
-                        self.set_stream_filter("");
-                    } else {
-                        self.screens = vec![Screen::Instances];
-                    }
-                } else if !self.marked.is_empty() {
-                    self.marked.clear();
-                } else if !self.filter.is_empty() {
-                    self.set_filter("");
+                    self.events_action(action);
+                } else {
+                    self.instances_action(action);
                 }
                 Vec::new()
             }
@@ -226,7 +220,7 @@ impl App {
                     Action::Edit => {
                         let id = match self.screen() {
                             Screen::Detail(d) => Some(d.id),
-                            Screen::Instances => self.selected_id,
+                            Screen::Instances => self.instances.selected_id,
                             _ => None,
                         };
                         match id {
@@ -242,35 +236,9 @@ impl App {
                     _ => Vec::new(),
                 }
             }
-            Action::Mark => {
-                if let Some(id) = self.selected_id {
-                    if !self.marked.remove(&id) {
-                        self.marked.insert(id);
-                    }
-                    self.move_by(1);
-                }
-                Vec::new()
-            }
-            Action::MarkAll => {
-                if self.marked.is_empty() {
-                    self.marked = self.rows.iter().copied().collect();
-                } else {
-                    self.marked.clear();
-                }
-                Vec::new()
-            }
-            Action::SortNext => {
-                let i = Column::ALL
-                    .iter()
-                    .position(|c| *c == self.sort)
-                    .unwrap_or(0);
-                self.set_sort(Column::ALL[(i + 1) % Column::ALL.len()], false);
-                Vec::new()
-            }
-            Action::SortReverse => {
-                self.sort_reverse = !self.sort_reverse;
-                self.rows_dirty = true;
-                self.rebuild_rows();
+            // The table's own, whichever page is shown.
+            Action::Mark | Action::MarkAll | Action::SortNext | Action::SortReverse => {
+                self.instances_action(action);
                 Vec::new()
             }
             Action::NextTab | Action::PrevTab => {
@@ -302,17 +270,14 @@ impl App {
                     return Vec::new();
                 }
                 if let Screen::Events = self.screen() {
-                    self.follow = !self.follow;
-                    self.follow_tail();
-                    let t = if self.follow { "following" } else { "paused" };
-                    self.toast(Level::Info, t);
+                    self.events_action(action);
                 }
                 Vec::new()
             }
             Action::Refresh => self.reload(),
             Action::EventsView => {
                 self.screens = vec![Screen::Events];
-                self.follow_tail();
+                self.events.follow_tail();
                 Vec::new()
             }
             Action::InstancesView => {
@@ -384,8 +349,8 @@ impl App {
             Screen::Events => {
                 let rows = self.stream_rows();
                 match rows
-                    .get(self.stream_selected)
-                    .and_then(|i| self.stream.get(*i))?
+                    .get(self.events.selected)
+                    .and_then(|i| self.events.stream.get(*i))?
                 {
                     StreamItem::Event(e) => {
                         Some((format!("event {}", e.event_id), raw_envelope(e)))
@@ -545,6 +510,25 @@ impl App {
             }
             _ => {}
         }
+        // The pages' own keys first (the tables sit alone at the bottom of
+        // the stack); the rest are the app's actions.
+        let page = self.page();
+        let handled = match self.screen() {
+            Screen::Instances => {
+                let out = self.instances.handle_key(&self.keymap, &k, page);
+                self.instances_did(out) != InstancesOutcome::Unhandled
+            }
+            Screen::Events => {
+                let out = self
+                    .events
+                    .handle_key(&self.keymap, &k, page, &self.projection);
+                self.events_did(out) != EventsOutcome::Unhandled
+            }
+            _ => false,
+        };
+        if handled {
+            return Vec::new();
+        }
         let view = self.view();
         let Some(action) = self.keymap.action(view, &k) else {
             return Vec::new();
@@ -557,23 +541,8 @@ impl App {
             return;
         }
         match self.screens.last_mut() {
-            Some(Screen::Instances) => {
-                let n = self.rows.len();
-                if n == 0 {
-                    return;
-                }
-                self.selected = self.selected.saturating_add_signed(delta).min(n - 1);
-                self.clamp_selection();
-            }
-            Some(Screen::Events) => {
-                let n = self.stream_rows().len();
-                if n == 0 {
-                    return;
-                }
-                self.stream_selected = self.stream_selected.saturating_add_signed(delta).min(n - 1);
-                // Moving up pauses; reaching the end resumes following.
-                self.follow = self.stream_selected + 1 == n && delta > 0;
-            }
+            Some(Screen::Instances) => self.instances.move_by(delta),
+            Some(Screen::Events) => self.events.move_by(delta, &self.projection),
             Some(Screen::Detail(d)) => {
                 if d.tab == DetailTab::Events {
                     let n = d.events.len();
@@ -597,7 +566,7 @@ impl App {
     }
 
     pub(super) fn page(&self) -> isize {
-        let h = self.drawn.geometry.rows.height;
+        let h = self.instances.geometry.rows.height;
         h.max(2) as isize - 1
     }
 

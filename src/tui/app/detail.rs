@@ -329,7 +329,7 @@ impl App {
                 return Vec::new();
             }
             Some(Action::Help) => {
-                self.overlay = Some(Overlay::Help { scroll: 0 });
+                self.overlay = Some(Overlay::Help(Default::default()));
                 return Vec::new();
             }
             _ => {}
@@ -440,11 +440,12 @@ impl App {
     }
 
     pub(super) fn open_detail(&mut self) -> Vec<Command> {
-        let Some(id) = self.selected_id else {
+        let Some(id) = self.instances.selected_id else {
             return Vec::new();
         };
         let until = self.travel.as_ref().map(|t| t.at);
         let events: Vec<Arc<Envelope>> = self
+            .events
             .stream
             .iter()
             .filter_map(|it| match it {
@@ -469,7 +470,7 @@ impl App {
             self.overlay = Some(Overlay::Raw {
                 title: format!("event {}", e.event_id),
                 text: raw_envelope(e),
-                scroll: 0,
+                pager: Default::default(),
             });
         }
     }

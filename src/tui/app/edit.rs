@@ -199,7 +199,7 @@ impl App {
         match s.editor.handle_key(k) {
             EditorOutcome::None => Vec::new(),
             EditorOutcome::Help => {
-                self.overlay = Some(Overlay::Help { scroll: 0 });
+                self.overlay = Some(Overlay::Help(Default::default()));
                 Vec::new()
             }
             EditorOutcome::Close => {
@@ -235,7 +235,7 @@ impl App {
                 };
                 self.toast(Level::Ok, format!("{verb} {} ({at})", i.name));
                 if created {
-                    self.selected_id = Some(i.id);
+                    self.instances.selected_id = Some(i.id);
                 }
                 vec![Command::RemoveDraft(key)]
             }

@@ -54,41 +54,180 @@ pub fn raw_envelope(env: &Envelope) -> String {
     serde_json::to_string_pretty(&v).unwrap_or_default()
 }
 
-impl App {
-    /// The stream items the events view shows (indices into `stream`).
-    pub fn stream_rows(&self) -> Vec<usize> {
-        if self.stream_filter.is_empty() {
+/// The Events page's own state: the live stream, its filter, the
+/// selection and whether it follows the newest row, and what the last
+/// frame drew.
+#[derive(Debug, Clone)]
+pub struct EventsPage {
+    pub stream: VecDeque<StreamItem>,
+    pub follow: bool,
+    pub selected: usize,
+    pub filter: Filter,
+    /// How many malformed payloads arrived.
+    pub malformed: u64,
+    /// Following under a filter: the newest row is found once before the
+    /// next frame (see [`EventsPage::prepare`]).
+    pub(super) follow_pending: bool,
+    /// The table's scroll, as the last frame drew it.
+    pub scroll: super::super::views::TableScroll,
+}
+
+impl Default for EventsPage {
+    fn default() -> EventsPage {
+        EventsPage {
+            stream: VecDeque::new(),
+            follow: true,
+            selected: 0,
+            filter: Filter::default(),
+            malformed: 0,
+            follow_pending: false,
+            scroll: Default::default(),
+        }
+    }
+}
+
+/// What an action did on the Events page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventsOutcome {
+    /// Not the page's own: the app handles it.
+    Unhandled,
+    /// Done (a move, the filter cleared).
+    Done,
+    /// Following turned on (true) or off.
+    Following(bool),
+    /// Back with nothing to clear: leave for the Instances page.
+    Leave,
+}
+
+impl EventsPage {
+    /// A key, by the keymap's `[events]` keys (and the global ones).
+    pub fn handle_key(
+        &mut self,
+        keymap: &Keymap,
+        k: &KeyEvent,
+        page: isize,
+        p: &Projection,
+    ) -> EventsOutcome {
+        match keymap.action(View::Events, k) {
+            Some(action) => self.handle_action(action, page, p),
+            None => EventsOutcome::Unhandled,
+        }
+    }
+
+    /// An action on the page's own state: moving (by `page` rows a page),
+    /// following, and back (clears the filter, else leaves). The filter
+    /// matches names through `p`.
+    pub fn handle_action(&mut self, action: Action, page: isize, p: &Projection) -> EventsOutcome {
+        match action {
+            Action::Up => self.move_by(-1, p),
+            Action::Down => self.move_by(1, p),
+            Action::PageUp => self.move_by(-page, p),
+            Action::PageDown => self.move_by(page, p),
+            Action::Top => self.move_by(isize::MIN / 2, p),
+            Action::Bottom => self.move_by(isize::MAX / 2, p),
+            Action::Follow => {
+                self.follow = !self.follow;
+                self.follow_tail();
+                return EventsOutcome::Following(self.follow);
+            }
+            Action::Back if self.filter.is_empty() => return EventsOutcome::Leave,
+            Action::Back => self.set_filter("", p),
+            _ => return EventsOutcome::Unhandled,
+        }
+        EventsOutcome::Done
+    }
+
+    /// The stream items shown (indices into `stream`).
+    pub fn rows(&self, p: &Projection) -> Vec<usize> {
+        if self.filter.is_empty() {
             return (0..self.stream.len()).collect();
         }
         self.stream
             .iter()
             .enumerate()
-            .filter(|(_, it)| stream_matches(&self.stream_filter, it, &self.projection))
+            .filter(|(_, it)| stream_matches(&self.filter, it, p))
             .map(|(i, _)| i)
             .collect()
     }
 
-    pub(super) fn push_stream(&mut self, item: StreamItem) {
+    /// Move the selection by `delta` rows: moving up pauses, reaching the
+    /// end resumes following.
+    pub fn move_by(&mut self, delta: isize, p: &Projection) {
+        let n = self.rows(p).len();
+        if n == 0 {
+            return;
+        }
+        self.selected = self.selected.saturating_add_signed(delta).min(n - 1);
+        self.follow = self.selected + 1 == n && delta > 0;
+    }
+
+    pub fn set_filter(&mut self, text: &str, p: &Projection) {
+        self.filter = Filter::parse(text);
+        let n = self.rows(p).len();
+        self.selected = self.selected.min(n.saturating_sub(1));
+        self.follow_tail();
+    }
+
+    /// Add an item at the end, dropping the oldest past [`STREAM_CAP`].
+    pub(super) fn push(&mut self, item: StreamItem) {
         self.stream.push_back(item);
         if self.stream.len() > STREAM_CAP {
             self.stream.pop_front();
-            self.stream_selected = self.stream_selected.saturating_sub(1);
+            self.selected = self.selected.saturating_sub(1);
         }
+    }
+
+    /// Before a frame: following under a filter, find the newest row (once
+    /// for a burst of events).
+    pub(super) fn prepare(&mut self, p: &Projection) {
+        if std::mem::take(&mut self.follow_pending) && self.follow {
+            self.selected = self.rows(p).len().saturating_sub(1);
+        }
+    }
+
+    /// Keep the selection on the newest row when following; under a
+    /// filter resolved in [`EventsPage::prepare`] so a burst costs one pass.
+    pub(super) fn follow_tail(&mut self) {
+        if self.follow {
+            if self.filter.is_empty() {
+                self.selected = self.stream.len().saturating_sub(1);
+            } else {
+                self.follow_pending = true;
+            }
+        }
+    }
+}
+
+impl App {
+    /// The stream items the events view shows (indices into `stream`).
+    pub fn stream_rows(&self) -> Vec<usize> {
+        self.events.rows(&self.projection)
+    }
+
+    pub(super) fn push_stream(&mut self, item: StreamItem) {
+        self.events.push(item);
         if let Some(last) = self.rate.back_mut() {
             *last += 1;
         }
     }
 
-    /// Keep the events view on the newest row when following; resolved in
-    /// [`App::prepare`] so a burst costs one pass.
-    pub(super) fn follow_tail(&mut self) {
-        if self.follow {
-            if self.stream_filter.is_empty() {
-                self.stream_selected = self.stream.len().saturating_sub(1);
-            } else {
-                self.follow_pending = true;
+    /// An action for the Events page, and what it asks of the app.
+    pub(super) fn events_action(&mut self, action: Action) -> EventsOutcome {
+        let page = self.page();
+        let out = self.events.handle_action(action, page, &self.projection);
+        self.events_did(out)
+    }
+
+    /// What the Events page asked for, done.
+    pub(super) fn events_did(&mut self, out: EventsOutcome) -> EventsOutcome {
+        match out {
+            EventsOutcome::Following(on) => {
+                self.toast(Level::Info, if on { "following" } else { "paused" })
             }
+            EventsOutcome::Leave => self.screens = vec![Screen::Instances],
+            _ => {}
         }
+        out
     }
 
     pub(super) fn platform(&mut self, ev: PlatformEvent) -> Vec<Command> {
@@ -97,7 +236,7 @@ impl App {
             PlatformEvent::Event(env) => {
                 if self.event_while_away(&env) {
                     self.push_stream(StreamItem::Event(env));
-                    self.follow_tail();
+                    self.events.follow_tail();
                     return Vec::new();
                 }
                 if self.reloading && self.since_reload.len() < 200_000 {
@@ -108,20 +247,21 @@ impl App {
                     .is_some_and(|id| self.projection.get(&id).is_some());
                 match self.projection.apply(&env) {
                     Applied::Changed { id, fields } => {
-                        self.flash
+                        self.instances
+                            .flash
                             .insert(id, (self.now + Duration::milliseconds(FLASH_MS), fields));
-                        if !known || self.order_depends_on(fields) {
-                            self.rows_dirty = true;
+                        if !known || self.instances.order_depends_on(fields) {
+                            self.instances.rows_dirty = true;
                         }
                     }
                     Applied::Removed(id) => {
-                        self.flash.remove(&id);
-                        self.marked.remove(&id);
-                        self.rows_dirty = true;
+                        self.instances.flash.remove(&id);
+                        self.instances.marked.remove(&id);
+                        self.instances.rows_dirty = true;
                     }
                     Applied::NeedsRefresh => {
                         self.push_stream(StreamItem::Event(env));
-                        self.follow_tail();
+                        self.events.follow_tail();
                         return self.reload();
                     }
                     Applied::Ignored | Applied::Unknown => {}
@@ -132,18 +272,18 @@ impl App {
                     }
                 }
                 self.push_stream(StreamItem::Event(env));
-                self.follow_tail();
+                self.events.follow_tail();
                 Vec::new()
             }
             PlatformEvent::Malformed { source, raw, error } => {
-                self.malformed += 1;
+                self.events.malformed += 1;
                 self.push_stream(StreamItem::Malformed {
                     at: self.now,
                     source,
                     raw,
                     error,
                 });
-                self.follow_tail();
+                self.events.follow_tail();
                 Vec::new()
             }
             PlatformEvent::Source(s) => {
@@ -163,7 +303,7 @@ impl App {
             PlatformEvent::Refresh => self.reload(),
             PlatformEvent::Window(w) => {
                 self.stream_window = Some(w);
-                self.rows_dirty = true;
+                self.instances.rows_dirty = true;
                 Vec::new()
             }
         }
@@ -232,17 +372,14 @@ impl App {
     }
 
     pub fn set_stream_filter(&mut self, text: &str) {
-        self.stream_filter = Filter::parse(text);
-        let n = self.stream_rows().len();
-        self.stream_selected = self.stream_selected.min(n.saturating_sub(1));
-        self.follow_tail();
+        self.events.set_filter(text, &self.projection);
     }
 
     pub(super) fn open_raw_stream(&mut self) {
         let rows = self.stream_rows();
         let Some(item) = rows
-            .get(self.stream_selected)
-            .and_then(|i| self.stream.get(*i))
+            .get(self.events.selected)
+            .and_then(|i| self.events.stream.get(*i))
         else {
             return;
         };
@@ -258,7 +395,7 @@ impl App {
         self.overlay = Some(Overlay::Raw {
             title,
             text,
-            scroll: 0,
+            pager: Default::default(),
         });
     }
 
@@ -267,6 +404,7 @@ impl App {
         match r {
             Ok(list) => {
                 let seen: HashSet<&str> = self
+                    .events
                     .stream
                     .iter()
                     .filter_map(|it| match it {
@@ -280,15 +418,133 @@ impl App {
                     .map(|e| StreamItem::Event(Arc::new(e)))
                     .collect();
                 for it in old.into_iter().rev() {
-                    self.stream.push_front(it);
+                    self.events.stream.push_front(it);
                 }
-                while self.stream.len() > STREAM_CAP {
-                    self.stream.pop_front();
+                while self.events.stream.len() > STREAM_CAP {
+                    self.events.stream.pop_front();
                 }
-                self.follow_tail();
+                self.events.follow_tail();
             }
             Err(e) => self.toast(Level::Error, format!("could not read events: {e}")),
         }
         self.dirty = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn malformed(raw: &str) -> StreamItem {
+        StreamItem::Malformed {
+            at: DateTime::from_timestamp(0, 0).unwrap_or_default(),
+            source: "redis".into(),
+            raw: raw.into(),
+            error: "not json".into(),
+        }
+    }
+
+    /// A stream of `raws`, following (on the newest).
+    fn page(raws: &[&str]) -> EventsPage {
+        let mut p = EventsPage::default();
+        for r in raws {
+            p.push(malformed(r));
+            p.follow_tail();
+        }
+        p
+    }
+
+    #[test]
+    fn the_filter_keeps_the_matching_rows_and_the_selection_among_them() {
+        let none = Projection::new();
+        let mut p = page(&["alpha", "beta", "alphabet", "gamma"]);
+        assert_eq!(p.selected, 3, "following: on the newest");
+        p.set_filter("alpha", &none);
+        assert_eq!(p.rows(&none), vec![0, 2]);
+        assert_eq!(p.selected, 1, "kept within the filtered rows");
+        assert_eq!(
+            p.handle_action(Action::Back, 10, &none),
+            EventsOutcome::Done
+        );
+        assert!(p.filter.is_empty(), "back clears the filter first");
+        assert_eq!(p.rows(&none).len(), 4);
+        assert_eq!(
+            p.handle_action(Action::Back, 10, &none),
+            EventsOutcome::Leave,
+            "then leaves"
+        );
+    }
+
+    #[test]
+    fn moving_up_pauses_and_reaching_the_end_follows_again() {
+        let none = Projection::new();
+        let mut p = page(&["a", "b", "c"]);
+        p.handle_action(Action::Up, 10, &none);
+        assert_eq!((p.selected, p.follow), (1, false));
+        p.push(malformed("d"));
+        p.follow_tail();
+        assert_eq!(p.selected, 1, "paused: the selection stays");
+        p.handle_action(Action::Bottom, 10, &none);
+        assert_eq!((p.selected, p.follow), (3, true));
+        assert_eq!(
+            p.handle_action(Action::Follow, 10, &none),
+            EventsOutcome::Following(false)
+        );
+        p.handle_action(Action::Top, 10, &none);
+        assert_eq!(
+            p.handle_action(Action::Follow, 10, &none),
+            EventsOutcome::Following(true)
+        );
+        assert_eq!(p.selected, 3, "following jumps to the newest");
+    }
+
+    #[test]
+    fn keys_go_by_the_keymap() {
+        use crossterm::event::{KeyCode, KeyModifiers};
+        let vim = Keymap::preset("vim").expect("the vim keymap");
+        let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        let none = Projection::new();
+        let mut p = page(&["a", "b"]);
+        assert_eq!(
+            p.handle_key(&vim, &key('k'), 10, &none),
+            EventsOutcome::Done
+        );
+        assert_eq!((p.selected, p.follow), (0, false));
+        assert_eq!(
+            p.handle_key(&vim, &key('Z'), 10, &none),
+            EventsOutcome::Unhandled
+        );
+    }
+
+    #[test]
+    fn following_under_a_filter_finds_the_newest_match_before_the_frame() {
+        let none = Projection::new();
+        let mut p = page(&["alpha", "beta"]);
+        p.set_filter("alpha", &none);
+        p.prepare(&none);
+        assert_eq!(p.selected, 0);
+        p.push(malformed("alphabet"));
+        p.follow_tail();
+        p.push(malformed("gamma"));
+        p.follow_tail();
+        p.prepare(&none);
+        assert_eq!(p.rows(&none), vec![0, 2]);
+        assert_eq!(p.selected, 1, "the newest of the matching rows");
+    }
+
+    #[test]
+    fn the_stream_keeps_its_cap_and_the_selection_on_the_same_item() {
+        let mut p = page(&["first", "second"]);
+        p.selected = 1;
+        p.follow = false;
+        for _ in 0..STREAM_CAP - 1 {
+            p.push(malformed("more"));
+        }
+        assert_eq!(p.stream.len(), STREAM_CAP);
+        assert_eq!(
+            p.selected, 0,
+            "the oldest went; the selection moved with its item"
+        );
+        assert!(matches!(&p.stream[0], StreamItem::Malformed { raw, .. } if raw == "second"));
     }
 }

@@ -54,7 +54,7 @@ impl App {
                 super::super::views::plural(self.contexts.len(), "context",)
             ),
             text,
-            scroll: 0,
+            pager: Default::default(),
         });
         self.dirty = true;
     }
@@ -123,14 +123,14 @@ impl App {
         self.context = Some(name.clone());
         self.source = crate::platform::SourceState::Off;
         self.projection = crate::domain::projection::Projection::new();
-        self.rows.clear();
-        self.rows_dirty = true;
-        self.marked.clear();
-        self.flash.clear();
-        self.selected = 0;
-        self.selected_id = None;
-        self.stream.clear();
-        self.stream_selected = 0;
+        self.instances.rows.clear();
+        self.instances.rows_dirty = true;
+        self.instances.marked.clear();
+        self.instances.flash.clear();
+        self.instances.selected = 0;
+        self.instances.selected_id = None;
+        self.events.stream.clear();
+        self.events.selected = 0;
         self.since_reload.clear();
         self.screens = vec![Screen::Instances];
         self.overlay = None;
@@ -181,13 +181,13 @@ impl App {
         // Back to the table, without a filter hiding it, then open it.
         self.screens.truncate(1);
         self.overlay = None;
-        if !self.rows.contains(&id) {
+        if !self.instances.rows.contains(&id) {
             self.set_filter("");
             self.rebuild_rows();
         }
-        if let Some(pos) = self.rows.iter().position(|r| *r == id) {
-            self.selected = pos;
-            self.selected_id = Some(id);
+        if let Some(pos) = self.instances.rows.iter().position(|r| *r == id) {
+            self.instances.selected = pos;
+            self.instances.selected_id = Some(id);
         }
         self.dirty = true;
         self.open_detail()

@@ -3,6 +3,7 @@
 
 use super::*;
 
+use super::pager::{PagerOutcome, TextPager};
 use crate::tui::input::InputOutcome;
 pub use crate::tui::input::LineInput;
 
@@ -64,9 +65,7 @@ impl Confirm {
 
 #[derive(Debug, Clone)]
 pub enum Overlay {
-    Help {
-        scroll: u16,
-    },
+    Help(TextPager),
     Command(LineInput),
     Filter {
         input: LineInput,
@@ -76,7 +75,7 @@ pub enum Overlay {
     Raw {
         title: String,
         text: String,
-        scroll: u16,
+        pager: TextPager,
     },
     Drafts(DraftPrompt),
     /// Quitting while instances run under this console.
@@ -94,43 +93,20 @@ pub fn name_list(names: &[String]) -> Vec<String> {
 
 impl App {
     pub(super) fn overlay_key(&mut self, ov: Overlay, k: KeyEvent) -> Vec<Command> {
-        // Help and the raw view scroll and close with the keymap's [pager]
-        // keys, and the global ones (up, down, page up/down; back, quit, help).
-        let global = self.keymap.action(View::Pager, &k);
         match ov {
-            Overlay::Help { scroll } | Overlay::Raw { scroll, .. }
-                if matches!(
-                    global,
-                    Some(Action::Up | Action::Down | Action::PageUp | Action::PageDown)
-                ) =>
-            {
-                let d: i32 = match global {
-                    Some(Action::Up) => -1,
-                    Some(Action::Down) => 1,
-                    Some(Action::PageUp) => -10,
-                    _ => 10,
-                };
-                let max = match ov {
-                    // Help stops with its last line at the bottom.
-                    Overlay::Help { .. } => self.drawn.help_max,
-                    _ => u16::MAX,
-                };
-                let s = (i32::from(scroll) + d).clamp(0, i32::from(max)) as u16;
-                self.overlay = Some(match ov {
-                    Overlay::Help { .. } => Overlay::Help { scroll: s },
-                    Overlay::Raw { title, text, .. } => Overlay::Raw {
-                        title,
-                        text,
-                        scroll: s,
-                    },
-                    other => other,
-                });
+            Overlay::Help(mut p) => {
+                if p.handle_key(&self.keymap, &k) != PagerOutcome::Close {
+                    self.overlay = Some(Overlay::Help(p));
+                }
                 Vec::new()
             }
-            Overlay::Help { .. } | Overlay::Raw { .. } => {
-                let closes = matches!(global, Some(Action::Back | Action::Quit | Action::Help));
-                if !closes {
-                    self.overlay = Some(ov);
+            Overlay::Raw {
+                title,
+                text,
+                mut pager,
+            } => {
+                if pager.handle_key(&self.keymap, &k) != PagerOutcome::Close {
+                    self.overlay = Some(Overlay::Raw { title, text, pager });
                 }
                 Vec::new()
             }
@@ -178,18 +154,18 @@ impl App {
                         // No marks, no bulk: the one call, as confirmed.
                         Pending::CallTool { id, tool, args } => self.send_tool_call(id, tool, args),
                         Pending::Delete(ids) => {
-                            self.marked.clear();
+                            self.instances.marked.clear();
                             if matches!(self.screen(), Screen::Detail(d) if ids.contains(&d.id)) {
                                 self.screens.pop();
                             }
                             vec![Command::Delete(ids)]
                         }
                         Pending::Stop(ids) => {
-                            self.marked.clear();
+                            self.instances.marked.clear();
                             vec![Command::Stop(ids)]
                         }
                         Pending::Restart(ids) => {
-                            self.marked.clear();
+                            self.instances.marked.clear();
                             vec![Command::Restart(ids)]
                         }
                     },

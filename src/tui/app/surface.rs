@@ -610,7 +610,7 @@ impl App {
                 return Vec::new();
             }
             Some(Action::Help) => {
-                self.overlay = Some(super::Overlay::Help { scroll: 0 });
+                self.overlay = Some(super::Overlay::Help(Default::default()));
                 return Vec::new();
             }
             _ => {}

@@ -57,7 +57,7 @@ fn saving_puts_back_the_secrets_from_the_copy_it_edited_without_reading_again() 
 fn a_task_is_in_flight_from_its_command_to_its_result() {
     let mut a = app();
     assert_eq!(a.in_flight, 0);
-    let id = a.rows[0];
+    let id = a.instances.rows[0];
     let cmds = a.update(key(KeyCode::Char('e'), KeyModifiers::NONE));
     assert_eq!(cmds, vec![Command::FetchForEdit(id)]);
     assert_eq!(a.in_flight, 1, "the fetch is waited for");
@@ -72,7 +72,7 @@ fn a_task_is_in_flight_from_its_command_to_its_result() {
 #[test]
 fn a_result_goes_to_the_page_that_asked_even_under_another() {
     let mut a = app();
-    let id = a.rows[0];
+    let id = a.instances.rows[0];
     a.action(Action::Open);
     a.action(Action::NextTab);
     a.action(Action::NextTab);
@@ -95,7 +95,7 @@ fn a_result_goes_to_the_page_that_asked_even_under_another() {
 #[test]
 fn a_result_whose_page_is_gone_is_dropped() {
     let mut a = app();
-    let other = a.rows[1];
+    let other = a.instances.rows[1];
     a.action(Action::Open);
     let before = a.screens.len();
     a.update(Msg::LogsLoaded {

@@ -72,7 +72,7 @@ impl App {
     fn visible(&self) -> Visible {
         match self.screen() {
             Screen::Detail(d) => Visible::Instance(d.id),
-            _ => Visible::Filter(self.filter.clone()),
+            _ => Visible::Filter(self.instances.filter.clone()),
         }
     }
 
@@ -186,10 +186,10 @@ impl App {
                 }));
             }
         }
-        self.flash.clear();
-        self.marked.clear();
-        self.rows_dirty = true;
-        self.rows_built_at = None;
+        self.instances.flash.clear();
+        self.instances.marked.clear();
+        self.instances.rows_dirty = true;
+        self.instances.rows_built_at = None;
         self.dirty = true;
     }
 
@@ -202,9 +202,9 @@ impl App {
         let t = *t;
         self.projection = t.live;
         self.probes = t.live_probes;
-        self.flash.clear();
-        self.rows_dirty = true;
-        self.rows_built_at = None;
+        self.instances.flash.clear();
+        self.instances.rows_dirty = true;
+        self.instances.rows_built_at = None;
         self.dirty = true;
         let n = t.arrived;
         self.toast(

@@ -85,21 +85,21 @@ pub fn render(frame: &mut Frame, app: &App, scroll: &mut TableScroll, area: Rect
     let rows_idx = app.stream_rows();
     let mut title = vec![
         Span::styled(format!(" events ({}) ", rows_idx.len()), t.title),
-        if app.follow {
+        if app.events.follow {
             Span::styled("following ", t.ok)
         } else {
             Span::styled("paused ", t.warning)
         },
     ];
-    if !app.stream_filter.is_empty() {
+    if !app.events.filter.is_empty() {
         title.push(Span::styled(
-            format!("/{} ", fit(&inert(app.stream_filter.source()), 30)),
+            format!("/{} ", fit(&inert(app.events.filter.source()), 30)),
             t.warning,
         ));
     }
-    if app.malformed > 0 {
+    if app.events.malformed > 0 {
         title.push(Span::styled(
-            format!("{} malformed ", app.malformed),
+            format!("{} malformed ", app.events.malformed),
             t.error,
         ));
     }
@@ -117,8 +117,8 @@ pub fn render(frame: &mut Frame, app: &App, scroll: &mut TableScroll, area: Rect
             .filter(|p| !p.has(route))
             .map(|p| p.missing_route(route));
         let msg = match &no_history {
-            Some(why) if app.stream.is_empty() => why.as_str(),
-            _ if app.stream.is_empty() => "No events yet. They appear here as they happen.",
+            Some(why) if app.events.stream.is_empty() => why.as_str(),
+            _ if app.events.stream.is_empty() => "No events yet. They appear here as they happen.",
             _ => "No event matches the filter.",
         };
         frame.render_widget(
@@ -130,7 +130,7 @@ pub fn render(frame: &mut Frame, app: &App, scroll: &mut TableScroll, area: Rect
         return;
     }
     let visible = usize::from(inner.height.saturating_sub(1)).max(1);
-    let sel = app.stream_selected.min(rows_idx.len() - 1);
+    let sel = app.events.selected.min(rows_idx.len() - 1);
     let offset = scroll.follow(sel, visible, rows_idx.len());
     let wide = inner.width > 60;
     let rows = rows_idx
@@ -138,7 +138,7 @@ pub fn render(frame: &mut Frame, app: &App, scroll: &mut TableScroll, area: Rect
         .enumerate()
         .skip(offset)
         .take(visible)
-        .filter_map(|(n, i)| app.stream.get(*i).map(|it| (n, it)))
+        .filter_map(|(n, i)| app.events.stream.get(*i).map(|it| (n, it)))
         .map(|(n, it)| {
             let mut cells = match it {
                 StreamItem::Event(e) => event_row(app, e, true, inner.width),

@@ -1,9 +1,9 @@
 //! The instances table: only the visible window of rows is built.
 
-use super::{age, fit, inert};
+use super::{Drawn, age, fit, inert};
 use crate::domain::Instance;
 use crate::domain::probe::shown_status;
-use crate::tui::app::{App, Column, Drawn, Geometry};
+use crate::tui::app::{App, Column, Geometry};
 use crate::tui::keymap::{Action, View};
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Flex, Layout, Rect};
@@ -85,22 +85,22 @@ fn cell_text(app: &App, i: &Instance, c: Column) -> String {
 pub fn render(frame: &mut Frame, app: &App, drawn: &mut Drawn, area: Rect) {
     let t = &app.theme;
     let mut title = vec![Span::styled(
-        format!(" instances ({}", app.rows.len()),
+        format!(" instances ({}", app.instances.rows.len()),
         t.title,
     )];
-    if app.rows.len() != app.projection.len() {
+    if app.instances.rows.len() != app.projection.len() {
         title.push(Span::styled(format!("/{}", app.projection.len()), t.title));
     }
     title.push(Span::styled(") ", t.title));
-    if !app.filter.is_empty() {
+    if !app.instances.filter.is_empty() {
         title.push(Span::styled(
-            format!("/{} ", fit(&inert(app.filter.source()), 30)),
+            format!("/{} ", fit(&inert(app.instances.filter.source()), 30)),
             t.warning,
         ));
     }
-    if !app.marked.is_empty() {
+    if !app.instances.marked.is_empty() {
         title.push(Span::styled(
-            format!("{} marked ", app.marked.len()),
+            format!("{} marked ", app.instances.marked.len()),
             t.marked,
         ));
     }
@@ -115,7 +115,7 @@ pub fn render(frame: &mut Frame, app: &App, drawn: &mut Drawn, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
-    if app.rows.is_empty() {
+    if app.instances.rows.is_empty() {
         drawn.geometry = Geometry::default();
         let msg = if !app.loaded {
             "loading instances…".to_string()
@@ -147,7 +147,7 @@ pub fn render(frame: &mut Frame, app: &App, drawn: &mut Drawn, area: Rect) {
         } else {
             format!(
                 "No instance matches the filter '{}'.\n{} clears it.",
-                inert(app.filter.source()),
+                inert(app.instances.filter.source()),
                 key_for(app, View::Instances, Action::Back)
             )
         };
@@ -168,7 +168,7 @@ pub fn render(frame: &mut Frame, app: &App, drawn: &mut Drawn, area: Rect) {
     // Keep the selection in view.
     let offset = drawn
         .instances
-        .follow(app.selected, visible, app.rows.len());
+        .follow(app.instances.selected, visible, app.instances.rows.len());
     let widths: Vec<Constraint> = cols
         .iter()
         .map(|c| {
@@ -202,14 +202,19 @@ pub fn render(frame: &mut Frame, app: &App, drawn: &mut Drawn, area: Rect) {
 
     let header = Row::new(cols.iter().map(|c| {
         let mut s = c.title().to_string();
-        if *c == app.sort {
-            s.push(if app.sort_reverse { '↓' } else { '↑' });
+        if *c == app.instances.sort {
+            s.push(if app.instances.sort_reverse {
+                '↓'
+            } else {
+                '↑'
+            });
         }
         Cell::from(s)
     }))
     .style(t.header);
 
     let rows = app
+        .instances
         .rows
         .iter()
         .enumerate()
@@ -217,8 +222,8 @@ pub fn render(frame: &mut Frame, app: &App, drawn: &mut Drawn, area: Rect) {
         .take(visible)
         .filter_map(|(idx, id)| app.projection.get(id).map(|i| (idx, i)))
         .map(|(idx, i)| {
-            let flash = app.flash.get(&i.id).map(|(_, f)| *f);
-            let marked = app.marked.contains(&i.id);
+            let flash = app.instances.flash.get(&i.id).map(|(_, f)| *f);
+            let marked = app.instances.marked.contains(&i.id);
             let cells = cols.iter().map(|c| {
                 let mut text = cell_text(app, i, *c);
                 let mut style = match c {
@@ -246,7 +251,7 @@ pub fn render(frame: &mut Frame, app: &App, drawn: &mut Drawn, area: Rect) {
                 Cell::from(text).style(style)
             });
             let row = Row::new(cells);
-            if idx == app.selected {
+            if idx == app.instances.selected {
                 row.style(t.selected)
             } else {
                 row

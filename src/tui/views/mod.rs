@@ -13,7 +13,7 @@ pub mod surface;
 pub mod toast;
 pub mod travel;
 
-use super::app::{App, Drawn, Overlay, Screen};
+use super::app::{App, Geometry, Overlay, Screen};
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -25,10 +25,36 @@ pub const MIN_HEIGHT: u16 = 12;
 
 /// Draw the whole screen.
 pub fn render(frame: &mut Frame, app: &mut App) {
-    // The views read the state and write only what they drew.
-    let mut drawn = std::mem::take(&mut app.drawn);
+    // The views read the state and write only what they drew, into the
+    // pages' own state.
+    let mut drawn = Drawn {
+        instances: app.instances.scroll,
+        geometry: app.instances.geometry,
+        events: app.events.scroll,
+        help_max: None,
+    };
     draw(frame, app, &mut drawn);
-    app.drawn = drawn;
+    app.instances.scroll = drawn.instances;
+    app.instances.geometry = drawn.geometry;
+    app.events.scroll = drawn.events;
+    if let (Some(max), Some(Overlay::Help(p))) = (drawn.help_max, &mut app.overlay) {
+        p.max = max;
+    }
+}
+
+/// What a frame draws that keys and the mouse go by afterwards: handed
+/// back to the pages' state once drawn.
+#[derive(Debug, Clone, Copy)]
+pub struct Drawn {
+    /// The instances table's scroll.
+    pub instances: TableScroll,
+    /// Where the instance rows and column headers are, for mouse hits.
+    pub geometry: Geometry,
+    /// The events table's scroll.
+    pub events: TableScroll,
+    /// How far help can scroll before its last line leaves the bottom,
+    /// when it was drawn.
+    pub help_max: Option<u16>,
 }
 
 /// The first row a table shows: it keeps the selected row in view and
@@ -83,15 +109,11 @@ fn draw(frame: &mut Frame, app: &App, drawn: &mut Drawn) {
     }
     command::render(frame, app, foot);
     match &app.overlay {
-        Some(Overlay::Help { scroll }) => {
-            drawn.help_max = help::render(frame, app, *scroll, body);
-        }
+        Some(Overlay::Help(p)) => drawn.help_max = Some(help::render(frame, app, p.scroll, body)),
         Some(Overlay::Confirm(c)) => confirm::render(frame, app, c, body),
-        Some(Overlay::Raw {
-            title,
-            text,
-            scroll,
-        }) => raw::render(frame, app, title, text, *scroll, body),
+        Some(Overlay::Raw { title, text, pager }) => {
+            raw::render(frame, app, title, text, pager.scroll, body)
+        }
         Some(Overlay::Drafts(p)) => p.render(frame, body, &app.theme, &app.keymap),
         Some(Overlay::Quit(p)) => p.render(frame, body, &app.theme, &app.keymap),
         _ => {}
