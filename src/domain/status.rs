@@ -165,19 +165,23 @@ impl fmt::Display for Status {
     }
 }
 
+/// A status or desired state that is not one of ours.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnknownState {
+    #[error("unknown status '{0}'; expected one of {list}", list = Status::ALL.map(|s| s.as_str()).join(", "))]
+    Status(String),
+    #[error("unknown desired state '{0}'; expected running or stopped")]
+    Desired(String),
+}
+
 impl FromStr for Status {
-    type Err = String;
+    type Err = UnknownState;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Status::ALL
             .iter()
             .copied()
             .find(|st| st.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown status '{s}'; expected one of {}",
-                    Status::ALL.map(|s| s.as_str()).join(", ")
-                )
-            })
+            .ok_or_else(|| UnknownState::Status(s.to_string()))
     }
 }
 
@@ -205,14 +209,12 @@ impl fmt::Display for DesiredState {
 }
 
 impl FromStr for DesiredState {
-    type Err = String;
+    type Err = UnknownState;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "running" => Ok(DesiredState::Running),
             "stopped" => Ok(DesiredState::Stopped),
-            _ => Err(format!(
-                "unknown desired state '{s}'; expected running or stopped"
-            )),
+            _ => Err(UnknownState::Desired(s.to_string())),
         }
     }
 }
@@ -234,6 +236,7 @@ mod tests {
             "nope"
                 .parse::<Status>()
                 .unwrap_err()
+                .to_string()
                 .contains("expected one of pending")
         );
     }
