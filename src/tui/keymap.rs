@@ -171,6 +171,7 @@ actions! {
     /// Time travel: the previous / next event that changed anything visible.
     StepBack = "step_back", "time travel: previous change";
     StepForward = "step_forward", "time travel: next change";
+    ChangesSince = "changes_since", "time travel: changes to now";
     JumpToProblem = "jump_to_problem", "jump to the first problem";
     /// The picker's numbered choices.
     Choose1 = "choose_1", "choose number 1";

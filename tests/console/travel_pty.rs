@@ -1,6 +1,6 @@
 //! Time travel in the real console (a pty): `:at` shows an instance as it
-//! was before it was stopped, `[` / `]` step between its changes, `:now`
-//! returns to live.
+//! was before it was stopped, `C` lists what changed since, `[` / `]`
+//! step between its changes, `:now` returns to live.
 
 use crate::support;
 
@@ -80,6 +80,17 @@ fn at_shows_the_earlier_status_of_an_instance_stopped_since() {
         l.contains("running") && !l.contains("stopped")
     });
     assert!(row(&screen, "tt-web").contains("running"), "{screen}");
+
+    // `C`: what changed from then to now, for the instance, in a pager.
+    con.send(b"C");
+    let screen = con.wait_for("status: running → stopped", Duration::from_secs(10));
+    assert!(screen.contains("changes since"), "{screen}");
+    assert!(screen.contains("desired: running → stopped"), "{screen}");
+    con.send(b"\x1b");
+    wait_row(&con, "tt-web", "shown again after the pager", |l| {
+        l.contains("running") && !l.contains("stopped")
+    });
+    assert!(!con.screen().contains("changes since"));
 
     // `]`: the next change is the stop (desired stopped).
     con.send(b"]");

@@ -65,3 +65,48 @@ fn a_detail_of_an_instance_not_there_then_says_so() {
     );
     assert!(screen.contains("AS IT WAS AT"), "{screen}");
 }
+
+#[test]
+fn what_changed_since_the_moment_shown_instance_by_instance() {
+    use aacon::tui::app::Overlay;
+    use aacon::tui::keymap::Action;
+    let mut a = app();
+    // Live: nothing to compare, and nothing opens.
+    a.action(Action::ChangesSince);
+    assert!(a.overlay.is_none());
+    let toast = a.toast.as_ref().map(|t| t.text.clone()).unwrap_or_default();
+    assert!(toast.contains("this is live"), "{toast}");
+
+    an_hour_ago(&mut a, FixedOffset::east_opt(0).unwrap());
+    // An event while away: one instance fails now.
+    let then = a.projection.sorted()[1].clone();
+    let next = if then.status == Status::Error {
+        Status::Running
+    } else {
+        Status::Error
+    };
+    a.update(Msg::Platform(fixtures::live_change(&then, next)));
+    a.action(Action::ChangesSince);
+    let Some(Overlay::Raw { text, .. }) = &a.overlay else {
+        panic!("no changes pager: {:?}", a.overlay);
+    };
+    assert!(
+        text.contains(&format!(
+            "{}\n  status: {} → {next}",
+            then.name, then.status
+        )),
+        "{text}"
+    );
+    // Instances created within the hour were not there.
+    assert!(text.contains("created since (now "), "{text}");
+    assert!(
+        text.contains("Now includes the events that arrived"),
+        "{text}"
+    );
+    a.toast = None;
+    insta::assert_snapshot!("travel_changes_since_120x30", render(&mut a, 120, 30));
+    // The pager closes as any other; the past is still shown.
+    a.update(crate::support::app::code(crossterm::event::KeyCode::Esc));
+    assert!(a.overlay.is_none());
+    assert!(a.travel().is_some());
+}

@@ -300,6 +300,7 @@ impl App {
             Action::ReadStream => self.read_stream(),
             Action::StepBack => self.step(false),
             Action::StepForward => self.step(true),
+            Action::ChangesSince => self.changes_since(),
         }
     }
 

@@ -11,6 +11,7 @@ use super::{App, Command, Level, Screen};
 use crate::domain::Probe;
 use crate::domain::projection::{Applied, Projection};
 use crate::domain::replay::{self, Moment};
+use crate::domain::since::changes_since;
 use crate::platform::PlatformError;
 use crate::platform::profile::Route;
 use crate::tui::keymap::{Action, View};
@@ -218,6 +219,81 @@ impl App {
         if t.reload_on_return {
             return self.reload();
         }
+        Vec::new()
+    }
+
+    /// `C`: what changed from the moment shown to now, instance by
+    /// instance (the detail's instance, else the table's filter), in the
+    /// pager.
+    pub(super) fn changes_since(&mut self) -> Vec<Command> {
+        let Some(t) = self.travel.as_deref() else {
+            let at = self
+                .keymap
+                .keys_for(View::Instances, Action::StepBack)
+                .join("/");
+            self.toast(
+                Level::Info,
+                format!("this is live: nothing to compare yet (:at TIME or {at} first)"),
+            );
+            return Vec::new();
+        };
+        let (list, scope) = match self.screen() {
+            Screen::Detail(d) => {
+                let id = d.id;
+                let name = self
+                    .projection
+                    .get(&id)
+                    .or_else(|| t.live.get(&id))
+                    .map_or_else(|| id.to_string(), |i| i.name.clone());
+                (
+                    changes_since(&self.projection, &t.live, |i| i.id == id),
+                    format!("{name} only"),
+                )
+            }
+            _ => {
+                let f = &self.instances.filter;
+                let scope = if f.is_empty() {
+                    "all instances".to_string()
+                } else {
+                    format!(
+                        "instances matching the filter /{}",
+                        crate::domain::text::shown(f.source())
+                    )
+                };
+                (
+                    changes_since(&self.projection, &t.live, |i| super::instance_matches(f, i)),
+                    scope,
+                )
+            }
+        };
+        let when = t.at.with_timezone(&t.local).format("%Y-%m-%d %H:%M:%S %:z");
+        let mut text = format!("From {when} to now, {scope}: ");
+        if list.is_empty() {
+            text.push_str("nothing changed.\n");
+        } else {
+            text.push_str(&format!(
+                "{} changed.\n",
+                super::super::views::plural(list.len(), "instance")
+            ));
+        }
+        if t.arrived > 0 {
+            text.push_str("(Now includes the events that arrived since the console left live.)\n");
+        }
+        for c in &list {
+            text.push_str(&format!("\n{}\n", crate::domain::text::shown(&c.name)));
+            for change in &c.changes {
+                text.push_str(&format!("  {change}\n"));
+            }
+        }
+        self.overlay = Some(super::Overlay::Raw {
+            title: format!(
+                "changes since {}",
+                t.at.with_timezone(&t.local).format("%H:%M:%S")
+            ),
+            text,
+            pager: Default::default(),
+        });
+        self.dirty = true;
         Vec::new()
     }
 

@@ -49,9 +49,13 @@ pub fn hints(app: &App, view: View) -> Vec<(String, &'static str)> {
         if (app.read_only() || app.travel().is_some()) && is_mutating(b.action) {
             continue;
         }
-        // Time travel's steps: hinted while the console shows the past
+        // Time travel's steps and changes: hinted while the console shows the past
         // (help lists them always).
-        if matches!(b.action, Action::StepBack | Action::StepForward) && app.travel().is_none() {
+        if matches!(
+            b.action,
+            Action::StepBack | Action::StepForward | Action::ChangesSince
+        ) && app.travel().is_none()
+        {
             continue;
         }
         // Offered only while the table holds part of the stream.
@@ -65,7 +69,8 @@ pub fn hints(app: &App, view: View) -> Vec<(String, &'static str)> {
     }
     if app.travel().is_some() {
         // In the past, stepping is what the keys are for: first.
-        let steps = [Action::StepBack, Action::StepForward].map(Action::describe);
+        let steps =
+            [Action::StepBack, Action::StepForward, Action::ChangesSince].map(Action::describe);
         out.sort_by_key(|(_, what)| !steps.contains(what));
     }
     out
