@@ -480,6 +480,15 @@ impl ConflictScreen {
     /// Draw the screen over `area` (it clears what is beneath).
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap) {
         let keys = |a: Action| keymap.keys_for(View::Conflict, a).join("/");
+        let scroll = keymap.motion_keys(
+            View::Conflict,
+            &[
+                Action::Up,
+                Action::Down,
+                Action::ScrollLeft,
+                Action::ScrollRight,
+            ],
+        );
         frame.render_widget(Clear, area);
         let block = Block::default()
             .borders(Borders::ALL)
@@ -566,7 +575,7 @@ impl ConflictScreen {
                 Span::styled(" create it again from yours  ", theme.base),
                 Span::styled(keys(Action::Back), theme.key),
                 Span::styled(" back to editing  ", theme.base),
-                Span::styled("↑↓←→", theme.key),
+                Span::styled(scroll.clone(), theme.key),
                 Span::styled(" scroll", theme.base),
             ])]
         } else if self.armed {
@@ -604,7 +613,7 @@ impl ConflictScreen {
                 Span::styled(" overwrite theirs with yours  ", theme.base),
                 Span::styled(keys(Action::Back), theme.key),
                 Span::styled(" back to editing  ", theme.base),
-                Span::styled("↑↓←→", theme.key),
+                Span::styled(scroll.clone(), theme.key),
                 Span::styled(" scroll", theme.base),
             ]);
             vec![Line::from(spans)]

@@ -324,6 +324,28 @@ impl Keymap {
             .map_or_else(String::new, |k| k.to_string())
     }
 
+    /// The first keys of `actions` for a hint line: as arrows ("↑↓←→")
+    /// when each is its arrow key, else their names joined by "/", so a
+    /// remapped keymap's hint names the keys it really has.
+    pub fn motion_keys(&self, view: View, actions: &[Action]) -> String {
+        let firsts: Vec<String> = actions.iter().map(|a| self.first_key(view, *a)).collect();
+        let arrow = |k: &str| match k {
+            "up" => Some('↑'),
+            "down" => Some('↓'),
+            "left" => Some('←'),
+            "right" => Some('→'),
+            _ => None,
+        };
+        match firsts.iter().map(|k| arrow(k)).collect::<Option<String>>() {
+            Some(glyphs) => glyphs,
+            None => firsts
+                .into_iter()
+                .filter(|k| !k.is_empty())
+                .collect::<Vec<_>>()
+                .join("/"),
+        }
+    }
+
     /// The shipped default keymap, read once, for components made before
     /// the app hands them its own (empty if it could not be read, which the
     /// tests rule out).

@@ -300,7 +300,10 @@ impl TemplatePicker {
         let hint_line = Line::from(vec![
             Span::styled(key(Action::Choose), theme.key),
             Span::styled(" choose  ", theme.dim),
-            Span::styled("↑↓", theme.key),
+            Span::styled(
+                keymap.motion_keys(View::Picker, &[Action::Up, Action::Down]),
+                theme.key,
+            ),
             Span::styled(" move  ", theme.dim),
             Span::styled(key(Action::Back), theme.key),
             Span::styled(" cancel", theme.dim),

@@ -508,3 +508,22 @@ fn the_editor_jump_and_its_unsaved_question_are_data() {
             .contains("'back' has no key in [unsaved]")
     );
 }
+
+#[test]
+fn motion_hints_are_arrows_only_while_the_arrows_are_bound() {
+    let km = Keymap::preset("default").unwrap();
+    let all = [
+        Action::Up,
+        Action::Down,
+        Action::ScrollLeft,
+        Action::ScrollRight,
+    ];
+    assert_eq!(km.motion_keys(View::Conflict, &all), "↑↓←→");
+    assert_eq!(
+        km.motion_keys(View::Picker, &[Action::Up, Action::Down]),
+        "↑↓"
+    );
+    let (dir, _) = user("[conflict]\nup = \"w\"\ndown = \"s\"\n");
+    let km = Keymap::load("default", Some(dir.path())).unwrap();
+    assert_eq!(km.motion_keys(View::Conflict, &all), "w/s/left/right");
+}
