@@ -13,64 +13,12 @@ use aacon::platform::embedded::{EmbeddedOptions, Role};
 use aacon::platform::{Platform, PlatformEvent, SourceState};
 use aacon::store::StatusReport;
 use serde_json::json;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn redis_server() -> (Killed, String) {
-    for _ in 0..5 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (scripts install it)");
-        let mut child = Killed(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.0.try_wait() {
-                break; // the port was taken: try another
-            }
-            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-                use std::io::{Read, Write};
-                let _ = s.write_all(b"PING\r\n");
-                let mut buf = [0u8; 7];
-                if s.read(&mut buf).is_ok_and(|n| n > 0) && buf.starts_with(b"+PONG") {
-                    return (child, format!("redis://127.0.0.1:{port}/0"));
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        drop(child.0.kill());
-    }
-    panic!("cannot start redis-server");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_status_arrives_through_redis() {
-    let (_redis, redis_url) = redis_server();
+    let redis = support::RedisServer::start();
+    let redis_url = format!("{}/0", redis.url());
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut serve =
