@@ -169,9 +169,13 @@ fn between(a: &Instance, b: &Instance) -> Vec<Change> {
             to: b.server_spec_id.clone(),
         });
     }
-    let then = mask_secrets(&Value::Object(a.json_spec.clone()));
-    let now = mask_secrets(&Value::Object(b.json_spec.clone()));
-    spec_diff(String::new(), Some(&then), Some(&now), &mut out);
+    // Masked copies only for the specs that differ: the key runs on the UI
+    // thread, over every instance of the fleet.
+    if a.json_spec != b.json_spec {
+        let then = mask_secrets(&Value::Object(a.json_spec.clone()));
+        let now = mask_secrets(&Value::Object(b.json_spec.clone()));
+        spec_diff(String::new(), Some(&then), Some(&now), &mut out);
+    }
     out
 }
 

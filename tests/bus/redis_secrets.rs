@@ -110,7 +110,8 @@ async fn the_password_appears_nowhere() {
     // listener or the relay) logged it.
     let outage = [
         "event stream unavailable",
-        "pub/sub",
+        "pub/sub ping failed",
+        "cannot subscribe to AgentArea channels",
         "relay cannot reach Redis",
         "relay failed",
     ];

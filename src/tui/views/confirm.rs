@@ -25,12 +25,9 @@ pub fn render(frame: &mut Frame, app: &App, c: &Confirm, area: Rect) {
         (t.dim, t.selected)
     };
     // The first key of each answer, from the keymap's [confirm].
-    let first = |a: Action| {
-        app.keymap
-            .keys_for(View::Confirm, a)
-            .first()
-            .map(|k| format!("[{k}] "))
-            .unwrap_or_default()
+    let first = |a: Action| match app.keymap.first_key(View::Confirm, a) {
+        k if k.is_empty() => k,
+        k => format!("[{k}] "),
     };
     lines.push(Line::from(vec![
         Span::styled(format!(" {}Yes ", first(Action::Yes)), yes),
