@@ -1,33 +1,22 @@
 //! The CLI end to end: the real binary in a temp data dir.
 
+use crate::support::cli::Env;
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::{Value, json};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-struct Env {
-    dir: tempfile::TempDir,
+/// The console's commands without colour, on [`Env`]'s dirs.
+fn plain(env: &Env) -> Command {
+    let mut c = env.cmd();
+    c.env("NO_COLOR", "1");
+    c
 }
 
 impl Env {
-    fn new() -> Self {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("aacon").unwrap();
-        c.env("AACON_DATA_DIR", self.dir.path().join("data"))
-            .env("AACON_CONFIG_DIR", self.dir.path().join("config"))
-            .env_remove("RUST_BACKTRACE")
-            .env("NO_COLOR", "1");
-        c
-    }
-
     fn run(&self, args: &[&str], stdin: &str) -> assert_cmd::assert::Assert {
-        self.cmd()
+        plain(self)
             .args(args)
             .write_stdin(stdin.to_string())
             .assert()
@@ -234,7 +223,7 @@ fn every_exit_code_and_bad_input_is_one_sentence() {
     .stderr(predicate::str::contains("already exists"));
     // 1: runtime error (a data dir that cannot be created)
     let blocker = env.file("blocker", "a file, not a dir");
-    env.cmd()
+    plain(&env)
         .env("AACON_DATA_DIR", format!("{blocker}/data"))
         .args(["instances", "list"])
         .assert()

@@ -3,31 +3,12 @@
 
 use crate::support;
 
-use assert_cmd::Command;
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
+use support::cli::Env;
 use support::{RedisServer, free_port};
 
-struct Env {
-    dir: tempfile::TempDir,
-}
-
 impl Env {
-    fn new() -> Self {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-    fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("aacon").unwrap();
-        c.env("AACON_DATA_DIR", self.dir.path().join("data"))
-            .env("AACON_CONFIG_DIR", self.dir.path().join("config"))
-            .env_remove("AACON_REDIS_URL")
-            .env_remove("AACON_API_URL")
-            .env_remove("AACON_API_TOKEN")
-            .env_remove("RUST_BACKTRACE");
-        c
-    }
     fn doctor(&self, envs: &[(&str, &str)]) -> (i32, Vec<String>) {
         let mut c = self.cmd();
         for (k, v) in envs {

@@ -70,3 +70,29 @@ pub fn dirs() -> (tempfile::TempDir, PathBuf, PathBuf) {
     std::fs::create_dir_all(&config).unwrap();
     (tmp, data, config)
 }
+
+/// A temporary data and config dir for commands run with `assert_cmd`,
+/// with no Redis, API or backtrace settings inherited from the caller.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Self {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// `aacon` on this env's dirs.
+    pub fn cmd(&self) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::cargo_bin("aacon").unwrap();
+        c.env("AACON_DATA_DIR", self.dir.path().join("data"))
+            .env("AACON_CONFIG_DIR", self.dir.path().join("config"))
+            .env_remove("AACON_REDIS_URL")
+            .env_remove("AACON_API_URL")
+            .env_remove("AACON_API_TOKEN")
+            .env_remove("RUST_BACKTRACE");
+        c
+    }
+}
