@@ -44,7 +44,7 @@ pub(super) async fn history(
                         c.at.format("%Y-%m-%d %H:%M:%S").to_string(),
                         inert(&c.caller.to_string()),
                         inert(&c.what()),
-                        format!("{} ms", c.duration_ms),
+                        c.took_text(),
                         c.outcome.short(),
                         c.size_text(),
                     ]

@@ -240,6 +240,14 @@ impl CallRecord {
         }
     }
 
+    /// How long it took, for a table: "12 ms", "60.0 s".
+    pub fn took_text(&self) -> String {
+        match self.duration_ms {
+            ms @ 0..1000 => format!("{ms} ms"),
+            ms => format!("{:.1} s", ms as f64 / 1000.0),
+        }
+    }
+
     /// What was asked, for a table: "tool echo", "resource file:///a".
     pub fn what(&self) -> String {
         format!("{} {}", self.kind.as_str(), self.name)

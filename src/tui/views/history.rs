@@ -96,7 +96,7 @@ pub fn render_history(frame: &mut Frame, app: &App, d: &DetailState, area: Rect)
                     c.at.format("%H:%M:%S"),
                     cut(&inert(&c.caller.to_string()), WHO),
                     cut(&inert(&c.what()), what_w),
-                    cut(&format!("{} ms", c.duration_ms), TOOK),
+                    cut(&c.took_text(), TOOK),
                 ),
                 style,
             ),
