@@ -17,10 +17,10 @@ struct Calls {
 impl ApiPlatform {
     /// [`crate::platform::Platform::history`] over the API.
     pub(super) async fn call_history(&self, id: Uuid, limit: usize) -> Result<Vec<CallRecord>> {
-        let r = self
-            .inner
-            .get(&format!("/{id}/history?limit={limit}"), HeaderMap::new())
-            .await?;
+        let mut url = self.inner.url(&format!("/{id}/history"));
+        url.query_pairs_mut()
+            .append_pair("limit", &limit.to_string());
+        let r = self.inner.get_url(url, HeaderMap::new()).await?;
         if r.status == StatusCode::NOT_FOUND && self.inner.is_missing_route(&r) {
             return Err(self.no_history());
         }
