@@ -59,8 +59,10 @@ fn history_shows_calls_and_re_runs_one_asking_first_for_a_destructive_tool() {
         ],
         "",
     );
+    // Running, so the console knows the tools' annotations.
+    ok(&data, &config, &["instances", "start", "fx"], "");
     let mut con = Console::spawn(&data, &config, &[]);
-    con.wait_for("fx", Duration::from_secs(20));
+    con.wait_for("running", Duration::from_secs(30));
     con.send(b"\r");
     con.wait_for("Overview", Duration::from_secs(10));
     for _ in 0..7 {
@@ -80,7 +82,7 @@ fn history_shows_calls_and_re_runs_one_asking_first_for_a_destructive_tool() {
     // A destructive tool asks first, naming the tool and the instance.
     con.send(b"a");
     let s = con.wait_for("Re-run tool", Duration::from_secs(10));
-    assert!(s.contains("on instance fx again"), "{s}");
+    assert!(s.contains("instance fx again"), "{s}");
     assert!(s.contains("marks this tool destructive"), "{s}");
     con.send(b"y");
     wait_count(&con, "console pid", 1);
