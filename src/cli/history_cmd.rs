@@ -1,11 +1,12 @@
 //! `aacon tools history NAME [--limit N] [--call ID]`: an instance's
 //! recorded tool calls, resource reads and prompt gets, newest first, or
-//! one of them in full (arguments as recorded, secrets redacted).
+//! one of them in full (arguments as recorded, secrets redacted). A
+//! deleted instance's history is found by its id.
 
 use super::Output;
 use super::commands::{Failure, print};
 use super::output::inert;
-use crate::platform::Platform;
+use crate::platform::{Platform, PlatformError};
 
 pub(super) async fn history(
     platform: &dyn Platform,
@@ -14,9 +15,17 @@ pub(super) async fn history(
     call: Option<i64>,
     fmt: Output,
 ) -> Result<(), Failure> {
-    let inst = platform.get(key).await?;
+    // A deleted instance's history stays (the audit trail): by its id.
+    let (id, name) = match platform.get(key).await {
+        Ok(inst) => (inst.id, inst.name),
+        Err(PlatformError::NotFound(why)) => match uuid::Uuid::parse_str(key.trim()) {
+            Ok(id) => (id, key.trim().to_string()),
+            Err(_) => return Err(PlatformError::NotFound(why).into()),
+        },
+        Err(e) => return Err(e.into()),
+    };
     if let Some(call) = call {
-        let record = platform.history_call(inst.id, call).await?;
+        let record = platform.history_call(id, call).await?;
         match fmt {
             Output::Table => print(&format!("{}\n", inert_lines(&record.full_text()))),
             _ => print(&format!(
@@ -26,13 +35,13 @@ pub(super) async fn history(
         }
         return Ok(());
     }
-    let calls = platform.history(inst.id, limit).await?;
+    let calls = platform.history(id, limit).await?;
     match fmt {
         Output::Table => {
             if calls.is_empty() {
                 eprintln!(
                     "aacon: no calls recorded for '{}' yet (tool calls, resource reads and prompt gets are)",
-                    inert(&inst.name)
+                    inert(&name)
                 );
                 return Ok(());
             }

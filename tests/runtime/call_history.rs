@@ -2,7 +2,8 @@
 //! runtime host runs (over its socket) and is recorded exactly once, by the
 //! host, as the CLI's (with its pid), its arguments redacted — the
 //! instance's canary secret never stored; a call the CLI runs itself (a
-//! one-shot session) is recorded by the CLI.
+//! one-shot session) is recorded by the CLI; a deleted instance keeps its
+//! history, found by its id.
 
 use crate::support::FIXTURE;
 use crate::support::rig::*;
@@ -142,6 +143,34 @@ async fn a_cli_tool_call_is_recorded_once_as_the_clis_with_secrets_redacted() {
     assert_eq!(calls[0].arguments, json!({"message": "alone"}));
     assert!(!calls[0].redacted);
     assert!(matches!(calls[0].caller, Caller::Cli { .. }));
+
+    // Deleted, the instance keeps its history (the audit trail), by id.
+    let out = cli(["instances", "delete", "hist", "--yes"]
+        .map(String::from)
+        .to_vec())
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cli(vec![
+        "tools".into(),
+        "history".into(),
+        inst.id.to_string(),
+        "-o".into(),
+        "json".into(),
+    ])
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kept: Vec<CallRecord> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(kept.len(), 2);
+    let out = cli(["tools", "history", "hist"].map(String::from).to_vec()).await;
+    assert_eq!(out.status.code(), Some(4), "a name no live instance has");
 
     // The canary is nowhere in the store's files.
     for f in ["aacon.db", "aacon.db-wal"] {
