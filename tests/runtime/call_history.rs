@@ -184,3 +184,47 @@ async fn a_cli_tool_call_is_recorded_once_as_the_clis_with_secrets_redacted() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resource_reads_and_prompt_gets_are_recorded_and_lists_are_not() {
+    use aacon::platform::McpOp;
+    let rig = Rig::new(fast_config()).await;
+    let inst = rig
+        .start("everything", crate::support::everything::stdio_spec())
+        .await;
+    rig.wait_status(inst.id, Status::Running, 30).await;
+    let p = rig.platform.as_ref();
+    p.mcp(inst.id, McpOp::Resources).await.unwrap();
+    let uri = "demo://resource/dynamic/text/1".to_string();
+    p.mcp(inst.id, McpOp::Read { uri: uri.clone() })
+        .await
+        .unwrap();
+    let mut args = serde_json::Map::new();
+    args.insert("city".into(), json!("Lisbon"));
+    p.mcp(
+        inst.id,
+        McpOp::GetPrompt {
+            name: "args-prompt".into(),
+            arguments: args,
+        },
+    )
+    .await
+    .unwrap();
+    let calls = wait_for_calls(&rig, inst.id, 2).await;
+    assert_eq!(calls.len(), 2, "lists are not recorded: {calls:?}");
+    assert_eq!(
+        (calls[0].kind, calls[0].name.as_str()),
+        (CallKind::Prompt, "args-prompt")
+    );
+    assert_eq!(calls[0].arguments, json!({"city": "Lisbon"}));
+    assert_eq!(
+        (calls[1].kind, calls[1].name.as_str()),
+        (CallKind::Resource, uri.as_str())
+    );
+    assert!(matches!(calls[1].caller, Caller::Console { pid } if pid == std::process::id()));
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.outcome == CallOutcome::Ok && c.result_bytes > 0)
+    );
+}
