@@ -123,6 +123,14 @@ pub struct RuntimeSection {
     pub child_env: Option<Vec<String>>,
 }
 
+/// `[history]`: the call history kept in the store.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistorySection {
+    pub keep_per_instance: Option<u64>,
+    pub keep_days: Option<u64>,
+}
+
 /// `[log]`: the log file.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -142,6 +150,8 @@ pub struct FileConfig {
     pub ui: UiSection,
     #[serde(default)]
     pub runtime: RuntimeSection,
+    #[serde(default)]
+    pub history: HistorySection,
     #[serde(default)]
     pub log: LogSection,
     /// `[contexts.NAME]`: other platforms, chosen with `--context NAME`.
@@ -335,6 +345,10 @@ pub struct Settings {
     pub health_interval_secs: u64,
     /// What a managed process inherits of our environment (`runtime.child_env`).
     pub child_env: Vec<String>,
+    /// Call history kept per instance (`history.keep_per_instance`).
+    pub history_keep: u64,
+    /// Days of call history kept, 0 for no age limit (`history.keep_days`).
+    pub history_days: u64,
     pub log_level: String,
     /// Where each setting came from, by `section.key`.
     pub origins: BTreeMap<&'static str, Origin>,
@@ -359,6 +373,8 @@ impl Default for Settings {
             on_hangup: DEFAULT_ON_HANGUP.to_string(),
             health_interval_secs: DEFAULT_HEALTH_INTERVAL_SECS,
             child_env: crate::runtime::childenv::default_allow(),
+            history_keep: crate::platform::history::DEFAULT_KEEP_PER_INSTANCE,
+            history_days: crate::platform::history::DEFAULT_KEEP_DAYS,
             log_level: DEFAULT_LOG_LEVEL.to_string(),
             origins: BTreeMap::new(),
         }
@@ -602,6 +618,26 @@ impl Settings {
             },
         )? {
             s.child_env = names;
+        }
+
+        // history
+        if let Some(n) = l.pick(
+            "history.keep_per_instance",
+            None,
+            no_env,
+            file.history.keep_per_instance,
+            |v, o| check_range(*v, "history.keep_per_instance", o),
+        )? {
+            s.history_keep = n;
+        }
+        if let Some(n) = l.pick(
+            "history.keep_days",
+            None,
+            no_env,
+            file.history.keep_days,
+            |v, o| check_range(*v, "history.keep_days", o),
+        )? {
+            s.history_days = n;
         }
 
         // log

@@ -64,6 +64,11 @@ const SIDEWAYS: &[(&str, &str, &str)] = &[
         "client and server share the wire shapes and the token",
     ),
     ("cli", "tui", "the CLI starts the console"),
+    (
+        "config",
+        "platform::history",
+        "the call history's retention defaults are the port's",
+    ),
 ];
 
 /// Edges to a higher layer that are allowed, and why.

@@ -243,6 +243,7 @@ async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
         .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
     let runtime_cfg = super::serve_cmd::runtime_config(&settings);
     let embedded = Hosted::open(dir, Role::Console, &runtime_cfg)?;
+    embedded.set_retention(super::serve_cmd::retention(&settings));
     // With Redis: the runtime host publishes the outbox, and every console
     // watches the stream (its state shows in the header).
     let hosted = Hosted::start(
@@ -332,6 +333,7 @@ fn open_cli_platform(
                 },
                 super::serve_cmd::runtime_config(&settings),
             )?);
+            e.set_retention(super::serve_cmd::retention(&settings));
             (e.clone(), Some(e))
         }
     };

@@ -50,6 +50,7 @@ async fn run(dir: &DataDir, global: &Global) -> Outcome {
         .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
     let runtime_cfg = super::serve_cmd::runtime_config(&settings);
     let embedded = Hosted::open(dir, Role::Host, &runtime_cfg)?;
+    embedded.set_retention(super::serve_cmd::retention(&settings));
     if !embedded.is_runtime_host() {
         tracing::info!(
             "another process hosts the runtime; the background host takes it over when it lets go"

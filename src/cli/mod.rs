@@ -5,6 +5,7 @@ mod at;
 mod commands;
 mod context_cmd;
 mod doctor;
+mod history_cmd;
 mod host;
 mod output;
 mod runtime_cmds;
@@ -204,6 +205,18 @@ pub enum ToolsCmd {
         /// The arguments, a JSON object.
         #[arg(long, default_value = "{}", value_name = "JSON")]
         args: String,
+    },
+    /// The calls recorded for an instance (tool calls, resource reads,
+    /// prompt gets), newest first; secrets redacted.
+    History {
+        /// Name or id.
+        key: String,
+        /// How many of the newest calls.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Show this one call (its ID in the list) in full, with its answer.
+        #[arg(long, value_name = "ID")]
+        call: Option<i64>,
     },
 }
 

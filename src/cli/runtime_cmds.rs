@@ -140,6 +140,9 @@ fn first_line(s: &str, max: usize) -> String {
 /// a remote `aacon serve` in API mode.
 pub(super) async fn tools(platform: &dyn Platform, cmd: ToolsCmd, fmt: Output) -> Outcome {
     match cmd {
+        ToolsCmd::History { key, limit, call } => {
+            return super::history_cmd::history(platform, &key, limit, call, fmt).await;
+        }
         ToolsCmd::List { key } => {
             let inst = platform.get(&key).await?;
             let tools = platform.tools(inst.id).await?;

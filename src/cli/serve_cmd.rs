@@ -75,6 +75,7 @@ pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Re
         .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
     let runtime_cfg = runtime_config(&settings);
     let embedded = Hosted::open(dir, Role::Serve, &runtime_cfg)?;
+    embedded.set_retention(retention(&settings));
     let platform: Arc<dyn Platform> = if global.read_only {
         Arc::new(ReadOnly(embedded.clone()))
     } else {
@@ -159,6 +160,14 @@ async fn run(
 
 /// The runtime's settings as the config gives them, for every process that
 /// hosts it (serve, the console, a background host).
+/// How much call history the config keeps (`history.*`).
+pub(super) fn retention(settings: &Settings) -> crate::platform::history::Retention {
+    crate::platform::history::Retention {
+        keep_per_instance: settings.history_keep,
+        keep_days: settings.history_days,
+    }
+}
+
 pub(super) fn runtime_config(settings: &Settings) -> crate::runtime::RuntimeConfig {
     crate::runtime::RuntimeConfig {
         probe_interval: std::time::Duration::from_secs(settings.health_interval_secs),

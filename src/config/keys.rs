@@ -259,6 +259,42 @@ pub const KEYS: &[Key] = &[
         show: |s| format!("{:?}", s.child_env),
     },
     Key {
+        name: "history.keep_per_instance",
+        takes: "a whole number of calls from 1 to 1000000",
+        env: None,
+        flag: None,
+        range: Some(Range {
+            min: 1,
+            max: 1_000_000,
+            unit: "calls",
+        }),
+        doc: &[
+            "The call history (tool calls, resource reads, prompt gets; History tab,",
+            "`aacon tools history`) keeps this many of each instance's newest calls",
+            "(1 to 1000000), pruned as calls are recorded. A deleted instance's history",
+            "stays, as the audit trail, until this or keep_days prunes it.",
+        ],
+        example: "1000",
+        show: |s| s.history_keep.to_string(),
+    },
+    Key {
+        name: "history.keep_days",
+        takes: "a whole number of days from 0 to 36500",
+        env: None,
+        flag: None,
+        range: Some(Range {
+            min: 0,
+            max: 36_500,
+            unit: "days",
+        }),
+        doc: &[
+            "Calls older than this many days are pruned from the history; 0 keeps them",
+            "whatever their age (keep_per_instance still applies).",
+        ],
+        example: "30",
+        show: |s| s.history_days.to_string(),
+    },
+    Key {
         name: "log.level",
         takes: "a level such as \"info\" or directives such as \"info,aacon=debug\"",
         env: Some(ENV_LOG),

@@ -44,6 +44,14 @@ pub fn open_embedded_with(
         Arc::new(socket::SocketSessions::new(socket)),
         Arc::new(OneShot::new(&root, cfg)),
     );
+    // The call history redacts each instance's secret values, resolved
+    // as a session would resolve them.
+    let secrets = crate::secrets::SecretStore::open(&root);
+    p.set_secret_values(Arc::new(move |inst: &crate::domain::Instance| {
+        crate::runtime::plan::resolve(&inst.json_spec, &secrets)
+            .map(|r| r.secrets.iter().map(|s| s.expose().to_string()).collect())
+            .unwrap_or_default()
+    }));
     Ok(p)
 }
 

@@ -9,6 +9,7 @@ pub mod api;
 mod argcheck;
 pub mod content;
 pub mod embedded;
+pub mod history;
 pub mod names;
 pub mod once;
 pub mod profile;
@@ -307,6 +308,19 @@ pub trait Platform: Send + Sync {
     async fn logs(&self, _id: Uuid) -> Result<Vec<String>> {
         Err(PlatformError::Unavailable(
             "this backend cannot show logs yet".into(),
+        ))
+    }
+    /// An instance's call history (tool calls, resource reads, prompt
+    /// gets), newest first, at most `limit`, without the kept answers.
+    async fn history(&self, _id: Uuid, _limit: usize) -> Result<Vec<history::CallRecord>> {
+        Err(PlatformError::Unavailable(
+            "this backend keeps no call history".into(),
+        ))
+    }
+    /// One recorded call of an instance in full (its kept answer too).
+    async fn history_call(&self, _id: Uuid, _call: i64) -> Result<history::CallRecord> {
+        Err(PlatformError::Unavailable(
+            "this backend keeps no call history".into(),
         ))
     }
     /// The last health probe of every instance the runtime runs (not

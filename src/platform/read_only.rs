@@ -104,6 +104,12 @@ impl Platform for ReadOnly {
     async fn logs(&self, id: Uuid) -> Result<Vec<String>> {
         self.0.logs(id).await
     }
+    async fn history(&self, id: Uuid, limit: usize) -> Result<Vec<super::history::CallRecord>> {
+        self.0.history(id, limit).await
+    }
+    async fn history_call(&self, id: Uuid, call: i64) -> Result<super::history::CallRecord> {
+        self.0.history_call(id, call).await
+    }
     async fn probes(&self) -> Result<Vec<crate::domain::Probe>> {
         self.0.probes().await
     }

@@ -12,6 +12,7 @@
 // Helpers return a ready error `Response` so handlers can answer early.
 #![allow(clippy::result_large_err)]
 
+mod history;
 mod openapi;
 mod surface;
 pub mod unix;
@@ -22,6 +23,7 @@ use crate::platform::api::wire::{
     self, BASE_PATH, CheckResponse, ContainerHealth, ContainersHealth, EVENTS_PATH, Environment,
     ErrorBody, NOT_FOUND_DETAIL, StatusMessage, WireInstance,
 };
+use crate::platform::history::{self as calls, Caller};
 use crate::platform::{EventQuery, Platform, PlatformError};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -141,6 +143,7 @@ fn build_router(state: AppState) -> Router {
         .route(&format!("{BASE_PATH}/{{id}}/logs"), get(logs))
         .route(&format!("{BASE_PATH}/{{id}}/environment"), get(environment))
         .merge(surface::routes())
+        .merge(history::routes())
         .route(EVENTS_PATH, get(events))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth));
     Router::new()
@@ -217,7 +220,12 @@ impl Server {
             tracing::info!("shutdown requested; finishing in-flight requests");
             let _ = signalled_tx.send(());
         };
-        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
+        let serve = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal);
         let serve = tokio::spawn(async move { serve.await });
         let mut serve = serve;
         let result = tokio::select! {
@@ -437,8 +445,32 @@ async fn auth(State(st): State<AppState>, req: Request, next: Next) -> Response 
             return r;
         }
     }
-    next.run(req).await
+    // Who asks, for the call history: on the runtime socket the local
+    // process names itself; over TCP, the token's name and the peer.
+    let caller = if st.local {
+        req.headers()
+            .get(calls::CALLER_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Caller::from_header)
+            .unwrap_or(Caller::Local {
+                role: "a process on runtime.sock".into(),
+                pid: None,
+            })
+    } else {
+        Caller::Api {
+            token: st.token.as_ref().map(|_| TOKEN_NAME.to_string()),
+            peer: req
+                .extensions()
+                .get::<axum::extract::ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.to_string()),
+        }
+    };
+    calls::as_caller(caller, next.run(req)).await
 }
+
+/// The name the call history gives serve's one bearer token (the value
+/// of `AACON_API_TOKEN` / `backend.token`, which has no name of its own).
+pub const TOKEN_NAME: &str = "backend.token";
 
 // ---------- handlers ----------
 

@@ -124,6 +124,11 @@ pub fn document(auth: bool, read_only: bool) -> Value {
     {
         paths.extend(more);
     }
+    if let (Some(paths), Value::Object(more)) =
+        (doc["paths"].as_object_mut(), history_paths(&one, &with))
+    {
+        paths.extend(more);
+    }
     if auth {
         doc["components"]["securitySchemes"] =
             json!({"bearer": {"type": "http", "scheme": "bearer"}});
@@ -152,5 +157,27 @@ fn surface_paths(one: &str, with: &dyn Fn(Value) -> Value) -> Value {
             format!("{one}/prompts/get"): {"parameters": [id_param()], "post": {"summary": "prompts/get (aacon extension); arguments (strings) checked against the prompt's argument list first",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "arguments": {"type": "object", "additionalProperties": {"type": "string"}}}}}}},
                 "responses": with(json!({"200": ok("Messages", json!({"type": "object", "properties": {"description": {"type": "string"}, "messages": {"type": "array", "items": {"type": "object"}}}})), "400": err("No such prompt, a required argument missing, or an unknown one"), "404": err("Not found"), "503": err("The server cannot be reached")}))}}
+    })
+}
+
+/// The call history's paths (aacon extensions).
+fn history_paths(one: &str, with: &dyn Fn(Value) -> Value) -> Value {
+    let record = json!({"type": "object", "properties": {
+        "id": {"type": "integer"}, "instance_id": {"type": "string", "format": "uuid"}, "instance_name": {"type": "string"},
+        "at": {"type": "string", "format": "date-time"},
+        "caller": {"type": "object", "description": "who asked: via console|cli (pid), api (token name, never the token; peer) or local", "properties": {"via": {"enum": ["console", "cli", "api", "local"]}}},
+        "kind": {"enum": ["tool", "resource", "prompt"]}, "name": {"type": "string"},
+        "arguments": {"type": "object", "description": "secrets redacted"}, "redacted": {"type": "boolean"},
+        "duration_ms": {"type": "integer"},
+        "outcome": {"type": "object", "properties": {"status": {"enum": ["ok", "tool_error", "failed"]}, "kind": {"type": "string"}, "message": {"type": "string"}}},
+        "result_bytes": {"type": "integer"},
+        "result": {"type": "string", "description": "the answer's JSON, its first 64 KiB (one call only)"}}});
+    json!({
+        format!("{one}/history"): {"parameters": [id_param(), {"name": "limit", "in": "query", "schema": {"type": "integer", "default": 100, "maximum": 10000}}],
+            "get": {"summary": "The instance's recorded tool calls, resource reads and prompt gets, newest first (aacon extension; kept after a delete until retention prunes them)",
+                "responses": with(json!({"200": ok("Calls", json!({"type": "object", "properties": {"instance_id": {"type": "string"}, "calls": {"type": "array", "items": record.clone()}}}))}))}},
+        format!("{one}/history/{{call}}"): {"parameters": [id_param(), {"name": "call", "in": "path", "required": true, "schema": {"type": "integer"}}],
+            "get": {"summary": "One recorded call in full, with the first 64 KiB of its answer (aacon extension)",
+                "responses": with(json!({"200": ok("Call", record), "404": err("No such call (retention may have pruned it)")}))}}
     })
 }

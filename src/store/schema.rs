@@ -70,6 +70,28 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX snapshots_time ON snapshots(max_ts);
     "#,
+    // 5: every tool call, resource read and prompt get, per instance
+    // (arguments redacted, the answer's first 64 KiB), kept after the
+    // instance is deleted until retention prunes it.
+    r#"
+    CREATE TABLE call_history (
+        seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+        instance_id      TEXT NOT NULL,
+        instance_name    TEXT NOT NULL,
+        at               TEXT NOT NULL,
+        caller           TEXT NOT NULL,
+        kind             TEXT NOT NULL,
+        name             TEXT NOT NULL,
+        arguments        TEXT NOT NULL,
+        redacted         INTEGER NOT NULL,
+        duration_ms      INTEGER NOT NULL,
+        outcome          TEXT NOT NULL,
+        result_bytes     INTEGER NOT NULL,
+        result           TEXT NOT NULL
+    );
+    CREATE INDEX call_history_instance ON call_history(instance_id, seq);
+    CREATE INDEX call_history_time ON call_history(at);
+    "#,
 ];
 
 pub const CURRENT: u32 = MIGRATIONS.len() as u32;

@@ -155,6 +155,7 @@ mod detail;
 mod edit;
 mod events;
 mod goto;
+mod history;
 mod instances;
 mod msg;
 mod overlay;
@@ -165,6 +166,7 @@ pub use detail::{DetailState, DetailTab, LogsPane, ToolsPane, args_skeleton, mas
 pub use edit::EditSession;
 pub use events::{EventsOutcome, EventsPage, StreamItem, raw_envelope};
 pub use goto::START_CONTEXT;
+pub use history::{HISTORY_ROWS, HistoryPane};
 use instances::*;
 pub use instances::{Column, Geometry, InstancesOutcome, InstancesPage, instance_matches};
 pub use msg::{Command, ContextError, DraftFailure, Msg, TaskError};
@@ -302,6 +304,11 @@ impl App {
             }
             Msg::ToolCalled { id, result } => {
                 self.deliver_to_detail(id, |d| d.tools.called(result))
+            }
+            Msg::Calls { id, result } => self.deliver_to_detail(id, |d| d.calls.loaded(result)),
+            Msg::Call { id, result } => {
+                self.call_arrived(id, result);
+                Vec::new()
             }
             Msg::LogsLoaded { id, result } => self.deliver_to_detail(id, |d| d.logs.loaded(result)),
             Msg::History { id, result } => {
@@ -477,6 +484,7 @@ impl App {
                 out.push(Command::LoadLogs(d.id));
             }
             out.extend(self.surface_tick());
+            out.extend(self.history_tick());
         }
         self.now = now;
         if self.in_flight > 0 {

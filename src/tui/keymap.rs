@@ -156,6 +156,7 @@ actions! {
     Ping = "ping", "ping the server (Overview)";
     Subscribe = "subscribe", "subscribe to resource updates";
     SaveBlob = "save_blob", "save a binary resource to a file";
+    Rerun = "rerun", "re-run the selected call (History)";
     ReloadTheirs = "reload_theirs", "reload theirs (discard yours)";
     Overwrite = "overwrite", "overwrite theirs with yours (asks first)";
     Merge = "merge", "merge: keep both (when they touch different keys)";

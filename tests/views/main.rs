@@ -9,6 +9,7 @@ mod api_editor;
 mod travel_steps;
 mod tui_app;
 mod tui_health_tools;
+mod tui_history;
 mod tui_keys_data;
 mod tui_no_versions;
 mod tui_profile;

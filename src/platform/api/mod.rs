@@ -16,6 +16,7 @@
 //!   PATCH carries `If-Match: "<version>"` and the server re-checks atomically.
 
 mod attribute;
+mod history;
 mod learn;
 mod options;
 mod poll;
@@ -271,6 +272,13 @@ impl Inner {
             && let Ok(v) = HeaderValue::from_str(ws)
         {
             headers.insert("x-workspace-id", v);
+        }
+        // To the runtime host only: who asked, for its call history.
+        if self.local
+            && let Some(c) = crate::platform::history::current_caller()
+            && let Ok(v) = HeaderValue::from_str(&c.to_header())
+        {
+            headers.insert(crate::platform::history::CALLER_HEADER, v);
         }
         self.client.request(method, url).headers(headers)
     }
@@ -752,6 +760,14 @@ impl Platform for ApiPlatform {
         }
         let logs: wire::Logs = self.inner.expect_ok(r, "reading logs", Some(id))?;
         Ok(logs.lines)
+    }
+
+    async fn history(&self, id: Uuid, limit: usize) -> Result<Vec<super::history::CallRecord>> {
+        self.call_history(id, limit).await
+    }
+
+    async fn history_call(&self, id: Uuid, call: i64) -> Result<super::history::CallRecord> {
+        self.call_record(id, call).await
     }
 
     /// `GET /health/probes` (aacon extension): the runtime host's last probe

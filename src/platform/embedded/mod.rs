@@ -9,9 +9,11 @@
 //! exclusive lock on `runtime.lock` in the data dir.
 
 mod lock;
+mod record;
 #[cfg(test)]
 mod tests;
 
+use super::history::{self, CallKind, CallRecord, Caller, Retention};
 use super::tools::check_args;
 use super::{
     ActionOutcome, ArgError, BackendInfo, EventQuery, McpOp, Platform, PlatformError,
@@ -26,6 +28,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lock::*;
 pub use lock::{LockHolder, Role, RuntimeLock};
+pub use record::SecretValues;
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -82,6 +85,8 @@ pub struct EmbeddedPlatform {
     /// while it holds it (so consoles can say "serve at ADDR").
     address: Mutex<Option<String>>,
     role: Role,
+    /// Writes the call history off the callers' path.
+    recorder: record::Recorder,
 }
 
 impl EmbeddedPlatform {
@@ -101,6 +106,7 @@ impl EmbeddedPlatform {
             .name("aacon-event-tail".into())
             .spawn(move || tail_loop(reader, start_seq, wake_rx, tx))
             .map_err(|e| PlatformError::Internal(format!("cannot start the event tail: {e}")))?;
+        let recorder = record::Recorder::start(&dir, &actor);
         let runtime_lock = if opts.host_runtime {
             RuntimeLock::try_acquire(&dir, opts.role)?
         } else {
@@ -122,6 +128,7 @@ impl EmbeddedPlatform {
             stream: std::sync::OnceLock::new(),
             address: Mutex::new(None),
             role: opts.role,
+            recorder,
         })
     }
 
@@ -131,6 +138,35 @@ impl EmbeddedPlatform {
     pub fn set_sessions(&self, remote: Arc<dyn ToolSessions>, one_shot: Arc<dyn ToolSessions>) {
         let _ = self.remote.set(remote);
         let _ = self.one_shot.set(one_shot);
+    }
+
+    /// How to find an instance's secret values, so the call history
+    /// redacts them (see [`crate::host::open_embedded`]).
+    pub fn set_secret_values(&self, values: SecretValues) {
+        let _ = self.recorder.secrets.set(values);
+    }
+
+    /// How much call history to keep (`history.*` in the config).
+    pub fn set_retention(&self, keep: Retention) {
+        if let Ok(mut k) = self.recorder.retention.lock() {
+            *k = keep;
+        }
+    }
+
+    /// Who asks: the request's caller ([`history::as_caller`]), else this
+    /// process.
+    fn caller(&self) -> Caller {
+        history::current_caller().unwrap_or_else(|| {
+            let pid = std::process::id();
+            match self.role {
+                Role::Console => Caller::Console { pid },
+                Role::Cli => Caller::Cli { pid },
+                r => Caller::Local {
+                    role: r.as_str().to_string(),
+                    pid: Some(pid),
+                },
+            }
+        })
     }
 
     /// The runtime's live sessions in this process, while it runs.
@@ -315,6 +351,8 @@ impl EmbeddedPlatform {
 
 impl Drop for EmbeddedPlatform {
     fn drop(&mut self) {
+        // What is queued for the history is written before we go.
+        self.recorder.finish();
         // Closing the wake channel ends the tail thread.
         let (dead, _) = std_mpsc::channel();
         self.wake_tail = dead;
@@ -551,40 +589,73 @@ impl Platform for EmbeddedPlatform {
         args: serde_json::Value,
     ) -> Result<ToolCallResult> {
         let inst = self.blocking(move |s| s.get(&id.to_string())).await?;
-        if !args.is_object() {
-            return Err(ToolError::from(ArgError::NotObject).into());
+        let caller = self.caller();
+        let (at, started) = (Utc::now(), std::time::Instant::now());
+        let mut forwarded = false;
+        let answer = self
+            .call_tool_on(&inst, tool, args.clone(), &caller, &mut forwarded)
+            .await;
+        // A call sent to the runtime host is recorded there, once.
+        if !forwarded {
+            self.recorder.record(record::Ended {
+                inst,
+                at,
+                caller,
+                kind: CallKind::Tool,
+                name: tool.to_string(),
+                args,
+                took: started.elapsed(),
+                answer: match &answer {
+                    Ok(out) => Ok((out.result.clone(), out.is_error)),
+                    Err(e) => Err(record::Failure::of_tool(e)),
+                },
+            });
         }
-        // Check against the known schema before anything is sent.
-        let known = self.tools(id).await?;
-        if !known.is_empty() {
-            check_args(&known, tool, args.clone()).map_err(ToolError::from)?;
-        }
-        // The live session here, the runtime host over its socket, or a
-        // session just for this call when nobody runs the instance. Each
-        // masks the instance's secrets in what the server sent.
-        Ok(self.sessions_for(id)?.call_tool(&inst, tool, args).await?)
+        Ok(answer?)
     }
 
     async fn mcp(&self, id: Uuid, op: McpOp) -> Result<serde_json::Value> {
         let inst = self.blocking(move |s| s.get(&id.to_string())).await?;
-        if let Some(rt) = self.live_runtime().filter(|rt| rt.is_live(id)) {
-            return Ok(rt.mcp(&inst, op).await?);
+        let recorded = match &op {
+            McpOp::Read { uri } => Some((CallKind::Resource, uri.clone(), serde_json::json!({}))),
+            McpOp::GetPrompt { name, arguments } => Some((
+                CallKind::Prompt,
+                name.clone(),
+                serde_json::Value::Object(arguments.clone()),
+            )),
+            _ => None,
+        };
+        let Some((kind, name, args)) = recorded else {
+            return self.mcp_on(&inst, op, None, &mut false).await;
+        };
+        let caller = self.caller();
+        let (at, started) = (Utc::now(), std::time::Instant::now());
+        let mut forwarded = false;
+        let answer = self.mcp_on(&inst, op, Some(&caller), &mut forwarded).await;
+        if !forwarded {
+            self.recorder.record(record::Ended {
+                inst,
+                at,
+                caller,
+                kind,
+                name,
+                args,
+                took: started.elapsed(),
+                answer: match &answer {
+                    Ok(v) => Ok((v.clone(), false)),
+                    Err(e) => Err(record::Failure::of_platform(e)),
+                },
+            });
         }
-        if let Some(host) = self.other_host() {
-            return Ok(host.mcp(&inst, op).await?);
-        }
-        if matches!(op, McpOp::Updated) {
-            // No session here, so no notices.
-            return Ok(serde_json::json!({"updated": {}}));
-        }
-        if matches!(op, McpOp::Identity | McpOp::Ping | McpOp::Subscribe { .. }) {
-            // These speak of a running session; none is started for them.
-            return Err(PlatformError::Unavailable(format!(
-                "instance '{}' is not running here, so there is no session to ask; start it first",
-                inst.name
-            )));
-        }
-        Ok(self.one_shot()?.mcp(&inst, op).await?)
+        answer
+    }
+
+    async fn history(&self, id: Uuid, limit: usize) -> Result<Vec<CallRecord>> {
+        self.blocking(move |s| s.history(id, limit)).await
+    }
+
+    async fn history_call(&self, id: Uuid, call: i64) -> Result<CallRecord> {
+        self.blocking(move |s| s.history_call(id, call)).await
     }
 
     async fn logs(&self, id: Uuid) -> Result<Vec<String>> {
@@ -614,16 +685,80 @@ impl Platform for EmbeddedPlatform {
 }
 
 impl EmbeddedPlatform {
-    /// Who answers a request about `id`: the live session here, the
-    /// runtime host over its socket, or a session for the one request.
-    fn sessions_for(&self, id: Uuid) -> Result<Arc<dyn ToolSessions>> {
-        if let Some(rt) = self.live_runtime().filter(|rt| rt.is_live(id)) {
-            return Ok(rt);
+    /// Call `tool`: arguments checked first, then the live session here,
+    /// the runtime host over its socket (as `caller`; `forwarded` is set:
+    /// the host records the call), or a session just for this call when nobody
+    /// runs the instance. Each masks the instance's secrets in what the
+    /// server sent.
+    async fn call_tool_on(
+        &self,
+        inst: &Instance,
+        tool: &str,
+        args: serde_json::Value,
+        caller: &Caller,
+        forwarded: &mut bool,
+    ) -> std::result::Result<ToolCallResult, ToolError> {
+        if !args.is_object() {
+            return Err(ArgError::NotObject.into());
+        }
+        // Check against the known schema before anything is sent.
+        let known = self.tools(inst.id).await?;
+        if !known.is_empty() {
+            check_args(&known, tool, args.clone())?;
+        }
+        let (sessions, to_host) = self.sessions_for(inst.id)?;
+        *forwarded = to_host;
+        let call = sessions.call_tool(inst, tool, args);
+        if to_host {
+            history::as_caller(caller.clone(), call).await
+        } else {
+            call.await
+        }
+    }
+
+    /// [`Platform::mcp`] on the live session here, the runtime host (as
+    /// `caller`; `forwarded` is set: the host records it) or a session for
+    /// the one request.
+    async fn mcp_on(
+        &self,
+        inst: &Instance,
+        op: McpOp,
+        caller: Option<&Caller>,
+        forwarded: &mut bool,
+    ) -> Result<serde_json::Value> {
+        if let Some(rt) = self.live_runtime().filter(|rt| rt.is_live(inst.id)) {
+            return Ok(rt.mcp(inst, op).await?);
         }
         if let Some(host) = self.other_host() {
-            return Ok(host);
+            *forwarded = true;
+            let caller = caller.cloned().unwrap_or_else(|| self.caller());
+            return Ok(history::as_caller(caller, host.mcp(inst, op)).await?);
         }
-        self.one_shot()
+        if matches!(op, McpOp::Updated) {
+            // No session here, so no notices.
+            return Ok(serde_json::json!({"updated": {}}));
+        }
+        if matches!(op, McpOp::Identity | McpOp::Ping | McpOp::Subscribe { .. }) {
+            // These speak of a running session; none is started for them.
+            return Err(PlatformError::Unavailable(format!(
+                "instance '{}' is not running here, so there is no session to ask; start it first",
+                inst.name
+            )));
+        }
+        Ok(self.one_shot()?.mcp(inst, op).await?)
+    }
+
+    /// Who answers a request about `id`: the live session here, the
+    /// runtime host over its socket, or a session for the one request.
+    /// `true`: the runtime host over its socket.
+    fn sessions_for(&self, id: Uuid) -> Result<(Arc<dyn ToolSessions>, bool)> {
+        if let Some(rt) = self.live_runtime().filter(|rt| rt.is_live(id)) {
+            return Ok((rt, false));
+        }
+        if let Some(host) = self.other_host() {
+            return Ok((host, true));
+        }
+        Ok((self.one_shot()?, false))
     }
 
     fn one_shot(&self) -> Result<Arc<dyn ToolSessions>> {

@@ -17,6 +17,9 @@ impl App {
         if let Some(cmds) = self.surface_action(action) {
             return cmds;
         }
+        if let Some(cmds) = self.history_action(action) {
+            return cmds;
+        }
         let page = self.page();
         if let Some(d) = self.detail_mut()
             && d.tab == DetailTab::Tools
@@ -91,6 +94,8 @@ impl App {
             Action::CallTool | Action::NextMatch => Vec::new(),
             // The Overview's and the Resources tab's (handled above).
             Action::Ping | Action::Subscribe | Action::SaveBlob => Vec::new(),
+            // The History tab's (handled above).
+            Action::Rerun => Vec::new(),
             // The editor handles these itself.
             Action::Undo | Action::Redo => Vec::new(),
             // Only the quit prompt binds these.
@@ -258,6 +263,7 @@ impl App {
                         DetailTab::Resources | DetailTab::Prompts => {
                             return self.surface_tab_entered();
                         }
+                        DetailTab::History => return self.history_tab_entered(),
                         _ => {}
                     }
                 }

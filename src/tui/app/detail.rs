@@ -24,10 +24,11 @@ pub enum DetailTab {
     Logs,
     Resources,
     Prompts,
+    History,
 }
 
 impl DetailTab {
-    pub const ALL: [DetailTab; 7] = [
+    pub const ALL: [DetailTab; 8] = [
         DetailTab::Overview,
         DetailTab::Spec,
         DetailTab::Events,
@@ -35,6 +36,7 @@ impl DetailTab {
         DetailTab::Logs,
         DetailTab::Resources,
         DetailTab::Prompts,
+        DetailTab::History,
     ];
     pub fn title(self) -> &'static str {
         match self {
@@ -45,6 +47,7 @@ impl DetailTab {
             DetailTab::Logs => "Logs",
             DetailTab::Resources => "Resources",
             DetailTab::Prompts => "Prompts",
+            DetailTab::History => "History",
         }
     }
     pub(super) fn index(self) -> usize {
@@ -69,6 +72,8 @@ pub struct DetailState {
     pub logs: LogsPane,
     /// The server's identity, resources and prompts.
     pub surface: SurfacePane,
+    /// The recorded calls (History tab).
+    pub calls: HistoryPane,
 }
 
 /// Why a pane on the instance page shows no answer. Each displays as the
@@ -206,6 +211,7 @@ impl DetailState {
             tools: ToolsPane::default(),
             logs: LogsPane::default(),
             surface: SurfacePane::default(),
+            calls: HistoryPane::default(),
         }
     }
 

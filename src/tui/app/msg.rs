@@ -50,6 +50,16 @@ pub enum Msg {
         id: Uuid,
         result: Result<ToolCallResult, PlatformError>,
     },
+    /// An instance's recorded calls, for the History tab.
+    Calls {
+        id: Uuid,
+        result: Result<Vec<crate::platform::history::CallRecord>, PlatformError>,
+    },
+    /// One recorded call in full, for the pager.
+    Call {
+        id: Uuid,
+        result: Result<crate::platform::history::CallRecord, PlatformError>,
+    },
     /// An instance's stderr tail, for the Logs tab.
     LogsLoaded {
         id: Uuid,
@@ -200,6 +210,13 @@ pub enum Command {
         args: serde_json::Value,
     },
     LoadLogs(Uuid),
+    /// Read an instance's recorded calls (History tab).
+    LoadCalls(Uuid),
+    /// Read one recorded call in full.
+    LoadCall {
+        id: Uuid,
+        call: i64,
+    },
     /// Read every entry the Redis stream retains (see [`App::coverage`]).
     ReadStream,
     /// Read the runtime's last probes (not events: see [`crate::domain::probe`]).

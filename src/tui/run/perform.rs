@@ -103,6 +103,18 @@ pub(super) fn perform(cmds: Vec<Command>, io: &Io) {
                     let _ = tx.send(Msg::Probes(p.probes().await));
                 });
             }
+            Command::LoadCalls(id) => {
+                tokio::spawn(async move {
+                    let result = p.history(id, crate::tui::app::HISTORY_ROWS).await;
+                    let _ = tx.send(Msg::Calls { id, result });
+                });
+            }
+            Command::LoadCall { id, call } => {
+                tokio::spawn(async move {
+                    let result = p.history_call(id, call).await;
+                    let _ = tx.send(Msg::Call { id, result });
+                });
+            }
             Command::LoadLogs(id) => {
                 tokio::spawn(async move {
                     let result = p.logs(id).await;

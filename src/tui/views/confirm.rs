@@ -10,7 +10,16 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 pub fn render(frame: &mut Frame, app: &App, c: &Confirm, area: Rect) {
     let t = &app.theme;
-    let h = (c.lines.len() as u16 + 5).min(area.height);
+    // Rows as wrapped in the box (a long tool name wraps), so the answers
+    // always show.
+    let inner = usize::from(centered(area, 60, 1).width.saturating_sub(2)).max(1);
+    let rows: usize = c
+        .lines
+        .iter()
+        .map(|l| inert(l).chars().count().div_ceil(inner).max(1))
+        .sum();
+    let rows = rows.max(c.lines.len() + 1);
+    let h = (u16::try_from(rows).unwrap_or(u16::MAX).saturating_add(4)).min(area.height);
     let rect = centered(area, 60, h);
     frame.render_widget(Clear, rect);
     let mut lines: Vec<Line> = c

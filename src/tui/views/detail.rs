@@ -170,6 +170,7 @@ pub fn render(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
         DetailTab::Logs => render_logs(frame, app, d, i, body),
         DetailTab::Resources => super::surface::render_resources(frame, app, d, i, body),
         DetailTab::Prompts => super::surface::render_prompts(frame, app, d, i, body),
+        DetailTab::History => super::history::render_history(frame, app, d, body),
     }
 }
 

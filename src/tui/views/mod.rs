@@ -7,6 +7,7 @@ pub mod events;
 pub mod header;
 pub mod health;
 pub mod help;
+pub mod history;
 pub mod instances;
 pub mod raw;
 pub mod surface;

@@ -139,12 +139,16 @@ pub fn identity_lines(app: &App, d: &DetailState) -> Vec<Line<'static>> {
 }
 
 /// A list's lines with the selected one kept in view.
-fn visible(lines: Vec<Line<'static>>, selected: usize, room: usize) -> Vec<Line<'static>> {
+pub(super) fn visible(
+    lines: Vec<Line<'static>>,
+    selected: usize,
+    room: usize,
+) -> Vec<Line<'static>> {
     let first = (selected + 1).saturating_sub(room.max(1));
     lines.into_iter().skip(first).collect()
 }
 
-fn loading_or_error<T, E: std::fmt::Display>(
+pub(super) fn loading_or_error<T, E: std::fmt::Display>(
     frame: &mut Frame,
     app: &App,
     what: &str,
