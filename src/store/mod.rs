@@ -6,6 +6,7 @@
 //! `Conflict` naming who changed what and when. Deletes are soft, so the
 //! audit trail stays.
 
+pub mod recording;
 mod restart;
 mod schema;
 mod snapshot;

@@ -114,6 +114,9 @@ pub(super) async fn poll_loop(inner: Arc<Inner>, tx: broadcast::Sender<PlatformE
             Err(e) => {
                 failures = failures.saturating_add(1);
                 connected = false;
+                if let Some(rec) = &inner.recorder {
+                    rec.blind();
+                }
                 let wait =
                     (every * 2u32.saturating_pow(failures.min(5))).min(Duration::from_secs(30));
                 tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "polling the API failed");
