@@ -50,6 +50,110 @@ pub struct Pruned {
     pub starts: Option<DateTime<Utc>>,
 }
 
+/// What an observed change says, for comparing with what the recording
+/// already holds: the event types that say the same kind of thing, and
+/// what this one says.
+fn says(env: &Envelope) -> Option<(&'static [&'static str], String)> {
+    use crate::domain::EventType as T;
+    const CONFIG: &[&str] = &["MCPServerInstanceCreated", "MCPServerInstanceUpdated"];
+    const DESIRED: &[&str] = &[
+        "MCPServerInstanceCreated",
+        "MCPServerInstanceStarted",
+        "MCPServerInstanceStopped",
+    ];
+    const STATUS: &[&str] = &[
+        "MCPServerInstanceCreated",
+        "MCPServerInstanceStatusChanged",
+        "MCPServerInstanceError",
+    ];
+    let d = &env.data;
+    let desired = |e: &Envelope| match e.kind() {
+        Some(T::Started) => "running".to_string(),
+        Some(T::Stopped) => "stopped".to_string(),
+        _ => e.data["desired_state"].as_str().unwrap_or("").to_string(),
+    };
+    match env.kind()? {
+        T::Updated => Some((
+            CONFIG,
+            serde_json::json!([
+                d["name"],
+                d["description"],
+                d["server_spec_id"],
+                d["json_spec"]
+            ])
+            .to_string(),
+        )),
+        T::Started | T::Stopped => Some((DESIRED, desired(env))),
+        T::StatusChanged | T::Error => Some((
+            STATUS,
+            serde_json::json!([
+                d["status"],
+                d.get("reason").or_else(|| d.get("error")),
+                d["restarts"],
+                d["tool_count"]
+            ])
+            .to_string(),
+        )),
+        T::Created | T::Deleted => None,
+    }
+}
+
+/// Whether the recording already says what the observed `env` says (the
+/// latest event of its kind for the instance says the same): another
+/// console read the same change, maybe in another state of the list.
+fn already_said(tx: &rusqlite::Connection, env: &Envelope) -> Result<bool> {
+    let Some(id) = env.instance_id() else {
+        return Ok(false);
+    };
+    let latest = |types: &[&str]| -> Result<Option<Envelope>> {
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT envelope FROM events WHERE aggregate_id = ?1
+                  AND (?2 IS NULL OR event_type IN (SELECT value FROM json_each(?2)))
+                  ORDER BY seq DESC LIMIT 1",
+            )
+            .map_err(db_err)?;
+        let types = (!types.is_empty()).then(|| serde_json::json!(types).to_string());
+        let text: Option<String> = stmt
+            .query_row(params![id.to_string(), types], |r| r.get(0))
+            .optional()
+            .map_err(db_err)?;
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    };
+    if env.kind() == Some(crate::domain::EventType::Deleted) {
+        return Ok(latest(&[])?.is_some_and(|e| e.event_type == env.event_type));
+    }
+    let Some((types, what)) = says(env) else {
+        return Ok(false);
+    };
+    let Some(last) = latest(types)? else {
+        return Ok(false);
+    };
+    let said = match says(&last) {
+        Some((_, w)) => w,
+        // A creation says every group: compare this group's part of it.
+        None if matches!(
+            env.kind(),
+            Some(crate::domain::EventType::Started | crate::domain::EventType::Stopped)
+        ) =>
+        {
+            last.data["desired_state"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        }
+        None => {
+            let mut as_this = last.clone();
+            as_this.event_type = env.event_type.clone();
+            match says(&as_this) {
+                Some((_, w)) => w,
+                None => return Ok(false),
+            }
+        }
+    };
+    Ok(said == what)
+}
+
 /// One recording file.
 pub struct Recording {
     store: Store,
@@ -146,6 +250,9 @@ impl Recording {
                 )
                 .map_err(db_err)?;
             for env in events {
+                if env.data.get("observed").is_some() && already_said(&tx, env)? {
+                    continue;
+                }
                 added += stmt
                     .execute(params![
                         env.event_id,
@@ -448,7 +555,20 @@ mod tests {
         r.seen(other, t(700)).unwrap();
         // Seen again by another console: still one row.
         assert_eq!(r.record(&[stopped]).unwrap(), 0);
-        assert_eq!(r.len().unwrap(), 2);
+        // The same change derived by another console from another list
+        // (another id): the recording already says it, so it is not kept.
+        let mut again = at(Envelope::status_changed(&a, Status::Running, None), 45);
+        again.data["observed"] = serde_json::json!({"how": "test"});
+        assert_eq!(r.record(std::slice::from_ref(&again)).unwrap(), 0);
+        let mut desired = a.clone();
+        desired.desired_state = DesiredState::Stopped;
+        let mut stop = at(Envelope::stopped(&desired, None), 46);
+        stop.data["observed"] = serde_json::json!({"how": "test"});
+        assert_eq!(r.record(std::slice::from_ref(&stop)).unwrap(), 1);
+        let mut stop2 = at(Envelope::stopped(&desired, None), 47);
+        stop2.data["observed"] = serde_json::json!({"how": "test"});
+        assert_eq!(r.record(&[stop2]).unwrap(), 0);
+        assert_eq!(r.len().unwrap(), 3);
 
         let e = r.state_at(t(9)).unwrap_err().to_string();
         assert!(
@@ -469,7 +589,7 @@ mod tests {
                 to: Some(t(600))
             })
         );
-        assert_eq!(r.events_between(t(0), t(50), None).unwrap().len(), 2);
+        assert_eq!(r.events_between(t(0), t(50), None).unwrap().len(), 3);
         assert!(r.events_between(t(0), t(5), None).is_err());
     }
 
