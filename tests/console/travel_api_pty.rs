@@ -5,22 +5,10 @@
 
 use crate::support;
 
-use std::time::{Duration, Instant};
+use crate::travel_pty::wait_row;
+use std::time::Duration;
 use support::pty::Console;
 use support::recorder::Remote;
-
-/// Wait until the row of `name` satisfies `ok`.
-fn wait_row(con: &Console, name: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let screen = con.screen();
-        if screen.lines().any(|l| l.contains(name) && ok(l)) {
-            return screen;
-        }
-        assert!(Instant::now() < deadline, "{name}: never {what}:\n{screen}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 #[test]
 fn at_in_api_mode_shows_the_observed_past_under_an_as_observed_banner() {

@@ -5,8 +5,8 @@ use crate::support;
 
 use support::recorder::{Remote, observe_and_travel, recordings};
 
-#[test]
-fn the_recorder_observes_serve_and_at_gives_the_earlier_state() {
+/// A fresh `aacon serve` and a CLI data dir for it.
+fn on_serve() -> (tempfile::TempDir, support::serve::Serve, Remote) {
     let tmp = tempfile::tempdir().unwrap();
     let config = tmp.path().join("config");
     std::fs::create_dir_all(&config).unwrap();
@@ -18,6 +18,12 @@ fn the_recorder_observes_serve_and_at_gives_the_earlier_state() {
         config,
         spec: serde_json::json!({"command": [support::FIXTURE]}),
     };
+    (tmp, serve, remote)
+}
+
+#[test]
+fn the_recorder_observes_serve_and_at_gives_the_earlier_state() {
+    let (_tmp, _serve, remote) = on_serve();
     observe_and_travel(&remote, "rec-web");
     // One recording, owner-only, for this remote.
     let files = recordings(&remote.data);
@@ -31,17 +37,7 @@ fn the_recorder_observes_serve_and_at_gives_the_earlier_state() {
 /// recording: each change they both observed is kept once.
 #[test]
 fn two_recorders_on_one_remote_keep_each_observed_change_once() {
-    let tmp = tempfile::tempdir().unwrap();
-    let config = tmp.path().join("config");
-    std::fs::create_dir_all(&config).unwrap();
-    let serve = support::serve::Serve::start(&tmp.path().join("serve-data"), &config, &[]);
-    let remote = Remote {
-        url: serve.url.clone(),
-        token: None,
-        data: tmp.path().join("cli-data"),
-        config,
-        spec: serde_json::json!({"command": [support::FIXTURE]}),
-    };
+    let (_tmp, _serve, remote) = on_serve();
     let t0 = support::recorder::now();
     let mut one = remote.record();
     let mut two = remote.record();

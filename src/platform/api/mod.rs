@@ -753,15 +753,7 @@ impl Platform for ApiPlatform {
                 .read_recording(move |r| r.events_between(from, to, instance))
                 .await;
         }
-        let mut all = self
-            .events(EventQuery {
-                instance,
-                since: Some(from),
-                limit: None,
-            })
-            .await?;
-        all.retain(|e| e.timestamp <= to);
-        Ok(all)
+        super::history_between(self, from, to, instance).await
     }
 
     async fn tools(&self, id: Uuid) -> Result<Vec<super::ToolInfo>> {

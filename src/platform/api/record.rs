@@ -347,19 +347,7 @@ pub(super) fn observe(
             }
             continue;
         };
-        let mut changed = Vec::new();
-        if o.name != i.name {
-            changed.push("name");
-        }
-        if o.description != i.description {
-            changed.push("description");
-        }
-        if o.server_spec_id != i.server_spec_id {
-            changed.push("server_spec_id");
-        }
-        if o.json_spec != i.json_spec {
-            changed.push("json_spec");
-        }
+        let changed = super::poll::config_changes(o, i);
         if !changed.is_empty() {
             let key = format!("{}|{}", changed.join(","), stamp(i));
             out.push(mark(Envelope::updated(i, &changed, None), i, &key));
