@@ -5,6 +5,9 @@ use crate::support;
 
 use support::recorder::{Remote, observe_and_travel, recordings};
 
+/// A plain secret in the instances' json_spec: never in a recording.
+const CANARY: &str = "canary-rec-5f1e9a";
+
 /// A fresh `aacon serve` and a CLI data dir for it.
 fn on_serve() -> (tempfile::TempDir, support::serve::Serve, Remote) {
     let tmp = tempfile::tempdir().unwrap();
@@ -16,7 +19,7 @@ fn on_serve() -> (tempfile::TempDir, support::serve::Serve, Remote) {
         token: None,
         data: tmp.path().join("cli-data"),
         config,
-        spec: serde_json::json!({"command": [support::FIXTURE]}),
+        spec: serde_json::json!({"command": [support::FIXTURE], "env": {"API_TOKEN": CANARY}}),
     };
     (tmp, serve, remote)
 }
@@ -31,6 +34,14 @@ fn the_recorder_observes_serve_and_at_gives_the_earlier_state() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&files[0]).unwrap().permissions().mode();
     assert_eq!(mode & 0o077, 0, "{mode:o}");
+    // What the console was shown, redacted: never the plain secret.
+    for f in std::fs::read_dir(files[0].parent().unwrap()).unwrap() {
+        let bytes = std::fs::read(f.unwrap().path()).unwrap();
+        assert!(
+            !bytes.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()),
+            "the canary reached the recording"
+        );
+    }
 }
 
 /// Two recorders on one remote and one data dir (two consoles) share the

@@ -414,6 +414,45 @@ mod tests {
     }
 
     #[test]
+    fn an_observed_moment_says_since_when_and_names_its_gap() {
+        let since = fixtures::now() - Duration::hours(2);
+        let utc = FixedOffset::east_opt(0).unwrap();
+        let mut o = Observed { since, gap: None };
+        let words = observed_words(&o, utc);
+        assert!(
+            words.starts_with("as observed by this console since "),
+            "{words}"
+        );
+        assert!(!words.contains("GAP"));
+        o.gap = Some(replay::Gap {
+            from: since + Duration::minutes(10),
+            to: Some(since + Duration::minutes(50)),
+        });
+        let words = observed_words(&o, utc);
+        assert!(words.contains("IN A GAP: nothing recorded from"), "{words}");
+        assert!(words.contains("shown as last observed"), "{words}");
+        o.gap = Some(replay::Gap {
+            from: since,
+            to: None,
+        });
+        assert!(observed_words(&o, utc).contains("nothing recorded since"));
+        // The banner carries it.
+        let mut a = app();
+        let mut m = an_hour_ago(&a);
+        m.observed = Some(o);
+        a.update(Msg::Moment {
+            ask: Ask::At,
+            result: Ok(Some(m)),
+        });
+        let banner = crate::tui::views::travel::text(&a).unwrap();
+        assert!(
+            banner.contains("as observed by this console since"),
+            "{banner}"
+        );
+        assert!(banner.contains("IN A GAP"), "{banner}");
+    }
+
+    #[test]
     fn at_asks_for_the_moment_and_a_bad_time_is_one_sentence() {
         let mut a = app();
         let cmds = a.run_command("at -1h");
