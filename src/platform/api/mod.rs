@@ -102,8 +102,17 @@ impl Drop for ApiPlatform {
         {
             h.abort();
         }
-        if let Some(r) = &self.inner.recorder {
-            r.finish();
+        // The recorder writes what is pending; whoever drops a client (a
+        // console switching contexts) does not wait for that disk write,
+        // and the runtime's end does.
+        if let Some(r) = self.inner.recorder.clone() {
+            r.close();
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    rt.spawn_blocking(move || r.wait());
+                }
+                Err(_) => r.wait(),
+            }
         }
     }
 }

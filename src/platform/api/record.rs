@@ -175,9 +175,19 @@ impl Recorder {
 
     /// Write what is pending and close the span (waits up to 3 s).
     pub(super) fn finish(&self) {
+        self.close();
+        self.wait();
+    }
+
+    /// Tell the thread to write what is pending and stop.
+    pub(super) fn close(&self) {
         if let Ok(mut tx) = self.tx.lock() {
             tx.take();
         }
+    }
+
+    /// Wait (up to 3 s) until the thread has written everything.
+    pub(super) fn wait(&self) {
         let done = self.done.lock().ok().and_then(|mut d| d.take());
         if let Some(done) = done {
             let _ = done.recv_timeout(Duration::from_secs(3));
