@@ -723,9 +723,14 @@ async fn events(p: &dyn Platform, args: EventsArgs, fmt: Output) -> Outcome {
         return Err(Failure::new(
             exit::RUNTIME,
             format!(
-                "{}; nothing to show without --follow, which prints each change as it happens from now on ({})",
+                "{}; nothing to show without --follow, which prints each change as it happens from now on ({}){}",
                 no_history(&profile),
-                live_source_words(&profile)
+                live_source_words(&profile),
+                if profile.recorded {
+                    "; --between T1 T2 reads what this data dir's recording observed"
+                } else {
+                    ""
+                }
             ),
         ));
     }
