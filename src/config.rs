@@ -37,6 +37,10 @@ pub const DEFAULT_THEME: &str = "default";
 pub const DEFAULT_KEYMAP: &str = "default";
 pub const DEFAULT_REFRESH_MS: u64 = 250;
 pub const DEFAULT_POLL_MS: u64 = 2000;
+/// How long API mode's flight recorder keeps what it observed, in days.
+pub const DEFAULT_RECORD_MAX_DAYS: u64 = 7;
+/// How large one recording may grow, in MB.
+pub const DEFAULT_RECORD_MAX_MB: u64 = 256;
 /// Environment variable for `backend.poll_ms`.
 pub const ENV_POLL_MS: &str = "AACON_API_POLL_MS";
 pub const DEFAULT_HEALTH_INTERVAL_SECS: u64 = 15;
@@ -91,6 +95,9 @@ pub struct BackendSection {
     pub workspace: Option<String>,
     pub token: Option<Secret>,
     pub poll_ms: Option<u64>,
+    pub record: Option<bool>,
+    pub record_max_days: Option<u64>,
+    pub record_max_mb: Option<u64>,
 }
 
 /// `[redis]`: the shared event stream.
@@ -330,6 +337,10 @@ pub struct Settings {
     pub api_token: Option<Secret>,
     /// How often API mode polls the list for live status without Redis.
     pub poll_ms: u64,
+    /// Whether a console in API mode records what it observes.
+    pub record: bool,
+    pub record_max_days: u64,
+    pub record_max_mb: u64,
     pub redis_url: Option<Secret>,
     pub stream_key: String,
     pub maxlen: usize,
@@ -361,6 +372,9 @@ impl Default for Settings {
             workspace: None,
             api_token: None,
             poll_ms: DEFAULT_POLL_MS,
+            record: true,
+            record_max_days: DEFAULT_RECORD_MAX_DAYS,
+            record_max_mb: DEFAULT_RECORD_MAX_MB,
             redis_url: None,
             stream_key: DEFAULT_STREAM_KEY.to_string(),
             maxlen: DEFAULT_MAXLEN,
@@ -592,6 +606,25 @@ impl Settings {
             check_range(*v, "backend.poll_ms", o)
         })? {
             s.poll_ms = ms;
+        }
+        if let Some(v) = l.pick("backend.record", None, no_env, b.record, any)? {
+            s.record = v;
+        }
+        for (name, file, slot) in [
+            (
+                "backend.record_max_days",
+                b.record_max_days,
+                &mut s.record_max_days,
+            ),
+            (
+                "backend.record_max_mb",
+                b.record_max_mb,
+                &mut s.record_max_mb,
+            ),
+        ] {
+            if let Some(v) = l.pick(name, None, no_env, file, |v, o| check_range(*v, name, o))? {
+                *slot = v;
+            }
         }
 
         // runtime

@@ -52,6 +52,11 @@ const SIDEWAYS: &[(&str, &str, &str)] = &[
         "it reads the whole Redis stream on request",
     ),
     ("platform::api", "bus", "live status comes from Redis"),
+    (
+        "platform::api",
+        "store",
+        "the flight recorder keeps what it observed in a store-shaped file",
+    ),
     ("bus", "store", "the relay publishes the store's outbox"),
     (
         "runtime",

@@ -18,7 +18,7 @@ fn moment(text: &str) -> Result<DateTime<Utc>, Failure> {
 /// A platform without an event history is said so, in one sentence.
 async fn needs_history(p: &dyn Platform, what: &str) -> Outcome {
     let profile = p.profile().await;
-    if profile.has(Route::EventHistory) {
+    if profile.has(Route::EventHistory) || profile.recorded {
         return Ok(());
     }
     Err(Failure::new(
@@ -51,7 +51,31 @@ fn note(m: &Moment, fmt: Output) {
         Some(t) => format!("the last event before it was at {}", when(t)),
         None => "no event had happened yet".to_string(),
     };
-    eprintln!("aacon: as it was at {}; {last}", when(m.at));
+    let observed = m
+        .observed
+        .as_ref()
+        .map(|o| {
+            let mut s = format!(
+                "; as observed by this console's recording since {}",
+                when(o.since)
+            );
+            if let Some(g) = &o.gap {
+                s.push_str(&match g.to {
+                    Some(to) => format!(
+                        "; in a gap: nothing was recorded from {} to {}, so this is the state last observed before it",
+                        when(g.from),
+                        when(to)
+                    ),
+                    None => format!(
+                        "; in a gap: nothing has been recorded since {}, so this is the state last observed then",
+                        when(g.from)
+                    ),
+                });
+            }
+            s
+        })
+        .unwrap_or_default();
+    eprintln!("aacon: as it was at {}; {last}{observed}", when(m.at));
 }
 
 pub(super) async fn list(p: &dyn Platform, at: &str, fmt: Output) -> Outcome {

@@ -141,7 +141,7 @@ async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
             out
         }
         Some(Command::Events(args)) => {
-            let (platform, embedded) = open_cli_platform(&dir, &cli.global)?;
+            let (platform, embedded) = open_platform(&dir, &cli.global, args.record)?;
             warn_workspace(platform.as_ref(), embedded.is_none()).await;
             // Embedded with Redis: --follow also shows what other hosts publish.
             let _live = match (&embedded, args.follow) {
@@ -234,6 +234,9 @@ async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
     let mut opts = console_options(dir, &settings, global.read_only);
     super::context_cmd::add_contexts(global, &mut opts);
     if let Some(api) = super::serve_cmd::api_options(global)? {
+        // What the console observes is recorded unless backend.record is
+        // false; a recording made by others is read either way.
+        let api = with_recording(dir, &settings, api, settings.record)?;
         let p: Arc<dyn Platform> = Arc::new(crate::platform::api::ApiPlatform::new(api)?);
         return crate::tui::run(p, opts)
             .await
@@ -317,11 +320,61 @@ fn open_cli_platform(
     dir: &DataDir,
     global: &super::Global,
 ) -> Result<(Arc<dyn Platform>, Option<Arc<EmbeddedPlatform>>), Failure> {
-    let (p, embedded): (Arc<dyn Platform>, _) = match super::serve_cmd::api_options(global)? {
-        Some(opts) => (
-            Arc::new(crate::platform::api::ApiPlatform::new(opts)?),
-            None,
-        ),
+    open_platform(dir, global, false)
+}
+
+/// The API options with this data dir's recording of that remote: written
+/// when `write`, else only read (by `--at`, `--between`).
+fn with_recording(
+    dir: &DataDir,
+    settings: &crate::config::Settings,
+    mut api: crate::platform::api::ApiOptions,
+    write: bool,
+) -> Result<crate::platform::api::ApiOptions, Failure> {
+    api.recording = Some(crate::platform::api::RecordOptions::new(
+        dir.root(),
+        &api,
+        write,
+        settings.record_max_days,
+        settings.record_max_mb,
+    )?);
+    Ok(api)
+}
+
+/// [`open_cli_platform`]; in API mode, recording what it observes when
+/// `record` (`events --follow --record`).
+#[allow(clippy::type_complexity)]
+fn open_platform(
+    dir: &DataDir,
+    global: &super::Global,
+    record: bool,
+) -> Result<(Arc<dyn Platform>, Option<Arc<EmbeddedPlatform>>), Failure> {
+    let api = super::serve_cmd::api_options(global)?;
+    if record && api.is_none() {
+        return Err(Failure::new(
+            exit::USAGE,
+            "--record is for API mode (--api or AACON_API_URL): the embedded platform keeps its own event log",
+        ));
+    }
+    let (p, embedded): (Arc<dyn Platform>, _) = match api {
+        Some(opts) => {
+            let settings = super::serve_cmd::settings(global)?;
+            let opts = with_recording(dir, &settings, opts, record)?;
+            let api = crate::platform::api::ApiPlatform::new(opts)?;
+            if record {
+                if let Some(why) = api.recording_problem() {
+                    return Err(Failure::new(exit::RUNTIME, format!("cannot record: {why}")));
+                }
+                if let Some(r) = api.recording() {
+                    eprintln!(
+                        "aacon: recording what is observed of {} into {}",
+                        r.source,
+                        r.path.display()
+                    );
+                }
+            }
+            (Arc::new(api), None)
+        }
         None => {
             // A tool call nobody hosts runs here, as the config says.
             let settings = super::serve_cmd::settings(global)?;
@@ -672,9 +725,14 @@ async fn events(p: &dyn Platform, args: EventsArgs, fmt: Output) -> Outcome {
         return Err(Failure::new(
             exit::RUNTIME,
             format!(
-                "{}; nothing to show without --follow, which prints each change as it happens from now on ({})",
+                "{}; nothing to show without --follow, which prints each change as it happens from now on ({}){}",
                 no_history(&profile),
-                live_source_words(&profile)
+                live_source_words(&profile),
+                if profile.recorded {
+                    "; --between T1 T2 reads what this data dir's recording observed"
+                } else {
+                    ""
+                }
             ),
         ));
     }

@@ -46,7 +46,17 @@ async fn connect(g: &mut Global, name: String) -> Result<Arc<dyn Platform>, Cont
     // Another context: resolve its settings afresh.
     g.settings = None;
     let settings = super::serve_cmd::resolve_settings(g)?;
-    let api = ApiOptions::from_settings(&settings)?.ok_or(ContextError::NoApiUrl(name))?;
+    let mut api = ApiOptions::from_settings(&settings)?.ok_or(ContextError::NoApiUrl(name))?;
+    // The console records what it observes of this remote too.
+    if let Ok(dir) = crate::paths::data_dir(g.data_dir.as_deref()) {
+        api.recording = Some(crate::platform::api::RecordOptions::new(
+            &dir,
+            &api,
+            settings.record,
+            settings.record_max_days,
+            settings.record_max_mb,
+        )?);
+    }
     let p = ApiPlatform::new(api)?;
     p.list().await?;
     Ok(Arc::new(p))

@@ -381,4 +381,7 @@ pub struct EventsArgs {
     /// Only events from T1 to T2 (each 03:12 in local time, -10m, -2h or RFC 3339; as for `instances list --at`).
     #[arg(long, num_args = 2, value_names = ["T1", "T2"], allow_hyphen_values = true, conflicts_with_all = ["follow", "since"])]
     pub between: Option<Vec<String>>,
+    /// In API mode, also record what is observed into the data dir (as a console does), so `--at` and `--between` can read it later.
+    #[arg(long, requires = "follow")]
+    pub record: bool,
 }

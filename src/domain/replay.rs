@@ -21,6 +21,28 @@ pub struct Moment {
     pub seq: i64,
     /// The latest time among the events included.
     pub last_event_at: Option<DateTime<Utc>>,
+    /// Set when the moment comes from a recording of what a console
+    /// observed of a remote platform (API mode), not from its own log.
+    pub observed: Option<Observed>,
+}
+
+/// What a recording of a remote platform says about a moment it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    /// When the recording (what is left of it after pruning) starts.
+    pub since: DateTime<Utc>,
+    /// The moment fell where nothing was recording.
+    pub gap: Option<Gap>,
+}
+
+/// A stretch of time nobody recorded (no console or recorder was
+/// watching): what is shown is the state as last observed before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    /// The last observation before the moment.
+    pub from: DateTime<Utc>,
+    /// The next observation after it; `None` when there is none yet.
+    pub to: Option<DateTime<Utc>>,
 }
 
 impl Moment {

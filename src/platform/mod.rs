@@ -257,15 +257,7 @@ pub trait Platform: Send + Sync {
         to: DateTime<Utc>,
         instance: Option<Uuid>,
     ) -> Result<Vec<Envelope>> {
-        let mut all = self
-            .events(EventQuery {
-                instance,
-                since: Some(from),
-                limit: None,
-            })
-            .await?;
-        all.retain(|e| e.timestamp <= to);
-        Ok(all)
+        history_between(self, from, to, instance).await
     }
     /// Live events from now on.
     fn subscribe(&self) -> broadcast::Receiver<PlatformEvent>;
@@ -331,6 +323,25 @@ pub trait Platform: Send + Sync {
             "this backend does not report health probes".into(),
         ))
     }
+}
+
+/// The events from `from` to `to` read from `p`'s event history (what
+/// [`Platform::events_between`] does unless a backend knows better).
+pub async fn history_between<P: Platform + ?Sized>(
+    p: &P,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    instance: Option<Uuid>,
+) -> Result<Vec<Envelope>> {
+    let mut all = p
+        .events(EventQuery {
+            instance,
+            since: Some(from),
+            limit: None,
+        })
+        .await?;
+    all.retain(|e| e.timestamp <= to);
+    Ok(all)
 }
 
 /// Where decoded events go (a live source's sink: the platform's

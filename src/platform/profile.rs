@@ -72,6 +72,9 @@ pub struct BackendProfile {
     pub workspace_note: Option<String>,
     /// The workspace asked for, when it is not the one in effect.
     pub workspace_mismatch: Option<String>,
+    /// Time travel reads a recording of what was observed of this remote
+    /// (API mode's flight recorder), not the backend's own history.
+    pub recorded: bool,
 }
 
 const ALL_KINDS: [ProviderKind; 3] = [
@@ -94,6 +97,7 @@ impl BackendProfile {
             workspace: None,
             workspace_note: None,
             workspace_mismatch: None,
+            recorded: false,
         }
     }
 
@@ -122,6 +126,7 @@ impl BackendProfile {
             workspace: None,
             workspace_note: None,
             workspace_mismatch: None,
+            recorded: false,
         }
     }
 

@@ -7,6 +7,7 @@
 //! audit trail stays.
 
 mod history;
+pub mod recording;
 mod restart;
 mod schema;
 mod snapshot;

@@ -184,6 +184,7 @@ impl Store {
             instances,
             seq: start.seq,
             last_event_at: start.max_ts,
+            observed: None,
         })
     }
 
@@ -217,15 +218,47 @@ impl Store {
         Ok(out)
     }
 
+    /// Make sure a snapshot holds the projection of the log up to `seq`
+    /// (a recording about to drop the events before it keeps what they
+    /// built); the latest time among those events, `None` when there are
+    /// none.
+    pub(super) fn snapshot_through(&mut self, seq: i64) -> Result<Option<DateTime<Utc>>> {
+        let mut start = self.latest_snapshot_where(None, Some(seq))?;
+        if start.seq < seq {
+            self.replay(&mut start, seq, None, |_| Ok(()))?;
+            let state = serde_json::to_string(&start.projection.to_state())
+                .map_err(|e| crate::platform::PlatformError::Internal(e.to_string()))?;
+            self.conn
+                .execute(
+                    "INSERT OR REPLACE INTO snapshots (seq, max_ts, events, state) VALUES (?1, ?2, ?3, ?4)",
+                    params![
+                        start.seq,
+                        start.max_ts.as_ref().map(ts).unwrap_or_default(),
+                        start.events as i64,
+                        state
+                    ],
+                )
+                .map_err(db_err)?;
+        }
+        Ok(start.max_ts)
+    }
+
     /// The latest snapshot (whose events are all at or before `at`, if
     /// given); an empty start when there is none.
     fn latest_snapshot(&self, at: Option<DateTime<Utc>>) -> Result<Start> {
+        self.latest_snapshot_where(at, None)
+    }
+
+    /// The latest snapshot at or before `at` and at or before log position
+    /// `upto`, each when given.
+    fn latest_snapshot_where(&self, at: Option<DateTime<Utc>>, upto: Option<i64>) -> Result<Start> {
         let row: Option<(i64, String, i64, String)> = self
             .conn
             .query_row(
                 "SELECT seq, max_ts, events, state FROM snapshots
-                  WHERE ?1 IS NULL OR max_ts <= ?1 ORDER BY seq DESC LIMIT 1",
-                params![at.as_ref().map(ts)],
+                  WHERE (?1 IS NULL OR max_ts <= ?1) AND (?2 IS NULL OR seq <= ?2)
+                  ORDER BY seq DESC LIMIT 1",
+                params![at.as_ref().map(ts), upto],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()

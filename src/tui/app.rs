@@ -173,7 +173,7 @@ pub use msg::{Command, ContextError, DraftFailure, Msg, TaskError};
 pub use overlay::{Confirm, ConfirmOutcome, LineInput, Overlay, Pending, name_list};
 pub use pager::{PagerOutcome, TextPager};
 pub use surface::{Field, Pager, PromptForm, SurfacePane};
-pub use travel::{Ask, Travel};
+pub use travel::{Ask, Travel, observed_words};
 
 impl App {
     pub fn new(theme: Theme, keymap: Keymap, backend: BackendInfo, now: DateTime<Utc>) -> App {

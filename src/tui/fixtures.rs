@@ -268,6 +268,7 @@ pub fn an_hour_ago(a: &App) -> crate::domain::replay::Moment {
         instances,
         seq: 42,
         last_event_at: Some(at - Duration::minutes(1)),
+        observed: None,
     }
 }
 

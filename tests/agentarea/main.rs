@@ -8,3 +8,4 @@ mod support;
 
 mod agentarea_api;
 mod agentarea_events;
+mod agentarea_record;

@@ -10,6 +10,7 @@ mod redis_cli;
 mod redis_embedded;
 mod redis_group;
 mod redis_outage;
+mod redis_record;
 mod redis_secrets;
 mod redis_stream;
 mod redis_throughput;

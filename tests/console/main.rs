@@ -10,6 +10,7 @@ mod safety_pty;
 mod serve_pty;
 mod stream_picture;
 mod surface_pty;
+mod travel_api_pty;
 mod travel_pty;
 mod tui_pty;
 mod tui_term;

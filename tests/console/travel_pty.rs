@@ -38,7 +38,7 @@ fn row<'a>(screen: &'a str, name: &str) -> &'a str {
 }
 
 /// Wait until the row of `name` satisfies `ok`.
-fn wait_row(con: &Console, name: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
+pub(crate) fn wait_row(con: &Console, name: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let screen = con.screen();

@@ -45,6 +45,7 @@ impl ApiPlatform {
             .filter(|a| workspace.as_ref().is_some_and(|w| w != a));
         p.workspace = workspace;
         p.workspace_note = note;
+        p.recorded = self.has_recording();
         p
     }
 

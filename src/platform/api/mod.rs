@@ -20,6 +20,7 @@ mod history;
 mod learn;
 mod options;
 mod poll;
+pub mod record;
 mod reply;
 mod surface;
 #[cfg(test)]
@@ -28,6 +29,7 @@ pub mod wire;
 pub use options::*;
 pub use poll::diff;
 use poll::poll_loop;
+pub use record::RecordOptions;
 pub use reply::decode_reply;
 use reply::*;
 
@@ -69,6 +71,8 @@ struct Inner {
     get_retries: u32,
     /// Mutations sent, for the events they cause (see [`attribute`]).
     requests: attribute::Requests,
+    /// The flight recorder, when this client records what it observes.
+    recorder: Option<Arc<record::Recorder>>,
 }
 
 /// The platform behind a REST API.
@@ -86,6 +90,10 @@ pub struct ApiPlatform {
     /// The workspace asked for (`--workspace`), and the token's claim.
     asked_workspace: Option<String>,
     token_claim: Option<std::result::Result<Option<String>, super::profile::ClaimError>>,
+    /// Where the recording of this remote is (read by time travel).
+    record: Option<RecordOptions>,
+    /// Why this client was asked to record and cannot.
+    record_problem: Option<String>,
 }
 
 impl Drop for ApiPlatform {
@@ -94,6 +102,18 @@ impl Drop for ApiPlatform {
             && let Some(h) = p.take()
         {
             h.abort();
+        }
+        // The recorder writes what is pending; whoever drops a client (a
+        // console switching contexts) does not wait for that disk write,
+        // and the runtime's end does.
+        if let Some(r) = self.inner.recorder.clone() {
+            r.close();
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    rt.spawn_blocking(move || r.wait());
+                }
+                Err(_) => r.wait(),
+            }
         }
     }
 }
@@ -131,7 +151,19 @@ impl ApiPlatform {
             .as_ref()
             .map(|t| super::profile::token_workspace(t.expose()));
         let asked_workspace = opts.workspace.clone();
+        let (recorder, record_problem) = match opts.recording.as_ref().filter(|r| r.write) {
+            Some(r) => match record::Recorder::start(r) {
+                Ok(rec) => (Some(Arc::new(rec)), None),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot record what this console observes");
+                    (None, Some(e.to_string()))
+                }
+            },
+            None => (None, None),
+        };
         Ok(ApiPlatform {
+            record: opts.recording,
+            record_problem,
             profile: tokio::sync::OnceCell::new(),
             missing: Mutex::new(Routes::ALL),
             asked_workspace,
@@ -147,6 +179,7 @@ impl ApiPlatform {
                 poll_interval: opts.poll_interval,
                 get_retries: opts.get_retries,
                 requests: attribute::Requests::default(),
+                recorder,
             }),
             events,
             poller: Mutex::new(None),
@@ -210,6 +243,7 @@ impl ApiPlatform {
                 tracing::warn!("no async runtime: live status from Redis not started");
                 return;
             }
+            record::forward(self.inner.clone(), self.events.subscribe());
             *slot = Some(crate::bus::Watcher::spawn(
                 cfg.clone(),
                 crate::bus::Start::Tip,
@@ -445,6 +479,9 @@ impl Inner {
         }
         let r = self.get("/", h).await?;
         if r.status == StatusCode::NOT_MODIFIED {
+            if let Some(rec) = &self.recorder {
+                rec.seen();
+            }
             return Ok(None);
         }
         let tag = r
@@ -453,10 +490,11 @@ impl Inner {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let list: Vec<WireInstance> = self.expect_ok(r, "listing instances", None)?;
-        Ok(Some((
-            list.into_iter().map(WireInstance::into_instance).collect(),
-            tag,
-        )))
+        let list: Vec<Instance> = list.into_iter().map(WireInstance::into_instance).collect();
+        if let Some(rec) = &self.recorder {
+            rec.list(&list);
+        }
+        Ok(Some((list, tag)))
     }
 
     async fn get_wire(&self, id: Uuid) -> Result<WireInstance> {
@@ -712,6 +750,29 @@ impl Platform for ApiPlatform {
         self.inner.expect_ok(r, "reading events", None)
     }
 
+    /// The remote as this console's recording observed it.
+    async fn state_at(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::domain::replay::Moment> {
+        self.read_recording(move |r| r.state_at(at)).await
+    }
+
+    /// The recording's events when there is one, else the server's history.
+    async fn events_between(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+        instance: Option<Uuid>,
+    ) -> Result<Vec<Envelope>> {
+        if self.has_recording() {
+            return self
+                .read_recording(move |r| r.events_between(from, to, instance))
+                .await;
+        }
+        super::history_between(self, from, to, instance).await
+    }
+
     async fn tools(&self, id: Uuid) -> Result<Vec<super::ToolInfo>> {
         let list = ApiPlatform::tools(self, id).await?;
         Ok(list.iter().filter_map(wire::tool_from_wire).collect())
@@ -827,5 +888,53 @@ impl ApiPlatform {
             .map(|m| clean(&m))
             .unwrap_or_else(|| format!("{verb} requested for '{}'", clean(&instance.name)));
         Ok(ActionOutcome { instance, message })
+    }
+}
+
+impl ApiPlatform {
+    /// The recording this client writes or reads, if any.
+    pub fn recording(&self) -> Option<&RecordOptions> {
+        self.record.as_ref()
+    }
+
+    /// Why this client was asked to record what it observes and cannot
+    /// (the recording's file could not be opened).
+    pub fn recording_problem(&self) -> Option<&str> {
+        self.record_problem.as_deref()
+    }
+
+    /// Whether time travel reads a recording.
+    fn has_recording(&self) -> bool {
+        self.inner.recorder.is_some()
+            || self
+                .record
+                .as_ref()
+                .is_some_and(|r| !r.write && r.path.exists())
+    }
+
+    /// Run `f` on the recording, off the async threads.
+    async fn read_recording<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut crate::store::recording::Recording) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let Some(opts) = self.record.clone() else {
+            return Err(PlatformError::Unavailable(format!(
+                "this console does not record what it observes of {} (backend.record = false), so it cannot show a past moment, only now",
+                self.inner.shown
+            )));
+        };
+        if let Some(why) = &self.record_problem {
+            return Err(PlatformError::Unavailable(format!(
+                "nothing is recorded of {}: {why}",
+                opts.source
+            )));
+        }
+        tokio::task::spawn_blocking(move || {
+            let mut r =
+                crate::store::recording::Recording::open_existing(&opts.path, &opts.source)?;
+            f(&mut r)
+        })
+        .await
+        .map_err(|e| PlatformError::Internal(format!("reading the recording stopped: {e}")))?
     }
 }

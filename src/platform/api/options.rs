@@ -70,6 +70,8 @@ pub struct ApiOptions {
     /// Reach the API over this Unix socket (a runtime host's
     /// `runtime.sock`) instead of TCP; `url` still names the host part.
     pub unix_socket: Option<std::path::PathBuf>,
+    /// The flight recorder's file for this remote (see [`super::record`]).
+    pub recording: Option<super::RecordOptions>,
 }
 
 impl ApiOptions {
@@ -84,6 +86,7 @@ impl ApiOptions {
             get_retries: 3,
             redis: None,
             unix_socket: None,
+            recording: None,
         }
     }
 

@@ -18,19 +18,7 @@ pub fn diff(old: &HashMap<Uuid, Instance>, new: &[Instance]) -> Vec<Envelope> {
             out.push(fix(Envelope::created(i, None), i));
             continue;
         };
-        let mut changed = Vec::new();
-        if o.name != i.name {
-            changed.push("name");
-        }
-        if o.description != i.description {
-            changed.push("description");
-        }
-        if o.server_spec_id != i.server_spec_id {
-            changed.push("server_spec_id");
-        }
-        if o.json_spec != i.json_spec {
-            changed.push("json_spec");
-        }
+        let changed = config_changes(o, i);
         if !changed.is_empty() || o.version != i.version || o.updated_at != i.updated_at {
             let mut e = fix(Envelope::updated(i, &changed, None), i);
             e.timestamp = i.updated_at;
@@ -64,6 +52,24 @@ pub fn diff(old: &HashMap<Uuid, Instance>, new: &[Instance]) -> Vec<Envelope> {
         }
     }
     out
+}
+
+/// The configuration fields that differ between `o` and `i`.
+pub(super) fn config_changes(o: &Instance, i: &Instance) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    if o.name != i.name {
+        changed.push("name");
+    }
+    if o.description != i.description {
+        changed.push("description");
+    }
+    if o.server_spec_id != i.server_spec_id {
+        changed.push("server_spec_id");
+    }
+    if o.json_spec != i.json_spec {
+        changed.push("json_spec");
+    }
+    changed
 }
 
 pub(super) async fn poll_loop(inner: Arc<Inner>, tx: broadcast::Sender<PlatformEvent>) {
@@ -114,6 +120,9 @@ pub(super) async fn poll_loop(inner: Arc<Inner>, tx: broadcast::Sender<PlatformE
             Err(e) => {
                 failures = failures.saturating_add(1);
                 connected = false;
+                if let Some(rec) = &inner.recorder {
+                    rec.blind();
+                }
                 let wait =
                     (every * 2u32.saturating_pow(failures.min(5))).min(Duration::from_secs(30));
                 tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "polling the API failed");

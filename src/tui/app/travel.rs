@@ -10,7 +10,7 @@
 use super::{App, Command, Level, Screen};
 use crate::domain::Probe;
 use crate::domain::projection::{Applied, Projection};
-use crate::domain::replay::{self, Moment};
+use crate::domain::replay::{self, Moment, Observed};
 use crate::domain::since::changes_since;
 use crate::platform::PlatformError;
 use crate::platform::profile::Route;
@@ -28,6 +28,8 @@ pub struct Travel {
     pub at: DateTime<Utc>,
     /// The latest event at or before it.
     pub last_event_at: Option<DateTime<Utc>>,
+    /// In API mode: the recording's start, and the gap the moment fell in.
+    pub observed: Option<Observed>,
     /// The local time zone the banner names the moment in.
     pub local: FixedOffset,
     /// Events that arrived since the console left live.
@@ -117,9 +119,10 @@ impl App {
     fn ask(&mut self, cmd: Command) -> Vec<Command> {
         if let Some(p) = &self.profile
             && !p.has(Route::EventHistory)
+            && !p.recorded
         {
             let why = format!(
-                "{} keeps no event history, so this console cannot show a past moment, only now",
+                "{} keeps no event history, so this console cannot show a past moment, only now (with backend.record = true, the default, it records what it observes and can)",
                 p.platform_name()
             );
             self.toast(Level::Error, why);
@@ -173,11 +176,13 @@ impl App {
             Some(t) => {
                 t.at = m.at;
                 t.last_event_at = m.last_event_at;
+                t.observed = m.observed;
             }
             None => {
                 self.travel = Some(Box::new(Travel {
                     at: m.at,
                     last_event_at: m.last_event_at,
+                    observed: m.observed,
                     local: self.now.with_timezone(&Local).offset().fix(),
                     arrived: 0,
                     busy: false,
@@ -279,6 +284,9 @@ impl App {
         if t.arrived > 0 {
             text.push_str("(Now includes the events that arrived since the console left live.)\n");
         }
+        if let Some(o) = &t.observed {
+            text.push_str(&format!("({})\n", observed_words(o, t.local)));
+        }
         for c in &list {
             text.push_str(&format!("\n{}\n", crate::domain::text::shown(&c.name)));
             for change in &c.changes {
@@ -359,6 +367,31 @@ impl App {
     }
 }
 
+/// What a moment read from API mode's recording is: since when this
+/// console's recording observed the remote, and the gap the moment fell in.
+pub fn observed_words(o: &Observed, local: FixedOffset) -> String {
+    let at = |t: DateTime<Utc>| {
+        t.with_timezone(&local)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    let mut s = format!("as observed by this console since {}", at(o.since));
+    if let Some(g) = &o.gap {
+        match g.to {
+            Some(to) => s.push_str(&format!(
+                " · IN A GAP: nothing recorded from {} to {}; shown as last observed",
+                at(g.from),
+                at(to)
+            )),
+            None => s.push_str(&format!(
+                " · IN A GAP: nothing recorded since {}; shown as last observed",
+                at(g.from)
+            )),
+        }
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,6 +411,45 @@ mod tests {
 
     fn an_hour_ago(a: &App) -> Moment {
         fixtures::an_hour_ago(a)
+    }
+
+    #[test]
+    fn an_observed_moment_says_since_when_and_names_its_gap() {
+        let since = fixtures::now() - Duration::hours(2);
+        let utc = FixedOffset::east_opt(0).unwrap();
+        let mut o = Observed { since, gap: None };
+        let words = observed_words(&o, utc);
+        assert!(
+            words.starts_with("as observed by this console since "),
+            "{words}"
+        );
+        assert!(!words.contains("GAP"));
+        o.gap = Some(replay::Gap {
+            from: since + Duration::minutes(10),
+            to: Some(since + Duration::minutes(50)),
+        });
+        let words = observed_words(&o, utc);
+        assert!(words.contains("IN A GAP: nothing recorded from"), "{words}");
+        assert!(words.contains("shown as last observed"), "{words}");
+        o.gap = Some(replay::Gap {
+            from: since,
+            to: None,
+        });
+        assert!(observed_words(&o, utc).contains("nothing recorded since"));
+        // The banner carries it.
+        let mut a = app();
+        let mut m = an_hour_ago(&a);
+        m.observed = Some(o);
+        a.update(Msg::Moment {
+            ask: Ask::At,
+            result: Ok(Some(m)),
+        });
+        let banner = crate::tui::views::travel::text(&a).unwrap();
+        assert!(
+            banner.contains("as observed by this console since"),
+            "{banner}"
+        );
+        assert!(banner.contains("IN A GAP"), "{banner}");
     }
 
     #[test]

@@ -27,8 +27,13 @@ pub fn text(app: &App) -> Option<String> {
     };
     let keys = |a| app.keymap.keys_for(View::Instances, a).join("/");
     let busy = if t.busy { " · looking up…" } else { "" };
+    let observed = t
+        .observed
+        .as_ref()
+        .map(|o| format!(", {}", crate::tui::app::observed_words(o, t.local)))
+        .unwrap_or_default();
     Some(format!(
-        " AS IT WAS AT {when} · live updates paused{arrived} · {} {} step · :now returns to live{busy}",
+        " AS IT WAS AT {when}{observed} · live updates paused{arrived} · {} {} step · :now returns to live{busy}",
         keys(Action::StepBack),
         keys(Action::StepForward),
     ))
