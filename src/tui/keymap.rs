@@ -150,6 +150,10 @@ actions! {
     CallTool = "call_tool", "call tool (argument editor)";
     ReadStream = "read_stream", "read the whole stream";
     NextMatch = "next_match", "next match";
+    PrevMatch = "prev_match", "previous match (Logs)";
+    Wrap = "wrap", "wrap long lines (Logs)";
+    LogLevel = "log_level", "cycle the least level shown (Logs)";
+    SetLogLevel = "set_log_level", "ask the server to log from the shown level (Logs: logging/setLevel)";
     Restart = "restart", "restart";
     Detach = "detach", "detach: quit, instances keep running";
     StopAndQuit = "stop_and_quit", "stop the instances and quit";

@@ -6,4 +6,5 @@ mod support;
 
 mod api_hostile;
 mod serve_e2e;
+mod serve_logs;
 mod serve_runtime;

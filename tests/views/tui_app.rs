@@ -736,28 +736,43 @@ fn read_only_console_refuses_a_tool_call() {
 }
 
 #[test]
-fn the_logs_tab_polls_once_a_second_while_open() {
+fn the_logs_tab_polls_for_what_is_new_while_open() {
     let mut a = app();
     let id = github_tools(&mut a);
     let cmds = a.action(Action::NextTab);
-    assert_eq!(cmds, vec![Command::LoadLogs(id)]);
+    assert_eq!(cmds, vec![Command::LoadLogs { id, after: None }]);
     // While one is in flight, ticks ask for no more.
     let now = chrono::Utc::now() + chrono::Duration::seconds(5);
-    assert!(!a.update(Msg::Tick(now)).contains(&Command::LoadLogs(id)));
+    assert!(
+        !a.update(Msg::Tick(now))
+            .iter()
+            .any(|c| matches!(c, Command::LoadLogs { .. }))
+    );
     a.update(Msg::LogsLoaded {
         id,
-        result: Ok(vec!["line".into()]),
+        result: Ok(aacon::platform::LogPage {
+            next: 7,
+            ..Default::default()
+        }),
     });
-    let later = now + chrono::Duration::seconds(1);
-    assert!(a.update(Msg::Tick(later)).contains(&Command::LoadLogs(id)));
+    // The next tick asks only for lines after the last one read.
+    let later = now + chrono::Duration::milliseconds(250);
+    assert!(
+        a.update(Msg::Tick(later))
+            .contains(&Command::LoadLogs { id, after: Some(7) })
+    );
     // Another tab: no polling.
     a.action(Action::NextTab);
     a.update(Msg::LogsLoaded {
         id,
-        result: Ok(vec![]),
+        result: Ok(Default::default()),
     });
     let later = later + chrono::Duration::seconds(1);
-    assert!(!a.update(Msg::Tick(later)).contains(&Command::LoadLogs(id)));
+    assert!(
+        !a.update(Msg::Tick(later))
+            .iter()
+            .any(|c| matches!(c, Command::LoadLogs { .. }))
+    );
 }
 
 #[test]

@@ -736,14 +736,15 @@ impl Platform for ApiPlatform {
         self.inner.expect_ok(r, "calling a tool", Some(id))
     }
 
-    async fn logs(&self, id: Uuid) -> Result<Vec<String>> {
+    async fn logs(&self, id: Uuid, after: Option<u64>) -> Result<crate::platform::LogPage> {
         if let Some(why) = self.lacks(Route::Logs).await {
             return Err(PlatformError::Unavailable(why));
         }
-        let r = self
-            .inner
-            .get(&format!("/{id}/logs"), HeaderMap::new())
-            .await?;
+        let path = match after {
+            Some(a) => format!("/{id}/logs?after={a}"),
+            None => format!("/{id}/logs"),
+        };
+        let r = self.inner.get(&path, HeaderMap::new()).await?;
         if r.status == StatusCode::NOT_FOUND && self.inner.is_missing_route(&r) {
             self.route_missing(Route::Logs);
             return Err(PlatformError::Unavailable(
@@ -751,7 +752,7 @@ impl Platform for ApiPlatform {
             ));
         }
         let logs: wire::Logs = self.inner.expect_ok(r, "reading logs", Some(id))?;
-        Ok(logs.lines)
+        Ok(logs.into_page())
     }
 
     /// `GET /health/probes` (aacon extension): the runtime host's last probe

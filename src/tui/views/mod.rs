@@ -8,6 +8,7 @@ pub mod header;
 pub mod health;
 pub mod help;
 pub mod instances;
+pub mod logs;
 pub mod raw;
 pub mod surface;
 pub mod toast;
