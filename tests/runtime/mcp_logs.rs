@@ -145,7 +145,12 @@ async fn log_messages_markers_set_level_and_notifications_in_the_history() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_without_logging_is_not_asked_for_a_level() {
     let rig = Rig::new(fast_config()).await;
-    let inst = rig.start("plain", json!({"command": [FIXTURE]})).await;
+    let inst = rig
+        .start(
+            "plain",
+            json!({"command": [FIXTURE], "args": ["--stderr", "plain fixture here"]}),
+        )
+        .await;
     rig.wait_status(inst.id, Status::Running, 20).await;
     let e = rig
         .platform
@@ -162,9 +167,14 @@ async fn a_server_without_logging_is_not_asked_for_a_level() {
         "the server does not take a log level: its initialize result declares no logging capability"
     );
     // Its stderr is still in the log, as stderr lines.
-    let page = rig.platform.logs(inst.id, None).await.unwrap();
+    let page = wait_line(rig.platform.as_ref(), inst.id, 10, |l| {
+        l.text.contains("plain fixture here")
+    })
+    .await;
     assert!(
-        page.lines.iter().any(|l| l.source == LogSource::Stderr),
+        page.lines
+            .iter()
+            .any(|l| l.source == LogSource::Stderr && l.text.contains("plain fixture here")),
         "{page:#?}"
     );
 }

@@ -79,6 +79,11 @@ async fn the_log_route_gives_typed_lines_after_a_cursor() {
             .all(|l| l["seq"].as_u64().unwrap() >= next),
         "{v}"
     );
+    // The API client asks with the cursor as a query (not a path).
+    let newer = api.logs(inst.id, Some(next)).await.unwrap();
+    assert!(!newer.reset, "{newer:#?}");
+    assert!(newer.lines.iter().all(|l| l.seq >= next), "{newer:#?}");
+    assert!(newer.next >= next);
     let bad = http.get(format!("{base}?after=soon")).send().await.unwrap();
     assert_eq!(bad.status().as_u16(), 422);
 

@@ -740,11 +740,11 @@ impl Platform for ApiPlatform {
         if let Some(why) = self.lacks(Route::Logs).await {
             return Err(PlatformError::Unavailable(why));
         }
-        let path = match after {
-            Some(a) => format!("/{id}/logs?after={a}"),
-            None => format!("/{id}/logs"),
-        };
-        let r = self.inner.get(&path, HeaderMap::new()).await?;
+        let mut url = self.inner.url(&format!("/{id}/logs"));
+        if let Some(a) = after {
+            url.query_pairs_mut().append_pair("after", &a.to_string());
+        }
+        let r = self.inner.get_url(url, HeaderMap::new()).await?;
         if r.status == StatusCode::NOT_FOUND && self.inner.is_missing_route(&r) {
             self.route_missing(Route::Logs);
             return Err(PlatformError::Unavailable(
