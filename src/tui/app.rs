@@ -168,7 +168,7 @@ pub use events::{EventsOutcome, EventsPage, StreamItem, raw_envelope};
 pub use goto::START_CONTEXT;
 use instances::*;
 pub use instances::{Column, Geometry, InstancesOutcome, InstancesPage, instance_matches};
-pub use logs::{LOG_CAP, LogsPane, matches as logs_match};
+pub use logs::{LOG_CAP, LogsPane, declares_logging, matches as logs_match};
 pub use msg::{Command, ContextError, DraftFailure, Msg, TaskError};
 pub use overlay::{Confirm, ConfirmOutcome, LineInput, Overlay, Pending, name_list};
 pub use pager::{PagerOutcome, TextPager};

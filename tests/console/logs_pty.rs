@@ -46,15 +46,6 @@ fn running() -> (
     (tmp, data, config, con)
 }
 
-/// End the console with SIGTERM (it stops its servers) and wait for it.
-fn end(mut con: Console) {
-    // SAFETY: plain kill(2) on the child this test spawned.
-    unsafe {
-        libc::kill(con.child.process_id().unwrap() as i32, libc::SIGTERM);
-    }
-    con.wait_exit(Duration::from_secs(15));
-}
-
 #[test]
 fn the_live_logs_tab_shows_a_log_message_with_its_level() {
     let (_tmp, data, config, mut con) = running();
@@ -106,7 +97,7 @@ fn the_live_logs_tab_shows_a_log_message_with_its_level() {
     con.wait_for("level ≥ info", Duration::from_secs(5));
     con.send(b"f");
     con.wait_for("paused at", Duration::from_secs(5));
-    end(con);
+    con.terminate(Duration::from_secs(15));
 }
 
 #[test]
@@ -173,5 +164,5 @@ fn instances_logs_follows_a_line_that_arrives_after_it_started() {
     }
     let st = follower.wait().unwrap();
     assert!(st.success(), "{st:?}");
-    end(con);
+    con.terminate(Duration::from_secs(15));
 }

@@ -57,20 +57,20 @@ async fn the_log_route_gives_typed_lines_after_a_cursor() {
     // The raw route: typed lines, a cursor; after it, nothing old.
     let http = reqwest::Client::new();
     let base = format!("{}/v1/mcp-server-instances/{}/logs", serve.url, inst.id);
-    let v: Value = http.get(&base).send().await.unwrap().json().await.unwrap();
+    let get = |url: String| {
+        let http = http.clone();
+        async move {
+            let v: Value = http.get(url).send().await.unwrap().json().await.unwrap();
+            v
+        }
+    };
+    let v = get(base.clone()).await;
     let first = &v["lines"][0];
     for k in ["seq", "at", "level", "source", "text"] {
         assert!(!first[k].is_null(), "{k} missing in {first}");
     }
     let next = v["next"].as_u64().unwrap();
-    let v: Value = http
-        .get(format!("{base}?after={next}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = get(format!("{base}?after={next}")).await;
     assert!(
         v["lines"]
             .as_array()
@@ -103,12 +103,7 @@ async fn the_log_route_gives_typed_lines_after_a_cursor() {
     );
 
     // Described.
-    let doc: Value = reqwest::get(format!("{}/openapi.json", serve.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = get(format!("{}/openapi.json", serve.url)).await;
     let logs = &doc["paths"]["/v1/mcp-server-instances/{id}/logs"];
     assert_eq!(logs["parameters"][1]["name"], json!("after"), "{logs}");
     assert!(

@@ -776,6 +776,66 @@ fn the_logs_tab_polls_for_what_is_new_while_open() {
 }
 
 #[test]
+fn set_level_is_offered_only_to_a_server_that_declares_logging() {
+    use aacon::platform::{LogLevel, McpOp};
+    let mut a = app();
+    let id = github_tools(&mut a);
+    a.action(Action::NextTab);
+    let identity = |logging: bool| Msg::Mcp {
+        id,
+        op: McpOp::Identity,
+        result: Ok(if logging {
+            serde_json::json!({"capabilities": {"tools": {}, "logging": {}}})
+        } else {
+            serde_json::json!({"capabilities": {"tools": {}}})
+        }),
+    };
+    // No logging capability: nothing is sent, one sentence says why.
+    a.update(identity(false));
+    assert!(a.action(Action::SetLogLevel).is_empty());
+    assert!(
+        a.toast
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("declares no logging capability"),
+        "{:?}",
+        a.toast
+    );
+    // With it: the level shown is asked for, once at a time.
+    a.update(identity(true));
+    a.action(Action::LogLevel);
+    a.action(Action::LogLevel);
+    let sent = a.action(Action::SetLogLevel);
+    assert_eq!(
+        sent,
+        vec![Command::Mcp {
+            id,
+            op: McpOp::SetLevel {
+                level: LogLevel::Notice
+            }
+        }]
+    );
+    assert!(a.action(Action::SetLogLevel).is_empty(), "one in flight");
+    a.update(Msg::Mcp {
+        id,
+        op: McpOp::SetLevel {
+            level: LogLevel::Notice,
+        },
+        result: Ok(serde_json::json!({"level": "notice"})),
+    });
+    assert!(
+        a.toast
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("logs from notice up"),
+        "{:?}",
+        a.toast
+    );
+}
+
+#[test]
 fn refresh_on_the_tools_tab_reloads_the_tools() {
     let mut a = app();
     let id = github_tools(&mut a);

@@ -189,6 +189,19 @@ impl LogsPane {
     }
 }
 
+/// Whether the instance's server declares the logging capability, as its
+/// initialize result (read for the Overview) says; none while unknown.
+pub fn declares_logging(d: &DetailState) -> Option<bool> {
+    match &d.surface.identity {
+        Some(Ok(v)) => Some(
+            v.get("capabilities")
+                .and_then(|c| c.get("logging"))
+                .is_some_and(|l| !l.is_null()),
+        ),
+        _ => None,
+    }
+}
+
 /// Whether `line` holds the lowercase `term` (its text or its source).
 pub fn matches(line: &LogLine, term: &str) -> bool {
     line.text.to_lowercase().contains(term) || line.source_label().to_lowercase().contains(term)
@@ -254,15 +267,7 @@ impl App {
         let Some(d) = self.detail_mut() else {
             return Vec::new();
         };
-        let declares = match &d.surface.identity {
-            Some(Ok(v)) => Some(
-                v.get("capabilities")
-                    .and_then(|c| c.get("logging"))
-                    .is_some_and(|l| !l.is_null()),
-            ),
-            _ => None,
-        };
-        if declares == Some(false) {
+        if declares_logging(d) == Some(false) {
             self.toast(
                 Level::Info,
                 "this server declares no logging capability, so it takes no log level; its stderr is all it logs",

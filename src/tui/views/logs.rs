@@ -142,16 +142,20 @@ pub(super) fn render_logs(frame: &mut Frame, app: &App, d: &DetailState, i: &Ins
         parts.push(dot());
         parts.push(Span::styled(inert(&e.to_string()), t.warning));
     }
+    // The server is offered a level only when it may take one.
+    let set_level = match crate::tui::app::declares_logging(d) {
+        Some(false) => String::new(),
+        _ => format!(" · {} server level", key(app, Action::SetLogLevel)),
+    };
     parts.push(Span::styled(
         format!(
-            "   {} follow · {} level · {} wrap · {} search {}/{} · {} server level",
+            "   {} follow · {} level · {} wrap · {} search {}/{}{set_level}",
             key(app, Action::Follow),
             key(app, Action::LogLevel),
             key(app, Action::Wrap),
             key(app, Action::Filter),
             key(app, Action::NextMatch),
             key(app, Action::PrevMatch),
-            key(app, Action::SetLogLevel),
         ),
         t.dim,
     ));
