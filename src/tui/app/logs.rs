@@ -77,15 +77,24 @@ impl LogsPane {
             // Another runtime host's log: what it keeps replaces ours.
             self.lines.clear();
             self.anchor = None;
+            self.next = None;
         }
         self.missed += page.missed;
-        self.next = Some(page.next);
+        self.next = Some(self.next.map_or(page.next, |n| n.max(page.next)));
         let newest = self.lines.back().map(|l| l.seq);
-        self.lines.extend(
-            page.lines
-                .into_iter()
-                .filter(|l| newest.is_none_or(|n| l.seq > n)),
-        );
+        let (newer, older): (Vec<LogLine>, Vec<LogLine>) = page
+            .lines
+            .into_iter()
+            .partition(|l| newest.is_none_or(|n| l.seq > n));
+        if !older.is_empty() {
+            // Answers out of order (a refresh raced a poll): merged by number, once each.
+            let have: HashSet<u64> = self.lines.iter().map(|l| l.seq).collect();
+            let mut all: Vec<LogLine> = self.lines.drain(..).collect();
+            all.extend(older.into_iter().filter(|l| !have.contains(&l.seq)));
+            all.sort_by_key(|l| l.seq);
+            self.lines = all.into();
+        }
+        self.lines.extend(newer);
         while self.lines.len() > LOG_CAP {
             self.lines.pop_front();
             self.missed += 1;
@@ -420,6 +429,25 @@ mod tests {
         }));
         assert_eq!(p.lines.len(), 1);
         assert_eq!(p.next, Some(1));
+    }
+
+    #[test]
+    fn answers_out_of_order_are_merged_by_number() {
+        let mut p = LogsPane::default();
+        // A poll's answer (after 3) lands before the full read's.
+        p.loaded(Ok(page(vec![
+            line(3, LogLevel::Info, "d"),
+            line(4, LogLevel::Info, "e"),
+        ])));
+        p.loaded(Ok(page(vec![
+            line(0, LogLevel::Info, "a"),
+            line(1, LogLevel::Info, "b"),
+            line(2, LogLevel::Info, "c"),
+            line(3, LogLevel::Info, "d"),
+        ])));
+        let seqs: Vec<u64> = p.lines.iter().map(|l| l.seq).collect();
+        assert_eq!(seqs, vec![0, 1, 2, 3, 4]);
+        assert_eq!(p.next, Some(5), "the cursor never goes back");
     }
 
     #[test]
