@@ -126,6 +126,8 @@ struct Live {
     notices: Option<surface::Notices>,
     /// Resources subscribed to: subscribed again in every new session.
     subscriptions: std::collections::BTreeSet<String>,
+    /// The log level asked with `logging/setLevel`: asked again in every new session.
+    log_level: Option<crate::platform::LogLevel>,
 }
 
 struct Shared {
@@ -446,7 +448,14 @@ impl Shared {
             surface::McpOp::Subscribe { uri } => Some(uri.clone()),
             _ => None,
         };
+        let level = match &op {
+            surface::McpOp::SetLevel { level } => Some(*level),
+            _ => None,
+        };
         let out = surface::run(&peer, notices.as_ref(), op, self.cfg.call_timeout).await?;
+        if level.is_some() {
+            self.with_live(id, |l| l.log_level = level);
+        }
         if let Some(uri) = uri {
             self.with_live(id, |l| {
                 // Bounded like the notices.

@@ -127,15 +127,25 @@ pub(super) async fn supervise(
                     l.server = Some(session.server.clone());
                     l.notices = Some(session.notices.clone());
                 });
-                // A new session (a restart): subscribe again to what was.
-                let subs = shared.with_live(id, |l| l.subscriptions.clone());
-                if !subs.is_empty() {
+                // A new session (a restart): ask again for the log level
+                // and subscribe again to what was.
+                let (level, subs) =
+                    shared.with_live(id, |l| (l.log_level, l.subscriptions.clone()));
+                let again: Vec<surface::McpOp> = level
+                    .map(|level| surface::McpOp::SetLevel { level })
+                    .into_iter()
+                    .chain(
+                        subs.into_iter()
+                            .map(|uri| surface::McpOp::Subscribe { uri }),
+                    )
+                    .collect();
+                if !again.is_empty() {
                     let (peer, timeout) = (peer.clone(), shared.cfg.call_timeout);
                     tokio::spawn(async move {
-                        for uri in subs {
-                            let op = surface::McpOp::Subscribe { uri };
+                        for op in again {
+                            let doing = op.doing();
                             if let Err(e) = surface::run(&peer, None, op, timeout).await {
-                                tracing::warn!(error = %e, "cannot subscribe again after a restart");
+                                tracing::warn!(error = %e, doing, "cannot ask again after a restart");
                             }
                         }
                     });

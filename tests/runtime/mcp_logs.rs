@@ -122,7 +122,16 @@ async fn log_messages_markers_set_level_and_notifications_in_the_history() {
     let after = p.get(&inst.id.to_string()).await.unwrap();
     assert_eq!(after.status, Status::Running);
 
-    // A restart leaves its markers in the log: stopping, stopped, starting again.
+    // A restart leaves its markers in the log: stopping, stopped, starting
+    // again; the level asked is asked again in the new session.
+    p.mcp(
+        inst.id,
+        McpOp::SetLevel {
+            level: LogLevel::Error,
+        },
+    )
+    .await
+    .unwrap();
     let before = p.logs(inst.id, None).await.unwrap().next;
     p.restart(inst.id).await.unwrap();
     let page = wait_line(p, inst.id, 30, |l| {
@@ -140,6 +149,23 @@ async fn log_messages_markers_set_level_and_notifications_in_the_history() {
         marks.contains(&"stopped") && marks.contains(&"starting"),
         "{marks:?}"
     );
+    // The new session subscribes again (the server acknowledges at info)
+    // and then logs at random levels: only error and above come, so the
+    // level was asked for again, before the subscription.
+    rig.wait_status(inst.id, Status::Running, 30).await;
+    p.call_tool(inst.id, "toggle-simulated-logging", json!({}))
+        .await
+        .unwrap();
+    let page = wait_line(p, inst.id, 60, |l| {
+        l.seq >= before && l.source == LogSource::Mcp
+    })
+    .await;
+    let mcp: Vec<_> = page
+        .lines
+        .iter()
+        .filter(|l| l.seq >= before && l.source == LogSource::Mcp)
+        .collect();
+    assert!(mcp.iter().all(|l| l.level >= LogLevel::Error), "{mcp:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
