@@ -520,6 +520,9 @@ async fn instances(p: &dyn Platform, cmd: InstancesCmd, fmt: Output) -> Outcome 
             let inst = p.get(&key).await?;
             action_outcome(p.restart(inst.id).await?, fmt);
         }
+        InstancesCmd::Logs { key, follow, level } => {
+            super::logs_cmd::logs(p, &key, follow, level.as_deref(), fmt).await?
+        }
     }
     Ok(())
 }

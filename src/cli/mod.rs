@@ -7,6 +7,7 @@ mod context_cmd;
 mod doctor;
 mod history_cmd;
 mod host;
+mod logs_cmd;
 mod output;
 mod runtime_cmds;
 mod serve_cmd;
@@ -361,6 +362,19 @@ pub enum InstancesCmd {
     Restart {
         #[arg(add = ArgValueCandidates::new(instance_names))]
         key: String,
+    },
+    /// Print an instance's log: stderr lines, the server's MCP log messages
+    /// and the runtime's start, exit and restart markers, each with time,
+    /// level and source (`-o json`: one JSON object per line).
+    Logs {
+        #[arg(add = ArgValueCandidates::new(instance_names))]
+        key: String,
+        /// Keep printing lines as they come, until Ctrl-C.
+        #[arg(short, long)]
+        follow: bool,
+        /// Only lines at or above LEVEL (debug, info, notice, warning, error, critical, alert, emergency).
+        #[arg(long, value_name = "LEVEL")]
+        level: Option<String>,
     },
 }
 

@@ -224,7 +224,7 @@ pub fn event_row(e: &Envelope) -> String {
     let status = match (e.previous_status(), e.status()) {
         (Some(a), Some(b)) => format!("{a}→{b}"),
         (None, Some(b)) => b.to_string(),
-        _ => "-".into(),
+        _ => e.notice_summary().unwrap_or_else(|| "-".into()),
     };
     format!(
         "{}  {:<31}  {:<20}  {:<22}  {}",

@@ -16,6 +16,11 @@ use uuid::Uuid;
 
 pub const EVENT_VERSION: &str = "1.0";
 
+/// The type of an event that records notifications a server sent unasked
+/// (aacon's own; it changes no state, so it is no [`EventType`]: the
+/// projection passes it by, the history shows it).
+pub const NOTIFIED: &str = "MCPServerInstanceNotified";
+
 /// The event types of the MCP server instance aggregate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventType {
@@ -230,6 +235,58 @@ impl Envelope {
     pub fn stopped(inst: &Instance, correlation_id: Option<String>) -> Envelope {
         let data = json!({"instance_id": inst.id.to_string(), "name": inst.name, "desired_state": "stopped", "status": inst.status.as_str()});
         Envelope::new(EventType::Stopped, inst, data, correlation_id)
+    }
+
+    /// Notifications the server sent unasked (`data`: notification,
+    /// subject, count, first_at, last_at, detail); `inst` unchanged.
+    pub fn notified(inst: &Instance, data: Value) -> Envelope {
+        let mut data = data;
+        data["instance_id"] = json!(inst.id.to_string());
+        data["name"] = json!(inst.name);
+        Envelope {
+            event_type: NOTIFIED.to_string(),
+            ..Envelope::new(EventType::StatusChanged, inst, data, None)
+        }
+    }
+
+    /// Whether it records notifications (see [`NOTIFIED`]).
+    pub fn is_notice(&self) -> bool {
+        self.event_type == NOTIFIED
+    }
+
+    /// What a notice event says in a few words: `resources/updated
+    /// demo://x ×3`, `progress 7 3/10`; none for other events.
+    pub fn notice_summary(&self) -> Option<String> {
+        if !self.is_notice() {
+            return None;
+        }
+        let d = &self.data;
+        let method = d
+            .get("notification")
+            .and_then(Value::as_str)
+            .unwrap_or("notification");
+        let mut s = method
+            .strip_prefix("notifications/")
+            .unwrap_or(method)
+            .to_string();
+        if let Some(subject) = d.get("subject").and_then(Value::as_str) {
+            s.push(' ');
+            s.push_str(subject);
+        }
+        let detail = d.get("detail");
+        if let Some(p) = detail.and_then(|x| x.get("progress")) {
+            s.push_str(&format!(" {p}"));
+            if let Some(t) = detail.and_then(|x| x.get("total")) {
+                s.push_str(&format!("/{t}"));
+            }
+        }
+        if let Some(r) = detail.and_then(|x| x.get("reason")).and_then(Value::as_str) {
+            s.push_str(&format!(": {r}"));
+        }
+        if let Some(n) = d.get("count").and_then(Value::as_u64).filter(|n| *n > 1) {
+            s.push_str(&format!(" ×{n}"));
+        }
+        Some(s)
     }
 
     /// A status report from the runtime. `inst` carries the new status.

@@ -96,8 +96,12 @@ impl ToolSessions for SocketSessions {
         Ok(self.api()?.mcp(inst.id, op).await?)
     }
 
-    async fn logs(&self, id: Uuid) -> Result<Vec<String>, PlatformError> {
-        self.api()?.logs(id).await
+    async fn logs(
+        &self,
+        id: Uuid,
+        after: Option<u64>,
+    ) -> Result<crate::platform::LogPage, PlatformError> {
+        self.api()?.logs(id, after).await
     }
 
     async fn probes(&self) -> Result<Vec<Probe>, PlatformError> {

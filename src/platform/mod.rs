@@ -10,6 +10,7 @@ mod argcheck;
 pub mod content;
 pub mod embedded;
 pub mod history;
+pub mod logs;
 pub mod names;
 pub mod once;
 pub mod profile;
@@ -75,8 +76,10 @@ pub type Result<T, E = PlatformError> = std::result::Result<T, E>;
 /// and should reload with `list`.
 pub const SUBSCRIBER_CAPACITY: usize = 65_536;
 
+pub use logs::{LogLevel, LogLine, LogPage, LogSource};
 pub use tools::{
-    ArgError, McpOp, RuntimePort, StatusReport, ToolCallResult, ToolError, ToolInfo, ToolSessions,
+    ArgError, McpOp, NoticeReport, RuntimePort, StatusReport, ToolCallResult, ToolError, ToolInfo,
+    ToolSessions,
 };
 
 /// What a start or stop did.
@@ -296,8 +299,10 @@ pub trait Platform: Send + Sync {
             "this console watches no Redis stream (--redis)".into(),
         ))
     }
-    /// The last stderr lines of an instance's process (secrets masked).
-    async fn logs(&self, _id: Uuid) -> Result<Vec<String>> {
+    /// An instance's log kept by the runtime host: stderr lines, MCP log
+    /// messages and the runtime's markers, secrets masked, oldest first;
+    /// `after` (a page's `next`) asks only for newer lines.
+    async fn logs(&self, _id: Uuid, _after: Option<u64>) -> Result<LogPage> {
         Err(PlatformError::Unavailable(
             "this backend cannot show logs yet".into(),
         ))

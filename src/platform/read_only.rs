@@ -101,8 +101,8 @@ impl Platform for ReadOnly {
     async fn read_stream(&self) -> Result<String> {
         self.0.read_stream().await
     }
-    async fn logs(&self, id: Uuid) -> Result<Vec<String>> {
-        self.0.logs(id).await
+    async fn logs(&self, id: Uuid, after: Option<u64>) -> Result<super::LogPage> {
+        self.0.logs(id, after).await
     }
     async fn history(&self, id: Uuid, limit: usize) -> Result<Vec<super::history::CallRecord>> {
         self.0.history(id, limit).await

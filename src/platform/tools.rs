@@ -27,6 +27,24 @@ pub struct StatusReport {
     pub healthy_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// Notifications a server sent unasked (a list changed, a resource was
+/// updated, progress, a cancellation), as one record of the instance's
+/// history: the first of a kind and subject, or how many more came in a
+/// window (see `runtime::notify`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoticeReport {
+    /// The protocol's method (`notifications/resources/updated`).
+    pub method: String,
+    /// What it is about: a resource URI, a progress token, a request id.
+    pub subject: Option<String>,
+    /// How many notices this record stands for.
+    pub count: u64,
+    pub first_at: chrono::DateTime<chrono::Utc>,
+    pub last_at: chrono::DateTime<chrono::Utc>,
+    /// The last one's detail (progress and total, a reason), secrets masked.
+    pub detail: Value,
+}
+
 /// A tool the runtime discovered on an instance's server.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ToolInfo {
@@ -109,6 +127,8 @@ pub enum McpOp {
         #[serde(default)]
         arguments: Map<String, Value>,
     },
+    /// `logging/setLevel`: the server sends log messages from `level` up.
+    SetLevel { level: super::LogLevel },
 }
 
 impl McpOp {
@@ -124,6 +144,7 @@ impl McpOp {
             McpOp::Updated => "reading resource update notices",
             McpOp::Prompts => "listing prompts",
             McpOp::GetPrompt { .. } => "getting a prompt",
+            McpOp::SetLevel { .. } => "setting the server's log level",
         }
     }
 }
@@ -250,9 +271,9 @@ pub trait ToolSessions: Send + Sync {
     ) -> Result<ToolCallResult, ToolError>;
     /// Ask the server about its identity, resources or prompts.
     async fn mcp(&self, inst: &Instance, op: McpOp) -> Result<Value, ToolError>;
-    /// The last stderr lines of an instance's process.
-    async fn logs(&self, _id: Uuid) -> Result<Vec<String>, PlatformError> {
-        Ok(Vec::new())
+    /// An instance's log (see [`crate::platform::Platform::logs`]).
+    async fn logs(&self, _id: Uuid, _after: Option<u64>) -> Result<super::LogPage, PlatformError> {
+        Ok(super::LogPage::default())
     }
     /// The last probe of every instance running there.
     async fn probes(&self) -> Result<Vec<Probe>, PlatformError> {
@@ -278,6 +299,9 @@ pub trait RuntimePort: Send + Sync {
         report: StatusReport,
         correlation_id: Option<String>,
     ) -> Result<Instance, PlatformError>;
+    /// Record notifications a server sent unasked in the instance's event
+    /// history (never a state change).
+    async fn record_notice(&self, id: Uuid, notice: NoticeReport) -> Result<(), PlatformError>;
     /// Keep the tools a server offers.
     async fn set_tools(&self, id: Uuid, tools: Vec<ToolInfo>) -> Result<(), PlatformError>;
     /// The tools as last kept.

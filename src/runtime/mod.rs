@@ -19,6 +19,8 @@ pub mod childenv;
 mod container;
 pub use crate::platform::content;
 pub mod linewatch;
+mod mcplog;
+pub mod notify;
 pub mod plan;
 pub mod procs;
 mod restart;
@@ -36,7 +38,7 @@ pub use crate::platform::{StatusReport, ToolInfo};
 use crate::secrets::SecretStore;
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use ring::StderrRing;
+use ring::LogRing;
 use serde_json::Value;
 use session::Session;
 pub use session::ToolCallOutcome;
@@ -74,7 +76,8 @@ pub struct RuntimeConfig {
     pub stop_grace: Duration,
     /// Full reconciliation interval (besides reacting to events).
     pub reconcile_interval: Duration,
-    /// Stderr lines kept per instance.
+    /// Log lines kept per instance (stderr, MCP log messages and the
+    /// runtime's markers; each cut at 2,000 characters).
     pub stderr_lines: usize,
     /// Kill every managed process group if this process panics.
     pub kill_on_panic: bool,
@@ -100,7 +103,7 @@ impl Default for RuntimeConfig {
             stable_after: Duration::from_secs(30),
             stop_grace: Duration::from_secs(5),
             reconcile_interval: Duration::from_secs(10),
-            stderr_lines: 500,
+            stderr_lines: 1000,
             kill_on_panic: true,
             socket: true,
             child_env: childenv::default_allow(),
@@ -111,7 +114,7 @@ impl Default for RuntimeConfig {
 /// What the runtime knows live about one instance.
 #[derive(Default)]
 struct Live {
-    ring: Option<Arc<Mutex<StderrRing>>>,
+    ring: Option<Arc<Mutex<LogRing>>>,
     tools: Vec<ToolInfo>,
     peer: Option<rmcp::Peer<rmcp::service::RoleClient>>,
     pid: Option<u32>,
@@ -123,6 +126,8 @@ struct Live {
     notices: Option<surface::Notices>,
     /// Resources subscribed to: subscribed again in every new session.
     subscriptions: std::collections::BTreeSet<String>,
+    /// The log level asked with `logging/setLevel`: asked again in every new session.
+    log_level: Option<crate::platform::LogLevel>,
 }
 
 struct Shared {
@@ -396,13 +401,28 @@ fn spawn_supervisor(
 }
 
 impl Shared {
-    fn stderr_lines(&self, id: Uuid) -> Vec<String> {
-        self.with_live(id, |l| {
-            l.ring
-                .as_ref()
-                .and_then(|r| r.lock().ok().map(|r| r.lines()))
-                .unwrap_or_default()
-        })
+    /// The instance's log from `after` on (see [`LogRing::page`]).
+    fn log_page(&self, id: Uuid, after: Option<u64>) -> crate::platform::LogPage {
+        let ring = self.with_live(id, |l| l.ring.clone());
+        ring.and_then(|r| r.lock().ok().map(|r| r.page(after)))
+            .unwrap_or_default()
+    }
+
+    /// A runtime marker in the instance's log (started, exited, stopped).
+    fn mark(&self, id: Uuid, level: crate::platform::LogLevel, text: &str) {
+        if let Ok(mut r) = self.ring(id).lock() {
+            r.marker(level, text);
+        }
+    }
+
+    /// Record notifications in the instance's history (see [`notify`]).
+    async fn record_notice(&self, id: Uuid, notice: crate::platform::NoticeReport) {
+        if let Err(e) = self.platform.record_notice(id, notice).await {
+            match e {
+                PlatformError::NotFound(_) => {}
+                e => tracing::warn!(error = %e, %id, "cannot record a server's notification"),
+            }
+        }
     }
 
     async fn call_tool(
@@ -428,7 +448,14 @@ impl Shared {
             surface::McpOp::Subscribe { uri } => Some(uri.clone()),
             _ => None,
         };
+        let level = match &op {
+            surface::McpOp::SetLevel { level } => Some(*level),
+            _ => None,
+        };
         let out = surface::run(&peer, notices.as_ref(), op, self.cfg.call_timeout).await?;
+        if level.is_some() {
+            self.with_live(id, |l| l.log_level = level);
+        }
         if let Some(uri) = uri {
             self.with_live(id, |l| {
                 // Bounded like the notices.
@@ -485,11 +512,11 @@ impl Shared {
         map.values().filter_map(|l| l.probe.clone()).collect()
     }
 
-    fn ring(&self, id: Uuid) -> Arc<Mutex<StderrRing>> {
+    fn ring(&self, id: Uuid) -> Arc<Mutex<LogRing>> {
         let cap = self.cfg.stderr_lines;
         self.with_live(id, |l| {
             l.ring
-                .get_or_insert_with(|| Arc::new(Mutex::new(StderrRing::new(cap))))
+                .get_or_insert_with(|| Arc::new(Mutex::new(LogRing::new(cap))))
                 .clone()
         })
     }
@@ -519,7 +546,18 @@ impl Shared {
 impl RuntimeHandle {
     /// The last stderr lines of an instance's process (secrets masked).
     pub fn stderr(&self, id: Uuid) -> Vec<String> {
-        self.shared.stderr_lines(id)
+        self.logs(id, None)
+            .lines
+            .into_iter()
+            .filter(|l| l.source == crate::platform::LogSource::Stderr)
+            .map(|l| l.text)
+            .collect()
+    }
+
+    /// The instance's log from `after` on: stderr, MCP log messages and
+    /// the runtime's markers (secrets masked).
+    pub fn logs(&self, id: Uuid, after: Option<u64>) -> crate::platform::LogPage {
+        self.shared.log_page(id, after)
     }
 
     /// The tools of an instance: live when it runs here, else as stored.

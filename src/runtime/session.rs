@@ -5,7 +5,7 @@
 use super::linewatch::{self, Seen};
 use super::plan::{EndpointPlan, ProcessPlan};
 use super::procs;
-use super::ring::StderrRing;
+use super::ring::LogRing;
 use rmcp::model::{CallToolRequestParams, ClientRequest, ListToolsRequest, ServerResult};
 use rmcp::service::{RoleClient, RunningService, ServiceError};
 use rmcp::transport::StreamableHttpClientTransport;
@@ -46,7 +46,7 @@ pub struct Session {
     client: RunningService<RoleClient, super::surface::Notices>,
     child: Option<Child>,
     pgid: Option<i32>,
-    ring: Option<Arc<Mutex<StderrRing>>>,
+    ring: Option<Arc<Mutex<LogRing>>>,
     /// What the child's stdout carried (a stdio server).
     seen: Option<Arc<Mutex<Seen>>>,
     /// Server name and version, and the protocol version agreed.
@@ -98,11 +98,11 @@ pub fn explain_exit(status: std::process::ExitStatus) -> String {
     }
 }
 
-fn last_stderr(ring: &Arc<Mutex<StderrRing>>) -> String {
+fn last_stderr(ring: &Arc<Mutex<LogRing>>) -> String {
     ring.lock()
         .ok()
         .and_then(|r| {
-            r.last()
+            r.last_stderr()
                 .map(|l| format!(" (last stderr line: {})", short(l, 200)))
         })
         .unwrap_or_default()
@@ -297,7 +297,7 @@ impl Session {
     pub async fn spawn(
         plan: &ProcessPlan,
         init_timeout: Duration,
-        ring: Arc<Mutex<StderrRing>>,
+        ring: Arc<Mutex<LogRing>>,
         base: &[(std::ffi::OsString, std::ffi::OsString)],
     ) -> Result<(Session, Vec<ToolInfo>), StartError> {
         if let Some(cwd) = &plan.cwd
@@ -355,7 +355,7 @@ impl Session {
                 let mut lines = BufReader::new(stderr).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
                     if let Ok(mut r) = ring.lock() {
-                        r.push(&line);
+                        r.push_stderr(&line);
                     }
                 }
             });
@@ -380,7 +380,7 @@ impl Session {
             AsyncRwTransport::new_client(stdout, stdin).with_max_line_length(linewatch::MAX_LINE);
         let init = tokio::time::timeout(
             init_timeout,
-            super::surface::Notices::default().serve(transport),
+            super::surface::Notices::logging_to(ring.clone()).serve(transport),
         );
         tokio::pin!(init);
         let client = tokio::select! {

@@ -3,7 +3,7 @@
 //! when nobody runs the instance ([`OneShot`]). Both mask the instance's
 //! secrets in what the server sent.
 
-use super::ring::{self, StderrRing};
+use super::ring::{self, LogRing};
 use super::session::Session;
 use super::{RuntimeConfig, Shared, ToolCallOutcome, ToolInfo, childenv, plan, surface};
 use crate::domain::{Instance, Probe};
@@ -59,11 +59,15 @@ impl ToolSessions for LiveSessions {
         Ok(masked_json(&masker(inst, &shared.secrets), out))
     }
 
-    async fn logs(&self, id: Uuid) -> Result<Vec<String>, PlatformError> {
+    async fn logs(
+        &self,
+        id: Uuid,
+        after: Option<u64>,
+    ) -> Result<crate::platform::LogPage, PlatformError> {
         Ok(self
             .0
             .upgrade()
-            .map(|s| s.stderr_lines(id))
+            .map(|s| s.log_page(id, after))
             .unwrap_or_default())
     }
 
@@ -99,7 +103,7 @@ impl OneShot {
         let cfg = &self.cfg;
         let resolved = plan::resolve(&inst.json_spec, &self.secrets)
             .map_err(|e| ToolError::Transport(e.to_string()))?;
-        let ring = Arc::new(Mutex::new(StderrRing::new(cfg.stderr_lines)));
+        let ring = Arc::new(Mutex::new(LogRing::new(cfg.stderr_lines)));
         if let Ok(mut r) = ring.lock() {
             r.set_secrets(resolved.secrets.clone());
         }

@@ -2,12 +2,13 @@
 //! probe its health, restart it with backoff, report each change.
 
 use super::*;
+use crate::platform::LogLevel;
 
 /// Bring one instance up: resolve its plan and connect.
 pub(super) async fn bring_up(
     shared: &Shared,
     inst: &Instance,
-    ring: Arc<Mutex<StderrRing>>,
+    ring: Arc<Mutex<LogRing>>,
 ) -> Result<(Session, Vec<ToolInfo>, Option<String>), session::StartError> {
     let resolved = plan::resolve(&inst.json_spec, &shared.secrets)?;
     if let Ok(mut r) = ring.lock() {
@@ -25,7 +26,11 @@ pub(super) async fn bring_up(
         .map(|(s, tools)| (s, tools, None)),
         plan::Plan::Endpoint(e) => Session::connect(&e, t, &shared.http)
             .await
-            .map(|(s, tools)| (s, tools, None)),
+            .map(|(s, tools)| {
+                // The server's log messages go into the instance's log.
+                s.notices.log_to(ring);
+                (s, tools, None)
+            }),
         plan::Plan::Container(c) => {
             let cli = container_cli().await?;
             let cname = format!("aacon-{}-{}", inst.name, &inst.id.simple().to_string()[..8]);
@@ -81,6 +86,15 @@ pub(super) async fn supervise(
                 .await;
             announce = false;
         }
+        shared.mark(
+            id,
+            LogLevel::Notice,
+            &if restarts == 0 {
+                "starting".to_string()
+            } else {
+                format!("restarting (restart {restarts})")
+            },
+        );
         let attempt = tokio::select! {
             r = bring_up(&shared, &inst, ring.clone()) => Some(r),
             c = ctl.recv() => {
@@ -92,6 +106,19 @@ pub(super) async fn supervise(
         match attempt {
             Ok((mut session, tools, cleanup)) => {
                 let peer = session.peer();
+                // What the server notifies unasked goes into the history.
+                session
+                    .notices
+                    .tell(super::notify::recorder(&shared, id, ring.clone()));
+                let pid = session
+                    .pid()
+                    .map(|p| format!(", pid {p}"))
+                    .unwrap_or_default();
+                shared.mark(
+                    id,
+                    LogLevel::Notice,
+                    &format!("running: {}{pid}", session.server),
+                );
                 shared.with_live(id, |l| {
                     l.tools = tools.clone();
                     l.peer = Some(peer.clone());
@@ -100,15 +127,25 @@ pub(super) async fn supervise(
                     l.server = Some(session.server.clone());
                     l.notices = Some(session.notices.clone());
                 });
-                // A new session (a restart): subscribe again to what was.
-                let subs = shared.with_live(id, |l| l.subscriptions.clone());
-                if !subs.is_empty() {
+                // A new session (a restart): ask again for the log level
+                // and subscribe again to what was.
+                let (level, subs) =
+                    shared.with_live(id, |l| (l.log_level, l.subscriptions.clone()));
+                let again: Vec<surface::McpOp> = level
+                    .map(|level| surface::McpOp::SetLevel { level })
+                    .into_iter()
+                    .chain(
+                        subs.into_iter()
+                            .map(|uri| surface::McpOp::Subscribe { uri }),
+                    )
+                    .collect();
+                if !again.is_empty() {
                     let (peer, timeout) = (peer.clone(), shared.cfg.call_timeout);
                     tokio::spawn(async move {
-                        for uri in subs {
-                            let op = surface::McpOp::Subscribe { uri };
+                        for op in again {
+                            let doing = op.doing();
                             if let Err(e) = surface::run(&peer, None, op, timeout).await {
-                                tracing::warn!(error = %e, "cannot subscribe again after a restart");
+                                tracing::warn!(error = %e, doing, "cannot ask again after a restart");
                             }
                         }
                     });
@@ -156,8 +193,17 @@ pub(super) async fn supervise(
                                 )
                                 .await;
                         }
+                        shared.mark(
+                            id,
+                            LogLevel::Notice,
+                            &match &reason {
+                                Some(r) => format!("stopping: {r}"),
+                                None => "stopping".to_string(),
+                            },
+                        );
                         session.shutdown(shared.cfg.stop_grace).await;
                         run_cleanup(cleanup).await;
+                        shared.mark(id, LogLevel::Notice, "stopped");
                         if report {
                             stop_report(&shared, id, corr, reason).await;
                         }
@@ -173,6 +219,11 @@ pub(super) async fn supervise(
                         restarts += 1;
                         let delay = shared.backoff(failures);
                         tracing::warn!(instance = %inst.name, %reason, restarts, "instance ended; restarting");
+                        shared.mark(
+                            id,
+                            LogLevel::Error,
+                            &format!("{reason}; restarting in {:.1}s", delay.as_secs_f64()),
+                        );
                         shared
                             .report(
                                 id,
@@ -199,6 +250,14 @@ pub(super) async fn supervise(
                 restarts += 1;
                 let delay = shared.backoff(failures);
                 tracing::warn!(instance = %inst.name, %reason, "instance failed to start");
+                shared.mark(
+                    id,
+                    LogLevel::Error,
+                    &format!(
+                        "failed to start: {reason}; trying again in {:.1}s",
+                        delay.as_secs_f64()
+                    ),
+                );
                 shared
                     .report(
                         id,
@@ -255,6 +314,7 @@ pub(super) async fn wait_backoff(
 
 /// Report `stopped` for a stop request (none: the runtime is going away).
 pub(super) async fn stop_request(shared: &Shared, id: Uuid, c: Option<Ctl>) {
+    shared.mark(id, LogLevel::Notice, "stopped");
     if let Some(Ctl::Stop {
         correlation_id,
         reason,

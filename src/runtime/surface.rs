@@ -3,6 +3,7 @@
 //! (list, get). Every request goes through rmcp's client; every answer is
 //! JSON in the protocol's own shapes, bounded in size like tool results.
 
+use super::ring::LogRing;
 use super::session::{MAX_RESULT_BYTES, service_fault};
 use crate::platform::ToolError;
 pub use crate::platform::content::{check_prompt_args, messages_text, read_blobs, read_text};
@@ -14,19 +15,42 @@ use rmcp::model::{
 use rmcp::service::{NotificationContext, RoleClient};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 pub use crate::platform::tools::McpOp;
 
 /// What the server told this client without being asked: the resources
-/// it said were updated (`notifications/resources/updated`), with when.
+/// it said were updated (`notifications/resources/updated`), with when;
+/// its log messages (into the instance's log) and its other notifications
+/// (into the instance's event history, see [`super::notify`]).
 #[derive(Debug, Clone, Default)]
 pub struct Notices {
     updated: Arc<Mutex<BTreeMap<String, DateTime<Utc>>>>,
+    /// Where `notifications/message` goes: the instance's log.
+    log: Arc<OnceLock<Arc<Mutex<LogRing>>>>,
+    /// Where list changes, resource updates, progress and cancellations go.
+    heard: Arc<OnceLock<super::notify::Teller>>,
 }
 
 impl Notices {
+    /// Notices whose log messages go into `ring` from the first one on.
+    pub fn logging_to(ring: Arc<Mutex<LogRing>>) -> Notices {
+        let n = Notices::default();
+        n.log_to(ring);
+        n
+    }
+
+    /// Send log messages into `ring` from now on (once; later calls keep the first).
+    pub fn log_to(&self, ring: Arc<Mutex<LogRing>>) {
+        let _ = self.log.set(ring);
+    }
+
+    /// Send the other notifications to `teller` from now on (once).
+    pub fn tell(&self, teller: super::notify::Teller) {
+        let _ = self.heard.set(teller);
+    }
+
     /// The updated resources and when the last notice for each came.
     pub fn updated(&self) -> BTreeMap<String, DateTime<Utc>> {
         self.updated.lock().map(|m| m.clone()).unwrap_or_default()
@@ -41,6 +65,18 @@ impl Notices {
             m.insert(uri, Utc::now());
         }
     }
+
+    /// The instance's log, once known.
+    fn log(&self) -> Option<&Arc<Mutex<LogRing>>> {
+        self.log.get()
+    }
+
+    /// Another notification, for the instance's history.
+    fn heard(&self, h: super::notify::Heard) {
+        if let Some(t) = self.heard.get() {
+            t.tell(h);
+        }
+    }
 }
 
 impl rmcp::ClientHandler for Notices {
@@ -49,7 +85,50 @@ impl rmcp::ClientHandler for Notices {
         params: rmcp::model::ResourceUpdatedNotificationParam,
         _context: NotificationContext<RoleClient>,
     ) {
+        self.heard(super::notify::Heard::resource_updated(&params.uri));
         self.mark(params.uri);
+    }
+
+    #[expect(
+        deprecated,
+        reason = "servers log with notifications/message until SEP-2577"
+    )]
+    async fn on_logging_message(
+        &self,
+        params: rmcp::model::LoggingMessageNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        if let Some(ring) = self.log() {
+            super::mcplog::logged(ring, &params);
+        }
+    }
+
+    async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        self.heard(super::notify::Heard::list_changed("tools"));
+    }
+
+    async fn on_resource_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        self.heard(super::notify::Heard::list_changed("resources"));
+    }
+
+    async fn on_prompt_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        self.heard(super::notify::Heard::list_changed("prompts"));
+    }
+
+    async fn on_progress(
+        &self,
+        params: rmcp::model::ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.heard(super::notify::Heard::progress(&params));
+    }
+
+    async fn on_cancelled(
+        &self,
+        params: rmcp::model::CancelledNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.heard(super::notify::Heard::cancelled(&params));
     }
 }
 
@@ -124,6 +203,12 @@ pub async fn run(
                     .map_err(|e| service_fault(&e))?;
                 Ok(bounded(json!({"prompts": items})))
             }
+            McpOp::SetLevel { level } => {
+                super::mcplog::set_level(peer, level)
+                    .await
+                    .map_err(|e| service_fault(&e))?;
+                Ok(json!({"level": level}))
+            }
             McpOp::GetPrompt { name, arguments } => {
                 let prompts = peer
                     .list_all_prompts()
@@ -157,12 +242,18 @@ fn offered(peer: &rmcp::Peer<RoleClient>, op: &McpOp) -> Result<(), ToolError> {
             "resources"
         }
         McpOp::Prompts | McpOp::GetPrompt { .. } => "prompts",
+        McpOp::SetLevel { .. } => "logging",
         McpOp::Identity | McpOp::Ping | McpOp::Updated => return Ok(()),
     };
     let Some(info) = peer.peer_info() else {
         return Ok(());
     };
     let caps = serde_json::to_value(&info.capabilities).unwrap_or(Value::Null);
+    if what == "logging" && caps.get(what).is_none_or(Value::is_null) {
+        return Err(ToolError::Server(
+            "the server does not take a log level: its initialize result declares no logging capability".into(),
+        ));
+    }
     if caps.get(what).is_none_or(Value::is_null) {
         return Err(ToolError::Server(format!(
             "the server offers no {what}: its initialize result declares no {what} capability"

@@ -828,9 +828,21 @@ async fn call_tool(
     }
 }
 
-/// `GET /{id}/logs` (aacon extension): the last stderr lines the runtime
-/// kept for an instance's process, secrets masked.
-async fn logs(State(st): State<AppState>, Path(id): Path<String>) -> Response {
+/// `GET /{id}/logs?after=N` (aacon extension): the instance's log the
+/// runtime keeps (stderr, MCP log messages, markers), secrets masked;
+/// `after` (a previous answer's `next`) asks only for newer lines.
+async fn logs(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    q: Result<Query<LogsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = q else {
+        return unprocessable(
+            &["query", "after"],
+            "Input should be a valid integer",
+            "int_parsing",
+        );
+    };
     let id = match parse_id(&id) {
         Ok(id) => id,
         Err(r) => return r,
@@ -838,14 +850,15 @@ async fn logs(State(st): State<AppState>, Path(id): Path<String>) -> Response {
     if let Err(e) = st.platform.get(&id.to_string()).await {
         return platform_error(e);
     }
-    match st.platform.logs(id).await {
-        Ok(lines) => Json(wire::Logs {
-            instance_id: id.to_string(),
-            lines,
-        })
-        .into_response(),
+    match st.platform.logs(id, q.after).await {
+        Ok(page) => Json(wire::Logs::from_page(id.to_string(), page)).into_response(),
         Err(e) => platform_error(e),
     }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct LogsQuery {
+    after: Option<u64>,
 }
 
 async fn environment(State(st): State<AppState>, Path(id): Path<String>) -> Response {

@@ -56,6 +56,24 @@ pub(super) fn routes() -> Router<AppState> {
             &format!("{one}/prompts/get"),
             post(|st, id, body| with_body(st, id, body, get_prompt)),
         )
+        .route(
+            &format!("{one}/logging/level"),
+            post(|st, id, body| with_body(st, id, body, set_level)),
+        )
+}
+
+fn set_level(m: &Map<String, Value>) -> Result<McpOp, Response> {
+    m.get("level")
+        .and_then(Value::as_str)
+        .and_then(crate::platform::LogLevel::parse)
+        .map(|level| McpOp::SetLevel { level })
+        .ok_or_else(|| {
+            unprocessable(
+                &["body", "level"],
+                "Input should be 'debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert' or 'emergency'",
+                "enum",
+            )
+        })
 }
 
 fn uri(m: &Map<String, Value>) -> Result<String, Response> {

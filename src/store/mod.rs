@@ -664,6 +664,16 @@ impl Store {
         })
     }
 
+    /// Record notifications a server sent unasked: an event in the log
+    /// (and the outbox), the instance's row unchanged.
+    pub fn record_notice(&mut self, id: Uuid, data: Value) -> Result<(Instance, Envelope)> {
+        self.command(|tx, _actor| {
+            let inst = get_in(tx, id)?;
+            let env = Envelope::notified(&inst, data);
+            Ok((inst, env))
+        })
+    }
+
     /// Record what the runtime observed.
     pub fn report_status(
         &mut self,

@@ -419,3 +419,36 @@ fn a_command_outside_a_group_still_commits_alone() {
     assert!(s.conn.is_autocommit());
     assert_eq!(count(&s, "events"), 2);
 }
+
+#[test]
+fn a_notice_is_an_event_of_the_instance_that_changes_no_state() {
+    let mut s = Store::open_in_memory("test").unwrap();
+    let (a, _) = s.create(new("alpha"), None).unwrap();
+    let (after, env) = s
+        .record_notice(
+            a.id,
+            json!({"notification": "notifications/resources/updated", "subject": "demo://x", "count": 3}),
+        )
+        .unwrap();
+    assert_eq!(after, s.get("alpha").unwrap(), "the row is untouched");
+    assert_eq!(after.aggregate_version, a.aggregate_version);
+    assert!(env.is_notice());
+    assert_eq!(env.kind(), None, "not a state event");
+    assert_eq!(env.instance_id(), Some(a.id));
+    assert_eq!(env.instance_name(), Some("alpha"));
+    assert_eq!(
+        env.notice_summary().as_deref(),
+        Some("resources/updated demo://x ×3")
+    );
+    let history = s
+        .events(&EventQuery {
+            instance: Some(a.id),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(history.iter().any(|e| e.event_id == env.event_id));
+    // The projection passes it by.
+    let mut p = crate::domain::projection::Projection::new();
+    assert_eq!(p.apply(&env), crate::domain::projection::Applied::Unknown);
+    assert!(s.record_notice(Uuid::new_v4(), json!({})).is_err());
+}

@@ -157,18 +157,20 @@ mod events;
 mod goto;
 mod history;
 mod instances;
+mod logs;
 mod msg;
 mod overlay;
 mod pager;
 mod surface;
 mod travel;
-pub use detail::{DetailState, DetailTab, LogsPane, ToolsPane, args_skeleton, masked_spec};
+pub use detail::{DetailState, DetailTab, ToolsPane, args_skeleton, masked_spec};
 pub use edit::EditSession;
 pub use events::{EventsOutcome, EventsPage, StreamItem, raw_envelope};
 pub use goto::START_CONTEXT;
 pub use history::{HISTORY_ROWS, HistoryPane};
 use instances::*;
 pub use instances::{Column, Geometry, InstancesOutcome, InstancesPage, instance_matches};
+pub use logs::{LOG_CAP, LogsPane, declares_logging, matches as logs_match};
 pub use msg::{Command, ContextError, DraftFailure, Msg, TaskError};
 pub use overlay::{Confirm, ConfirmOutcome, LineInput, Overlay, Pending, name_list};
 pub use pager::{PagerOutcome, TextPager};
@@ -472,20 +474,11 @@ impl App {
                 self.probing = true;
                 out.push(Command::LoadProbes);
             }
-            // The Logs tab refreshes once a second while open.
-            // A backend without a logs route was asked once, not every second.
-            let logs_route = self.backend_has(crate::platform::profile::Route::Logs);
-            if let Some(d) = self.detail_mut()
-                && logs_route
-                && d.tab == DetailTab::Logs
-                && !d.logs.loading
-            {
-                d.logs.loading = true;
-                out.push(Command::LoadLogs(d.id));
-            }
             out.extend(self.surface_tick());
             out.extend(self.history_tick());
         }
+        // The Logs tab reads what is new at every tick while open.
+        out.extend(self.logs_tick());
         self.now = now;
         if self.in_flight > 0 {
             self.spinner = self.spinner.wrapping_add(1);

@@ -161,11 +161,20 @@ pub fn table(app: &App) -> Option<Table> {
                 },
                 DetailTab::Logs => Table {
                     what: of("logs"),
-                    columns: vec!["line"],
-                    rows: match &d.logs.lines {
-                        Some(Ok(lines)) => lines.iter().map(|l| vec![l.clone()]).collect(),
-                        _ => Vec::new(),
-                    },
+                    columns: vec!["time", "level", "source", "text"],
+                    rows: d
+                        .logs
+                        .visible()
+                        .into_iter()
+                        .map(|l| {
+                            vec![
+                                l.at.to_rfc3339(),
+                                l.level.to_string(),
+                                l.source_label(),
+                                l.text.clone(),
+                            ]
+                        })
+                        .collect(),
                 },
                 // Overview and json_spec: the instance's own row (json_spec
                 // stays out: copy takes it, masked).

@@ -157,6 +157,10 @@ actions! {
     Subscribe = "subscribe", "subscribe to resource updates";
     SaveBlob = "save_blob", "save a binary resource to a file";
     Rerun = "rerun", "re-run the selected call (History)";
+    PrevMatch = "prev_match", "previous match (Logs)";
+    Wrap = "wrap", "wrap long lines (Logs)";
+    LogLevel = "log_level", "cycle the least level shown (Logs)";
+    SetLogLevel = "set_log_level", "ask the server to log from the shown level (Logs: logging/setLevel)";
     ReloadTheirs = "reload_theirs", "reload theirs (discard yours)";
     Overwrite = "overwrite", "overwrite theirs with yours (asks first)";
     Merge = "merge", "merge: keep both (when they touch different keys)";

@@ -560,6 +560,13 @@ fn routes_agentarea_lacks_are_said_so_not_shown_empty() {
         err.contains("AgentArea cannot call tools (it has no tool-call route)"),
         "{err}"
     );
+    let out = w.run(&["instances", "logs", "web", "-f"], "");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("AgentArea keeps no process logs for clients (it has no logs route), so there is nothing to print"),
+        "{err}"
+    );
     assert!(
         !w.aa.api_log().contains("/v1/aacon/events"),
         "the missing history route was not asked for"

@@ -5,6 +5,7 @@
 mod support;
 
 mod history_pty;
+mod logs_pty;
 mod redis_console;
 mod safety_pty;
 mod serve_pty;

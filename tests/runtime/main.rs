@@ -7,6 +7,7 @@
 mod support;
 
 mod call_history;
+mod mcp_logs;
 mod mcp_surface;
 mod platform_tools;
 mod runtime_container;

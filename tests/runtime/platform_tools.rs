@@ -62,9 +62,9 @@ async fn embedded_platform_lists_calls_and_tails_through_the_hosted_runtime() {
     assert_eq!(e, PlatformError::ReadOnly("calling a tool"));
     assert_eq!(ro.tools(inst.id).await.unwrap().len(), 4);
 
-    let logs = p.logs(inst.id).await.unwrap();
+    let logs = p.logs(inst.id, None).await.unwrap().lines;
     assert!(
-        logs.iter().any(|l| l.contains("hello from fixture")),
+        logs.iter().any(|l| l.text.contains("hello from fixture")),
         "{logs:?}"
     );
 
@@ -82,8 +82,8 @@ async fn embedded_platform_lists_calls_and_tails_through_the_hosted_runtime() {
         .await
         .unwrap();
     assert_eq!(out.text, "Echo: via socket");
-    let logs = cli.logs(inst.id).await.unwrap();
-    assert!(logs.iter().any(|l| l.contains("hello from fixture")));
+    let logs = cli.logs(inst.id, None).await.unwrap().lines;
+    assert!(logs.iter().any(|l| l.text.contains("hello from fixture")));
     assert_eq!(cli.tools(inst.id).await.unwrap().len(), 4);
 
     if let Some(rt) = rig.runtime.take() {

@@ -137,9 +137,9 @@ async fn a_container_runs_through_the_cli_with_secrets_in_env_not_argv() {
             .split(|b| *b == 0)
             .any(|kv| kv == format!("DB_PASSWORD={canary}").as_bytes())
     );
-    let logs = api.logs(inst.id).await.unwrap();
+    let logs = api.logs(inst.id, None).await.unwrap().lines;
     assert!(
-        logs.iter().any(|l| l.contains("from-container")),
+        logs.iter().any(|l| l.text.contains("from-container")),
         "{logs:?}"
     );
     assert!(!calls(&bin).concat().contains(canary));

@@ -8,4 +8,5 @@ mod api_hostile;
 mod serve_e2e;
 mod serve_history;
 mod serve_record;
+mod serve_logs;
 mod serve_runtime;

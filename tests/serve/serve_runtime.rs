@@ -87,8 +87,8 @@ async fn serve_runs_instances_and_stops_them_on_sigterm() {
         matches!(&e, PlatformError::Invalid(m) if m.contains("missing required property 'message'")),
         "{e:?}"
     );
-    let logs = api.logs(inst.id).await.unwrap();
-    assert!(logs.iter().any(|l| l.contains(&marker)), "{logs:?}");
+    let logs = api.logs(inst.id, None).await.unwrap().lines;
+    assert!(logs.iter().any(|l| l.text.contains(&marker)), "{logs:?}");
 
     // The same API on the runtime socket, owner-only, naming the host.
     let sock = tmp.path().join("data").join("runtime.sock");

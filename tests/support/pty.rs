@@ -171,6 +171,17 @@ impl Console {
         })
     }
 
+    /// End the console with SIGTERM (it stops its servers) and wait for it.
+    pub fn terminate(mut self, timeout: Duration) -> portable_pty::ExitStatus {
+        if let Some(pid) = self.child.process_id() {
+            // SAFETY: plain kill(2) on the child this console spawned.
+            unsafe {
+                libc::kill(pid as i32, libc::SIGTERM);
+            }
+        }
+        self.wait_exit(timeout)
+    }
+
     pub fn raw_text(&self) -> Vec<u8> {
         // Let the reader catch up with the last bytes.
         std::thread::sleep(Duration::from_millis(200));

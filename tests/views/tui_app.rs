@@ -736,28 +736,103 @@ fn read_only_console_refuses_a_tool_call() {
 }
 
 #[test]
-fn the_logs_tab_polls_once_a_second_while_open() {
+fn the_logs_tab_polls_for_what_is_new_while_open() {
     let mut a = app();
     let id = github_tools(&mut a);
     let cmds = a.action(Action::NextTab);
-    assert_eq!(cmds, vec![Command::LoadLogs(id)]);
+    assert_eq!(cmds, vec![Command::LoadLogs { id, after: None }]);
     // While one is in flight, ticks ask for no more.
     let now = chrono::Utc::now() + chrono::Duration::seconds(5);
-    assert!(!a.update(Msg::Tick(now)).contains(&Command::LoadLogs(id)));
+    assert!(
+        !a.update(Msg::Tick(now))
+            .iter()
+            .any(|c| matches!(c, Command::LoadLogs { .. }))
+    );
     a.update(Msg::LogsLoaded {
         id,
-        result: Ok(vec!["line".into()]),
+        result: Ok(aacon::platform::LogPage {
+            next: 7,
+            ..Default::default()
+        }),
     });
-    let later = now + chrono::Duration::seconds(1);
-    assert!(a.update(Msg::Tick(later)).contains(&Command::LoadLogs(id)));
+    // The next tick asks only for lines after the last one read.
+    let later = now + chrono::Duration::milliseconds(250);
+    assert!(
+        a.update(Msg::Tick(later))
+            .contains(&Command::LoadLogs { id, after: Some(7) })
+    );
     // Another tab: no polling.
     a.action(Action::NextTab);
     a.update(Msg::LogsLoaded {
         id,
-        result: Ok(vec![]),
+        result: Ok(Default::default()),
     });
     let later = later + chrono::Duration::seconds(1);
-    assert!(!a.update(Msg::Tick(later)).contains(&Command::LoadLogs(id)));
+    assert!(
+        !a.update(Msg::Tick(later))
+            .iter()
+            .any(|c| matches!(c, Command::LoadLogs { .. }))
+    );
+}
+
+#[test]
+fn set_level_is_offered_only_to_a_server_that_declares_logging() {
+    use aacon::platform::{LogLevel, McpOp};
+    let mut a = app();
+    let id = github_tools(&mut a);
+    a.action(Action::NextTab);
+    let identity = |logging: bool| Msg::Mcp {
+        id,
+        op: McpOp::Identity,
+        result: Ok(if logging {
+            serde_json::json!({"capabilities": {"tools": {}, "logging": {}}})
+        } else {
+            serde_json::json!({"capabilities": {"tools": {}}})
+        }),
+    };
+    // No logging capability: nothing is sent, one sentence says why.
+    a.update(identity(false));
+    assert!(a.action(Action::SetLogLevel).is_empty());
+    assert!(
+        a.toast
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("declares no logging capability"),
+        "{:?}",
+        a.toast
+    );
+    // With it: the level shown is asked for, once at a time.
+    a.update(identity(true));
+    a.action(Action::LogLevel);
+    a.action(Action::LogLevel);
+    let sent = a.action(Action::SetLogLevel);
+    assert_eq!(
+        sent,
+        vec![Command::Mcp {
+            id,
+            op: McpOp::SetLevel {
+                level: LogLevel::Notice
+            }
+        }]
+    );
+    assert!(a.action(Action::SetLogLevel).is_empty(), "one in flight");
+    a.update(Msg::Mcp {
+        id,
+        op: McpOp::SetLevel {
+            level: LogLevel::Notice,
+        },
+        result: Ok(serde_json::json!({"level": "notice"})),
+    });
+    assert!(
+        a.toast
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("logs from notice up"),
+        "{:?}",
+        a.toast
+    );
 }
 
 #[test]

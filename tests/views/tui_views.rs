@@ -87,13 +87,81 @@ fn detail_tabs() {
         }
         a.update(Msg::LogsLoaded {
             id: github_id(),
-            result: Ok(vec![
-                "github-mcp 1.4.2 starting".into(),
-                "listening on stdio".into(),
-                "warn: rate limit at 80%".into(),
-            ]),
+            result: Ok(mixed_log()),
         });
     });
+}
+
+/// A log of every source: stderr, MCP log messages (one with a logger)
+/// and the runtime's markers around a restart.
+fn mixed_log() -> aacon::platform::LogPage {
+    use aacon::platform::{LogLevel, LogLine, LogPage, LogSource};
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-12-06T12:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let lines: Vec<LogLine> = [
+        (LogLevel::Notice, LogSource::Runtime, None, "starting"),
+        (
+            LogLevel::Info,
+            LogSource::Stderr,
+            None,
+            "github-mcp 1.4.2 starting",
+        ),
+        (
+            LogLevel::Notice,
+            LogSource::Runtime,
+            None,
+            "running: github-mcp 1.4.2 (protocol 2025-06-18), pid 4242",
+        ),
+        (LogLevel::Info, LogSource::Mcp, None, "listening on stdio"),
+        (
+            LogLevel::Warning,
+            LogSource::Stderr,
+            None,
+            "warn: rate limit at 80%",
+        ),
+        (
+            LogLevel::Error,
+            LogSource::Mcp,
+            Some("api"),
+            "GET /user failed: 502 Bad Gateway",
+        ),
+        (
+            LogLevel::Error,
+            LogSource::Runtime,
+            None,
+            "the process exited with code 1; restarting in 1.0s",
+        ),
+        (
+            LogLevel::Notice,
+            LogSource::Runtime,
+            None,
+            "restarting (restart 1)",
+        ),
+        (
+            LogLevel::Debug,
+            LogSource::Mcp,
+            Some("api"),
+            "token refreshed",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, (level, source, logger, text))| LogLine {
+        seq: i as u64,
+        at: t0 + chrono::Duration::milliseconds(1500 * i as i64),
+        level,
+        source,
+        logger: logger.map(str::to_string),
+        text: text.to_string(),
+    })
+    .collect();
+    LogPage {
+        next: lines.len() as u64,
+        lines,
+        missed: 0,
+        reset: false,
+    }
 }
 
 fn github_id() -> uuid::Uuid {

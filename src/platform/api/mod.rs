@@ -805,14 +805,15 @@ impl Platform for ApiPlatform {
         self.inner.expect_ok(r, "calling a tool", Some(id))
     }
 
-    async fn logs(&self, id: Uuid) -> Result<Vec<String>> {
+    async fn logs(&self, id: Uuid, after: Option<u64>) -> Result<crate::platform::LogPage> {
         if let Some(why) = self.lacks(Route::Logs).await {
             return Err(PlatformError::Unavailable(why));
         }
-        let r = self
-            .inner
-            .get(&format!("/{id}/logs"), HeaderMap::new())
-            .await?;
+        let mut url = self.inner.url(&format!("/{id}/logs"));
+        if let Some(a) = after {
+            url.query_pairs_mut().append_pair("after", &a.to_string());
+        }
+        let r = self.inner.get_url(url, HeaderMap::new()).await?;
         if r.status == StatusCode::NOT_FOUND && self.inner.is_missing_route(&r) {
             self.route_missing(Route::Logs);
             return Err(PlatformError::Unavailable(
@@ -820,7 +821,7 @@ impl Platform for ApiPlatform {
             ));
         }
         let logs: wire::Logs = self.inner.expect_ok(r, "reading logs", Some(id))?;
-        Ok(logs.lines)
+        Ok(logs.into_page())
     }
 
     async fn history(&self, id: Uuid, limit: usize) -> Result<Vec<super::history::CallRecord>> {

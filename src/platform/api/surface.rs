@@ -26,6 +26,10 @@ pub fn route(id: Uuid, op: &McpOp) -> (String, Option<Value>) {
             format!("/{id}/prompts/get"),
             Some(json!({"name": name, "arguments": arguments})),
         ),
+        McpOp::SetLevel { level } => (
+            format!("/{id}/logging/level"),
+            Some(json!({"level": level})),
+        ),
     }
 }
 

@@ -385,12 +385,71 @@ pub struct Environment {
     pub message: String,
 }
 
-/// `GET /{id}/logs` (aacon extension): the stderr lines the runtime kept.
+/// `GET /{id}/logs?after=N` (aacon extension): the instance's log the
+/// runtime keeps (stderr, MCP log messages, markers), from cursor `after`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Logs {
     pub instance_id: String,
     #[serde(default)]
-    pub lines: Vec<String>,
+    pub lines: Vec<WireLogLine>,
+    /// The cursor for the next read.
+    #[serde(default)]
+    pub next: u64,
+    #[serde(default)]
+    pub missed: u64,
+    #[serde(default)]
+    pub reset: bool,
+}
+
+/// A log line: typed, or a bare stderr line (older servers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum WireLogLine {
+    Typed(crate::platform::LogLine),
+    Text(String),
+}
+
+impl Logs {
+    pub fn from_page(instance_id: String, p: crate::platform::LogPage) -> Logs {
+        Logs {
+            instance_id,
+            lines: p.lines.into_iter().map(WireLogLine::Typed).collect(),
+            next: p.next,
+            missed: p.missed,
+            reset: p.reset,
+        }
+    }
+
+    /// The page these lines are; a bare line becomes an info stderr line
+    /// of unknown time (now) numbered in order.
+    pub fn into_page(self) -> crate::platform::LogPage {
+        use crate::platform::{LogLevel, LogLine, LogSource};
+        let bare = self.lines.iter().all(|l| matches!(l, WireLogLine::Text(_)));
+        let n = self.lines.len() as u64;
+        let lines = self
+            .lines
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| match l {
+                WireLogLine::Typed(l) => l,
+                WireLogLine::Text(text) => LogLine {
+                    seq: i as u64,
+                    at: chrono::Utc::now(),
+                    level: LogLevel::guess(&text),
+                    source: LogSource::Stderr,
+                    logger: None,
+                    text,
+                },
+            })
+            .collect();
+        crate::platform::LogPage {
+            lines,
+            // Bare lines have no cursor: each read is the whole tail.
+            next: if bare && self.next == 0 { n } else { self.next },
+            missed: self.missed,
+            reset: self.reset || (bare && self.next == 0),
+        }
+    }
 }
 
 /// `GET /health/probes` (aacon extension): the last probe per running instance.

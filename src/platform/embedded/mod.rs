@@ -658,15 +658,15 @@ impl Platform for EmbeddedPlatform {
         self.blocking(move |s| s.history_call(id, call)).await
     }
 
-    async fn logs(&self, id: Uuid) -> Result<Vec<String>> {
+    async fn logs(&self, id: Uuid, after: Option<u64>) -> Result<crate::platform::LogPage> {
         if let Some(rt) = self.live_runtime() {
-            return rt.logs(id).await;
+            return rt.logs(id, after).await;
         }
         if let Some(host) = self.other_host() {
-            return host.logs(id).await;
+            return host.logs(id, after).await;
         }
         Err(PlatformError::Unavailable(
-            "no runtime host is up, so no stderr is kept; open the console or run `aacon serve`"
+            "no runtime host is up, so no log is kept; open the console or run `aacon serve`"
                 .into(),
         ))
     }
@@ -800,6 +800,20 @@ impl RuntimePort for EmbeddedPlatform {
         correlation_id: Option<String>,
     ) -> Result<Instance> {
         EmbeddedPlatform::report_status(self, id, report, correlation_id).await
+    }
+
+    async fn record_notice(&self, id: Uuid, n: crate::platform::NoticeReport) -> Result<()> {
+        let data = serde_json::json!({
+            "notification": n.method,
+            "subject": n.subject,
+            "count": n.count,
+            "first_at": n.first_at.to_rfc3339(),
+            "last_at": n.last_at.to_rfc3339(),
+            "detail": n.detail,
+        });
+        self.command(move |s| s.record_notice(id, data))
+            .await
+            .map(|_| ())
     }
 
     async fn set_tools(&self, id: Uuid, tools: Vec<ToolInfo>) -> Result<()> {

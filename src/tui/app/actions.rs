@@ -20,6 +20,9 @@ impl App {
         if let Some(cmds) = self.history_action(action) {
             return cmds;
         }
+        if let Some(cmds) = self.logs_action(action) {
+            return cmds;
+        }
         let page = self.page();
         if let Some(d) = self.detail_mut()
             && d.tab == DetailTab::Tools
@@ -92,6 +95,8 @@ impl App {
         match action {
             // Both belong to the Tools tab (handled above).
             Action::CallTool | Action::NextMatch => Vec::new(),
+            // The Logs tab's (handled above).
+            Action::PrevMatch | Action::Wrap | Action::LogLevel | Action::SetLogLevel => Vec::new(),
             // The Overview's and the Resources tab's (handled above).
             Action::Ping | Action::Subscribe | Action::SaveBlob => Vec::new(),
             // The History tab's (handled above).
@@ -258,7 +263,10 @@ impl App {
                         }
                         DetailTab::Logs if !d.logs.loading => {
                             d.logs.loading = true;
-                            return vec![Command::LoadLogs(d.id)];
+                            return vec![Command::LoadLogs {
+                                id: d.id,
+                                after: d.logs.next,
+                            }];
                         }
                         DetailTab::Resources | DetailTab::Prompts => {
                             return self.surface_tab_entered();

@@ -1,5 +1,6 @@
-//! The Detail page: one instance's tabs, with the Tools and Logs panes
-//! (the Resources and Prompts panes are in [`super::surface`]).
+//! The Detail page: one instance's tabs, with the Tools pane (the Logs
+//! pane is in [`super::logs`], the Resources and Prompts panes in
+//! [`super::surface`]).
 
 use super::*;
 use crate::platform::ToolError;
@@ -176,23 +177,6 @@ impl ToolsPane {
             }
             None => false,
         }
-    }
-}
-
-/// The Logs tab: the stderr tail.
-#[derive(Debug, Clone, Default)]
-pub struct LogsPane {
-    /// None until loaded.
-    pub lines: Option<Result<Vec<String>, PlatformError>>,
-    /// A refresh is in flight.
-    pub loading: bool,
-}
-
-impl LogsPane {
-    /// The stderr tail arrived (or why not).
-    pub fn loaded(&mut self, result: Result<Vec<String>, PlatformError>) {
-        self.loading = false;
-        self.lines = Some(result);
     }
 }
 
@@ -608,12 +592,5 @@ mod tests {
         t.called(Err(PlatformError::Unavailable("gone".into())));
         assert!(!t.calling);
         assert_eq!(t.result_text().as_deref(), Some("gone"));
-        let mut l = LogsPane {
-            loading: true,
-            ..LogsPane::default()
-        };
-        l.loaded(Ok(vec!["line".into()]));
-        assert!(!l.loading);
-        assert_eq!(l.lines, Some(Ok(vec!["line".to_string()])));
     }
 }

@@ -60,10 +60,10 @@ pub enum Msg {
         id: Uuid,
         result: Result<crate::platform::history::CallRecord, PlatformError>,
     },
-    /// An instance's stderr tail, for the Logs tab.
+    /// An instance's log from the cursor asked, for the Logs tab.
     LogsLoaded {
         id: Uuid,
-        result: Result<Vec<String>, PlatformError>,
+        result: Result<crate::platform::LogPage, PlatformError>,
     },
     /// The runtime's last probe of each running instance.
     Probes(Result<Vec<Probe>, PlatformError>),
@@ -209,13 +209,17 @@ pub enum Command {
         tool: String,
         args: serde_json::Value,
     },
-    LoadLogs(Uuid),
     /// Read an instance's recorded calls (History tab).
     LoadCalls(Uuid),
     /// Read one recorded call in full.
     LoadCall {
         id: Uuid,
         call: i64,
+    },
+    /// Read an instance's log after the cursor `after` (none: all kept).
+    LoadLogs {
+        id: Uuid,
+        after: Option<u64>,
     },
     /// Read every entry the Redis stream retains (see [`App::coverage`]).
     ReadStream,

@@ -193,8 +193,11 @@ impl App {
                 let events = matches!(self.screen(), Screen::Events);
                 let tools = matches!(self.screen(), Screen::Detail(d) if d.tab == DetailTab::Tools);
                 let surface = matches!(self.screen(), Screen::Detail(d) if matches!(d.tab, DetailTab::Resources | DetailTab::Prompts));
+                let logs = matches!(self.screen(), Screen::Detail(d) if d.tab == DetailTab::Logs);
                 let apply = |app: &mut App, t: &str| {
-                    if surface {
+                    if logs {
+                        app.search_logs(t);
+                    } else if surface {
                         app.search_surface(t);
                     } else if tools {
                         app.search_tool_result(t);

@@ -728,6 +728,7 @@ impl App {
                 s.got = Some((name, result));
                 s.prompt_pager.scroll = 0;
             }
+            McpOp::SetLevel { level } => self.server_level_set(id, level, result.map(|_| ())),
         }
         Vec::new()
     }

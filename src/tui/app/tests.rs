@@ -100,8 +100,8 @@ fn a_result_whose_page_is_gone_is_dropped() {
     let before = a.screens.len();
     a.update(Msg::LogsLoaded {
         id: other,
-        result: Ok(vec!["not mine".into()]),
+        result: Ok(crate::platform::LogPage::default()),
     });
     assert_eq!(a.screens.len(), before);
-    assert!(matches!(a.screen(), Screen::Detail(d) if d.logs.lines.is_none()));
+    assert!(matches!(a.screen(), Screen::Detail(d) if !d.logs.loaded));
 }

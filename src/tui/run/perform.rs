@@ -115,9 +115,9 @@ pub(super) fn perform(cmds: Vec<Command>, io: &Io) {
                     let _ = tx.send(Msg::Call { id, result });
                 });
             }
-            Command::LoadLogs(id) => {
+            Command::LoadLogs { id, after } => {
                 tokio::spawn(async move {
-                    let result = p.logs(id).await;
+                    let result = p.logs(id, after).await;
                     let _ = tx.send(Msg::LogsLoaded { id, result });
                 });
             }

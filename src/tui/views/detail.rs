@@ -3,9 +3,9 @@
 
 use super::events::event_row;
 use super::{age, inert};
+use crate::domain::Instance;
 use crate::domain::probe::{never_started, shown_status};
 use crate::domain::spec::redact_plain_secrets;
-use crate::domain::{Instance, Status};
 use crate::tui::app::{App, DetailState, DetailTab, masked_spec};
 use crate::tui::keymap::{Action, View};
 use ratatui::Frame;
@@ -167,7 +167,7 @@ pub fn render(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
         }
         DetailTab::Events => render_events(frame, app, d, body),
         DetailTab::Tools => render_tools(frame, app, d, i, body),
-        DetailTab::Logs => render_logs(frame, app, d, i, body),
+        DetailTab::Logs => super::logs::render_logs(frame, app, d, i, body),
         DetailTab::Resources => super::surface::render_resources(frame, app, d, i, body),
         DetailTab::Prompts => super::surface::render_prompts(frame, app, d, i, body),
         DetailTab::History => super::history::render_history(frame, app, d, body),
@@ -438,42 +438,6 @@ fn render_result(frame: &mut Frame, app: &App, d: &DetailState, i: &Instance, ar
 /// Control characters made inert line by line (newlines kept).
 fn inert_lines(s: &str) -> String {
     s.lines().map(inert).collect::<Vec<_>>().join("\n")
-}
-
-fn render_logs(frame: &mut Frame, app: &App, d: &DetailState, i: &Instance, area: Rect) {
-    let t = &app.theme;
-    let mut lines = vec![Line::from(vec![
-        Span::styled("last error  ", t.dim),
-        match &i.status_reason {
-            Some(r) if matches!(i.status, Status::Error | Status::Unhealthy) => {
-                Span::styled(inert(r), t.error)
-            }
-            Some(r) => Span::styled(inert(r), t.base),
-            None => Span::styled("-", t.dim),
-        },
-    ])];
-    lines.push(Line::from(Span::styled("stderr", t.title)));
-    let secrets = spec_secrets(i);
-    match &d.logs.lines {
-        None => lines.push(Line::from(Span::styled("Loading…", t.dim))),
-        Some(Err(e)) => lines.push(Line::from(Span::styled(inert(&e.to_string()), t.warning))),
-        Some(Ok(l)) if l.is_empty() => lines.push(Line::from(Span::styled(
-            "(no stderr lines kept for this instance)",
-            t.dim,
-        ))),
-        Some(Ok(l)) => {
-            // The tail that fits, newest at the bottom.
-            let room = (area.height as usize).saturating_sub(2);
-            let skip = l.len().saturating_sub(room);
-            for line in &l[skip..] {
-                lines.push(Line::from(Span::styled(
-                    inert(&shown(line, &secrets)),
-                    t.base,
-                )));
-            }
-        }
-    }
-    frame.render_widget(Paragraph::new(lines), area);
 }
 
 fn render_events(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {

@@ -11,9 +11,11 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 /// Cells for one event: time, type, instance (if asked), change, correlation id.
 pub fn event_row<'a>(app: &App, e: &Envelope, with_instance: bool, width: u16) -> Vec<Cell<'a>> {
     let t = &app.theme;
-    let kind = e
-        .kind()
-        .map_or_else(|| inert(&e.event_type), |k| k.short().to_string());
+    let kind = match e.kind() {
+        Some(k) => k.short().to_string(),
+        None if e.is_notice() => "Notified".to_string(),
+        None => inert(&e.event_type),
+    };
     let change = change_span(app, e);
     let mut cells = vec![
         Cell::from(e.timestamp.format("%H:%M:%S%.3f").to_string()).style(t.dim),
@@ -43,6 +45,9 @@ pub fn instance_name(app: &App, e: &Envelope) -> Option<String> {
 /// "desired running", "changed json_spec", the error), styled.
 pub fn change_span(app: &App, e: &Envelope) -> Span<'static> {
     let t = &app.theme;
+    if let Some(s) = e.notice_summary() {
+        return Span::styled(inert(&s), t.dim);
+    }
     let desired = e.data.get("desired_state").and_then(|d| d.as_str());
     match (e.kind(), desired) {
         (Some(EventType::Started | EventType::Stopped), Some(d)) => {

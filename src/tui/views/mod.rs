@@ -9,6 +9,7 @@ pub mod health;
 pub mod help;
 pub mod history;
 pub mod instances;
+pub mod logs;
 pub mod raw;
 pub mod surface;
 pub mod toast;
