@@ -160,8 +160,9 @@ mod msg;
 mod overlay;
 mod pager;
 mod surface;
+mod tools;
 mod travel;
-pub use detail::{DetailState, DetailTab, LogsPane, ToolsPane, args_skeleton, masked_spec};
+pub use detail::{DetailState, DetailTab, LogsPane, masked_spec};
 pub use edit::EditSession;
 pub use events::{EventsOutcome, EventsPage, StreamItem, raw_envelope};
 pub use goto::START_CONTEXT;
@@ -171,6 +172,7 @@ pub use msg::{Command, ContextError, DraftFailure, Msg, TaskError};
 pub use overlay::{Confirm, ConfirmOutcome, LineInput, Overlay, Pending, name_list};
 pub use pager::{PagerOutcome, TextPager};
 pub use surface::{Field, Pager, PromptForm, SurfacePane};
+pub use tools::{ToolsPane, args_skeleton};
 pub use travel::{Ask, Travel};
 
 impl App {
