@@ -162,6 +162,7 @@ async fn run(
 pub(super) fn runtime_config(settings: &Settings) -> crate::runtime::RuntimeConfig {
     crate::runtime::RuntimeConfig {
         probe_interval: std::time::Duration::from_secs(settings.health_interval_secs),
+        call_timeout: std::time::Duration::from_secs(settings.call_timeout_secs),
         child_env: settings.child_env.clone(),
         ..Default::default()
     }

@@ -75,7 +75,8 @@ pub type Result<T, E = PlatformError> = std::result::Result<T, E>;
 pub const SUBSCRIBER_CAPACITY: usize = 65_536;
 
 pub use tools::{
-    ArgError, McpOp, RuntimePort, StatusReport, ToolCallResult, ToolError, ToolInfo, ToolSessions,
+    ArgError, CallControl, CallProgress, ElicitAnswer, ElicitRequest, Elicitor, McpOp, RuntimePort,
+    StatusReport, ToolCallResult, ToolError, ToolInfo, ToolSessions,
 };
 
 /// What a start or stop did.
@@ -279,9 +280,22 @@ pub trait Platform: Send + Sync {
     /// checked against the tool's input schema before anything is sent.
     async fn call_tool(
         &self,
+        id: Uuid,
+        tool: &str,
+        args: serde_json::Value,
+    ) -> Result<ToolCallResult> {
+        self.call_tool_watched(id, tool, args, CallControl::default())
+            .await
+    }
+    /// [`Platform::call_tool`] watched and steered by `ctl`: the server's
+    /// progress reported, cancelled when `ctl.cancel` is, the server's
+    /// elicitation requests answered by `ctl.elicit` (declined without one).
+    async fn call_tool_watched(
+        &self,
         _id: Uuid,
         _tool: &str,
         _args: serde_json::Value,
+        _ctl: CallControl,
     ) -> Result<ToolCallResult> {
         Err(PlatformError::Unavailable(
             "this backend cannot call tools yet".into(),

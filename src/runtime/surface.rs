@@ -24,9 +24,20 @@ pub use crate::platform::tools::McpOp;
 #[derive(Debug, Clone, Default)]
 pub struct Notices {
     updated: Arc<Mutex<BTreeMap<String, DateTime<Utc>>>>,
+    /// What the server asks of this client (elicitation, sampling, roots)
+    /// and the progress of its calls.
+    pub requests: super::client_requests::ClientRequests,
 }
 
 impl Notices {
+    /// A handler that answers the server's requests with `requests`.
+    pub fn new(requests: super::client_requests::ClientRequests) -> Notices {
+        Notices {
+            requests,
+            ..Notices::default()
+        }
+    }
+
     /// The updated resources and when the last notice for each came.
     pub fn updated(&self) -> BTreeMap<String, DateTime<Utc>> {
         self.updated.lock().map(|m| m.clone()).unwrap_or_default()
@@ -50,6 +61,49 @@ impl rmcp::ClientHandler for Notices {
         _context: NotificationContext<RoleClient>,
     ) {
         self.mark(params.uri);
+    }
+
+    fn get_info(&self) -> rmcp::model::ClientConfig {
+        self.requests.client_info()
+    }
+
+    async fn on_progress(
+        &self,
+        params: rmcp::model::ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.requests.progress(params);
+    }
+
+    async fn create_elicitation(
+        &self,
+        request: rmcp::model::ElicitRequestParams,
+        _context: rmcp::service::RequestContext<RoleClient>,
+    ) -> Result<rmcp::model::ElicitResult, rmcp::ErrorData> {
+        self.requests.elicit(request).await
+    }
+
+    #[expect(
+        deprecated,
+        reason = "servers before protocol 2026-07-28 sample this way"
+    )]
+    async fn create_message(
+        &self,
+        _params: rmcp::model::CreateMessageRequestParams,
+        _context: rmcp::service::RequestContext<RoleClient>,
+    ) -> Result<rmcp::model::CreateMessageResult, rmcp::ErrorData> {
+        self.requests.sampling()
+    }
+
+    #[expect(
+        deprecated,
+        reason = "servers before protocol 2026-07-28 ask for roots this way"
+    )]
+    async fn list_roots(
+        &self,
+        _context: rmcp::service::RequestContext<RoleClient>,
+    ) -> Result<rmcp::model::ListRootsResult, rmcp::ErrorData> {
+        Ok(self.requests.roots())
     }
 }
 

@@ -112,6 +112,13 @@ pub struct App {
     /// Tasks whose results are waited for (the spinner turns meanwhile):
     /// counted in [`App::update`] only.
     pub in_flight: usize,
+    /// Tool calls sent from this console (numbers them).
+    pub calls: u64,
+    /// `runtime.call_timeout_secs`: a call's timeout unless its instance
+    /// gives `timeout_seconds`.
+    pub call_timeout_secs: u64,
+    /// Elicitation forms waiting for the open overlay to close.
+    pub elicits: VecDeque<ElicitForm>,
     pub spinner: usize,
     pub dirty: bool,
     pub quit: bool,
@@ -153,6 +160,7 @@ pub struct App {
 mod actions;
 mod detail;
 mod edit;
+mod elicit;
 mod events;
 mod goto;
 mod instances;
@@ -164,6 +172,7 @@ mod tools;
 mod travel;
 pub use detail::{DetailState, DetailTab, LogsPane, masked_spec};
 pub use edit::EditSession;
+pub use elicit::{ElicitForm, ElicitOutcome, ElicitReply};
 pub use events::{EventsOutcome, EventsPage, StreamItem, raw_envelope};
 pub use goto::START_CONTEXT;
 use instances::*;
@@ -172,7 +181,7 @@ pub use msg::{Command, ContextError, DraftFailure, Msg, TaskError};
 pub use overlay::{Confirm, ConfirmOutcome, LineInput, Overlay, Pending, name_list};
 pub use pager::{PagerOutcome, TextPager};
 pub use surface::{Field, Pager, PromptForm, SurfacePane};
-pub use tools::{ToolsPane, args_skeleton};
+pub use tools::{CallState, ToolsPane, args_skeleton, secs_text};
 pub use travel::{Ask, Travel};
 
 impl App {
@@ -197,6 +206,9 @@ impl App {
             probes_off: None,
             probing: false,
             in_flight: 0,
+            calls: 0,
+            call_timeout_secs: crate::config::DEFAULT_CALL_TIMEOUT_SECS,
+            elicits: VecDeque::new(),
             spinner: 0,
             dirty: true,
             quit: false,
@@ -303,8 +315,13 @@ impl App {
                 self.deliver_to_detail(id, |d| d.tools.loaded(result))
             }
             Msg::ToolCalled { id, result } => {
-                self.deliver_to_detail(id, |d| d.tools.called(result))
+                let now = self.now;
+                self.deliver_to_detail(id, |d| d.tools.call_ended(None, now, result))
             }
+            Msg::CallProgress { id, call, progress } => {
+                self.deliver_to_detail(id, |d| d.tools.progressed(call, progress))
+            }
+            Msg::Elicit { id, request, reply } => self.elicitation(id, request, reply),
             Msg::LogsLoaded { id, result } => self.deliver_to_detail(id, |d| d.logs.loaded(result)),
             Msg::History { id, result } => {
                 // Looking at the past: its history up to the moment shown.
@@ -481,6 +498,7 @@ impl App {
             out.extend(self.surface_tick());
         }
         self.now = now;
+        self.show_next_elicitation();
         if self.in_flight > 0 {
             self.spinner = self.spinner.wrapping_add(1);
             self.dirty = true;

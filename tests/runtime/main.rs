@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod long_calls;
 mod mcp_surface;
 mod platform_tools;
 mod runtime_container;

@@ -10,6 +10,7 @@ mod travel_steps;
 mod tui_app;
 mod tui_health_tools;
 mod tui_keys_data;
+mod tui_long_calls;
 mod tui_no_versions;
 mod tui_profile;
 mod tui_surface;

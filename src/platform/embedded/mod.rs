@@ -14,7 +14,7 @@ mod tests;
 
 use super::tools::check_args;
 use super::{
-    ActionOutcome, ArgError, BackendInfo, EventQuery, McpOp, Platform, PlatformError,
+    ActionOutcome, ArgError, BackendInfo, CallControl, EventQuery, McpOp, Platform, PlatformError,
     PlatformEvent, Result, RuntimePort, StatusReport, ToolCallResult, ToolError, ToolInfo,
     ToolSessions,
 };
@@ -544,11 +544,12 @@ impl Platform for EmbeddedPlatform {
         self.blocking(move |s| s.tools(id)).await
     }
 
-    async fn call_tool(
+    async fn call_tool_watched(
         &self,
         id: Uuid,
         tool: &str,
         args: serde_json::Value,
+        ctl: CallControl,
     ) -> Result<ToolCallResult> {
         let inst = self.blocking(move |s| s.get(&id.to_string())).await?;
         if !args.is_object() {
@@ -562,7 +563,10 @@ impl Platform for EmbeddedPlatform {
         // The live session here, the runtime host over its socket, or a
         // session just for this call when nobody runs the instance. Each
         // masks the instance's secrets in what the server sent.
-        Ok(self.sessions_for(id)?.call_tool(&inst, tool, args).await?)
+        Ok(self
+            .sessions_for(id)?
+            .call_tool(&inst, tool, args, &ctl)
+            .await?)
     }
 
     async fn mcp(&self, id: Uuid, op: McpOp) -> Result<serde_json::Value> {

@@ -97,6 +97,9 @@ pub enum PaneError {
     /// The arguments do not fit what the server listed.
     #[error("{0}; nothing was sent")]
     NotSent(ToolError),
+    /// The operator cancelled the call (the server was told).
+    #[error("cancelled after {0}s (the server was sent notifications/cancelled)")]
+    Cancelled(i64),
 }
 
 /// The Logs tab: the stderr tail.

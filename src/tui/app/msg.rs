@@ -50,6 +50,19 @@ pub enum Msg {
         id: Uuid,
         result: Result<ToolCallResult, PlatformError>,
     },
+    /// Progress of call number `call` from the Tools tab.
+    CallProgress {
+        id: Uuid,
+        call: u64,
+        progress: crate::platform::CallProgress,
+    },
+    /// A server asks for input during a call from the Tools tab: the
+    /// form's answer goes to `reply` (the UI never waits for it).
+    Elicit {
+        id: Uuid,
+        request: crate::platform::ElicitRequest,
+        reply: super::elicit::ElicitReply,
+    },
     /// An instance's stderr tail, for the Logs tab.
     LogsLoaded {
         id: Uuid,
@@ -193,12 +206,16 @@ pub enum Command {
         summary: String,
     },
     LoadTools(Uuid),
-    /// Call a tool (arguments already checked against its schema).
+    /// Call a tool (arguments already checked against its schema); `call`
+    /// numbers it for [`Command::CancelCall`].
     CallTool {
         id: Uuid,
         tool: String,
         args: serde_json::Value,
+        call: u64,
     },
+    /// Cancel call number N (the server is sent `notifications/cancelled`).
+    CancelCall(u64),
     LoadLogs(Uuid),
     /// Read every entry the Redis stream retains (see [`App::coverage`]).
     ReadStream,

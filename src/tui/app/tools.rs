@@ -3,6 +3,7 @@
 
 use super::detail::PaneError;
 use super::*;
+use crate::platform::CallProgress;
 use std::borrow::Cow;
 
 /// Most argument lines a tool confirmation shows.
@@ -24,6 +25,45 @@ pub struct ToolsPane {
     pub result_scroll: usize,
     /// What `/` searches the result for; `next_match` finds the next line.
     pub search: Option<String>,
+    /// The call in flight (or the last one): its elapsed time, progress,
+    /// timeout and whether it was cancelled.
+    pub call: Option<CallState>,
+}
+
+/// A tool call from the pane, while it runs and after.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallState {
+    /// The call's number (the runner cancels it by this).
+    pub n: u64,
+    pub tool: String,
+    pub started: DateTime<Utc>,
+    /// When it ended (its result came).
+    pub ended: Option<DateTime<Utc>>,
+    /// The last `notifications/progress`.
+    pub progress: Option<CallProgress>,
+    /// Longest it may take: the instance's `timeout_seconds`, else the
+    /// console's `runtime.call_timeout_secs`.
+    pub timeout_secs: f64,
+    /// Cancelled from the pane (the server was sent `notifications/cancelled`).
+    pub cancelled: bool,
+}
+
+impl CallState {
+    /// Whole seconds since it started (until it ended).
+    pub fn elapsed_secs(&self, now: DateTime<Utc>) -> i64 {
+        (self.ended.unwrap_or(now) - self.started)
+            .num_seconds()
+            .max(0)
+    }
+}
+
+/// A timeout in seconds as the pane shows it ("60s", "1.5s").
+pub fn secs_text(s: f64) -> String {
+    if s.fract() == 0.0 {
+        format!("{}s", s as u64)
+    } else {
+        format!("{s:.1}s")
+    }
 }
 
 impl ToolsPane {
@@ -37,6 +77,35 @@ impl ToolsPane {
     pub fn called(&mut self, result: Result<ToolCallResult, PlatformError>) {
         self.calling = false;
         self.result = Some(result.map_err(PaneError::from));
+    }
+
+    /// The call numbered `n` finished at `now`.
+    pub fn call_ended(
+        &mut self,
+        n: Option<u64>,
+        now: DateTime<Utc>,
+        result: Result<ToolCallResult, PlatformError>,
+    ) {
+        if let Some(c) = self.call.as_mut().filter(|c| Some(c.n) == n || n.is_none()) {
+            c.ended = Some(now);
+        }
+        let cancelled = self.call.as_ref().filter(|c| c.cancelled);
+        match (cancelled, result) {
+            // Cancelled here: the pane says so in its own words.
+            (Some(c), Err(_)) => {
+                let secs = c.elapsed_secs(now);
+                self.calling = false;
+                self.result = Some(Err(PaneError::Cancelled(secs)));
+            }
+            (_, r) => self.called(r),
+        }
+    }
+
+    /// Progress of the call numbered `n`.
+    pub fn progressed(&mut self, n: u64, p: CallProgress) {
+        if let Some(c) = self.call.as_mut().filter(|c| c.n == n && c.ended.is_none()) {
+            c.progress = Some(p);
+        }
     }
 
     pub fn selected_tool(&self) -> Option<&ToolInfo> {
@@ -147,6 +216,13 @@ impl App {
     /// editor: the `[editor]` keys apply (save sends the call, back leaves,
     /// help), every other key is typing (like vim's `h`).
     pub(super) fn tool_args_key(&mut self, k: KeyEvent) -> Vec<Command> {
+        // While a call runs, its cancel key works from the editor too.
+        let running = self
+            .detail_mut()
+            .is_some_and(|d| d.tools.call.as_ref().is_some_and(|c| c.ended.is_none()));
+        if running && self.keymap.action(View::Detail, &k) == Some(Action::CancelCall) {
+            return self.cancel_tool_call();
+        }
         match self.keymap.action(View::Editor, &k) {
             Some(Action::Save | Action::CallTool) => return self.call_tool(),
             Some(Action::Back) => {
@@ -253,8 +329,54 @@ impl App {
         d.tools.calling = true;
         d.tools.result = None;
         d.tools.result_scroll = 0;
+        let spec_timeout = self
+            .projection
+            .get(&id)
+            .and_then(|i| i.json_spec.get("timeout_seconds"))
+            .and_then(serde_json::Value::as_f64)
+            .filter(|s| *s > 0.0 && *s <= crate::domain::spec::MAX_TIMEOUT_SECONDS);
+        self.calls += 1;
+        let n = self.calls;
+        let timeout_secs = spec_timeout.unwrap_or(self.call_timeout_secs as f64);
+        let now = self.now;
+        if let Some(d) = self.detail_mut() {
+            d.tools.call = Some(CallState {
+                n,
+                tool: tool.clone(),
+                started: now,
+                ended: None,
+                progress: None,
+                timeout_secs,
+                cancelled: false,
+            });
+        }
         self.dirty = true;
-        vec![Command::CallTool { id, tool, args }]
+        vec![Command::CallTool {
+            id,
+            tool,
+            args,
+            call: n,
+        }]
+    }
+
+    /// Cancel the call in flight on the Tools tab (no confirmation: it
+    /// stops work, it changes nothing the server has not been asked).
+    pub(super) fn cancel_tool_call(&mut self) -> Vec<Command> {
+        let Some(d) = self.detail_mut() else {
+            return Vec::new();
+        };
+        let Some(c) = d
+            .tools
+            .call
+            .as_mut()
+            .filter(|c| c.ended.is_none() && !c.cancelled)
+        else {
+            return Vec::new();
+        };
+        c.cancelled = true;
+        let n = c.n;
+        self.dirty = true;
+        vec![Command::CancelCall(n)]
     }
 
     /// Search the Tools tab's result for `text` (as typed): scroll to the

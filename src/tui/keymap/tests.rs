@@ -324,7 +324,7 @@ fn bad_user_files_name_file_and_line() {
         ),
         (
             "\n[sidebar]\nquit = \"q\"\n",
-            ":2: 'sidebar' is not a view (use global, instances, detail, events, editor, quit, conflict, confirm, command_line, picker, drafts, pager, unsaved, or preset = \"NAME\")",
+            ":2: 'sidebar' is not a view (use global, instances, detail, events, editor, quit, conflict, confirm, command_line, picker, drafts, pager, unsaved, elicit, or preset = \"NAME\")",
         ),
         (
             "[global]\nquit = \"ctrl-hyper-q\"\n",
@@ -470,7 +470,7 @@ fn picker_numbers_pager_and_ctrl_c_are_data() {
             .unwrap_err()
             .to_string(),
         format!(
-            "{file}:2: key '1' in [picker] is bound to both 'choose_1' (keymaps/default.toml:136) and 'choose_2'; give one of them another key"
+            "{file}:2: key '1' in [picker] is bound to both 'choose_1' (keymaps/default.toml:137) and 'choose_2'; give one of them another key"
         )
     );
     let (dir, file) = user("[pager]\nup = \"enter\"\n");
