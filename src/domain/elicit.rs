@@ -356,8 +356,19 @@ impl Field {
             FieldKind::Number { integer: true, .. } => "integer".into(),
             FieldKind::Number { .. } => "number".into(),
             FieldKind::Bool => "yes/no".into(),
-            FieldKind::Choice(o) => format!("one of: {}", names(o)),
-            FieldKind::Choices { options, .. } => format!("comma-separated: {}", names(options)),
+            FieldKind::Choice(_) => "choice".into(),
+            FieldKind::Choices { .. } => "choices".into(),
+        }
+    }
+
+    /// The choices of an enum field, in a line ("one of: a, b").
+    pub fn options(&self) -> Option<String> {
+        match &self.kind {
+            FieldKind::Choice(o) => Some(format!("one of: {}", names(o))),
+            FieldKind::Choices { options, .. } => {
+                Some(format!("comma-separated, of: {}", names(options)))
+            }
+            _ => None,
         }
     }
 }

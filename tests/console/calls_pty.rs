@@ -16,6 +16,7 @@ const END: &[u8] = b"\x1b[F";
 const CTRL_S: &[u8] = b"\x13";
 const CTRL_C: &[u8] = b"\x03";
 const BACKSPACE: &[u8] = b"\x7f";
+const CTRL_R: &[u8] = b"\x12";
 
 /// A console on server-everything, running, on its Tools tab.
 fn tools_tab() -> (tempfile::TempDir, Console) {
@@ -32,7 +33,17 @@ fn tools_tab() -> (tempfile::TempDir, Console) {
     con.wait_for("running", Duration::from_secs(30));
     con.send(b"\r");
     con.send(b"\t\t\t");
-    con.wait_for(" TOOL", Duration::from_secs(20));
+    // The tab may have asked before the session listed its tools: refresh.
+    let t0 = std::time::Instant::now();
+    while !con.screen().contains(" TOOL") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no tools:\n{}",
+            con.screen()
+        );
+        std::thread::sleep(Duration::from_secs(1));
+        con.send(CTRL_R);
+    }
     (tmp, con)
 }
 
@@ -102,7 +113,7 @@ fn an_elicitation_form_is_answered() {
         "{s}"
     );
     assert!(
-        s.contains("ctrl-s accept · ctrl-d decline · esc cancel"),
+        s.contains("ctrl-s accept · ctrl-d decline · esc cancel · tab next"),
         "{s}"
     );
     con.send(b"Ada Lovelace");
