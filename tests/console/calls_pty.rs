@@ -159,3 +159,34 @@ fn tools_call_cancels_on_ctrl_c_and_says_so() {
     let status = con.wait_exit(Duration::from_secs(15));
     assert!(!status.success());
 }
+
+#[test]
+fn tools_call_asks_an_elicitation_on_its_terminal() {
+    let (_tmp, data, config) = dirs();
+    let spec = support::everything::stdio_spec().to_string();
+    ok(
+        &data,
+        &config,
+        &["instances", "create", "everything", "--spec", "-"],
+        &spec,
+    );
+    let mut con = Console::spawn(
+        &data,
+        &config,
+        &["tools", "call", "everything", "trigger-elicitation-request"],
+    );
+    con.wait_for("answer it? [y]es / [n]o (decline) / [c]ancel", Duration::from_secs(60));
+    con.send(b"y\r");
+    con.wait_for("String (required) — Your full, legal name (text)", Duration::from_secs(10));
+    // Required: an empty answer is asked again.
+    con.send(b"\r");
+    con.wait_for("String is required", Duration::from_secs(10));
+    con.send(b"Ada Lovelace\r");
+    // Every other field keeps its default (or stays empty).
+    for _ in 0..12 {
+        con.send(b"\r");
+    }
+    let s = con.wait_for("Name: Ada Lovelace", Duration::from_secs(20));
+    assert!(s.contains("User provided the requested information"), "{s}");
+    assert!(con.wait_exit(Duration::from_secs(15)).success());
+}
