@@ -315,6 +315,7 @@ impl App {
                 self.deliver_to_detail(id, |d| d.tools.loaded(result))
             }
             Msg::ToolCalled { id, result } => {
+                self.drop_elicitations_of(id);
                 let now = self.now;
                 self.deliver_to_detail(id, |d| d.tools.call_ended(None, now, result))
             }

@@ -4,6 +4,7 @@
 //! with its key; an elicitation form is answered; `aacon tools call`
 //! cancels on Ctrl-C and says so.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::support;
@@ -18,8 +19,8 @@ const CTRL_C: &[u8] = b"\x03";
 const BACKSPACE: &[u8] = b"\x7f";
 const CTRL_R: &[u8] = b"\x12";
 
-/// A console on server-everything, running, on its Tools tab.
-fn tools_tab() -> (tempfile::TempDir, Console) {
+/// Data and config dirs with server-everything created (not started).
+fn created() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let (tmp, data, config) = dirs();
     let spec = support::everything::stdio_spec().to_string();
     ok(
@@ -28,6 +29,12 @@ fn tools_tab() -> (tempfile::TempDir, Console) {
         &["instances", "create", "everything", "--spec", "-"],
         &spec,
     );
+    (tmp, data, config)
+}
+
+/// A console on server-everything, running, on its Tools tab.
+fn tools_tab() -> (tempfile::TempDir, Console) {
+    let (tmp, data, config) = created();
     ok(&data, &config, &["instances", "start", "everything"], "");
     let mut con = Console::spawn(&data, &config, &[]);
     con.wait_for("running", Duration::from_secs(30));
@@ -128,14 +135,7 @@ fn an_elicitation_form_is_answered() {
 
 #[test]
 fn tools_call_cancels_on_ctrl_c_and_says_so() {
-    let (_tmp, data, config) = dirs();
-    let spec = support::everything::stdio_spec().to_string();
-    ok(
-        &data,
-        &config,
-        &["instances", "create", "everything", "--spec", "-"],
-        &spec,
-    );
+    let (_tmp, data, config) = created();
     // Nobody hosts it: a session just for this call.
     let mut con = Console::spawn(
         &data,
@@ -162,22 +162,21 @@ fn tools_call_cancels_on_ctrl_c_and_says_so() {
 
 #[test]
 fn tools_call_asks_an_elicitation_on_its_terminal() {
-    let (_tmp, data, config) = dirs();
-    let spec = support::everything::stdio_spec().to_string();
-    ok(
-        &data,
-        &config,
-        &["instances", "create", "everything", "--spec", "-"],
-        &spec,
-    );
+    let (_tmp, data, config) = created();
     let mut con = Console::spawn(
         &data,
         &config,
         &["tools", "call", "everything", "trigger-elicitation-request"],
     );
-    con.wait_for("answer it? [y]es / [n]o (decline) / [c]ancel", Duration::from_secs(60));
+    con.wait_for(
+        "answer it? [y]es / [n]o (decline) / [c]ancel",
+        Duration::from_secs(60),
+    );
     con.send(b"y\r");
-    con.wait_for("String (required) — Your full, legal name (text)", Duration::from_secs(10));
+    con.wait_for(
+        "String (required) — Your full, legal name (text)",
+        Duration::from_secs(10),
+    );
     // Required: an empty answer is asked again.
     con.send(b"\r");
     con.wait_for("String is required", Duration::from_secs(10));

@@ -99,3 +99,27 @@ fn an_elicitation_form_asks_checks_masks_and_answers() {
         json!({"name": "Ada", "api_token": "ghp_s3cr3t", "priority": 3, "public": true, "label": "bug"})
     );
 }
+
+#[test]
+fn a_form_whose_call_ended_closes() {
+    let mut a = app();
+    let gh = tools(&mut a);
+    let (tx, mut rx) = tokio::sync::oneshot::channel();
+    a.update(Msg::Elicit {
+        id: gh,
+        request: ElicitRequest {
+            instance: "github".into(),
+            tool: "create_issue".into(),
+            message: "Name?".into(),
+            schema: json!({"type": "object", "properties": {"name": {"type": "string"}}}),
+        },
+        reply: ElicitReply::new(tx),
+    });
+    assert!(matches!(a.overlay, Some(Overlay::Elicit(_))));
+    a.update(Msg::ToolCalled {
+        id: gh,
+        result: Err(PlatformError::Unavailable("gone".into())),
+    });
+    assert!(a.overlay.is_none());
+    assert_eq!(rx.try_recv().unwrap(), ElicitAnswer::Cancel);
+}

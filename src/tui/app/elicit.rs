@@ -177,6 +177,18 @@ impl App {
         Vec::new()
     }
 
+    /// A call of instance `id` ended: a form it left open or waiting is
+    /// closed (its server no longer waits for the answer).
+    pub(super) fn drop_elicitations_of(&mut self, id: Uuid) {
+        self.elicits.retain(|f| f.instance_id != id);
+        if matches!(&self.overlay, Some(Overlay::Elicit(f)) if f.instance_id == id) {
+            if let Some(Overlay::Elicit(f)) = self.overlay.take() {
+                f.reply.send(ElicitAnswer::Cancel);
+            }
+            self.show_next_elicitation();
+        }
+    }
+
     /// Open the next waiting form when nothing modal is open (help and
     /// raw text give way to it).
     pub(super) fn show_next_elicitation(&mut self) {
