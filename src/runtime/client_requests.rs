@@ -46,7 +46,8 @@ struct Inner {
 
 struct Active {
     n: u64,
-    token: ProgressToken,
+    /// Known once the request is sent (rmcp gives each request its own).
+    token: Option<ProgressToken>,
     instance: String,
     tool: String,
     ctl: CallControl,
@@ -133,20 +134,15 @@ impl ClientRequests {
         )
     }
 
-    /// The call with progress `token` on `instance` runs under `ctl` until
-    /// the returned guard is dropped.
-    pub fn watch(
-        &self,
-        token: ProgressToken,
-        instance: &str,
-        tool: &str,
-        ctl: &CallControl,
-    ) -> Watch {
+    /// A call of `tool` on `instance` runs under `ctl` until the returned
+    /// guard is dropped. Watched before it is sent, so an elicitation that
+    /// comes at once finds it; its progress token follows ([`Watch::sent`]).
+    pub fn watch(&self, instance: &str, tool: &str, ctl: &CallControl) -> Watch {
         let n = self.0.next.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut calls) = self.0.calls.lock() {
             calls.push(Active {
                 n,
-                token,
+                token: None,
                 instance: instance.to_string(),
                 tool: tool.to_string(),
                 ctl: ctl.clone(),
@@ -163,7 +159,10 @@ impl ClientRequests {
         let Ok(calls) = self.0.calls.lock() else {
             return;
         };
-        if let Some(c) = calls.iter().find(|c| c.token == p.progress_token) {
+        if let Some(c) = calls
+            .iter()
+            .find(|c| c.token.as_ref() == Some(&p.progress_token))
+        {
             c.ctl.report(CallProgress {
                 progress: p.progress,
                 total: p.total,
@@ -234,6 +233,17 @@ impl ClientRequests {
 pub struct Watch {
     requests: ClientRequests,
     n: u64,
+}
+
+impl Watch {
+    /// The request went out with progress `token`.
+    pub fn sent(&self, token: ProgressToken) {
+        if let Ok(mut calls) = self.requests.0.calls.lock()
+            && let Some(c) = calls.iter_mut().find(|c| c.n == self.n)
+        {
+            c.token = Some(token);
+        }
+    }
 }
 
 impl Drop for Watch {

@@ -730,6 +730,7 @@ pub async fn call_tool(
 ) -> Result<ToolCallOutcome, ToolError> {
     let t0 = std::time::Instant::now();
     let params = CallToolRequestParams::new(tool.to_string()).with_arguments(args);
+    let watch = on.requests.watch(on.instance, tool, on.ctl);
     let handle = peer
         .send_request_with_option(
             ClientRequest::CallToolRequest(CallToolRequest::new(params)),
@@ -737,9 +738,7 @@ pub async fn call_tool(
         )
         .await
         .map_err(|e| service_fault(&e))?;
-    let _watch = on
-        .requests
-        .watch(handle.progress_token.clone(), on.instance, tool, on.ctl);
+    watch.sent(handle.progress_token.clone());
     let mut guard = CancelOnDrop {
         peer: peer.clone(),
         id: Some(handle.id.clone()),
