@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::support;
 
+use crate::surface_pty::end;
 use support::cli::{dirs, ok};
 use support::pty::Console;
 
@@ -76,14 +77,6 @@ fn call_with(con: &mut Console, args: &str) {
     con.send(BACKSPACE);
     con.send(args.as_bytes());
     con.send(CTRL_S);
-}
-
-fn end(mut con: Console) {
-    // SAFETY: plain kill(2) on the child this test spawned.
-    unsafe {
-        libc::kill(con.child.process_id().unwrap() as i32, libc::SIGTERM);
-    }
-    con.wait_exit(Duration::from_secs(15));
 }
 
 #[test]

@@ -34,6 +34,13 @@ async fn everything(rig: &Rig, name: &str, extra: Value) -> uuid::Uuid {
     inst.id
 }
 
+/// Stops the rig's runtime (its servers with it).
+async fn done(mut rig: Rig) {
+    if let Some(rt) = rig.runtime.take() {
+        rt.shutdown().await;
+    }
+}
+
 /// Waits (generously) until `cond` holds.
 async fn until(what: &str, mut cond: impl AsyncFnMut() -> bool) {
     let t0 = Instant::now();
@@ -45,7 +52,7 @@ async fn until(what: &str, mut cond: impl AsyncFnMut() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_call_reports_progress_and_ends_when_cancelled() {
-    let mut rig = Rig::new(answering()).await;
+    let rig = Rig::new(answering()).await;
     let id = everything(&rig, "long", json!({})).await;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<CallProgress>();
     let ctl = CallControl {
@@ -88,14 +95,12 @@ async fn a_long_call_reports_progress_and_ends_when_cancelled() {
         .await
         .unwrap();
     assert!(out.text.contains("after"), "{}", out.text);
-    if let Some(rt) = rig.runtime.take() {
-        rt.shutdown().await;
-    }
+    done(rig).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_instance_timeout_overrides_the_setting() {
-    let mut rig = Rig::new(fast_config()).await;
+    let rig = Rig::new(fast_config()).await;
     let id = everything(&rig, "short", json!({"timeout_seconds": 1})).await;
     let e = rig
         .platform
@@ -110,14 +115,12 @@ async fn the_instance_timeout_overrides_the_setting() {
         e.to_string(),
         "tool 'trigger-long-running-operation' did not answer within 1s (it was cancelled)"
     );
-    if let Some(rt) = rig.runtime.take() {
-        rt.shutdown().await;
-    }
+    done(rig).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_elicitation_is_answered_by_whoever_made_the_call() {
-    let mut rig = Rig::new(answering()).await;
+    let rig = Rig::new(answering()).await;
     let id = everything(&rig, "asks", json!({})).await;
     let tools = rig.platform.tools(id).await.unwrap();
     assert!(
@@ -164,14 +167,12 @@ async fn an_elicitation_is_answered_by_whoever_made_the_call() {
         Err(e) => e.to_string(),
     };
     assert!(said.contains(NOBODY_TO_ASK), "{said}");
-    if let Some(rt) = rig.runtime.take() {
-        rt.shutdown().await;
-    }
+    done(rig).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roots_are_the_cwd_and_the_declared_paths() {
-    let mut rig = Rig::new(fast_config()).await;
+    let rig = Rig::new(fast_config()).await;
     let cwd = rig.dir.path().join("work");
     std::fs::create_dir_all(&cwd).unwrap();
     let id = everything(
@@ -189,14 +190,12 @@ async fn roots_are_the_cwd_and_the_declared_paths() {
     assert!(out.text.contains(&base), "{}", out.text);
     assert!(out.text.contains(&format!("{base}/data")), "{}", out.text);
     assert!(out.text.contains("file:///srv/shared"), "{}", out.text);
-    if let Some(rt) = rig.runtime.take() {
-        rt.shutdown().await;
-    }
+    done(rig).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sampling_is_declined_and_a_cancel_reaches_the_server_also_over_the_socket() {
-    let mut rig = Rig::new(fast_config()).await;
+    let rig = Rig::new(fast_config()).await;
     let inst = rig
         .start("asks", json!({"command": [FIXTURE, "--client-requests"]}))
         .await;
@@ -259,7 +258,5 @@ async fn sampling_is_declined_and_a_cancel_reaches_the_server_also_over_the_sock
         cancelled(2).await
     })
     .await;
-    if let Some(rt) = rig.runtime.take() {
-        rt.shutdown().await;
-    }
+    done(rig).await;
 }

@@ -54,27 +54,44 @@ fn a_call_in_flight_shows_elapsed_progress_timeout_and_its_cancel_key() {
     );
 }
 
-#[test]
-fn an_elicitation_form_asks_checks_masks_and_answers() {
-    let mut a = app();
-    let gh = tools(&mut a);
-    let (tx, mut rx) = tokio::sync::oneshot::channel();
+/// github's server asks `message` with `schema` during a call; the
+/// receiver of the answer.
+fn asks(
+    a: &mut aacon::tui::app::App,
+    gh: uuid::Uuid,
+    message: &str,
+    schema: serde_json::Value,
+) -> tokio::sync::oneshot::Receiver<ElicitAnswer> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
     a.update(Msg::Elicit {
         id: gh,
         request: ElicitRequest {
             instance: "github".into(),
             tool: "create_issue".into(),
-            message: "Who files this issue?".into(),
-            schema: json!({"type": "object", "properties": {
+            message: message.into(),
+            schema,
+        },
+        reply: ElicitReply::new(tx),
+    });
+    rx
+}
+
+#[test]
+fn an_elicitation_form_asks_checks_masks_and_answers() {
+    let mut a = app();
+    let gh = tools(&mut a);
+    let mut rx = asks(
+        &mut a,
+        gh,
+        "Who files this issue?",
+        json!({"type": "object", "properties": {
                 "name": {"type": "string", "title": "Your name", "description": "As on your profile"},
                 "api_token": {"type": "string", "title": "API token"},
                 "priority": {"type": "integer", "minimum": 1, "maximum": 5, "default": 3},
                 "public": {"type": "boolean", "default": true},
                 "label": {"type": "string", "enum": ["bug", "feature"], "default": "bug"}
             }, "required": ["name", "api_token"]}),
-        },
-        reply: ElicitReply::new(tx),
-    });
+    );
     assert!(matches!(a.overlay, Some(Overlay::Elicit(_))));
     // Accept with required fields empty: nothing is sent, the field says why.
     a.update(ctrl('s'));
@@ -104,17 +121,12 @@ fn an_elicitation_form_asks_checks_masks_and_answers() {
 fn a_form_whose_call_ended_closes() {
     let mut a = app();
     let gh = tools(&mut a);
-    let (tx, mut rx) = tokio::sync::oneshot::channel();
-    a.update(Msg::Elicit {
-        id: gh,
-        request: ElicitRequest {
-            instance: "github".into(),
-            tool: "create_issue".into(),
-            message: "Name?".into(),
-            schema: json!({"type": "object", "properties": {"name": {"type": "string"}}}),
-        },
-        reply: ElicitReply::new(tx),
-    });
+    let mut rx = asks(
+        &mut a,
+        gh,
+        "Name?",
+        json!({"type": "object", "properties": {"name": {"type": "string"}}}),
+    );
     assert!(matches!(a.overlay, Some(Overlay::Elicit(_))));
     a.update(Msg::ToolCalled {
         id: gh,
