@@ -44,6 +44,9 @@ pub const DEFAULT_RECORD_MAX_MB: u64 = 256;
 /// Environment variable for `backend.poll_ms`.
 pub const ENV_POLL_MS: &str = "AACON_API_POLL_MS";
 pub const DEFAULT_HEALTH_INTERVAL_SECS: u64 = 15;
+/// Longest wait for a tool call unless the instance's json_spec says
+/// `timeout_seconds`.
+pub const DEFAULT_CALL_TIMEOUT_SECS: u64 = 60;
 pub const DEFAULT_LOG_LEVEL: &str = "info";
 pub const DEFAULT_ON_HANGUP: &str = "detach";
 
@@ -127,6 +130,7 @@ pub struct UiSection {
 #[serde(deny_unknown_fields)]
 pub struct RuntimeSection {
     pub health_interval_secs: Option<u64>,
+    pub call_timeout_secs: Option<u64>,
     pub child_env: Option<Vec<String>>,
 }
 
@@ -354,6 +358,9 @@ pub struct Settings {
     /// "detach" (keep them running under a background host) or "stop".
     pub on_hangup: String,
     pub health_interval_secs: u64,
+    /// Longest wait for a tool call (`runtime.call_timeout_secs`); an
+    /// instance's `timeout_seconds` overrides it.
+    pub call_timeout_secs: u64,
     /// What a managed process inherits of our environment (`runtime.child_env`).
     pub child_env: Vec<String>,
     /// Call history kept per instance (`history.keep_per_instance`).
@@ -386,6 +393,7 @@ impl Default for Settings {
             refresh_ms: DEFAULT_REFRESH_MS,
             on_hangup: DEFAULT_ON_HANGUP.to_string(),
             health_interval_secs: DEFAULT_HEALTH_INTERVAL_SECS,
+            call_timeout_secs: DEFAULT_CALL_TIMEOUT_SECS,
             child_env: crate::runtime::childenv::default_allow(),
             history_keep: crate::platform::history::DEFAULT_KEEP_PER_INSTANCE,
             history_days: crate::platform::history::DEFAULT_KEEP_DAYS,
@@ -636,6 +644,15 @@ impl Settings {
             |v, o| check_range(*v, "runtime.health_interval_secs", o),
         )? {
             s.health_interval_secs = secs;
+        }
+        if let Some(secs) = l.pick(
+            "runtime.call_timeout_secs",
+            None,
+            no_env,
+            file.runtime.call_timeout_secs,
+            |v, o| check_range(*v, "runtime.call_timeout_secs", o),
+        )? {
+            s.call_timeout_secs = secs;
         }
         if let Some(names) = l.pick(
             "runtime.child_env",

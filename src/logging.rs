@@ -36,6 +36,12 @@ pub fn init(dir: &DataDir, filter: &str) -> Result<WorkerGuard, LogError> {
         })?;
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    // rmcp's service logs whole messages at debug level, and an answer to
+    // a server's elicitation may hold a secret: never below info there.
+    let filter = match "rmcp::service=info".parse() {
+        Ok(d) => filter.add_directive(d),
+        Err(_) => filter,
+    };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

@@ -221,6 +221,7 @@ fn console_options(
     opts.theme = settings.theme.clone();
     opts.keymap = settings.keymap.clone();
     opts.tick = std::time::Duration::from_millis(settings.refresh_ms);
+    opts.call_timeout_secs = settings.call_timeout_secs;
     opts.on_hangup =
         crate::tui::Ending::from_name(&settings.on_hangup).unwrap_or(crate::tui::Ending::Detach);
     opts
@@ -244,7 +245,10 @@ async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
     }
     let redis = crate::bus::RedisConfig::from_settings(&settings)
         .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
-    let runtime_cfg = super::serve_cmd::runtime_config(&settings);
+    let mut runtime_cfg = super::serve_cmd::runtime_config(&settings);
+    // An operator is at this console: a server's elicitation during a call
+    // made here gets a form.
+    runtime_cfg.elicitation = true;
     let embedded = Hosted::open(dir, Role::Console, &runtime_cfg)?;
     embedded.set_retention(super::serve_cmd::retention(&settings));
     // With Redis: the runtime host publishes the outbox, and every console

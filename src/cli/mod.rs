@@ -2,6 +2,7 @@
 //! The console opens when no subcommand is given.
 
 mod at;
+mod call_watch;
 mod commands;
 mod context_cmd;
 mod doctor;

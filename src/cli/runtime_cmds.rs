@@ -37,7 +37,7 @@ fn read_secret(name: &str) -> Result<SecretValue, Failure> {
     Ok(SecretValue::new(text))
 }
 
-fn read_line_without_echo() -> std::io::Result<String> {
+pub(super) fn read_line_without_echo() -> std::io::Result<String> {
     let fd = libc::STDIN_FILENO;
     // SAFETY: termios is plain data; tcgetattr fills it for a valid fd.
     let mut term: libc::termios = unsafe { std::mem::zeroed() };
@@ -200,7 +200,8 @@ pub(super) async fn tools(platform: &dyn Platform, cmd: ToolsCmd, fmt: Output) -
             // The runtime host's live session (over its socket), else a
             // one-shot session; arguments checked against the recorded
             // schema first, secrets masked in the answer.
-            let out = platform.call_tool(inst.id, &tool, args).await?;
+            // Progress on a terminal, Ctrl-C cancels, elicitation asked here.
+            let out = super::call_watch::call(platform, inst.id, &tool, args).await?;
             match fmt {
                 Output::Table => {
                     let lines: Vec<String> = out.text.lines().map(inert).collect();

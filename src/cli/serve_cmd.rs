@@ -171,6 +171,7 @@ pub(super) fn retention(settings: &Settings) -> crate::platform::history::Retent
 pub(super) fn runtime_config(settings: &Settings) -> crate::runtime::RuntimeConfig {
     crate::runtime::RuntimeConfig {
         probe_interval: std::time::Duration::from_secs(settings.health_interval_secs),
+        call_timeout: std::time::Duration::from_secs(settings.call_timeout_secs),
         child_env: settings.child_env.clone(),
         ..Default::default()
     }

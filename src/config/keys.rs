@@ -290,6 +290,23 @@ pub const KEYS: &[Key] = &[
         show: |s| s.health_interval_secs.to_string(),
     },
     Key {
+        name: "runtime.call_timeout_secs",
+        takes: "a whole number of seconds from 1 to 86400",
+        env: None,
+        flag: None,
+        range: Some(Range {
+            min: 1,
+            max: 86400,
+            unit: "seconds",
+        }),
+        doc: &[
+            "Longest wait for a tool call, in seconds (1 to 86400); a call still running",
+            "then is cancelled. An instance's json_spec `timeout_seconds` overrides it.",
+        ],
+        example: "60",
+        show: |s| s.call_timeout_secs.to_string(),
+    },
+    Key {
         name: "runtime.child_env",
         takes: "a list of variable names (or PREFIX* patterns) a stdio server inherits, such as [\"PATH\", \"HOME\", \"LC_*\"]",
         env: None,

@@ -565,6 +565,7 @@ fn the_default_settings_show_as_the_example_does() {
         "ui.refresh_ms",
         "ui.on_hangup",
         "runtime.health_interval_secs",
+        "runtime.call_timeout_secs",
         "log.level",
     ] {
         let k = KEYS.iter().find(|k| k.name == name).unwrap();

@@ -1,6 +1,7 @@
 //! Pure types and rules: no I/O here.
 
 pub mod catalog;
+pub mod elicit;
 pub mod event;
 pub mod instance;
 pub mod probe;

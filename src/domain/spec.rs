@@ -22,6 +22,8 @@ pub const MASK: &str = "••••••";
 pub const REDACTED: &str = "<redacted>";
 /// Deepest nesting accepted in a json_spec (the root object is level 1).
 pub const MAX_SPEC_DEPTH: usize = 64;
+/// Largest `timeout_seconds` a json_spec may give (one day).
+pub const MAX_TIMEOUT_SECONDS: f64 = 86_400.0;
 
 /// `type` values meaning an external endpoint.
 const EXTERNAL_TYPES: &[&str] = &["url", "http", "external", "streamable-http", "sse"];

@@ -6,7 +6,9 @@
 
 use crate::domain::{Instance, Probe};
 use crate::platform::api::{ApiOptions, ApiPlatform};
-use crate::platform::{McpOp, Platform, PlatformError, ToolCallResult, ToolError, ToolSessions};
+use crate::platform::{
+    CallControl, McpOp, Platform, PlatformError, ToolCallResult, ToolError, ToolSessions,
+};
 use crate::runtime::RuntimeConfig;
 use async_trait::async_trait;
 use serde_json::Value;
@@ -88,8 +90,14 @@ impl ToolSessions for SocketSessions {
         inst: &Instance,
         tool: &str,
         args: Value,
+        ctl: &CallControl,
     ) -> Result<ToolCallResult, ToolError> {
-        Ok(self.api()?.call_tool(inst.id, tool, args).await?)
+        // The host runs the call; cancelling drops the request, and the
+        // host cancels the call when its caller is gone.
+        Ok(self
+            .api()?
+            .call_tool_watched(inst.id, tool, args, ctl.clone())
+            .await?)
     }
 
     async fn mcp(&self, inst: &Instance, op: McpOp) -> Result<Value, ToolError> {

@@ -78,8 +78,8 @@ pub const SUBSCRIBER_CAPACITY: usize = 65_536;
 
 pub use logs::{LogLevel, LogLine, LogPage, LogSource};
 pub use tools::{
-    ArgError, McpOp, NoticeReport, RuntimePort, StatusReport, ToolCallResult, ToolError, ToolInfo,
-    ToolSessions,
+    ArgError, CallControl, CallProgress, ElicitAnswer, ElicitRequest, Elicitor, McpOp, NoticeReport,
+    RuntimePort, StatusReport, ToolCallResult, ToolError, ToolInfo, ToolSessions,
 };
 
 /// What a start or stop did.
@@ -275,9 +275,22 @@ pub trait Platform: Send + Sync {
     /// checked against the tool's input schema before anything is sent.
     async fn call_tool(
         &self,
+        id: Uuid,
+        tool: &str,
+        args: serde_json::Value,
+    ) -> Result<ToolCallResult> {
+        self.call_tool_watched(id, tool, args, CallControl::default())
+            .await
+    }
+    /// [`Platform::call_tool`] watched and steered by `ctl`: the server's
+    /// progress reported, cancelled when `ctl.cancel` is, the server's
+    /// elicitation requests answered by `ctl.elicit` (declined without one).
+    async fn call_tool_watched(
+        &self,
         _id: Uuid,
         _tool: &str,
         _args: serde_json::Value,
+        _ctl: CallControl,
     ) -> Result<ToolCallResult> {
         Err(PlatformError::Unavailable(
             "this backend cannot call tools yet".into(),

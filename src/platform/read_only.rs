@@ -89,11 +89,12 @@ impl Platform for ReadOnly {
         // Reading resources and prompts changes nothing on the server.
         self.0.mcp(id, op).await
     }
-    async fn call_tool(
+    async fn call_tool_watched(
         &self,
         _id: Uuid,
         _tool: &str,
         _args: serde_json::Value,
+        _ctl: super::CallControl,
     ) -> Result<ToolCallResult> {
         // A tool call can change the world (write files, send mail, ...).
         Err(Refused("calling a tool"))

@@ -100,6 +100,108 @@ pub struct ToolCallResult {
     pub result: Value,
 }
 
+/// How one tool call is watched and steered while it runs: where the
+/// server's progress goes, the token that cancels it, and who answers the
+/// server's elicitation requests during it. The default watches nothing,
+/// cannot be cancelled from outside and declines every elicitation.
+#[derive(Clone, Default)]
+pub struct CallControl {
+    /// Each `notifications/progress` of this call, as it comes.
+    pub progress: Option<tokio::sync::mpsc::UnboundedSender<CallProgress>>,
+    /// Cancelled: the request is cancelled (`notifications/cancelled`) and
+    /// the call ends with [`ToolError::Cancelled`].
+    pub cancel: tokio_util::sync::CancellationToken,
+    /// Who answers an `elicitation/create` that comes during the call.
+    pub elicit: Option<std::sync::Arc<dyn Elicitor>>,
+}
+
+impl std::fmt::Debug for CallControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallControl")
+            .field("progress", &self.progress.is_some())
+            .field("cancelled", &self.cancel.is_cancelled())
+            .field("elicit", &self.elicit.is_some())
+            .finish()
+    }
+}
+
+impl CallControl {
+    /// Pass on one progress report (nobody listening is fine).
+    pub fn report(&self, p: CallProgress) {
+        if let Some(tx) = &self.progress {
+            let _ = tx.send(p);
+        }
+    }
+}
+
+/// One `notifications/progress` of a call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallProgress {
+    pub progress: f64,
+    #[serde(default)]
+    pub total: Option<f64>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+impl std::fmt::Display for CallProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = |x: f64| {
+            if x.fract() == 0.0 {
+                format!("{}", x as i64)
+            } else {
+                format!("{x:.1}")
+            }
+        };
+        match self.total {
+            Some(t) if t > 0.0 => write!(
+                f,
+                "{}/{} ({:.0}%)",
+                n(self.progress),
+                n(t),
+                (self.progress / t * 100.0).clamp(0.0, 100.0)
+            )?,
+            _ => write!(f, "{}", n(self.progress))?,
+        }
+        if let Some(m) = self.message.as_deref().filter(|m| !m.is_empty()) {
+            write!(f, " — {}", crate::domain::text::shown(m))?;
+        }
+        Ok(())
+    }
+}
+
+/// A server asking the operator for input during a call
+/// (`elicitation/create` in form mode).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ElicitRequest {
+    /// The instance whose server asks.
+    pub instance: String,
+    /// The tool whose call it came during.
+    pub tool: String,
+    /// The server's message.
+    pub message: String,
+    /// The requested schema (an object of primitive properties).
+    pub schema: Value,
+}
+
+/// The operator's answer to an [`ElicitRequest`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum ElicitAnswer {
+    /// The form's content, checked against the schema.
+    Accept(Map<String, Value>),
+    /// The operator said no.
+    Decline,
+    /// The operator dismissed the form without choosing.
+    Cancel,
+}
+
+/// Who answers a server's elicitation: the console's form, the CLI's
+/// terminal.
+#[async_trait]
+pub trait Elicitor: Send + Sync {
+    async fn elicit(&self, request: ElicitRequest) -> ElicitAnswer;
+}
+
 /// One request about a server's surface.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -191,6 +293,10 @@ pub enum ToolError {
     /// No answer in time.
     #[error("{0}")]
     Timeout(String),
+    /// The caller cancelled the call (the server was sent
+    /// `notifications/cancelled`).
+    #[error("{0}")]
+    Cancelled(String),
     /// Another process's answer, already a platform error.
     #[error(transparent)]
     Platform(#[from] PlatformError),
@@ -204,7 +310,8 @@ impl From<ToolError> for PlatformError {
             ToolError::NotRunning(m)
             | ToolError::Transport(m)
             | ToolError::Server(m)
-            | ToolError::Timeout(m) => PlatformError::Unavailable(m),
+            | ToolError::Timeout(m)
+            | ToolError::Cancelled(m) => PlatformError::Unavailable(m),
         }
     }
 }
@@ -262,12 +369,14 @@ pub trait ToolSessions: Send + Sync {
     fn live_tools(&self, _id: Uuid) -> Option<Vec<ToolInfo>> {
         None
     }
-    /// Call `tool` with `args` (checked against the schema already).
+    /// Call `tool` with `args` (checked against the schema already),
+    /// watched and steered by `ctl` (progress, cancel, elicitation).
     async fn call_tool(
         &self,
         inst: &Instance,
         tool: &str,
         args: Value,
+        ctl: &CallControl,
     ) -> Result<ToolCallResult, ToolError>;
     /// Ask the server about its identity, resources or prompts.
     async fn mcp(&self, inst: &Instance, op: McpOp) -> Result<Value, ToolError>;

@@ -16,6 +16,7 @@
 
 pub use crate::domain::catalog;
 pub mod childenv;
+pub mod client_requests;
 mod container;
 pub use crate::platform::content;
 pub mod linewatch;
@@ -33,7 +34,7 @@ pub use container::{NoContainerRuntime, container_cli, container_process};
 use supervise::*;
 
 use crate::domain::{DesiredState, EventType, Instance, Status};
-use crate::platform::{PlatformError, PlatformEvent, RuntimePort, ToolError};
+use crate::platform::{CallControl, PlatformError, PlatformEvent, RuntimePort, ToolError};
 pub use crate::platform::{StatusReport, ToolInfo};
 use crate::secrets::SecretStore;
 use chrono::{DateTime, Utc};
@@ -87,6 +88,10 @@ pub struct RuntimeConfig {
     /// The variables of our environment a managed process inherits
     /// (`NAME` or `PREFIX*`); the spec's own variables come on top.
     pub child_env: Vec<String>,
+    /// Whether this process can put a server's elicitation before an
+    /// operator (a console hosts the runtime): the sessions declare the
+    /// capability in initialize only then.
+    pub elicitation: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -107,6 +112,7 @@ impl Default for RuntimeConfig {
             kill_on_panic: true,
             socket: true,
             child_env: childenv::default_allow(),
+            elicitation: false,
         }
     }
 }
@@ -425,18 +431,30 @@ impl Shared {
         }
     }
 
+    /// Call `tool` on the live session of `inst` (its name for an
+    /// elicitation, its json_spec's `timeout_seconds` over `call_timeout`).
     async fn call_tool(
         &self,
-        id: Uuid,
+        inst: (Uuid, &str, &serde_json::Map<String, Value>),
         tool: &str,
         args: Value,
+        ctl: &CallControl,
     ) -> Result<ToolCallOutcome, ToolError> {
-        let (peer, tools) = self.with_live(id, |l| (l.peer.clone(), l.tools.clone()));
+        let (id, name, spec) = inst;
+        let (peer, tools, notices) =
+            self.with_live(id, |l| (l.peer.clone(), l.tools.clone(), l.notices.clone()));
         let Some(peer) = peer else {
             return Err(not_running());
         };
         let args = crate::platform::tools::check_args(&tools, tool, args)?;
-        session::call_tool(&peer, tool, args, self.cfg.call_timeout).await
+        let requests = notices.map(|n| n.requests).unwrap_or_default();
+        let timeout = plan::call_timeout(spec, self.cfg.call_timeout);
+        let on = session::CallOn {
+            requests: &requests,
+            instance: name,
+            ctl,
+        };
+        session::call_tool(&peer, tool, args, timeout, on).await
     }
 
     async fn mcp(&self, id: Uuid, op: surface::McpOp) -> Result<Value, ToolError> {
@@ -604,7 +622,11 @@ impl RuntimeHandle {
         tool: &str,
         args: Value,
     ) -> Result<ToolCallOutcome, ToolError> {
-        self.shared.call_tool(id, tool, args).await
+        let name = id.to_string();
+        let ctl = CallControl::default();
+        self.shared
+            .call_tool((id, &name, &serde_json::Map::new()), tool, args, &ctl)
+            .await
     }
 
     /// Close `task` (what serves the runtime's socket at `path`) and remove

@@ -195,6 +195,19 @@ pub fn resolve(spec: &Map<String, Value>, secrets: &SecretStore) -> Result<Resol
     })
 }
 
+/// Longest a tool call of this instance may take: its json_spec's
+/// `timeout_seconds` when that is a valid number of seconds (see the
+/// validator's rule), else `default` (the `call_timeout` setting).
+pub fn call_timeout(
+    spec: &Map<String, Value>,
+    default: std::time::Duration,
+) -> std::time::Duration {
+    spec.get("timeout_seconds")
+        .and_then(Value::as_f64)
+        .filter(|s| *s > 0.0 && *s <= crate::domain::spec::MAX_TIMEOUT_SECONDS)
+        .map_or(default, std::time::Duration::from_secs_f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

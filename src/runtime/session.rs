@@ -2,11 +2,16 @@
 //! Streamable HTTP endpoint (rmcp's reqwest transport). Every call has a
 //! timeout; every failure becomes one plain sentence.
 
+use super::client_requests::ClientRequests;
 use super::linewatch::{self, Seen};
 use super::plan::{EndpointPlan, ProcessPlan};
 use super::procs;
 use super::ring::LogRing;
-use rmcp::model::{CallToolRequestParams, ClientRequest, ListToolsRequest, ServerResult};
+use rmcp::model::{
+    CallToolRequest, CallToolRequestParams, CancelledNotification, CancelledNotificationParam,
+    ClientRequest, ListToolsRequest, RequestId, ServerResult,
+};
+use rmcp::service::PeerRequestOptions;
 use rmcp::service::{RoleClient, RunningService, ServiceError};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::async_rw::AsyncRwTransport;
@@ -20,9 +25,9 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
-use crate::platform::ToolError;
 /// The port's tool types, by the names the runtime has used.
 pub use crate::platform::tools::{MAX_RESULT_BYTES, ToolCallResult as ToolCallOutcome, ToolInfo};
+use crate::platform::{CallControl, ToolError};
 
 /// Why a server could not be started or connected (initialize and the
 /// first tools/list included), in one sentence.
@@ -299,6 +304,7 @@ impl Session {
         init_timeout: Duration,
         ring: Arc<Mutex<LogRing>>,
         base: &[(std::ffi::OsString, std::ffi::OsString)],
+        requests: ClientRequests,
     ) -> Result<(Session, Vec<ToolInfo>), StartError> {
         if let Some(cwd) = &plan.cwd
             && !cwd.is_dir()
@@ -380,7 +386,9 @@ impl Session {
             AsyncRwTransport::new_client(stdout, stdin).with_max_line_length(linewatch::MAX_LINE);
         let init = tokio::time::timeout(
             init_timeout,
-            super::surface::Notices::logging_to(ring.clone()).serve(transport),
+            super::surface::Notices::new(requests)
+                .logging_to(ring.clone())
+                .serve(transport),
         );
         tokio::pin!(init);
         let client = tokio::select! {
@@ -443,6 +451,7 @@ impl Session {
         plan: &EndpointPlan,
         init_timeout: Duration,
         http: &reqwest::Client,
+        requests: ClientRequests,
     ) -> Result<(Session, Vec<ToolInfo>), StartError> {
         let url = reqwest::Url::parse(&plan.url)
             .map_err(|e| format!("the endpoint '{}' is not a URL: {e}", short(&plan.url, 120)))?;
@@ -472,7 +481,7 @@ impl Session {
         let transport = StreamableHttpClientTransport::with_client(http.clone(), config);
         let client = match tokio::time::timeout(
             init_timeout,
-            super::surface::Notices::default().serve(transport),
+            super::surface::Notices::new(requests).serve(transport),
         )
         .await
         {
@@ -663,23 +672,108 @@ pub async fn list_tools(
         })
 }
 
-/// Call `tool` with `args` on `peer`, with a timeout.
+/// Sends `notifications/cancelled` for a request when dropped while armed
+/// (the call's future was dropped: a caller gone, a task aborted).
+struct CancelOnDrop {
+    peer: rmcp::Peer<RoleClient>,
+    id: Option<RequestId>,
+}
+
+impl CancelOnDrop {
+    /// Tell the server the request is cancelled, saying why.
+    async fn cancel(&mut self, reason: &str) {
+        if let Some(id) = self.id.take() {
+            let _ = self.peer.send_notification(cancelled(id, reason)).await;
+        }
+    }
+}
+
+fn cancelled(id: RequestId, reason: &str) -> rmcp::model::ClientNotification {
+    CancelledNotification::new(CancelledNotificationParam::new(
+        Some(id),
+        Some(reason.to_string()),
+    ))
+    .into()
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            let peer = self.peer.clone();
+            rt.spawn(async move {
+                let _ = peer
+                    .send_notification(cancelled(id, "the caller is gone"))
+                    .await;
+            });
+        }
+    }
+}
+
+/// How one call is identified to the session's client handler: the
+/// instance and tool (an elicitation names them), and where its progress,
+/// cancel and elicitation go.
+pub struct CallOn<'a> {
+    pub requests: &'a ClientRequests,
+    pub instance: &'a str,
+    pub ctl: &'a CallControl,
+}
+
+/// Call `tool` with `args` on `peer`, within `timeout`, watched by `on`:
+/// its progress reported, cancelled (`notifications/cancelled`) when the
+/// control's token is, when the time is up or when this future is dropped.
 pub async fn call_tool(
     peer: &rmcp::Peer<RoleClient>,
     tool: &str,
     args: Map<String, Value>,
     timeout: Duration,
+    on: CallOn<'_>,
 ) -> Result<ToolCallOutcome, ToolError> {
+    let t0 = std::time::Instant::now();
     let params = CallToolRequestParams::new(tool.to_string()).with_arguments(args);
-    let r = tokio::time::timeout(timeout, peer.call_tool(params))
+    let watch = on.requests.watch(on.instance, tool, on.ctl);
+    let handle = peer
+        .send_request_with_option(
+            ClientRequest::CallToolRequest(CallToolRequest::new(params)),
+            PeerRequestOptions::no_options(),
+        )
         .await
-        .map_err(|_| {
-            ToolError::Timeout(format!(
-                "tool '{tool}' did not answer within {}",
-                secs(timeout)
-            ))
-        })?
         .map_err(|e| service_fault(&e))?;
+    watch.sent(handle.progress_token.clone());
+    let mut guard = CancelOnDrop {
+        peer: peer.clone(),
+        id: Some(handle.id.clone()),
+    };
+    let answer = tokio::select! {
+        r = handle.await_response() => {
+            guard.id = None;
+            r.map_err(|e| service_fault(&e))?
+        }
+        _ = on.ctl.cancel.cancelled() => {
+            guard.cancel("cancelled by the operator").await;
+            return Err(ToolError::Cancelled(format!(
+                "tool '{tool}' was cancelled after {}",
+                secs(Duration::from_secs(t0.elapsed().as_secs()))
+            )));
+        }
+        _ = tokio::time::sleep(timeout) => {
+            guard.cancel("request timeout").await;
+            return Err(ToolError::Timeout(format!(
+                "tool '{tool}' did not answer within {} (it was cancelled)",
+                secs(timeout)
+            )));
+        }
+    };
+    let r = match answer {
+        ServerResult::CallToolResult(r) => r,
+        ServerResult::EmptyResult(_) => rmcp::model::CallToolResult::success(Vec::new()),
+        _ => {
+            return Err(ToolError::Server(
+                "the server sent an unexpected answer to tools/call".into(),
+            ));
+        }
+    };
     // Text as it is; an image, audio or resource as a line saying what it
     // is and its size, never nothing.
     let text = super::content::text(&serde_json::to_value(&r.content).unwrap_or(Value::Null));

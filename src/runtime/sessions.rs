@@ -3,11 +3,12 @@
 //! when nobody runs the instance ([`OneShot`]). Both mask the instance's
 //! secrets in what the server sent.
 
+use super::client_requests::ClientRequests;
 use super::ring::{self, LogRing};
 use super::session::Session;
 use super::{RuntimeConfig, Shared, ToolCallOutcome, ToolInfo, childenv, plan, surface};
 use crate::domain::{Instance, Probe};
-use crate::platform::{McpOp, PlatformError, ToolError, ToolSessions};
+use crate::platform::{CallControl, McpOp, PlatformError, ToolError, ToolSessions};
 use crate::secrets::SecretStore;
 use async_trait::async_trait;
 use serde_json::Value;
@@ -47,9 +48,12 @@ impl ToolSessions for LiveSessions {
         inst: &Instance,
         tool: &str,
         args: Value,
+        ctl: &CallControl,
     ) -> Result<ToolCallOutcome, ToolError> {
         let shared = self.shared()?;
-        let out = shared.call_tool(inst.id, tool, args).await?;
+        let out = shared
+            .call_tool((inst.id, &inst.name, &inst.json_spec), tool, args, ctl)
+            .await?;
         Ok(masked_outcome(&masker(inst, &shared.secrets), out))
     }
 
@@ -99,7 +103,9 @@ impl OneShot {
         &self,
         inst: &Instance,
         what: &str,
+        elicitation: bool,
     ) -> Result<(Session, Vec<ToolInfo>), ToolError> {
+        let requests = ClientRequests::for_spec(&inst.json_spec, elicitation);
         let cfg = &self.cfg;
         let resolved = plan::resolve(&inst.json_spec, &self.secrets)
             .map_err(|e| ToolError::Transport(e.to_string()))?;
@@ -110,11 +116,11 @@ impl OneShot {
         match resolved.plan {
             plan::Plan::Process(p) => {
                 let base = childenv::inherited(&cfg.child_env, &[]);
-                Session::spawn(&p, cfg.init_timeout, ring, &base).await
+                Session::spawn(&p, cfg.init_timeout, ring, &base, requests).await
             }
             plan::Plan::Endpoint(e) => {
                 let http = reqwest::Client::new();
-                Session::connect(&e, cfg.init_timeout, &http).await
+                Session::connect(&e, cfg.init_timeout, &http, requests).await
             }
             plan::Plan::Container(_) => Err(format!(
                 "instance '{}' is a container; {what} through the runtime host (open the console or run `aacon serve`)",
@@ -133,11 +139,22 @@ impl ToolSessions for OneShot {
         inst: &Instance,
         tool: &str,
         args: Value,
+        ctl: &CallControl,
     ) -> Result<ToolCallOutcome, ToolError> {
-        let (session, tools) = self.open(inst, "call its tools").await?;
+        // This session is for this call alone: it declares elicitation when
+        // the caller can answer one.
+        let (session, tools) = self
+            .open(inst, "call its tools", ctl.elicit.is_some())
+            .await?;
         let result = match crate::platform::tools::check_args(&tools, tool, args) {
             Ok(a) => {
-                super::session::call_tool(&session.peer(), tool, a, self.cfg.call_timeout).await
+                let on = super::session::CallOn {
+                    requests: &session.notices.requests,
+                    instance: &inst.name,
+                    ctl,
+                };
+                let timeout = plan::call_timeout(&inst.json_spec, self.cfg.call_timeout);
+                super::session::call_tool(&session.peer(), tool, a, timeout, on).await
             }
             Err(e) => Err(ToolError::from(e)),
         };
@@ -150,7 +167,7 @@ impl ToolSessions for OneShot {
             McpOp::Prompts | McpOp::GetPrompt { .. } => "get its prompts",
             _ => "read its resources and identity",
         };
-        let (session, _) = self.open(inst, what).await?;
+        let (session, _) = self.open(inst, what, false).await?;
         let result = surface::run(
             &session.peer(),
             Some(&session.notices),

@@ -15,16 +15,20 @@ pub(super) async fn bring_up(
         r.set_secrets(resolved.secrets.clone());
     }
     let t = shared.cfg.init_timeout;
+    let requests = || {
+        super::client_requests::ClientRequests::for_spec(&inst.json_spec, shared.cfg.elicitation)
+    };
     match resolved.plan {
         plan::Plan::Process(p) => Session::spawn(
             &p,
             t,
             ring,
             &childenv::inherited(&shared.cfg.child_env, &[]),
+            requests(),
         )
         .await
         .map(|(s, tools)| (s, tools, None)),
-        plan::Plan::Endpoint(e) => Session::connect(&e, t, &shared.http)
+        plan::Plan::Endpoint(e) => Session::connect(&e, t, &shared.http, requests())
             .await
             .map(|(s, tools)| {
                 // The server's log messages go into the instance's log.
@@ -38,7 +42,7 @@ pub(super) async fn bring_up(
             // The CLI process gets the allowlist (and what it needs to find
             // its daemon); the container only the spec's `-e` variables.
             let base = childenv::inherited(&shared.cfg.child_env, childenv::CONTAINER_CLI_ALLOW);
-            Session::spawn(&p, t, ring, &base)
+            Session::spawn(&p, t, ring, &base, requests())
                 .await
                 .map(|(s, tools)| (s, tools, Some(format!("{cli} rm -f {cname}"))))
         }

@@ -31,14 +31,24 @@ pub struct Notices {
     log: Arc<OnceLock<Arc<Mutex<LogRing>>>>,
     /// Where list changes, resource updates, progress and cancellations go.
     heard: Arc<OnceLock<super::notify::Teller>>,
+    /// What the server asks of this client (elicitation, sampling, roots)
+    /// and the progress of its calls.
+    pub requests: super::client_requests::ClientRequests,
 }
 
 impl Notices {
-    /// Notices whose log messages go into `ring` from the first one on.
-    pub fn logging_to(ring: Arc<Mutex<LogRing>>) -> Notices {
-        let n = Notices::default();
-        n.log_to(ring);
-        n
+    /// A handler that answers the server's requests with `requests`.
+    pub fn new(requests: super::client_requests::ClientRequests) -> Notices {
+        Notices {
+            requests,
+            ..Notices::default()
+        }
+    }
+
+    /// These notices, with log messages going into `ring` from the first one on.
+    pub fn logging_to(self, ring: Arc<Mutex<LogRing>>) -> Notices {
+        self.log_to(ring);
+        self
     }
 
     /// Send log messages into `ring` from now on (once; later calls keep the first).
@@ -89,6 +99,10 @@ impl rmcp::ClientHandler for Notices {
         self.mark(params.uri);
     }
 
+    fn get_info(&self) -> rmcp::model::ClientConfig {
+        self.requests.client_info()
+    }
+
     #[expect(
         deprecated,
         reason = "servers log with notifications/message until SEP-2577"
@@ -121,6 +135,7 @@ impl rmcp::ClientHandler for Notices {
         _context: NotificationContext<RoleClient>,
     ) {
         self.heard(super::notify::Heard::progress(&params));
+        self.requests.progress(params);
     }
 
     async fn on_cancelled(
@@ -129,6 +144,37 @@ impl rmcp::ClientHandler for Notices {
         _context: NotificationContext<RoleClient>,
     ) {
         self.heard(super::notify::Heard::cancelled(&params));
+    }
+
+    async fn create_elicitation(
+        &self,
+        request: rmcp::model::ElicitRequestParams,
+        _context: rmcp::service::RequestContext<RoleClient>,
+    ) -> Result<rmcp::model::ElicitResult, rmcp::ErrorData> {
+        self.requests.elicit(request).await
+    }
+
+    #[expect(
+        deprecated,
+        reason = "servers before protocol 2026-07-28 sample this way"
+    )]
+    async fn create_message(
+        &self,
+        _params: rmcp::model::CreateMessageRequestParams,
+        _context: rmcp::service::RequestContext<RoleClient>,
+    ) -> Result<rmcp::model::CreateMessageResult, rmcp::ErrorData> {
+        self.requests.sampling()
+    }
+
+    #[expect(
+        deprecated,
+        reason = "servers before protocol 2026-07-28 ask for roots this way"
+    )]
+    async fn list_roots(
+        &self,
+        _context: rmcp::service::RequestContext<RoleClient>,
+    ) -> Result<rmcp::model::ListRootsResult, rmcp::ErrorData> {
+        Ok(self.requests.roots())
     }
 }
 

@@ -803,7 +803,9 @@ async fn tools(State(st): State<AppState>, Path(id): Path<String>) -> Response {
 
 /// `POST /{id}/tools/call` `{"name": TOOL, "arguments": {…}}` (aacon
 /// extension): call a tool on a running instance, arguments checked
-/// against its schema first; the answer's secrets are masked.
+/// against its schema first; the answer's secrets are masked. A client
+/// that goes away drops this future, and the runtime cancels the call
+/// (`notifications/cancelled`); nobody here can answer an elicitation.
 async fn call_tool(
     State(st): State<AppState>,
     Path(id): Path<String>,

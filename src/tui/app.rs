@@ -112,6 +112,13 @@ pub struct App {
     /// Tasks whose results are waited for (the spinner turns meanwhile):
     /// counted in [`App::update`] only.
     pub in_flight: usize,
+    /// Tool calls sent from this console (numbers them).
+    pub calls: u64,
+    /// `runtime.call_timeout_secs`: a call's timeout unless its instance
+    /// gives `timeout_seconds`.
+    pub call_timeout_secs: u64,
+    /// Elicitation forms waiting for the open overlay to close.
+    pub elicits: VecDeque<ElicitForm>,
     pub spinner: usize,
     pub dirty: bool,
     pub quit: bool,
@@ -153,6 +160,7 @@ pub struct App {
 mod actions;
 mod detail;
 mod edit;
+mod elicit;
 mod events;
 mod goto;
 mod history;
@@ -162,9 +170,11 @@ mod msg;
 mod overlay;
 mod pager;
 mod surface;
+mod tools;
 mod travel;
-pub use detail::{DetailState, DetailTab, ToolsPane, args_skeleton, masked_spec};
+pub use detail::{DetailState, DetailTab, masked_spec};
 pub use edit::EditSession;
+pub use elicit::{ElicitForm, ElicitOutcome, ElicitReply};
 pub use events::{EventsOutcome, EventsPage, StreamItem, raw_envelope};
 pub use goto::START_CONTEXT;
 pub use history::{HISTORY_ROWS, HistoryPane};
@@ -175,6 +185,7 @@ pub use msg::{Command, ContextError, DraftFailure, Msg, TaskError};
 pub use overlay::{Confirm, ConfirmOutcome, LineInput, Overlay, Pending, name_list};
 pub use pager::{PagerOutcome, TextPager};
 pub use surface::{Field, Pager, PromptForm, SurfacePane};
+pub use tools::{CallState, ToolsPane, args_skeleton, secs_text};
 pub use travel::{Ask, Travel, observed_words};
 
 impl App {
@@ -199,6 +210,9 @@ impl App {
             probes_off: None,
             probing: false,
             in_flight: 0,
+            calls: 0,
+            call_timeout_secs: crate::config::DEFAULT_CALL_TIMEOUT_SECS,
+            elicits: VecDeque::new(),
             spinner: 0,
             dirty: true,
             quit: false,
@@ -305,13 +319,19 @@ impl App {
                 self.deliver_to_detail(id, |d| d.tools.loaded(result))
             }
             Msg::ToolCalled { id, result } => {
-                self.deliver_to_detail(id, |d| d.tools.called(result))
+                self.drop_elicitations_of(id);
+                let now = self.now;
+                self.deliver_to_detail(id, |d| d.tools.call_ended(None, now, result))
             }
             Msg::Calls { id, result } => self.deliver_to_detail(id, |d| d.calls.loaded(result)),
             Msg::Call { id, result } => {
                 self.call_arrived(id, result);
                 Vec::new()
             }
+            Msg::CallProgress { id, call, progress } => {
+                self.deliver_to_detail(id, |d| d.tools.progressed(call, progress))
+            }
+            Msg::Elicit { id, request, reply } => self.elicitation(id, request, reply),
             Msg::LogsLoaded { id, result } => self.deliver_to_detail(id, |d| d.logs.loaded(result)),
             Msg::History { id, result } => {
                 // Looking at the past: its history up to the moment shown.
@@ -480,6 +500,7 @@ impl App {
         // The Logs tab reads what is new at every tick while open.
         out.extend(self.logs_tick());
         self.now = now;
+        self.show_next_elicitation();
         if self.in_flight > 0 {
             self.spinner = self.spinner.wrapping_add(1);
             self.dirty = true;

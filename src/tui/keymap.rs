@@ -80,6 +80,8 @@ views! {
     Pager = "pager", false, "Help and raw view";
     /// The question when the editor is left with unsaved changes.
     Unsaved = "unsaved", true, "Unsaved changes (leaving the editor)";
+    /// A server's elicitation form during a tool call.
+    Elicit = "elicit", true, "Elicitation form (a server asks for input during a tool call; other keys type)";
 }
 
 /// Declares every action once: its variant, its name in keymap files and
@@ -148,6 +150,9 @@ actions! {
     EventsView = "events_view", "events view";
     InstancesView = "instances_view", "instances view";
     CallTool = "call_tool", "call tool (argument editor)";
+    CancelCall = "cancel_call", "cancel the running tool call (Tools)";
+    Accept = "accept", "accept: send the answers";
+    Decline = "decline", "decline: answer the server no";
     ReadStream = "read_stream", "read the whole stream";
     NextMatch = "next_match", "next match";
     Restart = "restart", "restart";

@@ -77,6 +77,8 @@ pub struct ConsoleOptions {
     /// console runs (`ui.on_hangup`): detach by default, since the operator
     /// asked for nothing to stop.
     pub on_hangup: Ending,
+    /// `runtime.call_timeout_secs` (the Tools tab shows a call's timeout).
+    pub call_timeout_secs: u64,
 }
 
 /// Builds the platform of a context by name, and checks it answers.
@@ -116,6 +118,7 @@ impl ConsoleOptions {
             context: None,
             connector: None,
             on_hangup: Ending::Detach,
+            call_timeout_secs: crate::config::DEFAULT_CALL_TIMEOUT_SECS,
         }
     }
 }
@@ -206,6 +209,7 @@ pub async fn run_console(
     let theme = load_theme(&opts.theme, &opts).map_err(|e| eyre!(e))?;
     let keymap = load_keymap(&opts.keymap, &opts).map_err(|e| eyre!(e))?;
     let mut app = App::new(theme, keymap, platform.info(), Utc::now());
+    app.call_timeout_secs = opts.call_timeout_secs;
     app.set_contexts(
         opts.contexts.clone(),
         opts.context.clone(),
@@ -391,6 +395,7 @@ where
         opts: opts.clone(),
         drafts: drafts.clone(),
         osc52: real_terminal,
+        calls: Default::default(),
     };
     let mut sub = Some(platform.subscribe());
     // Subscribed first, then read: a later change arrives on `sub`.

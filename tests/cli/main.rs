@@ -7,5 +7,6 @@ mod support;
 mod cli;
 mod cli_at;
 mod cli_child_env;
+mod cli_timeouts;
 mod config_cli;
 mod doctor;

@@ -6,6 +6,7 @@ mod support;
 
 mod history_pty;
 mod logs_pty;
+mod calls_pty;
 mod redis_console;
 mod safety_pty;
 mod serve_pty;

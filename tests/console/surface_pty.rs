@@ -63,7 +63,7 @@ fn position(
 }
 
 /// End the console with SIGTERM (it stops its servers) and wait for it.
-fn end(mut con: Console) {
+pub(crate) fn end(mut con: Console) {
     // SAFETY: plain kill(2) on the child this test spawned.
     unsafe {
         libc::kill(con.child.process_id().unwrap() as i32, libc::SIGTERM);

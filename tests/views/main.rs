@@ -11,6 +11,7 @@ mod tui_app;
 mod tui_health_tools;
 mod tui_history;
 mod tui_keys_data;
+mod tui_long_calls;
 mod tui_no_versions;
 mod tui_profile;
 mod tui_surface;

@@ -676,6 +676,7 @@ fn a_tool_call_runs_as_a_task_and_shows_its_result_or_error() {
             id,
             tool: "echo".into(),
             args: json!({"message": "hi"}),
+            call: a.calls,
         }]
     );
     // In flight: a second call is not sent.

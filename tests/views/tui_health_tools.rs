@@ -53,7 +53,7 @@ fn with_probes() -> App {
 }
 
 /// Open the instance on row `row` (rows sorted by name).
-fn open_row(a: &mut App, row: usize) {
+pub(crate) fn open_row(a: &mut App, row: usize) {
     for _ in 0..row {
         a.action(Action::Down);
     }
@@ -170,7 +170,7 @@ fn a_new_instance_never_started_shows_stopped_not_pending() {
 }
 
 /// github's Tools tab with a read-only tool and a destructive one.
-fn tools(a: &mut App) -> Uuid {
+pub(crate) fn tools(a: &mut App) -> Uuid {
     open_row(a, 3);
     for _ in 0..3 {
         a.action(Action::NextTab);
@@ -195,7 +195,7 @@ fn tools(a: &mut App) -> Uuid {
     id(2)
 }
 
-fn type_args(a: &mut App, text: &str) {
+pub(crate) fn type_args(a: &mut App, text: &str) {
     a.update(code(KeyCode::Enter));
     for _ in 0..10 {
         a.update(code(KeyCode::Down));
@@ -209,7 +209,7 @@ fn type_args(a: &mut App, text: &str) {
     }
 }
 
-fn detail(a: &App) -> &aacon::tui::app::DetailState {
+pub(crate) fn detail(a: &App) -> &aacon::tui::app::DetailState {
     match a.screens.last() {
         Some(Screen::Detail(d)) => d,
         _ => panic!("not in the detail view"),
@@ -235,6 +235,7 @@ fn ctrl_s_calls_only_from_the_open_argument_editor() {
             id: gh,
             tool: "list_issues".into(),
             args: json!({"repo": "aacon"}),
+            call: a.calls,
         }]
     );
 }
@@ -277,6 +278,7 @@ fn a_destructive_tool_asks_first_naming_the_tool_and_its_arguments() {
             id: gh,
             tool: "delete_repository_and_every_fork".into(),
             args: json!({"repo": "aacon", "confirm_token": "ghp_plainTokenValue"}),
+            call: a.calls,
         }]
     );
     assert!(detail(&a).tools.calling);

@@ -308,6 +308,27 @@ fn command_rules() {
 }
 
 #[test]
+fn timeout_and_roots_rules() {
+    clean(json!({"command": "x", "timeout_seconds": 300, "roots": ["/srv", "docs"]}));
+    clean(json!({"endpoint_url": "https://h/mcp", "timeout_seconds": 1.5}));
+    error(
+        json!({"command": "x", "timeout_seconds": 0}),
+        "/timeout_seconds",
+        "`timeout_seconds` must be more than 0 and at most 86400 (a day); it is 0",
+    );
+    error(
+        json!({"command": "x", "timeout_seconds": "5m"}),
+        "/timeout_seconds",
+        "`timeout_seconds` must be a number of seconds such as 300, not a string",
+    );
+    error(
+        json!({"command": "x", "roots": "/srv"}),
+        "/roots",
+        "`roots` must be an array of strings",
+    );
+}
+
+#[test]
 fn env_rules() {
     error(
         json!({"command": "x", "env_vars": {"PORT": 80}}),

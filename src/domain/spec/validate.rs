@@ -7,7 +7,7 @@ use super::*;
 pub(super) fn key_kinds(key: &str) -> Option<&'static [ProviderKind]> {
     use ProviderKind::*;
     Some(match key {
-        "type" | "available_tools" => &[External, Process, Container],
+        "type" | "available_tools" | "timeout_seconds" | "roots" => &[External, Process, Container],
         "endpoint_url" | "endpoint" | "headers" | "authentication" => &[External],
         "health_check" => &[External, Container],
         "command" | "args" | "cwd" => &[Process],
@@ -33,6 +33,8 @@ pub(super) const KNOWN_KEYS: &[&str] = &[
     "port",
     "environment",
     "cmd",
+    "timeout_seconds",
+    "roots",
 ];
 
 /// The key that decides a kind by its presence.
@@ -182,6 +184,8 @@ impl Validator {
             "image" => self.image_rule(value, p),
             "port" => self.port_rule(value, p),
             "available_tools" => self.tools_rule(value, p),
+            "timeout_seconds" => self.timeout_rule(value, p),
+            "roots" => self.string_array_rule("roots", value, p, "[\"/srv/data\", \"docs\"]"),
             _ => {}
         }
     }
@@ -559,6 +563,25 @@ impl Validator {
                     crate::domain::text::shown_char(c)
                 ),
             );
+        }
+    }
+
+    fn timeout_rule(&mut self, v: &Value, p: &str) {
+        match v.as_f64() {
+            Some(s) if s > 0.0 && s <= MAX_TIMEOUT_SECONDS => {}
+            Some(_) => self.error(
+                p,
+                format!(
+                    "`timeout_seconds` must be more than 0 and at most {MAX_TIMEOUT_SECONDS} (a day); it is {v}"
+                ),
+            ),
+            None => self.error(
+                p,
+                format!(
+                    "`timeout_seconds` must be a number of seconds such as 300, not {}",
+                    type_name(v)
+                ),
+            ),
         }
     }
 

@@ -23,6 +23,38 @@ mod poll;
 pub mod record;
 mod reply;
 mod surface;
+
+/// `POST /{id}/tools/call` (aacon extension).
+impl ApiPlatform {
+    async fn call_tool_http(
+        &self,
+        id: Uuid,
+        tool: &str,
+        args: Value,
+    ) -> Result<super::ToolCallResult> {
+        if let Some(why) = self.lacks(Route::ToolCalls).await {
+            return Err(PlatformError::Unavailable(why));
+        }
+        let body = json!({"name": tool, "arguments": args});
+        let r = self
+            .inner
+            .mutate(
+                Method::POST,
+                &format!("/{id}/tools/call"),
+                Some(&body),
+                HeaderMap::new(),
+            )
+            .await?;
+        if r.status == StatusCode::NOT_FOUND && self.inner.is_missing_route(&r) {
+            self.route_missing(Route::ToolCalls);
+            return Err(PlatformError::Unavailable(
+                self.learn_profile().await.missing_route(Route::ToolCalls),
+            ));
+        }
+        self.inner.expect_ok(r, "calling a tool", Some(id))
+    }
+}
+
 #[cfg(test)]
 mod tests;
 pub mod wire;
@@ -782,27 +814,25 @@ impl Platform for ApiPlatform {
         self.surface(id, op).await
     }
 
-    async fn call_tool(&self, id: Uuid, tool: &str, args: Value) -> Result<super::ToolCallResult> {
-        if let Some(why) = self.lacks(Route::ToolCalls).await {
-            return Err(PlatformError::Unavailable(why));
+    /// Over HTTP the call's progress is its elapsed time (the caller keeps
+    /// it), the server's elicitation is declined where it runs, and a
+    /// cancel drops the request: `aacon serve` cancels the call when its
+    /// caller is gone.
+    async fn call_tool_watched(
+        &self,
+        id: Uuid,
+        tool: &str,
+        args: Value,
+        ctl: super::CallControl,
+    ) -> Result<super::ToolCallResult> {
+        let t0 = std::time::Instant::now();
+        tokio::select! {
+            r = self.call_tool_http(id, tool, args) => r,
+            _ = ctl.cancel.cancelled() => Err(PlatformError::Unavailable(format!(
+                "tool '{tool}' was cancelled after {}s",
+                t0.elapsed().as_secs()
+            ))),
         }
-        let body = json!({"name": tool, "arguments": args});
-        let r = self
-            .inner
-            .mutate(
-                Method::POST,
-                &format!("/{id}/tools/call"),
-                Some(&body),
-                HeaderMap::new(),
-            )
-            .await?;
-        if r.status == StatusCode::NOT_FOUND && self.inner.is_missing_route(&r) {
-            self.route_missing(Route::ToolCalls);
-            return Err(PlatformError::Unavailable(
-                self.learn_profile().await.missing_route(Route::ToolCalls),
-            ));
-        }
-        self.inner.expect_ok(r, "calling a tool", Some(id))
     }
 
     async fn logs(&self, id: Uuid, after: Option<u64>) -> Result<crate::platform::LogPage> {

@@ -16,7 +16,7 @@ mod tests;
 use super::history::{self, CallKind, CallRecord, Caller, Retention};
 use super::tools::check_args;
 use super::{
-    ActionOutcome, ArgError, BackendInfo, EventQuery, McpOp, Platform, PlatformError,
+    ActionOutcome, ArgError, BackendInfo, CallControl, EventQuery, McpOp, Platform, PlatformError,
     PlatformEvent, Result, RuntimePort, StatusReport, ToolCallResult, ToolError, ToolInfo,
     ToolSessions,
 };
@@ -582,18 +582,19 @@ impl Platform for EmbeddedPlatform {
         self.blocking(move |s| s.tools(id)).await
     }
 
-    async fn call_tool(
+    async fn call_tool_watched(
         &self,
         id: Uuid,
         tool: &str,
         args: serde_json::Value,
+        ctl: CallControl,
     ) -> Result<ToolCallResult> {
         let inst = self.blocking(move |s| s.get(&id.to_string())).await?;
         let caller = self.caller();
         let (at, started) = (Utc::now(), std::time::Instant::now());
         let mut forwarded = false;
         let answer = self
-            .call_tool_on(&inst, tool, args.clone(), &caller, &mut forwarded)
+            .call_tool_on(&inst, tool, args.clone(), &ctl, &caller, &mut forwarded)
             .await;
         // A call sent to the runtime host is recorded there, once.
         if !forwarded {
@@ -695,6 +696,7 @@ impl EmbeddedPlatform {
         inst: &Instance,
         tool: &str,
         args: serde_json::Value,
+        ctl: &CallControl,
         caller: &Caller,
         forwarded: &mut bool,
     ) -> std::result::Result<ToolCallResult, ToolError> {
@@ -708,7 +710,7 @@ impl EmbeddedPlatform {
         }
         let (sessions, to_host) = self.sessions_for(inst.id)?;
         *forwarded = to_host;
-        let call = sessions.call_tool(inst, tool, args);
+        let call = sessions.call_tool(inst, tool, args, ctl);
         if to_host {
             history::as_caller(caller.clone(), call).await
         } else {

@@ -53,6 +53,7 @@ impl Failure {
             ToolError::Transport(_) => "transport",
             ToolError::Server(_) => "server",
             ToolError::Timeout(_) => "timeout",
+            ToolError::Cancelled(_) => "cancelled",
             ToolError::Platform(p) => return Failure::of_platform(p),
         };
         Failure {

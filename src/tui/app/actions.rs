@@ -44,6 +44,7 @@ impl App {
                     self.open_tool_args();
                     return Vec::new();
                 }
+                Action::CancelCall => return self.cancel_tool_call(),
                 Action::CallTool if d.tools.args.is_some() => return self.call_tool(),
                 Action::CallTool => {
                     let open = self.keymap.keys_for(View::Detail, Action::Open).join("/");
@@ -94,7 +95,9 @@ impl App {
         }
         match action {
             // Both belong to the Tools tab (handled above).
-            Action::CallTool | Action::NextMatch => Vec::new(),
+            Action::CallTool | Action::NextMatch | Action::CancelCall => Vec::new(),
+            // Only the elicitation form binds these.
+            Action::Accept | Action::Decline => Vec::new(),
             // The Logs tab's (handled above).
             Action::PrevMatch | Action::Wrap | Action::LogLevel | Action::SetLogLevel => Vec::new(),
             // The Overview's and the Resources tab's (handled above).

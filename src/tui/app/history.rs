@@ -58,7 +58,7 @@ impl HistoryPane {
 /// The confirmation for re-running a tool not marked read-only: one
 /// sentence naming the tool and the instance, the arguments, and why.
 fn rerun_confirm(id: Uuid, instance: &str, tool: &ToolInfo, args: serde_json::Value) -> Confirm {
-    let mut c = detail::tool_confirm(id, instance, tool, args);
+    let mut c = tools::tool_confirm(id, instance, tool, args);
     c.title = format!("Re-run tool {}?", tool.name);
     if let Some(first) = c.lines.first_mut() {
         *first = format!(

@@ -60,6 +60,19 @@ pub enum Msg {
         id: Uuid,
         result: Result<crate::platform::history::CallRecord, PlatformError>,
     },
+    /// Progress of call number `call` from the Tools tab.
+    CallProgress {
+        id: Uuid,
+        call: u64,
+        progress: crate::platform::CallProgress,
+    },
+    /// A server asks for input during a call from the Tools tab: the
+    /// form's answer goes to `reply` (the UI never waits for it).
+    Elicit {
+        id: Uuid,
+        request: crate::platform::ElicitRequest,
+        reply: super::elicit::ElicitReply,
+    },
     /// An instance's log from the cursor asked, for the Logs tab.
     LogsLoaded {
         id: Uuid,
@@ -203,12 +216,16 @@ pub enum Command {
         summary: String,
     },
     LoadTools(Uuid),
-    /// Call a tool (arguments already checked against its schema).
+    /// Call a tool (arguments already checked against its schema); `call`
+    /// numbers it for [`Command::CancelCall`].
     CallTool {
         id: Uuid,
         tool: String,
         args: serde_json::Value,
+        call: u64,
     },
+    /// Cancel call number N (the server is sent `notifications/cancelled`).
+    CancelCall(u64),
     /// Read an instance's recorded calls (History tab).
     LoadCalls(Uuid),
     /// Read one recorded call in full.

@@ -80,6 +80,8 @@ pub enum Overlay {
     Drafts(DraftPrompt),
     /// Quitting while instances run under this console.
     Quit(QuitPrompt),
+    /// A server asks for input during a tool call.
+    Elicit(Box<super::elicit::ElicitForm>),
 }
 
 /// Names for a confirmation: up to 5, then "and N more".
@@ -131,6 +133,14 @@ impl App {
                     Vec::new()
                 }
             },
+            Overlay::Elicit(mut f) => {
+                if f.handle_key(&self.keymap, &k) == super::elicit::ElicitOutcome::None {
+                    self.overlay = Some(Overlay::Elicit(f));
+                } else {
+                    self.show_next_elicitation();
+                }
+                Vec::new()
+            }
             Overlay::Quit(p) => match p.handle_key(&self.keymap, &k) {
                 QuitOutcome::None => {
                     self.overlay = Some(Overlay::Quit(p));

@@ -324,7 +324,7 @@ fn bad_user_files_name_file_and_line() {
         ),
         (
             "\n[sidebar]\nquit = \"q\"\n",
-            ":2: 'sidebar' is not a view (use global, instances, detail, events, editor, quit, conflict, confirm, command_line, picker, drafts, pager, unsaved, or preset = \"NAME\")",
+            ":2: 'sidebar' is not a view (use global, instances, detail, events, editor, quit, conflict, confirm, command_line, picker, drafts, pager, unsaved, elicit, or preset = \"NAME\")",
         ),
         (
             "[global]\nquit = \"ctrl-hyper-q\"\n",

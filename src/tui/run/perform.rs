@@ -2,7 +2,11 @@
 //! back as a [`Msg`].
 
 use super::*;
-use crate::tui::app::{DraftFailure, TaskError};
+use crate::platform::{CallControl, ElicitAnswer, ElicitRequest, Elicitor};
+use crate::tui::app::{DraftFailure, ElicitReply, TaskError};
+use std::collections::HashMap;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 /// What commands need to run.
 pub(super) struct Io {
@@ -17,6 +21,32 @@ pub(super) struct Io {
     pub(super) drafts: Option<Arc<Drafts>>,
     /// Whether the output is a real terminal (for OSC 52 copy).
     pub(super) osc52: bool,
+    /// The tool calls in flight, by number: their cancel tokens.
+    pub(super) calls: Arc<std::sync::Mutex<HashMap<u64, CancellationToken>>>,
+}
+
+/// Puts a server's elicitation before the operator: a [`Msg::Elicit`] with
+/// a reply channel; the answer is awaited here, never on the UI thread.
+struct ConsoleElicitor {
+    id: Uuid,
+    tx: mpsc::UnboundedSender<Msg>,
+}
+
+#[async_trait::async_trait]
+impl Elicitor for ConsoleElicitor {
+    async fn elicit(&self, request: ElicitRequest) -> ElicitAnswer {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let msg = Msg::Elicit {
+            id: self.id,
+            request,
+            reply: ElicitReply::new(reply),
+        };
+        if self.tx.send(msg).is_err() {
+            return ElicitAnswer::Cancel;
+        }
+        // The form dropped unanswered (the console quit): cancel.
+        answer.await.unwrap_or(ElicitAnswer::Cancel)
+    }
 }
 
 /// Standard base64 with padding (for OSC 52).
@@ -75,11 +105,40 @@ pub(super) fn perform(cmds: Vec<Command>, io: &Io) {
                     let _ = tx.send(Msg::ToolsLoaded { id, result });
                 });
             }
-            Command::CallTool { id, tool, args } => {
+            Command::CallTool {
+                id,
+                tool,
+                args,
+                call,
+            } => {
+                let (ptx, mut prx) = mpsc::unbounded_channel();
+                let ctl = CallControl {
+                    progress: Some(ptx),
+                    elicit: Some(Arc::new(ConsoleElicitor { id, tx: tx.clone() })),
+                    ..CallControl::default()
+                };
+                if let Ok(mut calls) = io.calls.lock() {
+                    calls.insert(call, ctl.cancel.clone());
+                }
+                let calls = io.calls.clone();
+                let progress_tx = tx.clone();
                 tokio::spawn(async move {
-                    let result = p.call_tool(id, &tool, args).await;
+                    while let Some(progress) = prx.recv().await {
+                        let _ = progress_tx.send(Msg::CallProgress { id, call, progress });
+                    }
+                });
+                tokio::spawn(async move {
+                    let result = p.call_tool_watched(id, &tool, args, ctl).await;
+                    if let Ok(mut calls) = calls.lock() {
+                        calls.remove(&call);
+                    }
                     let _ = tx.send(Msg::ToolCalled { id, result });
                 });
+            }
+            Command::CancelCall(call) => {
+                if let Some(token) = io.calls.lock().ok().and_then(|c| c.get(&call).cloned()) {
+                    token.cancel();
+                }
             }
             Command::Mcp { id, op } => {
                 tokio::spawn(async move {

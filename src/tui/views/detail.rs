@@ -371,14 +371,33 @@ fn render_result(frame: &mut Frame, app: &App, d: &DetailState, i: &Instance, ar
             .tools
             .selected_tool()
             .map_or(String::new(), |x| inert(&x.name));
-        frame.render_widget(
-            Paragraph::new(format!(
-                "{} calling {name}…",
-                SPINNER[app.spinner % SPINNER.len()]
-            ))
-            .style(t.dim),
-            area,
-        );
+        let mut lines = vec![Line::from(Span::styled(
+            format!("{} calling {name}…", SPINNER[app.spinner % SPINNER.len()]),
+            t.dim,
+        ))];
+        if let Some(c) = &d.tools.call {
+            let cancel = app.keymap.first_key(View::Detail, Action::CancelCall);
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "{}s elapsed · timeout {} · {}",
+                    c.elapsed_secs(app.now),
+                    crate::tui::app::secs_text(c.timeout_secs),
+                    if c.cancelled {
+                        "cancelling…".to_string()
+                    } else {
+                        format!("{cancel} cancels")
+                    }
+                ),
+                t.base,
+            )));
+            if let Some(p) = &c.progress {
+                lines.push(Line::from(Span::styled(
+                    format!("progress {}", inert(&p.to_string())),
+                    t.ok,
+                )));
+            }
+        }
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
         return;
     }
     let (head, body, style) = match &d.tools.result {

@@ -3,6 +3,7 @@
 pub mod command;
 pub mod confirm;
 pub mod detail;
+pub mod elicit;
 pub mod events;
 pub mod header;
 pub mod health;
@@ -118,6 +119,7 @@ fn draw(frame: &mut Frame, app: &App, drawn: &mut Drawn) {
         }
         Some(Overlay::Drafts(p)) => p.render(frame, body, &app.theme, &app.keymap),
         Some(Overlay::Quit(p)) => p.render(frame, body, &app.theme, &app.keymap),
+        Some(Overlay::Elicit(f)) => elicit::render(frame, app, f, body),
         _ => {}
     }
 }
