@@ -78,8 +78,8 @@ pub const SUBSCRIBER_CAPACITY: usize = 65_536;
 
 pub use logs::{LogLevel, LogLine, LogPage, LogSource};
 pub use tools::{
-    ArgError, CallControl, CallProgress, ElicitAnswer, ElicitRequest, Elicitor, McpOp, NoticeReport,
-    RuntimePort, StatusReport, ToolCallResult, ToolError, ToolInfo, ToolSessions,
+    ArgError, CallControl, CallProgress, ElicitAnswer, ElicitRequest, Elicitor, McpOp,
+    NoticeReport, RuntimePort, StatusReport, ToolCallResult, ToolError, ToolInfo, ToolSessions,
 };
 
 /// What a start or stop did.

@@ -28,13 +28,15 @@ pub(super) async fn bring_up(
         )
         .await
         .map(|(s, tools)| (s, tools, None)),
-        plan::Plan::Endpoint(e) => Session::connect(&e, t, &shared.http, requests())
-            .await
-            .map(|(s, tools)| {
-                // The server's log messages go into the instance's log.
-                s.notices.log_to(ring);
-                (s, tools, None)
-            }),
+        plan::Plan::Endpoint(e) => {
+            Session::connect(&e, t, &shared.http, requests())
+                .await
+                .map(|(s, tools)| {
+                    // The server's log messages go into the instance's log.
+                    s.notices.log_to(ring);
+                    (s, tools, None)
+                })
+        }
         plan::Plan::Container(c) => {
             let cli = container_cli().await?;
             let cname = format!("aacon-{}-{}", inst.name, &inst.id.simple().to_string()[..8]);

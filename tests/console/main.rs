@@ -4,9 +4,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod calls_pty;
 mod history_pty;
 mod logs_pty;
-mod calls_pty;
 mod redis_console;
 mod safety_pty;
 mod serve_pty;

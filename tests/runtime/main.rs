@@ -7,8 +7,8 @@
 mod support;
 
 mod call_history;
-mod mcp_logs;
 mod long_calls;
+mod mcp_logs;
 mod mcp_surface;
 mod platform_tools;
 mod runtime_container;

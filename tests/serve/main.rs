@@ -7,6 +7,6 @@ mod support;
 mod api_hostile;
 mod serve_e2e;
 mod serve_history;
-mod serve_record;
 mod serve_logs;
+mod serve_record;
 mod serve_runtime;
