@@ -148,6 +148,8 @@ pub struct App {
     pub dup_names: HashSet<String>,
     /// Looking at a past moment (`:at`); `None`: live.
     travel: Option<Box<Travel>>,
+    /// The banner of a replayed incident bundle (`aacon --replay FILE`).
+    pub replay: Option<String>,
 }
 
 mod actions;
@@ -155,6 +157,7 @@ mod detail;
 mod edit;
 mod events;
 mod goto;
+mod incident;
 mod instances;
 mod msg;
 mod overlay;
@@ -212,6 +215,7 @@ impl App {
             profile: None,
             dup_names: HashSet::new(),
             travel: None,
+            replay: None,
         }
     }
 

@@ -77,6 +77,34 @@ pub struct ConsoleOptions {
     /// console runs (`ui.on_hangup`): detach by default, since the operator
     /// asked for nothing to stop.
     pub on_hangup: Ending,
+    /// Writes an incident bundle (the detail view's key); `None`: this
+    /// console cannot (a replay).
+    pub incident: Option<IncidentWriter>,
+    /// The banner when the console replays an incident bundle.
+    pub replay: Option<String>,
+}
+
+/// Writes an incident bundle of an instance over a window, on the
+/// platform given; answers the sentence for the toast (naming the file).
+#[derive(Clone)]
+pub struct IncidentWriter(
+    #[allow(clippy::type_complexity)]
+    pub  Arc<
+        dyn Fn(
+                Arc<dyn Platform>,
+                uuid::Uuid,
+                chrono::DateTime<Utc>,
+                chrono::DateTime<Utc>,
+            ) -> futures::future::BoxFuture<'static, crate::platform::Result<String>>
+            + Send
+            + Sync,
+    >,
+);
+
+impl std::fmt::Debug for IncidentWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IncidentWriter")
+    }
 }
 
 /// Builds the platform of a context by name, and checks it answers.
@@ -116,6 +144,8 @@ impl ConsoleOptions {
             context: None,
             connector: None,
             on_hangup: Ending::Detach,
+            incident: None,
+            replay: None,
         }
     }
 }
@@ -206,6 +236,7 @@ pub async fn run_console(
     let theme = load_theme(&opts.theme, &opts).map_err(|e| eyre!(e))?;
     let keymap = load_keymap(&opts.keymap, &opts).map_err(|e| eyre!(e))?;
     let mut app = App::new(theme, keymap, platform.info(), Utc::now());
+    app.replay = opts.replay.clone();
     app.set_contexts(
         opts.contexts.clone(),
         opts.context.clone(),

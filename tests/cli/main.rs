@@ -9,3 +9,4 @@ mod cli_at;
 mod cli_child_env;
 mod config_cli;
 mod doctor;
+mod incident;

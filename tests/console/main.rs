@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod incident_pty;
 mod redis_console;
 mod safety_pty;
 mod serve_pty;

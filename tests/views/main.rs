@@ -12,6 +12,7 @@ mod tui_health_tools;
 mod tui_keys_data;
 mod tui_no_versions;
 mod tui_profile;
+mod tui_replay;
 mod tui_surface;
 mod tui_travel;
 mod tui_truths;

@@ -9,6 +9,7 @@ pub mod health;
 pub mod help;
 pub mod instances;
 pub mod raw;
+pub mod replay;
 pub mod surface;
 pub mod toast;
 pub mod travel;
@@ -94,6 +95,7 @@ fn draw(frame: &mut Frame, app: &App, drawn: &mut Drawn) {
     ])
     .areas(area);
     header::render(frame, app, head);
+    let body = replay::banner(frame, app, body);
     let body = travel::banner(frame, app, body);
     match app.screen() {
         Screen::Instances => instances::render(frame, app, drawn, body),
