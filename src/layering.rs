@@ -34,6 +34,7 @@ const UNITS: &[(&str, Layer)] = &[
     ("secrets", Layer::Adapter),
     ("serve", Layer::Adapter),
     ("logging", Layer::Adapter),
+    ("incident", Layer::Adapter),
     ("host", Layer::Host),
     ("tui", Layer::Ui),
     ("cli", Layer::Ui),

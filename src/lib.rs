@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod host;
+pub mod incident;
 #[cfg(test)]
 mod layering;
 pub mod logging;

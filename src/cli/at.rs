@@ -101,13 +101,8 @@ pub(super) async fn get(p: &dyn Platform, key: &str, at: &str, fmt: Output) -> O
     Ok(())
 }
 
-pub(super) async fn between(
-    p: &dyn Platform,
-    window: &[String],
-    instance: Option<&str>,
-    limit: usize,
-    fmt: Output,
-) -> Outcome {
+/// The window `--between T1 T2` names; a bad one is a usage error.
+pub(super) fn window(window: &[String]) -> Result<(DateTime<Utc>, DateTime<Utc>), Failure> {
     let [from, to] = window else {
         return Err(Failure::new(
             exit::USAGE,
@@ -124,6 +119,17 @@ pub(super) async fn between(
             ),
         ));
     }
+    Ok((from, to))
+}
+
+pub(super) async fn between(
+    p: &dyn Platform,
+    window: &[String],
+    instance: Option<&str>,
+    limit: usize,
+    fmt: Output,
+) -> Outcome {
+    let (from, to) = self::window(window)?;
     needs_history(p, "the events between two moments").await?;
     let mut events = p.events_between(from, to, None).await?;
     if let Some(key) = instance {
@@ -153,7 +159,7 @@ pub(super) async fn between(
 /// The instance a name means: the live one, else the one the window's
 /// events give that name (it may be deleted or renamed since), else the
 /// one that had it when the window opened.
-async fn resolve(
+pub(super) async fn resolve(
     p: &dyn Platform,
     key: &str,
     window: &[crate::domain::Envelope],

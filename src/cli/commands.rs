@@ -129,8 +129,23 @@ fn report(f: Failure, debug: bool) -> i32 {
 
 async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
     let fmt = cli.global.output;
+    if cli.replay.is_some() && cli.command.is_some() {
+        return Err(Failure::new(
+            exit::USAGE,
+            "--replay FILE opens the console on a bundle; give it without a command",
+        ));
+    }
     match cli.command {
+        None if cli.replay.is_some() => {
+            let file = cli.replay.clone().unwrap_or_default();
+            super::incident::replay(&dir, &cli.global, &file).await
+        }
         None => console(&dir, &cli.global).await,
+        Some(Command::Incident(args)) => {
+            let (platform, embedded) = open_cli_platform(&dir, &cli.global)?;
+            warn_workspace(platform.as_ref(), embedded.is_none()).await;
+            super::incident::incident(&dir, &cli.global, platform.as_ref(), args, fmt).await
+        }
         Some(Command::Instances(cmd)) => {
             let (platform, embedded) = open_cli_platform(&dir, &cli.global)?;
             warn_workspace(platform.as_ref(), embedded.is_none()).await;
@@ -210,7 +225,7 @@ fn config(global: &super::Global, cmd: ConfigCmd) -> Outcome {
 }
 
 /// The console's options from the settings in effect.
-fn console_options(
+pub(super) fn console_options(
     dir: &DataDir,
     settings: &crate::config::Settings,
     read_only: bool,
@@ -234,6 +249,7 @@ async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
     let settings = super::serve_cmd::settings(global)?;
     let mut opts = console_options(dir, &settings, global.read_only);
     super::context_cmd::add_contexts(global, &mut opts);
+    opts.incident = Some(super::incident::writer(dir, global));
     if let Some(api) = super::serve_cmd::api_options(global)? {
         // What the console observes is recorded unless backend.record is
         // false; a recording made by others is read either way.

@@ -435,6 +435,23 @@ fn terminal_check(out: &mut Vec<Check>) {
 }
 
 pub(super) async fn doctor(dir: &DataDir, global: &Global, fmt: Output) -> Result<(), Failure> {
+    let checks = checks(dir, global).await;
+    super::commands::print(&render(&checks, fmt));
+    let broken = checks.iter().filter(|c| c.state == State::Broken).count();
+    if broken > 0 {
+        return Err(Failure::new(
+            exit::RUNTIME,
+            format!(
+                "{broken} check{} failed",
+                if broken == 1 { "" } else { "s" }
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Every check, in the order printed.
+pub(super) async fn checks(dir: &DataDir, global: &Global) -> Vec<Check> {
     let mut checks = Vec::new();
     let settings = super::serve_cmd::settings(global);
     // In API mode the remote runs instances: nothing local hosts them.
@@ -475,8 +492,12 @@ pub(super) async fn doctor(dir: &DataDir, global: &Global, fmt: Output) -> Resul
         tool_checks(&mut checks);
     }
     terminal_check(&mut checks);
+    checks
+}
 
-    let text = match fmt {
+/// The checks as `fmt` prints them.
+pub(super) fn render(checks: &[Check], fmt: Output) -> String {
+    match fmt {
         Output::Json => serde_json::to_string_pretty(&checks).unwrap_or_default() + "\n",
         Output::Jsonl => checks
             .iter()
@@ -499,17 +520,5 @@ pub(super) async fn doctor(dir: &DataDir, global: &Global, fmt: Output) -> Resul
                 }
             })
             .collect(),
-    };
-    super::commands::print(&text);
-    let broken = checks.iter().filter(|c| c.state == State::Broken).count();
-    if broken > 0 {
-        return Err(Failure::new(
-            exit::RUNTIME,
-            format!(
-                "{broken} check{} failed",
-                if broken == 1 { "" } else { "s" }
-            ),
-        ));
     }
-    Ok(())
 }

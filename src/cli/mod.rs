@@ -8,6 +8,7 @@ mod context_cmd;
 mod doctor;
 mod history_cmd;
 mod host;
+mod incident;
 mod logs_cmd;
 mod output;
 mod runtime_cmds;
@@ -15,6 +16,7 @@ mod serve_cmd;
 mod surface_cmds;
 
 pub use commands::run;
+pub use incident::argv;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::ArgValueCandidates;
@@ -44,6 +46,11 @@ pub struct Cli {
     pub global: Global,
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Open the console read-only on an incident bundle (`aacon incident`
+    /// writes one): the instance, its events and log lines over the
+    /// bundle's window; `:at` and `[`/`]` move within it.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -132,6 +139,10 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout: `aacon man | man -l -`.
     Man,
+    /// Write everything about one instance over a window into one .tar.gz:
+    /// spec history with diffs, events, status, restarts, log lines,
+    /// doctor's view of the host and a SUMMARY.md (secrets redacted).
+    Incident(IncidentArgs),
     /// Check the data dir, store, runtime host, Redis, API, secret store, container runtime, npx/uvx and the terminal.
     Doctor,
     /// Where the log file is, or its last lines.
@@ -377,6 +388,22 @@ pub enum InstancesCmd {
         #[arg(long, value_name = "LEVEL")]
         level: Option<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct IncidentArgs {
+    /// Name or id (a name several instances have changes nothing: give the id).
+    #[arg(add = ArgValueCandidates::new(instance_names))]
+    pub key: String,
+    /// The window: this long up to now (30s, 15m, 1h, 7d). Default 1h.
+    #[arg(long, value_name = "DURATION", conflicts_with = "between")]
+    pub since: Option<String>,
+    /// The window from T1 to T2 (each 03:12 in local time, -10m, -2h or RFC 3339).
+    #[arg(long, num_args = 2, value_names = ["T1", "T2"], allow_hyphen_values = true)]
+    pub between: Option<Vec<String>>,
+    /// The bundle's file (also `-o FILE`); default NAME-YYYYMMDD-HHMMSS.tar.gz here.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -155,6 +155,8 @@ pub struct App {
     pub dup_names: HashSet<String>,
     /// Looking at a past moment (`:at`); `None`: live.
     travel: Option<Box<Travel>>,
+    /// The banner of a replayed incident bundle (`aacon --replay FILE`).
+    pub replay: Option<String>,
 }
 
 mod actions;
@@ -164,6 +166,7 @@ mod elicit;
 mod events;
 mod goto;
 mod history;
+mod incident;
 mod instances;
 mod logs;
 mod msg;
@@ -230,6 +233,7 @@ impl App {
             profile: None,
             dup_names: HashSet::new(),
             travel: None,
+            replay: None,
         }
     }
 

@@ -183,6 +183,8 @@ actions! {
     StepForward = "step_forward", "time travel: next change";
     ChangesSince = "changes_since", "time travel: changes to now";
     JumpToProblem = "jump_to_problem", "jump to the first problem";
+    /// The detail view: everything about the instance over the last hour in one file.
+    Incident = "incident", "write an incident bundle (the last hour)";
     /// The picker's numbered choices.
     Choose1 = "choose_1", "choose number 1";
     Choose2 = "choose_2", "choose number 2";

@@ -32,4 +32,4 @@ pub mod timetravel;
 pub mod views;
 
 pub use quit::Ending;
-pub use run::{ConsoleOptions, run, run_console};
+pub use run::{ConsoleOptions, IncidentWriter, run, run_console};

@@ -79,6 +79,34 @@ pub struct ConsoleOptions {
     pub on_hangup: Ending,
     /// `runtime.call_timeout_secs` (the Tools tab shows a call's timeout).
     pub call_timeout_secs: u64,
+    /// Writes an incident bundle (the detail view's key); `None`: this
+    /// console cannot (a replay).
+    pub incident: Option<IncidentWriter>,
+    /// The banner when the console replays an incident bundle.
+    pub replay: Option<String>,
+}
+
+/// Writes an incident bundle of an instance over a window, on the
+/// platform given; answers the sentence for the toast (naming the file).
+#[derive(Clone)]
+pub struct IncidentWriter(
+    #[allow(clippy::type_complexity)]
+    pub  Arc<
+        dyn Fn(
+                Arc<dyn Platform>,
+                uuid::Uuid,
+                chrono::DateTime<Utc>,
+                chrono::DateTime<Utc>,
+            ) -> futures::future::BoxFuture<'static, crate::platform::Result<String>>
+            + Send
+            + Sync,
+    >,
+);
+
+impl std::fmt::Debug for IncidentWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IncidentWriter")
+    }
 }
 
 /// Builds the platform of a context by name, and checks it answers.
@@ -119,6 +147,8 @@ impl ConsoleOptions {
             connector: None,
             on_hangup: Ending::Detach,
             call_timeout_secs: crate::config::DEFAULT_CALL_TIMEOUT_SECS,
+            incident: None,
+            replay: None,
         }
     }
 }
@@ -210,6 +240,7 @@ pub async fn run_console(
     let keymap = load_keymap(&opts.keymap, &opts).map_err(|e| eyre!(e))?;
     let mut app = App::new(theme, keymap, platform.info(), Utc::now());
     app.call_timeout_secs = opts.call_timeout_secs;
+    app.replay = opts.replay.clone();
     app.set_contexts(
         opts.contexts.clone(),
         opts.context.clone(),

@@ -10,3 +10,4 @@ mod cli_child_env;
 mod cli_timeouts;
 mod config_cli;
 mod doctor;
+mod incident;

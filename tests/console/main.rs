@@ -6,6 +6,7 @@ mod support;
 
 mod calls_pty;
 mod history_pty;
+mod incident_pty;
 mod logs_pty;
 mod redis_console;
 mod safety_pty;

@@ -62,6 +62,23 @@ pub fn create(data: &Path, config: &Path, name: &str, spec: &str) {
     );
 }
 
+/// Wait (up to 30 s) until `aacon instances get NAME` reports `status`.
+pub fn wait_status(data: &Path, config: &Path, name: &str, status: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let out = cli(data, config, &["instances", "get", name, "-o", "json"], "");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        if v["status"] == status {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} never became {status}: {v}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 /// A temp dir with `data` (not yet created) and `config` (created) below it.
 pub fn dirs() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();

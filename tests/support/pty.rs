@@ -158,6 +158,22 @@ impl Console {
         wait_on(what, timeout, || self.screen())
     }
 
+    /// Wait (up to 20 s) until a line naming `name` satisfies `ok`; the screen.
+    pub fn wait_row(&self, name: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if screen.lines().any(|l| l.contains(name) && ok(l)) {
+                return screen;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name}: never {what}:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn send(&mut self, bytes: &[u8]) {
         self.writer.write_all(bytes).unwrap();
         self.writer.flush().unwrap();

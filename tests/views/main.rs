@@ -14,6 +14,7 @@ mod tui_keys_data;
 mod tui_long_calls;
 mod tui_no_versions;
 mod tui_profile;
+mod tui_replay;
 mod tui_surface;
 mod tui_travel;
 mod tui_truths;

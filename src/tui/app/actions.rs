@@ -318,6 +318,7 @@ impl App {
             Action::StepBack => self.step(false),
             Action::StepForward => self.step(true),
             Action::ChangesSince => self.changes_since(),
+            Action::Incident => self.incident(),
         }
     }
 

@@ -258,6 +258,14 @@ pub enum Command {
         bytes: Vec<u8>,
         summary: String,
     },
+    /// Write an incident bundle of an instance over this window to the
+    /// data dir's `incidents/`; the toast names the file.
+    Incident {
+        id: Uuid,
+        name: String,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    },
     /// Show the instances as they were at this moment.
     OpenMoment(DateTime<Utc>),
     /// Find the previous / next moment that changed anything visible.

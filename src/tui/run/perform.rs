@@ -180,6 +180,28 @@ pub(super) fn perform(cmds: Vec<Command>, io: &Io) {
                     let _ = tx.send(Msg::LogsLoaded { id, result });
                 });
             }
+            Command::Incident { id, name, from, to } => {
+                let Some(write) = opts.incident.clone() else {
+                    let why = if opts.replay.is_some() {
+                        "a replay writes no incident bundle: its file is one already"
+                    } else {
+                        "this console cannot write incident bundles"
+                    };
+                    let _ = tx.send(Msg::Notice(Err(TaskError::Platform(
+                        crate::platform::PlatformError::Unavailable(why.into()),
+                    ))));
+                    continue;
+                };
+                tokio::spawn(async move {
+                    let r = (write.0)(p, id, from, to).await.map_err(|e| {
+                        TaskError::Platform(crate::platform::PlatformError::Unavailable(format!(
+                            "no incident bundle of {} written: {e}",
+                            crate::domain::text::shown(&name)
+                        )))
+                    });
+                    let _ = tx.send(Msg::Notice(r));
+                });
+            }
             Command::OpenMoment(at) => {
                 tokio::spawn(async move {
                     let result = p.state_at(at).await.map(Some);

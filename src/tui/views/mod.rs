@@ -12,6 +12,7 @@ pub mod history;
 pub mod instances;
 pub mod logs;
 pub mod raw;
+pub mod replay;
 pub mod surface;
 pub mod toast;
 pub mod travel;
@@ -97,6 +98,7 @@ fn draw(frame: &mut Frame, app: &App, drawn: &mut Drawn) {
     ])
     .areas(area);
     header::render(frame, app, head);
+    let body = replay::banner(frame, app, body);
     let body = travel::banner(frame, app, body);
     match app.screen() {
         Screen::Instances => instances::render(frame, app, drawn, body),
