@@ -25,6 +25,7 @@ mod restart;
 pub mod ring;
 pub mod session;
 mod sessions;
+pub mod sse;
 mod supervise;
 pub mod surface;
 pub use container::{NoContainerRuntime, container_cli, container_process};

@@ -1,7 +1,7 @@
 //! From json_spec to a launch plan: what to run or reach, with secret
 //! references resolved (only here, only at spawn/request time).
 
-use crate::domain::spec::ProviderKind;
+use crate::domain::spec::{EndpointTransport, ProviderKind};
 use crate::secrets::{SecretError, SecretStore, SecretValue};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
@@ -15,11 +15,12 @@ pub struct ProcessPlan {
     pub cwd: Option<PathBuf>,
 }
 
-/// An external Streamable HTTP endpoint.
+/// An external endpoint: Streamable HTTP or the legacy HTTP+SSE transport.
 #[derive(Debug, Clone)]
 pub struct EndpointPlan {
     pub url: String,
     pub headers: Vec<(String, String)>,
+    pub transport: EndpointTransport,
 }
 
 /// A container run through a container CLI.
@@ -162,7 +163,23 @@ pub fn resolve(spec: &Map<String, Value>, secrets: &SecretStore) -> Result<Resol
                 }
                 headers.push(("Authorization".into(), format!("Bearer {}", r.expose())));
             }
-            Plan::Endpoint(EndpointPlan { url, headers })
+            let transport = match spec.get("transport") {
+                None | Some(Value::Null) => EndpointTransport::Auto,
+                Some(v) => v
+                    .as_str()
+                    .and_then(EndpointTransport::parse)
+                    .ok_or_else(|| {
+                        PlanError::Spec(
+                            "json_spec /transport must be \"sse\", \"streamable-http\" or \"auto\""
+                                .into(),
+                        )
+                    })?,
+            };
+            Plan::Endpoint(EndpointPlan {
+                url,
+                headers,
+                transport,
+            })
         }
         ProviderKind::Container => {
             let image = spec

@@ -6,6 +6,9 @@ use super::linewatch::{self, Seen};
 use super::plan::{EndpointPlan, ProcessPlan};
 use super::procs;
 use super::ring::StderrRing;
+use super::sse::{SseError, SseTransport};
+use crate::domain::spec::EndpointTransport;
+use reqwest::header::HeaderMap;
 use rmcp::model::{CallToolRequestParams, ClientRequest, ListToolsRequest, ServerResult};
 use rmcp::service::{RoleClient, RunningService, ServiceError};
 use rmcp::transport::StreamableHttpClientTransport;
@@ -13,7 +16,6 @@ use rmcp::transport::async_rw::AsyncRwTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ServiceExt, service::ClientInitializeError};
 use serde_json::{Map, Value, json};
-use std::collections::HashMap;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -53,6 +55,44 @@ pub struct Session {
     pub server: String,
     /// What the server notified without being asked (resource updates).
     pub notices: super::surface::Notices,
+    /// How a remote server is reached ("Streamable HTTP", "legacy
+    /// HTTP+SSE (…)"), for the status detail; `None` for a child.
+    pub transport: Option<String>,
+}
+
+/// The status detail of a session over Streamable HTTP.
+pub const STREAMABLE: &str = "Streamable HTTP";
+/// The status detail of a session over SSE because json_spec says so.
+pub const SSE_BY_SPEC: &str = "legacy HTTP+SSE (json_spec transport)";
+
+/// Whether initialize's POST was refused in a way that means "this URL
+/// does not speak Streamable HTTP" (a 4xx that is not about a login, the
+/// request's size or its rate).
+fn refuses_streamable(status: reqwest::StatusCode) -> bool {
+    status.is_client_error() && !matches!(status.as_u16(), 401 | 403 | 408 | 413 | 429)
+}
+
+/// Where the legacy HTTP+SSE transport failed: opening the stream (the
+/// server may not offer it at all), or the session on it.
+enum SseFailure {
+    Stream(StartError),
+    Session(StartError),
+}
+
+impl SseFailure {
+    fn into_error(self) -> StartError {
+        match self {
+            SseFailure::Stream(e) | SseFailure::Session(e) => e,
+        }
+    }
+}
+
+/// One sentence for an SSE transport failure.
+fn sse_words(e: &SseError) -> String {
+    match e {
+        SseError::Request(r) => failure_words(r),
+        other => other.to_string(),
+    }
 }
 
 fn short(s: &str, max: usize) -> String {
@@ -434,11 +474,16 @@ impl Session {
             seen: Some(seen),
             server,
             notices: client_notices,
+            transport: None,
         };
         session.with_tools(init_timeout).await
     }
 
-    /// Connect to a Streamable HTTP endpoint, run initialize and tools/list.
+    /// Connect to an endpoint, run initialize and tools/list: over
+    /// Streamable HTTP, over the legacy HTTP+SSE transport when json_spec
+    /// says `"transport": "sse"`, or (no `transport`) over Streamable HTTP
+    /// falling back to SSE when the server refuses it with a 4xx, as the
+    /// MCP specification's backwards-compatibility section says.
     pub async fn connect(
         plan: &EndpointPlan,
         init_timeout: Duration,
@@ -453,7 +498,7 @@ impl Session {
             )
             .into());
         }
-        let mut headers = HashMap::new();
+        let mut headers = HeaderMap::new();
         for (k, v) in &plan.headers {
             let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
                 .map_err(|_| format!("header name '{}' is not valid", short(k, 60)))?;
@@ -467,48 +512,145 @@ impl Session {
                 .map_err(|_| format!("the value of header '{}' is not valid", short(k, 60)))?;
             headers.insert(name, value);
         }
+        match plan.transport {
+            EndpointTransport::Sse => {
+                Self::connect_sse(plan, url, headers, init_timeout, http, SSE_BY_SPEC.into())
+                    .await
+                    .map_err(SseFailure::into_error)
+            }
+            EndpointTransport::StreamableHttp => {
+                Self::connect_streamable(plan, headers, init_timeout, http)
+                    .await
+                    .map_err(|(e, _)| e)
+            }
+            EndpointTransport::Auto => {
+                match Self::connect_streamable(plan, headers.clone(), init_timeout, http).await {
+                    Ok(s) => Ok(s),
+                    Err((e, Some(status))) if refuses_streamable(status) => {
+                        let how = format!(
+                            "legacy HTTP+SSE (Streamable HTTP refused with HTTP {})",
+                            status.as_u16()
+                        );
+                        match Self::connect_sse(plan, url, headers, init_timeout, http, how.clone())
+                            .await
+                        {
+                            Ok(s) => Ok(s),
+                            // It speaks SSE: what failed there is the news.
+                            Err(SseFailure::Session(sse)) => {
+                                Err(StartError(format!("over {how}: {sse}")))
+                            }
+                            Err(SseFailure::Stream(_)) => Err(StartError(format!(
+                                "{e} (nor does it offer the legacy HTTP+SSE transport)"
+                            ))),
+                        }
+                    }
+                    Err((e, _)) => Err(e),
+                }
+            }
+        }
+    }
+
+    /// Streamable HTTP; on failure the sentence and, when the server
+    /// answered initialize's POST with an error status, that status.
+    async fn connect_streamable(
+        plan: &EndpointPlan,
+        headers: HeaderMap,
+        init_timeout: Duration,
+        http: &reqwest::Client,
+    ) -> Result<(Session, Vec<ToolInfo>), (StartError, Option<reqwest::StatusCode>)> {
         let config = StreamableHttpClientTransportConfig::with_uri(plan.url.as_str())
-            .custom_headers(headers);
+            .custom_headers(
+                headers
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((k?, v)))
+                    .collect(),
+            );
         let transport = StreamableHttpClientTransport::with_client(http.clone(), config);
-        let client = match tokio::time::timeout(
+        let served = tokio::time::timeout(
             init_timeout,
+            super::surface::Notices::default().serve(transport),
+        )
+        .await;
+        let client = match served {
+            Ok(Ok(c)) => c,
+            failed => {
+                let probe = probe(plan, init_timeout, http).await;
+                let words = probe.words.unwrap_or_else(|| match failed {
+                    Ok(Err(e)) => init_error(&e),
+                    _ => format!(
+                        "{} did not answer initialize within {}",
+                        plan.url,
+                        secs(init_timeout)
+                    ),
+                });
+                return Err((StartError(words), probe.status));
+            }
+        };
+        let session = Session::remote(client, STREAMABLE.into());
+        session
+            .with_tools(init_timeout)
+            .await
+            .map_err(|e| (e, None))
+    }
+
+    /// The legacy HTTP+SSE transport; `how` says in the status detail how
+    /// it was chosen.
+    async fn connect_sse(
+        plan: &EndpointPlan,
+        url: reqwest::Url,
+        headers: HeaderMap,
+        init_timeout: Duration,
+        http: &reqwest::Client,
+        how: String,
+    ) -> Result<(Session, Vec<ToolInfo>), SseFailure> {
+        let late =
+            |what: &str| format!("{} did not {what} within {}", plan.url, secs(init_timeout));
+        let deadline = tokio::time::Instant::now() + init_timeout;
+        let transport = match tokio::time::timeout_at(
+            deadline,
+            SseTransport::connect(url, headers, http),
+        )
+        .await
+        {
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => return Err(SseFailure::Stream(StartError(sse_words(&e)))),
+            Err(_) => {
+                return Err(SseFailure::Stream(StartError(late("open its SSE stream"))));
+            }
+        };
+        let client = match tokio::time::timeout_at(
+            deadline,
             super::surface::Notices::default().serve(transport),
         )
         .await
         {
             Ok(Ok(c)) => c,
-            Ok(Err(e)) => {
-                let fallback = init_error(&e);
-                return Err(diagnose(plan, init_timeout, http)
-                    .await
-                    .unwrap_or(fallback)
-                    .into());
-            }
+            Ok(Err(e)) => return Err(SseFailure::Session(StartError(init_error(&e)))),
             Err(_) => {
-                return Err(diagnose(plan, init_timeout, http)
-                    .await
-                    .unwrap_or_else(|| {
-                        format!(
-                            "{} did not answer initialize within {}",
-                            plan.url,
-                            secs(init_timeout)
-                        )
-                    })
-                    .into());
+                return Err(SseFailure::Session(StartError(late("answer initialize"))));
             }
         };
+        let session = Session::remote(client, how);
+        session
+            .with_tools(init_timeout)
+            .await
+            .map_err(SseFailure::Session)
+    }
+
+    /// A session with a remote server (no child).
+    fn remote(client: RunningService<RoleClient, super::surface::Notices>, how: String) -> Session {
         let server = peer_name(&client);
-        let client_notices = client.service().clone();
-        let session = Session {
+        let notices = client.service().clone();
+        Session {
             client,
             child: None,
             pgid: None,
             ring: None,
             seen: None,
             server,
-            notices: client_notices,
-        };
-        session.with_tools(init_timeout).await
+            notices,
+            transport: Some(how),
+        }
     }
 
     /// The child's pid (its process group id), for a managed process.
@@ -722,6 +864,14 @@ fn truncated(text: &str, size: usize) -> String {
     )
 }
 
+/// What asking the endpoint ourselves found after rmcp failed to connect.
+struct Probe {
+    /// The HTTP status of initialize's POST, when there was an answer.
+    status: Option<reqwest::StatusCode>,
+    /// What is wrong, in plain words; `None` when nothing looks wrong.
+    words: Option<String>,
+}
+
 /// After rmcp failed to connect: ask the endpoint ourselves and say in
 /// plain words what is wrong. `None` when nothing looks wrong.
 pub async fn diagnose(
@@ -729,6 +879,19 @@ pub async fn diagnose(
     timeout: Duration,
     http: &reqwest::Client,
 ) -> Option<String> {
+    probe(plan, timeout, http).await.words
+}
+
+async fn probe(plan: &EndpointPlan, timeout: Duration, http: &reqwest::Client) -> Probe {
+    let (status, words) = probe_words(plan, timeout, http).await;
+    Probe { status, words }
+}
+
+async fn probe_words(
+    plan: &EndpointPlan,
+    timeout: Duration,
+    http: &reqwest::Client,
+) -> (Option<reqwest::StatusCode>, Option<String>) {
     let url = &plan.url;
     let host = reqwest::Url::parse(url)
         .ok()
@@ -755,8 +918,20 @@ pub async fn diagnose(
     }
     let resp = match req.send().await {
         Ok(r) => r,
-        Err(e) => return Some(request_error(&e, url, &host, timeout)),
+        Err(e) => return (None, Some(request_error(&e, url, &host, timeout))),
     };
+    let status = resp.status();
+    let words = answer_words(resp, url, &host, timeout).await;
+    (Some(status), words)
+}
+
+/// What is wrong with the answer to initialize's POST, if anything.
+async fn answer_words(
+    resp: reqwest::Response,
+    url: &str,
+    host: &str,
+    timeout: Duration,
+) -> Option<String> {
     let status = resp.status();
     let ctype = resp
         .headers()
@@ -766,7 +941,7 @@ pub async fn diagnose(
         .to_string();
     let text = match tokio::time::timeout(timeout, resp.text()).await {
         Ok(Ok(t)) => t,
-        Ok(Err(e)) => return Some(request_error(&e, url, &host, timeout)),
+        Ok(Err(e)) => return Some(request_error(&e, url, host, timeout)),
         Err(_) => String::new(),
     };
     if !status.is_success() {

@@ -120,7 +120,11 @@ pub(super) async fn supervise(
                         id,
                         StatusReport {
                             status: Some(Status::Running),
-                            reason: None,
+                            // A remote server: which transport reaches it.
+                            reason: session
+                                .transport
+                                .as_ref()
+                                .map(|t| format!("connected over {t}")),
                             tool_count: Some(Some(tools.len() as u32)),
                             restarts: Some(restarts),
                             healthy_now: true,
@@ -339,6 +343,7 @@ pub(super) async fn watch_session(
                             tool_count = tools.len();
                             shared.report(id, StatusReport {
                                 status: Some(Status::Running),
+                                reason: session.transport.as_ref().map(|t| format!("connected over {t}")),
                                 tool_count: Some(Some(tools.len() as u32)),
                                 restarts: Some(restarts),
                                 healthy_now: true,

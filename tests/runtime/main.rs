@@ -13,4 +13,5 @@ mod runtime_exit;
 mod runtime_fixture;
 mod runtime_hostile;
 mod runtime_http;
+mod runtime_sse;
 mod secrets_canary;
