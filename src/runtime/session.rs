@@ -65,6 +65,13 @@ pub const STREAMABLE: &str = "Streamable HTTP";
 /// The status detail of a session over SSE because json_spec says so.
 pub const SSE_BY_SPEC: &str = "legacy HTTP+SSE (json_spec transport)";
 
+/// What the status detail says of a server that answers HTTP 401.
+pub fn needs_login(url: &str) -> String {
+    format!(
+        "needs login: {url} answered HTTP 401; aacon cannot do its OAuth login yet, but a bearer token in json_spec `authentication` works where the server accepts one"
+    )
+}
+
 /// Whether initialize's POST was refused in a way that means "this URL
 /// does not speak Streamable HTTP" (a 4xx that is not about a login, the
 /// request's size or its rate).
@@ -575,6 +582,9 @@ impl Session {
             Ok(Ok(c)) => c,
             failed => {
                 let probe = probe(plan, init_timeout, http).await;
+                if probe.status == Some(reqwest::StatusCode::UNAUTHORIZED) {
+                    return Err((StartError(needs_login(&plan.url)), probe.status));
+                }
                 let words = probe.words.unwrap_or_else(|| match failed {
                     Ok(Err(e)) => init_error(&e),
                     _ => format!(
@@ -883,15 +893,6 @@ pub async fn diagnose(
 }
 
 async fn probe(plan: &EndpointPlan, timeout: Duration, http: &reqwest::Client) -> Probe {
-    let (status, words) = probe_words(plan, timeout, http).await;
-    Probe { status, words }
-}
-
-async fn probe_words(
-    plan: &EndpointPlan,
-    timeout: Duration,
-    http: &reqwest::Client,
-) -> (Option<reqwest::StatusCode>, Option<String>) {
     let url = &plan.url;
     let host = reqwest::Url::parse(url)
         .ok()
@@ -918,11 +919,17 @@ async fn probe_words(
     }
     let resp = match req.send().await {
         Ok(r) => r,
-        Err(e) => return (None, Some(request_error(&e, url, &host, timeout))),
+        Err(e) => {
+            return Probe {
+                status: None,
+                words: Some(request_error(&e, url, &host, timeout)),
+            };
+        }
     };
-    let status = resp.status();
-    let words = answer_words(resp, url, &host, timeout).await;
-    (Some(status), words)
+    Probe {
+        status: Some(resp.status()),
+        words: answer_words(resp, url, &host, timeout).await,
+    }
 }
 
 /// What is wrong with the answer to initialize's POST, if anything.

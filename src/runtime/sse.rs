@@ -27,7 +27,7 @@ pub enum SseError {
     #[error("{0}")]
     Request(#[source] reqwest::Error),
     /// The server wants a login (HTTP 401).
-    #[error("{url} answered HTTP 401: it needs a login")]
+    #[error("{}", super::session::needs_login(.url))]
     AuthRequired {
         url: String,
         www_authenticate: Option<String>,

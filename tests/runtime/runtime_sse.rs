@@ -88,3 +88,30 @@ async fn streamable_http_only_does_not_fall_back() {
         "{reason}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_says_needs_login_on_either_transport() {
+    let rig = Rig::new(fast_config()).await;
+    let port = http_stub(
+        "401 Unauthorized",
+        "application/json",
+        r#"{"error":"invalid_token"}"#,
+    )
+    .await;
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let words = format!(
+        "needs login: {url} answered HTTP 401; aacon cannot do its OAuth login yet, but a bearer token in json_spec `authentication` works where the server accepts one"
+    );
+    // Streamable HTTP: a 401 is not a refusal of the transport, no fallback.
+    let inst = rig.start("locked", json!({"endpoint_url": url})).await;
+    let i = rig.wait_status(inst.id, Status::Error, 15).await;
+    assert_eq!(i.status_reason.as_deref(), Some(words.as_str()));
+    let inst = rig
+        .start(
+            "locked-sse",
+            json!({"endpoint_url": url, "transport": "sse"}),
+        )
+        .await;
+    let i = rig.wait_status(inst.id, Status::Error, 15).await;
+    assert_eq!(i.status_reason.as_deref(), Some(words.as_str()));
+}
