@@ -13,5 +13,6 @@ mod runtime_exit;
 mod runtime_fixture;
 mod runtime_hostile;
 mod runtime_http;
+mod runtime_oauth;
 mod runtime_sse;
 mod secrets_canary;
