@@ -19,6 +19,7 @@ pub mod childenv;
 mod container;
 pub use crate::platform::content;
 pub mod linewatch;
+pub mod oauth;
 pub mod plan;
 pub mod procs;
 mod restart;

@@ -21,6 +21,16 @@ pub struct EndpointPlan {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub transport: EndpointTransport,
+    /// The instance's OAuth login, when the plan is for an instance.
+    pub login: Option<LoginRef>,
+}
+
+/// Whose OAuth login an endpoint uses: the instance's name (for the
+/// command that logs in) and where its credentials are kept.
+#[derive(Debug, Clone)]
+pub struct LoginRef {
+    pub instance: String,
+    pub credentials: super::oauth::SecretCredentials,
 }
 
 /// A container run through a container CLI.
@@ -179,6 +189,7 @@ pub fn resolve(spec: &Map<String, Value>, secrets: &SecretStore) -> Result<Resol
                 url,
                 headers,
                 transport,
+                login: None,
             })
         }
         ProviderKind::Container => {
@@ -210,6 +221,22 @@ pub fn resolve(spec: &Map<String, Value>, secrets: &SecretStore) -> Result<Resol
         plan,
         secrets: found,
     })
+}
+
+/// [`resolve`] for an instance: an endpoint also gets the instance's OAuth
+/// login.
+pub fn for_instance(
+    inst: &crate::domain::Instance,
+    secrets: &SecretStore,
+) -> Result<Resolved, PlanError> {
+    let mut r = resolve(&inst.json_spec, secrets)?;
+    if let Plan::Endpoint(e) = &mut r.plan {
+        e.login = Some(LoginRef {
+            instance: inst.name.clone(),
+            credentials: super::oauth::SecretCredentials::new(secrets.clone(), inst.id),
+        });
+    }
+    Ok(r)
 }
 
 #[cfg(test)]

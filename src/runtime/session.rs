@@ -65,10 +65,12 @@ pub const STREAMABLE: &str = "Streamable HTTP";
 /// The status detail of a session over SSE because json_spec says so.
 pub const SSE_BY_SPEC: &str = "legacy HTTP+SSE (json_spec transport)";
 
-/// What the status detail says of a server that answers HTTP 401.
-pub fn needs_login(url: &str) -> String {
+/// What the status detail says of a server that answers HTTP 401: that it
+/// needs a login, and the command that does it.
+pub fn needs_login(url: &str, instance: Option<&str>) -> String {
     format!(
-        "needs login: {url} answered HTTP 401; aacon cannot do its OAuth login yet, but a bearer token in json_spec `authentication` works where the server accepts one"
+        "needs login: {url} answered HTTP 401; run `aacon auth login {}`",
+        instance.unwrap_or("NAME")
     )
 }
 
@@ -572,18 +574,39 @@ impl Session {
                     .filter_map(|(k, v)| Some((k?, v)))
                     .collect(),
             );
-        let transport = StreamableHttpClientTransport::with_client(http.clone(), config);
-        let served = tokio::time::timeout(
-            init_timeout,
-            super::surface::Notices::default().serve(transport),
-        )
-        .await;
+        let name = plan.login.as_ref().map(|l| l.instance.as_str());
+        let login = match &plan.login {
+            Some(l) if l.credentials.present() => {
+                match super::oauth::authorized(&plan.url, l.credentials.clone()).await {
+                    Ok(Some(m)) => Some(m),
+                    Ok(None) => {
+                        return Err((StartError(needs_login(&plan.url, name)), None));
+                    }
+                    Err(e) => return Err((StartError(e.to_string()), None)),
+                }
+            }
+            _ => None,
+        };
+        let notices = super::surface::Notices::default();
+        let served = match login {
+            // rmcp adds the access token to each request and refreshes it
+            // before it expires (saving the new one to the secret store).
+            Some(m) => {
+                let client = rmcp::transport::auth::AuthClient::new(http.clone(), m);
+                let transport = StreamableHttpClientTransport::with_client(client, config);
+                tokio::time::timeout(init_timeout, notices.serve(transport)).await
+            }
+            None => {
+                let transport = StreamableHttpClientTransport::with_client(http.clone(), config);
+                tokio::time::timeout(init_timeout, notices.serve(transport)).await
+            }
+        };
         let client = match served {
             Ok(Ok(c)) => c,
             failed => {
                 let probe = probe(plan, init_timeout, http).await;
                 if probe.status == Some(reqwest::StatusCode::UNAUTHORIZED) {
-                    return Err((StartError(needs_login(&plan.url)), probe.status));
+                    return Err((StartError(needs_login(&plan.url, name)), probe.status));
                 }
                 let words = probe.words.unwrap_or_else(|| match failed {
                     Ok(Err(e)) => init_error(&e),
@@ -616,6 +639,28 @@ impl Session {
         let late =
             |what: &str| format!("{} did not {what} within {}", plan.url, secs(init_timeout));
         let deadline = tokio::time::Instant::now() + init_timeout;
+        let name = plan.login.as_ref().map(|l| l.instance.as_str());
+        let mut headers = headers;
+        if let Some(l) = plan.login.as_ref().filter(|l| l.credentials.present()) {
+            // A login kept for it: its access token (refreshed first when
+            // it is about to expire) goes with every request of this session.
+            let token = match super::oauth::authorized(&plan.url, l.credentials.clone()).await {
+                Ok(Some(m)) => m.get_access_token().await.ok(),
+                Ok(None) => None,
+                Err(e) => return Err(SseFailure::Stream(StartError(e.to_string()))),
+            };
+            let Some(token) = token else {
+                return Err(SseFailure::Stream(StartError(needs_login(&plan.url, name))));
+            };
+            let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| {
+                    SseFailure::Stream(StartError(
+                        "the access token is not a valid header value".into(),
+                    ))
+                })?;
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
         let transport = match tokio::time::timeout_at(
             deadline,
             SseTransport::connect(url, headers, http),
@@ -623,6 +668,9 @@ impl Session {
         .await
         {
             Ok(Ok(t)) => t,
+            Ok(Err(SseError::AuthRequired { .. })) => {
+                return Err(SseFailure::Stream(StartError(needs_login(&plan.url, name))));
+            }
             Ok(Err(e)) => return Err(SseFailure::Stream(StartError(sse_words(&e)))),
             Err(_) => {
                 return Err(SseFailure::Stream(StartError(late("open its SSE stream"))));

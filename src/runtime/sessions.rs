@@ -97,7 +97,7 @@ impl OneShot {
         what: &str,
     ) -> Result<(Session, Vec<ToolInfo>), ToolError> {
         let cfg = &self.cfg;
-        let resolved = plan::resolve(&inst.json_spec, &self.secrets)
+        let resolved = plan::for_instance(inst, &self.secrets)
             .map_err(|e| ToolError::Transport(e.to_string()))?;
         let ring = Arc::new(Mutex::new(StderrRing::new(cfg.stderr_lines)));
         if let Ok(mut r) = ring.lock() {

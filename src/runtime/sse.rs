@@ -27,7 +27,7 @@ pub enum SseError {
     #[error("{0}")]
     Request(#[source] reqwest::Error),
     /// The server wants a login (HTTP 401).
-    #[error("{}", super::session::needs_login(.url))]
+    #[error("{url} answered HTTP 401: it needs a login")]
     AuthRequired {
         url: String,
         www_authenticate: Option<String>,

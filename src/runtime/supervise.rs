@@ -9,7 +9,7 @@ pub(super) async fn bring_up(
     inst: &Instance,
     ring: Arc<Mutex<StderrRing>>,
 ) -> Result<(Session, Vec<ToolInfo>, Option<String>), session::StartError> {
-    let resolved = plan::resolve(&inst.json_spec, &shared.secrets)?;
+    let resolved = plan::for_instance(inst, &shared.secrets)?;
     if let Ok(mut r) = ring.lock() {
         r.set_secrets(resolved.secrets.clone());
     }

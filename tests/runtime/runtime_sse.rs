@@ -99,13 +99,12 @@ async fn a_401_says_needs_login_on_either_transport() {
     )
     .await;
     let url = format!("http://127.0.0.1:{port}/mcp");
-    let words = format!(
-        "needs login: {url} answered HTTP 401; aacon cannot do its OAuth login yet, but a bearer token in json_spec `authentication` works where the server accepts one"
-    );
+    let words =
+        |name: &str| format!("needs login: {url} answered HTTP 401; run `aacon auth login {name}`");
     // Streamable HTTP: a 401 is not a refusal of the transport, no fallback.
     let inst = rig.start("locked", json!({"endpoint_url": url})).await;
     let i = rig.wait_status(inst.id, Status::Error, 15).await;
-    assert_eq!(i.status_reason.as_deref(), Some(words.as_str()));
+    assert_eq!(i.status_reason, Some(words("locked")));
     let inst = rig
         .start(
             "locked-sse",
@@ -113,5 +112,5 @@ async fn a_401_says_needs_login_on_either_transport() {
         )
         .await;
     let i = rig.wait_status(inst.id, Status::Error, 15).await;
-    assert_eq!(i.status_reason.as_deref(), Some(words.as_str()));
+    assert_eq!(i.status_reason, Some(words("locked-sse")));
 }
