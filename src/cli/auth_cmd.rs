@@ -163,18 +163,28 @@ async fn login(inst: &Instance, url: &str, creds: SecretCredentials) -> Outcome 
         flow.url()
     );
     let _ = std::io::stderr().flush();
-    let pasted = async {
+    // stdin is read on a thread of its own: a read still waiting when the
+    // listener wins must not keep the process from exiting.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
         let mut line = String::new();
-        let mut stdin = BufReader::new(tokio::io::stdin());
+        let stdin = std::io::stdin();
         loop {
             line.clear();
-            match stdin.read_line(&mut line).await {
-                Ok(0) | Err(_) => return None,
+            match stdin.read_line(&mut line) {
+                Ok(0) | Err(_) => {
+                    let _ = tx.send(None);
+                    return;
+                }
                 Ok(_) if line.trim().is_empty() => continue,
-                Ok(_) => return Some(line.trim().to_string()),
+                Ok(_) => {
+                    let _ = tx.send(Some(line.trim().to_string()));
+                    return;
+                }
             }
         }
-    };
+    });
+    let pasted = async { rx.await.ok().flatten() };
     let redirected = tokio::time::timeout(LOGIN_WAIT, async {
         tokio::select! {
             r = pasted => r,

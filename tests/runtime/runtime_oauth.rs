@@ -15,6 +15,12 @@ use std::time::{Duration, Instant};
 /// a browser would (the server approves at once and redirects) and pastes
 /// the address it was redirected to. Returns what it printed on stdout.
 async fn login_by_paste(data: &std::path::Path, name: &str) -> String {
+    login(data, name, true).await
+}
+
+/// As [`login_by_paste`]; with `paste` false the browser follows the
+/// redirect to aacon's loopback listener instead, and nothing is pasted.
+async fn login(data: &std::path::Path, name: &str, paste: bool) -> String {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
     let config = data.join("config");
     std::fs::create_dir_all(&config).unwrap();
@@ -57,10 +63,16 @@ async fn login_by_paste(data: &std::path::Path, name: &str) -> String {
     let location = resp.headers()["location"].to_str().unwrap().to_string();
     assert!(location.contains("code="), "{location}");
     let mut stdin = child.stdin.take().unwrap();
-    stdin
-        .write_all(format!("{location}\n").as_bytes())
-        .await
-        .unwrap();
+    if paste {
+        stdin
+            .write_all(format!("{location}\n").as_bytes())
+            .await
+            .unwrap();
+    } else {
+        let page = reqwest::get(&location).await.unwrap();
+        assert!(page.status().is_success(), "{}", page.status());
+        assert!(page.text().await.unwrap().contains("login received"));
+    }
     let mut stdout = String::new();
     child
         .stdout
@@ -210,4 +222,22 @@ async fn login_by_pasted_redirect_then_refresh_then_revoked_needs_login() {
 
 fn secrets_json(data: &std::path::Path) -> String {
     std::fs::read_to_string(data.join("secrets.json")).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_on_this_machine_finishes_the_login_at_the_loopback_listener() {
+    let rig = Rig::new(fast_config()).await;
+    let server = python::spawn("oauth_server.py", &[]).await;
+    let url = server.url("/mcp");
+    let inst = rig.create("py-local", json!({"endpoint_url": url})).await;
+    let said = login(rig.dir.path(), "py-local", false).await;
+    assert!(said.starts_with(&format!("logged in to {url}")), "{said}");
+    rig.platform.start(inst.id).await.unwrap();
+    rig.wait_status(inst.id, Status::Running, 30).await;
+    let out = rig
+        .rt()
+        .call_tool(inst.id, "echo", json!({"message": "local"}))
+        .await
+        .unwrap();
+    assert_eq!(out.text, "Echo: local");
 }
