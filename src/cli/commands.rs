@@ -176,6 +176,16 @@ async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
         Some(Command::Secrets(cmd)) => {
             super::runtime_cmds::secrets(&dir, cmd, fmt, cli.global.read_only)
         }
+        Some(Command::Auth(cmd)) => {
+            let (platform, embedded) = open_cli_platform(&dir, &cli.global)?;
+            if embedded.is_none() {
+                return Err(Failure::new(
+                    exit::USAGE,
+                    "OAuth logins are kept in this machine's secret store for its own runtime; `aacon auth` works on the embedded platform, not in API mode",
+                ));
+            }
+            super::auth_cmd::auth(platform.as_ref(), &dir, cmd, fmt, cli.global.read_only).await
+        }
         Some(Command::Tools(cmd)) => {
             let (platform, embedded) = open_cli_platform(&dir, &cli.global)?;
             warn_workspace(platform.as_ref(), embedded.is_none()).await;

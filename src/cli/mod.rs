@@ -2,6 +2,7 @@
 //! The console opens when no subcommand is given.
 
 mod at;
+mod auth_cmd;
 mod call_watch;
 mod commands;
 mod context_cmd;
@@ -129,6 +130,9 @@ pub enum Command {
     /// List an instance's MCP prompts and get one with arguments.
     #[command(subcommand)]
     Prompts(PromptsCmd),
+    /// Log in to a remote MCP server that wants OAuth, see or forget the login.
+    #[command(subcommand)]
+    Auth(AuthCmd),
     /// Print a shell completion script (instance names complete live).
     ///
     /// bash: `source <(aacon completions bash)`; zsh: `source <(aacon completions zsh)`;
@@ -189,6 +193,27 @@ pub enum ConfigCmd {
     Example,
     /// Print every setting in effect and where it came from (secrets hidden).
     Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCmd {
+    /// Log in (OAuth 2.1 with PKCE): prints the URL to open in a browser on
+    /// any machine, then takes the redirect from a loopback listener or the
+    /// address pasted back. Tokens go to the secret store, never to the screen.
+    Login {
+        /// Name or id of a remote instance.
+        key: String,
+    },
+    /// Whether the instance has a login, and when its access token expires.
+    Status {
+        /// Name or id.
+        key: String,
+    },
+    /// Forget the instance's login (its tokens leave the secret store).
+    Logout {
+        /// Name or id.
+        key: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -202,6 +202,31 @@ fn pointer_or_root(p: &str) -> &str {
 }
 
 /// Escape one JSON pointer token (RFC 6901).
+/// How an external endpoint is reached: json_spec `transport`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EndpointTransport {
+    /// Streamable HTTP, falling back to the legacy HTTP+SSE transport when
+    /// the server refuses it (no `transport`, or `"auto"`).
+    #[default]
+    Auto,
+    /// Streamable HTTP only (`"streamable-http"`).
+    StreamableHttp,
+    /// The legacy HTTP+SSE transport of protocol 2024-11-05 (`"sse"`).
+    Sse,
+}
+
+impl EndpointTransport {
+    /// The transport a json_spec `transport` value names.
+    pub fn parse(v: &str) -> Option<EndpointTransport> {
+        match v {
+            "auto" => Some(EndpointTransport::Auto),
+            "streamable-http" => Some(EndpointTransport::StreamableHttp),
+            "sse" => Some(EndpointTransport::Sse),
+            _ => None,
+        }
+    }
+}
+
 pub fn pointer_token(s: &str) -> String {
     s.replace('~', "~0").replace('/', "~1")
 }

@@ -1,7 +1,7 @@
 //! From json_spec to a launch plan: what to run or reach, with secret
 //! references resolved (only here, only at spawn/request time).
 
-use crate::domain::spec::ProviderKind;
+use crate::domain::spec::{EndpointTransport, ProviderKind};
 use crate::secrets::{SecretError, SecretStore, SecretValue};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
@@ -15,11 +15,22 @@ pub struct ProcessPlan {
     pub cwd: Option<PathBuf>,
 }
 
-/// An external Streamable HTTP endpoint.
+/// An external endpoint: Streamable HTTP or the legacy HTTP+SSE transport.
 #[derive(Debug, Clone)]
 pub struct EndpointPlan {
     pub url: String,
     pub headers: Vec<(String, String)>,
+    pub transport: EndpointTransport,
+    /// The instance's OAuth login, when the plan is for an instance.
+    pub login: Option<LoginRef>,
+}
+
+/// Whose OAuth login an endpoint uses: the instance's name (for the
+/// command that logs in) and where its credentials are kept.
+#[derive(Debug, Clone)]
+pub struct LoginRef {
+    pub instance: String,
+    pub credentials: super::oauth::SecretCredentials,
 }
 
 /// A container run through a container CLI.
@@ -162,7 +173,24 @@ pub fn resolve(spec: &Map<String, Value>, secrets: &SecretStore) -> Result<Resol
                 }
                 headers.push(("Authorization".into(), format!("Bearer {}", r.expose())));
             }
-            Plan::Endpoint(EndpointPlan { url, headers })
+            let transport = match spec.get("transport") {
+                None | Some(Value::Null) => EndpointTransport::Auto,
+                Some(v) => v
+                    .as_str()
+                    .and_then(EndpointTransport::parse)
+                    .ok_or_else(|| {
+                        PlanError::Spec(
+                            "json_spec /transport must be \"sse\", \"streamable-http\" or \"auto\""
+                                .into(),
+                        )
+                    })?,
+            };
+            Plan::Endpoint(EndpointPlan {
+                url,
+                headers,
+                transport,
+                login: None,
+            })
         }
         ProviderKind::Container => {
             let image = spec
@@ -206,6 +234,22 @@ pub fn call_timeout(
         .and_then(Value::as_f64)
         .filter(|s| *s > 0.0 && *s <= crate::domain::spec::MAX_TIMEOUT_SECONDS)
         .map_or(default, std::time::Duration::from_secs_f64)
+}
+
+/// [`resolve`] for an instance: an endpoint also gets the instance's OAuth
+/// login.
+pub fn for_instance(
+    inst: &crate::domain::Instance,
+    secrets: &SecretStore,
+) -> Result<Resolved, PlanError> {
+    let mut r = resolve(&inst.json_spec, secrets)?;
+    if let Plan::Endpoint(e) = &mut r.plan {
+        e.login = Some(LoginRef {
+            instance: inst.name.clone(),
+            credentials: super::oauth::SecretCredentials::new(secrets.clone(), inst.id),
+        });
+    }
+    Ok(r)
 }
 
 #[cfg(test)]

@@ -7,6 +7,9 @@ use super::linewatch::{self, Seen};
 use super::plan::{EndpointPlan, ProcessPlan};
 use super::procs;
 use super::ring::LogRing;
+use super::sse::{SseError, SseTransport};
+use crate::domain::spec::EndpointTransport;
+use reqwest::header::HeaderMap;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CancelledNotification, CancelledNotificationParam,
     ClientRequest, ListToolsRequest, RequestId, ServerResult,
@@ -18,7 +21,6 @@ use rmcp::transport::async_rw::AsyncRwTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ServiceExt, service::ClientInitializeError};
 use serde_json::{Map, Value, json};
-use std::collections::HashMap;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -58,6 +60,53 @@ pub struct Session {
     pub server: String,
     /// What the server notified without being asked (resource updates).
     pub notices: super::surface::Notices,
+    /// How a remote server is reached ("Streamable HTTP", "legacy
+    /// HTTP+SSE (…)"), for the status detail; `None` for a child.
+    pub transport: Option<String>,
+}
+
+/// The status detail of a session over Streamable HTTP.
+pub const STREAMABLE: &str = "Streamable HTTP";
+/// The status detail of a session over SSE because json_spec says so.
+pub const SSE_BY_SPEC: &str = "legacy HTTP+SSE (json_spec transport)";
+
+/// What the status detail says of a server that answers HTTP 401: that it
+/// needs a login, and the command that does it.
+pub fn needs_login(url: &str, instance: Option<&str>) -> String {
+    format!(
+        "needs login: {url} answered HTTP 401; run `aacon auth login {}`",
+        instance.unwrap_or("NAME")
+    )
+}
+
+/// Whether initialize's POST was refused in a way that means "this URL
+/// does not speak Streamable HTTP" (a 4xx that is not about a login, the
+/// request's size or its rate).
+fn refuses_streamable(status: reqwest::StatusCode) -> bool {
+    status.is_client_error() && !matches!(status.as_u16(), 401 | 403 | 408 | 413 | 429)
+}
+
+/// Where the legacy HTTP+SSE transport failed: opening the stream (the
+/// server may not offer it at all), or the session on it.
+enum SseFailure {
+    Stream(StartError),
+    Session(StartError),
+}
+
+impl SseFailure {
+    fn into_error(self) -> StartError {
+        match self {
+            SseFailure::Stream(e) | SseFailure::Session(e) => e,
+        }
+    }
+}
+
+/// One sentence for an SSE transport failure.
+fn sse_words(e: &SseError) -> String {
+    match e {
+        SseError::Request(r) => failure_words(r),
+        other => other.to_string(),
+    }
 }
 
 fn short(s: &str, max: usize) -> String {
@@ -442,11 +491,16 @@ impl Session {
             seen: Some(seen),
             server,
             notices: client_notices,
+            transport: None,
         };
         session.with_tools(init_timeout).await
     }
 
-    /// Connect to a Streamable HTTP endpoint, run initialize and tools/list.
+    /// Connect to an endpoint, run initialize and tools/list: over
+    /// Streamable HTTP, over the legacy HTTP+SSE transport when json_spec
+    /// says `"transport": "sse"`, or (no `transport`) over Streamable HTTP
+    /// falling back to SSE when the server refuses it with a 4xx, as the
+    /// MCP specification's backwards-compatibility section says.
     pub async fn connect(
         plan: &EndpointPlan,
         init_timeout: Duration,
@@ -462,7 +516,7 @@ impl Session {
             )
             .into());
         }
-        let mut headers = HashMap::new();
+        let mut headers = HeaderMap::new();
         for (k, v) in &plan.headers {
             let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
                 .map_err(|_| format!("header name '{}' is not valid", short(k, 60)))?;
@@ -476,48 +530,218 @@ impl Session {
                 .map_err(|_| format!("the value of header '{}' is not valid", short(k, 60)))?;
             headers.insert(name, value);
         }
+        match plan.transport {
+            EndpointTransport::Sse => Self::connect_sse(
+                plan,
+                url,
+                headers,
+                init_timeout,
+                http,
+                SSE_BY_SPEC.into(),
+                requests,
+            )
+            .await
+            .map_err(SseFailure::into_error),
+            EndpointTransport::StreamableHttp => {
+                Self::connect_streamable(plan, headers, init_timeout, http, requests)
+                    .await
+                    .map_err(|(e, _)| e)
+            }
+            EndpointTransport::Auto => {
+                match Self::connect_streamable(
+                    plan,
+                    headers.clone(),
+                    init_timeout,
+                    http,
+                    requests.clone(),
+                )
+                .await
+                {
+                    Ok(s) => Ok(s),
+                    Err((e, Some(status))) if refuses_streamable(status) => {
+                        let how = format!(
+                            "legacy HTTP+SSE (Streamable HTTP refused with HTTP {})",
+                            status.as_u16()
+                        );
+                        match Self::connect_sse(
+                            plan,
+                            url,
+                            headers,
+                            init_timeout,
+                            http,
+                            how.clone(),
+                            requests,
+                        )
+                        .await
+                        {
+                            Ok(s) => Ok(s),
+                            // It speaks SSE: what failed there is the news.
+                            Err(SseFailure::Session(sse)) => {
+                                Err(StartError(format!("over {how}: {sse}")))
+                            }
+                            Err(SseFailure::Stream(_)) => Err(StartError(format!(
+                                "{e} (nor does it offer the legacy HTTP+SSE transport)"
+                            ))),
+                        }
+                    }
+                    Err((e, _)) => Err(e),
+                }
+            }
+        }
+    }
+
+    /// Streamable HTTP; on failure the sentence and, when the server
+    /// answered initialize's POST with an error status, that status.
+    async fn connect_streamable(
+        plan: &EndpointPlan,
+        headers: HeaderMap,
+        init_timeout: Duration,
+        http: &reqwest::Client,
+        requests: ClientRequests,
+    ) -> Result<(Session, Vec<ToolInfo>), (StartError, Option<reqwest::StatusCode>)> {
         let config = StreamableHttpClientTransportConfig::with_uri(plan.url.as_str())
-            .custom_headers(headers);
-        let transport = StreamableHttpClientTransport::with_client(http.clone(), config);
-        let client = match tokio::time::timeout(
-            init_timeout,
+            .custom_headers(
+                headers
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((k?, v)))
+                    .collect(),
+            );
+        let name = plan.login.as_ref().map(|l| l.instance.as_str());
+        let login = match &plan.login {
+            Some(l) if l.credentials.present() => {
+                match super::oauth::authorized(&plan.url, l.credentials.clone()).await {
+                    Ok(Some(m)) => Some(m),
+                    Ok(None) => {
+                        return Err((StartError(needs_login(&plan.url, name)), None));
+                    }
+                    Err(e) => return Err((StartError(e.to_string()), None)),
+                }
+            }
+            _ => None,
+        };
+        let notices = super::surface::Notices::new(requests);
+        let served = match login {
+            // rmcp adds the access token to each request and refreshes it
+            // before it expires (saving the new one to the secret store).
+            Some(m) => {
+                let client = rmcp::transport::auth::AuthClient::new(http.clone(), m);
+                let transport = StreamableHttpClientTransport::with_client(client, config);
+                tokio::time::timeout(init_timeout, notices.serve(transport)).await
+            }
+            None => {
+                let transport = StreamableHttpClientTransport::with_client(http.clone(), config);
+                tokio::time::timeout(init_timeout, notices.serve(transport)).await
+            }
+        };
+        let client = match served {
+            Ok(Ok(c)) => c,
+            failed => {
+                let probe = probe(plan, init_timeout, http).await;
+                if probe.status == Some(reqwest::StatusCode::UNAUTHORIZED) {
+                    return Err((StartError(needs_login(&plan.url, name)), probe.status));
+                }
+                let words = probe.words.unwrap_or_else(|| match failed {
+                    Ok(Err(e)) => init_error(&e),
+                    _ => format!(
+                        "{} did not answer initialize within {}",
+                        plan.url,
+                        secs(init_timeout)
+                    ),
+                });
+                return Err((StartError(words), probe.status));
+            }
+        };
+        let session = Session::remote(client, STREAMABLE.into());
+        session
+            .with_tools(init_timeout)
+            .await
+            .map_err(|e| (e, None))
+    }
+
+    /// The legacy HTTP+SSE transport; `how` says in the status detail how
+    /// it was chosen.
+    async fn connect_sse(
+        plan: &EndpointPlan,
+        url: reqwest::Url,
+        headers: HeaderMap,
+        init_timeout: Duration,
+        http: &reqwest::Client,
+        how: String,
+        requests: ClientRequests,
+    ) -> Result<(Session, Vec<ToolInfo>), SseFailure> {
+        let late =
+            |what: &str| format!("{} did not {what} within {}", plan.url, secs(init_timeout));
+        let deadline = tokio::time::Instant::now() + init_timeout;
+        let name = plan.login.as_ref().map(|l| l.instance.as_str());
+        let mut headers = headers;
+        if let Some(l) = plan.login.as_ref().filter(|l| l.credentials.present()) {
+            // A login kept for it: its access token (refreshed first when
+            // it is about to expire) goes with every request of this session.
+            let token = match super::oauth::authorized(&plan.url, l.credentials.clone()).await {
+                Ok(Some(m)) => m.get_access_token().await.ok(),
+                Ok(None) => None,
+                Err(e) => return Err(SseFailure::Stream(StartError(e.to_string()))),
+            };
+            let Some(token) = token else {
+                return Err(SseFailure::Stream(StartError(needs_login(&plan.url, name))));
+            };
+            let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| {
+                    SseFailure::Stream(StartError(
+                        "the access token is not a valid header value".into(),
+                    ))
+                })?;
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
+        let transport = match tokio::time::timeout_at(
+            deadline,
+            SseTransport::connect(url, headers, http),
+        )
+        .await
+        {
+            Ok(Ok(t)) => t,
+            Ok(Err(SseError::AuthRequired { .. })) => {
+                return Err(SseFailure::Stream(StartError(needs_login(&plan.url, name))));
+            }
+            Ok(Err(e)) => return Err(SseFailure::Stream(StartError(sse_words(&e)))),
+            Err(_) => {
+                return Err(SseFailure::Stream(StartError(late("open its SSE stream"))));
+            }
+        };
+        let client = match tokio::time::timeout_at(
+            deadline,
             super::surface::Notices::new(requests).serve(transport),
         )
         .await
         {
             Ok(Ok(c)) => c,
-            Ok(Err(e)) => {
-                let fallback = init_error(&e);
-                return Err(diagnose(plan, init_timeout, http)
-                    .await
-                    .unwrap_or(fallback)
-                    .into());
-            }
+            Ok(Err(e)) => return Err(SseFailure::Session(StartError(init_error(&e)))),
             Err(_) => {
-                return Err(diagnose(plan, init_timeout, http)
-                    .await
-                    .unwrap_or_else(|| {
-                        format!(
-                            "{} did not answer initialize within {}",
-                            plan.url,
-                            secs(init_timeout)
-                        )
-                    })
-                    .into());
+                return Err(SseFailure::Session(StartError(late("answer initialize"))));
             }
         };
+        let session = Session::remote(client, how);
+        session
+            .with_tools(init_timeout)
+            .await
+            .map_err(SseFailure::Session)
+    }
+
+    /// A session with a remote server (no child).
+    fn remote(client: RunningService<RoleClient, super::surface::Notices>, how: String) -> Session {
         let server = peer_name(&client);
-        let client_notices = client.service().clone();
-        let session = Session {
+        let notices = client.service().clone();
+        Session {
             client,
             child: None,
             pgid: None,
             ring: None,
             seen: None,
             server,
-            notices: client_notices,
-        };
-        session.with_tools(init_timeout).await
+            notices,
+            transport: Some(how),
+        }
     }
 
     /// The child's pid (its process group id), for a managed process.
@@ -816,6 +1040,14 @@ fn truncated(text: &str, size: usize) -> String {
     )
 }
 
+/// What asking the endpoint ourselves found after rmcp failed to connect.
+struct Probe {
+    /// The HTTP status of initialize's POST, when there was an answer.
+    status: Option<reqwest::StatusCode>,
+    /// What is wrong, in plain words; `None` when nothing looks wrong.
+    words: Option<String>,
+}
+
 /// After rmcp failed to connect: ask the endpoint ourselves and say in
 /// plain words what is wrong. `None` when nothing looks wrong.
 pub async fn diagnose(
@@ -823,6 +1055,10 @@ pub async fn diagnose(
     timeout: Duration,
     http: &reqwest::Client,
 ) -> Option<String> {
+    probe(plan, timeout, http).await.words
+}
+
+async fn probe(plan: &EndpointPlan, timeout: Duration, http: &reqwest::Client) -> Probe {
     let url = &plan.url;
     let host = reqwest::Url::parse(url)
         .ok()
@@ -849,8 +1085,26 @@ pub async fn diagnose(
     }
     let resp = match req.send().await {
         Ok(r) => r,
-        Err(e) => return Some(request_error(&e, url, &host, timeout)),
+        Err(e) => {
+            return Probe {
+                status: None,
+                words: Some(request_error(&e, url, &host, timeout)),
+            };
+        }
     };
+    Probe {
+        status: Some(resp.status()),
+        words: answer_words(resp, url, &host, timeout).await,
+    }
+}
+
+/// What is wrong with the answer to initialize's POST, if anything.
+async fn answer_words(
+    resp: reqwest::Response,
+    url: &str,
+    host: &str,
+    timeout: Duration,
+) -> Option<String> {
     let status = resp.status();
     let ctype = resp
         .headers()
@@ -860,7 +1114,7 @@ pub async fn diagnose(
         .to_string();
     let text = match tokio::time::timeout(timeout, resp.text()).await {
         Ok(Ok(t)) => t,
-        Ok(Err(e)) => return Some(request_error(&e, url, &host, timeout)),
+        Ok(Err(e)) => return Some(request_error(&e, url, host, timeout)),
         Err(_) => String::new(),
     };
     if !status.is_success() {

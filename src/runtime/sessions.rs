@@ -107,7 +107,7 @@ impl OneShot {
     ) -> Result<(Session, Vec<ToolInfo>), ToolError> {
         let requests = ClientRequests::for_spec(&inst.json_spec, elicitation);
         let cfg = &self.cfg;
-        let resolved = plan::resolve(&inst.json_spec, &self.secrets)
+        let resolved = plan::for_instance(inst, &self.secrets)
             .map_err(|e| ToolError::Transport(e.to_string()))?;
         let ring = Arc::new(Mutex::new(LogRing::new(cfg.stderr_lines)));
         if let Ok(mut r) = ring.lock() {

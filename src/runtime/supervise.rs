@@ -10,7 +10,7 @@ pub(super) async fn bring_up(
     inst: &Instance,
     ring: Arc<Mutex<LogRing>>,
 ) -> Result<(Session, Vec<ToolInfo>, Option<String>), session::StartError> {
-    let resolved = plan::resolve(&inst.json_spec, &shared.secrets)?;
+    let resolved = plan::for_instance(inst, &shared.secrets)?;
     if let Ok(mut r) = ring.lock() {
         r.set_secrets(resolved.secrets.clone());
     }
@@ -163,7 +163,11 @@ pub(super) async fn supervise(
                         id,
                         StatusReport {
                             status: Some(Status::Running),
-                            reason: None,
+                            // A remote server: which transport reaches it.
+                            reason: session
+                                .transport
+                                .as_ref()
+                                .map(|t| format!("connected over {t}")),
                             tool_count: Some(Some(tools.len() as u32)),
                             restarts: Some(restarts),
                             healthy_now: true,
@@ -405,6 +409,7 @@ pub(super) async fn watch_session(
                             tool_count = tools.len();
                             shared.report(id, StatusReport {
                                 status: Some(Status::Running),
+                                reason: session.transport.as_ref().map(|t| format!("connected over {t}")),
                                 tool_count: Some(Some(tools.len() as u32)),
                                 restarts: Some(restarts),
                                 healthy_now: true,

@@ -115,6 +115,7 @@ pub fn reference_name(value: &str) -> Option<&str> {
     value.starts_with("secret_ref_").then_some(value)
 }
 
+#[derive(Clone)]
 pub struct SecretStore {
     path: PathBuf,
 }

@@ -16,4 +16,6 @@ mod runtime_exit;
 mod runtime_fixture;
 mod runtime_hostile;
 mod runtime_http;
+mod runtime_oauth;
+mod runtime_sse;
 mod secrets_canary;

@@ -148,7 +148,9 @@ async fn http_404_is_reported_with_its_body() {
     let i = rig.wait_status(inst.id, Status::Error, 15).await;
     assert_eq!(
         i.status_reason.unwrap(),
-        format!("{url} answered HTTP 404 Not Found: no such page here")
+        format!(
+            "{url} answered HTTP 404 Not Found: no such page here (nor does it offer the legacy HTTP+SSE transport)"
+        )
     );
 }
 

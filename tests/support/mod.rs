@@ -11,6 +11,7 @@ pub mod cli;
 pub mod everything;
 pub mod procs;
 pub mod pty;
+pub mod python;
 pub mod recorder;
 pub mod redis;
 pub mod rig;

@@ -177,6 +177,24 @@ fn endpoint_rules() {
 }
 
 #[test]
+fn transport_rules() {
+    for t in ["sse", "streamable-http", "auto"] {
+        let r = validate(&json!({"endpoint_url": "https://h", "transport": t}));
+        assert!(r.issues.is_empty(), "{t}: {:?}", r.issues);
+    }
+    error(
+        json!({"endpoint_url": "https://h", "transport": "websocket"}),
+        "/transport",
+        "`transport` must be \"sse\" (the legacy HTTP+SSE transport), \"streamable-http\" or \"auto\", not \"websocket\"",
+    );
+    error(
+        json!({"endpoint_url": "https://h", "transport": 1}),
+        "/transport",
+        "not a number",
+    );
+}
+
+#[test]
 fn header_rules() {
     error(
         json!({"endpoint_url": "https://h", "headers": ["a"]}),

@@ -8,7 +8,7 @@ pub(super) fn key_kinds(key: &str) -> Option<&'static [ProviderKind]> {
     use ProviderKind::*;
     Some(match key {
         "type" | "available_tools" | "timeout_seconds" | "roots" => &[External, Process, Container],
-        "endpoint_url" | "endpoint" | "headers" | "authentication" => &[External],
+        "endpoint_url" | "endpoint" | "headers" | "authentication" | "transport" => &[External],
         "health_check" => &[External, Container],
         "command" | "args" | "cwd" => &[Process],
         "env_vars" => &[Process, Container],
@@ -24,6 +24,7 @@ pub(super) const KNOWN_KEYS: &[&str] = &[
     "endpoint",
     "headers",
     "authentication",
+    "transport",
     "health_check",
     "command",
     "args",
@@ -174,6 +175,7 @@ impl Validator {
             "endpoint_url" | "endpoint" => self.url_rule(key, value, p),
             "headers" => self.headers_rule(value, p),
             "authentication" => self.authentication_rule(value, p),
+            "transport" => self.transport_rule(value, p),
             "health_check" => self.health_check_rule(value, p),
             "command" => self.command_rule(value, p),
             "args" => self.string_array_rule("args", value, p, "[\"--port\", \"8000\"]"),
@@ -350,6 +352,22 @@ impl Validator {
                     ),
                 ),
             }
+        }
+    }
+
+    fn transport_rule(&mut self, v: &Value, p: &str) {
+        let ok = v.as_str().and_then(EndpointTransport::parse).is_some();
+        if !ok {
+            let got = match v {
+                Value::String(s) => format!("\"{}\"", shown(s)),
+                other => type_name(other).to_string(),
+            };
+            self.error(
+                p,
+                format!(
+                    "`transport` must be \"sse\" (the legacy HTTP+SSE transport), \"streamable-http\" or \"auto\", not {got}"
+                ),
+            );
         }
     }
 
