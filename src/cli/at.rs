@@ -88,7 +88,7 @@ pub(super) async fn list(p: &dyn Platform, at: &str, fmt: Output) -> Outcome {
 
 pub(super) async fn get(p: &dyn Platform, key: &str, at: &str, fmt: Output) -> Outcome {
     let m = state_at(p, moment(at)?).await?;
-    let Some(inst) = m.find(key) else {
+    let Some(inst) = find_in(&m, key)? else {
         return Err(PlatformError::NotFound(format!(
             "no instance named or with id '{}' existed at {}",
             output::inert(key),
@@ -195,7 +195,7 @@ pub(super) async fn resolve(
             .into());
         }
     }
-    if let Some(i) = p.state_at(from).await?.find(key) {
+    if let Some(i) = find_in(&p.state_at(from).await?, key)? {
         return Ok(i.id);
     }
     Err(PlatformError::NotFound(format!(
@@ -203,4 +203,46 @@ pub(super) async fn resolve(
         output::inert(key),
     ))
     .into())
+}
+
+/// The instance `key` names in `m`: the one with that id, or the only one
+/// with that name; a name several instances had then changes nothing
+/// (`Ambiguous`, listing them).
+fn find_in<'a>(
+    m: &'a crate::domain::replay::Moment,
+    key: &str,
+) -> Result<Option<&'a crate::domain::Instance>, PlatformError> {
+    if let Some(i) = m.instances.iter().find(|i| i.id.to_string() == key) {
+        return Ok(Some(i));
+    }
+    crate::platform::names::unique(&m.instances, key, m.at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_two_instances_had_then_is_refused_and_an_id_picks_one() {
+        let inst =
+            |name: &str| crate::platform::api::wire::test_instance(name, serde_json::json!({}));
+        let (a, b, c) = (inst("web"), inst("web"), inst("db"));
+        let m = Moment {
+            at: Utc::now(),
+            instances: vec![a, b.clone(), c.clone()],
+            seq: 3,
+            last_event_at: None,
+            observed: None,
+        };
+        assert!(matches!(
+            find_in(&m, "web"),
+            Err(PlatformError::Ambiguous(_))
+        ));
+        assert_eq!(
+            find_in(&m, &b.id.to_string()).unwrap().map(|i| i.id),
+            Some(b.id)
+        );
+        assert_eq!(find_in(&m, "db").unwrap().map(|i| i.id), Some(c.id));
+        assert!(find_in(&m, "nope").unwrap().is_none());
+    }
 }

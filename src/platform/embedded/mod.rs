@@ -740,8 +740,12 @@ impl EmbeddedPlatform {
             // No session here, so no notices.
             return Ok(serde_json::json!({"updated": {}}));
         }
-        if matches!(op, McpOp::Identity | McpOp::Ping | McpOp::Subscribe { .. }) {
-            // These speak of a running session; none is started for them.
+        if matches!(
+            op,
+            McpOp::Identity | McpOp::Ping | McpOp::Subscribe { .. } | McpOp::SetLevel { .. }
+        ) {
+            // These speak of a running session; none is started for them
+            // (a level set on a session just for it would be lost with it).
             return Err(PlatformError::Unavailable(format!(
                 "instance '{}' is not running here, so there is no session to ask; start it first",
                 inst.name
