@@ -636,23 +636,21 @@ impl Settings {
         }
 
         // runtime
-        if let Some(secs) = l.pick(
-            "runtime.health_interval_secs",
-            None,
-            no_env,
-            file.runtime.health_interval_secs,
-            |v, o| check_range(*v, "runtime.health_interval_secs", o),
-        )? {
-            s.health_interval_secs = secs;
-        }
-        if let Some(secs) = l.pick(
-            "runtime.call_timeout_secs",
-            None,
-            no_env,
-            file.runtime.call_timeout_secs,
-            |v, o| check_range(*v, "runtime.call_timeout_secs", o),
-        )? {
-            s.call_timeout_secs = secs;
+        for (name, file, slot) in [
+            (
+                "runtime.health_interval_secs",
+                file.runtime.health_interval_secs,
+                &mut s.health_interval_secs,
+            ),
+            (
+                "runtime.call_timeout_secs",
+                file.runtime.call_timeout_secs,
+                &mut s.call_timeout_secs,
+            ),
+        ] {
+            if let Some(v) = l.pick(name, None, no_env, file, |v, o| check_range(*v, name, o))? {
+                *slot = v;
+            }
         }
         if let Some(names) = l.pick(
             "runtime.child_env",
@@ -671,23 +669,21 @@ impl Settings {
         }
 
         // history
-        if let Some(n) = l.pick(
-            "history.keep_per_instance",
-            None,
-            no_env,
-            file.history.keep_per_instance,
-            |v, o| check_range(*v, "history.keep_per_instance", o),
-        )? {
-            s.history_keep = n;
-        }
-        if let Some(n) = l.pick(
-            "history.keep_days",
-            None,
-            no_env,
-            file.history.keep_days,
-            |v, o| check_range(*v, "history.keep_days", o),
-        )? {
-            s.history_days = n;
+        for (name, file, slot) in [
+            (
+                "history.keep_per_instance",
+                file.history.keep_per_instance,
+                &mut s.history_keep,
+            ),
+            (
+                "history.keep_days",
+                file.history.keep_days,
+                &mut s.history_days,
+            ),
+        ] {
+            if let Some(v) = l.pick(name, None, no_env, file, |v, o| check_range(*v, name, o))? {
+                *slot = v;
+            }
         }
 
         // log

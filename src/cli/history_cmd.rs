@@ -5,7 +5,7 @@
 
 use super::Output;
 use super::commands::{Failure, print};
-use super::output::inert;
+use super::output::{inert, table};
 use crate::platform::{Platform, PlatformError};
 
 pub(super) async fn history(
@@ -45,10 +45,10 @@ pub(super) async fn history(
                 );
                 return Ok(());
             }
-            let rows: Vec<[String; 7]> = calls
+            let rows: Vec<Vec<String>> = calls
                 .iter()
                 .map(|c| {
-                    [
+                    vec![
                         c.id.to_string(),
                         c.at.format("%Y-%m-%d %H:%M:%S").to_string(),
                         inert(&c.caller.to_string()),
@@ -60,29 +60,7 @@ pub(super) async fn history(
                 })
                 .collect();
             let head = ["ID", "WHEN (UTC)", "WHO", "CALL", "TOOK", "OUTCOME", "SIZE"];
-            let mut w = head.map(|h| h.chars().count());
-            for r in &rows {
-                for (i, cell) in r.iter().enumerate() {
-                    w[i] = w[i].max(cell.chars().count());
-                }
-            }
-            let line = |cells: [&str; 7]| {
-                let mut l = String::new();
-                for (i, c) in cells.iter().enumerate() {
-                    if i + 1 == cells.len() {
-                        l.push_str(c);
-                    } else {
-                        l.push_str(&format!("{c:<0$}  ", w[i]));
-                    }
-                }
-                l.push('\n');
-                l
-            };
-            let mut out = line(head);
-            for r in &rows {
-                out.push_str(&line(r.each_ref().map(String::as_str)));
-            }
-            print(&out);
+            print(&table(&head, &rows));
         }
         Output::Json => print(&format!(
             "{}\n",

@@ -124,12 +124,13 @@ pub(super) fn writer(dir: &DataDir, global: &Global) -> crate::tui::IncidentWrit
                     .root()
                     .join("incidents")
                     .join(incident::file_name(&b.manifest.instance.name, to));
-                let (b2, p2) = (b.clone(), path.clone());
-                tokio::task::spawn_blocking(move || incident::write(&b2, &p2))
-                    .await
-                    .map_err(|e| PlatformError::Internal(e.to_string()))?
-                    .map_err(platform_error)?;
-                Ok(wrote(&b, &path))
+                // Writing and reading back its size are file I/O: off the runtime's threads.
+                tokio::task::spawn_blocking(move || {
+                    incident::write(&b, &path).map(|()| wrote(&b, &path))
+                })
+                .await
+                .map_err(|e| PlatformError::Internal(e.to_string()))?
+                .map_err(platform_error)
             })
         },
     ))

@@ -78,7 +78,7 @@ pub fn age(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+pub(super) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for r in rows {
         for (i, c) in r.iter().enumerate() {

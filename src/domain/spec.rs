@@ -18,6 +18,18 @@ use std::ops::Range;
 pub const SECRET_REF_PREFIX: &str = "secret_ref:";
 /// What a masked value shows.
 pub const MASK: &str = "••••••";
+
+/// `text` with every one of `secrets` (the empty one aside) replaced by
+/// [`MASK`].
+pub fn mask_values<'a>(text: &str, secrets: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = text.to_string();
+    for s in secrets {
+        if !s.is_empty() && out.contains(s) {
+            out = out.replace(s, MASK);
+        }
+    }
+    out
+}
 /// What a redacted value shows in events and logs.
 pub const REDACTED: &str = "<redacted>";
 /// Deepest nesting accepted in a json_spec (the root object is level 1).

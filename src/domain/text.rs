@@ -22,6 +22,24 @@ pub fn shown_char(c: char) -> String {
     }
 }
 
+/// The longest prefix of `s` at most `max` bytes long that ends on a
+/// character boundary (cutting text to a byte budget never splits a char).
+pub fn prefix(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// `text` cut to `max` characters, with an ellipsis when it was longer.
+pub fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
 /// A user-typed string as shown in a sentence (see [`shown_char`]).
 pub fn shown(s: &str) -> String {
     s.chars().map(shown_char).collect()
@@ -30,6 +48,14 @@ pub fn shown(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prefix_never_splits_a_character() {
+        assert_eq!(prefix("héllo", 2), "h");
+        assert_eq!(prefix("héllo", 3), "hé");
+        assert_eq!(prefix("héllo", 99), "héllo");
+        assert_eq!(prefix("", 4), "");
+    }
 
     #[test]
     fn typed_characters_stay_escapes_do_not() {

@@ -195,11 +195,10 @@ impl NewCall {
     /// The answer kept: its JSON's first [`MAX_KEPT_RESULT`] bytes (cut on
     /// a character boundary) and the whole size.
     pub fn keep_result(json: &str) -> (String, u64) {
-        let mut end = json.len().min(MAX_KEPT_RESULT);
-        while !json.is_char_boundary(end) {
-            end -= 1;
-        }
-        (json[..end].to_string(), json.len() as u64)
+        (
+            crate::domain::text::prefix(json, MAX_KEPT_RESULT).to_string(),
+            json.len() as u64,
+        )
     }
 }
 
@@ -352,13 +351,7 @@ pub fn redact_args(args: &Value, secrets: &[String]) -> (Value, bool) {
 
 /// `text` with each of `secrets` replaced by [`spec::MASK`].
 pub fn mask_text(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_string();
-    for s in secrets.iter().filter(|s| !s.is_empty()) {
-        if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), spec::MASK);
-        }
-    }
-    out
+    spec::mask_values(text, secrets.iter().map(String::as_str))
 }
 
 fn replace_secrets(v: &mut Value, secrets: &[String], hit: &mut bool) {

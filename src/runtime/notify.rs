@@ -38,10 +38,7 @@ pub struct Heard {
 }
 
 fn short(s: &str) -> String {
-    match s.char_indices().nth(MAX_TEXT) {
-        Some((end, _)) => format!("{}…", &s[..end]),
-        None => s.to_string(),
-    }
+    crate::domain::text::cut(s, MAX_TEXT)
 }
 
 impl Heard {

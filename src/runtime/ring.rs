@@ -2,7 +2,7 @@
 //! typed, numbered lines (stderr, MCP log messages, the runtime's markers),
 //! with secret values masked before a line is stored.
 
-use crate::domain::spec::MASK;
+use crate::domain::text::cut;
 use crate::platform::{LogLevel, LogLine, LogPage, LogSource};
 use crate::secrets::SecretValue;
 use chrono::Utc;
@@ -122,23 +122,9 @@ impl LogRing {
     }
 }
 
-/// `text` cut to `max` characters, with an ellipsis when it was longer.
-fn cut(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_string(),
-    }
-}
-
 /// `text` with every secret value replaced by the mask.
 pub fn mask(text: &str, secrets: &[SecretValue]) -> String {
-    let mut out = text.to_string();
-    for s in secrets {
-        if !s.expose().is_empty() && out.contains(s.expose()) {
-            out = out.replace(s.expose(), MASK);
-        }
-    }
-    out
+    crate::domain::spec::mask_values(text, secrets.iter().map(SecretValue::expose))
 }
 
 #[cfg(test)]
@@ -161,7 +147,7 @@ mod tests {
         assert_eq!(lines.len(), 3);
         assert!(lines[0].text.starts_with("line 2"));
         assert!(lines.iter().all(|l| !l.text.contains("hunter2")));
-        assert!(lines[2].text.contains(MASK));
+        assert!(lines[2].text.contains(crate::domain::spec::MASK));
         assert_eq!(r.dropped(), 2);
     }
 

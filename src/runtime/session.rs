@@ -1028,13 +1028,9 @@ pub async fn call_tool(
 /// The first [`MAX_RESULT_BYTES`] of `text` (on a character boundary) and a
 /// last line that says what was cut.
 fn truncated(text: &str, size: usize) -> String {
-    let mut end = text.len().min(MAX_RESULT_BYTES);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
     format!(
         "{}\n… [truncated: the result was {:.1} MB; the first {} KiB of its text are shown]",
-        &text[..end],
+        crate::domain::text::prefix(text, MAX_RESULT_BYTES),
         size as f64 / 1_000_000.0,
         MAX_RESULT_BYTES / 1024
     )

@@ -357,14 +357,12 @@ fn bounded_read(mut v: Value) -> Value {
                 continue;
             };
             if let Some(t) = obj.get("text").and_then(Value::as_str) {
-                let mut end = t.len().min(budget);
-                while !t.is_char_boundary(end) {
-                    end -= 1;
-                }
+                let kept = crate::domain::text::prefix(t, budget);
+                let end = kept.len();
                 if end < t.len() {
                     let cut = format!(
                         "{}\n… [truncated: the text was {:.1} MB; the first {} KiB are shown]",
-                        &t[..end],
+                        kept,
                         t.len() as f64 / 1_000_000.0,
                         end / 1024
                     );

@@ -64,11 +64,9 @@ pub(super) fn syntax_error(text: &str, e: &serde_json::Error) -> SyntaxError {
         .split('\n')
         .nth(line - 1)
         .map(|l| {
-            let mut end = byte_col.min(l.len());
-            while !l.is_char_boundary(end) {
-                end -= 1;
-            }
-            let chars = l[..end].chars().count();
+            let kept = crate::domain::text::prefix(l, byte_col);
+            let end = kept.len();
+            let chars = kept.chars().count();
             // A column past the last whole char points at the char it is in.
             if end < byte_col.min(l.len()) {
                 chars + 1

@@ -127,27 +127,18 @@ impl ElicitForm {
     }
 
     fn type_key(&mut self, k: &KeyEvent) {
-        use crossterm::event::{KeyCode, KeyModifiers};
+        use crate::tui::input::{InputOutcome, edit_line};
         let Some(text) = self.texts.get_mut(self.focus) else {
             return;
         };
-        match k.code {
-            KeyCode::Backspace => {
-                text.pop();
-            }
-            KeyCode::Char(c)
-                if !k
-                    .modifiers
-                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
-            {
-                // Bounded: a form field is a line, not a document.
-                if text.chars().count() < 4096 {
-                    text.push(c);
-                }
-            }
-            _ => return,
+        // Bounded: a form field is a line, not a document. Only typing and
+        // erasing reach here (the form's own keys are matched above).
+        if matches!(
+            edit_line(text, k, 4096),
+            InputOutcome::Typed | InputOutcome::Erased(_)
+        ) {
+            self.problems.retain(|(i, _)| *i != self.focus);
         }
-        self.problems.retain(|(i, _)| *i != self.focus);
     }
 
     /// What the focused field shows for `i`: the text, or bullets for a
