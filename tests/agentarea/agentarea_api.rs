@@ -31,7 +31,7 @@ const WEB_WITH_SPEC_ID: &[&str] = &[
     "--server-spec-id",
     "spec-1",
 ];
-const CONTAINER: &str = r#"{"type": "docker", "image": "mcp/filesystem", "port": 8000}"#;
+pub(crate) const CONTAINER: &str = r#"{"type": "docker", "image": "mcp/filesystem", "port": 8000}"#;
 
 /// `aacon ARGS` in API mode against `url` with `token`, `stdin` fed in.
 fn aacon(
@@ -54,16 +54,16 @@ fn aacon(
     )
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
 /// One test's view of the shared backend: its workspace, token and dirs.
-struct Ws {
+pub(crate) struct Ws {
     /// The backend is shared with the other tests of this binary that
     /// change only their own workspace; not with one that reads its channels.
     _beside: tokio::sync::RwLockReadGuard<'static, ()>,
-    aa: std::sync::Arc<AgentArea>,
+    pub(crate) aa: std::sync::Arc<AgentArea>,
     token: String,
     ws: String,
     _tmp: tempfile::TempDir,
@@ -72,7 +72,7 @@ struct Ws {
 }
 
 impl Ws {
-    fn new(name: &str) -> Ws {
+    pub(crate) fn new(name: &str) -> Ws {
         let _beside = support::agentarea::TURN.blocking_read();
         let aa = AgentArea::shared();
         let ws = format!("ws-{name}-{}", std::process::id());
@@ -89,7 +89,7 @@ impl Ws {
         }
     }
 
-    fn run(&self, args: &[&str], stdin: &str) -> Output {
+    pub(crate) fn run(&self, args: &[&str], stdin: &str) -> Output {
         self.run_env(&[], args, stdin)
     }
 
@@ -104,7 +104,7 @@ impl Ws {
         )
     }
 
-    fn ok(&self, args: &[&str], stdin: &str) -> Output {
+    pub(crate) fn ok(&self, args: &[&str], stdin: &str) -> Output {
         let out = self.run(args, stdin);
         assert!(
             out.status.success(),
@@ -137,7 +137,7 @@ impl Ws {
             })
     }
 
-    fn list(&self) -> Vec<Value> {
+    pub(crate) fn list(&self) -> Vec<Value> {
         let (s, v) = self.direct("GET", INSTANCES, None);
         assert_eq!(s, 200, "{v}");
         v.as_array().unwrap().clone()

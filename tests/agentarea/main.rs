@@ -8,4 +8,5 @@ mod support;
 
 mod agentarea_api;
 mod agentarea_events;
+mod agentarea_forensics;
 mod agentarea_record;
