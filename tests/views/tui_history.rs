@@ -150,3 +150,33 @@ fn the_history_tab_lists_calls_shows_one_and_re_runs_with_care() {
         "{cmds:?}"
     );
 }
+
+#[test]
+fn a_backend_that_keeps_no_history_is_not_asked_every_second() {
+    let mut a = app();
+    let (id, _) = open_history(&mut a);
+    let asks = |a: &mut App, secs: i64| {
+        let now = a.now + chrono::Duration::seconds(secs);
+        a.update(Msg::Tick(now))
+            .iter()
+            .filter(|c| **c == Command::LoadCalls(id))
+            .count()
+    };
+    // The list is known: the tab refreshes it each second.
+    a.update(Msg::Calls {
+        id,
+        result: Ok(calls(id)),
+    });
+    assert_eq!(asks(&mut a, 2), 1);
+    // The backend keeps none (AgentArea): said once, not asked again.
+    a.update(Msg::Calls {
+        id,
+        result: Err(aacon::platform::PlatformError::Unavailable(
+            "the API keeps no call history".into(),
+        )),
+    });
+    assert_eq!(asks(&mut a, 4), 0);
+    assert_eq!(asks(&mut a, 6), 0);
+    // The refresh key still asks.
+    assert!(a.action(Action::Refresh).contains(&Command::LoadCalls(id)));
+}

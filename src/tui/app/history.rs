@@ -91,7 +91,13 @@ impl App {
     /// from the CLI, serve or a re-run show up).
     pub(super) fn history_tick(&mut self) -> Vec<Command> {
         match self.detail_mut() {
-            Some(d) if d.tab == DetailTab::History && !d.calls.loading => {
+            // A backend that keeps no history (AgentArea) said so once: not
+            // asked again every second (the refresh key still asks).
+            Some(d)
+                if d.tab == DetailTab::History
+                    && !d.calls.loading
+                    && !matches!(d.calls.list, Some(Err(PlatformError::Unavailable(_)))) =>
+            {
                 d.calls.loading = true;
                 vec![Command::LoadCalls(d.id)]
             }
