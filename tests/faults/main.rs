@@ -6,4 +6,5 @@ mod support;
 
 mod crash_durability;
 mod hostile_input;
+mod postgres_server;
 mod pty_faults;
