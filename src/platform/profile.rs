@@ -33,6 +33,8 @@ pub struct Routes {
     pub logs: bool,
     /// `POST …/{id}/tools/call`.
     pub tool_calls: bool,
+    /// `GET …/{id}/history`: the instance's recorded tool calls.
+    pub call_history: bool,
 }
 
 impl Routes {
@@ -40,6 +42,7 @@ impl Routes {
         event_history: true,
         logs: true,
         tool_calls: true,
+        call_history: true,
     };
 }
 
@@ -49,6 +52,7 @@ pub enum Route {
     EventHistory,
     Logs,
     ToolCalls,
+    CallHistory,
 }
 
 /// What a backend can do.
@@ -122,6 +126,7 @@ impl BackendProfile {
                 event_history: false,
                 logs: false,
                 tool_calls: false,
+                call_history: false,
             },
             workspace: None,
             workspace_note: None,
@@ -173,6 +178,7 @@ impl BackendProfile {
                 event_history: flag(r, "event_history", true),
                 logs: flag(r, "logs", true),
                 tool_calls: flag(r, "tool_calls", true),
+                call_history: flag(r, "call_history", true),
             };
         }
     }
@@ -187,6 +193,7 @@ impl BackendProfile {
                 "event_history": self.routes.event_history,
                 "logs": self.routes.logs,
                 "tool_calls": self.routes.tool_calls,
+                "call_history": self.routes.call_history,
             },
         })
     }
@@ -210,6 +217,7 @@ impl BackendProfile {
             Route::EventHistory => self.routes.event_history,
             Route::Logs => self.routes.logs,
             Route::ToolCalls => self.routes.tool_calls,
+            Route::CallHistory => self.routes.call_history,
         }
     }
 
@@ -301,6 +309,9 @@ impl BackendProfile {
             Route::ToolCalls => format!(
                 "{who} cannot call tools (it has no tool-call route); `aacon serve` and the embedded platform can"
             ),
+            Route::CallHistory => format!(
+                "{who} keeps no call history (it has no history route); `aacon serve` and the embedded platform record every call"
+            ),
         }
     }
 }
@@ -373,15 +384,21 @@ mod tests {
         assert_eq!(aa.kind, BackendKind::AgentArea);
         assert_eq!(aa.creatable, vec![ProviderKind::Container]);
         assert!(!aa.routes.logs && !aa.versions);
+        assert!(
+            !aa.has(Route::CallHistory),
+            "AgentArea keeps no call history"
+        );
+        assert!(BackendProfile::aacon().has(Route::CallHistory));
         let ours = BackendProfile::aacon();
         let back = BackendProfile::from_health(
             &json!({"service": "aacon", "capabilities": ours.capabilities_json()}),
         );
         assert_eq!(back, ours);
         let narrowed = BackendProfile::from_health(&json!({"service": "aacon", "capabilities": {
-            "creatable_kinds": ["container"], "routes": {"logs": false}}}));
+            "creatable_kinds": ["container"], "routes": {"logs": false, "call_history": false}}}));
         assert_eq!(narrowed.creatable, vec![ProviderKind::Container]);
         assert!(!narrowed.routes.logs && narrowed.routes.tool_calls);
+        assert!(!narrowed.has(Route::CallHistory));
         assert_eq!(
             BackendProfile::from_health(&json!({"status": "ok"})).kind,
             BackendKind::Unknown

@@ -36,6 +36,7 @@ impl ApiPlatform {
             p.routes.event_history &= m.event_history;
             p.routes.logs &= m.logs;
             p.routes.tool_calls &= m.tool_calls;
+            p.routes.call_history &= m.call_history;
         }
         let (workspace, note) = self.workspace_in_effect(p.kind);
         p.workspace_mismatch = self
@@ -56,6 +57,7 @@ impl ApiPlatform {
                 Route::EventHistory => m.event_history = false,
                 Route::Logs => m.logs = false,
                 Route::ToolCalls => m.tool_calls = false,
+                Route::CallHistory => m.call_history = false,
             }
         }
     }
