@@ -8,5 +8,6 @@ mod api_hostile;
 mod serve_e2e;
 mod serve_history;
 mod serve_logs;
+mod serve_ops;
 mod serve_record;
 mod serve_runtime;
