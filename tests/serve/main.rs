@@ -5,6 +5,7 @@
 mod support;
 
 mod api_hostile;
+mod deploy_files;
 mod serve_e2e;
 mod serve_history;
 mod serve_logs;
