@@ -42,11 +42,7 @@ fn instance_gauges(body: &str) -> BTreeMap<(String, String), i64> {
 }
 
 async fn scrape(http: &reqwest::Client, s: &Serve, token: Option<&str>) -> String {
-    let mut req = http.get(format!("{}/metrics", s.url));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let r = req.send().await.unwrap();
+    let r = get(http, format!("{}/metrics", s.url), token).await;
     assert_eq!(r.status(), 200);
     assert!(
         r.headers()["content-type"]
@@ -67,6 +63,22 @@ async fn create(http: &reqwest::Client, s: &Serve, name: &str) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+}
+
+async fn get(http: &reqwest::Client, url: String, token: Option<&str>) -> reqwest::Response {
+    let mut req = http.get(url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.unwrap()
+}
+
+async fn list(http: &reqwest::Client, s: &Serve) -> Vec<Value> {
+    get(http, format!("{}{INSTANCES}/", s.url), Some(TOKEN))
+        .await
+        .json()
+        .await
+        .unwrap()
 }
 
 fn start(dirs: &Path, env: &[(&str, &OsStr)]) -> Serve {
@@ -108,36 +120,20 @@ async fn metrics_count_by_route_template_match_the_list_and_hold_no_secret() {
     let before = sample(&scrape(&http, &s, None).await, &one);
     for id in &ids {
         for _ in 0..3 {
-            let r = http
-                .get(format!("{}{INSTANCES}/{id}", s.url))
-                .bearer_auth(TOKEN)
-                .send()
-                .await
-                .unwrap();
+            let r = get(&http, format!("{}{INSTANCES}/{id}", s.url), Some(TOKEN)).await;
             assert_eq!(r.status(), 200);
             assert_eq!(r.headers()["x-aacon-replica"], "replica-a");
         }
     }
     // Every answer names the replica: refusals and misses too.
-    let r = http
-        .get(format!("{}{INSTANCES}/", s.url))
-        .send()
-        .await
-        .unwrap();
+    let r = get(&http, format!("{}{INSTANCES}/", s.url), None).await;
     assert_eq!(r.status(), 401);
     assert_eq!(r.headers()["x-aacon-replica"], "replica-a");
-    let r = http
-        .get(format!("{}/no/such/{}", s.url, ids[0]))
-        .send()
-        .await
-        .unwrap();
+    let r = get(&http, format!("{}/no/such/{}", s.url, ids[0]), None).await;
     assert_eq!(r.status(), 404);
     assert_eq!(r.headers()["x-aacon-replica"], "replica-a");
-    let health: Value = http
-        .get(format!("{}/health", s.url))
-        .send()
+    let health: Value = get(&http, format!("{}/health", s.url), None)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -147,27 +143,11 @@ async fn metrics_count_by_route_template_match_the_list_and_hold_no_secret() {
     // runtime may move a status in between).
     let deadline = Instant::now() + Duration::from_secs(60);
     let (body, list) = loop {
-        let list: Vec<Value> = http
-            .get(format!("{}{INSTANCES}/", s.url))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let first = list(&http, &s).await;
         let body = scrape(&http, &s, None).await;
-        let again: Vec<Value> = http
-            .get(format!("{}{INSTANCES}/", s.url))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if list == again {
-            break (body, list);
+        let again = list(&http, &s).await;
+        if first == again {
+            break (body, first);
         }
         assert!(Instant::now() < deadline, "the list never stood still");
     };
@@ -242,11 +222,8 @@ async fn metrics_need_the_token_unless_made_public() {
     let r = http.get(format!("{}/ready", s.url)).send().await.unwrap();
     assert_eq!(r.status(), 200);
     // The description says both.
-    let doc: Value = http
-        .get(format!("{}/openapi.json", s.url))
-        .send()
+    let doc: Value = get(&http, format!("{}/openapi.json", s.url), None)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
