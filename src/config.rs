@@ -30,6 +30,10 @@ pub const ENV_THEME: &str = "AACON_THEME";
 pub const ENV_KEYMAP: &str = "AACON_KEYMAP";
 pub const ENV_READ_ONLY: &str = "AACON_READ_ONLY";
 pub const ENV_LOG: &str = "AACON_LOG";
+pub const ENV_REPLICA_ID: &str = "AACON_REPLICA_ID";
+pub const ENV_METRICS_PUBLIC: &str = "AACON_METRICS_PUBLIC";
+/// Seconds an event may wait in the outbox before `/ready` calls the relay wedged.
+pub const DEFAULT_RELAY_STALL_SECS: u64 = 60;
 
 pub const DEFAULT_STREAM_KEY: &str = "agentarea:events";
 pub const DEFAULT_MAXLEN: usize = 1_000_000;
@@ -50,7 +54,9 @@ pub const DEFAULT_CALL_TIMEOUT_SECS: u64 = 60;
 pub const DEFAULT_LOG_LEVEL: &str = "info";
 pub const DEFAULT_ON_HANGUP: &str = "detach";
 
-const SECTIONS: &[&str] = &["backend", "redis", "ui", "runtime", "log", "contexts"];
+const SECTIONS: &[&str] = &[
+    "backend", "redis", "ui", "runtime", "history", "serve", "log", "contexts",
+];
 
 /// A value that must not be shown: `Debug` and `Display` print `<redacted>`
 /// (for a URL, the URL with its password hidden).
@@ -142,6 +148,15 @@ pub struct HistorySection {
     pub keep_days: Option<u64>,
 }
 
+/// `[serve]`: `aacon serve` as one replica of several.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeSection {
+    pub replica_id: Option<String>,
+    pub metrics_public: Option<bool>,
+    pub relay_stall_secs: Option<u64>,
+}
+
 /// `[log]`: the log file.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -163,6 +178,8 @@ pub struct FileConfig {
     pub runtime: RuntimeSection,
     #[serde(default)]
     pub history: HistorySection,
+    #[serde(default)]
+    pub serve: ServeSection,
     #[serde(default)]
     pub log: LogSection,
     /// `[contexts.NAME]`: other platforms, chosen with `--context NAME`.
@@ -367,6 +384,13 @@ pub struct Settings {
     pub history_keep: u64,
     /// Days of call history kept, 0 for no age limit (`history.keep_days`).
     pub history_days: u64,
+    /// This replica's id (`serve.replica_id`); unset: `$HOSTNAME`, else
+    /// host name and pid.
+    pub replica_id: Option<String>,
+    /// `/metrics` without the token (`serve.metrics_public`).
+    pub metrics_public: bool,
+    /// When `/ready` calls the outbox relay wedged (`serve.relay_stall_secs`).
+    pub relay_stall_secs: u64,
     pub log_level: String,
     /// Where each setting came from, by `section.key`.
     pub origins: BTreeMap<&'static str, Origin>,
@@ -397,6 +421,9 @@ impl Default for Settings {
             child_env: crate::runtime::childenv::default_allow(),
             history_keep: crate::platform::history::DEFAULT_KEEP_PER_INSTANCE,
             history_days: crate::platform::history::DEFAULT_KEEP_DAYS,
+            replica_id: None,
+            metrics_public: false,
+            relay_stall_secs: DEFAULT_RELAY_STALL_SECS,
             log_level: DEFAULT_LOG_LEVEL.to_string(),
             origins: BTreeMap::new(),
         }
@@ -684,6 +711,39 @@ impl Settings {
             if let Some(v) = l.pick(name, None, no_env, file, |v, o| check_range(*v, name, o))? {
                 *slot = v;
             }
+        }
+
+        // serve
+        if let Some(id) = l.pick(
+            "serve.replica_id",
+            None,
+            text,
+            file.serve.replica_id.clone(),
+            |v: &String, o| {
+                crate::domain::replica::ReplicaId::new(v)
+                    .map(|_| ())
+                    .map_err(|e| value_error(o.clone(), e.to_string()))
+            },
+        )? {
+            s.replica_id = Some(id);
+        }
+        if let Some(v) = l.pick(
+            "serve.metrics_public",
+            None,
+            boolean,
+            file.serve.metrics_public,
+            any,
+        )? {
+            s.metrics_public = v;
+        }
+        if let Some(v) = l.pick(
+            "serve.relay_stall_secs",
+            None,
+            no_env,
+            file.serve.relay_stall_secs,
+            |v, o| check_range(*v, "serve.relay_stall_secs", o),
+        )? {
+            s.relay_stall_secs = v;
         }
 
         // log

@@ -3,12 +3,22 @@
 # servers (tests/python/*.py: FastMCP over the legacy SSE transport, an
 # OAuth-protected server with its authorization server), installed once into
 # a venv in .aacon-test-cache/python (gitignored). Quick when already there.
+# Also kubernetes-validate (pinned; it bundles the Kubernetes JSON schemas),
+# which tests/serve/deploy_files.rs runs on deploy/k8s.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MCP_VERSION=1.30.0
+KUBERNETES_VALIDATE_VERSION=1.37.0
 venv=.aacon-test-cache/python
 stamp="$venv/.mcp-$MCP_VERSION"
+kv_stamp="$venv/.kubernetes-validate-$KUBERNETES_VALIDATE_VERSION"
+install_kv() {
+  echo "scripts/test.d/python-servers.sh: installing kubernetes-validate==$KUBERNETES_VALIDATE_VERSION into $venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+  touch "$kv_stamp"
+}
 if [ -f "$stamp" ] && [ -x "$venv/bin/python" ]; then
+  [ -f "$kv_stamp" ] || install_kv
   exit 0
 fi
 # python3.12 or 3.11: from PATH, else from pyenv, else Debian's python3 with venv.
@@ -38,3 +48,4 @@ rm -rf "$venv"
 "$py" -m venv "$venv"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check "mcp==$MCP_VERSION"
 touch "$stamp"
+install_kv

@@ -8,7 +8,7 @@ use crate::paths::DataDir;
 use crate::platform::api::{ApiOptions, ApiToken};
 use crate::platform::embedded::{EmbeddedPlatform, Role};
 use crate::platform::{Platform, ReadOnly};
-use crate::serve::{ServeOptions, Server, shutdown_signal};
+use crate::serve::{ReplicaId, ServeOptions, Server, shutdown_signal};
 use std::io::Write;
 use std::sync::Arc;
 
@@ -82,12 +82,18 @@ pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Re
         embedded.clone()
     };
     let has_token = token.is_some();
+    let replica = match &settings.replica_id {
+        Some(id) => ReplicaId::new(id).map_err(|e| Failure::new(exit::USAGE, e.to_string()))?,
+        None => crate::serve::ready::default_replica_id(&env),
+    };
     let mut server = Server::bind(
         platform,
         ServeOptions {
             listen: args.listen,
             token,
             read_only: global.read_only,
+            replica: replica.clone(),
+            metrics_public: settings.metrics_public,
         },
     )
     .await
@@ -109,6 +115,14 @@ pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Re
         RelayWhen::Always,
         std::time::Duration::from_secs(2),
     );
+    crate::host::ops::wire(
+        &hosted,
+        &replica,
+        &server.metrics(),
+        &server.readiness(),
+        std::time::Duration::from_secs(settings.relay_stall_secs),
+    );
+    eprintln!("aacon: replica {replica}");
     server.on_shutdown(Box::new(move || {
         Box::pin(async move {
             hosted.shutdown().await;

@@ -5,8 +5,9 @@
 //! table) and the unknown-key messages all read it.
 
 use super::{
-    ENV_API_TOKEN, ENV_API_URL, ENV_KEYMAP, ENV_LOG, ENV_POLL_MS, ENV_READ_ONLY, ENV_REDIS_URL,
-    ENV_THEME, ENV_WORKSPACE, Secret, Settings, redacted_url,
+    ENV_API_TOKEN, ENV_API_URL, ENV_KEYMAP, ENV_LOG, ENV_METRICS_PUBLIC, ENV_POLL_MS,
+    ENV_READ_ONLY, ENV_REDIS_URL, ENV_REPLICA_ID, ENV_THEME, ENV_WORKSPACE, Secret, Settings,
+    redacted_url,
 };
 
 /// The whole numbers a key allows.
@@ -356,6 +357,52 @@ pub const KEYS: &[Key] = &[
         ],
         example: "30",
         show: |s| s.history_days.to_string(),
+    },
+    Key {
+        name: "serve.replica_id",
+        takes: "a replica id string (letters, digits, '.', '-', '_')",
+        env: Some(ENV_REPLICA_ID),
+        flag: None,
+        range: None,
+        doc: &[
+            "This `aacon serve`'s name among its replicas: sent in the x-aacon-replica",
+            "header of every answer, /ready's replica and the metrics' owner label.",
+            "Unset: $HOSTNAME (a Kubernetes pod's name), else the host name and pid.",
+            "Environment: AACON_REPLICA_ID.",
+        ],
+        example: "\"aacon-0\"",
+        show: |s| opt(s.replica_id.clone()),
+    },
+    Key {
+        name: "serve.metrics_public",
+        takes: "true or false",
+        env: Some(ENV_METRICS_PUBLIC),
+        flag: None,
+        range: None,
+        doc: &[
+            "Answer GET /metrics without the API token, for a Prometheus scrape that",
+            "has none (the metrics carry no secret, instance name or id). Off: /metrics",
+            "needs the token like /v1. Environment: AACON_METRICS_PUBLIC (true/false).",
+        ],
+        example: "false",
+        show: |s| s.metrics_public.to_string(),
+    },
+    Key {
+        name: "serve.relay_stall_secs",
+        takes: "a whole number of seconds from 1 to 86400",
+        env: None,
+        flag: None,
+        range: Some(Range {
+            min: 1,
+            max: 86_400,
+            unit: "seconds",
+        }),
+        doc: &[
+            "With Redis: /ready answers 503 (check \"relay\") once an event has waited",
+            "this many seconds in the outbox without Redis taking it (1 to 86400).",
+        ],
+        example: "60",
+        show: |s| s.relay_stall_secs.to_string(),
     },
     Key {
         name: "log.level",

@@ -7,6 +7,7 @@ pub mod instance;
 pub mod probe;
 pub mod projection;
 pub mod replay;
+pub mod replica;
 pub mod since;
 pub mod spec;
 pub mod status;

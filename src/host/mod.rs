@@ -7,6 +7,7 @@
 //! sessions through [`crate::platform::ToolSessions`]; this module plugs
 //! them together.
 
+pub mod ops;
 pub mod socket;
 
 use crate::bus::{BusError, RedisConfig, Relay, RelayHandle};

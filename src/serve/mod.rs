@@ -13,7 +13,9 @@
 #![allow(clippy::result_large_err)]
 
 mod history;
+pub mod metrics;
 mod openapi;
+pub mod ready;
 mod surface;
 pub mod unix;
 
@@ -34,6 +36,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::future::BoxFuture;
+pub use metrics::Metrics;
+pub use ready::{Readiness, ReadinessCheck, ReplicaId};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::hash::{Hash, Hasher};
@@ -57,6 +61,19 @@ pub struct ServeOptions {
     /// Reject mutations with 403 (the platform passed in should be wrapped
     /// in `ReadOnly` too; this flag is what `/health` reports).
     pub read_only: bool,
+    /// This replica's name, in the `x-aacon-replica` header of every answer.
+    pub replica: ReplicaId,
+    /// Answer `/metrics` without the token (a scraper that has none).
+    pub metrics_public: bool,
+}
+
+/// What a TCP server (not the runtime socket) adds: its identity, its
+/// metrics and its readiness checks.
+#[derive(Clone)]
+struct Ops {
+    replica: ReplicaId,
+    metrics: Metrics,
+    readiness: Readiness,
 }
 
 #[derive(Clone)]
@@ -67,6 +84,10 @@ struct AppState {
     /// Served on the data dir's `runtime.sock` (same user only): `/health`
     /// also names the host's pid.
     local: bool,
+    /// `/ready`, `/metrics` and the replica header (TCP servers only).
+    ops: Option<Ops>,
+    /// `/metrics` answers without the token.
+    metrics_public: bool,
     /// The last list answer (its stamp, body and ETag), served again while
     /// the platform's list stamp is unchanged.
     list_cache: Arc<std::sync::Mutex<Option<ListCache>>>,
@@ -87,15 +108,38 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     router: Router,
     hooks: Vec<ShutdownHook>,
+    metrics: Metrics,
+    readiness: Readiness,
 }
 
-/// The router alone (tests and embedding).
+/// The router alone (tests and embedding), with fresh metrics and no
+/// readiness checks.
 pub fn router(platform: Arc<dyn Platform>, opts: &ServeOptions) -> Router {
+    tcp_router(
+        platform,
+        opts,
+        Metrics::new(opts.replica.as_str()),
+        Readiness::default(),
+    )
+}
+
+fn tcp_router(
+    platform: Arc<dyn Platform>,
+    opts: &ServeOptions,
+    metrics: Metrics,
+    readiness: Readiness,
+) -> Router {
     build_router(AppState {
         platform,
         token: opts.token.clone().map(Arc::new),
         read_only: opts.read_only,
         local: false,
+        ops: Some(Ops {
+            replica: opts.replica.clone(),
+            metrics,
+            readiness,
+        }),
+        metrics_public: opts.metrics_public || opts.token.is_none(),
         list_cache: Arc::new(std::sync::Mutex::new(None)),
     })
 }
@@ -109,12 +153,15 @@ pub fn local_router(platform: Arc<dyn Platform>) -> Router {
         token: None,
         read_only: false,
         local: true,
+        ops: None,
+        metrics_public: false,
         list_cache: Arc::new(std::sync::Mutex::new(None)),
     })
 }
 
 fn build_router(state: AppState) -> Router {
-    let api = Router::new()
+    let ops = state.ops.clone();
+    let mut api = Router::new()
         .route(
             &format!("{BASE_PATH}/"),
             get(list_instances).post(create_instance),
@@ -144,17 +191,48 @@ fn build_router(state: AppState) -> Router {
         .route(&format!("{BASE_PATH}/{{id}}/environment"), get(environment))
         .merge(surface::routes())
         .merge(history::routes())
-        .route(EVENTS_PATH, get(events))
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth));
-    Router::new()
+        .route(EVENTS_PATH, get(events));
+    let mut public = Router::new()
         .route("/", get(root))
         .route("/health", get(health))
-        .route("/openapi.json", get(openapi_doc))
+        .route("/openapi.json", get(openapi_doc));
+    if ops.is_some() {
+        public = public.route("/ready", get(ready));
+        // A scrape without the token only where the operator said so.
+        if state.metrics_public {
+            public = public.route(METRICS_PATH, get(scrape));
+        } else {
+            api = api.route(METRICS_PATH, get(scrape));
+        }
+    }
+    let api = api.route_layer(middleware::from_fn_with_state(state.clone(), auth));
+    let router = public
         .merge(api)
+        .route_layer(middleware::from_fn(metrics::note_route))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(state)
+        .with_state(state);
+    match ops {
+        Some(ops) => router
+            .layer(middleware::from_fn_with_state(
+                ops.metrics.clone(),
+                metrics::track,
+            ))
+            .layer(middleware::from_fn_with_state(ops.replica, name_replica)),
+        None => router,
+    }
+}
+
+/// Where the metrics are scraped.
+pub const METRICS_PATH: &str = "/metrics";
+
+/// Name this replica on every answer.
+async fn name_replica(State(replica): State<ReplicaId>, req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    resp.headers_mut()
+        .insert(ready::REPLICA_HEADER, ready::header_value(&replica));
+    resp
 }
 
 /// Why the server could not start or stopped with a failure.
@@ -192,11 +270,25 @@ impl Server {
                 addr: opts.listen,
                 error,
             })?;
+        let metrics = Metrics::new(opts.replica.as_str());
+        let readiness = Readiness::default();
         Ok(Server {
             listener,
-            router: router(platform, &opts),
+            router: tcp_router(platform, &opts, metrics.clone(), readiness.clone()),
             hooks: Vec::new(),
+            metrics,
+            readiness,
         })
+    }
+
+    /// The server's metrics, to register into and feed.
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.clone()
+    }
+
+    /// The server's readiness checks, to add to.
+    pub fn readiness(&self) -> Readiness {
+        self.readiness.clone()
     }
 
     pub fn local_addr(&self) -> Result<SocketAddr, ServeError> {
@@ -474,13 +566,17 @@ pub const TOKEN_NAME: &str = "backend.token";
 
 // ---------- handlers ----------
 
-async fn root() -> Response {
-    Json(json!({
+async fn root(State(st): State<AppState>) -> Response {
+    let mut body = json!({
         "message": "aacon serve: AgentArea MCP server instances API",
         "openapi": "/openapi.json",
         "health": "/health",
-    }))
-    .into_response()
+    });
+    if st.ops.is_some() {
+        body["ready"] = json!("/ready");
+        body["metrics"] = json!(METRICS_PATH);
+    }
+    Json(body).into_response()
 }
 
 async fn health(State(st): State<AppState>) -> Response {
@@ -494,11 +590,55 @@ async fn health(State(st): State<AppState>) -> Response {
     if st.local {
         body["pid"] = json!(std::process::id());
     }
+    if let Some(ops) = &st.ops {
+        body["replica"] = json!(ops.replica.as_str());
+    }
     Json(body).into_response()
 }
 
+/// `GET /ready`: 200 when every readiness check passed within its
+/// deadline, else 503 naming the failing ones.
+async fn ready(State(st): State<AppState>) -> Response {
+    let Some(ops) = &st.ops else {
+        return not_found().await;
+    };
+    let report = ops.readiness.run(&ops.replica).await;
+    let status = if report.is_ready() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let mut resp = (status, Json(report)).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// `GET /metrics`: every metric in the OpenMetrics text format.
+async fn scrape(State(st): State<AppState>) -> Response {
+    let Some(ops) = &st.ops else {
+        return not_found().await;
+    };
+    let body = ops.metrics.render(st.platform.as_ref()).await;
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, metrics::CONTENT_TYPE),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 async fn openapi_doc(State(st): State<AppState>) -> Response {
-    Json(openapi::document(st.token.is_some(), st.read_only)).into_response()
+    Json(openapi::document(openapi::Shape {
+        auth: st.token.is_some(),
+        read_only: st.read_only,
+        ops: st.ops.is_some(),
+        metrics_public: st.metrics_public,
+    }))
+    .into_response()
 }
 
 async fn not_found() -> Response {

@@ -1,5 +1,6 @@
 //! The OpenAPI 3.1 description of what `serve` answers.
 
+use super::ready;
 use crate::platform::api::wire::{BASE_PATH, EVENTS_PATH};
 use serde_json::{Value, json};
 
@@ -19,8 +20,26 @@ fn inst() -> Value {
     json!({"$ref": "#/components/schemas/Instance"})
 }
 
-/// The document; `auth` says whether a bearer token is required.
-pub fn document(auth: bool, read_only: bool) -> Value {
+/// What the document describes.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    /// A bearer token is required on /v1.
+    pub auth: bool,
+    pub read_only: bool,
+    /// A TCP server: /ready, /metrics and the replica header.
+    pub ops: bool,
+    /// /metrics answers without the token.
+    pub metrics_public: bool,
+}
+
+/// The document for a server of this shape.
+pub fn document(shape: Shape) -> Value {
+    let Shape {
+        auth,
+        read_only,
+        ops,
+        metrics_public,
+    } = shape;
     let common = json!({
         "401": err("Missing or wrong bearer token"),
         "403": err("Read-only server: mutations are refused"),
@@ -129,6 +148,31 @@ pub fn document(auth: bool, read_only: bool) -> Value {
     {
         paths.extend(more);
     }
+    if ops {
+        doc["components"]["headers"] = json!({"Replica": {
+            "description": "The replica that answered (serve.replica_id, AACON_REPLICA_ID, else $HOSTNAME, else host name and pid); on every answer",
+            "schema": {"type": "string"}}});
+    }
+    if ops && let Some(paths) = doc["paths"].as_object_mut() {
+        if let Value::Object(more) = ops_paths(auth && !metrics_public) {
+            paths.extend(more);
+        }
+        // Every answer names the replica.
+        for item in paths.values_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
+            for op in item.values_mut() {
+                let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+                    continue;
+                };
+                for r in responses.values_mut() {
+                    r["headers"] =
+                        json!({ready::REPLICA_HEADER: {"$ref": "#/components/headers/Replica"}});
+                }
+            }
+        }
+    }
     if auth {
         doc["components"]["securitySchemes"] =
             json!({"bearer": {"type": "http", "scheme": "bearer"}});
@@ -188,4 +232,29 @@ fn history_paths(one: &str, with: &dyn Fn(Value) -> Value) -> Value {
 /// The shape of `GET …/{id}/logs` (apart: `json!`'s recursion limit).
 fn log_schema() -> Value {
     json!({"type": "object", "properties": {"instance_id": {"type": "string"}, "lines": {"type": "array", "items": {"type": "object", "required": ["seq", "at", "level", "source", "text"], "properties": {"seq": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "level": {"type": "string", "enum": ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]}, "source": {"type": "string", "enum": ["stderr", "mcp", "aacon"]}, "logger": {"type": "string"}, "text": {"type": "string"}}}}, "next": {"type": "integer", "description": "The cursor to ask with next (after)"}, "missed": {"type": "integer", "description": "Lines that fell out of the bounded log before they were read"}, "reset": {"type": "boolean", "description": "The cursor belonged to another runtime host's log: these are all the lines kept"}}})
+}
+
+/// `/ready` and `/metrics` (a TCP server's; not on the runtime socket).
+fn ops_paths(metrics_need_token: bool) -> Value {
+    let check = json!({"type": "object", "required": ["name", "ok", "ms"], "properties": {
+        "name": {"type": "string", "description": "store, relay (with Redis), leases (once leases exist)"},
+        "ok": {"type": "boolean"}, "ms": {"type": "integer"},
+        "error": {"type": "string", "description": "One sentence; never a secret"}}});
+    let report = json!({"type": "object", "required": ["status", "replica", "failing", "checks"], "properties": {
+        "status": {"enum": ["ready", "not ready"]}, "replica": {"type": "string"},
+        "failing": {"type": "array", "items": {"type": "string"}, "description": "The names of the checks that failed"},
+        "checks": {"type": "array", "items": check}}});
+    let mut metrics = json!({"get": {
+        "summary": "Metrics in the OpenMetrics text format (Prometheus): requests by route template, latency, instances by status and owner, outbox lag, events relayed, leases. docs/deploy.md lists each one",
+        "responses": {"200": {"description": "Metrics", "content": {super::metrics::CONTENT_TYPE: {"schema": {"type": "string"}}}},
+                      "401": err("Missing or wrong bearer token (serve.metrics_public is off)")}}});
+    if !metrics_need_token {
+        metrics["get"]["security"] = json!([]);
+    }
+    json!({
+        "/ready": {"get": {"summary": "Readiness: 200 when every check (the store within its deadline, the outbox relay not wedged, later the leases current) passed, else 503 naming the failing ones",
+            "security": [],
+            "responses": {"200": ok("Ready", report.clone()), "503": ok("Not ready: failing names the checks", report)}}},
+        super::METRICS_PATH: metrics,
+    })
 }

@@ -7,6 +7,7 @@
 //! audit trail stays.
 
 mod history;
+pub mod probe;
 pub mod recording;
 mod restart;
 mod schema;

@@ -5,8 +5,10 @@
 mod support;
 
 mod api_hostile;
+mod deploy_files;
 mod serve_e2e;
 mod serve_history;
 mod serve_logs;
+mod serve_ops;
 mod serve_record;
 mod serve_runtime;
