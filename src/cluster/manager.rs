@@ -217,14 +217,21 @@ update leases set expires_at = now() + make_interval(secs => $3)
 where owner = $1 and expires_at > now() and instance_id = any($4)
 returning instance_id, generation";
 
-/// Live replicas, and in how many seconds the next other replica's
-/// heartbeat expires; replicas gone for ten minutes are forgotten.
+/// Live replicas, and in how many seconds the next other replica is gone:
+/// its heartbeat and every lease it holds expired (a lease it claimed after
+/// its last heartbeat outlives it by a moment). Replicas gone for ten
+/// minutes are forgotten.
 const STATS_SQL: &str = "with pruned as (
     delete from replicas where expires_at < now() - interval '10 minutes'
+), r as (
+    select id, expires_at,
+        greatest(expires_at, (select max(l.expires_at) from leases l where l.owner = replicas.id))
+            as gone_at
+    from replicas
 )
 select count(*) filter (where expires_at > now()),
-    extract(epoch from min(expires_at) filter (where id <> $1 and expires_at > now()) - now())::float8
-from replicas";
+    extract(epoch from min(gone_at) filter (where id <> $1 and gone_at > now()) - now())::float8
+from r";
 
 const ENSURE_SQL: &str =
     "insert into leases (instance_id) select unnest($1::text[]) on conflict do nothing";
@@ -518,9 +525,9 @@ impl Task {
             }
             Step::Hold => {}
         }
-        // Wake when another replica's heartbeat expires, to take its
-        // leases over at once rather than up to an interval later (they
-        // expire with it: one statement renews both). `secs` was counted
+        // Wake when another replica is gone (its heartbeat and leases
+        // expired), to take its leases over at once rather than up to an
+        // interval later. `secs` was counted
         // from the statement's `now()`, before this instant: the wake
         // cannot come early.
         if let Some(secs) = next_expiry.filter(|s| s.is_finite() && *s >= 0.0) {
