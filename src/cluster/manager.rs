@@ -8,12 +8,12 @@ use std::time::Duration;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::plan::{self, Step};
-use super::{Cluster, ClusterError, InstanceSource, LeaseConfig, Result, bounded};
+use super::{CHANGE_CHANNEL, Cluster, ClusterError, InstanceSource, LeaseConfig, Result, bounded};
 
 /// What changed for this replica. The owner starts an instance's process
 /// on `Acquired`, and stops it on `Lost` (at once: by the time this
@@ -153,8 +153,19 @@ impl LeaseManager {
         // The first heartbeat: an unreachable database is an error here,
         // not a warning in the task.
         task.renew().await?;
+        // The others hand back what is beyond their new share at once.
+        task.announce().await?;
         let (stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(task.run(stop_rx));
+        let wake = Arc::new(Notify::new());
+        let listener = tokio::spawn(
+            cluster
+                .clone()
+                .listen_for_changes(task.cfg.interval, wake.clone()),
+        );
+        let task = tokio::spawn(async move {
+            task.run(stop_rx, wake).await;
+            listener.abort();
+        });
         Ok((
             LeaseHandle {
                 replica,
@@ -233,6 +244,8 @@ select count(*) filter (where expires_at > now()),
     extract(epoch from min(gone_at) filter (where id <> $1 and gone_at > now()) - now())::float8
 from r";
 
+const ANNOUNCE_SQL: &str = "select pg_notify($2, $1)";
+
 const ENSURE_SQL: &str =
     "insert into leases (instance_id) select unnest($1::text[]) on conflict do nothing";
 
@@ -258,21 +271,27 @@ const CLAIM_SQL: &str = "with cand as (
 )
 select instance_id, generation from claimed";
 
-/// Release `$2` (expired now, the history row closed as released); when
-/// `$3`, the replica is leaving and no longer counts as live.
+/// Release `$2` (expired now, the history row closed as released) and
+/// announce it to the other replicas (delivered at commit); when `$3`, the
+/// replica is leaving and no longer counts as live. `$4` the channel.
 const RELEASE_SQL: &str = "with leaving as (
     update replicas set expires_at = now() where id = $1 and $3
 ), rel as (
     update leases set expires_at = now()
     where owner = $1 and instance_id = any($2) and expires_at > now()
     returning instance_id, generation
+), closed as (
+    update lease_history h set ended_at = now(), how = 'released'
+    from rel
+    where h.instance_id = rel.instance_id and h.generation = rel.generation and h.ended_at is null
 )
-update lease_history h set ended_at = now(), how = 'released'
-from rel
-where h.instance_id = rel.instance_id and h.generation = rel.generation and h.ended_at is null";
+select pg_notify($4, $1)";
 
 impl Task {
-    async fn run(mut self, mut stop: watch::Receiver<bool>) {
+    /// Until shut down: tick every interval (and when `changed` says
+    /// another replica handed leases back or joined), report losses on time, release
+    /// what was handed back as the acks arrive.
+    async fn run(mut self, mut stop: watch::Receiver<bool>, changed: Arc<Notify>) {
         let mut next = Instant::now();
         loop {
             if self.closing && self.leases.is_empty() {
@@ -299,6 +318,16 @@ impl Task {
                     let limit = self.limit();
                     if let Ok(Err(e)) = tokio::time::timeout_at(limit, self.flush_released()).await {
                         tracing::warn!(replica = %self.id, error = %e, "cannot release leases; retrying");
+                    }
+                    self.expire_due();
+                }
+                _ = changed.notified(), if !self.closing => {
+                    // Claim what another replica handed back, or hand back
+                    // beyond the share a new one makes, at once; the
+                    // regular schedule stays.
+                    let limit = self.limit();
+                    if let Ok(Err(e)) = tokio::time::timeout_at(limit, self.tick()).await {
+                        tracing::warn!(replica = %self.id, error = %e, "lease claim failed");
                     }
                     self.expire_due();
                 }
@@ -431,7 +460,10 @@ impl Task {
         let client = self.cluster.client().await?;
         let r = bounded(
             self.cluster.timeout(),
-            client.execute(RELEASE_SQL, &[&self.id, &ids, &self.closing]),
+            client.query(
+                RELEASE_SQL,
+                &[&self.id, &ids, &self.closing, &CHANGE_CHANNEL],
+            ),
         )
         .await;
         settle(client, r)?;
@@ -441,6 +473,17 @@ impl Task {
         }
         self.publish();
         Ok(())
+    }
+
+    /// Tell the other replicas something changed (this one joined).
+    async fn announce(&mut self) -> Result<()> {
+        let client = self.cluster.client().await?;
+        let r = bounded(
+            self.cluster.timeout(),
+            client.query(ANNOUNCE_SQL, &[&self.id, &CHANGE_CHANNEL]),
+        )
+        .await;
+        settle(client, r).map(drop)
     }
 
     /// Heartbeat and renew every held lease in one statement; a lease the
