@@ -35,6 +35,7 @@ const UNITS: &[(&str, Layer)] = &[
     ("serve", Layer::Adapter),
     ("logging", Layer::Adapter),
     ("incident", Layer::Adapter),
+    ("cluster", Layer::Adapter),
     ("host", Layer::Host),
     ("tui", Layer::Ui),
     ("cli", Layer::Ui),

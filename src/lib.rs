@@ -3,6 +3,7 @@
 
 pub mod bus;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod domain;
 pub mod host;

@@ -6,5 +6,6 @@ mod support;
 
 mod crash_durability;
 mod hostile_input;
+mod lease;
 mod postgres_server;
 mod pty_faults;
