@@ -7,8 +7,11 @@
 //! audit trail stays.
 
 mod history;
+pub mod pg;
+pub mod port;
 pub mod recording;
 mod restart;
+mod rules;
 mod schema;
 mod snapshot;
 
@@ -28,6 +31,7 @@ use uuid::Uuid;
 
 /// The port's tool and status types, by the names the store has used.
 pub use crate::platform::tools::{StatusReport, ToolInfo as ToolRecord};
+pub use port::{BoxedStore, StorePort};
 pub use schema::CURRENT as SCHEMA_VERSION;
 
 fn db_err(e: rusqlite::Error) -> PlatformError {
