@@ -8,5 +8,7 @@ mod api_hostile;
 mod serve_e2e;
 mod serve_history;
 mod serve_logs;
+mod serve_pg;
 mod serve_record;
 mod serve_runtime;
+mod store_port;
