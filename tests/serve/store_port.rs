@@ -141,7 +141,7 @@ fn create_list_get_by_name_and_id(r: &Rig) {
     assert_eq!(err.to_string(), "no instance named or with id 'nope'");
     // The event as stored is the event as returned, byte for byte.
     assert_eq!(all_events(&*s)[0].to_json(), ev.to_json());
-    assert_eq!(s.schema_version().unwrap() > 0, true);
+    assert!(s.schema_version().unwrap() > 0);
     assert_eq!(s.integrity_check().unwrap(), "ok");
 }
 

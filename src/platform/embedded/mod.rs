@@ -52,9 +52,12 @@ pub struct EmbeddedOptions {
 /// What a store command returns.
 type Committed = Result<(Instance, Envelope)>;
 
+/// A queued store command.
+type Run = Box<dyn FnOnce(&mut dyn StorePort) -> Committed + Send>;
+
 /// One queued store command and where its result goes.
 struct Job {
-    run: Box<dyn FnOnce(&mut dyn StorePort) -> Committed + Send>,
+    run: Run,
     reply: tokio::sync::oneshot::Sender<Committed>,
 }
 
