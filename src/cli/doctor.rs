@@ -103,7 +103,8 @@ fn local_platform_checks(dir: &DataDir, out: &mut Vec<Check>) {
             out.push(ok(
                 "store",
                 format!(
-                    "opens, integrity ok, {}, {unsent} events in the outbox",
+                    "{} opens, integrity ok, {}, {unsent} events in the outbox",
+                    s.location(),
                     crate::tui::views::plural(n, "instance")
                 ),
             ));

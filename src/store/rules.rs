@@ -1,7 +1,7 @@
 //! What a store command decides, apart from how a store writes it: the new
 //! instance of a create, the instance after a status report, the conflict
-//! an update meets. The PostgreSQL adapter writes what these decide; they
-//! hold the same rules as the SQLite store's commands.
+//! an update meets. Each adapter writes what these decide; they
+//! are the same rules for both stores.
 
 use super::now;
 use crate::domain::{DesiredState, Envelope, Instance, NewInstance, Precondition, Status};
@@ -63,6 +63,17 @@ pub(super) fn apply_report(inst: &mut Instance, report: &StatusReport) {
         inst.last_healthy_at = Some(now());
     }
     inst.aggregate_version += 1;
+}
+
+/// Whether `expect` no longer holds for `cur`.
+pub(super) fn is_stale(cur: &Instance, expect: Option<Precondition>) -> bool {
+    match expect {
+        None => false,
+        Some(Precondition::Version(v)) => v != cur.version,
+        Some(Precondition::UpdatedAt(t)) => {
+            t.timestamp_micros() != cur.updated_at.timestamp_micros()
+        }
+    }
 }
 
 /// An update's precondition no longer holds: name who changed what

@@ -24,6 +24,7 @@ mod rows;
 mod schema;
 
 use super::port::{Committed, StorePort, Watching};
+use super::snapshot::Start;
 use super::{FaultPoint, ToolRecord};
 use crate::domain::instance::{check_spec_shape, validate_name};
 use crate::domain::projection::{Projection, ProjectionState};
@@ -432,25 +433,6 @@ fn describe(c: &tokio_postgres::Config) -> String {
     format!("PostgreSQL {host}:{port}/{db}")
 }
 
-/// Where a replay starts (see `snapshot.rs`).
-struct Start {
-    projection: Projection,
-    seq: i64,
-    events: u64,
-    max_ts: Option<DateTime<Utc>>,
-}
-
-impl Start {
-    fn empty() -> Start {
-        Start {
-            projection: Projection::new(),
-            seq: 0,
-            events: 0,
-            max_ts: None,
-        }
-    }
-}
-
 fn append_event(c: &Conn, env: &Envelope) -> Result<()> {
     let aggregate = env.aggregate_id.map(|u| u.to_string());
     let version = env.aggregate_version.map(|v| v as i64);
@@ -513,16 +495,6 @@ fn conflict(c: &Conn, cur: &Instance, expect: Option<Precondition>) -> PlatformE
         .flatten()
         .and_then(|r| envelope_of(r.get(0)));
     super::rules::conflict(cur, last, expect)
-}
-
-fn stale(cur: &Instance, expect: Option<Precondition>) -> bool {
-    match expect {
-        None => false,
-        Some(Precondition::Version(v)) => v != cur.version,
-        Some(Precondition::UpdatedAt(t)) => {
-            t.timestamp_micros() != cur.updated_at.timestamp_micros()
-        }
-    }
 }
 
 impl StorePort for PgStore {
@@ -736,7 +708,7 @@ impl StorePort for PgStore {
         }
         self.command(|c, actor| {
             let cur = get_in(c, id)?;
-            if stale(&cur, expect) {
+            if super::rules::is_stale(&cur, expect) {
                 return Err(conflict(c, &cur, expect));
             }
             if let Some(n) = patch.name.as_ref().filter(|n| **n != cur.name) {
