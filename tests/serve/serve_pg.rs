@@ -148,3 +148,48 @@ fn an_unreachable_store_is_one_sentence_without_the_password() {
     assert!(!stderr.contains(CANARY), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
+
+/// Two embedded platforms (two replicas' processes, two data dirs) on one
+/// PostgreSQL: what one commits reaches the other's subscribers through
+/// LISTEN/NOTIFY, and closing a platform ends its tail and its listener.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_on_one_replica_reaches_the_others_subscribers() {
+    use aacon::paths::{DataDir, StoreUrl};
+    use aacon::platform::PlatformEvent;
+    use aacon::platform::embedded::{EmbeddedOptions, Role};
+    let pg = Postgres::start();
+    let url = StoreUrl::new(pg.create_db("tail"));
+    let tmp = tempfile::tempdir().unwrap();
+    let open = |name: &str| {
+        aacon::host::open_embedded(
+            DataDir::new(tmp.path().join(name)).with_store_url(Some(url.clone())),
+            EmbeddedOptions {
+                role: Role::Cli,
+                host_runtime: false,
+            },
+        )
+        .unwrap()
+    };
+    let (a, b) = (open("a"), open("b"));
+    let mut seen = b.subscribe();
+    let new: NewInstance =
+        serde_json::from_value(json!({"name": "across", "json_spec": {"command": ["mcp-server"]}}))
+            .unwrap();
+    let made = a.create(new).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if let Ok(PlatformEvent::Event(e)) = seen.recv().await
+                && e.instance_id() == Some(made.id)
+            {
+                return e;
+            }
+        }
+    })
+    .await
+    .expect("replica b hears replica a's commit");
+    assert_eq!(got.instance_name(), Some("across"));
+    // Closing ends the tail (its listener let go of the wake sender).
+    tokio::task::spawn_blocking(move || drop((a, b)))
+        .await
+        .unwrap();
+}
