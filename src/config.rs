@@ -26,6 +26,7 @@ pub const ENV_API_URL: &str = "AACON_API_URL";
 pub const ENV_WORKSPACE: &str = "AACON_WORKSPACE";
 pub const ENV_API_TOKEN: &str = "AACON_API_TOKEN";
 pub const ENV_REDIS_URL: &str = "AACON_REDIS_URL";
+pub const ENV_STORE_URL: &str = "AACON_STORE_URL";
 pub const ENV_THEME: &str = "AACON_THEME";
 pub const ENV_KEYMAP: &str = "AACON_KEYMAP";
 pub const ENV_READ_ONLY: &str = "AACON_READ_ONLY";
@@ -109,6 +110,13 @@ pub struct BackendSection {
     pub record_max_mb: Option<u64>,
 }
 
+/// `[store]`: where the embedded platform keeps its state.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    pub url: Option<Secret>,
+}
+
 /// `[redis]`: the shared event stream.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -170,6 +178,8 @@ pub struct LogSection {
 pub struct FileConfig {
     #[serde(default)]
     pub backend: BackendSection,
+    #[serde(default)]
+    pub store: StoreSection,
     #[serde(default)]
     pub redis: RedisSection,
     #[serde(default)]
@@ -362,6 +372,9 @@ pub struct Settings {
     pub record: bool,
     pub record_max_days: u64,
     pub record_max_mb: u64,
+    /// A `postgres://` URL: the state lives there (shared by replicas)
+    /// instead of SQLite in the data dir.
+    pub store_url: Option<Secret>,
     pub redis_url: Option<Secret>,
     pub stream_key: String,
     pub maxlen: usize,
@@ -406,6 +419,7 @@ impl Default for Settings {
             record: true,
             record_max_days: DEFAULT_RECORD_MAX_DAYS,
             record_max_mb: DEFAULT_RECORD_MAX_MB,
+            store_url: None,
             redis_url: None,
             stream_key: DEFAULT_STREAM_KEY.to_string(),
             maxlen: DEFAULT_MAXLEN,
@@ -551,6 +565,15 @@ impl Settings {
             }
             Ok(())
         })?;
+
+        // store
+        s.store_url = l.pick(
+            "store.url",
+            None,
+            secret,
+            file.store.url.clone(),
+            check_store_url,
+        )?;
 
         // redis
         s.redis_url = l.pick(
@@ -836,6 +859,23 @@ fn check_http_url(v: &str, o: &Origin) -> Result<(), ConfigError> {
                 crate::domain::text::shown(&redacted_url(v))
             ),
         )),
+    }
+}
+
+fn check_store_url(v: &Secret, o: &Origin) -> Result<(), ConfigError> {
+    let ok = url::Url::parse(v.expose())
+        .is_ok_and(|u| matches!(u.scheme(), "postgres" | "postgresql"))
+        && v.expose().parse::<tokio_postgres::Config>().is_ok();
+    if ok {
+        Ok(())
+    } else {
+        Err(value_error(
+            o.clone(),
+            format!(
+                "'{}' is not a PostgreSQL URL; use postgres://user:password@host[:port]/database (unset means SQLite in the data dir)",
+                crate::domain::text::shown(&v.to_string())
+            ),
+        ))
     }
 }
 

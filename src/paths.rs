@@ -41,15 +41,90 @@ pub fn config_dir() -> Option<PathBuf> {
     project_dirs().map(|d| d.config_dir().to_path_buf())
 }
 
+/// A store's URL (`postgres://user:password@host/db`). It may carry a
+/// password, so it prints (Display, Debug) with the password and any
+/// `password=` parameter replaced by `***`; only [`StoreUrl::expose`]
+/// gives the real value, to the one place that connects.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoreUrl(String);
+
+impl StoreUrl {
+    pub fn new(url: impl Into<String>) -> StoreUrl {
+        StoreUrl(url.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with its password masked.
+    pub fn redacted(&self) -> String {
+        let Ok(mut u) = url::Url::parse(&self.0) else {
+            // Not a URL we can take apart: show only its scheme.
+            return match self.0.split_once("://") {
+                Some((scheme, _)) => format!("{scheme}://***"),
+                None => "***".into(),
+            };
+        };
+        if u.password().is_some() {
+            let _ = u.set_password(Some("***"));
+        }
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k.eq_ignore_ascii_case("password") {
+                    "***".to_string()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        if !pairs.is_empty() {
+            u.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        u.to_string()
+    }
+}
+
+impl std::fmt::Display for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl std::fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoreUrl({self})")
+    }
+}
+
 /// Files inside a data dir.
 #[derive(Debug, Clone)]
 pub struct DataDir {
     root: PathBuf,
+    /// The shared store (`store.url`), when not SQLite in the dir.
+    store_url: Option<StoreUrl>,
 }
 
 impl DataDir {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self {
+            root: root.into(),
+            store_url: None,
+        }
+    }
+
+    /// This data dir with its state in the store at `url` (PostgreSQL)
+    /// instead of the SQLite file in it.
+    pub fn with_store_url(mut self, url: Option<StoreUrl>) -> Self {
+        self.store_url = url;
+        self
+    }
+
+    /// The shared store's URL, when the state is not in the dir.
+    pub fn store_url(&self) -> Option<&StoreUrl> {
+        self.store_url.as_ref()
     }
 
     /// Create the dir (owner-only) if it does not exist.
@@ -83,5 +158,31 @@ impl DataDir {
     }
     pub fn socket(&self) -> PathBuf {
         self.root.join("runtime.sock")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_url_never_prints_its_password() {
+        for url in [
+            "postgres://aacon:hunter2@db.example:5432/aacon",
+            "postgres://aacon@db.example/aacon?password=hunter2&sslmode=disable",
+            "postgres://aacon:hunter2@[::1",
+        ] {
+            let u = StoreUrl::new(url);
+            for shown in [u.to_string(), format!("{u:?}"), u.redacted()] {
+                assert!(!shown.contains("hunter2"), "{shown}");
+            }
+            assert_eq!(u.expose(), url);
+        }
+        assert_eq!(
+            StoreUrl::new("postgres://aacon:hunter2@db.example:5432/aacon").to_string(),
+            "postgres://aacon:***@db.example:5432/aacon"
+        );
+        let dir = DataDir::new("/d").with_store_url(Some(StoreUrl::new("postgres://u:pw@h/db")));
+        assert!(!format!("{dir:?}").contains(":pw@"));
     }
 }

@@ -315,8 +315,21 @@ async fn run<O: Outbox>(
     let _ = state.send(SourceState::Off);
 }
 
-/// The embedded store's outbox (SQLite: rows leave the outbox table when
-/// marked sent).
+/// The store port's outbox (SQLite or PostgreSQL: rows leave the outbox
+/// table when marked sent; on PostgreSQL the pending rows are claimed with
+/// `FOR UPDATE SKIP LOCKED`, so relays of several replicas never send one
+/// row twice).
+impl Outbox for crate::store::BoxedStore {
+    fn pending(&mut self, limit: usize) -> Result<Vec<(i64, Envelope)>, PlatformError> {
+        self.outbox_pending(limit)
+    }
+
+    fn mark_sent(&mut self, seqs: &[i64]) -> Result<(), PlatformError> {
+        self.outbox_mark_sent(seqs)
+    }
+}
+
+/// The SQLite store's outbox, used directly.
 impl Outbox for crate::store::Store {
     fn pending(&mut self, limit: usize) -> Result<Vec<(i64, Envelope)>, PlatformError> {
         self.outbox_pending(limit)

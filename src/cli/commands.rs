@@ -86,6 +86,13 @@ pub fn run(mut cli: Cli) -> i32 {
     if settings.as_ref().is_some_and(|s| s.read_only) {
         cli.global.read_only = true;
     }
+    // The state lives in PostgreSQL when `store.url` names one.
+    let data_dir = data_dir.with_store_url(
+        settings
+            .as_ref()
+            .and_then(|s| s.store_url.as_ref())
+            .map(|u| paths::StoreUrl::new(u.expose())),
+    );
     // Resolved once: the commands read them from here.
     cli.global.settings = settings;
     let _log_guard = crate::logging::init(&data_dir, &filter).ok();

@@ -5,7 +5,6 @@ use super::{Global, Output, exit};
 use crate::paths::DataDir;
 use crate::platform::Platform;
 use crate::platform::embedded::RuntimeLock;
-use crate::store::Store;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -96,14 +95,16 @@ fn runtime_holder(h: crate::platform::embedded::LockHolder) -> String {
 
 /// The embedded platform's parts: its store, runtime host and secrets.
 fn local_platform_checks(dir: &DataDir, out: &mut Vec<Check>) {
-    match Store::open(&dir.store(), "doctor").and_then(|s| s.integrity_check().map(|r| (s, r))) {
+    match crate::store::port::open(dir, "doctor").and_then(|s| s.integrity_check().map(|r| (s, r)))
+    {
         Ok((s, r)) if r == "ok" => {
             let n = s.list().map(|l| l.len()).unwrap_or(0);
             let unsent = s.outbox_len().unwrap_or(0);
             out.push(ok(
                 "store",
                 format!(
-                    "opens, integrity ok, {}, {unsent} events in the outbox",
+                    "{} opens, integrity ok, {}, {unsent} events in the outbox",
+                    s.location(),
                     crate::tui::views::plural(n, "instance")
                 ),
             ));

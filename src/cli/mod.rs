@@ -321,11 +321,11 @@ fn instance_names() -> Vec<clap_complete::CompletionCandidate> {
     let Ok(dir) = crate::paths::data_dir(None) else {
         return Vec::new();
     };
-    let path = crate::paths::DataDir::new(dir).store();
-    if !path.exists() {
+    let dir = crate::paths::DataDir::new(dir);
+    if !crate::store::port::exists(&dir) {
         return Vec::new();
     }
-    crate::store::Store::open(&path, "completion")
+    crate::store::port::open(&dir, "completion")
         .and_then(|s| s.list())
         .map(|list| {
             list.into_iter()

@@ -6,8 +6,8 @@
 
 use super::{
     ENV_API_TOKEN, ENV_API_URL, ENV_KEYMAP, ENV_LOG, ENV_METRICS_PUBLIC, ENV_POLL_MS,
-    ENV_READ_ONLY, ENV_REDIS_URL, ENV_REPLICA_ID, ENV_THEME, ENV_WORKSPACE, Secret, Settings,
-    redacted_url,
+    ENV_READ_ONLY, ENV_REDIS_URL, ENV_REPLICA_ID, ENV_STORE_URL, ENV_THEME, ENV_WORKSPACE, Secret,
+    Settings, redacted_url,
 };
 
 /// The whole numbers a key allows.
@@ -149,6 +149,22 @@ pub const KEYS: &[Key] = &[
         ],
         example: "256",
         show: |s| s.record_max_mb.to_string(),
+    },
+    Key {
+        name: "store.url",
+        takes: "a postgres:// URL string",
+        env: Some(ENV_STORE_URL),
+        flag: None,
+        range: None,
+        doc: &[
+            "Keep the embedded platform's state in PostgreSQL, shared by every",
+            "`aacon serve` replica given the same URL; unset means SQLite in the",
+            "data dir. postgres://user:password@host:port/database. No flag (a",
+            "password on the command line shows in the process list).",
+            "Environment: AACON_STORE_URL.",
+        ],
+        example: "\"postgres://aacon:secret@127.0.0.1:5432/aacon\"",
+        show: |s| opt(s.store_url.as_ref().map(Secret::to_string)),
     },
     Key {
         name: "redis.url",

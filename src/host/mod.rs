@@ -15,7 +15,6 @@ use crate::paths::DataDir;
 use crate::platform::Result;
 use crate::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
 use crate::runtime::{OneShot, Runtime, RuntimeConfig, RuntimeHandle};
-use crate::store::Store;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -87,7 +86,7 @@ pub async fn publish_once(
     dir: &DataDir,
     cfg: &RedisConfig,
 ) -> std::result::Result<usize, BusError> {
-    let Ok(store) = Store::open(&dir.store(), "cli relay") else {
+    let Ok(store) = crate::store::port::open(dir, "cli relay") else {
         return Ok(0);
     };
     let store = Arc::new(std::sync::Mutex::new(store));

@@ -16,7 +16,7 @@ use crate::platform::embedded::EmbeddedPlatform;
 use crate::platform::{Platform, SourceState};
 use crate::serve::metrics::{Metrics, OutboxGauges, Ownership, RelayCounters, Sampler};
 use crate::serve::{Readiness, ReadinessCheck};
-use crate::store::Store;
+use crate::store::port::BoxedStore;
 use crate::store::probe::{self, OutboxLag};
 use async_trait::async_trait;
 use std::path::PathBuf;
@@ -39,7 +39,14 @@ pub fn wire(
     let platform = hosted.platform.clone();
     let store = platform.store();
     readiness.add(Arc::new(StoreCheck {
-        path: platform.data_dir().store(),
+        // SQLite: the file is probed afresh; PostgreSQL: the pool's round
+        // trip below is the check.
+        path: platform
+            .data_dir()
+            .store_url()
+            .is_none()
+            .then(|| platform.data_dir().store()),
+        store: store.clone(),
         platform: platform.clone(),
         // Under the check's own deadline, so a held lock is named as such.
         deadline: crate::serve::ready::CHECK_DEADLINE * 3 / 4,
@@ -68,8 +75,8 @@ pub fn wire(
 
 /// Run `f` on the shared store on the blocking pool.
 async fn with_store<T: Send + 'static>(
-    store: &Arc<Mutex<Store>>,
-    f: impl FnOnce(&Store) -> crate::platform::Result<T> + Send + 'static,
+    store: &Arc<Mutex<BoxedStore>>,
+    f: impl FnOnce(&BoxedStore) -> crate::platform::Result<T> + Send + 'static,
 ) -> Result<T, String> {
     let store = store.clone();
     tokio::task::spawn_blocking(move || {
@@ -85,7 +92,8 @@ async fn with_store<T: Send + 'static>(
 /// `store`: the store file opens afresh and its write lock is free within
 /// the deadline, and this process's own connection answers.
 struct StoreCheck {
-    path: PathBuf,
+    path: Option<PathBuf>,
+    store: Arc<Mutex<BoxedStore>>,
     platform: Arc<EmbeddedPlatform>,
     deadline: Duration,
 }
@@ -97,12 +105,18 @@ impl ReadinessCheck for StoreCheck {
     }
 
     async fn check(&self) -> Result<(), String> {
-        let path = self.path.clone();
-        let deadline = self.deadline;
-        tokio::task::spawn_blocking(move || probe::probe(&path, deadline))
-            .await
-            .map_err(|e| format!("the store check failed: {e}"))?
-            .map_err(|e| e.to_string())?;
+        match self.path.clone() {
+            Some(path) => {
+                let deadline = self.deadline;
+                tokio::task::spawn_blocking(move || probe::probe(&path, deadline))
+                    .await
+                    .map_err(|e| format!("the store check failed: {e}"))?
+                    .map_err(|e| e.to_string())?;
+            }
+            None => {
+                with_store(&self.store, |s| s.outbox_lag()).await?;
+            }
+        }
         self.platform
             .list_stamp()
             .await
@@ -114,7 +128,7 @@ impl ReadinessCheck for StoreCheck {
 /// `relay`: no event has waited in the outbox longer than `stall` (Redis
 /// takes what is committed).
 struct RelayCheck {
-    store: Arc<Mutex<Store>>,
+    store: Arc<Mutex<BoxedStore>>,
     state: watch::Receiver<SourceState>,
     stall: Duration,
 }
@@ -149,7 +163,7 @@ impl ReadinessCheck for RelayCheck {
 
 /// `aacon_outbox_pending` and `aacon_outbox_oldest_age_seconds`.
 struct OutboxSampler {
-    store: Arc<Mutex<Store>>,
+    store: Arc<Mutex<BoxedStore>>,
     gauges: OutboxGauges,
 }
 

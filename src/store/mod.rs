@@ -7,9 +7,12 @@
 //! audit trail stays.
 
 mod history;
+pub mod pg;
+pub mod port;
 pub mod probe;
 pub mod recording;
 mod restart;
+mod rules;
 mod schema;
 mod snapshot;
 
@@ -29,6 +32,7 @@ use uuid::Uuid;
 
 /// The port's tool and status types, by the names the store has used.
 pub use crate::platform::tools::{StatusReport, ToolInfo as ToolRecord};
+pub use port::{BoxedStore, StorePort};
 pub use schema::CURRENT as SCHEMA_VERSION;
 
 fn db_err(e: rusqlite::Error) -> PlatformError {
@@ -535,25 +539,7 @@ impl Store {
         let json_spec = check_spec_shape(&new.json_spec).map_err(invalid)?.clone();
         self.command(|tx, actor| {
             ensure_name_free(tx, &new.name, None)?;
-            let now = now();
-            let inst = Instance {
-                id: Uuid::new_v4(),
-                name: new.name.clone(),
-                description: new.description.clone(),
-                server_spec_id: new.server_spec_id.clone(),
-                json_spec,
-                status: Status::Pending,
-                status_reason: None,
-                desired_state: DesiredState::Stopped,
-                created_at: now,
-                updated_at: now,
-                version: 1,
-                aggregate_version: 1,
-                updated_by: Some(actor.to_string()),
-                last_healthy_at: None,
-                tool_count: None,
-                restarts: 0,
-            };
+            let inst = rules::new_instance(&new, json_spec, actor);
             exec(
                 tx,
                 &format!("INSERT INTO instances ({INSTANCE_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)"),
@@ -685,29 +671,7 @@ impl Store {
         self.command(|tx, _actor| {
             let mut inst = get_in(tx, id)?;
             let previous = inst.status;
-            if let Some(s) = report.status {
-                if !previous.can_transition_to(s) {
-                    tracing::warn!(from = %previous, to = %s, instance = %inst.name, "status transition outside the lifecycle table");
-                }
-                inst.status = s;
-            }
-            if report.error.is_some() {
-                inst.status = Status::Error;
-            }
-            inst.status_reason = report.error.clone().or(report.reason.clone());
-            if let Some(t) = report.tool_count {
-                inst.tool_count = t;
-            }
-            if let Some(r) = report.restarts {
-                inst.restarts = r;
-            }
-            if let Some(at) = report.healthy_at {
-                inst.last_healthy_at = Some(at);
-            }
-            if report.healthy_now {
-                inst.last_healthy_at = Some(now());
-            }
-            inst.aggregate_version += 1;
+            rules::apply_report(&mut inst, &report);
             exec(
                 tx,
                 "UPDATE instances SET status=?2, status_reason=?3, tool_count=?4, restarts=?5, last_healthy_at=?6, aggregate_version=?7 WHERE id=?1",
@@ -805,14 +769,7 @@ fn unique_violation(e: rusqlite::Error, name: &str) -> PlatformError {
 }
 
 fn check_precondition(tx: &Connection, cur: &Instance, expect: Option<Precondition>) -> Result<()> {
-    let stale = match expect {
-        None => return Ok(()),
-        Some(Precondition::Version(v)) => v != cur.version,
-        Some(Precondition::UpdatedAt(t)) => {
-            t.timestamp_micros() != cur.updated_at.timestamp_micros()
-        }
-    };
-    if !stale {
+    if !rules::is_stale(cur, expect) {
         return Ok(());
     }
     // Name who changed what: the last Updated event of this instance.
@@ -824,29 +781,8 @@ fn check_precondition(tx: &Connection, cur: &Instance, expect: Option<Preconditi
         )
         .optional()
         .map_err(db_err)?;
-    let fields = last
-        .and_then(|t| serde_json::from_str::<Envelope>(&t).ok())
-        .and_then(|e| e.data.get("changed").cloned())
-        .and_then(|c| serde_json::from_value::<Vec<String>>(c).ok())
-        .filter(|f| !f.is_empty())
-        .map(|f| f.join(", "))
-        .unwrap_or_else(|| "it".to_string());
-    let yours = match expect {
-        Some(Precondition::Version(v)) => format!("you had version {v}"),
-        Some(Precondition::UpdatedAt(t)) => format!(
-            "you had the copy from {}",
-            t.format("%Y-%m-%d %H:%M:%S UTC")
-        ),
-        None => String::new(),
-    };
-    Err(PlatformError::Conflict(format!(
-        "instance '{}' changed meanwhile: {} changed {} at {} (now version {}; {yours})",
-        cur.name,
-        cur.updated_by.as_deref().unwrap_or("someone"),
-        fields,
-        cur.updated_at.format("%Y-%m-%d %H:%M:%S UTC"),
-        cur.version,
-    )))
+    let last = last.and_then(|t| serde_json::from_str::<Envelope>(&t).ok());
+    Err(rules::conflict(cur, last, expect))
 }
 
 fn append_event(tx: &Connection, env: &Envelope) -> Result<()> {

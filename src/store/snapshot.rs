@@ -69,15 +69,15 @@ impl Cadence {
 
 /// Where a replay starts: a snapshot's projection, its position, the
 /// events it covers and their latest time.
-struct Start {
-    projection: Projection,
-    seq: i64,
-    events: u64,
-    max_ts: Option<DateTime<Utc>>,
+pub(super) struct Start {
+    pub(super) projection: Projection,
+    pub(super) seq: i64,
+    pub(super) events: u64,
+    pub(super) max_ts: Option<DateTime<Utc>>,
 }
 
 impl Start {
-    fn empty() -> Start {
+    pub(super) fn empty() -> Start {
         Start {
             projection: Projection::new(),
             seq: 0,

@@ -47,7 +47,7 @@ fn healthy_embedded_setup_passes() {
     );
     assert_eq!(
         line(&lines, "store"),
-        "✓ store: opens, integrity ok, 0 instances, 0 events in the outbox"
+        "✓ store: SQLite opens, integrity ok, 0 instances, 0 events in the outbox"
     );
     assert_eq!(
         line(&lines, "secret store"),

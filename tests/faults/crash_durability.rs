@@ -7,11 +7,14 @@
 //! it commits as fast as it can and prints each committed name. The second
 //! test does the same through group commit (`Store::group`: several
 //! commands share one transaction and one fsync, reported only after the
-//! group's COMMIT returned).
+//! group's COMMIT returned). Both run against SQLite and against a real
+//! PostgreSQL (the store port's two adapters): the writer process is
+//! killed, the database server stays.
 
 use aacon::domain::{DesiredState, InstancePatch, NewInstance};
+use aacon::paths::{DataDir, StoreUrl};
 use aacon::platform::EventQuery;
-use aacon::store::Store;
+use aacon::store::{StorePort, port};
 use serde_json::json;
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
@@ -23,8 +26,14 @@ const ROUNDS: usize = 50;
 /// Commands per group in the group-commit burst.
 const GROUP: usize = 8;
 
+/// The data dir `dir`, its store at `AACON_BURST_PG` when set.
+fn data_dir(dir: &str, pg: Option<String>) -> DataDir {
+    DataDir::new(dir).with_store_url(pg.map(StoreUrl::new))
+}
+
 fn burst(dir: &str, grouped: bool) {
-    let mut store = Store::open(&std::path::Path::new(dir).join("aacon.db"), "burst").unwrap();
+    let dir = data_dir(dir, std::env::var("AACON_BURST_PG").ok());
+    let mut store = port::open(&dir, "burst").unwrap();
     let out = std::io::stdout();
     let round = std::env::var("AACON_BURST_ROUND").unwrap();
     let per_group = if grouped { GROUP } else { 1 };
@@ -32,7 +41,7 @@ fn burst(dir: &str, grouped: bool) {
         let names: Vec<String> = (0..per_group)
             .map(|k| format!("r{round}-i{}", g * per_group + k))
             .collect();
-        let one = |store: &mut Store, name: &str, i: usize| {
+        let one = |store: &mut dyn StorePort, name: &str, i: usize| {
             let new = NewInstance {
                 name: name.to_string(),
                 description: None,
@@ -58,7 +67,7 @@ fn burst(dir: &str, grouped: bool) {
                 })
                 .unwrap();
         } else {
-            one(&mut store, &names[0], g);
+            one(&mut *store, &names[0], g);
         }
         // Reported only after all three commands (of every instance in the
         // group) committed.
@@ -72,19 +81,43 @@ fn burst(dir: &str, grouped: bool) {
 
 #[test]
 fn sigkill_mid_burst_loses_nothing_committed() {
-    kill_rounds("sigkill_mid_burst_loses_nothing_committed", false);
+    kill_rounds("sigkill_mid_burst_loses_nothing_committed", false, false);
 }
 
 #[test]
 fn sigkill_mid_group_commit_loses_nothing_committed() {
-    kill_rounds("sigkill_mid_group_commit_loses_nothing_committed", true);
+    kill_rounds(
+        "sigkill_mid_group_commit_loses_nothing_committed",
+        true,
+        false,
+    );
 }
 
-fn kill_rounds(test: &str, grouped: bool) {
+#[test]
+fn sigkill_mid_burst_loses_nothing_committed_on_postgres() {
+    kill_rounds(
+        "sigkill_mid_burst_loses_nothing_committed_on_postgres",
+        false,
+        true,
+    );
+}
+
+#[test]
+fn sigkill_mid_group_commit_loses_nothing_committed_on_postgres() {
+    kill_rounds(
+        "sigkill_mid_group_commit_loses_nothing_committed_on_postgres",
+        true,
+        true,
+    );
+}
+
+fn kill_rounds(test: &str, grouped: bool, on_postgres: bool) {
     if let Ok(dir) = std::env::var("AACON_BURST_DIR") {
         burst(&dir, grouped);
         return;
     }
+    let pg = on_postgres.then(crate::support::postgres::Postgres::start);
+    let url = pg.as_ref().map(|pg| pg.create_db("burst"));
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_string_lossy().into_owned();
     let exe = std::env::current_exe().unwrap();
@@ -95,6 +128,7 @@ fn kill_rounds(test: &str, grouped: bool) {
             .args(["--exact", &test, "--nocapture", "--test-threads=1"])
             .env("AACON_BURST_DIR", &dir)
             .env("AACON_BURST_ROUND", round.to_string())
+            .envs(url.iter().map(|u| ("AACON_BURST_PG", u.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -123,7 +157,7 @@ fn kill_rounds(test: &str, grouped: bool) {
         reported.extend(rx.try_iter());
     }
 
-    let store = Store::open(&tmp.path().join("aacon.db"), "check").unwrap();
+    let store = port::open(&data_dir(&dir, url.clone()), "check").unwrap();
     assert_eq!(store.integrity_check().unwrap(), "ok");
     let instances = store.list().unwrap();
     let names: HashSet<&str> = instances.iter().map(|i| i.name.as_str()).collect();

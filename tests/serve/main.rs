@@ -10,5 +10,7 @@ mod serve_e2e;
 mod serve_history;
 mod serve_logs;
 mod serve_ops;
+mod serve_pg;
 mod serve_record;
 mod serve_runtime;
+mod store_port;

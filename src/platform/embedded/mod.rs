@@ -23,7 +23,8 @@ use super::{
 use crate::domain::spec::{self, Report};
 use crate::domain::{DesiredState, Envelope, Instance, InstancePatch, NewInstance, Precondition};
 use crate::paths::DataDir;
-use crate::store::Store;
+use crate::store::port::Watching;
+use crate::store::{BoxedStore, StorePort};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lock::*;
@@ -51,9 +52,12 @@ pub struct EmbeddedOptions {
 /// What a store command returns.
 type Committed = Result<(Instance, Envelope)>;
 
+/// A queued store command.
+type Run = Box<dyn FnOnce(&mut dyn StorePort) -> Committed + Send>;
+
 /// One queued store command and where its result goes.
 struct Job {
-    run: Box<dyn FnOnce(&mut Store) -> Committed + Send>,
+    run: Run,
     reply: tokio::sync::oneshot::Sender<Committed>,
 }
 
@@ -62,7 +66,7 @@ const MAX_GROUP: usize = 512;
 
 pub struct EmbeddedPlatform {
     dir: DataDir,
-    store: Arc<Mutex<Store>>,
+    store: Arc<Mutex<BoxedStore>>,
     /// Commands waiting for the store (group commit, see `command`).
     pending: Arc<Mutex<Vec<Job>>>,
     events: broadcast::Sender<PlatformEvent>,
@@ -70,6 +74,9 @@ pub struct EmbeddedPlatform {
     once: super::once::OnceSender,
     wake_tail: std_mpsc::Sender<()>,
     tail: Option<JoinHandle<()>>,
+    /// The store's watch for others' commits; dropped before the tail is
+    /// joined (it holds a wake sender).
+    watching: Option<Watching>,
     outbox_wake: Arc<Notify>,
     runtime_lock: Mutex<Option<RuntimeLock>>,
     /// The runtime's live sessions in this process, once it runs.
@@ -95,11 +102,14 @@ impl EmbeddedPlatform {
         dir.ensure()
             .map_err(|e| PlatformError::Unavailable(e.to_string()))?;
         let actor = actor(opts.role);
-        let store = Store::open(&dir.store(), &actor)?;
-        let reader = Store::open(&dir.store(), &actor)?;
+        let store = crate::store::port::open(&dir, &actor)?;
+        let reader = crate::store::port::open(&dir, &actor)?;
         let start_seq = reader.last_seq()?;
         let (events, _) = broadcast::channel(SUBSCRIBER_CAPACITY);
         let (wake_tail, wake_rx) = std_mpsc::channel();
+        // A store that can say when anyone commits (PostgreSQL's NOTIFY)
+        // wakes the tail at once.
+        let watching = reader.watch(wake_tail.clone());
         let once = super::once::OnceSender::new(events.clone());
         let tx = once.clone();
         let tail = std::thread::Builder::new()
@@ -120,6 +130,7 @@ impl EmbeddedPlatform {
             once,
             wake_tail,
             tail: Some(tail),
+            watching,
             outbox_wake: Arc::new(Notify::new()),
             runtime_lock: Mutex::new(runtime_lock),
             local: Mutex::new(None),
@@ -194,7 +205,7 @@ impl EmbeddedPlatform {
     }
 
     /// The store, for the outbox relay.
-    pub fn store(&self) -> Arc<Mutex<Store>> {
+    pub fn store(&self) -> Arc<Mutex<BoxedStore>> {
         self.store.clone()
     }
 
@@ -285,14 +296,14 @@ impl EmbeddedPlatform {
     async fn blocking<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Store) -> Result<T> + Send + 'static,
+        F: FnOnce(&mut dyn StorePort) -> Result<T> + Send + 'static,
     {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
             let mut guard = store
                 .lock()
                 .map_err(|_| PlatformError::Internal("the store lock is poisoned".into()))?;
-            f(&mut guard)
+            f(guard.as_mut())
         })
         .await
         .map_err(|e| PlatformError::Internal(format!("a store task failed: {e}")))?
@@ -308,7 +319,7 @@ impl EmbeddedPlatform {
     /// fsync. Nothing is reported committed before it is durable.
     async fn command<F>(&self, f: F) -> Result<Instance>
     where
-        F: FnOnce(&mut Store) -> Result<(Instance, Envelope)> + Send + 'static,
+        F: FnOnce(&mut dyn StorePort) -> Result<(Instance, Envelope)> + Send + 'static,
     {
         let (reply, done) = tokio::sync::oneshot::channel();
         self.pending
@@ -356,6 +367,7 @@ impl Drop for EmbeddedPlatform {
         // Closing the wake channel ends the tail thread.
         let (dead, _) = std_mpsc::channel();
         self.wake_tail = dead;
+        self.watching = None;
         if let Some(t) = self.tail.take() {
             let _ = t.join();
         }
@@ -366,7 +378,7 @@ impl Drop for EmbeddedPlatform {
 /// commits until the queue is empty. A caller whose command another caller
 /// already took finds the queue empty and returns; its reply comes from
 /// that group.
-fn run_pending(store: &mut Store, pending: &Mutex<Vec<Job>>) {
+fn run_pending(store: &mut dyn StorePort, pending: &Mutex<Vec<Job>>) {
     loop {
         let jobs: Vec<Job> = match pending.lock() {
             Ok(mut q) => {
@@ -395,7 +407,7 @@ fn run_pending(store: &mut Store, pending: &Mutex<Vec<Job>>) {
 }
 
 fn tail_loop(
-    reader: Store,
+    reader: BoxedStore,
     mut last_seq: i64,
     wake: std_mpsc::Receiver<()>,
     tx: super::once::OnceSender,

@@ -10,7 +10,7 @@ use crate::platform::history::{
     CallKind, CallOutcome, Caller, NewCall, Retention, mask_text, redact_args,
 };
 use crate::platform::{PlatformError, ToolError};
-use crate::store::Store;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -93,12 +93,12 @@ impl Recorder {
         let (tx, rx) = std_mpsc::channel::<Ended>();
         let retention = Arc::new(Mutex::new(Retention::default()));
         let secrets: Arc<OnceLock<SecretValues>> = Arc::new(OnceLock::new());
-        let (path, actor) = (dir.store(), actor.to_string());
+        let (dir, actor) = (dir.clone(), actor.to_string());
         let (keep, values) = (retention.clone(), secrets.clone());
         let thread = std::thread::Builder::new()
             .name("aacon-history".into())
             .spawn(move || {
-                let mut store: Option<Store> = None;
+                let mut store: Option<crate::store::BoxedStore> = None;
                 let warned = AtomicBool::new(false);
                 while let Ok(first) = rx.recv() {
                     let mut batch = vec![first];
@@ -115,8 +115,7 @@ impl Recorder {
                     let keep = keep.lock().map(|k| *k).unwrap_or_default();
                     let written = match store.as_mut() {
                         Some(s) => s.record_calls(&calls, keep),
-                        None => Store::open(&path, &actor)
-                            .and_then(Store::for_history)
+                        None => crate::store::port::open_for_history(&dir, &actor)
                             .and_then(|mut s| {
                                 let r = s.record_calls(&calls, keep);
                                 store = Some(s);
