@@ -193,3 +193,52 @@ async fn a_commit_on_one_replica_reaches_the_others_subscribers() {
         .await
         .unwrap();
 }
+
+/// Until instances are shared by lease, one process runs the instances of a
+/// PostgreSQL store: a second one with its own data dir (so its own file
+/// lock) does not take the runtime, and takes it once the first lets go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_process_runs_the_instances_of_a_postgres_store() {
+    use aacon::paths::{DataDir, StoreUrl};
+    use aacon::platform::embedded::{EmbeddedOptions, Role};
+    let pg = Postgres::start();
+    let url = StoreUrl::new(pg.create_db("host"));
+    let tmp = tempfile::tempdir().unwrap();
+    let open = |name: &str| {
+        aacon::host::open_embedded(
+            DataDir::new(tmp.path().join(name)).with_store_url(Some(url.clone())),
+            EmbeddedOptions {
+                role: Role::Serve,
+                host_runtime: false,
+            },
+        )
+        .unwrap()
+    };
+    let (a, b) = (open("a"), open("b"));
+    let (a, b) = tokio::task::spawn_blocking(move || {
+        assert!(a.try_take_runtime(Role::Serve).unwrap(), "the first hosts");
+        assert!(
+            !b.try_take_runtime(Role::Serve).unwrap(),
+            "a second process on the same database does not"
+        );
+        assert!(!b.is_runtime_host());
+        a.release_runtime();
+        // The claim's connection closes as it is dropped; the server lets
+        // the lock go when it sees the close.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !b.try_take_runtime(Role::Serve).unwrap() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the second takes over once the first lets go"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(!a.try_take_runtime(Role::Serve).unwrap(), "and holds it");
+        (a, b)
+    })
+    .await
+    .unwrap();
+    tokio::task::spawn_blocking(move || drop((a, b)))
+        .await
+        .unwrap();
+}

@@ -46,6 +46,9 @@ pub struct RuntimeLock {
     pub(super) file: File,
     /// What the lock file says: `pid role since`.
     pub(super) line: String,
+    /// On a PostgreSQL store, the claim that no process with another data
+    /// dir runs the same instances.
+    _shared: Option<crate::store::pg::RuntimeClaim>,
 }
 
 /// Who holds the runtime lock.
@@ -64,13 +67,26 @@ impl RuntimeLock {
         let file = open_lock_file(dir)?;
         match file.try_lock() {
             Ok(()) => {
+                let shared = match dir.store_url() {
+                    // Held by a process with another data dir: not ours
+                    // (the file lock is let go with `file`).
+                    Some(url) => match crate::store::pg::try_claim_runtime(url)? {
+                        Some(claim) => Some(claim),
+                        None => return Ok(None),
+                    },
+                    None => None,
+                };
                 let line = format!(
                     "{} {} {}",
                     std::process::id(),
                     role.as_str(),
                     Utc::now().to_rfc3339()
                 );
-                let mut lock = RuntimeLock { file, line };
+                let mut lock = RuntimeLock {
+                    file,
+                    line,
+                    _shared: shared,
+                };
                 lock.write(None)?;
                 Ok(Some(lock))
             }

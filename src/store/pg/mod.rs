@@ -64,6 +64,56 @@ const POOL_SIZE: usize = 4;
 
 const INSTANCE_COLUMNS: &str = "id, name, description, server_spec_id, json_spec, status, status_reason, desired_state, created_at, updated_at, version, aggregate_version, updated_by, last_healthy_at, tool_count, restarts";
 
+/// The session advisory lock the runtime host of a PostgreSQL store holds.
+const RUNTIME_LOCK: i64 = 0x6161_636f_6e02;
+
+/// The connection settings `url` names, durable at COMMIT whatever the
+/// server's default.
+fn connect_config(url: &StoreUrl) -> Result<tokio_postgres::Config> {
+    let mut config: tokio_postgres::Config = url.expose().parse().map_err(|_| {
+        PlatformError::Invalid(format!(
+            "'{url}' is not a PostgreSQL URL; use postgres://user:password@host:port/database"
+        ))
+    })?;
+    config.options("-c synchronous_commit=on");
+    config.application_name("aacon");
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    Ok(config)
+}
+
+/// The claim of the one process that runs the instances of a PostgreSQL
+/// store: a session advisory lock on a connection of its own, released
+/// when this value is dropped (the connection closes) or the process dies.
+/// Until instances are shared by lease between replicas, this keeps two
+/// processes on one database (each with its own data dir and file lock)
+/// from both running every instance.
+pub struct RuntimeClaim {
+    _client: tokio_postgres::Client,
+}
+
+/// Take the runtime claim of the store at `url` if nobody holds it.
+pub fn try_claim_runtime(url: &StoreUrl) -> Result<Option<RuntimeClaim>> {
+    let config = connect_config(url)?;
+    let location = describe(&config);
+    block(async move {
+        let (client, connection) = config.connect(NoTls).await.map_err(|e| {
+            PlatformError::Unavailable(format!("cannot reach the store {location}: {e}"))
+        })?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let row = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&RUNTIME_LOCK])
+            .await
+            .map_err(db_err)?;
+        Ok(row
+            .get::<_, bool>(0)
+            .then_some(RuntimeClaim { _client: client }))
+    })?
+}
+
 /// The runtime the adapter's connections live on.
 fn runtime() -> Result<&'static tokio::runtime::Runtime> {
     static RT: OnceLock<std::result::Result<tokio::runtime::Runtime, String>> = OnceLock::new();
@@ -174,17 +224,7 @@ impl PgStore {
     /// Connect to the database at `url` and bring its schema up to date
     /// (refusing one newer than this aacon knows).
     pub fn open(url: &StoreUrl, actor: &str) -> Result<PgStore> {
-        let mut config: tokio_postgres::Config = url.expose().parse().map_err(|_| {
-            PlatformError::Invalid(format!(
-                "'{url}' is not a PostgreSQL URL; use postgres://user:password@host:port/database"
-            ))
-        })?;
-        // Durable at COMMIT, whatever the server's default.
-        config.options("-c synchronous_commit=on");
-        config.application_name("aacon");
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(10));
-        }
+        let config = connect_config(url)?;
         let location = describe(&config);
         let mgr = Manager::from_config(
             config.clone(),
