@@ -10,6 +10,7 @@ pub mod replay;
 pub mod since;
 pub mod spec;
 pub mod status;
+pub mod status_event;
 pub mod text;
 
 pub use event::{Attribution, Envelope, EventType};
