@@ -8,6 +8,7 @@
 mod common;
 
 use aacon::bus::entry;
+use aacon::domain::status_event::Names;
 use aacon::domain::{Envelope, Instance, Status};
 use aacon::platform::{BackendInfo, PlatformEvent};
 use aacon::tui::app::{App, Msg};
@@ -185,8 +186,11 @@ struct Stages {
 }
 
 /// Ours: a reader task does XREAD + decode and hands batches over a bounded
-/// channel to the "UI thread", which applies them to `App`.
-fn our_rate(url: &str, insts: Vec<Instance>, n: usize) -> (f64, Stages) {
+/// channel to the "UI thread", which applies them to `App`. `compact`: the
+/// console's path (status reports as compact records, one update per
+/// burst); otherwise the path before it, kept for comparison in the same
+/// run (every entry a full `Envelope`, one update per event).
+fn our_rate(url: &str, insts: Vec<Instance>, n: usize, compact: bool) -> (f64, Stages) {
     let mut app = App::new(
         Theme::default_dark(),
         Keymap::preset("default").expect("keymap"),
@@ -215,6 +219,9 @@ fn our_rate(url: &str, insts: Vec<Instance>, n: usize) -> (f64, Stages) {
             let mut after = "0-0".to_string();
             let mut got = 0;
             let (mut read, mut decode) = (Duration::ZERO, Duration::ZERO);
+            // What the console's watcher does: status reports of ours as
+            // compact records, names interned.
+            let mut names = Names::default();
             while got < n {
                 let t = Instant::now();
                 let v = xread(&mut con, &after).await;
@@ -226,7 +233,13 @@ fn our_rate(url: &str, insts: Vec<Instance>, n: usize) -> (f64, Stages) {
                 let t = Instant::now();
                 let batch: Vec<PlatformEvent> = entries
                     .iter()
-                    .map(|e| entry::to_event(e, "redis"))
+                    .map(|e| {
+                        if compact {
+                            entry::to_event_compact(e, "redis", &mut names)
+                        } else {
+                            entry::to_event(e, "redis")
+                        }
+                    })
                     .collect();
                 decode += t.elapsed();
                 if tx.send(batch).is_err() {
@@ -238,15 +251,26 @@ fn our_rate(url: &str, insts: Vec<Instance>, n: usize) -> (f64, Stages) {
     });
     let mut applied = 0;
     let mut malformed = 0;
+    let mut compact_n = 0;
     let mut apply = Duration::ZERO;
     while let Ok(batch) = rx.recv() {
         let t = Instant::now();
-        for ev in batch {
-            if matches!(ev, PlatformEvent::Malformed { .. }) {
-                malformed += 1;
+        malformed += batch
+            .iter()
+            .filter(|ev| matches!(ev, PlatformEvent::Malformed { .. }))
+            .count();
+        compact_n += batch
+            .iter()
+            .filter(|ev| matches!(ev, PlatformEvent::Status(_)))
+            .count();
+        applied += batch.len();
+        if compact {
+            // One update per burst, as the console's loop hands it over.
+            app.update(Msg::PlatformBatch(batch));
+        } else {
+            for ev in batch {
+                app.update(Msg::Platform(ev));
             }
-            app.update(Msg::Platform(ev));
-            applied += 1;
         }
         app.prepare();
         apply += t.elapsed();
@@ -255,6 +279,11 @@ fn our_rate(url: &str, insts: Vec<Instance>, n: usize) -> (f64, Stages) {
     let (read, decode) = reader.join().expect("reader");
     assert_eq!(applied, n, "every entry reached the console");
     assert_eq!(malformed, 0, "every entry decoded");
+    assert_eq!(
+        compact_n,
+        if compact { n } else { 0 },
+        "status reports read compact on the console's path only"
+    );
     assert!(!app.projection.is_empty());
     let per = |d: Duration| d.as_nanos() as f64 / n as f64;
     (
@@ -303,7 +332,8 @@ fn main() {
             raw_rate(&mut con, n).await
         });
         drop(payloads);
-        let (ours, st) = our_rate(&url, insts.clone(), n);
+        let (before, _) = our_rate(&url, insts.clone(), n, false);
+        let (ours, st) = our_rate(&url, insts.clone(), n, true);
         result(
             1,
             "redis_decode_apply",
@@ -313,6 +343,8 @@ fn main() {
                 ("ours_per_s", format!("{ours:.0}")),
                 ("raw_xread_per_s", format!("{raw:.0}")),
                 ("ratio", format!("{:.2}", ours / raw)),
+                ("full_envelope_path_per_s", format!("{before:.0}")),
+                ("full_envelope_path_ratio", format!("{:.2}", before / raw)),
                 ("read_ns", format!("{:.0}", st.read_ns)),
                 ("decode_ns", format!("{:.0}", st.decode_ns)),
                 ("apply_ns", format!("{:.0}", st.apply_ns)),

@@ -3,6 +3,7 @@
 //! field is `data` are accepted too.
 
 use super::agentarea;
+use crate::domain::status_event::{Names, StatusEvent};
 use crate::platform::PlatformEvent;
 use redis::Value;
 use std::sync::Arc;
@@ -116,6 +117,19 @@ pub fn parse_read_reply(v: Value) -> Vec<RawEntry> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// [`to_event`], with a status report of ours read as a compact record
+/// ([`PlatformEvent::Status`]) when it is one; anything else in full.
+pub fn to_event_compact(entry: &RawEntry, source: &str, names: &mut Names) -> PlatformEvent {
+    if let Some(bytes) = &entry.payload
+        && bytes.starts_with(b"{\"event_id\"")
+        && let Ok(text) = std::str::from_utf8(bytes)
+        && let Some(s) = StatusEvent::parse(text, names)
+    {
+        return PlatformEvent::Status(Arc::new(s));
+    }
+    to_event(entry, source)
 }
 
 /// Decode one entry into what subscribers see.

@@ -101,6 +101,10 @@ impl<S: EventSink> EventSink for Remember<S> {
         }
         self.inner.emit(batch).await
     }
+
+    fn compact(&self) -> bool {
+        self.inner.compact()
+    }
 }
 
 #[async_trait]

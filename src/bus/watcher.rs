@@ -6,9 +6,10 @@
 use super::backoff::{Backoff, secs_ceil};
 use super::entry::{self, RawEntry, StreamId};
 use super::{BusError, EventSink, RedisConfig};
+use crate::domain::projection::Seen;
+use crate::domain::status_event::Names;
 use crate::platform::{PlatformEvent, SourceState};
 use redis::aio::MultiplexedConnection;
-use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
@@ -68,40 +69,6 @@ impl Drop for WatchHandle {
     }
 }
 
-/// Recently seen event ids, bounded (the projection dedupes fully; this
-/// keeps relay re-sends out of the events view).
-struct Recent {
-    set: HashSet<Arc<str>>,
-    order: VecDeque<Arc<str>>,
-    cap: usize,
-}
-
-impl Recent {
-    fn new(cap: usize) -> Recent {
-        Recent {
-            set: HashSet::with_capacity(cap.min(1 << 16)),
-            order: VecDeque::new(),
-            cap,
-        }
-    }
-
-    /// `true` if new.
-    fn insert(&mut self, id: &str) -> bool {
-        if self.set.contains(id) {
-            return false;
-        }
-        if self.order.len() >= self.cap
-            && let Some(old) = self.order.pop_front()
-        {
-            self.set.remove(&old);
-        }
-        let id: Arc<str> = Arc::from(id);
-        self.set.insert(id.clone());
-        self.order.push_back(id);
-        true
-    }
-}
-
 /// Spawns watchers.
 pub struct Watcher;
 
@@ -143,7 +110,10 @@ async fn decode_loop<S: EventSink>(
     last_id: Arc<Mutex<Option<String>>>,
     stats: Arc<WatchStats>,
 ) {
-    let mut recent = Recent::new(Watcher::DEDUPE_WINDOW);
+    // Recently seen event ids, bounded (the projection dedupes fully; this
+    // keeps relay re-sends out of the events view).
+    let mut recent = Seen::with_cap(Watcher::DEDUPE_WINDOW);
+    let mut names = Names::default();
     while let Some(msg) = rx.recv().await {
         let (entries, backfill) = match msg {
             Msg::Other(e) => {
@@ -160,19 +130,29 @@ async fn decode_loop<S: EventSink>(
         let mut out = Vec::with_capacity(entries.len());
         let mut n = 0u64;
         let mut bad = 0u64;
+        let compact = sink.compact();
         for e in &entries {
-            match entry::to_event(e, &source) {
-                PlatformEvent::Event(env) => {
-                    if recent.insert(&env.event_id) {
-                        n += 1;
-                        out.push(PlatformEvent::Event(env));
-                    } else {
-                        stats.duplicates.fetch_add(1, Ordering::Relaxed);
-                    }
+            let ev = if compact {
+                entry::to_event_compact(e, &source, &mut names)
+            } else {
+                entry::to_event(e, &source)
+            };
+            let fresh = match &ev {
+                PlatformEvent::Event(env) => Some(recent.insert(&env.event_id)),
+                PlatformEvent::Status(s) => Some(recent.insert_uuid(s.event_id)),
+                _ => None,
+            };
+            match fresh {
+                Some(true) => {
+                    n += 1;
+                    out.push(ev);
                 }
-                other => {
+                Some(false) => {
+                    stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                }
+                None => {
                     bad += 1;
-                    out.push(other);
+                    out.push(ev);
                 }
             }
         }
@@ -445,12 +425,12 @@ mod tests {
 
     #[test]
     fn recent_window_is_bounded() {
-        let mut r = Recent::new(2);
+        let mut r = Seen::with_cap(2);
         assert!(r.insert("a"));
         assert!(!r.insert("a"));
         assert!(r.insert("b"));
         assert!(r.insert("c"));
         assert!(r.insert("a"), "a fell out of the window");
-        assert_eq!(r.set.len(), 2);
+        assert_eq!(r.len(), 2);
     }
 }

@@ -283,6 +283,8 @@ async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
     // made here gets a form.
     runtime_cfg.elicitation = true;
     let embedded = Hosted::open(dir, Role::Console, &runtime_cfg)?;
+    // The console keeps status reports as compact records.
+    embedded.compact_status_events();
     embedded.set_retention(super::serve_cmd::retention(&settings));
     // With Redis: the runtime host publishes the outbox, and every console
     // watches the stream (its state shows in the header).

@@ -11,6 +11,7 @@ pub mod replica;
 pub mod since;
 pub mod spec;
 pub mod status;
+pub mod status_event;
 pub mod text;
 
 pub use event::{Attribution, Envelope, EventType};

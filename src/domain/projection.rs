@@ -8,9 +8,10 @@
 //! Events without an `aggregate_version` (AgentArea's own) apply in arrival
 //! order.
 
-use super::event::{Envelope, EventType, timestamp};
+use super::event::{Envelope, EventType};
 use super::instance::Instance;
 use super::status::{DesiredState, Status};
+use super::status_event::{StatusEvent, StatusFields};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -57,44 +58,87 @@ pub struct Projection {
     seen: Seen,
 }
 
-/// How many recent event ids the projection remembers for de-duplication.
-pub const SEEN_CAP: usize = 131_072;
+/// How many recent event ids the projection remembers for de-duplication:
+/// as many as fill a hash table of 2^17 slots (it grows at 7/8 full).
+pub const SEEN_CAP: usize = 114_688;
 
 /// Event ids already applied (the same event can arrive twice: from the
 /// event-log tail and from Redis). Bounded to the newest [`SEEN_CAP`]: the
 /// second copy arrives close behind the first, and an older replay of a
 /// versioned event is stale by its aggregate version anyway. UUID ids (ours)
-/// are kept as 16 bytes, without an allocation per event.
-#[derive(Debug, Default, Clone)]
+/// are kept as 16 bytes (about 33 bytes each with the table and the ring),
+/// without an allocation per event; other ids (AgentArea's `evt_…`) as text,
+/// in a ring of their own of the same size.
+#[derive(Debug, Clone)]
 pub struct Seen {
-    set: HashSet<SeenKey>,
-    order: VecDeque<SeenKey>,
+    uuids: HashSet<[u64; 2]>,
+    uuid_order: VecDeque<[u64; 2]>,
+    texts: HashSet<Box<str>>,
+    text_order: VecDeque<Box<str>>,
+    cap: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum SeenKey {
-    Uuid(u128),
-    Text(Box<str>),
+impl Default for Seen {
+    fn default() -> Seen {
+        Seen::with_cap(SEEN_CAP)
+    }
 }
 
 impl Seen {
+    /// Remembering the newest `cap` ids (of each form).
+    pub fn with_cap(cap: usize) -> Seen {
+        Seen {
+            uuids: HashSet::new(),
+            uuid_order: VecDeque::new(),
+            texts: HashSet::new(),
+            text_order: VecDeque::new(),
+            cap,
+        }
+    }
+
     /// False when `id` was seen already.
     pub fn insert(&mut self, id: &str) -> bool {
-        let key = match Uuid::try_parse(id) {
-            Ok(u) => SeenKey::Uuid(u.as_u128()),
-            Err(_) => SeenKey::Text(id.into()),
-        };
-        if self.set.contains(&key) {
+        match Uuid::try_parse(id) {
+            Ok(u) => self.insert_uuid(u),
+            Err(_) => {
+                if self.texts.contains(id) {
+                    return false;
+                }
+                let id: Box<str> = id.into();
+                self.texts.insert(id.clone());
+                self.text_order.push_back(id);
+                if self.text_order.len() > self.cap
+                    && let Some(old) = self.text_order.pop_front()
+                {
+                    self.texts.remove(&old);
+                }
+                true
+            }
+        }
+    }
+
+    /// The same for an id already read as a UUID (a compact record's).
+    pub fn insert_uuid(&mut self, id: Uuid) -> bool {
+        let (hi, lo) = id.as_u64_pair();
+        let key = [hi, lo];
+        if !self.uuids.insert(key) {
             return false;
         }
-        self.set.insert(key.clone());
-        self.order.push_back(key);
-        if self.order.len() > SEEN_CAP
-            && let Some(old) = self.order.pop_front()
+        self.uuid_order.push_back(key);
+        if self.uuid_order.len() > self.cap
+            && let Some(old) = self.uuid_order.pop_front()
         {
-            self.set.remove(&old);
+            self.uuids.remove(&old);
         }
         true
+    }
+
+    pub fn len(&self) -> usize {
+        self.uuids.len() + self.texts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -244,7 +288,7 @@ impl Projection {
             }
             EventType::StatusChanged | EventType::Error => {
                 if newer(&mut gv.status) {
-                    apply_status(inst, data, kind, env);
+                    apply_status(inst, &StatusFields::of_map(data), kind, env.timestamp);
                     changed.status = true;
                 }
             }
@@ -257,6 +301,47 @@ impl Projection {
                 id,
                 fields: changed,
             }
+        }
+    }
+}
+
+impl Projection {
+    /// [`Projection::apply`] for a compact status report: the same rules,
+    /// without reading a JSON body (`apply(&s.to_envelope())` gives the
+    /// same result and state).
+    pub fn apply_status(&mut self, s: &StatusEvent) -> Applied {
+        if !self.seen.insert_uuid(s.event_id) {
+            return Applied::Ignored;
+        }
+        let Some(id) = s.instance_id() else {
+            return Applied::NeedsRefresh;
+        };
+        let version = s.aggregate_version;
+        if version.is_some() && self.tombstones.contains_key(&id) {
+            return Applied::Ignored;
+        }
+        if s.instance_name().is_none() && !self.instances.contains_key(&id) {
+            return Applied::NeedsRefresh;
+        }
+        let gv = self.versions.entry(id).or_default();
+        let inst = self
+            .instances
+            .entry(id)
+            .or_insert_with(|| placeholder(id, s.timestamp));
+        if let Some(v) = version {
+            inst.aggregate_version = inst.aggregate_version.max(v);
+            if v <= gv.status {
+                return Applied::Ignored;
+            }
+            gv.status = v;
+        }
+        apply_status(inst, &s.fields(), s.kind(), s.timestamp);
+        Applied::Changed {
+            id,
+            fields: ChangedFields {
+                status: true,
+                ..ChangedFields::default()
+            },
         }
     }
 }
@@ -377,26 +462,29 @@ fn apply_config(inst: &mut Instance, d: &Map<String, Value>, env: &Envelope) {
     inst.updated_at = env.timestamp;
 }
 
-fn apply_status(inst: &mut Instance, d: &Map<String, Value>, kind: EventType, env: &Envelope) {
-    let reason = str_field(d, "reason").or_else(|| str_field(d, "error"));
-    match status(d) {
+fn apply_status(inst: &mut Instance, d: &StatusFields, kind: EventType, at: DateTime<Utc>) {
+    let reason = d.reason.or(d.error);
+    match d.status.and_then(Status::from_foreign) {
         Some(s) => inst.status = s,
         None if kind == EventType::Error => inst.status = Status::Error,
         None => {}
     }
     // Free-text status from a foreign manager is kept as the reason.
-    let foreign_text = str_field(d, "status").filter(|s| Status::from_foreign(s).is_none());
-    inst.status_reason = reason.or(foreign_text).map(str::to_string);
-    if let Some(n) = d.get("tool_count") {
-        inst.tool_count = n.as_u64().map(|n| n.min(u32::MAX as u64) as u32);
+    let foreign_text = d.status.filter(|s| Status::from_foreign(s).is_none());
+    let reason = reason.or(foreign_text);
+    if inst.status_reason.as_deref() != reason {
+        inst.status_reason = reason.map(str::to_string);
     }
-    if let Some(n) = d.get("restarts").and_then(Value::as_u64) {
+    if let Some(n) = d.tool_count {
+        inst.tool_count = n.map(|n| n.min(u32::MAX as u64) as u32);
+    }
+    if let Some(n) = d.restarts {
         inst.restarts = n.min(u32::MAX as u64) as u32;
     }
-    if let Some(t) = d.get("last_healthy_at") {
-        inst.last_healthy_at = timestamp::parse_value(t);
+    if let Some(t) = d.last_healthy_at {
+        inst.last_healthy_at = t;
     } else if inst.status == Status::Running {
-        inst.last_healthy_at = Some(env.timestamp);
+        inst.last_healthy_at = Some(at);
     }
 }
 
@@ -515,8 +603,8 @@ mod tests {
         for id in &ids {
             assert!(seen.insert(id));
         }
-        assert_eq!(seen.set.len(), SEEN_CAP);
-        assert_eq!(seen.order.len(), SEEN_CAP);
+        assert_eq!(seen.len(), SEEN_CAP);
+        assert_eq!(seen.uuid_order.len(), SEEN_CAP);
         // The newest are remembered; the oldest was let go.
         assert!(!seen.insert(&ids[SEEN_CAP - 1]));
         assert!(!seen.insert(&ids[1]));
@@ -611,6 +699,50 @@ mod tests {
                 chaotic.apply(e);
             }
             prop_assert_eq!(fingerprint(&ordered), fingerprint(&chaotic));
+        }
+
+        #[test]
+        fn a_compact_status_report_applies_as_its_envelope(
+            steps in proptest::collection::vec(any::<u8>(), 0..16),
+            order in proptest::collection::vec(any::<u32>(), 0..32),
+            dups in proptest::collection::vec(any::<u32>(), 0..8),
+        ) {
+            let a = inst("a");
+            let mut evs = history(&a, &steps);
+            for (i, r) in order.iter().enumerate() {
+                let n = evs.len();
+                evs.swap(i % n, (*r as usize) % n);
+            }
+            for d in &dups {
+                let e = evs[(*d as usize) % evs.len()].clone();
+                evs.push(e);
+            }
+            // As they arrive: from their JSON.
+            let evs: Vec<Envelope> = evs
+                .iter()
+                .map(|e| serde_json::from_str(&e.to_json()).unwrap())
+                .collect();
+            let mut taken = 0;
+            let mut names = crate::domain::status_event::Names::default();
+            let (mut full, mut compact) = (Projection::new(), Projection::new());
+            for e in &evs {
+                let want = full.apply(e);
+                let got = match StatusEvent::from_envelope(e, &mut names) {
+                    Some(s) => {
+                        taken += 1;
+                        compact.apply_status(&s)
+                    }
+                    None => compact.apply(e),
+                };
+                prop_assert_eq!(want, got);
+            }
+            let state = |p: &Projection| serde_json::to_string(&p.to_state()).unwrap();
+            prop_assert_eq!(state(&full), state(&compact));
+            let reports = evs
+                .iter()
+                .filter(|e| matches!(e.kind(), Some(EventType::StatusChanged | EventType::Error)))
+                .count();
+            prop_assert_eq!(taken, reports, "every status report of ours is taken compact");
         }
     }
 }

@@ -112,6 +112,11 @@ pub enum SourceState {
 pub enum PlatformEvent {
     /// A domain event, in commit order for one source.
     Event(std::sync::Arc<Envelope>),
+    /// A status report of ours read as a compact record (no JSON body):
+    /// only a platform whose subscribers asked for them sends these (the
+    /// console's, see `OnceSender::set_compact`); everyone else gets the
+    /// same report as an `Event`. [`PlatformEvent::full`] turns it into one.
+    Status(std::sync::Arc<crate::domain::status_event::StatusEvent>),
     /// A payload that could not be decoded, kept raw for inspection.
     Malformed {
         source: String,
@@ -127,6 +132,16 @@ pub enum PlatformEvent {
     /// (or after a full read): instances known only from the stream are
     /// those its window shows.
     Window(StreamWindow),
+}
+
+impl PlatformEvent {
+    /// The same event with a compact status report as its full envelope.
+    pub fn full(self) -> PlatformEvent {
+        match self {
+            PlatformEvent::Status(s) => PlatformEvent::Event(std::sync::Arc::new(s.to_envelope())),
+            other => other,
+        }
+    }
 }
 
 /// How much of a Redis stream a watcher has read.
@@ -368,6 +383,12 @@ pub async fn history_between<P: Platform + ?Sized>(
 pub trait EventSink: Send + Sync + 'static {
     /// Deliver a batch in order; `false` when nobody listens any more.
     async fn emit(&self, batch: Vec<PlatformEvent>) -> bool;
+
+    /// Whether status reports may come as [`PlatformEvent::Status`]
+    /// (compact records) rather than full envelopes.
+    fn compact(&self) -> bool {
+        false
+    }
 }
 
 /// The last source state a remembering sink passed on ([`crate::bus::Remember`]).

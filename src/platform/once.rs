@@ -12,6 +12,7 @@ use crate::domain::projection::Seen;
 use crate::platform::EventSink;
 use crate::platform::PlatformEvent;
 use async_trait::async_trait;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
@@ -23,6 +24,8 @@ use tokio::sync::broadcast;
 pub struct OnceSender {
     tx: broadcast::Sender<PlatformEvent>,
     seen: Arc<Mutex<Seen>>,
+    /// Subscribers take compact status reports ([`PlatformEvent::Status`]).
+    compact: Arc<AtomicBool>,
 }
 
 impl OnceSender {
@@ -30,7 +33,18 @@ impl OnceSender {
         OnceSender {
             tx,
             seen: Arc::new(Mutex::new(Seen::default())),
+            compact: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Let status reports through as compact records (every subscriber
+    /// of this sender reads them: the console's platform).
+    pub fn set_compact(&self, on: bool) {
+        self.compact.store(on, Ordering::Relaxed);
+    }
+
+    pub fn compact(&self) -> bool {
+        self.compact.load(Ordering::Relaxed)
     }
 
     /// Events queued for the slowest subscriber (a bulk reader waits
@@ -44,16 +58,22 @@ impl OnceSender {
     /// fine.
     pub fn send_batch(&self, batch: Vec<PlatformEvent>) -> usize {
         let total = batch.len();
+        let compact = self.compact();
         let fresh: Vec<PlatformEvent> = match self.seen.lock() {
             Ok(mut seen) => batch
                 .into_iter()
                 .filter(|e| match e {
                     PlatformEvent::Event(env) => seen.insert(&env.event_id),
+                    PlatformEvent::Status(s) => seen.insert_uuid(s.event_id),
                     _ => true,
                 })
+                .map(|e| if compact { e } else { e.full() })
                 .collect(),
             // A poisoned lock (a panic elsewhere): deliver rather than lose.
-            Err(_) => batch,
+            Err(_) => batch
+                .into_iter()
+                .map(|e| if compact { e } else { e.full() })
+                .collect(),
         };
         let dropped = total - fresh.len();
         for e in fresh {
@@ -68,6 +88,10 @@ impl EventSink for OnceSender {
     async fn emit(&self, batch: Vec<PlatformEvent>) -> bool {
         self.send_batch(batch);
         true
+    }
+
+    fn compact(&self) -> bool {
+        OnceSender::compact(self)
     }
 }
 

@@ -312,6 +312,16 @@ impl Store {
     }
 
     pub fn events_after(&self, after: i64, limit: usize) -> Result<Vec<(i64, Envelope)>> {
+        Ok(self
+            .events_after_text(after, limit)?
+            .into_iter()
+            .filter_map(|(seq, text)| Some((seq, serde_json::from_str(&text).ok()?)))
+            .collect())
+    }
+
+    /// [`Store::events_after`] as the stored JSON text, for a reader that
+    /// decodes it its own way (the event-log tail's compact status reports).
+    pub fn events_after_text(&self, after: i64, limit: usize) -> Result<Vec<(i64, String)>> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT seq, envelope FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
@@ -321,14 +331,7 @@ impl Store {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
             })
             .map_err(db_err)?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, text) = row.map_err(db_err)?;
-            if let Ok(e) = serde_json::from_str(&text) {
-                out.push((seq, e));
-            }
-        }
-        Ok(out)
+        rows.collect::<std::result::Result<_, _>>().map_err(db_err)
     }
 
     pub fn last_seq(&self) -> Result<i64> {

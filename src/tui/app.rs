@@ -18,6 +18,7 @@ use super::theme::Theme;
 use crate::domain::probe::{probe_applies, shown_status, status_rank};
 use crate::domain::projection::{Applied, ChangedFields, Projection};
 use crate::domain::spec::{self, mask_secrets, redact_plain_secrets};
+use crate::domain::status_event::StatusEvent;
 use crate::domain::{Envelope, Instance, InstancePatch, NewInstance, Precondition, Probe, Status};
 use crate::platform::{
     BackendInfo, PlatformError, PlatformEvent, RuntimeHost, SourceState, StreamWindow,
@@ -128,7 +129,7 @@ pub struct App {
     pub runtime_host: Option<RuntimeHost>,
     reloading: bool,
     /// Events received while a reload is in flight.
-    since_reload: Vec<Arc<Envelope>>,
+    since_reload: Vec<events::Arrived>,
     /// How much of the Redis stream the watcher read, when one runs.
     pub stream_window: Option<StreamWindow>,
     /// The ids the last `list` answered (the platform's own instances);
@@ -277,7 +278,7 @@ impl App {
         let mut fresh = Projection::new();
         fresh.seed(instances);
         for e in self.since_reload.drain(..) {
-            fresh.apply(&e);
+            e.apply_to(&mut fresh);
         }
         self.projection = fresh;
         self.loaded = true;
@@ -359,6 +360,13 @@ impl App {
                 Vec::new()
             }
             Msg::Platform(ev) => self.platform(ev),
+            Msg::PlatformBatch(evs) => {
+                let mut out = Vec::new();
+                for ev in evs {
+                    out.extend(self.platform(ev));
+                }
+                out
+            }
             Msg::Lagged(n) => {
                 tracing::warn!(dropped = n, "console fell behind the event stream");
                 self.dirty = true;

@@ -120,6 +120,7 @@ pub fn table(app: &App) -> Option<Table> {
                 .filter_map(|i| app.events.stream.get(i))
                 .map(|it| match it {
                     StreamItem::Event(e) => event_row(app, e),
+                    StreamItem::Status(s) => event_row(app, &s.to_envelope()),
                     StreamItem::Malformed {
                         at, source, error, ..
                     } => vec![

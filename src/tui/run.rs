@@ -510,23 +510,32 @@ where
                 None => break,
             },
             r = recv(&mut sub) => {
+                // The burst goes to the app in one update, before the next frame.
+                let mut burst = Vec::new();
                 match r {
-                    Ok(ev) => msgs.push(Msg::Platform(ev)),
+                    Ok(ev) => burst.push(ev),
                     Err(broadcast::error::RecvError::Lagged(n)) => msgs.push(Msg::Lagged(n)),
                     Err(broadcast::error::RecvError::Closed) => {
                         sub = None;
                         msgs.push(Msg::Platform(PlatformEvent::Source(crate::platform::SourceState::Off)));
                     }
                 }
-                // Drain the burst before the next frame.
                 if let Some(rcv) = sub.as_mut() {
                     for _ in 0..DRAIN {
                         match rcv.try_recv() {
-                            Ok(ev) => msgs.push(Msg::Platform(ev)),
-                            Err(broadcast::error::TryRecvError::Lagged(n)) => msgs.push(Msg::Lagged(n)),
+                            Ok(ev) => burst.push(ev),
+                            Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                                if !burst.is_empty() {
+                                    msgs.push(Msg::PlatformBatch(std::mem::take(&mut burst)));
+                                }
+                                msgs.push(Msg::Lagged(n));
+                            }
                             Err(_) => break,
                         }
                     }
+                }
+                if !burst.is_empty() {
+                    msgs.push(Msg::PlatformBatch(burst));
                 }
             },
             Some(m) = rx.recv() => {
@@ -576,8 +585,9 @@ where
             }
         }
         for m in msgs {
-            match m {
+            match &m {
                 Msg::Platform(_) => trim.events += 1,
+                Msg::PlatformBatch(b) => trim.events += b.len() as u64,
                 Msg::Key(_) | Msg::Paste(_) => {
                     input_pending = true;
                     // What the operator types is judged against the wall

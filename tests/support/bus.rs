@@ -160,6 +160,7 @@ impl Collector {
     fn take(&mut self, e: PlatformEvent) {
         match e {
             PlatformEvent::Event(env) => self.events.push(env),
+            PlatformEvent::Status(s) => self.events.push(Arc::new(s.to_envelope())),
             PlatformEvent::Malformed { raw, error, .. } => self.malformed.push((raw, error)),
             PlatformEvent::Source(s) => self.states.push(s),
             PlatformEvent::Refresh => self.refreshes += 1,

@@ -21,6 +21,7 @@ use super::{
     ToolSessions,
 };
 use crate::domain::spec::{self, Report};
+use crate::domain::status_event::{Names, StatusEvent};
 use crate::domain::{DesiredState, Envelope, Instance, InstancePatch, NewInstance, Precondition};
 use crate::paths::DataDir;
 use crate::store::port::Watching;
@@ -212,6 +213,12 @@ impl EmbeddedPlatform {
     /// The sender behind [`Platform::subscribe`], so other live sources
     /// (the Redis watcher) feed the same subscribers; an event that the
     /// tail delivered already (our own, back from the bus) is dropped there.
+    /// Send status reports to subscribers as compact records
+    /// ([`PlatformEvent::Status`]); the console asks for this.
+    pub fn compact_status_events(&self) {
+        self.once.set_compact(true);
+    }
+
     pub fn event_sender(&self) -> super::once::OnceSender {
         self.once.clone()
     }
@@ -413,6 +420,7 @@ fn tail_loop(
     tx: super::once::OnceSender,
 ) {
     let mut last_version = reader.data_version().unwrap_or(0);
+    let mut names = Names::default();
     loop {
         let woken = match wake.recv_timeout(TAIL_INTERVAL) {
             Ok(()) => true,
@@ -431,13 +439,18 @@ fn tail_loop(
         }
         last_version = version;
         loop {
-            match reader.events_after(last_seq, 1000) {
+            match reader.events_after_text(last_seq, 1000) {
                 Ok(batch) if batch.is_empty() => break,
                 Ok(batch) => {
+                    let compact = tx.compact();
                     let mut out = Vec::with_capacity(batch.len());
-                    for (seq, env) in batch {
+                    for (seq, text) in batch {
                         last_seq = seq;
-                        out.push(PlatformEvent::Event(Arc::new(env)));
+                        if compact && let Some(s) = StatusEvent::parse(&text, &mut names) {
+                            out.push(PlatformEvent::Status(Arc::new(s)));
+                        } else if let Ok(env) = serde_json::from_str::<Envelope>(&text) {
+                            out.push(PlatformEvent::Event(Arc::new(env)));
+                        }
                     }
                     // No receivers is fine: nobody is listening yet.
                     tx.send_batch(out);

@@ -374,6 +374,10 @@ impl App {
                     StreamItem::Event(e) => {
                         Some((format!("event {}", e.event_id), raw_envelope(e)))
                     }
+                    StreamItem::Status(s) => Some((
+                        format!("event {}", s.event_id),
+                        raw_envelope(&s.to_envelope()),
+                    )),
                     StreamItem::Malformed { raw, .. } => {
                         Some(("malformed payload".into(), raw.clone()))
                     }

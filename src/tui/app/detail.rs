@@ -181,14 +181,9 @@ impl App {
             .events
             .stream
             .iter()
-            .filter_map(|it| match it {
-                StreamItem::Event(e)
-                    if e.instance_id() == Some(id) && until.is_none_or(|u| e.timestamp <= u) =>
-                {
-                    Some(e.clone())
-                }
-                _ => None,
-            })
+            .filter(|it| it.instance_id() == Some(id))
+            .filter_map(StreamItem::envelope)
+            .filter(|e| until.is_none_or(|u| e.timestamp <= u))
             .collect();
         self.screens
             .push(Screen::Detail(Box::new(DetailState::new(id, events))));

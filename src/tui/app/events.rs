@@ -7,6 +7,8 @@ use super::*;
 #[derive(Debug, Clone)]
 pub enum StreamItem {
     Event(Arc<Envelope>),
+    /// A status report kept compact: the stream holds no JSON body for it.
+    Status(Arc<StatusEvent>),
     Malformed {
         at: DateTime<Utc>,
         source: String,
@@ -15,34 +17,86 @@ pub enum StreamItem {
     },
 }
 
-pub(super) fn stream_matches(f: &Filter, it: &StreamItem, p: &Projection) -> bool {
-    match it {
-        StreamItem::Event(e) => {
-            let name = p.name_of(e).unwrap_or_default();
-            let status = e.status().map(|s| s.as_str());
-            let kind = e
-                .instance_id()
-                .and_then(|id| p.get(&id))
-                .map(|i| i.kind().as_str());
-            f.matches(&Subject {
-                text: &[
-                    name,
-                    &e.event_type,
-                    e.correlation_id.as_deref().unwrap_or(""),
-                    e.error_text().unwrap_or(""),
-                ],
-                status,
-                kind,
-            })
+impl StreamItem {
+    /// The event as a full envelope (a compact one made whole), if it is one.
+    pub fn envelope(&self) -> Option<Arc<Envelope>> {
+        match self {
+            StreamItem::Event(e) => Some(e.clone()),
+            StreamItem::Status(s) => Some(Arc::new(s.to_envelope())),
+            StreamItem::Malformed { .. } => None,
         }
+    }
+
+    /// The instance an event is about.
+    pub fn instance_id(&self) -> Option<Uuid> {
+        match self {
+            StreamItem::Event(e) => e.instance_id(),
+            StreamItem::Status(s) => s.instance_id(),
+            StreamItem::Malformed { .. } => None,
+        }
+    }
+}
+
+/// What arrived while a reload was on its way, applied again over the
+/// fresh list.
+#[derive(Debug, Clone)]
+pub(super) enum Arrived {
+    Full(Arc<Envelope>),
+    Status(Arc<StatusEvent>),
+}
+
+impl Arrived {
+    pub(super) fn apply_to(&self, p: &mut Projection) -> Applied {
+        match self {
+            Arrived::Full(e) => p.apply(e),
+            Arrived::Status(s) => p.apply_status(s),
+        }
+    }
+}
+
+pub(super) fn stream_matches(f: &Filter, it: &StreamItem, p: &Projection) -> bool {
+    let (name, event_type, corr, error, status, id) = match it {
+        StreamItem::Event(e) => (
+            p.name_of(e),
+            e.event_type.as_str(),
+            e.correlation_id.as_deref(),
+            e.error_text(),
+            e.status(),
+            e.instance_id(),
+        ),
+        StreamItem::Status(s) => (
+            s.instance_name().or_else(|| {
+                s.instance_id()
+                    .and_then(|id| p.get(&id))
+                    .map(|i| i.name.as_str())
+            }),
+            s.kind().as_str(),
+            s.correlation_id(),
+            s.error_text(),
+            s.status(),
+            s.instance_id(),
+        ),
         StreamItem::Malformed {
             source, raw, error, ..
-        } => f.matches(&Subject {
-            text: &["malformed", source, raw, error],
-            status: None,
-            kind: None,
-        }),
-    }
+        } => {
+            return f.matches(&Subject {
+                text: &["malformed", source, raw, error],
+                status: None,
+                kind: None,
+            });
+        }
+    };
+    let kind = id.and_then(|id| p.get(&id)).map(|i| i.kind().as_str());
+    f.matches(&Subject {
+        text: &[
+            name.unwrap_or_default(),
+            event_type,
+            corr.unwrap_or(""),
+            error.unwrap_or(""),
+        ],
+        status: status.map(|s| s.as_str()),
+        kind,
+    })
 }
 
 /// The raw envelope as pretty JSON, with secret-looking values masked.
@@ -239,41 +293,15 @@ impl App {
                     self.events.follow_tail();
                     return Vec::new();
                 }
-                if self.reloading && self.since_reload.len() < 200_000 {
-                    self.since_reload.push(env.clone());
+                self.arrived(Arrived::Full(env))
+            }
+            PlatformEvent::Status(s) => {
+                if self.travel.is_some() {
+                    // Looking at the past: the live state kept aside takes
+                    // envelopes (rare enough to make one).
+                    return self.platform(PlatformEvent::Status(s).full());
                 }
-                let known = env
-                    .instance_id()
-                    .is_some_and(|id| self.projection.get(&id).is_some());
-                match self.projection.apply(&env) {
-                    Applied::Changed { id, fields } => {
-                        self.instances
-                            .flash
-                            .insert(id, (self.now + Duration::milliseconds(FLASH_MS), fields));
-                        if !known || self.instances.order_depends_on(fields) {
-                            self.instances.rows_dirty = true;
-                        }
-                    }
-                    Applied::Removed(id) => {
-                        self.instances.flash.remove(&id);
-                        self.instances.marked.remove(&id);
-                        self.instances.rows_dirty = true;
-                    }
-                    Applied::NeedsRefresh => {
-                        self.push_stream(StreamItem::Event(env));
-                        self.events.follow_tail();
-                        return self.reload();
-                    }
-                    Applied::Ignored | Applied::Unknown => {}
-                }
-                if let Some(id) = env.instance_id() {
-                    for d in self.details_of(id) {
-                        d.event_arrived(&env);
-                    }
-                }
-                self.push_stream(StreamItem::Event(env));
-                self.events.follow_tail();
-                Vec::new()
+                self.arrived(Arrived::Status(s))
             }
             PlatformEvent::Malformed { source, raw, error } => {
                 self.events.malformed += 1;
@@ -307,6 +335,63 @@ impl App {
                 Vec::new()
             }
         }
+    }
+
+    /// An event for the live state: applied, highlighted, shown in the
+    /// stream and on its instance's Detail page.
+    fn arrived(&mut self, ev: Arrived) -> Vec<Command> {
+        if self.reloading && self.since_reload.len() < 200_000 {
+            self.since_reload.push(ev.clone());
+        }
+        let (item, id) = match ev {
+            Arrived::Full(e) => {
+                let id = e.instance_id();
+                (StreamItem::Event(e), id)
+            }
+            Arrived::Status(s) => {
+                let id = s.instance_id();
+                (StreamItem::Status(s), id)
+            }
+        };
+        let known = id.is_some_and(|id| self.projection.get(&id).is_some());
+        let applied = match &item {
+            StreamItem::Event(e) => self.projection.apply(e),
+            StreamItem::Status(s) => self.projection.apply_status(s),
+            StreamItem::Malformed { .. } => Applied::Unknown,
+        };
+        match applied {
+            Applied::Changed { id, fields } => {
+                self.instances
+                    .flash
+                    .insert(id, (self.now + Duration::milliseconds(FLASH_MS), fields));
+                if !known || self.instances.order_depends_on(fields) {
+                    self.instances.rows_dirty = true;
+                }
+            }
+            Applied::Removed(id) => {
+                self.instances.flash.remove(&id);
+                self.instances.marked.remove(&id);
+                self.instances.rows_dirty = true;
+            }
+            Applied::NeedsRefresh => {
+                self.push_stream(item);
+                self.events.follow_tail();
+                return self.reload();
+            }
+            Applied::Ignored | Applied::Unknown => {}
+        }
+        if let Some(id) = id {
+            // A compact report is made whole only for an open Detail page.
+            let mut env = None;
+            for d in self.details_of(id) {
+                if let Some(e) = env.get_or_insert_with(|| item.envelope()) {
+                    d.event_arrived(e);
+                }
+            }
+        }
+        self.push_stream(item);
+        self.events.follow_tail();
+        Vec::new()
     }
 
     /// What the table covers when some instances are known only from the
@@ -385,6 +470,10 @@ impl App {
         };
         let (title, text) = match item {
             StreamItem::Event(e) => (format!("event {}", e.event_id), raw_envelope(e)),
+            StreamItem::Status(s) => (
+                format!("event {}", s.event_id),
+                raw_envelope(&s.to_envelope()),
+            ),
             StreamItem::Malformed {
                 source, raw, error, ..
             } => (
@@ -403,13 +492,14 @@ impl App {
     pub(super) fn recent_events(&mut self, r: Result<Vec<Envelope>, PlatformError>) {
         match r {
             Ok(list) => {
-                let seen: HashSet<&str> = self
+                let seen: HashSet<String> = self
                     .events
                     .stream
                     .iter()
                     .filter_map(|it| match it {
-                        StreamItem::Event(e) => Some(e.event_id.as_str()),
-                        _ => None,
+                        StreamItem::Event(e) => Some(e.event_id.clone()),
+                        StreamItem::Status(s) => Some(s.event_id.to_string()),
+                        StreamItem::Malformed { .. } => None,
                     })
                     .collect();
                 let old: Vec<StreamItem> = list

@@ -14,6 +14,8 @@ pub enum Msg {
     /// off the UI thread, at start).
     Clipboard(Option<String>),
     Platform(PlatformEvent),
+    /// A burst of platform events, in order, applied in one update.
+    PlatformBatch(Vec<PlatformEvent>),
     /// The subscription dropped this many events; a reload follows.
     Lagged(u64),
     Loaded(Result<Vec<Instance>, PlatformError>),

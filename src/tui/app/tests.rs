@@ -105,3 +105,62 @@ fn a_result_whose_page_is_gone_is_dropped() {
     assert_eq!(a.screens.len(), before);
     assert!(matches!(a.screen(), Screen::Detail(d) if !d.logs.loaded));
 }
+
+/// The console as it is fed: the same report once as a full envelope, once
+/// as a compact record (in a burst), on two copies of the same state.
+#[test]
+fn a_compact_status_report_changes_and_shows_what_its_envelope_does() {
+    use crate::domain::status_event::{Names, StatusEvent};
+    let (mut full, mut compact) = (app(), app());
+    let inst = fixtures::instances()[0].clone();
+    let PlatformEvent::Event(env) = fixtures::live_change(&inst, Status::Error) else {
+        panic!("a live change is an event");
+    };
+    // Our own ids are UUIDs (the fixture's are words).
+    let mut env = (*env).clone();
+    env.event_id = Uuid::from_u128(0xfeed).to_string();
+    let env = Arc::new(env);
+    let s = StatusEvent::from_envelope(&env, &mut Names::default()).expect("ours, compact");
+    full.update(Msg::Platform(PlatformEvent::Event(env.clone())));
+    compact.update(Msg::PlatformBatch(vec![PlatformEvent::Status(Arc::new(s))]));
+    let row = |a: &App| {
+        let i = a.projection.get(&inst.id).expect("still there");
+        (i.status, i.status_reason.clone(), i.aggregate_version)
+    };
+    assert_eq!(row(&full), row(&compact));
+    assert_eq!(row(&compact).0, Status::Error);
+    assert!(
+        compact.instances.flash.contains_key(&inst.id),
+        "highlighted"
+    );
+    assert!(matches!(
+        compact.events.stream.back(),
+        Some(StreamItem::Status(_))
+    ));
+    // Filtered by its name, and its raw view the whole envelope.
+    let mut shown = Vec::new();
+    for a in [&mut full, &mut compact] {
+        a.set_stream_filter(&inst.name);
+        let rows = a.stream_rows();
+        shown.push(rows.len());
+        a.events.selected = rows.len() - 1;
+        a.open_raw_stream();
+    }
+    assert_eq!(shown[0], shown[1]);
+    let raw = |a: &App| match &a.overlay {
+        Some(Overlay::Raw { text, .. }) => text.clone(),
+        _ => String::new(),
+    };
+    assert!(!raw(&full).is_empty());
+    assert_eq!(raw(&full), raw(&compact));
+    // The same report again, in full (as a second source would send it,
+    // were it not dropped before the console): applied once.
+    let again = compact.events.stream.len();
+    compact.update(Msg::PlatformBatch(vec![PlatformEvent::Event(env)]));
+    assert_eq!(
+        compact.events.stream.len(),
+        again + 1,
+        "the app shows what it is given"
+    );
+    assert_eq!(row(&full), row(&compact), "and applies it once");
+}

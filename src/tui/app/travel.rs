@@ -312,7 +312,8 @@ impl App {
             return false;
         };
         if self.reloading && self.since_reload.len() < 200_000 {
-            self.since_reload.push(env.clone());
+            self.since_reload
+                .push(super::events::Arrived::Full(env.clone()));
         }
         t.arrived += 1;
         if t.live.apply(env) == Applied::NeedsRefresh {

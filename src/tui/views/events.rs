@@ -147,6 +147,8 @@ pub fn render(frame: &mut Frame, app: &App, scroll: &mut TableScroll, area: Rect
         .map(|(n, it)| {
             let mut cells = match it {
                 StreamItem::Event(e) => event_row(app, e, true, inner.width),
+                // Only the rows on screen are made whole.
+                StreamItem::Status(s) => event_row(app, &s.to_envelope(), true, inner.width),
                 StreamItem::Malformed {
                     at, source, error, ..
                 } => vec![
