@@ -59,6 +59,9 @@ pub trait StorePort: Send {
     // ---- the event tail
     /// Events with a sequence number above `after`, oldest first.
     fn events_after(&self, after: i64, limit: usize) -> Result<Vec<(i64, Envelope)>>;
+    /// [`StorePort::events_after`] as the stored JSON text, for a reader
+    /// that decodes it its own way (the tail's compact status reports).
+    fn events_after_text(&self, after: i64, limit: usize) -> Result<Vec<(i64, String)>>;
     fn last_seq(&self) -> Result<i64>;
     /// A number that changes when another connection commits (cheap to poll).
     fn data_version(&self) -> Result<i64>;
@@ -224,6 +227,9 @@ impl StorePort for Store {
     }
     fn events_after(&self, after: i64, limit: usize) -> Result<Vec<(i64, Envelope)>> {
         Store::events_after(self, after, limit)
+    }
+    fn events_after_text(&self, after: i64, limit: usize) -> Result<Vec<(i64, String)>> {
+        Store::events_after_text(self, after, limit)
     }
     fn last_seq(&self) -> Result<i64> {
         Store::last_seq(self)

@@ -662,6 +662,14 @@ impl StorePort for PgStore {
     }
 
     fn events_after(&self, after: i64, limit: usize) -> Result<Vec<(i64, Envelope)>> {
+        Ok(self
+            .events_after_text(after, limit)?
+            .into_iter()
+            .filter_map(|(seq, text)| envelope_of(&text).map(|e| (seq, e)))
+            .collect())
+    }
+
+    fn events_after_text(&self, after: i64, limit: usize) -> Result<Vec<(i64, String)>> {
         let limit = limit.min(i64::MAX as usize) as i64;
         let rows = self.read(|c| {
             c.query(
@@ -669,10 +677,7 @@ impl StorePort for PgStore {
                 &[&after, &limit],
             )
         })?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| envelope_of(r.get(1)).map(|e| (r.get(0), e)))
-            .collect())
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     fn last_seq(&self) -> Result<i64> {
