@@ -394,6 +394,109 @@ fn row3(n: usize, load_per_s: usize) {
     result(3, "keypress_to_frame", &f);
 }
 
+/// Row 12: another process commits (the CLI: `aacon instances start` /
+/// `stop`) → the console's DESIRED cell shows it. Latency from the
+/// event's timestamp (taken just before its commit) to the arrival of the
+/// output that drew the cell, wall clock. `redis`: the CLI commits in a
+/// copy of the data dir and publishes to that Redis; the console watches
+/// it (its own store never changes, so only Redis can bring the change).
+/// Either way this bench holds the console's data dir's runtime lock, so
+/// the console runs no runtime that would act on the desired state.
+fn row12(n: usize, rounds: usize, redis: Option<&common::Redis>) {
+    use aacon::paths::DataDir;
+    use aacon::platform::embedded::{Role, RuntimeLock};
+    use std::time::SystemTime;
+    let (_tmp, data, config, _) = seed(n);
+    let _lock = RuntimeLock::try_acquire(&DataDir::new(&data), Role::Host)
+        .expect("lock")
+        .expect("the runtime lock is free");
+    let cli_data = match redis {
+        Some(_) => {
+            let d = data.with_file_name("cli-data");
+            std::fs::create_dir_all(&d).expect("cli data dir");
+            std::fs::copy(data.join("aacon.db"), d.join("aacon.db")).expect("copy the store");
+            d
+        }
+        None => data.clone(),
+    };
+    if let Some(r) = redis {
+        // The console watches Redis; the CLI publishes to it.
+        std::fs::write(
+            config.join("config.toml"),
+            format!("[redis]\nurl = \"{}\"\n", r.url()),
+        )
+        .expect("config");
+    }
+    let c = Console::spawn(&data, &config, &title(n));
+    c.wait(Duration::from_secs(30));
+    let name = "inst-000000";
+    // The row as drawn, and the same row with DESIRED running.
+    let screen = c.screen();
+    let lines: Vec<&str> = screen.lines().collect();
+    let header: Vec<char> = lines
+        .iter()
+        .find(|l| l.contains("DESIRED"))
+        .expect("the table's header")
+        .chars()
+        .collect();
+    let col = (0..header.len())
+        .find(|&i| header[i..].starts_with(&['D', 'E', 'S', 'I', 'R', 'E', 'D']))
+        .expect("DESIRED");
+    let stopped: String = lines
+        .iter()
+        .find(|l| l.contains(name))
+        .expect("the row")
+        .to_string();
+    let mut chars: Vec<char> = stopped.chars().collect();
+    assert_eq!(
+        chars[col..col + 7].iter().collect::<String>(),
+        "stopped",
+        "{stopped}"
+    );
+    chars.splice(col..col + 7, "running".chars());
+    let running: String = chars.into_iter().collect();
+    let events = Connection::open(cli_data.join("aacon.db")).expect("open the store");
+    let (i0, w0) = (Instant::now(), SystemTime::now());
+    let mut s = Samples::default();
+    for k in 0..rounds {
+        let (verb, line) = if k % 2 == 0 {
+            ("start", &running)
+        } else {
+            ("stop", &stopped)
+        };
+        c.watch(line, true);
+        let out = std::process::Command::new(bin())
+            .args(["instances", verb, name])
+            .env("AACON_DATA_DIR", &cli_data)
+            .env("AACON_CONFIG_DIR", &config)
+            .output()
+            .expect("aacon instances");
+        assert!(out.status.success(), "{verb} failed: {out:?}");
+        let at = c.wait(Duration::from_secs(10));
+        let stamp: String = events
+            .query_row(
+                "SELECT timestamp FROM events ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .expect("the event");
+        let committed = chrono::DateTime::parse_from_rfc3339(&stamp).expect("timestamp");
+        let shown = chrono::DateTime::<chrono::Utc>::from(w0 + (at - i0));
+        let took = (shown - committed.with_timezone(&chrono::Utc))
+            .to_std()
+            .unwrap_or_default();
+        s.0.push(took);
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    c.quit();
+    let mut f = lat(&s);
+    f.push(("instances", n.to_string()));
+    f.push(("p50_ms", format!("{:.2}", ms(s.median()))));
+    f.push(("max_ms", format!("{:.2}", ms(s.pct(1.0)))));
+    let what = if redis.is_some() { "redis" } else { "embedded" };
+    result(12, &format!("change_to_screen_{what}"), &f);
+}
+
 fn main() {
     // AACON_BENCH_SIZES=10000 runs rows 5 and 6 at that size only, and
     // AACON_BENCH_ROWS=3 or =5,6 picks the rows.
@@ -402,7 +505,7 @@ fn main() {
         Err(_) if smoke() => vec![1_000],
         Err(_) => vec![1_000, 10_000, 100_000],
     };
-    let rows = std::env::var("AACON_BENCH_ROWS").unwrap_or_else(|_| "3,5,6".into());
+    let rows = std::env::var("AACON_BENCH_ROWS").unwrap_or_else(|_| "3,5,6,12".into());
     if rows.contains('5') || rows.contains('6') {
         for &n in &sizes {
             row6_and_5(n, scale(100_000, 2_000));
@@ -412,5 +515,13 @@ fn main() {
         let n = scale(10_000, 1_000);
         row3(n, 0);
         row3(n, 2_000);
+    }
+    if rows.contains("12") {
+        let (n, rounds) = (scale(10_000, 1_000), scale(100, 4));
+        row12(n, rounds, None);
+        match common::Redis::start() {
+            Some(r) => row12(n, rounds, Some(&r)),
+            None => println!("row 12 over Redis skipped: no redis-server on PATH"),
+        }
     }
 }

@@ -159,6 +159,11 @@ impl DataDir {
     pub fn socket(&self) -> PathBuf {
         self.root.join("runtime.sock")
     }
+    /// Where each process of the data dir listens for "I committed"
+    /// nudges (see `platform::embedded::nudge`).
+    pub fn nudges(&self) -> PathBuf {
+        self.root.join("nudge")
+    }
 }
 
 #[cfg(test)]

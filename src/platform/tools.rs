@@ -413,6 +413,20 @@ pub trait RuntimePort: Send + Sync {
     async fn record_notice(&self, id: Uuid, notice: NoticeReport) -> Result<(), PlatformError>;
     /// Keep the tools a server offers.
     async fn set_tools(&self, id: Uuid, tools: Vec<ToolInfo>) -> Result<(), PlatformError>;
+    /// A session came up: keep its tools and record its status together
+    /// (one commit where the platform can; by default the two calls).
+    async fn report_up(
+        &self,
+        id: Uuid,
+        tools: Vec<ToolInfo>,
+        report: StatusReport,
+        correlation_id: Option<String>,
+    ) -> Result<Instance, PlatformError> {
+        if let Err(e) = self.set_tools(id, tools).await {
+            tracing::warn!(error = %e, %id, "cannot store discovered tools");
+        }
+        self.report_status(id, report, correlation_id).await
+    }
     /// The tools as last kept.
     async fn stored_tools(&self, id: Uuid) -> Result<Vec<ToolInfo>, PlatformError>;
     /// The correlation id of the last command on each instance.

@@ -500,6 +500,26 @@ impl Shared {
         }
     }
 
+    /// A session came up: its tools and its status in one commit.
+    async fn report_up(
+        &self,
+        id: Uuid,
+        tools: Vec<ToolInfo>,
+        report: StatusReport,
+        correlation_id: Option<String>,
+    ) {
+        if let Err(e) = self
+            .platform
+            .report_up(id, tools, report, correlation_id)
+            .await
+        {
+            match e {
+                PlatformError::NotFound(_) => {}
+                e => tracing::warn!(error = %e, %id, "cannot record a status report"),
+            }
+        }
+    }
+
     fn with_live<T>(&self, id: Uuid, f: impl FnOnce(&mut Live) -> T) -> T {
         // A poisoned map only means another task panicked mid-update; the
         // data is plain values, still usable.

@@ -77,19 +77,26 @@ pub(super) async fn supervise(
     let mut failures: u32 = 0;
     let mut announce = true;
     loop {
+        // "starting" commits while the server is brought up (no commit to
+        // wait for before the spawn); every later report waits for it, so
+        // the log keeps the order.
+        let mut starting = None;
         if announce {
-            shared
-                .report(
-                    id,
-                    StatusReport {
-                        status: Some(Status::Starting),
-                        reason: (restarts > 0).then(|| format!("restart {restarts}")),
-                        restarts: Some(restarts),
-                        ..Default::default()
-                    },
-                    correlation_id.clone(),
-                )
-                .await;
+            let (shared, correlation_id) = (shared.clone(), correlation_id.clone());
+            starting = Some(tokio::spawn(async move {
+                shared
+                    .report(
+                        id,
+                        StatusReport {
+                            status: Some(Status::Starting),
+                            reason: (restarts > 0).then(|| format!("restart {restarts}")),
+                            restarts: Some(restarts),
+                            ..Default::default()
+                        },
+                        correlation_id,
+                    )
+                    .await;
+            }));
             announce = false;
         }
         shared.mark(
@@ -104,10 +111,16 @@ pub(super) async fn supervise(
         let attempt = tokio::select! {
             r = bring_up(&shared, &inst, ring.clone()) => Some(r),
             c = ctl.recv() => {
+                if let Some(h) = starting.take() {
+                    let _ = h.await;
+                }
                 stop_request(&shared, id, c).await;
                 return;
             }
         };
+        if let Some(h) = starting.take() {
+            let _ = h.await;
+        }
         let Some(attempt) = attempt else { return };
         match attempt {
             Ok((mut session, tools, cleanup)) => {
@@ -156,11 +169,11 @@ pub(super) async fn supervise(
                         }
                     });
                 }
-                shared.store_tools(id, tools.clone()).await;
                 tracing::info!(instance = %inst.name, server = %session.server, tools = tools.len(), "instance running");
                 shared
-                    .report(
+                    .report_up(
                         id,
+                        tools.clone(),
                         StatusReport {
                             status: Some(Status::Running),
                             // A remote server: which transport reaches it.

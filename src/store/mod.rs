@@ -71,6 +71,8 @@ pub struct Store {
     /// Inside [`Store::group`]: commands take a SAVEPOINT in the group's
     /// transaction instead of a transaction of their own.
     in_group: bool,
+    /// A command of the group could not be undone: the group rolls back.
+    group_broken: bool,
     /// Snapshot bookkeeping (see `snapshot.rs`).
     snapshots: snapshot::Cadence,
 }
@@ -133,6 +135,7 @@ impl Store {
             actor: actor.to_string(),
             fault: None,
             in_group: false,
+            group_broken: false,
             snapshots: snapshot::Cadence::default(),
         };
         store.migrate(path)?;
@@ -147,6 +150,7 @@ impl Store {
             actor: actor.to_string(),
             fault: None,
             in_group: false,
+            group_broken: false,
             snapshots: snapshot::Cadence::default(),
         };
         store.migrate(Path::new(":memory:"))?;
@@ -358,27 +362,7 @@ impl Store {
     /// Replace the discovered tools of instance `id`.
     pub fn set_tools(&mut self, id: Uuid, tools: &[ToolRecord]) -> Result<()> {
         let tx = self.conn.transaction().map_err(db_err)?;
-        tx.execute("DELETE FROM tools WHERE instance_id = ?1", [id.to_string()])
-            .map_err(db_err)?;
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO tools (instance_id, name, description, input_schema, discovered_at, annotations) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(db_err)?;
-            let at = ts(&now());
-            for t in tools {
-                stmt.execute(params![
-                    id.to_string(),
-                    t.name,
-                    t.description,
-                    t.input_schema.to_string(),
-                    at,
-                    t.annotations.as_ref().map(Value::to_string)
-                ])
-                .map_err(db_err)?;
-            }
-        }
+        write_tools(&tx, id, tools)?;
         tx.commit().map_err(db_err)
     }
 
@@ -479,9 +463,25 @@ impl Store {
             Ok((inst, env))
         };
         if self.in_group {
-            let sp = self.conn.savepoint().map_err(db_err)?;
-            let out = run(&sp)?;
-            sp.commit().map_err(db_err)?;
+            // The savepoint's statements come from the statement cache too
+            // (rusqlite's `Savepoint` parses its SQL on every use).
+            exec(&self.conn, "SAVEPOINT command", []).map_err(db_err)?;
+            let out = match run(&self.conn) {
+                Ok(out) => out,
+                Err(e) => {
+                    // Only this command's writes go; its neighbours stay.
+                    let undone = exec(&self.conn, "ROLLBACK TO command", [])
+                        .and_then(|_| exec(&self.conn, "RELEASE command", []));
+                    if let Err(u) = undone {
+                        // Its writes would commit with the group: fail the
+                        // whole group instead.
+                        tracing::warn!(error = %u, "cannot roll a failed command back to its savepoint");
+                        self.group_broken = true;
+                    }
+                    return Err(e);
+                }
+            };
+            exec(&self.conn, "RELEASE command", []).map_err(db_err)?;
             self.snapshots.wrote_one();
             Ok(out)
         } else {
@@ -513,6 +513,12 @@ impl Store {
         self.in_group = true;
         let out = f(self);
         self.in_group = false;
+        if std::mem::take(&mut self.group_broken) {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(PlatformError::Internal(
+                "the store could not undo a failed command, so none of the commands committed with it was kept".into(),
+            ));
+        }
         match self.conn.execute_batch("COMMIT") {
             Ok(()) => {
                 self.snapshot_if_due();
@@ -671,27 +677,75 @@ impl Store {
         report: StatusReport,
         correlation_id: Option<String>,
     ) -> Result<(Instance, Envelope)> {
+        self.command(|tx, _actor| status_in(tx, id, &report, correlation_id))
+    }
+
+    /// A session came up: its tools replace the stored ones and its status
+    /// is recorded, in one command (one commit on the way to "running").
+    pub fn report_up(
+        &mut self,
+        id: Uuid,
+        tools: &[ToolRecord],
+        report: StatusReport,
+        correlation_id: Option<String>,
+    ) -> Result<(Instance, Envelope)> {
         self.command(|tx, _actor| {
-            let mut inst = get_in(tx, id)?;
-            let previous = inst.status;
-            rules::apply_report(&mut inst, &report);
-            exec(
-                tx,
-                "UPDATE instances SET status=?2, status_reason=?3, tool_count=?4, restarts=?5, last_healthy_at=?6, aggregate_version=?7 WHERE id=?1",
-                params![
-                    id.to_string(), inst.status.as_str(), inst.status_reason,
-                    inst.tool_count.map(i64::from), inst.restarts as i64,
-                    inst.last_healthy_at.as_ref().map(ts), inst.aggregate_version as i64
-                ],
-            )
-            .map_err(db_err)?;
-            let env = match &report.error {
-                Some(text) => Envelope::error(&inst, text, correlation_id),
-                None => Envelope::status_changed(&inst, previous, correlation_id),
-            };
-            Ok((inst, env))
+            write_tools(tx, id, tools)?;
+            status_in(tx, id, &report, correlation_id)
         })
     }
+}
+
+/// Replace the discovered tools of instance `id` inside `tx`.
+fn write_tools(tx: &Connection, id: Uuid, tools: &[ToolRecord]) -> Result<()> {
+    let key = id.to_string();
+    exec(tx, "DELETE FROM tools WHERE instance_id = ?1", [&key]).map_err(db_err)?;
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT OR REPLACE INTO tools (instance_id, name, description, input_schema, discovered_at, annotations) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .map_err(db_err)?;
+    let at = ts(&now());
+    for t in tools {
+        stmt.execute(params![
+            key,
+            t.name,
+            t.description,
+            t.input_schema.to_string(),
+            at,
+            t.annotations.as_ref().map(Value::to_string)
+        ])
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// The status report's new state of instance `id` and its event, written
+/// inside `tx`.
+fn status_in(
+    tx: &Connection,
+    id: Uuid,
+    report: &StatusReport,
+    correlation_id: Option<String>,
+) -> Result<(Instance, Envelope)> {
+    let mut inst = get_in(tx, id)?;
+    let previous = inst.status;
+    rules::apply_report(&mut inst, report);
+    exec(
+        tx,
+        "UPDATE instances SET status=?2, status_reason=?3, tool_count=?4, restarts=?5, last_healthy_at=?6, aggregate_version=?7 WHERE id=?1",
+        params![
+            id.to_string(), inst.status.as_str(), inst.status_reason,
+            inst.tool_count.map(i64::from), inst.restarts as i64,
+            inst.last_healthy_at.as_ref().map(ts), inst.aggregate_version as i64
+        ],
+    )
+    .map_err(db_err)?;
+    let env = match &report.error {
+        Some(text) => Envelope::error(&inst, text, correlation_id),
+        None => Envelope::status_changed(&inst, previous, correlation_id),
+    };
+    Ok((inst, env))
 }
 
 /// `execute` through the connection's statement cache (commands run the

@@ -96,6 +96,19 @@ pub trait StorePort: Send {
         report: StatusReport,
         correlation_id: Option<String>,
     ) -> Committed;
+    /// A session came up: its tools replace the stored ones and its status
+    /// is recorded, in one commit (the default: two steps, for a store
+    /// whose `set_tools` joins the surrounding transaction anyway).
+    fn report_up(
+        &mut self,
+        id: Uuid,
+        tools: &[ToolRecord],
+        report: StatusReport,
+        correlation_id: Option<String>,
+    ) -> Committed {
+        self.set_tools(id, tools)?;
+        self.report_status(id, report, correlation_id)
+    }
     /// Group commit: the commands `f` issues share one transaction, each in
     /// its own SAVEPOINT (see [`Store::group`]). Use
     /// `<dyn StorePort>::group` for a typed result.
@@ -268,6 +281,15 @@ impl StorePort for Store {
     }
     fn record_notice(&mut self, id: Uuid, data: Value) -> Committed {
         Store::record_notice(self, id, data)
+    }
+    fn report_up(
+        &mut self,
+        id: Uuid,
+        tools: &[ToolRecord],
+        report: StatusReport,
+        correlation_id: Option<String>,
+    ) -> Committed {
+        Store::report_up(self, id, tools, report, correlation_id)
     }
     fn report_status(
         &mut self,

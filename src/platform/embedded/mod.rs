@@ -2,13 +2,17 @@
 //! feeds subscribers, and the runtime host lock.
 //!
 //! Several processes may share one data dir. Each sees the others' events by
-//! tailing the event log by sequence number: a tail thread checks SQLite's
-//! `PRAGMA data_version` every 100 ms (a cheap read that changes when any
-//! other connection commits) and is woken at once after this process's own
-//! commits. Exactly one process at a time hosts the runtime: it holds an
-//! exclusive lock on `runtime.lock` in the data dir.
+//! tailing the event log by sequence number: a tail thread sleeps on its
+//! nudge socket ([`nudge`]) and reads the new events at once when this
+//! process or another of the data dir committed; without a nudge (a writer
+//! that sends none) it checks SQLite's `PRAGMA data_version` every 100 ms (a
+//! cheap read that changes when any other connection commits). Commands go
+//! to one writer thread that commits them in groups. Exactly one process at
+//! a time hosts the runtime: it holds an exclusive lock on `runtime.lock` in
+//! the data dir.
 
 mod lock;
+mod nudge;
 mod record;
 #[cfg(test)]
 mod tests;
@@ -38,7 +42,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
-/// How often the tail looks for other processes' commits.
+/// How often the tail looks for commits nobody nudged it about.
 pub const TAIL_INTERVAL: Duration = Duration::from_millis(100);
 pub use super::SUBSCRIBER_CAPACITY;
 
@@ -68,12 +72,15 @@ const MAX_GROUP: usize = 512;
 pub struct EmbeddedPlatform {
     dir: DataDir,
     store: Arc<Mutex<BoxedStore>>,
-    /// Commands waiting for the store (group commit, see `command`).
-    pending: Arc<Mutex<Vec<Job>>>,
+    /// Commands for the writer thread (group commit, see `command`).
+    jobs: Option<std_mpsc::Sender<Job>>,
+    writer: Option<JoinHandle<()>>,
     events: broadcast::Sender<PlatformEvent>,
     /// Feeds `events` from the tail and from other sources, each event once.
     once: super::once::OnceSender,
-    wake_tail: std_mpsc::Sender<()>,
+    /// Wakes this process's event tail (and tells it to stop when set).
+    wake_tail: nudge::Waker,
+    tail_stop: Arc<std::sync::atomic::AtomicBool>,
     tail: Option<JoinHandle<()>>,
     /// The store's watch for others' commits; dropped before the tail is
     /// joined (it holds a wake sender).
@@ -107,16 +114,34 @@ impl EmbeddedPlatform {
         let reader = crate::store::port::open(&dir, &actor)?;
         let start_seq = reader.last_seq()?;
         let (events, _) = broadcast::channel(SUBSCRIBER_CAPACITY);
-        let (wake_tail, wake_rx) = std_mpsc::channel();
+        let (inbox, wake_tail) = nudge::Inbox::open(&dir.nudges()).map_err(|e| {
+            PlatformError::Internal(format!("cannot make the event tail's wake-up: {e}"))
+        })?;
+        let nudger = nudge::Nudger::new(dir.nudges(), &inbox);
         // A store that can say when anyone commits (PostgreSQL's NOTIFY)
-        // wakes the tail at once.
-        let watching = reader.watch(wake_tail.clone());
+        // wakes the tail at once, whichever data dir the writer used.
+        let watching = watch_store(&reader, &wake_tail)?;
         let once = super::once::OnceSender::new(events.clone());
         let tx = once.clone();
+        let tail_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = tail_stop.clone();
         let tail = std::thread::Builder::new()
             .name("aacon-event-tail".into())
-            .spawn(move || tail_loop(reader, start_seq, wake_rx, tx))
+            .spawn(move || tail_loop(reader, start_seq, &inbox, &stop, tx))
             .map_err(|e| PlatformError::Internal(format!("cannot start the event tail: {e}")))?;
+        let store = Arc::new(Mutex::new(store));
+        let outbox_wake = Arc::new(Notify::new());
+        let (jobs, queue) = std_mpsc::channel();
+        let writer = {
+            let (store, wake_tail, outbox_wake) =
+                (store.clone(), wake_tail.clone(), outbox_wake.clone());
+            std::thread::Builder::new()
+                .name("aacon-store-writer".into())
+                .spawn(move || write_loop(&store, &queue, &wake_tail, nudger, &outbox_wake))
+                .map_err(|e| {
+                    PlatformError::Internal(format!("cannot start the store writer: {e}"))
+                })?
+        };
         let recorder = record::Recorder::start(&dir, &actor);
         let runtime_lock = if opts.host_runtime {
             RuntimeLock::try_acquire(&dir, opts.role)?
@@ -125,14 +150,16 @@ impl EmbeddedPlatform {
         };
         Ok(EmbeddedPlatform {
             dir,
-            store: Arc::new(Mutex::new(store)),
-            pending: Arc::new(Mutex::new(Vec::new())),
+            store,
+            jobs: Some(jobs),
+            writer: Some(writer),
             events,
             once,
             wake_tail,
+            tail_stop,
             tail: Some(tail),
             watching,
-            outbox_wake: Arc::new(Notify::new()),
+            outbox_wake,
             runtime_lock: Mutex::new(runtime_lock),
             local: Mutex::new(None),
             remote: std::sync::OnceLock::new(),
@@ -316,38 +343,31 @@ impl EmbeddedPlatform {
         .map_err(|e| PlatformError::Internal(format!("a store task failed: {e}")))?
     }
 
-    /// Group commit. The command joins the queue of pending commands; then
-    /// whichever caller gets the store lock takes the whole queue (up to
-    /// [`MAX_GROUP`]) and runs it in one transaction with one fsync
-    /// ([`Store::group`]), each command in its own SAVEPOINT, and hands every
-    /// caller its own result after the COMMIT. A lone caller commits alone
-    /// (the same one transaction as before); concurrent callers (serve's
-    /// requests, the runtime's status reports, the console) share the
-    /// fsync. Nothing is reported committed before it is durable.
+    /// Group commit. The command goes to the store's writer thread, which
+    /// takes every command queued meanwhile (up to [`MAX_GROUP`]) and runs
+    /// them in one transaction with one fsync ([`Store::group`]), each in
+    /// its own SAVEPOINT, and hands every caller its own result after the
+    /// COMMIT. A lone command commits alone, in a transaction of its own;
+    /// concurrent callers (serve's requests, the runtime's status reports,
+    /// the console) share the fsync. Nothing is reported committed before
+    /// it is durable.
     async fn command<F>(&self, f: F) -> Result<Instance>
     where
         F: FnOnce(&mut dyn StorePort) -> Result<(Instance, Envelope)> + Send + 'static,
     {
         let (reply, done) = tokio::sync::oneshot::channel();
-        self.pending
-            .lock()
-            .map_err(|_| PlatformError::Internal("the command queue is poisoned".into()))?
-            .push(Job {
-                run: Box::new(f),
-                reply,
-            });
-        let pending = self.pending.clone();
-        self.blocking(move |store| {
-            run_pending(store, &pending);
-            Ok(())
-        })
-        .await?;
+        let job = Job {
+            run: Box::new(f),
+            reply,
+        };
+        self.jobs
+            .as_ref()
+            .and_then(|jobs| jobs.send(job).ok())
+            .ok_or_else(|| PlatformError::Internal("the store writer has stopped".into()))?;
         let (inst, env) = done.await.map_err(|_| {
             PlatformError::Internal("a store command was dropped before it ran".into())
         })??;
         tracing::info!(event = %env.event_type, instance = %inst.name, correlation_id = ?env.correlation_id, "committed");
-        let _ = self.wake_tail.send(());
-        self.outbox_wake.notify_one();
         Ok(inst)
     }
 
@@ -371,62 +391,123 @@ impl Drop for EmbeddedPlatform {
     fn drop(&mut self) {
         // What is queued for the history is written before we go.
         self.recorder.finish();
-        // Closing the wake channel ends the tail thread.
-        let (dead, _) = std_mpsc::channel();
-        self.wake_tail = dead;
+        // Closing the job channel ends the writer thread (every command
+        // was answered: a command's future borrows the platform).
+        self.jobs = None;
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+        // The store's watch lets go of its wake-up, then the tail stops.
         self.watching = None;
+        self.tail_stop
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.wake_tail.wake();
         if let Some(t) = self.tail.take() {
             let _ = t.join();
         }
     }
 }
 
-/// Run the queued commands (the caller holds the store lock) in group
-/// commits until the queue is empty. A caller whose command another caller
-/// already took finds the queue empty and returns; its reply comes from
-/// that group.
-fn run_pending(store: &mut dyn StorePort, pending: &Mutex<Vec<Job>>) {
-    loop {
-        let jobs: Vec<Job> = match pending.lock() {
-            Ok(mut q) => {
-                let n = q.len().min(MAX_GROUP);
-                q.drain(..n).collect()
+/// The store's writer thread: waits for a command, takes every command
+/// queued behind it (up to [`MAX_GROUP`]) into one group commit, answers
+/// each caller after the COMMIT, then wakes this process's event tail and
+/// the outbox relay once for the whole group, and nudges the other
+/// processes of the data dir ([`nudge`]). Ends when the platform drops
+/// its sender.
+fn write_loop(
+    store: &Mutex<BoxedStore>,
+    queue: &std_mpsc::Receiver<Job>,
+    wake_tail: &nudge::Waker,
+    mut nudger: nudge::Nudger,
+    outbox_wake: &Notify,
+) {
+    let mut runs = Vec::with_capacity(MAX_GROUP);
+    let mut replies = Vec::with_capacity(MAX_GROUP);
+    while let Ok(first) = queue.recv() {
+        runs.push(first.run);
+        replies.push(first.reply);
+        while runs.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => {
+                    runs.push(job.run);
+                    replies.push(job.reply);
+                }
+                Err(_) => break,
             }
-            Err(_) => return,
-        };
-        if jobs.is_empty() {
-            return;
         }
-        let (runs, replies): (Vec<_>, Vec<_>) = jobs.into_iter().map(|j| (j.run, j.reply)).unzip();
-        match store.group(|s| runs.into_iter().map(|run| run(s)).collect::<Vec<_>>()) {
+        let results = match store.lock() {
+            Ok(mut store) => run_group(store.as_mut(), &mut runs),
+            Err(_) => {
+                runs.clear();
+                Err(PlatformError::Internal("the store lock is poisoned".into()))
+            }
+        };
+        match results {
             Ok(results) => {
-                for (reply, r) in replies.into_iter().zip(results) {
+                for (reply, r) in replies.drain(..).zip(results) {
                     let _ = reply.send(r);
                 }
             }
             Err(e) => {
-                for reply in replies {
+                for reply in replies.drain(..) {
                     let _ = reply.send(Err(e.clone()));
                 }
             }
         }
+        wake_tail.wake();
+        outbox_wake.notify_one();
+        nudger.nudge();
     }
 }
 
+/// Run `runs` (emptied) as one commit: a single command in a transaction
+/// of its own (no SAVEPOINT to take), several in one group.
+fn run_group(store: &mut dyn StorePort, runs: &mut Vec<Run>) -> Result<Vec<Committed>> {
+    if runs.len() == 1
+        && let Some(run) = runs.pop()
+    {
+        return Ok(vec![run(store)]);
+    }
+    store.group(|s| runs.drain(..).map(|run| run(s)).collect())
+}
+
+/// Ask `reader` to say when anyone commits (PostgreSQL's NOTIFY), and wake
+/// the tail on each: a thread forwards until the returned watch is dropped.
+/// `None` when the store cannot (SQLite: the writers nudge, the tail polls).
+fn watch_store(reader: &BoxedStore, wake: &nudge::Waker) -> Result<Option<Watching>> {
+    let (tx, rx) = std_mpsc::channel::<()>();
+    let Some(watching) = reader.watch(tx) else {
+        return Ok(None);
+    };
+    let wake = wake.clone();
+    std::thread::Builder::new()
+        .name("aacon-store-watch".into())
+        .spawn(move || {
+            while rx.recv().is_ok() {
+                wake.wake();
+            }
+        })
+        .map_err(|e| PlatformError::Internal(format!("cannot watch the store: {e}")))?;
+    Ok(Some(watching))
+}
+
+/// Read new events and broadcast them: at once when woken (this process
+/// committed, or another nudged), else when `data_version` moved since the
+/// last look, every [`TAIL_INTERVAL`] (a writer that does not nudge).
 fn tail_loop(
     reader: BoxedStore,
     mut last_seq: i64,
-    wake: std_mpsc::Receiver<()>,
+    inbox: &nudge::Inbox,
+    stop: &std::sync::atomic::AtomicBool,
     tx: super::once::OnceSender,
 ) {
     let mut last_version = reader.data_version().unwrap_or(0);
     let mut names = Names::default();
     loop {
-        let woken = match wake.recv_timeout(TAIL_INTERVAL) {
-            Ok(()) => true,
-            Err(std_mpsc::RecvTimeoutError::Timeout) => false,
-            Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
-        };
+        let woken = inbox.wait(TAIL_INTERVAL);
+        if stop.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
         let version = match reader.data_version() {
             Ok(v) => v,
             Err(e) => {
@@ -849,6 +930,19 @@ impl RuntimePort for EmbeddedPlatform {
 
     async fn set_tools(&self, id: Uuid, tools: Vec<ToolInfo>) -> Result<()> {
         self.blocking(move |s| s.set_tools(id, &tools)).await
+    }
+
+    /// The tools and the status in one command (one commit, shared with
+    /// whatever else is queued).
+    async fn report_up(
+        &self,
+        id: Uuid,
+        tools: Vec<ToolInfo>,
+        report: StatusReport,
+        correlation_id: Option<String>,
+    ) -> Result<Instance> {
+        self.command(move |s| s.report_up(id, &tools, report, correlation_id))
+            .await
     }
 
     async fn stored_tools(&self, id: Uuid) -> Result<Vec<ToolInfo>> {

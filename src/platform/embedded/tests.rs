@@ -142,3 +142,20 @@ fn durations_parse_or_say_how_to_write_them() {
     assert!(since("soon").unwrap_err().to_string().contains("like 30s"));
     assert!(since("5y").is_err());
 }
+
+#[tokio::test]
+async fn each_platform_listens_for_nudges_and_takes_its_socket_away() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::new(tmp.path());
+    let count = || std::fs::read_dir(dir.nudges()).unwrap().count();
+    let a = EmbeddedPlatform::open(dir.clone(), opts(Role::Console, true)).unwrap();
+    let b = EmbeddedPlatform::open(dir.clone(), opts(Role::Cli, false)).unwrap();
+    assert_eq!(count(), 2);
+    let mut rx_a = a.subscribe();
+    let created = b.create(new("web")).await.unwrap();
+    assert_eq!(next_event(&mut rx_a).await.instance_id(), Some(created.id));
+    drop(b);
+    assert_eq!(count(), 1);
+    drop(a);
+    assert_eq!(count(), 0);
+}
