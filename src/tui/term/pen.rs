@@ -248,11 +248,14 @@ mod tests {
         assert_eq!(sgr(Some(dim_bold), dim), "\x1b[22;2m");
         // Back to the default: a reset is shorter than 39;49;22.
         assert_eq!(sgr(Some(bold), Pen::RESET), "\x1b[0m");
-        // Reversed and crossed out have their own "off".
+        // Swapping one attribute for another: a reset is shorter than its "off".
         let rev = pen(Color::Reset, Color::Reset, Modifier::REVERSED);
         let crossed = pen(Color::Reset, Color::Reset, Modifier::CROSSED_OUT);
-        assert_eq!(sgr(Some(rev), crossed), "\x1b[27;9m");
-        assert_eq!(sgr(Some(crossed), rev), "\x1b[29;7m");
+        assert_eq!(sgr(Some(rev), crossed), "\x1b[0;9m");
+        assert_eq!(sgr(Some(crossed), rev), "\x1b[0;7m");
+        // With a colour kept, the "off" is shorter than setting it again.
+        let red_rev = pen(red, Color::Reset, Modifier::REVERSED);
+        assert_eq!(sgr(Some(red_rev), a), "\x1b[27m");
     }
 
     #[test]
