@@ -1,10 +1,15 @@
 //! Row 2: one instances-view frame (prepare + draw + diff + write) at
 //! 250x70 with 1k, 10k and 100k instances, beside the same frame with 100.
+//! Row 2b: the same frame right after a live status event, with each stage
+//! timed (prepare, render into the buffer, diff + write) and the frame's
+//! own CPU time beside its wall time (the difference is waiting for a core).
 //! Row 4: bytes written to the terminal when one visible row's status
 //! changes, beside a full-screen redraw of the same frame.
 //!
-//! The frame goes through the real `CrosstermBackend` writing into a `Vec`,
-//! so the diff and the escape sequences are the ones a terminal would get.
+//! The frame goes through the console's own backend (`tui::term::Adapted`,
+//! as for a 24-bit colour UTF-8 terminal: the longest colour sequences)
+//! writing into a `Vec`, so the diff and the escape sequences are the ones
+//! a terminal would get. `AACON_BENCH_DUMP=1` prints row 4's bytes.
 
 mod common;
 
@@ -13,17 +18,19 @@ use aacon::platform::BackendInfo;
 use aacon::tui::app::{App, Msg};
 use aacon::tui::fixtures;
 use aacon::tui::keymap::{Action, Keymap};
+use aacon::tui::term::{Adapted, ColorDepth, TermCaps};
 use aacon::tui::theme::Theme;
 use aacon::tui::views;
 use common::{Samples, lat, result, scale, smoke};
 use criterion::{BenchmarkId, Criterion};
-use ratatui::backend::CrosstermBackend;
+use ratatui::backend::Backend;
 use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
 use serde_json::json;
 use std::cell::RefCell;
 use std::io::Write;
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 const W: u16 = 250;
 const H: u16 = 70;
@@ -42,7 +49,7 @@ impl Write for Out {
     }
 }
 
-type Term = (Terminal<CrosstermBackend<Out>>, Out);
+type Term = (Terminal<Adapted<Out>>, Out);
 
 fn instances(n: usize) -> Vec<Instance> {
     const ST: [Status; 5] = [
@@ -87,8 +94,15 @@ fn app(n: usize) -> App {
 
 fn term() -> Term {
     let out = Out::default();
+    let caps = TermCaps {
+        depth: ColorDepth::TrueColor,
+        depth_reason: String::new(),
+        utf8: true,
+        locale: None,
+        background: None,
+    };
     let t = Terminal::with_options(
-        CrosstermBackend::new(out.clone()),
+        Adapted::new(out.clone(), &caps),
         TerminalOptions {
             viewport: Viewport::Fixed(Rect::new(0, 0, W, H)),
         },
@@ -103,6 +117,57 @@ fn frame(t: &mut Term, app: &mut App) -> usize {
     app.prepare();
     t.0.draw(|f| views::render(f, app)).expect("draw");
     app.dirty = false;
+    t.1.0.borrow().len()
+}
+
+/// This thread's CPU time (what the frame itself cost, whatever the wait
+/// for a core).
+fn cpu_now() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid clock id and a pointer to a live timespec.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Each stage of a frame, timed: prepare, render into the buffer, diff +
+/// write; the whole frame's wall time and its CPU time.
+#[derive(Default)]
+struct Stages {
+    prepare: Samples,
+    render: Samples,
+    flush: Samples,
+    wall: Samples,
+    cpu: Samples,
+}
+
+/// One frame as [`frame`], stage by stage (what `Terminal::draw` does for
+/// a fixed viewport and no cursor).
+fn frame_staged(t: &mut Term, app: &mut App, st: &mut Stages) -> usize {
+    t.1.0.borrow_mut().clear();
+    let (c0, w0) = (cpu_now(), Instant::now());
+    app.prepare();
+    let w1 = Instant::now();
+    {
+        let mut f = t.0.get_frame();
+        views::render(&mut f, app);
+    }
+    let w2 = Instant::now();
+    t.0.flush().expect("flush");
+    t.0.hide_cursor().expect("cursor");
+    t.0.swap_buffers();
+    Backend::flush(t.0.backend_mut()).expect("flush");
+    let (c3, w3) = (cpu_now(), Instant::now());
+    app.dirty = false;
+    st.prepare.0.push(w1 - w0);
+    st.render.0.push(w2 - w1);
+    st.flush.0.push(w3 - w2);
+    st.wall.0.push(w3 - w0);
+    st.cpu.0.push(c3 - c0);
     t.1.0.borrow().len()
 }
 
@@ -137,9 +202,8 @@ fn row2(sizes: &[usize]) {
         f.push(("ratio_p99_vs_100", format!("{:.2}", p99 / base.max(1e-9))));
         result(2, "frame_cursor_move", &f);
 
-        // The frame after a live status change of a visible row (the index
-        // is rebuilt: the status may move the row under a sort).
-        let mut s = Samples::default();
+        // The frame after a live status change of a visible row.
+        let mut st = Stages::default();
         for i in 0..iters {
             let id = a.instances.rows[a.instances.scroll.offset + (i % 20)];
             let inst = a.projection.get(&id).cloned().expect("row");
@@ -156,10 +220,23 @@ fn row2(sizes: &[usize]) {
                 env.aggregate_version = Some(inst.aggregate_version + 1);
             }
             a.update(Msg::Platform(e));
-            s.time(|| frame(&mut t, &mut a));
+            frame_staged(&mut t, &mut a, &mut st);
         }
-        let mut f = lat(&s);
+        let mut f = lat(&st.wall);
         f.push(("instances", n.to_string()));
+        for (name, s) in [
+            ("prepare", &st.prepare),
+            ("render", &st.render),
+            ("diff_write", &st.flush),
+            ("cpu", &st.cpu),
+        ] {
+            f.push((
+                name,
+                format!("{:.4}/{:.4}", common::ms(s.median()), common::ms(s.p99())),
+            ));
+        }
+        f.push(("max_ms", format!("{:.4}", common::ms(st.wall.pct(1.0)))));
+        f.push(("cpu_max_ms", format!("{:.4}", common::ms(st.cpu.pct(1.0)))));
         result(2, "frame_after_status_event", &f);
     }
 }
@@ -179,6 +256,9 @@ fn row4() {
     a.update(Msg::Platform(fixtures::live_change(&inst, next)));
     a.instances.flash.clear(); // the highlight is its own later frame; count the change
     let changed = frame(&mut t, &mut a);
+    if std::env::var("AACON_BENCH_DUMP").is_ok_and(|v| v == "1") {
+        eprintln!("row 4: {:?}", String::from_utf8_lossy(&t.1.0.borrow()));
+    }
     // The flash highlight as it is actually drawn (a second, separate frame
     // in the run loop is not needed: measure with the flash on too).
     let mut a2 = app(10_000);
@@ -186,6 +266,12 @@ fn row4() {
     frame(&mut t2, &mut a2);
     a2.update(Msg::Platform(fixtures::live_change(&inst, next)));
     let with_flash = frame(&mut t2, &mut a2);
+    if std::env::var("AACON_BENCH_DUMP").is_ok_and(|v| v == "1") {
+        eprintln!(
+            "row 4, with the highlight: {:?}",
+            String::from_utf8_lossy(&t2.1.0.borrow())
+        );
+    }
     t.0.clear().expect("clear");
     let full = frame(&mut t, &mut a);
     result(

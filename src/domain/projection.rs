@@ -10,6 +10,7 @@
 
 use super::event::{Envelope, EventType};
 use super::instance::Instance;
+use super::probe::shown_status;
 use super::status::{DesiredState, Status};
 use super::status_event::{StatusEvent, StatusFields};
 use chrono::{DateTime, Utc};
@@ -56,6 +57,28 @@ pub struct Projection {
     /// Deleted aggregates and the version that deleted them.
     tombstones: HashMap<Uuid, u64>,
     seen: Seen,
+    /// Instances per shown status, in `Status::ALL` order, kept as they
+    /// change (the console's header reads it every frame: a count of 100k
+    /// instances per frame was most of what a frame cost at that size).
+    counts: StatusCounts,
+}
+
+/// How many instances show each status, in `Status::ALL` order.
+pub type StatusCounts = [usize; Status::ALL.len()];
+
+fn status_slot(i: &Instance) -> usize {
+    let st = shown_status(i);
+    Status::ALL.iter().position(|s| *s == st).unwrap_or(0)
+}
+
+/// Count `i` in (`+1`) or out.
+fn count(counts: &mut StatusCounts, i: &Instance, add: bool) {
+    let slot = &mut counts[status_slot(i)];
+    *slot = if add {
+        *slot + 1
+    } else {
+        slot.saturating_sub(1)
+    };
 }
 
 /// How many recent event ids the projection remembers for de-duplication:
@@ -160,13 +183,17 @@ impl Projection {
                     status: v,
                 },
             );
-            self.instances.insert(inst.id, inst);
+            count(&mut self.counts, &inst, true);
+            if let Some(old) = self.instances.insert(inst.id, inst) {
+                count(&mut self.counts, &old, false);
+            }
         }
     }
 
     /// Replace everything with a fresh snapshot (after a refresh).
     pub fn reset(&mut self, instances: impl IntoIterator<Item = Instance>) {
         self.instances.clear();
+        self.counts = StatusCounts::default();
         self.versions.clear();
         self.tombstones.clear();
         self.seed(instances);
@@ -198,6 +225,22 @@ impl Projection {
         self.instances.values()
     }
 
+    /// How many instances show each status, in `Status::ALL` order
+    /// (kept as they change: no pass over the instances).
+    pub fn counts(&self) -> StatusCounts {
+        debug_assert_eq!(self.counts, self.recount(), "status counts drifted");
+        self.counts
+    }
+
+    /// The counts by a pass over every instance.
+    fn recount(&self) -> StatusCounts {
+        let mut c = StatusCounts::default();
+        for i in self.instances.values() {
+            count(&mut c, i, true);
+        }
+        c
+    }
+
     /// Instances sorted by name, then id (a stable order for comparisons).
     pub fn sorted(&self) -> Vec<&Instance> {
         let mut v: Vec<&Instance> = self.instances.values().collect();
@@ -225,7 +268,10 @@ impl Projection {
             self.tombstones.insert(id, version.unwrap_or(u64::MAX));
             self.versions.remove(&id);
             return match self.instances.remove(&id) {
-                Some(_) => Applied::Removed(id),
+                Some(gone) => {
+                    count(&mut self.counts, &gone, false);
+                    Applied::Removed(id)
+                }
                 None => Applied::Ignored,
             };
         }
@@ -240,6 +286,10 @@ impl Projection {
             .instances
             .entry(id)
             .or_insert_with(|| placeholder(id, env.timestamp));
+        // Counted out as it was, in again as it is once applied.
+        if known {
+            count(&mut self.counts, inst, false);
+        }
         let newer = |held: &mut u64| match version {
             Some(v) if v <= *held => false,
             Some(v) => {
@@ -294,6 +344,7 @@ impl Projection {
             }
             EventType::Deleted => unreachable_deleted(),
         }
+        count(&mut self.counts, inst, true);
         if changed == ChangedFields::default() {
             Applied::Ignored
         } else {
@@ -320,7 +371,8 @@ impl Projection {
         if version.is_some() && self.tombstones.contains_key(&id) {
             return Applied::Ignored;
         }
-        if s.instance_name().is_none() && !self.instances.contains_key(&id) {
+        let known = self.instances.contains_key(&id);
+        if s.instance_name().is_none() && !known {
             return Applied::NeedsRefresh;
         }
         let gv = self.versions.entry(id).or_default();
@@ -328,14 +380,20 @@ impl Projection {
             .instances
             .entry(id)
             .or_insert_with(|| placeholder(id, s.timestamp));
+        // Counted out as it was, in again as it is once applied.
+        if known {
+            count(&mut self.counts, inst, false);
+        }
         if let Some(v) = version {
             inst.aggregate_version = inst.aggregate_version.max(v);
             if v <= gv.status {
+                count(&mut self.counts, inst, true);
                 return Applied::Ignored;
             }
             gv.status = v;
         }
         apply_status(inst, &s.fields(), s.kind(), s.timestamp);
+        count(&mut self.counts, inst, true);
         Applied::Changed {
             id,
             fields: ChangedFields {
@@ -380,7 +438,7 @@ impl Projection {
 
     /// A projection that continues from a snapshot.
     pub fn from_state(state: ProjectionState) -> Projection {
-        Projection {
+        let mut p = Projection {
             instances: state.instances.into_iter().map(|i| (i.id, i)).collect(),
             versions: state
                 .versions
@@ -398,7 +456,10 @@ impl Projection {
                 .collect(),
             tombstones: state.tombstones.into_iter().collect(),
             seen: Seen::default(),
-        }
+            counts: StatusCounts::default(),
+        };
+        p.counts = p.recount();
+        p
     }
 }
 
@@ -639,6 +700,47 @@ mod tests {
     }
 
     #[test]
+    fn status_counts_follow_every_change() {
+        let slot = |st: Status| Status::ALL.iter().position(|s| *s == st).unwrap();
+        let mut a = inst("a");
+        a.status = Status::Running;
+        a.aggregate_version = 1;
+        let mut b = inst("b");
+        b.status = Status::Error;
+        b.aggregate_version = 1;
+        let mut p = Projection::new();
+        p.seed([a.clone(), b.clone()]);
+        assert_eq!(p.counts()[slot(Status::Running)], 1);
+        assert_eq!(p.counts()[slot(Status::Error)], 1);
+        // Seeding the same instance again replaces it: still one.
+        p.seed([a.clone()]);
+        assert_eq!(p.counts().iter().sum::<usize>(), 2);
+        // A status change moves it from one count to the other.
+        let mut next = a.clone();
+        next.status = Status::Unhealthy;
+        next.aggregate_version = 2;
+        p.apply(&Envelope::status_changed(&next, Status::Running, None));
+        assert_eq!(p.counts()[slot(Status::Running)], 0);
+        assert_eq!(p.counts()[slot(Status::Unhealthy)], 1);
+        // A stale one changes nothing.
+        let mut stale = a.clone();
+        stale.status = Status::Stopped;
+        p.apply(&Envelope::status_changed(&stale, Status::Running, None));
+        assert_eq!(p.counts()[slot(Status::Unhealthy)], 1);
+        // Deleted: counted out.
+        b.aggregate_version = 2;
+        p.apply(&Envelope::deleted(&b, None));
+        assert_eq!(p.counts()[slot(Status::Error)], 0);
+        assert_eq!(p.counts().iter().sum::<usize>(), 1);
+        // A snapshot round trip and a reset recount.
+        let q = Projection::from_state(p.to_state());
+        assert_eq!(q.counts(), p.counts());
+        p.reset([b.clone()]);
+        assert_eq!(p.counts()[slot(Status::Error)], 1);
+        assert_eq!(p.counts().iter().sum::<usize>(), 1);
+    }
+
+    #[test]
     fn empty_agentarea_update_asks_for_refresh() {
         let raw = r#"{"event_id": "e1", "timestamp": "1795522904.707781", "event_type": "MCPServerInstanceUpdated", "data": {}}"#;
         let e: Envelope = serde_json::from_str(raw).unwrap();
@@ -699,6 +801,9 @@ mod tests {
                 chaotic.apply(e);
             }
             prop_assert_eq!(fingerprint(&ordered), fingerprint(&chaotic));
+            // The counts kept as events apply are the counts of what is there.
+            prop_assert_eq!(chaotic.counts, chaotic.recount());
+            prop_assert_eq!(ordered.counts, ordered.recount());
         }
 
         #[test]
@@ -738,6 +843,9 @@ mod tests {
             }
             let state = |p: &Projection| serde_json::to_string(&p.to_state()).unwrap();
             prop_assert_eq!(state(&full), state(&compact));
+            // The kept counts follow the compact path as they follow the full one.
+            prop_assert_eq!(compact.counts, compact.recount());
+            prop_assert_eq!(compact.counts, full.counts);
             let reports = evs
                 .iter()
                 .filter(|e| matches!(e.kind(), Some(EventType::StatusChanged | EventType::Error)))

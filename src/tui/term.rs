@@ -6,8 +6,11 @@
 use ratatui::backend::{Backend, ClearType, WindowSize};
 use ratatui::buffer::Cell;
 use ratatui::layout::{Position, Size};
-use ratatui::style::{Color, Modifier};
+use ratatui::style::Color;
 use std::io::{self, Write};
+
+mod pen;
+use pen::Pen;
 
 /// How many colours the terminal shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -298,6 +301,14 @@ pub struct Adapted<W: Write> {
     inner: ratatui::backend::CrosstermBackend<W>,
     depth: ColorDepth,
     ascii: bool,
+    /// The terminal's pen is known to be the default (the last frame ended
+    /// with a reset and nothing was written around the backend since).
+    pen_reset: bool,
+    /// The cursor is known to be hidden (this backend hid it, and nothing
+    /// was written around the backend since).
+    cursor_hidden: bool,
+    /// The frame being written (its allocation kept from frame to frame).
+    out: String,
 }
 
 impl<W: Write> Adapted<W> {
@@ -306,12 +317,19 @@ impl<W: Write> Adapted<W> {
             inner: ratatui::backend::CrosstermBackend::new(writer),
             depth: caps.depth,
             ascii: !caps.utf8,
+            pen_reset: false,
+            cursor_hidden: false,
+            out: String::new(),
         }
     }
 }
 
 impl<W: Write> Write for Adapted<W> {
+    /// Bytes written around the backend may change the pen or the cursor:
+    /// neither is known any more.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pen_reset = false;
+        self.cursor_hidden = false;
         self.inner.write(buf)
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -319,99 +337,54 @@ impl<W: Write> Write for Adapted<W> {
     }
 }
 
-/// The SGR parameters for a colour (`fg` picks 3x/9x or 4x/10x).
-fn sgr_color(out: &mut String, c: Color, fg: bool, depth: ColorDepth) {
-    use std::fmt::Write as _;
-    let c = map_color(c, depth);
-    let base = if fg { 30 } else { 40 };
-    let named = |i: u8| {
-        if i < 8 {
-            u16::from(i) + base
-        } else {
-            u16::from(i) - 8 + base + 60
-        }
-    };
-    let _ = match c {
-        Color::Reset => write!(out, ";{}", base + 9),
-        Color::Black => write!(out, ";{}", named(0)),
-        Color::Red => write!(out, ";{}", named(1)),
-        Color::Green => write!(out, ";{}", named(2)),
-        Color::Yellow => write!(out, ";{}", named(3)),
-        Color::Blue => write!(out, ";{}", named(4)),
-        Color::Magenta => write!(out, ";{}", named(5)),
-        Color::Cyan => write!(out, ";{}", named(6)),
-        Color::Gray => write!(out, ";{}", named(7)),
-        Color::DarkGray => write!(out, ";{}", named(8)),
-        Color::LightRed => write!(out, ";{}", named(9)),
-        Color::LightGreen => write!(out, ";{}", named(10)),
-        Color::LightYellow => write!(out, ";{}", named(11)),
-        Color::LightBlue => write!(out, ";{}", named(12)),
-        Color::LightMagenta => write!(out, ";{}", named(13)),
-        Color::LightCyan => write!(out, ";{}", named(14)),
-        Color::White => write!(out, ";{}", named(15)),
-        Color::Indexed(i) if i < 16 => write!(out, ";{}", named(i)),
-        Color::Indexed(i) => write!(out, ";{};5;{i}", base + 8),
-        Color::Rgb(r, g, b) => write!(out, ";{};2;{r};{g};{b}", base + 8),
-    };
-}
-
-/// One SGR sequence setting the whole style (reset first).
-pub fn sgr(fg: Color, bg: Color, m: Modifier, depth: ColorDepth) -> String {
-    let mut s = String::from("\x1b[0");
-    for (flag, code) in [
-        (Modifier::BOLD, ";1"),
-        (Modifier::DIM, ";2"),
-        (Modifier::ITALIC, ";3"),
-        (Modifier::UNDERLINED, ";4"),
-        (Modifier::SLOW_BLINK, ";5"),
-        (Modifier::RAPID_BLINK, ";6"),
-        (Modifier::REVERSED, ";7"),
-        (Modifier::HIDDEN, ";8"),
-        (Modifier::CROSSED_OUT, ";9"),
-    ] {
-        if m.contains(flag) {
-            s.push_str(code);
-        }
-    }
-    sgr_color(&mut s, fg, true, depth);
-    sgr_color(&mut s, bg, false, depth);
-    s.push('m');
-    s
-}
-
 impl<W: Write> Backend for Adapted<W> {
+    /// Only the cells ratatui's diff hands over, and for them only what
+    /// changes: the pen is carried from cell to cell (and known to be the
+    /// default after a frame, which ends with a reset), a move is written
+    /// only where the next cell is not where the cursor stands.
     fn draw<'a, I>(&mut self, content: I) -> io::Result<()>
     where
         I: Iterator<Item = (u16, u16, &'a Cell)>,
     {
-        let mut style: Option<(Color, Color, Modifier)> = None;
-        let mut last: Option<(u16, u16)> = None;
-        let mut out = String::new();
+        let mut pen = self.pen_reset.then_some(Pen::RESET);
+        let mut after: Option<pen::After> = None;
+        let out = &mut self.out;
+        out.clear();
         for (x, y, cell) in content {
-            if !matches!(last, Some((lx, ly)) if x == lx + 1 && y == ly) {
-                // CUP is 1-based.
-                out.push_str(&format!("\x1b[{};{}H", y + 1, x + 1));
+            pen::move_to(out, after, x, y);
+            let want = Pen::new(cell.fg, cell.bg, cell.modifier, self.depth);
+            if pen != Some(want) {
+                pen::change(out, pen, want);
+                pen = Some(want);
             }
-            last = Some((x, y));
-            let now = (cell.fg, cell.bg, cell.modifier);
-            if style != Some(now) {
-                out.push_str(&sgr(cell.fg, cell.bg, cell.modifier, self.depth));
-                style = Some(now);
-            }
-            if self.ascii {
-                out.push_str(&ascii_glyph(cell.symbol()));
+            let glyph = if self.ascii {
+                ascii_glyph(cell.symbol())
             } else {
-                out.push_str(cell.symbol());
-            }
+                std::borrow::Cow::Borrowed(cell.symbol())
+            };
+            out.push_str(&glyph);
+            // One printable ASCII byte is one column on every terminal.
+            let ascii = matches!(glyph.as_bytes(), [b] if *b == b' ' || b.is_ascii_graphic());
+            after = Some(pen::After { x, y, ascii });
         }
-        out.push_str("\x1b[0m");
+        if pen != Some(Pen::RESET) {
+            out.push_str("\x1b[0m");
+        }
+        self.pen_reset = true;
         self.inner.write_all(out.as_bytes())
     }
 
     fn hide_cursor(&mut self) -> io::Result<()> {
-        self.inner.hide_cursor()
+        // ratatui hides it before every frame without a cursor: once is enough.
+        if self.cursor_hidden {
+            return Ok(());
+        }
+        self.inner.hide_cursor()?;
+        self.cursor_hidden = true;
+        Ok(())
     }
     fn show_cursor(&mut self) -> io::Result<()> {
+        self.cursor_hidden = false;
         self.inner.show_cursor()
     }
     fn get_cursor_position(&mut self) -> io::Result<Position> {
@@ -443,6 +416,7 @@ impl<W: Write> Backend for Adapted<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ratatui::style::Modifier;
 
     fn caps(vars: &[(&str, &str)]) -> TermCaps {
         let vars: Vec<(String, String)> = vars
@@ -555,13 +529,18 @@ mod tests {
     #[test]
     fn sgr_sequences_per_depth() {
         let red = Color::Rgb(0xff, 0x5f, 0x5f);
+        let sgr = |fg, bg, m, depth| {
+            let mut s = String::new();
+            pen::change(&mut s, None, Pen::new(fg, bg, m, depth));
+            s
+        };
         assert_eq!(
             sgr(red, Color::Reset, Modifier::BOLD, ColorDepth::TrueColor),
-            "\x1b[0;1;38;2;255;95;95;49m"
+            "\x1b[0;1;38;2;255;95;95m"
         );
         assert_eq!(
             sgr(red, Color::Reset, Modifier::empty(), ColorDepth::Ansi256),
-            "\x1b[0;38;5;203;49m"
+            "\x1b[0;38;5;203m"
         );
         assert_eq!(
             sgr(
@@ -639,6 +618,161 @@ mod tests {
                 "{depth:?}: {n} bytes against {plain}"
             );
         }
+    }
+
+    /// Frames drawn through the adapted backend, replayed on a terminal
+    /// emulator, leave on its screen exactly what the buffer holds (glyphs,
+    /// colours, bold, italic, underline, reverse): the pen carried from cell
+    /// to cell and the short moves lose nothing.
+    #[test]
+    fn what_reaches_the_terminal_is_the_buffer() {
+        use ratatui::Terminal;
+        use ratatui::style::Style;
+        use std::cell::RefCell;
+        use std::rc::Rc;
+        #[derive(Clone, Default)]
+        struct Out(Rc<RefCell<Vec<u8>>>);
+        impl Write for Out {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                self.0.borrow_mut().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let (w, h) = (60u16, 12u16);
+        let caps = TermCaps {
+            depth: ColorDepth::TrueColor,
+            depth_reason: String::new(),
+            utf8: true,
+            locale: None,
+            background: None,
+        };
+        let out = Out::default();
+        let mut term = Terminal::with_options(
+            Adapted::new(out.clone(), &caps),
+            ratatui::TerminalOptions {
+                viewport: ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, w, h)),
+            },
+        )
+        .unwrap();
+        let mut vt = vt100::Parser::new(h, w, 0);
+        let colors = [
+            Color::Reset,
+            Color::Rgb(0xff, 0x5f, 0x5f),
+            Color::Rgb(0x30, 0x40, 0x60),
+            Color::Indexed(200),
+            Color::Red,
+        ];
+        let mods = [
+            Modifier::empty(),
+            Modifier::BOLD,
+            Modifier::ITALIC | Modifier::UNDERLINED,
+            Modifier::REVERSED,
+            Modifier::BOLD | Modifier::REVERSED | Modifier::ITALIC,
+        ];
+        let words = [
+            "● running",
+            "✗ error",
+            "日本",
+            "plain text",
+            "ok 3s 4ms",
+            "-",
+        ];
+        let mut seed = 7u64;
+        let mut rnd = |n: usize| {
+            // xorshift: the same frames every run.
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let count_in =
+            |hay: &[u8], what: &[u8]| hay.windows(what.len()).filter(|w| *w == what).count();
+        let mut hides = 0;
+        for frame_no in 1..=40 {
+            let edits: Vec<(u16, u16, &str, Style)> = (0..rnd(12) + 1)
+                .map(|_| {
+                    let st = Style::default()
+                        .fg(colors[rnd(colors.len())])
+                        .bg(colors[rnd(colors.len())])
+                        .add_modifier(mods[rnd(mods.len())]);
+                    (
+                        rnd(usize::from(w - 12)) as u16,
+                        rnd(usize::from(h)) as u16,
+                        words[rnd(words.len())],
+                        st,
+                    )
+                })
+                .collect();
+            out.0.borrow_mut().clear();
+            term.draw(|f| {
+                let buf = f.buffer_mut();
+                // The same base every frame, then this frame's edits.
+                for y in 0..h {
+                    buf.set_string(0, y, format!("{y:02} {}", ".".repeat(40)), Style::default());
+                }
+                for (x, y, text, st) in &edits {
+                    buf.set_string(*x, *y, *text, *st);
+                }
+            })
+            .unwrap();
+            vt.process(&out.0.borrow());
+            hides += count_in(&out.0.borrow(), b"\x1b[?25l");
+            let shown = vt.screen();
+            let drawn = {
+                // Re-render the same content into a plain buffer to compare.
+                let mut b = ratatui::buffer::Buffer::empty(ratatui::layout::Rect::new(0, 0, w, h));
+                for y in 0..h {
+                    b.set_string(0, y, format!("{y:02} {}", ".".repeat(40)), Style::default());
+                }
+                for (x, y, text, st) in &edits {
+                    b.set_string(*x, *y, *text, *st);
+                }
+                b
+            };
+            let vcolor = |c: Color| match c {
+                Color::Reset => vt100::Color::Default,
+                Color::Rgb(r, g, b) => vt100::Color::Rgb(r, g, b),
+                Color::Indexed(i) => vt100::Color::Idx(i),
+                Color::Red => vt100::Color::Idx(1),
+                other => panic!("not in the test: {other:?}"),
+            };
+            for y in 0..h {
+                for x in 0..w {
+                    let want = &drawn[(x, y)];
+                    let got = shown.cell(y, x).unwrap();
+                    if got.is_wide_continuation() {
+                        continue;
+                    }
+                    let at = format!("frame {frame_no}, cell ({x}, {y})");
+                    assert_eq!(got.contents().trim_end(), want.symbol().trim_end(), "{at}");
+                    assert_eq!(got.fgcolor(), vcolor(want.fg), "{at}");
+                    assert_eq!(got.bgcolor(), vcolor(want.bg), "{at}");
+                    assert_eq!(got.bold(), want.modifier.contains(Modifier::BOLD), "{at}");
+                    assert_eq!(
+                        got.italic(),
+                        want.modifier.contains(Modifier::ITALIC),
+                        "{at}"
+                    );
+                    assert_eq!(
+                        got.underline(),
+                        want.modifier.contains(Modifier::UNDERLINED),
+                        "{at}"
+                    );
+                    assert_eq!(
+                        got.inverse(),
+                        want.modifier.contains(Modifier::REVERSED),
+                        "{at}"
+                    );
+                }
+            }
+        }
+        // The pen is back to the default after a frame, and the cursor was
+        // hidden once, not once a frame.
+        assert!(out.0.borrow().ends_with(b"\x1b[0m"));
+        assert_eq!(hides, 1);
     }
 
     #[test]

@@ -427,16 +427,10 @@ impl App {
             .collect()
     }
 
-    /// Counts per status, in `Status::ALL` order.
-    pub fn counts(&self) -> [usize; 8] {
-        let mut c = [0; 8];
-        for i in self.projection.instances() {
-            let st = shown_status(i);
-            if let Some(p) = Status::ALL.iter().position(|s| *s == st) {
-                c[p] += 1;
-            }
-        }
-        c
+    /// Counts per status, in `Status::ALL` order (kept by the projection
+    /// as instances change, not counted per frame).
+    pub fn counts(&self) -> crate::domain::projection::StatusCounts {
+        self.projection.counts()
     }
 
     pub(super) fn mouse(&mut self, m: MouseEvent) -> Vec<Command> {
