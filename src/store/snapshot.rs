@@ -85,6 +85,43 @@ impl Start {
             max_ts: None,
         }
     }
+
+    /// The start a stored snapshot gives (`state` its projection's JSON);
+    /// an unreadable one (written by another version?) starts over from the
+    /// beginning of the log, which is always right.
+    pub(super) fn from_snapshot(
+        seq: i64,
+        max_ts: Option<DateTime<Utc>>,
+        events: i64,
+        state: &str,
+    ) -> Start {
+        match serde_json::from_str::<ProjectionState>(state) {
+            Ok(state) => Start {
+                projection: Projection::from_state(state),
+                seq,
+                events: events.max(0) as u64,
+                max_ts,
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, seq, "unreadable snapshot; replaying from the start");
+                Start::empty()
+            }
+        }
+    }
+
+    /// Move past the log's event `seq` committed at `at` (`envelope` its
+    /// stored JSON; an unreadable one is counted and skipped).
+    pub(super) fn advance(&mut self, seq: i64, at: DateTime<Utc>, envelope: &str) {
+        match serde_json::from_str::<Envelope>(envelope) {
+            Ok(env) => {
+                self.projection.apply(&env);
+            }
+            Err(e) => tracing::warn!(error = %e, seq, "unreadable envelope in the event log"),
+        }
+        self.max_ts = Some(self.max_ts.map_or(at, |m| m.max(at)));
+        self.seq = seq;
+        self.events += 1;
+    }
 }
 
 impl Store {
@@ -263,23 +300,12 @@ impl Store {
             )
             .optional()
             .map_err(db_err)?;
-        let Some((seq, max_ts, events, state)) = row else {
-            return Ok(Start::empty());
-        };
-        match serde_json::from_str::<ProjectionState>(&state) {
-            Ok(state) => Ok(Start {
-                projection: Projection::from_state(state),
-                seq,
-                events: events as u64,
-                max_ts: Some(parse_ts(&max_ts)),
-            }),
-            Err(e) => {
-                // Unreadable (written by another version?): start over from
-                // the beginning of the log, which is always right.
-                tracing::warn!(error = %e, seq, "unreadable snapshot; replaying from the start");
-                Ok(Start::empty())
+        Ok(match row {
+            Some((seq, max_ts, events, state)) => {
+                Start::from_snapshot(seq, Some(parse_ts(&max_ts)), events, &state)
             }
-        }
+            None => Start::empty(),
+        })
     }
 
     /// Apply the log's events after `start.seq` up to `last` to `start`,
@@ -309,16 +335,7 @@ impl Store {
                 break;
             }
             let text: String = row.get(2).map_err(db_err)?;
-            match serde_json::from_str::<Envelope>(&text) {
-                Ok(env) => {
-                    start.projection.apply(&env);
-                }
-                Err(e) => tracing::warn!(error = %e, seq, "unreadable envelope in the event log"),
-            }
-            let t = parse_ts(&at);
-            start.max_ts = Some(start.max_ts.map_or(t, |m| m.max(t)));
-            start.seq = seq;
-            start.events += 1;
+            start.advance(seq, parse_ts(&at), &text);
             each(start)?;
         }
         Ok(())

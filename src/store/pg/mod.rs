@@ -27,7 +27,6 @@ use super::port::{Committed, StorePort, Watching};
 use super::snapshot::Start;
 use super::{FaultPoint, ToolRecord};
 use crate::domain::instance::{check_spec_shape, validate_name};
-use crate::domain::projection::{Projection, ProjectionState};
 use crate::domain::replay::Moment;
 use crate::domain::spec;
 use crate::domain::{
@@ -398,22 +397,10 @@ impl PgStore {
                 &[&at],
             )
         })?;
-        let Some(row) = row else {
-            return Ok(Start::empty());
-        };
-        let state: String = row.get(3);
-        match serde_json::from_str::<ProjectionState>(&state) {
-            Ok(s) => Ok(Start {
-                projection: Projection::from_state(s),
-                seq: row.get(0),
-                events: row.get::<_, i64>(2) as u64,
-                max_ts: row.get(1),
-            }),
-            Err(e) => {
-                tracing::warn!(error = %e, "unreadable snapshot; replaying from the start");
-                Ok(Start::empty())
-            }
-        }
+        Ok(match row {
+            Some(r) => Start::from_snapshot(r.get(0), r.get(1), r.get(2), r.get::<_, &str>(3)),
+            None => Start::empty(),
+        })
     }
 
     /// Apply the events after `start.seq` up to `last` (stopping before
@@ -440,12 +427,7 @@ impl PgStore {
                 if until.is_some_and(|u| at > u) {
                     return Ok(());
                 }
-                if let Some(env) = envelope_of(row.get(2)) {
-                    start.projection.apply(&env);
-                }
-                start.max_ts = Some(start.max_ts.map_or(at, |m| m.max(at)));
-                start.seq = row.get(0);
-                start.events += 1;
+                start.advance(row.get(0), at, row.get::<_, &str>(2));
                 each(start);
             }
         }
