@@ -113,7 +113,17 @@ impl Host {
         let slot = runtime.clone();
         let task = tokio::spawn(async move {
             loop {
-                match platform.try_take_runtime(role) {
+                // The lock is a file and, on PostgreSQL, a connection: taken
+                // on the blocking pool, never on a runtime worker.
+                let p = platform.clone();
+                let taken = tokio::task::spawn_blocking(move || p.try_take_runtime(role))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(crate::platform::PlatformError::Internal(format!(
+                            "the runtime lock task failed: {e}"
+                        )))
+                    });
+                match taken {
                     Ok(true) => {
                         tracing::info!("this process now hosts the runtime");
                         *slot.lock().await = Some(spawn_runtime(platform.clone(), cfg));
