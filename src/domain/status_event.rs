@@ -252,7 +252,9 @@ impl StatusEvent {
 
     /// A status report of ours already decoded, compact: what its JSON
     /// reads as (timestamps to the microsecond, as written). `None` for any
-    /// other envelope, or one this record cannot give back exactly.
+    /// other envelope, or one this record cannot give back exactly. (Tests
+    /// compare the compact path with the full one through it.)
+    #[cfg(test)]
     pub fn from_envelope(e: &Envelope, names: &mut Names) -> Option<StatusEvent> {
         // Cheap refusals first; the JSON round trip is exact by construction.
         if !matches!(e.kind(), Some(EventType::StatusChanged | EventType::Error))
