@@ -133,15 +133,8 @@ impl Postgres {
     pub fn create_db(&self, name: &str) -> String {
         let out = self
             .command("createdb")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-                name,
-            ])
+            .args(self.client_args())
+            .args([name])
             .output()
             .expect("run createdb");
         assert!(
@@ -207,6 +200,18 @@ impl Postgres {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
+    /// Where a client tool (`createdb`, `psql`, `pg_isready`) connects.
+    fn client_args(&self) -> [String; 6] {
+        [
+            "-h".into(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            self.port.to_string(),
+            "-U".into(),
+            "postgres".into(),
+        ]
+    }
+
     fn command(&self, tool: &str) -> Command {
         let mut cmd = Command::new(self.bin.join(tool));
         if let Some((uid, gid)) = self.user {
@@ -261,14 +266,7 @@ impl Postgres {
     pub fn psql(&self, db: &str, sql: &str) -> String {
         let out = self
             .command("psql")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-            ])
+            .args(self.client_args())
             .args(["-d", db, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql])
             .output()
             .expect("run psql");
@@ -283,14 +281,7 @@ impl Postgres {
     /// The server accepts a session (`pg_isready`).
     fn ready(&self) -> bool {
         self.command("pg_isready")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-            ])
+            .args(self.client_args())
             .stdout(Stdio::null())
             .status()
             .map(|s| s.success())
