@@ -33,6 +33,10 @@ pub const ENV_READ_ONLY: &str = "AACON_READ_ONLY";
 pub const ENV_LOG: &str = "AACON_LOG";
 pub const ENV_REPLICA_ID: &str = "AACON_REPLICA_ID";
 pub const ENV_METRICS_PUBLIC: &str = "AACON_METRICS_PUBLIC";
+pub const ENV_ADVERTISE_ADDR: &str = "AACON_ADVERTISE_ADDR";
+pub const ENV_LEASE_INTERVAL_MS: &str = "AACON_LEASE_INTERVAL_MS";
+/// How often a replica renews its leases on a PostgreSQL store, in ms.
+pub const DEFAULT_LEASE_INTERVAL_MS: u64 = 2_000;
 /// Seconds an event may wait in the outbox before `/ready` calls the relay wedged.
 pub const DEFAULT_RELAY_STALL_SECS: u64 = 60;
 
@@ -163,6 +167,8 @@ pub struct ServeSection {
     pub replica_id: Option<String>,
     pub metrics_public: Option<bool>,
     pub relay_stall_secs: Option<u64>,
+    pub advertise: Option<String>,
+    pub lease_interval_ms: Option<u64>,
 }
 
 /// `[log]`: the log file.
@@ -404,6 +410,12 @@ pub struct Settings {
     pub metrics_public: bool,
     /// When `/ready` calls the outbox relay wedged (`serve.relay_stall_secs`).
     pub relay_stall_secs: u64,
+    /// Where the other replicas reach this one (`serve.advertise`,
+    /// `host:port`); unset: the bound address unless it is unspecified.
+    pub advertise: Option<String>,
+    /// How often leases are renewed on a PostgreSQL store
+    /// (`serve.lease_interval_ms`).
+    pub lease_interval_ms: u64,
     pub log_level: String,
     /// Where each setting came from, by `section.key`.
     pub origins: BTreeMap<&'static str, Origin>,
@@ -438,6 +450,8 @@ impl Default for Settings {
             replica_id: None,
             metrics_public: false,
             relay_stall_secs: DEFAULT_RELAY_STALL_SECS,
+            advertise: None,
+            lease_interval_ms: DEFAULT_LEASE_INTERVAL_MS,
             log_level: DEFAULT_LOG_LEVEL.to_string(),
             origins: BTreeMap::new(),
         }
@@ -518,6 +532,23 @@ fn number(v: String, o: &Origin) -> Result<u64, ConfigError> {
 /// For keys no environment variable sets (never called: [`KEYS`] names none).
 fn no_env<T>(_: String, o: &Origin) -> Result<T, ConfigError> {
     Err(value_error(o.clone(), "is not read from the environment"))
+}
+
+/// A `host:port` other replicas can connect to (no scheme, no path, a
+/// port that is a number and not 0).
+pub fn check_advertise(v: &str) -> Result<(), String> {
+    let shown = crate::domain::text::shown(v);
+    let bad =
+        || format!("'{shown}' is not host:port (such as aacon-0.aacon:8080 or 10.0.0.7:8080)");
+    let (host, port) = v.rsplit_once(':').ok_or_else(bad)?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() || host.contains(['/', ' ', '@']) {
+        return Err(bad());
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(()),
+        _ => Err(bad()),
+    }
 }
 
 /// No check beyond the type.
@@ -767,6 +798,24 @@ impl Settings {
             |v, o| check_range(*v, "serve.relay_stall_secs", o),
         )? {
             s.relay_stall_secs = v;
+        }
+        if let Some(v) = l.pick(
+            "serve.advertise",
+            None,
+            text,
+            file.serve.advertise.clone(),
+            |v: &String, o| check_advertise(v).map_err(|m| value_error(o.clone(), m)),
+        )? {
+            s.advertise = Some(v);
+        }
+        if let Some(v) = l.pick(
+            "serve.lease_interval_ms",
+            None,
+            number,
+            file.serve.lease_interval_ms,
+            |v, o| check_range(*v, "serve.lease_interval_ms", o),
+        )? {
+            s.lease_interval_ms = v;
         }
 
         // log

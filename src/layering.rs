@@ -61,6 +61,11 @@ const SIDEWAYS: &[(&str, &str, &str)] = &[
     ),
     ("bus", "store", "the relay publishes the store's outbox"),
     (
+        "store",
+        "cluster",
+        "a status report written for a lease is fenced by it in its own statement",
+    ),
+    (
         "runtime",
         "secrets",
         "secret references are resolved when a server starts",

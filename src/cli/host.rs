@@ -48,6 +48,12 @@ async fn run(dir: &DataDir, global: &Global) -> Outcome {
     let settings = super::serve_cmd::settings(global)?;
     let redis = crate::platform::api::redis_config(&settings)
         .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
+    if dir.store_url().is_some() {
+        return Err(Failure::new(
+            exit::USAGE,
+            "on a PostgreSQL store the instances run in `aacon serve` replicas, shared by lease; run `aacon serve` instead of a background host",
+        ));
+    }
     let runtime_cfg = super::serve_cmd::runtime_config(&settings);
     let embedded = Hosted::open(dir, Role::Host, &runtime_cfg)?;
     embedded.set_retention(super::serve_cmd::retention(&settings));

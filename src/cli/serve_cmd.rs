@@ -107,14 +107,31 @@ pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Re
             cfg.stream_key
         );
     }
-    let hosted = Hosted::start(
-        embedded.clone(),
-        Role::Serve,
-        runtime_cfg,
-        redis,
-        RelayWhen::Always,
-        std::time::Duration::from_secs(2),
-    );
+    let hosted = match dir.store_url() {
+        // On PostgreSQL: one replica of several, running the instances
+        // whose lease it holds.
+        Some(_) => {
+            let addr = server
+                .local_addr()
+                .map_err(|e| Failure::new(exit::RUNTIME, e.to_string()))?;
+            let lease = lease_config(&settings, &replica, addr);
+            eprintln!(
+                "aacon: sharing instances by lease (every {:?}), reachable by the other replicas at {}",
+                lease.interval, lease.address
+            );
+            Hosted::start_leased(embedded.clone(), runtime_cfg, redis, lease)
+                .await
+                .map_err(|e| Failure::new(exit::RUNTIME, e.to_string()))?
+        }
+        None => Hosted::start(
+            embedded.clone(),
+            Role::Serve,
+            runtime_cfg,
+            redis,
+            RelayWhen::Always,
+            std::time::Duration::from_secs(2),
+        ),
+    };
     crate::host::ops::wire(
         &hosted,
         &replica,
@@ -152,7 +169,7 @@ async fn run(
     if read_only {
         eprintln!("aacon: read-only: every change is refused with 403");
     }
-    if !embedded.is_runtime_host() {
+    if !embedded.is_runtime_host() && embedded.data_dir().store_url().is_none() {
         eprintln!(
             "aacon: another process hosts the runtime for this data dir; this server takes it over when that process exits"
         );
@@ -170,6 +187,25 @@ async fn run(
     tracing::info!("server stopped");
     eprintln!("aacon: stopped");
     Ok(())
+}
+
+/// How this replica takes part in the leases: named by its replica id,
+/// reachable at `serve.advertise`, else at the address it listens on
+/// (unless that is unspecified: then the host name and the port).
+fn lease_config(
+    settings: &Settings,
+    replica: &ReplicaId,
+    bound: std::net::SocketAddr,
+) -> crate::cluster::LeaseConfig {
+    let address = settings.advertise.clone().unwrap_or_else(|| {
+        if bound.ip().is_unspecified() {
+            format!("{}:{}", crate::platform::embedded::hostname(), bound.port())
+        } else {
+            bound.to_string()
+        }
+    });
+    crate::cluster::LeaseConfig::new(replica.to_string(), address)
+        .with_interval(std::time::Duration::from_millis(settings.lease_interval_ms))
 }
 
 /// The runtime's settings as the config gives them, for every process that

@@ -2,6 +2,7 @@
 //! claims and hands back leases, and reports each change to its owner.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -65,11 +66,34 @@ impl ReleaseAck {
 /// the monotonic instant past which the lease counts as lost).
 type Held = Arc<Mutex<HashMap<String, (i64, Instant)>>>;
 
+/// What a replica's lease task has done, for its metrics and readiness.
+#[derive(Debug, Default)]
+pub struct LeaseStats {
+    /// Leases renewed (one per lease per renewal).
+    pub renewals: AtomicU64,
+    /// Leases claimed from an owner whose lease had expired (not handed
+    /// back): the instance was taken over.
+    pub takeovers: AtomicU64,
+    /// Leases lost (not renewed in time, or renewed by nobody).
+    pub lost: AtomicU64,
+    /// When the last renewal that succeeded was sent.
+    last_renewal: Mutex<Option<Instant>>,
+}
+
+impl LeaseStats {
+    /// How long ago the last successful renewal was sent (none yet: `None`).
+    pub fn since_renewal(&self) -> Option<Duration> {
+        lock(&self.last_renewal).map(|t| t.elapsed())
+    }
+}
+
 /// A running [`LeaseManager`].
 pub struct LeaseHandle {
     replica: String,
     cluster: Cluster,
     held: Held,
+    stats: Arc<LeaseStats>,
+    cfg: LeaseConfig,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -78,6 +102,16 @@ impl LeaseHandle {
     /// This replica's id (its row in `replicas`, the owner in `leases`).
     pub fn replica_id(&self) -> &str {
         &self.replica
+    }
+
+    /// Renewals, takeovers, losses and the last renewal.
+    pub fn stats(&self) -> Arc<LeaseStats> {
+        self.stats.clone()
+    }
+
+    /// The settings it runs with.
+    pub fn config(&self) -> &LeaseConfig {
+        &self.cfg
     }
 
     /// The leases held now, by id.
@@ -137,9 +171,12 @@ impl LeaseManager {
         let replica = format!("{}-{}", cfg.name, &suffix[..8]);
         let (tx, rx) = mpsc::unbounded_channel();
         let held: Held = Arc::default();
+        let stats = Arc::new(LeaseStats::default());
+        let handle_cfg = cfg.clone();
         let mut task = Task {
             cluster: cluster.clone(),
             cfg,
+            stats: stats.clone(),
             id: replica.clone(),
             source,
             leases: HashMap::new(),
@@ -171,6 +208,8 @@ impl LeaseManager {
                 replica,
                 cluster,
                 held,
+                stats,
+                cfg: handle_cfg,
                 stop,
                 task,
             },
@@ -191,6 +230,7 @@ struct Lease {
 struct Task {
     cluster: Cluster,
     cfg: LeaseConfig,
+    stats: Arc<LeaseStats>,
     id: String,
     source: Arc<dyn InstanceSource>,
     leases: HashMap<String, Lease>,
@@ -265,11 +305,12 @@ const CLAIM_SQL: &str = "with cand as (
 ), closed as (
     update lease_history h set ended_at = c.old_expiry, how = 'expired'
     from claimed c where h.instance_id = c.instance_id and h.ended_at is null
+    returning h.instance_id
 ), opened as (
     insert into lease_history (instance_id, owner, generation, acquired_at)
     select instance_id, $1, generation, now() from claimed
 )
-select instance_id, generation from claimed";
+select instance_id, generation, instance_id in (select instance_id from closed) from claimed";
 
 /// Release `$2` (expired now, the history row closed as released) and
 /// announce it to the other replicas (delivered at commit); when `$3`, the
@@ -397,6 +438,7 @@ impl Task {
     fn lose(&mut self, ids: Vec<String>) {
         for id in ids {
             if let Some(l) = self.leases.remove(&id) {
+                self.stats.lost.fetch_add(1, Ordering::Relaxed);
                 self.acked.remove(&id);
                 let _ = self.tx.send(LeaseChange::Lost {
                     id,
@@ -509,6 +551,10 @@ impl Task {
         .await;
         let rows = settle(client, r)?;
         let renewed: HashMap<String, i64> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        self.stats
+            .renewals
+            .fetch_add(renewed.len() as u64, Ordering::Relaxed);
+        *lock(&self.stats.last_renewal) = Some(sent);
         let valid_until = self.valid_from(sent);
         let mut lost = Vec::new();
         for (id, l) in self.leases.iter_mut() {
@@ -626,6 +672,9 @@ impl Task {
         for row in rows {
             let id: String = row.get(0);
             let generation: i64 = row.get(1);
+            if row.get::<_, bool>(2) {
+                self.stats.takeovers.fetch_add(1, Ordering::Relaxed);
+            }
             self.leases.insert(
                 id.clone(),
                 Lease {

@@ -35,7 +35,7 @@ use futures::StreamExt;
 use tokio::sync::Notify;
 use tokio_postgres::{AsyncMessage, NoTls};
 
-pub use manager::{LeaseChange, LeaseHandle, LeaseManager, ReleaseAck};
+pub use manager::{LeaseChange, LeaseHandle, LeaseManager, LeaseStats, ReleaseAck};
 
 /// What can go wrong talking to the lease tables, each one sentence.
 #[derive(Debug, thiserror::Error)]

@@ -5,9 +5,9 @@
 //! table) and the unknown-key messages all read it.
 
 use super::{
-    ENV_API_TOKEN, ENV_API_URL, ENV_KEYMAP, ENV_LOG, ENV_METRICS_PUBLIC, ENV_POLL_MS,
-    ENV_READ_ONLY, ENV_REDIS_URL, ENV_REPLICA_ID, ENV_STORE_URL, ENV_THEME, ENV_WORKSPACE, Secret,
-    Settings, redacted_url,
+    ENV_ADVERTISE_ADDR, ENV_API_TOKEN, ENV_API_URL, ENV_KEYMAP, ENV_LEASE_INTERVAL_MS, ENV_LOG,
+    ENV_METRICS_PUBLIC, ENV_POLL_MS, ENV_READ_ONLY, ENV_REDIS_URL, ENV_REPLICA_ID, ENV_STORE_URL,
+    ENV_THEME, ENV_WORKSPACE, Secret, Settings, redacted_url,
 };
 
 /// The whole numbers a key allows.
@@ -419,6 +419,40 @@ pub const KEYS: &[Key] = &[
         ],
         example: "60",
         show: |s| s.relay_stall_secs.to_string(),
+    },
+    Key {
+        name: "serve.advertise",
+        takes: "host:port",
+        env: Some(ENV_ADVERTISE_ADDR),
+        flag: None,
+        range: None,
+        doc: &[
+            "On a PostgreSQL store: where the other replicas reach this one (kept in",
+            "its lease rows, to forward a request for an instance it hosts). Unset: the",
+            "address serve listens on, unless that is 0.0.0.0 or [::] (then the host",
+            "name and the port). Environment: AACON_ADVERTISE_ADDR.",
+        ],
+        example: "\"aacon-0.aacon:8080\"",
+        show: |s| opt(s.advertise.clone()),
+    },
+    Key {
+        name: "serve.lease_interval_ms",
+        takes: "a whole number of milliseconds from 50 to 60000",
+        env: Some(ENV_LEASE_INTERVAL_MS),
+        flag: None,
+        range: Some(Range {
+            min: 50,
+            max: 60_000,
+            unit: "milliseconds",
+        }),
+        doc: &[
+            "On a PostgreSQL store: how often a replica renews its instance leases. A",
+            "lease expires 3 intervals after its last renewal; a replica stops an",
+            "instance whose lease it could not renew one interval before that.",
+            "Environment: AACON_LEASE_INTERVAL_MS.",
+        ],
+        example: "2000",
+        show: |s| s.lease_interval_ms.to_string(),
     },
     Key {
         name: "log.level",

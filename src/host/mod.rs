@@ -7,6 +7,7 @@
 //! sessions through [`crate::platform::ToolSessions`]; this module plugs
 //! them together.
 
+pub mod lease;
 pub mod ops;
 pub mod socket;
 
@@ -110,6 +111,19 @@ impl Host {
         retry: Duration,
     ) -> Host {
         let runtime = Arc::new(tokio::sync::Mutex::new(None));
+        if platform.data_dir().store_url().is_some() {
+            // On PostgreSQL the instances run in `aacon serve` replicas by
+            // lease ([`Hosted::start_leased`]); a console or a background
+            // host beside them would run them twice.
+            tracing::info!(
+                role = role.as_str(),
+                "on a PostgreSQL store the instances run in `aacon serve` replicas; this process does not host them"
+            );
+            return Host {
+                runtime,
+                task: tokio::spawn(async {}),
+            };
+        }
         let slot = runtime.clone();
         let task = tokio::spawn(async move {
             loop {
@@ -184,8 +198,16 @@ pub enum RelayWhen {
 /// and, with Redis, the outbox relay.
 pub struct Hosted {
     pub platform: Arc<EmbeddedPlatform>,
-    host: Host,
+    runner: Runner,
     relay: Option<RelayHandle>,
+}
+
+/// How a hosting process runs instances.
+enum Runner {
+    /// All of them, while it holds the data dir's runtime lock.
+    Lock(Host),
+    /// Those whose lease it holds (serve on PostgreSQL).
+    Lease(Box<lease::Leased>),
 }
 
 impl Hosted {
@@ -218,14 +240,51 @@ impl Hosted {
             .map(|cfg| relay(&platform, cfg));
         Hosted {
             platform,
-            host,
+            runner: Runner::Lock(host),
             relay,
         }
     }
 
+    /// `aacon serve` on a PostgreSQL store: join the replicas sharing its
+    /// instances by lease and run those this replica holds ([`lease`]),
+    /// and, with Redis, run the relay (each replica publishes its share of
+    /// the outbox; a row is claimed by one relay).
+    pub async fn start_leased(
+        platform: Arc<EmbeddedPlatform>,
+        cfg: RuntimeConfig,
+        redis: Option<RedisConfig>,
+        lease: crate::cluster::LeaseConfig,
+    ) -> std::result::Result<Hosted, crate::cluster::ClusterError> {
+        let Some(url) = platform.data_dir().store_url().cloned() else {
+            return Err(crate::cluster::ClusterError::Config(
+                "instances are shared by lease only on a PostgreSQL store (store.url)".into(),
+            ));
+        };
+        let leased = lease::Leased::start(platform.clone(), &url, cfg, lease).await?;
+        let relay = redis.map(|cfg| relay(&platform, cfg));
+        Ok(Hosted {
+            platform,
+            runner: Runner::Lease(Box::new(leased)),
+            relay,
+        })
+    }
+
+    /// The replica's leases, when it hosts by lease.
+    pub fn leased(&self) -> Option<&lease::Leased> {
+        match &self.runner {
+            Runner::Lease(l) => Some(l),
+            Runner::Lock(_) => None,
+        }
+    }
+
     /// Stop every managed process, then flush what is left of the outbox.
+    /// By lease: the processes stop without a report and every lease is
+    /// handed back at once, for the other replicas to take over now.
     pub async fn shutdown(self) {
-        self.host.shutdown().await;
+        match self.runner {
+            Runner::Lock(host) => host.shutdown().await,
+            Runner::Lease(leased) => leased.shutdown().await,
+        }
         if let Some(relay) = self.relay {
             relay.shutdown().await;
         }
@@ -235,7 +294,10 @@ impl Hosted {
     /// outbox and let go of the runtime lock, for another host to take
     /// over (see [`Host::hand_over`]).
     pub async fn hand_over(self) {
-        self.host.hand_over().await;
+        match self.runner {
+            Runner::Lock(host) => host.hand_over().await,
+            Runner::Lease(leased) => leased.shutdown().await,
+        }
         if let Some(relay) = self.relay {
             relay.shutdown().await;
         }

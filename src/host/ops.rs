@@ -10,11 +10,15 @@
 
 use super::Hosted;
 use crate::bus::relay::RelayStats;
+use crate::cluster::LeaseStats;
 use crate::domain::Instance;
 use crate::domain::replica::ReplicaId;
 use crate::platform::embedded::EmbeddedPlatform;
 use crate::platform::{Platform, SourceState};
-use crate::serve::metrics::{Metrics, OutboxGauges, Ownership, RelayCounters, Sampler};
+use crate::runtime::HostScope;
+use crate::serve::metrics::{
+    LeaseMetrics, Metrics, OutboxGauges, Ownership, RelayCounters, Sampler,
+};
 use crate::serve::{Readiness, ReadinessCheck};
 use crate::store::port::BoxedStore;
 use crate::store::probe::{self, OutboxLag};
@@ -67,10 +71,113 @@ pub fn wire(
             seen: Mutex::new((0, 0)),
         }));
     }
-    metrics.set_ownership(Arc::new(RuntimeHost {
-        replica: replica.to_string(),
-        platform,
-    }));
+    match hosted.leased() {
+        Some(leased) => {
+            let stats = leased.stats();
+            let cfg = leased.config();
+            readiness.add(Arc::new(LeaseCheck {
+                stats: stats.clone(),
+                fresh: cfg.interval + cfg.margin,
+            }));
+            metrics.add_sampler(Arc::new(LeaseSampler {
+                stats,
+                scope: leased.scope().clone(),
+                metrics: metrics.leases(),
+                seen: Mutex::new([0; 3]),
+            }));
+            metrics.set_ownership(Arc::new(LeaseOwner {
+                replica: replica.to_string(),
+                scope: leased.scope().clone(),
+            }));
+        }
+        None => metrics.set_ownership(Arc::new(RuntimeHost {
+            replica: replica.to_string(),
+            platform,
+        })),
+    }
+}
+
+/// Move `counter` up to `now` from what it was last moved to (`seen`).
+fn advance(counter: &prometheus_client::metrics::counter::Counter, now: u64, seen: &mut u64) {
+    counter.inc_by(now.saturating_sub(*seen));
+    *seen = now.max(*seen);
+}
+
+/// `leases`: this replica renewed its leases (and its heartbeat) within
+/// one interval plus the loss margin.
+struct LeaseCheck {
+    stats: Arc<LeaseStats>,
+    fresh: Duration,
+}
+
+#[async_trait]
+impl ReadinessCheck for LeaseCheck {
+    fn name(&self) -> &str {
+        "leases"
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        match self.stats.since_renewal() {
+            Some(age) if age <= self.fresh => Ok(()),
+            Some(age) => Err(format!(
+                "the leases were last renewed {} ms ago (over the {} ms of an interval and the loss margin); the lease database is slow or out of reach",
+                age.as_millis(),
+                self.fresh.as_millis()
+            )),
+            None => Err("no lease renewal has succeeded yet".into()),
+        }
+    }
+}
+
+/// `aacon_lease_renewals`, `aacon_lease_takeovers`, `aacon_lease_lost`
+/// from the lease task's counters, `aacon_leases_held` from the scope.
+struct LeaseSampler {
+    stats: Arc<LeaseStats>,
+    scope: HostScope,
+    metrics: LeaseMetrics,
+    /// Renewals, takeovers, losses the counters were last moved to.
+    seen: Mutex<[u64; 3]>,
+}
+
+#[async_trait]
+impl Sampler for LeaseSampler {
+    async fn sample(&self) {
+        let now = [
+            self.stats.renewals.load(Ordering::Relaxed),
+            self.stats.takeovers.load(Ordering::Relaxed),
+            self.stats.lost.load(Ordering::Relaxed),
+        ];
+        if let Ok(mut seen) = self.seen.lock() {
+            let m = &self.metrics;
+            for (i, counter) in [&m.renewals, &m.takeovers, &m.lost].into_iter().enumerate() {
+                advance(counter, now[i], &mut seen[i]);
+            }
+        }
+        self.metrics
+            .held
+            .set(i64::try_from(self.scope.len()).unwrap_or(i64::MAX));
+    }
+}
+
+/// By lease: this replica hosts what is in its scope; `aacon_instances`
+/// counts only those (each replica its own).
+struct LeaseOwner {
+    replica: String,
+    scope: HostScope,
+}
+
+#[async_trait]
+impl Ownership for LeaseOwner {
+    async fn owners(&self, instances: &[Instance]) -> Vec<Option<String>> {
+        instances
+            .iter()
+            .map(|i| self.scope.contains(i.id).then(|| self.replica.clone()))
+            .collect()
+    }
+
+    fn only_own(&self) -> bool {
+        true
+    }
 }
 
 /// Run `f` on the shared store on the blocking pool.
@@ -198,18 +305,15 @@ impl Sampler for RelaySampler {
         let sent = self.stats.sent.load(Ordering::Relaxed);
         let failures = self.stats.failures.load(Ordering::Relaxed);
         if let Ok(mut seen) = self.seen.lock() {
-            self.counters.relayed.inc_by(sent.saturating_sub(seen.0));
-            self.counters
-                .failures
-                .inc_by(failures.saturating_sub(seen.1));
-            *seen = (sent.max(seen.0), failures.max(seen.1));
+            advance(&self.counters.relayed, sent, &mut seen.0);
+            advance(&self.counters.failures, failures, &mut seen.1);
         }
     }
 }
 
-/// Until leases exist: the process holding the data dir's runtime lock
-/// hosts every instance, so this replica owns them all while it holds it
-/// and none otherwise.
+/// Without leases (SQLite): the process holding the data dir's runtime
+/// lock hosts every instance, so this replica owns them all while it holds
+/// it and none otherwise.
 struct RuntimeHost {
     replica: String,
     platform: Arc<EmbeddedPlatform>,

@@ -53,6 +53,10 @@ pub enum PlatformError {
     /// The platform answered a mutation without applying every field asked.
     #[error("{0}")]
     NotApplied(String),
+    /// A write made on behalf of an instance lease that is no longer
+    /// current (another replica took the instance over): refused.
+    #[error("{0}")]
+    Fenced(String),
 }
 
 impl PlatformError {
@@ -66,6 +70,7 @@ impl PlatformError {
             PlatformError::Unavailable(_) | PlatformError::Internal(_) => 1,
             PlatformError::Ambiguous(_) => 6,
             PlatformError::NotApplied(_) => 7,
+            PlatformError::Fenced(_) => 5,
         }
     }
 }
@@ -78,7 +83,7 @@ pub const SUBSCRIBER_CAPACITY: usize = 65_536;
 
 pub use logs::{LogLevel, LogLine, LogPage, LogSource};
 pub use tools::{
-    ArgError, CallControl, CallProgress, ElicitAnswer, ElicitRequest, Elicitor, McpOp,
+    ArgError, CallControl, CallProgress, ElicitAnswer, ElicitRequest, Elicitor, LeaseFence, McpOp,
     NoticeReport, RuntimePort, StatusReport, ToolCallResult, ToolError, ToolInfo, ToolSessions,
 };
 

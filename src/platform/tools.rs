@@ -25,6 +25,18 @@ pub struct StatusReport {
     pub error: Option<String>,
     /// The last good probe (kept as `last_healthy_at`), e.g. with a stop.
     pub healthy_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Written on behalf of an instance lease (replicas on PostgreSQL):
+    /// a store that shares instances by lease writes it only while that
+    /// lease is current, else refuses it with [`PlatformError::Fenced`].
+    pub lease: Option<LeaseFence>,
+}
+
+/// The lease a status report is written under: the replica holding it
+/// and the lease's generation (the fencing token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseFence {
+    pub replica: String,
+    pub generation: i64,
 }
 
 /// Notifications a server sent unasked (a list changed, a resource was

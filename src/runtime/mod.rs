@@ -27,6 +27,8 @@ pub mod plan;
 pub mod procs;
 mod restart;
 pub mod ring;
+mod scope;
+pub use scope::HostScope;
 pub mod session;
 mod sessions;
 pub mod sse;
@@ -94,6 +96,9 @@ pub struct RuntimeConfig {
     /// operator (a console hosts the runtime): the sessions declare the
     /// capability in initialize only then.
     pub elicitation: bool,
+    /// Run only these instances (a replica's leases on PostgreSQL), each
+    /// report fenced by its lease; `None`: every instance of the store.
+    pub scope: Option<HostScope>,
 }
 
 impl Default for RuntimeConfig {
@@ -115,6 +120,7 @@ impl Default for RuntimeConfig {
             socket: true,
             child_env: childenv::default_allow(),
             elicitation: false,
+            scope: None,
         }
     }
 }
@@ -145,6 +151,11 @@ struct Shared {
     http: reqwest::Client,
     probes: Semaphore,
     live: Mutex<HashMap<Uuid, Live>>,
+    /// Instances whose status report the store refused (their lease is
+    /// another replica's now), for the main loop to stop.
+    fenced: mpsc::UnboundedSender<(Uuid, String)>,
+    /// The runtime is stopping: nothing more is hosted.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 enum Ctl {
@@ -188,6 +199,7 @@ impl Runtime {
             .connect_timeout(cfg.init_timeout.min(Duration::from_secs(10)))
             .build()
             .unwrap_or_default();
+        let (fenced, fenced_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             secrets: SecretStore::open(platform.data_dir().root()),
             platform,
@@ -195,6 +207,8 @@ impl Runtime {
             probes: Semaphore::new(cfg.probe_concurrency.max(1)),
             cfg,
             live: Mutex::new(HashMap::new()),
+            fenced,
+            closed: std::sync::atomic::AtomicBool::new(false),
         });
         // Tools and logs asked of this platform (by this process, or by
         // others over the socket) reach this runtime's live sessions.
@@ -203,7 +217,12 @@ impl Runtime {
             .attach_sessions(Arc::new(LiveSessions(Arc::downgrade(&shared))));
         let supervisors = Arc::new(tokio::sync::Mutex::new(HashMap::new()));
         let (stop_main, stop_rx) = watch::channel(false);
-        let main = tokio::spawn(main_loop(shared.clone(), supervisors.clone(), stop_rx));
+        let main = tokio::spawn(main_loop(
+            shared.clone(),
+            supervisors.clone(),
+            stop_rx,
+            fenced_rx,
+        ));
         RuntimeHandle {
             shared,
             supervisors,
@@ -218,6 +237,7 @@ async fn main_loop(
     shared: Arc<Shared>,
     sups: Arc<tokio::sync::Mutex<HashMap<Uuid, Supervisor>>>,
     mut stop: watch::Receiver<bool>,
+    mut fenced: mpsc::UnboundedReceiver<(Uuid, String)>,
 ) {
     // Subscribe first, so nothing falls between the first list and the stream.
     let mut rx = shared.platform.follow();
@@ -249,7 +269,31 @@ async fn main_loop(
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             },
             _ = tick.tick() => reconcile_all(&shared, &sups).await,
+            Some((id, why)) = fenced.recv() => on_fenced(&shared, &sups, id, &why).await,
         }
+    }
+}
+
+/// The store refused a status report for `id`: its lease is no longer
+/// this replica's. Said once; the instance stops here without a report.
+async fn on_fenced(
+    shared: &Arc<Shared>,
+    sups: &Arc<tokio::sync::Mutex<HashMap<Uuid, Supervisor>>>,
+    id: Uuid,
+    why: &str,
+) {
+    let Some(scope) = &shared.cfg.scope else {
+        return;
+    };
+    if scope.remove(id) {
+        tracing::warn!(%id, reason = %why, "a status report was refused: another replica holds this instance's lease now; stopping it here");
+    }
+    if let Some(s) = sups.lock().await.remove(&id) {
+        let _ = s.ctl.send(Ctl::Stop {
+            correlation_id: None,
+            reason: Some("its lease is held by another replica".into()),
+            report: false,
+        });
     }
 }
 
@@ -264,17 +308,14 @@ async fn reconcile_all(
             return;
         }
     };
+    // By lease: only what this replica holds (the rest is stopped here
+    // without a report below, and never reported on).
+    let list: Vec<Instance> = list.into_iter().filter(|i| shared.hosts(i.id)).collect();
     let mut map = sups.lock().await;
     let ids: std::collections::HashSet<Uuid> = list.iter().map(|i| i.id).collect();
     let gone: Vec<Uuid> = map.keys().filter(|id| !ids.contains(id)).copied().collect();
     for id in gone {
-        if let Some(s) = map.remove(&id) {
-            let _ = s.ctl.send(Ctl::Stop {
-                correlation_id: None,
-                reason: None,
-                report: false,
-            });
-        }
+        stop_quietly(&mut map, id);
     }
     // A host that takes over reports under the command that asked for it.
     let fresh = list
@@ -305,6 +346,11 @@ async fn reconcile_one(
     id: Uuid,
     correlation_id: Option<String>,
 ) {
+    if !shared.hosts(id) {
+        // Not this replica's: no read, only make sure nothing runs here.
+        stop_quietly(&mut *sups.lock().await, id);
+        return;
+    }
     let found = shared.platform.instance(id).await;
     let mut map = sups.lock().await;
     match found {
@@ -323,6 +369,18 @@ async fn reconcile_one(
     }
 }
 
+/// Stop `id`'s supervisor, if any, without reporting (it is gone, or not
+/// this runtime's to run).
+fn stop_quietly(map: &mut HashMap<Uuid, Supervisor>, id: Uuid) {
+    if let Some(s) = map.remove(&id) {
+        let _ = s.ctl.send(Ctl::Stop {
+            correlation_id: None,
+            reason: None,
+            report: false,
+        });
+    }
+}
+
 /// Close the gap between desired and observed state for one instance.
 fn apply(
     shared: &Arc<Shared>,
@@ -330,6 +388,11 @@ fn apply(
     inst: &Instance,
     correlation_id: Option<String>,
 ) {
+    if !shared.hosts(inst.id) {
+        // Another replica's (or nobody's) lease: never run, never reported.
+        stop_quietly(map, inst.id);
+        return;
+    }
     match inst.desired_state {
         DesiredState::Running => {
             let mut wait_for = None;
@@ -409,6 +472,34 @@ fn spawn_supervisor(
 }
 
 impl Shared {
+    /// Whether this runtime runs `id` (always, without a scope).
+    fn hosts(&self, id: Uuid) -> bool {
+        !self.closed.load(std::sync::atomic::Ordering::Acquire)
+            && self.cfg.scope.as_ref().is_none_or(|s| s.contains(id))
+    }
+
+    /// The lease a write about `id` is made under (none without a scope),
+    /// or `Err` when this runtime runs by lease and no longer holds `id`:
+    /// nothing may be written then.
+    fn lease_for(&self, id: Uuid) -> Result<Option<crate::platform::LeaseFence>, ()> {
+        match &self.cfg.scope {
+            None => Ok(None),
+            Some(s) => s.fence(id).map(Some).ok_or(()),
+        }
+    }
+
+    /// A write failed: a refused fence stops the instance here, anything
+    /// else is logged.
+    fn write_failed(&self, id: Uuid, e: PlatformError, what: &str) {
+        match e {
+            PlatformError::NotFound(_) => {}
+            PlatformError::Fenced(why) => {
+                let _ = self.fenced.send((id, why));
+            }
+            e => tracing::warn!(error = %e, %id, "cannot record {what}"),
+        }
+    }
+
     /// The instance's log from `after` on (see [`LogRing::page`]).
     fn log_page(&self, id: Uuid, after: Option<u64>) -> crate::platform::LogPage {
         let ring = self.with_live(id, |l| l.ring.clone());
@@ -425,6 +516,9 @@ impl Shared {
 
     /// Record notifications in the instance's history (see [`notify`]).
     async fn record_notice(&self, id: Uuid, notice: crate::platform::NoticeReport) {
+        if self.lease_for(id).is_err() {
+            return;
+        }
         if let Err(e) = self.platform.record_notice(id, notice).await {
             match e {
                 PlatformError::NotFound(_) => {}
@@ -487,16 +581,18 @@ impl Shared {
         Ok(out)
     }
 
-    async fn report(&self, id: Uuid, report: StatusReport, correlation_id: Option<String>) {
+    async fn report(&self, id: Uuid, mut report: StatusReport, correlation_id: Option<String>) {
+        let Ok(lease) = self.lease_for(id) else {
+            tracing::debug!(%id, "not hosted here any more: the status report is not written");
+            return;
+        };
+        report.lease = lease;
         if let Err(e) = self
             .platform
             .report_status(id, report, correlation_id)
             .await
         {
-            match e {
-                PlatformError::NotFound(_) => {}
-                e => tracing::warn!(error = %e, %id, "cannot record a status report"),
-            }
+            self.write_failed(id, e, "a status report");
         }
     }
 
@@ -505,18 +601,19 @@ impl Shared {
         &self,
         id: Uuid,
         tools: Vec<ToolInfo>,
-        report: StatusReport,
+        mut report: StatusReport,
         correlation_id: Option<String>,
     ) {
+        let Ok(lease) = self.lease_for(id) else {
+            return;
+        };
+        report.lease = lease;
         if let Err(e) = self
             .platform
             .report_up(id, tools, report, correlation_id)
             .await
         {
-            match e {
-                PlatformError::NotFound(_) => {}
-                e => tracing::warn!(error = %e, %id, "cannot record a status report"),
-            }
+            self.write_failed(id, e, "a status report");
         }
     }
 
@@ -562,6 +659,9 @@ impl Shared {
     }
 
     async fn store_tools(&self, id: Uuid, tools: Vec<ToolInfo>) {
+        if self.lease_for(id).is_err() {
+            return;
+        }
         if let Err(e) = self.platform.set_tools(id, tools).await {
             tracing::warn!(error = %e, %id, "cannot store discovered tools");
         }
@@ -651,6 +751,17 @@ impl RuntimeHandle {
             .await
     }
 
+    /// What a lease driver adds to and removes from this runtime's
+    /// scope; `None` when it runs every instance (no scope).
+    pub fn hosting(&self) -> Option<Hosting> {
+        let scope = self.shared.cfg.scope.clone()?;
+        Some(Hosting {
+            shared: self.shared.clone(),
+            sups: self.supervisors.clone(),
+            scope,
+        })
+    }
+
     /// Close `task` (what serves the runtime's socket at `path`) and remove
     /// the socket file when the runtime ends.
     pub fn keep_socket(&mut self, task: JoinHandle<()>, path: std::path::PathBuf) {
@@ -672,6 +783,9 @@ impl RuntimeHandle {
     }
 
     async fn stop_all(mut self, report: bool) {
+        self.shared
+            .closed
+            .store(true, std::sync::atomic::Ordering::Release);
         let _ = self.stop_main.send(true);
         if let Some(m) = self.main.take() {
             let _ = m.await;
@@ -731,6 +845,100 @@ impl Drop for RuntimeHandle {
         self.close_socket();
         // Without an orderly shutdown, no process may outlive us.
         self.kill_own();
+    }
+}
+
+/// How an instance stops being hosted here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unhost {
+    /// The lease can no longer be proven (another replica may claim it
+    /// once `within` has passed): nothing more is written, and the
+    /// process is killed if it has not ended by then.
+    Lost { within: Duration },
+    /// The lease is handed back: the stop is reported only when the
+    /// instance is desired stopped (it no longer wants to run), else the
+    /// next owner reports as it starts it.
+    HandBack,
+}
+
+/// A runtime with a [`HostScope`], as its lease driver sees it (cheap to
+/// clone).
+#[derive(Clone)]
+pub struct Hosting {
+    shared: Arc<Shared>,
+    sups: Arc<tokio::sync::Mutex<HashMap<Uuid, Supervisor>>>,
+    scope: HostScope,
+}
+
+impl Hosting {
+    /// Run these instances here, each under its lease's generation: added
+    /// to the scope, then one reconciliation starts what is desired
+    /// running (under the command that asked for it).
+    pub async fn host(&self, leases: &[(Uuid, i64)]) {
+        if self
+            .shared
+            .closed
+            .load(std::sync::atomic::Ordering::Acquire)
+            || leases.is_empty()
+        {
+            return;
+        }
+        for (id, generation) in leases {
+            self.scope.insert(*id, *generation);
+        }
+        reconcile_all(&self.shared, &self.sups).await;
+    }
+
+    /// Stop running `id` here (see [`Unhost`]); returns once its process
+    /// ended (or was killed).
+    pub async fn unhost(&self, id: Uuid, how: Unhost) {
+        let report = match how {
+            Unhost::Lost { .. } => false,
+            Unhost::HandBack => matches!(
+                self.shared.platform.instance(id).await,
+                Ok(i) if i.desired_state == DesiredState::Stopped
+            ),
+        };
+        // Out of the scope first (no reconciliation starts it again, no
+        // report is written), unless the stop is to be reported: that
+        // write needs the lease, and a desired-stopped instance is never
+        // started anyway.
+        if !report {
+            self.scope.remove(id);
+        }
+        let sup = self.sups.lock().await.remove(&id);
+        if let Some(mut s) = sup {
+            let (within, reason) = match how {
+                Unhost::Lost { within } => (within, "its lease was lost"),
+                Unhost::HandBack => (
+                    self.shared.cfg.stop_grace + Duration::from_secs(5),
+                    "its lease was handed back",
+                ),
+            };
+            let _ = s.ctl.send(Ctl::Stop {
+                correlation_id: None,
+                reason: Some(reason.into()),
+                report,
+            });
+            if tokio::time::timeout(within, &mut s.task).await.is_err() {
+                s.task.abort();
+                if let Some(pid) = self.shared.with_live(id, |l| l.pid) {
+                    tracing::warn!(%id, pid, "the process did not stop in time for its lease: killed");
+                    procs::signal_group(pid as i32, libc::SIGKILL);
+                    procs::unregister(pid as i32);
+                }
+            }
+        }
+        self.scope.remove(id);
+    }
+
+    /// How many instances are hosted here.
+    pub fn len(&self) -> usize {
+        self.scope.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.scope.is_empty()
     }
 }
 

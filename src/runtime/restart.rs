@@ -19,6 +19,10 @@ pub(super) async fn on_stopped(
     correlation_id: Option<String>,
     event_version: Option<u64>,
 ) {
+    if !shared.hosts(id) {
+        // Another replica runs it: only make sure nothing runs here.
+        return reconcile_one(shared, sups, id, correlation_id).await;
+    }
     let inst = match shared.platform.instance(id).await {
         Ok(i) if i.desired_state == DesiredState::Running => i,
         // Stopped (or gone): an ordinary stop.

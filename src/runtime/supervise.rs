@@ -186,6 +186,7 @@ pub(super) async fn supervise(
                             healthy_now: true,
                             error: None,
                             healthy_at: None,
+                            lease: None,
                         },
                         correlation_id.clone(),
                     )

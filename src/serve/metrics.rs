@@ -122,6 +122,12 @@ pub trait Ownership: Send + Sync {
     /// The replica id hosting each of `instances` (same order), `None`
     /// where no replica is known to host it.
     async fn owners(&self, instances: &[Instance]) -> Vec<Option<String>>;
+    /// Count only the instances this replica hosts in `aacon_instances`
+    /// (replicas sharing instances by lease: the sum over replicas then
+    /// counts each instance once).
+    fn only_own(&self) -> bool {
+        false
+    }
 }
 
 /// The outbox lag, set by whoever can read the outbox.
@@ -375,9 +381,9 @@ impl Metrics {
             }
         };
         let ownership = self.inner.ownership.read().ok().and_then(|o| o.clone());
-        let owners = match ownership {
-            Some(o) => o.owners(&list).await,
-            None => vec![None; list.len()],
+        let (owners, only_own) = match ownership {
+            Some(o) => (o.owners(&list).await, o.only_own()),
+            None => (vec![None; list.len()], false),
         };
         let mut counts: std::collections::HashMap<InstanceLabels, i64> = Status::ALL
             .iter()
@@ -392,6 +398,9 @@ impl Metrics {
             })
             .collect();
         for (i, owner) in list.iter().zip(owners) {
+            if only_own && owner.as_deref() != Some(self.inner.replica.as_str()) {
+                continue;
+            }
             *counts
                 .entry(InstanceLabels {
                     status: i.status.as_str(),

@@ -404,6 +404,7 @@ fn platform_error(e: PlatformError) -> Response {
         PlatformError::Invalid(_) => detail(StatusCode::BAD_REQUEST, text),
         PlatformError::Ambiguous(_) => detail(StatusCode::CONFLICT, text),
         PlatformError::NotApplied(_) => detail(StatusCode::INTERNAL_SERVER_ERROR, text),
+        PlatformError::Fenced(_) => detail(StatusCode::CONFLICT, text),
         PlatformError::ReadOnly(_) => detail(StatusCode::FORBIDDEN, text),
         PlatformError::Unavailable(_) => detail(StatusCode::SERVICE_UNAVAILABLE, text),
         PlatformError::Internal(_) => {

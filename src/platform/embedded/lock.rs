@@ -32,7 +32,9 @@ pub(super) fn actor(role: Role) -> String {
     format!("{}@{host} pid {}", role.as_str(), std::process::id())
 }
 
-pub(super) fn hostname() -> String {
+/// This host's name (`/proc/sys/kernel/hostname`, else `$HOSTNAME`, else
+/// "localhost").
+pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .ok()
@@ -46,9 +48,6 @@ pub struct RuntimeLock {
     pub(super) file: File,
     /// What the lock file says: `pid role since`.
     pub(super) line: String,
-    /// On a PostgreSQL store, the claim that no process with another data
-    /// dir runs the same instances.
-    _shared: Option<crate::store::pg::RuntimeClaim>,
 }
 
 /// Who holds the runtime lock.
@@ -67,26 +66,20 @@ impl RuntimeLock {
         let file = open_lock_file(dir)?;
         match file.try_lock() {
             Ok(()) => {
-                let shared = match dir.store_url() {
-                    // Held by a process with another data dir: not ours
-                    // (the file lock is let go with `file`).
-                    Some(url) => match crate::store::pg::try_claim_runtime(url)? {
-                        Some(claim) => Some(claim),
-                        None => return Ok(None),
-                    },
-                    None => None,
-                };
+                // On PostgreSQL the instances run in `aacon serve` replicas,
+                // shared by lease (`crate::cluster`): serve holds only its
+                // own data dir's lock (naming it to the local processes),
+                // and nothing else hosts (the file lock goes with `file`).
+                if dir.store_url().is_some() && role != Role::Serve {
+                    return Ok(None);
+                }
                 let line = format!(
                     "{} {} {}",
                     std::process::id(),
                     role.as_str(),
                     Utc::now().to_rfc3339()
                 );
-                let mut lock = RuntimeLock {
-                    file,
-                    line,
-                    _shared: shared,
-                };
+                let mut lock = RuntimeLock { file, line };
                 lock.write(None)?;
                 Ok(Some(lock))
             }

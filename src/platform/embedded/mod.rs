@@ -33,7 +33,7 @@ use crate::store::{BoxedStore, StorePort};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lock::*;
-pub use lock::{LockHolder, Role, RuntimeLock};
+pub use lock::{LockHolder, Role, RuntimeLock, hostname};
 pub use record::SecretValues;
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};

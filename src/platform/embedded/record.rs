@@ -72,6 +72,7 @@ impl Failure {
             PlatformError::Internal(_) => "internal",
             PlatformError::Ambiguous(_) => "ambiguous",
             PlatformError::NotApplied(_) => "not applied",
+            PlatformError::Fenced(_) => "fenced",
         };
         Failure {
             kind,

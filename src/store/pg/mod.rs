@@ -63,6 +63,15 @@ const POOL_SIZE: usize = 4;
 
 const INSTANCE_COLUMNS: &str = "id, name, description, server_spec_id, json_spec, status, status_reason, desired_state, created_at, updated_at, version, aggregate_version, updated_by, last_healthy_at, tool_count, restarts";
 
+/// A status report written for an instance lease: the row changes only
+/// while the lease (`$1` id, `$2` replica, `$3` generation) is current.
+static FENCED_REPORT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "UPDATE instances SET status=$4, status_reason=$5, tool_count=$6, restarts=$7, last_healthy_at=$8, aggregate_version=$9 WHERE id=$1 AND {}",
+        crate::cluster::FENCE_SQL
+    )
+});
+
 /// The session advisory lock the runtime host of a PostgreSQL store holds.
 const RUNTIME_LOCK: i64 = 0x6161_636f_6e02;
 
@@ -834,14 +843,45 @@ impl StorePort for PgStore {
             let mut inst = get_in(c, id)?;
             let previous = inst.status;
             super::rules::apply_report(&mut inst, &report);
-            c.exec(
-                "UPDATE instances SET status=$2, status_reason=$3, tool_count=$4, restarts=$5, last_healthy_at=$6, aggregate_version=$7 WHERE id=$1",
-                &[
-                    &id.to_string(), &inst.status.as_str(), &inst.status_reason,
-                    &inst.tool_count.map(i64::from), &(inst.restarts as i64),
-                    &inst.last_healthy_at, &(inst.aggregate_version as i64),
-                ],
-            )?;
+            let id_text = id.to_string();
+            let (status, tools, restarts, version) = (
+                inst.status.as_str(),
+                inst.tool_count.map(i64::from),
+                inst.restarts as i64,
+                inst.aggregate_version as i64,
+            );
+            let set: [&(dyn ToSql + Sync); 6] = [
+                &status, &inst.status_reason, &tools, &restarts, &inst.last_healthy_at, &version,
+            ];
+            match &report.lease {
+                None => {
+                    let params: Vec<&(dyn ToSql + Sync)> =
+                        std::iter::once(&id_text as &(dyn ToSql + Sync)).chain(set).collect();
+                    c.exec(
+                        "UPDATE instances SET status=$2, status_reason=$3, tool_count=$4, restarts=$5, last_healthy_at=$6, aggregate_version=$7 WHERE id=$1",
+                        &params,
+                    )?;
+                }
+                // Written for a lease: only while it is current, checked in
+                // this statement by the database's clock.
+                Some(lease) => {
+                    let params: Vec<&(dyn ToSql + Sync)> = [
+                        &id_text as &(dyn ToSql + Sync),
+                        &lease.replica,
+                        &lease.generation,
+                    ]
+                    .into_iter()
+                    .chain(set)
+                    .collect();
+                    let written = c.exec(&FENCED_REPORT_SQL, &params)?;
+                    if written == 0 {
+                        return Err(PlatformError::Fenced(format!(
+                            "the status report for instance {id} was refused: replica {} no longer holds its lease at generation {}",
+                            lease.replica, lease.generation
+                        )));
+                    }
+                }
+            }
             let env = match &report.error {
                 Some(text) => Envelope::error(&inst, text, correlation_id),
                 None => Envelope::status_changed(&inst, previous, correlation_id),
