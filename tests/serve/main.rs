@@ -5,6 +5,7 @@
 mod support;
 
 mod api_hostile;
+mod cluster;
 mod deploy_files;
 mod serve_e2e;
 mod serve_history;

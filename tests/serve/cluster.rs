@@ -1,0 +1,357 @@
+//! Three real `aacon serve` replicas on one PostgreSQL and one redis-server
+//! share 60 external (Streamable HTTP) instances by lease: all reach
+//! running, spread within twice the fair share; a replica killed with
+//! SIGKILL has its instances running again on the survivors; the lease
+//! history never shows two owners at once; every event reaches the Redis
+//! stream exactly once; a console-side API client attached to one replica
+//! sees the status changes of instances the others host; a replica stopped
+//! with SIGTERM hands its leases back at once.
+
+use crate::support::RedisServer;
+use crate::support::everything;
+use crate::support::postgres::Postgres;
+use crate::support::serve::Serve;
+use aacon::domain::{NewInstance, Status};
+use aacon::platform::api::{ApiOptions, ApiPlatform};
+use aacon::platform::{Platform, PlatformEvent};
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+const INSTANCES: usize = 60;
+const INTERVAL_MS: u64 = 500;
+
+fn client(url: &str, redis: Option<&str>) -> ApiPlatform {
+    let mut o = ApiOptions::new(url);
+    o.timeout = Duration::from_secs(30);
+    o.redis = redis.map(|r| aacon::bus::RedisConfig::new(r).unwrap());
+    ApiPlatform::new(o).unwrap()
+}
+
+/// `owner prefix -> [instance id]` of the unexpired leases (the replica's
+/// lease id is its `AACON_REPLICA_ID` and a suffix).
+fn owners(pg: &Postgres) -> HashMap<String, String> {
+    pg.psql(
+        "cluster",
+        "select instance_id || ' ' || owner from leases where expires_at > now() and owner is not null",
+    )
+    .lines()
+    .filter_map(|l| l.split_once(' '))
+    .map(|(id, owner)| (id.to_string(), owner.split('-').next().unwrap_or("").to_string()))
+    .collect()
+}
+
+/// Wait until `ok` holds (re-checked every 200 ms), at most `secs`.
+async fn wait_for(what: &str, secs: u64, mut ok: impl AsyncFnMut() -> bool) -> Duration {
+    let t0 = Instant::now();
+    while !ok().await {
+        assert!(
+            t0.elapsed() < Duration::from_secs(secs),
+            "{what}: not within {secs} s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    t0.elapsed()
+}
+
+async fn statuses(c: &ApiPlatform) -> HashMap<Uuid, (Status, u64)> {
+    c.list()
+        .await
+        .map(|l| {
+            l.into_iter()
+                .map(|i| (i.id, (i.status, i.aggregate_version)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_share_instances_by_lease_and_take_over_a_killed_one() {
+    let pg = Postgres::start();
+    let url = pg.create_db("cluster");
+    let redis = RedisServer::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let (_mcp, port) = everything::streamable_http(tmp.path()).await;
+    let interval = INTERVAL_MS.to_string();
+    let redis_url = redis.url();
+    let start = |name: &str| {
+        let env = [
+            ("AACON_STORE_URL", OsStr::new(&url)),
+            ("AACON_REDIS_URL", OsStr::new(&redis_url)),
+            ("AACON_LEASE_INTERVAL_MS", OsStr::new(&interval)),
+            ("AACON_REPLICA_ID", OsStr::new(name)),
+        ];
+        Serve::start_with_env(
+            &tmp.path().join(name),
+            &tmp.path().join("config"),
+            &[],
+            &env,
+        )
+    };
+    let a = start("ra");
+    let mut b = start("rb");
+    let mut c = start("rc");
+
+    // A console in API mode on replica a, with Redis: what it hears.
+    let console = client(&a.url, Some(&redis.url()));
+    let heard: Arc<Mutex<Vec<(Uuid, Status)>>> = Arc::default();
+    {
+        let mut rx = console.subscribe();
+        let heard = heard.clone();
+        tokio::spawn(async move {
+            while let Ok(ev) = rx.recv().await {
+                if let PlatformEvent::Event(e) = ev.full()
+                    && let (Some(id), Some(s)) = (e.instance_id(), e.status())
+                {
+                    heard.lock().unwrap().push((id, s));
+                }
+            }
+        });
+    }
+
+    let ca = client(&a.url, None);
+    let spec = json!({"endpoint_url": format!("http://127.0.0.1:{port}/mcp")});
+    let mut ids = Vec::new();
+    for n in 0..INSTANCES {
+        let new: NewInstance =
+            serde_json::from_value(json!({"name": format!("ext-{n:02}"), "json_spec": spec}))
+                .unwrap();
+        let made = ca.create(new).await.unwrap();
+        ca.start(made.id).await.unwrap();
+        ids.push(made.id);
+    }
+
+    // All reach running.
+    let took = wait_for("all 60 instances running", 180, async || {
+        let s = statuses(&ca).await;
+        ids.iter()
+            .all(|id| s.get(id).is_some_and(|(st, _)| *st == Status::Running))
+    })
+    .await;
+    eprintln!("cluster: {INSTANCES} instances running on 3 replicas after {took:?}");
+
+    // Spread: every instance has one owner, none over twice the fair share.
+    wait_for("every instance leased", 30, async || {
+        owners(&pg).len() == INSTANCES
+    })
+    .await;
+    let by_owner = owners(&pg);
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for owner in by_owner.values() {
+        *counts.entry(owner.clone()).or_default() += 1;
+    }
+    eprintln!("cluster: leases per replica {counts:?}");
+    let fair = INSTANCES.div_ceil(3);
+    for (owner, n) in &counts {
+        assert!(
+            *n <= 2 * fair,
+            "{owner} holds {n} of {INSTANCES}: {counts:?}"
+        );
+    }
+    assert_eq!(counts.values().sum::<usize>(), INSTANCES);
+
+    // The console on a hears the running of instances b and c host.
+    for other in ["rb", "rc"] {
+        let theirs: HashSet<Uuid> = by_owner
+            .iter()
+            .filter(|(_, o)| o.as_str() == other)
+            .map(|(id, _)| Uuid::parse_str(id).unwrap())
+            .collect();
+        if theirs.is_empty() {
+            continue;
+        }
+        wait_for(
+            "the console on a hears the others' instances",
+            60,
+            async || {
+                let heard = heard.lock().unwrap();
+                theirs
+                    .iter()
+                    .all(|id| heard.iter().any(|(h, s)| h == id && *s == Status::Running))
+            },
+        )
+        .await;
+    }
+
+    // --- A tool call sent to the wrong replica reaches the owner:
+    // --- forwarding (src/serve/forward.rs) is tested here once it exists.
+
+    // kill -9 replica c: its instances run again on the survivors.
+    let victims: Vec<Uuid> = owners(&pg)
+        .iter()
+        .filter(|(_, o)| o.as_str() == "rc")
+        .map(|(id, _)| Uuid::parse_str(id).unwrap())
+        .collect();
+    assert!(!victims.is_empty(), "replica c hosts some instances");
+    let before = statuses(&ca).await;
+    c.child.kill().unwrap();
+    let _ = c.child.wait();
+    let killed_at = pg.psql("cluster", "select extract(epoch from now())::float8");
+    let took = wait_for("c's instances running on the survivors", 120, async || {
+        let o = owners(&pg);
+        let s = statuses(&ca).await;
+        victims.iter().all(|id| {
+            o.get(&id.to_string())
+                .is_some_and(|owner| owner == "ra" || owner == "rb")
+                && s.get(id)
+                    .is_some_and(|(st, v)| *st == Status::Running && *v > before[id].1)
+        })
+    })
+    .await;
+    eprintln!(
+        "cluster: {} instances of the killed replica running again after {took:?} (lease interval {INTERVAL_MS} ms)",
+        victims.len()
+    );
+    // From the lease history: c's leases ended (expired) within 3
+    // intervals of the kill, by the database's clock, and the survivors'
+    // claims followed; the delays are reported.
+    let rows = pg.psql(
+        "cluster",
+        &format!(
+            "select extract(epoch from old.ended_at)::float8, extract(epoch from new.acquired_at)::float8 \
+             from lease_history old join lease_history new \
+               on new.instance_id = old.instance_id and new.generation = old.generation + 1 \
+             where old.owner like 'rc-%' and old.how = 'expired' and old.ended_at > to_timestamp({killed_at}) - interval '10 seconds'"
+        ),
+    );
+    let killed_at: f64 = killed_at.parse().unwrap();
+    let mut delays = Vec::new();
+    for line in rows.lines() {
+        let (ended, acquired) = line.split_once('|').unwrap();
+        let (ended, acquired): (f64, f64) = (ended.parse().unwrap(), acquired.parse().unwrap());
+        assert!(
+            ended - killed_at <= 3.0 * INTERVAL_MS as f64 / 1000.0,
+            "a lease of the killed replica outlived it by {:.3} s",
+            ended - killed_at
+        );
+        delays.push(acquired - killed_at);
+    }
+    assert!(delays.len() >= victims.len(), "{rows}");
+    delays.sort_by(f64::total_cmp);
+    eprintln!(
+        "cluster: takeover after the kill (lease history, database clock): min {:.3} s, max {:.3} s",
+        delays[0],
+        delays[delays.len() - 1]
+    );
+
+    // SIGTERM on b: its leases are handed back at once and a takes them.
+    let of_b: HashSet<Uuid> = owners(&pg)
+        .iter()
+        .filter(|(_, o)| o.as_str() == "rb")
+        .map(|(id, _)| Uuid::parse_str(id).unwrap())
+        .collect();
+    let held_by_b = of_b.len();
+    let before = statuses(&ca).await;
+    b.terminate(Duration::from_secs(60));
+    let handed = pg.psql(
+        "cluster",
+        "select count(*) from lease_history where owner like 'rb-%' and how = 'released'",
+    );
+    assert!(
+        handed.parse::<usize>().unwrap() >= held_by_b,
+        "b handed back {handed} of its {held_by_b} leases"
+    );
+    let took = wait_for("b's instances running on a", 120, async || {
+        let o = owners(&pg);
+        let s = statuses(&ca).await;
+        o.len() == INSTANCES
+            && o.values().all(|owner| owner == "ra")
+            && ids.iter().all(|id| {
+                s.get(id).is_some_and(|(st, v)| {
+                    *st == Status::Running && (!of_b.contains(id) || *v > before[id].1)
+                })
+            })
+    })
+    .await;
+    eprintln!("cluster: {held_by_b} instances of the stopped replica running on a after {took:?}");
+
+    // Never two owners at once: per instance, each generation begins
+    // after the previous one ended.
+    let history = pg.psql(
+        "cluster",
+        "select instance_id || '|' || generation || '|' || extract(epoch from acquired_at)::float8 || '|' || \
+         coalesce(extract(epoch from ended_at)::float8::text, '') from lease_history order by instance_id, generation",
+    );
+    let mut last: HashMap<String, (i64, Option<f64>)> = HashMap::new();
+    for line in history.lines() {
+        let f: Vec<&str> = line.split('|').collect();
+        let (id, generation, acquired) = (
+            f[0],
+            f[1].parse::<i64>().unwrap(),
+            f[2].parse::<f64>().unwrap(),
+        );
+        let ended = f[3].parse::<f64>().ok();
+        if let Some((g, prev_end)) = last.get(id) {
+            assert_eq!(generation, g + 1, "{id}: generations in order");
+            let prev_end = prev_end.unwrap_or_else(|| {
+                panic!("{id}: generation {g} never ended but {generation} began")
+            });
+            assert!(
+                acquired >= prev_end,
+                "{id}: generation {generation} began {:.3} s before {g} ended",
+                prev_end - acquired
+            );
+        }
+        last.insert(id.to_string(), (generation, ended));
+    }
+
+    // Every event reached the stream exactly once.
+    wait_for("the outbox drained", 60, async || {
+        pg.psql("cluster", "select count(*) from outbox") == "0"
+    })
+    .await;
+    let conn = redis::Client::open(redis.url()).unwrap();
+    let mut conn = conn.get_multiplexed_async_connection().await.unwrap();
+    let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg("agentarea:events")
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut kinds: HashMap<String, HashSet<String>> = HashMap::new();
+    for e in &entries.ids {
+        let body = e
+            .map
+            .values()
+            .find_map(|v| match v {
+                redis::Value::BulkString(b) => serde_json::from_slice::<serde_json::Value>(b)
+                    .ok()
+                    .filter(|v| v.get("event_id").is_some()),
+                _ => None,
+            })
+            .expect("an envelope in the entry");
+        *seen
+            .entry(body["event_id"].as_str().unwrap().to_string())
+            .or_default() += 1;
+        if let Some(id) = body["aggregate_id"].as_str() {
+            kinds
+                .entry(id.to_string())
+                .or_default()
+                .insert(body["event_type"].as_str().unwrap_or("").to_string());
+        }
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "published more than once: {twice:?}");
+    let committed = pg.psql("cluster", "select count(*) from events");
+    assert_eq!(
+        seen.len().to_string(),
+        committed,
+        "every committed event is in the stream"
+    );
+    for id in &ids {
+        let k = kinds.get(&id.to_string()).cloned().unwrap_or_default();
+        for want in [
+            "MCPServerInstanceCreated",
+            "MCPServerInstanceStarted",
+            "MCPServerInstanceStatusChanged",
+        ] {
+            assert!(k.contains(want), "{id}: no {want} in the stream: {k:?}");
+        }
+    }
+    drop(a);
+}
