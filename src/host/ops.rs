@@ -1,12 +1,11 @@
 //! What `aacon serve` reports about itself, wired to what it runs: the
-//! readiness checks (the store, the outbox relay) and the metrics fed
-//! from the store, the relay and the runtime lock.
+//! readiness checks (the store, the outbox relay, the leases) and the
+//! metrics fed from the store, the relay, the runtime lock or the leases.
 //!
 //! serve defines the checks and samplers as traits
 //! ([`crate::serve::ReadinessCheck`], [`crate::serve::metrics::Sampler`],
 //! [`crate::serve::metrics::Ownership`]); this module implements them on
-//! the SQLite store and the relay. Another store adapter or the lease
-//! protocol adds its own beside them.
+//! the store, the relay and, on PostgreSQL, the lease task and scope.
 
 use super::Hosted;
 use crate::bus::relay::RelayStats;

@@ -7,7 +7,9 @@
 //! Only the process holding the runtime lock should call [`Runtime::spawn`];
 //! consoles and `aacon serve` host through [`crate::host::Hosted`], which
 //! hosts now or takes the lock over when the current host exits, and opens
-//! `runtime.sock` for the other local aacon processes. A panic hook
+//! `runtime.sock` for the other local aacon processes. A serve replica on
+//! PostgreSQL runs with a [`HostScope`] instead: only the instances whose
+//! lease it holds ([`Hosting`], driven by `host::lease`). A panic hook
 //! ([`procs::install_panic_hook`], installed by `spawn`; after installing
 //! another hook such as color-eyre's, call [`procs::wrap_panic_hook`]) kills
 //! every managed process group. Events come from the platform's in-process

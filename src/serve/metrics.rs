@@ -114,9 +114,9 @@ pub trait Sampler: Send + Sync {
     async fn sample(&self);
 }
 
-/// Who hosts each instance. Until leases exist, the runtime host of the
-/// data dir hosts every instance; the lease protocol answers per
-/// instance from its lease rows.
+/// Who hosts each instance. On SQLite the runtime host of the data dir
+/// hosts every instance; by lease (PostgreSQL) each replica hosts those
+/// in its scope.
 #[async_trait]
 pub trait Ownership: Send + Sync {
     /// The replica id hosting each of `instances` (same order), `None`

@@ -3,7 +3,7 @@
 //! `/health` says the process serves; `/ready` says this replica should be
 //! sent traffic: every [`ReadinessCheck`] answered within the deadline.
 //! The checks are a list others add to ([`Readiness::add`]): the store and
-//! the outbox relay today (see `host::ops`), the leases once they exist.
+//! the outbox relay and, on PostgreSQL, the leases (see `host::ops`).
 //! Each check runs at most once at a time: a check still running from an
 //! earlier probe fails the next probe at once instead of piling up.
 

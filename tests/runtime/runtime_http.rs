@@ -51,46 +51,7 @@ async fn server_everything_over_stdio_runs_with_its_tools_and_echoes() {
 
 /// Start server-everything's Streamable HTTP mode bound to 127.0.0.1.
 async fn everything_http(dir: &std::path::Path) -> (tokio::process::Child, u16) {
-    let preload = dir.join("loopback.cjs");
-    std::fs::write(
-        &preload,
-        r#"const net = require('net');
-const listen = net.Server.prototype.listen;
-net.Server.prototype.listen = function (...a) {
-  if (typeof a[0] === 'number' || typeof a[0] === 'string') {
-    const cb = a.find((x) => typeof x === 'function');
-    return listen.call(this, { port: Number(a[0]), host: '127.0.0.1' }, cb);
-  }
-  return listen.apply(this, a);
-};
-"#,
-    )
-    .unwrap();
-    let port = free_port();
-    let child = tokio::process::Command::new("node")
-        .arg("--require")
-        .arg(&preload)
-        .arg(everything())
-        .arg("streamableHttp")
-        .env("PORT", port.to_string())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "server-everything HTTP did not listen"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    (child, port)
+    crate::support::everything::streamable_http(dir).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 const INSTANCES: usize = 60;
-const INTERVAL_MS: u64 = 500;
+/// Short, yet long enough that a debug build on a loaded machine renews
+/// in time (a lease is declared lost 2 intervals after its renewal).
+const INTERVAL_MS: u64 = 1000;
 
 fn client(url: &str, redis: Option<&str>) -> ApiPlatform {
     let mut o = ApiOptions::new(url);
@@ -55,6 +57,24 @@ async fn wait_for(what: &str, secs: u64, mut ok: impl AsyncFnMut() -> bool) -> D
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     t0.elapsed()
+}
+
+/// The sum of the samples of `metric` (with `label`, if given) in a
+/// replica's /metrics.
+async fn metric(url: &str, metric: &str, label: Option<&str>) -> f64 {
+    let text = reqwest::get(format!("{url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| {
+            (l.starts_with(&format!("{metric} ")) || l.starts_with(&format!("{metric}{{")))
+                && label.is_none_or(|want| l.contains(want))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 async fn statuses(c: &ApiPlatform) -> HashMap<Uuid, (Status, u64)> {
@@ -153,6 +173,35 @@ async fn three_replicas_share_instances_by_lease_and_take_over_a_killed_one() {
     }
     assert_eq!(counts.values().sum::<usize>(), INSTANCES);
 
+    // Each replica's /metrics counts what it hosts (so the sum over the
+    // replicas counts each instance once), and /ready checks its leases.
+    let replicas = [("ra", &a.url), ("rb", &b.url), ("rc", &c.url)];
+    for (name, url) in replicas {
+        let held = metric(url, "aacon_leases_held", None).await;
+        assert_eq!(held as usize, counts[name], "{name} /metrics");
+        let ready: serde_json::Value = reqwest::get(format!("{url}/ready"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let leases = ready["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "leases")
+            .unwrap_or_else(|| panic!("{name}: no leases check in {ready}"));
+        assert_eq!(leases["ok"], true, "{name}: {ready}");
+    }
+    let mut running = 0.0;
+    for (_, url) in replicas {
+        running += metric(url, "aacon_instances", Some("status=\"running\"")).await;
+    }
+    assert_eq!(
+        running as usize, INSTANCES,
+        "running, summed over the replicas"
+    );
+
     // The console on a hears the running of instances b and c host.
     for other in ["rb", "rc"] {
         let theirs: HashSet<Uuid> = by_owner
@@ -236,6 +285,13 @@ async fn three_replicas_share_instances_by_lease_and_take_over_a_killed_one() {
         delays[0],
         delays[delays.len() - 1]
     );
+    let takeovers = metric(&a.url, "aacon_lease_takeovers_total", None).await
+        + metric(&b.url, "aacon_lease_takeovers_total", None).await;
+    assert!(
+        takeovers as usize >= victims.len(),
+        "{takeovers} takeovers counted for {} leases of the killed replica",
+        victims.len()
+    );
 
     // SIGTERM on b: its leases are handed back at once and a takes them.
     let of_b: HashSet<Uuid> = owners(&pg)
@@ -245,14 +301,20 @@ async fn three_replicas_share_instances_by_lease_and_take_over_a_killed_one() {
         .collect();
     let held_by_b = of_b.len();
     let before = statuses(&ca).await;
+    let sent_at = pg.psql("cluster", "select extract(epoch from now())::float8");
     b.terminate(Duration::from_secs(60));
-    let handed = pg.psql(
+    // Every lease b held then was handed back (none left to expire).
+    let ended = pg.psql(
         "cluster",
-        "select count(*) from lease_history where owner like 'rb-%' and how = 'released'",
+        &format!(
+            "select coalesce(how, 'open') || ' ' || count(*) from lease_history \
+             where owner like 'rb-%' and (ended_at is null or ended_at >= to_timestamp({sent_at})) group by how"
+        ),
     );
-    assert!(
-        handed.parse::<usize>().unwrap() >= held_by_b,
-        "b handed back {handed} of its {held_by_b} leases"
+    assert_eq!(
+        ended,
+        format!("released {held_by_b}"),
+        "how b's {held_by_b} leases ended after its SIGTERM"
     );
     let took = wait_for("b's instances running on a", 120, async || {
         let o = owners(&pg);
@@ -303,28 +365,9 @@ async fn three_replicas_share_instances_by_lease_and_take_over_a_killed_one() {
         pg.psql("cluster", "select count(*) from outbox") == "0"
     })
     .await;
-    let conn = redis::Client::open(redis.url()).unwrap();
-    let mut conn = conn.get_multiplexed_async_connection().await.unwrap();
-    let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-        .arg("agentarea:events")
-        .arg("-")
-        .arg("+")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut kinds: HashMap<String, HashSet<String>> = HashMap::new();
-    for e in &entries.ids {
-        let body = e
-            .map
-            .values()
-            .find_map(|v| match v {
-                redis::Value::BulkString(b) => serde_json::from_slice::<serde_json::Value>(b)
-                    .ok()
-                    .filter(|v| v.get("event_id").is_some()),
-                _ => None,
-            })
-            .expect("an envelope in the entry");
+    for body in crate::support::redis::stream_envelopes(&redis_url, "agentarea:events").await {
         *seen
             .entry(body["event_id"].as_str().unwrap().to_string())
             .or_default() += 1;

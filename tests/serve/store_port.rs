@@ -611,27 +611,8 @@ async fn two_relays_on_one_postgres_publish_each_outbox_row_once() {
     }
     relay_a.shutdown().await;
     relay_b.shutdown().await;
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-        .arg(&c.stream_key)
-        .arg("-")
-        .arg("+")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for e in &entries.ids {
-        let body = e
-            .map
-            .values()
-            .find_map(|v| match v {
-                redis::Value::BulkString(b) => serde_json::from_slice::<serde_json::Value>(b)
-                    .ok()
-                    .filter(|v| v.get("event_id").is_some()),
-                _ => None,
-            })
-            .expect("an envelope in the entry");
+    for body in crate::support::redis::stream_envelopes(&redis.url(), &c.stream_key).await {
         let id = body["event_id"].as_str().expect("event_id").to_string();
         *seen.entry(id).or_default() += 1;
     }

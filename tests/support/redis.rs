@@ -325,3 +325,32 @@ impl Drop for RedisServer {
         self.kill9();
     }
 }
+
+/// Every envelope in the stream `key` of the Redis at `url` (XRANGE), in
+/// stream order: the JSON field of each entry that has an `event_id`.
+pub async fn stream_envelopes(url: &str, key: &str) -> Vec<serde_json::Value> {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(key)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    entries
+        .ids
+        .iter()
+        .map(|e| {
+            e.map
+                .values()
+                .find_map(|v| match v {
+                    redis::Value::BulkString(b) => serde_json::from_slice::<serde_json::Value>(b)
+                        .ok()
+                        .filter(|v| v.get("event_id").is_some()),
+                    _ => None,
+                })
+                .expect("an envelope in the entry")
+        })
+        .collect()
+}
