@@ -398,3 +398,90 @@ async fn three_replicas_share_instances_by_lease_and_take_over_a_killed_one() {
     }
     drop(a);
 }
+
+/// A status report written for a lease is refused by the PostgreSQL store
+/// in the write's own statement once that lease is not current (another
+/// generation, another replica, handed back): nothing changes and no event
+/// is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_report_for_a_stale_lease_is_refused_by_the_store() {
+    use aacon::cluster::{Cluster, LeaseChange, LeaseConfig, LeaseManager};
+    use aacon::paths::StoreUrl;
+    use aacon::platform::{LeaseFence, PlatformError, StatusReport};
+    use aacon::store::port::StorePort;
+    let pg = Postgres::start();
+    let url = pg.create_db("fence");
+    let store_url = StoreUrl::new(url.clone());
+    let (store, id) = tokio::task::spawn_blocking(move || {
+        let mut store = aacon::store::pg::PgStore::open(&store_url, "fence test").unwrap();
+        let new: NewInstance =
+            serde_json::from_value(json!({"name": "fenced", "json_spec": {"command": ["x"]}}))
+                .unwrap();
+        let (inst, _) = store.create(new, None).unwrap();
+        (store, inst.id)
+    })
+    .await
+    .unwrap();
+    let cluster = Cluster::connect(&url).await.unwrap();
+    let wanted = id.to_string();
+    let (handle, mut changes) = LeaseManager::start(
+        cluster,
+        LeaseConfig::new("fence", "127.0.0.1:1").with_interval(Duration::from_millis(200)),
+        Arc::new(move || vec![wanted.clone()]),
+    )
+    .await
+    .unwrap();
+    let generation = match tokio::time::timeout(Duration::from_secs(30), changes.recv()).await {
+        Ok(Some(LeaseChange::Acquired { generation, .. })) => generation,
+        other => panic!("expected the lease: {other:?}"),
+    };
+    let replica = handle.replica_id().to_string();
+    let report = move |replica: &str, generation: i64| StatusReport {
+        status: Some(Status::Running),
+        lease: Some(LeaseFence {
+            replica: replica.to_string(),
+            generation,
+        }),
+        ..Default::default()
+    };
+    let store = Arc::new(Mutex::new(store));
+    let write = |r: StatusReport| {
+        let store = store.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let mut s = store.lock().unwrap();
+                let before = s.last_seq().unwrap();
+                let out = s.report_status(id, r, None).map(|(i, _)| i.status);
+                (out, s.last_seq().unwrap() - before)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let (ok, events) = write(report(&replica, generation)).await;
+    assert_eq!(ok.unwrap(), Status::Running, "the current lease writes");
+    assert_eq!(events, 1);
+    for (who, g) in [
+        (replica.as_str(), generation + 1),
+        ("another-replica", generation),
+    ] {
+        let (refused, events) = write(report(who, g)).await;
+        assert!(
+            matches!(refused, Err(PlatformError::Fenced(_))),
+            "{who} at {g}: {refused:?}"
+        );
+        assert_eq!(events, 0, "a refused report writes no event");
+    }
+    // Handed back: the same lease no longer writes.
+    drop(changes);
+    handle.shutdown().await;
+    let (refused, events) = write(report(&replica, generation)).await;
+    let Err(PlatformError::Fenced(why)) = refused else {
+        panic!("a released lease still wrote: {refused:?}");
+    };
+    assert!(why.contains(&replica), "{why}");
+    assert_eq!(events, 0);
+    tokio::task::spawn_blocking(move || drop(store))
+        .await
+        .unwrap();
+}
