@@ -372,6 +372,11 @@ impl EmbeddedPlatform {
     }
 
     fn host_message(&self, what: &str, name: &str) -> Result<String> {
+        if self.dir.store_url().is_some() {
+            return Ok(format!(
+                "{what} '{name}'; on a PostgreSQL store the `aacon serve` replica holding its lease acts on it"
+            ));
+        }
         if self.is_runtime_host() {
             return Ok(format!("{what} '{name}'; this process hosts the runtime"));
         }
