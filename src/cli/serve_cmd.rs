@@ -122,6 +122,9 @@ pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Re
         &server.readiness(),
         std::time::Duration::from_secs(settings.relay_stall_secs),
     );
+    if let Some(url) = dir.store_url() {
+        server.forward(forwarding(url, &replica, &settings).await?);
+    }
     eprintln!("aacon: replica {replica}");
     server.on_shutdown(Box::new(move || {
         Box::pin(async move {
@@ -170,6 +173,24 @@ async fn run(
     tracing::info!("server stopped");
     eprintln!("aacon: stopped");
     Ok(())
+}
+
+/// Forwarding to the replica that holds an instance's lease, on a shared
+/// PostgreSQL store: `replica` is this replica's id in the lease tables.
+async fn forwarding(
+    url: &crate::paths::StoreUrl,
+    replica: &ReplicaId,
+    settings: &Settings,
+) -> Result<crate::serve::forward::Forwarding, Failure> {
+    let cluster = crate::cluster::Cluster::connect(url.expose())
+        .await
+        .map_err(|e| Failure::new(exit::RUNTIME, e.to_string()))?;
+    crate::serve::forward::Forwarding::new(
+        Arc::new(cluster),
+        replica.as_str(),
+        std::time::Duration::from_secs(settings.call_timeout_secs),
+    )
+    .map_err(|e| Failure::new(exit::RUNTIME, e.to_string()))
 }
 
 /// The runtime's settings as the config gives them, for every process that

@@ -6,6 +6,7 @@ mod support;
 
 mod api_hostile;
 mod deploy_files;
+mod forward;
 mod serve_e2e;
 mod serve_history;
 mod serve_logs;

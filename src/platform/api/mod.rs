@@ -65,6 +65,12 @@ pub use record::RecordOptions;
 pub use reply::decode_reply;
 use reply::*;
 
+/// Why a request failed, in one clean sentence part: the innermost cause
+/// (the OS's or TLS's words), control characters removed.
+pub fn describe_reqwest(e: &reqwest::Error) -> String {
+    clean(&root_cause(e))
+}
+
 use super::profile::{Route, Routes};
 use super::{
     ActionOutcome, BackendInfo, BackendProfile, EventQuery, Platform, PlatformError, PlatformEvent,
