@@ -178,8 +178,9 @@ pub enum RuntimeHost {
     /// Nobody: no instance is run until a console, `aacon serve` or
     /// `aacon host` takes the lock.
     Nobody,
-    /// The remote API server runs its own.
-    Remote,
+    /// The remote API server runs its own; `replica` is the `aacon serve`
+    /// replica that sent the last answer, when it names one.
+    Remote { replica: Option<String> },
 }
 
 impl RuntimeHost {
@@ -199,7 +200,7 @@ impl RuntimeHost {
                 r => format!("{r}, pid {pid}"),
             },
             RuntimeHost::Nobody => "none (instances do not run)".into(),
-            RuntimeHost::Remote => "the API server".into(),
+            RuntimeHost::Remote { .. } => "the API server".into(),
         }
     }
 }

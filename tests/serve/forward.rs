@@ -100,6 +100,15 @@ async fn a_call_on_the_wrong_replica_is_answered_by_the_owner() {
         .await
         .unwrap();
     let x = made.id;
+    // The API client keeps the replica that answered, for the header.
+    let client_a = api(&a.url);
+    client_a.list().await.unwrap();
+    assert_eq!(
+        client_a.runtime_host().await,
+        Some(aacon::platform::RuntimeHost::Remote {
+            replica: Some("replica-a".into())
+        })
+    );
 
     // B holds X's lease (as its lease manager would after a claim); the
     // lease tables exist since both replicas connected to them.

@@ -656,6 +656,23 @@ fn the_header_names_the_runtime_host() {
 }
 
 #[test]
+fn the_header_names_the_replica_that_answered_only_when_one_did() {
+    for (name, replica) in [
+        ("remote", None),
+        ("remote_replica", Some("api-7f3c".to_string())),
+    ] {
+        let mut a = app();
+        a.update(Msg::RuntimeHost(Some(RuntimeHost::Remote { replica })));
+        let screen = render(&mut a, 120, 24);
+        assert_eq!(
+            screen.contains("replica api-7f3c"),
+            name == "remote_replica"
+        );
+        insta::assert_snapshot!(format!("runtime_host_{name}_120x24"), screen);
+    }
+}
+
+#[test]
 fn confirm_bulk_restart_names_the_instances() {
     both_sizes("confirm_restart", |a| {
         a.update(key(' '));
