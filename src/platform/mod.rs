@@ -205,6 +205,16 @@ impl RuntimeHost {
     }
 }
 
+/// Which replica hosts an instance, where instances are shared by lease
+/// between `aacon serve` replicas.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hosting {
+    /// The replica holding its lease, and its internal address.
+    By { replica: String, address: String },
+    /// No replica holds its lease right now.
+    Nobody,
+}
+
 /// Facts about the backend, for the header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackendInfo {
@@ -352,6 +362,12 @@ pub trait Platform: Send + Sync {
     /// The last health probe of every instance the runtime runs (not
     /// events: see [`crate::domain::probe`]). `Unavailable` when this
     /// backend does not report probes.
+    /// Which replica hosts instance `id`; `None` where instances are not
+    /// shared by lease (one process runs them all).
+    async fn hosting(&self, _id: Uuid) -> Result<Option<Hosting>> {
+        Ok(None)
+    }
+
     async fn probes(&self) -> Result<Vec<crate::domain::Probe>> {
         Err(PlatformError::Unavailable(
             "this backend does not report health probes".into(),

@@ -32,6 +32,7 @@ use super::{AppState, detail};
 use crate::cluster::{Cluster, Owner};
 use crate::domain::DesiredState;
 use crate::platform::PlatformError;
+use crate::platform::api::wire;
 use crate::platform::history::{self as calls, CALLER_HEADER};
 use axum::body::Body;
 use axum::extract::{RawPathParams, Request, State};
@@ -323,4 +324,33 @@ pub(super) fn forwarded_caller(st: &AppState, headers: &HeaderMap) -> Option<cal
         .get(CALLER_HEADER)
         .and_then(|v| v.to_str().ok())
         .and_then(calls::Caller::from_header)
+}
+
+/// `GET /{id}/hosting` (aacon extension): which replica holds the
+/// instance's lease and its address; `clustered: false` where instances
+/// are not shared by lease.
+pub(super) async fn hosting(
+    State(st): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let id = match super::parse_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let Some(fw) = st.forward.get() else {
+        return axum::Json(wire::Hosting::default()).into_response();
+    };
+    match fw.cluster.owner_of(&id.to_string()).await {
+        Ok(owner) => axum::Json(wire::Hosting {
+            clustered: true,
+            hosted_by: owner.map(|o| wire::HostedBy {
+                replica: o.replica,
+                address: o.address,
+            }),
+        })
+        .into_response(),
+        Err(e) => unavailable(format!(
+            "cannot tell which replica hosts instance {id}: {e}; try again"
+        )),
+    }
 }

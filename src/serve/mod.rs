@@ -196,6 +196,10 @@ fn build_router(state: AppState) -> Router {
         )
         .route(&format!("{BASE_PATH}/{{id}}/tools"), get(tools))
         .route(&format!("{BASE_PATH}/{{id}}/environment"), get(environment))
+        .route(
+            &format!("{BASE_PATH}/{{id}}/hosting"),
+            get(forward::hosting),
+        )
         .merge(hosted_routes(&state))
         .merge(history::routes())
         .route(EVENTS_PATH, get(events));

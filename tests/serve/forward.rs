@@ -122,6 +122,17 @@ async fn a_call_on_the_wrong_replica_is_answered_by_the_owner() {
         ),
     );
 
+    // Either replica says B hosts X (the detail Overview's line).
+    for base in [&a.url, &b.url] {
+        assert_eq!(
+            api(base).hosting(x).await.unwrap(),
+            Some(aacon::platform::Hosting::By {
+                replica: "replica-b".into(),
+                address: b_address.clone()
+            })
+        );
+    }
+
     // A tool call sent to A is answered by B.
     let got = send(call(&a.url, x, "via a")).await;
     assert_eq!(got.status, 200, "{}", got.body);

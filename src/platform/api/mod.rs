@@ -904,6 +904,21 @@ impl Platform for ApiPlatform {
         Ok(p.probes)
     }
 
+    async fn hosting(&self, id: Uuid) -> Result<Option<super::Hosting>> {
+        let r = self
+            .inner
+            .get(&format!("/{id}/hosting"), HeaderMap::new())
+            .await?;
+        // AgentArea, or a serve from before leases: one runtime.
+        if r.status == StatusCode::NOT_FOUND && self.inner.is_missing_route(&r) {
+            return Ok(None);
+        }
+        let h: wire::Hosting =
+            self.inner
+                .expect_ok(r, "reading which replica hosts an instance", None)?;
+        Ok(h.to_port())
+    }
+
     fn subscribe(&self) -> broadcast::Receiver<PlatformEvent> {
         let rx = self.events.subscribe();
         self.ensure_live();
