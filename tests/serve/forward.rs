@@ -241,3 +241,69 @@ async fn a_call_on_the_wrong_replica_is_answered_by_the_owner() {
         "{calls:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_goes_away_cancels_the_call_at_the_owner() {
+    let pg = Postgres::start();
+    let url = pg.create_db("fwd");
+    let tmp = tempfile::tempdir().unwrap();
+    // B starts first and hosts the runtime (one process per database does
+    // until leases are wired in); A only forwards.
+    let b = start(tmp.path(), "replica-b", &url);
+    let cb = api(&b.url);
+    let made = cb
+        .create(NewInstance {
+            name: "waits".into(),
+            description: None,
+            server_spec_id: None,
+            json_spec: json!({"command": [FIXTURE, "--client-requests"]}),
+        })
+        .await
+        .unwrap();
+    let x = made.id;
+    cb.start(x).await.unwrap();
+    let a = start(tmp.path(), "replica-a", &url);
+    let b_address = b.url.trim_start_matches("http://").to_string();
+    pg.psql(
+        "fwd",
+        &format!(
+            "insert into replicas (id, address, expires_at) values ('replica-b', '{b_address}', now() + interval '1 hour');
+             insert into leases (instance_id, owner, generation, acquired_at, expires_at)
+               values ('{x}', 'replica-b', 1, now(), now() + interval '1 hour');"
+        ),
+    );
+    let logs_of = |base: String| async move {
+        send(http().get(format!("{base}/v1/mcp-server-instances/{x}/logs"))).await
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while logs_of(b.url.clone()).await.status != 200 {
+        assert!(Instant::now() < deadline, "B never ran the instance");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // A call that waits until cancelled, sent to A; the caller goes away.
+    let wait = tokio::spawn(send(
+        http()
+            .post(format!("{}/v1/mcp-server-instances/{x}/tools/call", a.url))
+            .json(&json!({"name": "wait", "arguments": {}})),
+    ));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    wait.abort();
+    let _ = wait.await;
+
+    // B cancelled the call: the server says so in its log, read through A.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let logs = logs_of(a.url.clone()).await;
+        assert_eq!(logs.forwarded_to.as_deref(), Some("replica-b"));
+        if logs.body.to_string().contains("fixture: wait cancelled") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the owner never cancelled the call: {}",
+            logs.body
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
