@@ -147,6 +147,7 @@ pub(super) async fn layer(
 
 async fn route(fw: &Forwarding, st: &AppState, id: Uuid, by: Option<&str>) -> Route {
     let owner = match fw.cluster.owner_of(&id.to_string()).await {
+        Ok(Some(o)) if o.replica == fw.me => return Route::Here,
         Ok(o) => o,
         Err(e) => {
             return Route::Refuse(unavailable(format!(
@@ -163,7 +164,6 @@ async fn route(fw: &Forwarding, st: &AppState, id: Uuid, by: Option<&str>) -> Ro
     };
     let name = &inst.name;
     match owner {
-        Some(o) if o.replica == fw.me => Route::Here,
         Some(o) => match by {
             // Never forwarded twice: the lease moved while the request
             // travelled.
