@@ -75,6 +75,11 @@ const SIDEWAYS: &[(&str, &str, &str)] = &[
         "platform::api",
         "client and server share the wire shapes and the token",
     ),
+    (
+        "serve",
+        "cluster",
+        "a request for an instance another replica hosts is forwarded to its lease's owner",
+    ),
     ("cli", "tui", "the CLI starts the console"),
     (
         "config",

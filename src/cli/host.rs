@@ -4,7 +4,9 @@
 //! terminal, and holds the runtime lock like a console or `aacon serve`.
 
 use super::commands::{Failure, print};
+use super::output::{age, inert, table};
 use super::{Global, HostCmd, Output, exit};
+use crate::cluster::{Cluster, ReplicaInfo};
 use crate::domain::{DesiredState, Status};
 use crate::host::{Hosted, RelayWhen};
 use crate::paths::DataDir;
@@ -255,13 +257,78 @@ fn who(h: &LockHolder) -> String {
     }
 }
 
+/// The replicas sharing the instances by lease, when the store is
+/// PostgreSQL: `None` on SQLite, else the `replicas` table or why it could
+/// not be read.
+async fn replicas(dir: &DataDir) -> Option<Result<Vec<ReplicaInfo>, String>> {
+    let url = dir.store_url()?;
+    let read = async {
+        let cluster = Cluster::connect_with(url.expose(), REPLICAS_TIMEOUT).await?;
+        cluster.replicas().await
+    };
+    Some(read.await.map_err(|e| e.to_string()))
+}
+
+/// The bound on reading the replicas (connect and query each).
+const REPLICAS_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn replicas_table(list: &[ReplicaInfo], now: chrono::DateTime<chrono::Utc>) -> String {
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|r| {
+            vec![
+                inert(&r.id),
+                inert(&r.address),
+                age(r.started_at, now),
+                format!("{} ago", age(r.heartbeat_at, now)),
+                if r.live { "yes" } else { "no" }.to_string(),
+                r.leases.to_string(),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "REPLICA",
+            "ADDRESS",
+            "STARTED",
+            "HEARTBEAT",
+            "LIVE",
+            "LEASES",
+        ],
+        &rows,
+    )
+}
+
+fn replicas_json(list: &[ReplicaInfo], now: chrono::DateTime<chrono::Utc>) -> serde_json::Value {
+    json!(
+        list.iter()
+            .map(|r| json!({
+                "id": r.id,
+                "address": r.address,
+                "started_at": r.started_at,
+                "heartbeat_at": r.heartbeat_at,
+                "heartbeat_age_secs": (now - r.heartbeat_at).num_milliseconds().max(0) as f64 / 1000.0,
+                "live": r.live,
+                "leases": r.leases,
+            }))
+            .collect::<Vec<_>>()
+    )
+}
+
 async fn status(dir: &DataDir, fmt: Output) -> Outcome {
     let h = holder(dir)?;
     let counts = counts(dir).await;
+    let replicas = replicas(dir).await;
+    let now = chrono::Utc::now();
+    let live = replicas
+        .as_ref()
+        .and_then(|r| r.as_ref().ok())
+        .is_some_and(|l| l.iter().any(|r| r.live));
     match fmt {
         Output::Table => {
             let mut out = match &h {
                 Some(h) => format!("the runtime is hosted by {} since {}\n", who(h), h.since),
+                None if live => "no process of this data dir hosts the runtime; the replicas below host the instances\n".to_string(),
                 None => "no runtime host is up: instances do not run (open the console, run `aacon serve` or `aacon host start`)\n".to_string(),
             };
             if let Some((desired, running)) = counts {
@@ -269,6 +336,21 @@ async fn status(dir: &DataDir, fmt: Output) -> Outcome {
             }
             if h.as_ref().is_some_and(|h| h.role == "host") {
                 out.push_str("`aacon host stop` stops it\n");
+            }
+            match &replicas {
+                None => {}
+                Some(Ok(list)) if list.is_empty() => {
+                    out.push_str("no replica shares the instances by lease on this store\n");
+                }
+                Some(Ok(list)) => {
+                    let live = list.iter().filter(|r| r.live).count();
+                    out.push_str(&format!(
+                        "\n{live} of {} replicas live, sharing the instances by lease:\n",
+                        list.len()
+                    ));
+                    out.push_str(&replicas_table(list, now));
+                }
+                Some(Err(e)) => out.push_str(&format!("cannot list the replicas: {e}\n")),
             }
             print(&out);
         }
@@ -287,10 +369,17 @@ async fn status(dir: &DataDir, fmt: Output) -> Outcome {
                 doc["running"] = json!(running);
                 doc["desired_running"] = json!(desired);
             }
+            match &replicas {
+                None => {}
+                Some(Ok(list)) => doc["replicas"] = replicas_json(list, now),
+                Some(Err(e)) => doc["replicas_error"] = json!(e),
+            }
             print(&format!("{doc}\n"));
         }
     }
-    if h.is_none() {
+    // On a shared store the replicas host the instances: a live one is
+    // enough.
+    if h.is_none() && !live {
         return Err(Failure::new(exit::NOT_FOUND, "no runtime host is up"));
     }
     Ok(())

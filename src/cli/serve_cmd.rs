@@ -139,6 +139,9 @@ pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Re
         &server.readiness(),
         std::time::Duration::from_secs(settings.relay_stall_secs),
     );
+    if let (Some(url), Some(leased)) = (dir.store_url(), hosted.leased()) {
+        server.forward(forwarding(url, leased.replica_id(), &settings).await?);
+    }
     eprintln!("aacon: replica {replica}");
     server.on_shutdown(Box::new(move || {
         Box::pin(async move {
@@ -208,8 +211,25 @@ fn lease_config(
         .with_interval(std::time::Duration::from_millis(settings.lease_interval_ms))
 }
 
-/// The runtime's settings as the config gives them, for every process that
-/// hosts it (serve, the console, a background host).
+/// Forwarding to the replica that holds an instance's lease, on a shared
+/// PostgreSQL store: `replica` is this replica's id in the lease tables
+/// (the serve replica id with the suffix of this process start).
+async fn forwarding(
+    url: &crate::paths::StoreUrl,
+    replica: &str,
+    settings: &Settings,
+) -> Result<crate::serve::forward::Forwarding, Failure> {
+    let cluster = crate::cluster::Cluster::connect(url.expose())
+        .await
+        .map_err(|e| Failure::new(exit::RUNTIME, e.to_string()))?;
+    crate::serve::forward::Forwarding::new(
+        Arc::new(cluster),
+        replica,
+        std::time::Duration::from_secs(settings.call_timeout_secs),
+    )
+    .map_err(|e| Failure::new(exit::RUNTIME, e.to_string()))
+}
+
 /// How much call history the config keeps (`history.*`).
 pub(super) fn retention(settings: &Settings) -> crate::platform::history::Retention {
     crate::platform::history::Retention {
@@ -218,6 +238,8 @@ pub(super) fn retention(settings: &Settings) -> crate::platform::history::Retent
     }
 }
 
+/// The runtime's settings as the config gives them, for every process that
+/// hosts it (serve, the console, a background host).
 pub(super) fn runtime_config(settings: &Settings) -> crate::runtime::RuntimeConfig {
     crate::runtime::RuntimeConfig {
         probe_interval: std::time::Duration::from_secs(settings.health_interval_secs),

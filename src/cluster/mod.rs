@@ -322,6 +322,22 @@ impl Cluster {
         }))
     }
 
+    /// Whether any replica's heartbeat is current: leases are in use on
+    /// this database (an instance without an owner is then waiting for
+    /// one, not hosted the single-process way).
+    pub async fn any_live(&self) -> Result<bool> {
+        let client = self.client().await?;
+        let row = bounded(
+            self.timeout,
+            client.query_one(
+                "select exists (select 1 from replicas where expires_at > now())",
+                &[],
+            ),
+        )
+        .await?;
+        Ok(row.get(0))
+    }
+
     /// Every registered replica, live ones first, with its lease count.
     pub async fn replicas(&self) -> Result<Vec<ReplicaInfo>> {
         let client = self.client().await?;

@@ -2,6 +2,10 @@
 //! replicas that share a store (a header value, a metric label, a lease
 //! row's owner), so a closed, short set of characters.
 
+/// The header naming the replica that answered, on every answer of
+/// `aacon serve`.
+pub const REPLICA_HEADER: &str = "x-aacon-replica";
+
 /// Longest replica id (a DNS name's length).
 pub const MAX_REPLICA_ID: usize = 253;
 

@@ -37,6 +37,15 @@ pub const MAX_SPEC_DEPTH: usize = 64;
 /// Largest `timeout_seconds` a json_spec may give (one day).
 pub const MAX_TIMEOUT_SECONDS: f64 = 86_400.0;
 
+/// A json_spec's `timeout_seconds` when it is a valid number of seconds
+/// (more than 0, at most [`MAX_TIMEOUT_SECONDS`]).
+pub fn timeout_seconds(spec: &Map<String, Value>) -> Option<std::time::Duration> {
+    spec.get("timeout_seconds")
+        .and_then(Value::as_f64)
+        .filter(|s| *s > 0.0 && *s <= MAX_TIMEOUT_SECONDS)
+        .map(std::time::Duration::from_secs_f64)
+}
+
 /// `type` values meaning an external endpoint.
 const EXTERNAL_TYPES: &[&str] = &["url", "http", "external", "streamable-http", "sse"];
 /// `type` values meaning a stdio process.

@@ -183,8 +183,9 @@ pub enum RuntimeHost {
     /// Nobody: no instance is run until a console, `aacon serve` or
     /// `aacon host` takes the lock.
     Nobody,
-    /// The remote API server runs its own.
-    Remote,
+    /// The remote API server runs its own; `replica` is the `aacon serve`
+    /// replica that sent the last answer, when it names one.
+    Remote { replica: Option<String> },
 }
 
 impl RuntimeHost {
@@ -204,9 +205,19 @@ impl RuntimeHost {
                 r => format!("{r}, pid {pid}"),
             },
             RuntimeHost::Nobody => "none (instances do not run)".into(),
-            RuntimeHost::Remote => "the API server".into(),
+            RuntimeHost::Remote { .. } => "the API server".into(),
         }
     }
+}
+
+/// Which replica hosts an instance, where instances are shared by lease
+/// between `aacon serve` replicas.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hosting {
+    /// The replica holding its lease, and its internal address.
+    By { replica: String, address: String },
+    /// No replica holds its lease right now.
+    Nobody,
 }
 
 /// Facts about the backend, for the header.
@@ -356,6 +367,12 @@ pub trait Platform: Send + Sync {
     /// The last health probe of every instance the runtime runs (not
     /// events: see [`crate::domain::probe`]). `Unavailable` when this
     /// backend does not report probes.
+    /// Which replica hosts instance `id`; `None` where instances are not
+    /// shared by lease (one process runs them all).
+    async fn hosting(&self, _id: Uuid) -> Result<Option<Hosting>> {
+        Ok(None)
+    }
+
     async fn probes(&self) -> Result<Vec<crate::domain::Probe>> {
         Err(PlatformError::Unavailable(
             "this backend does not report health probes".into(),

@@ -230,10 +230,7 @@ pub fn call_timeout(
     spec: &Map<String, Value>,
     default: std::time::Duration,
 ) -> std::time::Duration {
-    spec.get("timeout_seconds")
-        .and_then(Value::as_f64)
-        .filter(|s| *s > 0.0 && *s <= crate::domain::spec::MAX_TIMEOUT_SECONDS)
-        .map_or(default, std::time::Duration::from_secs_f64)
+    crate::domain::spec::timeout_seconds(spec).unwrap_or(default)
 }
 
 /// [`resolve`] for an instance: an endpoint also gets the instance's OAuth

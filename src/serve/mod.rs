@@ -12,6 +12,7 @@
 // Helpers return a ready error `Response` so handlers can answer early.
 #![allow(clippy::result_large_err)]
 
+pub mod forward;
 mod history;
 pub mod metrics;
 mod openapi;
@@ -91,6 +92,9 @@ struct AppState {
     /// The last list answer (its stamp, body and ETag), served again while
     /// the platform's list stamp is unchanged.
     list_cache: Arc<std::sync::Mutex<Option<ListCache>>>,
+    /// Set when instances are shared by lease: requests for an instance
+    /// another replica hosts go there ([`forward`]).
+    forward: Arc<std::sync::OnceLock<forward::Forwarding>>,
 }
 
 struct ListCache {
@@ -110,6 +114,7 @@ pub struct Server {
     hooks: Vec<ShutdownHook>,
     metrics: Metrics,
     readiness: Readiness,
+    forward: Arc<std::sync::OnceLock<forward::Forwarding>>,
 }
 
 /// The router alone (tests and embedding), with fresh metrics and no
@@ -120,6 +125,7 @@ pub fn router(platform: Arc<dyn Platform>, opts: &ServeOptions) -> Router {
         opts,
         Metrics::new(opts.replica.as_str()),
         Readiness::default(),
+        Arc::default(),
     )
 }
 
@@ -128,6 +134,7 @@ fn tcp_router(
     opts: &ServeOptions,
     metrics: Metrics,
     readiness: Readiness,
+    forward: Arc<std::sync::OnceLock<forward::Forwarding>>,
 ) -> Router {
     build_router(AppState {
         platform,
@@ -141,6 +148,7 @@ fn tcp_router(
         }),
         metrics_public: opts.metrics_public || opts.token.is_none(),
         list_cache: Arc::new(std::sync::Mutex::new(None)),
+        forward,
     })
 }
 
@@ -156,6 +164,7 @@ pub fn local_router(platform: Arc<dyn Platform>) -> Router {
         ops: None,
         metrics_public: false,
         list_cache: Arc::new(std::sync::Mutex::new(None)),
+        forward: Arc::default(),
     })
 }
 
@@ -186,10 +195,12 @@ fn build_router(state: AppState) -> Router {
             post(restart_instance),
         )
         .route(&format!("{BASE_PATH}/{{id}}/tools"), get(tools))
-        .route(&format!("{BASE_PATH}/{{id}}/tools/call"), post(call_tool))
-        .route(&format!("{BASE_PATH}/{{id}}/logs"), get(logs))
         .route(&format!("{BASE_PATH}/{{id}}/environment"), get(environment))
-        .merge(surface::routes())
+        .route(
+            &format!("{BASE_PATH}/{{id}}/hosting"),
+            get(forward::hosting),
+        )
+        .merge(hosted_routes(&state))
         .merge(history::routes())
         .route(EVENTS_PATH, get(events));
     let mut public = Router::new()
@@ -222,6 +233,19 @@ fn build_router(state: AppState) -> Router {
             .layer(middleware::from_fn_with_state(ops.replica, name_replica)),
         None => router,
     }
+}
+
+/// The routes that need the instance's MCP session, forwarded to the
+/// replica hosting it when instances are shared by lease.
+fn hosted_routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route(&format!("{BASE_PATH}/{{id}}/tools/call"), post(call_tool))
+        .route(&format!("{BASE_PATH}/{{id}}/logs"), get(logs))
+        .merge(surface::routes())
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            forward::layer,
+        ))
 }
 
 /// Where the metrics are scraped.
@@ -272,13 +296,30 @@ impl Server {
             })?;
         let metrics = Metrics::new(opts.replica.as_str());
         let readiness = Readiness::default();
+        let forward: Arc<std::sync::OnceLock<forward::Forwarding>> = Arc::default();
         Ok(Server {
             listener,
-            router: tcp_router(platform, &opts, metrics.clone(), readiness.clone()),
+            router: tcp_router(
+                platform,
+                &opts,
+                metrics.clone(),
+                readiness.clone(),
+                forward.clone(),
+            ),
             hooks: Vec::new(),
             metrics,
             readiness,
+            forward,
         })
+    }
+
+    /// Forward requests for instances other replicas host (instances
+    /// shared by lease; see [`forward`]). Set once, before or while
+    /// serving; a second call changes nothing.
+    pub fn forward(&self, forwarding: forward::Forwarding) {
+        if self.forward.set(forwarding).is_err() {
+            tracing::warn!("forwarding was already set up; the second setting is ignored");
+        }
     }
 
     /// The server's metrics, to register into and feed.
@@ -549,6 +590,8 @@ async fn auth(State(st): State<AppState>, req: Request, next: Next) -> Response 
                 role: "a process on runtime.sock".into(),
                 pid: None,
             })
+    } else if let Some(original) = forward::forwarded_caller(&st, req.headers()) {
+        original
     } else {
         Caller::Api {
             token: st.token.as_ref().map(|_| TOKEN_NAME.to_string()),

@@ -148,6 +148,15 @@ pub fn document(shape: Shape) -> Value {
     {
         paths.extend(more);
     }
+    // Which replica hosts an instance (its own value: the document above
+    // is as deep as one json! can be).
+    let hosting = json!({"type": "object", "properties": {"clustered": {"type": "boolean"}, "hosted_by": {"type": ["object", "null"], "properties": {"replica": {"type": "string"}, "address": {"type": "string"}}}}});
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        paths.insert(
+            format!("{one}/hosting"),
+            json!({"parameters": [id_param()], "get": {"summary": "Which replica holds the instance's lease and its address, where instances are shared by lease (aacon extension)", "responses": with(json!({"200": ok("Hosting", hosting)}))}}),
+        );
+    }
     if ops {
         doc["components"]["headers"] = json!({"Replica": {
             "description": "The replica that answered (serve.replica_id, AACON_REPLICA_ID, else $HOSTNAME, else host name and pid); on every answer",

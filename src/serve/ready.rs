@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 /// The header naming the replica on every answer.
-pub const REPLICA_HEADER: &str = "x-aacon-replica";
+pub const REPLICA_HEADER: &str = crate::domain::replica::REPLICA_HEADER;
 /// How long one readiness check may take (below a Kubernetes probe's
 /// timeout: the manifests give it 3 s).
 pub const CHECK_DEADLINE: Duration = Duration::from_secs(1);

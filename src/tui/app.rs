@@ -176,7 +176,7 @@ mod pager;
 mod surface;
 mod tools;
 mod travel;
-pub use detail::{DetailState, DetailTab, masked_spec};
+pub use detail::{DetailState, DetailTab, HostingLine, masked_spec};
 pub use edit::EditSession;
 pub use elicit::{ElicitForm, ElicitOutcome, ElicitReply};
 pub use events::{EventsOutcome, EventsPage, StreamItem, raw_envelope};
@@ -329,6 +329,10 @@ impl App {
                 self.deliver_to_detail(id, |d| d.tools.call_ended(None, now, result))
             }
             Msg::Calls { id, result } => self.deliver_to_detail(id, |d| d.calls.loaded(result)),
+            Msg::Hosting { id, result } => self.deliver_to_detail(id, |d| {
+                d.hosting.asking = false;
+                d.hosting.known = Some(result);
+            }),
             Msg::Call { id, result } => {
                 self.call_arrived(id, result);
                 Vec::new()
@@ -508,6 +512,7 @@ impl App {
             }
             out.extend(self.surface_tick());
             out.extend(self.history_tick());
+            out.extend(self.hosting_tick());
         }
         // The Logs tab reads what is new at every tick while open.
         out.extend(self.logs_tick());

@@ -10,4 +10,5 @@ mod cli_child_env;
 mod cli_timeouts;
 mod config_cli;
 mod doctor;
+mod host_replicas;
 mod incident;

@@ -225,8 +225,34 @@ async fn three_replicas_share_instances_by_lease_and_take_over_a_killed_one() {
         .await;
     }
 
-    // --- A tool call sent to the wrong replica reaches the owner:
-    // --- forwarding (src/serve/forward.rs) is tested here once it exists.
+    // A tool call sent to the wrong replica (a) for an instance b hosts is
+    // answered by b: forwarded, never run from a's own one-shot session.
+    let on_b = by_owner
+        .iter()
+        .find(|(_, o)| o.as_str() == "rb")
+        .map(|(id, _)| id.clone())
+        .expect("replica b hosts some instances");
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/mcp-server-instances/{on_b}/tools/call",
+            a.url
+        ))
+        .json(&json!({"name": "echo", "arguments": {"message": "via a"}}))
+        .send()
+        .await
+        .unwrap();
+    let header = |n: &str| {
+        r.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let (took_it, answered_by) = (header("x-aacon-replica"), header("x-aacon-forwarded-to"));
+    assert_eq!(r.status().as_u16(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(body.to_string().contains("via a"), "{body}");
+    assert_eq!(took_it.as_deref(), Some("ra"));
+    assert_eq!(answered_by.as_deref(), Some("rb"), "{body}");
 
     // kill -9 replica c: its instances run again on the survivors.
     let victims: Vec<Uuid> = owners(&pg)

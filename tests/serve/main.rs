@@ -7,6 +7,7 @@ mod support;
 mod api_hostile;
 mod cluster;
 mod deploy_files;
+mod forward;
 mod serve_e2e;
 mod serve_history;
 mod serve_logs;

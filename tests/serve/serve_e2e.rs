@@ -136,6 +136,9 @@ async fn whole_lifecycle_through_the_api() {
     assert_eq!(api.get("web").await.unwrap(), created);
     assert_eq!(api.get(&created.id.to_string()).await.unwrap(), created);
     assert_eq!(api.list().await.unwrap(), vec![created.clone()]);
+    // One process on SQLite: instances are not shared by lease, so the
+    // Overview shows no "hosted by".
+    assert_eq!(api.hosting(created.id).await.unwrap(), None);
 
     let edited = api
         .update(

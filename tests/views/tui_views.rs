@@ -656,6 +656,47 @@ fn the_header_names_the_runtime_host() {
 }
 
 #[test]
+fn the_overview_names_the_replica_hosting_the_instance_only_when_shared_by_lease() {
+    use aacon::platform::Hosting;
+    for (name, result) in [
+        (
+            "hosted",
+            Ok(Some(Hosting::By {
+                replica: "api-7f3c".into(),
+                address: "10.0.3.17:8080".into(),
+            })),
+        ),
+        ("not_hosted", Ok(Some(Hosting::Nobody))),
+        ("single", Ok(None)),
+    ] {
+        let mut a = app();
+        open_github(&mut a);
+        let id = crate::tui_health_tools::detail(&a).id;
+        a.update(Msg::Hosting { id, result });
+        let screen = render(&mut a, 80, 24);
+        assert_eq!(screen.contains("hosted by"), name != "single", "{screen}");
+        insta::assert_snapshot!(format!("detail_overview_{name}_80x24"), screen);
+    }
+}
+
+#[test]
+fn the_header_names_the_replica_that_answered_only_when_one_did() {
+    for (name, replica) in [
+        ("remote", None),
+        ("remote_replica", Some("api-7f3c".to_string())),
+    ] {
+        let mut a = app();
+        a.update(Msg::RuntimeHost(Some(RuntimeHost::Remote { replica })));
+        let screen = render(&mut a, 120, 24);
+        assert_eq!(
+            screen.contains("replica api-7f3c"),
+            name == "remote_replica"
+        );
+        insta::assert_snapshot!(format!("runtime_host_{name}_120x24"), screen);
+    }
+}
+
+#[test]
 fn confirm_bulk_restart_names_the_instances() {
     both_sizes("confirm_restart", |a| {
         a.update(key(' '));

@@ -65,6 +65,12 @@ pub use record::RecordOptions;
 pub use reply::decode_reply;
 use reply::*;
 
+/// Why a request failed, in one clean sentence part: the innermost cause
+/// (the OS's or TLS's words), control characters removed.
+pub fn describe_reqwest(e: &reqwest::Error) -> String {
+    clean(&root_cause(e))
+}
+
 use super::profile::{Route, Routes};
 use super::{
     ActionOutcome, BackendInfo, BackendProfile, EventQuery, Platform, PlatformError, PlatformEvent,
@@ -105,6 +111,9 @@ struct Inner {
     requests: attribute::Requests,
     /// The flight recorder, when this client records what it observes.
     recorder: Option<Arc<record::Recorder>>,
+    /// The replica that sent the last answer (`aacon serve`'s
+    /// `x-aacon-replica`), for the header.
+    replica: std::sync::Mutex<Option<String>>,
 }
 
 /// The platform behind a REST API.
@@ -212,6 +221,7 @@ impl ApiPlatform {
                 get_retries: opts.get_retries,
                 requests: attribute::Requests::default(),
                 recorder,
+                replica: std::sync::Mutex::new(None),
             }),
             events,
             poller: Mutex::new(None),
@@ -349,11 +359,27 @@ impl Inner {
         self.client.request(method, url).headers(headers)
     }
 
+    /// Keep the replica an answer names (a valid replica id only).
+    fn note_replica(&self, headers: &HeaderMap) {
+        let named = headers
+            .get(crate::domain::replica::REPLICA_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| crate::domain::replica::ReplicaId::new(v).ok())
+            .map(|id| id.as_str().to_string());
+        if let Some(id) = named
+            && let Ok(mut r) = self.replica.lock()
+            && r.as_deref() != Some(id.as_str())
+        {
+            *r = Some(id);
+        }
+    }
+
     async fn send_once(
         &self,
         rb: reqwest::RequestBuilder,
     ) -> std::result::Result<Reply, SendError> {
         let mut resp = rb.send().await.map_err(SendError::Transport)?;
+        self.note_replica(resp.headers());
         let status = resp.status();
         let headers = resp.headers().clone();
         // A declared length over the limit is refused before reading a byte.
@@ -727,7 +753,9 @@ impl Platform for ApiPlatform {
     }
 
     async fn runtime_host(&self) -> Option<super::RuntimeHost> {
-        Some(super::RuntimeHost::Remote)
+        Some(super::RuntimeHost::Remote {
+            replica: self.inner.replica.lock().ok().and_then(|r| r.clone()),
+        })
     }
 
     async fn validate(&self, spec: &Value) -> Result<Report> {
@@ -874,6 +902,21 @@ impl Platform for ApiPlatform {
         }
         let p: wire::Probes = self.inner.expect_ok(r, "reading health probes", None)?;
         Ok(p.probes)
+    }
+
+    async fn hosting(&self, id: Uuid) -> Result<Option<super::Hosting>> {
+        let r = self
+            .inner
+            .get(&format!("/{id}/hosting"), HeaderMap::new())
+            .await?;
+        // AgentArea, or a serve from before leases: one runtime.
+        if r.status == StatusCode::NOT_FOUND && self.inner.is_missing_route(&r) {
+            return Ok(None);
+        }
+        let h: wire::Hosting =
+            self.inner
+                .expect_ok(r, "reading which replica hosts an instance", None)?;
+        Ok(h.to_port())
     }
 
     fn subscribe(&self) -> broadcast::Receiver<PlatformEvent> {

@@ -459,6 +459,35 @@ pub struct Probes {
     pub probes: Vec<crate::domain::Probe>,
 }
 
+/// `GET /{id}/hosting` (aacon extension): which replica hosts the
+/// instance, where instances are shared by lease (`clustered`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Hosting {
+    #[serde(default)]
+    pub clustered: bool,
+    #[serde(default)]
+    pub hosted_by: Option<HostedBy>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostedBy {
+    pub replica: String,
+    pub address: String,
+}
+
+impl Hosting {
+    /// As the port says it (`None`: not shared by lease).
+    pub fn to_port(&self) -> Option<crate::platform::Hosting> {
+        self.clustered.then(|| match &self.hosted_by {
+            Some(h) => crate::platform::Hosting::By {
+                replica: h.replica.clone(),
+                address: h.address.clone(),
+            },
+            None => crate::platform::Hosting::Nobody,
+        })
+    }
+}
+
 /// A discovered tool as `GET /{id}/tools` lists it (MCP's field names).
 pub fn tool_to_wire(t: &crate::platform::ToolInfo) -> Value {
     let mut m = Map::new();

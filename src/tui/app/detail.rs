@@ -72,6 +72,20 @@ pub struct DetailState {
     pub surface: SurfacePane,
     /// The recorded calls (History tab).
     pub calls: HistoryPane,
+    /// Which replica hosts the instance (Overview), where instances are
+    /// shared by lease.
+    pub hosting: HostingLine,
+}
+
+/// The Overview's "hosted by" line: asked every second while the Overview
+/// shows, one read at a time, until the backend says instances are not
+/// shared by lease.
+#[derive(Debug, Clone, Default)]
+pub struct HostingLine {
+    /// The last answer: `Some(None)` not shared by lease (nothing shown);
+    /// an error is shown as the line.
+    pub known: Option<Result<Option<crate::platform::Hosting>, PlatformError>>,
+    pub asking: bool,
 }
 
 /// Why a pane on the instance page shows no answer. Each displays as the
@@ -124,6 +138,7 @@ impl DetailState {
             logs: LogsPane::default(),
             surface: SurfacePane::default(),
             calls: HistoryPane::default(),
+            hosting: HostingLine::default(),
         }
     }
 
@@ -218,6 +233,21 @@ impl App {
             Screen::Detail(d) if d.id == id => Some(&mut **d),
             _ => None,
         })
+    }
+
+    /// Ask which replica hosts the instance while its Overview shows.
+    pub(super) fn hosting_tick(&mut self) -> Vec<Command> {
+        match self.detail_mut() {
+            Some(d)
+                if d.tab == DetailTab::Overview
+                    && !d.hosting.asking
+                    && !matches!(d.hosting.known, Some(Ok(None))) =>
+            {
+                d.hosting.asking = true;
+                vec![Command::LoadHosting(d.id)]
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// Deliver a result to the Detail page of instance `id` that asked.

@@ -52,6 +52,11 @@ pub enum Msg {
         id: Uuid,
         result: Result<ToolCallResult, PlatformError>,
     },
+    /// Which replica hosts an instance, for the Overview.
+    Hosting {
+        id: Uuid,
+        result: Result<Option<crate::platform::Hosting>, PlatformError>,
+    },
     /// An instance's recorded calls, for the History tab.
     Calls {
         id: Uuid,
@@ -230,6 +235,8 @@ pub enum Command {
     CancelCall(u64),
     /// Read an instance's recorded calls (History tab).
     LoadCalls(Uuid),
+    /// Read which replica hosts an instance (Overview).
+    LoadHosting(Uuid),
     /// Read one recorded call in full.
     LoadCall {
         id: Uuid,

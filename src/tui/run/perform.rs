@@ -162,6 +162,12 @@ pub(super) fn perform(cmds: Vec<Command>, io: &Io) {
                     let _ = tx.send(Msg::Probes(p.probes().await));
                 });
             }
+            Command::LoadHosting(id) => {
+                tokio::spawn(async move {
+                    let result = p.hosting(id).await;
+                    let _ = tx.send(Msg::Hosting { id, result });
+                });
+            }
             Command::LoadCalls(id) => {
                 tokio::spawn(async move {
                     let result = p.history(id, crate::tui::app::HISTORY_ROWS).await;

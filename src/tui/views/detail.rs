@@ -125,6 +125,18 @@ pub fn render(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
                     i.description.as_deref().map_or("-".into(), inert),
                 ),
             ];
+            // Which replica hosts it, where instances are shared by lease
+            // (after "desired").
+            if let Some(line) = hosting_line(&d.hosting) {
+                let (text, style) = line;
+                lines.insert(
+                    6,
+                    Line::from(vec![
+                        Span::styled(format!("{:<14}", "hosted by"), t.dim),
+                        Span::styled(text, style(t)),
+                    ]),
+                );
+            }
             if app.dup_names.contains(&i.name) {
                 lines.insert(
                     1,
@@ -507,6 +519,27 @@ fn render_events(frame: &mut Frame, app: &App, d: &DetailState, area: Rect) {
         .column_spacing(1),
         area,
     );
+}
+
+type StyleOf = fn(&crate::tui::theme::Theme) -> ratatui::style::Style;
+
+/// The Overview's "hosted by" line and its style; none where instances are
+/// not shared by lease (or not known yet).
+fn hosting_line(h: &crate::tui::app::HostingLine) -> Option<(String, StyleOf)> {
+    use crate::platform::Hosting;
+    match h.known.as_ref()? {
+        Ok(None) => None,
+        Ok(Some(Hosting::By { replica, address })) => {
+            Some((format!("{} ({})", inert(replica), inert(address)), |t| {
+                t.base
+            }))
+        }
+        Ok(Some(Hosting::Nobody)) => Some((
+            "not hosted (no replica holds its lease right now)".into(),
+            |t| t.warning,
+        )),
+        Err(e) => Some((format!("unknown: {e}"), |t| t.warning)),
+    }
 }
 
 /// The Overview's version line: the version and event version where the

@@ -39,6 +39,15 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             ));
         }
     }
+    // Which `aacon serve` replica answered last (behind a load balancer,
+    // one of several).
+    if let Some(crate::platform::RuntimeHost::Remote {
+        replica: Some(replica),
+    }) = &app.runtime_host
+    {
+        first.push(Span::styled("  replica ", t.dim));
+        first.push(Span::styled(inert(replica), t.header));
+    }
     first.push(Span::styled("  events: ", t.dim));
     first.push(match &app.source {
         SourceState::Connected(s) => Span::styled(format!("● {}", inert(s)), t.ok),
