@@ -1,10 +1,9 @@
 //! A request reaching a replica that does not host its instance is
 //! forwarded to the lease's owner (`src/serve/forward.rs`): two `aacon
-//! serve` processes on one real PostgreSQL, the lease rows written here so
-//! that replica B owns the instance; calls sent to A come back from B,
-//! recorded once with the original caller; a forwarded request is never
-//! forwarded again; an unowned running instance and an unreachable owner
-//! are one sentence each.
+//! serve` processes on one real PostgreSQL share the instances by lease;
+//! calls sent to the replica that does not host an instance come back from
+//! the one that does, recorded once with the original caller; a forwarded
+//! request is never forwarded again; an unreachable owner is one sentence.
 
 use crate::support::FIXTURE;
 use crate::support::postgres::Postgres;
@@ -70,6 +69,26 @@ fn call(base: &str, id: Uuid, message: &str) -> reqwest::RequestBuilder {
         .json(&json!({"name": "echo", "arguments": {"message": message}}))
 }
 
+/// The lease id (`NAME-SUFFIX`) of the replica holding `x`'s lease, once
+/// one does.
+async fn owner(pg: &Postgres, x: Uuid) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let o = pg.psql(
+            "fwd",
+            &format!(
+                "select owner from leases where instance_id = '{x}' and owner is not null and expires_at > now()"
+            ),
+        );
+        let o = o.trim();
+        if !o.is_empty() {
+            return o.to_string();
+        }
+        assert!(Instant::now() < deadline, "nobody took {x}'s lease");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn start(dir: &std::path::Path, name: &str, url: &str) -> Serve {
     Serve::start_with_env(
         &dir.join(name),
@@ -89,10 +108,10 @@ async fn a_call_on_the_wrong_replica_is_answered_by_the_owner() {
     let url = pg.create_db("fwd");
     let tmp = tempfile::tempdir().unwrap();
     let a = start(tmp.path(), "replica-a", &url);
-    let mut b = start(tmp.path(), "replica-b", &url);
+    let b = start(tmp.path(), "replica-b", &url);
     let made = api(&a.url)
         .create(NewInstance {
-            name: "hosted-on-b".into(),
+            name: "hosted-once".into(),
             description: None,
             server_spec_id: None,
             json_spec: json!({"command": [FIXTURE]}),
@@ -109,73 +128,78 @@ async fn a_call_on_the_wrong_replica_is_answered_by_the_owner() {
             replica: Some("replica-a".into())
         })
     );
+    client_a.start(x).await.unwrap();
 
-    // B holds X's lease (as its lease manager would after a claim); the
-    // lease tables exist since both replicas connected to them.
-    let b_address = b.url.trim_start_matches("http://").to_string();
-    pg.psql(
-        "fwd",
-        &format!(
-            "insert into replicas (id, address, expires_at) values ('replica-b', '{b_address}', now() + interval '1 hour');
-             insert into leases (instance_id, owner, generation, acquired_at, expires_at)
-               values ('{x}', 'replica-b', 1, now(), now() + interval '1 hour');"
-        ),
-    );
+    // One replica takes X's lease; the other is the wrong one to ask.
+    let lease_id = owner(&pg, x).await;
+    let (mut host, other, host_name) = if lease_id.starts_with("replica-a-") {
+        (a, b, "replica-a")
+    } else {
+        (b, a, "replica-b")
+    };
+    let host_address = host.url.trim_start_matches("http://").to_string();
 
-    // Either replica says B hosts X (the detail Overview's line).
-    for base in [&a.url, &b.url] {
+    // Either replica says who hosts X (the detail Overview's line).
+    for base in [&host.url, &other.url] {
         assert_eq!(
             api(base).hosting(x).await.unwrap(),
             Some(aacon::platform::Hosting::By {
-                replica: "replica-b".into(),
-                address: b_address.clone()
+                replica: lease_id.clone(),
+                address: host_address.clone()
             })
         );
     }
 
-    // A tool call sent to A is answered by B.
-    let got = send(call(&a.url, x, "via a")).await;
+    // Once the host runs X, a tool call sent to the other replica is
+    // answered by the host.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let list = api(&host.url).list().await.unwrap();
+        if list
+            .iter()
+            .any(|i| i.id == x && i.status == aacon::domain::Status::Running)
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the host never ran X: {list:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let got = send(call(&other.url, x, "via the other")).await;
     assert_eq!(got.status, 200, "{}", got.body);
-    assert!(got.body.to_string().contains("Echo: via a"), "{}", got.body);
-    assert_eq!(
-        got.replica.as_deref(),
-        Some("replica-a"),
-        "A took the request"
+    assert!(
+        got.body.to_string().contains("Echo: via the other"),
+        "{}",
+        got.body
     );
+    assert_ne!(got.replica.as_deref(), Some(host_name), "the other took it");
     assert_eq!(
         got.forwarded_to.as_deref(),
-        Some("replica-b"),
-        "B's own x-aacon-replica comes back"
+        Some(host_name),
+        "the host's own x-aacon-replica comes back"
     );
-    // The other session routes too (the server's identity, the log): B's
-    // answer, whatever it is (the instance is not running there, so B
-    // says so), with the status and body B gives when asked directly.
+    // The other session routes too (the server's identity, the log): the
+    // host's answer, with the status and body it gives when asked directly.
     for path in ["server", "logs"] {
-        let via_a = send(http().get(format!("{}/v1/mcp-server-instances/{x}/{path}", a.url))).await;
-        assert_eq!(via_a.forwarded_to.as_deref(), Some("replica-b"), "{path}");
+        let via =
+            send(http().get(format!("{}/v1/mcp-server-instances/{x}/{path}", other.url))).await;
+        assert_eq!(via.forwarded_to.as_deref(), Some(host_name), "{path}");
         let direct =
-            send(http().get(format!("{}/v1/mcp-server-instances/{x}/{path}", b.url))).await;
-        assert_eq!(direct.forwarded_to, None, "B answers its own {path}");
-        assert_eq!(direct.replica.as_deref(), Some("replica-b"));
-        assert_eq!(
-            (via_a.status, &via_a.body),
-            (direct.status, &direct.body),
-            "{path}"
-        );
+            send(http().get(format!("{}/v1/mcp-server-instances/{x}/{path}", host.url))).await;
+        assert_eq!(direct.forwarded_to, None, "the host answers its own {path}");
+        assert_eq!(direct.replica.as_deref(), Some(host_name));
+        if path == "server" {
+            assert_eq!((via.status, &via.body), (direct.status, &direct.body));
+        } else {
+            assert_eq!(via.status, direct.status);
+        }
     }
 
     // Recorded once, at the owner, as the original caller's (the test's
-    // 127.0.0.2, not A's 127.0.0.1).
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let calls = loop {
-        let calls = api(&b.url).history(x, 10).await.unwrap();
-        if calls.iter().any(|c| c.name == "echo") {
-            break calls;
-        }
-        assert!(Instant::now() < deadline, "never recorded: {calls:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    match &calls[0].caller {
+    // 127.0.0.2, not the forwarding replica's 127.0.0.1).
+    let calls = api(&host.url).history(x, 10).await.unwrap();
+    let echoes: Vec<_> = calls.iter().filter(|c| c.name == "echo").collect();
+    assert_eq!(echoes.len(), 1, "{calls:?}");
+    match &echoes[0].caller {
         Caller::Api { token, peer } => {
             assert_eq!(token.as_deref(), Some("backend.token"));
             assert!(
@@ -187,54 +211,37 @@ async fn a_call_on_the_wrong_replica_is_answered_by_the_owner() {
     }
 
     // The loop guard: a request already forwarded is never forwarded
-    // again; A says who hosts the instance instead.
-    let guarded = send(call(&a.url, x, "twice").header("x-aacon-forwarded-by", "replica-z")).await;
+    // again; the other replica says who hosts the instance instead.
+    let guarded =
+        send(call(&other.url, x, "twice").header("x-aacon-forwarded-by", "replica-z")).await;
     assert_eq!(guarded.status, 503, "{}", guarded.body);
     let said = guarded.body["detail"]
         .as_str()
         .unwrap_or_default()
         .to_string();
     assert!(
-        said.contains("forwarded a request for instance hosted-on-b by replica replica-z")
-            && said.contains("replica replica-b hosts it now"),
+        said.contains("forwarded a request for instance hosted-once by replica replica-z")
+            && said.contains(&format!("replica {lease_id} hosts it now")),
         "{said}"
     );
     assert_eq!(guarded.forwarded_to, None);
 
-    // An instance that should run but whose lease has no owner right now.
-    let waiting = api(&a.url)
-        .create(NewInstance {
-            name: "between-owners".into(),
-            description: None,
-            server_spec_id: None,
-            json_spec: json!({"command": ["/nonexistent/mcp-server"]}),
-        })
-        .await
-        .unwrap();
-    api(&a.url).start(waiting.id).await.unwrap();
-    let unowned = send(call(&a.url, waiting.id, "anyone")).await;
-    assert_eq!(unowned.status, 503, "{}", unowned.body);
-    assert_eq!(
-        unowned.body["detail"],
-        "no replica hosts instance between-owners right now (its lease is between owners); try again"
-    );
-
-    // The owner goes away while its lease still stands: 502 naming it,
-    // never an answer from A's own one-shot session.
-    b.child.kill().unwrap();
-    b.child.wait().unwrap();
-    let gone = send(call(&a.url, x, "after b")).await;
+    // The host goes away while its lease still stands: 502 naming it,
+    // never an answer from the other replica's own one-shot session.
+    host.child.kill().unwrap();
+    host.child.wait().unwrap();
+    let gone = send(call(&other.url, x, "after the host")).await;
     assert_eq!(gone.status, 502, "{}", gone.body);
     let said = gone.body["detail"].as_str().unwrap_or_default().to_string();
     assert!(
         said.starts_with(&format!(
-            "replica replica-b at {b_address}, which hosts instance hosted-on-b, cannot be reached"
+            "replica {lease_id} at {host_address}, which hosts instance hosted-once, cannot be reached"
         )),
         "{said}"
     );
 
-    // Exactly one echo was recorded: the forwarded one.
-    let calls = api(&a.url).history(x, 10).await.unwrap();
+    // Nothing was answered by the other replica itself.
+    let calls = api(&other.url).history(x, 10).await.unwrap();
     assert_eq!(
         calls.iter().filter(|c| c.name == "echo").count(),
         1,
@@ -247,11 +254,9 @@ async fn a_caller_that_goes_away_cancels_the_call_at_the_owner() {
     let pg = Postgres::start();
     let url = pg.create_db("fwd");
     let tmp = tempfile::tempdir().unwrap();
-    // B starts first and hosts the runtime (one process per database does
-    // until leases are wired in); A only forwards.
-    let b = start(tmp.path(), "replica-b", &url);
-    let cb = api(&b.url);
-    let made = cb
+    let ra = start(tmp.path(), "replica-a", &url);
+    let rb = start(tmp.path(), "replica-b", &url);
+    let made = api(&ra.url)
         .create(NewInstance {
             name: "waits".into(),
             description: None,
@@ -261,25 +266,22 @@ async fn a_caller_that_goes_away_cancels_the_call_at_the_owner() {
         .await
         .unwrap();
     let x = made.id;
-    cb.start(x).await.unwrap();
-    let a = start(tmp.path(), "replica-a", &url);
-    let b_address = b.url.trim_start_matches("http://").to_string();
-    pg.psql(
-        "fwd",
-        &format!(
-            "insert into replicas (id, address, expires_at) values ('replica-b', '{b_address}', now() + interval '1 hour');
-             insert into leases (instance_id, owner, generation, acquired_at, expires_at)
-               values ('{x}', 'replica-b', 1, now(), now() + interval '1 hour');"
-        ),
-    );
+    api(&ra.url).start(x).await.unwrap();
+    // b is the replica hosting x; a is the other one.
+    let (b, a) = if owner(&pg, x).await.starts_with("replica-b-") {
+        (rb, ra)
+    } else {
+        (ra, rb)
+    };
     let logs_of = |base: String| async move {
         send(http().get(format!("{base}/v1/mcp-server-instances/{x}/logs"))).await
     };
     let deadline = Instant::now() + Duration::from_secs(60);
     while logs_of(b.url.clone()).await.status != 200 {
-        assert!(Instant::now() < deadline, "B never ran the instance");
+        assert!(Instant::now() < deadline, "the host never ran the instance");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let host_name = logs_of(b.url.clone()).await.replica.unwrap_or_default();
 
     // A call that waits until cancelled, sent to A; the caller goes away.
     let wait = tokio::spawn(send(
@@ -295,7 +297,7 @@ async fn a_caller_that_goes_away_cancels_the_call_at_the_owner() {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let logs = logs_of(a.url.clone()).await;
-        assert_eq!(logs.forwarded_to.as_deref(), Some("replica-b"));
+        assert_eq!(logs.forwarded_to.as_deref(), Some(host_name.as_str()));
         if logs.body.to_string().contains("fixture: wait cancelled") {
             break;
         }
