@@ -36,6 +36,7 @@ const UNITS: &[(&str, Layer)] = &[
     ("logging", Layer::Adapter),
     ("incident", Layer::Adapter),
     ("cluster", Layer::Adapter),
+    ("store::pg::tls", Layer::Adapter),
     ("host", Layer::Host),
     ("tui", Layer::Ui),
     ("cli", Layer::Ui),
@@ -60,6 +61,11 @@ const SIDEWAYS: &[(&str, &str, &str)] = &[
         "the flight recorder keeps what it observed in a store-shaped file",
     ),
     ("bus", "store", "the relay publishes the store's outbox"),
+    (
+        "cluster",
+        "store::pg::tls",
+        "every PostgreSQL connection is set up (sslmode, CAs) one way",
+    ),
     (
         "runtime",
         "secrets",
