@@ -19,13 +19,10 @@
 
 mod common;
 
-use aacon::domain::NewInstance;
-use aacon::paths::{DataDir, StoreUrl};
 use chrono::{DateTime, Utc};
 use common::postgres::Postgres;
-use common::{Samples, Serve, ms, result, scale, smoke};
+use common::{Samples, Serve, ms, result, scale, seed, smoke};
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -41,32 +38,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("runtime")
-}
-
-/// `n` instances through the store in one group commit (seeding, not
-/// measured), on SQLite in `data` or on the PostgreSQL at `url`.
-fn seed(data: &Path, url: Option<&str>, n: usize) {
-    let dir = DataDir::new(data).with_store_url(url.map(StoreUrl::new));
-    let mut store = aacon::store::port::open(&dir, "bench").expect("store");
-    store
-        .group(|s| {
-            for i in 0..n {
-                s.create(
-                    NewInstance {
-                        name: format!("inst-{i:05}"),
-                        description: Some(format!("benchmark instance {i}")),
-                        server_spec_id: None,
-                        json_spec: serde_json::json!({
-                            "command": ["npx", "-y", "@modelcontextprotocol/server-filesystem", "/srv"],
-                            "env_vars": {"LOG": "info"}
-                        }),
-                    },
-                    None,
-                )
-                .expect("create");
-            }
-        })
-        .expect("seed");
 }
 
 #[derive(Clone, Copy)]

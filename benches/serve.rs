@@ -5,39 +5,11 @@
 
 mod common;
 
-use aacon::domain::NewInstance;
-use aacon::store::Store;
-use common::{Samples, Serve, lat, result, scale, smoke};
-use std::path::Path;
+use common::{Samples, Serve, lat, result, scale, seed, smoke};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const CONNS: usize = 16;
-
-/// `n` instances, created through the store in one group commit (seeding,
-/// not measured).
-fn seed(data: &Path, n: usize) {
-    let mut store = Store::open(&data.join("aacon.db"), "bench").expect("store");
-    store
-        .group(|s| {
-            for i in 0..n {
-                s.create(
-                    NewInstance {
-                        name: format!("inst-{i:05}"),
-                        description: Some(format!("benchmark instance {i}")),
-                        server_spec_id: None,
-                        json_spec: serde_json::json!({
-                            "command": ["npx", "-y", "@modelcontextprotocol/server-filesystem", "/srv"],
-                            "env_vars": {"LOG": "info"}
-                        }),
-                    },
-                    None,
-                )
-                .expect("create");
-            }
-        })
-        .expect("seed");
-}
 
 /// `CONNS` tasks GET `url` in a loop for `secs`; requests/s and latencies.
 fn load(url: &str, secs: f64, expect_len: Option<usize>) -> (f64, Samples, usize) {
@@ -102,7 +74,7 @@ fn main() {
     let config = tmp.path().join("config");
     std::fs::create_dir_all(&data).expect("data dir");
     std::fs::create_dir_all(&config).expect("config dir");
-    seed(&data, n);
+    seed(&data, None, n);
     let serve = Serve::start(&data, &config, &[]);
     // Warm both paths once.
     load(&format!("{}/health", serve.1), secs / 5.0, None);

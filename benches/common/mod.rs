@@ -191,3 +191,29 @@ impl Serve {
         Serve(child, url)
     }
 }
+
+/// `n` instances through the store in one group commit (seeding, not
+/// measured), on SQLite in `data` or on the PostgreSQL at `url`.
+pub fn seed(data: &std::path::Path, url: Option<&str>, n: usize) {
+    let dir = aacon::paths::DataDir::new(data).with_store_url(url.map(aacon::paths::StoreUrl::new));
+    let mut store = aacon::store::port::open(&dir, "bench").expect("store");
+    store
+        .group(|s| {
+            for i in 0..n {
+                s.create(
+                    aacon::domain::NewInstance {
+                        name: format!("inst-{i:05}"),
+                        description: Some(format!("benchmark instance {i}")),
+                        server_spec_id: None,
+                        json_spec: serde_json::json!({
+                            "command": ["npx", "-y", "@modelcontextprotocol/server-filesystem", "/srv"],
+                            "env_vars": {"LOG": "info"}
+                        }),
+                    },
+                    None,
+                )
+                .expect("create");
+            }
+        })
+        .expect("seed");
+}
