@@ -5,75 +5,11 @@
 
 mod common;
 
-use aacon::domain::NewInstance;
-use aacon::store::Store;
-use common::{Samples, lat, result, scale, smoke};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use common::{Samples, Serve, lat, result, scale, seed, smoke};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const CONNS: usize = 16;
-
-struct Serve(Child, String);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(data: &Path, config: &Path) -> Serve {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aacon"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("AACON_CONFIG_DIR", config)
-        .env_remove("AACON_API_TOKEN")
-        .env_remove("AACON_API_URL")
-        .env_remove("AACON_REDIS_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn aacon serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("serve's first line");
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("serve did not say where it listens: {line:?}"))
-        .to_string();
-    Serve(child, url)
-}
-
-/// `n` instances, created through the store in one group commit (seeding,
-/// not measured).
-fn seed(data: &Path, n: usize) {
-    let mut store = Store::open(&data.join("aacon.db"), "bench").expect("store");
-    store
-        .group(|s| {
-            for i in 0..n {
-                s.create(
-                    NewInstance {
-                        name: format!("inst-{i:05}"),
-                        description: Some(format!("benchmark instance {i}")),
-                        server_spec_id: None,
-                        json_spec: serde_json::json!({
-                            "command": ["npx", "-y", "@modelcontextprotocol/server-filesystem", "/srv"],
-                            "env_vars": {"LOG": "info"}
-                        }),
-                    },
-                    None,
-                )
-                .expect("create");
-            }
-        })
-        .expect("seed");
-}
 
 /// `CONNS` tasks GET `url` in a loop for `secs`; requests/s and latencies.
 fn load(url: &str, secs: f64, expect_len: Option<usize>) -> (f64, Samples, usize) {
@@ -138,8 +74,8 @@ fn main() {
     let config = tmp.path().join("config");
     std::fs::create_dir_all(&data).expect("data dir");
     std::fs::create_dir_all(&config).expect("config dir");
-    seed(&data, n);
-    let serve = start(&data, &config);
+    seed(&data, None, n);
+    let serve = Serve::start(&data, &config, &[]);
     // Warm both paths once.
     load(&format!("{}/health", serve.1), secs / 5.0, None);
     load(

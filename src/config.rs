@@ -912,9 +912,22 @@ fn check_http_url(v: &str, o: &Origin) -> Result<(), ConfigError> {
 }
 
 fn check_store_url(v: &Secret, o: &Origin) -> Result<(), ConfigError> {
+    // `sslmode` and `sslrootcert` are aacon's to read (the driver knows
+    // neither `verify-*` nor `sslrootcert`).
+    let (rest, mode, _) = crate::paths::StoreUrl::split_tls(v.expose());
+    if let Some(mode) = mode.filter(|m| !crate::paths::SSL_MODES.contains(&m.as_str())) {
+        return Err(value_error(
+            o.clone(),
+            format!(
+                "sslmode '{}' is not one of {}",
+                crate::domain::text::shown(&mode),
+                crate::paths::SSL_MODES.join(", ")
+            ),
+        ));
+    }
     let ok = url::Url::parse(v.expose())
         .is_ok_and(|u| matches!(u.scheme(), "postgres" | "postgresql"))
-        && v.expose().parse::<tokio_postgres::Config>().is_ok();
+        && rest.parse::<tokio_postgres::Config>().is_ok();
     if ok {
         Ok(())
     } else {

@@ -36,6 +36,7 @@ const UNITS: &[(&str, Layer)] = &[
     ("logging", Layer::Adapter),
     ("incident", Layer::Adapter),
     ("cluster", Layer::Adapter),
+    ("store::pg::tls", Layer::Adapter),
     ("host", Layer::Host),
     ("tui", Layer::Ui),
     ("cli", Layer::Ui),
@@ -64,6 +65,11 @@ const SIDEWAYS: &[(&str, &str, &str)] = &[
         "store",
         "cluster",
         "a status report written for a lease is fenced by it in its own statement",
+    ),
+    (
+        "cluster",
+        "store::pg::tls",
+        "every PostgreSQL connection is set up (sslmode, CAs) one way",
     ),
     (
         "runtime",

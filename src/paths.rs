@@ -87,6 +87,58 @@ impl StoreUrl {
     }
 }
 
+/// The `sslmode` values a store URL may carry (libpq's, less `allow`).
+pub const SSL_MODES: &[&str] = &["disable", "prefer", "require", "verify-ca", "verify-full"];
+
+impl StoreUrl {
+    /// `url` without its `sslmode` and `sslrootcert` settings (the driver
+    /// knows neither `verify-*` nor `sslrootcert`; they are aacon's to
+    /// act on), and their values. A `postgres://` URL or libpq
+    /// `key=value` words; every other setting is kept as written.
+    pub fn split_tls(url: &str) -> (String, Option<String>, Option<String>) {
+        let (mut mode, mut root) = (None, None);
+        let mut take = |key: &str, value: String| -> bool {
+            match key {
+                "sslmode" => mode = Some(value),
+                "sslrootcert" => root = Some(value),
+                _ => return false,
+            }
+            true
+        };
+        let rest = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            match url.split_once('?') {
+                None => url.to_string(),
+                Some((base, query)) => {
+                    let kept: Vec<&str> = query
+                        .split('&')
+                        .filter(|pair| {
+                            !pair.is_empty()
+                                && !url::form_urlencoded::parse(pair.as_bytes())
+                                    .next()
+                                    .is_some_and(|(k, v)| take(&k, v.into_owned()))
+                        })
+                        .collect();
+                    if kept.is_empty() {
+                        base.to_string()
+                    } else {
+                        format!("{base}?{}", kept.join("&"))
+                    }
+                }
+            }
+        } else {
+            url.split_whitespace()
+                .filter(|word| {
+                    !word
+                        .split_once('=')
+                        .is_some_and(|(k, v)| take(k.trim(), v.trim_matches('\'').to_string()))
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        (rest, mode, root)
+    }
+}
+
 impl std::fmt::Display for StoreUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.redacted())
@@ -169,6 +221,26 @@ impl DataDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_settings_are_taken_out_of_a_store_url_and_the_rest_is_kept() {
+        let (rest, mode, root) = StoreUrl::split_tls(
+            "postgres://u:p@db:5432/aacon?sslmode=verify-full&connect_timeout=3&sslrootcert=%2Fetc%2Fca.pem",
+        );
+        assert_eq!(rest, "postgres://u:p@db:5432/aacon?connect_timeout=3");
+        assert_eq!(mode.as_deref(), Some("verify-full"));
+        assert_eq!(root.as_deref(), Some("/etc/ca.pem"));
+        let (rest, mode, root) = StoreUrl::split_tls("postgres://db/aacon");
+        assert_eq!(
+            (rest.as_str(), mode, root),
+            ("postgres://db/aacon", None, None)
+        );
+        let (rest, mode, _) = StoreUrl::split_tls("host=db dbname=aacon sslmode=require");
+        assert_eq!(
+            (rest.as_str(), mode.as_deref()),
+            ("host=db dbname=aacon", Some("require"))
+        );
+    }
 
     #[test]
     fn a_store_url_never_prints_its_password() {

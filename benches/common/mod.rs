@@ -4,6 +4,22 @@
 
 use std::time::{Duration, Instant};
 
+/// A real PostgreSQL per bench on a free loopback port: the tests' own
+/// harness (`tests/support/postgres.rs`), shared, not copied.
+#[path = "../../tests/support/postgres.rs"]
+pub mod postgres;
+
+/// What `postgres` needs of the tests' `support::redis`.
+pub mod redis {
+    /// A port nobody listens on now (loopback).
+    pub fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("bind an ephemeral port")
+    }
+}
+
 /// `--test` (what `cargo bench -- --test` and `scripts/bench --smoke` pass)
 /// or `AACON_BENCH_SMOKE=1`: run every bench briefly, just to prove it runs.
 pub fn smoke() -> bool {
@@ -110,10 +126,7 @@ impl Drop for Redis {
 impl Redis {
     /// `None` when `redis-server` is not on PATH or does not answer.
     pub fn start() -> Option<Redis> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .ok()?;
+        let port = redis::free_port();
         let child = std::process::Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
@@ -134,4 +147,73 @@ impl Redis {
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.1)
     }
+}
+
+/// `aacon serve` (the real binary) on a free loopback port, killed on drop.
+pub struct Serve(pub std::process::Child, pub String);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Serve {
+    /// Start serve on data dir `data` with `env` set (e.g.
+    /// `AACON_STORE_URL`) and wait for its `listening on URL` line.
+    pub fn start(data: &std::path::Path, config: &std::path::Path, env: &[(&str, &str)]) -> Serve {
+        use std::io::BufRead;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_aacon"));
+        cmd.arg("--data-dir")
+            .arg(data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("AACON_CONFIG_DIR", config)
+            .env_remove("AACON_API_TOKEN")
+            .env_remove("AACON_API_URL")
+            .env_remove("AACON_REDIS_URL")
+            .env_remove("AACON_STORE_URL")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn aacon serve");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("serve's first line");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("serve did not say where it listens: {line:?}"))
+            .to_string();
+        Serve(child, url)
+    }
+}
+
+/// `n` instances through the store in one group commit (seeding, not
+/// measured), on SQLite in `data` or on the PostgreSQL at `url`.
+pub fn seed(data: &std::path::Path, url: Option<&str>, n: usize) {
+    let dir = aacon::paths::DataDir::new(data).with_store_url(url.map(aacon::paths::StoreUrl::new));
+    let mut store = aacon::store::port::open(&dir, "bench").expect("store");
+    store
+        .group(|s| {
+            for i in 0..n {
+                s.create(
+                    aacon::domain::NewInstance {
+                        name: format!("inst-{i:05}"),
+                        description: Some(format!("benchmark instance {i}")),
+                        server_spec_id: None,
+                        json_spec: serde_json::json!({
+                            "command": ["npx", "-y", "@modelcontextprotocol/server-filesystem", "/srv"],
+                            "env_vars": {"LOG": "info"}
+                        }),
+                    },
+                    None,
+                )
+                .expect("create");
+            }
+        })
+        .expect("seed");
 }

@@ -33,7 +33,9 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use futures::StreamExt;
 use tokio::sync::Notify;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
+
+use crate::store::pg::tls::{self, PgConnect};
 
 pub use manager::{LeaseChange, LeaseHandle, LeaseManager, LeaseStats, ReleaseAck};
 
@@ -206,8 +208,8 @@ pub const CHANGE_CHANNEL: &str = "aacon_lease_change";
 #[derive(Clone)]
 pub struct Cluster {
     pool: Pool,
-    /// For the hand-back listener's own connection.
-    pg: tokio_postgres::Config,
+    /// For the hand-back listener's own connection (settings and TLS).
+    pg: PgConnect,
     /// The bound on one statement's round trip.
     timeout: Duration,
 }
@@ -222,17 +224,15 @@ impl Cluster {
     /// [`Cluster::connect`] with a bound on each statement's round trip
     /// (and on opening a connection).
     pub async fn connect_with(url: &str, timeout: Duration) -> Result<Cluster> {
-        let mut pg: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e: tokio_postgres::Error| ClusterError::Url(e.to_string()))?;
-        pg.connect_timeout(timeout);
-        pg.keepalives_idle(Duration::from_secs(10));
-        if pg.get_application_name().is_none() {
-            pg.application_name("aacon-lease");
+        let mut pg = tls::parse(url).map_err(|e| ClusterError::Url(e.to_string()))?;
+        pg.config.connect_timeout(timeout);
+        pg.config.keepalives_idle(Duration::from_secs(10));
+        if pg.config.get_application_name().is_none() {
+            pg.config.application_name("aacon-lease");
         }
         let manager = Manager::from_config(
-            pg.clone(),
-            NoTls,
+            pg.config.clone(),
+            pg.tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -255,7 +255,9 @@ impl Cluster {
     pub(crate) async fn client(&self) -> Result<Object> {
         self.pool.get().await.map_err(|e| match e {
             deadpool_postgres::PoolError::Timeout(_) => ClusterError::Timeout(self.timeout),
-            deadpool_postgres::PoolError::Backend(e) => ClusterError::Connect(e.to_string()),
+            deadpool_postgres::PoolError::Backend(e) => {
+                ClusterError::Connect(tls::explain(&e, self.pg.mode))
+            }
             other => ClusterError::Connect(other.to_string()),
         })
     }
@@ -270,7 +272,7 @@ impl Cluster {
     /// aborted.
     pub(crate) async fn listen_for_changes(self, retry: Duration, wake: Arc<Notify>) {
         loop {
-            match bounded(self.timeout, self.pg.connect(NoTls)).await {
+            match bounded(self.timeout, self.pg.config.connect(self.pg.tls.clone())).await {
                 Ok((client, mut conn)) => {
                     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
                     let driver = tokio::spawn(async move {

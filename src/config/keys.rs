@@ -159,7 +159,9 @@ pub const KEYS: &[Key] = &[
         doc: &[
             "Keep the embedded platform's state in PostgreSQL, shared by every",
             "`aacon serve` replica given the same URL; unset means SQLite in the",
-            "data dir. postgres://user:password@host:port/database. No flag (a",
+            "data dir. postgres://user:password@host:port/database. TLS as libpq:",
+            "?sslmode=disable|prefer|require|verify-ca|verify-full (default",
+            "prefer) and &sslrootcert=PATH (or system) for the CA. No flag (a",
             "password on the command line shows in the process list).",
             "Environment: AACON_STORE_URL.",
         ],

@@ -16,3 +16,4 @@ mod serve_pg;
 mod serve_record;
 mod serve_runtime;
 mod store_port;
+mod store_tls;

@@ -7,6 +7,12 @@
 //! ends the server with SIGKILL, `restart()` brings it back on the same port
 //! with the same data, and dropping the value kills it.
 //!
+//! `Postgres::start_tls(TlsOnly::Yes)` does the same with `ssl=on` and a
+//! server certificate (for `127.0.0.1` and `localhost`) signed by a CA made
+//! for that server with the `openssl` CLI (`ca_cert()`; `other_ca_cert()`
+//! signed nothing); with `TlsOnly::Yes` `pg_hba.conf` admits TCP clients
+//! over TLS only (`hostssl`).
+//!
 //! The server binaries come from Debian's `postgresql` package
 //! (`scripts/test.d/postgres.sh` installs it). As root, the server runs as the
 //! `postgres` user (PostgreSQL refuses to run as root); the data directory is
@@ -29,6 +35,15 @@ pub struct Postgres {
     user: Option<(u32, u32)>,
     spawns: u32,
     child: Option<Child>,
+    /// More `-c name=value` settings for the postmaster.
+    settings: Vec<String>,
+}
+
+/// Whether a TLS server also admits plain TCP connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsOnly {
+    Yes,
+    No,
 }
 
 /// The directory holding `initdb`, `postgres` and `createdb` (the newest
@@ -76,6 +91,48 @@ fn chown_tree(path: &Path, uid: u32, gid: u32) {
 
 impl Postgres {
     pub fn start() -> Postgres {
+        Postgres::init().spawn_first()
+    }
+
+    /// A server speaking TLS (see the module's doc).
+    pub fn start_tls(only: TlsOnly) -> Postgres {
+        let mut pg = Postgres::init();
+        let tls = pg.dir().join("tls");
+        std::fs::create_dir_all(&tls).expect("create the tls dir");
+        make_certs(&tls);
+        if let Some((uid, gid)) = pg.user {
+            chown_tree(&tls, uid, gid);
+        }
+        for (name, file) in [
+            ("ssl_cert_file", "server.pem"),
+            ("ssl_key_file", "server.key"),
+        ] {
+            pg.settings
+                .push(format!("{name}={}", tls.join(file).display()));
+        }
+        pg.settings.push("ssl=on".into());
+        if only == TlsOnly::Yes {
+            std::fs::write(
+                pg.data().join("pg_hba.conf"),
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostssl all all ::1/128 trust\n",
+            )
+            .expect("write pg_hba.conf");
+        }
+        pg.spawn_first()
+    }
+
+    /// The CA (PEM) that signed a TLS server's certificate.
+    pub fn ca_cert(&self) -> PathBuf {
+        self.dir().join("tls").join("ca.pem")
+    }
+
+    /// A CA (PEM) that signed nothing this server presents.
+    pub fn other_ca_cert(&self) -> PathBuf {
+        self.dir().join("tls").join("other-ca.pem")
+    }
+
+    /// `initdb` into a new directory; not started.
+    fn init() -> Postgres {
         let dir = tempfile::tempdir().expect("temp dir");
         let user = if is_root() {
             let ids = passwd_ids("postgres").expect("no postgres user (install postgresql)");
@@ -84,13 +141,14 @@ impl Postgres {
         } else {
             None
         };
-        let mut pg = Postgres {
+        let pg = Postgres {
             port: free_port(),
             bin: bin_dir(),
             dir,
             user,
             spawns: 0,
             child: None,
+            settings: Vec::new(),
         };
         let out = pg
             .command("initdb")
@@ -105,15 +163,20 @@ impl Postgres {
             "initdb failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        pg
+    }
+
+    /// Start a server made by `init`.
+    fn spawn_first(mut self) -> Postgres {
         // A free port can be taken between the check and the bind by a
         // parallel test: try another.
         for _ in 0..5 {
-            if pg.try_spawn() {
-                return pg;
+            if self.try_spawn() {
+                return self;
             }
-            pg.port = free_port();
+            self.port = free_port();
         }
-        panic!("postgres did not start:\n{}", pg.log());
+        panic!("postgres did not start:\n{}", self.log());
     }
 
     pub fn port(&self) -> u16 {
@@ -217,7 +280,12 @@ impl Postgres {
         if let Some((uid, gid)) = self.user {
             cmd.uid(uid).gid(gid);
         }
-        cmd.env_remove("PGPASSWORD").env("LC_ALL", "C.UTF-8");
+        // HOME too: libpq in the client tools looks for a client
+        // certificate in ~/.postgresql, which the postgres user cannot
+        // read in root's home.
+        cmd.env_remove("PGPASSWORD")
+            .env("LC_ALL", "C.UTF-8")
+            .env("HOME", self.dir.path());
         cmd
     }
 
@@ -242,6 +310,7 @@ impl Postgres {
             ))
             .args(["-c", "fsync=on", "-c", "synchronous_commit=on"])
             .args(["-c", "max_connections=200"])
+            .args(self.settings.iter().flat_map(|s| ["-c", s.as_str()]))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -296,4 +365,86 @@ impl Drop for Postgres {
             let _ = c.wait();
         }
     }
+}
+
+/// Run `openssl` with `args` in `dir`; panics with its stderr on failure.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl (Debian's openssl, which postgresql depends on)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// In `dir`: `ca.pem`, a server certificate `server.pem` (key
+/// `server.key`, owner-only) for 127.0.0.1 and localhost that it signed,
+/// and an unrelated `other-ca.pem`. EC P-256 keys, valid two days.
+fn make_certs(dir: &Path) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    for (name, cn) in [("ca", "aacon test CA"), ("other-ca", "aacon other CA")] {
+        let (key, pem, subj) = (
+            format!("{name}.key"),
+            format!("{name}.pem"),
+            format!("/CN={cn}"),
+        );
+        let mut args = vec!["req", "-x509"];
+        args.extend(ec);
+        args.extend(["-keyout", &key, "-out", &pem, "-days", "2", "-subj", &subj]);
+        args.extend(["-addext", "basicConstraints=critical,CA:TRUE"]);
+        args.extend(["-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+        openssl(dir, &args);
+    }
+    let mut args = vec!["req"];
+    args.extend(ec);
+    args.extend([
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    openssl(dir, &args);
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("write server.ext");
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ],
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        dir.join("server.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .expect("chmod server.key");
 }

@@ -22,6 +22,7 @@
 
 mod rows;
 mod schema;
+pub mod tls;
 
 use super::port::{Committed, StorePort, Watching};
 use super::snapshot::Start;
@@ -45,7 +46,6 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
@@ -72,54 +72,22 @@ static FENCED_REPORT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new
     )
 });
 
-/// The session advisory lock the runtime host of a PostgreSQL store holds.
-const RUNTIME_LOCK: i64 = 0x6161_636f_6e02;
-
-/// The connection settings `url` names, durable at COMMIT whatever the
-/// server's default.
-fn connect_config(url: &StoreUrl) -> Result<tokio_postgres::Config> {
-    let mut config: tokio_postgres::Config = url.expose().parse().map_err(|_| {
-        PlatformError::Invalid(format!(
+/// The connection settings `url` names (TLS as its `sslmode` says),
+/// durable at COMMIT whatever the server's default.
+fn connect_config(url: &StoreUrl) -> Result<tls::PgConnect> {
+    let mut pc = tls::parse(url.expose()).map_err(|e| match e {
+        tls::TlsError::Url(_) => PlatformError::Invalid(format!(
             "'{url}' is not a PostgreSQL URL; use postgres://user:password@host:port/database"
-        ))
+        )),
+        other => PlatformError::Invalid(format!("the store URL '{url}' cannot be used: {other}")),
     })?;
+    let config = &mut pc.config;
     config.options("-c synchronous_commit=on");
     config.application_name("aacon");
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(Duration::from_secs(10));
     }
-    Ok(config)
-}
-
-/// The claim of the one process that runs the instances of a PostgreSQL
-/// store: a session advisory lock on a connection of its own, released
-/// when this value is dropped (the connection closes) or the process dies.
-/// Until instances are shared by lease between replicas, this keeps two
-/// processes on one database (each with its own data dir and file lock)
-/// from both running every instance.
-pub struct RuntimeClaim {
-    _client: tokio_postgres::Client,
-}
-
-/// Take the runtime claim of the store at `url` if nobody holds it.
-pub fn try_claim_runtime(url: &StoreUrl) -> Result<Option<RuntimeClaim>> {
-    let config = connect_config(url)?;
-    let location = describe(&config);
-    block(async move {
-        let (client, connection) = config.connect(NoTls).await.map_err(|e| {
-            PlatformError::Unavailable(format!("cannot reach the store {location}: {e}"))
-        })?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        let row = client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&RUNTIME_LOCK])
-            .await
-            .map_err(db_err)?;
-        Ok(row
-            .get::<_, bool>(0)
-            .then_some(RuntimeClaim { _client: client }))
-    })?
+    Ok(pc)
 }
 
 /// The runtime the adapter's connections live on.
@@ -210,7 +178,9 @@ impl Conn<'_> {
 
 pub struct PgStore {
     pool: Pool,
-    config: tokio_postgres::Config,
+    /// The settings and TLS connector of every connection (the
+    /// listener's too).
+    connect: tls::PgConnect,
     location: String,
     actor: String,
     fault: Option<FaultPoint>,
@@ -232,11 +202,11 @@ impl PgStore {
     /// Connect to the database at `url` and bring its schema up to date
     /// (refusing one newer than this aacon knows).
     pub fn open(url: &StoreUrl, actor: &str) -> Result<PgStore> {
-        let config = connect_config(url)?;
-        let location = describe(&config);
+        let connect = connect_config(url)?;
+        let location = describe(&connect.config);
         let mgr = Manager::from_config(
-            config.clone(),
-            NoTls,
+            connect.config.clone(),
+            connect.tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -250,7 +220,7 @@ impl PgStore {
             .map_err(|e| PlatformError::Internal(format!("cannot build the store's pool: {e}")))?;
         let store = PgStore {
             pool,
-            config,
+            connect,
             location,
             actor: actor.to_string(),
             fault: None,
@@ -267,7 +237,11 @@ impl PgStore {
 
     fn client(&self) -> Result<Object> {
         block(self.pool.get())?.map_err(|e| {
-            PlatformError::Unavailable(format!("cannot reach the store {}: {e}", self.location))
+            let why = match &e {
+                deadpool_postgres::PoolError::Backend(e) => tls::explain(e, self.connect.mode),
+                other => other.to_string(),
+            };
+            PlatformError::Unavailable(format!("cannot reach the store {}: {why}", self.location))
         })
     }
 
@@ -685,7 +659,7 @@ impl StorePort for PgStore {
     fn watch(&self, wake: std_mpsc::Sender<()>) -> Option<Watching> {
         let rt = runtime().ok()?;
         let task = rt.spawn(listen(
-            self.config.clone(),
+            self.connect.clone(),
             self.location.clone(),
             self.notified.clone(),
             wake,
@@ -1235,7 +1209,7 @@ fn finish(c: &Conn, out: Result<()>) -> Result<()> {
 /// notification, reconnecting with a capped backoff (a reconnect wakes it
 /// too: what was committed meanwhile is read). Ends when the tail is gone.
 async fn listen(
-    config: tokio_postgres::Config,
+    connect: tls::PgConnect,
     location: String,
     notified: Arc<AtomicI64>,
     wake: std_mpsc::Sender<()>,
@@ -1243,7 +1217,7 @@ async fn listen(
     use futures::StreamExt;
     let mut delay = Duration::from_millis(100);
     loop {
-        match config.connect(NoTls).await {
+        match connect.config.connect(connect.tls.clone()).await {
             Ok((client, mut connection)) => {
                 let (tx, mut rx) = futures::channel::mpsc::unbounded();
                 let at = location.clone();
@@ -1286,7 +1260,8 @@ async fn listen(
                 drive.abort();
             }
             Err(e) => {
-                tracing::warn!(store = %location, error = %e, retry_in = ?delay, "cannot connect to the store for notifications");
+                let error = tls::explain(&e, connect.mode);
+                tracing::warn!(store = %location, %error, retry_in = ?delay, "cannot connect to the store for notifications");
             }
         }
         tokio::time::sleep(delay).await;
