@@ -4,7 +4,8 @@
 //! - Row 6: start → first full frame (the instances title with its count),
 //!   beside `aacon instances list -o json` on the same store.
 //! - Row 5: resident memory (VmRSS from /proc) with N instances after 100k
-//!   events arrived through the event-log tail, beside an idle empty console.
+//!   events arrived through the event-log tail and the console has applied
+//!   the last one (a marker event on screen), beside an idle empty console.
 //! - Row 3: keypress (`?`, the help overlay) → the frame that shows it,
 //!   with and without 2,000 events/s arriving.
 //!
@@ -49,12 +50,20 @@ struct Console {
     child: Box<dyn portable_pty::Child + Send + Sync>,
     _master: Box<dyn portable_pty::MasterPty + Send>,
     started: Instant,
+    /// Run under the profiler `AACON_BENCH_WRAP` names.
+    wrapped: bool,
 }
 
 impl Console {
     /// Start the console; `first` is the text of its first full frame
     /// (watched from the first byte on).
     fn spawn(data: &Path, config: &Path, first: &str) -> Console {
+        Console::spawn_with(data, config, first, "")
+    }
+
+    /// [`Console::spawn`] under the profiler `wrap` names (e.g.
+    /// `heaptrack -o /tmp/console`; "": none).
+    fn spawn_with(data: &Path, config: &Path, first: &str, wrap: &str) -> Console {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: ROWS,
@@ -63,7 +72,16 @@ impl Console {
                 pixel_height: 0,
             })
             .expect("pty");
-        let mut cmd = CommandBuilder::new(bin());
+        let mut words = wrap.split_whitespace();
+        let mut cmd = match words.next() {
+            Some(tool) => {
+                let mut cmd = CommandBuilder::new(tool);
+                cmd.args(words);
+                cmd.arg(bin());
+                cmd
+            }
+            None => CommandBuilder::new(bin()),
+        };
         cmd.env("AACON_DATA_DIR", data);
         cmd.env("AACON_CONFIG_DIR", config);
         cmd.env("TERM", "xterm-256color");
@@ -104,6 +122,7 @@ impl Console {
             child,
             _master: pty.master,
             started,
+            wrapped: !wrap.is_empty(),
         }
     }
 
@@ -153,8 +172,28 @@ impl Console {
         self.writer.flush().expect("flush");
     }
 
-    fn rss_kb(&mut self) -> u64 {
+    /// The console's pid: the wrapper's child when `AACON_BENCH_WRAP`
+    /// runs it under a profiler.
+    fn pid(&self) -> u32 {
         let pid = self.child.process_id().expect("pid");
+        if !self.wrapped {
+            return pid;
+        }
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .ok()
+            .and_then(|c| {
+                c.split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok())
+                    .find(|p| {
+                        std::fs::read_to_string(format!("/proc/{p}/comm"))
+                            .is_ok_and(|n| n.trim() == "aacon")
+                    })
+            })
+            .unwrap_or(pid)
+    }
+
+    fn rss_kb(&mut self) -> u64 {
+        let pid = self.pid();
         let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
         s.lines()
             .find(|l| l.starts_with("VmRSS:"))
@@ -164,7 +203,18 @@ impl Console {
     }
 
     fn quit(mut self) {
-        let _ = self.child.kill();
+        // Under a profiler the console itself is killed, so that what it
+        // held at this moment is what the profile reports as not freed.
+        if self.wrapped {
+            let pid = self.pid();
+            // SAFETY: kill(2) of our own child's child; the wrapper then
+            // writes its profile and ends.
+            unsafe {
+                libc::kill(pid as i32, libc::SIGKILL);
+            }
+        } else {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
@@ -252,16 +302,7 @@ fn events(
                 inst.status = next;
                 let mut e = Envelope::status_changed(&inst, prev, Some(format!("c-{k}")));
                 e.aggregate_version = Some(2 + round);
-                st.execute(params![
-                    e.event_id,
-                    e.aggregate_id.map(|u| u.to_string()),
-                    e.aggregate_version.map(|v| v as i64),
-                    e.event_type,
-                    e.timestamp.to_rfc3339(),
-                    e.correlation_id,
-                    e.to_json()
-                ])
-                .expect("insert event");
+                insert_event(&mut st, &e);
                 k += 1;
             }
         }
@@ -271,6 +312,54 @@ fn events(
         }
     }
     k - first
+}
+
+fn insert_event(st: &mut rusqlite::CachedStatement<'_>, e: &Envelope) {
+    st.execute(params![
+        e.event_id,
+        e.aggregate_id.map(|u| u.to_string()),
+        e.aggregate_version.map(|v| v as i64),
+        e.event_type,
+        e.timestamp.to_rfc3339(),
+        e.correlation_id,
+        e.to_json()
+    ])
+    .expect("insert event");
+}
+
+/// The header's count once [`end_marker`] is applied: no other event puts
+/// an instance in `error`.
+const MARKER_SHOWN: &str = "error 1";
+
+/// Commit one last event after a burst: the first instance goes to
+/// `error` with a version above any the burst gave it, so the header's
+/// "error 1" says the console has applied everything before it.
+fn end_marker(data: &Path, insts: &[aacon::domain::Instance]) {
+    let mut conn = Connection::open(data.join("aacon.db")).expect("open");
+    conn.busy_timeout(Duration::from_secs(10)).expect("busy");
+    let tx = conn.transaction().expect("tx");
+    {
+        let mut st = tx
+            .prepare_cached("INSERT INTO events (event_id, aggregate_id, aggregate_version, event_type, timestamp, correlation_id, envelope) VALUES (?1,?2,?3,?4,?5,?6,?7)")
+            .expect("prepare");
+        let mut inst = insts[0].clone();
+        inst.status = Status::Error;
+        let mut e = Envelope::status_changed(&inst, Status::Stopped, Some("end".into()));
+        e.aggregate_version = Some(u32::MAX as u64);
+        insert_event(&mut st, &e);
+    }
+    tx.commit().expect("commit");
+}
+
+/// How often the console's log says it fell behind the event stream.
+fn fell_behind(data: &Path) -> usize {
+    std::fs::read_dir(data.join("logs"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|f| std::fs::read_to_string(f.path()).ok())
+        .map(|log| log.matches("fell behind the event stream").count())
+        .sum()
 }
 
 fn title(n: usize) -> String {
@@ -320,14 +409,27 @@ fn row6_and_5(n: usize, history: usize) {
     );
 
     // Row 5: memory after `history` events arrived live.
-    let mut c = Console::spawn(&data, &config, &title(n));
+    // `AACON_BENCH_WRAP="heaptrack -o /tmp/console"` runs this console under
+    // a profiler (the heap breakdown in BENCHMARKS.md's row 5).
+    let wrap = std::env::var("AACON_BENCH_WRAP").unwrap_or_default();
+    let mut c = Console::spawn_with(&data, &config, &title(n), &wrap);
     c.wait(Duration::from_secs(30));
     let stop = AtomicBool::new(false);
+    let burst = Instant::now();
     let sent = events(&data, &insts, 0, history, 1000, Duration::ZERO, &stop);
-    // Let the tail (100 ms poll, batched reads) and the frames catch up.
-    std::thread::sleep(Duration::from_millis(scale(3000, 300) as u64));
+    // Wait until the console has applied the last event (the marker after
+    // it is on screen), then for the quiet tick that hands freed heap back
+    // (`malloc_trim`, 250 ms ticks) and a frame.
+    c.watch(MARKER_SHOWN, true);
+    end_marker(&data, &insts);
+    let applied = c.wait(Duration::from_secs(120));
+    let caught_up = applied - burst;
+    std::thread::sleep(Duration::from_millis(scale(1500, 300) as u64));
     let rss = c.rss_kb();
     c.quit();
+    // A console that fell behind reloads every instance (and holds two
+    // copies meanwhile): say so beside the number.
+    let fell_behind = fell_behind(&data);
     let (_t2, d2, c2, _) = seed(0);
     let mut idle = Console::spawn(&d2, &c2, "No instances yet");
     idle.wait(Duration::from_secs(30));
@@ -340,6 +442,8 @@ fn row6_and_5(n: usize, history: usize) {
         &[
             ("instances", n.to_string()),
             ("events", sent.to_string()),
+            ("caught_up_s", format!("{:.1}", caught_up.as_secs_f64())),
+            ("fell_behind", fell_behind.to_string()),
             ("rss_mb", format!("{:.1}", rss as f64 / 1024.0)),
             ("idle_empty_rss_mb", format!("{:.1}", base as f64 / 1024.0)),
         ],

@@ -73,7 +73,8 @@ impl Drop for WatchHandle {
 pub struct Watcher;
 
 impl Watcher {
-    /// How many recent event ids are remembered for deduplication.
+    /// How many recent event ids are remembered for deduplication, at
+    /// most (at least half of them: see `Seen`).
     pub const DEDUPE_WINDOW: usize = 100_000;
 
     pub fn spawn<S: EventSink>(cfg: RedisConfig, start: Start, sink: S) -> WatchHandle {

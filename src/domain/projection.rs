@@ -15,7 +15,7 @@ use super::status::{DesiredState, Status};
 use super::status_event::{StatusEvent, StatusFields};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// What applying one envelope did.
@@ -52,7 +52,10 @@ struct GroupVersions {
 /// The projection of all instances.
 #[derive(Debug, Default, Clone)]
 pub struct Projection {
-    instances: HashMap<Uuid, Instance>,
+    /// Boxed: the table's slots (about 1.3 per instance at its load) are
+    /// then a pointer each, not a whole `Instance` (~280 bytes), and a
+    /// growing table moves pointers.
+    instances: HashMap<Uuid, Box<Instance>>,
     versions: HashMap<Uuid, GroupVersions>,
     /// Deleted aggregates and the version that deleted them.
     tombstones: HashMap<Uuid, u64>,
@@ -81,23 +84,28 @@ fn count(counts: &mut StatusCounts, i: &Instance, add: bool) {
     };
 }
 
-/// How many recent event ids the projection remembers for de-duplication:
-/// as many as fill a hash table of 2^17 slots (it grows at 7/8 full).
+/// How many recent event ids the projection remembers for de-duplication,
+/// at most: two generations of [`SEEN_CAP`]` / 2` ids, each as many as fill
+/// a hash table of 2^16 slots (it grows at 7/8 full).
 pub const SEEN_CAP: usize = 114_688;
 
 /// Event ids already applied (the same event can arrive twice: from the
-/// event-log tail and from Redis). Bounded to the newest [`SEEN_CAP`]: the
-/// second copy arrives close behind the first, and an older replay of a
-/// versioned event is stale by its aggregate version anyway. UUID ids (ours)
-/// are kept as 16 bytes (about 33 bytes each with the table and the ring),
-/// without an allocation per event; other ids (AgentArea's `evt_…`) as text,
-/// in a ring of their own of the same size.
+/// event-log tail and from Redis). Bounded to the newest ids: at least
+/// [`SEEN_CAP`]` / 2`, at most [`SEEN_CAP`]. The second copy arrives close
+/// behind the first, and an older replay of a versioned event is stale by
+/// its aggregate version anyway. Ids are kept in two generations: the
+/// current one takes new ids, and once it holds `cap / 2` it becomes the
+/// previous one and the previous one is forgotten, so there is no ring of
+/// ids beside the tables (half the memory of one table and a ring, and
+/// the tables' allocations are reused). UUID ids (ours) are kept as 16
+/// bytes (about 17 bytes each with the table), without an allocation per
+/// event; other ids (AgentArea's `evt_…`) as text, in generations of their
+/// own of the same size.
 #[derive(Debug, Clone)]
 pub struct Seen {
-    uuids: HashSet<[u64; 2]>,
-    uuid_order: VecDeque<[u64; 2]>,
-    texts: HashSet<Box<str>>,
-    text_order: VecDeque<Box<str>>,
+    /// The current and the previous generation.
+    uuids: [HashSet<[u64; 2]>; 2],
+    texts: [HashSet<Box<str>>; 2],
     cap: usize,
 }
 
@@ -107,16 +115,38 @@ impl Default for Seen {
     }
 }
 
+/// Insert `key` into the current generation of `gens` unless either holds
+/// it (false then); a full current generation becomes the previous one
+/// first (the previous one's ids are forgotten, its table reused).
+fn remember<K, Q>(gens: &mut [HashSet<K>; 2], half: usize, key: &Q, own: impl FnOnce() -> K) -> bool
+where
+    K: std::hash::Hash + Eq + std::borrow::Borrow<Q>,
+    Q: std::hash::Hash + Eq + ?Sized,
+{
+    if gens[0].contains(key) || gens[1].contains(key) {
+        return false;
+    }
+    if gens[0].len() >= half {
+        gens.swap(0, 1);
+        gens[0].clear();
+    }
+    gens[0].insert(own());
+    true
+}
+
 impl Seen {
-    /// Remembering the newest `cap` ids (of each form).
+    /// Remembering the newest `cap / 2` to `cap` ids (of each form).
     pub fn with_cap(cap: usize) -> Seen {
         Seen {
-            uuids: HashSet::new(),
-            uuid_order: VecDeque::new(),
-            texts: HashSet::new(),
-            text_order: VecDeque::new(),
+            uuids: Default::default(),
+            texts: Default::default(),
             cap,
         }
+    }
+
+    /// Ids per generation.
+    fn half(&self) -> usize {
+        (self.cap / 2).max(1)
     }
 
     /// False when `id` was seen already.
@@ -124,18 +154,8 @@ impl Seen {
         match Uuid::try_parse(id) {
             Ok(u) => self.insert_uuid(u),
             Err(_) => {
-                if self.texts.contains(id) {
-                    return false;
-                }
-                let id: Box<str> = id.into();
-                self.texts.insert(id.clone());
-                self.text_order.push_back(id);
-                if self.text_order.len() > self.cap
-                    && let Some(old) = self.text_order.pop_front()
-                {
-                    self.texts.remove(&old);
-                }
-                true
+                let half = self.half();
+                remember(&mut self.texts, half, id, || id.into())
             }
         }
     }
@@ -144,20 +164,13 @@ impl Seen {
     pub fn insert_uuid(&mut self, id: Uuid) -> bool {
         let (hi, lo) = id.as_u64_pair();
         let key = [hi, lo];
-        if !self.uuids.insert(key) {
-            return false;
-        }
-        self.uuid_order.push_back(key);
-        if self.uuid_order.len() > self.cap
-            && let Some(old) = self.uuid_order.pop_front()
-        {
-            self.uuids.remove(&old);
-        }
-        true
+        let half = self.half();
+        remember(&mut self.uuids, half, &key, || key)
     }
 
     pub fn len(&self) -> usize {
-        self.uuids.len() + self.texts.len()
+        self.uuids.iter().map(HashSet::len).sum::<usize>()
+            + self.texts.iter().map(HashSet::len).sum::<usize>()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -173,7 +186,13 @@ impl Projection {
     /// Seed from a snapshot (a list call); events at or below each
     /// instance's `aggregate_version` are then stale.
     pub fn seed(&mut self, instances: impl IntoIterator<Item = Instance>) {
-        for inst in instances {
+        let instances = instances.into_iter();
+        // At once: no chain of rehashes, each holding two tables.
+        let more = instances.size_hint().0;
+        self.instances.reserve(more);
+        self.versions.reserve(more);
+        for mut inst in instances {
+            inst.json_spec = compact_spec(&inst.json_spec);
             let v = inst.aggregate_version;
             self.versions.insert(
                 inst.id,
@@ -184,7 +203,7 @@ impl Projection {
                 },
             );
             count(&mut self.counts, &inst, true);
-            if let Some(old) = self.instances.insert(inst.id, inst) {
+            if let Some(old) = self.instances.insert(inst.id, Box::new(inst)) {
                 count(&mut self.counts, &old, false);
             }
         }
@@ -200,7 +219,7 @@ impl Projection {
     }
 
     pub fn get(&self, id: &Uuid) -> Option<&Instance> {
-        self.instances.get(id)
+        self.instances.get(id).map(Box::as_ref)
     }
 
     /// The name of an event's instance: carried by the event, else the
@@ -222,7 +241,7 @@ impl Projection {
     }
 
     pub fn instances(&self) -> impl Iterator<Item = &Instance> {
-        self.instances.values()
+        self.instances.values().map(Box::as_ref)
     }
 
     /// How many instances show each status, in `Status::ALL` order
@@ -243,7 +262,7 @@ impl Projection {
 
     /// Instances sorted by name, then id (a stable order for comparisons).
     pub fn sorted(&self) -> Vec<&Instance> {
-        let mut v: Vec<&Instance> = self.instances.values().collect();
+        let mut v: Vec<&Instance> = self.instances().collect();
         v.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
         v
     }
@@ -285,7 +304,7 @@ impl Projection {
         let inst = self
             .instances
             .entry(id)
-            .or_insert_with(|| placeholder(id, env.timestamp));
+            .or_insert_with(|| Box::new(placeholder(id, env.timestamp)));
         // Counted out as it was, in again as it is once applied.
         if known {
             count(&mut self.counts, inst, false);
@@ -379,7 +398,7 @@ impl Projection {
         let inst = self
             .instances
             .entry(id)
-            .or_insert_with(|| placeholder(id, s.timestamp));
+            .or_insert_with(|| Box::new(placeholder(id, s.timestamp)));
         // Counted out as it was, in again as it is once applied.
         if known {
             count(&mut self.counts, inst, false);
@@ -439,7 +458,11 @@ impl Projection {
     /// A projection that continues from a snapshot.
     pub fn from_state(state: ProjectionState) -> Projection {
         let mut p = Projection {
-            instances: state.instances.into_iter().map(|i| (i.id, i)).collect(),
+            instances: state
+                .instances
+                .into_iter()
+                .map(|i| (i.id, Box::new(i)))
+                .collect(),
             versions: state
                 .versions
                 .into_iter()
@@ -512,7 +535,7 @@ fn apply_config(inst: &mut Instance, d: &Map<String, Value>, env: &Envelope) {
         inst.server_spec_id = v.as_str().map(str::to_string);
     }
     if let Some(Value::Object(spec)) = d.get("json_spec") {
-        inst.json_spec = spec.clone();
+        inst.json_spec = compact_spec(spec);
     }
     if let Some(v) = d.get("version").and_then(Value::as_u64) {
         inst.version = v;
@@ -521,6 +544,24 @@ fn apply_config(inst: &mut Instance, d: &Map<String, Value>, env: &Envelope) {
         inst.updated_by = v.as_str().map(str::to_string);
     }
     inst.updated_at = env.timestamp;
+}
+
+/// A copy of a json_spec without spare capacity, as the projection keeps
+/// it for as long as the instance lives: a parsed map grows its entries
+/// four at a time (a one-key spec held 4 slots of 64 bytes) and arrays by
+/// doubling. The same keys, values and order.
+pub fn compact_spec(spec: &Map<String, Value>) -> Map<String, Value> {
+    spec.iter()
+        .map(|(k, v)| (k.clone(), compact_value(v)))
+        .collect()
+}
+
+fn compact_value(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(compact_spec(m)),
+        Value::Array(a) => Value::Array(a.iter().map(compact_value).collect()),
+        other => other.clone(),
+    }
 }
 
 fn apply_status(inst: &mut Instance, d: &StatusFields, kind: EventType, at: DateTime<Utc>) {
@@ -661,15 +702,57 @@ mod tests {
         let first = Uuid::new_v4().to_string();
         assert!(seen.insert(&first));
         let ids: Vec<String> = (0..SEEN_CAP).map(|_| Uuid::new_v4().to_string()).collect();
-        for id in &ids {
+        for id in &ids[..SEEN_CAP - 1] {
             assert!(seen.insert(id));
         }
+        // Two full generations: every id so far is remembered.
         assert_eq!(seen.len(), SEEN_CAP);
-        assert_eq!(seen.uuid_order.len(), SEEN_CAP);
-        // The newest are remembered; the oldest was let go.
-        assert!(!seen.insert(&ids[SEEN_CAP - 1]));
+        assert!(!seen.insert(&first));
         assert!(!seen.insert(&ids[1]));
+        // One more starts a generation: the oldest half is let go, the
+        // newest SEEN_CAP / 2 are remembered.
+        assert!(seen.insert(&ids[SEEN_CAP - 1]));
+        assert_eq!(seen.len(), SEEN_CAP / 2 + 1);
+        assert!(!seen.insert(&ids[SEEN_CAP - 1]));
+        assert!(!seen.insert(&ids[SEEN_CAP / 2]));
         assert!(seen.insert(&first));
+        assert!(seen.insert(&ids[1]));
+        // Neither generation's table grew past 2^16 slots.
+        assert!(seen.uuids.iter().all(|g| g.capacity() <= SEEN_CAP / 2));
+        // Text ids the same way.
+        let mut seen = Seen::with_cap(4);
+        for id in ["evt_1", "evt_2", "evt_3", "evt_4"] {
+            assert!(seen.insert(id));
+        }
+        assert!(!seen.insert("evt_3"));
+        assert!(!seen.insert("evt_4"));
+        assert!(seen.insert("evt_5"));
+        assert!(seen.insert("evt_1"), "evt_1 fell out of the window");
+        assert_eq!(seen.len(), 4);
+    }
+
+    #[test]
+    fn the_projection_keeps_specs_compact_and_unchanged() {
+        let spec: Map<String, Value> = serde_json::from_str(
+            r#"{"command":"npx","args":["-y","@scope/server","--flag"],"env":{"B":"2","A":"1"},"n":1.5,"t":true,"z":null}"#,
+        )
+        .unwrap();
+        let copy = compact_spec(&spec);
+        assert_eq!(copy, spec);
+        assert_eq!(
+            serde_json::to_string(&copy).unwrap(),
+            serde_json::to_string(&spec).unwrap(),
+            "the keys keep their order"
+        );
+        let Some(Value::Array(args)) = copy.get("args") else {
+            panic!("args")
+        };
+        assert_eq!(args.capacity(), args.len());
+        let mut i = inst("a");
+        i.json_spec = spec.clone();
+        let mut p = Projection::new();
+        p.seed([i.clone()]);
+        assert_eq!(p.get(&i.id).unwrap(), &i);
     }
 
     #[test]

@@ -44,6 +44,14 @@ use uuid::Uuid;
 
 /// How often the tail looks for commits nobody nudged it about.
 pub const TAIL_INTERVAL: Duration = Duration::from_millis(100);
+/// Events queued for the slowest subscriber past which the tail waits
+/// before reading more (the events stay in the store meanwhile): a burst
+/// then reaches a console that applies it slower than the tail reads it
+/// without overflowing its buffer, which would make it reload every
+/// instance (and hold two copies while it does).
+const TAIL_BACKLOG: usize = SUBSCRIBER_CAPACITY / 4;
+/// How often the tail looks whether the backlog shrank while it waits.
+const TAIL_BACKLOG_LOOK: Duration = Duration::from_millis(10);
 pub use super::SUBSCRIBER_CAPACITY;
 
 /// Options for opening the embedded platform.
@@ -540,6 +548,7 @@ fn tail_loop(
                     }
                     // No receivers is fine: nobody is listening yet.
                     tx.send_batch(out);
+                    wait_for_subscribers(&tx);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "event tail cannot read new events");
@@ -547,6 +556,21 @@ fn tail_loop(
                 }
             }
         }
+    }
+}
+
+/// Wait while more than [`TAIL_BACKLOG`] events are queued for the slowest
+/// subscriber and it is reading them. One that reads nothing for two looks
+/// does not hold the others up: the tail goes on, and that subscriber falls
+/// behind and reloads, as it would without the wait.
+fn wait_for_subscribers(tx: &super::once::OnceSender) {
+    let mut before = tx.backlog();
+    let mut still = 0;
+    while before > TAIL_BACKLOG && still < 2 {
+        std::thread::sleep(TAIL_BACKLOG_LOOK);
+        let now = tx.backlog();
+        still = if now < before { 0 } else { still + 1 };
+        before = now;
     }
 }
 
