@@ -30,7 +30,7 @@ pub mod watcher;
 pub use config::{DEFAULT_STREAM_KEY, RedisConfig};
 pub use group::{GroupOptions, GroupStats, Handler, HandlerError, Worker, WorkerHandle};
 pub use live::Live;
-pub use relay::{Outbox, Relay, RelayHandle, relay_once, relay_once_shared};
+pub use relay::{Outbox, Relay, RelayHandle, RelayOnce, relay_once, relay_once_shared};
 pub use watcher::{Start, WatchHandle, WatchStats, Watcher};
 
 use crate::platform::PlatformEvent;

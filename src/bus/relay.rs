@@ -109,6 +109,54 @@ pub async fn relay_once_shared<O: Outbox>(
     drain(cfg, outbox, &mut publisher, &RelayStats::default()).await
 }
 
+/// [`relay_once_shared`] in two steps, so that the connection to Redis is
+/// made while something else happens: [`RelayOnce::connect`] starts
+/// connecting at once (a CLI command, before it commits), and
+/// [`RelayOnce::send`] sends what is pending then (after the commit),
+/// without a connect on the way from the commit to the stream.
+pub struct RelayOnce<O: Outbox> {
+    cfg: RedisConfig,
+    outbox: Arc<Mutex<O>>,
+    connecting: JoinHandle<Result<Publisher, BusError>>,
+}
+
+impl<O: Outbox> RelayOnce<O> {
+    /// Start connecting to `cfg`'s Redis now (on the runtime, in the
+    /// background).
+    pub fn connect(cfg: RedisConfig, outbox: Arc<Mutex<O>>) -> RelayOnce<O> {
+        let to = cfg.clone();
+        let connecting = tokio::spawn(async move { Publisher::connect(&to).await });
+        RelayOnce {
+            cfg,
+            outbox,
+            connecting,
+        }
+    }
+
+    /// Wait for the connection, then send everything pending; returns how
+    /// many events were sent. An unreachable Redis is an error and leaves
+    /// the rows in the outbox.
+    pub async fn send(mut self) -> Result<usize, BusError> {
+        let mut publisher = (&mut self.connecting)
+            .await
+            .map_err(|e| BusError::Outbox(format!("the connect task failed: {e}")))??;
+        drain(
+            &self.cfg,
+            &self.outbox,
+            &mut publisher,
+            &RelayStats::default(),
+        )
+        .await
+    }
+}
+
+impl<O: Outbox> Drop for RelayOnce<O> {
+    fn drop(&mut self) {
+        // Not sent (the command failed early): stop connecting.
+        self.connecting.abort();
+    }
+}
+
 /// Counters of a running relay.
 #[derive(Debug, Default)]
 pub struct RelayStats {

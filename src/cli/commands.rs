@@ -156,9 +156,13 @@ async fn dispatch(cli: Cli, dir: DataDir) -> Outcome {
         Some(Command::Instances(cmd)) => {
             let (platform, embedded) = open_cli_platform(&dir, &cli.global)?;
             warn_workspace(platform.as_ref(), embedded.is_none()).await;
+            // Connects to Redis (when configured) while the command runs.
+            let publish = embedded
+                .as_deref()
+                .and_then(|e| publish_once(&cli.global, e));
             let out = instances(platform.as_ref(), cmd, fmt).await;
-            if embedded.is_some() {
-                relay_once(&cli.global, &dir).await;
+            if let Some(publish) = publish {
+                sent_once(publish).await;
             }
             out
         }
@@ -330,16 +334,21 @@ async fn console(dir: &DataDir, global: &super::Global) -> Outcome {
 }
 
 /// A one-shot command tries once to publish what it committed; what Redis
-/// does not take waits in the outbox for the runtime host's relay.
-async fn relay_once(global: &super::Global, dir: &DataDir) {
-    let Ok(settings) = super::serve_cmd::settings(global) else {
-        return;
-    };
-    let Ok(Some(cfg)) = crate::bus::RedisConfig::from_settings(&settings) else {
-        return;
-    };
-    let attempt = crate::host::publish_once(dir, &cfg);
-    match tokio::time::timeout(std::time::Duration::from_secs(3), attempt).await {
+/// does not take waits in the outbox for the runtime host's relay. `None`
+/// without Redis; else the connection is being made from now on.
+fn publish_once(
+    global: &super::Global,
+    embedded: &EmbeddedPlatform,
+) -> Option<crate::bus::RelayOnce<crate::store::BoxedStore>> {
+    let settings = super::serve_cmd::settings(global).ok()?;
+    let cfg = crate::bus::RedisConfig::from_settings(&settings).ok()??;
+    Some(crate::host::publish_once(embedded, cfg))
+}
+
+/// Send what the command committed (see [`publish_once`]), and say so when
+/// Redis did not take it.
+async fn sent_once(publish: crate::bus::RelayOnce<crate::store::BoxedStore>) {
+    match tokio::time::timeout(std::time::Duration::from_secs(3), publish.send()).await {
         Ok(Ok(n)) => tracing::info!(sent = n, "published the outbox to Redis"),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "Redis did not take the outbox; the runtime host's relay will");

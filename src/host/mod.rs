@@ -11,11 +11,12 @@ pub mod lease;
 pub mod ops;
 pub mod socket;
 
-use crate::bus::{BusError, RedisConfig, Relay, RelayHandle};
+use crate::bus::{RedisConfig, Relay, RelayHandle, RelayOnce};
 use crate::paths::DataDir;
 use crate::platform::Result;
 use crate::platform::embedded::{EmbeddedOptions, EmbeddedPlatform, Role};
 use crate::runtime::{OneShot, Runtime, RuntimeConfig, RuntimeHandle};
+use crate::store::BoxedStore;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -80,18 +81,14 @@ pub fn relay(platform: &EmbeddedPlatform, cfg: RedisConfig) -> RelayHandle {
     Relay::spawn_shared(cfg, platform.store(), platform.outbox_wake())
 }
 
-/// Publish the data dir's outbox once (a CLI command after it committed);
-/// what Redis does not take waits for the runtime host's relay. Without a
-/// store to read, nothing is sent.
-pub async fn publish_once(
-    dir: &DataDir,
-    cfg: &RedisConfig,
-) -> std::result::Result<usize, BusError> {
-    let Ok(store) = crate::store::port::open(dir, "cli relay") else {
-        return Ok(0);
-    };
-    let store = Arc::new(std::sync::Mutex::new(store));
-    crate::bus::relay_once_shared(cfg, &store).await
+/// Publish what a CLI command commits, once: the connection to Redis is
+/// made from now on, while the command runs, and [`RelayOnce::send`] sends
+/// the outbox after the commit through the platform's own store
+/// connection (no second open of the store, no connect between the commit
+/// and the `XADD`). What Redis does not take waits for the runtime host's
+/// relay.
+pub fn publish_once(platform: &EmbeddedPlatform, cfg: RedisConfig) -> RelayOnce<BoxedStore> {
+    RelayOnce::connect(cfg, platform.store())
 }
 
 /// Runtime hosting for a console or `aacon serve`: host now if this

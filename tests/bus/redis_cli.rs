@@ -68,3 +68,52 @@ fn events_follow_jsonl_over_redis_sees_another_data_dirs_commits_as_they_happen(
     let _ = follower.kill();
     let _ = follower.wait();
 }
+
+/// A one-shot command whose Redis is down still commits, says its events
+/// wait in the outbox, and the next command publishes them with its own.
+#[test]
+fn a_cli_command_with_redis_down_leaves_its_event_for_the_next_publish() {
+    let port = support::redis::free_port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let dirs = tempfile::tempdir().unwrap();
+    let data = dirs.path().join("d");
+    let create = |name: &str| {
+        let mut c = aacon(&data, &url)
+            .args(["instances", "create", name, "--spec", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        c.stdin
+            .take()
+            .unwrap()
+            .write_all(br#"{"command": "x"}"#)
+            .unwrap();
+        c.wait_with_output().unwrap()
+    };
+    let out = create("early");
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("events wait in the outbox"), "{err}");
+    let server = RedisServer::builder().port(port).start();
+    let out = create("late");
+    assert!(out.status.success(), "{out:?}");
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(aacon::bus::DEFAULT_STREAM_KEY)
+        .arg("-")
+        .arg("+")
+        .query(&mut conn)
+        .unwrap();
+    let names: Vec<String> = entries
+        .ids
+        .iter()
+        .filter_map(|e| e.get::<String>(aacon::bus::entry::FIELD))
+        .filter_map(|t| serde_json::from_str::<Value>(&t).ok())
+        .map(|v| v["data"]["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(names, ["early", "late"], "both, in commit order");
+}

@@ -135,6 +135,80 @@ async fn concurrent_commands_each_get_their_own_result() {
     assert_eq!(s.last_seq().unwrap(), 200);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_caller_commits_on_its_own_thread_and_every_commit_is_seen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::new(tmp.path());
+    let p = EmbeddedPlatform::open(dir.clone(), opts(Role::Serve, false)).unwrap();
+    let other = EmbeddedPlatform::open(dir, opts(Role::Cli, false)).unwrap();
+    let mut rx = p.subscribe();
+    let mut rx_other = other.subscribe();
+    // One caller awaiting each command in turn: after the first (the
+    // writer's, alone), each commits on the caller's own thread.
+    for i in 0..5 {
+        let inst = p.create(new(&format!("w{i}"))).await.unwrap();
+        // This process's tail and the other process are woken at once.
+        assert_eq!(next_event(&mut rx).await.instance_id(), Some(inst.id));
+        assert_eq!(next_event(&mut rx_other).await.instance_id(), Some(inst.id));
+    }
+    // A failing command fails alone and the next one commits.
+    let e = p.create(new("w0")).await.unwrap_err();
+    assert!(matches!(e, PlatformError::Conflict(_)), "{e}");
+    p.create(new("w5")).await.unwrap();
+    assert!(
+        p.committer.by_callers.load(Ordering::Relaxed) >= 5,
+        "the lone caller committed on its own thread"
+    );
+    let store = p.store();
+    let s = store.lock().unwrap();
+    assert_eq!(s.outbox_len().unwrap(), 6);
+    assert_eq!(s.last_seq().unwrap(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_queued_behind_a_lone_commit_share_the_writers_group() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = Arc::new(
+        EmbeddedPlatform::open(DataDir::new(tmp.path()), opts(Role::Serve, false)).unwrap(),
+    );
+    p.create(new("first")).await.unwrap();
+    // Hold the store (on a thread of its own): whoever comes now queues
+    // for the writer thread.
+    let (held, is_held) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let store = p.store();
+    let holder = std::thread::spawn(move || {
+        let _guard = store.lock().unwrap();
+        held.send(()).unwrap();
+        let _ = released.recv();
+    });
+    is_held.recv().unwrap();
+    let tasks: Vec<_> = (0..32)
+        .map(|i| {
+            let p = p.clone();
+            tokio::spawn(async move { p.create(new(&format!("q{}", i % 16))).await })
+        })
+        .collect();
+    while p.committer.queued.load(Ordering::Acquire) < 32 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(PlatformError::Conflict(_)) => {}
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+    assert_eq!(ok, 16);
+    // The writer committed every queued one (only "first" went alone).
+    assert_eq!(p.committer.by_callers.load(Ordering::Relaxed), 1);
+    assert_eq!(p.committer.queued.load(Ordering::Acquire), 0);
+    assert_eq!(p.list().await.unwrap().len(), 17);
+}
+
 #[test]
 fn durations_parse_or_say_how_to_write_them() {
     let t = since("5m").unwrap();
