@@ -18,6 +18,14 @@ use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
 use uuid::Uuid;
 
+/// A map keyed by instance or event id with a fast hasher (foldhash,
+/// seeded per process): SipHash of a 16-byte id was a measurable part of
+/// applying one status report, and these maps are looked up several times
+/// per event.
+pub type IdMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+/// The set of the same.
+pub type IdSet<K> = HashSet<K, foldhash::fast::RandomState>;
+
 /// What applying one envelope did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
@@ -52,10 +60,10 @@ struct GroupVersions {
 /// The projection of all instances.
 #[derive(Debug, Default, Clone)]
 pub struct Projection {
-    instances: HashMap<Uuid, Instance>,
-    versions: HashMap<Uuid, GroupVersions>,
+    instances: IdMap<Uuid, Instance>,
+    versions: IdMap<Uuid, GroupVersions>,
     /// Deleted aggregates and the version that deleted them.
-    tombstones: HashMap<Uuid, u64>,
+    tombstones: IdMap<Uuid, u64>,
     seen: Seen,
     /// Instances per shown status, in `Status::ALL` order, kept as they
     /// change (the console's header reads it every frame: a count of 100k
@@ -94,7 +102,7 @@ pub const SEEN_CAP: usize = 114_688;
 /// in a ring of their own of the same size.
 #[derive(Debug, Clone)]
 pub struct Seen {
-    uuids: HashSet<[u64; 2]>,
+    uuids: IdSet<[u64; 2]>,
     uuid_order: VecDeque<[u64; 2]>,
     texts: HashSet<Box<str>>,
     text_order: VecDeque<Box<str>>,
@@ -111,7 +119,7 @@ impl Seen {
     /// Remembering the newest `cap` ids (of each form).
     pub fn with_cap(cap: usize) -> Seen {
         Seen {
-            uuids: HashSet::new(),
+            uuids: IdSet::default(),
             uuid_order: VecDeque::new(),
             texts: HashSet::new(),
             text_order: VecDeque::new(),
@@ -371,19 +379,22 @@ impl Projection {
         if version.is_some() && self.tombstones.contains_key(&id) {
             return Applied::Ignored;
         }
-        let known = self.instances.contains_key(&id);
-        if s.instance_name().is_none() && !known {
-            return Applied::NeedsRefresh;
-        }
+        // One lookup of the instance (this runs per status report).
+        let inst = match self.instances.entry(id) {
+            std::collections::hash_map::Entry::Occupied(o) => {
+                // Counted out as it was, in again as it is once applied.
+                let inst = o.into_mut();
+                count(&mut self.counts, inst, false);
+                inst
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                if s.instance_name().is_none() {
+                    return Applied::NeedsRefresh;
+                }
+                v.insert(placeholder(id, s.timestamp))
+            }
+        };
         let gv = self.versions.entry(id).or_default();
-        let inst = self
-            .instances
-            .entry(id)
-            .or_insert_with(|| placeholder(id, s.timestamp));
-        // Counted out as it was, in again as it is once applied.
-        if known {
-            count(&mut self.counts, inst, false);
-        }
         if let Some(v) = version {
             inst.aggregate_version = inst.aggregate_version.max(v);
             if v <= gv.status {
