@@ -7,7 +7,7 @@
 
 mod common;
 
-use aacon::bus::entry;
+use aacon::bus::{RedisConfig, entry, resp};
 use aacon::domain::status_event::Names;
 use aacon::domain::{Envelope, Instance, Status};
 use aacon::platform::{BackendInfo, PlatformEvent};
@@ -177,7 +177,7 @@ async fn raw_rate(con: &mut redis::aio::MultiplexedConnection, n: usize) -> f64 
 
 /// Where the time went (summed over the run, per event).
 struct Stages {
-    /// XREAD round trip and reply parsing (reader thread).
+    /// XREAD round trip and reading the reply into entries (reader thread).
     read_ns: f64,
     /// JSON → `PlatformEvent` (reader thread).
     decode_ns: f64,
@@ -185,12 +185,24 @@ struct Stages {
     apply_ns: f64,
 }
 
+/// Which of our paths a run measures.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Path {
+    /// The console's: the watcher's own reading of the reply bytes
+    /// (`bus::resp`), status reports as compact records, one update per burst.
+    Console,
+    /// The same, but the reply read through redis-rs's `Value` tree (the
+    /// console's path before `bus::resp`), kept for comparison in the same run.
+    ValueTree,
+    /// The path before compact records: redis-rs's tree, every entry a
+    /// full `Envelope`, one update per event.
+    Full,
+}
+
 /// Ours: a reader task does XREAD + decode and hands batches over a bounded
-/// channel to the "UI thread", which applies them to `App`. `compact`: the
-/// console's path (status reports as compact records, one update per
-/// burst); otherwise the path before it, kept for comparison in the same
-/// run (every entry a full `Envelope`, one update per event).
-fn our_rate(url: &str, insts: Vec<Instance>, n: usize, compact: bool) -> (f64, Stages) {
+/// channel to the "UI thread", which applies them to `App` (see [`Path`]).
+fn our_rate(url: &str, insts: Vec<Instance>, n: usize, path: Path) -> (f64, Stages) {
+    let compact = path != Path::Full;
     let mut app = App::new(
         Theme::default_dark(),
         Keymap::preset("default").expect("keymap"),
@@ -211,11 +223,17 @@ fn our_rate(url: &str, insts: Vec<Instance>, n: usize, compact: bool) -> (f64, S
             .build()
             .expect("runtime");
         rt.block_on(async move {
-            let client = redis::Client::open(url).expect("client");
+            let client = redis::Client::open(url.as_str()).expect("client");
             let mut con = client
                 .get_multiplexed_async_connection()
                 .await
                 .expect("connect");
+            // The console's watcher reads the replies' bytes itself.
+            let cfg = RedisConfig::new(&url).expect("url");
+            let mut raw = match resp::Conn::connect(&cfg).await {
+                Some(c) if path == Path::Console => Some(c.expect("connect")),
+                _ => None,
+            };
             let mut after = "0-0".to_string();
             let mut got = 0;
             let (mut read, mut decode) = (Duration::ZERO, Duration::ZERO);
@@ -224,8 +242,10 @@ fn our_rate(url: &str, insts: Vec<Instance>, n: usize, compact: bool) -> (f64, S
             let mut names = Names::default();
             while got < n {
                 let t = Instant::now();
-                let v = xread(&mut con, &after).await;
-                let entries = entry::parse_read_reply(v);
+                let entries = match &mut raw {
+                    Some(c) => c.xread(KEY, BATCH, None, &after).await.expect("XREAD"),
+                    None => entry::parse_read_reply(xread(&mut con, &after).await),
+                };
                 read += t.elapsed();
                 let Some(last) = entries.last() else { break };
                 after = last.id.clone();
@@ -332,8 +352,9 @@ fn main() {
             raw_rate(&mut con, n).await
         });
         drop(payloads);
-        let (before, _) = our_rate(&url, insts.clone(), n, false);
-        let (ours, st) = our_rate(&url, insts.clone(), n, true);
+        let (before, _) = our_rate(&url, insts.clone(), n, Path::Full);
+        let (tree, tree_st) = our_rate(&url, insts.clone(), n, Path::ValueTree);
+        let (ours, st) = our_rate(&url, insts.clone(), n, Path::Console);
         result(
             1,
             "redis_decode_apply",
@@ -345,6 +366,9 @@ fn main() {
                 ("ratio", format!("{:.2}", ours / raw)),
                 ("full_envelope_path_per_s", format!("{before:.0}")),
                 ("full_envelope_path_ratio", format!("{:.2}", before / raw)),
+                ("value_tree_path_per_s", format!("{tree:.0}")),
+                ("value_tree_path_ratio", format!("{:.2}", tree / raw)),
+                ("value_tree_read_ns", format!("{:.0}", tree_st.read_ns)),
                 ("read_ns", format!("{:.0}", st.read_ns)),
                 ("decode_ns", format!("{:.0}", st.decode_ns)),
                 ("apply_ns", format!("{:.0}", st.apply_ns)),

@@ -101,6 +101,23 @@ impl RedisConfig {
         matches!(self.info.addr(), ConnectionAddr::TcpTls { .. })
     }
 
+    /// Host and port when the server is reached over plain TCP (not TLS,
+    /// not a Unix socket): the watcher then reads the stream's replies
+    /// from the bytes itself ([`super::resp`]).
+    pub fn plain_tcp(&self) -> Option<(&str, u16)> {
+        match self.info.addr() {
+            ConnectionAddr::Tcp(host, port) => Some((host.as_str(), *port)),
+            _ => None,
+        }
+    }
+
+    /// User name and password for `AUTH` (crate-internal: the password
+    /// never leaves the bus).
+    pub(crate) fn credentials(&self) -> (Option<&str>, Option<&str>) {
+        let r = self.info.redis_settings();
+        (r.username(), r.password())
+    }
+
     /// A short label for the header and logs, e.g. `redis://127.0.0.1:6379/0`.
     pub fn label(&self) -> String {
         self.to_string()

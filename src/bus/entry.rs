@@ -5,6 +5,7 @@
 use super::agentarea;
 use crate::domain::status_event::{Names, StatusEvent};
 use crate::platform::PlatformEvent;
+use bytes::Bytes;
 use redis::Value;
 use std::sync::Arc;
 
@@ -15,11 +16,12 @@ pub const ALT_FIELD: &str = "data";
 /// How much of an undecodable payload is kept for inspection.
 pub const RAW_KEEP: usize = 8 * 1024;
 
-/// One entry as read: its id and the payload field, if it had one.
+/// One entry as read: its id and the payload field, if it had one (a
+/// slice of the reply it came in, when read by [`super::resp`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawEntry {
     pub id: String,
-    pub payload: Option<Vec<u8>>,
+    pub payload: Option<Bytes>,
 }
 
 /// A stream id `ms-seq`, for comparisons.
@@ -47,16 +49,16 @@ fn text(v: Value) -> Option<String> {
     }
 }
 
-fn bytes(v: Value) -> Option<Vec<u8>> {
+fn bytes(v: Value) -> Option<Bytes> {
     match v {
-        Value::BulkString(b) => Some(b),
-        Value::SimpleString(s) => Some(s.into_bytes()),
+        Value::BulkString(b) => Some(b.into()),
+        Value::SimpleString(s) => Some(s.into_bytes().into()),
         _ => None,
     }
 }
 
 /// Field/value pairs of one entry, as a flat array (RESP2) or a map (RESP3).
-fn payload_of(fields: Value) -> Option<Vec<u8>> {
+fn payload_of(fields: Value) -> Option<Bytes> {
     let pairs: Vec<(Value, Value)> = match fields {
         Value::Array(items) => {
             let mut it = items.into_iter();
@@ -202,7 +204,7 @@ mod tests {
         assert!(matches!(to_event(&e, "s"), PlatformEvent::Malformed { .. }));
         let e = RawEntry {
             id: "1-0".into(),
-            payload: Some(b"\x00\x01".to_vec()),
+            payload: Some(Bytes::from_static(b"\x00\x01")),
         };
         assert!(matches!(to_event(&e, "s"), PlatformEvent::Malformed { .. }));
     }

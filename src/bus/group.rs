@@ -290,7 +290,7 @@ impl<H: Handler> Ctx<H> {
                 .arg("group")
                 .arg(&self.opts.group);
             if let Some(p) = &e.payload {
-                c.arg(entry::FIELD).arg(p.as_slice());
+                c.arg(entry::FIELD).arg(&p[..]);
             }
         }
         let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();

@@ -25,6 +25,7 @@ pub mod group;
 pub mod live;
 pub mod pubsub;
 pub mod relay;
+pub mod resp;
 pub mod watcher;
 
 pub use config::{DEFAULT_STREAM_KEY, RedisConfig};

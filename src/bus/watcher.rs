@@ -183,6 +183,89 @@ enum Stop {
     Closed,
 }
 
+/// The reader's connection: its own RESP reader over plain TCP (replies
+/// read from the bytes, no reply tree), redis-rs for TLS and Unix sockets.
+enum Link {
+    Raw(Box<super::resp::Conn>),
+    Client(MultiplexedConnection),
+}
+
+impl Link {
+    async fn open(cfg: &RedisConfig) -> Result<Link, BusError> {
+        match super::resp::Conn::connect(cfg).await {
+            Some(raw) => raw.map(|c| Link::Raw(Box::new(c))),
+            None => cfg
+                .connect_with(&cfg.blocking_connection_config())
+                .await
+                .map(Link::Client),
+        }
+    }
+
+    async fn xlen(&mut self, cfg: &RedisConfig) -> Result<usize, BusError> {
+        match self {
+            Link::Raw(c) => c.xlen(&cfg.stream_key).await,
+            Link::Client(c) => redis::cmd("XLEN")
+                .arg(&cfg.stream_key)
+                .query_async(c)
+                .await
+                .map_err(|e| cfg.error(e)),
+        }
+    }
+
+    /// The oldest `count` entries (`XRANGE`), or the newest (`XREVRANGE`,
+    /// newest first).
+    async fn range(
+        &mut self,
+        cfg: &RedisConfig,
+        rev: bool,
+        count: usize,
+    ) -> Result<Vec<RawEntry>, BusError> {
+        match self {
+            Link::Raw(c) => c.range(&cfg.stream_key, rev, count).await,
+            Link::Client(c) => {
+                let (cmd, a, b) = if rev {
+                    ("XREVRANGE", "+", "-")
+                } else {
+                    ("XRANGE", "-", "+")
+                };
+                let v: redis::Value = redis::cmd(cmd)
+                    .arg(&cfg.stream_key)
+                    .arg(a)
+                    .arg(b)
+                    .arg("COUNT")
+                    .arg(count)
+                    .query_async(c)
+                    .await
+                    .map_err(|e| cfg.error(e))?;
+                Ok(entry::parse_entries(v))
+            }
+        }
+    }
+
+    /// `XREAD COUNT batch BLOCK block` after `from`.
+    async fn xread(&mut self, cfg: &RedisConfig, from: &str) -> Result<Vec<RawEntry>, BusError> {
+        let count = cfg.batch.max(1);
+        let block = cfg.block.max(std::time::Duration::from_millis(1));
+        match self {
+            Link::Raw(c) => c.xread(&cfg.stream_key, count, Some(block), from).await,
+            Link::Client(c) => {
+                let v: redis::Value = redis::cmd("XREAD")
+                    .arg("COUNT")
+                    .arg(count)
+                    .arg("BLOCK")
+                    .arg(block.as_millis() as u64)
+                    .arg("STREAMS")
+                    .arg(&cfg.stream_key)
+                    .arg(from)
+                    .query_async(c)
+                    .await
+                    .map_err(|e| cfg.error(e))?;
+                Ok(entry::parse_read_reply(v))
+            }
+        }
+    }
+}
+
 /// The reader: owns the connection and the read cursor.
 struct Reader {
     cfg: RedisConfig,
@@ -210,24 +293,16 @@ impl Reader {
     }
 
     /// The id of the oldest entry the stream retains.
-    async fn oldest_id(&self, conn: &mut MultiplexedConnection) -> Result<Option<String>, Stop> {
-        let v: redis::Value = redis::cmd("XRANGE")
-            .arg(&self.cfg.stream_key)
-            .arg("-")
-            .arg("+")
-            .arg("COUNT")
-            .arg(1)
-            .query_async(conn)
-            .await
-            .map_err(|e| Stop::Error(self.cfg.error(e)))?;
-        Ok(entry::parse_entries(v).first().map(|e| e.id.clone()))
+    async fn oldest_id(&self, conn: &mut Link) -> Result<Option<String>, Stop> {
+        let entries = conn.range(&self.cfg, false, 1).await.map_err(Stop::Error)?;
+        Ok(entries.into_iter().next().map(|e| e.id))
     }
 
     /// What the first positioning reads: the last `n` of `len` entries
     /// (all of them when `n >= len`), from `first` (the oldest read).
     async fn window(
         &self,
-        conn: &mut MultiplexedConnection,
+        conn: &mut Link,
         len: usize,
         n: usize,
         first: Option<&str>,
@@ -251,13 +326,11 @@ impl Reader {
     /// read live until an error.
     async fn session(
         &mut self,
-        conn: &mut MultiplexedConnection,
+        conn: &mut Link,
         start: &Start,
         resumed: bool,
         up: PlatformEvent,
     ) -> Result<(), Stop> {
-        let key = self.cfg.stream_key.clone();
-        let err = |cfg: &RedisConfig, e| Stop::Error(cfg.error(e));
         let mut backfill = Vec::new();
         let mut refresh = false;
         match self.cursor.clone() {
@@ -266,22 +339,12 @@ impl Reader {
                     Start::Backfill(n) => *n,
                     _ => 0,
                 };
-                let len: usize = redis::cmd("XLEN")
-                    .arg(&key)
-                    .query_async(conn)
-                    .await
-                    .map_err(|e| err(&self.cfg, e))?;
+                let len = conn.xlen(&self.cfg).await.map_err(Stop::Error)?;
                 let count = if n >= len { 1 } else { n.max(1) };
-                let v: redis::Value = redis::cmd("XREVRANGE")
-                    .arg(&key)
-                    .arg("+")
-                    .arg("-")
-                    .arg("COUNT")
-                    .arg(count)
-                    .query_async(conn)
+                let mut entries = conn
+                    .range(&self.cfg, true, count)
                     .await
-                    .map_err(|e| err(&self.cfg, e))?;
-                let mut entries = entry::parse_entries(v);
+                    .map_err(Stop::Error)?;
                 entries.reverse();
                 let window = self
                     .window(conn, len, n, entries.first().map(|e| e.id.as_str()))
@@ -320,21 +383,9 @@ impl Reader {
             self.send(Msg::Other(PlatformEvent::Refresh)).await?;
         }
         self.entries(backfill, true).await?;
-        let block = self.cfg.block.as_millis().max(1) as u64;
         loop {
-            let from = self.cursor.clone().unwrap_or_else(|| "0-0".into());
-            let v: redis::Value = redis::cmd("XREAD")
-                .arg("COUNT")
-                .arg(self.cfg.batch.max(1))
-                .arg("BLOCK")
-                .arg(block)
-                .arg("STREAMS")
-                .arg(&key)
-                .arg(&from)
-                .query_async(conn)
-                .await
-                .map_err(|e| err(&self.cfg, e))?;
-            let entries = entry::parse_read_reply(v);
+            let from = self.cursor.as_deref().unwrap_or("0-0");
+            let entries = conn.xread(&self.cfg, from).await.map_err(Stop::Error)?;
             self.entries(entries, false).await?;
         }
     }
@@ -367,10 +418,7 @@ async fn run<S: EventSink>(
     let mut backoff = Backoff::new(reader.cfg.backoff_min, reader.cfg.backoff_max);
     let mut connected_before = false;
     loop {
-        let conn = reader
-            .cfg
-            .connect_with(&reader.cfg.blocking_connection_config())
-            .await;
+        let conn = Link::open(&reader.cfg).await;
         let mut lived = std::time::Duration::ZERO;
         let result = match conn {
             Ok(mut conn) => {

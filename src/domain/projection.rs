@@ -18,6 +18,14 @@ use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
+/// A map keyed by instance or event id with a fast hasher (foldhash,
+/// seeded per process): SipHash of a 16-byte id was a measurable part of
+/// applying one status report, and these maps are looked up several times
+/// per event.
+pub type IdMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+/// The set of the same.
+pub type IdSet<K> = HashSet<K, foldhash::fast::RandomState>;
+
 /// What applying one envelope did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
@@ -55,10 +63,10 @@ pub struct Projection {
     /// Boxed: the table's slots (about 1.3 per instance at its load) are
     /// then a pointer each, not a whole `Instance` (~280 bytes), and a
     /// growing table moves pointers.
-    instances: HashMap<Uuid, Box<Instance>>,
-    versions: HashMap<Uuid, GroupVersions>,
+    instances: IdMap<Uuid, Box<Instance>>,
+    versions: IdMap<Uuid, GroupVersions>,
     /// Deleted aggregates and the version that deleted them.
-    tombstones: HashMap<Uuid, u64>,
+    tombstones: IdMap<Uuid, u64>,
     seen: Seen,
     /// Instances per shown status, in `Status::ALL` order, kept as they
     /// change (the console's header reads it every frame: a count of 100k
@@ -104,7 +112,7 @@ pub const SEEN_CAP: usize = 114_688;
 #[derive(Debug, Clone)]
 pub struct Seen {
     /// The current and the previous generation.
-    uuids: [HashSet<[u64; 2]>; 2],
+    uuids: [IdSet<[u64; 2]>; 2],
     texts: [HashSet<Box<str>>; 2],
     cap: usize,
 }
@@ -118,10 +126,16 @@ impl Default for Seen {
 /// Insert `key` into the current generation of `gens` unless either holds
 /// it (false then); a full current generation becomes the previous one
 /// first (the previous one's ids are forgotten, its table reused).
-fn remember<K, Q>(gens: &mut [HashSet<K>; 2], half: usize, key: &Q, own: impl FnOnce() -> K) -> bool
+fn remember<K, Q, S>(
+    gens: &mut [HashSet<K, S>; 2],
+    half: usize,
+    key: &Q,
+    own: impl FnOnce() -> K,
+) -> bool
 where
     K: std::hash::Hash + Eq + std::borrow::Borrow<Q>,
     Q: std::hash::Hash + Eq + ?Sized,
+    S: std::hash::BuildHasher,
 {
     if gens[0].contains(key) || gens[1].contains(key) {
         return false;
@@ -390,19 +404,22 @@ impl Projection {
         if version.is_some() && self.tombstones.contains_key(&id) {
             return Applied::Ignored;
         }
-        let known = self.instances.contains_key(&id);
-        if s.instance_name().is_none() && !known {
-            return Applied::NeedsRefresh;
-        }
+        // One lookup of the instance (this runs per status report).
+        let inst = match self.instances.entry(id) {
+            std::collections::hash_map::Entry::Occupied(o) => {
+                // Counted out as it was, in again as it is once applied.
+                let inst = o.into_mut();
+                count(&mut self.counts, inst, false);
+                inst
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                if s.instance_name().is_none() {
+                    return Applied::NeedsRefresh;
+                }
+                v.insert(Box::new(placeholder(id, s.timestamp)))
+            }
+        };
         let gv = self.versions.entry(id).or_default();
-        let inst = self
-            .instances
-            .entry(id)
-            .or_insert_with(|| Box::new(placeholder(id, s.timestamp)));
-        // Counted out as it was, in again as it is once applied.
-        if known {
-            count(&mut self.counts, inst, false);
-        }
         if let Some(v) = version {
             inst.aggregate_version = inst.aggregate_version.max(v);
             if v <= gv.status {

@@ -95,6 +95,9 @@ pub struct StatusEvent {
     tool_count: Option<u64>,
     restarts: Option<u64>,
     last_healthy_at: Option<Box<str>>,
+    /// `last_healthy_at` read as a time once, where the record is decoded
+    /// (off the UI thread), not each time it is applied.
+    last_healthy_time: Option<DateTime<Utc>>,
     data_timestamp: Option<Box<str>>,
 }
 
@@ -205,11 +208,9 @@ impl StatusEvent {
             error: self.error.as_deref().filter(|_| self.has(Key::Error)),
             tool_count: self.has(Key::ToolCount).then_some(self.tool_count),
             restarts: self.restarts,
-            last_healthy_at: self.has(Key::LastHealthyAt).then(|| {
-                self.last_healthy_at
-                    .as_deref()
-                    .and_then(timestamp::parse_str)
-            }),
+            last_healthy_at: self
+                .has(Key::LastHealthyAt)
+                .then_some(self.last_healthy_time),
         }
     }
 
@@ -293,6 +294,7 @@ impl StatusEvent {
             tool_count: None,
             restarts: None,
             last_healthy_at: None,
+            last_healthy_time: None,
             data_timestamp: None,
         };
         // Bits: event_id, timestamp, event_type, data, event_version,
@@ -497,7 +499,11 @@ impl<'a> Parser<'a> {
                 Key::Error => ev.error = text(self)?,
                 Key::ToolCount => ev.tool_count = self.number_or_null()?,
                 Key::Restarts => ev.restarts = self.number_or_null()?,
-                Key::LastHealthyAt => ev.last_healthy_at = text(self)?,
+                Key::LastHealthyAt => {
+                    ev.last_healthy_at = text(self)?;
+                    ev.last_healthy_time =
+                        ev.last_healthy_at.as_deref().and_then(timestamp::parse_str);
+                }
                 Key::Timestamp => ev.data_timestamp = text(self)?,
             }
             *ev.keys.get_mut(n)? = Some(key);

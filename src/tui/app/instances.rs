@@ -110,7 +110,7 @@ pub struct InstancesPage {
     pub(super) selected_id: Option<Uuid>,
     pub marked: HashSet<Uuid>,
     /// Recently changed instances: until when, and what changed.
-    pub flash: HashMap<Uuid, (DateTime<Utc>, ChangedFields)>,
+    pub flash: crate::domain::projection::IdMap<Uuid, (DateTime<Utc>, ChangedFields)>,
     /// The table's scroll, as the last frame drew it.
     pub scroll: super::super::views::TableScroll,
     /// Where the last frame drew the rows and column headers, for mouse hits.
@@ -130,7 +130,7 @@ impl Default for InstancesPage {
             selected: 0,
             selected_id: None,
             marked: HashSet::new(),
-            flash: HashMap::new(),
+            flash: Default::default(),
             scroll: Default::default(),
             geometry: Geometry::default(),
         }
