@@ -17,7 +17,7 @@ use crate::cluster::{
     Cluster, ClusterError, InstanceSource, LeaseChange, LeaseConfig, LeaseHandle, LeaseManager,
     LeaseStats,
 };
-use crate::domain::DesiredState;
+use crate::domain::{DesiredState, Status};
 use crate::paths::StoreUrl;
 use crate::platform::RuntimePort;
 use crate::platform::embedded::EmbeddedPlatform;
@@ -28,7 +28,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-/// The instances that want to run: the store's desired-running ids.
+/// The instances that want a host: the store's desired-running ids, and
+/// those desired stopped whose observed status still says a process runs
+/// (their owner died before it could stop them): the replica that takes
+/// the lease finds nothing running and reports them stopped, and then
+/// lets the lease go.
 struct Wanted(Arc<EmbeddedPlatform>);
 
 #[async_trait::async_trait]
@@ -39,7 +43,13 @@ impl InstanceSource for Wanted {
             .map_err(|e| e.to_string())?;
         Ok(list
             .into_iter()
-            .filter(|i| i.desired_state == DesiredState::Running)
+            .filter(|i| {
+                i.desired_state == DesiredState::Running
+                    || matches!(
+                        i.status,
+                        Status::Starting | Status::Running | Status::Unhealthy | Status::Stopping
+                    )
+            })
             .map(|i| i.id.to_string())
             .collect())
     }
