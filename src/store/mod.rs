@@ -72,7 +72,7 @@ pub struct Store {
     /// transaction instead of a transaction of their own.
     in_group: bool,
     /// A command of the group could not be undone: the group rolls back.
-    group_broken: bool,
+    group_broken: Option<String>,
     /// Snapshot bookkeeping (see `snapshot.rs`).
     snapshots: snapshot::Cadence,
 }
@@ -135,7 +135,7 @@ impl Store {
             actor: actor.to_string(),
             fault: None,
             in_group: false,
-            group_broken: false,
+            group_broken: None,
             snapshots: snapshot::Cadence::default(),
         };
         store.migrate(path)?;
@@ -150,7 +150,7 @@ impl Store {
             actor: actor.to_string(),
             fault: None,
             in_group: false,
-            group_broken: false,
+            group_broken: None,
             snapshots: snapshot::Cadence::default(),
         };
         store.migrate(Path::new(":memory:"))?;
@@ -476,7 +476,7 @@ impl Store {
                         // Its writes would commit with the group: fail the
                         // whole group instead.
                         tracing::warn!(error = %u, "cannot roll a failed command back to its savepoint");
-                        self.group_broken = true;
+                        self.group_broken = Some(u.to_string());
                     }
                     return Err(e);
                 }
@@ -513,11 +513,11 @@ impl Store {
         self.in_group = true;
         let out = f(self);
         self.in_group = false;
-        if std::mem::take(&mut self.group_broken) {
+        if let Some(why) = self.group_broken.take() {
             let _ = self.conn.execute_batch("ROLLBACK");
-            return Err(PlatformError::Internal(
-                "the store could not undo a failed command, so none of the commands committed with it was kept".into(),
-            ));
+            return Err(PlatformError::Internal(format!(
+                "the store could not undo a failed command ({why}), so none of the commands committed with it was kept"
+            )));
         }
         match self.conn.execute_batch("COMMIT") {
             Ok(()) => {
