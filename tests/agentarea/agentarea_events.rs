@@ -532,3 +532,32 @@ async fn agentarea_has_no_resources_or_prompts_and_aacon_says_so() {
         "{err}"
     );
 }
+
+/// AgentArea is one backend, not `aacon serve` replicas: it sends no
+/// `x-aacon-replica` and has no `/{id}/hosting`, so the console's header
+/// names no replica and the detail Overview shows no hosting line, and
+/// neither is an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agentarea_names_no_replica_and_no_hosting() {
+    let _beside = TURN.read().await;
+    let aa = AgentArea::shared();
+    let token = aa.workspace_token(&Uuid::new_v4().to_string());
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/mcp-server-instances/", aa.url))
+        .bearer_auth(&token)
+        .json(&json!({"name": "hosted", "json_spec": {"type": "docker", "image": "mcp/fixture", "port": 8000}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+
+    let mut o = ApiOptions::new(&aa.url);
+    o.token = Some(ApiToken::new(&token).unwrap());
+    let api = ApiPlatform::new(o).unwrap();
+    let inst = api.get("hosted").await.unwrap();
+    assert_eq!(api.hosting(inst.id).await.unwrap(), None);
+    assert_eq!(
+        api.runtime_host().await,
+        Some(aacon::platform::RuntimeHost::Remote { replica: None })
+    );
+}
