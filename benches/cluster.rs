@@ -20,10 +20,9 @@
 mod common;
 
 use chrono::{DateTime, Utc};
+use common::lease_replica::ChildReplica;
 use common::postgres::Postgres;
 use common::{Samples, Serve, ms, result, scale, seed, smoke};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -162,46 +161,6 @@ fn throughput(pg: &Postgres, n: usize, secs: f64) {
     }
 }
 
-/// A lease replica in a child process (the `lease-replica` fixture).
-struct Replica {
-    child: Child,
-    id: String,
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Replica {
-    fn spawn(url: &str, name: &str, interval: Duration, instances: usize) -> Replica {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lease-replica"))
-            .args([
-                url,
-                name,
-                &interval.as_millis().to_string(),
-                &instances.to_string(),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn lease-replica");
-        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut first = String::new();
-        out.read_line(&mut first).expect("read the replica id");
-        let id = first
-            .strip_prefix("replica ")
-            .unwrap_or_else(|| panic!("lease-replica said {first:?}"))
-            .trim()
-            .to_string();
-        // Keep its pipe drained (a line per lease change).
-        std::thread::spawn(move || for _ in out.lines().map_while(|l| l.ok()) {});
-        Replica { child, id }
-    }
-}
-
 async fn until(what: &str, mut cond: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + PATIENCE;
     while !cond().await {
@@ -222,13 +181,13 @@ fn takeover(pg: &Postgres, instances: usize, interval: Duration, kills: usize) -
             .expect("connect");
         tokio::spawn(conn);
         let _survivors = [
-            Replica::spawn(&url, "survivor-a", interval, instances),
-            Replica::spawn(&url, "survivor-b", interval, instances),
+            ChildReplica::spawn(&url, "survivor-a", interval, instances),
+            ChildReplica::spawn(&url, "survivor-b", interval, instances),
         ];
         let share = instances.div_ceil(3) as i64;
         let (mut after_kill, mut after_beat) = (Samples::default(), Samples::default());
         for k in 0..kills {
-            let mut victim = Replica::spawn(&url, &format!("victim-{k}"), interval, instances);
+            let mut victim = ChildReplica::spawn(&url, &format!("victim-{k}"), interval, instances);
             let held = async || -> i64 {
                 db.query_one(
                     "select count(*) from leases where owner = $1 and expires_at > now()",

@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 #[path = "../../tests/support/postgres.rs"]
 pub mod postgres;
 
+/// The `lease-replica` fixture in a child process (the tests' own).
+#[path = "../../tests/support/lease_replica.rs"]
+pub mod lease_replica;
+
 /// What `postgres` needs of the tests' `support::redis`.
 pub mod redis {
     /// A port nobody listens on now (loopback).

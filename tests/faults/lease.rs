@@ -6,8 +6,6 @@
 //! `lease_history`: no instance ever had two owners at once.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,6 +13,7 @@ use std::time::{Duration, Instant};
 use aacon::cluster::{Cluster, LeaseChange, LeaseConfig, LeaseHandle, LeaseManager, ReleaseAck};
 use chrono::{DateTime, Utc};
 
+use crate::support::lease_replica::ChildReplica;
 use crate::support::postgres::Postgres;
 use crate::support::redis::free_port;
 
@@ -236,62 +235,6 @@ fn three_replicas_claim_sixty_instances_and_spread_them() {
     });
 }
 
-/// A replica in a child process, killed with SIGKILL.
-struct ChildReplica {
-    child: Child,
-    id: String,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl ChildReplica {
-    fn spawn(url: &str, name: &str, instances: usize) -> ChildReplica {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lease-replica"))
-            .args([
-                url,
-                name,
-                &INTERVAL.as_millis().to_string(),
-                &instances.to_string(),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn lease-replica");
-        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut first = String::new();
-        out.read_line(&mut first).expect("read the replica id");
-        let id = first
-            .strip_prefix("replica ")
-            .unwrap_or_else(|| panic!("lease-replica said {first:?}"))
-            .trim()
-            .to_string();
-        let lines: Arc<Mutex<Vec<String>>> = Arc::default();
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in out.lines().map_while(|l| l.ok()) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        ChildReplica { child, id, lines }
-    }
-
-    fn held(&self) -> usize {
-        let lines = self.lines.lock().unwrap();
-        let acquired = lines.iter().filter(|l| l.starts_with("acquired ")).count();
-        let gone = lines
-            .iter()
-            .filter(|l| l.starts_with("lost ") || l.starts_with("released "))
-            .count();
-        acquired - gone
-    }
-}
-
-impl Drop for ChildReplica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn a_replica_killed_with_sigkill_loses_its_instances_to_the_survivors() {
     let pg = Postgres::start();
@@ -299,7 +242,7 @@ fn a_replica_killed_with_sigkill_loses_its_instances_to_the_survivors() {
     runtime().block_on(async {
         let db = connect(&url).await;
         let a = Replica::start(&url, "a", 60).await;
-        let mut child = ChildReplica::spawn(&url, "victim", 60);
+        let mut child = ChildReplica::spawn(&url, "victim", INTERVAL, 60);
         let b = Replica::start(&url, "b", 60).await;
         wait_for("the three replicas hold 20 each", async || {
             child.held() == 20 && a.count() == 20 && b.count() == 20

@@ -9,6 +9,7 @@ pub mod app;
 pub mod bus;
 pub mod cli;
 pub mod everything;
+pub mod lease_replica;
 pub mod postgres;
 pub mod procs;
 pub mod pty;
