@@ -242,6 +242,18 @@ async fn restart_through_serve_is_one_operation_with_a_new_process() {
         }
     };
     let first = wait_for(None).await;
+    // Restart a running instance: until the first start has reported
+    // running, its own reports (under the first start's correlation id)
+    // may still land after the restart's stop.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = api.get(&inst.id.to_string()).await.unwrap();
+        if now.status == Status::Running {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{:?}", now.status);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     // serve's route: one operation, answered with the instance.
     let out = api.restart(inst.id).await.unwrap();
     assert_eq!(out.instance.id, inst.id);
