@@ -116,7 +116,7 @@ pub(super) async fn serve(dir: &DataDir, global: &Global, args: ServeArgs) -> Re
                 .map_err(|e| Failure::new(exit::RUNTIME, e.to_string()))?;
             let lease = lease_config(&settings, &replica, addr);
             eprintln!(
-                "aacon: sharing instances by lease (every {:?}), reachable by the other replicas at {}",
+                "aacon: sharing instances by lease (interval {:?}), reachable by the other replicas at {}",
                 lease.interval, lease.address
             );
             Hosted::start_leased(embedded.clone(), runtime_cfg, redis, lease)

@@ -329,7 +329,7 @@ const RELEASE_SQL: &str = "with leaving as (
 select pg_notify($4, $1)";
 
 impl Task {
-    /// Until shut down: tick every interval (and when `changed` says
+    /// Until shut down: tick every renewal (and when `changed` says
     /// another replica handed leases back or joined), report losses on time, release
     /// what was handed back as the acks arrive.
     async fn run(mut self, mut stop: watch::Receiver<bool>, changed: Arc<Notify>) {
@@ -378,11 +378,11 @@ impl Task {
                         Ok(Ok(wake)) => wake,
                         Ok(Err(e)) => {
                             tracing::warn!(replica = %self.id, error = %e, "lease renewal failed");
-                            Instant::now() + self.cfg.interval
+                            Instant::now() + self.cfg.renew_every
                         }
                         Err(_) => {
                             tracing::warn!(replica = %self.id, "lease renewal timed out");
-                            Instant::now() + self.cfg.interval
+                            Instant::now() + self.cfg.renew_every
                         }
                     };
                     self.expire_due();
@@ -574,11 +574,11 @@ impl Task {
         sent + self.cfg.ttl() - self.cfg.margin
     }
 
-    /// One interval's work; when to wake next.
+    /// One renewal's work; when to wake next.
     async fn tick(&mut self) -> Result<Instant> {
         self.renew().await?;
         self.flush_released().await?;
-        let mut wake = Instant::now() + self.cfg.interval;
+        let mut wake = Instant::now() + self.cfg.renew_every;
         if self.closing {
             return Ok(wake);
         }

@@ -3,7 +3,7 @@
 //! [`crate::platform::embedded`]'s `runtime.lock`).
 //!
 //! Each replica runs a [`LeaseManager`]: it registers the replica, renews
-//! its leases every interval in one statement, claims unowned or expired
+//! its leases every half interval in one statement, claims unowned or expired
 //! leases with `FOR UPDATE SKIP LOCKED` up to its fair share
 //! (`ceil(instances / live replicas)`), hands back what is beyond its share
 //! when replicas join, and tells its owner what changed
@@ -74,7 +74,7 @@ impl From<tokio_postgres::Error> for ClusterError {
 pub type Result<T> = std::result::Result<T, ClusterError>;
 
 /// The ids of the instances that want to run (desired running), read by
-/// the manager every interval. The store adapter implements it; a closure
+/// the manager at every renewal. The store adapter implements it; a closure
 /// returning the ids does too.
 #[async_trait::async_trait]
 pub trait InstanceSource: Send + Sync + 'static {
@@ -100,8 +100,12 @@ pub struct LeaseConfig {
     /// Where the other replicas reach this one to forward a request for an
     /// instance it hosts (`host:port`).
     pub address: String,
-    /// How often leases are renewed and claimed.
+    /// The lease interval: the unit the other durations are set in
+    /// (`serve.lease_interval_ms`).
     pub interval: Duration,
+    /// How often leases are renewed and claimed: half an interval, so a
+    /// renewal can fail twice before the loss deadline.
+    pub renew_every: Duration,
     /// A lease (and a replica's heartbeat) expires this many intervals
     /// after its last renewal, by the database's clock.
     pub expiry_intervals: u32,
@@ -114,27 +118,31 @@ pub struct LeaseConfig {
 }
 
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
-pub const DEFAULT_EXPIRY_INTERVALS: u32 = 3;
+pub const DEFAULT_EXPIRY_INTERVALS: u32 = 2;
 pub const DEFAULT_RELEASE_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl LeaseConfig {
-    /// The defaults: renew every 2 s, expire after 3 intervals, declare
-    /// lost one interval before that.
+    /// The defaults: an interval of 2 s; renew every half interval, expire
+    /// 2 intervals after the last renewal, declare lost half an interval
+    /// before that. A dead replica's leases are free 1.5 to 2 intervals
+    /// after it died.
     pub fn new(name: impl Into<String>, address: impl Into<String>) -> LeaseConfig {
         LeaseConfig {
             name: name.into(),
             address: address.into(),
             interval: DEFAULT_INTERVAL,
+            renew_every: DEFAULT_INTERVAL / 2,
             expiry_intervals: DEFAULT_EXPIRY_INTERVALS,
-            margin: DEFAULT_INTERVAL,
+            margin: DEFAULT_INTERVAL / 2,
             release_timeout: DEFAULT_RELEASE_TIMEOUT,
         }
     }
 
-    /// Renew every `interval`, the margin one interval.
+    /// The same proportions on another interval.
     pub fn with_interval(mut self, interval: Duration) -> LeaseConfig {
         self.interval = interval;
-        self.margin = interval;
+        self.renew_every = interval / 2;
+        self.margin = interval / 2;
         self
     }
 
@@ -146,10 +154,10 @@ impl LeaseConfig {
     /// A renewal must be able to fail once without the lease being lost,
     /// and the margin must leave time to stop a process.
     pub fn validate(&self) -> Result<()> {
-        if self.interval < Duration::from_millis(50) {
+        if self.renew_every < Duration::from_millis(50) {
             return Err(ClusterError::Config(format!(
-                "the lease interval {:?} is shorter than 50 ms",
-                self.interval
+                "leases cannot be renewed more often than every 50 ms ({:?} asked)",
+                self.renew_every
             )));
         }
         if self.expiry_intervals < 2 {
@@ -158,11 +166,11 @@ impl LeaseConfig {
                 self.expiry_intervals
             )));
         }
-        if self.margin.is_zero() || self.margin + self.interval >= self.ttl() {
+        if self.margin.is_zero() || self.margin + self.renew_every * 2 >= self.ttl() {
             return Err(ClusterError::Config(format!(
-                "the loss margin {:?} must be more than zero and leave more than one interval ({:?}) of the lease's {:?}",
+                "the loss margin {:?} must be more than zero and leave more than two renewals ({:?} apart) of the lease's {:?}",
                 self.margin,
-                self.interval,
+                self.renew_every,
                 self.ttl()
             )));
         }
