@@ -54,6 +54,11 @@ const SIDEWAYS: &[(&str, &str, &str)] = &[
         "bus",
         "it reads the whole Redis stream on request",
     ),
+    (
+        "platform::embedded",
+        "cluster",
+        "on PostgreSQL, who hosts an instance is who holds its lease",
+    ),
     ("platform::api", "bus", "live status comes from Redis"),
     (
         "platform::api",

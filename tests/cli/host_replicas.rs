@@ -135,3 +135,62 @@ fn host_status_on_sqlite_lists_no_replicas() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("REPLICA"), "{text}");
 }
+
+/// On PostgreSQL a start or stop says who acts on it, read from the lease
+/// tables: nobody while no serve replica is live, the replica holding the
+/// instance's lease once one does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_and_stop_on_postgres_name_the_replica_that_acts_or_say_none_is_live() {
+    let pg = Postgres::start();
+    let url = pg.create_db("acts");
+    let (_tmp, data, config) = dirs();
+    let env = [("AACON_STORE_URL", url.as_str())];
+    let run = |args: &[&str], stdin: &str| {
+        let out = cli_env(&data, &config, args, stdin, &env, UNSET);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "{args:?}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    run(
+        &["instances", "create", "web", "--spec", "-"],
+        r#"{"type": "http", "endpoint": "http://127.0.0.1:9/mcp"}"#,
+    );
+    let got: serde_json::Value =
+        serde_json::from_str(&run(&["instances", "get", "web", "-o", "json"], "")).unwrap();
+    let id = got["id"].as_str().unwrap().to_string();
+
+    let out = run(&["instances", "start", "web"], "");
+    assert!(
+        out.contains("start requested for 'web' (desired state recorded)")
+            && out.contains("no `aacon serve` replica is live"),
+        "{out}"
+    );
+
+    // A replica joins and takes the instance's lease.
+    let cluster = Cluster::connect(&url).await.unwrap();
+    let ids = vec![id.clone()];
+    let cfg = LeaseConfig::new("alpha", "10.1.2.3:8080").with_interval(Duration::from_millis(200));
+    let (handle, mut changes) =
+        LeaseManager::start(cluster.clone(), cfg, Arc::new(move || ids.clone()))
+            .await
+            .unwrap();
+    tokio::spawn(async move { while changes.recv().await.is_some() {} });
+    let alpha = handle.replica_id().to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cluster.owner_of(&id).await.unwrap().is_none() {
+        assert!(Instant::now() < deadline, "alpha never took the lease");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let out = run(&["instances", "stop", "web"], "");
+    assert!(
+        out.contains(&format!(
+            "stop requested for 'web'; replica {alpha} (10.1.2.3:8080), which holds its lease, acts on it"
+        )),
+        "{out}"
+    );
+    handle.shutdown().await;
+}

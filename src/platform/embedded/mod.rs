@@ -138,6 +138,9 @@ pub struct EmbeddedPlatform {
     /// Where this process serves its API, written into the runtime lock
     /// while it holds it (so consoles can say "serve at ADDR").
     address: Mutex<Option<String>>,
+    /// On PostgreSQL: the lease tables, opened on first use, to say which
+    /// replica hosts an instance.
+    leases: tokio::sync::OnceCell<crate::cluster::Cluster>,
     role: Role,
     /// Writes the call history off the callers' path.
     recorder: record::Recorder,
@@ -213,6 +216,7 @@ impl EmbeddedPlatform {
             remote: std::sync::OnceLock::new(),
             one_shot: std::sync::OnceLock::new(),
             stream: std::sync::OnceLock::new(),
+            leases: tokio::sync::OnceCell::new(),
             address: Mutex::new(None),
             role: opts.role,
             recorder,
@@ -464,11 +468,38 @@ impl EmbeddedPlatform {
         })?
     }
 
-    fn host_message(&self, what: &str, name: &str) -> Result<String> {
-        if self.dir.store_url().is_some() {
-            return Ok(format!(
-                "{what} '{name}'; on a PostgreSQL store the `aacon serve` replica holding its lease acts on it"
-            ));
+    /// The lease tables of the PostgreSQL store; `None` on SQLite.
+    async fn leases(&self) -> Option<std::result::Result<&crate::cluster::Cluster, String>> {
+        let url = self.dir.store_url()?;
+        Some(
+            self.leases
+                .get_or_try_init(|| crate::cluster::Cluster::connect(url.expose()))
+                .await
+                .map_err(|e| e.to_string()),
+        )
+    }
+
+    /// Who acts on a change of desired state, read from the platform (the
+    /// lock file's holder, or on PostgreSQL the instance's lease and the
+    /// live replicas), never assumed.
+    async fn host_message(&self, what: &str, inst: &Instance) -> Result<String> {
+        let name = &inst.name;
+        if let Some(leases) = self.leases().await {
+            return Ok(match lease_holder(leases, inst.id).await {
+                Ok(LeaseHolder::Replica(o)) => format!(
+                    "{what} '{name}'; replica {} ({}), which holds its lease, acts on it",
+                    o.replica, o.address
+                ),
+                Ok(LeaseHolder::Nobody { live: true }) => format!(
+                    "{what} '{name}'; no replica holds its lease right now, and the live `aacon serve` replicas take it on at their next renewal"
+                ),
+                Ok(LeaseHolder::Nobody { live: false }) => format!(
+                    "{what} '{name}' (desired state recorded); no `aacon serve` replica is live on this PostgreSQL store — start one to act on it"
+                ),
+                Err(e) => format!(
+                    "{what} '{name}' (desired state recorded); which `aacon serve` replica acts on it cannot be read: {e}"
+                ),
+            });
         }
         if self.is_runtime_host() {
             return Ok(format!("{what} '{name}'; this process hosts the runtime"));
@@ -482,6 +513,31 @@ impl EmbeddedPlatform {
                 "{what} '{name}' (desired state recorded); no runtime host is up — open the console or run `aacon serve` to act on it"
             ),
         })
+    }
+}
+
+/// Who holds an instance's lease on a PostgreSQL store.
+enum LeaseHolder {
+    Replica(crate::cluster::Owner),
+    /// Nobody; `live` when some replica's heartbeat is current.
+    Nobody {
+        live: bool,
+    },
+}
+
+async fn lease_holder(
+    leases: std::result::Result<&crate::cluster::Cluster, String>,
+    id: Uuid,
+) -> std::result::Result<LeaseHolder, String> {
+    let c = leases?;
+    match c.owner_of(&id.to_string()).await {
+        Ok(Some(o)) => Ok(LeaseHolder::Replica(o)),
+        Ok(None) => c
+            .any_live()
+            .await
+            .map(|live| LeaseHolder::Nobody { live })
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -711,7 +767,7 @@ impl Platform for EmbeddedPlatform {
         let inst = self
             .command(move |s| s.set_desired(id, DesiredState::Running, correlation()))
             .await?;
-        let message = self.host_message("start requested for", &inst.name)?;
+        let message = self.host_message("start requested for", &inst).await?;
         Ok(ActionOutcome {
             instance: inst,
             message,
@@ -722,7 +778,7 @@ impl Platform for EmbeddedPlatform {
         let inst = self
             .command(move |s| s.set_desired(id, DesiredState::Stopped, correlation()))
             .await?;
-        let message = self.host_message("stop requested for", &inst.name)?;
+        let message = self.host_message("stop requested for", &inst).await?;
         Ok(ActionOutcome {
             instance: inst,
             message,
@@ -733,7 +789,7 @@ impl Platform for EmbeddedPlatform {
     /// the runtime host replaces the running session when it sees them.
     async fn restart(&self, id: Uuid) -> Result<ActionOutcome> {
         let inst = self.command(move |s| s.restart(id, correlation())).await?;
-        let message = self.host_message("restart requested for", &inst.name)?;
+        let message = self.host_message("restart requested for", &inst).await?;
         Ok(ActionOutcome {
             instance: inst,
             message,
@@ -890,6 +946,24 @@ impl Platform for EmbeddedPlatform {
 
     /// The runtime's probes: here, or the host's over its socket; none
     /// when no host is up (nothing runs, nothing is probed).
+    /// On PostgreSQL, the replica holding the instance's lease; `None` on
+    /// SQLite, where one process runs every instance.
+    async fn hosting(&self, id: Uuid) -> Result<Option<super::Hosting>> {
+        let Some(leases) = self.leases().await else {
+            return Ok(None);
+        };
+        match lease_holder(leases, id).await {
+            Ok(LeaseHolder::Replica(o)) => Ok(Some(super::Hosting::By {
+                replica: o.replica,
+                address: o.address,
+            })),
+            Ok(LeaseHolder::Nobody { .. }) => Ok(Some(super::Hosting::Nobody)),
+            Err(e) => Err(PlatformError::Unavailable(format!(
+                "cannot tell which replica hosts instance {id}: {e}"
+            ))),
+        }
+    }
+
     async fn probes(&self) -> Result<Vec<crate::domain::Probe>> {
         if let Some(rt) = self.live_runtime() {
             return rt.probes().await;
