@@ -12,6 +12,14 @@
 //!    read from `lease_history` by the database's clock. p50/p99 over
 //!    `KILLS` kills.
 //!
+//! 3. Instances running again after a serve is killed: three `aacon serve`
+//!    replicas on one PostgreSQL run `INSTANCES_RUN` stdio instances (the
+//!    `mcp-fixture` server); one replica, in turn, is killed with SIGKILL,
+//!    and the time from the kill to the last of its instances' `running`
+//!    reports from a survivor is read from the event log (the replicas'
+//!    clocks: one machine). A replacement replica joins before the next
+//!    kill. p50/p99 over `RERUNS` kills.
+//!
 //! PostgreSQL is the tests' harness (`tests/support/postgres.rs`, through
 //! `common::postgres`): a real server on a free loopback port, fsync on.
 //! Everything (the servers, PostgreSQL, the load generator) shares the
@@ -247,6 +255,117 @@ fn takeover(pg: &Postgres, instances: usize, interval: Duration, kills: usize) -
     })
 }
 
+/// Instances running again after a serve replica is killed (part 3):
+/// from the kill to the last of its instances' `running` reports.
+fn rerun(pg: &Postgres, instances: usize, interval: Duration, kills: usize) -> Samples {
+    use aacon::platform::Platform;
+    use aacon::platform::api::{ApiOptions, ApiPlatform};
+    let url = pg.create_db("rerun");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let config = tmp.path().join("config");
+    std::fs::create_dir_all(&config).expect("config dir");
+    let iv = interval.as_millis().to_string();
+    let start = |name: &str| {
+        let data = tmp.path().join(name);
+        std::fs::create_dir_all(&data).expect("data dir");
+        Serve::start(
+            &data,
+            &config,
+            &[
+                ("AACON_STORE_URL", &url),
+                ("AACON_LEASE_INTERVAL_MS", &iv),
+                ("AACON_REPLICA_ID", name),
+            ],
+        )
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let (db, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(conn);
+        let mut serves: Vec<(String, Serve)> =
+            (0..3).map(|i| (format!("r{i}"), start(&format!("r{i}")))).collect();
+        let api = ApiPlatform::new(ApiOptions::new(&serves[0].1.1)).expect("api client");
+        let spec = serde_json::json!({"command": [env!("CARGO_BIN_EXE_mcp-fixture")]});
+        for n in 0..instances {
+            let new: aacon::domain::NewInstance = serde_json::from_value(
+                serde_json::json!({"name": format!("std-{n:02}"), "json_spec": spec}),
+            )
+            .expect("a new instance");
+            let made = api.create(new).await.expect("create");
+            api.start(made.id).await.expect("start");
+        }
+        // Settled: every instance running under a live lease, each of the
+        // three replicas holding its share.
+        let share = instances.div_ceil(3) as i64;
+        let settled = async || -> bool {
+            let row = db
+                .query_one(
+                    "select (select count(*) from instances where status = 'running' and deleted_at is null), \
+                     (select count(*) from leases where expires_at > now()), \
+                     (select coalesce(max(c), 0) from (select count(*) c from leases \
+                        where expires_at > now() group by owner) t)",
+                    &[],
+                )
+                .await
+                .expect("count running");
+            let (running, leased, most): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+            running == instances as i64 && leased == instances as i64 && most <= share
+        };
+        let mut samples = Samples::default();
+        for k in 0..kills {
+            until("every instance running, spread", async || settled().await).await;
+            let slot = k % 3;
+            let victim = serves[slot].0.clone();
+            let ids: Vec<String> = db
+                .query(
+                    "select instance_id from leases where owner like $1 and expires_at > now()",
+                    &[&format!("{victim}-%")],
+                )
+                .await
+                .expect("the victim's leases")
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let row = db
+                .query_one(
+                    "select clock_timestamp(), coalesce(max(seq), 0) from events",
+                    &[],
+                )
+                .await
+                .expect("now");
+            let (killed_at, seq): (DateTime<Utc>, i64) = (row.get(0), row.get(1));
+            let _ = serves[slot].1.0.kill();
+            let _ = serves[slot].1.0.wait();
+            let ran = async || -> Option<DateTime<Utc>> {
+                let row = db
+                    .query_one(
+                        "select count(distinct aggregate_id), max(timestamp) from events \
+                         where seq > $1 and aggregate_id = any($2) \
+                         and event_type = 'MCPServerInstanceStatusChanged' \
+                         and envelope::jsonb -> 'data' ->> 'status' = 'running'",
+                        &[&seq, &ids],
+                    )
+                    .await
+                    .expect("read the event log");
+                let n: i64 = row.get(0);
+                (n == ids.len() as i64).then(|| row.get(1))
+            };
+            until("the victim's instances running again", async || {
+                ran().await.is_some()
+            })
+            .await;
+            if let Some(at) = ran().await {
+                samples.0.push((at - killed_at).to_std().unwrap_or_default());
+            }
+            let name = format!("{victim}k{k}");
+            serves[slot] = (name.clone(), start(&name));
+        }
+        samples
+    })
+}
+
 fn main() {
     let n = scale(1_000, 50);
     let secs = if smoke() { 0.3 } else { 10.0 };
@@ -286,6 +405,25 @@ fn main() {
                 "from_last_renewal_p99_ms",
                 format!("{:.1}", ms(after_beat.p99())),
             ),
+        ],
+    );
+    let instances = scale(30, 6);
+    let kills = scale(20, 1);
+    let running = rerun(&pg, instances, interval, kills);
+    result(
+        13,
+        "cluster_rerun",
+        &[
+            ("kills", kills.to_string()),
+            ("instances", instances.to_string()),
+            ("interval_ms", format!("{iv:.0}")),
+            ("median_ms", format!("{:.1}", ms(running.median()))),
+            ("p99_ms", format!("{:.1}", ms(running.p99()))),
+            (
+                "median_intervals",
+                format!("{:.2}", ms(running.median()) / iv),
+            ),
+            ("p99_intervals", format!("{:.2}", ms(running.p99()) / iv)),
         ],
     );
 }
