@@ -196,7 +196,16 @@ async fn a_call_on_the_wrong_replica_is_answered_by_the_owner() {
 
     // Recorded once, at the owner, as the original caller's (the test's
     // 127.0.0.2, not the forwarding replica's 127.0.0.1).
-    let calls = api(&host.url).history(x, 10).await.unwrap();
+    // The history is written off the caller's path: wait for the record.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let calls = loop {
+        let calls = api(&host.url).history(x, 10).await.unwrap();
+        if calls.iter().any(|c| c.name == "echo") {
+            break calls;
+        }
+        assert!(Instant::now() < deadline, "never recorded: {calls:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let echoes: Vec<_> = calls.iter().filter(|c| c.name == "echo").collect();
     assert_eq!(echoes.len(), 1, "{calls:?}");
     match &echoes[0].caller {
