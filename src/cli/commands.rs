@@ -67,8 +67,32 @@ fn issue_lines(r: &Report) -> Vec<String> {
 
 type Outcome = Result<(), Failure>;
 
+/// Let the console's threads share one glibc malloc arena (before any
+/// thread starts). With an arena per thread (glibc's default: up to 8 per
+/// core), what one thread allocates and another frees stays in the first
+/// one's arena: the instances read and parsed on a blocking thread, the
+/// events decoded on the event-log tail's thread, both freed on the UI
+/// thread. Their freed blocks lie between live ones and the heap trim
+/// cannot give their pages back; at 100k instances and a 100k-event burst
+/// the console kept 153-209 MB resident, 125-133 MB with one arena
+/// (BENCHMARKS.md, row 5). The console's threads rarely allocate at the
+/// same time, and glibc's per-thread cache serves most small blocks
+/// without the arena's lock; `aacon serve` and the other commands, whose
+/// threads do, keep glibc's default.
+fn one_heap_arena() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; it takes the
+    // allocator's own lock and has no other precondition.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
 /// Run the parsed command line; returns the process exit code.
 pub fn run(mut cli: Cli) -> i32 {
+    if cli.command.is_none() {
+        one_heap_arena();
+    }
     let data_dir = match paths::data_dir(cli.global.data_dir.as_deref()) {
         Ok(d) => DataDir::new(d),
         Err(e) => return report(Failure::new(exit::RUNTIME, e.to_string()), cli.global.debug),
