@@ -2,13 +2,15 @@
 //! `mcp-fixture`) through the embedded platform and its runtime — create,
 //! start, the runtime spawning the process, initialize, tools/list, the
 //! tools and the running status committed — beside a bare rmcp client doing
-//! spawn + initialize + tools/list of the same binary.
+//! spawn + initialize + tools/list of the same binary. The two alternate
+//! round by round, so both see the same machine; `AACON_BENCH_ROUNDS`
+//! sets how many rounds (30 by default).
 
 mod common;
 
 use aacon::domain::{NewInstance, Status};
 use aacon::platform::{Platform, PlatformEvent};
-use common::{Samples, lat, ms, result, scale};
+use common::{Samples, lat, ms, result, rounds};
 use rmcp::ServiceExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -38,26 +40,21 @@ async fn bare() -> Duration {
 }
 
 fn main() {
-    let rounds = scale(30, 3);
+    let rounds = rounds(30, 3);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
     let mut reference = Samples::default();
-    rt.block_on(async {
-        bare().await; // warm the page cache
-        for _ in 0..rounds {
-            reference.0.push(bare().await);
-        }
-    });
-
     let tmp = tempfile::tempdir().expect("tempdir");
     let mut ours = Samples::default();
     rt.block_on(async {
+        bare().await; // warm the page cache
         let (platform, handle) = common::hosted_platform(tmp.path());
         let mut events = platform.subscribe();
         for i in 0..rounds {
+            reference.0.push(bare().await);
             let t = Instant::now();
             let inst = platform
                 .create(NewInstance {
@@ -87,6 +84,8 @@ fn main() {
             }
             ours.0.push(t.elapsed());
             platform.stop(inst.id).await.expect("stop");
+            // The stop settles before the next bare round.
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         handle.shutdown().await;
     });

@@ -471,6 +471,7 @@ where
                 stats.terminal_lost = true;
                 break;
             }
+            tracing::trace!(target: "aacon::stage", "drawn");
             app.dirty = false;
             stats.frames += 1;
             debug_panic_trigger(real_terminal);
@@ -510,6 +511,7 @@ where
                 None => break,
             },
             r = recv(&mut sub) => {
+                tracing::trace!(target: "aacon::stage", "received");
                 // The burst goes to the app in one update, before the next frame.
                 let mut burst = Vec::new();
                 match r {
@@ -585,6 +587,7 @@ where
             }
         }
         for m in msgs {
+            let live = matches!(m, Msg::Platform(_) | Msg::PlatformBatch(_));
             match &m {
                 Msg::Platform(_) => trim.events += 1,
                 Msg::PlatformBatch(b) => trim.events += b.len() as u64,
@@ -598,6 +601,9 @@ where
                 _ => {}
             }
             let cmds = app.update(m);
+            if live {
+                tracing::trace!(target: "aacon::stage", "applied");
+            }
             perform(cmds, &io);
         }
     }

@@ -415,6 +415,9 @@ impl EmbeddedPlatform {
             Err(f) => self.queue(Box::new(f)).await,
         };
         let (inst, env) = committed?;
+        // The stages of a change on its way to a screen (`AACON_LOG=
+        // aacon::stage=trace`; the console bench's row 12 reads them).
+        tracing::trace!(target: "aacon::stage", "committed");
         tracing::info!(event = %env.event_type, instance = %inst.name, correlation_id = ?env.correlation_id, "committed");
         Ok(inst)
     }
