@@ -630,19 +630,26 @@ fn row12(n: usize, rounds: usize, redis: Option<&common::Redis>) {
         if cli_data != data {
             logs.extend(log_lines(&cli_data));
         }
-        let order: &[&str] = if redis.is_some() {
+        // Each stage and the one it follows: the console reads the entry
+        // while the CLI still waits for XADD's reply.
+        let order: &[(&str, &str)] = if redis.is_some() {
             &[
-                "committed",
-                "outbox",
-                "xadd",
-                "xread",
-                "emitted",
-                "received",
-                "applied",
-                "drawn",
+                ("committed", ""),
+                ("outbox", "committed"),
+                ("xadd", "outbox"),
+                ("xread", "outbox"),
+                ("emitted", "xread"),
+                ("received", "emitted"),
+                ("applied", "received"),
+                ("drawn", "applied"),
             ]
         } else {
-            &["committed", "received", "applied", "drawn"]
+            &[
+                ("committed", ""),
+                ("received", "committed"),
+                ("applied", "received"),
+                ("drawn", "applied"),
+            ]
         };
         result(
             12,
@@ -680,13 +687,13 @@ fn log_lines(data: &Path) -> Vec<(chrono::DateTime<chrono::Utc>, String)> {
     out
 }
 
-/// Per stage, the time from the stage before (the event's timestamp for
-/// the first; the frame's arrival after the last): median and p99 in ms,
-/// over the rounds where every stage was found in order.
+/// Per stage, the time from the stage it follows (the event's timestamp
+/// for the first; the frame's arrival from the last): median / p99 in ms,
+/// over the rounds where every stage was found.
 fn stage_times(
     logs: &[(chrono::DateTime<chrono::Utc>, String)],
     marks: &[(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)],
-    order: &[&str],
+    order: &[(&str, &str)],
 ) -> Vec<(&'static str, String)> {
     let mut per: Vec<Samples> = (0..=order.len()).map(|_| Samples::default()).collect();
     let mut complete = 0usize;
@@ -694,30 +701,37 @@ fn stage_times(
         let end = marks
             .get(k + 1)
             .map_or(chrono::DateTime::<chrono::Utc>::MAX_UTC, |m| m.0);
-        let mut at = t0;
-        let mut gaps = Vec::with_capacity(order.len() + 1);
-        for stage in order {
+        let mut at: Vec<(&str, chrono::DateTime<chrono::Utc>)> = vec![("", t0)];
+        for &(stage, after) in order {
+            let Some(&(_, from)) = at.iter().find(|(s, _)| *s == after) else {
+                break;
+            };
             let Some((when, _)) = logs
                 .iter()
-                .find(|(w, s)| *w >= at && *w < end && s == stage)
+                .find(|(w, s)| *w >= from && *w < end && s == stage)
             else {
                 break;
             };
-            gaps.push((*when - at).to_std().unwrap_or_default());
-            at = *when;
+            at.push((stage, *when));
         }
-        if gaps.len() < order.len() {
+        if at.len() <= order.len() {
             continue;
         }
-        gaps.push((shown - at).to_std().unwrap_or_default());
         complete += 1;
-        for (s, g) in per.iter_mut().zip(gaps) {
-            s.0.push(g);
+        for (i, &(_, after)) in order.iter().enumerate() {
+            let from = at.iter().find(|(s, _)| *s == after).map_or(t0, |a| a.1);
+            per[i]
+                .0
+                .push((at[i + 1].1 - from).to_std().unwrap_or_default());
         }
+        let last = at.last().map_or(t0, |a| a.1);
+        per[order.len()]
+            .0
+            .push((shown - last).to_std().unwrap_or_default());
     }
     let mut f = vec![("rounds", complete.to_string())];
     for (i, s) in per.iter().enumerate() {
-        let name = order.get(i).copied().unwrap_or("shown");
+        let name = order.get(i).map_or("shown", |o| o.0);
         f.push((
             // Leaked once per stage name per run: a bench binary's lifetime.
             Box::leak(format!("{name}_ms").into_boxed_str()),

@@ -632,6 +632,7 @@ fn tail_loop(
                     }
                     // No receivers is fine: nobody is listening yet.
                     tx.send_batch(out);
+                    tracing::trace!(target: "aacon::stage", "tailed");
                     wait_for_subscribers(&tx);
                 }
                 Err(e) => {
