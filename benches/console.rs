@@ -646,7 +646,9 @@ fn row12(n: usize, rounds: usize, redis: Option<&common::Redis>) {
         } else {
             &[
                 ("committed", ""),
-                ("received", "committed"),
+                // The writer nudges the console before the CLI's caller
+                // hears of its commit.
+                ("received", ""),
                 ("applied", "received"),
                 ("drawn", "applied"),
             ]
