@@ -9,14 +9,20 @@
 //! - Row 3: keypress (`?`, the help overlay) → the frame that shows it,
 //!   with and without 2,000 events/s arriving.
 //!
-//! Cargo builds the binary with the bench's profile (`CARGO_BIN_EXE_aacon`).
+//! - Row 12: another process commits → the console's cell shows it,
+//!   embedded and over Redis; with `AACON_BENCH_STAGES=1` also the time of
+//!   each stage on the way, from both processes' logs.
+//!
+//! Cargo builds the binary with the bench's profile (`CARGO_BIN_EXE_aacon`);
+//! `AACON_BENCH_BIN=/path/to/aacon` runs another build instead (a baseline
+//! in the same run).
 
 mod common;
 
 use aacon::domain::{Envelope, Status};
 use aacon::store::Store;
 use aacon::tui::fixtures;
-use common::{Samples, lat, ms, result, scale, smoke};
+use common::{Samples, lat, ms, result, rounds, scale, smoke};
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use rusqlite::{Connection, params};
 use std::io::{Read, Write};
@@ -29,10 +35,22 @@ const COLS: u16 = 250;
 const ROWS: u16 = 70;
 
 /// The binary cargo built beside this bench with the same profile
-/// (release under `cargo bench`, debug under `cargo test --bench`).
+/// (release under `cargo bench`, debug under `cargo test --bench`), or the
+/// one `AACON_BENCH_BIN` names.
 fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_aacon"))
+    std::env::var_os("AACON_BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_aacon")))
 }
+
+/// `AACON_BENCH_STAGES=1`: the console and the CLI log when each stage of
+/// a change passes (`aacon::stage` at trace level), and row 12 reads it.
+fn stages() -> bool {
+    std::env::var("AACON_BENCH_STAGES").is_ok_and(|v| v == "1")
+}
+
+/// The log filter that turns the stage lines on.
+const STAGE_LOG: &str = "info,aacon::stage=trace";
 
 /// The terminal as the bench sees it: the pty output parsed by a vt100
 /// emulator as it arrives, and one screen text being waited for.
@@ -86,6 +104,9 @@ impl Console {
         cmd.env("AACON_CONFIG_DIR", config);
         cmd.env("TERM", "xterm-256color");
         cmd.env_remove("NO_COLOR");
+        if stages() {
+            cmd.env("AACON_LOG", STAGE_LOG);
+        }
         let mut reader = pty.master.try_clone_reader().expect("reader");
         let writer = pty.master.take_writer().expect("writer");
         let term = Arc::new(Mutex::new(Term {
@@ -562,6 +583,8 @@ fn row12(n: usize, rounds: usize, redis: Option<&common::Redis>) {
     let events = Connection::open(cli_data.join("aacon.db")).expect("open the store");
     let (i0, w0) = (Instant::now(), SystemTime::now());
     let mut s = Samples::default();
+    // Each round's event timestamp and the arrival of the frame showing it.
+    let mut marks = Vec::with_capacity(rounds);
     for k in 0..rounds {
         let (verb, line) = if k % 2 == 0 {
             ("start", &running)
@@ -569,12 +592,14 @@ fn row12(n: usize, rounds: usize, redis: Option<&common::Redis>) {
             ("stop", &stopped)
         };
         c.watch(line, true);
-        let out = std::process::Command::new(bin())
-            .args(["instances", verb, name])
+        let mut cli = std::process::Command::new(bin());
+        cli.args(["instances", verb, name])
             .env("AACON_DATA_DIR", &cli_data)
-            .env("AACON_CONFIG_DIR", &config)
-            .output()
-            .expect("aacon instances");
+            .env("AACON_CONFIG_DIR", &config);
+        if stages() {
+            cli.env("AACON_LOG", STAGE_LOG);
+        }
+        let out = cli.output().expect("aacon instances");
         assert!(out.status.success(), "{verb} failed: {out:?}");
         let at = c.wait(Duration::from_secs(10));
         let stamp: String = events
@@ -584,12 +609,13 @@ fn row12(n: usize, rounds: usize, redis: Option<&common::Redis>) {
                 |r| r.get(0),
             )
             .expect("the event");
-        let committed = chrono::DateTime::parse_from_rfc3339(&stamp).expect("timestamp");
+        let committed = chrono::DateTime::parse_from_rfc3339(&stamp)
+            .expect("timestamp")
+            .with_timezone(&chrono::Utc);
         let shown = chrono::DateTime::<chrono::Utc>::from(w0 + (at - i0));
-        let took = (shown - committed.with_timezone(&chrono::Utc))
-            .to_std()
-            .unwrap_or_default();
+        let took = (shown - committed).to_std().unwrap_or_default();
         s.0.push(took);
+        marks.push((committed, shown));
         std::thread::sleep(Duration::from_millis(30));
     }
     c.quit();
@@ -599,6 +625,122 @@ fn row12(n: usize, rounds: usize, redis: Option<&common::Redis>) {
     f.push(("max_ms", format!("{:.2}", ms(s.pct(1.0)))));
     let what = if redis.is_some() { "redis" } else { "embedded" };
     result(12, &format!("change_to_screen_{what}"), &f);
+    if stages() {
+        let mut logs = log_lines(&data);
+        if cli_data != data {
+            logs.extend(log_lines(&cli_data));
+        }
+        // Each stage and the one it follows: the console reads the entry
+        // while the CLI still waits for XADD's reply.
+        let order: &[(&str, &str)] = if redis.is_some() {
+            &[
+                ("committed", ""),
+                ("outbox", "committed"),
+                ("xadd", "outbox"),
+                ("xread", "outbox"),
+                ("emitted", "xread"),
+                ("received", "emitted"),
+                ("applied", "received"),
+                ("drawn", "applied"),
+            ]
+        } else {
+            &[
+                ("committed", ""),
+                // The writer nudges the console before the CLI's caller
+                // hears of its commit.
+                ("received", ""),
+                ("applied", "received"),
+                ("drawn", "applied"),
+            ]
+        };
+        result(
+            12,
+            &format!("stages_{what}"),
+            &stage_times(&logs, &marks, order),
+        );
+    }
+}
+
+/// Every `aacon::stage` line in a data dir's logs: (when, stage).
+fn log_lines(data: &Path) -> Vec<(chrono::DateTime<chrono::Utc>, String)> {
+    let mut out = Vec::new();
+    for f in std::fs::read_dir(data.join("logs"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let text = std::fs::read_to_string(f.path()).unwrap_or_default();
+        for l in text.lines() {
+            let Some((_, stage)) = l.split_once("aacon::stage: ") else {
+                continue;
+            };
+            let Some(when) = l
+                .split_whitespace()
+                .next()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            else {
+                continue;
+            };
+            let stage = stage.split_whitespace().next().unwrap_or_default();
+            out.push((when.with_timezone(&chrono::Utc), stage.to_string()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Per stage, the time from the stage it follows (the event's timestamp
+/// for the first; the frame's arrival from the last): median / p99 in ms,
+/// over the rounds where every stage was found.
+fn stage_times(
+    logs: &[(chrono::DateTime<chrono::Utc>, String)],
+    marks: &[(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)],
+    order: &[(&str, &str)],
+) -> Vec<(&'static str, String)> {
+    let mut per: Vec<Samples> = (0..=order.len()).map(|_| Samples::default()).collect();
+    let mut complete = 0usize;
+    for (k, &(t0, shown)) in marks.iter().enumerate() {
+        let end = marks
+            .get(k + 1)
+            .map_or(chrono::DateTime::<chrono::Utc>::MAX_UTC, |m| m.0);
+        let mut at: Vec<(&str, chrono::DateTime<chrono::Utc>)> = vec![("", t0)];
+        for &(stage, after) in order {
+            let Some(&(_, from)) = at.iter().find(|(s, _)| *s == after) else {
+                break;
+            };
+            let Some((when, _)) = logs
+                .iter()
+                .find(|(w, s)| *w >= from && *w < end && s == stage)
+            else {
+                break;
+            };
+            at.push((stage, *when));
+        }
+        if at.len() <= order.len() {
+            continue;
+        }
+        complete += 1;
+        for (i, &(_, after)) in order.iter().enumerate() {
+            let from = at.iter().find(|(s, _)| *s == after).map_or(t0, |a| a.1);
+            per[i]
+                .0
+                .push((at[i + 1].1 - from).to_std().unwrap_or_default());
+        }
+        let last = at.last().map_or(t0, |a| a.1);
+        per[order.len()]
+            .0
+            .push((shown - last).to_std().unwrap_or_default());
+    }
+    let mut f = vec![("rounds", complete.to_string())];
+    for (i, s) in per.iter().enumerate() {
+        let name = order.get(i).map_or("shown", |o| o.0);
+        f.push((
+            // Leaked once per stage name per run: a bench binary's lifetime.
+            Box::leak(format!("{name}_ms").into_boxed_str()),
+            format!("{:.2}/{:.2}", ms(s.median()), ms(s.p99())),
+        ));
+    }
+    f
 }
 
 fn main() {
@@ -621,11 +763,17 @@ fn main() {
         row3(n, 2_000);
     }
     if rows.contains("12") {
-        let (n, rounds) = (scale(10_000, 1_000), scale(100, 4));
-        row12(n, rounds, None);
-        match common::Redis::start() {
-            Some(r) => row12(n, rounds, Some(&r)),
-            None => println!("row 12 over Redis skipped: no redis-server on PATH"),
+        // AACON_BENCH_ROW12=redis or =embedded: that mode only.
+        let mode = std::env::var("AACON_BENCH_ROW12").unwrap_or_default();
+        let (n, rounds) = (scale(10_000, 1_000), rounds(100, 4));
+        if mode != "redis" {
+            row12(n, rounds, None);
+        }
+        if mode != "embedded" {
+            match common::Redis::start() {
+                Some(r) => row12(n, rounds, Some(&r)),
+                None => println!("row 12 over Redis skipped: no redis-server on PATH"),
+            }
         }
     }
 }

@@ -36,6 +36,15 @@ pub fn scale(full: usize, small: usize) -> usize {
     if smoke() { small } else { full }
 }
 
+/// Rounds of a latency row: `AACON_BENCH_ROUNDS` when set, else `full`
+/// (`small` in smoke mode).
+pub fn rounds(full: usize, small: usize) -> usize {
+    std::env::var("AACON_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| scale(full, small))
+}
+
 /// Latency samples.
 #[derive(Default)]
 pub struct Samples(pub Vec<Duration>);

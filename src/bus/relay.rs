@@ -242,8 +242,10 @@ async fn drain<O: Outbox>(
         if batch.is_empty() {
             return Ok(total);
         }
+        tracing::trace!(target: "aacon::stage", "outbox");
         let envs: Vec<&Envelope> = batch.iter().map(|(_, e)| e).collect();
         publisher.publish(&envs).await?;
+        tracing::trace!(target: "aacon::stage", "xadd");
         let seqs: Vec<i64> = batch.iter().map(|(s, _)| *s).collect();
         let n = seqs.len();
         stats.sent.fetch_add(n as u64, Ordering::Relaxed);

@@ -167,8 +167,11 @@ async fn decode_loop<S: EventSink>(
         if backfill {
             stats.backfilled.fetch_add(n, Ordering::Relaxed);
         }
-        if !out.is_empty() && !sink.emit(out).await {
-            return;
+        if !out.is_empty() {
+            if !sink.emit(out).await {
+                return;
+            }
+            tracing::trace!(target: "aacon::stage", "emitted");
         }
         if let Ok(mut g) = last_id.lock() {
             *g = Some(newest);
@@ -386,6 +389,9 @@ impl Reader {
         loop {
             let from = self.cursor.as_deref().unwrap_or("0-0");
             let entries = conn.xread(&self.cfg, from).await.map_err(Stop::Error)?;
+            if !entries.is_empty() {
+                tracing::trace!(target: "aacon::stage", "xread");
+            }
             self.entries(entries, false).await?;
         }
     }

@@ -259,6 +259,7 @@ async fn main_loop(
                         restart::on_stopped(&shared, &sups, id, env.correlation_id.clone(), env.aggregate_version).await;
                     } else if let Some(EventType::Updated | EventType::Deleted
                         | EventType::Started) = env.kind() {
+                        tracing::trace!(target: "aacon::stage", "reconcile");
                         reconcile_one(&shared, &sups, id, env.correlation_id.clone()).await;
                     }
                 }
@@ -354,6 +355,7 @@ async fn reconcile_one(
         return;
     }
     let found = shared.platform.instance(id).await;
+    tracing::trace!(target: "aacon::stage", "read");
     let mut map = sups.lock().await;
     match found {
         Ok(inst) => apply(shared, &mut map, &inst, correlation_id),

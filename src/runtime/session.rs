@@ -391,6 +391,7 @@ impl Session {
             }
             _ => format!("cannot start '{}': {e}", short(&plan.program, 120)),
         })?;
+        tracing::trace!(target: "aacon::stage", "spawned");
         let pgid = child.id().map(|p| p as i32);
         if let Some(g) = pgid {
             procs::register(g);
@@ -480,6 +481,7 @@ impl Session {
                 return fail(child, msg).await;
             }
         };
+        tracing::trace!(target: "aacon::stage", "initialized");
         let server = peer_name(&client);
         let client_notices = client.service().clone();
         guard.0 = None;
@@ -757,7 +759,10 @@ impl Session {
     /// that cannot list them is shut down.
     async fn with_tools(self, timeout: Duration) -> Result<(Session, Vec<ToolInfo>), StartError> {
         match self.list_tools(timeout).await {
-            Ok(tools) => Ok((self, tools)),
+            Ok(tools) => {
+                tracing::trace!(target: "aacon::stage", "listed");
+                Ok((self, tools))
+            }
             Err(e) => {
                 self.shutdown(Duration::from_millis(500)).await;
                 Err(StartError(format!("tools/list failed: {e}")))

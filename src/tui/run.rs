@@ -1,6 +1,8 @@
 //! The runner: owns the terminal and the `select!` loop, runs platform
-//! calls as tasks whose results come back as messages, and draws at most
-//! 60 frames a second, only when something changed.
+//! calls as tasks whose results come back as messages, and draws only when
+//! something changed: input at once, live changes at most 60 frames a
+//! second (never behind a frame drawn for something else), the rest at most
+//! 60 a second ([`Pacer`]).
 
 use super::app::{App, Command, ContextError, Level, Msg};
 use super::drafts::Drafts;
@@ -445,9 +447,8 @@ where
         signalled: false,
         terminal_lost: false,
     };
-    let mut last_draw: Option<Instant> = None;
+    let mut pacer = Pacer::default();
     let mut trim = HeapTrim::default();
-    let mut input_pending = false;
     let startup = app.init();
     perform(startup, &io);
     watch_runtime_host(platform.clone(), tx.clone());
@@ -456,11 +457,11 @@ where
         if app.quit {
             break;
         }
+        if !app.dirty {
+            pacer.idle();
+        }
         let now = Instant::now();
-        let due = last_draw.map_or(now, |t| t + FRAME);
-        // Input is drawn at once: the 16 ms frame limit coalesces event
-        // bursts, and must not add up to a frame of delay to a keypress.
-        if app.dirty && (now >= due || std::mem::take(&mut input_pending)) {
+        if app.dirty && now >= pacer.due(now) {
             app.prepare();
             if let Err(e) = terminal.draw(|f| views::render(f, app)) {
                 if !real_terminal {
@@ -471,13 +472,14 @@ where
                 stats.terminal_lost = true;
                 break;
             }
+            tracing::trace!(target: "aacon::stage", "drawn");
             app.dirty = false;
             stats.frames += 1;
             debug_panic_trigger(real_terminal);
-            last_draw = Some(Instant::now());
+            pacer.drawn(Instant::now());
         }
         let deadline = if app.dirty {
-            last_draw.map_or(now, |t| t + FRAME)
+            pacer.due(now)
         } else {
             now + Duration::from_secs(3600)
         };
@@ -510,6 +512,7 @@ where
                 None => break,
             },
             r = recv(&mut sub) => {
+                tracing::trace!(target: "aacon::stage", "received");
                 // The burst goes to the app in one update, before the next frame.
                 let mut burst = Vec::new();
                 match r {
@@ -585,11 +588,15 @@ where
             }
         }
         for m in msgs {
+            let live = matches!(m, Msg::Platform(_) | Msg::PlatformBatch(_));
+            if live {
+                pacer.live = true;
+            }
             match &m {
                 Msg::Platform(_) => trim.events += 1,
                 Msg::PlatformBatch(b) => trim.events += b.len() as u64,
                 Msg::Key(_) | Msg::Paste(_) => {
-                    input_pending = true;
+                    pacer.input = true;
                     // What the operator types is judged against the wall
                     // clock, not the last tick: `:at` a moment noted a
                     // moment ago is not "in the future".
@@ -598,6 +605,9 @@ where
                 _ => {}
             }
             let cmds = app.update(m);
+            if live {
+                tracing::trace!(target: "aacon::stage", "applied");
+            }
             perform(cmds, &io);
         }
     }
@@ -608,6 +618,56 @@ where
         tracing::warn!(error = %e, "could not save the draft on exit");
     }
     Ok(stats)
+}
+
+/// When the next frame may be drawn. Input is drawn at once: the frame
+/// limit coalesces event bursts, and must not add a frame of delay to a
+/// keypress. A live change (the platform's events) waits only for the
+/// frame that drew the previous live change, [`FRAME`] at most, so a
+/// burst costs at most 60 frames a second, but a change that arrives just
+/// after a frame drawn for something else (a tick's ages, a command's
+/// result) is not held back behind it. Anything else waits [`FRAME`]
+/// after any frame.
+#[derive(Debug, Default)]
+struct Pacer {
+    /// When the last frame was drawn.
+    last: Option<Instant>,
+    /// When the last frame that drew a live change was drawn.
+    last_live: Option<Instant>,
+    /// Input arrived since the last frame.
+    input: bool,
+    /// A live change arrived since the last frame.
+    live: bool,
+}
+
+impl Pacer {
+    /// When what is pending may be drawn (`now` or earlier: at once).
+    fn due(&self, now: Instant) -> Instant {
+        if self.input {
+            return now;
+        }
+        let paced = self.last.map_or(now, |t| t + FRAME);
+        if self.live {
+            paced.min(self.last_live.map_or(now, |t| t + FRAME))
+        } else {
+            paced
+        }
+    }
+
+    /// A frame was drawn at `at`, with everything pending.
+    fn drawn(&mut self, at: Instant) {
+        self.last = Some(at);
+        if std::mem::take(&mut self.live) {
+            self.last_live = Some(at);
+        }
+        self.input = false;
+    }
+
+    /// Nothing needs drawing: what arrived changed nothing on screen.
+    fn idle(&mut self) {
+        self.input = false;
+        self.live = false;
+    }
 }
 
 /// Events since the heap was last handed back to the OS, past which the
@@ -692,3 +752,43 @@ type Switched = (String, Result<Arc<dyn Platform>, ContextError>);
 mod perform;
 use perform::{Io, perform};
 pub use perform::{base64, stop_then_delete};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_live_change_after_a_frame_drawn_for_something_else_is_drawn_at_once() {
+        let t0 = Instant::now();
+        let mut p = Pacer::default();
+        // A tick's frame (ages), then an event 1 ms later.
+        p.drawn(t0);
+        let now = t0 + Duration::from_millis(1);
+        assert_eq!(p.due(now), t0 + FRAME, "a tick waits for the frame limit");
+        p.live = true;
+        assert_eq!(p.due(now), now);
+        p.drawn(now);
+        // The next event of the burst waits for the frame limit.
+        let later = now + Duration::from_millis(1);
+        p.live = true;
+        assert_eq!(p.due(later), now + FRAME);
+        // So does anything else.
+        p.idle();
+        assert_eq!(p.due(later), now + FRAME);
+    }
+
+    #[test]
+    fn input_is_drawn_at_once_and_what_changed_nothing_is_forgotten() {
+        let t0 = Instant::now();
+        let mut p = Pacer::default();
+        p.drawn(t0);
+        let now = t0 + Duration::from_millis(1);
+        p.input = true;
+        assert_eq!(p.due(now), now);
+        // A key that changed nothing leaves nothing pending.
+        p.idle();
+        assert_eq!(p.due(now), t0 + FRAME);
+        // The first frame of all is due at once.
+        assert_eq!(Pacer::default().due(now), now);
+    }
+}

@@ -419,6 +419,9 @@ impl EmbeddedPlatform {
             Err(f) => self.queue(Box::new(f)).await,
         };
         let (inst, env) = committed?;
+        // The stages of a change on its way to a screen (`AACON_LOG=
+        // aacon::stage=trace`; the console bench's row 12 reads them).
+        tracing::trace!(target: "aacon::stage", "committed");
         tracing::info!(event = %env.event_type, instance = %inst.name, correlation_id = ?env.correlation_id, "committed");
         Ok(inst)
     }
@@ -685,6 +688,7 @@ fn tail_loop(
                     }
                     // No receivers is fine: nobody is listening yet.
                     tx.send_batch(out);
+                    tracing::trace!(target: "aacon::stage", "tailed");
                     wait_for_subscribers(&tx);
                 }
                 Err(e) => {
