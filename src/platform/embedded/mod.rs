@@ -646,10 +646,13 @@ fn tail_loop(
 /// Nobody subscribes: move `last_seq` past the log's end without reading
 /// or decoding the events (what is sent while nobody subscribes reaches
 /// nobody; a subscriber hears what is committed after it subscribed).
-/// The end is read before the subscribers are counted, so an event
+/// The end is read before the subscribers are counted again, so an event
 /// committed after a subscriber arrived is never skipped. `false`: read
 /// the events as usual.
 fn skip_unheard(reader: &dyn StorePort, last_seq: &mut i64, tx: &super::once::OnceSender) -> bool {
+    if tx.has_subscribers() {
+        return false;
+    }
     let Ok(end) = reader.last_seq() else {
         return false;
     };
