@@ -8,6 +8,10 @@
 //! each command in turn (a CLI, the console); and the embedded platform with
 //! many concurrent callers (`aacon serve`'s requests, the runtime's status
 //! reports), where group commit lets queued commands share one transaction.
+//!
+//! `AACON_BENCH_STORE=many,raw` runs only those parts (`store`: the `Store`
+//! directly, `one`: one caller, `many`: 64 callers, `raw`: the raw inserts,
+//! `criterion`), e.g. to profile one of them.
 
 mod common;
 
@@ -190,13 +194,29 @@ fn platform(n: usize, callers: usize) {
     result(7, &format!("{name}_update"), &f);
 }
 
+/// Whether `AACON_BENCH_STORE` (a comma-separated list; unset: all)
+/// names `part`.
+fn part(part: &str) -> bool {
+    std::env::var("AACON_BENCH_STORE")
+        .ok()
+        .is_none_or(|v| v.split(',').any(|p| p.trim() == part))
+}
+
 fn main() {
     let n = scale(20_000, 200);
-    ours(n);
-    platform(scale(5_000, 100), 1);
-    platform(n, 64);
-    reference(n);
-    if !smoke() {
+    if part("store") {
+        ours(n);
+    }
+    if part("one") {
+        platform(scale(5_000, 100), 1);
+    }
+    if part("many") {
+        platform(n, 64);
+    }
+    if part("raw") {
+        reference(n);
+    }
+    if !smoke() && part("criterion") {
         // Criterion's own estimate of one durable create.
         let mut c = Criterion::default().configure_from_args().sample_size(20);
         let dir = tempfile::tempdir().expect("tempdir");

@@ -180,7 +180,7 @@ impl Envelope {
         correlation_id: Option<String>,
     ) -> Envelope {
         Envelope {
-            event_id: Uuid::new_v4().to_string(),
+            event_id: time_ordered_id().to_string(),
             timestamp: Utc::now(),
             event_type: kind.as_str().to_string(),
             data,
@@ -328,6 +328,21 @@ impl Envelope {
 
 /// Timestamps: we write RFC 3339 UTC; we read RFC 3339 (with or without
 /// offset: naive means UTC) and AgentArea's unix-seconds string or number.
+/// A new id whose text sorts by the time it was made (a version 7 UUID:
+/// milliseconds since the epoch, then 74 random bits). The store's indexes
+/// on event and instance ids then grow at their end: the ids a group
+/// commit writes share a few index pages instead of dirtying one random
+/// page each (every dirty page is written to the WAL and fsynced).
+pub fn time_ordered_id() -> Uuid {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let random = Uuid::new_v4().into_bytes();
+    let mut tail = [0u8; 10];
+    tail.copy_from_slice(&random[6..]);
+    uuid::Builder::from_unix_timestamp_millis(millis, &tail).into_uuid()
+}
+
 pub mod timestamp {
     use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
     use serde::{Deserialize, Deserializer, Serializer};
@@ -379,6 +394,16 @@ pub mod timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_ordered_ids_sort_as_text_by_when_they_were_made() {
+        let a = time_ordered_id();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let (b, c) = (time_ordered_id(), time_ordered_id());
+        assert_eq!(a.get_version_num(), 7);
+        assert!(a.to_string() < b.to_string() && a.to_string() < c.to_string());
+        assert_ne!(b, c, "ids made in the same millisecond still differ");
+    }
 
     #[test]
     fn agentarea_api_envelope_decodes_with_unix_string_timestamp() {

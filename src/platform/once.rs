@@ -47,6 +47,12 @@ impl OnceSender {
         self.compact.load(Ordering::Relaxed)
     }
 
+    /// Whether anyone subscribes now (an event sent while nobody does
+    /// reaches nobody).
+    pub fn has_subscribers(&self) -> bool {
+        self.tx.receiver_count() > 0
+    }
+
     /// Events queued for the slowest subscriber (a bulk reader waits
     /// while this is high).
     pub fn backlog(&self) -> usize {

@@ -554,7 +554,7 @@ impl Store {
                 &format!("INSERT INTO instances ({INSTANCE_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)"),
                 params![
                     inst.id.to_string(), inst.name, inst.description, inst.server_spec_id,
-                    Value::Object(inst.json_spec.clone()).to_string(), inst.status.as_str(), inst.status_reason,
+                    spec_text(&inst.json_spec), inst.status.as_str(), inst.status_reason,
                     inst.desired_state.as_str(), ts(&inst.created_at), ts(&inst.updated_at),
                     inst.version as i64, inst.aggregate_version as i64, inst.updated_by,
                     Option::<String>::None, Option::<i64>::None, 0i64
@@ -599,7 +599,7 @@ impl Store {
                 "UPDATE instances SET name=?2, description=?3, server_spec_id=?4, json_spec=?5, updated_at=?6, version=?7, aggregate_version=?8, updated_by=?9 WHERE id=?1",
                 params![
                     id.to_string(), inst.name, inst.description, inst.server_spec_id,
-                    Value::Object(inst.json_spec.clone()).to_string(), ts(&inst.updated_at),
+                    spec_text(&inst.json_spec), ts(&inst.updated_at),
                     inst.version as i64, inst.aggregate_version as i64, inst.updated_by
                 ],
             )
@@ -746,6 +746,13 @@ fn status_in(
         None => Envelope::status_changed(&inst, previous, correlation_id),
     };
     Ok((inst, env))
+}
+
+/// A spec as the store keeps it: the text `Value::Object(spec)` prints,
+/// without copying the map first.
+pub(crate) fn spec_text(spec: &Map<String, Value>) -> String {
+    // A map of strings to JSON values always serializes.
+    serde_json::to_string(spec).unwrap_or_default()
 }
 
 /// `execute` through the connection's statement cache (commands run the

@@ -7,7 +7,6 @@ use super::now;
 use crate::domain::{DesiredState, Envelope, Instance, NewInstance, Precondition, Status};
 use crate::platform::{PlatformError, StatusReport};
 use serde_json::{Map, Value};
-use uuid::Uuid;
 
 /// The instance a create makes: pending, desired stopped, version 1.
 pub(super) fn new_instance(
@@ -17,7 +16,7 @@ pub(super) fn new_instance(
 ) -> Instance {
     let now = now();
     Instance {
-        id: Uuid::new_v4(),
+        id: crate::domain::event::time_ordered_id(),
         name: new.name.clone(),
         description: new.description.clone(),
         server_spec_id: new.server_spec_id.clone(),

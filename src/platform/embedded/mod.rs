@@ -672,6 +672,9 @@ fn tail_loop(
             continue;
         }
         last_version = version;
+        if skip_unheard(reader.as_ref(), &mut last_seq, &tx) {
+            continue;
+        }
         loop {
             match reader.events_after_text(last_seq, 1000) {
                 Ok(batch) if batch.is_empty() => break,
@@ -698,6 +701,26 @@ fn tail_loop(
             }
         }
     }
+}
+
+/// Nobody subscribes: move `last_seq` past the log's end without reading
+/// or decoding the events (what is sent while nobody subscribes reaches
+/// nobody; a subscriber hears what is committed after it subscribed).
+/// The end is read before the subscribers are counted again, so an event
+/// committed after a subscriber arrived is never skipped. `false`: read
+/// the events as usual.
+fn skip_unheard(reader: &dyn StorePort, last_seq: &mut i64, tx: &super::once::OnceSender) -> bool {
+    if tx.has_subscribers() {
+        return false;
+    }
+    let Ok(end) = reader.last_seq() else {
+        return false;
+    };
+    if tx.has_subscribers() {
+        return false;
+    }
+    *last_seq = end.max(*last_seq);
+    true
 }
 
 /// Wait while more than [`TAIL_BACKLOG`] events are queued for the slowest

@@ -680,7 +680,7 @@ impl StorePort for PgStore {
         self.command(|c, actor| {
             ensure_name_free(c, &new.name, None)?;
             let inst = super::rules::new_instance(&new, json_spec, actor);
-            let spec_text = Value::Object(inst.json_spec.clone()).to_string();
+            let spec_text = super::spec_text(&inst.json_spec);
             let written = c.raw_exec(
                 &format!("INSERT INTO instances ({INSTANCE_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)"),
                 &[
@@ -727,7 +727,7 @@ impl StorePort for PgStore {
             let (inst, env) = cur
                 .apply(&patch, actor, super::now(), correlation_id)
                 .map_err(super::invalid)?;
-            let spec_text = Value::Object(inst.json_spec.clone()).to_string();
+            let spec_text = super::spec_text(&inst.json_spec);
             // The check again where it cannot race: the row changes only
             // if it is still the version this command read.
             let written = c.raw_exec(
