@@ -326,8 +326,6 @@ impl Envelope {
     }
 }
 
-/// Timestamps: we write RFC 3339 UTC; we read RFC 3339 (with or without
-/// offset: naive means UTC) and AgentArea's unix-seconds string or number.
 /// A new id whose text sorts by the time it was made (a version 7 UUID:
 /// milliseconds since the epoch, then 74 random bits). The store's indexes
 /// on event and instance ids then grow at their end: the ids a group
@@ -343,6 +341,8 @@ pub fn time_ordered_id() -> Uuid {
     uuid::Builder::from_unix_timestamp_millis(millis, &tail).into_uuid()
 }
 
+/// Timestamps: we write RFC 3339 UTC; we read RFC 3339 (with or without
+/// offset: naive means UTC) and AgentArea's unix-seconds string or number.
 pub mod timestamp {
     use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
     use serde::{Deserialize, Deserializer, Serializer};
