@@ -338,7 +338,10 @@ fn rerun(pg: &Postgres, instances: usize, interval: Duration, kills: usize) -> S
             let (killed_at, seq): (DateTime<Utc>, i64) = (row.get(0), row.get(1));
             let _ = serves[slot].1.0.kill();
             let _ = serves[slot].1.0.wait();
-            let ran = async || -> Option<DateTime<Utc>> {
+            // The last `running` report of each of the victim's instances,
+            // once all of them have one.
+            let deadline = Instant::now() + PATIENCE;
+            let ran_at: DateTime<Utc> = loop {
                 let row = db
                     .query_one(
                         "select count(distinct aggregate_id), max(timestamp) from events \
@@ -349,21 +352,35 @@ fn rerun(pg: &Postgres, instances: usize, interval: Duration, kills: usize) -> S
                     )
                     .await
                     .expect("read the event log");
-                let n: i64 = row.get(0);
-                (n == ids.len() as i64).then(|| row.get(1))
+                if row.get::<_, i64>(0) == ids.len() as i64 {
+                    break row.get(1);
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "timed out waiting until the victim's instances run again"
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
             };
-            until("the victim's instances running again", async || {
-                ran().await.is_some()
-            })
-            .await;
-            if let Some(at) = ran().await {
-                samples.0.push((at - killed_at).to_std().unwrap_or_default());
-            }
+            samples
+                .0
+                .push((ran_at - killed_at).to_std().unwrap_or_default());
             let name = format!("{victim}k{k}");
             serves[slot] = (name.clone(), start(&name));
         }
         samples
     })
+}
+
+/// Median and p99 in milliseconds and in lease intervals of `iv` ms.
+fn in_intervals(s: &Samples, iv: f64) -> Vec<(&'static str, String)> {
+    let (median, p99) = (ms(s.median()), ms(s.p99()));
+    vec![
+        ("interval_ms", format!("{iv:.0}")),
+        ("median_ms", format!("{median:.1}")),
+        ("p99_ms", format!("{p99:.1}")),
+        ("median_intervals", format!("{:.2}", median / iv)),
+        ("p99_intervals", format!("{:.2}", p99 / iv)),
+    ]
 }
 
 fn main() {
@@ -382,48 +399,28 @@ fn main() {
     let kills = scale(20, 2);
     let [after_kill, after_beat] = takeover(&pg, instances, interval, kills);
     let iv = interval.as_secs_f64() * 1e3;
-    result(
-        13,
-        "cluster_takeover",
-        &[
-            ("kills", kills.to_string()),
-            ("instances", instances.to_string()),
-            ("victim_share", instances.div_ceil(3).to_string()),
-            ("interval_ms", format!("{iv:.0}")),
-            ("median_ms", format!("{:.1}", ms(after_kill.median()))),
-            ("p99_ms", format!("{:.1}", ms(after_kill.p99()))),
-            (
-                "median_intervals",
-                format!("{:.2}", ms(after_kill.median()) / iv),
-            ),
-            ("p99_intervals", format!("{:.2}", ms(after_kill.p99()) / iv)),
-            (
-                "from_last_renewal_median_ms",
-                format!("{:.1}", ms(after_beat.median())),
-            ),
-            (
-                "from_last_renewal_p99_ms",
-                format!("{:.1}", ms(after_beat.p99())),
-            ),
-        ],
-    );
-    let instances = scale(30, 6);
+    let mut f = vec![
+        ("kills", kills.to_string()),
+        ("instances", instances.to_string()),
+        ("victim_share", instances.div_ceil(3).to_string()),
+    ];
+    f.extend(in_intervals(&after_kill, iv));
+    f.push((
+        "from_last_renewal_median_ms",
+        format!("{:.1}", ms(after_beat.median())),
+    ));
+    f.push((
+        "from_last_renewal_p99_ms",
+        format!("{:.1}", ms(after_beat.p99())),
+    ));
+    result(13, "cluster_takeover", &f);
+
     let kills = scale(20, 1);
     let running = rerun(&pg, instances, interval, kills);
-    result(
-        13,
-        "cluster_rerun",
-        &[
-            ("kills", kills.to_string()),
-            ("instances", instances.to_string()),
-            ("interval_ms", format!("{iv:.0}")),
-            ("median_ms", format!("{:.1}", ms(running.median()))),
-            ("p99_ms", format!("{:.1}", ms(running.p99()))),
-            (
-                "median_intervals",
-                format!("{:.2}", ms(running.median()) / iv),
-            ),
-            ("p99_intervals", format!("{:.2}", ms(running.p99()) / iv)),
-        ],
-    );
+    let mut f = vec![
+        ("kills", kills.to_string()),
+        ("instances", instances.to_string()),
+    ];
+    f.extend(in_intervals(&running, iv));
+    result(13, "cluster_rerun", &f);
 }

@@ -167,6 +167,17 @@ pub struct InstancePatch {
 }
 
 impl Instance {
+    /// Whether some runtime must act on it: it should run, or its status
+    /// says a process may still be up (a host that died before stopping
+    /// it). Instances shared by lease are offered for lease exactly then.
+    pub fn wants_a_host(&self) -> bool {
+        self.desired_state == DesiredState::Running
+            || matches!(
+                self.status,
+                Status::Starting | Status::Running | Status::Unhealthy | Status::Stopping
+            )
+    }
+
     /// Apply `patch` as `actor` at `at`: the instance as it becomes (both
     /// versions bumped) and the `Updated` event naming what changed. The
     /// json_spec's shape is checked here; its rules, the name's rule and

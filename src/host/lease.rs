@@ -17,7 +17,7 @@ use crate::cluster::{
     Cluster, ClusterError, InstanceSource, LeaseChange, LeaseConfig, LeaseHandle, LeaseManager,
     LeaseStats,
 };
-use crate::domain::{DesiredState, Status};
+
 use crate::paths::StoreUrl;
 use crate::platform::RuntimePort;
 use crate::platform::embedded::EmbeddedPlatform;
@@ -43,13 +43,7 @@ impl InstanceSource for Wanted {
             .map_err(|e| e.to_string())?;
         Ok(list
             .into_iter()
-            .filter(|i| {
-                i.desired_state == DesiredState::Running
-                    || matches!(
-                        i.status,
-                        Status::Starting | Status::Running | Status::Unhealthy | Status::Stopping
-                    )
-            })
+            .filter(|i| i.wants_a_host())
             .map(|i| i.id.to_string())
             .collect())
     }

@@ -15,7 +15,7 @@
 use crate::support;
 
 use aacon::bus::RedisConfig;
-use aacon::domain::{Envelope, EventType, Status};
+use aacon::domain::{Envelope, EventType, Instance, Status};
 use aacon::platform::api::{ApiOptions, ApiPlatform, ApiToken};
 use aacon::platform::{McpOp, Platform, PlatformError, PlatformEvent, SourceState};
 use serde_json::{Value, json};
@@ -474,6 +474,30 @@ fn time_travel_against_agentarea_says_it_keeps_no_history_in_one_sentence() {
     }
 }
 
+/// A docker instance `name` created straight through `aa`'s API (the caller
+/// holds `aa`: the shared server lives while someone does) in a
+/// workspace of its own, an API-mode platform on that workspace, and the
+/// workspace's token.
+async fn docker_instance_in_a_new_workspace(
+    aa: &AgentArea,
+    name: &str,
+) -> (ApiPlatform, Instance, String) {
+    let token = aa.workspace_token(&Uuid::new_v4().to_string());
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/mcp-server-instances/", aa.url))
+        .bearer_auth(&token)
+        .json(&json!({"name": name, "json_spec": {"type": "docker", "image": "mcp/fixture", "port": 8000}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let mut o = ApiOptions::new(&aa.url);
+    o.token = Some(ApiToken::new(&token).unwrap());
+    let api = ApiPlatform::new(o).unwrap();
+    let inst = api.get(name).await.unwrap();
+    (api, inst, token)
+}
+
 /// AgentArea has no routes for a server's resources, prompts or identity:
 /// `aacon resources` and `aacon prompts` in API mode say so in one sentence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -481,20 +505,7 @@ async fn agentarea_has_no_resources_or_prompts_and_aacon_says_so() {
     // Its create publishes a Created the tests reading the channels would see.
     let _beside = TURN.read().await;
     let aa = AgentArea::shared();
-    let token = aa.workspace_token(&Uuid::new_v4().to_string());
-    let r = reqwest::Client::new()
-        .post(format!("{}/v1/mcp-server-instances/", aa.url))
-        .bearer_auth(&token)
-        .json(&json!({"name": "docs", "json_spec": {"type": "docker", "image": "mcp/fixture", "port": 8000}}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
-
-    let mut o = ApiOptions::new(&aa.url);
-    o.token = Some(ApiToken::new(&token).unwrap());
-    let api = ApiPlatform::new(o).unwrap();
-    let inst = api.get("docs").await.unwrap();
+    let (api, inst, token) = docker_instance_in_a_new_workspace(&aa, "docs").await;
     for op in [McpOp::Identity, McpOp::Resources, McpOp::Prompts] {
         let e = api.mcp(inst.id, op.clone()).await.unwrap_err();
         let PlatformError::Unavailable(s) = &e else {
@@ -541,20 +552,7 @@ async fn agentarea_has_no_resources_or_prompts_and_aacon_says_so() {
 async fn agentarea_names_no_replica_and_no_hosting() {
     let _beside = TURN.read().await;
     let aa = AgentArea::shared();
-    let token = aa.workspace_token(&Uuid::new_v4().to_string());
-    let r = reqwest::Client::new()
-        .post(format!("{}/v1/mcp-server-instances/", aa.url))
-        .bearer_auth(&token)
-        .json(&json!({"name": "hosted", "json_spec": {"type": "docker", "image": "mcp/fixture", "port": 8000}}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
-
-    let mut o = ApiOptions::new(&aa.url);
-    o.token = Some(ApiToken::new(&token).unwrap());
-    let api = ApiPlatform::new(o).unwrap();
-    let inst = api.get("hosted").await.unwrap();
+    let (api, inst, _) = docker_instance_in_a_new_workspace(&aa, "hosted").await;
     assert_eq!(api.hosting(inst.id).await.unwrap(), None);
     assert_eq!(
         api.runtime_host().await,

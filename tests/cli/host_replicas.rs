@@ -4,11 +4,23 @@
 
 use crate::support::cli::{cli_env, dirs};
 use crate::support::postgres::Postgres;
-use aacon::cluster::{Cluster, LeaseConfig, LeaseManager};
+use aacon::cluster::{Cluster, LeaseConfig, LeaseHandle, LeaseManager};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const UNSET: &[&str] = &["AACON_API_URL", "AACON_REDIS_URL", "AACON_STORE_URL"];
+
+/// Replica "alpha" at 10.1.2.3:8080, sharing `ids` by lease (the changes
+/// it is told are drained: nothing runs here).
+async fn replica_alpha(cluster: &Cluster, ids: Vec<String>) -> LeaseHandle {
+    let cfg = LeaseConfig::new("alpha", "10.1.2.3:8080").with_interval(Duration::from_millis(200));
+    let (handle, mut changes) =
+        LeaseManager::start(cluster.clone(), cfg, Arc::new(move || ids.clone()))
+            .await
+            .unwrap();
+    tokio::spawn(async move { while changes.recv().await.is_some() {} });
+    handle
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_status_lists_the_replicas_and_their_leases_on_postgres() {
@@ -16,12 +28,7 @@ async fn host_status_lists_the_replicas_and_their_leases_on_postgres() {
     let url = pg.create_db("replicas");
     let cluster = Cluster::connect(&url).await.unwrap();
     let ids: Vec<String> = (0..3).map(|_| uuid::Uuid::new_v4().to_string()).collect();
-    let cfg = LeaseConfig::new("alpha", "10.1.2.3:8080").with_interval(Duration::from_millis(200));
-    let (handle, mut changes) =
-        LeaseManager::start(cluster.clone(), cfg, Arc::new(move || ids.clone()))
-            .await
-            .unwrap();
-    tokio::spawn(async move { while changes.recv().await.is_some() {} });
+    let handle = replica_alpha(&cluster, ids).await;
     let alpha = handle.replica_id().to_string();
     // A replica that went away minutes ago (the managers forget one after 10): listed, not live.
     pg.psql(
@@ -172,13 +179,7 @@ async fn start_and_stop_on_postgres_name_the_replica_that_acts_or_say_none_is_li
 
     // A replica joins and takes the instance's lease.
     let cluster = Cluster::connect(&url).await.unwrap();
-    let ids = vec![id.clone()];
-    let cfg = LeaseConfig::new("alpha", "10.1.2.3:8080").with_interval(Duration::from_millis(200));
-    let (handle, mut changes) =
-        LeaseManager::start(cluster.clone(), cfg, Arc::new(move || ids.clone()))
-            .await
-            .unwrap();
-    tokio::spawn(async move { while changes.recv().await.is_some() {} });
+    let handle = replica_alpha(&cluster, vec![id.clone()]).await;
     let alpha = handle.replica_id().to_string();
     let deadline = Instant::now() + Duration::from_secs(30);
     while cluster.owner_of(&id).await.unwrap().is_none() {
@@ -192,5 +193,15 @@ async fn start_and_stop_on_postgres_name_the_replica_that_acts_or_say_none_is_li
         )),
         "{out}"
     );
+    // With the instance stopped and its lease handed back, a live replica
+    // that runs nothing: a stop says nobody runs it, not that someone will.
     handle.shutdown().await;
+    let idle = replica_alpha(&cluster, Vec::new()).await;
+    assert!(cluster.owner_of(&id).await.unwrap().is_none());
+    let out = run(&["instances", "stop", "web"], "");
+    assert!(
+        out.contains("stop requested for 'web'; no replica runs it"),
+        "{out}"
+    );
+    idle.shutdown().await;
 }

@@ -10,7 +10,6 @@ use aacon::cluster::Cluster;
 use aacon::paths::StoreUrl;
 use aacon::store::StorePort;
 use aacon::store::pg::PgStore;
-use std::process::Command;
 use std::time::Duration;
 
 const CANARY: &str = "pw-canary-7731";
@@ -90,15 +89,14 @@ fn verify_full_with_a_wrong_ca_is_refused_in_one_sentence() {
     assert_sentence(&err, what);
     // Through the binary, as an operator sees it.
     let tmp = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_aacon"))
-        .arg("--data-dir")
-        .arg(tmp.path().join("cli"))
-        .args(["instances", "list"])
-        .env("AACON_CONFIG_DIR", tmp.path().join("config"))
-        .env_remove("AACON_API_URL")
-        .env("AACON_STORE_URL", &url)
-        .output()
-        .unwrap();
+    let out = crate::support::cli::cli_env(
+        &tmp.path().join("cli"),
+        &tmp.path().join("config"),
+        &["instances", "list"],
+        "",
+        &[("AACON_STORE_URL", &url)],
+        &["AACON_API_URL"],
+    );
     assert!(!out.status.success());
     assert_sentence(String::from_utf8_lossy(&out.stderr).trim(), what);
 }

@@ -493,9 +493,12 @@ impl EmbeddedPlatform {
                     "{what} '{name}'; replica {} ({}), which holds its lease, acts on it",
                     o.replica, o.address
                 ),
-                Ok(LeaseHolder::Nobody { live: true }) => format!(
+                Ok(LeaseHolder::Nobody { live: true }) if inst.wants_a_host() => format!(
                     "{what} '{name}'; no replica holds its lease right now, and the live `aacon serve` replicas take it on at their next renewal"
                 ),
+                Ok(LeaseHolder::Nobody { live: true }) => {
+                    format!("{what} '{name}'; no replica runs it, so nothing is left to stop")
+                }
                 Ok(LeaseHolder::Nobody { live: false }) => format!(
                     "{what} '{name}' (desired state recorded); no `aacon serve` replica is live on this PostgreSQL store — start one to act on it"
                 ),
