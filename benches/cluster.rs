@@ -169,6 +169,15 @@ fn throughput(pg: &Postgres, n: usize, secs: f64) {
     }
 }
 
+/// A client on `url`, its connection driven on the runtime.
+async fn connect(url: &str) -> tokio_postgres::Client {
+    let (db, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    db
+}
+
 async fn until(what: &str, mut cond: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + PATIENCE;
     while !cond().await {
@@ -184,10 +193,7 @@ fn takeover(pg: &Postgres, instances: usize, interval: Duration, kills: usize) -
     let url = pg.create_db("takeover");
     let rt = runtime();
     rt.block_on(async {
-        let (db, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .expect("connect");
-        tokio::spawn(conn);
+        let db = connect(&url).await;
         let _survivors = [
             ChildReplica::spawn(&url, "survivor-a", interval, instances),
             ChildReplica::spawn(&url, "survivor-b", interval, instances),
@@ -280,10 +286,7 @@ fn rerun(pg: &Postgres, instances: usize, interval: Duration, kills: usize) -> S
     };
     let rt = runtime();
     rt.block_on(async {
-        let (db, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .expect("connect");
-        tokio::spawn(conn);
+        let db = connect(&url).await;
         let mut serves: Vec<(String, Serve)> =
             (0..3).map(|i| (format!("r{i}"), start(&format!("r{i}")))).collect();
         let api = ApiPlatform::new(ApiOptions::new(&serves[0].1.1)).expect("api client");
